@@ -1,0 +1,157 @@
+/*
+ * hvbench host <-> guest ABI.
+ *
+ * The only header shared by the host (hvbench, the reference core hv/, the
+ * runners) and the guest (workloads/rt/, the workloads).  Self-contained C99:
+ * no libc headers beyond <stdint.h>, no host or guest types.  Bump
+ * HVB_ABI_VERSION on any incompatible change; the guest image carries the
+ * version in an ELF note (HVB_NOTE_ABI) and the host refuses a mismatch.
+ *
+ * Channels:
+ *   host -> guest  the PVH start-info command line (hvm_start_info.cmdline_paddr),
+ *                  "key=value" words parsed by workloads/harness.c
+ *                  (see HVB_CMDLINE_* below), the same string under every VMM
+ *                  (reference core, QEMU -append, Xen extra=).
+ *   guest -> host  struct hvb_record, either
+ *                  - written to guest memory and its guest-physical address
+ *                    sent with a 32-bit OUT to HVB_PORT_RECORD (reference
+ *                    core: binary, no parsing), or
+ *                  - framed as a console line (HVB_CONSOLE_*) where the VMM
+ *                    offers only a console (QEMU serial, Xen PV console), or
+ *                  - written to a pipe (native runner: the same records).
+ */
+#ifndef HVB_ABI_H
+#define HVB_ABI_H
+
+#include <stdint.h>
+
+#define HVB_ABI_VERSION 1
+
+/* ELF note in the guest image: name "hvbench", type HVB_NOTE_ABI, 4-byte desc = version. */
+#define HVB_NOTE_NAME "hvbench"
+#define HVB_NOTE_ABI  0x4842 /* 'HB' */
+
+/* Xen's PVH entry note type (XEN_ELFNOTE_PHYS32_ENTRY), name "Xen". */
+#define HVB_XEN_ELFNOTE_PHYS32_ENTRY 18
+
+/*
+ * I/O ports of the hvbench device (reference core; QEMU and Xen do not
+ * implement them, the guest is told by the "dev=" command-line word).
+ */
+#define HVB_PORT_RECORD      0x0500 /* outl: guest-physical address of a struct hvb_record (< 4 GiB) */
+#define HVB_PORT_BENCH_USER  0x0504 /* out/in: no-op handled by the VMM in userspace */
+#define HVB_PORT_BENCH_KERN  0x0508 /* out: no-op handled in the host kernel (ioeventfd) */
+#define HVB_PORT_SHUTDOWN    0x050c /* outb: guest is done; value = enum hvb_exit_code */
+#define HVB_PORT_FIRST       0x0500
+#define HVB_PORT_LAST        0x050f
+/* Well-known ports the guest may use elsewhere. */
+#define HVB_PORT_COM1        0x03f8 /* 16550 serial: console records under QEMU */
+#define HVB_PORT_DEBUGCON    0x00e9 /* QEMU isa-debugcon / Xen HVM debug port: short markers */
+#define HVB_PORT_QEMU_EXIT   0x00f4 /* QEMU isa-debug-exit: exit status (v << 1) | 1 */
+
+/* MMIO regions of the hvbench device (guest-physical, one page each). */
+#define HVB_MMIO_BENCH_USER  0xd0000000ull /* read/write: handled by the VMM in userspace */
+#define HVB_MMIO_BENCH_KERN  0xd0001000ull /* write: handled in the host kernel (ioeventfd) */
+#define HVB_MMIO_SIZE        0x1000ull
+
+/* Hypercall used by micro/hypercall under KVM: an unknown number, answered
+ * in the host kernel with -KVM_ENOSYS (the classic null hypercall). */
+#define HVB_HC_NULL 0x48564200u
+
+/* Guest exit codes (HVB_PORT_SHUTDOWN value, QEMU isa-debug-exit value). */
+enum hvb_exit_code {
+	HVB_EXIT_OK = 0,       /* all selected workloads ran (some may be skipped) */
+	HVB_EXIT_BADCMD = 1,   /* command line not understood */
+	HVB_EXIT_FAULT = 2,    /* unexpected exception in the guest (a FAULT record precedes) */
+	HVB_EXIT_PANIC = 3,    /* guest runtime gave up (a LOG record says why) */
+};
+
+/* Record types. */
+enum hvb_record_type {
+	HVB_REC_HELLO = 1,      /* guest is up: u64[0] = TSC at entry, u64[1] = TSC at first workload insn */
+	HVB_REC_CELL_BEGIN = 2, /* workload starts: workload; u64[0] = iterations per batch, u64[1] = batches */
+	HVB_REC_REP_BEGIN = 3,  /* a measured repetition starts (host brackets its probes here) */
+	HVB_REC_REP_END = 4,    /* ... and ends */
+	HVB_REC_SAMPLE = 5,     /* one observation: workload, metric, unit, better, rep, value, text = note */
+	HVB_REC_STATUS = 6,     /* cell not run or failed: status + text = reason */
+	HVB_REC_LOG = 7,        /* diagnostic text (not a result) */
+	HVB_REC_FAULT = 8,      /* guest exception: u64 = {vector, error code, rip, cr2}, text = where */
+	HVB_REC_DONE = 9,       /* all work done; the guest stops next */
+	HVB_REC_RELEASE = 10,   /* request: host may drop backing of u64[0]=gpa, u64[1]=len (page-aligned) */
+};
+
+/* Cell status (HVB_REC_STATUS, and results files). */
+enum hvb_status {
+	HVB_ST_OK = 0,
+	HVB_ST_SKIPPED = 1,     /* valid() said no on this host/runner: reason says why */
+	HVB_ST_UNSUPPORTED = 2, /* the measurement cannot be made here (e.g. no PMU) */
+	HVB_ST_FAILED = 3,      /* the workload or the guest failed */
+};
+
+/* Direction of a metric. */
+#define HVB_LOWER_IS_BETTER  (-1)
+#define HVB_HIGHER_IS_BETTER 1
+
+#define HVB_RECORD_MAGIC 0x31425648u /* "HVB1" little-endian */
+#define HVB_NAME_MAX     48
+#define HVB_METRIC_MAX   32
+#define HVB_UNIT_MAX     16
+#define HVB_TEXT_MAX     96
+
+/* One guest -> host record.  Fixed size, little-endian, strings NUL-padded;
+ * the host never trusts a string to be terminated. */
+struct hvb_record {
+	uint32_t magic;   /* HVB_RECORD_MAGIC */
+	uint16_t version; /* HVB_ABI_VERSION */
+	uint16_t type;    /* enum hvb_record_type */
+	uint32_t size;    /* sizeof(struct hvb_record) */
+	uint32_t rep;     /* repetition index (SAMPLE, REP_*) */
+	char workload[HVB_NAME_MAX];
+	char metric[HVB_METRIC_MAX];
+	char unit[HVB_UNIT_MAX];
+	int32_t better;   /* HVB_LOWER_IS_BETTER / HVB_HIGHER_IS_BETTER */
+	int32_t status;   /* enum hvb_status */
+	double value;
+	uint64_t u64[4];  /* type-specific, see enum hvb_record_type */
+	char text[HVB_TEXT_MAX];
+};
+
+#define HVB_RECORD_SIZE 256
+typedef char hvb_record_size_check[sizeof(struct hvb_record) == HVB_RECORD_SIZE ? 1 : -1];
+
+/*
+ * Console framing (QEMU serial, Xen PV console): one record per line,
+ *   "@hvb1 <seq-hex8> <record as 512 lowercase hex digits> <crc32c-hex8>\n"
+ * crc32c over the raw 256 record bytes.  The host drops lines that fail the
+ * check and reports them; seq lets it detect lost and duplicated records.
+ */
+#define HVB_CONSOLE_PREFIX "@hvb1 "
+
+/*
+ * Command-line words (host -> guest and native harness), space separated:
+ *   w=NAME[,NAME...]   workloads to run, by exact name, in order
+ *   rep=N              index of the first repetition (default 0)
+ *   reps=N             repetitions in this invocation (default 1)
+ *   goal_us=N          calibration time goal per batch in microseconds
+ *   batches=N          timed batches per repetition (inner samples)
+ *   tsc_khz=N          TSC frequency measured by the host (guest: required)
+ *   quick=1            smaller working sets and goals for smoke runs
+ *   dev=hvb|serial|xencons   where records go (guest only)
+ *   caps=HEX           host-detected capabilities (HVB_CAP_*)
+ */
+#define HVB_CMDLINE_MAX 4096
+
+/* Capabilities the host grants or detects (caps= word); workloads' valid() test them. */
+#define HVB_CAP_PIO_USER     (1u << 0)  /* HVB_PORT_BENCH_USER is handled */
+#define HVB_CAP_PIO_KERN     (1u << 1)  /* HVB_PORT_BENCH_KERN is an ioeventfd */
+#define HVB_CAP_MMIO_USER    (1u << 2)
+#define HVB_CAP_MMIO_KERN    (1u << 3)
+#define HVB_CAP_HYPERCALL    (1u << 4)  /* a null hypercall returns (vmcall/vmmcall/Xen) */
+#define HVB_CAP_CPUID        (1u << 5)  /* cpuid can be executed where the workload runs */
+#define HVB_CAP_MSR          (1u << 6)  /* rdmsr/wrmsr reachable (guest ring 0) */
+#define HVB_CAP_HLT          (1u << 7)  /* hlt + wake-up works */
+#define HVB_CAP_RELEASE      (1u << 8)  /* HVB_REC_RELEASE honoured: first-touch can repeat */
+#define HVB_CAP_PVM          (1u << 9)  /* host KVM is PVM: ring 0 is instruction-emulated */
+#define HVB_CAP_EMULATED     (1u << 10) /* full emulation (TCG): functional numbers only */
+
+#endif /* HVB_ABI_H */

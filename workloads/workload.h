@@ -1,0 +1,179 @@
+/*
+ * Workload model and the rt_* API a workload body may use.
+ *
+ * A workload is a struct hvb_workload placed in the "hvb_workloads" linker
+ * section with HVB_WORKLOAD(); the harness (workloads/harness.c) finds every
+ * descriptor between __start_hvb_workloads and __stop_hvb_workloads, natively
+ * and in the guest alike.
+ *
+ * Workload sources include only this header (and <stdint.h>, <stddef.h>,
+ * <stdbool.h>): they are compiled ONCE with WORKLOAD_CFLAGS and the same
+ * object files are linked into the native hvbench binary and into the guest
+ * image, so native and virtual runs execute identical instructions.  The
+ * rt_* functions below are implemented twice: hosted (workloads/native/) and
+ * freestanding in the guest (workloads/rt/).
+ *
+ * Measurement, as in kvm-unit-tests x86/vmexit.c: the harness calls run(ctx,
+ * n) which must perform exactly n operations; it calibrates n so that one
+ * batch lasts about the time goal, warms up, then times `batches` batches per
+ * repetition with serialized TSC reads.  From the per-batch times it derives
+ * the metrics of the descriptor's kind (see enum hvb_kind).
+ */
+#ifndef HVB_WORKLOAD_H
+#define HVB_WORKLOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hvb/abi.h"
+
+struct hvb_ctx;
+
+/* What a workload's operation count means, and hence which metrics it yields. */
+enum hvb_kind {
+	/* Latency-like: ns_per_op and cycles_per_op (lower is better), with
+	 * ns_per_op.p50/.p90/.p99 over the batches of a repetition. */
+	HVB_KIND_TIME_PER_OP = 0,
+	/* Bandwidth: bandwidth in MB/s (10^6 bytes/s, higher is better) computed
+	 * from bytes_per_op; plus ns_per_op. */
+	HVB_KIND_BANDWIDTH = 1,
+	/* Throughput: ops_per_s (higher is better); plus ns_per_op. */
+	HVB_KIND_RATE = 2,
+};
+
+struct hvb_workload {
+	const char *name;  /* stable "family/name", e.g. "mem/stream-triad" */
+	const char *desc;  /* one line: what one operation is */
+	enum hvb_kind kind;
+	uint64_t bytes_per_op; /* HVB_KIND_BANDWIDTH: bytes moved per operation (may be set by setup) */
+
+	/* May this workload run here?  false + *reason = recorded as skipped. NULL = always. */
+	bool (*valid)(struct hvb_ctx *ctx, const char **reason);
+	/* Allocate and initialise (untimed).  0 or a negative error; *reason on error. */
+	int (*setup)(struct hvb_ctx *ctx, const char **reason);
+	/* Perform exactly n operations (timed). */
+	void (*run)(struct hvb_ctx *ctx, uint64_t n);
+	/* Untimed hooks around each timed batch (NULL = none): e.g. fresh pages for first-touch. */
+	void (*before_batch)(struct hvb_ctx *ctx, uint64_t n);
+	void (*after_batch)(struct hvb_ctx *ctx, uint64_t n);
+	void (*teardown)(struct hvb_ctx *ctx);
+
+	uint64_t fixed_ops;   /* 0 = calibrate to the time goal; else n per batch */
+	uint64_t max_ops;     /* upper bound on calibrated n (0 = none), e.g. fresh pages available */
+	const char *note;     /* recorded with every sample, e.g. "native analogue: getppid()" (may be set by valid/setup) */
+};
+
+/* Per-run state handed to every hook.  `priv` belongs to the workload. */
+struct hvb_ctx {
+	const struct hvb_workload *w;
+	void *priv;
+	uint64_t bytes_per_op; /* copied from the descriptor; setup may change it */
+	const char *note;      /* copied from the descriptor; valid/setup may change it */
+	bool quick;            /* smoke run: smaller working sets are fine */
+	uint32_t caps;         /* HVB_CAP_* of this environment */
+	bool native;           /* running natively (not in a guest) */
+};
+
+#define HVB_WORKLOAD(var)                                                              \
+	static const struct hvb_workload *const hvb_workload_ptr_##var                 \
+		__attribute__((section("hvb_workloads"), used, aligned(sizeof(void *)))) = &var
+
+/* ---------------------------------------------------------------- timing */
+
+/* TSC read ordered after all earlier instructions (start of a timed region). */
+static inline uint64_t rt_tsc_begin(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("lfence; rdtsc; lfence" : "=a"(lo), "=d"(hi)::"memory");
+	return ((uint64_t)hi << 32) | lo;
+}
+
+/* TSC read after all earlier instructions completed (end of a timed region). */
+static inline uint64_t rt_tsc_end(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("lfence; rdtsc; lfence" : "=a"(lo), "=d"(hi)::"memory");
+	return ((uint64_t)hi << 32) | lo;
+}
+
+/* TSC frequency in kHz (native: measured at start; guest: from the host). */
+uint64_t rt_tsc_khz(void);
+
+/* Keep the compiler from deleting a computed value or hoisting memory accesses. */
+#define rt_keep(v) __asm__ volatile("" : : "g"(v) : "memory")
+#define rt_barrier() __asm__ volatile("" ::: "memory")
+
+/* ------------------------------------------------------------ memory */
+
+/* Zeroed, `align`-aligned memory (align a power of two <= 2 MiB); NULL when
+ * exhausted.  Freed with rt_free (sizes must match). */
+void *rt_alloc(size_t bytes, size_t align);
+void rt_free(void *p, size_t bytes);
+
+/* Page-aligned memory never touched since it was obtained (first access faults
+ * in the host: page fault natively, EPT/NPT violation in a VM).  NULL if none.
+ * rt_fresh_release gives the backing back so the next rt_fresh_alloc faults again. */
+void *rt_fresh_alloc(size_t bytes);
+void rt_fresh_release(void *p, size_t bytes);
+
+/* Bytes of memory available to workloads (for sizing working sets). */
+uint64_t rt_mem_available(void);
+
+/* ------------------------------------------------------------ misc */
+
+void rt_memset(void *d, int c, size_t n);
+void rt_memcpy(void *d, const void *s, size_t n);
+
+/* Deterministic PRNG (xorshift64*): same sequence natively and in the guest. */
+static inline uint64_t rt_rand(uint64_t *state)
+{
+	uint64_t x = *state;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
+/* Diagnostic line to the host (not a result). */
+void rt_log(const char *msg);
+
+/* --------------------------------------------- exit primitives (micro/) */
+/* Each performs the operation once; valid() must check rt_has() first. */
+
+static inline void rt_outb(uint16_t port, uint8_t v)
+{
+	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port) : "memory");
+}
+
+static inline uint8_t rt_inb(uint16_t port)
+{
+	uint8_t v;
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port) : "memory");
+	return v;
+}
+
+static inline void rt_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	__asm__ volatile("cpuid"
+			 : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+			 : "a"(leaf), "c"(sub)
+			 : "memory");
+}
+
+/* Environment-specific operations (one implementation per environment). */
+long rt_hypercall_null(void);   /* guest: null hypercall; native analogue: null syscall */
+long rt_syscall_null(void);     /* guest: ring 3 -> ring 0 -> ring 3 round trip; native: null syscall */
+uint64_t rt_msr_read(uint32_t msr);          /* guest only (ring 0 via the runtime) */
+void rt_msr_write(uint32_t msr, uint64_t v); /* guest only */
+void rt_halt_wake(void);        /* guest only: hlt until the next timer/wake event */
+volatile void *rt_mmio(uint64_t gpa); /* guest only: pointer to a device MMIO page */
+
+/* Capabilities of this environment (HVB_CAP_*). */
+uint32_t rt_caps(void);
+
+/* true if every capability in `need` is present; else false and *reason set. */
+bool rt_has(uint32_t need, const char **reason);
+
+#endif /* HVB_WORKLOAD_H */
