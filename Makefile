@@ -1,0 +1,136 @@
+# hvbench: top-level build.
+#
+# Out of tree: every output goes under $(O) (default build/).  Each directory
+# contributes a module.mk fragment that appends to the variables below; this
+# file only holds the rules.  `make V=1` shows the commands.
+#
+#   make            hvbench command, guest image, unit tests
+#   make test       build, then run every test (ends with "N passed, N failed")
+#   make check      the same tests with ASan + UBSan (O=build/check)
+#   make bench      install missing packages, build, run the default
+#                   comparison, write a report
+#   make deps       install the Debian packages the suite needs (root)
+
+O ?= build
+V ?= 0
+SANITIZE ?= 0
+PREFIX ?= /usr/local
+
+ifeq ($(V),0)
+Q := @
+say = @printf '  %-8s %s\n' '$(1)' '$(2)';
+else
+Q :=
+say :=
+endif
+
+HOST_CC ?= cc
+GUEST_CC ?= cc
+PYTHON ?= python3
+
+HVB_VERSION := 0.1.0
+
+# Code generation of workload bodies: ONE set of flags, one compilation, and
+# the same object files linked into the native binary and the guest image.
+# x86-64-v3 = AVX2/FMA/BMI2; override (e.g. WORKLOAD_ARCH=x86-64-v2) on older
+# CPUs, and the guest gets the same.
+WORKLOAD_ARCH ?= x86-64-v3
+WORKLOAD_CGFLAGS := -O2 -march=$(WORKLOAD_ARCH) -mtune=generic -fno-pie \
+	-fno-stack-protector -fcf-protection=none -fno-strict-aliasing \
+	-fno-tree-loop-distribute-patterns
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+DEPFLAGS = -MMD -MP
+
+WORKLOAD_CFLAGS := -std=gnu11 -g $(WARN) $(WORKLOAD_CGFLAGS) -Iinclude -Iworkloads
+
+HOST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -fno-pie -D_GNU_SOURCE \
+	-Iinclude -I. -Isrc -Iworkloads -Irunners -Iprobes -Ihv \
+	-DHVB_VERSION='"$(HVB_VERSION)"' \
+	-DHVB_WORKLOAD_CGFLAGS='"$(WORKLOAD_CGFLAGS)"'
+HOST_LDFLAGS := -no-pie
+HOST_LIBS := -lcsv -lhwloc -lpfm -lm -lpthread
+
+ifeq ($(SANITIZE),1)
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+HOST_CFLAGS += $(SAN)
+HOST_LDFLAGS += $(SAN)
+endif
+
+# Filled in by module.mk fragments.
+HOST_SRCS :=       # host C sources linked into hvbench and the unit tests
+HVBENCH_MAIN :=    # the file with main()
+WORKLOAD_SRCS :=   # workload bodies + harness (compiled once, with WORKLOAD_CFLAGS)
+UNIT_TESTS :=      # tests/unit/test_*.c: each a program linked with the host objects
+ALL_TARGETS :=     # extra targets built by `make` (e.g. the guest image)
+TEST_DEPS :=       # extra targets built before `make test`
+
+include $(sort $(wildcard */module.mk */*/module.mk))
+
+HOST_OBJS := $(HOST_SRCS:%.c=$(O)/host/%.o)
+MAIN_OBJ := $(HVBENCH_MAIN:%.c=$(O)/host/%.o)
+WORKLOAD_OBJS := $(WORKLOAD_SRCS:%.c=$(O)/wl/%.o)
+TEST_BINS := $(UNIT_TESTS:tests/unit/%.c=$(O)/tests/%)
+HVBENCH := $(O)/hvbench
+
+.PHONY: all test check bench deps report install clean format FORCE
+.DEFAULT_GOAL := all
+
+all: $(HVBENCH) $(ALL_TARGETS) $(TEST_BINS)
+
+$(O)/host/%.o: %.c
+	$(call say,CC,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(O)/wl/%.o: %.c
+	$(call say,CC-WL,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(HOST_CC) $(WORKLOAD_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+# The build's git commit, recompiled only when it changes.
+$(O)/commit.h: FORCE
+	$(Q)mkdir -p $(@D)
+	$(Q)c=$$(git describe --always --dirty 2>/dev/null || echo unknown); \
+	  printf '#define HVB_COMMIT "%s"\n' "$$c" > $@.tmp; \
+	  cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+$(O)/host/src/version.o: $(O)/commit.h
+$(O)/host/src/version.o: HOST_CFLAGS += -I$(O)
+
+$(HVBENCH): $(MAIN_OBJ) $(HOST_OBJS) $(WORKLOAD_OBJS)
+	$(call say,LD,$@)
+	$(Q)$(HOST_CC) $(HOST_LDFLAGS) -o $@ $^ $(HOST_LIBS)
+
+$(O)/tests/%: tests/unit/%.c $(HOST_OBJS) $(WORKLOAD_OBJS)
+	$(call say,TEST-LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) -Itests $(DEPFLAGS) $(HOST_LDFLAGS) -o $@ $^ $(HOST_LIBS)
+
+test: all $(TEST_DEPS)
+	$(Q)O=$(O) HVBENCH=$(HVBENCH) PYTHON=$(PYTHON) tests/run
+
+check:
+	$(Q)$(MAKE) --no-print-directory O=$(O)/check SANITIZE=1 test
+
+deps:
+	$(Q)ci/deps
+
+# The main job: install what is missing, build, run the default comparison
+# (every available non-emulated runner), write a report.
+BENCH_ARGS ?= --workload 'micro/*,cpu/*,mem/*' --reps 5
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(HVBENCH) run $(BENCH_ARGS) --out results --latest results/latest
+	$(Q)$(HVBENCH) report results/latest
+
+install: all
+	install -D -m 755 $(HVBENCH) $(DESTDIR)$(PREFIX)/bin/hvbench
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(O)
+
+FORCE:
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -1,0 +1,26 @@
+/*
+ * Host topology and pinning (hwloc).  Runners pin the workload (native
+ * child, vCPU thread) to one processing unit and record where.
+ */
+#ifndef HVB_TOPOLOGY_H
+#define HVB_TOPOLOGY_H
+
+#include <stddef.h>
+
+/* The PU (logical CPU, OS index) runners pin to by default: the last PU of
+ * the machine, away from CPU 0 where most housekeeping interrupts land. */
+int hvb_topo_default_pu(void);
+
+/* Number of PUs (logical CPUs) allowed to this process, or -1. */
+int hvb_topo_pu_count(void);
+
+/*
+ * Bind the calling thread to PU `pu` (OS index) and describe the placement
+ * in desc ("pu=1 core=1 package=0 numa=0").  0 or -errno (-EINVAL: no such PU).
+ */
+int hvb_topo_pin_thread(int pu, char *desc, size_t len);
+
+/* One-line summary: "packages=1 cores=2 pus=2 numa=1 l3=..." ("unavailable: why" on error). */
+void hvb_topo_summary(char *buf, size_t len);
+
+#endif

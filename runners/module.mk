@@ -1,0 +1,2 @@
+# Runner registry (each runner directory has its own module.mk).
+HOST_SRCS += runners/registry.c

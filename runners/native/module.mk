@@ -1,0 +1,1 @@
+HOST_SRCS += runners/native/native.c

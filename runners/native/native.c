@@ -1,0 +1,173 @@
+/*
+ * The native runner: the workloads in a pinned host process.
+ *
+ * A forked child runs the harness (the same object code that runs in the
+ * guest) and writes binary records to a pipe; the parent validates them like
+ * guest records.  The child is killed on timeout or interrupt, and a child
+ * that dies mid-run fails only the cells it did not finish.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "native/rt_native.h"
+#include "records.h"
+#include "runner.h"
+#include "topology.h"
+#include "util.h"
+
+/* Set by `hvbench run` when the user interrupts (SIGINT/SIGTERM). */
+extern volatile int hvb_interrupted;
+
+static bool native_available(char *why, size_t len)
+{
+	(void)why, (void)len;
+	return true;
+}
+
+static void native_describe(const struct hvb_runner *r, struct hvb_sink *sink)
+{
+	(void)r;
+	hvb_sink_meta(sink, "runner.native.env", "host process (fork of hvbench), pinned");
+	hvb_sink_meta(sink, "runner.native.analogues",
+		      "micro/hypercall and micro/syscall = raw getppid syscall");
+}
+
+static const char *native_caps(void)
+{
+	/* cpuid runs natively unless the kernel enabled CPUID faulting for us. */
+	return "caps=0x20";
+}
+
+static void child_main(const struct hvb_job *job, int fd)
+{
+	char desc[128] = "unpinned", *cmdline;
+	int r;
+
+	signal(SIGINT, SIG_IGN); /* the parent decides when to stop */
+	signal(SIGPIPE, SIG_DFL);
+	rt_native_set_fd(fd);
+	if (job->cpu >= 0 && (r = hvb_topo_pin_thread(job->cpu, desc, sizeof(desc))) < 0)
+		snprintf(desc, sizeof(desc), "pinning to cpu %d failed: %s", job->cpu,
+			 strerror(-r));
+	cmdline = xasprintf("%s env=native %s", job->cmdline, native_caps());
+	rt_log(desc);
+	r = hvb_harness_main(cmdline, 0);
+	free(cmdline);
+	_exit(r);
+}
+
+/* Read exactly one record; 1 = got one, 0 = EOF, -ETIMEDOUT, -EINTR, -EIO. */
+static int read_record(int fd, struct hvb_record *rec, uint64_t deadline_ns)
+{
+	size_t got = 0;
+
+	while (got < sizeof(*rec)) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int64_t left = (int64_t)(deadline_ns - hvb_now_ns());
+		ssize_t n;
+
+		if (hvb_interrupted)
+			return -EINTR;
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (poll(&p, 1, left / 1000000 > 200 ? 200 : (int)(left / 1000000) + 1) <= 0)
+			continue;
+		n = read(fd, (char *)rec + got, sizeof(*rec) - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -EIO;
+		if (n == 0)
+			return got ? -EIO : 0;
+		got += (size_t)n;
+	}
+	return 1;
+}
+
+static void describe_exit(int status, char *buf, size_t len)
+{
+	if (WIFSIGNALED(status))
+		snprintf(buf, len, "native child killed by signal %d (%s)", WTERMSIG(status),
+			 strsignal(WTERMSIG(status)));
+	else if (WEXITSTATUS(status))
+		snprintf(buf, len, "native child exited with status %d", WEXITSTATUS(status));
+	else
+		buf[0] = '\0';
+}
+
+static int collect(struct hvb_rec_consumer *c, int fd, const struct hvb_job *job, char *why,
+		   size_t len)
+{
+	uint64_t deadline = hvb_now_ns() + (uint64_t)(job->timeout_s * 1e9);
+	struct hvb_record rec;
+	int r;
+
+	while ((r = read_record(fd, &rec, deadline)) == 1) {
+		if (hvb_rec_deliver(c, &rec)) {
+			snprintf(why, len, "protocol error: %s", c->error);
+			return -EPROTO;
+		}
+	}
+	if (r == -ETIMEDOUT)
+		snprintf(why, len, "timed out after %.0f s", job->timeout_s);
+	else if (r == -EINTR)
+		snprintf(why, len, "interrupted");
+	else if (r == -EIO)
+		snprintf(why, len, "record stream broken (short read)");
+	return r;
+}
+
+static int native_run(const struct hvb_runner *runner, const struct hvb_job *job,
+		      struct hvb_sink *sink)
+{
+	struct hvb_rec_consumer c;
+	char why[200] = "";
+	int fds[2], status = 0, r;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC))
+		return -errno;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		close(fds[0]), close(fds[1]);
+		return r;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		child_main(job, fds[1]);
+	}
+	close(fds[1]);
+	hvb_rec_init(&c, runner->name, job, sink);
+	r = collect(&c, fds[0], job, why, sizeof(why));
+	if (r < 0)
+		kill(pid, SIGKILL);
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (r >= 0)
+		describe_exit(status, why, sizeof(why));
+	if (why[0])
+		hvb_sink_log(sink, runner->name, "%s", why);
+	hvb_rec_finish(&c, why[0] ? why : NULL);
+	return r == -EINTR ? -EINTR : 0;
+}
+
+static const struct hvb_runner native_runner = {
+	.name = "native",
+	.desc = "workloads in a pinned host process (the baseline)",
+	.in_default = true,
+	.available = native_available,
+	.describe = native_describe,
+	.run = native_run,
+};
+HVB_RUNNER(native_runner);

@@ -1,0 +1,62 @@
+/*
+ * Runners: where a workload executes (natively, under the reference core on
+ * /dev/kvm, under QEMU, under Xen).
+ *
+ * Each runner defines a struct hvb_runner and registers it with
+ * HVB_RUNNER(); `hvbench list/info/run` find them through the "hvb_runners"
+ * linker section.  A runner executes one job (a list of workloads, one or
+ * more repetitions) and delivers everything it observes to a sink (the
+ * result writer): samples, cell status, counters, exits, meta.
+ */
+#ifndef HVB_RUNNER_H
+#define HVB_RUNNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "results.h"
+
+struct hvb_job {
+	const char *const *workloads; /* names, as registered */
+	size_t n_workloads;
+	unsigned rep;       /* index of the first repetition of this job */
+	unsigned reps;      /* repetitions in this job */
+	unsigned total_reps; /* repetitions of the whole run (for progress) */
+	bool quick;         /* smoke run: smaller working sets and goals */
+	uint64_t goal_us;   /* calibration goal per timed batch */
+	unsigned batches;   /* timed batches per repetition */
+	uint64_t tsc_khz;   /* host TSC frequency (measured once per run) */
+	int cpu;            /* CPU to pin the workload / vCPU 0 to, -1 = none */
+	double timeout_s;   /* wall-clock limit for the whole job (watchdog) */
+	/* Harness command line for this job (abi.h HVB_CMDLINE words, without
+	 * dev= and caps=, which the runner appends for its environment). */
+	const char *cmdline;
+};
+
+struct hvb_runner {
+	const char *name;  /* "native", "kvm", "qemu-kvm", "xen-pvh", ... */
+	const char *desc;  /* one line for `hvbench list` */
+	bool emulated;     /* numbers are functional evidence only (TCG, nested emulation) */
+	bool in_default;   /* part of the default runner set when available */
+	/* Can this runner run here?  false with a reason that says what to do. */
+	bool (*available)(char *why, size_t len);
+	/* Add runner-specific context to meta.csv (runner.<name>.<key>).  May be NULL. */
+	void (*describe)(const struct hvb_runner *r, struct hvb_sink *sink);
+	/* Run the job.  Every workload of the job ends up in the sink as samples
+	 * or as a status row (skipped/unsupported/failed with a reason).  Returns
+	 * 0, or -errno when the runner itself failed (cells not delivered are
+	 * then recorded as failed by the caller). */
+	int (*run)(const struct hvb_runner *r, const struct hvb_job *job, struct hvb_sink *sink);
+};
+
+#define HVB_RUNNER(var)                                                                    \
+	static const struct hvb_runner *const hvb_runner_ptr_##var                         \
+		__attribute__((section("hvb_runners"), used, aligned(sizeof(void *)))) = &var
+
+/* Registered runners, in link order. */
+const struct hvb_runner *const *hvb_runners_begin(void);
+const struct hvb_runner *const *hvb_runners_end(void);
+const struct hvb_runner *hvb_runner_find(const char *name);
+
+#endif

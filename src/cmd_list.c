@@ -1,0 +1,79 @@
+/* hvbench list: workloads and runners, and why a runner is unavailable. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cmd.h"
+#include "harness.h"
+#include "matrix.h"
+#include "opt.h"
+#include "runner.h"
+
+static const char *kind_unit(const struct hvb_workload *w)
+{
+	switch (w->kind) {
+	case HVB_KIND_BANDWIDTH:
+		return "MB/s, higher is better";
+	case HVB_KIND_RATE:
+		return "ops/s, higher is better";
+	case HVB_KIND_TIME_PER_OP:
+		break;
+	}
+	return "ns/op, lower is better";
+}
+
+static void list_runners(void)
+{
+	printf("runners:\n");
+	for (const struct hvb_runner *const *r = hvb_runners_begin(); r < hvb_runners_end(); r++) {
+		char why[256] = "";
+		bool ok = (*r)->available(why, sizeof(why));
+		printf("  %-10s %-13s %s%s\n", (*r)->name, ok ? "available" : "unavailable",
+		       (*r)->desc, (*r)->emulated ? " [emulation: functional only]" : "");
+		if (!ok)
+			printf("  %-10s %-13s why: %s\n", "", "", why);
+	}
+}
+
+static void list_workloads(void)
+{
+	const struct hvb_workload **w;
+	size_t n = hvb_workloads_sorted(&w);
+
+	printf("workloads:\n");
+	for (size_t i = 0; i < n; i++)
+		printf("  %-24s %-24s %s\n", w[i]->name, kind_unit(w[i]), w[i]->desc);
+	free(w);
+}
+
+static int list_main(int argc, char **argv)
+{
+	bool only_runners = false, only_workloads = false;
+	const struct hvb_opt opts[] = {
+		OPT_FLAG("runners", 0, &only_runners, "list runners only"),
+		OPT_FLAG("workloads", 0, &only_workloads, "list workloads only"),
+		OPT_END(),
+	};
+	int npos, r = hvb_opt_parse("list", "list [--runners|--workloads]", opts, argc, argv, &npos);
+
+	if (r)
+		return r > 0 ? HVB_EXIT_SUCCESS : HVB_EXIT_USAGE;
+	if (npos) {
+		fprintf(stderr, "hvbench list: unexpected argument '%s'\n", argv[1]);
+		return HVB_EXIT_USAGE;
+	}
+	if (!only_workloads)
+		list_runners();
+	if (!only_runners && !only_workloads)
+		printf("\n");
+	if (!only_runners)
+		list_workloads();
+	return HVB_EXIT_SUCCESS;
+}
+
+static const struct hvb_cmd list_cmd = {
+	.name = "list",
+	.summary = "list workloads and runners (and why a runner is unavailable)",
+	.main = list_main,
+	.order = 1,
+};
+HVB_CMD(list_cmd);

@@ -1,0 +1,337 @@
+/*
+ * hvbench run: the measurement matrix.
+ *
+ * Repetitions are interleaved across runners, and the runner order reverses
+ * every repetition (A B, B A, A B, ...), so slow drift on a shared host
+ * spreads over all runners instead of looking like a difference between them.
+ * Each (repetition, runner) is one job: one native child / one guest boot
+ * running every selected workload once.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "harness.h"
+#include "matrix.h"
+#include "meta.h"
+#include "opt.h"
+#include "records.h"
+#include "topology.h"
+#include "tsc.h"
+#include "util.h"
+
+volatile int hvb_interrupted;
+
+static void on_signal(int sig)
+{
+	hvb_interrupted = sig;
+}
+
+struct run_opts {
+	const char *runners, *workloads, *out, *latest;
+	uint64_t reps, batches, goal_us, cpu; /* cpu: UINT64_MAX = default */
+	double timeout_s;
+	bool quick, quiet;
+};
+
+static void make_run_id(char *buf, size_t len)
+{
+	char host[64] = "host";
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gethostname(host, sizeof(host));
+	host[strcspn(host, ".")] = '\0';
+	gmtime_r(&now, &tm);
+	snprintf(buf, len, "%04d%02d%02d-%02d%02d%02d-%s-%d", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, host, (int)getpid());
+}
+
+static void utc_now(char *buf, size_t len)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static char *join(const char *const *v, size_t n, const char *sep)
+{
+	char *s = xstrdup("");
+
+	for (size_t i = 0; i < n; i++) {
+		char *t = xasprintf("%s%s%s", s, i ? sep : "", v[i]);
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
+static char *command_line(int argc, char **argv)
+{
+	char *s = xstrdup("hvbench");
+
+	for (int i = 0; i < argc; i++) {
+		char *t = xasprintf("%s %s", s, argv[i]);
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
+static void meta_matrix(struct hvb_sink *sink, const struct hvb_selection *sel,
+			const struct run_opts *o, const char *cmdline, uint64_t tsc_khz)
+{
+	const char **names = xcalloc(sel->n_runners, sizeof(char *));
+	char *s;
+
+	for (size_t i = 0; i < sel->n_runners; i++)
+		names[i] = sel->runners[i]->name;
+	s = join(names, sel->n_runners, ",");
+	hvb_sink_meta(sink, "runners", s);
+	free(s);
+	free(names);
+	s = join(sel->workloads, sel->n_workloads, ",");
+	hvb_sink_meta(sink, "workloads", s);
+	free(s);
+	hvb_sink_metaf(sink, "reps", "%llu", (unsigned long long)o->reps);
+	hvb_sink_meta(sink, "quick", o->quick ? "1" : "0");
+	hvb_sink_metaf(sink, "batches", "%llu", (unsigned long long)o->batches);
+	hvb_sink_metaf(sink, "goal_us", "%llu", (unsigned long long)o->goal_us);
+	hvb_sink_meta(sink, "order", "interleaved: runner order reverses every repetition");
+	hvb_sink_meta(sink, "command_line", cmdline);
+	hvb_sink_metaf(sink, "tsc_khz", "%llu", (unsigned long long)tsc_khz);
+	for (size_t i = 0; i < sel->n_runners; i++) {
+		const struct hvb_runner *r = sel->runners[i];
+		if (r->emulated) {
+			char *key = xasprintf("runner.%s.emulated", r->name);
+			hvb_sink_meta(sink, key, "yes: functional evidence only, not performance");
+			free(key);
+		}
+		if (r->describe)
+			r->describe(r, sink);
+	}
+}
+
+static char *job_cmdline(const struct hvb_selection *sel, const struct run_opts *o, unsigned rep,
+			 uint64_t tsc_khz)
+{
+	char *w = join(sel->workloads, sel->n_workloads, ",");
+	char *s = xasprintf("w=%s rep=%u reps=1 goal_us=%llu batches=%llu tsc_khz=%llu quick=%d",
+			    w, rep, (unsigned long long)o->goal_us, (unsigned long long)o->batches,
+			    (unsigned long long)tsc_khz, o->quick ? 1 : 0);
+	free(w);
+	return s;
+}
+
+/* Run every (rep, runner) job; returns the number of jobs that failed as a whole. */
+static int run_matrix(const struct hvb_selection *sel, const struct run_opts *o,
+		      struct hvb_sink *sink, uint64_t tsc_khz, char *stopped_at, size_t len)
+{
+	int cpu = o->cpu == UINT64_MAX ? hvb_topo_default_pu() : (int)o->cpu;
+	int failed = 0;
+
+	for (unsigned rep = 0; rep < o->reps && !hvb_interrupted; rep++) {
+		char *cmdline = job_cmdline(sel, o, rep, tsc_khz);
+		for (size_t k = 0; k < sel->n_runners && !hvb_interrupted; k++) {
+			size_t i = rep % 2 ? sel->n_runners - 1 - k : k;
+			const struct hvb_runner *r = sel->runners[i];
+			struct hvb_job job = {
+				.workloads = sel->workloads,
+				.n_workloads = sel->n_workloads,
+				.rep = rep,
+				.reps = 1,
+				.total_reps = (unsigned)o->reps,
+				.quick = o->quick,
+				.goal_us = o->goal_us,
+				.batches = (unsigned)o->batches,
+				.tsc_khz = tsc_khz,
+				.cpu = cpu,
+				.timeout_s = o->timeout_s,
+				.cmdline = cmdline,
+			};
+			int e = r->run(r, &job, sink);
+			hvb_sink_flush(sink);
+			if (e == -EINTR || hvb_interrupted)
+				snprintf(stopped_at, len, "rep %u, runner %s", rep, r->name);
+			else if (e) {
+				hvb_warn("runner %s failed in repetition %u: %s", r->name, rep,
+					 strerror(-e));
+				hvb_sink_log(sink, r->name, "job of rep %u failed: %s", rep,
+					     strerror(-e));
+				failed++;
+			}
+		}
+		free(cmdline);
+	}
+	hvb_progress_end();
+	return failed;
+}
+
+/* Print medians of the primary metrics from the written files (also checks
+ * that what was written reads back). */
+static int print_summary(const char *dir, bool partial)
+{
+	struct hvb_run run;
+	char err[512];
+	unsigned long failed = 0, skipped = 0;
+
+	if (hvb_run_read(dir, partial, &run, err, sizeof(err))) {
+		hvb_err("cannot read back the results: %s", err);
+		return -1;
+	}
+	for (size_t i = 0; i < run.n_samples; i++) {
+		const struct hvb_sample_row *s = &run.samples[i];
+		if (s->status == HVB_ST_FAILED)
+			failed++, printf("  FAILED  %-9s %-24s %s\n", s->runner, s->workload,
+					 s->note);
+		else if (s->status != HVB_ST_OK)
+			skipped++;
+	}
+	printf("%zu rows; %lu skipped/unsupported, %lu failed\n", run.n_samples, skipped, failed);
+	hvb_run_free(&run);
+	return failed ? 1 : 0;
+}
+
+static const char run_usage[] = "run [options]\n\n"
+				"Run workloads under runners and write a result directory.";
+
+static int check_out_dir(const char *out)
+{
+	if (access(out, F_OK) == 0 && access(out, W_OK) != 0) {
+		hvb_err("cannot write to '%s': %s (choose another directory with --out)", out,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int open_sink(const struct run_opts *o, struct hvb_sink **sink)
+{
+	char run_id[160];
+	int r;
+
+	make_run_id(run_id, sizeof(run_id));
+	r = hvb_sink_open(sink, o->out, run_id);
+	if (r)
+		hvb_err("cannot create the result directory %s/%s: %s (choose another with --out)",
+			o->out, run_id, strerror(-r));
+	return r;
+}
+
+static void point_latest(const char *link, const char *dir)
+{
+	char *abs = realpath(dir, NULL);
+
+	if (!abs)
+		return;
+	unlink(link);
+	if (symlink(abs, link))
+		hvb_warn("cannot create the link %s: %s", link, strerror(errno));
+	free(abs);
+}
+
+static int run_main(int argc, char **argv)
+{
+	struct run_opts o = { .out = "results", .reps = 5, .batches = HVB_DEFAULT_BATCHES,
+			      .goal_us = HVB_DEFAULT_GOAL_US, .timeout_s = 600,
+			      .cpu = UINT64_MAX };
+	const struct hvb_opt opts[] = {
+		OPT_STR("runner", 'r', &o.runners, "LIST",
+			"runners, comma-separated (default: every available default runner; "
+			"'all': every available one)"),
+		OPT_STR("workload", 'w', &o.workloads, "GLOBS",
+			"workloads, comma-separated globs, e.g. 'micro/*,mem/chase-*' (default: all)"),
+		OPT_UINT("reps", 'n', &o.reps, 1, 1000, "N", "repetitions per cell (default 5)"),
+		OPT_STR("out", 'o', &o.out, "DIR", "parent directory of the run (default results)"),
+		OPT_FLAG("quick", 'q', &o.quick,
+			 "smoke run: 2 repetitions, short goals, smaller working sets"),
+		OPT_UINT("batches", 0, &o.batches, 1, HVB_MAX_BATCHES, "N",
+			 "timed batches per repetition (default 10)"),
+		OPT_UINT("goal-us", 0, &o.goal_us, 10, 10000000, "US",
+			 "calibration goal per batch in microseconds (default 10000)"),
+		OPT_UINT("cpu", 0, &o.cpu, 0, 4095, "N",
+			 "pin workloads / vCPU 0 to CPU N (default: the last CPU)"),
+		OPT_DOUBLE("timeout", 0, &o.timeout_s, 1, 86400, "SECONDS",
+			   "limit for one job: one runner, one repetition (default 600)"),
+		OPT_STR("latest", 0, &o.latest, "LINK",
+			"also point the symlink LINK at the run directory"),
+		OPT_END(),
+	};
+	struct hvb_selection sel = { 0 };
+	struct hvb_sink *sink = NULL;
+	char err[512], stopped_at[128] = "", started[32], finished[32], *cmdline;
+	uint64_t tsc_khz;
+	int npos, r, failed_jobs, status = HVB_EXIT_SUCCESS;
+
+	r = hvb_opt_parse("run", run_usage, opts, argc, argv, &npos);
+	if (r)
+		return r > 0 ? HVB_EXIT_SUCCESS : HVB_EXIT_USAGE;
+	if (npos) {
+		hvb_err("run: unexpected argument '%s' (workloads go in --workload)", argv[1]);
+		return HVB_EXIT_USAGE;
+	}
+	if (o.quick) {
+		o.batches = o.batches == HVB_DEFAULT_BATCHES ? 5 : o.batches;
+		o.goal_us = o.goal_us == HVB_DEFAULT_GOAL_US ? 2000 : o.goal_us;
+		o.reps = o.reps == 5 ? 2 : o.reps;
+	}
+	if (hvb_select_runners(o.runners, &sel, err, sizeof(err)) ||
+	    hvb_select_workloads(o.workloads, &sel, err, sizeof(err))) {
+		hvb_err("run: %s", err);
+		hvb_selection_free(&sel);
+		return HVB_EXIT_USAGE;
+	}
+	if (check_out_dir(o.out) || open_sink(&o, &sink)) {
+		hvb_selection_free(&sel);
+		return HVB_EXIT_FAILURE;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	tsc_khz = hvb_tsc_khz_measure(50);
+	cmdline = command_line(argc, argv);
+	utc_now(started, sizeof(started));
+	hvb_sink_meta(sink, "started_utc", started);
+	hvb_meta_host(sink);
+	meta_matrix(sink, &sel, &o, cmdline, tsc_khz);
+	fprintf(stderr, "hvbench: run %s: %zu runner(s) x %zu workload(s) x %llu rep(s)\n",
+		hvb_sink_run_id(sink), sel.n_runners, sel.n_workloads, (unsigned long long)o.reps);
+	failed_jobs = run_matrix(&sel, &o, sink, tsc_khz, stopped_at, sizeof(stopped_at));
+	utc_now(finished, sizeof(finished));
+	hvb_sink_meta(sink, "finished_utc", finished);
+	if (stopped_at[0])
+		hvb_sink_meta(sink, "interrupted_at", stopped_at);
+	char *dir = xstrdup(hvb_sink_dir(sink));
+	r = hvb_sink_close(sink, stopped_at[0] ? "interrupted" : "complete");
+	if (r) {
+		hvb_err("could not finish writing %s: %s", dir, strerror(-r));
+		status = HVB_EXIT_FAILURE;
+	} else {
+		if (o.latest)
+			point_latest(o.latest, dir);
+		printf("results: %s%s\n", dir, stopped_at[0] ? " (interrupted)" : "");
+		if (print_summary(dir, false) || failed_jobs)
+			status = HVB_EXIT_FAILURE;
+	}
+	if (stopped_at[0])
+		status = 128 + (hvb_interrupted ? hvb_interrupted : SIGINT);
+	free(dir);
+	free(cmdline);
+	hvb_selection_free(&sel);
+	return status;
+}
+
+static const struct hvb_cmd run_cmd = {
+	.name = "run",
+	.summary = "run workloads under runners, write a result directory",
+	.main = run_main,
+	.order = 3,
+};
+HVB_CMD(run_cmd);

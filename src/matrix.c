@@ -1,0 +1,131 @@
+#include "matrix.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "util.h"
+
+static void add_runner(struct hvb_selection *sel, const struct hvb_runner *r)
+{
+	for (size_t i = 0; i < sel->n_runners; i++)
+		if (sel->runners[i] == r)
+			return;
+	sel->runners = realloc(sel->runners, (sel->n_runners + 1) * sizeof(*sel->runners));
+	if (!sel->runners)
+		abort();
+	sel->runners[sel->n_runners++] = r;
+}
+
+static void add_available(struct hvb_selection *sel, bool defaults_only)
+{
+	char why[256];
+
+	for (const struct hvb_runner *const *r = hvb_runners_begin(); r < hvb_runners_end(); r++)
+		if ((!defaults_only || (*r)->in_default) && (*r)->available(why, sizeof(why)))
+			add_runner(sel, *r);
+}
+
+static int add_named(struct hvb_selection *sel, const char *name, char *err, size_t len)
+{
+	const struct hvb_runner *r = hvb_runner_find(name);
+	char why[256] = "";
+
+	if (!r) {
+		snprintf(err, len, "unknown runner '%s' (see 'hvbench list')", name);
+		return -EINVAL;
+	}
+	if (!r->available(why, sizeof(why))) {
+		snprintf(err, len, "runner '%s' is not available here: %s", name, why);
+		return -EINVAL;
+	}
+	add_runner(sel, r);
+	return 0;
+}
+
+int hvb_select_runners(const char *list, struct hvb_selection *sel, char *err, size_t len)
+{
+	char *copy, *tok, *save = NULL;
+	int r = 0;
+
+	if (!list || !*list)
+		list = "default";
+	copy = xstrdup(list);
+	for (tok = strtok_r(copy, ",", &save); tok && !r; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "default"))
+			add_available(sel, true);
+		else if (!strcmp(tok, "all"))
+			add_available(sel, false);
+		else
+			r = add_named(sel, tok, err, len);
+	}
+	free(copy);
+	if (!r && !sel->n_runners) {
+		snprintf(err, len, "no runner selected (see 'hvbench list')");
+		r = -EINVAL;
+	}
+	return r;
+}
+
+static void add_workload(struct hvb_selection *sel, const char *name)
+{
+	for (size_t i = 0; i < sel->n_workloads; i++)
+		if (!strcmp(sel->workloads[i], name))
+			return;
+	sel->workloads = realloc(sel->workloads, (sel->n_workloads + 1) * sizeof(char *));
+	if (!sel->workloads)
+		abort();
+	sel->workloads[sel->n_workloads++] = name;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	const struct hvb_workload *const *x = a, *const *y = b;
+	return strcmp((*x)->name, (*y)->name);
+}
+
+size_t hvb_workloads_sorted(const struct hvb_workload ***out)
+{
+	size_t n = (size_t)(hvb_workloads_end() - hvb_workloads_begin());
+	const struct hvb_workload **v = xcalloc(n, sizeof(*v));
+
+	memcpy(v, hvb_workloads_begin(), n * sizeof(*v));
+	qsort(v, n, sizeof(*v), by_name);
+	*out = v;
+	return n;
+}
+
+int hvb_select_workloads(const char *globs, struct hvb_selection *sel, char *err, size_t len)
+{
+	char *copy, *tok, *save = NULL;
+	int r = 0;
+
+	const struct hvb_workload **all;
+	size_t n = hvb_workloads_sorted(&all);
+
+	copy = xstrdup(globs && *globs ? globs : "*");
+	for (tok = strtok_r(copy, ",", &save); tok && !r; tok = strtok_r(NULL, ",", &save)) {
+		bool matched = false;
+		for (size_t i = 0; i < n; i++)
+			if (hvb_glob_match(tok, all[i]->name)) {
+				add_workload(sel, all[i]->name);
+				matched = true;
+			}
+		if (!matched) {
+			snprintf(err, len, "no workload matches '%s' (see 'hvbench list')", tok);
+			r = -EINVAL;
+		}
+	}
+	free(copy);
+	free(all);
+	return r;
+}
+
+void hvb_selection_free(struct hvb_selection *sel)
+{
+	free(sel->runners);
+	free(sel->workloads);
+	memset(sel, 0, sizeof(*sel));
+}

@@ -1,0 +1,212 @@
+#include "records.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runner.h"
+#include "util.h"
+
+void hvb_rec_init(struct hvb_rec_consumer *c, const char *runner, const struct hvb_job *job,
+		  struct hvb_sink *sink)
+{
+	memset(c, 0, sizeof(*c));
+	c->runner = runner;
+	c->job = job;
+	c->sink = sink;
+	c->current = -1;
+	c->delivered = xcalloc(job->n_workloads ? job->n_workloads : 1, 1);
+}
+
+static int proto(struct hvb_rec_consumer *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int proto(struct hvb_rec_consumer *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!c->error[0]) {
+		va_start(ap, fmt);
+		vsnprintf(c->error, sizeof(c->error), fmt, ap);
+		va_end(ap);
+	}
+	return -EPROTO;
+}
+
+/* Copy a fixed-size, possibly unterminated guest string; reject control bytes. */
+static bool copy_str(char *dst, const char *src, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len && src[i]; i++) {
+		unsigned char ch = (unsigned char)src[i];
+		if (ch < 0x20 || ch == 0x7f)
+			return false;
+		dst[i] = src[i];
+	}
+	dst[i < len ? i : len - 1] = '\0';
+	return true;
+}
+
+static int job_index(const struct hvb_rec_consumer *c, const char *name)
+{
+	for (size_t i = 0; i < c->job->n_workloads; i++)
+		if (!strcmp(c->job->workloads[i], name))
+			return (int)i;
+	return -1;
+}
+
+static int deliver_sample(struct hvb_rec_consumer *c, const struct hvb_record *r, int wi,
+			  const char *metric, const char *unit, const char *text)
+{
+	if (!isfinite(r->value))
+		return proto(c, "sample %s/%s is not a finite number", r->workload, metric);
+	if (r->better != HVB_LOWER_IS_BETTER && r->better != HVB_HIGHER_IS_BETTER)
+		return proto(c, "sample %s/%s has no direction", c->job->workloads[wi], metric);
+	if (!*metric || !*unit)
+		return proto(c, "sample of %s without metric or unit", c->job->workloads[wi]);
+	hvb_sink_sample(c->sink, c->runner, c->job->workloads[wi], metric, unit, r->better, r->rep,
+			r->value, HVB_ST_OK, text);
+	c->delivered[wi] = 1;
+	return 0;
+}
+
+static int deliver_status(struct hvb_rec_consumer *c, const struct hvb_record *r, int wi,
+			  const char *text)
+{
+	if (r->status <= HVB_ST_OK || r->status > HVB_ST_FAILED)
+		return proto(c, "status record with invalid status %d", r->status);
+	hvb_sink_cell_status(c->sink, c->runner, c->job->workloads[wi], (enum hvb_status)r->status,
+			     *text ? text : "no reason given");
+	c->delivered[wi] = 1;
+	return 0;
+}
+
+static int check_header(struct hvb_rec_consumer *c, const struct hvb_record *r)
+{
+	if (r->magic != HVB_RECORD_MAGIC)
+		return proto(c, "record %lu: bad magic 0x%08x", c->n_records, r->magic);
+	if (r->version != HVB_ABI_VERSION)
+		return proto(c, "record %lu: ABI version %u, this hvbench speaks %u (rebuild the "
+				"guest image)",
+			     c->n_records, r->version, HVB_ABI_VERSION);
+	if (r->size != sizeof(*r))
+		return proto(c, "record %lu: size %u, expected %zu", c->n_records, r->size,
+			     sizeof(*r));
+	return 0;
+}
+
+static int with_workload(struct hvb_rec_consumer *c, const struct hvb_record *r,
+			 const char *workload)
+{
+	int wi = job_index(c, workload);
+
+	if (wi < 0)
+		return proto(c, "record type %u names workload '%s', which is not in this job",
+			     r->type, workload);
+	return wi;
+}
+
+int hvb_rec_deliver(struct hvb_rec_consumer *c, const struct hvb_record *r)
+{
+	char workload[HVB_NAME_MAX], metric[HVB_METRIC_MAX], unit[HVB_UNIT_MAX], text[HVB_TEXT_MAX];
+	int wi = -1, e = check_header(c, r);
+
+	c->n_records++;
+	if (e)
+		return e;
+	if (!copy_str(workload, r->workload, sizeof(workload)) ||
+	    !copy_str(metric, r->metric, sizeof(metric)) ||
+	    !copy_str(unit, r->unit, sizeof(unit)) || !copy_str(text, r->text, sizeof(text)))
+		return proto(c, "record %lu: control characters in a string field", c->n_records);
+	if (c->done)
+		return proto(c, "record after DONE");
+	switch (r->type) {
+	case HVB_REC_HELLO:
+		c->hello = true;
+		c->hello_entry_tsc = r->u64[0];
+		c->hello_first_tsc = r->u64[1];
+		return 0;
+	case HVB_REC_LOG:
+		hvb_sink_log(c->sink, c->runner, "workload side: %s", text);
+		return 0;
+	case HVB_REC_FAULT:
+		hvb_sink_log(c->sink, c->runner,
+			     "guest fault: vector %llu error 0x%llx rip 0x%llx cr2 0x%llx (%s)",
+			     (unsigned long long)r->u64[0], (unsigned long long)r->u64[1],
+			     (unsigned long long)r->u64[2], (unsigned long long)r->u64[3], text);
+		return 0;
+	case HVB_REC_DONE:
+		c->done = true;
+		return 0;
+	case HVB_REC_RELEASE:
+		return 0; /* handled by runners that support it, before delivery */
+	default:
+		break;
+	}
+	wi = with_workload(c, r, workload);
+	if (wi < 0)
+		return wi;
+	switch (r->type) {
+	case HVB_REC_CELL_BEGIN:
+		c->current = wi;
+		hvb_sink_log(c->sink, c->runner, "%s: rep %u: %llu ops per batch, %llu batches",
+			     workload, r->rep, (unsigned long long)r->u64[0],
+			     (unsigned long long)r->u64[1]);
+		hvb_progress("rep %u/%u  %-9s %s", r->rep + 1, c->job->total_reps, c->runner,
+			     workload);
+		return 0;
+	case HVB_REC_REP_BEGIN:
+	case HVB_REC_REP_END:
+		if (c->on_rep)
+			c->on_rep(c->arg, r, r->type == HVB_REC_REP_BEGIN);
+		return 0;
+	case HVB_REC_SAMPLE:
+		return deliver_sample(c, r, wi, metric, unit, text);
+	case HVB_REC_STATUS:
+		return deliver_status(c, r, wi, text);
+	default:
+		return proto(c, "record %lu: unknown type %u", c->n_records, r->type);
+	}
+}
+
+void hvb_rec_finish(struct hvb_rec_consumer *c, const char *why)
+{
+	for (size_t i = 0; i < c->job->n_workloads; i++) {
+		if (c->delivered[i])
+			continue;
+		hvb_sink_cell_status(c->sink, c->runner, c->job->workloads[i], HVB_ST_FAILED,
+				     why ? why : "the guest stopped before running it");
+	}
+	hvb_sink_flush(c->sink);
+	free(c->delivered);
+	c->delivered = NULL;
+}
+
+static bool progress_shown;
+
+void hvb_progress(const char *fmt, ...)
+{
+	va_list ap;
+	bool tty = isatty(STDERR_FILENO);
+
+	fputs(tty ? "\r\033[K" : "hvbench: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (!tty)
+		fputc('\n', stderr);
+	progress_shown = tty;
+	fflush(stderr);
+}
+
+void hvb_progress_end(void)
+{
+	if (progress_shown)
+		fputs("\r\033[K", stderr);
+	progress_shown = false;
+}

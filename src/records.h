@@ -1,0 +1,59 @@
+/*
+ * Host side of the record channel: validates struct hvb_record values that
+ * arrive from a guest or a native child (never trusted) and turns them into
+ * result rows.  Every runner feeds its records through one consumer per job.
+ */
+#ifndef HVB_RECORDS_H
+#define HVB_RECORDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hvb/abi.h"
+#include "results.h"
+
+struct hvb_job;
+
+struct hvb_rec_consumer {
+	const char *runner;
+	const struct hvb_job *job;
+	struct hvb_sink *sink;
+	/* Called at REP_BEGIN (begin=true) and REP_END with the record, so a
+	 * runner can bracket its probes (KVM stats, perf counters).  May be NULL. */
+	void (*on_rep)(void *arg, const struct hvb_record *rec, bool begin);
+	void *arg;
+	/* Set by the consumer. */
+	bool hello, done;
+	uint64_t hello_entry_tsc, hello_first_tsc;
+	unsigned long n_records;
+	unsigned char *delivered; /* per job workload: a sample or status arrived */
+	int current;              /* index of the workload being measured, -1 none */
+	char error[160];          /* first protocol error */
+};
+
+/* Prepare a consumer for one job. */
+void hvb_rec_init(struct hvb_rec_consumer *c, const char *runner, const struct hvb_job *job,
+		  struct hvb_sink *sink);
+
+/*
+ * Validate and deliver one record.  0, or -EPROTO for a record that breaks
+ * the ABI (bad magic/version/size/type, a workload not in the job, a
+ * non-finite value, ...): c->error says what; the caller should stop the
+ * guest and call hvb_rec_finish with that error.
+ */
+int hvb_rec_deliver(struct hvb_rec_consumer *c, const struct hvb_record *rec);
+
+/*
+ * End of the job: every workload of the job that delivered nothing gets a
+ * "failed" row whose reason is `why` (e.g. "guest timed out after 60 s",
+ * "child killed by signal 11"), or "the guest stopped before running it" when
+ * why is NULL.  Frees the consumer's memory.
+ */
+void hvb_rec_finish(struct hvb_rec_consumer *c, const char *why);
+
+/* Print a progress line for long runs (stderr). */
+void hvb_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void hvb_progress_end(void);
+
+#endif

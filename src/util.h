@@ -1,0 +1,44 @@
+/*
+ * Small helpers shared by the host side: error reporting and checked
+ * allocation.  Library code returns 0 or -errno; only commands print.
+ */
+#ifndef HVB_UTIL_H
+#define HVB_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Print "hvbench: <msg>\n" to stderr. */
+void hvb_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Print "hvbench: warning: <msg>\n" to stderr. */
+void hvb_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* malloc/calloc/strdup that abort with a message on exhaustion. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+char *xstrdup(const char *s);
+/* asprintf that aborts on exhaustion. */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Copy src into dst (size n), always NUL-terminated, truncating. */
+void hvb_strlcpy(char *dst, const char *src, size_t n);
+
+/* Monotonic clock in nanoseconds. */
+uint64_t hvb_now_ns(void);
+
+/* Read a whole small text file into buf (NUL-terminated, trailing newline
+ * stripped).  0 or -errno. */
+int hvb_read_file(const char *path, char *buf, size_t len);
+
+/* fnmatch-style glob match of a workload/runner name (e.g. micro/ followed by a star). */
+int hvb_glob_match(const char *pattern, const char *name);
+
+/* Version string and git commit of this build. */
+extern const char hvb_version[];
+extern const char hvb_commit[];
+
+#endif

@@ -1,0 +1,74 @@
+/* The harness's freestanding helpers, calibration and the descriptor registry. */
+#include <string.h>
+
+#include "harness.h"
+#include "tap.h"
+
+static void test_cmdline(void)
+{
+	char buf[64];
+	uint64_t v;
+
+	TAP_OK(hvb_cmdline_get("w=a,b rep=3 x=", "rep", buf, sizeof(buf)) && !strcmp(buf, "3"),
+	       "cmdline word found");
+	TAP_OK(!hvb_cmdline_get("w=a,b rep=3", "re", buf, sizeof(buf)), "prefix is not a match");
+	TAP_OK(!hvb_cmdline_get("w=abcdef", "w", buf, 4), "a value too long is refused");
+	TAP_OK(hvb_parse_u64("0x1f", &v) && v == 31, "hex parses");
+	TAP_OK(hvb_parse_u64("18446744073709551615", &v) && v == ~0ull, "max u64 parses");
+	TAP_OK(!hvb_parse_u64("18446744073709551616", &v), "overflow is refused");
+	TAP_OK(!hvb_parse_u64("12a", &v) && !hvb_parse_u64("", &v), "junk is refused");
+}
+
+static void test_stats(void)
+{
+	double v[] = { 5, 1, 4, 2, 3 };
+
+	hvb_sort_doubles(v, 5);
+	TAP_OK(v[0] == 1 && v[4] == 5, "sort");
+	TAP_OK(hvb_percentile(v, 5, 0.5) == 3, "median of 1..5 is 3");
+	TAP_OK(hvb_percentile(v, 5, 0.9) == 4.6, "p90 interpolates");
+	TAP_OK(hvb_percentile(v, 1, 0.99) == 1, "percentile of one value");
+}
+
+static void test_calibration(void)
+{
+	uint64_t goal = 1000000, n = 1;
+	int steps = 0;
+
+	/* A workload costing 37 cycles per op: calibration must reach the goal
+	 * without overshooting wildly. */
+	while (n * 37 < goal && steps++ < 64)
+		n = hvb_calibrate_next(n, n * 37, goal);
+	TAP_OK(n * 37 >= goal, "calibration reaches the goal");
+	TAP_OK(n * 37 < goal * 2, "calibration does not overshoot by 2x");
+	TAP_OK(steps < 10, "calibration converges in few steps");
+	TAP_EQ_INT(hvb_calibrate_next(4, 0, goal), 64, "a zero-time batch grows 16x");
+}
+
+static void test_registry(void)
+{
+	const struct hvb_workload *const *w;
+	int bad = 0, n = 0;
+
+	for (w = hvb_workloads_begin(); w < hvb_workloads_end(); w++, n++) {
+		const char *slash = strchr((*w)->name, '/');
+		if (!slash || slash == (*w)->name || !slash[1] || !(*w)->run || !(*w)->desc ||
+		    strlen((*w)->name) >= HVB_NAME_MAX)
+			bad++;
+		if (hvb_workload_find((*w)->name) != *w)
+			bad++; /* names are unique */
+	}
+	TAP_OK(n > 0, "workloads are registered");
+	TAP_EQ_INT(bad, 0, "every workload has family/name, run(), desc, a unique short name");
+	TAP_OK(hvb_workload_find("micro/cpuid") != NULL, "micro/cpuid is registered");
+	TAP_OK(hvb_workload_find("nope/nope") == NULL, "unknown names are not found");
+}
+
+int main(void)
+{
+	test_cmdline();
+	test_stats();
+	test_calibration();
+	test_registry();
+	return tap_done();
+}

@@ -1,0 +1,119 @@
+/* Result files: CSV round trip (awkward values), atomic finish, partial runs. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "results.h"
+#include "tap.h"
+#include "util.h"
+
+static char tmpdir[] = "/tmp/hvb-test-results-XXXXXX";
+
+static bool exists(const char *dir, const char *name)
+{
+	char *p = xasprintf("%s/%s", dir, name);
+	bool r = access(p, F_OK) == 0;
+	free(p);
+	return r;
+}
+
+static void test_round_trip(void)
+{
+	static const char *awkward = "comma, \"quote\"\nnewline and  spaces ";
+	struct hvb_sink *s;
+	struct hvb_run run;
+	char err[256], *dir;
+
+	TAP_EQ_INT(hvb_sink_open(&s, tmpdir, "run1"), 0, "sink opens a new run directory");
+	hvb_sink_meta(s, "command_line", awkward);
+	hvb_sink_sample(s, "native", "mem/x", "bandwidth", "MB/s", HVB_HIGHER_IS_BETTER, 0,
+			12345.678901234567, HVB_ST_OK, awkward);
+	hvb_sink_sample(s, "kvm", "micro/y", "ns_per_op", "ns", HVB_LOWER_IS_BETTER, 3, 0.1,
+			HVB_ST_OK, "");
+	hvb_sink_cell_status(s, "kvm", "micro/z", HVB_ST_SKIPPED, "no port I/O, here");
+	dir = xstrdup(hvb_sink_dir(s));
+	TAP_OK(exists(dir, "samples.csv.partial") && !exists(dir, "samples.csv"),
+	       "while running, data is in .partial files");
+	TAP_EQ_INT(hvb_run_read(dir, false, &run, err, sizeof(err)), -EINVAL,
+		   "a running (incomplete) run is refused by default");
+	TAP_OK(strstr(err, "--allow-partial") != NULL, "the refusal says how to accept it");
+	hvb_sink_flush(s);
+	TAP_EQ_INT(hvb_run_read(dir, true, &run, err, sizeof(err)), 0,
+		   "an incomplete run reads with allow_partial");
+	TAP_OK(run.partial && run.n_samples == 3, "partial run has its rows so far");
+	hvb_run_free(&run);
+	TAP_EQ_INT(hvb_sink_close(s, "complete"), 0, "sink closes");
+	TAP_OK(exists(dir, "samples.csv") && !exists(dir, "samples.csv.partial"),
+	       "finish renames data files to their final names");
+	TAP_EQ_INT(hvb_run_read(dir, false, &run, err, sizeof(err)), 0, "complete run reads back");
+	TAP_EQ_STR(run.status, "complete", "status is complete");
+	TAP_EQ_STR(hvb_run_meta(&run, "command_line"), awkward, "awkward meta value round-trips");
+	TAP_EQ_INT(run.n_samples, 3, "three rows");
+	TAP_EQ_STR(run.samples[0].note, awkward, "awkward note round-trips");
+	TAP_OK(run.samples[0].value == 12345.678901234567, "double round-trips exactly");
+	TAP_EQ_INT(run.samples[0].better, HVB_HIGHER_IS_BETTER, "direction round-trips");
+	TAP_EQ_INT(run.samples[1].rep, 3, "rep round-trips");
+	TAP_EQ_INT(run.samples[2].status, HVB_ST_SKIPPED, "skipped cell keeps its status");
+	TAP_OK(!run.samples[2].has_value && run.samples[2].rep == -1,
+	       "skipped cell has no value and no rep");
+	TAP_EQ_STR(run.samples[2].note, "no port I/O, here", "skipped cell keeps its reason");
+	hvb_run_free(&run);
+	free(dir);
+}
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_malformed(void)
+{
+	char *dir = xasprintf("%s/bad", tmpdir), *p, err[256];
+	struct hvb_run run;
+
+	mkdir(dir, 0755);
+	TAP_EQ_INT(hvb_run_read(dir, false, &run, err, sizeof(err)), -ENOENT,
+		   "a directory without meta.csv is rejected");
+	TAP_OK(strstr(err, "not a result directory") != NULL, "... with a clear message");
+	p = xasprintf("%s/meta.csv", dir);
+	write_text(p, "key,value\nstatus,complete\n");
+	free(p);
+	p = xasprintf("%s/samples.csv", dir);
+	write_text(p, "run_id,runner,workload,metric,unit,better,rep,value,status,note\n"
+		      "r,native,w,m,ns,lower,0,1.5,ok,\n"
+		      "r,native,w,m,ns,lower,1,abc,ok,\n");
+	TAP_EQ_INT(hvb_run_read(dir, false, &run, err, sizeof(err)), -EINVAL,
+		   "a non-numeric value is rejected");
+	TAP_OK(strstr(err, "samples.csv:3") != NULL, "the error names file and line");
+	write_text(p, "run_id,runner,workload,metric,unit,better,rep,value,status,note\n"
+		      "r,native,w,m,ns,lower,0,\"1.5,ok,\n");
+	TAP_EQ_INT(hvb_run_read(dir, false, &run, err, sizeof(err)), -EINVAL,
+		   "an unterminated quote is rejected");
+	free(p);
+	free(dir);
+}
+
+static void test_existing_dir(void)
+{
+	struct hvb_sink *s;
+	TAP_EQ_INT(hvb_sink_open(&s, tmpdir, "run1"), -EEXIST,
+		   "an existing run directory is never overwritten");
+}
+
+int main(void)
+{
+	if (!mkdtemp(tmpdir))
+		return 1;
+	test_round_trip();
+	test_malformed();
+	test_existing_dir();
+	char *cmd = xasprintf("rm -rf %s", tmpdir);
+	if (system(cmd))
+		return 1;
+	free(cmd);
+	return tap_done();
+}

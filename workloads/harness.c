@@ -1,0 +1,483 @@
+/*
+ * Measurement harness (see harness.h).  Method, as kvm-unit-tests vmexit.c:
+ * calibrate the operation count n so one batch takes about the time goal,
+ * warm up with one more batch, then per repetition time `batches` batches
+ * with serialized TSC reads.  The repetition's value is total time / total
+ * operations; the spread within it is given as percentiles of the batches.
+ */
+#include "harness.h"
+
+extern const struct hvb_workload *const __start_hvb_workloads[];
+extern const struct hvb_workload *const __stop_hvb_workloads[];
+
+static uint64_t tsc_khz;
+static uint32_t caps;
+
+const struct hvb_workload *const *hvb_workloads_begin(void)
+{
+	return __start_hvb_workloads;
+}
+
+const struct hvb_workload *const *hvb_workloads_end(void)
+{
+	return __stop_hvb_workloads;
+}
+
+static int str_eq(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
+static size_t str_len(const char *s)
+{
+	size_t n = 0;
+	while (s[n])
+		n++;
+	return n;
+}
+
+static void str_copy(char *dst, const char *src, size_t len)
+{
+	size_t i = 0;
+	if (!len)
+		return;
+	for (; src && src[i] && i + 1 < len; i++)
+		dst[i] = src[i];
+	dst[i] = '\0';
+}
+
+const struct hvb_workload *hvb_workload_find(const char *name)
+{
+	for (const struct hvb_workload *const *w = hvb_workloads_begin(); w < hvb_workloads_end();
+	     w++)
+		if (str_eq((*w)->name, name))
+			return *w;
+	return 0;
+}
+
+uint64_t rt_tsc_khz(void)
+{
+	return tsc_khz;
+}
+
+uint32_t rt_caps(void)
+{
+	return caps;
+}
+
+static const char *cap_reason(uint32_t missing)
+{
+	static const struct {
+		uint32_t cap;
+		const char *reason;
+	} reasons[] = {
+		{ HVB_CAP_PIO_USER, "needs the hvbench port device (userspace port I/O exits)" },
+		{ HVB_CAP_PIO_KERN, "needs an in-kernel port handler (ioeventfd)" },
+		{ HVB_CAP_MMIO_USER, "needs the hvbench MMIO device (userspace MMIO exits)" },
+		{ HVB_CAP_MMIO_KERN, "needs an in-kernel MMIO handler (ioeventfd)" },
+		{ HVB_CAP_HYPERCALL, "needs a null hypercall that returns on this host" },
+		{ HVB_CAP_CPUID, "cpuid cannot be executed where the workload runs on this host" },
+		{ HVB_CAP_MSR, "needs rdmsr/wrmsr (guest ring 0) that work on this host" },
+		{ HVB_CAP_HLT, "needs hlt with a wake-up source" },
+		{ HVB_CAP_RELEASE, "needs a way to return pages to the host (fresh faults)" },
+	};
+	for (unsigned i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (missing & reasons[i].cap)
+			return reasons[i].reason;
+	return "a required capability is missing on this runner";
+}
+
+bool rt_has(uint32_t need, const char **reason)
+{
+	if ((caps & need) == need)
+		return true;
+	if (reason)
+		*reason = cap_reason(need & ~caps);
+	return false;
+}
+
+void rt_memset(void *d, int c, size_t n)
+{
+	unsigned char *p = d;
+	while (n--)
+		*p++ = (unsigned char)c;
+}
+
+void rt_memcpy(void *d, const void *s, size_t n)
+{
+	unsigned char *p = d;
+	const unsigned char *q = s;
+	while (n--)
+		*p++ = *q++;
+}
+
+/* ------------------------------------------------------- command line */
+
+bool hvb_cmdline_get(const char *cmdline, const char *key, char *buf, size_t len)
+{
+	size_t klen = str_len(key);
+	const char *p = cmdline;
+
+	while (p && *p) {
+		while (*p == ' ')
+			p++;
+		const char *w = p;
+		while (*p && *p != ' ')
+			p++;
+		if ((size_t)(p - w) > klen && w[klen] == '=') {
+			size_t i;
+			for (i = 0; i < klen && w[i] == key[i]; i++)
+				;
+			if (i == klen) {
+				size_t vlen = (size_t)(p - w) - klen - 1;
+				if (vlen + 1 > len)
+					return false;
+				for (i = 0; i < vlen; i++)
+					buf[i] = w[klen + 1 + i];
+				buf[vlen] = '\0';
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+bool hvb_parse_u64(const char *s, uint64_t *out)
+{
+	uint64_t v = 0, base = 10;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		base = 16, s += 2;
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		uint64_t d;
+		if (*s >= '0' && *s <= '9')
+			d = (uint64_t)(*s - '0');
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = (uint64_t)(*s - 'a' + 10);
+		else if (base == 16 && *s >= 'A' && *s <= 'F')
+			d = (uint64_t)(*s - 'A' + 10);
+		else
+			return false;
+		if (v > (~0ull - d) / base)
+			return false;
+		v = v * base + d;
+	}
+	*out = v;
+	return true;
+}
+
+static uint64_t cmdline_u64(const char *cmdline, const char *key, uint64_t def, bool *ok)
+{
+	char buf[32];
+	uint64_t v;
+
+	if (!hvb_cmdline_get(cmdline, key, buf, sizeof(buf)))
+		return def;
+	if (!hvb_parse_u64(buf, &v)) {
+		*ok = false;
+		return def;
+	}
+	return v;
+}
+
+/* ------------------------------------------------------- statistics */
+
+void hvb_sort_doubles(double *v, unsigned n)
+{
+	for (unsigned i = 1; i < n; i++) {
+		double x = v[i];
+		unsigned j = i;
+		for (; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
+double hvb_percentile(const double *sorted, unsigned n, double q)
+{
+	double pos, frac;
+	unsigned i;
+
+	if (!n)
+		return 0;
+	pos = q * (double)(n - 1);
+	i = (unsigned)pos;
+	frac = pos - (double)i;
+	if (i + 1 >= n)
+		return sorted[n - 1];
+	return sorted[i] + frac * (sorted[i + 1] - sorted[i]);
+}
+
+uint64_t hvb_calibrate_next(uint64_t n, uint64_t took, uint64_t goal)
+{
+	uint64_t next;
+
+	if (took == 0)
+		return n * 16;
+	/* Aim 10% past the goal so the loop ends; never grow more than 16x per step. */
+	next = (uint64_t)((double)n * (double)goal * 1.1 / (double)took);
+	if (next > n * 16)
+		next = n * 16;
+	return next > n ? next : n + 1;
+}
+
+/* ------------------------------------------------------- records */
+
+static void emit(uint16_t type, const char *workload, unsigned rep)
+{
+	struct hvb_record r;
+
+	rt_memset(&r, 0, sizeof(r));
+	r.magic = HVB_RECORD_MAGIC;
+	r.version = HVB_ABI_VERSION;
+	r.type = type;
+	r.size = sizeof(r);
+	r.rep = rep;
+	str_copy(r.workload, workload, sizeof(r.workload));
+	rt_emit(&r);
+}
+
+static void emit_u64(uint16_t type, const char *workload, unsigned rep, uint64_t a, uint64_t b)
+{
+	struct hvb_record r;
+
+	rt_memset(&r, 0, sizeof(r));
+	r.magic = HVB_RECORD_MAGIC;
+	r.version = HVB_ABI_VERSION;
+	r.type = type;
+	r.size = sizeof(r);
+	r.rep = rep;
+	r.u64[0] = a;
+	r.u64[1] = b;
+	str_copy(r.workload, workload, sizeof(r.workload));
+	rt_emit(&r);
+}
+
+static void emit_status(const char *workload, enum hvb_status st, const char *reason)
+{
+	struct hvb_record r;
+
+	rt_memset(&r, 0, sizeof(r));
+	r.magic = HVB_RECORD_MAGIC;
+	r.version = HVB_ABI_VERSION;
+	r.type = HVB_REC_STATUS;
+	r.size = sizeof(r);
+	r.status = st;
+	str_copy(r.workload, workload, sizeof(r.workload));
+	str_copy(r.text, reason, sizeof(r.text));
+	rt_emit(&r);
+}
+
+static void emit_sample(const struct hvb_ctx *c, unsigned rep, const char *metric,
+			const char *unit, int better, double value)
+{
+	struct hvb_record r;
+
+	rt_memset(&r, 0, sizeof(r));
+	r.magic = HVB_RECORD_MAGIC;
+	r.version = HVB_ABI_VERSION;
+	r.type = HVB_REC_SAMPLE;
+	r.size = sizeof(r);
+	r.rep = rep;
+	r.better = better;
+	r.status = HVB_ST_OK;
+	r.value = value;
+	str_copy(r.workload, c->w->name, sizeof(r.workload));
+	str_copy(r.metric, metric, sizeof(r.metric));
+	str_copy(r.unit, unit, sizeof(r.unit));
+	str_copy(r.text, c->note, sizeof(r.text));
+	rt_emit(&r);
+}
+
+void rt_log(const char *msg)
+{
+	struct hvb_record r;
+
+	rt_memset(&r, 0, sizeof(r));
+	r.magic = HVB_RECORD_MAGIC;
+	r.version = HVB_ABI_VERSION;
+	r.type = HVB_REC_LOG;
+	r.size = sizeof(r);
+	str_copy(r.text, msg, sizeof(r.text));
+	rt_emit(&r);
+}
+
+/* ------------------------------------------------------- measurement */
+
+struct plan {
+	unsigned rep, reps, batches;
+	uint64_t goal_cycles;
+	bool quick;
+};
+
+static uint64_t time_batch(struct hvb_ctx *c, uint64_t n)
+{
+	const struct hvb_workload *w = c->w;
+	uint64_t t0, t1;
+
+	if (w->before_batch)
+		w->before_batch(c, n);
+	t0 = rt_tsc_begin();
+	w->run(c, n);
+	t1 = rt_tsc_end();
+	if (w->after_batch)
+		w->after_batch(c, n);
+	return t1 - t0;
+}
+
+static uint64_t calibrate(struct hvb_ctx *c, uint64_t goal)
+{
+	const struct hvb_workload *w = c->w;
+	uint64_t n = 1, took;
+
+	if (w->fixed_ops)
+		return w->fixed_ops;
+	for (;;) {
+		if (w->max_ops && n > w->max_ops)
+			n = w->max_ops;
+		took = time_batch(c, n);
+		if (took >= goal || (w->max_ops && n >= w->max_ops) || n >= (1ull << 40))
+			return n;
+		n = hvb_calibrate_next(n, took, goal);
+	}
+}
+
+static double cycles_to_ns(double cycles)
+{
+	return cycles * 1e6 / (double)tsc_khz;
+}
+
+static void report_rep(struct hvb_ctx *c, unsigned rep, const uint64_t *cyc, unsigned batches,
+		       uint64_t n)
+{
+	double per_op[HVB_MAX_BATCHES], total = 0, ops = (double)n * batches, ns_total;
+
+	for (unsigned b = 0; b < batches; b++) {
+		total += (double)cyc[b];
+		per_op[b] = cycles_to_ns((double)cyc[b]) / (double)n;
+	}
+	ns_total = cycles_to_ns(total);
+	hvb_sort_doubles(per_op, batches);
+	switch (c->w->kind) {
+	case HVB_KIND_BANDWIDTH:
+		emit_sample(c, rep, "bandwidth", "MB/s", HVB_HIGHER_IS_BETTER,
+			    (double)c->bytes_per_op * ops * 1e3 / ns_total);
+		break;
+	case HVB_KIND_RATE:
+		emit_sample(c, rep, "ops_per_s", "ops/s", HVB_HIGHER_IS_BETTER,
+			    ops * 1e9 / ns_total);
+		break;
+	case HVB_KIND_TIME_PER_OP:
+		emit_sample(c, rep, "cycles_per_op", "cycles", HVB_LOWER_IS_BETTER, total / ops);
+		break;
+	}
+	emit_sample(c, rep, "ns_per_op", "ns", HVB_LOWER_IS_BETTER, ns_total / ops);
+	emit_sample(c, rep, "ns_per_op.p50", "ns", HVB_LOWER_IS_BETTER,
+		    hvb_percentile(per_op, batches, 0.50));
+	emit_sample(c, rep, "ns_per_op.p90", "ns", HVB_LOWER_IS_BETTER,
+		    hvb_percentile(per_op, batches, 0.90));
+	emit_sample(c, rep, "ns_per_op.p99", "ns", HVB_LOWER_IS_BETTER,
+		    hvb_percentile(per_op, batches, 0.99));
+}
+
+static void measure(struct hvb_ctx *c, const struct plan *p)
+{
+	uint64_t cyc[HVB_MAX_BATCHES], n = calibrate(c, p->goal_cycles);
+
+	emit_u64(HVB_REC_CELL_BEGIN, c->w->name, p->rep, n, p->batches);
+	(void)time_batch(c, n); /* warm-up at the calibrated size */
+	for (unsigned r = p->rep; r < p->rep + p->reps; r++) {
+		emit(HVB_REC_REP_BEGIN, c->w->name, r);
+		for (unsigned b = 0; b < p->batches; b++)
+			cyc[b] = time_batch(c, n);
+		emit(HVB_REC_REP_END, c->w->name, r);
+		report_rep(c, r, cyc, p->batches, n);
+	}
+}
+
+static void run_one(const char *name, const struct plan *p, bool native)
+{
+	const struct hvb_workload *w = hvb_workload_find(name);
+	struct hvb_ctx c;
+	const char *why = "";
+
+	if (!w) {
+		emit_status(name, HVB_ST_FAILED, "no such workload in this build");
+		return;
+	}
+	rt_memset(&c, 0, sizeof(c));
+	c.w = w;
+	c.bytes_per_op = w->bytes_per_op;
+	c.note = w->note;
+	c.quick = p->quick;
+	c.caps = caps;
+	c.native = native;
+	if (w->valid && !w->valid(&c, &why)) {
+		emit_status(name, HVB_ST_SKIPPED, why);
+		return;
+	}
+	if (w->setup && w->setup(&c, &why) < 0) {
+		emit_status(name, HVB_ST_FAILED, why && *why ? why : "setup failed");
+		return;
+	}
+	measure(&c, p);
+	if (w->teardown)
+		w->teardown(&c);
+}
+
+/* Iterate the comma-separated names of w=...; calls run_one for each. */
+static void run_list(const char *list, const struct plan *p, bool native)
+{
+	char name[HVB_NAME_MAX + 1];
+	size_t i = 0;
+
+	for (const char *s = list;; s++) {
+		if (*s == ',' || *s == '\0') {
+			name[i < sizeof(name) ? i : sizeof(name) - 1] = '\0';
+			if (i >= sizeof(name))
+				emit_status(name, HVB_ST_FAILED, "workload name too long");
+			else if (i)
+				run_one(name, p, native);
+			i = 0;
+			if (!*s)
+				break;
+			continue;
+		}
+		if (i < sizeof(name))
+			name[i] = *s;
+		i++;
+	}
+}
+
+int hvb_harness_main(const char *cmdline, uint64_t entry_tsc)
+{
+	static char list[HVB_CMDLINE_MAX];
+	char env[16] = "";
+	struct plan p;
+	bool ok = true;
+	uint64_t goal_us;
+
+	tsc_khz = cmdline_u64(cmdline, "tsc_khz", 0, &ok);
+	caps = (uint32_t)cmdline_u64(cmdline, "caps", 0, &ok);
+	p.rep = (unsigned)cmdline_u64(cmdline, "rep", 0, &ok);
+	p.reps = (unsigned)cmdline_u64(cmdline, "reps", 1, &ok);
+	p.quick = cmdline_u64(cmdline, "quick", 0, &ok) != 0;
+	p.batches = (unsigned)cmdline_u64(cmdline, "batches", HVB_DEFAULT_BATCHES, &ok);
+	goal_us = cmdline_u64(cmdline, "goal_us", HVB_DEFAULT_GOAL_US, &ok);
+	hvb_cmdline_get(cmdline, "env", env, sizeof(env));
+	emit_u64(HVB_REC_HELLO, "", 0, entry_tsc, rt_tsc_begin());
+	if (!ok || !tsc_khz || !p.reps || !p.batches || p.batches > HVB_MAX_BATCHES ||
+	    !hvb_cmdline_get(cmdline, "w", list, sizeof(list))) {
+		rt_log("bad command line: need w=, tsc_khz=; numbers must be valid, "
+		       "1 <= batches <= 64");
+		return HVB_EXIT_BADCMD;
+	}
+	p.goal_cycles = goal_us * tsc_khz / 1000;
+	run_list(list, &p, str_eq(env, "native"));
+	emit(HVB_REC_DONE, "", 0);
+	return HVB_EXIT_OK;
+}

@@ -1,0 +1,47 @@
+/*
+ * The measurement harness: runs workloads as the command line asks and
+ * reports through records.  Compiled with the workloads (WORKLOAD_CFLAGS,
+ * freestanding-safe: no libc), so the native child process and the guest
+ * image measure with the same code.
+ */
+#ifndef HVB_HARNESS_H
+#define HVB_HARNESS_H
+
+#include "workload.h"
+
+/*
+ * Run the workloads named by `cmdline` (abi.h HVB_CMDLINE words) and emit
+ * HELLO, per cell CELL_BEGIN / REP_BEGIN / REP_END / SAMPLE or STATUS, then
+ * DONE.  `entry_tsc` is the TSC at environment entry (for boot time; 0 if
+ * unknown).  Returns an enum hvb_exit_code.
+ */
+int hvb_harness_main(const char *cmdline, uint64_t entry_tsc);
+
+/* Delivery of one record to the host; implemented by each environment. */
+void rt_emit(const struct hvb_record *rec);
+
+/* Descriptor lookup (exposed for tests and `hvbench list`). */
+const struct hvb_workload *hvb_workload_find(const char *name);
+const struct hvb_workload *const *hvb_workloads_begin(void);
+const struct hvb_workload *const *hvb_workloads_end(void);
+
+/* Helpers used by the harness, exposed for unit tests.  All freestanding. */
+
+/* Value of word `key=` in cmdline copied to buf (NUL-terminated); false if absent
+ * or longer than len-1. */
+bool hvb_cmdline_get(const char *cmdline, const char *key, char *buf, size_t len);
+/* Decimal or 0x-hex unsigned; false on junk or overflow. */
+bool hvb_parse_u64(const char *s, uint64_t *out);
+/* Sort n doubles ascending (small n: insertion sort). */
+void hvb_sort_doubles(double *v, unsigned n);
+/* Percentile q in [0,1] of sorted v (linear interpolation). */
+double hvb_percentile(const double *sorted, unsigned n, double q);
+/* Next n for calibration: aims at goal cycles given that n took `took` cycles. */
+uint64_t hvb_calibrate_next(uint64_t n, uint64_t took, uint64_t goal);
+
+/* Limits. */
+#define HVB_MAX_BATCHES 64
+#define HVB_DEFAULT_BATCHES 10
+#define HVB_DEFAULT_GOAL_US 10000
+
+#endif

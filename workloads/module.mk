@@ -1,0 +1,6 @@
+# Workload bodies and the harness: compiled once with WORKLOAD_CFLAGS; the
+# same objects are linked into hvbench (native runner) and the guest image.
+WORKLOAD_SRCS += workloads/harness.c $(sort $(wildcard workloads/cpu/*.c workloads/mem/*.c \
+	workloads/micro/*.c workloads/io/*.c workloads/net/*.c))
+# The hosted rt_* implementation for the native runner.
+HOST_SRCS += workloads/native/rt_native.c
