@@ -6,15 +6,24 @@
  * same code the host decodes with.
  *
  * Line: "@hvb1 SSSSSSSS <512 hex digits> CCCCCCCC\n"
- *        seq (hex, 8)     the record   crc32c of the 256 record bytes (hex, 8)
+ *        seq (hex, 8)     the record   crc32c (hex, 8) of the seq as 4 bytes
+ *                                      little-endian followed by the 256
+ *                                      record bytes (so a damaged seq is
+ *                                      caught, not taken for a lost record)
+ * All hex is lowercase.  The guest numbers its records 0, 1, 2, ... from
+ * boot, so the host can count lost (gap) and repeated (duplicate) records.
  */
 #ifndef HVB_CONSOLE_CODEC_H
 #define HVB_CONSOLE_CODEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "hvb/abi.h"
+
+/* A line starting with this but not decoding is a damaged record, not text. */
+#define HVB_CONSOLE_MARK "@hvb"
 
 /* Length of an encoded line including the '\n' (no NUL). */
 #define HVB_CONSOLE_LINE_LEN (6 + 8 + 1 + 2 * HVB_RECORD_SIZE + 1 + 8 + 1)
@@ -32,7 +41,11 @@ enum hvb_console_result {
 	HVB_CONSOLE_CORRUPT = 2, /* starts like a record but fails length/hex/crc */
 };
 
-/* Decode one console line (without or with its trailing '\n' / "\r\n"). */
+/* Decode one console line (without or with its trailing '\n' / "\r\n").
+ * *rec and *seq are meaningful only for HVB_CONSOLE_RECORD (on CORRUPT *rec
+ * may be partly overwritten).  Lines not starting with HVB_CONSOLE_MARK are
+ * TEXT; the record's own fields (magic, version, ...) are not checked here
+ * (src/records.c does that). */
 enum hvb_console_result hvb_console_decode(const char *line, size_t len, struct hvb_record *rec,
 					   uint32_t *seq);
 

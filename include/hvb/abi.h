@@ -122,7 +122,8 @@ typedef char hvb_record_size_check[sizeof(struct hvb_record) == HVB_RECORD_SIZE 
 /*
  * Console framing (QEMU serial, Xen PV console): one record per line,
  *   "@hvb1 <seq-hex8> <record as 512 lowercase hex digits> <crc32c-hex8>\n"
- * crc32c over the raw 256 record bytes.  The host drops lines that fail the
+ * crc32c over the seq (4 bytes, little-endian) then the 256 record bytes;
+ * seq counts 0, 1, 2, ... from boot.  The host drops lines that fail the
  * check and reports them; seq lets it detect lost and duplicated records.
  */
 #define HVB_CONSOLE_PREFIX "@hvb1 "
