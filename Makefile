@@ -46,7 +46,8 @@ WORKLOAD_CFLAGS := -std=gnu11 -g $(WARN) $(WORKLOAD_CGFLAGS) -Iinclude -Iworkloa
 HOST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -fno-pie -D_GNU_SOURCE \
 	-Iinclude -I. -Isrc -Iworkloads -Irunners -Iprobes -Ihv \
 	-DHVB_VERSION='"$(HVB_VERSION)"' \
-	-DHVB_WORKLOAD_CGFLAGS='"$(WORKLOAD_CGFLAGS)"'
+	-DHVB_WORKLOAD_CGFLAGS='"$(WORKLOAD_CGFLAGS)"' \
+	-DHVB_SRCDIR='"$(CURDIR)"' -DHVB_DATADIR='"$(PREFIX)/share/hvbench"'
 HOST_LDFLAGS := -no-pie
 HOST_LIBS := -lcsv -lhwloc -lpfm -lm -lpthread
 
@@ -124,6 +125,8 @@ bench: deps
 
 install: all
 	install -D -m 755 $(HVBENCH) $(DESTDIR)$(PREFIX)/bin/hvbench
+	mkdir -p $(DESTDIR)$(PREFIX)/share/hvbench
+	cp -r reports $(DESTDIR)$(PREFIX)/share/hvbench/
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
@@ -133,4 +136,4 @@ clean:
 
 FORCE:
 
--include $(shell find $(O) -name '*.d' 2>/dev/null)
+-include $(HOST_OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(WORKLOAD_OBJS:.o=.d) $(TEST_BINS:=.d)

@@ -130,37 +130,49 @@ static char *job_cmdline(const struct hvb_selection *sel, const struct run_opts 
 	return s;
 }
 
-/* Run every (rep, runner) job; returns the number of jobs that failed as a whole. */
+static int run_job(const struct hvb_runner *r, const struct hvb_selection *sel,
+		   const struct run_opts *o, unsigned rep, const char *cmdline, uint64_t tsc_khz,
+		   struct hvb_sink *sink)
+{
+	struct hvb_job job = {
+		.workloads = sel->workloads,
+		.n_workloads = sel->n_workloads,
+		.rep = rep,
+		.reps = 1,
+		.total_reps = (unsigned)o->reps,
+		.quick = o->quick,
+		.goal_us = o->goal_us,
+		.batches = (unsigned)o->batches,
+		.tsc_khz = tsc_khz,
+		.cpu = o->cpu == UINT64_MAX ? hvb_topo_default_pu() : (int)o->cpu,
+		.timeout_s = o->timeout_s,
+		.cmdline = cmdline,
+	};
+	int e = r->run(r, &job, sink);
+
+	hvb_sink_flush(sink);
+	return e;
+}
+
+/* Run every (rep, runner) job; returns the number of jobs that failed as a
+ * whole.  On interruption, stopped_at says where. */
 static int run_matrix(const struct hvb_selection *sel, const struct run_opts *o,
 		      struct hvb_sink *sink, uint64_t tsc_khz, char *stopped_at, size_t len)
 {
-	int cpu = o->cpu == UINT64_MAX ? hvb_topo_default_pu() : (int)o->cpu;
 	int failed = 0;
 
-	for (unsigned rep = 0; rep < o->reps && !hvb_interrupted; rep++) {
+	for (unsigned rep = 0; rep < o->reps && !stopped_at[0]; rep++) {
 		char *cmdline = job_cmdline(sel, o, rep, tsc_khz);
-		for (size_t k = 0; k < sel->n_runners && !hvb_interrupted; k++) {
+		for (size_t k = 0; k < sel->n_runners && !stopped_at[0]; k++) {
+			/* A B, B A, A B, ...: drift spreads over every runner. */
 			size_t i = rep % 2 ? sel->n_runners - 1 - k : k;
 			const struct hvb_runner *r = sel->runners[i];
-			struct hvb_job job = {
-				.workloads = sel->workloads,
-				.n_workloads = sel->n_workloads,
-				.rep = rep,
-				.reps = 1,
-				.total_reps = (unsigned)o->reps,
-				.quick = o->quick,
-				.goal_us = o->goal_us,
-				.batches = (unsigned)o->batches,
-				.tsc_khz = tsc_khz,
-				.cpu = cpu,
-				.timeout_s = o->timeout_s,
-				.cmdline = cmdline,
-			};
-			int e = r->run(r, &job, sink);
-			hvb_sink_flush(sink);
-			if (e == -EINTR || hvb_interrupted)
+			int e = hvb_interrupted ? -EINTR
+						: run_job(r, sel, o, rep, cmdline, tsc_khz, sink);
+
+			if (e == -EINTR || hvb_interrupted) {
 				snprintf(stopped_at, len, "rep %u, runner %s", rep, r->name);
-			else if (e) {
+			} else if (e) {
 				hvb_warn("runner %s failed in repetition %u: %s", r->name, rep,
 					 strerror(-e));
 				hvb_sink_log(sink, r->name, "job of rep %u failed: %s", rep,

@@ -1,0 +1,74 @@
+/*
+ * hvbench report: renders result directories into an HTML + Markdown report.
+ *
+ * The renderer is reports/hvbench_report.py (Python standard library +
+ * gnuplot); this command finds it and hands over the arguments unchanged,
+ * so `hvbench report --help` is the script's own help.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "util.h"
+
+#ifndef HVB_SRCDIR
+#define HVB_SRCDIR "."
+#endif
+#ifndef HVB_DATADIR
+#define HVB_DATADIR "/usr/local/share/hvbench"
+#endif
+
+/* The report script: $HVB_REPORTS_DIR, the source tree of this build, or
+ * the installed copy, in that order. */
+static char *find_script(void)
+{
+	const char *env = getenv("HVB_REPORTS_DIR");
+	const char *dirs[] = { env, HVB_SRCDIR "/reports", HVB_DATADIR "/reports" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		char *p;
+		if (!dirs[i])
+			continue;
+		p = xasprintf("%s/hvbench_report.py", dirs[i]);
+		if (access(p, R_OK) == 0)
+			return p;
+		free(p);
+	}
+	return NULL;
+}
+
+static int report_main(int argc, char **argv)
+{
+	const char *python = getenv("PYTHON") ? getenv("PYTHON") : "python3";
+	char *script = find_script();
+	char **args;
+
+	if (!script) {
+		hvb_err("report: reports/hvbench_report.py not found (set HVB_REPORTS_DIR to the "
+			"reports/ directory of the hvbench sources)");
+		return HVB_EXIT_FAILURE;
+	}
+	args = xcalloc((size_t)argc + 2, sizeof(char *));
+	args[0] = (char *)python;
+	args[1] = script;
+	for (int i = 1; i < argc; i++)
+		args[i + 1] = argv[i];
+	fflush(NULL);
+	execvp(python, args);
+	hvb_err("report: cannot run %s: %s (install python3, or set PYTHON)", python,
+		strerror(errno));
+	free(args);
+	free(script);
+	return HVB_EXIT_FAILURE;
+}
+
+static const struct hvb_cmd report_cmd = {
+	.name = "report",
+	.summary = "render result directories as an HTML + Markdown report",
+	.main = report_main,
+	.order = 5,
+};
+HVB_CMD(report_cmd);

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# hvbench run with the native runner, end to end: a valid result directory,
+# bad input rejected with a clear message, interrupted and crashed runs
+# marked as such (never silently truncated).
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib/tap.sh
+HVBENCH=${HVBENCH:-build/hvbench}
+PY=${PYTHON:-python3}
+tmp=$(mktemp -d /tmp/hvb-native-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+"$HVBENCH" list --workloads >"$tmp/list"
+
+# --- a quick native run over every family present in this build
+families=$(awk '/\// {split($1, p, "/"); print p[1] "/*"}' "$tmp/list" | sort -u | grep -E '^(micro|cpu|mem)/' | paste -sd, -)
+"$HVBENCH" run --runner native --workload "$families" --quick --out "$tmp/r" \
+	>"$tmp/out" 2>"$tmp/err"
+rc=$?
+check "quick native run exits 0" [ "$rc" -eq 0 ]
+dir=$(ls -d "$tmp"/r/*/ 2>/dev/null | head -1)
+check "it writes one run directory" [ -n "$dir" ] && [ -f "$dir/meta.csv" ]
+if out=$("$PY" tests/lib/check_results.py "$dir" --runner native --list "$tmp/list"); then
+	ok "result directory is valid ($out)"
+else
+	not_ok "result directory is valid" "$out"
+fi
+check "no .partial file is left behind" [ -z "$(ls "$dir"/*.partial 2>/dev/null)" ]
+check "samples exist for micro/syscall" grep -q ',native,micro/syscall,ns_per_op,ns,lower,0,' "$dir/samples.csv"
+check "port I/O is skipped natively, with its reason" \
+	grep -q ',native,micro/pio-out-user,,,,,,skipped,port I/O exits exist only in a VM' "$dir/samples.csv"
+check "the native analogue is noted" grep -q 'native analogue' "$dir/samples.csv"
+check "a progress line went to stderr" grep -q 'rep 2/2' "$tmp/err"
+check "the summary names the directory" grep -q "results: $tmp/r/" "$tmp/out"
+
+# --- bad input: one-line errors that say what to do, exit 2
+expect_usage() {
+	local desc=$1 pattern=$2
+	shift 2
+	"$HVBENCH" "$@" >"$tmp/o" 2>"$tmp/e"
+	local rc=$?
+	if [ "$rc" -eq 2 ] && grep -q -- "$pattern" "$tmp/e"; then
+		ok "$desc"
+	else
+		not_ok "$desc" "rc=$rc stderr: $(head -c 300 "$tmp/e")"
+	fi
+}
+expect_usage "unknown workload" "no workload matches 'nope/\*'" run -r native -w 'nope/*' -o "$tmp/x"
+expect_usage "unknown runner" "unknown runner 'warp'" run -r warp -o "$tmp/x"
+expect_usage "bad repetition count" "'abc' is not a whole number from 1 to 1000" run --reps abc
+expect_usage "zero repetitions" "is not a whole number from 1 to 1000" run --reps 0
+expect_usage "unknown option" "unknown option '--frobnicate'" run --frobnicate
+expect_usage "missing option value" "needs a value" run --out
+expect_usage "unknown command" "unknown command 'frob'" frob
+check "nothing was written by rejected commands" [ ! -e "$tmp/x" ]
+
+touch "$tmp/file"
+"$HVBENCH" run -r native -w micro/rdtsc --quick -o "$tmp/file/sub" >"$tmp/o" 2>"$tmp/e"
+rc=$?
+if [ "$rc" -eq 1 ] && grep -q "cannot create the result directory" "$tmp/e"; then
+	ok "unwritable output directory: exit 1 with a clear message"
+else
+	not_ok "unwritable output directory" "rc=$rc $(cat "$tmp/e")"
+fi
+
+# --- interrupted run: SIGINT mid-run closes the run as interrupted
+"$HVBENCH" run -r native -w 'micro/syscall,micro/rdtsc' --reps 200 -o "$tmp/int" \
+	>"$tmp/o" 2>"$tmp/e" &
+pid=$!
+sleep 1.5
+kill -INT $pid
+wait $pid
+rc=$?
+dir=$(ls -d "$tmp"/int/*/ 2>/dev/null | head -1)
+check "SIGINT ends the run with 128+2" [ "$rc" -eq 130 ]
+check "the interrupted run is marked interrupted" grep -q '^status,interrupted$' "$dir/meta.csv"
+check "it says where it stopped" grep -q '^interrupted_at,"rep ' "$dir/meta.csv"
+check "its samples file is final and non-empty" [ "$(wc -l <"$dir/samples.csv")" -gt 1 ]
+if out=$("$PY" tests/lib/check_results.py "$dir" --expect-status interrupted); then
+	ok "interrupted run is still a valid result directory"
+else
+	not_ok "interrupted run is still a valid result directory" "$out"
+fi
+
+# --- crashed writer: SIGKILL leaves status=running and .partial data
+"$HVBENCH" run -r native -w 'micro/syscall' --reps 200 -o "$tmp/kill" >/dev/null 2>&1 &
+pid=$!
+sleep 1.5
+kill -KILL $pid
+wait $pid 2>/dev/null
+dir=$(ls -d "$tmp"/kill/*/ 2>/dev/null | head -1)
+check "a killed run stays marked running (incomplete)" grep -q '^status,running$' "$dir/meta.csv"
+check "its data is in .partial files, not final ones" \
+	[ -f "$dir/samples.csv.partial" ] && [ ! -f "$dir/samples.csv" ]
+
+tap_done
