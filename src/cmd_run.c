@@ -21,6 +21,7 @@
 #include "meta.h"
 #include "opt.h"
 #include "records.h"
+#include "summary.h"
 #include "topology.h"
 #include "tsc.h"
 #include "util.h"
@@ -186,27 +187,19 @@ static int run_matrix(const struct hvb_selection *sel, const struct run_opts *o,
 	return failed;
 }
 
-/* Print medians of the primary metrics from the written files (also checks
- * that what was written reads back). */
-static int print_summary(const char *dir, bool partial)
+/* Print the summary table from the written files (which also checks that
+ * what was written reads back).  0, or 1 if a cell failed or reading failed. */
+static int print_summary(const char *dir)
 {
 	struct hvb_run run;
 	char err[512];
-	unsigned long failed = 0, skipped = 0;
+	unsigned long failed;
 
-	if (hvb_run_read(dir, partial, &run, err, sizeof(err))) {
+	if (hvb_run_read(dir, false, &run, err, sizeof(err))) {
 		hvb_err("cannot read back the results: %s", err);
-		return -1;
+		return 1;
 	}
-	for (size_t i = 0; i < run.n_samples; i++) {
-		const struct hvb_sample_row *s = &run.samples[i];
-		if (s->status == HVB_ST_FAILED)
-			failed++, printf("  FAILED  %-9s %-24s %s\n", s->runner, s->workload,
-					 s->note);
-		else if (s->status != HVB_ST_OK)
-			skipped++;
-	}
-	printf("%zu rows; %lu skipped/unsupported, %lu failed\n", run.n_samples, skipped, failed);
+	failed = hvb_summary_print(stdout, &run);
 	hvb_run_free(&run);
 	return failed ? 1 : 0;
 }
@@ -329,7 +322,7 @@ static int run_main(int argc, char **argv)
 		if (o.latest)
 			point_latest(o.latest, dir);
 		printf("results: %s%s\n", dir, stopped_at[0] ? " (interrupted)" : "");
-		if (print_summary(dir, false) || failed_jobs)
+		if (print_summary(dir) || failed_jobs)
 			status = HVB_EXIT_FAILURE;
 	}
 	if (stopped_at[0])

@@ -1,0 +1,126 @@
+#include "summary.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+static const char *const primary_metrics[] = { "bandwidth", "ops_per_s", "ns_per_op",
+					       "boot_ms" };
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* Median of the ok values of (runner, workload, metric); false if none. */
+static bool cell_median(const struct hvb_run *run, const char *runner, const char *workload,
+			const char *metric, double *out, const char **unit)
+{
+	double *v = xcalloc(run->n_samples, sizeof(double));
+	size_t n = 0;
+
+	for (size_t i = 0; i < run->n_samples; i++) {
+		const struct hvb_sample_row *s = &run->samples[i];
+		if (s->status == HVB_ST_OK && !strcmp(s->runner, runner) &&
+		    !strcmp(s->workload, workload) && !strcmp(s->metric, metric)) {
+			v[n++] = s->value;
+			*unit = s->unit;
+		}
+	}
+	if (n) {
+		qsort(v, n, sizeof(double), cmp_double);
+		*out = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	}
+	free(v);
+	return n > 0;
+}
+
+static const char *primary_metric(const struct hvb_run *run, const char *workload)
+{
+	for (size_t m = 0; m < ARRAY_SIZE(primary_metrics); m++)
+		for (size_t i = 0; i < run->n_samples; i++)
+			if (!strcmp(run->samples[i].workload, workload) &&
+			    !strcmp(run->samples[i].metric, primary_metrics[m]))
+				return primary_metrics[m];
+	return NULL;
+}
+
+/* Distinct values of a sample column, in order of first appearance. */
+static size_t distinct(const struct hvb_run *run, size_t field_off, const char **out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < run->n_samples; i++) {
+		const char *v = *(char *const *)((const char *)&run->samples[i] + field_off);
+		size_t j = 0;
+		while (j < n && strcmp(out[j], v))
+			j++;
+		if (j == n)
+			out[n++] = v;
+	}
+	return n;
+}
+
+static void print_row(FILE *f, const struct hvb_run *run, const char *workload,
+		      const char **runners, size_t nr)
+{
+	const char *metric = primary_metric(run, workload), *unit = "";
+	double native = 0, v;
+	bool have_native = false;
+
+	if (!metric)
+		return;
+	fprintf(f, "  %-24s", workload);
+	for (size_t r = 0; r < nr; r++) {
+		char cell[48] = "-";
+		if (cell_median(run, runners[r], workload, metric, &v, &unit)) {
+			if (!strcmp(runners[r], "native"))
+				native = v, have_native = true;
+			if (have_native && strcmp(runners[r], "native") && native > 0)
+				snprintf(cell, sizeof(cell), "%.4g (x%.2f)", v, v / native);
+			else
+				snprintf(cell, sizeof(cell), "%.4g", v);
+		}
+		fprintf(f, " %18s", cell);
+	}
+	fprintf(f, "  %s [%s]\n", metric, unit);
+}
+
+unsigned long hvb_summary_print(FILE *f, const struct hvb_run *run)
+{
+	const char **runners = xcalloc(run->n_samples + 1, sizeof(char *));
+	const char **workloads = xcalloc(run->n_samples + 1, sizeof(char *));
+	size_t nr = distinct(run, offsetof(struct hvb_sample_row, runner), runners);
+	size_t nw = distinct(run, offsetof(struct hvb_sample_row, workload), workloads);
+	unsigned long failed = 0, skipped = 0;
+
+	/* native first, so ratios can refer to it */
+	for (size_t r = 1; r < nr; r++)
+		if (!strcmp(runners[r], "native")) {
+			const char *t = runners[0];
+			runners[0] = runners[r], runners[r] = t;
+		}
+	fprintf(f, "\n  %-24s", "median over repetitions");
+	for (size_t r = 0; r < nr; r++)
+		fprintf(f, " %18s", runners[r]);
+	fprintf(f, "\n");
+	for (size_t w = 0; w < nw; w++)
+		print_row(f, run, workloads[w], runners, nr);
+	for (size_t i = 0; i < run->n_samples; i++) {
+		const struct hvb_sample_row *s = &run->samples[i];
+		if (s->status == HVB_ST_FAILED)
+			failed++, fprintf(f, "  FAILED  %-9s %-24s %s\n", s->runner, s->workload,
+					  s->note);
+		else if (s->status != HVB_ST_OK)
+			skipped++;
+	}
+	fprintf(f, "\n%zu rows; %lu cells skipped or unsupported (reasons in samples.csv), "
+		   "%lu failed\n",
+		run->n_samples, skipped, failed);
+	free(runners);
+	free(workloads);
+	return failed;
+}
