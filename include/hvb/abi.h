@@ -139,6 +139,11 @@ typedef char hvb_record_size_check[sizeof(struct hvb_record) == HVB_RECORD_SIZE 
  *   quick=1            smaller working sets and goals for smoke runs
  *   dev=hvb|serial|xencons   where records go (guest only)
  *   caps=HEX           host-detected capabilities (HVB_CAP_*)
+ *   mmio_user=HEX      guest-physical page that rt_mmio(HVB_MMIO_BENCH_USER)
+ *                      maps instead (guest only; absent = HVB_MMIO_BENCH_USER),
+ *                      for VMMs that cannot place a device at that address:
+ *                      QEMU's pc-testdev has its userspace MMIO at 0xff000000.
+ *                      The workload code (and its instructions) stay the same.
  */
 #define HVB_CMDLINE_MAX 4096
 
