@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""hvbench report: result directories -> report.html + summary.md (+ plots/).
+
+Usage: hvbench_report.py [--out DIR] [--allow-partial] [--title T] RESULT_DIR...
+
+`hvbench report` execs exactly this script, so the CLI is a contract
+(reports/README.md).  Python 3 standard library only; gnuplot for plots when
+it is installed.  Exit status: 0 report written, 1 failure (bad input,
+partial run refused, cannot write), 2 usage error.
+"""
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from hvbreport import load, plots, render, stats  # noqa: E402
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but usage errors exit 2 with our prefix (argparse default is 2 too)."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"hvbench report: {message}\n")
+        sys.exit(EXIT_USAGE)
+
+
+def parse_args(argv):
+    p = Parser(prog="hvbench report",
+               description="Render an offline HTML report and a Markdown summary from hvbench "
+                           "result directories (results/FORMAT.md).")
+    p.add_argument("dirs", nargs="+", metavar="RESULT_DIR", help="result directory (one run)")
+    p.add_argument("--out", metavar="DIR",
+                   help="output directory (default: reports/out/<run-id of the first dir>)")
+    p.add_argument("--allow-partial", action="store_true",
+                   help="accept runs whose status is running or interrupted; the report says "
+                        "it is partial")
+    p.add_argument("--title", metavar="T", help="report title")
+    p.add_argument("--seed", type=int, default=stats.DEFAULT_SEED,
+                   help=f"bootstrap seed (default {stats.DEFAULT_SEED})")
+    p.add_argument("--no-plots", action="store_true", help="do not run gnuplot (tables only)")
+    return p.parse_args(argv)
+
+
+def default_out(runs):
+    name = runs[0].run_id + (f"+{len(runs) - 1}" if len(runs) > 1 else "")
+    return os.path.join(HERE, "out", name)
+
+
+def default_title(runs):
+    if len(runs) == 1:
+        r = runs[0]
+        return f"hvbench report: {r.run_id} ({r.meta.get('host_name', '?')})"
+    return f"hvbench report: {len(runs)} runs ({', '.join(r.run_id for r in runs)})"
+
+
+def load_all(dirs, allow_partial):
+    """Load every directory; refuse incomplete runs unless allowed."""
+    runs = []
+    for d in dirs:
+        run = load.load_run(d)
+        if run.incomplete and not allow_partial:
+            where = (" (data in *.partial files)" if run.status == "running" else
+                     f" at {run.meta['interrupted_at']}" if run.meta.get("interrupted_at") else "")
+            raise load.ResultError(
+                f"{d}: run is incomplete: meta.csv status is {run.status!r}{where}; "
+                f"pass --allow-partial to report the cells it has (the report will say it is "
+                f"partial)")
+        runs.append(run)
+    ids = [r.run_id for r in runs]
+    dup = {i for i in ids if ids.count(i) > 1}
+    if dup:
+        raise load.ResultError(f"run {sorted(dup)[0]} given more than once")
+    load.check_units(runs)
+    return runs
+
+
+def write_file(path, text):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        runs = load_all(args.dirs, args.allow_partial)
+    except load.ResultError as e:
+        print(f"hvbench report: error: {e}", file=sys.stderr)
+        return EXIT_FAIL
+    out = args.out or default_out(runs)
+    try:
+        os.makedirs(out, exist_ok=True)
+        plotter = None if args.no_plots else plots.Plotter(out)
+        rep = render.Report(runs, args.title or default_title(runs), args.seed, plotter,
+                            args.allow_partial)
+        write_file(os.path.join(out, "report.html"), render.render_html(rep))
+        write_file(os.path.join(out, "summary.md"), render.render_md(rep))
+    except OSError as e:
+        print(f"hvbench report: error: cannot write {out}: {e}", file=sys.stderr)
+        return EXIT_FAIL
+    if plotter is not None and not plotter.available:
+        print(f"hvbench report: warning: plots not drawn: {plotter.why_not}", file=sys.stderr)
+    elif plotter is not None and plotter.failed:
+        for name, why in plotter.failed.items():
+            print(f"hvbench report: warning: plot {name} not drawn: {why}", file=sys.stderr)
+    if rep.partial_runs:
+        print("hvbench report: warning: PARTIAL report (--allow-partial): "
+              + ", ".join(f"{r.run_id} is {r.status}" for r in rep.partial_runs), file=sys.stderr)
+    print(os.path.join(out, "report.html"))
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,442 @@
+"""Turn loaded runs into the tables the report shows.
+
+Everything numeric the report prints is computed here, once, so the HTML,
+the Markdown and the plots cannot disagree with each other.
+"""
+
+import re
+
+from . import stats
+
+RUNNER_ORDER = ["native", "kvm", "qemu-kvm", "xen-pvh", "xen-pv", "xen-hvm", "qemu-tcg"]
+FAMILY_ORDER = ["boot", "micro", "cpu", "mem", "io", "net"]
+MICRO_ORDER = ["micro/hypercall", "micro/pio-out-user", "micro/pio-in-user",
+               "micro/pio-out-kernel", "micro/mmio-write-user", "micro/mmio-read-user",
+               "micro/mmio-write-kernel", "micro/cpuid", "micro/msr-read", "micro/msr-write",
+               "micro/hlt-wake", "micro/first-touch", "micro/ipi", "micro/virq-inject",
+               "micro/eoi", "micro/syscall", "micro/rdtsc"]
+# Which metric stands for a workload in the overhead chart, best first.
+PRIMARY_METRICS = ["bandwidth", "ns_per_op", "ops_per_s", "cycles_per_op", "boot_ms"]
+SIZE_UNITS = {"": 1, "b": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30,
+              "kb": 1000, "mb": 1000 ** 2, "gb": 1000 ** 3, "k": 1 << 10, "m": 1 << 20,
+              "g": 1 << 30}
+CHASE_RE = re.compile(r"^mem/chase-(\d+(?:\.\d+)?)([A-Za-z]*)$")
+TRUE_WORDS = ("1", "yes", "true", "on", "y")
+FALSE_WORDS = ("", "0", "no", "false", "off", "none", "n")
+
+
+def is_native(runner):
+    return runner == "native"
+
+
+def truthy(value):
+    """Interpret a meta value like 'yes (tcg)' or 'true' as a boolean."""
+    v = value.strip().lower()
+    return bool(v) and v.split()[0].strip("(),;:") in TRUE_WORDS
+
+
+def falsy(value):
+    v = value.strip().lower()
+    return v in FALSE_WORDS or v.split()[0].strip("(),;:") in FALSE_WORDS
+
+
+def emulation_reason(run, runner):
+    """Why a runner's numbers say nothing about performance, or None.
+
+    Full emulation (QEMU TCG) or a Xen nested in an emulator produce correct
+    behaviour at arbitrary speed; a reader must not mistake them for a
+    hypervisor's cost.
+    """
+    key = f"runner.{runner}.emulated"
+    if truthy(run.meta.get(key, "")):
+        return f"meta {key} = {run.meta[key]}"
+    if runner == "qemu-tcg":
+        return "runner qemu-tcg is full emulation (TCG)"
+    accel = run.meta.get(f"runner.{runner}.accel", "")
+    if "tcg" in accel.lower():
+        return f"meta runner.{runner}.accel = {accel}"
+    if runner.startswith("xen"):
+        for k in (f"runner.{runner}.nesting", "runner.xen.nesting"):
+            v = run.meta.get(k)
+            if v is not None and not falsy(v):
+                return f"Xen runs nested: meta {k} = {v}"
+    return None
+
+
+def runner_rank(runner):
+    return (RUNNER_ORDER.index(runner) if runner in RUNNER_ORDER else len(RUNNER_ORDER), runner)
+
+
+def chase_size(workload):
+    """Working-set size in bytes of mem/chase-<size>, or None if not a chase workload."""
+    m = CHASE_RE.match(workload)
+    if not m:
+        return None
+    unit = m.group(2).lower()
+    if unit not in SIZE_UNITS:
+        return None
+    return int(float(m.group(1)) * SIZE_UNITS[unit])
+
+
+def human_size(nbytes):
+    for unit, div in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if nbytes >= div and nbytes % div == 0:
+            return f"{nbytes // div} {unit}"
+    return f"{nbytes} B"
+
+
+def family(workload):
+    return workload.split("/", 1)[0] if "/" in workload else workload
+
+
+def workload_rank(workload):
+    fam = family(workload)
+    frank = FAMILY_ORDER.index(fam) if fam in FAMILY_ORDER else len(FAMILY_ORDER)
+    if workload in MICRO_ORDER:
+        return (frank, fam, 0, MICRO_ORDER.index(workload), workload)
+    size = chase_size(workload)
+    if size is not None:
+        return (frank, fam, 1, size, workload)
+    return (frank, fam, 0 if fam != "mem" else 2, 0, workload)
+
+
+class Series:
+    """One runner of one run: the unit drawn as a bar group or a line."""
+
+    def __init__(self, run, run_index, runner):
+        self.run = run
+        self.run_index = run_index
+        self.runner = runner
+        self.label = runner
+        self.emulated = emulation_reason(run, runner)
+        self.values = {}     # (workload, metric) -> [(rep, value)]
+        self.notes = {}      # (workload, metric) -> set of ok-row notes
+        self.unit = {}       # metric key -> (unit, better)
+        self.problems = []   # non-ok sample rows
+        self.workloads = set()
+
+    def reps(self, workload, metric):
+        return [v for _, v in sorted(self.values.get((workload, metric), []))]
+
+    @property
+    def key(self):
+        return (self.run_index, self.runner)
+
+
+def build_series(runs):
+    """Group sample rows by (run, runner); label runners that occur in several runs."""
+    series = {}
+    for i, run in enumerate(runs):
+        for row in run.samples:
+            key = (i, row["runner"])
+            s = series.get(key)
+            if s is None:
+                s = series[key] = Series(run, i, row["runner"])
+            s.workloads.add(row["workload"])
+            if row["status"] != "ok":
+                s.problems.append(row)
+                continue
+            k = (row["workload"], row["metric"])
+            s.values.setdefault(k, []).append((row["rep"], row["value"]))
+            s.unit[k] = (row["unit"], row["better"])
+            if row["note"].strip():
+                s.notes.setdefault(k, set()).add(row["note"].strip())
+    ordered = sorted(series.values(), key=lambda s: (runner_rank(s.runner), s.run_index))
+    count = {}
+    for s in ordered:
+        count[s.runner] = count.get(s.runner, 0) + 1
+    for s in ordered:
+        if count[s.runner] > 1:
+            s.label = f"{s.runner} (run {s.run_index + 1})"
+    return ordered
+
+
+def all_workloads(series):
+    return sorted({w for s in series for w in s.workloads}, key=workload_rank)
+
+
+def metric_info(series, workload, metric):
+    for s in series:
+        if (workload, metric) in s.unit:
+            return s.unit[(workload, metric)]
+    return None
+
+
+def metrics_of(series, workload):
+    ms = {m for s in series for (w, m) in s.values if w == workload}
+    return sorted(ms, key=lambda m: (PRIMARY_METRICS.index(m) if m in PRIMARY_METRICS
+                                     else len(PRIMARY_METRICS), m))
+
+
+def primary_metric(series, workload):
+    """The metric that stands for the workload in overhead charts (see PRIMARY_METRICS)."""
+    ms = [m for m in metrics_of(series, workload) if "." not in m]
+    return ms[0] if ms else None
+
+
+class Baselines:
+    """Find the native series each other series is compared with, and say why."""
+
+    def __init__(self, series):
+        self.natives = [s for s in series if is_native(s.runner)]
+
+    def for_series(self, s):
+        same_run = [n for n in self.natives if n.run_index == s.run_index]
+        if same_run:
+            return same_run[0], None
+        if len(self.natives) == 1:
+            return self.natives[0], f"baseline native from run {self.natives[0].run_index + 1}"
+        if not self.natives:
+            return None, "no native runner in the input"
+        return None, "several native runs and none in this series' run: baseline ambiguous"
+
+
+class Cmp:
+    """A slowdown vs native: >1 means the runner is slower than native."""
+
+    def __init__(self, series, base, workload, metric, unit, better, seed):
+        self.series, self.base, self.workload, self.metric = series, base, workload, metric
+        self.unit, self.better = unit, better
+        self.values = series.reps(workload, metric)
+        self.base_values = base.reps(workload, metric)
+        self.median = stats.median(self.values) if self.values else None
+        self.base_median = stats.median(self.base_values) if self.base_values else None
+        self.slowdown = self.ci = None
+        if self.median and self.base_median:
+            rng = stats.cell_rng(seed, series.label, workload, metric)
+            if better == "lower":
+                self.slowdown = self.median / self.base_median
+                self.ci = stats.bootstrap_ratio_ci(self.values, self.base_values, rng)
+            else:
+                self.slowdown = self.base_median / self.median
+                self.ci = stats.bootstrap_ratio_ci(self.base_values, self.values, rng)
+
+    @property
+    def overhead_pct(self):
+        return None if self.slowdown is None else (self.slowdown - 1) * 100
+
+
+def overhead_table(series, workloads, seed):
+    """Rows of (workload, metric, unit, better, native series, [Cmp or reason per series])."""
+    bases = Baselines(series)
+    others = [s for s in series if not is_native(s.runner)]
+    rows = []
+    for w in workloads:
+        metric = primary_metric(series, w)
+        if metric is None:
+            continue
+        unit, better = metric_info(series, w, metric)
+        cells = []
+        for s in others:
+            base, why = bases.for_series(s)
+            if base is None:
+                cells.append((s, None, why))
+            elif not s.reps(w, metric):
+                cells.append((s, None, cell_status(s, w)[1] or "no value"))
+            elif not base.reps(w, metric):
+                cells.append((s, None, "native: " + (cell_status(base, w)[1] or "no value")))
+            else:
+                cells.append((s, Cmp(s, base, w, metric, unit, better, seed), why))
+        native = [bases.natives[0]] if bases.natives else []
+        rows.append({"workload": w, "metric": metric, "unit": unit, "better": better,
+                     "natives": native, "cells": cells})
+    return rows
+
+
+def cell_status(s, workload):
+    """(status, reason) of a runner x workload cell: ok, skipped, unsupported, failed, absent."""
+    ok = any(w == workload for (w, _m) in s.values)
+    probs = [r for r in s.problems if r["workload"] == workload]
+    if ok and not probs:
+        return "ok", ""
+    if ok:
+        statuses = sorted({r["status"] for r in probs})
+        notes = "; ".join(sorted({r["note"] for r in probs}))
+        return "partly", f"some rows {'/'.join(statuses)}: {notes}"
+    if probs:
+        st = probs[0]["status"]
+        return st, "; ".join(sorted({r["note"] for r in probs}))
+    if workload not in run_workloads(s.run):
+        return "n/a", f"not in run {s.run_index + 1}'s matrix"
+    return "absent", ("no row for this cell (run incomplete)" if s.run.incomplete
+                      else "no row for this cell: the result file breaks FORMAT.md")
+
+
+def run_workloads(run):
+    """Workloads that appear anywhere in a run (cached): its effective matrix."""
+    cached = getattr(run, "_workloads", None)
+    if cached is None:
+        cached = run._workloads = {r["workload"] for r in run.samples}
+    return cached
+
+
+def matrix(series, workloads):
+    """Cell status grid: workload -> [(series, status, reason)]."""
+    return [(w, [(s, *cell_status(s, w)) for s in series]) for w in workloads]
+
+
+def summary_stat(s, workload, metric, seed):
+    """(median, ci, n) over repetitions for one series/workload/metric, or None."""
+    vals = s.reps(workload, metric)
+    if not vals:
+        return None
+    rng = stats.cell_rng(seed, s.label, workload, metric, "median")
+    return stats.median(vals), stats.bootstrap_median_ci(vals, rng), len(vals)
+
+
+def micro_table(series, workloads, seed):
+    """VM-exit micro-benchmarks: per workload, per series: ns, cycles, p50, p99 medians."""
+    rows = []
+    for w in workloads:
+        if family(w) != "micro":
+            continue
+        cells = []
+        for s in series:
+            cell = {"series": s, "status": cell_status(s, w)}
+            for metric in ("ns_per_op", "cycles_per_op", "ns_per_op.p50", "ns_per_op.p90",
+                           "ns_per_op.p99"):
+                cell[metric] = summary_stat(s, w, metric, seed)
+            cell["notes"] = sorted(s.notes.get((w, "ns_per_op"), set()))
+            cells.append(cell)
+        rows.append({"workload": w, "cells": cells})
+    return rows
+
+
+def chase_table(series, workloads, seed):
+    """Pointer-chase latency per working-set size: [(size, workload, {label: stat})]."""
+    out = []
+    for w in workloads:
+        size = chase_size(w)
+        if size is None:
+            continue
+        per = {s.label: summary_stat(s, w, "ns_per_op", seed) for s in series}
+        out.append((size, w, per))
+    return sorted(out)
+
+
+def exit_table(runs, series):
+    """Exit reasons per (series, workload): {reason: (median count, ns per exit or None)}."""
+    by_key = {s.key: s for s in series}
+    acc = {}
+    for i, run in enumerate(runs):
+        for row in run.exits:
+            s = by_key.get((i, row["runner"]))
+            if s is None:
+                s = Series(run, i, row["runner"])   # exits without samples: still show them
+                by_key[s.key] = s
+            d = acc.setdefault((s.key, row["workload"]), {})
+            d.setdefault(row["reason"], []).append(row)
+    table = []
+    for (skey, w), reasons in acc.items():
+        s = by_key[skey]
+        cells = {}
+        for reason, rows in reasons.items():
+            counts = [r["count"] for r in rows]
+            timed = [r for r in rows if r["total_ns"] is not None]
+            tot = sum(r["count"] for r in timed)
+            ns_per = (sum(r["total_ns"] for r in timed) / tot) if timed and tot else None
+            cells[reason] = (stats.median(counts), ns_per, len(rows))
+        table.append((s, w, cells))
+    table.sort(key=lambda t: (workload_rank(t[1]), runner_rank(t[0].runner), t[0].run_index))
+    return table
+
+
+def counter_table(runs, series):
+    """Counters per workload: [(workload, [(series, event, source, summary)])].
+
+    summary: {"status", "median", "n", "min_running" (fraction of time the
+    counter ran, < 1 means multiplexed and scaled), "notes"}.
+    """
+    by_key = {s.key: s for s in series}
+    acc = {}
+    for i, run in enumerate(runs):
+        for row in run.counters:
+            s = by_key.get((i, row["runner"]))
+            if s is None:
+                s = by_key[(i, row["runner"])] = Series(run, i, row["runner"])
+            acc.setdefault((row["workload"], s.key, row["event"], row["source"]), []).append(row)
+    out = {}
+    for (w, skey, event, source), rows in acc.items():
+        ok = [r for r in rows if r["status"] == "ok"]
+        fracs = [r["time_running"] / r["time_enabled"] for r in ok
+                 if r["time_enabled"] and r["time_running"] is not None]
+        summ = {
+            "status": "ok" if ok else rows[0]["status"],
+            "median": stats.median([r["value"] for r in ok]) if ok else None,
+            "n": len(ok),
+            "min_running": min(fracs) if fracs else None,
+            "notes": sorted({r["note"].strip() for r in rows if r["note"].strip()}),
+            "bad": sorted({r["status"] for r in rows if r["status"] != "ok"}),
+        }
+        out.setdefault(w, []).append((by_key[skey], event, source, summ))
+    result = []
+    for w in sorted(out, key=workload_rank):
+        items = sorted(out[w], key=lambda t: (runner_rank(t[0].runner), t[0].run_index,
+                                              t[2], t[1]))
+        result.append((w, items))
+    return result
+
+
+def problems(runs, series):
+    """Every non-ok sample or counter row, grouped, with its reason.
+
+    Rows that differ only by repetition or metric collapse into one line
+    (listing the repetitions and metrics), so one skipped cell is one line.
+    """
+    by_key = {s.key: s for s in series}
+    groups = {}
+    for i, run in enumerate(runs):
+        for row in run.samples:
+            if row["status"] == "ok":
+                continue
+            s = by_key[(i, row["runner"])]
+            k = ("sample", s.label, row["workload"], row["status"], row["note"].strip())
+            g = groups.setdefault(k, {"what": set(), "reps": set(), "where": row.where,
+                                      "series": s})
+            if row["metric"].strip():
+                g["what"].add(row["metric"])
+            if row["rep"] is not None:
+                g["reps"].add(row["rep"])
+        for row in run.counters:
+            if row["status"] == "ok":
+                continue
+            # One event unsupported in every workload is one fact: group by
+            # event across workloads (the workload list is kept).
+            s = by_key.get((i, row["runner"])) or Series(run, i, row["runner"])
+            k = ("counter", s.label, f"{row['event']} ({row['source']})", row["status"],
+                 row["note"].strip())
+            g = groups.setdefault(k, {"what": set(), "reps": set(), "where": row.where,
+                                      "series": s, "workloads": set()})
+            g["workloads"].add(row["workload"])
+            if row["rep"] is not None:
+                g["reps"].add(row["rep"])
+    out = []
+    for (kind, label, what, status, note), g in groups.items():
+        if kind == "counter":
+            wls = sorted(g["workloads"], key=workload_rank)
+            out.append({"kind": kind, "label": label, "workload": wls[0] if len(wls) == 1 else
+                        f"{len(wls)} workloads", "workloads": wls, "status": status, "note": note,
+                        "what": [what], "reps": sorted(g["reps"]), "where": g["where"],
+                        "series": g["series"]})
+        else:
+            out.append({"kind": kind, "label": label, "workload": what, "workloads": [what],
+                        "status": status, "note": note, "what": sorted(g["what"]),
+                        "reps": sorted(g["reps"]), "where": g["where"], "series": g["series"]})
+    out.sort(key=lambda p: (p["kind"] != "sample", workload_rank(p["workloads"][0]),
+                            runner_rank(p["series"].runner), p["label"], p["status"], p["what"]))
+    return out
+
+
+def rep_list(reps):
+    """Compact "0-4, 7" form of a list of repetition indices."""
+    if not reps:
+        return "cell"
+    parts, start, prev = [], reps[0], reps[0]
+    for r in reps[1:] + [None]:
+        if r is not None and r == prev + 1:
+            prev = r
+            continue
+        parts.append(f"{start}" if start == prev else f"{start}-{prev}")
+        if r is not None:
+            start = prev = r
+    return ", ".join(parts)

@@ -1,0 +1,794 @@
+"""Write report.html (self-contained: CSS and PNGs inlined) and summary.md.
+
+Every number comes from model.py; this module only formats.  Every table
+header carries its unit and direction, numeric cells carry data-* attributes
+(runner, workload, metric, value) so tests and scripts can read the page
+without scraping text.
+"""
+
+import base64
+import datetime
+import html
+import os
+
+from . import model, plots, stats
+
+IMPORTANT_KEYS = ["status", "interrupted_at", "run_id", "started_utc", "finished_utc",
+                  "host_name", "cpu_model", "cpu_count", "mem_total_kib", "tsc_khz", "kernel",
+                  "hypervisor", "nesting", "mitigations", "thp", "hugepages_total", "governor",
+                  "topology", "compiler", "workload_cflags", "runners", "workloads", "reps",
+                  "quick", "hvbench_version", "hvbench_commit", "command_line", "format_version"]
+VIRT_FLAGS = ["hypervisor", "vmx", "svm", "ept", "vpid", "npt", "ept_ad", "flexpriority",
+              "tpr_shadow", "vnmi", "pcid", "invpcid", "x2apic", "tsc_deadline_timer",
+              "constant_tsc", "nonstop_tsc", "avx2", "avx512f", "md_clear", "flush_l1d",
+              "arch_capabilities"]
+EMU_TEXT = "emulation: functional only, not performance"
+LOWER = "lower is better"
+HIGHER = "higher is better"
+
+CSS = """
+:root { --fg:#1b1f24; --mut:#57606a; --line:#d0d7de; --bg2:#f6f8fa; --ok:#1a7f37; --bad:#cf222e;
+        --warn:#9a6700; --info:#0969da; }
+* { box-sizing: border-box; }
+body { font: 13px/1.45 system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif;
+       color: var(--fg); margin: 0 auto; max-width: 1400px; padding: 12px 24px 60px; }
+h1 { font-size: 22px; margin: 8px 0 2px; }
+h2 { font-size: 17px; margin: 28px 0 6px; padding-top: 6px; border-top: 2px solid var(--line); }
+h3 { font-size: 14px; margin: 16px 0 4px; }
+p, li { max-width: 110ch; }
+.sub { color: var(--mut); margin: 0 0 8px; }
+nav { display: flex; flex-wrap: wrap; gap: 4px 14px; padding: 6px 10px; background: var(--bg2);
+      border: 1px solid var(--line); border-radius: 6px; margin: 10px 0; }
+nav a { color: var(--info); text-decoration: none; }
+.banner { border-left: 5px solid var(--info); background: #ddf4ff; padding: 8px 12px;
+          margin: 8px 0; border-radius: 4px; }
+.banner.bad { border-color: var(--bad); background: #ffebe9; }
+.banner.warn { border-color: var(--warn); background: #fff8c5; }
+.banner b { font-weight: 650; }
+table { border-collapse: collapse; margin: 6px 0 10px; font-variant-numeric: tabular-nums; }
+th, td { border: 1px solid var(--line); padding: 3px 7px; vertical-align: top; }
+th { background: var(--bg2); font-weight: 600; text-align: left; }
+td.n, th.n { text-align: right; white-space: nowrap; }
+tbody tr:nth-child(even) td { background: #fbfcfd; }
+caption { caption-side: top; text-align: left; color: var(--mut); padding: 2px 0 4px; }
+.mut { color: var(--mut); }
+.small { font-size: 11.5px; }
+.mono { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 11.5px; }
+.wrap { word-break: break-all; }
+.emu { display: inline-block; background: #fbefff; color: #8250df; border: 1px solid #d8b9ff;
+       border-radius: 10px; padding: 0 6px; font-size: 11px; font-weight: 500; white-space: nowrap; }
+.st { display: inline-block; border-radius: 10px; padding: 0 6px; font-size: 11px;
+      white-space: nowrap; border: 1px solid transparent; }
+.st-ok { background: #dafbe1; color: var(--ok); }
+.st-skipped, .st-n\\/a { background: #eaeef2; color: var(--mut); }
+.st-unsupported { background: #fff8c5; color: var(--warn); }
+.st-failed, .st-absent { background: #ffebe9; color: var(--bad); }
+.st-partly { background: #fff1e5; color: #bc4c00; }
+.st-running, .st-interrupted { background: #ffebe9; color: var(--bad); font-weight: 600; }
+.st-complete { background: #dafbe1; color: var(--ok); }
+.ci { color: var(--mut); font-size: 11px; }
+.worse { color: var(--bad); }
+.better { color: var(--ok); }
+.diff td { background: #fff8c5 !important; }
+figure { margin: 8px 0 14px; }
+.figs { display: flex; flex-wrap: wrap; gap: 10px 16px; align-items: flex-start; }
+.figs figure { margin: 4px 0; flex: 0 1 auto; max-width: 100%; min-width: 0; }
+.figs figcaption { max-width: 60ch; }
+.scroll { overflow-x: auto; max-width: 100%; }
+table.meta td { max-width: 70ch; }
+#micro-table { font-size: 11.5px; }
+#micro-table td, #micro-table th { padding: 2px 4px; }
+#micro-table td:first-child { max-width: 150px; }
+figure img { max-width: 100%; border: 1px solid var(--line); border-radius: 4px; }
+figcaption { color: var(--mut); font-size: 12px; max-width: 120ch; }
+.noplot { border: 1px dashed var(--bad); color: var(--bad); padding: 8px; border-radius: 4px;
+          margin: 6px 0; }
+details > summary { cursor: pointer; color: var(--info); margin: 4px 0; }
+.grid td { text-align: center; padding: 2px 4px; }
+.grid td:first-child { text-align: left; }
+.dir { font-size: 11px; color: var(--mut); font-weight: 400; white-space: nowrap; }
+"""
+
+
+def esc(x):
+    return html.escape(str(x), quote=True)
+
+
+def fmt(x, digits=4):
+    """Human number: 4 significant digits, thousands separators for large values."""
+    if x is None:
+        return "—"
+    ax = abs(x)
+    if ax >= 10000:
+        return f"{x:,.0f}"
+    if ax == 0:
+        return "0"
+    text = f"{x:.{digits}g}"
+    if "e" in text:
+        return f"{x:.3e}"
+    return text
+
+
+def fmt_ratio(x):
+    return "—" if x is None else (f"{x:.3f}×" if x < 100 else f"{x:.1f}×")
+
+
+def fmt_pct(x):
+    return "—" if x is None else f"{x:+.1f} %"
+
+
+def fmt_ci(ci, f=fmt):
+    return "" if not ci else f"[{f(ci[0])}, {f(ci[1])}]"
+
+
+def direction(better):
+    return {"lower": LOWER, "higher": HIGHER}.get(better, "direction unknown")
+
+
+def arrow(better):
+    return {"lower": "↓", "higher": "↑"}.get(better, "")
+
+
+def status_badge(status, title=""):
+    t = f' title="{esc(title)}"' if title else ""
+    return f'<span class="st st-{esc(status)}"{t}>{esc(status)}</span>'
+
+
+def runner_head(s):
+    """Series name for a table header, with the emulation label where it applies."""
+    out = esc(s.label)
+    if s.emulated:
+        out += f'<br><span class="emu" title="{esc(s.emulated)}">{EMU_TEXT}</span>'
+    return out
+
+
+def data_attrs(**kw):
+    return "".join(f' data-{k.replace("_", "-")}="{esc(v)}"' for k, v in kw.items() if v is not None)
+
+
+class Report:
+    """Collects everything the renderers need, computed once."""
+
+    def __init__(self, runs, title, seed, plotter, allow_partial):
+        self.runs, self.title, self.seed, self.plotter = runs, title, seed, plotter
+        self.allow_partial = allow_partial
+        self.series = model.build_series(runs)
+        self.workloads = model.all_workloads(self.series)
+        self.overhead = model.overhead_table(self.series, self.workloads, seed)
+        self.micro = model.micro_table(self.series, self.workloads, seed)
+        self.chase = model.chase_table(self.series, self.workloads, seed)
+        self.exits = model.exit_table(runs, self.series)
+        self.counters = model.counter_table(runs, self.series)
+        self.problems = model.problems(runs, self.series)
+        self.matrix = model.matrix(self.series, self.workloads)
+        self.generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+        self.overhead_plots = []
+        if plotter is not None and plotter.available:
+            self._draw()
+
+    def _draw(self):
+        """Render every plot up front so the HTML can embed them."""
+        p = self.plotter
+        self.overhead_plots = plots.overhead_plots(p, self.overhead, self.series)
+        plots.micro_plot(p, self.micro, self.series)
+        plots.chase_plots(p, self.chase, self.series, self.seed)
+        plots.exits_plot(p, self.exits)
+
+    @property
+    def partial_runs(self):
+        return [r for r in self.runs if r.incomplete]
+
+    @property
+    def emulated(self):
+        return [s for s in self.series if s.emulated]
+
+
+def figure(plotter, name, caption):
+    """An inlined PNG (the page stays one file) with links to the PNG/SVG beside it."""
+    if plotter is None:
+        return f'<div class="noplot">Plot {esc(name)} not drawn: plots disabled.</div>'
+    if name in plotter.made:
+        paths = plotter.made[name]
+        with open(paths["png"], "rb") as f:
+            b64 = base64.b64encode(f.read()).decode("ascii")
+        links = (f'<a href="plots/{esc(name)}.svg">SVG</a> · <a href="plots/{esc(name)}.png">PNG</a>'
+                 f' · <a href="plots/{esc(name)}.gp">gnuplot script</a>')
+        return (f'<figure id="plot-{esc(name)}"><img alt="{esc(caption)}" '
+                f'src="data:image/png;base64,{b64}"><figcaption>{caption} ({links})'
+                f'</figcaption></figure>')
+    why = plotter.failed.get(name, plotter.why_not or "no data for this plot")
+    return f'<div class="noplot" id="plot-{esc(name)}">Plot {esc(name)} not drawn: {esc(why)}</div>'
+
+
+# ---------------------------------------------------------------- sections
+
+def header(rep):
+    out = [f"<h1>{esc(rep.title)}</h1>"]
+    runners = ", ".join(s.label for s in rep.series)
+    out.append(f'<p class="sub">hvbench report · {len(rep.runs)} run(s): '
+               + ", ".join(f"<b>{i + 1}</b> = <span class=mono>{esc(r.run_id)}</span> "
+                           f"{status_badge(r.status)}" for i, r in enumerate(rep.runs))
+               + f" · runners: {esc(runners)} · generated {esc(rep.generated)}</p>")
+    for r in rep.partial_runs:
+        what = {"running": "the writer died or is still running: data comes from *.partial "
+                           "files and cells may be missing or cut short",
+                "interrupted": "the run was stopped by a signal"
+                               + (f" at {r.meta['interrupted_at']}" if r.meta.get("interrupted_at")
+                                  else "") + ": only the cells that finished are here"}
+        out.append(f'<div class="banner bad" id="partial-banner"><b>PARTIAL REPORT</b> — run '
+                   f'<span class=mono>{esc(r.run_id)}</span> has status <b>{esc(r.status)}</b>: '
+                   f'{esc(what.get(r.status, "incomplete"))}. Rendered because --allow-partial '
+                   f'was given; do not compare these numbers as if complete.</div>')
+    for r in rep.runs:
+        for w in r.warnings:
+            out.append(f'<div class="banner warn"><b>Input warning</b> ({esc(r.run_id)}): {esc(w)}</div>')
+    if rep.emulated:
+        items = "; ".join(f"<b>{esc(s.label)}</b> ({esc(s.emulated)})" for s in rep.emulated)
+        out.append(f'<div class="banner warn" id="emulation-banner"><span class="emu">{EMU_TEXT}'
+                   f'</span> {items}. These runners check that the guest code works; their '
+                   f'timings say nothing about a hypervisor\'s cost and are left out of the '
+                   f'overhead charts.</div>')
+    p = rep.plotter
+    if p is None or not p.available:
+        why = "disabled with --no-plots" if p is None else p.why_not
+        out.append(f'<div class="banner bad" id="plots-banner"><b>Plots were not drawn</b>: '
+                   f'{esc(why)}. Tables below are complete.</div>')
+    elif p.failed:
+        out.append(f'<div class="banner bad" id="plots-banner"><b>Some plots were not drawn</b>: '
+                   + "; ".join(f"{esc(k)}: {esc(v)}" for k, v in p.failed.items()) + "</div>")
+    nprob = len(rep.problems)
+    if nprob:
+        out.append(f'<div class="banner">{nprob} skipped / unsupported / failed entries, each with '
+                   f'its reason: see <a href="#problems">Skipped, unsupported and failed</a>.</div>')
+    return "\n".join(out)
+
+
+def nav():
+    items = [("context", "Run context"), ("matrix", "Matrix"), ("overhead", "Overhead vs native"),
+             ("micro", "VM-exit micro-benchmarks"), ("chase", "Pointer chase"),
+             ("exits", "Exit reasons"), ("counters", "Counters"),
+             ("problems", "Skipped / unsupported / failed"), ("all", "All metrics"),
+             ("meta", "All run metadata"), ("method", "Method")]
+    return "<nav>" + "".join(f'<a href="#{k}">{esc(v)}</a>' for k, v in items) + "</nav>"
+
+
+def meta_value(key, value):
+    if key == "mitigations":
+        return '<span class="small">' + " · ".join(
+            f"<b>{esc(p.split('=', 1)[0])}</b>={esc(p.split('=', 1)[1])}" if "=" in p else esc(p)
+            for p in value.split(";") if p) + "</span>"
+    if key == "cpu_flags":
+        return f'<span class="mono wrap small">{esc(value)}</span>'
+    if key == "status":
+        return status_badge(value)
+    if key in ("command_line", "workload_cflags", "kernel", "hvbench_commit"):
+        return f'<span class="mono">{esc(value)}</span>'
+    return esc(value)
+
+
+def _meta_rows(rep, keys):
+    multi = len(rep.runs) > 1
+    rows = []
+    for k in keys:
+        vals = [r.meta.get(k) for r in rep.runs]
+        cls = ' class="diff"' if multi and len(set(vals)) > 1 else ""
+        cells = "".join(f"<td>{meta_value(k, v) if v is not None else '<span class=mut>(absent)</span>'}</td>"
+                        for v in vals)
+        rows.append(f"<tr{cls}{data_attrs(key=k)}><th class=mono>{esc(k)}</th>{cells}</tr>")
+    return rows
+
+
+def _meta_head(rep):
+    return "".join(f"<th>run {i + 1}<br><span class=dir>{esc(r.path)}</span></th>"
+                   for i, r in enumerate(rep.runs))
+
+
+def context(rep):
+    """The keys that most change results, up top; every key is in full_meta()."""
+    keys = [k for k in IMPORTANT_KEYS if any(k in r.meta for r in rep.runs)]
+    rows = _meta_rows(rep, keys)
+    vflags = []
+    for r in rep.runs:
+        flags = set(r.meta.get("cpu_flags", "").split())
+        vflags.append(" ".join(f for f in VIRT_FLAGS if f in flags) or "(none of them)")
+    rows.append("<tr><th>virtualization-relevant cpu flags<br><span class=dir>(derived from "
+                "cpu_flags)</span></th>" + "".join(f"<td class=mono>{esc(v)}</td>" for v in vflags)
+                + "</tr>")
+    rkeys = sorted({k for r in rep.runs for k in r.meta if k.startswith("runner.")})
+    rows += _meta_rows(rep, rkeys)
+    note = " Rows that differ between runs are highlighted." if len(rep.runs) > 1 else ""
+    return (f'<h2 id="context">Run context</h2><p class="mut">The meta.csv keys that most change '
+            f'results, and every runner.* key; every other key is in <a href="#meta">All run '
+            f'metadata</a>.{note}</p><table id="context-table" class="meta"><thead><tr>'
+            f'<th>key</th>{_meta_head(rep)}</tr></thead><tbody>{"".join(rows)}</tbody></table>')
+
+
+def full_meta(rep):
+    keys = [k for k in IMPORTANT_KEYS if any(k in r.meta for r in rep.runs)]
+    rest = sorted({k for r in rep.runs for k in r.meta} - set(keys))
+    rows = _meta_rows(rep, keys + rest)
+    return (f'<h2 id="meta">All run metadata</h2><p class="mut">Every key of every meta.csv '
+            f'({len(keys) + len(rest)} keys): the important ones first, then alphabetically.</p>'
+            f'<table id="meta-table" class="meta"><thead><tr><th>key</th>{_meta_head(rep)}</tr>'
+            f'</thead><tbody>{"".join(rows)}</tbody></table>')
+
+
+def matrix_section(rep):
+    head = "".join(f"<th>{runner_head(s)}</th>" for s in rep.series)
+    rows = []
+    for w, cells in rep.matrix:
+        tds = []
+        for s, st, why in cells:
+            n = max((len(s.reps(w, m)) for (ww, m) in s.values if ww == w), default=0)
+            text = f"ok ({n})" if st == "ok" else st
+            tds.append(f'<td{data_attrs(runner=s.label, workload=w, status=st)}>'
+                       f'<span class="st st-{esc(st)}" title="{esc(why)}">{esc(text)}</span></td>')
+        rows.append(f"<tr><td class=mono>{esc(w)}</td>{''.join(tds)}</tr>")
+    return (f'<h2 id="matrix">Matrix: what ran</h2><p class="mut">Each cell is runner × workload: '
+            f'ok (repetitions with values), skipped, unsupported, failed, partly (some rows not '
+            f'ok), n/a (not asked for in that run), absent (no row at all). Hover for the reason; '
+            f'all reasons are listed in <a href="#problems">Skipped, unsupported and failed</a>.</p>'
+            f'<table class="grid" id="matrix-table"><thead><tr><th>workload</th>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>')
+
+
+def overhead_section(rep):
+    out = ['<h2 id="overhead">Overhead vs native</h2>',
+           '<p class="mut">Slowdown = ratio of medians over repetitions, oriented so that '
+           '<b>&gt; 1 means slower than native</b> for every metric (time ratio for '
+           'lower-is-better metrics, native/runner for higher-is-better ones); overhead % = '
+           '(slowdown − 1) × 100. 95% CI: percentile bootstrap of the ratio of medians, resampling '
+           f'per-repetition values of each side ({stats.BOOTSTRAP_RESAMPLES} resamples, seed '
+           f'{rep.seed}). Micro-benchmarks compare with a native <i>analogue</i> (see notes), so '
+           'their ratios say how far an exit is from the nearest native operation.</p>']
+    names = rep.overhead_plots
+    if rep.plotter is not None and rep.plotter.available and not names:
+        out.append('<div class="noplot">No overhead plot: no workload has both a native and a '
+                   'virtual value.</div>')
+    figs = []
+    for name in names:
+        fam = name.split("-", 1)[1]
+        figs.append(figure(rep.plotter, name, f"{esc(fam)}/*: bars = median slowdown (log axis) "
+                           "or overhead % vs native, whiskers = 95% bootstrap CI; lower is better."))
+    if figs:
+        out.append('<div class="figs">' + "".join(figs) + "</div>")
+        out.append('<p class="small mut">Not drawn: emulated runners and cells without a native '
+                   'value (the table below has them, with reasons).</p>')
+    if rep.plotter is None or not rep.plotter.available:
+        out.append(figure(rep.plotter, "overhead", "overhead"))
+    others = [s for s in rep.series if not model.is_native(s.runner)]
+    head = "".join(f'<th class=n>{runner_head(s)}</th>' for s in others)
+    rows = []
+    for r in rep.overhead:
+        w, m = r["workload"], r["metric"]
+        nat = r["natives"][0] if r["natives"] else None
+        nvals = nat.reps(w, m) if nat else []
+        if nvals:
+            ntd = (f'<td class=n><span{data_attrs(runner=nat.label, workload=w, metric=m, kind="median", value=repr(stats.median(nvals)))}>'
+                   f'{fmt(stats.median(nvals))}</span> <span class=ci>n={len(nvals)}</span></td>')
+        elif nat:
+            st, why = model.cell_status(nat, w)
+            ntd = f'<td class=n>{status_badge(st, why)}</td>'
+        else:
+            ntd = '<td class="n mut">no native run</td>'
+        tds = []
+        for s, cmp, why in r["cells"]:
+            if cmp is None:
+                st, swhy = model.cell_status(s, w)
+                vals = s.reps(w, m)
+                if vals:  # the runner has numbers, only the native side is missing
+                    tds.append(f'<td class=n><span{data_attrs(runner=s.label, workload=w, metric=m, kind="median", value=repr(stats.median(vals)))}>'
+                               f'{fmt(stats.median(vals))}</span> <span class=ci>n={len(vals)}</span><br>'
+                               f'{status_badge("no baseline", why or "no native value")}</td>')
+                else:
+                    tds.append(f'<td class="n mut small">{status_badge(st, swhy)}</td>')
+                continue
+            cls = "worse" if cmp.ci and cmp.ci[0] > 1.0 else ("better" if cmp.ci and cmp.ci[1] < 1.0 else "")
+            extra = f'<br><span class="ci">{esc(why)}</span>' if why else ""
+            if s.emulated:  # a number, not a verdict: no red/green
+                cls, extra = "mut", extra + '<br><span class="emu">emulated: not performance</span>'
+
+            tds.append(
+                f'<td class=n><span{data_attrs(runner=s.label, workload=w, metric=m, kind="median", value=repr(cmp.median))}>'
+                f'{fmt(cmp.median)}</span> <span class=ci>n={len(cmp.values)}</span><br>'
+                f'<b class="{cls}"{data_attrs(runner=s.label, workload=w, metric=m, kind="slowdown", value=repr(cmp.slowdown))}>'
+                f'{fmt_ratio(cmp.slowdown)}</b> <span class="small {cls}">{fmt_pct(cmp.overhead_pct)}'
+                f'</span><br><span class=ci>{fmt_ci(cmp.ci, fmt_ratio)}</span>{extra}</td>')
+        rows.append(f'<tr><td class=mono>{esc(w)}</td><td class=mono>{esc(m)}'
+                    f'<br><span class=dir>{esc(r["unit"])}, {arrow(r["better"])} '
+                    f'{direction(r["better"])}</span></td>{ntd}{"".join(tds)}</tr>')
+    out.append(f'<div class=scroll><table id="overhead-table"><caption>Per workload, its primary '
+               f'metric (bandwidth &gt; ns_per_op &gt; ops_per_s &gt; cycles_per_op). Each cell: '
+               f'median in the metric\'s unit (n = repetitions), then slowdown vs native '
+               f'[95% CI] and overhead %; slowdown: ↓ lower is better, 1.000× = native. Red: CI '
+               f'entirely above 1 (slower); green: entirely below. Hover a badge for its reason.'
+               f'</caption><thead><tr><th>workload</th><th>metric<br><span class=dir>unit, '
+               f'direction</span></th><th class=n>native</th>{head}</tr></thead>'
+               f'<tbody>{"".join(rows)}</tbody></table></div>')
+    return "\n".join(out)
+
+
+def short(text, n=70):
+    return text if len(text) <= n else text[:n - 1] + "…"
+
+
+def micro_section(rep):
+    out = ['<h2 id="micro">VM-exit micro-benchmarks</h2>',
+           '<p class="mut">One operation = one exit of the named kind (micro/syscall: a guest '
+           'system call, no exit: the baseline). ns and cycles per operation: median over '
+           'repetitions of the per-repetition value (total time / operations); p50 and p99: '
+           'median over repetitions of the within-repetition percentile of per-batch values. '
+           'All columns: <b>lower is better</b>. Cycles are TSC cycles (meta tsc_khz).</p>']
+    if not rep.micro:
+        out.append('<p class="mut">No micro/* workloads in these runs.</p>')
+        return "\n".join(out)
+    out.append(figure(rep.plotter, "micro-dist",
+                      "Distribution per runner, log scale: box = p50 to p90, whisker to p99 "
+                      "(medians over repetitions), dots = each repetition's ns/op; lower is better."))
+    present = [s for s in rep.series if any(c["series"] is s and c["status"][0] != "n/a"
+                                            for r in rep.micro for c in r["cells"])]
+    head2 = "".join('<th class=n>ns/op</th><th class=n>cycles/op</th><th class=n>p50 ns</th>'
+                    '<th class=n>p99 ns</th>' for _ in present)
+    usual_n = {}
+    for s in present:
+        ns = [c["ns_per_op"][2] for r in rep.micro for c in r["cells"]
+              if c["series"] is s and c["ns_per_op"]]
+        if ns:
+            usual_n[s.label] = max(set(ns), key=ns.count)
+    head1 = "".join(f'<th colspan="4">{runner_head(s)} <span class=dir>n={usual_n.get(s.label, 0)}'
+                    f'</span></th>' for s in present)
+    rows = []
+    for r in rep.micro:
+        tds, notes = [], []
+        for c in r["cells"]:
+            s = c["series"]
+            if s not in present:
+                continue
+            if not c["ns_per_op"]:
+                st, why = c["status"]
+                tds.append(f'<td colspan="4" class="mut small">{status_badge(st, why)} '
+                           f'{esc(short(why, 48))}</td>')
+                continue
+            cells = []
+            for metric in ("ns_per_op", "cycles_per_op", "ns_per_op.p50", "ns_per_op.p99"):
+                v = c[metric]
+                if v is None:
+                    cells.append('<td class="n mut">—</td>')
+                    continue
+                # n only when it is not the runner's usual count (a failed repetition)
+                sub = (f' <span class=ci>n={v[2]}</span>' if metric == "ns_per_op"
+                       and v[2] != usual_n.get(s.label) else "")
+                cells.append(f'<td class=n{data_attrs(runner=s.label, workload=r["workload"], metric=metric, kind="median", value=repr(v[0]))}>'
+                             f'{fmt(v[0])}{sub}</td>')
+            if c["status"][0] == "partly":
+                cells[0] = cells[0].replace("</td>", f' {status_badge("partly", c["status"][1])}</td>')
+            tds.extend(cells)
+            if model.is_native(s.runner):
+                notes += c["notes"]
+        note_html = f'<br><span class="ci">{esc("; ".join(notes))}</span>' if notes else ""
+        rows.append(f'<tr><td class=mono>{esc(r["workload"])}{note_html}</td>{"".join(tds)}</tr>')
+    common = []
+    for s in present:
+        if model.is_native(s.runner):
+            continue
+        ns = sorted({n for r in rep.micro for c in r["cells"] if c["series"] is s for n in c["notes"]})
+        if ns:
+            common.append(f"<b>{esc(s.label)}</b>: {esc('; '.join(ns))}")
+    foot = (f'<p class="small mut">Notes recorded with the samples: {" · ".join(common)}. Under '
+            f'each workload: the native analogue measured instead.</p>' if common else "")
+    out.append(f'<div class=scroll><table id="micro-table"><caption>Units: ns and TSC cycles per '
+               f'operation; ↓ lower is better for every column.</caption><thead><tr>'
+               f'<th rowspan="2">workload</th>{head1}</tr><tr>{head2}</tr></thead>'
+               f'<tbody>{"".join(rows)}</tbody></table></div>{foot}')
+    return "\n".join(out)
+
+
+def chase_section(rep):
+    out = ['<h2 id="chase">Memory: pointer-chase latency vs working set</h2>',
+           '<p class="mut">mem/chase-&lt;size&gt;: one dependent load per operation over a random '
+           'cyclic permutation of the working set. Once the working set outgrows the caches and '
+           'the TLB reach, every TLB miss in a guest walks two levels of page tables (guest and '
+           'EPT/NPT): the gap between native and virtual lines on the right is the 2D page-walk '
+           'cost. ns per load, <b>lower is better</b>.</p>']
+    if not rep.chase:
+        out.append('<p class="mut">No mem/chase-* workloads in these runs.</p>')
+        return "\n".join(out)
+    out.append('<div class="figs">' + figure(rep.plotter, "chase", "Latency per dependent load "
+               "vs working-set size (log-log), median over repetitions with 95% bootstrap CI; "
+               "lower is better.") + figure(rep.plotter, "chase-ratio", "Slowdown vs native per "
+               "working-set size (ratio of medians, 95% bootstrap CI); 1 = native; lower is "
+               "better.") + "</div>")
+    present = [s for s in rep.series if any(per.get(s.label) for _, _, per in rep.chase)]
+    bases = model.Baselines(rep.series)
+    head = "".join(f"<th>{runner_head(s)}</th>" for s in present)
+    rows = []
+    for size, w, per in rep.chase:
+        tds = []
+        for s in present:
+            st = per.get(s.label)
+            if not st:
+                cs = model.cell_status(s, w)
+                tds.append(f'<td class="mut small">{status_badge(cs[0], cs[1])}</td>')
+                continue
+            ratio = ""
+            base, _ = bases.for_series(s)
+            if base is not None and base is not s and base.reps(w, "ns_per_op"):
+                c = model.Cmp(s, base, w, "ns_per_op", "ns", "lower", rep.seed)
+                ratio = (f'<br><span{data_attrs(runner=s.label, workload=w, metric="ns_per_op", kind="slowdown", value=repr(c.slowdown))}>'
+                         f'{fmt_ratio(c.slowdown)}</span> <span class=ci>{fmt_ci(c.ci, fmt_ratio)}</span>')
+            tds.append(f'<td class=n><span{data_attrs(runner=s.label, workload=w, metric="ns_per_op", kind="median", value=repr(st[0]))}>'
+                       f'{fmt(st[0])}</span> <span class=ci>{fmt_ci(st[1])}</span>{ratio}</td>')
+        rows.append(f'<tr><td class=n>{esc(model.human_size(size))}</td>'
+                    f'<td class=mono>{esc(w)}</td>{"".join(tds)}</tr>')
+    out.append(f'<table id="chase-table"><caption>Median ns per load [95% CI], and below it the '
+               f'slowdown vs native [95% CI]; ↓ lower is better.</caption><thead><tr>'
+               f'<th class=n>working set</th><th>workload</th>{head}</tr></thead>'
+               f'<tbody>{"".join(rows)}</tbody></table>')
+    return "\n".join(out)
+
+
+def exits_section(rep):
+    out = ['<h2 id="exits">VM exits by reason</h2>',
+           '<p class="mut">From exits.csv: exits per repetition by reason (median over '
+           'repetitions), including the few exits the measurement itself causes (record writes). '
+           'ns/exit = Σ total_ns / Σ count where the source times exits. Fewer exits and '
+           'cheaper exits are better.</p>']
+    if not rep.exits:
+        out.append('<p class="mut">exits.csv holds no rows in these runs (native runs have no '
+                   'exits; some runners cannot count them: see Counters).</p>')
+        return "\n".join(out)
+    out.append(figure(rep.plotter, "exits", "Share of exits by reason per workload and runner "
+                      "(median count per repetition, normalised to 100%)."))
+    rows = []
+    for s, w, cells in rep.exits:
+        total = sum(c[0] for c in cells.values())
+        parts = []
+        for reason in sorted(cells, key=lambda k: -cells[k][0]):
+            cnt, nsper, n = cells[reason]
+            share = 100 * cnt / total if total else 0
+            t = f", {fmt(nsper)} ns/exit" if nsper is not None else ""
+            parts.append(f'<span{data_attrs(runner=s.label, workload=w, reason=reason, kind="exits", value=repr(cnt))}>'
+                         f'<b>{esc(reason)}</b> {fmt(cnt)} ({share:.0f}%{t})</span>')
+        rows.append(f'<tr><td class=mono>{esc(w)}</td><td>{runner_head(s)}</td>'
+                    f'<td class=n>{fmt(total)}</td><td>{" · ".join(parts)}</td></tr>')
+    out.append('<table id="exits-table"><caption>Counts: exits per repetition (median); '
+               'ns/exit: ↓ lower is better.</caption><thead><tr><th>workload</th><th>runner</th>'
+               '<th class=n>exits / rep<br><span class=dir>count, ↓ lower is better</span></th>'
+               '<th>by reason: median count (share, ns per exit where timed)</th></tr></thead>'
+               f'<tbody>{"".join(rows)}</tbody></table>')
+    return "\n".join(out)
+
+
+def counters_section(rep):
+    out = ['<h2 id="counters">Counters</h2>',
+           '<p class="mut">From counters.csv: value = delta over one repetition, median over '
+           'repetitions. <b>multiplexed</b>: the counter ran only part of the time it was '
+           'enabled (time_running &lt; time_enabled) and perf scaled the value up — an '
+           'estimate. <b>unsupported</b>: the event could not be measured; the reason is shown. '
+           'Counts have no universal direction; compare like with like.</p>']
+    if not rep.counters:
+        out.append('<p class="mut">counters.csv holds no rows in these runs.</p>')
+        return "\n".join(out)
+    # Support overview: one line per (runner, source, event) across workloads.
+    support = {}
+    for w, items in rep.counters:
+        for s, event, source, summ in items:
+            k = (s.label, source, event)
+            d = support.setdefault(k, {"series": s, "ok": 0, "bad": {}, "mux": None})
+            if summ["status"] == "ok":
+                d["ok"] += 1
+                if summ["min_running"] is not None and summ["min_running"] < 1.0:
+                    d["mux"] = min(d["mux"] or 1.0, summ["min_running"])
+            else:
+                d["bad"].setdefault((summ["status"], "; ".join(summ["notes"])), 0)
+                d["bad"][(summ["status"], "; ".join(summ["notes"]))] += 1
+    rows = []
+    for (label, source, event), d in sorted(support.items(), key=lambda kv: (
+            model.runner_rank(kv[1]["series"].runner), kv[0])):
+        state = []
+        if d["ok"]:
+            state.append(f'{status_badge("ok")} in {d["ok"]} workload(s)')
+        if d["mux"] is not None:
+            state.append(f'{status_badge("partly", "scaled")} multiplexed: ran ≥ '
+                         f'{100 * d["mux"]:.0f}% of enabled time, values scaled')
+        for (st, note), n in d["bad"].items():
+            state.append(f'{status_badge(st)} in {n} workload(s): {esc(note)}')
+        rows.append(f'<tr{data_attrs(runner=label, event=event, source=source)}><td>'
+                    f'{runner_head(d["series"])}</td><td>{esc(source)}</td>'
+                    f'<td class=mono>{esc(event)}</td><td>{"<br>".join(state)}</td></tr>')
+    out.append('<table id="counter-support"><caption>Which counters worked where.</caption>'
+               '<thead><tr><th>runner</th><th>source</th><th>event</th><th>status</th></tr></thead>'
+               f'<tbody>{"".join(rows)}</tbody></table>')
+    out.append("<details><summary>Counter values per workload "
+               f"({len(rep.counters)} workloads)</summary>")
+    for w, items in rep.counters:
+        trs = []
+        for s, event, source, summ in items:
+            if summ["status"] == "ok":
+                mux = ""
+                if summ["min_running"] is not None and summ["min_running"] < 1.0:
+                    mux = f' {status_badge("partly", "scaled")} ran {100 * summ["min_running"]:.0f}%'
+                val = f'{fmt(summ["median"])} <span class=ci>n={summ["n"]}</span>{mux}'
+            else:
+                val = status_badge(summ["status"])
+            trs.append(f'<tr><td>{esc(s.label)}</td><td>{esc(source)}</td><td class=mono>'
+                       f'{esc(event)}</td><td class=n>{val}</td><td class="small mut">'
+                       f'{esc("; ".join(summ["notes"]))}</td></tr>')
+        out.append(f'<h3 class=mono>{esc(w)}</h3><table><thead><tr><th>runner</th><th>source</th>'
+                   f'<th>event</th><th class=n>median per rep<br><span class=dir>count or ns; '
+                   f'no fixed direction</span></th><th>note</th></tr></thead><tbody>{"".join(trs)}'
+                   f'</tbody></table>')
+    out.append("</details>")
+    return "\n".join(out)
+
+
+def problem_workloads(p):
+    if len(p["workloads"]) == 1:
+        return esc(p["workloads"][0])
+    return (f'<details><summary>{len(p["workloads"])} workloads</summary>'
+            f'<span class=small>{esc(", ".join(p["workloads"]))}</span></details>')
+
+
+def problems_section(rep):
+    out = ['<h2 id="problems">Skipped, unsupported and failed</h2>',
+           '<p class="mut">Every row of samples.csv and counters.csv whose status is not ok, '
+           'with the reason the writer recorded. Rows that differ only in repetition or '
+           'metric/event are merged.</p>']
+    absent = [(s, w, why) for w, cells in rep.matrix for s, st, why in cells if st == "absent"]
+    if not rep.problems and not absent:
+        out.append('<p>None: every cell ran and every counter was measured.</p>')
+        return "\n".join(out)
+    rows = []
+    for p in rep.problems:
+        rows.append(f'<tr{data_attrs(runner=p["label"], workload=p["workload"], status=p["status"])}>'
+                    f'<td>{status_badge(p["status"])}</td><td>{esc(p["kind"])}</td>'
+                    f'<td>{runner_head(p["series"])}</td><td class=mono>{problem_workloads(p)}</td>'
+                    f'<td class="mono small">{esc(", ".join(p["what"]) or ("all metrics" if p["reps"] else "whole cell"))}</td>'
+                    f'<td class=n>{esc(model.rep_list(p["reps"]) if p["reps"] else "—")}</td>'
+                    f'<td class=reason>{esc(p["note"])}</td>'
+                    f'<td class="mono small mut">{esc(p["where"])}</td></tr>')
+    for s, w, why in absent:
+        rows.append(f'<tr{data_attrs(runner=s.label, workload=w, status="absent")}>'
+                    f'<td>{status_badge("absent")}</td><td>sample</td><td>{runner_head(s)}</td>'
+                    f'<td class=mono>{esc(w)}</td><td>whole cell</td><td class=n>—</td>'
+                    f'<td class=reason>{esc(why)}</td><td></td></tr>')
+    out.append('<table id="problems-table"><thead><tr><th>status</th><th>file</th><th>runner</th>'
+               '<th>workload</th><th>metric / event</th><th class=n>reps</th><th>reason</th>'
+               f'<th>first row</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
+    return "\n".join(out)
+
+
+def all_metrics_section(rep):
+    head = "".join(f"<th class=n>{runner_head(s)}</th>" for s in rep.series)
+    rows = []
+    for w in rep.workloads:
+        for m in model.metrics_of(rep.series, w):
+            unit, better = model.metric_info(rep.series, w, m)
+            tds = []
+            for s in rep.series:
+                st = model.summary_stat(s, w, m, rep.seed)
+                if st is None:
+                    tds.append('<td class="n mut">—</td>')
+                    continue
+                tds.append(f'<td class=n{data_attrs(runner=s.label, workload=w, metric=m, kind="median", value=repr(st[0]))}>'
+                           f'{fmt(st[0])} <span class=ci>{fmt_ci(st[1])} n={st[2]}</span></td>')
+            rows.append(f'<tr><td class=mono>{esc(w)}</td><td class=mono>{esc(m)}</td>'
+                        f'<td>{esc(unit)}</td><td>{arrow(better)} {direction(better)}</td>'
+                        f'{"".join(tds)}</tr>')
+    return (f'<h2 id="all">All metrics</h2><details><summary>Every (workload, metric): median '
+            f'over repetitions [95% bootstrap CI of the median], n = repetitions '
+            f'({len(rows)} rows)</summary><table id="all-table"><thead><tr><th>workload</th>'
+            f'<th>metric</th><th>unit</th><th>direction</th>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></details>')
+
+
+def method_section(rep):
+    return f"""<h2 id="method">Method and caveats</h2>
+<ul>
+<li>Statistical unit: the repetition (FORMAT.md). Inner batches of one repetition are correlated and
+are never pooled; every median, CI and ratio uses per-repetition values.</li>
+<li>Confidence intervals: percentile bootstrap, {stats.BOOTSTRAP_RESAMPLES} resamples, {int(stats.CONFIDENCE * 100)}%,
+seeded per cell from seed {rep.seed} and the cell's name (reproducible). With fewer than 2 repetitions
+on either side no interval is shown. With 3–5 repetitions the interval is coarse: it cannot be
+narrower than the spread of the repetitions' medians.</li>
+<li>Baseline: the native runner of the same run; if a run has none and exactly one run has a native
+runner, that one (said next to the value); otherwise no ratio.</li>
+<li>Emulated runners ({EMU_TEXT}): meta runner.&lt;name&gt;.emulated true, runner qemu-tcg, an
+accel containing tcg, or a Xen runner with a runner.&lt;name&gt;.nesting / runner.xen.nesting value.</li>
+<li>Micro-benchmarks under native run the nearest native operation (the note says which); cells
+with no analogue are skipped with a reason.</li>
+<li>Generated by reports/hvbench_report.py (Python {esc(__import__('platform').python_version())},
+standard library only) with gnuplot ({esc(rep.plotter.exe if rep.plotter and rep.plotter.exe else 'not used')}).</li>
+</ul>"""
+
+
+def render_html(rep):
+    body = [header(rep), nav(), context(rep), matrix_section(rep), overhead_section(rep),
+            micro_section(rep), chase_section(rep), exits_section(rep), counters_section(rep),
+            problems_section(rep), all_metrics_section(rep), full_meta(rep), method_section(rep)]
+    partial = " [PARTIAL]" if rep.partial_runs else ""
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<meta name="generator" content="hvbench reports/hvbench_report.py">'
+            f'<title>{esc(rep.title)}{partial}</title><style>{CSS}</style></head><body>\n'
+            + "\n".join(body) + "\n</body></html>\n")
+
+
+# ---------------------------------------------------------------- markdown
+
+def md_cell(text):
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def md_table(head, rows):
+    lines = ["| " + " | ".join(md_cell(h) for h in head) + " |",
+             "|" + "|".join("---" for _ in head) + "|"]
+    lines += ["| " + " | ".join(md_cell(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def render_md(rep):
+    out = [f"# {rep.title}", ""]
+    for r in rep.partial_runs:
+        out += [f"> **PARTIAL REPORT**: run `{r.run_id}` has status **{r.status}**; rendered with "
+                f"--allow-partial. Cells may be missing.", ""]
+    for s in rep.emulated:
+        out += [f"> **{s.label}**: {EMU_TEXT} ({s.emulated}).", ""]
+    p = rep.plotter
+    if p is None or not p.available:
+        out += [f"> Plots were not drawn: {p.why_not if p else 'disabled with --no-plots'}.", ""]
+    out += ["Full report: `report.html` (plots in `plots/`).", "", "## Runs", ""]
+    keys = ["status", "run_id", "host_name", "cpu_model", "kernel", "hypervisor", "nesting",
+            "compiler", "workload_cflags", "reps"]
+    out.append(md_table(["key"] + [f"run {i + 1}" for i in range(len(rep.runs))],
+                        [[k] + [r.meta.get(k, "(absent)") for r in rep.runs] for k in keys]))
+    others = [s for s in rep.series if not model.is_native(s.runner)]
+    out += ["", "## Overhead vs native", "",
+            "Slowdown = ratio of medians over repetitions (>1 = slower than native; lower is "
+            f"better), [95% bootstrap CI]. Medians in the metric's unit.", ""]
+    rows = []
+    for r in rep.overhead:
+        nat = r["natives"][0] if r["natives"] else None
+        nv = nat.reps(r["workload"], r["metric"]) if nat else []
+        row = [r["workload"], f'{r["metric"]} ({r["unit"]}, {direction(r["better"])})',
+               fmt(stats.median(nv)) if nv else "—"]
+        for s, cmp, why in r["cells"]:
+            if cmp is None:
+                row.append(model.cell_status(s, r["workload"])[0] if s.reps(r["workload"], r["metric"]) == [] else "no baseline")
+            else:
+                row.append(f"{fmt(cmp.median)}: {fmt_ratio(cmp.slowdown)} {fmt_ci(cmp.ci, fmt_ratio)}")
+        rows.append(row)
+    out.append(md_table(["workload", "metric", "native median"] +
+                        [s.label + (" (emulated)" if s.emulated else "") for s in others], rows))
+    if rep.micro:
+        out += ["", "## VM-exit micro-benchmarks", "",
+                "ns per operation, median over repetitions (p99 in parentheses); lower is better.", ""]
+        rows = []
+        for r in rep.micro:
+            row = [r["workload"]]
+            for c in r["cells"]:
+                if c["ns_per_op"]:
+                    p99 = c["ns_per_op.p99"]
+                    row.append(fmt(c["ns_per_op"][0]) + (f" ({fmt(p99[0])})" if p99 else ""))
+                else:
+                    row.append(c["status"][0])
+            rows.append(row)
+        out.append(md_table(["workload"] + [s.label for s in rep.series], rows))
+    if rep.chase:
+        out += ["", "## Pointer chase", "", "ns per dependent load, median; lower is better.", ""]
+        rows = [[model.human_size(size)] + [fmt(per[s.label][0]) if per.get(s.label) else "—"
+                                            for s in rep.series] for size, _w, per in rep.chase]
+        out.append(md_table(["working set"] + [s.label for s in rep.series], rows))
+    out += ["", "## Skipped, unsupported and failed", ""]
+    if rep.problems:
+        out.append(md_table(["status", "file", "runner", "workload", "metric/event", "reps", "reason"],
+                            [[p["status"], p["kind"], p["label"], p["workload"],
+                              ", ".join(p["what"]) or "whole cell", model.rep_list(p["reps"]),
+                              p["note"]] for p in rep.problems]))
+    else:
+        out.append("None.")
+    if p is not None and p.made:
+        out += ["", "## Plots", ""] + [f"- `plots/{n}.svg`" for n in p.made]
+    out += ["", f"Generated {rep.generated} by reports/hvbench_report.py; bootstrap "
+            f"{stats.BOOTSTRAP_RESAMPLES} resamples, seed {rep.seed}.", ""]
+    return "\n".join(out)
