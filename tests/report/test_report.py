@@ -1,0 +1,474 @@
+#!/usr/bin/env python3
+"""Tests of reports/hvbench_report.py on the fixture result directories.
+
+Output is TAP-like (`ok N - desc`, `not ok N - desc`, `ok N # SKIP why`)
+because tests/run aggregates TAP lines from every test program.  Numbers
+are checked against medians and ratios computed by hand from the HAND cells
+of tests/fixtures/results/make_fixtures.py, not against the code under test.
+"""
+
+import csv
+import html
+import html.parser
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SCRIPT = os.path.join(ROOT, "reports", "hvbench_report.py")
+FIX = os.path.join(ROOT, "tests", "fixtures", "results")
+COMPLETE = os.path.join(FIX, "20261126-101500-fixhost-4242")
+TCG = os.path.join(FIX, "20261126-120000-fixhost-4444")
+PARTIAL = os.path.join(FIX, "20261126-113000-fixhost-4343")
+HAVE_GNUPLOT = shutil.which("gnuplot") is not None
+
+
+def run_report(*args, env=None):
+    """Run the CLI as `hvbench report` will: a separate python3 process."""
+    e = dict(os.environ)
+    e.update(env or {})
+    return subprocess.run([sys.executable, SCRIPT] + list(args), capture_output=True, text=True,
+                          env=e, timeout=300)
+
+
+class Page(html.parser.HTMLParser):
+    """Collects ids, data-* cells, table ids, images and links of report.html."""
+
+    def __init__(self):
+        super().__init__()
+        self.ids, self.cells, self.imgs, self.links = set(), [], [], []
+        self.opened, self.closed = {}, {}
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.opened[tag] = self.opened.get(tag, 0) + 1
+        if "id" in a:
+            self.ids.add(a["id"])
+        if "data-value" in a or "data-key" in a or "data-status" in a:
+            self.cells.append(a)
+        if tag == "img":
+            self.imgs.append(a.get("src", ""))
+        if tag in ("a", "link", "script"):
+            self.links.append(a.get("href") or a.get("src") or "")
+
+    def handle_endtag(self, tag):
+        self.closed[tag] = self.closed.get(tag, 0) + 1
+
+    def value(self, **want):
+        """The data-value of the cells whose data-* attributes match `want`.
+
+        The same number appears in several tables (overhead, micro, all
+        metrics); they must agree, which this checks too.
+        """
+        hits = [c for c in self.cells
+                if all(c.get("data-" + k.replace("_", "-")) == v for k, v in want.items())]
+        if not hits:
+            raise AssertionError(f"no cell matches {want}")
+        values = {float(c["data-value"]) for c in hits}
+        if len(values) != 1:
+            raise AssertionError(f"tables disagree on {want}: {sorted(values)}")
+        return values.pop()
+
+
+def parse(path):
+    p = Page()
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    p.feed(text)
+    p.text = text
+    return p
+
+
+def copy_fixture(src, tmp, name=None):
+    dst = os.path.join(tmp, name or os.path.basename(src))
+    shutil.copytree(src, dst)
+    return dst
+
+
+def edit_meta(path, key, value):
+    """Set one meta.csv key in a copied fixture."""
+    meta = os.path.join(path, "meta.csv")
+    with open(meta, newline="") as f:
+        rows = list(csv.reader(f))
+    found = False
+    for r in rows[1:]:
+        if r[0] == key:
+            r[1], found = value, True
+    if not found:
+        rows.append([key, value])
+    with open(meta, "w", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+
+
+class Rendered:
+    """Renders the main fixture once (complete + tcg runs); tests share it."""
+    tmp = out = page = proc = None
+
+    @classmethod
+    def get(cls):
+        if cls.page is None:
+            cls.tmp = tempfile.mkdtemp(prefix="hvb-report-test-")
+            cls.out = os.path.join(cls.tmp, "out")
+            cls.proc = run_report("--out", cls.out, "--title", "fixture report", COMPLETE, TCG)
+            if cls.proc.returncode == 0:
+                cls.page = parse(os.path.join(cls.out, "report.html"))
+        return cls
+
+
+class TestCli(unittest.TestCase):
+    def test_01_usage_no_args(self):
+        """no RESULT_DIR is a usage error (exit 2)"""
+        r = run_report()
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("usage", r.stderr.lower())
+
+    def test_02_usage_bad_option(self):
+        """an unknown option is a usage error (exit 2)"""
+        self.assertEqual(run_report("--frobnicate", COMPLETE).returncode, 2)
+
+    def test_03_renders(self):
+        """complete + tcg fixture renders report.html and summary.md (exit 0)"""
+        R = Rendered.get()
+        self.assertEqual(R.proc.returncode, 0, R.proc.stderr)
+        self.assertEqual(R.proc.stdout.strip(), os.path.join(R.out, "report.html"))
+        self.assertTrue(os.path.getsize(os.path.join(R.out, "summary.md")) > 0)
+
+    def test_04_default_out(self):
+        """without --out the report goes under reports/out/<run-id>"""
+        r = run_report("--no-plots", TCG)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = os.path.dirname(r.stdout.strip())
+        try:
+            self.assertEqual(out, os.path.join(ROOT, "reports", "out",
+                                               "20261126-120000-fixhost-4444"))
+        finally:
+            shutil.rmtree(out, ignore_errors=True)
+
+
+class TestStructure(unittest.TestCase):
+    def setUp(self):
+        self.R = Rendered.get()
+        if self.R.page is None:
+            self.fail("report did not render: " + self.R.proc.stderr)
+        self.p = self.R.page
+
+    def test_05_sections(self):
+        """every section is present"""
+        for sid in ("context", "matrix", "overhead", "micro", "chase", "exits", "counters",
+                    "problems", "all", "meta", "method", "overhead-table", "micro-table",
+                    "chase-table", "exits-table", "counter-support", "problems-table"):
+            self.assertIn(sid, self.p.ids)
+
+    def test_06_ratio_lower_is_better(self):
+        """cpu/sha256 kvm: medians 1025 / 1000 -> slowdown 1.025 (hand-computed)"""
+        self.assertEqual(self.p.value(runner="native", workload="cpu/sha256", metric="ns_per_op",
+                                      kind="median"), 1000.0)
+        self.assertEqual(self.p.value(runner="kvm", workload="cpu/sha256", metric="ns_per_op",
+                                      kind="median"), 1025.0)
+        self.assertAlmostEqual(self.p.value(runner="kvm", workload="cpu/sha256",
+                                            metric="ns_per_op", kind="slowdown"), 1.025, places=12)
+
+    def test_07_ratio_higher_is_better(self):
+        """mem/stream-triad kvm: bandwidth 11400 vs 12000 MB/s -> slowdown 12000/11400"""
+        self.assertEqual(self.p.value(runner="kvm", workload="mem/stream-triad",
+                                      metric="bandwidth", kind="median"), 11400.0)
+        self.assertAlmostEqual(self.p.value(runner="kvm", workload="mem/stream-triad",
+                                            metric="bandwidth", kind="slowdown"),
+                               12000.0 / 11400.0, places=12)
+
+    def test_08_micro_median(self):
+        """micro/hypercall kvm: median of 412.5 405 420 398.5 410 is 410 ns"""
+        self.assertEqual(self.p.value(runner="kvm", workload="micro/hypercall",
+                                      metric="ns_per_op", kind="median"), 410.0)
+
+    def test_09_ci_brackets_estimate(self):
+        """the bootstrap CI printed for kvm cpu/sha256 brackets 1.025 and is reproducible"""
+        m = re.search(r'data-workload="cpu/sha256" data-metric="ns_per_op" data-kind="slowdown"'
+                      r'[^>]*>1\.025×</b>.*?\[([\d.]+)×, ([\d.]+)×\]', self.p.text, re.S)
+        self.assertIsNotNone(m)
+        lo, hi = float(m.group(1)), float(m.group(2))
+        self.assertTrue(lo <= 1.025 <= hi, (lo, hi))
+        again = os.path.join(self.R.tmp, "again")
+        r = run_report("--no-plots", "--out", again, COMPLETE, TCG)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(m.group(0), parse(os.path.join(again, "report.html")).text)
+
+    def test_10_problems_listed(self):
+        """every skipped / unsupported / failed reason of the fixtures is listed"""
+        table = self.p.text[self.p.text.index('id="problems-table"'):]
+        for reason in ("rdmsr needs ring 0", "PVH domU has no device model",
+                       "guest did not wake within the 2 s watchdog",
+                       "guest has no virtual PMU", "EOPNOTSUPP", "TCG guest has no PMU",
+                       "--quick: large working sets skipped under emulation",
+                       "per-domain exit counters need xentrace"):
+            self.assertIn(html_escape(reason), table)
+        self.assertIn({"data-runner": "native", "data-workload": "micro/msr-read",
+                       "data-status": "skipped"},
+                      [{k: v for k, v in c.items() if k in ("data-runner", "data-workload",
+                                                              "data-status")}
+                       for c in self.p.cells])
+
+    def test_11_counters_multiplexed_unsupported(self):
+        """multiplexed and unsupported counters are shown as such"""
+        sup = self.p.text[self.p.text.index('id="counter-support"'):]
+        sup = sup[:sup.index("</table>")]
+        self.assertRegex(sup, r"multiplexed: ran ≥ 50%")
+        self.assertIn("unsupported", sup)
+
+    def test_12_every_meta_key(self):
+        """every meta.csv key of both runs is in the metadata table"""
+        keys = {c["data-key"] for c in self.p.cells if "data-key" in c}
+        for d in (COMPLETE, TCG):
+            with open(os.path.join(d, "meta.csv"), newline="") as f:
+                for row in list(csv.reader(f))[1:]:
+                    self.assertIn(row[0], keys)
+
+    def test_13_emulated_labelled(self):
+        """qemu-tcg is labelled emulation-only and kept out of the overhead charts"""
+        self.assertIn("emulation-banner", self.p.ids)
+        self.assertIn("emulation: functional only, not performance", self.p.text)
+        if HAVE_GNUPLOT:
+            with open(os.path.join(self.R.out, "plots", "overhead-cpu.gp")) as f:
+                self.assertNotIn("qemu-tcg", f.read())
+
+    def test_14_units_direction(self):
+        """every numeric table states unit and direction"""
+        for tid in ("overhead-table", "micro-table", "chase-table", "exits-table", "all-table"):
+            t = self.p.text[self.p.text.index(f'id="{tid}"'):]
+            t = t[:t.index("</thead>")]
+            self.assertRegex(t, r"(lower|higher) is better|direction", tid)
+        self.assertIn("ns, ↓ lower is better", self.p.text)
+        self.assertIn("MB/s, ↑ higher is better", self.p.text)
+
+    def test_15_self_contained(self):
+        """the page loads nothing from the network and its tags balance"""
+        for link in self.p.links + self.p.imgs:
+            self.assertFalse(link.startswith(("http:", "https:", "//")), link)
+        for tag in ("table", "tr", "div", "details", "figure"):
+            self.assertEqual(self.p.opened.get(tag, 0), self.p.closed.get(tag, 0), tag)
+
+    def test_16_plots(self):
+        """gnuplot renders PNG and SVG for every plot, PNGs are inlined"""
+        if not HAVE_GNUPLOT:
+            self.skipTest("gnuplot not installed")
+        for name in ("overhead-micro", "overhead-cpu", "overhead-mem", "micro-dist", "chase",
+                     "chase-ratio", "exits"):
+            for ext in ("png", "svg"):
+                path = os.path.join(self.R.out, "plots", f"{name}.{ext}")
+                self.assertTrue(os.path.getsize(path) > 1000, path)
+        self.assertTrue(any(src.startswith("data:image/png;base64,") for src in self.p.imgs))
+        self.assertNotIn("plots-banner", self.p.ids)
+
+    def test_17_markdown(self):
+        """summary.md has the overhead row and the reasons"""
+        with open(os.path.join(self.R.out, "summary.md"), encoding="utf-8") as f:
+            md = f.read()
+        self.assertRegex(md, r"\| cpu/sha256 \| ns_per_op \(ns, lower is better\) \| 1000 \| "
+                             r"1025: 1\.025×")
+        self.assertIn("rdmsr needs ring 0", md)
+        self.assertIn("qemu-tcg**: emulation: functional only, not performance", md)
+
+    def test_18_chase_parsed(self):
+        """pointer-chase sizes are parsed from the names and ordered by size"""
+        t = self.p.text[self.p.text.index('id="chase-table"'):]
+        sizes = re.findall(r"<td class=n>(\d+ [KMG]iB)</td>", t[:t.index("</table>")])
+        self.assertEqual(sizes, ["16 KiB", "256 KiB", "4 MiB", "32 MiB", "128 MiB", "512 MiB"])
+
+
+def html_escape(s):
+    return html.escape(s, quote=True)
+
+
+class TestPartial(unittest.TestCase):
+    def test_19_partial_refused(self):
+        """a run with status running is refused without --allow-partial (exit 1)"""
+        with tempfile.TemporaryDirectory() as tmp:
+            r = run_report("--out", tmp, PARTIAL)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("--allow-partial", r.stderr)
+            self.assertIn("'running'", r.stderr)
+            self.assertFalse(os.path.exists(os.path.join(tmp, "report.html")))
+
+    def test_20_partial_flagged(self):
+        """with --allow-partial the header says PARTIAL and the torn row is reported"""
+        with tempfile.TemporaryDirectory() as tmp:
+            r = run_report("--allow-partial", "--no-plots", "--out", tmp, PARTIAL)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            p = parse(os.path.join(tmp, "report.html"))
+            self.assertIn("partial-banner", p.ids)
+            self.assertIn("[PARTIAL]</title>", p.text)
+            self.assertIn("dropped a torn last row", p.text)
+            self.assertIn("PARTIAL", r.stderr)
+
+    def test_21_interrupted_refused(self):
+        """an interrupted run is refused too, and names where it stopped"""
+        with tempfile.TemporaryDirectory() as tmp:
+            d = copy_fixture(TCG, tmp)
+            edit_meta(d, "status", "interrupted")
+            edit_meta(d, "interrupted_at", "qemu-tcg cpu/sha256 rep 2")
+            r = run_report("--out", os.path.join(tmp, "o"), d)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("rep 2", r.stderr)
+
+
+class TestErrors(unittest.TestCase):
+    def corrupt(self, tmp, fname, line_no, new_line):
+        d = copy_fixture(TCG, tmp)
+        path = os.path.join(d, fname)
+        with open(path) as f:
+            lines = f.read().split("\n")
+        lines[line_no - 1] = new_line(lines[line_no - 1])
+        with open(path, "w") as f:
+            f.write("\n".join(lines))
+        return d
+
+    def test_22_bad_number(self):
+        """a non-numeric value is an error naming samples.csv and the line"""
+        with tempfile.TemporaryDirectory() as tmp:
+            def bad_value(line):
+                fields = line.split(",")
+                fields[7] = "12.5x"
+                return ",".join(fields)
+            d = self.corrupt(tmp, "samples.csv", 5, bad_value)
+            r = run_report("--out", os.path.join(tmp, "o"), d)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("samples.csv:5:", r.stderr)
+            self.assertIn("not a number", r.stderr)
+
+    def test_23_field_count(self):
+        """a row with a missing field is an error naming counters.csv and the line"""
+        with tempfile.TemporaryDirectory() as tmp:
+            d = self.corrupt(tmp, "counters.csv", 3, lambda l: l.rsplit(",", 1)[0])
+            r = run_report("--out", os.path.join(tmp, "o"), d)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("counters.csv:3:", r.stderr)
+
+    def test_24_missing_csv(self):
+        """a missing exits.csv is an error naming it"""
+        with tempfile.TemporaryDirectory() as tmp:
+            d = copy_fixture(TCG, tmp)
+            os.remove(os.path.join(d, "exits.csv"))
+            r = run_report("--out", os.path.join(tmp, "o"), d)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("exits.csv: missing", r.stderr)
+
+    def test_25_not_result_dir(self):
+        """a directory without meta.csv is not a result dir; the parent dir hint is given"""
+        r = run_report("--out", tempfile.gettempdir() + "/hvb-never", FIX)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("not a result directory", r.stderr)
+        self.assertIn("contains run directories", r.stderr)
+        self.assertEqual(run_report(os.path.join(FIX, "nonexistent")).returncode, 1)
+
+    def test_26_units_disagree(self):
+        """the same metric in two units is an error naming both places"""
+        with tempfile.TemporaryDirectory() as tmp:
+            d = self.corrupt(tmp, "samples.csv", 2, lambda l: l.replace(",ns,lower,", ",us,lower,"))
+            r = run_report("--out", os.path.join(tmp, "o"), d, COMPLETE)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("units disagree", r.stderr)
+            self.assertIn("samples.csv:2", r.stderr)
+
+    def test_27_bad_header(self):
+        """a wrong header is an error naming the file and line 1"""
+        with tempfile.TemporaryDirectory() as tmp:
+            d = self.corrupt(tmp, "exits.csv", 1, lambda l: l.replace("reason", "cause"))
+            r = run_report("--out", os.path.join(tmp, "o"), d)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("exits.csv:1:", r.stderr)
+
+    def test_28_status_without_note(self):
+        """a skipped row without a reason is rejected (a reason is always owed)"""
+        with tempfile.TemporaryDirectory() as tmp:
+            d = self.corrupt(tmp, "samples.csv", 38, lambda l: l.rsplit(",", 1)[0] + ",")
+            r = run_report("--out", os.path.join(tmp, "o"), d)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("samples.csv:38:", r.stderr)
+            self.assertIn("without a note", r.stderr)
+
+
+class TestEnvironment(unittest.TestCase):
+    def test_29_no_gnuplot(self):
+        """without gnuplot the report still renders tables and says why plots are missing"""
+        with tempfile.TemporaryDirectory() as tmp:
+            r = run_report("--out", tmp, COMPLETE, env={"HVB_GNUPLOT": "/nonexistent/gnuplot"})
+            self.assertEqual(r.returncode, 0, r.stderr)
+            p = parse(os.path.join(tmp, "report.html"))
+            self.assertIn("plots-banner", p.ids)
+            self.assertIn("Plots were not drawn", p.text)
+            self.assertIn("/nonexistent/gnuplot", p.text)
+            self.assertIn("overhead-table", p.ids)
+            self.assertIn("plots not drawn", r.stderr)
+
+    def test_30_xen_nesting_is_emulated(self):
+        """a Xen runner with a nesting value is labelled emulated"""
+        with tempfile.TemporaryDirectory() as tmp:
+            d = copy_fixture(COMPLETE, tmp)
+            edit_meta(d, "runner.xen-pvh.nesting", "L2: Xen inside qemu-tcg")
+            r = run_report("--no-plots", "--out", os.path.join(tmp, "o"), d)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            p = parse(os.path.join(tmp, "o", "report.html"))
+            banner = p.text[p.text.index('id="emulation-banner"'):]
+            self.assertIn("xen-pvh", banner[:banner.index("</div>")])
+
+    def test_31_duplicate_dir(self):
+        """the same run given twice is an error"""
+        r = run_report("--no-plots", "--out", tempfile.gettempdir() + "/hvb-never", TCG, TCG)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("more than once", r.stderr)
+
+
+class TapResult(unittest.TestResult):
+    """Print one TAP line per test as it finishes."""
+
+    def __init__(self):
+        super().__init__()
+        self.n = 0
+
+    def _desc(self, test):
+        return (test.shortDescription() or test.id()).strip()
+
+    def addSuccess(self, test):
+        self.n += 1
+        print(f"ok {self.n} - {self._desc(test)}", flush=True)
+
+    def _fail(self, test, err):
+        self.n += 1
+        print(f"not ok {self.n} - {self._desc(test)}", flush=True)
+        for line in self._exc_info_to_string(err, test).rstrip().splitlines():
+            print(f"# {line}")
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self._fail(test, err)
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self._fail(test, err)
+
+    def addSkip(self, test, reason):
+        self.n += 1
+        print(f"ok {self.n} # SKIP {reason}", flush=True)
+
+
+def main():
+    suite = unittest.TestSuite()
+    loader = unittest.TestLoader()
+    for cls in (TestCli, TestStructure, TestPartial, TestErrors, TestEnvironment):
+        suite.addTests(loader.loadTestsFromTestCase(cls))
+    result = TapResult()
+    try:
+        suite.run(result)
+    finally:
+        if Rendered.tmp:
+            shutil.rmtree(Rendered.tmp, ignore_errors=True)
+    print(f"1..{result.n}")
+    return 0 if result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
