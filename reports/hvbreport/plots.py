@@ -227,6 +227,8 @@ def xtics_cmd(pairs):
 def micro_plot(plotter, micro_rows, series):
     present = [s for s in series if any(c["series"] is s and c["ns_per_op"] for r in micro_rows
                                         for c in r["cells"])]
+    # Workloads nobody measured would be empty slots: the table lists them.
+    micro_rows = [r for r in micro_rows if any(c["ns_per_op"] for c in r["cells"])]
     if not present or not micro_rows:
         return None
     n = len(present)

@@ -10,6 +10,7 @@ import base64
 import datetime
 import html
 import os
+import re
 
 from . import model, plots, stats
 
@@ -50,7 +51,7 @@ th, td { border: 1px solid var(--line); padding: 3px 7px; vertical-align: top; }
 th { background: var(--bg2); font-weight: 600; text-align: left; }
 td.n, th.n { text-align: right; white-space: nowrap; }
 tbody tr:nth-child(even) td { background: #fbfcfd; }
-caption { caption-side: top; text-align: left; color: var(--mut); padding: 2px 0 4px; }
+p.cap { color: var(--mut); margin: 8px 0 2px; }
 .mut { color: var(--mut); }
 .small { font-size: 11.5px; }
 .mono { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 11.5px; }
@@ -252,11 +253,22 @@ def nav():
     return "<nav>" + "".join(f'<a href="#{k}">{esc(v)}</a>' for k, v in items) + "</nav>"
 
 
+def split_mitigations(value):
+    """Split "name=state;name=state" where a state may itself contain ';'."""
+    parts = []
+    for frag in value.split(";"):
+        if parts and not re.match(r"^\s*[A-Za-z0-9_]+=", frag):
+            parts[-1] += ";" + frag
+        elif frag.strip():
+            parts.append(frag.strip())
+    return parts
+
+
 def meta_value(key, value):
     if key == "mitigations":
         return '<span class="small">' + " · ".join(
             f"<b>{esc(p.split('=', 1)[0])}</b>={esc(p.split('=', 1)[1])}" if "=" in p else esc(p)
-            for p in value.split(";") if p) + "</span>"
+            for p in split_mitigations(value)) + "</span>"
     if key == "cpu_flags":
         return f'<span class="mono wrap small">{esc(value)}</span>'
     if key == "status":
@@ -397,12 +409,12 @@ def overhead_section(rep):
         rows.append(f'<tr><td class=mono>{esc(w)}</td><td class=mono>{esc(m)}'
                     f'<br><span class=dir>{esc(r["unit"])}, {arrow(r["better"])} '
                     f'{direction(r["better"])}</span></td>{ntd}{"".join(tds)}</tr>')
-    out.append(f'<div class=scroll><table id="overhead-table"><caption>Per workload, its primary '
+    out.append(f'<p class="cap">Per workload, its primary '
                f'metric (bandwidth &gt; ns_per_op &gt; ops_per_s &gt; cycles_per_op). Each cell: '
                f'median in the metric\'s unit (n = repetitions), then slowdown vs native '
                f'[95% CI] and overhead %; slowdown: ↓ lower is better, 1.000× = native. Red: CI '
                f'entirely above 1 (slower); green: entirely below. Hover a badge for its reason.'
-               f'</caption><thead><tr><th>workload</th><th>metric<br><span class=dir>unit, '
+               f'</p><div class=scroll><table id="overhead-table"><thead><tr><th>workload</th><th>metric<br><span class=dir>unit, '
                f'direction</span></th><th class=n>native</th>{head}</tr></thead>'
                f'<tbody>{"".join(rows)}</tbody></table></div>')
     return "\n".join(out)
@@ -427,8 +439,8 @@ def micro_section(rep):
                       "(medians over repetitions), dots = each repetition's ns/op; lower is better."))
     present = [s for s in rep.series if any(c["series"] is s and c["status"][0] != "n/a"
                                             for r in rep.micro for c in r["cells"])]
-    head2 = "".join('<th class=n>ns/op</th><th class=n>cycles/op</th><th class=n>p50 ns</th>'
-                    '<th class=n>p99 ns</th>' for _ in present)
+    head2 = "".join('<th class=n>ns/op ↓</th><th class=n>cycles/op ↓</th><th class=n>p50 ns ↓</th>'
+                    '<th class=n>p99 ns ↓</th>' for _ in present)
     usual_n = {}
     for s in present:
         ns = [c["ns_per_op"][2] for r in rep.micro for c in r["cells"]
@@ -476,9 +488,10 @@ def micro_section(rep):
             common.append(f"<b>{esc(s.label)}</b>: {esc('; '.join(ns))}")
     foot = (f'<p class="small mut">Notes recorded with the samples: {" · ".join(common)}. Under '
             f'each workload: the native analogue measured instead.</p>' if common else "")
-    out.append(f'<div class=scroll><table id="micro-table"><caption>Units: ns and TSC cycles per '
-               f'operation; ↓ lower is better for every column.</caption><thead><tr>'
-               f'<th rowspan="2">workload</th>{head1}</tr><tr>{head2}</tr></thead>'
+    out.append(f'<p class="cap">Units: ns and TSC cycles per '
+               f'operation; ↓ lower is better for every column.</p><div class=scroll><table id="micro-table"><thead><tr>'
+               f'<th rowspan="2">workload<br><span class=dir>ns, TSC cycles;<br>↓ lower is better</span></th>'
+               f'{head1}</tr><tr>{head2}</tr></thead>'
                f'<tbody>{"".join(rows)}</tbody></table></div>{foot}')
     return "\n".join(out)
 
@@ -520,9 +533,9 @@ def chase_section(rep):
                        f'{fmt(st[0])}</span> <span class=ci>{fmt_ci(st[1])}</span>{ratio}</td>')
         rows.append(f'<tr><td class=n>{esc(model.human_size(size))}</td>'
                     f'<td class=mono>{esc(w)}</td>{"".join(tds)}</tr>')
-    out.append(f'<table id="chase-table"><caption>Median ns per load [95% CI], and below it the '
-               f'slowdown vs native [95% CI]; ↓ lower is better.</caption><thead><tr>'
-               f'<th class=n>working set</th><th>workload</th>{head}</tr></thead>'
+    out.append(f'<p class="cap">Median ns per load [95% CI], and below it the '
+               f'slowdown vs native [95% CI]; ↓ lower is better.</p><table id="chase-table"><thead><tr>'
+               f'<th class=n>working set</th><th>workload<br><span class=dir>ns per load, ↓ lower is better; slowdown ×, ↓ lower is better</span></th>{head}</tr></thead>'
                f'<tbody>{"".join(rows)}</tbody></table>')
     return "\n".join(out)
 
@@ -551,8 +564,8 @@ def exits_section(rep):
                          f'<b>{esc(reason)}</b> {fmt(cnt)} ({share:.0f}%{t})</span>')
         rows.append(f'<tr><td class=mono>{esc(w)}</td><td>{runner_head(s)}</td>'
                     f'<td class=n>{fmt(total)}</td><td>{" · ".join(parts)}</td></tr>')
-    out.append('<table id="exits-table"><caption>Counts: exits per repetition (median); '
-               'ns/exit: ↓ lower is better.</caption><thead><tr><th>workload</th><th>runner</th>'
+    out.append('<p class="cap">Counts: exits per repetition (median); '
+               'ns/exit: ↓ lower is better.</p><table id="exits-table"><thead><tr><th>workload</th><th>runner</th>'
                '<th class=n>exits / rep<br><span class=dir>count, ↓ lower is better</span></th>'
                '<th>by reason: median count (share, ns per exit where timed)</th></tr></thead>'
                f'<tbody>{"".join(rows)}</tbody></table>')
@@ -596,7 +609,7 @@ def counters_section(rep):
         rows.append(f'<tr{data_attrs(runner=label, event=event, source=source)}><td>'
                     f'{runner_head(d["series"])}</td><td>{esc(source)}</td>'
                     f'<td class=mono>{esc(event)}</td><td>{"<br>".join(state)}</td></tr>')
-    out.append('<table id="counter-support"><caption>Which counters worked where.</caption>'
+    out.append('<p class="cap">Which counters worked where.</p><table id="counter-support">'
                '<thead><tr><th>runner</th><th>source</th><th>event</th><th>status</th></tr></thead>'
                f'<tbody>{"".join(rows)}</tbody></table>')
     out.append("<details><summary>Counter values per workload "
