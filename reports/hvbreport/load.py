@@ -73,7 +73,7 @@ def _read_csv(path, expected, tolerate_torn_tail=False, warnings=None):
     """
     name = os.path.basename(path)
     try:
-        with open(path, newline="", encoding="utf-8") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:  # tolerate a BOM
             text = f.read()
     except UnicodeDecodeError as e:
         raise ResultError(f"{path}: not UTF-8 ({e})")

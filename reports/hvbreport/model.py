@@ -4,6 +4,7 @@ Everything numeric the report prints is computed here, once, so the HTML,
 the Markdown and the plots cannot disagree with each other.
 """
 
+import math
 import re
 
 from . import stats
@@ -114,6 +115,7 @@ class Series:
         self.unit = {}       # metric key -> (unit, better)
         self.problems = []   # non-ok sample rows
         self.workloads = set()
+        self.stat_cache = {}
 
     def reps(self, workload, metric):
         return [v for _, v in sorted(self.values.get((workload, metric), []))]
@@ -276,12 +278,21 @@ def matrix(series, workloads):
 
 
 def summary_stat(s, workload, metric, seed):
-    """(median, ci, n) over repetitions for one series/workload/metric, or None."""
+    """(median, ci, n) over repetitions for one series/workload/metric, or None.
+
+    Cached on the series: several tables show the same cell and the
+    bootstrap is the expensive part of a report.
+    """
+    key = (workload, metric, seed)
+    if key in s.stat_cache:
+        return s.stat_cache[key]
     vals = s.reps(workload, metric)
-    if not vals:
-        return None
-    rng = stats.cell_rng(seed, s.label, workload, metric, "median")
-    return stats.median(vals), stats.bootstrap_median_ci(vals, rng), len(vals)
+    result = None
+    if vals:
+        rng = stats.cell_rng(seed, s.label, workload, metric, "median")
+        result = stats.median(vals), stats.bootstrap_median_ci(vals, rng), len(vals)
+    s.stat_cache[key] = result
+    return result
 
 
 def micro_table(series, workloads, seed):
@@ -440,3 +451,32 @@ def rep_list(reps):
         if r is not None:
             start = prev = r
     return ", ".join(parts)
+
+
+def headline(overhead_rows):
+    """Geometric mean of slowdowns per workload group and runner.
+
+    The usual one-number summary (as SPEC does) over the workloads both
+    sides ran.  micro/* is left out: its ratios are against native
+    analogues, not the same operation, and a mean of them means nothing.
+    Returns [(group, {label: (geomean, k)})] and the groups' order.
+    """
+    groups = {}
+    for r in overhead_rows:
+        w = r["workload"]
+        fam = family(w)
+        if fam == "micro":
+            continue
+        group = "mem/chase-*" if chase_size(w) is not None else f"{fam}/*" + (
+            " (other)" if fam == "mem" else "")
+        for s, cmp, _why in r["cells"]:
+            if cmp is None or not cmp.slowdown or s.emulated:
+                continue
+            groups.setdefault(group, {}).setdefault(s.label, []).append(cmp.slowdown)
+    out = []
+    for group in sorted(groups, key=lambda g: workload_rank(g.split(" ")[0].replace("*", "a"))):
+        per = {}
+        for label, xs in groups[group].items():
+            per[label] = (math.exp(sum(math.log(x) for x in xs) / len(xs)), len(xs))
+        out.append((group, per))
+    return out

@@ -162,6 +162,7 @@ class Report:
         self.counters = model.counter_table(runs, self.series)
         self.problems = model.problems(runs, self.series)
         self.matrix = model.matrix(self.series, self.workloads)
+        self.headline = model.headline(self.overhead)
         self.generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
         self.overhead_plots = []
         if plotter is not None and plotter.available:
@@ -237,6 +238,10 @@ def header(rep):
     elif p.failed:
         out.append(f'<div class="banner bad" id="plots-banner"><b>Some plots were not drawn</b>: '
                    + "; ".join(f"{esc(k)}: {esc(v)}" for k, v in p.failed.items()) + "</div>")
+    if not any(s.values for s in rep.series):
+        out.append('<div class="banner bad" id="empty-banner"><b>No measurements</b>: no ok '
+                   'sample in ' + ("these runs" if len(rep.runs) > 1 else "this run") +
+                   '. Every reason the writer gave is listed below.</div>')
     nprob = len(rep.problems)
     if nprob:
         out.append(f'<div class="banner">{nprob} skipped / unsupported / failed entries, each with '
@@ -245,7 +250,7 @@ def header(rep):
 
 
 def nav():
-    items = [("context", "Run context"), ("matrix", "Matrix"), ("overhead", "Overhead vs native"),
+    items = [("headline", "At a glance"), ("context", "Run context"), ("matrix", "Matrix"), ("overhead", "Overhead vs native"),
              ("micro", "VM-exit micro-benchmarks"), ("chase", "Pointer chase"),
              ("exits", "Exit reasons"), ("counters", "Counters"),
              ("problems", "Skipped / unsupported / failed"), ("all", "All metrics"),
@@ -293,6 +298,35 @@ def _meta_rows(rep, keys):
 def _meta_head(rep):
     return "".join(f"<th>run {i + 1}<br><span class=dir>{esc(r.path)}</span></th>"
                    for i, r in enumerate(rep.runs))
+
+
+def headline_section(rep):
+    """One-glance summary: geometric-mean slowdown per workload group and runner."""
+    if not rep.headline:
+        return ""
+    labels = [s.label for s in rep.series if not model.is_native(s.runner) and not s.emulated
+              and any(s.label in per for _g, per in rep.headline)]
+    head = "".join(f"<th class=n>{esc(l)}</th>" for l in labels)
+    rows = []
+    for group, per in rep.headline:
+        tds = []
+        for l in labels:
+            if l not in per:
+                tds.append('<td class="n mut">—</td>')
+                continue
+            g, k = per[l]
+            cls = ""  # no CI for a geomean here, so no red/green verdict either
+            tds.append(f'<td class=n{data_attrs(runner=l, group=group, kind="geomean", value=repr(g))}>'
+                       f'<b class="{cls}">{fmt_ratio(g)}</b> <span class=small>{fmt_pct((g - 1) * 100)}'
+                       f'</span> <span class=ci>k={k}</span></td>')
+        rows.append(f"<tr><td class=mono>{esc(group)}</td>{''.join(tds)}</tr>")
+    return (f'<h2 id="headline">At a glance</h2><p class="cap">Geometric mean of the slowdowns vs '
+            f'native over the workloads of each group that both sides ran (k = workloads); '
+            f'↓ lower is better, 1.000× = native. micro/* is not averaged (its native side is an '
+            f'analogue, see below); emulated runners are not shown. Per-workload values and '
+            f'CIs: <a href="#overhead">Overhead vs native</a>.</p><table id="headline-table">'
+            f'<thead><tr><th>group<br><span class=dir>slowdown ×, ↓ lower is better</span></th>'
+            f'{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>')
 
 
 def context(rep):
@@ -716,7 +750,7 @@ standard library only) with gnuplot ({esc(rep.plotter.exe if rep.plotter and rep
 
 
 def render_html(rep):
-    body = [header(rep), nav(), context(rep), matrix_section(rep), overhead_section(rep),
+    body = [header(rep), nav(), headline_section(rep), context(rep), matrix_section(rep), overhead_section(rep),
             micro_section(rep), chase_section(rep), exits_section(rep), counters_section(rep),
             problems_section(rep), all_metrics_section(rep), full_meta(rep), method_section(rep)]
     partial = " [PARTIAL]" if rep.partial_runs else ""
@@ -755,6 +789,14 @@ def render_md(rep):
             "compiler", "workload_cflags", "reps"]
     out.append(md_table(["key"] + [f"run {i + 1}" for i in range(len(rep.runs))],
                         [[k] + [r.meta.get(k, "(absent)") for r in rep.runs] for k in keys]))
+    if rep.headline:
+        labels = [s.label for s in rep.series if not model.is_native(s.runner) and not s.emulated
+                  and any(s.label in per for _g, per in rep.headline)]
+        out += ["", "## At a glance", "", "Geometric mean slowdown vs native per group (k = "
+                "workloads); lower is better; micro/* and emulated runners not averaged.", ""]
+        out.append(md_table(["group"] + labels, [[g] + [
+            f"{fmt_ratio(per[l][0])} (k={per[l][1]})" if l in per else "—" for l in labels]
+            for g, per in rep.headline]))
     others = [s for s in rep.series if not model.is_native(s.runner)]
     out += ["", "## Overhead vs native", "",
             "Slowdown = ratio of medians over repetitions (>1 = slower than native; lower is "
@@ -766,8 +808,11 @@ def render_md(rep):
         row = [r["workload"], f'{r["metric"]} ({r["unit"]}, {direction(r["better"])})',
                fmt(stats.median(nv)) if nv else "—"]
         for s, cmp, why in r["cells"]:
-            if cmp is None:
-                row.append(model.cell_status(s, r["workload"])[0] if s.reps(r["workload"], r["metric"]) == [] else "no baseline")
+            vals = s.reps(r["workload"], r["metric"])
+            if cmp is None and vals:
+                row.append(f"{fmt(stats.median(vals))} (no native baseline)")
+            elif cmp is None:
+                row.append(model.cell_status(s, r["workload"])[0])
             else:
                 row.append(f"{fmt(cmp.median)}: {fmt_ratio(cmp.slowdown)} {fmt_ci(cmp.ci, fmt_ratio)}")
         rows.append(row)

@@ -278,6 +278,15 @@ class TestStructure(unittest.TestCase):
         sizes = re.findall(r"<td class=n>(\d+ [KMG]iB)</td>", t[:t.index("</table>")])
         self.assertEqual(sizes, ["16 KiB", "256 KiB", "4 MiB", "32 MiB", "128 MiB", "512 MiB"])
 
+    def test_32_headline_geomean(self):
+        """'At a glance' cpu/* for kvm is the geometric mean of the three kvm cpu slowdowns"""
+        xs = [self.p.value(runner="kvm", workload=w, metric="ns_per_op", kind="slowdown")
+              for w in ("cpu/matmul", "cpu/sha256", "cpu/sort")]
+        g = (xs[0] * xs[1] * xs[2]) ** (1 / 3)
+        self.assertAlmostEqual(self.p.value(runner="kvm", group="cpu/*", kind="geomean"), g,
+                               places=12)
+        self.assertNotIn('data-group="micro/*"', self.p.text)
+
 
 def html_escape(s):
     return html.escape(s, quote=True)
