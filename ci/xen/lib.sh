@@ -45,3 +45,13 @@ dom0_kver() {
 	cat "$XEN_CACHE/kver" 2>/dev/null ||
 		die "no dom0 kernel in $XEN_CACHE; run ci/xen/fetch first"
 }
+
+# Milliseconds since START (a `date +%s%N` value).
+ms_since() {
+	echo $((($(date +%s%N) - $1) / 1000000))
+}
+
+# MS milliseconds as seconds with one decimal.
+fmt_ms() {
+	printf '%d.%d' $(($1 / 1000)) $(($1 % 1000 / 100))
+}

@@ -33,6 +33,7 @@ struct hvb_xl {
 };
 
 static volatile sig_atomic_t hvb_xl_signal;
+static struct sigaction hvb_xl_old_int, hvb_xl_old_term;
 
 static void errf(char *err, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -408,12 +409,18 @@ static int watch(struct hvb_xl *xl, const struct hvb_xl_cfg *cfg, uint32_t domid
 	return 0;
 }
 
+/* Note the signal, then pass it on to the handler the caller had. */
 static void on_signal(int sig)
 {
+	const struct sigaction *old = sig == SIGINT ? &hvb_xl_old_int : &hvb_xl_old_term;
+
 	hvb_xl_signal = sig;
+	if (!(old->sa_flags & SA_SIGINFO) && old->sa_handler != SIG_DFL &&
+	    old->sa_handler != SIG_IGN)
+		old->sa_handler(sig);
 }
 
-static void signals_catch(struct sigaction *old_int, struct sigaction *old_term)
+static void signals_catch(void)
 {
 	struct sigaction sa;
 
@@ -421,20 +428,30 @@ static void signals_catch(struct sigaction *old_int, struct sigaction *old_term)
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	hvb_xl_signal = 0;
-	sigaction(SIGINT, &sa, old_int);
-	sigaction(SIGTERM, &sa, old_term);
+	sigaction(SIGINT, &sa, &hvb_xl_old_int);
+	sigaction(SIGTERM, &sa, &hvb_xl_old_term);
 }
 
-static void signals_restore(const struct sigaction *old_int, const struct sigaction *old_term)
+static void signals_restore(void)
 {
-	sigaction(SIGINT, old_int, NULL);
-	sigaction(SIGTERM, old_term, NULL);
+	sigaction(SIGINT, &hvb_xl_old_int, NULL);
+	sigaction(SIGTERM, &hvb_xl_old_term, NULL);
+}
+
+int hvb_xl_version(struct hvb_xl *xl, char *buf, size_t len)
+{
+	const libxl_version_info *v = libxl_get_version_info(xl->ctx);
+
+	if (!v)
+		return -EIO;
+	snprintf(buf, len, "%d.%d%s", v->xen_version_major, v->xen_version_minor,
+		 v->xen_version_extra ? v->xen_version_extra : "");
+	return 0;
 }
 
 int hvb_xl_run(struct hvb_xl *xl, const struct hvb_xl_cfg *cfg, struct hvb_xl_outcome *out,
 	       char *err, size_t len)
 {
-	struct sigaction old_int, old_term;
 	libxl_domain_config dc;
 	uint32_t domid = (uint32_t)INVALID_DOMID;
 	int fd = -1, rc, lrc;
@@ -446,7 +463,7 @@ int hvb_xl_run(struct hvb_xl *xl, const struct hvb_xl_cfg *cfg, struct hvb_xl_ou
 	rc = build_config(xl, cfg, &dc, err, len);
 	if (rc)
 		goto out_config;
-	signals_catch(&old_int, &old_term);
+	signals_catch();
 	t0 = now_s();
 	lrc = libxl_domain_create_new(xl->ctx, &dc, &domid, NULL, NULL);
 	out->domid = domid;
@@ -482,7 +499,7 @@ out_destroy:
 			rc = -EIO;
 		}
 	}
-	signals_restore(&old_int, &old_term);
+	signals_restore();
 out_config:
 	libxl_domain_config_dispose(&dc);
 	return rc;

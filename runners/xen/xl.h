@@ -78,9 +78,14 @@ void hvb_xl_close(struct hvb_xl *xl);
  * on every path.  Returns 0 when the run reached an end (see out->end,
  * which may still be a crash or timeout), or -errno when the domain could
  * not be created or watched (err says why).  -EINTR when interrupted.
+ * A SIGINT/SIGTERM handler installed before the call is also called, so the
+ * caller learns of the signal too.
  */
 int hvb_xl_run(struct hvb_xl *xl, const struct hvb_xl_cfg *cfg, struct hvb_xl_outcome *out,
 	       char *err, size_t len);
+
+/* Xen version as "4.17.7" (major.minor + extra) into buf.  0 or -EIO. */
+int hvb_xl_version(struct hvb_xl *xl, char *buf, size_t len);
 
 /* Short name of an end ("poweroff", "crash", "timeout", ...). */
 const char *hvb_xl_end_str(enum hvb_xl_end end);
