@@ -20,12 +20,15 @@ $(O)/xen/hvb-xl: runners/xen/hvb_xl.c runners/xen/xl.c runners/xen/xl.h
 
 # pvh-hello: 32-bit freestanding PVH ELF (tests/xen/pvh-hello/hello.c).
 PVH_HELLO_CFLAGS := -m32 -ffreestanding -fno-pic -fno-pie -nostdlib -Os -Wall -Wextra -Werror \
-	-fno-stack-protector -fcf-protection=none -mgeneral-regs-only
+	-fno-stack-protector -fcf-protection=none -mgeneral-regs-only -Iinclude -Iworkloads \
+	-fno-tree-loop-distribute-patterns
 $(O)/xen/pvh-hello.elf: tests/xen/pvh-hello/entry.S tests/xen/pvh-hello/hello.c \
-		tests/xen/pvh-hello/hello.ld
+		tests/xen/pvh-hello/hello.ld workloads/console_codec.c workloads/console_codec.h \
+		include/hvb/abi.h
 	$(call say,GUEST,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(HOST_CC) $(PVH_HELLO_CFLAGS) -c tests/xen/pvh-hello/entry.S -o $(O)/xen/pvh-hello-entry.o
 	$(Q)$(HOST_CC) $(PVH_HELLO_CFLAGS) -c tests/xen/pvh-hello/hello.c -o $(O)/xen/pvh-hello.o
+	$(Q)$(HOST_CC) $(PVH_HELLO_CFLAGS) -c workloads/console_codec.c -o $(O)/xen/pvh-hello-codec.o
 	$(Q)$(LD) -m elf_i386 -T tests/xen/pvh-hello/hello.ld --no-warn-rwx-segments -nostdlib \
-		-o $@ $(O)/xen/pvh-hello-entry.o $(O)/xen/pvh-hello.o
+		-o $@ $(O)/xen/pvh-hello-entry.o $(O)/xen/pvh-hello.o $(O)/xen/pvh-hello-codec.o

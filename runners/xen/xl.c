@@ -206,11 +206,22 @@ static int build_config(struct hvb_xl *xl, const struct hvb_xl_cfg *cfg, libxl_d
 	libxl_bitmap_set_none(&b->avail_vcpus);
 	for (unsigned i = 0; i < vcpus; i++)
 		libxl_bitmap_set(&b->avail_vcpus, (int)i);
+	/* Pin with per-vCPU hard affinity, as xl's cpus= does (the older
+	 * b_info.cpumap gets freed twice by libxl 4.17's dispose). */
 	if (cfg->cpu >= 0) {
-		if (libxl_cpu_bitmap_alloc(xl->ctx, &b->cpumap, 0))
+		b->vcpu_hard_affinity = calloc(vcpus, sizeof(*b->vcpu_hard_affinity));
+		if (!b->vcpu_hard_affinity)
 			goto nomem;
-		libxl_bitmap_set_none(&b->cpumap);
-		libxl_bitmap_set(&b->cpumap, cfg->cpu);
+		b->num_vcpu_hard_affinity = (int)vcpus;
+		for (unsigned i = 0; i < vcpus; i++) {
+			libxl_bitmap *m = &b->vcpu_hard_affinity[i];
+
+			libxl_bitmap_init(m);
+			if (libxl_cpu_bitmap_alloc(xl->ctx, m, 0))
+				goto nomem;
+			libxl_bitmap_set_none(m);
+			libxl_bitmap_set(m, cfg->cpu);
+		}
 	}
 	b->max_memkb = (uint64_t)mem * 1024;
 	b->target_memkb = b->max_memkb;
