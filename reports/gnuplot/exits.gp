@@ -3,7 +3,7 @@
 # datafile: header "bar" + one column per reason; rows: bar label, percent per reason.
 # Extra variables: NR (number of reasons), array RCOLORS[NR].
 # (no title: the HTML figure caption says what this is)
-set ylabel "share of exits (%)"
+set ylabel "share of exits (%) — a composition, no better or worse"
 set yrange [0:100]
 set style data histograms
 set style histogram rowstacked

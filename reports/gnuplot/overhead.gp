@@ -11,7 +11,7 @@ set boxwidth 0.9
 set xtics rotate by -30 left nomirror
 set bmargin 6
 if (logy) {
-    set ylabel "slowdown vs native (×, ratio of medians, log) — lower is better"
+    set ylabel "slowdown vs native (×, log) — lower is better"
     set logscale y 10; set format y "%g"
     set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead dt 2 lw 1.5 lc rgb "#000000" front
 } else {
