@@ -424,6 +424,28 @@ class TestEnvironment(unittest.TestCase):
             banner = p.text[p.text.index('id="emulation-banner"'):]
             self.assertIn("xen-pvh", banner[:banner.index("</div>")])
 
+    def test_33_emulation_rules(self):
+        """emulation detection follows what the runners write (runners/xen, cmd_run)"""
+        sys.path.insert(0, os.path.join(ROOT, "reports"))
+        from hvbreport import model
+
+        class FakeRun:
+            def __init__(self, meta):
+                self.meta = meta
+        cases = [
+            ({"runner.xen-pvh.nesting": "none detected"}, "xen-pvh", False),
+            ({"runner.xen-pvh.nesting": "xen under qemu-tcg"}, "xen-pvh", True),
+            ({"runner.xen-pvh.nesting": "xen under qemu (kvm or other)"}, "xen-pvh", True),
+            ({"runner.kvm.emulated": "yes: functional evidence only, not performance"}, "kvm", True),
+            ({"runner.kvm.emulated": "no"}, "kvm", False),
+            ({}, "qemu-tcg", True),
+            ({"runner.qemu-x.accel": "tcg"}, "qemu-x", True),
+            ({"nesting": "pvm (host is a guest)"}, "kvm", False),
+        ]
+        for meta, runner, want in cases:
+            got = model.emulation_reason(FakeRun(meta), runner) is not None
+            self.assertEqual(got, want, (meta, runner))
+
     def test_31_duplicate_dir(self):
         """the same run given twice is an error"""
         r = run_report("--no-plots", "--out", tempfile.gettempdir() + "/hvb-never", TCG, TCG)
