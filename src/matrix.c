@@ -1,5 +1,6 @@
 #include "matrix.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,10 +81,44 @@ static void add_workload(struct hvb_selection *sel, const char *name)
 	sel->workloads[sel->n_workloads++] = name;
 }
 
+/* A number at *p with an optional binary size suffix (KiB, MiB, GiB), as
+ * bytes; advances *p past it. */
+static unsigned long long sized_number(const char **p)
+{
+	char *end;
+	unsigned long long v = strtoull(*p, &end, 10);
+	static const char *const units[] = { "KiB", "MiB", "GiB" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+		if (!strncmp(end, units[i], 3)) {
+			v <<= 10 * (i + 1);
+			end += 3;
+			break;
+		}
+	*p = end;
+	return v;
+}
+
+int hvb_name_cmp(const char *a, const char *b)
+{
+	while (*a && *b) {
+		if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
+			unsigned long long x = sized_number(&a), y = sized_number(&b);
+			if (x != y)
+				return x < y ? -1 : 1;
+			continue;
+		}
+		if (*a != *b)
+			return (unsigned char)*a - (unsigned char)*b;
+		a++, b++;
+	}
+	return (unsigned char)*a - (unsigned char)*b;
+}
+
 static int by_name(const void *a, const void *b)
 {
 	const struct hvb_workload *const *x = a, *const *y = b;
-	return strcmp((*x)->name, (*y)->name);
+	return hvb_name_cmp((*x)->name, (*y)->name);
 }
 
 size_t hvb_workloads_sorted(const struct hvb_workload ***out)

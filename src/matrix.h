@@ -33,7 +33,11 @@ int hvb_select_runners(const char *list, struct hvb_selection *sel, char *err, s
  */
 int hvb_select_workloads(const char *globs, struct hvb_selection *sel, char *err, size_t len);
 
-/* Every registered workload sorted by name; caller frees *out (not the elements). */
+/* Order of names for people: numbers compare by value and binary size
+ * suffixes count, so mem/chase-512KiB < mem/chase-1MiB < mem/chase-16MiB. */
+int hvb_name_cmp(const char *a, const char *b);
+
+/* Every registered workload sorted by hvb_name_cmp; caller frees *out (not the elements). */
 size_t hvb_workloads_sorted(const struct hvb_workload ***out);
 
 void hvb_selection_free(struct hvb_selection *sel);
