@@ -1,0 +1,179 @@
+/*
+ * VM and vCPU objects on /dev/kvm (see vm.h).
+ */
+#include "vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define HV_PAGE_SIZE 4096ull
+
+int vm_create(struct vm **out, const char *kvm_path)
+{
+	struct vm *vm;
+	int r, version;
+
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return -ENOMEM;
+	vm->fd = -1;
+	vm->kvm_fd = open(kvm_path ? kvm_path : "/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		r = -errno;
+		goto err_free;
+	}
+	version = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (version != KVM_API_VERSION) {
+		r = -EPROTO;
+		goto err_close;
+	}
+	vm->fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->fd < 0) {
+		r = -errno;
+		goto err_close;
+	}
+	r = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (r < (int)sizeof(struct kvm_run)) {
+		r = r < 0 ? -errno : -EPROTO;
+		goto err_close_vm;
+	}
+	vm->run_size = (size_t)r;
+	*out = vm;
+	return 0;
+
+err_close_vm:
+	close(vm->fd);
+err_close:
+	close(vm->kvm_fd);
+err_free:
+	free(vm);
+	return r;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (!vm)
+		return;
+	for (unsigned i = 0; i < vm->n_vcpus; i++) {
+		struct vcpu *v = vm->vcpus[i];
+		munmap(v->run, vm->run_size);
+		close(v->fd);
+		free(v);
+	}
+	for (unsigned i = 0; i < vm->n_ioeventfds; i++)
+		close(vm->ioeventfds[i]);
+	close(vm->fd);
+	close(vm->kvm_fd);
+	for (unsigned i = 0; i < vm->n_mem; i++)
+		munmap(vm->mem[i].hva, vm->mem[i].size);
+	free(vm);
+}
+
+static bool mem_overlaps(const struct vm *vm, uint64_t gpa, uint64_t size)
+{
+	for (unsigned i = 0; i < vm->n_mem; i++)
+		if (gpa < vm->mem[i].gpa + vm->mem[i].size && vm->mem[i].gpa < gpa + size)
+			return true;
+	return false;
+}
+
+int vm_mem_add(struct vm *vm, uint64_t gpa, uint64_t size)
+{
+	struct kvm_userspace_memory_region kr;
+	struct vm_mem_region *m;
+	void *hva;
+
+	if (!size || (gpa | size) & (HV_PAGE_SIZE - 1) || gpa + size < gpa)
+		return -EINVAL;
+	if (vm->n_mem == HV_MAX_MEM_REGIONS)
+		return -ENOSPC;
+	if ((vm->n_mem == 0) != (gpa == 0) || mem_overlaps(vm, gpa, size))
+		return -EINVAL;
+	hva = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		   -1, 0);
+	if (hva == MAP_FAILED)
+		return -errno;
+	kr = (struct kvm_userspace_memory_region){
+		.slot = vm->n_mem,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uintptr_t)hva,
+	};
+	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &kr)) {
+		int r = -errno;
+		munmap(hva, size);
+		return r;
+	}
+	m = &vm->mem[vm->n_mem];
+	*m = (struct vm_mem_region){ .gpa = gpa, .size = size, .hva = hva, .slot = vm->n_mem };
+	if (vm->n_mem++ == 0)
+		vm->ram_size = size;
+	return 0;
+}
+
+int vcpu_create(struct vm *vm, unsigned id, struct vcpu **out)
+{
+	struct vcpu *v;
+	int r;
+
+	if (id != vm->n_vcpus || id >= HV_MAX_VCPUS)
+		return -EINVAL;
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v->vm = vm;
+	v->id = (int)id;
+	v->fd = ioctl(vm->fd, KVM_CREATE_VCPU, (unsigned long)id);
+	if (v->fd < 0) {
+		r = -errno;
+		goto err_free;
+	}
+	v->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (v->run == MAP_FAILED) {
+		r = -errno;
+		goto err_close;
+	}
+	vm->vcpus[vm->n_vcpus++] = v;
+	*out = v;
+	return 0;
+
+err_close:
+	close(v->fd);
+err_free:
+	free(v);
+	return r;
+}
+
+int vcpu_regs_get(struct vcpu *vcpu, struct kvm_regs *regs)
+{
+	return ioctl(vcpu->fd, KVM_GET_REGS, regs) ? -errno : 0;
+}
+
+int vcpu_regs_set(struct vcpu *vcpu, const struct kvm_regs *regs)
+{
+	return ioctl(vcpu->fd, KVM_SET_REGS, regs) ? -errno : 0;
+}
+
+int vcpu_sregs_get(struct vcpu *vcpu, struct kvm_sregs *sregs)
+{
+	return ioctl(vcpu->fd, KVM_GET_SREGS, sregs) ? -errno : 0;
+}
+
+int vcpu_sregs_set(struct vcpu *vcpu, const struct kvm_sregs *sregs)
+{
+	return ioctl(vcpu->fd, KVM_SET_SREGS, sregs) ? -errno : 0;
+}
+
+int vm_check_cap(struct vm *vm, long cap)
+{
+	int r = ioctl(vm->fd, KVM_CHECK_EXTENSION, cap);
+
+	if (r < 0)
+		r = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, cap);
+	return r < 0 ? 0 : r;
+}

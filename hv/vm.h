@@ -1,0 +1,140 @@
+/*
+ * The reference core's objects: a VM (one /dev/kvm VM fd, its guest memory,
+ * its devices and the verdict of its run) and its vCPUs (one per guest CPU).
+ *
+ * Style of the Linux KVM selftests: object_verb() names; functions return 0
+ * or -errno and leave the object as it was on failure; a checked function
+ * may have a `__` twin that skips the checks when the caller already did
+ * them.  Nothing here prints: errors are returned, the verdict says why a
+ * run ended.
+ */
+#ifndef HV_VM_H
+#define HV_VM_H
+
+#include <linux/kvm.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HV_MAX_VCPUS       8
+#define HV_MAX_MEM_REGIONS 4
+#define HV_MAX_PIO         16
+#define HV_MAX_MMIO        8
+#define HV_MAX_IOEVENTFDS  8
+
+struct vm;
+struct vcpu;
+
+/* What a device handler returns: keep running, or the run is over (the
+ * handler has set the verdict with vm_stop()). */
+enum { HV_CONTINUE = 0, HV_STOP = 1 };
+
+/*
+ * Device handlers run on the vCPU thread during an exit, with the vCPU
+ * stopped.  data points into the kvm_run page (port I/O) or its mmio.data
+ * (MMIO): for `out`/writes it holds the guest's bytes, for `in`/reads the
+ * handler fills it (it was zeroed first).  size is 1, 2, 4 (port) or 1..8.
+ */
+typedef int (*hv_pio_fn)(void *opaque, struct vcpu *vcpu, uint16_t port, uint8_t *data,
+			 unsigned size, bool out);
+typedef int (*hv_mmio_fn)(void *opaque, struct vcpu *vcpu, uint64_t gpa, uint8_t *data,
+			  unsigned len, bool write);
+
+struct vm_pio {
+	uint16_t first, last; /* inclusive */
+	hv_pio_fn fn;
+	void *opaque;
+	const char *name;
+};
+
+struct vm_mmio {
+	uint64_t gpa, len;
+	hv_mmio_fn fn;
+	void *opaque;
+	const char *name;
+};
+
+struct vm_mem_region {
+	uint64_t gpa, size;
+	uint8_t *hva;
+	uint32_t slot;
+};
+
+/* How a run ended. */
+enum hv_outcome {
+	HV_RUNNING = 0,
+	HV_SHUTDOWN,     /* the guest ended the run itself (HVB_PORT_SHUTDOWN): guest_code */
+	HV_TIMEOUT,      /* the watchdog stopped a guest that did not finish in time */
+	HV_INTERRUPTED,  /* the user interrupted (stop flag) */
+	HV_CRASH,        /* the guest died: triple fault, internal error, failed entry */
+	HV_GUEST_ERROR,  /* the guest broke the rules: unknown port/MMIO/exit, bad address */
+	HV_HOST_ERROR,   /* the host failed (KVM_RUN error, ...) */
+};
+
+struct hv_verdict {
+	enum hv_outcome outcome;
+	int guest_code;       /* HV_SHUTDOWN: the value written to HVB_PORT_SHUTDOWN */
+	uint32_t exit_reason; /* KVM exit reason of the last exit (KVM_EXIT_*) */
+	bool have_regs;       /* regs below are the guest's state when it stopped */
+	uint64_t rip, rsp, rflags, cr0;
+	char msg[256];        /* one line: what happened, where */
+};
+
+struct vcpu {
+	struct vm *vm;
+	int id, fd;
+	struct kvm_run *run; /* the shared kvm_run page(s), vm->run_size bytes */
+	uint64_t n_exits;    /* KVM_RUN returns on this vCPU (watchdog progress) */
+};
+
+struct vm {
+	int kvm_fd, fd;
+	size_t run_size;
+	struct vm_mem_region mem[HV_MAX_MEM_REGIONS];
+	unsigned n_mem;
+	uint64_t ram_size; /* RAM is [0, ram_size) in region 0 */
+	struct vcpu *vcpus[HV_MAX_VCPUS];
+	unsigned n_vcpus;
+	struct vm_pio pio[HV_MAX_PIO];
+	unsigned n_pio;
+	struct vm_mmio mmio[HV_MAX_MMIO];
+	unsigned n_mmio;
+	int ioeventfds[HV_MAX_IOEVENTFDS];
+	unsigned n_ioeventfds;
+	struct hv_verdict verdict;
+	/* Set by a user who wants the run to stop (e.g. &hvb_interrupted);
+	 * the watchdog polls it.  May be NULL. */
+	volatile int *stop_flag;
+};
+
+/*
+ * Open /dev/kvm (path, NULL = "/dev/kvm"), check the API version and create
+ * an empty VM.  -ENOENT/-EACCES from open, -EPROTO for an API version other
+ * than 12, or the KVM_CREATE_VM error.
+ */
+int vm_create(struct vm **out, const char *kvm_path);
+
+/* Destroy the VM, its vCPUs, memory and event fds.  NULL is fine. */
+void vm_destroy(struct vm *vm);
+
+/*
+ * Add `size` bytes (page multiple) of anonymous guest RAM at `gpa` (page
+ * aligned), not overlapping other regions.  Memory is mapped MAP_NORESERVE:
+ * untouched guest pages cost nothing.  The first region must start at 0;
+ * it defines vm->ram_size.
+ */
+int vm_mem_add(struct vm *vm, uint64_t gpa, uint64_t size);
+
+/* Create vCPU `id` (ids 0..HV_MAX_VCPUS-1, in order) and map its kvm_run page. */
+int vcpu_create(struct vm *vm, unsigned id, struct vcpu **out);
+
+/* KVM_GET_REGS / KVM_SET_REGS / KVM_GET_SREGS / KVM_SET_SREGS: 0 or -errno. */
+int vcpu_regs_get(struct vcpu *vcpu, struct kvm_regs *regs);
+int vcpu_regs_set(struct vcpu *vcpu, const struct kvm_regs *regs);
+int vcpu_sregs_get(struct vcpu *vcpu, struct kvm_sregs *sregs);
+int vcpu_sregs_set(struct vcpu *vcpu, const struct kvm_sregs *sregs);
+
+/* KVM_CHECK_EXTENSION on the VM (falls back to /dev/kvm): value, 0 = absent. */
+int vm_check_cap(struct vm *vm, long cap);
+
+#endif
