@@ -307,6 +307,7 @@ enum hv_outcome vcpu_run(struct vcpu *vcpu, const struct hv_run_opts *opts)
 		}
 		vcpu->n_exits++;
 		uint32_t reason = vcpu->run->exit_reason;
+		vcpu->exit_counts[reason < HV_EXIT_REASONS ? reason : 0]++;
 		exit_fn fn = reason < ARRAY_LEN(exit_handlers) ? exit_handlers[reason] : NULL;
 		if (unlikely(!fn))
 			fn = exit_unexpected;

@@ -149,6 +149,31 @@ err_free:
 	return r;
 }
 
+int vcpu_cpuid_init(struct vcpu *vcpu)
+{
+	struct kvm_cpuid2 *cpuid = NULL;
+	int nent = 64, r;
+
+	/* The table size is not known in advance: grow until it fits. */
+	for (;;) {
+		free(cpuid);
+		cpuid = calloc(1, sizeof(*cpuid) + nent * sizeof(struct kvm_cpuid_entry2));
+		if (!cpuid)
+			return -ENOMEM;
+		cpuid->nent = (uint32_t)nent;
+		if (!ioctl(vcpu->vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid))
+			break;
+		r = -errno;
+		if (r != -E2BIG || nent >= 4096)
+			goto out;
+		nent *= 2;
+	}
+	r = ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid) ? -errno : 0;
+out:
+	free(cpuid);
+	return r;
+}
+
 int vcpu_regs_get(struct vcpu *vcpu, struct kvm_regs *regs)
 {
 	return ioctl(vcpu->fd, KVM_GET_REGS, regs) ? -errno : 0;

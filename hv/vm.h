@@ -21,6 +21,7 @@
 #define HV_MAX_PIO         16
 #define HV_MAX_MMIO        8
 #define HV_MAX_IOEVENTFDS  8
+#define HV_EXIT_REASONS    64
 
 struct vm;
 struct vcpu;
@@ -84,7 +85,9 @@ struct vcpu {
 	struct vm *vm;
 	int id, fd;
 	struct kvm_run *run; /* the shared kvm_run page(s), vm->run_size bytes */
-	uint64_t n_exits;    /* KVM_RUN returns on this vCPU (watchdog progress) */
+	uint64_t n_exits;    /* KVM_RUN returns on this vCPU */
+	/* Userspace exits by KVM exit reason (reasons >= HV_EXIT_REASONS in [0]). */
+	uint64_t exit_counts[HV_EXIT_REASONS];
 };
 
 struct vm {
@@ -127,6 +130,13 @@ int vm_mem_add(struct vm *vm, uint64_t gpa, uint64_t size);
 
 /* Create vCPU `id` (ids 0..HV_MAX_VCPUS-1, in order) and map its kvm_run page. */
 int vcpu_create(struct vm *vm, unsigned id, struct vcpu **out);
+
+/*
+ * Give the vCPU the CPUID KVM supports on this host (KVM_GET_SUPPORTED_CPUID
+ * -> KVM_SET_CPUID2), as every VMM does: without it the guest sees no
+ * features and cannot enable SSE/AVX state (CR4.OSXSAVE, XCR0).
+ */
+int vcpu_cpuid_init(struct vcpu *vcpu);
 
 /* KVM_GET_REGS / KVM_SET_REGS / KVM_GET_SREGS / KVM_SET_SREGS: 0 or -errno. */
 int vcpu_regs_get(struct vcpu *vcpu, struct kvm_regs *regs);

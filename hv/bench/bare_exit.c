@@ -1,1 +1,167 @@
-int main(void){return 0;}
+/*
+ * hv-bare-exit: what the reference core adds to a userspace port exit.
+ *
+ * One tiny guest (32-bit, ring 0, no paging) writes HVB_PORT_BENCH_USER N
+ * times (unrolled, so loop instructions are negligible even where ring 0
+ * is emulated) and then HVB_PORT_SHUTDOWN.  It runs under two loops:
+ *   bare  while (ioctl(KVM_RUN) == 0) { if port == BENCH_USER continue; ... }
+ *   core  vcpu_run(): dispatch table, device lookup, watchdog, verdicts
+ * in interleaved order (bare core core bare ...), each round a fresh VM, and
+ * prints ns per exit for both and the ratio core / bare.  A figure for a
+ * report, not a test: nothing is asserted.
+ *
+ *   usage: hv-bare-exit [exits-per-round (default 20000)] [rounds (default 10)] [cpu]
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "dev.h"
+#include "mem.h"
+#include "exit.h"
+#include "pvh.h"
+#include "vm.h"
+#include "watchdog.h"
+#include "hvb/abi.h"
+
+#define UNROLL   128
+#define CODE_GPA 0x100000ull
+#define RAM      (4ull << 20)
+
+/* ecx = iterations; loop: UNROLL x (out dx, al); dec ecx; jnz loop; shutdown. */
+static size_t make_guest(uint8_t *p, uint32_t iters)
+{
+	size_t n = 0, loop;
+
+	p[n++] = 0xb9, memcpy(p + n, &iters, 4), n += 4;                   /* mov ecx, iters */
+	p[n++] = 0x66, p[n++] = 0xba, p[n++] = HVB_PORT_BENCH_USER & 0xff; /* mov dx, port */
+	p[n++] = HVB_PORT_BENCH_USER >> 8;
+	loop = n;
+	for (int i = 0; i < UNROLL; i++)
+		p[n++] = 0xee;                                              /* out dx, al */
+	p[n++] = 0x49;                                                      /* dec ecx */
+	p[n++] = 0x0f, p[n++] = 0x85;                                       /* jnz rel32 */
+	int32_t rel = (int32_t)loop - (int32_t)(n + 4);
+	memcpy(p + n, &rel, 4), n += 4;
+	p[n++] = 0x66, p[n++] = 0xba, p[n++] = HVB_PORT_SHUTDOWN & 0xff;    /* mov dx, shutdown */
+	p[n++] = HVB_PORT_SHUTDOWN >> 8;
+	p[n++] = 0xee;                                                      /* out dx, al */
+	p[n++] = 0xeb, p[n++] = 0xfe;                                       /* jmp $ */
+	return n;
+}
+
+struct guest {
+	struct vm *vm;
+	struct vcpu *vcpu;
+	struct hv_console con;
+	struct hv_hvb hvb;
+};
+
+static int guest_create(struct guest *g, uint32_t iters, bool devices)
+{
+	uint8_t code[UNROLL + 64];
+	size_t n = make_guest(code, iters);
+	int r;
+
+	memset(g, 0, sizeof(*g));
+	r = vm_create(&g->vm, NULL);
+	if (!r)
+		r = vm_mem_add(g->vm, 0, RAM);
+	if (!r)
+		r = vcpu_create(g->vm, 0, &g->vcpu);
+	if (!r)
+		r = vm_gpa_write(g->vm, CODE_GPA, code, n);
+	if (!r)
+		r = vcpu_setup_pvh(g->vcpu, (uint32_t)CODE_GPA);
+	if (!r && devices)
+		r = dev_console_attach(g->vm, &g->con, 0, NULL, NULL);
+	if (!r && devices)
+		r = dev_hvb_attach(g->vm, &g->hvb);
+	return r;
+}
+
+/* The bare loop: the least a VMM can do per port exit. */
+static int run_bare(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	for (;;) {
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0)
+			return -errno;
+		if (run->exit_reason != KVM_EXIT_IO)
+			return -EIO;
+		if (run->io.port == HVB_PORT_BENCH_USER)
+			continue;
+		return run->io.port == HVB_PORT_SHUTDOWN ? 0 : -EIO;
+	}
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long exits = argc > 1 ? strtoul(argv[1], NULL, 0) : 20000;
+	unsigned rounds = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 0) : 10;
+	uint32_t iters = (uint32_t)((exits + UNROLL - 1) / UNROLL);
+	double *bare = calloc(rounds, sizeof(double)), *core = calloc(rounds, sizeof(double));
+	struct hv_run_opts opts = { .timeout_ns = 600ull * 1000000000ull };
+
+	if (argc > 3) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(atoi(argv[3]), &set);
+		if (sched_setaffinity(0, sizeof(set), &set))
+			perror("hv-bare-exit: sched_setaffinity");
+	}
+	exits = (unsigned long)iters * UNROLL;
+	printf("hv-bare-exit: %lu port exits per round, %u rounds, order bare core core bare ...\n",
+	       exits, rounds);
+	for (unsigned i = 0; i < rounds; i++) {
+		for (int k = 0; k < 2; k++) {
+			bool use_core = (i % 2) ^ k;
+			struct guest g;
+			uint64_t t0, t1;
+			int r = guest_create(&g, iters, use_core);
+
+			if (r) {
+				fprintf(stderr, "hv-bare-exit: cannot set up a VM: %s\n",
+					strerror(-r));
+				return 1;
+			}
+			t0 = hv_now_ns();
+			if (use_core)
+				r = vcpu_run(g.vcpu, &opts) == HV_SHUTDOWN ? 0 : -EIO;
+			else
+				r = run_bare(g.vcpu);
+			t1 = hv_now_ns();
+			if (r) {
+				fprintf(stderr, "hv-bare-exit: %s run failed: %s\n",
+					use_core ? "core" : "bare",
+					use_core ? g.vm->verdict.msg : strerror(-r));
+				return 1;
+			}
+			(use_core ? core : bare)[i] = (double)(t1 - t0) / (double)exits;
+			vm_destroy(g.vm);
+		}
+		printf("round %2u: bare %8.1f ns/exit   core %8.1f ns/exit   ratio %.4f\n", i,
+		       bare[i], core[i], core[i] / bare[i]);
+	}
+	qsort(bare, rounds, sizeof(double), cmp_double);
+	qsort(core, rounds, sizeof(double), cmp_double);
+	double mb = bare[rounds / 2], mc = core[rounds / 2];
+	printf("median: bare %.1f ns/exit (min %.1f, max %.1f)   core %.1f ns/exit (min %.1f, max "
+	       "%.1f)\n",
+	       mb, bare[0], bare[rounds - 1], mc, core[0], core[rounds - 1]);
+	printf("core / bare = %.4f (ratio of medians; target <= 1.05), difference %.1f ns/exit\n",
+	       mc / mb, mc - mb);
+	free(bare);
+	free(core);
+	return 0;
+}
