@@ -288,6 +288,18 @@ static void test_cpuid_ring0(void)
 	done(&b);
 }
 
+static void test_hlt(void)
+{
+	struct asm32 a = { .n = 0 };
+	struct boot b;
+
+	/* hlt with interrupts off, three times: each exits and resumes */
+	a_hlt(&a), a_hlt(&a), a_hlt(&a), a_shutdown(&a, 0);
+	TAP_EQ_INT(boot(&b, &a, 10, 0), HV_SHUTDOWN, "hlt with interrupts off resumes (halt exit + resume)");
+	TAP_EQ_INT(b.vcpu ? b.vcpu->exit_counts[KVM_EXIT_HLT] : 0, 3, "... one hlt exit each");
+	done(&b);
+}
+
 static void test_stop_flag(void)
 {
 	struct asm32 a = { .n = 0 };
@@ -334,6 +346,7 @@ int main(void)
 	test_console_flood();
 	test_triple_fault();
 	test_cpuid_ring0();
+	test_hlt();
 	test_stop_flag();
 	return tap_done();
 }
