@@ -31,7 +31,9 @@
 #define HVB_NOTE_NAME "hvbench"
 #define HVB_NOTE_ABI  0x4842 /* 'HB' */
 
-/* Xen's PVH entry note type (XEN_ELFNOTE_PHYS32_ENTRY), name "Xen". */
+/* Xen's PVH entry note type (XEN_ELFNOTE_PHYS32_ENTRY), name "Xen".  The
+ * guest's boot contract (entry state, where start_info / command line /
+ * memory map may live, RAM it uses) is in workloads/rt/README.md. */
 #define HVB_XEN_ELFNOTE_PHYS32_ENTRY 18
 
 /*
@@ -144,6 +146,12 @@ typedef char hvb_record_size_check[sizeof(struct hvb_record) == HVB_RECORD_SIZE 
  *                      for VMMs that cannot place a device at that address:
  *                      QEMU's pc-testdev has its userspace MMIO at 0xff000000.
  *                      The workload code (and its instructions) stay the same.
+ *   pt=4k              guest: 4 KiB pages for all RAM (default 2 MiB pages)
+ *   hc=vmcall|vmmcall  guest: null hypercall instruction (default: by CPU
+ *                      vendor with HVB_CAP_CPUID, else vmmcall with HVB_CAP_PVM,
+ *                      else vmcall)
+ *   fault=WORD         guest test word: fault on purpose before any workload
+ *                      (ud, pf, null, gp, de, ring0) -> FAULT record, HVB_EXIT_FAULT
  */
 #define HVB_CMDLINE_MAX 4096
 
@@ -155,7 +163,9 @@ typedef char hvb_record_size_check[sizeof(struct hvb_record) == HVB_RECORD_SIZE 
 #define HVB_CAP_HYPERCALL    (1u << 4)  /* a null hypercall returns (vmcall/vmmcall/Xen) */
 #define HVB_CAP_CPUID        (1u << 5)  /* cpuid can be executed where the workload runs */
 #define HVB_CAP_MSR          (1u << 6)  /* rdmsr/wrmsr reachable (guest ring 0) */
-#define HVB_CAP_HLT          (1u << 7)  /* hlt + wake-up works */
+#define HVB_CAP_HLT          (1u << 7)  /* hlt + wake-up works: the guest runs hlt in ring 0 with
+					   * interrupts off, so grant it only if the VMM resumes
+					   * the vCPU after the halt exit (no in-kernel irqchip) */
 #define HVB_CAP_RELEASE      (1u << 8)  /* HVB_REC_RELEASE honoured: first-touch can repeat */
 #define HVB_CAP_PVM          (1u << 9)  /* host KVM is PVM: ring 0 is instruction-emulated */
 #define HVB_CAP_EMULATED     (1u << 10) /* full emulation (TCG): functional numbers only */
