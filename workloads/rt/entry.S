@@ -1,0 +1,449 @@
+/*
+ * Guest ring 0: PVH entry, long mode, descriptor tables, exceptions, system
+ * calls.  Everything ring 0 executes is in this file, and it is short on
+ * purpose: under a PVM host each ring-0 instruction is emulated (~1 us), so
+ * the GDT, IDT, TSS (with its I/O permission bitmap) and the boot page
+ * tables are static data, split into descriptor fields by the linker script
+ * (guest.ld), and ring 0 only loads them.  The rest of the runtime is ring-3
+ * C (main.c, mem.c, console.c).
+ *
+ * Entry (PVH, as QEMU, Xen and the reference core start it): 32-bit
+ * protected mode, paging off, flat segments, %ebx = guest-physical address
+ * of struct hvm_start_info.  The image is linked and loaded at 1 MiB and
+ * runs identity-mapped.
+ */
+#include "rt.h"
+
+#define CR0_PE (1 << 0)
+#define CR0_MP (1 << 1)
+#define CR0_ET (1 << 4)
+#define CR0_NE (1 << 5)
+#define CR0_WP (1 << 16)
+#define CR0_PG (1 << 31)
+#define CR4_PAE (1 << 5)
+#define CR4_OSFXSR (1 << 9)
+#define CR4_OSXMMEXCPT (1 << 10)
+#define CR4_OSXSAVE (1 << 18)
+#define MSR_EFER 0xc0000080
+#define MSR_STAR 0xc0000081
+#define MSR_LSTAR 0xc0000082
+#define MSR_FMASK 0xc0000084
+#define EFER_SCE (1 << 0)
+#define EFER_LME (1 << 8)
+/* Cleared on syscall entry: TF, IF, DF, IOPL, NT, AC. */
+#define SYSCALL_FMASK 0x47700
+/* Ring 3 runs with IF=0 (no interrupt may disturb a measurement) and
+ * IOPL=0: port access is granted per port by the TSS I/O bitmap. */
+#define USER_RFLAGS 0x2
+
+/* A fault at \site resumes at \cont instead of being reported (probing). */
+.macro FIXUP site, cont
+	.pushsection hvb_fixup, "a"
+	.quad \site, \cont
+	.popsection
+.endm
+
+/* ------------------------------------------------------------ ELF notes */
+
+	.section .note.hvb, "a", @note
+	.balign 4
+	.long 4, 4, 18			/* "Xen", XEN_ELFNOTE_PHYS32_ENTRY */
+	.asciz "Xen"
+	.balign 4
+	.long hvb_pvh_start		/* 32-bit physical entry */
+	.balign 4
+	.long 8, 4, RT_NOTE_ABI		/* "hvbench", HVB_NOTE_ABI */
+	.asciz "hvbench"
+	.balign 4
+	.long RT_ABI_VERSION
+	.balign 4
+
+/* ------------------------------------------------------------ PVH entry */
+
+	.section .text.boot, "ax"
+	.code32
+	.globl hvb_pvh_start
+hvb_pvh_start:
+	cli
+	cld
+	mov %ebx, %esi			/* start_info: rdtsc/wrmsr clobber eax, ecx, edx */
+	rdtsc
+	mov %eax, hvb_entry_tsc
+	mov %edx, hvb_entry_tsc + 4
+	lgdt hvb_gdt_ptr
+	mov $(CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT), %eax
+	mov %eax, %cr4
+	mov $hvb_boot_pml4, %eax
+	mov %eax, %cr3
+	mov $MSR_EFER, %ecx
+	mov $(EFER_LME | EFER_SCE), %eax
+	xor %edx, %edx
+	wrmsr
+	mov $(CR0_PG | CR0_WP | CR0_NE | CR0_ET | CR0_MP | CR0_PE), %eax
+	mov %eax, %cr0
+	ljmp $RT_KCS, $hvb_start64
+
+	.code64
+hvb_start64:
+	mov $RT_KDS, %eax
+	mov %eax, %ds
+	mov %eax, %es
+	mov %eax, %ss
+	xor %eax, %eax
+	mov %eax, %fs
+	mov %eax, %gs
+	mov $hvb_kstack_top, %esp
+	lidt hvb_idt_ptr
+	mov $RT_TSS, %eax
+	ltr %ax
+	/* From here on a fault is reported, not a triple fault.  No XSAVE
+	 * (needed for AVX, which the workloads use) faults here. */
+	mov %cr4, %rax
+	or $CR4_OSXSAVE, %eax
+	mov %rax, %cr4
+
+	/* XCR0: x87|SSE|AVX|AVX-512 if the CPU takes it, else x87|SSE|AVX,
+	 * else x87|SSE.  Probing by #GP instead of CPUID leaf 0xD because
+	 * cpuid may not be executed in ring 0 here (PVM: it can hang). */
+	xor %ecx, %ecx
+	xor %edx, %edx
+	mov $0xe7, %eax
+1:	xsetbv
+	jmp 7f
+2:	xor %ecx, %ecx
+	xor %edx, %edx
+	mov $0x7, %eax
+3:	xsetbv
+	jmp 7f
+4:	xor %ecx, %ecx
+	xor %edx, %edx
+	mov $0x3, %eax
+5:	xsetbv
+	jmp 7f
+6:	mov $0x1, %eax
+7:	mov %eax, hvb_xcr0
+	FIXUP 1b, 2b
+	FIXUP 3b, 4b
+	FIXUP 5b, 6b
+
+	/* syscall: CS/SS from STAR[47:32], handler at LSTAR (sysret is never
+	 * used: it #GPs under PVM, iretq returns everywhere). */
+	mov $MSR_STAR, %ecx
+	xor %eax, %eax
+	mov $((RT_KDS << 16) | RT_KCS), %edx
+	wrmsr
+	mov $MSR_LSTAR, %ecx
+	mov $hvb_syscall_entry, %eax
+	xor %edx, %edx
+	wrmsr
+	mov $MSR_FMASK, %ecx
+	mov $SYSCALL_FMASK, %eax
+	wrmsr
+
+	/* To ring 3: hvb_user_start(start_info, entry_tsc). */
+	mov %esi, %edi
+	mov hvb_entry_tsc, %rsi
+	push $RT_UDS
+	push $(hvb_ustack_top - 8)	/* as if called: rsp + 8 is 16-aligned */
+	push $USER_RFLAGS
+	push $RT_UCS
+	push $hvb_user_start
+	iretq
+
+/* ------------------------------------------------------------ system calls */
+
+/*
+ * syscall from ring 3: rax = RT_SYS_*, rdi/rsi = arguments, result in rax.
+ * Clobbers rcx, r11 (hardware), r10 and rdx.  The null call is the first
+ * path and nine instructions long: it is what micro/syscall measures.
+ */
+	.text
+	.globl hvb_syscall_entry
+hvb_syscall_entry:
+	mov %rsp, %r10
+	mov $hvb_kstack_top, %esp
+	push $RT_UDS
+	push %r10
+	push %r11
+	push $RT_UCS
+	push %rcx
+	test %eax, %eax
+	jnz 1f
+	iretq
+1:	cmp $RT_SYS_RDMSR, %eax
+	jne 2f
+	mov %edi, %ecx
+	rdmsr
+	shl $32, %rdx
+	or %rdx, %rax
+	iretq
+2:	cmp $RT_SYS_WRMSR, %eax
+	jne 3f
+	mov %edi, %ecx
+	mov %esi, %eax
+	mov %rsi, %rdx
+	shr $32, %rdx
+	wrmsr
+	xor %eax, %eax
+	iretq
+3:	cmp $RT_SYS_HLT, %eax
+	jne 4f
+	hlt				/* interrupts off: resumed by the VMM (abi.h HVB_CAP_HLT) */
+	xor %eax, %eax
+	iretq
+4:	cmp $RT_SYS_SET_CR3, %eax
+	jne 5f
+	mov %rdi, %cr3
+	xor %eax, %eax
+	iretq
+5:	cmp $RT_SYS_FAULT, %eax
+	jne 6f
+	ud2
+6:	cmp $RT_SYS_STOP, %eax
+	jne 8f
+7:	cli
+	hlt
+	jmp 7b
+8:	mov $-38, %rax			/* -ENOSYS */
+	iretq
+
+/* ------------------------------------------------------------ exceptions */
+
+/*
+ * One 16-byte stub per vector (the IDT entries point at hvb_isr_stubs +
+ * 16 * vector, see guest.ld): push a zero error code where the CPU pushes
+ * none, push the vector, go to the common path.
+ */
+	.section .text.isr, "ax"
+	.balign 4096
+	.globl hvb_isr_stubs
+hvb_isr_stubs:
+	.set vec, 0
+	.rept 256
+	.org hvb_isr_stubs + vec * 16
+	.if !(vec == 8 || (vec >= 10 && vec <= 14) || vec == 17 || vec == 21 || vec == 29 || vec == 30)
+	pushq $0
+	.endif
+	pushq $vec
+	jmp hvb_isr_common
+	.set vec, vec + 1
+	.endr
+
+/*
+ * Stack: vector, error, rip, cs, rflags, rsp, ss.  A probed instruction
+ * (hvb_fixup table) resumes at its continuation.  Anything else is saved in
+ * hvb_fault_info and reported from ring 3 (hvb_fault_user, on its own
+ * stack) so the slow-to-emulate record building and console output run
+ * natively; a fault while reporting stops the guest right here.
+ */
+hvb_isr_common:
+	push %rax
+	push %rcx
+	mov 32(%rsp), %rax		/* faulting rip */
+	mov $__start_hvb_fixup, %ecx
+1:	cmp $__stop_hvb_fixup, %ecx
+	jae 3f
+	cmp (%rcx), %rax
+	je 2f
+	add $16, %ecx
+	jmp 1b
+2:	mov 8(%rcx), %rax
+	mov %rax, 32(%rsp)
+	pop %rcx
+	pop %rax
+	add $16, %rsp
+	iretq
+3:	add $16, %rsp
+	cmpb $0, hvb_in_fault
+	jne hvb_hard_stop
+	movb $1, hvb_in_fault
+	cld
+	mov %rsp, %rsi
+	mov $hvb_fault_info, %edi
+	mov $7, %ecx
+	rep movsq
+	mov %cr2, %rax
+	mov %rax, hvb_fault_info + 56
+	push $RT_UDS
+	push $(hvb_fstack_top - 8)
+	push $USER_RFLAGS
+	push $RT_UCS
+	push $hvb_fault_user
+	iretq
+
+/* Fault while reporting a fault: exit code only, on every known exit port. */
+hvb_hard_stop:
+	mov $RT_EXIT_FAULT, %eax
+	mov $RT_PORT_SHUTDOWN, %edx
+	outb %al, %dx
+	outb %al, $RT_PORT_QEMU_EXIT
+1:	cli
+	hlt
+	jmp 1b
+
+/* ------------------------------------------------------------ static tables */
+
+	.data
+	.globl hvb_entry_tsc, hvb_xcr0, hvb_fault_info
+	.balign 8
+hvb_entry_tsc:
+	.quad 0
+hvb_xcr0:
+	.quad 0
+hvb_fault_info:
+	.fill 8, 8, 0
+hvb_in_fault:
+	.byte 0
+
+	.balign 16
+hvb_gdt:
+	.quad 0
+	.quad 0x00af9b000000ffff	/* 0x08 kernel code, 64-bit */
+	.quad 0x00cf93000000ffff	/* 0x10 kernel data */
+	.quad 0x00cff3000000ffff	/* 0x18 user data (DPL 3) */
+	.quad 0x00affb000000ffff	/* 0x20 user code, 64-bit (DPL 3) */
+	.word hvb_tss_end - hvb_tss - 1	/* 0x28 TSS: limit, base split by guest.ld */
+	.word __hvb_tss_b0
+	.byte __hvb_tss_b16
+	.byte 0x89			/* present, available 64-bit TSS */
+	.byte 0
+	.byte __hvb_tss_b24
+	.long __hvb_tss_b32
+	.long 0
+hvb_gdt_end:
+hvb_gdt_ptr:
+	.word hvb_gdt_end - hvb_gdt - 1
+	.quad hvb_gdt
+
+/*
+ * TSS: rsp0 for exceptions from ring 3, IST1 for NMI, #DF and #MC, and an
+ * I/O permission bitmap (a set bit denies the port) that lets ring 3 reach
+ * the hvbench ports 0x500-0x50f, COM1 0x3f8-0x3ff, 0xe9 and 0xf4-0xf7 and
+ * nothing else.  PVM checks the bitmap even with IOPL 3; hardware checks
+ * it whenever CPL > IOPL, so this is right everywhere.  Ports past the
+ * bitmap (> 0x50f) are denied by the TSS limit.
+ */
+	.balign 128
+	.globl hvb_tss
+hvb_tss:
+	.long 0
+	.quad hvb_kstack_top		/* rsp0 */
+	.quad 0, 0			/* rsp1, rsp2 */
+	.quad 0
+	.quad hvb_iststack_top		/* ist1 */
+	.quad 0, 0, 0, 0, 0, 0		/* ist2-7 */
+	.quad 0
+	.word 0
+	.word hvb_iobitmap - hvb_tss	/* I/O map base */
+hvb_iobitmap:
+	.set byte, 0
+	.rept 0xa2			/* ports 0x000-0x50f */
+	.if byte == 0x1d		/* 0xe9 */
+	.byte 0xfd
+	.elseif byte == 0x1e		/* 0xf4-0xf7 */
+	.byte 0x0f
+	.elseif byte == 0x7f || byte >= 0xa0	/* 0x3f8-0x3ff, 0x500-0x50f */
+	.byte 0x00
+	.else
+	.byte 0xff
+	.endif
+	.set byte, byte + 1
+	.endr
+	.byte 0xff			/* the CPU reads the bitmap two bytes at a time */
+hvb_tss_end:
+
+/* IDT: 256 interrupt gates (DPL 0) to hvb_isr_stubs + 16 * vector. */
+	.balign 16
+hvb_idt:
+	.set vec, 0
+	.rept 256
+	.word __hvb_isr_lo + vec * 16
+	.word RT_KCS
+	.if vec == 2 || vec == 8 || vec == 18
+	.byte 1				/* IST1: NMI, #DF, #MC get a known-good stack */
+	.else
+	.byte 0
+	.endif
+	.byte 0x8e
+	.word __hvb_isr_hi
+	.long 0
+	.long 0
+	.set vec, vec + 1
+	.endr
+hvb_idt_ptr:
+	.word 256 * 16 - 1
+	.quad hvb_idt
+
+/*
+ * Boot page tables: identity map of 0-4 GiB, user-accessible (ring 3 runs
+ * everything) and writable.  2 MiB pages, except the first 2 MiB which use
+ * 4 KiB pages so that page 0 stays unmapped (a NULL access faults).  The
+ * 2 MiB page holding the hvbench MMIO pages (0xd0000000) and the top 32 MiB
+ * (LAPIC, IOAPIC, firmware) are uncached.  mem.c adds RAM above 4 GiB or
+ * replaces all of it with 4 KiB pages (pt=4k), from ring 3.
+ */
+#define PTE_P 0x1
+#define PTE_W 0x2
+#define PTE_U 0x4
+#define PTE_PWT 0x8
+#define PTE_PCD 0x10
+#define PTE_PS 0x80
+#define PTE_TABLE (PTE_P | PTE_W | PTE_U)
+	.balign 4096
+	.globl hvb_boot_pml4, hvb_boot_pdpt
+hvb_boot_pml4:
+	.quad hvb_boot_pdpt + PTE_TABLE
+	.quad hvb_alias_pdpt + PTE_TABLE	/* 512 GiB: alias of physical 0-2 MiB */
+	.fill 510, 8, 0
+hvb_boot_pdpt:
+	.quad hvb_boot_pd + PTE_TABLE
+	.quad hvb_boot_pd + 0x1000 + PTE_TABLE
+	.quad hvb_boot_pd + 0x2000 + PTE_TABLE
+	.quad hvb_boot_pd + 0x3000 + PTE_TABLE
+	.fill 508, 8, 0
+hvb_boot_pd:
+	.quad hvb_boot_pt + PTE_TABLE
+	.set i, 1
+	.rept 2047
+	.if i == (0xd0000000 >> 21) || i >= ((0x100000000 - 0x2000000) >> 21)
+	.quad (i << 21) + (PTE_P | PTE_W | PTE_U | PTE_PS | PTE_PCD | PTE_PWT)
+	.else
+	.quad (i << 21) + (PTE_P | PTE_W | PTE_U | PTE_PS)
+	.endif
+	.set i, i + 1
+	.endr
+hvb_boot_pt:
+	.quad 0				/* page 0: not present */
+	.set i, 1
+	.rept 511
+	.quad (i << 12) + (PTE_P | PTE_W | PTE_U)
+	.set i, i + 1
+	.endr
+
+/*
+ * Alias of physical 0-2 MiB at virtual 512 GiB (RT_LOW_ALIAS), so ring 3 can
+ * read boot data a loader put in page 0 (QEMU's start info) while page 0
+ * itself stays unmapped.
+ */
+hvb_alias_pdpt:
+	.quad hvb_alias_pd + PTE_TABLE
+	.fill 511, 8, 0
+hvb_alias_pd:
+	.quad PTE_P | PTE_U | PTE_PS
+	.fill 511, 8, 0
+
+/* ------------------------------------------------------------ stacks */
+
+	.bss
+	.balign 4096
+	.globl hvb_ustack_top, hvb_fstack_top
+	.space RT_KSTACK_SIZE
+hvb_kstack_top:
+	.space RT_ISTSTACK_SIZE
+hvb_iststack_top:
+	.space RT_USTACK_SIZE
+hvb_ustack_top:
+	.space RT_FSTACK_SIZE
+hvb_fstack_top:
+
+	.section .note.GNU-stack, "", @progbits

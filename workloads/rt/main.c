@@ -1,0 +1,306 @@
+/*
+ * Guest ring 3: start of day after entry.S, the fault reporter, and the
+ * environment-specific rt_* operations of workloads/workload.h.
+ *
+ * Start of day: check and copy the PVH start info (command line, memory
+ * map) into the image, pick the record transport (dev=), set up memory and
+ * page tables (pt=), act on a fault= test word, then hand over to the
+ * harness.  Nothing here runs in ring 0; privileged steps are rt_sys calls.
+ */
+#include "harness.h"
+#include "rt.h"
+
+_Static_assert(RT_PORT_SHUTDOWN == HVB_PORT_SHUTDOWN, "rt.h out of sync with abi.h");
+_Static_assert(RT_PORT_QEMU_EXIT == HVB_PORT_QEMU_EXIT, "rt.h out of sync with abi.h");
+_Static_assert(RT_EXIT_FAULT == HVB_EXIT_FAULT, "rt.h out of sync with abi.h");
+_Static_assert(RT_NOTE_ABI == HVB_NOTE_ABI, "rt.h out of sync with abi.h");
+_Static_assert(RT_ABI_VERSION == HVB_ABI_VERSION, "rt.h out of sync with abi.h");
+
+/* Xen's struct hvm_start_info (public/arch-x86/hvm/start_info.h), version 1. */
+#define XEN_HVM_START_MAGIC 0x336ec578u
+struct hvm_start_info {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t flags;
+	uint32_t nr_modules;
+	uint64_t modlist_paddr;
+	uint64_t cmdline_paddr;
+	uint64_t rsdp_paddr;
+	uint64_t memmap_paddr; /* version >= 1 */
+	uint32_t memmap_entries;
+	uint32_t reserved;
+};
+
+#define MEMMAP_MAX 128
+#define LOW_4G (1ull << 32)
+
+static char cmdline[HVB_CMDLINE_MAX];
+static struct rt_memmap_entry memmap[MEMMAP_MAX];
+static uint32_t boot_caps;
+static bool use_vmmcall;
+static uint64_t mmio_user = HVB_MMIO_BENCH_USER; /* mmio_user= (abi.h) */
+
+static void panic(const char *why) __attribute__((noreturn));
+static void panic(const char *why)
+{
+	rt_log(why);
+	rt_console_text("hvbench guest: ");
+	rt_console_text(why);
+	rt_console_text("\n");
+	rt_shutdown(HVB_EXIT_PANIC);
+}
+
+/*
+ * Pointer to boot data at guest-physical [pa, pa+len), below 4 GiB as PVH
+ * loaders place it, or NULL.  Page 0 is unmapped (NULL accesses fault), so
+ * data there is read through the low alias (entry.S).
+ */
+static const void *boot_data(uint64_t pa, uint64_t len)
+{
+	if (!pa || pa >= LOW_4G || len > LOW_4G - pa)
+		return 0;
+	if (pa < 4096)
+		return len <= RT_LOW_ALIAS_SIZE - pa ? (const void *)(uintptr_t)(RT_LOW_ALIAS + pa) : 0;
+	return (const void *)(uintptr_t)pa;
+}
+
+static void copy_cmdline(const struct hvm_start_info *si)
+{
+	const char *src = boot_data(si->cmdline_paddr, sizeof(cmdline));
+	size_t i;
+
+	if (!si->cmdline_paddr)
+		return; /* empty: the harness answers "bad command line" */
+	if (!src)
+		panic("start_info command line is not below 4 GiB");
+	for (i = 0; i + 1 < sizeof(cmdline) && src[i]; i++)
+		cmdline[i] = src[i];
+	cmdline[i] = '\0';
+}
+
+static unsigned copy_memmap(const struct hvm_start_info *si)
+{
+	const struct rt_memmap_entry *src;
+	unsigned n = si->memmap_entries;
+
+	if (si->version < 1 || !si->memmap_paddr || !n)
+		panic("start_info has no memory map (PVH start info version >= 1 needed)");
+	if (n > MEMMAP_MAX)
+		n = MEMMAP_MAX;
+	src = boot_data(si->memmap_paddr, n * sizeof(*src));
+	if (!src)
+		panic("start_info memory map is not below 4 GiB");
+	for (unsigned i = 0; i < n; i++)
+		memmap[i] = src[i];
+	return n;
+}
+
+static uint64_t word_u64(const char *key, uint64_t def)
+{
+	char buf[24];
+	uint64_t v;
+
+	if (!hvb_cmdline_get(cmdline, key, buf, sizeof(buf)) || !hvb_parse_u64(buf, &v))
+		return def;
+	return v;
+}
+
+static bool word_is(const char *key, const char *val)
+{
+	char buf[16];
+	size_t i;
+
+	if (!hvb_cmdline_get(cmdline, key, buf, sizeof(buf)))
+		return false;
+	for (i = 0; buf[i] && buf[i] == val[i]; i++)
+		;
+	return buf[i] == val[i];
+}
+
+/*
+ * The null hypercall instruction: hc=vmcall|vmmcall if the host says,
+ * else by CPU vendor when cpuid may run, else vmmcall under PVM (measured
+ * to work from ring 3 there), else vmcall.
+ */
+static void choose_hypercall(void)
+{
+	uint32_t r[4];
+
+	if (word_is("hc", "vmmcall") || word_is("hc", "vmcall")) {
+		use_vmmcall = word_is("hc", "vmmcall");
+	} else if (boot_caps & HVB_CAP_CPUID) {
+		rt_cpuid(0, 0, r);
+		/* "AuthenticAMD" / "HygonGenuine": ebx = "Auth" / "Hygo" */
+		use_vmmcall = r[1] == 0x68747541u || r[1] == 0x6f677948u;
+	} else {
+		use_vmmcall = (boot_caps & HVB_CAP_PVM) != 0;
+	}
+}
+
+/* fault=WORD: fault on purpose before any workload, so hosts can test the
+ * FAULT verdict (and ring 0 faults: fault=ring0). */
+static void test_fault(void)
+{
+	char what[16];
+	volatile uintptr_t null_page = 0;
+
+	if (!hvb_cmdline_get(cmdline, "fault", what, sizeof(what)))
+		return;
+	if (word_is("fault", "ud"))
+		__asm__ volatile("ud2");
+	else if (word_is("fault", "pf"))
+		rt_keep(*(volatile uint64_t *)0x10000000000ull); /* 1 TiB: never mapped */
+	else if (word_is("fault", "null"))
+		rt_keep(*(volatile uint64_t *)null_page); /* page 0 is not mapped */
+	else if (word_is("fault", "gp"))
+		rt_keep(*(volatile uint64_t *)0x8000000000000000ull); /* non-canonical */
+	else if (word_is("fault", "de")) {
+		uint32_t zero = 0, v = 1;
+		__asm__ volatile("divl %2" : "+a"(v) : "d"(0), "r"(zero));
+	} else if (word_is("fault", "ring0"))
+		rt_sys(RT_SYS_FAULT, 0, 0);
+	panic("fault= must be ud, pf, null, gp, de or ring0");
+}
+
+/* dev=hvb|serial; without the word, serial (a person running QEMU by hand). */
+static void select_console(void)
+{
+	static char dev[HVB_CMDLINE_MAX]; /* any length: a long word is an error, not absent */
+
+	if (!hvb_cmdline_get(cmdline, "dev", dev, sizeof(dev)))
+		rt_console_select("serial");
+	else if (!rt_console_select(dev)) {
+		rt_console_select("serial");
+		panic("dev= must be hvb or serial");
+	}
+}
+
+void hvb_user_start(uint32_t start_info, uint64_t entry_tsc)
+{
+	const struct hvm_start_info *si = boot_data(start_info, sizeof(*si));
+	uint64_t mmio[2];
+	unsigned n;
+	int err;
+
+	if (!si || si->magic != XEN_HVM_START_MAGIC)
+		panic("no PVH start info in %ebx (bad magic)");
+	copy_cmdline(si);
+	select_console();
+	boot_caps = (uint32_t)word_u64("caps", 0);
+	n = copy_memmap(si);
+	if (rt_mem_init(memmap, n) < 0)
+		panic("no RAM above the guest image in the memory map");
+	mmio_user = word_u64("mmio_user", HVB_MMIO_BENCH_USER);
+	mmio[0] = mmio_user;
+	mmio[1] = HVB_MMIO_BENCH_KERN;
+	err = rt_paging_init(word_is("pt", "4k"), mmio, 2);
+	if (err == -22)
+		panic("mmio_user= must be a page-aligned non-RAM address below 512 GiB");
+	if (err < 0)
+		panic("not enough memory for the page tables");
+	choose_hypercall();
+	test_fault();
+	rt_shutdown(hvb_harness_main(cmdline, entry_tsc));
+}
+
+/* ------------------------------------------------------------ faults */
+
+static const char *const vector_names[32] = {
+	"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "#CSO", "#TS",
+	"#NP", "#SS", "#GP", "#PF", "#15", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
+};
+
+static char *put_str(char *p, char *end, const char *s)
+{
+	while (*s && p < end)
+		*p++ = *s++;
+	return p;
+}
+
+static char *put_hex(char *p, char *end, uint64_t v)
+{
+	char buf[16];
+	int i = 0;
+
+	p = put_str(p, end, "0x");
+	do
+		buf[i++] = "0123456789abcdef"[v & 15];
+	while ((v >>= 4) && i < 16);
+	while (i && p < end)
+		*p++ = buf[--i];
+	return p;
+}
+
+void hvb_fault_user(void)
+{
+	const struct rt_fault *f = &hvb_fault_info;
+	struct hvb_record r;
+	char *p = r.text, *end = r.text + sizeof(r.text) - 1;
+	const char *name = f->vector < 32 && vector_names[f->vector] ? vector_names[f->vector]
+								    : "interrupt";
+
+	rt_memset(&r, 0, sizeof(r));
+	r.magic = HVB_RECORD_MAGIC;
+	r.version = HVB_ABI_VERSION;
+	r.type = HVB_REC_FAULT;
+	r.size = sizeof(r);
+	r.status = HVB_ST_FAILED;
+	r.u64[0] = f->vector;
+	r.u64[1] = f->error;
+	r.u64[2] = f->rip;
+	r.u64[3] = f->cr2;
+	p = put_str(p, end, name);
+	p = put_str(p, end, (f->cs & 3) ? " in ring 3 (workload or runtime)" : " in ring 0 (runtime)");
+	p = put_str(p, end, " rsp=");
+	p = put_hex(p, end, f->rsp);
+	*p = '\0';
+	rt_emit(&r);
+	rt_shutdown(HVB_EXIT_FAULT);
+}
+
+/* ------------------------------------------------------------ rt_* operations */
+
+long rt_syscall_null(void)
+{
+	return (long)rt_sys(RT_SYS_NULL, 0, 0);
+}
+
+/* From ring 3: vmcall/vmmcall exit at any privilege level (KVM answers a
+ * CPL > 0 caller with -KVM_EPERM after the same exit), so no ring switch
+ * sits inside the measured operation. */
+long rt_hypercall_null(void)
+{
+	long ret;
+
+	if (use_vmmcall)
+		__asm__ volatile("vmmcall" : "=a"(ret) : "a"((long)HVB_HC_NULL) : "rbx", "rcx",
+				 "rdx", "rsi", "memory");
+	else
+		__asm__ volatile("vmcall" : "=a"(ret) : "a"((long)HVB_HC_NULL) : "rbx", "rcx",
+				 "rdx", "rsi", "memory");
+	return ret;
+}
+
+uint64_t rt_msr_read(uint32_t msr)
+{
+	return rt_sys(RT_SYS_RDMSR, msr, 0);
+}
+
+void rt_msr_write(uint32_t msr, uint64_t v)
+{
+	rt_sys(RT_SYS_WRMSR, msr, v);
+}
+
+void rt_halt_wake(void)
+{
+	rt_sys(RT_SYS_HLT, 0, 0);
+}
+
+volatile void *rt_mmio(uint64_t gpa)
+{
+	if (gpa == HVB_MMIO_BENCH_USER)
+		return (volatile void *)(uintptr_t)mmio_user;
+	if (gpa == HVB_MMIO_BENCH_KERN)
+		return (volatile void *)(uintptr_t)gpa;
+	return 0;
+}

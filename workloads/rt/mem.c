@@ -1,0 +1,350 @@
+/*
+ * Guest memory: the allocator behind rt_alloc / rt_fresh_alloc, and the page
+ * tables beyond the static boot map (entry.S).  Ring 3 writes the tables
+ * (they are ordinary identity-mapped memory); only the cr3 load for pt=4k
+ * goes through ring 0.
+ *
+ * Arena: every RAM range of the PVH memory map above the image (below
+ * 512 GiB, the reach of one PML4 entry).  In each range rt_alloc grows up
+ * from the bottom and rt_fresh_alloc grows down from the top, so fresh
+ * pages are ones no rt_alloc ever touched; both are stacks with deferred
+ * frees, which fits how the harness uses them (setup/teardown, per-batch
+ * fresh pages).
+ */
+#include "harness.h"
+#include "rt.h"
+
+#define PAGE 4096ull
+#define HUGE (2ull << 20)
+#define GIB (1ull << 30)
+#define TOP (512 * GIB)
+#define REGIONS_MAX 32
+#define ALLOCS_MAX 256
+#define MAP_MAX 128
+
+#define PTE_P 0x1ull
+#define PTE_W 0x2ull
+#define PTE_U 0x4ull
+#define PTE_PWT 0x8ull
+#define PTE_PCD 0x10ull
+#define PTE_PS 0x80ull
+#define PTE_TABLE (PTE_P | PTE_W | PTE_U)
+#define PTE_ADDR 0x000ffffffffff000ull
+
+struct region {
+	uint64_t lo, hi; /* page-aligned RAM range [lo, hi) */
+	uint64_t bump;   /* rt_alloc: [lo, bump) in use */
+	uint64_t fresh;  /* rt_fresh_alloc: [fresh, hi) in use */
+	uint64_t high;   /* highest bump ever: memory above it is untouched */
+};
+
+struct alloc {
+	uint64_t p, base, end; /* returned pointer, bump before it, bump after it */
+	bool live;
+};
+
+static struct region regions[REGIONS_MAX];
+static unsigned nregions;
+static struct alloc allocs[ALLOCS_MAX];
+static struct rt_memmap_entry ram[MAP_MAX];
+static unsigned nram;
+
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+static uint64_t align_down(uint64_t v, uint64_t a)
+{
+	return v & ~(a - 1);
+}
+
+static void add_region(uint64_t lo, uint64_t hi)
+{
+	unsigned i;
+
+	if (nregions == REGIONS_MAX || hi <= lo)
+		return;
+	for (i = nregions; i > 0 && regions[i - 1].lo > lo; i--)
+		regions[i] = regions[i - 1];
+	regions[i] = (struct region){ lo, hi, lo, hi, lo };
+	nregions++;
+}
+
+int rt_mem_init(const struct rt_memmap_entry *map, unsigned n)
+{
+	uint64_t image_end = align_up((uintptr_t)__image_end, PAGE);
+
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t lo = map[i].addr, hi = map[i].addr + map[i].size;
+
+		if (map[i].type != RT_E820_RAM || hi <= lo)
+			continue;
+		if (nram < MAP_MAX)
+			ram[nram++] = map[i];
+		lo = align_up(lo < image_end ? image_end : lo, PAGE);
+		hi = align_down(hi > TOP ? TOP : hi, PAGE);
+		add_region(lo, hi);
+	}
+	return nregions ? 0 : -12 /* -ENOMEM */;
+}
+
+bool rt_mem_is_ram(uint64_t gpa, uint64_t len)
+{
+	for (unsigned i = 0; i < nram; i++)
+		if (gpa >= ram[i].addr && len <= ram[i].size && gpa - ram[i].addr <= ram[i].size - len)
+			return true;
+	return false;
+}
+
+/* ------------------------------------------------------------ rt_alloc */
+
+void *rt_alloc(size_t bytes, size_t align)
+{
+	struct alloc *slot = 0;
+
+	if (!bytes || align > HUGE || (align & (align - 1)))
+		return 0;
+	if (align < 64)
+		align = 64;
+	for (unsigned i = 0; i < ALLOCS_MAX && !slot; i++)
+		if (!allocs[i].live && !allocs[i].end)
+			slot = &allocs[i];
+	if (!slot)
+		return 0;
+	for (unsigned i = 0; i < nregions; i++) {
+		struct region *r = &regions[i];
+		uint64_t p = align_up(r->bump, align);
+
+		if (p < r->bump || p > r->fresh || bytes > r->fresh - p)
+			continue;
+		*slot = (struct alloc){ p, r->bump, p + bytes, true };
+		r->bump = p + bytes;
+		if (r->bump > r->high)
+			r->high = r->bump;
+		memset((void *)(uintptr_t)p, 0, bytes);
+		return (void *)(uintptr_t)p;
+	}
+	return 0;
+}
+
+/* Give back the top of each region, then whatever freed blocks it uncovers. */
+static void collapse(void)
+{
+	bool again = true;
+
+	while (again) {
+		again = false;
+		for (unsigned i = 0; i < ALLOCS_MAX; i++) {
+			struct alloc *a = &allocs[i];
+
+			if (a->live || !a->end)
+				continue;
+			for (unsigned j = 0; j < nregions; j++) {
+				if (regions[j].bump == a->end) {
+					regions[j].bump = a->base;
+					*a = (struct alloc){ 0 };
+					again = true;
+					break;
+				}
+			}
+		}
+	}
+}
+
+void rt_free(void *p, size_t bytes)
+{
+	for (unsigned i = 0; p && i < ALLOCS_MAX; i++) {
+		if (allocs[i].live && allocs[i].p == (uintptr_t)p && allocs[i].end - allocs[i].p == bytes) {
+			allocs[i].live = false;
+			collapse();
+			return;
+		}
+	}
+}
+
+uint64_t rt_mem_available(void)
+{
+	uint64_t sum = 0;
+
+	for (unsigned i = 0; i < nregions; i++)
+		sum += regions[i].fresh - regions[i].bump;
+	return sum;
+}
+
+/* ------------------------------------------------------------ fresh pages */
+
+void *rt_fresh_alloc(size_t bytes)
+{
+	bytes = align_up(bytes, PAGE);
+	if (!bytes)
+		return 0;
+	for (unsigned i = nregions; i-- > 0;) {
+		struct region *r = &regions[i];
+
+		if (r->fresh - r->high >= bytes) {
+			r->fresh -= bytes;
+			return (void *)(uintptr_t)r->fresh;
+		}
+	}
+	return 0;
+}
+
+/*
+ * With HVB_CAP_RELEASE the host drops the backing of the range (a RELEASE
+ * record), so the pages fault again on their next first touch; either way
+ * the range returns to the fresh stack when it is its top.
+ */
+void rt_fresh_release(void *p, size_t bytes)
+{
+	uint64_t gpa = (uintptr_t)p;
+
+	bytes = align_up(bytes, PAGE);
+	if (!p || !bytes)
+		return;
+	if (rt_caps() & HVB_CAP_RELEASE) {
+		struct hvb_record r;
+
+		rt_memset(&r, 0, sizeof(r));
+		r.magic = HVB_RECORD_MAGIC;
+		r.version = HVB_ABI_VERSION;
+		r.type = HVB_REC_RELEASE;
+		r.size = sizeof(r);
+		r.u64[0] = gpa;
+		r.u64[1] = bytes;
+		rt_emit(&r);
+	}
+	for (unsigned i = 0; i < nregions; i++)
+		if (regions[i].fresh == gpa && bytes <= regions[i].hi - gpa)
+			regions[i].fresh = gpa + bytes;
+}
+
+/* ------------------------------------------------------------ page tables */
+
+/* A zeroed page-table page below 4 GiB (reachable through the boot map). */
+static uint64_t *table_alloc(void)
+{
+	uint64_t *t = rt_alloc(PAGE, PAGE);
+
+	return t && (uintptr_t)t < (1ull << 32) ? t : 0;
+}
+
+/* Entry for `va` at `level` (3 = PML4 ... 1 = PD), creating the next table. */
+static uint64_t *walk(uint64_t *pml4, uint64_t va, int stop_level)
+{
+	uint64_t *t = pml4;
+
+	for (int level = 3; level > stop_level; level--) {
+		uint64_t *e = &t[(va >> (12 + 9 * level)) & 511];
+
+		if (!(*e & PTE_P)) {
+			uint64_t *next = table_alloc();
+			if (!next)
+				return 0;
+			*e = (uintptr_t)next | PTE_TABLE;
+		}
+		t = (uint64_t *)(uintptr_t)(*e & PTE_ADDR);
+	}
+	return &t[(va >> (12 + 9 * stop_level)) & 511];
+}
+
+/* Map [lo, hi) with 4 KiB pages (level 0 entries), flags added to P|W|U. */
+static int map_small(uint64_t *pml4, uint64_t lo, uint64_t hi, uint64_t flags)
+{
+	for (uint64_t va = align_down(lo, PAGE); va < hi;) {
+		uint64_t *pte = walk(pml4, va, 0);
+
+		if (!pte)
+			return -12;
+		/* Fill the rest of this page table in one go. */
+		do {
+			if (va)
+				*pte = va | PTE_P | PTE_W | PTE_U | flags;
+			pte++;
+			va += PAGE;
+		} while (va < hi && (va & (HUGE - 1)));
+	}
+	return 0;
+}
+
+/* 2 MiB pages for RAM above 4 GiB: new PDs under the boot PDPT.  Adding
+ * entries that were not present needs no TLB flush. */
+static int map_high_ram(void)
+{
+	for (unsigned i = 0; i < nram; i++) {
+		uint64_t lo = ram[i].addr, hi = ram[i].addr + ram[i].size;
+
+		if (hi > TOP)
+			hi = TOP;
+		lo = lo < (4 * GIB) ? 4 * GIB : align_down(lo, HUGE);
+		for (uint64_t va = lo; va < hi; va += HUGE) {
+			uint64_t *pde = walk(hvb_boot_pml4, va, 1);
+
+			if (!pde)
+				return -12;
+			*pde = va | PTE_P | PTE_W | PTE_U | PTE_PS;
+		}
+	}
+	return 0;
+}
+
+/* 2 MiB pages: make the 2 MiB page of each MMIO page uncached (the boot map
+ * already has 0xd0000000 and the top 32 MiB so); cr3 reload if one changed. */
+static int map_mmio_large(const uint64_t *mmio, unsigned n)
+{
+	bool changed = false;
+
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t va = align_down(mmio[i], HUGE);
+		uint64_t want = va | PTE_P | PTE_W | PTE_U | PTE_PS | PTE_PCD | PTE_PWT;
+		uint64_t *pde = walk(hvb_boot_pml4, va, 1);
+
+		if (!pde)
+			return -12;
+		if (*pde != want) {
+			changed |= (*pde & PTE_P) != 0;
+			*pde = want;
+		}
+	}
+	if (changed)
+		rt_sys(RT_SYS_SET_CR3, (uintptr_t)hvb_boot_pml4, 0);
+	return 0;
+}
+
+/* pt=4k: a new identity map of all RAM with 4 KiB pages (page 0 left out),
+ * the MMIO pages uncached, then cr3 from ring 0. */
+static int map_all_small(const uint64_t *mmio, unsigned n)
+{
+	uint64_t *pml4 = table_alloc();
+	uint64_t img_lo = (uintptr_t)__image_start, img_hi = (uintptr_t)__image_end;
+	int err;
+
+	if (!pml4)
+		return -12;
+	for (unsigned i = 0; i < nram; i++) {
+		uint64_t hi = ram[i].addr + ram[i].size;
+		err = map_small(pml4, ram[i].addr, hi > TOP ? TOP : hi, 0);
+		if (err)
+			return err;
+	}
+	err = map_small(pml4, img_lo, img_hi, 0); /* in case a loader's map leaves it out */
+	for (unsigned i = 0; !err && i < n; i++)
+		err = map_small(pml4, mmio[i], mmio[i] + PAGE, PTE_PCD | PTE_PWT);
+	if (err)
+		return err;
+	rt_sys(RT_SYS_SET_CR3, (uintptr_t)pml4, 0);
+	return 0;
+}
+
+int rt_paging_init(bool small_pages, const uint64_t *mmio, unsigned n)
+{
+	int err;
+
+	for (unsigned i = 0; i < n; i++)
+		if ((mmio[i] & (PAGE - 1)) || mmio[i] >= TOP || rt_mem_is_ram(mmio[i], PAGE))
+			return -22; /* -EINVAL */
+	if (small_pages)
+		return map_all_small(mmio, n);
+	err = map_high_ram();
+	return err ? err : map_mmio_large(mmio, n);
+}

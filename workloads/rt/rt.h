@@ -1,0 +1,118 @@
+/*
+ * Guest runtime internals (workloads/rt/): the contract between the ring-0
+ * assembly (entry.S) and the ring-3 C runtime.  Not for workloads: they use
+ * workloads/workload.h only.
+ *
+ * Privilege split, and why: under a PVM host every guest ring-0 instruction
+ * is emulated (~1 us each) while ring 3 runs natively, so ring 0 does only
+ * what needs it (entering long mode, loading GDT/IDT/TSS, CR4/XCR0, the
+ * syscall MSRs, and the few privileged operations behind rt_syscall_*) and
+ * everything else, including fault reporting and building page tables,
+ * runs in ring 3.  All descriptor tables and the boot page tables are
+ * static data in the image: ring 0 fills nothing at boot.
+ */
+#ifndef HVB_RT_H
+#define HVB_RT_H
+
+/* GDT selectors (the user ones with RPL 3).  Layout is sysret-compatible. */
+#define RT_KCS 0x08
+#define RT_KDS 0x10
+#define RT_UDS 0x1b
+#define RT_UCS 0x23
+#define RT_TSS 0x28
+
+/* System calls (rax) served by hvb_syscall_entry; args in rdi, rsi. */
+#define RT_SYS_NULL 0      /* return 0: the round-trip baseline */
+#define RT_SYS_RDMSR 1     /* rax = rdmsr(rdi) */
+#define RT_SYS_WRMSR 2     /* wrmsr(rdi, rsi) */
+#define RT_SYS_HLT 3       /* hlt with interrupts off, return when resumed */
+#define RT_SYS_SET_CR3 4   /* load cr3 = rdi (page tables built in ring 3) */
+#define RT_SYS_FAULT 5     /* ud2 in ring 0 (fault=ring0 test word) */
+#define RT_SYS_STOP 6      /* cli; hlt forever (after the shutdown port write) */
+
+/* Read-only alias of guest-physical 0-2 MiB (boot data in page 0). */
+#define RT_LOW_ALIAS 0x8000000000ull
+#define RT_LOW_ALIAS_SIZE 0x200000ull
+
+/* abi.h values the assembly needs (abi.h is C-only; main.c checks they match). */
+#define RT_PORT_SHUTDOWN 0x050c
+#define RT_PORT_QEMU_EXIT 0x00f4
+#define RT_EXIT_FAULT 2
+#define RT_NOTE_ABI 0x4842
+#define RT_ABI_VERSION 1
+
+/* Sizes of the static stacks (bytes). */
+#define RT_KSTACK_SIZE 8192
+#define RT_ISTSTACK_SIZE 8192
+#define RT_USTACK_SIZE (256 * 1024)
+#define RT_FSTACK_SIZE 16384
+
+#ifndef __ASSEMBLER__
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hvb/abi.h"
+
+/* Saved by ring 0 when an exception is reported (see hvb_fault_user). */
+struct rt_fault {
+	uint64_t vector, error, rip, cs, rflags, rsp, ss, cr2;
+};
+
+/* entry.S */
+extern struct rt_fault hvb_fault_info;
+extern uint64_t hvb_boot_pml4[512], hvb_boot_pdpt[512];
+extern uint64_t hvb_xcr0;       /* XCR0 value ring 0 managed to set */
+extern char __image_start[], __image_end[];
+
+/* Raw system call into ring 0 (clobbers rcx, r11, r10 like the hardware does plus ours). */
+static inline uint64_t rt_sys(uint64_t nr, uint64_t a, uint64_t b)
+{
+	uint64_t ret;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a), "S"(b)
+			 : "rcx", "r10", "r11", "rdx", "memory");
+	return ret;
+}
+
+/* main.c: ring-3 entry from entry.S (start_info GPA, TSC at the PVH entry). */
+void hvb_user_start(uint32_t start_info, uint64_t entry_tsc) __attribute__((noreturn));
+/* main.c: ring-3 fault reporter, entered by ring 0 with hvb_fault_info filled. */
+void hvb_fault_user(void) __attribute__((noreturn));
+
+/* libc.c: what the compiler may call (also used directly: rep stosb is fast). */
+void *memcpy(void *d, const void *s, size_t n);
+void *memset(void *d, int c, size_t n);
+
+/* ---------------------------------------------------- console.c: record transports */
+
+/* Select the transport named by dev= ("hvb", "serial"); false if unknown. */
+bool rt_console_select(const char *name);
+/* Write plain text where the transport allows it (diagnostics before records work). */
+void rt_console_text(const char *s);
+/* Tell the host the guest is done (exit code), then stop for good. */
+void rt_shutdown(int code) __attribute__((noreturn));
+
+/* ---------------------------------------------------- mem.c: memory and page tables */
+
+struct rt_memmap_entry {
+	uint64_t addr, size;
+	uint32_t type, reserved;
+};
+#define RT_E820_RAM 1
+
+/* Take the RAM ranges of the memory map (copied by the caller) above the
+ * image as the allocator's arena.  0 or -ENOMEM if there is none. */
+int rt_mem_init(const struct rt_memmap_entry *map, unsigned n);
+/* Map RAM above 4 GiB (2 MiB pages) or rebuild everything with 4 KiB pages
+ * (small_pages) and switch to the new tables; map the n MMIO pages mmio[]
+ * user-accessible and uncached.  0, -ENOMEM, or -EINVAL for an MMIO page
+ * that is unaligned, above 512 GiB or inside RAM. */
+int rt_paging_init(bool small_pages, const uint64_t *mmio, unsigned n);
+/* Is [gpa, gpa+len) inside a RAM range of the memory map? */
+bool rt_mem_is_ram(uint64_t gpa, uint64_t len);
+
+#endif /* !__ASSEMBLER__ */
+#endif /* HVB_RT_H */
