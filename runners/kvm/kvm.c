@@ -162,20 +162,25 @@ static bool kvm_available(char *why, size_t len)
 	return true;
 }
 
-/* What this host can really do for the guest (abi.h HVB_CAP_*). */
+/*
+ * What this host can really do for the guest (abi.h HVB_CAP_*).
+ *
+ * Under PVM the guest's ring 0 is not real supervisor mode for privileged
+ * instructions: measured here, the guest runtime's hlt in its syscall
+ * handler raises #GP, cpuid faults in ring 3 and cpuid/vmmcall in ring 0
+ * can hang KVM_RUN.  So no CPUID, MSR or HLT there; HVB_CAP_PVM says why.
+ */
 static uint32_t host_caps(bool pvm, bool ioeventfds)
 {
-	uint32_t caps = HVB_CAP_PIO_USER | HVB_CAP_MMIO_USER | HVB_CAP_HYPERCALL | HVB_CAP_HLT |
+	uint32_t caps = HVB_CAP_PIO_USER | HVB_CAP_MMIO_USER | HVB_CAP_HYPERCALL |
 			HVB_CAP_RELEASE;
 
 	if (ioeventfds)
 		caps |= HVB_CAP_PIO_KERN | HVB_CAP_MMIO_KERN;
-	/* Under PVM, guest ring 0 is instruction-emulated and cpuid/rdmsr there
-	 * can hang KVM_RUN, and cpuid faults in ring 3: not offered. */
 	if (pvm)
 		caps |= HVB_CAP_PVM;
 	else
-		caps |= HVB_CAP_CPUID | HVB_CAP_MSR;
+		caps |= HVB_CAP_CPUID | HVB_CAP_MSR | HVB_CAP_HLT; /* hlt: exit + resume, no irqchip */
 	return caps;
 }
 

@@ -288,6 +288,26 @@ static void test_cpuid_ring0(void)
 	done(&b);
 }
 
+static void test_vmmcall_ring0(void)
+{
+	struct asm32 a = { .n = 0 };
+	struct boot b;
+	enum hv_outcome o;
+
+	/* vmmcall in ring 0: KVM_RUN never returns by itself under PVM */
+	a_mov_eax(&a, 0), a_u8(&a, 0x0f), a_u8(&a, 0x01), a_u8(&a, 0xd9), a_shutdown(&a, 0);
+	o = boot(&b, &a, 1, 0);
+	TAP_OK(o == HV_SHUTDOWN || o == HV_TIMEOUT,
+	       "vmmcall in ring 0 ends (answered, or the watchdog stops a KVM_RUN that hangs)");
+	TAP_OK(b.ms < 10000, "... within seconds");
+	if (o == HV_TIMEOUT)
+		TAP_OK(b.vm->verdict.have_regs && b.vm->verdict.rip == TIMG_LOAD + 5,
+		       "... with the guest's rip at the vmmcall");
+	else
+		TAP_SKIP("vmmcall did not hang here: no rip to check");
+	done(&b);
+}
+
 static void test_hlt(void)
 {
 	struct asm32 a = { .n = 0 };
@@ -346,6 +366,7 @@ int main(void)
 	test_console_flood();
 	test_triple_fault();
 	test_cpuid_ring0();
+	test_vmmcall_ring0();
 	test_hlt();
 	test_stop_flag();
 	return tap_done();
