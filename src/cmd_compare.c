@@ -1,0 +1,557 @@
+/*
+ * hvbench compare: is the candidate slower than the base, beyond noise?
+ *
+ * The statistics are in compare.c / stats.c; this file is options and the
+ * four output formats (aligned table, CSV, JSON, Markdown).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "cmd_compare.h"
+#include "compare.h"
+#include "opt.h"
+#include "results.h"
+#include "util.h"
+
+/* ------------------------------------------------------------ numbers */
+
+static const char *fmt_num(char *buf, size_t len, double v)
+{
+	if (isnan(v))
+		snprintf(buf, len, "-");
+	else if (fabs(v) >= 10000)
+		snprintf(buf, len, "%.0f", v);
+	else
+		snprintf(buf, len, "%.4g", v);
+	return buf;
+}
+
+static const char *fmt_pct(char *buf, size_t len, double ratio)
+{
+	if (isnan(ratio))
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%+.1f%%", (ratio - 1) * 100);
+	return buf;
+}
+
+static const char *fmt_ci(char *buf, size_t len, double lo, double hi)
+{
+	if (isnan(lo) || isnan(hi))
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "[%+.1f%%, %+.1f%%]", (lo - 1) * 100, (hi - 1) * 100);
+	return buf;
+}
+
+static const char *fmt_p(char *buf, size_t len, double p)
+{
+	if (isnan(p))
+		snprintf(buf, len, "-");
+	else if (p < 0.0001)
+		snprintf(buf, len, "%.1e", p);
+	else
+		snprintf(buf, len, "%.4f", p);
+	return buf;
+}
+
+/* --------------------------------------------------------------- table */
+
+enum { C_RUNNER, C_WORKLOAD, C_METRIC, C_UNIT, C_N, C_BASE, C_CAND, C_CHANGE, C_CI, C_P, C_Q,
+       C_VERDICT, NCOLS };
+
+static const char *const col_names[NCOLS] = {
+	"runner", "workload", "metric", "unit", "reps", "base", "cand", "change", "CI", "p", "q",
+	"verdict",
+};
+
+struct cells {
+	char s[NCOLS][64];
+};
+
+static void row_cells(const struct hvb_cmp_row *r, struct cells *c)
+{
+	hvb_strlcpy(c->s[C_RUNNER], r->runner, sizeof(c->s[0]));
+	hvb_strlcpy(c->s[C_WORKLOAD], r->workload, sizeof(c->s[0]));
+	hvb_strlcpy(c->s[C_METRIC], r->metric, sizeof(c->s[0]));
+	hvb_strlcpy(c->s[C_UNIT], r->unit, sizeof(c->s[0]));
+	snprintf(c->s[C_N], sizeof(c->s[0]), "%zu/%zu", r->n_base, r->n_cand);
+	fmt_num(c->s[C_BASE], sizeof(c->s[0]), r->med_base);
+	fmt_num(c->s[C_CAND], sizeof(c->s[0]), r->med_cand);
+	fmt_pct(c->s[C_CHANGE], sizeof(c->s[0]), r->ratio);
+	fmt_ci(c->s[C_CI], sizeof(c->s[0]), r->ci_lo, r->ci_hi);
+	fmt_p(c->s[C_P], sizeof(c->s[0]), r->p);
+	fmt_p(c->s[C_Q], sizeof(c->s[0]), r->q);
+	hvb_strlcpy(c->s[C_VERDICT], hvb_verdict_name(r->verdict), sizeof(c->s[0]));
+}
+
+static bool col_right(int c)
+{
+	return c >= C_N && c <= C_Q;
+}
+
+static void print_cell(FILE *f, int c, size_t w, const char *s)
+{
+	if (c == NCOLS - 1) /* no trailing blanks */
+		fprintf(f, "  %s", s);
+	else
+		fprintf(f, "%s%*s", c ? "  " : "", col_right(c) ? (int)w : -(int)w, s);
+}
+
+static void print_table(FILE *f, const struct hvb_cmp_result *res, const struct hvb_cmp_opts *o)
+{
+	struct cells *cells = xcalloc(res->n_rows ? res->n_rows : 1, sizeof(*cells));
+	size_t w[NCOLS];
+	char ci_head[32];
+
+	snprintf(ci_head, sizeof(ci_head), "%g%% CI", o->confidence * 100);
+	for (int c = 0; c < NCOLS; c++)
+		w[c] = strlen(c == C_CI ? ci_head : col_names[c]);
+	for (size_t i = 0; i < res->n_rows; i++) {
+		row_cells(&res->rows[i], &cells[i]);
+		for (int c = 0; c < NCOLS; c++)
+			if (strlen(cells[i].s[c]) > w[c])
+				w[c] = strlen(cells[i].s[c]);
+	}
+	for (int c = 0; c < NCOLS; c++)
+		print_cell(f, c, w[c], c == C_CI ? ci_head : col_names[c]);
+	fputc('\n', f);
+	for (size_t i = 0; i < res->n_rows; i++) {
+		for (int c = 0; c < NCOLS; c++)
+			print_cell(f, c, w[c], cells[i].s[c]);
+		fputc('\n', f);
+	}
+	free(cells);
+}
+
+static void print_notes(FILE *f, const struct hvb_cmp_result *res, const char *bullet)
+{
+	bool head = false;
+
+	for (size_t i = 0; i < res->n_rows; i++) {
+		const struct hvb_cmp_row *r = &res->rows[i];
+		if (!r->why)
+			continue;
+		if (!head)
+			fprintf(f, "\nnot compared (%s):\n", "why");
+		head = true;
+		fprintf(f, "%s%s %s %s: %s: %s\n", bullet, r->runner, r->workload, r->metric,
+			hvb_verdict_name(r->verdict), r->why);
+	}
+	head = false;
+	for (size_t i = 0; i < res->n_gaps; i++) {
+		const struct hvb_cmp_gap *g = &res->gaps[i];
+		if (!head)
+			fprintf(f, "\nnot measured (cells or metrics without a value):\n");
+		head = true;
+		fprintf(f, "%s%s: %s %s%s%s: %s: %s\n", bullet, g->side, g->runner, g->workload,
+			g->metric[0] ? " " : "", g->metric, g->status, g->note);
+	}
+}
+
+static void summary_line(char *buf, size_t len, const struct hvb_cmp_result *res,
+			 const struct hvb_cmp_opts *o)
+{
+	const unsigned *n = res->count;
+
+	snprintf(buf, len,
+		 "%u regression(s), %u improvement(s), %u no change, %u inconclusive; "
+		 "%u only in base, %u only in cand; %zu not measured "
+		 "(alpha %g with Benjamini-Hochberg FDR, threshold %g%%, %g%% CI)",
+		 n[HVB_V_REGRESSION], n[HVB_V_IMPROVEMENT], n[HVB_V_NO_CHANGE],
+		 n[HVB_V_INCONCLUSIVE], n[HVB_V_ONLY_BASE], n[HVB_V_ONLY_CAND], res->n_gaps,
+		 o->alpha, o->threshold * 100, o->confidence * 100);
+}
+
+static void print_text(FILE *f, const struct hvb_cmp_result *res, const struct hvb_cmp_opts *o)
+{
+	char sum[512];
+
+	print_table(f, res, o);
+	print_notes(f, res, "  ");
+	summary_line(sum, sizeof(sum), res, o);
+	fprintf(f, "\nsummary: %s\n", sum);
+	if (res->cand_failed)
+		fprintf(f, "cand failed where base measured: see 'only in base' above\n");
+}
+
+/* ----------------------------------------------------------------- CSV */
+
+static void csv_num(char *buf, size_t len, double v)
+{
+	if (isnan(v))
+		buf[0] = '\0';
+	else
+		snprintf(buf, len, "%.17g", v);
+}
+
+static int print_csv(FILE *f, const struct hvb_cmp_result *res)
+{
+	static const char *const head[] = {
+		"runner",  "workload",  "metric",    "unit",      "better", "n_base", "n_cand",
+		"base_median", "cand_median", "ratio", "change_pct", "ci_lo_pct", "ci_hi_pct",
+		"p",       "q",         "exact",     "verdict",   "reason", "side",
+	};
+	char num[12][40];
+	int r = hvb_csv_write_row(f, head, ARRAY_SIZE(head));
+
+	for (size_t i = 0; i < res->n_rows && !r; i++) {
+		const struct hvb_cmp_row *x = &res->rows[i];
+		snprintf(num[0], sizeof(num[0]), "%zu", x->n_base);
+		snprintf(num[1], sizeof(num[1]), "%zu", x->n_cand);
+		csv_num(num[2], sizeof(num[2]), x->med_base);
+		csv_num(num[3], sizeof(num[3]), x->med_cand);
+		csv_num(num[4], sizeof(num[4]), x->ratio);
+		csv_num(num[5], sizeof(num[5]), (x->ratio - 1) * 100);
+		csv_num(num[6], sizeof(num[6]), (x->ci_lo - 1) * 100);
+		csv_num(num[7], sizeof(num[7]), (x->ci_hi - 1) * 100);
+		csv_num(num[8], sizeof(num[8]), x->p);
+		csv_num(num[9], sizeof(num[9]), x->q);
+		const char *fields[] = {
+			x->runner, x->workload, x->metric, x->unit, hvb_better_name(x->better),
+			num[0], num[1], num[2], num[3], num[4], num[5], num[6], num[7], num[8],
+			num[9], isnan(x->p) ? "" : x->exact ? "1" : "0",
+			hvb_verdict_name(x->verdict), x->why ? x->why : "", "",
+		};
+		r = hvb_csv_write_row(f, fields, ARRAY_SIZE(fields));
+	}
+	/* cells without values: verdict column = their status */
+	for (size_t i = 0; i < res->n_gaps && !r; i++) {
+		const struct hvb_cmp_gap *g = &res->gaps[i];
+		const char *fields[] = { g->runner, g->workload, g->metric, "", "", "", "", "", "", "",
+					 "", "", "", "", "", "", g->status, g->note, g->side };
+		r = hvb_csv_write_row(f, fields, ARRAY_SIZE(fields));
+	}
+	return r;
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			fprintf(f, "\\%c", *c);
+		else if (*c == '\n')
+			fputs("\\n", f);
+		else if (*c < 0x20)
+			fprintf(f, "\\u%04x", *c);
+		else
+			fputc(*c, f);
+	}
+	fputc('"', f);
+}
+
+static void json_num(FILE *f, double v)
+{
+	if (isnan(v) || isinf(v))
+		fputs("null", f);
+	else
+		fprintf(f, "%.17g", v);
+}
+
+static void json_dirs(FILE *f, const char *key, char *const *dirs, size_t n)
+{
+	fprintf(f, "  \"%s\": [", key);
+	for (size_t i = 0; i < n; i++) {
+		fputs(i ? ", " : "", f);
+		json_str(f, dirs[i]);
+	}
+	fputs("],\n", f);
+}
+
+static void json_row(FILE *f, const struct hvb_cmp_row *x)
+{
+	fputs("    {\"runner\": ", f);
+	json_str(f, x->runner);
+	fputs(", \"workload\": ", f);
+	json_str(f, x->workload);
+	fputs(", \"metric\": ", f);
+	json_str(f, x->metric);
+	fputs(", \"unit\": ", f);
+	json_str(f, x->unit);
+	fputs(", \"better\": ", f);
+	json_str(f, hvb_better_name(x->better));
+	fprintf(f, ", \"n_base\": %zu, \"n_cand\": %zu, \"base_median\": ", x->n_base, x->n_cand);
+	json_num(f, x->med_base);
+	fputs(", \"cand_median\": ", f);
+	json_num(f, x->med_cand);
+	fputs(", \"ratio\": ", f);
+	json_num(f, x->ratio);
+	fputs(", \"ci\": [", f);
+	json_num(f, x->ci_lo);
+	fputs(", ", f);
+	json_num(f, x->ci_hi);
+	fputs("], \"p\": ", f);
+	json_num(f, x->p);
+	fputs(", \"q\": ", f);
+	json_num(f, x->q);
+	fprintf(f, ", \"exact\": %s, \"verdict\": ", x->exact ? "true" : "false");
+	json_str(f, hvb_verdict_name(x->verdict));
+	fputs(", \"reason\": ", f);
+	if (x->why)
+		json_str(f, x->why);
+	else
+		fputs("null", f);
+	fputs("}", f);
+}
+
+static void print_json(FILE *f, const struct hvb_cmp_result *res, const struct hvb_cmp_opts *o,
+		       const struct hvb_cmp_args *a)
+{
+	static const enum hvb_verdict order[] = { HVB_V_REGRESSION, HVB_V_IMPROVEMENT,
+						  HVB_V_NO_CHANGE, HVB_V_INCONCLUSIVE,
+						  HVB_V_ONLY_BASE, HVB_V_ONLY_CAND };
+
+	fprintf(f, "{\n  \"format_version\": 1,\n");
+	json_dirs(f, "base", a->base, a->n_base);
+	json_dirs(f, "cand", a->cand, a->n_cand);
+	fprintf(f, "  \"alpha\": %g, \"threshold\": %g, \"confidence\": %g, \"seed\": %llu,\n",
+		o->alpha, o->threshold, o->confidence, (unsigned long long)o->seed);
+	fputs("  \"rows\": [\n", f);
+	for (size_t i = 0; i < res->n_rows; i++) {
+		json_row(f, &res->rows[i]);
+		fputs(i + 1 < res->n_rows ? ",\n" : "\n", f);
+	}
+	fputs("  ],\n  \"not_measured\": [\n", f);
+	for (size_t i = 0; i < res->n_gaps; i++) {
+		const struct hvb_cmp_gap *g = &res->gaps[i];
+		const char *kv[][2] = { { "side", g->side },         { "runner", g->runner },
+					{ "workload", g->workload }, { "metric", g->metric },
+					{ "status", g->status },     { "reason", g->note } };
+		fputs("    {", f);
+		for (size_t k = 0; k < ARRAY_SIZE(kv); k++) {
+			fprintf(f, "%s\"%s\": ", k ? ", " : "", kv[k][0]);
+			json_str(f, kv[k][1]);
+		}
+		fputs(i + 1 < res->n_gaps ? "},\n" : "}\n", f);
+	}
+	fputs("  ],\n  \"summary\": {", f);
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++)
+		fprintf(f, "%s\"%s\": %u", i ? ", " : "", hvb_verdict_name(order[i]),
+			res->count[order[i]]);
+	fprintf(f, ", \"not measured\": %zu, \"cand_failed\": %s, \"exit_status\": %d}\n}\n",
+		res->n_gaps, res->cand_failed ? "true" : "false", hvb_cmp_exit_status(res));
+}
+
+/* ------------------------------------------------------------ Markdown */
+
+static void md_cell(FILE *f, const char *s)
+{
+	fputs("| ", f);
+	for (; *s; s++) {
+		if (*s == '|')
+			fputs("\\|", f);
+		else if (*s == '\n')
+			fputc(' ', f);
+		else
+			fputc(*s, f);
+	}
+	fputc(' ', f);
+}
+
+static void print_markdown(FILE *f, const struct hvb_cmp_result *res,
+			   const struct hvb_cmp_opts *o)
+{
+	char ci_head[32], sum[512];
+
+	snprintf(ci_head, sizeof(ci_head), "%g%% CI", o->confidence * 100);
+	for (int c = 0; c < NCOLS; c++)
+		md_cell(f, c == C_CI ? ci_head : col_names[c]);
+	fputs("|\n", f);
+	for (int c = 0; c < NCOLS; c++)
+		fputs(col_right(c) ? "| ---: " : "| --- ", f);
+	fputs("|\n", f);
+	for (size_t i = 0; i < res->n_rows; i++) {
+		struct cells cells;
+		row_cells(&res->rows[i], &cells);
+		for (int c = 0; c < NCOLS; c++) {
+			bool bold = c == C_VERDICT && (res->rows[i].verdict == HVB_V_REGRESSION ||
+						       res->rows[i].verdict == HVB_V_IMPROVEMENT);
+			char buf[80];
+			snprintf(buf, sizeof(buf), bold ? "**%s**" : "%s", cells.s[c]);
+			md_cell(f, buf);
+		}
+		fputs("|\n", f);
+	}
+	print_notes(f, res, "- ");
+	summary_line(sum, sizeof(sum), res, o);
+	fprintf(f, "\n**Summary:** %s\n", sum);
+}
+
+/* ------------------------------------------------------------- command */
+
+/* Split comma-separated directory lists into a, appending. */
+static void dirs_add(char ***v, size_t *n, const char *list)
+{
+	char *copy = xstrdup(list), *save = NULL;
+
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		*v = realloc(*v, (*n + 1) * sizeof(**v));
+		if (!*v)
+			abort();
+		(*v)[(*n)++] = xstrdup(t);
+	}
+	free(copy);
+}
+
+void hvb_cmp_args_free(struct hvb_cmp_args *a)
+{
+	for (size_t i = 0; i < a->n_base; i++)
+		free(a->base[i]);
+	for (size_t i = 0; i < a->n_cand; i++)
+		free(a->cand[i]);
+	free(a->base);
+	free(a->cand);
+}
+
+int hvb_cmp_format_parse(const char *s, enum hvb_cmp_format *out)
+{
+	static const char *const names[] = { "table", "csv", "json", "markdown" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (!strcmp(s, names[i])) {
+			*out = (enum hvb_cmp_format)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+int hvb_cmp_run(const struct hvb_cmp_args *a, const struct hvb_cmp_opts *o,
+		enum hvb_cmp_format fmt, FILE *out)
+{
+	struct hvb_cmp_result res;
+	char err[1024], sum[512];
+	int r = hvb_cmp_dirs((const char *const *)a->base, a->n_base,
+			     (const char *const *)a->cand, a->n_cand, o, &res, err, sizeof(err));
+
+	if (r) {
+		hvb_err("compare: %s", err);
+		return HVB_EXIT_USAGE;
+	}
+	if (!res.n_rows) {
+		hvb_err("compare: no metric matches on either side (metrics '%s'); see "
+			"--metrics, --runner, --workload",
+			o->metrics ? o->metrics : HVB_CMP_DEFAULT_METRICS);
+		hvb_cmp_result_free(&res);
+		return HVB_EXIT_USAGE;
+	}
+	if (res.n_incomplete)
+		hvb_warn("compare: %u of the directories are not complete (interrupted or "
+			 "partial): comparing the repetitions they hold",
+			 res.n_incomplete);
+	switch (fmt) {
+	case HVB_FMT_TABLE:
+		print_text(out, &res, o);
+		if (res.n_unselected)
+			fprintf(out, "(%zu more metric name(s) not compared: --metrics '*' "
+				     "includes them)\n",
+				res.n_unselected);
+		break;
+	case HVB_FMT_CSV:
+		print_csv(out, &res);
+		summary_line(sum, sizeof(sum), &res, o);
+		fprintf(stderr, "hvbench: compare: %s\n", sum);
+		break;
+	case HVB_FMT_JSON:
+		print_json(out, &res, o, a);
+		break;
+	case HVB_FMT_MARKDOWN:
+		print_markdown(out, &res, o);
+		break;
+	}
+	fflush(out);
+	r = hvb_cmp_exit_status(&res);
+	hvb_cmp_result_free(&res);
+	return r;
+}
+
+/* Options shared with `hvbench ab`. */
+int hvb_cmp_opts_parse(struct hvb_cmp_cli *c)
+{
+	struct hvb_cmp_opts *o = &c->opts;
+
+	if (hvb_cmp_format_parse(c->format, &c->fmt)) {
+		hvb_err("%s: unknown --format '%s' (table, csv, json or markdown)", c->cmd,
+			c->format);
+		return -1;
+	}
+	o->threshold = c->threshold_pct / 100;
+	o->iters = (unsigned)c->iters;
+	o->min_reps = (unsigned)c->min_reps;
+	o->seed = c->seed;
+	return 0;
+}
+
+void hvb_cmp_cli_init(struct hvb_cmp_cli *c, const char *cmd)
+{
+	memset(c, 0, sizeof(*c));
+	hvb_cmp_opts_init(&c->opts);
+	c->cmd = cmd;
+	c->format = "table";
+	c->threshold_pct = c->opts.threshold * 100;
+	c->iters = c->opts.iters;
+	c->min_reps = c->opts.min_reps;
+	c->seed = c->opts.seed;
+}
+
+static const char compare_usage[] =
+	"compare [options] BASE CAND\n\n"
+	"Compare two result directories (or comma-separated sets of them, pooled per\n"
+	"repetition; or --base/--cand).  Per runner, workload and metric: ratio of\n"
+	"medians cand/base with a bootstrap CI, a permutation p-value, BH-adjusted q.\n"
+	"A regression needs q < alpha AND a CI beyond the threshold in the bad\n"
+	"direction.  Exit status: 0 no regression, 1 regression (or a cell that\n"
+	"failed in cand only), 2 usage or invalid input.";
+
+static int compare_main(int argc, char **argv)
+{
+	struct hvb_cmp_cli c;
+	const char *base = NULL, *cand = NULL;
+	struct hvb_cmp_args a = { 0 };
+	hvb_cmp_cli_init(&c, "compare");
+	const struct hvb_opt opts[] = {
+		OPT_STR("base", 0, &base, "DIRS", "base result directories, comma-separated"),
+		OPT_STR("cand", 0, &cand, "DIRS", "candidate result directories, comma-separated"),
+		HVB_CMP_OPTS(c),
+		OPT_END(),
+	};
+	int npos, r = hvb_opt_parse("compare", compare_usage, opts, argc, argv, &npos);
+
+	if (r)
+		return r > 0 ? HVB_EXIT_SUCCESS : HVB_EXIT_USAGE;
+	if (hvb_cmp_opts_parse(&c))
+		return HVB_EXIT_USAGE;
+	if (!base && npos > 0)
+		base = argv[1], argv++, npos--;
+	if (!cand && npos > 0)
+		cand = argv[1], argv++, npos--;
+	if (!base || !cand || npos) {
+		hvb_err("compare: %s (see 'hvbench compare --help')",
+			npos ? "too many arguments" : "give a base and a candidate directory");
+		return HVB_EXIT_USAGE;
+	}
+	dirs_add(&a.base, &a.n_base, base);
+	dirs_add(&a.cand, &a.n_cand, cand);
+	if (!a.n_base || !a.n_cand) {
+		hvb_err("compare: empty directory list");
+		hvb_cmp_args_free(&a);
+		return HVB_EXIT_USAGE;
+	}
+	r = hvb_cmp_run(&a, &c.opts, c.fmt, stdout);
+	hvb_cmp_args_free(&a);
+	return r;
+}
+
+static const struct hvb_cmd compare_cmd = {
+	.name = "compare",
+	.summary = "compare two sets of results: regressions beyond noise (exit 1 if any)",
+	.main = compare_main,
+	.order = 4,
+};
+HVB_CMD(compare_cmd);

@@ -1,0 +1,70 @@
+/*
+ * The compare command's options and output, shared by `hvbench compare` and
+ * `hvbench ab` (which runs both sides, then compares them the same way).
+ */
+#ifndef HVB_CMD_COMPARE_H
+#define HVB_CMD_COMPARE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "compare.h"
+#include "opt.h"
+
+enum hvb_cmp_format { HVB_FMT_TABLE, HVB_FMT_CSV, HVB_FMT_JSON, HVB_FMT_MARKDOWN };
+
+/* Option targets as the option parser fills them, then hvb_cmp_opts_parse()
+ * turns them into opts / fmt. */
+struct hvb_cmp_cli {
+	const char *cmd; /* for messages */
+	struct hvb_cmp_opts opts;
+	const char *format;
+	enum hvb_cmp_format fmt;
+	double threshold_pct;
+	uint64_t iters, min_reps, seed;
+};
+
+#define HVB_CMP_OPTS(c)                                                                           \
+	OPT_STR("metrics", 'm', &(c).opts.metrics, "GLOBS",                                       \
+		"metrics to compare, comma-separated globs (default: the primary ones, "          \
+		HVB_CMP_DEFAULT_METRICS "; '*' adds the .pNN percentiles)"),                      \
+	OPT_STR("runner", 'r', &(c).opts.runners, "GLOBS", "only these runners"),                 \
+	OPT_STR("workload", 'w', &(c).opts.workloads, "GLOBS", "only these workloads"),           \
+	OPT_DOUBLE("threshold", 't', &(c).threshold_pct, 0, 100, "PCT",                           \
+		   "minimum effect in percent: smaller changes are 'no change' (default 2)"),     \
+	OPT_DOUBLE("alpha", 'a', &(c).opts.alpha, 1e-6, 0.5, "A",                                 \
+		   "false discovery rate for the q-values (default 0.05)"),                       \
+	OPT_DOUBLE("confidence", 0, &(c).opts.confidence, 0.5, 0.9999, "C",                       \
+		   "confidence of the bootstrap interval (default 0.95)"),                        \
+	OPT_UINT("iters", 0, &(c).iters, 100, 10000000, "N",                                      \
+		 "bootstrap resamples and Monte Carlo permutations (default 10000)"),             \
+	OPT_UINT("seed", 0, &(c).seed, 0, 1e18, "N",                                              \
+		 "random seed: the same seed gives the same numbers (default 1)"),                \
+	OPT_UINT("min-reps", 0, &(c).min_reps, 2, 100000, "N",                                    \
+		 "fewer repetitions per side = inconclusive (default 3)"),                        \
+	OPT_STR("format", 'f', &(c).format, "FMT", "table (default), csv, json or markdown"),     \
+	OPT_FLAG("allow-partial", 0, &(c).opts.allow_partial,                                     \
+		 "accept runs whose writer died (status=running); say so")
+
+void hvb_cmp_cli_init(struct hvb_cmp_cli *c, const char *cmd);
+
+/* Check and convert the parsed options; -1 after printing an error. */
+int hvb_cmp_opts_parse(struct hvb_cmp_cli *c);
+
+/* Parse "table", "csv", "json", "markdown": 0 or -EINVAL. */
+int hvb_cmp_format_parse(const char *s, enum hvb_cmp_format *out);
+
+/* The directories of both sides. */
+struct hvb_cmp_args {
+	char **base, **cand;
+	size_t n_base, n_cand;
+};
+
+void hvb_cmp_args_free(struct hvb_cmp_args *a);
+
+/* Compare and print in fmt to out; returns the exit status (0, 1, or 2
+ * after printing why the input is invalid). */
+int hvb_cmp_run(const struct hvb_cmp_args *a, const struct hvb_cmp_opts *o,
+		enum hvb_cmp_format fmt, FILE *out);
+
+#endif

@@ -1,0 +1,490 @@
+/* Comparison engine: see compare.h for the contracts. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compare.h"
+#include "results.h"
+#include "stats.h"
+#include "util.h"
+
+void hvb_cmp_opts_init(struct hvb_cmp_opts *o)
+{
+	*o = (struct hvb_cmp_opts){
+		.threshold = 0.02,
+		.alpha = 0.05,
+		.confidence = 0.95,
+		.iters = 10000,
+		.max_exact = 20000,
+		.seed = 1,
+		.min_reps = 3,
+	};
+}
+
+const char *hvb_verdict_name(enum hvb_verdict v)
+{
+	switch (v) {
+	case HVB_V_REGRESSION:
+		return "regression";
+	case HVB_V_IMPROVEMENT:
+		return "improvement";
+	case HVB_V_INCONCLUSIVE:
+		return "inconclusive";
+	case HVB_V_ONLY_BASE:
+		return "only in base";
+	case HVB_V_ONLY_CAND:
+		return "only in cand";
+	case HVB_V_NO_CHANGE:
+		break;
+	}
+	return "no change";
+}
+
+/* ----------------------------------------------------------- one side */
+
+/* Every value of one key on one side, with where it came from. */
+struct side_key {
+	char *runner, *workload, *metric, *unit;
+	int better;
+	size_t n, cap;
+	double *v;
+	long *unit_id; /* dir index * 2^32 + rep: one value per repetition */
+};
+
+struct side {
+	const char *name;
+	size_t n_keys;
+	struct side_key *keys;
+};
+
+static bool match_list(const char *globs, const char *name)
+{
+	char *copy, *save = NULL;
+	bool hit = false;
+
+	if (!globs)
+		return true;
+	copy = xstrdup(globs);
+	for (char *t = strtok_r(copy, ",", &save); t && !hit; t = strtok_r(NULL, ",", &save))
+		hit = hvb_glob_match(t, name);
+	free(copy);
+	return hit;
+}
+
+static struct side_key *side_find(struct side *s, const char *runner, const char *workload,
+				  const char *metric)
+{
+	for (size_t i = 0; i < s->n_keys; i++) {
+		struct side_key *k = &s->keys[i];
+		if (!strcmp(k->runner, runner) && !strcmp(k->workload, workload) &&
+		    !strcmp(k->metric, metric))
+			return k;
+	}
+	return NULL;
+}
+
+static struct side_key *side_add(struct side *s, const struct hvb_sample_row *r)
+{
+	struct side_key *k;
+
+	s->keys = realloc(s->keys, (s->n_keys + 1) * sizeof(*s->keys));
+	if (!s->keys)
+		abort();
+	k = &s->keys[s->n_keys++];
+	*k = (struct side_key){ .runner = xstrdup(r->runner),
+				.workload = xstrdup(r->workload),
+				.metric = xstrdup(r->metric),
+				.unit = xstrdup(r->unit),
+				.better = r->better };
+	return k;
+}
+
+static void side_free(struct side *s)
+{
+	for (size_t i = 0; i < s->n_keys; i++) {
+		struct side_key *k = &s->keys[i];
+		free(k->runner), free(k->workload), free(k->metric), free(k->unit);
+		free(k->v), free(k->unit_id);
+	}
+	free(s->keys);
+}
+
+static void fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+}
+
+static int key_push(struct side_key *k, const struct hvb_sample_row *r, size_t dir_i,
+		    const char *dir, const char *side, char *err, size_t len)
+{
+	long id = (long)dir_i << 32 | (r->rep < 0 ? 0xffffffffL : r->rep);
+
+	if (strcmp(k->unit, r->unit) || k->better != r->better) {
+		fail(err, len,
+		     "%s %s %s: unit or direction differs within %s (%s, %s vs %s, %s in %s)",
+		     r->runner, r->workload, r->metric, side, k->unit, hvb_better_name(k->better),
+		     r->unit, hvb_better_name(r->better), dir);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < k->n; i++)
+		if (k->unit_id[i] == id) {
+			fail(err, len, "%s: %s %s %s: repetition %ld appears twice", dir,
+			     r->runner, r->workload, r->metric, r->rep);
+			return -EINVAL;
+		}
+	if (k->n == k->cap) {
+		k->cap = k->cap ? 2 * k->cap : 16;
+		k->v = realloc(k->v, k->cap * sizeof(*k->v));
+		k->unit_id = realloc(k->unit_id, k->cap * sizeof(*k->unit_id));
+		if (!k->v || !k->unit_id)
+			abort();
+	}
+	k->v[k->n] = r->value;
+	k->unit_id[k->n++] = id;
+	return 0;
+}
+
+static void gap_add(struct hvb_cmp_result *res, const char *side, const struct hvb_sample_row *r)
+{
+	const char *metric = r->metric ? r->metric : "", *note = r->note ? r->note : "";
+
+	for (size_t i = 0; i < res->n_gaps; i++) {
+		struct hvb_cmp_gap *g = &res->gaps[i];
+		if (strcmp(g->runner, r->runner) || strcmp(g->workload, r->workload) ||
+		    strcmp(g->metric, metric) || strcmp(g->status, hvb_status_name(r->status)) ||
+		    strcmp(g->note, note))
+			continue;
+		/* the same reason on both sides is listed once */
+		if (strcmp(g->side, side))
+			g->side = "both";
+		return;
+	}
+	res->gaps = realloc(res->gaps, (res->n_gaps + 1) * sizeof(*res->gaps));
+	if (!res->gaps)
+		abort();
+	res->gaps[res->n_gaps++] = (struct hvb_cmp_gap){
+		.side = side,
+		.runner = xstrdup(r->runner),
+		.workload = xstrdup(r->workload),
+		.metric = xstrdup(metric),
+		.status = xstrdup(hvb_status_name(r->status)),
+		.note = xstrdup(note),
+	};
+}
+
+/* Distinct metric names that --metrics left out (counted, so the summary
+ * can say that more exists). */
+struct name_set {
+	size_t n;
+	char **v;
+};
+
+static void name_set_add(struct name_set *s, const char *name)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->v[i], name))
+			return;
+	s->v = realloc(s->v, (s->n + 1) * sizeof(*s->v));
+	if (!s->v)
+		abort();
+	s->v[s->n++] = xstrdup(name);
+}
+
+static int side_read_dir(struct side *s, size_t dir_i, const char *dir,
+			 const struct hvb_cmp_opts *o, struct hvb_cmp_result *res,
+			 struct name_set *unselected, char *err, size_t len)
+{
+	struct hvb_run run;
+	char rerr[512];
+	int r = hvb_run_read(dir, o->allow_partial, &run, rerr, sizeof(rerr));
+
+	if (r) {
+		fail(err, len, "%s", rerr);
+		return r;
+	}
+	if (strcmp(run.status, "complete"))
+		res->n_incomplete++;
+	for (size_t i = 0; i < run.n_samples && !r; i++) {
+		const struct hvb_sample_row *row = &run.samples[i];
+		struct side_key *k;
+		if (!match_list(o->runners, row->runner) || !match_list(o->workloads, row->workload))
+			continue;
+		if (row->status != HVB_ST_OK || !row->has_value) {
+			gap_add(res, s->name, row);
+			continue;
+		}
+		if (!match_list(o->metrics ? o->metrics : HVB_CMP_DEFAULT_METRICS, row->metric)) {
+			name_set_add(unselected, row->metric);
+			continue;
+		}
+		k = side_find(s, row->runner, row->workload, row->metric);
+		if (!k)
+			k = side_add(s, row);
+		r = key_push(k, row, dir_i, dir, s->name, err, len);
+	}
+	hvb_run_free(&run);
+	return r;
+}
+
+/* --------------------------------------------------------------- rows */
+
+static double *copy_values(const double *v, size_t n)
+{
+	double *c = xmalloc((n ? n : 1) * sizeof(*c));
+
+	memcpy(c, v, n * sizeof(*c));
+	return c;
+}
+
+static struct hvb_cmp_row *row_add(struct hvb_cmp_result *res, const struct side_key *k)
+{
+	struct hvb_cmp_row *row;
+
+	res->rows = realloc(res->rows, (res->n_rows + 1) * sizeof(*res->rows));
+	if (!res->rows)
+		abort();
+	row = &res->rows[res->n_rows++];
+	*row = (struct hvb_cmp_row){
+		.runner = xstrdup(k->runner),
+		.workload = xstrdup(k->workload),
+		.metric = xstrdup(k->metric),
+		.unit = xstrdup(k->unit),
+		.better = k->better,
+		.med_base = NAN,
+		.med_cand = NAN,
+		.ratio = NAN,
+		.ci_lo = NAN,
+		.ci_hi = NAN,
+		.p = NAN,
+		.q = NAN,
+	};
+	return row;
+}
+
+/* Why a key has no values on `side`: the cell's own status row if any. */
+static char *missing_reason(struct hvb_cmp_result *res, const char *side, const char *runner,
+			    const char *workload, const char *metric, bool *failed)
+{
+	const struct hvb_cmp_gap *best = NULL;
+
+	for (size_t i = 0; i < res->n_gaps; i++) {
+		const struct hvb_cmp_gap *g = &res->gaps[i];
+		if ((strcmp(g->side, side) && strcmp(g->side, "both")) || strcmp(g->runner, runner) ||
+		    strcmp(g->workload, workload))
+			continue;
+		if (!g->metric[0] || !strcmp(g->metric, metric)) {
+			best = g;
+			if (!strcmp(g->status, "failed"))
+				break;
+		}
+	}
+	*failed = best && !strcmp(best->status, "failed");
+	if (best)
+		return xasprintf("%s in %s: %s", best->status, side, best->note);
+	return xasprintf("not in %s's results", side);
+}
+
+static int cmp_rows(const void *x, const void *y)
+{
+	const struct hvb_cmp_row *a = x, *b = y;
+	int c = strcmp(a->runner, b->runner);
+
+	if (!c)
+		c = strcmp(a->workload, b->workload);
+	if (!c)
+		c = strcmp(a->metric, b->metric);
+	return c;
+}
+
+static int merge_sides(struct side *base, struct side *cand, struct hvb_cmp_result *res,
+		       char *err, size_t len)
+{
+	for (size_t i = 0; i < base->n_keys; i++) {
+		struct side_key *a = &base->keys[i];
+		struct side_key *b = side_find(cand, a->runner, a->workload, a->metric);
+		struct hvb_cmp_row *row;
+		bool failed;
+
+		if (b && (strcmp(a->unit, b->unit) || a->better != b->better)) {
+			fail(err, len,
+			     "%s %s %s: base has unit '%s' (%s is better), cand has '%s' (%s is "
+			     "better); the results are not comparable",
+			     a->runner, a->workload, a->metric, a->unit, hvb_better_name(a->better),
+			     b->unit, hvb_better_name(b->better));
+			return -EINVAL;
+		}
+		row = row_add(res, a);
+		row->n_base = a->n;
+		row->base = copy_values(a->v, a->n);
+		if (b) {
+			row->n_cand = b->n;
+			row->cand = copy_values(b->v, b->n);
+		} else {
+			row->cand = copy_values(NULL, 0);
+			row->verdict = HVB_V_ONLY_BASE;
+			row->why = missing_reason(res, "cand", a->runner, a->workload, a->metric,
+						  &failed);
+			res->cand_failed |= failed;
+		}
+	}
+	for (size_t i = 0; i < cand->n_keys; i++) {
+		struct side_key *b = &cand->keys[i];
+		struct hvb_cmp_row *row;
+		bool failed;
+
+		if (side_find(base, b->runner, b->workload, b->metric))
+			continue;
+		row = row_add(res, b);
+		row->n_cand = b->n;
+		row->cand = copy_values(b->v, b->n);
+		row->base = copy_values(NULL, 0);
+		row->verdict = HVB_V_ONLY_CAND;
+		row->why = missing_reason(res, "base", b->runner, b->workload, b->metric, &failed);
+	}
+	qsort(res->rows, res->n_rows, sizeof(*res->rows), cmp_rows);
+	return 0;
+}
+
+/* FNV-1a over the key, so each row has its own reproducible stream. */
+static uint64_t key_hash(const struct hvb_cmp_row *row)
+{
+	const char *parts[] = { row->runner, row->workload, row->metric };
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
+		for (const char *c = parts[i]; *c; c++)
+			h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
+		h = (h ^ 0xff) * 0x100000001b3ull;
+	}
+	return h;
+}
+
+static void set_inconclusive(struct hvb_cmp_row *row, char *why)
+{
+	row->verdict = HVB_V_INCONCLUSIVE;
+	row->why = why;
+}
+
+void hvb_cmp_row_eval(struct hvb_cmp_row *row, const struct hvb_cmp_opts *o)
+{
+	struct hvb_perm_result perm;
+	struct hvb_rng rng;
+
+	if (row->verdict == HVB_V_ONLY_BASE || row->verdict == HVB_V_ONLY_CAND)
+		return;
+	row->med_base = hvb_median(row->base, row->n_base);
+	row->med_cand = hvb_median(row->cand, row->n_cand);
+	if (row->med_base != 0)
+		row->ratio = row->med_cand / row->med_base;
+	if (row->n_base < o->min_reps || row->n_cand < o->min_reps) {
+		set_inconclusive(row, xasprintf("%zu repetition(s) in base, %zu in cand: need at "
+						"least %u per side",
+						row->n_base, row->n_cand, o->min_reps));
+		return;
+	}
+	hvb_rng_seed(&rng, o->seed ^ key_hash(row));
+	hvb_permutation_test(row->base, row->n_base, row->cand, row->n_cand, o->max_exact,
+			     o->iters, &rng, &perm);
+	row->exact = perm.exact;
+	if (perm.min_p >= o->alpha) {
+		set_inconclusive(row, xasprintf("with %zu and %zu repetitions no p-value can be "
+						"below alpha=%g: add repetitions",
+						row->n_base, row->n_cand, o->alpha));
+		return;
+	}
+	if (row->better != HVB_LOWER_IS_BETTER && row->better != HVB_HIGHER_IS_BETTER) {
+		set_inconclusive(row, xstrdup("the metric has no direction (better column)"));
+		return;
+	}
+	if (hvb_bootstrap_ratio_ci(row->base, row->n_base, row->cand, row->n_cand, o->confidence,
+				   o->iters, &rng, &row->ci_lo, &row->ci_hi)) {
+		row->ci_lo = row->ci_hi = NAN;
+		set_inconclusive(row, xstrdup("ratio undefined: a base median is 0"));
+		return;
+	}
+	row->p = perm.p;
+}
+
+void hvb_cmp_finish(struct hvb_cmp_result *res, const struct hvb_cmp_opts *o)
+{
+	double *p = xmalloc((res->n_rows ? res->n_rows : 1) * sizeof(*p));
+
+	for (size_t i = 0; i < res->n_rows; i++)
+		p[i] = res->rows[i].p;
+	hvb_bh_adjust(p, res->n_rows, p);
+	memset(res->count, 0, sizeof(res->count));
+	for (size_t i = 0; i < res->n_rows; i++) {
+		struct hvb_cmp_row *row = &res->rows[i];
+		row->q = p[i];
+		if (!isnan(row->q)) {
+			bool lower = row->better == HVB_LOWER_IS_BETTER;
+			bool up = row->ci_lo > 1 + o->threshold;
+			bool down = row->ci_hi < 1 - o->threshold;
+			row->verdict = HVB_V_NO_CHANGE;
+			if (row->q < o->alpha && (up || down))
+				row->verdict = up == lower ? HVB_V_REGRESSION : HVB_V_IMPROVEMENT;
+		}
+		res->count[row->verdict]++;
+	}
+	free(p);
+}
+
+int hvb_cmp_exit_status(const struct hvb_cmp_result *res)
+{
+	return res->count[HVB_V_REGRESSION] || res->cand_failed ? 1 : 0;
+}
+
+int hvb_cmp_dirs(const char *const *base, size_t n_base, const char *const *cand, size_t n_cand,
+		 const struct hvb_cmp_opts *o, struct hvb_cmp_result *res, char *err,
+		 size_t errlen)
+{
+	struct side sb = { .name = "base" }, sc = { .name = "cand" };
+	struct name_set unselected = { 0 };
+	int r = 0;
+
+	memset(res, 0, sizeof(*res));
+	for (size_t i = 0; i < n_base && !r; i++)
+		r = side_read_dir(&sb, i, base[i], o, res, &unselected, err, errlen);
+	for (size_t i = 0; i < n_cand && !r; i++)
+		r = side_read_dir(&sc, i, cand[i], o, res, &unselected, err, errlen);
+	if (!r)
+		r = merge_sides(&sb, &sc, res, err, errlen);
+	if (!r) {
+		for (size_t i = 0; i < res->n_rows; i++)
+			hvb_cmp_row_eval(&res->rows[i], o);
+		hvb_cmp_finish(res, o);
+	}
+	res->n_unselected = unselected.n;
+	for (size_t i = 0; i < unselected.n; i++)
+		free(unselected.v[i]);
+	free(unselected.v);
+	side_free(&sb);
+	side_free(&sc);
+	if (r)
+		hvb_cmp_result_free(res);
+	return r;
+}
+
+void hvb_cmp_result_free(struct hvb_cmp_result *res)
+{
+	for (size_t i = 0; i < res->n_rows; i++) {
+		struct hvb_cmp_row *row = &res->rows[i];
+		free(row->runner), free(row->workload), free(row->metric), free(row->unit);
+		free(row->base), free(row->cand), free(row->why);
+	}
+	for (size_t i = 0; i < res->n_gaps; i++) {
+		struct hvb_cmp_gap *g = &res->gaps[i];
+		free(g->runner), free(g->workload), free(g->metric), free(g->status), free(g->note);
+	}
+	free(res->rows);
+	free(res->gaps);
+	memset(res, 0, sizeof(*res));
+}

@@ -1,0 +1,113 @@
+/*
+ * Comparison of two sets of result directories (base and candidate): the
+ * engine behind `hvbench compare` and `hvbench ab`.
+ *
+ * Per (runner, workload, metric) measured on both sides, the unit is the
+ * per-repetition value (one per repetition of every directory of a side,
+ * pooled).  The effect is the ratio of medians cand/base with a percentile
+ * bootstrap confidence interval; significance is a two-sided permutation
+ * test, adjusted for the number of metrics with Benjamini-Hochberg.  A
+ * verdict needs both: q < alpha and an interval beyond the minimum effect
+ * (threshold) in one direction; the direction (`better`) decides whether
+ * that is a regression or an improvement.
+ */
+#ifndef HVB_COMPARE_H
+#define HVB_COMPARE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Metrics compared unless --metrics says otherwise: the per-repetition
+ * primary metrics (not the within-repetition .pNN percentiles). */
+#define HVB_CMP_DEFAULT_METRICS "ns_per_op,cycles_per_op,bandwidth,ops_per_s,boot_ms"
+
+struct hvb_cmp_opts {
+	const char *metrics;   /* comma-separated globs; NULL = the default list */
+	const char *runners;   /* globs; NULL = all */
+	const char *workloads; /* globs; NULL = all */
+	double threshold;      /* minimum effect, fraction (0.02 = 2%) */
+	double alpha;          /* FDR level for q */
+	double confidence;     /* of the bootstrap interval, e.g. 0.95 */
+	unsigned iters;        /* bootstrap resamples and Monte Carlo permutations */
+	uint64_t max_exact;    /* enumerate permutations when there are at most this many */
+	uint64_t seed;
+	unsigned min_reps;     /* fewer per side = inconclusive */
+	bool allow_partial;    /* accept runs whose writer died (status=running) */
+};
+
+/* Defaults: 2%, alpha 0.05, 95%, 10000 iterations, exact up to 20000,
+ * seed 1, at least 3 repetitions per side. */
+void hvb_cmp_opts_init(struct hvb_cmp_opts *o);
+
+enum hvb_verdict {
+	HVB_V_NO_CHANGE,
+	HVB_V_REGRESSION,
+	HVB_V_IMPROVEMENT,
+	HVB_V_INCONCLUSIVE, /* too few repetitions, no direction, ratio undefined */
+	HVB_V_ONLY_BASE,    /* measured in base only (why says what cand has) */
+	HVB_V_ONLY_CAND,
+};
+
+const char *hvb_verdict_name(enum hvb_verdict v);
+
+struct hvb_cmp_row {
+	char *runner, *workload, *metric, *unit;
+	int better;
+	size_t n_base, n_cand;  /* repetitions with a value */
+	double *base, *cand;    /* the per-repetition values */
+	double med_base, med_cand;
+	double ratio;           /* med_cand / med_base; NAN if undefined */
+	double ci_lo, ci_hi;    /* of the ratio; NAN if not computed */
+	double p, q;            /* NAN when not tested */
+	bool exact;             /* p from full enumeration */
+	enum hvb_verdict verdict;
+	char *why;              /* reason for inconclusive / one-sided rows, else NULL */
+};
+
+/* A cell or metric that produced no value on one side. */
+struct hvb_cmp_gap {
+	const char *side; /* "base", "cand" or "both" (same status and reason) */
+	char *runner, *workload, *metric; /* metric "" for a whole cell */
+	char *status, *note;
+};
+
+struct hvb_cmp_result {
+	size_t n_rows;
+	struct hvb_cmp_row *rows;
+	size_t n_gaps;
+	struct hvb_cmp_gap *gaps;
+	size_t n_unselected;  /* distinct metrics left out by opts->metrics */
+	unsigned count[HVB_V_ONLY_CAND + 1];
+	bool cand_failed;     /* a cell measured in base has failed rows in cand */
+	unsigned n_incomplete; /* directories read with status != complete */
+};
+
+/*
+ * Read the directories of both sides and compare them.  0 on success; on
+ * invalid input (unreadable or incomplete directory, a key whose unit or
+ * direction differs between or within the sides, a repetition seen twice)
+ * -EINVAL or -errno with a message naming the directory or the key in err.
+ */
+int hvb_cmp_dirs(const char *const *base, size_t n_base, const char *const *cand, size_t n_cand,
+		 const struct hvb_cmp_opts *o, struct hvb_cmp_result *res, char *err,
+		 size_t errlen);
+
+/*
+ * Statistics of one row whose values are set (row->base/cand, n_*): medians,
+ * ratio, interval, p.  The random stream is derived from o->seed and the
+ * row's key, so a row's numbers do not depend on which other rows exist.
+ */
+void hvb_cmp_row_eval(struct hvb_cmp_row *row, const struct hvb_cmp_opts *o);
+
+/* After every row is evaluated: BH q-values over the tested rows, verdicts
+ * and counts. */
+void hvb_cmp_finish(struct hvb_cmp_result *res, const struct hvb_cmp_opts *o);
+
+/* Exit status for a result: 1 if a regression (or a cell that failed in
+ * cand only), else 0. */
+int hvb_cmp_exit_status(const struct hvb_cmp_result *res);
+
+void hvb_cmp_result_free(struct hvb_cmp_result *res);
+
+#endif

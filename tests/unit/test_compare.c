@@ -1,0 +1,501 @@
+/*
+ * hvbench compare on synthetic results with known truth.
+ *
+ * In memory (the engine): the false-positive rate over many identical-
+ * distribution comparisons with many metrics, and the power to flag a 5%
+ * change in either direction for both kinds of metric.
+ * End to end (result directories written with the sink API, then the
+ * hvbench binary): exit statuses, mismatched units, one-sided metrics,
+ * skipped and failed cells, pooled directories, output formats.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "compare.h"
+#include "results.h"
+#include "stats.h"
+#include "tap.h"
+#include "util.h"
+
+#define diag(...) (printf("# "), printf(__VA_ARGS__), printf("\n"))
+
+/* ------------------------------------------------------- synthetic data */
+
+/* A per-repetition value: lognormal noise of coefficient of variation cv,
+ * and now and then an outlier repetition in the bad direction (a noisy
+ * neighbour), as real runs on a shared host have. */
+static double outlier_rate = 0.05;
+
+static double draw(struct hvb_rng *r, double truth, double cv, int better)
+{
+	double v = truth * exp(cv * hvb_rng_normal(r));
+
+	if (hvb_rng_uniform(r) < outlier_rate) {
+		double k = 1.1 + 0.4 * hvb_rng_uniform(r);
+		v = better == HVB_LOWER_IS_BETTER ? v * k : v / k;
+	}
+	return v;
+}
+
+static void add_row(struct hvb_cmp_result *res, int m, int better, unsigned n, double truth,
+		    double effect, double cv, struct hvb_rng *r)
+{
+	struct hvb_cmp_row *row;
+
+	res->rows = realloc(res->rows, (res->n_rows + 1) * sizeof(*res->rows));
+	row = &res->rows[res->n_rows++];
+	memset(row, 0, sizeof(*row));
+	row->runner = xstrdup("native");
+	row->workload = xasprintf("synthetic/w%d", m);
+	row->metric = xstrdup(better == HVB_LOWER_IS_BETTER ? "ns_per_op" : "bandwidth");
+	row->unit = xstrdup(better == HVB_LOWER_IS_BETTER ? "ns" : "MB/s");
+	row->better = better;
+	row->n_base = row->n_cand = n;
+	row->base = xmalloc(n * sizeof(double));
+	row->cand = xmalloc(n * sizeof(double));
+	for (unsigned i = 0; i < n; i++) {
+		row->base[i] = draw(r, truth, cv, better);
+		row->cand[i] = draw(r, truth * (1 + effect), cv, better);
+	}
+}
+
+static void eval_all(struct hvb_cmp_result *res, const struct hvb_cmp_opts *o)
+{
+	for (size_t i = 0; i < res->n_rows; i++)
+		hvb_cmp_row_eval(&res->rows[i], o);
+}
+
+static bool flagged(const struct hvb_cmp_row *row)
+{
+	return row->verdict == HVB_V_REGRESSION || row->verdict == HVB_V_IMPROVEMENT;
+}
+
+/*
+ * K comparisons of identical distributions, M metrics each (half lower-,
+ * half higher-is-better, CV 1-3%, outliers), 10 repetitions per side.
+ * Under the global null, BH's FDR is the probability of any flag, so the
+ * per-comparison rate must stay <= alpha; the default threshold makes it
+ * smaller still.
+ */
+static void test_false_positive_rate(void)
+{
+	enum { K = 500, M = 10, N = 10 };
+	unsigned cmp_flag[2] = { 0 }, metric_flag[2] = { 0 }, raw_p = 0;
+	struct hvb_cmp_opts o;
+	struct hvb_rng r;
+
+	hvb_cmp_opts_init(&o);
+	o.iters = 1000; /* min p 1/1001: far below alpha/M */
+	hvb_rng_seed(&r, 12345);
+	for (int k = 0; k < K; k++) {
+		struct hvb_cmp_result res = { 0 };
+		for (int m = 0; m < M; m++)
+			add_row(&res, m, m % 2 ? HVB_HIGHER_IS_BETTER : HVB_LOWER_IS_BETTER, N,
+				100 + 50 * m, 0, 0.01 + 0.02 * hvb_rng_uniform(&r), &r);
+		o.seed = (uint64_t)k;
+		eval_all(&res, &o);
+		for (size_t i = 0; i < res.n_rows; i++)
+			raw_p += res.rows[i].p < o.alpha;
+		for (int t = 0; t < 2; t++) {
+			bool any = false;
+			o.threshold = t ? 0.02 : 0;
+			hvb_cmp_finish(&res, &o);
+			for (size_t i = 0; i < res.n_rows; i++) {
+				metric_flag[t] += flagged(&res.rows[i]);
+				any |= flagged(&res.rows[i]);
+			}
+			cmp_flag[t] += any;
+		}
+		hvb_cmp_result_free(&res);
+	}
+	double margin = 3 * sqrt(0.05 * 0.95 / K);
+	diag("identical distributions, %d comparisons x %d metrics, 10 reps, CV 1-3%%, 5%% "
+	     "outlier reps:", K, M);
+	diag("  raw p < 0.05: %.4f of metrics", (double)raw_p / (K * M));
+	diag("  threshold 0%%: %.4f of metrics flagged, %.4f of comparisons with any flag",
+	     (double)metric_flag[0] / (K * M), (double)cmp_flag[0] / K);
+	diag("  threshold 2%%: %.4f of metrics flagged, %.4f of comparisons with any flag",
+	     (double)metric_flag[1] / (K * M), (double)cmp_flag[1] / K);
+	TAP_OK((double)raw_p / (K * M) <= 0.05 + 3 * sqrt(0.05 * 0.95 / (K * M)),
+	       "unadjusted permutation p < alpha in <= alpha of identical metrics");
+	TAP_OK((double)cmp_flag[0] / K <= 0.05 + margin,
+	       "threshold 0: comparisons with any false flag <= alpha (+3 sigma)");
+	TAP_OK((double)cmp_flag[1] / K <= 0.05 + margin,
+	       "default threshold: comparisons with any false flag <= alpha (+3 sigma)");
+}
+
+/*
+ * A 5% change on four metrics among six unchanged ones, 10 repetitions.  A
+ * verdict needs the whole 95% interval beyond 2%, so the power is bounded
+ * by the noise: at 1% CV it is ~100%; at 2% CV the median's interval is
+ * about +-2.3% wide and ~75% of 5% changes clear it (a t interval on means
+ * would give ~87%, the price of robustness to outlier repetitions).
+ */
+static void power_run(const char *label, double cv_lo, double cv_hi, double outliers,
+		      double min_power)
+{
+	enum { K = 100, N = 10 };
+	static const struct {
+		int better;
+		double effect;
+		enum hvb_verdict want;
+		const char *what;
+	} cases[] = {
+		{ HVB_LOWER_IS_BETTER, +0.05, HVB_V_REGRESSION, "5% more ns/op is a regression" },
+		{ HVB_HIGHER_IS_BETTER, -0.05, HVB_V_REGRESSION, "5% less MB/s is a regression" },
+		{ HVB_LOWER_IS_BETTER, -0.05, HVB_V_IMPROVEMENT, "5% less ns/op is an improvement" },
+		{ HVB_HIGHER_IS_BETTER, +0.05, HVB_V_IMPROVEMENT, "5% more MB/s is an improvement" },
+	};
+	unsigned hit[4] = { 0 }, wrong_way = 0, null_flags = 0;
+	struct hvb_cmp_opts o;
+	struct hvb_rng r;
+	char desc[160];
+
+	hvb_cmp_opts_init(&o);
+	o.iters = 1000;
+	outlier_rate = outliers;
+	hvb_rng_seed(&r, 777);
+	for (int k = 0; k < K; k++) {
+		struct hvb_cmp_result res = { 0 };
+		for (int c = 0; c < 4; c++)
+			add_row(&res, c, cases[c].better, N, 100, cases[c].effect,
+				cv_lo + (cv_hi - cv_lo) * hvb_rng_uniform(&r), &r);
+		for (int m = 4; m < 10; m++)
+			add_row(&res, m, m % 2 ? HVB_HIGHER_IS_BETTER : HVB_LOWER_IS_BETTER, N, 100,
+				0, cv_lo + (cv_hi - cv_lo) * hvb_rng_uniform(&r), &r);
+		o.seed = (uint64_t)k;
+		eval_all(&res, &o);
+		hvb_cmp_finish(&res, &o);
+		for (int c = 0; c < 4; c++) {
+			hit[c] += res.rows[c].verdict == cases[c].want;
+			wrong_way += flagged(&res.rows[c]) && res.rows[c].verdict != cases[c].want;
+		}
+		for (int m = 4; m < 10; m++)
+			null_flags += flagged(&res.rows[m]);
+		hvb_cmp_result_free(&res);
+	}
+	outlier_rate = 0.05;
+	for (int c = 0; c < 4; c++) {
+		snprintf(desc, sizeof(desc), "%s: %s in >= %.0f%% (%u of %d)", label, cases[c].what,
+			 min_power * 100, hit[c], K);
+		TAP_OK(hit[c] >= min_power * K, desc);
+	}
+	snprintf(desc, sizeof(desc), "%s: no change reported in the wrong direction", label);
+	TAP_EQ_INT(wrong_way, 0, desc);
+	snprintf(desc, sizeof(desc), "%s: unchanged metrics beside them stay quiet (%u of %d)",
+		 label, null_flags, 6 * K);
+	TAP_OK(null_flags <= 0.05 * 6 * K, desc);
+}
+
+static void test_power_and_direction(void)
+{
+	power_run("CV 1%", 0.01, 0.01, 0, 0.95);
+	power_run("CV 1-2%, 5% outlier reps", 0.01, 0.02, 0.05, 0.70);
+}
+
+/* How the detection rate grows with the slowdown (CV 2%, with outliers). */
+static void test_detection_curve(void)
+{
+	static const double effects[] = { 0.03, 0.04, 0.05, 0.06 };
+	unsigned hit[ARRAY_SIZE(effects)] = { 0 };
+	struct hvb_cmp_opts o;
+	struct hvb_rng r;
+
+	hvb_cmp_opts_init(&o);
+	o.iters = 1000;
+	hvb_rng_seed(&r, 99);
+	for (size_t e = 0; e < ARRAY_SIZE(effects); e++) {
+		for (int k = 0; k < 100; k++) {
+			struct hvb_cmp_result res = { 0 };
+			add_row(&res, 0, HVB_LOWER_IS_BETTER, 10, 100, effects[e], 0.02, &r);
+			o.seed = (uint64_t)k;
+			eval_all(&res, &o);
+			hvb_cmp_finish(&res, &o);
+			hit[e] += res.rows[0].verdict == HVB_V_REGRESSION;
+			hvb_cmp_result_free(&res);
+		}
+		diag("slowdown %.1f%%, CV 2%%, 10 reps, threshold 2%%: flagged in %u of 100",
+		     effects[e] * 100, hit[e]);
+	}
+	TAP_OK(hit[0] < hit[2] && hit[2] <= hit[3] && hit[3] >= 70,
+	       "detection grows with the slowdown: 6% at CV 2% is flagged in >= 70%");
+}
+
+/* ------------------------------------------------------------ end to end */
+
+static char tmpdir[] = "/tmp/hvb-test-compare-XXXXXX";
+static const char *hvbench;
+
+struct spec {
+	const char *workload, *metric, *unit;
+	int better;
+	double truth, cv;
+};
+
+/* A complete run directory <tmpdir>/<name>/r with `reps` repetitions of each
+ * spec (values scaled by scale[i]), plus optional extra rows. */
+static char *write_run(const char *name, const struct spec *s, size_t n, unsigned reps,
+		       const double *scale, uint64_t seed,
+		       void (*extra)(struct hvb_sink *), const char *status)
+{
+	char *parent = xasprintf("%s/%s", tmpdir, name), *dir;
+	struct hvb_sink *sink;
+	struct hvb_rng r;
+
+	hvb_rng_seed(&r, seed);
+	if (hvb_sink_open(&sink, parent, "r"))
+		abort();
+	for (unsigned rep = 0; rep < reps; rep++)
+		for (size_t i = 0; i < n; i++)
+			hvb_sink_sample(sink, "native", s[i].workload, s[i].metric, s[i].unit,
+					s[i].better, rep,
+					s[i].truth * (scale ? scale[i] : 1) *
+						exp(s[i].cv * hvb_rng_normal(&r)),
+					HVB_ST_OK, "");
+	if (extra)
+		extra(sink);
+	dir = xstrdup(hvb_sink_dir(sink));
+	if (status) {
+		hvb_sink_close(sink, status);
+	} else {
+		hvb_sink_flush(sink);
+		_exit(0); /* a writer that died: status=running, *.partial */
+	}
+	free(parent);
+	return dir;
+}
+
+/* The same, by a child process that dies before closing the run. */
+static char *write_dead_run(const char *name, const struct spec *s, size_t n, unsigned reps)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		write_run(name, s, n, reps, NULL, 9, NULL, NULL);
+	waitpid(pid, NULL, 0);
+	return xasprintf("%s/%s/r", tmpdir, name);
+}
+
+/* Run hvbench with args (a shell word list); stdout+stderr to *out. */
+static int run_hvbench(const char *args, char **out)
+{
+	char *log = xasprintf("%s/out.txt", tmpdir);
+	char *cmd = xasprintf("%s %s >%s 2>&1", hvbench, args, log);
+	int st = system(cmd);
+	FILE *f = fopen(log, "r");
+	size_t len = 0;
+
+	*out = xcalloc(1, 1 << 16);
+	if (f) {
+		len = fread(*out, 1, (1 << 16) - 1, f);
+		fclose(f);
+	}
+	(*out)[len] = '\0';
+	free(cmd);
+	free(log);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static const struct spec base_specs[] = {
+	{ "micro/syscall", "ns_per_op", "ns", HVB_LOWER_IS_BETTER, 120, 0.015 },
+	{ "micro/syscall", "cycles_per_op", "cycles", HVB_LOWER_IS_BETTER, 250, 0.015 },
+	{ "mem/stream-copy", "bandwidth", "MB/s", HVB_HIGHER_IS_BETTER, 9000, 0.015 },
+	{ "micro/syscall", "ns_per_op.p99", "ns", HVB_LOWER_IS_BETTER, 130, 0.03 },
+};
+
+static void extra_skipped(struct hvb_sink *s)
+{
+	hvb_sink_cell_status(s, "native", "micro/cpuid", HVB_ST_SKIPPED, "needs a VM");
+}
+
+static void extra_failed(struct hvb_sink *s)
+{
+	hvb_sink_cell_status(s, "native", "mem/stream-copy", HVB_ST_FAILED, "child killed by SIGSEGV");
+}
+
+static bool has(const char *out, const char *s)
+{
+	return strstr(out, s) != NULL;
+}
+
+/* The table line of a workload/metric (first match), or "". */
+static const char *line_of(const char *out, const char *workload, const char *metric)
+{
+	static char line[512];
+	const char *p = out;
+
+	while ((p = strstr(p, workload))) {
+		const char *b = p, *e = strchr(p, '\n');
+		while (b > out && b[-1] != '\n')
+			b--;
+		size_t len = e ? (size_t)(e - b) : strlen(b);
+		snprintf(line, sizeof(line), "%.*s", (int)(len < sizeof(line) ? len : sizeof(line) - 1), b);
+		if (strstr(line, metric) && !strstr(line, ".p99"))
+			return line;
+		p = e ? e : p + strlen(p);
+	}
+	return "";
+}
+
+static void test_end_to_end(void)
+{
+	const size_t n = ARRAY_SIZE(base_specs);
+	const double slow[] = { 1.10, 1.10, 1.0, 1.0 }, fast_bw[] = { 1, 1, 1.10, 1 };
+	char *base = write_run("base", base_specs, n, 10, NULL, 1, extra_skipped, "complete");
+	char *same = write_run("same", base_specs, n, 10, NULL, 2, extra_skipped, "complete");
+	char *slower = write_run("slower", base_specs, n, 10, slow, 3, NULL, "complete");
+	char *faster = write_run("faster", base_specs, n, 10, fast_bw, 4, NULL, "complete");
+	char *half1 = write_run("half1", base_specs, n, 5, NULL, 5, NULL, "complete");
+	char *half2 = write_run("half2", base_specs, n, 5, NULL, 6, NULL, "complete");
+	char *few = write_run("few", base_specs, n, 2, NULL, 7, NULL, "complete");
+	char *failed = write_run("failed", base_specs, 2, 10, NULL, 8, extra_failed, "complete");
+	char *died = write_dead_run("died", base_specs, n, 10);
+	struct spec us[ARRAY_SIZE(base_specs)];
+	char *args, *out;
+	int rc;
+
+	memcpy(us, base_specs, sizeof(us));
+	us[0].unit = "us";
+	char *units = write_run("units", us, n, 10, NULL, 10, NULL, "complete");
+
+	args = xasprintf("compare %s %s", base, same);
+	rc = run_hvbench(args, &out);
+	TAP_EQ_INT(rc, 0, "identical distributions: exit 0");
+	TAP_OK(has(out, "0 regression(s), 0 improvement(s), 3 no change"),
+	       "identical distributions: 3 primary metrics, no change");
+	TAP_OK(!has(out, "ns_per_op.p99  "), "the .p99 metric is left out by default");
+	TAP_OK(has(out, "1 more metric name(s) not compared"), "and the summary says so");
+	TAP_OK(has(out, "both: native micro/cpuid: skipped: needs a VM"),
+	       "a cell skipped on both sides is listed once, with its reason");
+	free(args), free(out);
+
+	args = xasprintf("compare %s %s", base, slower);
+	rc = run_hvbench(args, &out);
+	TAP_EQ_INT(rc, 1, "10% slower: exit 1");
+	TAP_OK(has(line_of(out, "micro/syscall", "ns_per_op"), "regression"),
+	       "10% more ns/op: regression");
+	TAP_OK(has(line_of(out, "mem/stream-copy", "bandwidth"), "no change"),
+	       "unchanged bandwidth: no change");
+	free(args), free(out);
+
+	args = xasprintf("compare %s %s", base, faster);
+	rc = run_hvbench(args, &out);
+	TAP_EQ_INT(rc, 0, "10% more bandwidth: exit 0");
+	TAP_OK(has(line_of(out, "mem/stream-copy", "bandwidth"), "improvement"),
+	       "10% more MB/s: improvement (higher is better)");
+	free(args), free(out);
+
+	args = xasprintf("compare %s %s", faster, base);
+	rc = run_hvbench(args, &out);
+	TAP_EQ_INT(rc, 1, "10% less bandwidth: exit 1");
+	TAP_OK(has(line_of(out, "mem/stream-copy", "bandwidth"), "regression"),
+	       "10% less MB/s: regression");
+	free(args), free(out);
+
+	args = xasprintf("compare %s %s", slower, base);
+	rc = run_hvbench(args, &out);
+	TAP_EQ_INT(rc, 0, "10% faster: exit 0, never a regression");
+	TAP_OK(has(line_of(out, "micro/syscall", "ns_per_op"), "improvement"),
+	       "10% less ns/op: improvement");
+	free(args), free(out);
+
+	args = xasprintf("compare %s %s", base, units);
+	rc = run_hvbench(args, &out);
+	TAP_EQ_INT(rc, 2, "mismatched units: exit 2");
+	TAP_OK(has(out, "native micro/syscall ns_per_op") && has(out, "'us'"),
+	       "the message names the key and both units");
+	free(args), free(out);
+
+	args = xasprintf("compare %s %s", base, failed);
+	rc = run_hvbench(args, &out);
+	TAP_EQ_INT(rc, 1, "a cell failed in cand that base measured: exit 1");
+	TAP_OK(has(out, "only in base") && has(out, "failed in cand: child killed by SIGSEGV"),
+	       "the missing metric is listed with the cand's reason");
+	free(args), free(out);
+
+	args = xasprintf("compare %s %s", failed, base);
+	rc = run_hvbench(args, &out);
+	TAP_EQ_INT(rc, 0, "a metric new in cand: exit 0");
+	TAP_OK(has(line_of(out, "mem/stream-copy", "bandwidth"), "only in cand"),
+	       "the new metric is listed as only in cand");
+	free(args), free(out);
+
+	args = xasprintf("compare --base %s,%s --cand %s", half1, half2, same);
+	rc = run_hvbench(args, &out);
+	TAP_OK(rc == 0 && has(line_of(out, "micro/syscall", "ns_per_op"), "10/10"),
+	       "two 5-repetition directories pool into 10 repetitions");
+	free(args), free(out);
+
+	args = xasprintf("compare %s %s", few, same);
+	rc = run_hvbench(args, &out);
+	TAP_OK(rc == 0 && has(line_of(out, "micro/syscall", "ns_per_op"), "inconclusive") &&
+		       has(out, "need at least 3 per side"),
+	       "2 repetitions: inconclusive, and it says why");
+	free(args), free(out);
+
+	args = xasprintf("compare %s %s", base, died);
+	rc = run_hvbench(args, &out);
+	TAP_OK(rc == 2 && has(out, "--allow-partial"), "an incomplete run is refused (exit 2)");
+	free(args), free(out);
+	args = xasprintf("compare --allow-partial %s %s", base, died);
+	rc = run_hvbench(args, &out);
+	TAP_OK(rc == 0 && has(out, "not complete"), "--allow-partial reads it and says so");
+	free(args), free(out);
+
+	args = xasprintf("compare --metrics '*' --format csv %s %s", base, slower);
+	rc = run_hvbench(args, &out);
+	TAP_OK(rc == 1 && has(out, "runner,workload,metric,unit,better,n_base,n_cand") &&
+		       has(out, "ns_per_op.p99,ns,lower,10,10"),
+	       "--format csv with --metrics '*' includes the percentiles");
+	free(args), free(out);
+
+	args = xasprintf("compare --format json %s %s", base, slower);
+	rc = run_hvbench(args, &out);
+	TAP_OK(rc == 1 && has(out, "\"verdict\": \"regression\"") &&
+		       has(out, "\"exit_status\": 1"),
+	       "--format json carries verdicts and the exit status");
+	free(args), free(out);
+
+	args = xasprintf("compare --format markdown %s %s", base, slower);
+	rc = run_hvbench(args, &out);
+	TAP_OK(rc == 1 && has(out, "| runner | workload |") && has(out, "**regression**"),
+	       "--format markdown is a table with the verdict in bold");
+	free(args), free(out);
+
+	args = xasprintf("compare --format yaml %s %s", base, same);
+	TAP_EQ_INT(run_hvbench(args, &out), 2, "an unknown format: exit 2");
+	free(args), free(out);
+	args = xasprintf("compare %s", base);
+	TAP_EQ_INT(run_hvbench(args, &out), 2, "one directory only: exit 2");
+	free(args), free(out);
+	args = xasprintf("compare %s %s/nonexistent", base, tmpdir);
+	TAP_EQ_INT(run_hvbench(args, &out), 2, "a missing directory: exit 2");
+	free(args), free(out);
+
+	free(base), free(same), free(slower), free(faster), free(half1), free(half2);
+	free(few), free(failed), free(died), free(units);
+}
+
+int main(void)
+{
+	test_false_positive_rate();
+	test_power_and_direction();
+	test_detection_curve();
+	hvbench = getenv("HVBENCH");
+	if (!hvbench || access(hvbench, X_OK)) {
+		TAP_SKIP("HVBENCH is not set to the hvbench binary (run through tests/run)");
+	} else if (!mkdtemp(tmpdir)) {
+		TAP_OK(false, "create a temporary directory");
+	} else {
+		test_end_to_end();
+		char *rm = xasprintf("rm -rf %s", tmpdir);
+		if (system(rm))
+			diag("could not remove %s", tmpdir);
+		free(rm);
+	}
+	return tap_done();
+}
