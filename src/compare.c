@@ -240,7 +240,8 @@ static double *copy_values(const double *v, size_t n)
 {
 	double *c = xmalloc((n ? n : 1) * sizeof(*c));
 
-	memcpy(c, v, n * sizeof(*c));
+	if (n)
+		memcpy(c, v, n * sizeof(*c));
 	return c;
 }
 

@@ -341,6 +341,28 @@ static const char *line_of(const char *out, const char *workload, const char *me
 	return "";
 }
 
+/* A check whose failure shows the command's output. */
+static void dump(const char *out)
+{
+	for (const char *p = out; *p;) {
+		const char *e = strchr(p, '\n');
+		int len = e ? (int)(e - p) : (int)strlen(p);
+		printf("#   | %.*s\n", len, p);
+		p += len + (e ? 1 : 0);
+	}
+}
+
+#define CHECK_OUT(cond, desc)                                                                   \
+	do {                                                                                   \
+		if (!TAP_OK(cond, desc))                                                       \
+			dump(out);                                                             \
+	} while (0)
+#define CHECK_RC(rc, want, desc)                                                                \
+	do {                                                                                   \
+		if (!TAP_EQ_INT(rc, want, desc))                                               \
+			dump(out);                                                             \
+	} while (0)
+
 static void test_end_to_end(void)
 {
 	const size_t n = ARRAY_SIZE(base_specs);
@@ -364,105 +386,105 @@ static void test_end_to_end(void)
 
 	args = xasprintf("compare %s %s", base, same);
 	rc = run_hvbench(args, &out);
-	TAP_EQ_INT(rc, 0, "identical distributions: exit 0");
-	TAP_OK(has(out, "0 regression(s), 0 improvement(s), 3 no change"),
+	CHECK_RC(rc, 0, "identical distributions: exit 0");
+	CHECK_OUT(has(out, "0 regression(s), 0 improvement(s), 3 no change"),
 	       "identical distributions: 3 primary metrics, no change");
-	TAP_OK(!has(out, "ns_per_op.p99  "), "the .p99 metric is left out by default");
-	TAP_OK(has(out, "1 more metric name(s) not compared"), "and the summary says so");
-	TAP_OK(has(out, "both: native micro/cpuid: skipped: needs a VM"),
+	CHECK_OUT(!has(out, "ns_per_op.p99  "), "the .p99 metric is left out by default");
+	CHECK_OUT(has(out, "1 more metric name(s) not compared"), "and the summary says so");
+	CHECK_OUT(has(out, "both: native micro/cpuid: skipped: needs a VM"),
 	       "a cell skipped on both sides is listed once, with its reason");
 	free(args), free(out);
 
 	args = xasprintf("compare %s %s", base, slower);
 	rc = run_hvbench(args, &out);
-	TAP_EQ_INT(rc, 1, "10% slower: exit 1");
-	TAP_OK(has(line_of(out, "micro/syscall", "ns_per_op"), "regression"),
+	CHECK_RC(rc, 1, "10% slower: exit 1");
+	CHECK_OUT(has(line_of(out, "micro/syscall", "ns_per_op"), "regression"),
 	       "10% more ns/op: regression");
-	TAP_OK(has(line_of(out, "mem/stream-copy", "bandwidth"), "no change"),
+	CHECK_OUT(has(line_of(out, "mem/stream-copy", "bandwidth"), "no change"),
 	       "unchanged bandwidth: no change");
 	free(args), free(out);
 
 	args = xasprintf("compare %s %s", base, faster);
 	rc = run_hvbench(args, &out);
-	TAP_EQ_INT(rc, 0, "10% more bandwidth: exit 0");
-	TAP_OK(has(line_of(out, "mem/stream-copy", "bandwidth"), "improvement"),
+	CHECK_RC(rc, 0, "10% more bandwidth: exit 0");
+	CHECK_OUT(has(line_of(out, "mem/stream-copy", "bandwidth"), "improvement"),
 	       "10% more MB/s: improvement (higher is better)");
 	free(args), free(out);
 
 	args = xasprintf("compare %s %s", faster, base);
 	rc = run_hvbench(args, &out);
-	TAP_EQ_INT(rc, 1, "10% less bandwidth: exit 1");
-	TAP_OK(has(line_of(out, "mem/stream-copy", "bandwidth"), "regression"),
+	CHECK_RC(rc, 1, "10% less bandwidth: exit 1");
+	CHECK_OUT(has(line_of(out, "mem/stream-copy", "bandwidth"), "regression"),
 	       "10% less MB/s: regression");
 	free(args), free(out);
 
 	args = xasprintf("compare %s %s", slower, base);
 	rc = run_hvbench(args, &out);
-	TAP_EQ_INT(rc, 0, "10% faster: exit 0, never a regression");
-	TAP_OK(has(line_of(out, "micro/syscall", "ns_per_op"), "improvement"),
+	CHECK_RC(rc, 0, "10% faster: exit 0, never a regression");
+	CHECK_OUT(has(line_of(out, "micro/syscall", "ns_per_op"), "improvement"),
 	       "10% less ns/op: improvement");
 	free(args), free(out);
 
 	args = xasprintf("compare %s %s", base, units);
 	rc = run_hvbench(args, &out);
-	TAP_EQ_INT(rc, 2, "mismatched units: exit 2");
-	TAP_OK(has(out, "native micro/syscall ns_per_op") && has(out, "'us'"),
+	CHECK_RC(rc, 2, "mismatched units: exit 2");
+	CHECK_OUT(has(out, "native micro/syscall ns_per_op") && has(out, "'us'"),
 	       "the message names the key and both units");
 	free(args), free(out);
 
 	args = xasprintf("compare %s %s", base, failed);
 	rc = run_hvbench(args, &out);
-	TAP_EQ_INT(rc, 1, "a cell failed in cand that base measured: exit 1");
-	TAP_OK(has(out, "only in base") && has(out, "failed in cand: child killed by SIGSEGV"),
+	CHECK_RC(rc, 1, "a cell failed in cand that base measured: exit 1");
+	CHECK_OUT(has(out, "only in base") && has(out, "failed in cand: child killed by SIGSEGV"),
 	       "the missing metric is listed with the cand's reason");
 	free(args), free(out);
 
 	args = xasprintf("compare %s %s", failed, base);
 	rc = run_hvbench(args, &out);
-	TAP_EQ_INT(rc, 0, "a metric new in cand: exit 0");
-	TAP_OK(has(line_of(out, "mem/stream-copy", "bandwidth"), "only in cand"),
+	CHECK_RC(rc, 0, "a metric new in cand: exit 0");
+	CHECK_OUT(has(line_of(out, "mem/stream-copy", "bandwidth"), "only in cand"),
 	       "the new metric is listed as only in cand");
 	free(args), free(out);
 
 	args = xasprintf("compare --base %s,%s --cand %s", half1, half2, same);
 	rc = run_hvbench(args, &out);
-	TAP_OK(rc == 0 && has(line_of(out, "micro/syscall", "ns_per_op"), "10/10"),
+	CHECK_OUT(rc == 0 && has(line_of(out, "micro/syscall", "ns_per_op"), "10/10"),
 	       "two 5-repetition directories pool into 10 repetitions");
 	free(args), free(out);
 
 	args = xasprintf("compare %s %s", few, same);
 	rc = run_hvbench(args, &out);
-	TAP_OK(rc == 0 && has(line_of(out, "micro/syscall", "ns_per_op"), "inconclusive") &&
+	CHECK_OUT(rc == 0 && has(line_of(out, "micro/syscall", "ns_per_op"), "inconclusive") &&
 		       has(out, "need at least 3 per side"),
 	       "2 repetitions: inconclusive, and it says why");
 	free(args), free(out);
 
 	args = xasprintf("compare %s %s", base, died);
 	rc = run_hvbench(args, &out);
-	TAP_OK(rc == 2 && has(out, "--allow-partial"), "an incomplete run is refused (exit 2)");
+	CHECK_OUT(rc == 2 && has(out, "--allow-partial"), "an incomplete run is refused (exit 2)");
 	free(args), free(out);
 	args = xasprintf("compare --allow-partial %s %s", base, died);
 	rc = run_hvbench(args, &out);
-	TAP_OK(rc == 0 && has(out, "not complete"), "--allow-partial reads it and says so");
+	CHECK_OUT(rc == 0 && has(out, "not complete"), "--allow-partial reads it and says so");
 	free(args), free(out);
 
 	args = xasprintf("compare --metrics '*' --format csv %s %s", base, slower);
 	rc = run_hvbench(args, &out);
-	TAP_OK(rc == 1 && has(out, "runner,workload,metric,unit,better,n_base,n_cand") &&
+	CHECK_OUT(rc == 1 && has(out, "runner,workload,metric,unit,better,n_base,n_cand") &&
 		       has(out, "ns_per_op.p99,ns,lower,10,10"),
 	       "--format csv with --metrics '*' includes the percentiles");
 	free(args), free(out);
 
 	args = xasprintf("compare --format json %s %s", base, slower);
 	rc = run_hvbench(args, &out);
-	TAP_OK(rc == 1 && has(out, "\"verdict\": \"regression\"") &&
+	CHECK_OUT(rc == 1 && has(out, "\"verdict\": \"regression\"") &&
 		       has(out, "\"exit_status\": 1"),
 	       "--format json carries verdicts and the exit status");
 	free(args), free(out);
 
 	args = xasprintf("compare --format markdown %s %s", base, slower);
 	rc = run_hvbench(args, &out);
-	TAP_OK(rc == 1 && has(out, "| runner | workload |") && has(out, "**regression**"),
+	CHECK_OUT(rc == 1 && has(out, "| runner | workload |") && has(out, "**regression**"),
 	       "--format markdown is a table with the verdict in bold");
 	free(args), free(out);
 
