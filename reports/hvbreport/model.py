@@ -239,9 +239,8 @@ def overhead_table(series, workloads, seed):
                 cells.append((s, None, "native: " + (cell_status(base, w)[1] or "no value")))
             else:
                 cells.append((s, Cmp(s, base, w, metric, unit, better, seed), why))
-        native = [bases.natives[0]] if bases.natives else []
         rows.append({"workload": w, "metric": metric, "unit": unit, "better": better,
-                     "natives": native, "cells": cells})
+                     "natives": list(bases.natives), "cells": cells})
     return rows
 
 

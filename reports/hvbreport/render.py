@@ -404,19 +404,22 @@ def overhead_section(rep):
         out.append(figure(rep.plotter, "overhead", "overhead"))
     others = [s for s in rep.series if not model.is_native(s.runner)]
     head = "".join(f'<th class=n>{runner_head(s)}</th>' for s in others)
+    natives = [s for s in rep.series if model.is_native(s.runner)]
+    nhead = "".join(f'<th class=n>{esc(s.label)}<br><span class=dir>baseline</span></th>'
+                    for s in natives) or "<th class=n>native</th>"
     rows = []
     for r in rep.overhead:
         w, m = r["workload"], r["metric"]
-        nat = r["natives"][0] if r["natives"] else None
-        nvals = nat.reps(w, m) if nat else []
-        if nvals:
-            ntd = (f'<td class=n><span{data_attrs(runner=nat.label, workload=w, metric=m, kind="median", value=repr(stats.median(nvals)))}>'
-                   f'{fmt(stats.median(nvals))}</span> <span class=ci>n={len(nvals)}</span></td>')
-        elif nat:
-            st, why = model.cell_status(nat, w)
-            ntd = f'<td class=n>{status_badge(st, why)}</td>'
-        else:
-            ntd = '<td class="n mut">no native run</td>'
+        ntds = []
+        for nat in r["natives"]:  # one column per native run: each run's own baseline
+            nvals = nat.reps(w, m)
+            if nvals:
+                ntds.append(f'<td class=n><span{data_attrs(runner=nat.label, workload=w, metric=m, kind="median", value=repr(stats.median(nvals)))}>'
+                            f'{fmt(stats.median(nvals))}</span> <span class=ci>n={len(nvals)}</span></td>')
+            else:
+                st, why = model.cell_status(nat, w)
+                ntds.append(f'<td class=n>{status_badge(st, why)}</td>')
+        ntd = "".join(ntds) or '<td class="n mut">no native run</td>'
         tds = []
         for s, cmp, why in r["cells"]:
             if cmp is None:
@@ -449,7 +452,7 @@ def overhead_section(rep):
                f'[95% CI] and overhead %; slowdown: ↓ lower is better, 1.000× = native. Red: CI '
                f'entirely above 1 (slower); green: entirely below. Hover a badge for its reason.'
                f'</p><div class=scroll><table id="overhead-table"><thead><tr><th>workload</th><th>metric<br><span class=dir>unit, '
-               f'direction</span></th><th class=n>native</th>{head}</tr></thead>'
+               f'direction</span></th>{nhead}{head}</tr></thead>'
                f'<tbody>{"".join(rows)}</tbody></table></div>')
     return "\n".join(out)
 
@@ -803,10 +806,12 @@ def render_md(rep):
             f"better), [95% bootstrap CI]. Medians in the metric's unit.", ""]
     rows = []
     for r in rep.overhead:
-        nat = r["natives"][0] if r["natives"] else None
-        nv = nat.reps(r["workload"], r["metric"]) if nat else []
-        row = [r["workload"], f'{r["metric"]} ({r["unit"]}, {direction(r["better"])})',
-               fmt(stats.median(nv)) if nv else "—"]
+        row = [r["workload"], f'{r["metric"]} ({r["unit"]}, {direction(r["better"])})']
+        for nat in r["natives"]:
+            nv = nat.reps(r["workload"], r["metric"])
+            row.append(fmt(stats.median(nv)) if nv else model.cell_status(nat, r["workload"])[0])
+        if not r["natives"]:
+            row.append("—")
         for s, cmp, why in r["cells"]:
             vals = s.reps(r["workload"], r["metric"])
             if cmp is None and vals:
@@ -816,7 +821,8 @@ def render_md(rep):
             else:
                 row.append(f"{fmt(cmp.median)}: {fmt_ratio(cmp.slowdown)} {fmt_ci(cmp.ci, fmt_ratio)}")
         rows.append(row)
-    out.append(md_table(["workload", "metric", "native median"] +
+    natives = [s.label for s in rep.series if model.is_native(s.runner)] or ["native"]
+    out.append(md_table(["workload", "metric"] + [f"{n} median" for n in natives] +
                         [s.label + (" (emulated)" if s.emulated else "") for s in others], rows))
     if rep.micro:
         out += ["", "## VM-exit micro-benchmarks", "",
