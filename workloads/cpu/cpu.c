@@ -11,6 +11,12 @@
  *
  * Every setup checks its kernel against a known answer and fails the cell
  * with a reason if it is wrong: a fast wrong answer is not a result.
+ *
+ * Units: the hashes are BANDWIDTH (MB/s of input, as hash speeds are quoted;
+ * 64 KiB per op keeps per-call overhead and padding under 0.2%), matmul is
+ * RATE with one op = one whole 256x256 product (run(n) must do exactly n
+ * ops, so an op cannot be a single flop; the note gives the GFLOP/s factor),
+ * sort is TIME_PER_OP (ns per 64 Ki-key sort).
  */
 #include "workload.h"
 
