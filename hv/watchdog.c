@@ -2,9 +2,11 @@
 #include "watchdog.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "exit.h"
 
@@ -77,6 +79,8 @@ int watchdog_start(struct hv_watchdog *wd, struct vcpu *vcpu, uint64_t timeout_n
 		   volatile int *stop_flag)
 {
 	pthread_condattr_t ca;
+	pthread_attr_t attr;
+	cpu_set_t set;
 	int r;
 
 	memset(wd, 0, sizeof(*wd));
@@ -90,7 +94,13 @@ int watchdog_start(struct hv_watchdog *wd, struct vcpu *vcpu, uint64_t timeout_n
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&wd->cond, &ca);
 	pthread_condattr_destroy(&ca);
-	r = pthread_create(&wd->thread, NULL, watchdog_main, wd);
+	/* Not on the vCPU's CPU if we can help it: a pinned vCPU thread would
+	 * hand its pinning down.  The process's main thread is usually unpinned. */
+	pthread_attr_init(&attr);
+	if (!sched_getaffinity(getpid(), sizeof(set), &set))
+		pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+	r = pthread_create(&wd->thread, &attr, watchdog_main, wd);
+	pthread_attr_destroy(&attr);
 	if (r) {
 		pthread_cond_destroy(&wd->cond);
 		pthread_mutex_destroy(&wd->lock);

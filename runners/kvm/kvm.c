@@ -199,7 +199,8 @@ static void kvm_describe(const struct hvb_runner *r, struct hvb_sink *sink)
 	hvb_sink_meta(sink, "runner.kvm.nesting", nest);
 	hvb_sink_meta(sink, "runner.kvm.vmm", "hvbench reference core (hv/), PVH direct entry, "
 					      "no firmware, 1 vCPU");
-	hvb_sink_meta(sink, "runner.kvm.pinning", "vCPU thread pinned to the job's CPU (--cpu)");
+	hvb_sink_meta(sink, "runner.kvm.pinning", "vCPU thread pinned to the job's CPU (--cpu); "
+						  "replaced by the placement once a guest ran");
 	hvb_sink_metaf(sink, "runner.kvm.guest_mem_mib", "%llu",
 		       (unsigned long long)guest_mem_mib());
 	hvb_sink_meta(sink, "runner.kvm.irqchip",
@@ -564,7 +565,7 @@ static int kvm_run(const struct hvb_runner *runner, const struct hvb_job *job,
 		hvb_sink_log(sink, runner->name, "pinning the vCPU to cpu %d failed: %s", job->cpu,
 			     strerror(-kj->pin_err));
 	else
-		hvb_sink_log(sink, runner->name, "vCPU thread: %s", kj->pin_desc);
+		hvb_sink_meta(sink, "runner.kvm.pinning", kj->pin_desc);
 	if (kj->con.dropped)
 		hvb_sink_log(sink, runner->name,
 			     "guest console: %llu bytes dropped after the first %llu (flood)",
