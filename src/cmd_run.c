@@ -34,7 +34,7 @@ static void on_signal(int sig)
 }
 
 struct run_opts {
-	const char *runners, *workloads, *out, *latest;
+	const char *runners, *workloads, *out, *latest, *image;
 	uint64_t reps, batches, goal_us, cpu; /* cpu: UINT64_MAX = default */
 	double timeout_s;
 	bool quick, quiet;
@@ -267,6 +267,9 @@ static int run_main(int argc, char **argv)
 			   "limit for one job: one runner, one repetition (default 600)"),
 		OPT_STR("latest", 0, &o.latest, "LINK",
 			"also point the symlink LINK at the run directory"),
+		OPT_STR("image", 0, &o.image, "PATH",
+			"guest image for runners that boot one (default: $HVB_GUEST_IMAGE, else "
+			"guest/hvbench-guest.elf next to hvbench)"),
 		OPT_END(),
 	};
 	struct hvb_selection sel = { 0 };
@@ -287,6 +290,9 @@ static int run_main(int argc, char **argv)
 		o.goal_us = o.goal_us == HVB_DEFAULT_GOAL_US ? 2000 : o.goal_us;
 		o.reps = o.reps == 5 ? 2 : o.reps;
 	}
+	/* Runners find the image through the environment (also in `list`). */
+	if (o.image)
+		setenv("HVB_GUEST_IMAGE", o.image, 1);
 	if (hvb_select_runners(o.runners, &sel, err, sizeof(err)) ||
 	    hvb_select_workloads(o.workloads, &sel, err, sizeof(err))) {
 		hvb_err("run: %s", err);
