@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dev.h"
@@ -266,6 +267,7 @@ struct kvm_job {
 	uint64_t t0_ns;        /* process side: before vm_create */
 	uint64_t ops_per_rep;  /* from CELL_BEGIN: n x batches */
 	bool boot_done;
+	bool abandoned;        /* the vCPU thread was left behind in KVM_RUN */
 	char fault[200];       /* the guest's last FAULT record, for the verdict */
 	char pin_desc[128];
 	int pin_err;
@@ -416,6 +418,10 @@ static int on_record(void *arg, struct vcpu *vcpu, const struct hvb_record *rec,
 {
 	struct kvm_job *kj = arg;
 
+	if (__atomic_load_n(&kj->abandoned, __ATOMIC_ACQUIRE)) {
+		snprintf(why, len, "the run was abandoned");
+		return -1;
+	}
 	if (rec->type == HVB_REC_CELL_BEGIN)
 		kj->ops_per_rep = rec->u64[0] * rec->u64[1];
 	if (hvb_rec_deliver(&kj->c, rec)) {
@@ -435,7 +441,8 @@ static void on_console(void *arg, const char *text)
 {
 	struct kvm_job *kj = arg;
 
-	hvb_sink_log(kj->sink, "kvm", "guest console: %s", text);
+	if (!__atomic_load_n(&kj->abandoned, __ATOMIC_ACQUIRE))
+		hvb_sink_log(kj->sink, "kvm", "guest console: %s", text);
 }
 
 static int setup(struct kvm_job *kj, char *why, size_t len)
@@ -533,6 +540,36 @@ static const char *verdict_reason(struct kvm_job *kj, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * Join the vCPU thread.  The watchdog kicks it at the job's timeout or on
+ * SIGINT; if KVM_RUN still does not come back HV_JOIN_GRACE_S later, the
+ * host kernel is stuck in it: give up on the thread (-ETIMEDOUT).
+ */
+#define HV_JOIN_GRACE_S 10
+
+static int join_vcpu(pthread_t t, const struct hvb_job *job)
+{
+	uint64_t start = hv_now_ns(), limit = (uint64_t)((job->timeout_s + HV_JOIN_GRACE_S) * 1e9);
+	uint64_t interrupted_at = 0;
+
+	for (;;) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 200000000;
+		if (ts.tv_nsec >= 1000000000)
+			ts.tv_sec++, ts.tv_nsec -= 1000000000;
+		if (pthread_timedjoin_np(t, NULL, &ts) == 0)
+			return 0;
+		if (hvb_interrupted && !interrupted_at)
+			interrupted_at = hv_now_ns();
+		if (hv_now_ns() - start > limit ||
+		    (interrupted_at && hv_now_ns() - interrupted_at > HV_JOIN_GRACE_S * 1000000000ull)) {
+			pthread_detach(t);
+			return -ETIMEDOUT;
+		}
+	}
+}
+
 static int kvm_run(const struct hvb_runner *runner, const struct hvb_job *job,
 		   struct hvb_sink *sink)
 {
@@ -559,7 +596,18 @@ static int kvm_run(const struct hvb_runner *runner, const struct hvb_job *job,
 		reason = why;
 		goto out;
 	}
-	pthread_join(t, NULL);
+	if (join_vcpu(t, job)) {
+		/* The kernel never gave the vCPU thread back: leave it (and the
+		 * VM it uses) behind rather than hang the whole benchmark. */
+		__atomic_store_n(&kj->abandoned, true, __ATOMIC_RELEASE);
+		snprintf(why, sizeof(why),
+			 "timeout: KVM_RUN did not return even after the watchdog's kick (host "
+			 "kernel stuck); VM abandoned");
+		hvb_sink_log(sink, runner->name, "%s", why);
+		hvb_warn("kvm: %s", why);
+		hvb_rec_finish(&kj->c, why);
+		return hvb_interrupted ? -EINTR : 0;
+	}
 	dev_console_flush(&kj->con);
 	if (kj->pin_err)
 		hvb_sink_log(sink, runner->name, "pinning the vCPU to cpu %d failed: %s", job->cpu,
