@@ -5,7 +5,7 @@
 # Extra variables: xtics_cmd.
 # (no title: the HTML figure caption says what this is)
 set xlabel "working-set size (bytes, log2 scale)"
-set ylabel "ns per dependent load (median of reps, 95% CI) — lower is better"
+set ylabel "ns per load (median, 95% CI) — lower is better"
 set logscale x 2
 set logscale y 10
 set format y "%g"

@@ -258,7 +258,10 @@ def micro_plot(plotter, micro_rows, series):
 
 
 def _size_tics(sizes):
-    return [(model.human_size(b).replace(" ", ""), b) for b in sizes]
+    """Labels for working-set sizes; past 8 sizes every other one, so labels never overlap."""
+    step = 1 if len(sizes) <= 8 else 2
+    return [(model.human_size(b).replace(" ", "") if i % step == 0 else "", b)
+            for i, b in enumerate(sizes)]
 
 
 def chase_plots(plotter, chase_rows, series, seed):

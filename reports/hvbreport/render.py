@@ -185,7 +185,7 @@ class Report:
         return [s for s in self.series if s.emulated]
 
 
-def figure(plotter, name, caption):
+def figure(plotter, name, caption, missing="no data for this plot"):
     """An inlined PNG (the page stays one file) with links to the PNG/SVG beside it."""
     if plotter is None:
         return f'<div class="noplot">Plot {esc(name)} not drawn: plots disabled.</div>'
@@ -198,7 +198,7 @@ def figure(plotter, name, caption):
         return (f'<figure id="plot-{esc(name)}"><img alt="{esc(caption)}" '
                 f'src="data:image/png;base64,{b64}"><figcaption>{caption} ({links})'
                 f'</figcaption></figure>')
-    why = plotter.failed.get(name, plotter.why_not or "no data for this plot")
+    why = plotter.failed.get(name, plotter.why_not or missing)
     return f'<div class="noplot" id="plot-{esc(name)}">Plot {esc(name)} not drawn: {esc(why)}</div>'
 
 
@@ -496,7 +496,7 @@ def micro_section(rep):
             if not c["ns_per_op"]:
                 st, why = c["status"]
                 tds.append(f'<td colspan="4" class="mut small">{status_badge(st, why)} '
-                           f'{esc(short(why, 48))}</td>')
+                           f'{esc(short(why, max(40, 160 // len(present))))}</td>')
                 continue
             cells = []
             for metric in ("ns_per_op", "cycles_per_op", "ns_per_op.p50", "ns_per_op.p99"):
@@ -547,7 +547,8 @@ def chase_section(rep):
                "vs working-set size (log-log), median over repetitions with 95% bootstrap CI; "
                "lower is better.") + figure(rep.plotter, "chase-ratio", "Slowdown vs native per "
                "working-set size (ratio of medians, 95% bootstrap CI); 1 = native; lower is "
-               "better.") + "</div>")
+               "better.", missing="no virtual runner with a native baseline in these runs") +
+               "</div>")
     present = [s for s in rep.series if any(per.get(s.label) for _, _, per in rep.chase)]
     bases = model.Baselines(rep.series)
     head = "".join(f"<th>{runner_head(s)}</th>" for s in present)
