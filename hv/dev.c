@@ -18,7 +18,7 @@ int vm_pio_register(struct vm *vm, uint16_t first, uint16_t last, hv_pio_fn fn, 
 	for (unsigned i = 0; i < vm->n_pio; i++)
 		if (first <= vm->pio[i].last && vm->pio[i].first <= last)
 			return -EEXIST;
-	vm->pio[vm->n_pio++] = (struct vm_pio){ first, last, fn, opaque, name };
+	vm->pio[vm->n_pio++] = (struct vm_pio){first, last, fn, opaque, name};
 	return 0;
 }
 
@@ -35,13 +35,13 @@ int vm_mmio_register(struct vm *vm, uint64_t gpa, uint64_t len, hv_mmio_fn fn, v
 	for (unsigned i = 0; i < vm->n_mem; i++)
 		if (gpa < vm->mem[i].gpa + vm->mem[i].size && vm->mem[i].gpa < gpa + len)
 			return -EEXIST; /* RAM there: accesses would never exit */
-	vm->mmio[vm->n_mmio++] = (struct vm_mmio){ gpa, len, fn, opaque, name };
+	vm->mmio[vm->n_mmio++] = (struct vm_mmio){gpa, len, fn, opaque, name};
 	return 0;
 }
 
 int vm_ioeventfd_add(struct vm *vm, uint64_t addr, bool pio)
 {
-	struct kvm_ioeventfd io = { .addr = addr, .len = 0 };
+	struct kvm_ioeventfd io = {.addr = addr, .len = 0};
 	int fd, r;
 
 	if (vm->n_ioeventfds == HV_MAX_IOEVENTFDS)

@@ -43,15 +43,15 @@ int vm_ioeventfd_add(struct vm *vm, uint64_t addr, bool pio);
 
 /* ------------------------------------------------------------ console */
 
-#define HV_CONSOLE_LINE_MAX    200
-#define HV_CONSOLE_BUDGET_DEF  (64u * 1024) /* bytes logged per run by default */
+#define HV_CONSOLE_LINE_MAX   200
+#define HV_CONSOLE_BUDGET_DEF (64u * 1024) /* bytes logged per run by default */
 
 struct hv_console {
 	/* Receives each complete line (printable ASCII, NUL-terminated, no
 	 * newline).  May be NULL: text is dropped. */
 	void (*line)(void *arg, const char *text);
 	void *arg;
-	uint64_t budget;  /* bytes that may still be logged */
+	uint64_t budget; /* bytes that may still be logged */
 	uint64_t logged, dropped;
 	unsigned len;
 	char buf[HV_CONSOLE_LINE_MAX + 1];
@@ -77,9 +77,9 @@ struct hv_hvb {
 	int (*record)(void *arg, struct vcpu *vcpu, const struct hvb_record *rec, char *why,
 		      size_t len);
 	void *arg;
-	bool kern_ioeventfds;      /* BENCH_KERN port and MMIO writes are ioeventfds */
+	bool kern_ioeventfds; /* BENCH_KERN port and MMIO writes are ioeventfds */
 	uint64_t n_records, n_released, bytes_released;
-	uint64_t kern_fallbacks;   /* BENCH_KERN accesses that reached userspace */
+	uint64_t kern_fallbacks; /* BENCH_KERN accesses that reached userspace */
 };
 
 /*

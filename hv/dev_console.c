@@ -61,8 +61,8 @@ static int com1_io(void *opaque, struct vcpu *vcpu, uint16_t port, uint8_t *data
 	return HV_CONTINUE;
 }
 
-static int debugcon_io(void *opaque, struct vcpu *vcpu, uint16_t port, uint8_t *data,
-		       unsigned size, bool out)
+static int debugcon_io(void *opaque, struct vcpu *vcpu, uint16_t port, uint8_t *data, unsigned size,
+		       bool out)
 {
 	(void)vcpu, (void)port, (void)size;
 	if (out)

@@ -20,9 +20,9 @@ static int hvb_release(struct hv_hvb *hvb, struct vcpu *vcpu, const struct hvb_r
 
 	if (r)
 		return vm_stop(vcpu->vm, vcpu, HV_GUEST_ERROR,
-			       "guest asked to release 0x%llx+0x%llx: %s",
-			       (unsigned long long)gpa, (unsigned long long)len,
-			       r == -EINVAL  ? "not page aligned (or empty)"
+			       "guest asked to release 0x%llx+0x%llx: %s", (unsigned long long)gpa,
+			       (unsigned long long)len,
+			       r == -EINVAL   ? "not page aligned (or empty)"
 			       : r == -EFAULT ? "not guest RAM"
 					      : strerror(-r));
 	hvb->n_released++;
@@ -83,15 +83,15 @@ static int hvb_io(void *opaque, struct vcpu *vcpu, uint16_t port, uint8_t *data,
 		       out ? "wrote to" : "read from", port, size, size > 1 ? "s" : "");
 }
 
-static int hvb_mmio_user(void *opaque, struct vcpu *vcpu, uint64_t gpa, uint8_t *data,
-			 unsigned len, bool write)
+static int hvb_mmio_user(void *opaque, struct vcpu *vcpu, uint64_t gpa, uint8_t *data, unsigned len,
+			 bool write)
 {
 	(void)opaque, (void)vcpu, (void)gpa, (void)data, (void)len, (void)write;
 	return HV_CONTINUE; /* reads see the zeroes the dispatcher put there */
 }
 
-static int hvb_mmio_kern(void *opaque, struct vcpu *vcpu, uint64_t gpa, uint8_t *data,
-			 unsigned len, bool write)
+static int hvb_mmio_kern(void *opaque, struct vcpu *vcpu, uint64_t gpa, uint8_t *data, unsigned len,
+			 bool write)
 {
 	struct hv_hvb *hvb = opaque;
 

@@ -21,7 +21,7 @@
 #include "pvh.h"
 
 static int fail(int e, char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static int fail(int e, char *err, size_t errlen, const char *fmt, ...)
 {
@@ -56,14 +56,14 @@ static int check_ehdr(const Elf64_Ehdr *eh, size_t len, char *err, size_t errlen
 	if (eh->e_type != ET_EXEC)
 		return fail(-ENOEXEC, err, errlen, "not an executable (ELF type %u)", eh->e_type);
 	if (eh->e_phentsize != sizeof(Elf64_Phdr))
-		return fail(-ENOEXEC, err, errlen, "bad program header size %u",
-			    eh->e_phentsize);
+		return fail(-ENOEXEC, err, errlen, "bad program header size %u", eh->e_phentsize);
 	if (eh->e_phnum == 0 || eh->e_phnum > HV_ELF_MAX_PHDRS)
 		return fail(-ENOEXEC, err, errlen, "bad number of program headers (%u)",
 			    eh->e_phnum);
 	if (!in_file(eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr), len))
-		return fail(-ENOEXEC, err, errlen, "program headers beyond the end of the file "
-						    "(truncated image?)");
+		return fail(-ENOEXEC, err, errlen,
+			    "program headers beyond the end of the file "
+			    "(truncated image?)");
 	return 0;
 }
 
@@ -111,8 +111,8 @@ static int scan_notes(const uint8_t *p, uint64_t n, struct notes *nt, char *err,
 	return 0;
 }
 
-static int add_load(const Elf64_Phdr *ph, size_t len, struct hv_image *img, unsigned idx,
-		    char *err, size_t errlen)
+static int add_load(const Elf64_Phdr *ph, size_t len, struct hv_image *img, unsigned idx, char *err,
+		    size_t errlen)
 {
 	struct hv_elf_seg *s;
 
@@ -126,7 +126,8 @@ static int add_load(const Elf64_Phdr *ph, size_t len, struct hv_image *img, unsi
 		return fail(-ENOEXEC, err, errlen,
 			    "program header %u: bytes 0x%llx+0x%llx beyond the end of the file "
 			    "(truncated image?)",
-			    idx, (unsigned long long)ph->p_offset, (unsigned long long)ph->p_filesz);
+			    idx, (unsigned long long)ph->p_offset,
+			    (unsigned long long)ph->p_filesz);
 	if (ph->p_paddr + ph->p_memsz < ph->p_paddr)
 		return fail(-ENOEXEC, err, errlen, "program header %u: address range wraps", idx);
 	for (unsigned i = 0; i < img->n_segs; i++) {
@@ -143,9 +144,11 @@ static int add_load(const Elf64_Phdr *ph, size_t len, struct hv_image *img, unsi
 		return fail(-ENOEXEC, err, errlen, "more than %d loadable segments",
 			    HV_ELF_MAX_SEGS);
 	s = &img->segs[img->n_segs++];
-	*s = (struct hv_elf_seg){ .paddr = ph->p_paddr, .memsz = ph->p_memsz,
-				  .filesz = ph->p_filesz, .offset = ph->p_offset,
-				  .flags = ph->p_flags };
+	*s = (struct hv_elf_seg){.paddr = ph->p_paddr,
+				 .memsz = ph->p_memsz,
+				 .filesz = ph->p_filesz,
+				 .offset = ph->p_offset,
+				 .flags = ph->p_flags};
 	if (img->n_segs == 1 || s->paddr < img->lo)
 		img->lo = s->paddr;
 	if (s->paddr + s->memsz > img->hi)
@@ -164,7 +167,7 @@ static bool entry_loaded(const struct hv_image *img, uint32_t entry)
 int hv_elf_parse(const void *buf, size_t len, struct hv_image *img, char *err, size_t errlen)
 {
 	const uint8_t *p = buf;
-	struct notes nt = { 0 };
+	struct notes nt = {0};
 	Elf64_Ehdr eh;
 	int r;
 
@@ -203,10 +206,11 @@ int hv_elf_parse(const void *buf, size_t len, struct hv_image *img, char *err, s
 		return fail(-ENOEXEC, err, errlen,
 			    "no hvbench ABI note: not an hvbench guest image");
 	if (nt.abi != HVB_ABI_VERSION)
-		return fail(-EPROTO, err, errlen,
-			    "guest image speaks hvbench ABI %u, this hvbench speaks %u: rebuild the "
-			    "guest image with this tree (make)",
-			    nt.abi, HVB_ABI_VERSION);
+		return fail(
+		    -EPROTO, err, errlen,
+		    "guest image speaks hvbench ABI %u, this hvbench speaks %u: rebuild the "
+		    "guest image with this tree (make)",
+		    nt.abi, HVB_ABI_VERSION);
 	img->entry = nt.entry;
 	img->abi_version = nt.abi;
 	return 0;
@@ -253,8 +257,9 @@ static int read_file(const char *path, uint8_t **out, size_t *len, char *err, si
 		return fail(-errno, err, errlen, "cannot open guest image %s: %s", path,
 			    strerror(errno));
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > HV_ELF_MAX_SIZE) {
-		r = fail(-EINVAL, err, errlen, "guest image %s is not a regular file of at most "
-					       "%llu MiB",
+		r = fail(-EINVAL, err, errlen,
+			 "guest image %s is not a regular file of at most "
+			 "%llu MiB",
 			 path, HV_ELF_MAX_SIZE >> 20);
 		goto out_close;
 	}

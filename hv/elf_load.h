@@ -14,9 +14,9 @@
 
 #include "vm.h"
 
-#define HV_ELF_MAX_SEGS  16
+#define HV_ELF_MAX_SEGS	 16
 #define HV_ELF_MAX_PHDRS 64
-#define HV_ELF_MAX_SIZE  (256ull << 20) /* larger files are not guest images */
+#define HV_ELF_MAX_SIZE	 (256ull << 20) /* larger files are not guest images */
 
 struct hv_elf_seg {
 	uint64_t paddr, memsz, filesz, offset;
@@ -24,7 +24,7 @@ struct hv_elf_seg {
 };
 
 struct hv_image {
-	uint32_t entry;       /* PVH 32-bit entry point (guest-physical) */
+	uint32_t entry;	      /* PVH 32-bit entry point (guest-physical) */
 	uint32_t abi_version; /* from the hvbench note */
 	uint64_t lo, hi;      /* lowest and one-past-highest loaded guest-physical address */
 	unsigned n_segs;

@@ -16,26 +16,26 @@
 #define unlikely(x)  __builtin_expect(!!(x), 0)
 
 static const char *const reason_names[] = {
-	[KVM_EXIT_UNKNOWN] = "unknown",
-	[KVM_EXIT_EXCEPTION] = "exception",
-	[KVM_EXIT_IO] = "io",
-	[KVM_EXIT_HYPERCALL] = "hypercall",
-	[KVM_EXIT_DEBUG] = "debug",
-	[KVM_EXIT_HLT] = "hlt",
-	[KVM_EXIT_MMIO] = "mmio",
-	[KVM_EXIT_IRQ_WINDOW_OPEN] = "irq_window_open",
-	[KVM_EXIT_SHUTDOWN] = "shutdown",
-	[KVM_EXIT_FAIL_ENTRY] = "fail_entry",
-	[KVM_EXIT_INTR] = "intr",
-	[KVM_EXIT_SET_TPR] = "set_tpr",
-	[KVM_EXIT_TPR_ACCESS] = "tpr_access",
-	[KVM_EXIT_NMI] = "nmi",
-	[KVM_EXIT_INTERNAL_ERROR] = "internal_error",
-	[KVM_EXIT_SYSTEM_EVENT] = "system_event",
-	[KVM_EXIT_IOAPIC_EOI] = "ioapic_eoi",
-	[KVM_EXIT_X86_RDMSR] = "x86_rdmsr",
-	[KVM_EXIT_X86_WRMSR] = "x86_wrmsr",
-	[KVM_EXIT_X86_BUS_LOCK] = "x86_bus_lock",
+    [KVM_EXIT_UNKNOWN] = "unknown",
+    [KVM_EXIT_EXCEPTION] = "exception",
+    [KVM_EXIT_IO] = "io",
+    [KVM_EXIT_HYPERCALL] = "hypercall",
+    [KVM_EXIT_DEBUG] = "debug",
+    [KVM_EXIT_HLT] = "hlt",
+    [KVM_EXIT_MMIO] = "mmio",
+    [KVM_EXIT_IRQ_WINDOW_OPEN] = "irq_window_open",
+    [KVM_EXIT_SHUTDOWN] = "shutdown",
+    [KVM_EXIT_FAIL_ENTRY] = "fail_entry",
+    [KVM_EXIT_INTR] = "intr",
+    [KVM_EXIT_SET_TPR] = "set_tpr",
+    [KVM_EXIT_TPR_ACCESS] = "tpr_access",
+    [KVM_EXIT_NMI] = "nmi",
+    [KVM_EXIT_INTERNAL_ERROR] = "internal_error",
+    [KVM_EXIT_SYSTEM_EVENT] = "system_event",
+    [KVM_EXIT_IOAPIC_EOI] = "ioapic_eoi",
+    [KVM_EXIT_X86_RDMSR] = "x86_rdmsr",
+    [KVM_EXIT_X86_WRMSR] = "x86_wrmsr",
+    [KVM_EXIT_X86_BUS_LOCK] = "x86_bus_lock",
 };
 
 const char *hv_exit_reason_name(uint32_t reason)
@@ -48,13 +48,20 @@ const char *hv_exit_reason_name(uint32_t reason)
 const char *hv_outcome_name(enum hv_outcome outcome)
 {
 	switch (outcome) {
-	case HV_RUNNING: return "running";
-	case HV_SHUTDOWN: return "shutdown";
-	case HV_TIMEOUT: return "timeout";
-	case HV_INTERRUPTED: return "interrupted";
-	case HV_CRASH: return "crash";
-	case HV_GUEST_ERROR: return "guest error";
-	case HV_HOST_ERROR: return "host error";
+	case HV_RUNNING:
+		return "running";
+	case HV_SHUTDOWN:
+		return "shutdown";
+	case HV_TIMEOUT:
+		return "timeout";
+	case HV_INTERRUPTED:
+		return "interrupted";
+	case HV_CRASH:
+		return "crash";
+	case HV_GUEST_ERROR:
+		return "guest error";
+	case HV_HOST_ERROR:
+		return "host error";
 	}
 	return "?";
 }
@@ -124,10 +131,10 @@ static int exit_io(struct vcpu *vcpu)
 			break;
 		}
 	if (unlikely(!d))
-		return vm_stop(vm, vcpu, HV_GUEST_ERROR,
-			       "guest %s port 0x%x (%u byte%s), which no device handles (rip 0x%llx)",
-			       out ? "wrote to" : "read from", port, size, size > 1 ? "s" : "",
-			       rip_of(vcpu));
+		return vm_stop(
+		    vm, vcpu, HV_GUEST_ERROR,
+		    "guest %s port 0x%x (%u byte%s), which no device handles (rip 0x%llx)",
+		    out ? "wrote to" : "read from", port, size, size > 1 ? "s" : "", rip_of(vcpu));
 	for (unsigned i = 0; i < count; i++, data += size) {
 		if (!out)
 			memset(data, 0, size);
@@ -152,8 +159,7 @@ static int exit_mmio(struct vcpu *vcpu)
 		if (gpa >= m->gpa && gpa - m->gpa < m->len && len <= m->len - (gpa - m->gpa)) {
 			if (!run->mmio.is_write)
 				memset(run->mmio.data, 0, len);
-			return m->fn(m->opaque, vcpu, gpa, run->mmio.data, len,
-				     run->mmio.is_write);
+			return m->fn(m->opaque, vcpu, gpa, run->mmio.data, len, run->mmio.is_write);
 		}
 	}
 	return vm_stop(vm, vcpu, HV_GUEST_ERROR,
@@ -200,8 +206,8 @@ static int exit_internal_error(struct vcpu *vcpu)
 		       "KVM internal error, suberror %u%s (data%s) at rip 0x%llx",
 		       run->internal.suberror,
 		       run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
-			       ? " (instruction emulation failed)"
-			       : "",
+			   ? " (instruction emulation failed)"
+			   : "",
 		       n ? extra : " none", rip_of(vcpu));
 }
 
@@ -216,9 +222,9 @@ static int exit_fail_entry(struct vcpu *vcpu)
 
 static int exit_system_event(struct vcpu *vcpu)
 {
-	static const char *const types[] = { [KVM_SYSTEM_EVENT_SHUTDOWN] = "shutdown",
-					     [KVM_SYSTEM_EVENT_RESET] = "reset",
-					     [KVM_SYSTEM_EVENT_CRASH] = "crash" };
+	static const char *const types[] = {[KVM_SYSTEM_EVENT_SHUTDOWN] = "shutdown",
+					    [KVM_SYSTEM_EVENT_RESET] = "reset",
+					    [KVM_SYSTEM_EVENT_CRASH] = "crash"};
 	uint32_t t = vcpu->run->system_event.type;
 
 	return vm_stop(vcpu->vm, vcpu, HV_CRASH, "guest system event %u (%s) at rip 0x%llx", t,
@@ -236,22 +242,22 @@ static int exit_unexpected(struct vcpu *vcpu)
 	uint32_t reason = vcpu->run->exit_reason;
 
 	return vm_stop(vcpu->vm, vcpu, HV_GUEST_ERROR,
-		       "unexpected exit %u (%s) at rip 0x%llx: the core does not handle it",
-		       reason, hv_exit_reason_name(reason), rip_of(vcpu));
+		       "unexpected exit %u (%s) at rip 0x%llx: the core does not handle it", reason,
+		       hv_exit_reason_name(reason), rip_of(vcpu));
 }
 
 typedef int (*exit_fn)(struct vcpu *);
 
 static const exit_fn exit_handlers[] = {
-	[KVM_EXIT_IO] = exit_io,
-	[KVM_EXIT_MMIO] = exit_mmio,
-	[KVM_EXIT_HYPERCALL] = exit_hypercall,
-	[KVM_EXIT_HLT] = exit_hlt,
-	[KVM_EXIT_SHUTDOWN] = exit_shutdown,
-	[KVM_EXIT_INTERNAL_ERROR] = exit_internal_error,
-	[KVM_EXIT_FAIL_ENTRY] = exit_fail_entry,
-	[KVM_EXIT_SYSTEM_EVENT] = exit_system_event,
-	[KVM_EXIT_INTR] = exit_intr,
+    [KVM_EXIT_IO] = exit_io,
+    [KVM_EXIT_MMIO] = exit_mmio,
+    [KVM_EXIT_HYPERCALL] = exit_hypercall,
+    [KVM_EXIT_HLT] = exit_hlt,
+    [KVM_EXIT_SHUTDOWN] = exit_shutdown,
+    [KVM_EXIT_INTERNAL_ERROR] = exit_internal_error,
+    [KVM_EXIT_FAIL_ENTRY] = exit_fail_entry,
+    [KVM_EXIT_SYSTEM_EVENT] = exit_system_event,
+    [KVM_EXIT_INTR] = exit_intr,
 };
 
 /* ------------------------------------------------------------ run loop */

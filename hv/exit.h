@@ -17,7 +17,7 @@
 #include "vm.h"
 
 struct hv_run_opts {
-	uint64_t timeout_ns;     /* watchdog: the run ends as HV_TIMEOUT after this (0 = none) */
+	uint64_t timeout_ns;	 /* watchdog: the run ends as HV_TIMEOUT after this (0 = none) */
 	volatile int *stop_flag; /* non-zero = stop as HV_INTERRUPTED (may be NULL) */
 };
 
@@ -42,7 +42,7 @@ int __vcpu_run(struct vcpu *vcpu);
  * HV_STOP so a handler can `return vm_stop(...)`.  Not for the hot path.
  */
 int vm_stop(struct vm *vm, struct vcpu *vcpu, enum hv_outcome outcome, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* Clear the verdict (and any watchdog kick) so the VM can be run again. */
 void vm_verdict_reset(struct vm *vm);

@@ -12,7 +12,8 @@ static const struct vm_mem_region *region_of(const struct vm *vm, uint64_t gpa, 
 		return NULL;
 	for (unsigned i = 0; i < vm->n_mem; i++) {
 		const struct vm_mem_region *r = &vm->mem[i];
-		/* gpa - r->gpa <= r->size - len  <=>  gpa + len <= r->gpa + r->size, without overflow */
+		/* gpa - r->gpa <= r->size - len  <=>  gpa + len <= r->gpa + r->size, without
+		 * overflow */
 		if (gpa >= r->gpa && len <= r->size && gpa - r->gpa <= r->size - len)
 			return r;
 	}

@@ -10,17 +10,16 @@
 int vm_pvh_setup(struct vm *vm, const char *cmdline)
 {
 	struct hv_memmap_entry map[3] = {
-		{ .addr = 0, .size = HV_LOAD_MIN, .type = HV_E820_RESERVED },
-		{ .addr = HV_LOAD_MIN, .size = vm->ram_size - HV_LOAD_MIN, .type = HV_E820_RAM },
-		{ .addr = HVB_MMIO_BENCH_USER, .size = 2 * HVB_MMIO_SIZE,
-		  .type = HV_E820_RESERVED },
+	    {.addr = 0, .size = HV_LOAD_MIN, .type = HV_E820_RESERVED},
+	    {.addr = HV_LOAD_MIN, .size = vm->ram_size - HV_LOAD_MIN, .type = HV_E820_RAM},
+	    {.addr = HVB_MMIO_BENCH_USER, .size = 2 * HVB_MMIO_SIZE, .type = HV_E820_RESERVED},
 	};
 	struct hv_start_info si = {
-		.magic = HV_START_INFO_MAGIC,
-		.version = 1,
-		.cmdline_paddr = HV_CMDLINE_GPA,
-		.memmap_paddr = HV_MEMMAP_GPA,
-		.memmap_entries = 3,
+	    .magic = HV_START_INFO_MAGIC,
+	    .version = 1,
+	    .cmdline_paddr = HV_CMDLINE_GPA,
+	    .memmap_paddr = HV_MEMMAP_GPA,
+	    .memmap_entries = 3,
 	};
 	size_t len = strlen(cmdline) + 1;
 	int r;
@@ -40,22 +39,22 @@ int vm_pvh_setup(struct vm *vm, const char *cmdline)
 static void flat_seg(struct kvm_segment *s, uint16_t sel, uint8_t type)
 {
 	*s = (struct kvm_segment){
-		.base = 0,
-		.limit = 0xffffffff,
-		.selector = sel,
-		.type = type,
-		.present = 1,
-		.dpl = 0,
-		.db = 1,
-		.s = 1,
-		.g = 1,
+	    .base = 0,
+	    .limit = 0xffffffff,
+	    .selector = sel,
+	    .type = type,
+	    .present = 1,
+	    .dpl = 0,
+	    .db = 1,
+	    .s = 1,
+	    .g = 1,
 	};
 }
 
 int vcpu_setup_pvh(struct vcpu *vcpu, uint32_t entry)
 {
 	struct kvm_sregs sregs;
-	struct kvm_regs regs = { .rip = entry, .rbx = HV_START_INFO_GPA, .rflags = 0x2 };
+	struct kvm_regs regs = {.rip = entry, .rbx = HV_START_INFO_GPA, .rflags = 0x2};
 	int r;
 
 	r = vcpu_sregs_get(vcpu, &sregs);
@@ -64,9 +63,9 @@ int vcpu_setup_pvh(struct vcpu *vcpu, uint32_t entry)
 	flat_seg(&sregs.cs, 0x10, 0xb); /* execute/read, accessed */
 	flat_seg(&sregs.ds, 0x18, 0x3); /* read/write, accessed */
 	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
-	sregs.tr = (struct kvm_segment){ .selector = 0x20, .limit = 0x67, .type = 0xb,
-					 .present = 1 }; /* busy 32-bit TSS */
-	sregs.ldt = (struct kvm_segment){ .type = 0x2, .present = 1, .unusable = 1 };
+	sregs.tr = (struct kvm_segment){
+	    .selector = 0x20, .limit = 0x67, .type = 0xb, .present = 1}; /* busy 32-bit TSS */
+	sregs.ldt = (struct kvm_segment){.type = 0x2, .present = 1, .unusable = 1};
 	sregs.gdt.base = sregs.idt.base = 0;
 	sregs.gdt.limit = sregs.idt.limit = 0;
 	sregs.cr0 = 0x11; /* PE | ET: protected mode, paging off */

@@ -25,11 +25,11 @@
 
 #include "vm.h"
 
-#define HV_LOAD_MIN       0x100000ull /* images load here or above */
+#define HV_LOAD_MIN	  0x100000ull /* images load here or above */
 #define HV_START_INFO_GPA 0x1000ull
-#define HV_MEMMAP_GPA     0x1100ull
-#define HV_MEMMAP_MAX     16
-#define HV_CMDLINE_GPA    0x2000ull
+#define HV_MEMMAP_GPA	  0x1100ull
+#define HV_MEMMAP_MAX	  16
+#define HV_CMDLINE_GPA	  0x2000ull
 
 #define HV_START_INFO_MAGIC 0x336ec578u
 
@@ -53,7 +53,7 @@ struct hv_memmap_entry {
 	uint32_t reserved;
 };
 
-#define HV_E820_RAM      1
+#define HV_E820_RAM	 1
 #define HV_E820_RESERVED 2
 
 /*

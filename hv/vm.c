@@ -99,10 +99,10 @@ int vm_mem_add(struct vm *vm, uint64_t gpa, uint64_t size)
 	if (hva == MAP_FAILED)
 		return -errno;
 	kr = (struct kvm_userspace_memory_region){
-		.slot = vm->n_mem,
-		.guest_phys_addr = gpa,
-		.memory_size = size,
-		.userspace_addr = (uintptr_t)hva,
+	    .slot = vm->n_mem,
+	    .guest_phys_addr = gpa,
+	    .memory_size = size,
+	    .userspace_addr = (uintptr_t)hva,
 	};
 	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &kr)) {
 		int r = -errno;
@@ -110,7 +110,7 @@ int vm_mem_add(struct vm *vm, uint64_t gpa, uint64_t size)
 		return r;
 	}
 	m = &vm->mem[vm->n_mem];
-	*m = (struct vm_mem_region){ .gpa = gpa, .size = size, .hva = hva, .slot = vm->n_mem };
+	*m = (struct vm_mem_region){.gpa = gpa, .size = size, .hva = hva, .slot = vm->n_mem};
 	if (vm->n_mem++ == 0)
 		vm->ram_size = size;
 	return 0;

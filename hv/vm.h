@@ -16,12 +16,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HV_MAX_VCPUS       8
+#define HV_MAX_VCPUS	   8
 #define HV_MAX_MEM_REGIONS 4
-#define HV_MAX_PIO         16
-#define HV_MAX_MMIO        8
+#define HV_MAX_PIO	   16
+#define HV_MAX_MMIO	   8
 #define HV_MAX_IOEVENTFDS  8
-#define HV_EXIT_REASONS    64
+#define HV_EXIT_REASONS	   64
 
 struct vm;
 struct vcpu;
@@ -64,21 +64,21 @@ struct vm_mem_region {
 /* How a run ended. */
 enum hv_outcome {
 	HV_RUNNING = 0,
-	HV_SHUTDOWN,     /* the guest ended the run itself (HVB_PORT_SHUTDOWN): guest_code */
-	HV_TIMEOUT,      /* the watchdog stopped a guest that did not finish in time */
-	HV_INTERRUPTED,  /* the user interrupted (stop flag) */
-	HV_CRASH,        /* the guest died: triple fault, internal error, failed entry */
-	HV_GUEST_ERROR,  /* the guest broke the rules: unknown port/MMIO/exit, bad address */
-	HV_HOST_ERROR,   /* the host failed (KVM_RUN error, ...) */
+	HV_SHUTDOWN,	/* the guest ended the run itself (HVB_PORT_SHUTDOWN): guest_code */
+	HV_TIMEOUT,	/* the watchdog stopped a guest that did not finish in time */
+	HV_INTERRUPTED, /* the user interrupted (stop flag) */
+	HV_CRASH,	/* the guest died: triple fault, internal error, failed entry */
+	HV_GUEST_ERROR, /* the guest broke the rules: unknown port/MMIO/exit, bad address */
+	HV_HOST_ERROR,	/* the host failed (KVM_RUN error, ...) */
 };
 
 struct hv_verdict {
 	enum hv_outcome outcome;
-	int guest_code;       /* HV_SHUTDOWN: the value written to HVB_PORT_SHUTDOWN */
+	int guest_code;	      /* HV_SHUTDOWN: the value written to HVB_PORT_SHUTDOWN */
 	uint32_t exit_reason; /* KVM exit reason of the last exit (KVM_EXIT_*) */
-	bool have_regs;       /* regs below are the guest's state when it stopped */
+	bool have_regs;	      /* regs below are the guest's state when it stopped */
 	uint64_t rip, rsp, rflags, cr0;
-	char msg[256];        /* one line: what happened, where */
+	char msg[256]; /* one line: what happened, where */
 };
 
 struct vcpu {

@@ -26,12 +26,12 @@ struct hv_watchdog {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	pthread_t target;        /* the vCPU thread */
+	pthread_t target; /* the vCPU thread */
 	struct vcpu *vcpu;
-	uint64_t deadline_ns;    /* CLOCK_MONOTONIC; 0 = none */
+	uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = none */
 	volatile int *stop_flag;
 	bool quit;
-	int kick;                /* HV_TIMEOUT / HV_INTERRUPTED once kicked (atomic) */
+	int kick; /* HV_TIMEOUT / HV_INTERRUPTED once kicked (atomic) */
 	uint64_t kicked_at_ns;
 };
 

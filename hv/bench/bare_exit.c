@@ -30,29 +30,29 @@
 #include "watchdog.h"
 #include "hvb/abi.h"
 
-#define UNROLL   128
+#define UNROLL	 128
 #define CODE_GPA 0x100000ull
-#define RAM      (4ull << 20)
+#define RAM	 (4ull << 20)
 
 /* ecx = iterations; loop: UNROLL x (out dx, al); dec ecx; jnz loop; shutdown. */
 static size_t make_guest(uint8_t *p, uint32_t iters)
 {
 	size_t n = 0, loop;
 
-	p[n++] = 0xb9, memcpy(p + n, &iters, 4), n += 4;                   /* mov ecx, iters */
+	p[n++] = 0xb9, memcpy(p + n, &iters, 4), n += 4;		   /* mov ecx, iters */
 	p[n++] = 0x66, p[n++] = 0xba, p[n++] = HVB_PORT_BENCH_USER & 0xff; /* mov dx, port */
 	p[n++] = HVB_PORT_BENCH_USER >> 8;
 	loop = n;
 	for (int i = 0; i < UNROLL; i++)
-		p[n++] = 0xee;                                              /* out dx, al */
-	p[n++] = 0x49;                                                      /* dec ecx */
-	p[n++] = 0x0f, p[n++] = 0x85;                                       /* jnz rel32 */
+		p[n++] = 0xee;	      /* out dx, al */
+	p[n++] = 0x49;		      /* dec ecx */
+	p[n++] = 0x0f, p[n++] = 0x85; /* jnz rel32 */
 	int32_t rel = (int32_t)loop - (int32_t)(n + 4);
 	memcpy(p + n, &rel, 4), n += 4;
-	p[n++] = 0x66, p[n++] = 0xba, p[n++] = HVB_PORT_SHUTDOWN & 0xff;    /* mov dx, shutdown */
+	p[n++] = 0x66, p[n++] = 0xba, p[n++] = HVB_PORT_SHUTDOWN & 0xff; /* mov dx, shutdown */
 	p[n++] = HVB_PORT_SHUTDOWN >> 8;
-	p[n++] = 0xee;                                                      /* out dx, al */
-	p[n++] = 0xeb, p[n++] = 0xfe;                                       /* jmp $ */
+	p[n++] = 0xee;		      /* out dx, al */
+	p[n++] = 0xeb, p[n++] = 0xfe; /* jmp $ */
 	return n;
 }
 
@@ -137,8 +137,9 @@ int main(int argc, char **argv)
 	unsigned rounds = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 0) : 10;
 	uint32_t iters = (uint32_t)((exits + UNROLL - 1) / UNROLL);
 	double *bare = calloc(rounds, sizeof(double)), *core = calloc(rounds, sizeof(double));
-	double *bare_cpu = calloc(rounds, sizeof(double)), *core_cpu = calloc(rounds, sizeof(double));
-	struct hv_run_opts opts = { .timeout_ns = 600ull * 1000000000ull };
+	double *bare_cpu = calloc(rounds, sizeof(double)),
+	       *core_cpu = calloc(rounds, sizeof(double));
+	struct hv_run_opts opts = {.timeout_ns = 600ull * 1000000000ull};
 
 	if (argc > 3) {
 		cpu_set_t set;
@@ -180,10 +181,11 @@ int main(int argc, char **argv)
 			(use_core ? core_cpu : bare_cpu)[i] = (double)(c1 - c0) / (double)exits;
 			vm_destroy(g.vm);
 		}
-		printf("round %2u: wall: bare %8.1f core %8.1f ns/exit (%.4f)   cpu: bare %8.1f core "
-		       "%8.1f ns/exit (%.4f)\n",
-		       i, bare[i], core[i], core[i] / bare[i], bare_cpu[i], core_cpu[i],
-		       core_cpu[i] / bare_cpu[i]);
+		printf(
+		    "round %2u: wall: bare %8.1f core %8.1f ns/exit (%.4f)   cpu: bare %8.1f core "
+		    "%8.1f ns/exit (%.4f)\n",
+		    i, bare[i], core[i], core[i] / bare[i], bare_cpu[i], core_cpu[i],
+		    core_cpu[i] / bare_cpu[i]);
 	}
 	summary("wall clock", bare, core, rounds);
 	summary("process CPU time", bare_cpu, core_cpu, rounds);

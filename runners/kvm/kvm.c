@@ -38,7 +38,7 @@
 extern volatile int hvb_interrupted;
 
 #define KVM_DEFAULT_MEM_MIB 1024
-#define KVM_MAX_MEM_MIB     3072 /* RAM must stay below the MMIO pages at 0xd0000000 */
+#define KVM_MAX_MEM_MIB	    3072 /* RAM must stay below the MMIO pages at 0xd0000000 */
 
 /* ------------------------------------------------------------ environment */
 
@@ -117,10 +117,13 @@ static int image_check(const char *path, char sha[65], char *err, size_t len)
 
 static bool kvm_available(char *why, size_t len)
 {
-	static const struct { long cap; const char *name; } need[] = {
-		{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
-		{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT (Linux >= 4.11)" },
-		{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
+	static const struct {
+		long cap;
+		const char *name;
+	} need[] = {
+	    {KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"},
+	    {KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT (Linux >= 4.11)"},
+	    {KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},
 	};
 	char img[2048], sha[65], err[512];
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC), v;
@@ -129,8 +132,9 @@ static bool kvm_available(char *why, size_t len)
 		if (errno == ENOENT)
 			snprintf(why, len, "no /dev/kvm (load kvm_intel, kvm_amd or kvm_pvm)");
 		else if (errno == EACCES || errno == EPERM)
-			snprintf(why, len, "permission denied on /dev/kvm: add yourself to group "
-					   "kvm or run as root");
+			snprintf(why, len,
+				 "permission denied on /dev/kvm: add yourself to group "
+				 "kvm or run as root");
 		else
 			snprintf(why, len, "cannot open /dev/kvm: %s", strerror(errno));
 		return false;
@@ -173,15 +177,15 @@ static bool kvm_available(char *why, size_t len)
  */
 static uint32_t host_caps(bool pvm, bool ioeventfds)
 {
-	uint32_t caps = HVB_CAP_PIO_USER | HVB_CAP_MMIO_USER | HVB_CAP_HYPERCALL |
-			HVB_CAP_RELEASE;
+	uint32_t caps = HVB_CAP_PIO_USER | HVB_CAP_MMIO_USER | HVB_CAP_HYPERCALL | HVB_CAP_RELEASE;
 
 	if (ioeventfds)
 		caps |= HVB_CAP_PIO_KERN | HVB_CAP_MMIO_KERN;
 	if (pvm)
 		caps |= HVB_CAP_PVM;
 	else
-		caps |= HVB_CAP_CPUID | HVB_CAP_MSR | HVB_CAP_HLT; /* hlt: exit + resume, no irqchip */
+		caps |=
+		    HVB_CAP_CPUID | HVB_CAP_MSR | HVB_CAP_HLT; /* hlt: exit + resume, no irqchip */
 	return caps;
 }
 
@@ -198,10 +202,12 @@ static void kvm_describe(const struct hvb_runner *r, struct hvb_sink *sink)
 	}
 	hvb_meta_nesting(nest, sizeof(nest));
 	hvb_sink_meta(sink, "runner.kvm.nesting", nest);
-	hvb_sink_meta(sink, "runner.kvm.vmm", "hvbench reference core (hv/), PVH direct entry, "
-					      "no firmware, 1 vCPU");
-	hvb_sink_meta(sink, "runner.kvm.pinning", "vCPU thread pinned to the job's CPU (--cpu); "
-						  "replaced by the placement once a guest ran");
+	hvb_sink_meta(sink, "runner.kvm.vmm",
+		      "hvbench reference core (hv/), PVH direct entry, "
+		      "no firmware, 1 vCPU");
+	hvb_sink_meta(sink, "runner.kvm.pinning",
+		      "vCPU thread pinned to the job's CPU (--cpu); "
+		      "replaced by the placement once a guest ran");
 	hvb_sink_metaf(sink, "runner.kvm.guest_mem_mib", "%llu",
 		       (unsigned long long)guest_mem_mib());
 	hvb_sink_meta(sink, "runner.kvm.irqchip",
@@ -264,11 +270,11 @@ struct kvm_job {
 	struct hv_console con;
 	struct hv_hvb hvb;
 	struct rep_probe probe;
-	uint64_t t0_ns;        /* process side: before vm_create */
-	uint64_t ops_per_rep;  /* from CELL_BEGIN: n x batches */
+	uint64_t t0_ns;	      /* process side: before vm_create */
+	uint64_t ops_per_rep; /* from CELL_BEGIN: n x batches */
 	bool boot_done;
-	bool abandoned;        /* the vCPU thread was left behind in KVM_RUN */
-	char fault[200];       /* the guest's last FAULT record, for the verdict */
+	bool abandoned;	 /* the vCPU thread was left behind in KVM_RUN */
+	char fault[200]; /* the guest's last FAULT record, for the verdict */
 	char pin_desc[128];
 	int pin_err;
 };
@@ -327,7 +333,7 @@ static int write_delta(void *arg, const char *name, double delta, const char *un
 static void probe_rep_end(struct kvm_job *kj, const struct hvb_record *rec)
 {
 	struct rep_probe *p = &kj->probe;
-	struct delta_ctx d = { .kj = kj, .rec = rec, .span_ns = hv_now_ns() - p->t0_ns };
+	struct delta_ctx d = {.kj = kj, .rec = rec, .span_ns = hv_now_ns() - p->t0_ns};
 	const uint64_t *uc = kj->vcpu->exit_counts;
 
 	snprintf(d.note, sizeof(d.note),
@@ -347,7 +353,8 @@ static void probe_rep_end(struct kvm_job *kj, const struct hvb_record *rec)
 				 0, "kvm-stats", HVB_ST_UNSUPPORTED, p->unsupported);
 		return;
 	}
-	if (__kvm_stats_snapshot(p->vcpu_st, &p->vcpu_b) || __kvm_stats_snapshot(p->vm_st, &p->vm_b)) {
+	if (__kvm_stats_snapshot(p->vcpu_st, &p->vcpu_b) ||
+	    __kvm_stats_snapshot(p->vm_st, &p->vm_b)) {
 		hvb_sink_counter(kj->sink, "kvm", rec->workload, rec->rep, "kvm-stats", false, 0, 0,
 				 0, "kvm-stats", HVB_ST_FAILED, "reading the stats fd failed");
 		return;
@@ -382,7 +389,7 @@ static int guest_tsc(struct vcpu *vcpu, uint64_t *tsc)
 	struct {
 		struct kvm_msrs hdr;
 		struct kvm_msr_entry e;
-	} m = { .hdr.nmsrs = 1, .e.index = 0x10 /* IA32_TSC */ };
+	} m = {.hdr.nmsrs = 1, .e.index = 0x10 /* IA32_TSC */};
 
 	if (ioctl(vcpu->fd, KVM_GET_MSRS, &m) != 1)
 		return -EIO;
@@ -407,8 +414,8 @@ static void note_boot(struct kvm_job *kj, struct vcpu *vcpu, const struct hvb_re
 		note = "vm_create -> the HELLO record exit (guest TSC unusable: upper bound)";
 	else
 		ms -= (double)(tsc_now - rec->u64[1]) / (double)khz;
-	hvb_sink_sample(kj->sink, "kvm", "boot", "boot_ms", "ms", HVB_LOWER_IS_BETTER,
-			kj->job->rep, ms, HVB_ST_OK, note);
+	hvb_sink_sample(kj->sink, "kvm", "boot", "boot_ms", "ms", HVB_LOWER_IS_BETTER, kj->job->rep,
+			ms, HVB_ST_OK, note);
 }
 
 /* ------------------------------------------------------------ the run */
@@ -492,8 +499,9 @@ static int setup(struct kvm_job *kj, char *why, size_t len)
 			    extra ? extra : "");
 	r = vm_pvh_setup(kj->vm, cmdline);
 	if (r)
-		snprintf(why, len, "cannot set up the boot structures: %s (command line of %zu "
-				   "bytes)",
+		snprintf(why, len,
+			 "cannot set up the boot structures: %s (command line of %zu "
+			 "bytes)",
 			 strerror(-r), strlen(cmdline));
 	free(cmdline);
 	if (!r && (r = vcpu_setup_pvh(kj->vcpu, hi.entry)))
@@ -504,13 +512,12 @@ static int setup(struct kvm_job *kj, char *why, size_t len)
 static void *vcpu_thread(void *arg)
 {
 	struct kvm_job *kj = arg;
-	struct hv_run_opts o = { .timeout_ns = (uint64_t)(kj->job->timeout_s * 1e9),
-				 .stop_flag = &hvb_interrupted };
+	struct hv_run_opts o = {.timeout_ns = (uint64_t)(kj->job->timeout_s * 1e9),
+				.stop_flag = &hvb_interrupted};
 
 	snprintf(kj->pin_desc, sizeof(kj->pin_desc), "unpinned");
 	if (kj->job->cpu >= 0)
-		kj->pin_err = hvb_topo_pin_thread(kj->job->cpu, kj->pin_desc,
-						  sizeof(kj->pin_desc));
+		kj->pin_err = hvb_topo_pin_thread(kj->job->cpu, kj->pin_desc, sizeof(kj->pin_desc));
 	probe_open(&kj->probe, kj->vm, kj->vcpu);
 	vcpu_run(kj->vcpu, &o);
 	probe_close(&kj->probe);
@@ -521,8 +528,8 @@ static void *vcpu_thread(void *arg)
 static const char *verdict_reason(struct kvm_job *kj, char *buf, size_t len)
 {
 	const struct hv_verdict *v = &kj->vm->verdict;
-	static const char *const codes[] = { "ok", "command line not understood",
-					     "fault in the guest", "guest runtime panic" };
+	static const char *const codes[] = {"ok", "command line not understood",
+					    "fault in the guest", "guest runtime panic"};
 
 	if (v->outcome == HV_SHUTDOWN && v->guest_code == HVB_EXIT_OK && kj->c.done)
 		return NULL;
@@ -563,7 +570,8 @@ static int join_vcpu(pthread_t t, const struct hvb_job *job)
 		if (hvb_interrupted && !interrupted_at)
 			interrupted_at = hv_now_ns();
 		if (hv_now_ns() - start > limit ||
-		    (interrupted_at && hv_now_ns() - interrupted_at > HV_JOIN_GRACE_S * 1000000000ull)) {
+		    (interrupted_at &&
+		     hv_now_ns() - interrupted_at > HV_JOIN_GRACE_S * 1000000000ull)) {
 			pthread_detach(t);
 			return -ETIMEDOUT;
 		}
@@ -641,11 +649,11 @@ out:
 }
 
 static const struct hvb_runner kvm_runner = {
-	.name = "kvm",
-	.desc = "the guest image under hvbench's reference core (hv/) on /dev/kvm",
-	.in_default = true,
-	.available = kvm_available,
-	.describe = kvm_describe,
-	.run = kvm_run,
+    .name = "kvm",
+    .desc = "the guest image under hvbench's reference core (hv/) on /dev/kvm",
+    .in_default = true,
+    .available = kvm_available,
+    .describe = kvm_describe,
+    .run = kvm_run,
 };
 HVB_RUNNER(kvm_runner);

@@ -15,17 +15,17 @@
 #include "unit/hv_testimg.h"
 
 static uint8_t img[TIMG_MAX];
-static const uint8_t code[] = { 0xeb, 0xfe, 0x90, 0x90 };
+static const uint8_t code[] = {0xeb, 0xfe, 0x90, 0x90};
 
 /* A fake VM: RAM [0, 4 MiB) backed by malloc, a second region at 1 GiB. */
 static struct vm fake;
 
 static void fake_init(void)
 {
-	fake.mem[0] = (struct vm_mem_region){ .gpa = 0, .size = 4ull << 20,
-					      .hva = calloc(1, 4u << 20) };
-	fake.mem[1] = (struct vm_mem_region){ .gpa = 1ull << 30, .size = 8192,
-					      .hva = calloc(1, 8192), .slot = 1 };
+	fake.mem[0] =
+	    (struct vm_mem_region){.gpa = 0, .size = 4ull << 20, .hva = calloc(1, 4u << 20)};
+	fake.mem[1] = (struct vm_mem_region){
+	    .gpa = 1ull << 30, .size = 8192, .hva = calloc(1, 8192), .slot = 1};
 	fake.n_mem = 2;
 	fake.ram_size = 4ull << 20;
 }
@@ -48,17 +48,17 @@ static int load(const struct timg *t, char *err)
 	return vm_load_elf(&fake, img, len, &hi, err, 256);
 }
 
-#define REFUSED(call, e, needle, desc)                                                      \
-	do {                                                                               \
-		int rc_ = (call);                                                           \
-		TAP_EQ_INT(rc_, e, desc);                                                   \
-		TAP_OK(strstr(err, needle) != NULL, "... and says: " needle);               \
-		printf("#   message: %s\n", err);                                             \
+#define REFUSED(call, e, needle, desc)                                                             \
+	do {                                                                                       \
+		int rc_ = (call);                                                                  \
+		TAP_EQ_INT(rc_, e, desc);                                                          \
+		TAP_OK(strstr(err, needle) != NULL, "... and says: " needle);                      \
+		printf("#   message: %s\n", err);                                                  \
 	} while (0)
 
 static void test_good(void)
 {
-	struct timg t = { .code = code, .code_len = sizeof(code), .entry = TIMG_LOAD + 2 };
+	struct timg t = {.code = code, .code_len = sizeof(code), .entry = TIMG_LOAD + 2};
 	struct hv_image hi;
 	uint8_t *p;
 	size_t len = timg_build(img, &t);
@@ -79,7 +79,7 @@ static void test_good(void)
 
 static void test_broken_headers(void)
 {
-	struct timg t = { .code = code, .code_len = sizeof(code) };
+	struct timg t = {.code = code, .code_len = sizeof(code)};
 	char err[256];
 	size_t len;
 	int r;
@@ -87,31 +87,31 @@ static void test_broken_headers(void)
 	REFUSED(parse(&t, 10, err), -ENOEXEC, "too short", "10-byte file refused");
 	len = timg_build(img, &t);
 	img[0] = 0x7e;
-	r = hv_elf_parse(img, len, &(struct hv_image){ 0 }, err, sizeof(err));
+	r = hv_elf_parse(img, len, &(struct hv_image){0}, err, sizeof(err));
 	REFUSED(r, -ENOEXEC, "not an ELF", "bad magic refused");
 	timg_build(img, &t);
 	img[EI_CLASS] = ELFCLASS32;
-	r = hv_elf_parse(img, len, &(struct hv_image){ 0 }, err, sizeof(err));
+	r = hv_elf_parse(img, len, &(struct hv_image){0}, err, sizeof(err));
 	REFUSED(r, -ENOEXEC, "64-bit", "32-bit ELF refused");
 	timg_build(img, &t);
 	img[18] = EM_AARCH64; /* e_machine */
-	r = hv_elf_parse(img, len, &(struct hv_image){ 0 }, err, sizeof(err));
+	r = hv_elf_parse(img, len, &(struct hv_image){0}, err, sizeof(err));
 	REFUSED(r, -ENOEXEC, "x86-64", "non-x86-64 machine refused");
 	timg_build(img, &t);
 	img[16] = ET_DYN; /* e_type */
-	r = hv_elf_parse(img, len, &(struct hv_image){ 0 }, err, sizeof(err));
+	r = hv_elf_parse(img, len, &(struct hv_image){0}, err, sizeof(err));
 	REFUSED(r, -ENOEXEC, "not an executable", "shared object refused");
 	timg_build(img, &t);
 	img[54] = 40; /* e_phentsize */
-	r = hv_elf_parse(img, len, &(struct hv_image){ 0 }, err, sizeof(err));
+	r = hv_elf_parse(img, len, &(struct hv_image){0}, err, sizeof(err));
 	REFUSED(r, -ENOEXEC, "program header size", "wrong program header size refused");
 	timg_build(img, &t);
 	memset(img + 32, 0xff, 8); /* e_phoff = ~0: must not wrap */
-	r = hv_elf_parse(img, len, &(struct hv_image){ 0 }, err, sizeof(err));
+	r = hv_elf_parse(img, len, &(struct hv_image){0}, err, sizeof(err));
 	REFUSED(r, -ENOEXEC, "beyond the end", "program headers at a wrapping offset refused");
 	timg_build(img, &t);
 	img[56] = 0, img[57] = 0; /* e_phnum = 0 */
-	r = hv_elf_parse(img, len, &(struct hv_image){ 0 }, err, sizeof(err));
+	r = hv_elf_parse(img, len, &(struct hv_image){0}, err, sizeof(err));
 	REFUSED(r, -ENOEXEC, "number of program headers", "no program headers refused");
 }
 
@@ -122,7 +122,7 @@ static void set_phdr_u64(int idx, size_t field_off, uint64_t v)
 
 static void test_broken_segments(void)
 {
-	struct timg t = { .code = code, .code_len = sizeof(code) };
+	struct timg t = {.code = code, .code_len = sizeof(code)};
 	char err[256];
 	size_t len = timg_build(img, &t);
 	int r;
@@ -130,20 +130,20 @@ static void test_broken_segments(void)
 	REFUSED(parse(&t, len - 2, err), -ENOEXEC, "truncated", "truncated file refused");
 	set_phdr_u64(0, offsetof(Elf64_Phdr, p_filesz), 0x100);
 	set_phdr_u64(0, offsetof(Elf64_Phdr, p_memsz), 0x10);
-	r = hv_elf_parse(img, len, &(struct hv_image){ 0 }, err, sizeof(err));
+	r = hv_elf_parse(img, len, &(struct hv_image){0}, err, sizeof(err));
 	REFUSED(r, -ENOEXEC, "exceeds memory size", "filesz > memsz refused");
 	timg_build(img, &t);
 	set_phdr_u64(0, offsetof(Elf64_Phdr, p_offset), ~0ull - 1);
-	r = hv_elf_parse(img, len, &(struct hv_image){ 0 }, err, sizeof(err));
+	r = hv_elf_parse(img, len, &(struct hv_image){0}, err, sizeof(err));
 	REFUSED(r, -ENOEXEC, "beyond the end of the file", "segment offset wrapping refused");
 	timg_build(img, &t);
 	set_phdr_u64(0, offsetof(Elf64_Phdr, p_paddr), ~0ull - 1);
 	set_phdr_u64(0, offsetof(Elf64_Phdr, p_memsz), 0x10);
-	r = hv_elf_parse(img, len, &(struct hv_image){ 0 }, err, sizeof(err));
+	r = hv_elf_parse(img, len, &(struct hv_image){0}, err, sizeof(err));
 	REFUSED(r, -ENOEXEC, "wraps", "segment address range wrapping refused");
 	timg_build(img, &t);
 	set_phdr_u64(1, offsetof(Elf64_Phdr, p_filesz), 0x100000);
-	r = hv_elf_parse(img, len, &(struct hv_image){ 0 }, err, sizeof(err));
+	r = hv_elf_parse(img, len, &(struct hv_image){0}, err, sizeof(err));
 	REFUSED(r, -ENOEXEC, "notes beyond the end", "note segment beyond the file refused");
 
 	t.seg2 = true, t.seg2_paddr = TIMG_LOAD + 2, t.seg2_memsz = 0x1000;
@@ -153,16 +153,18 @@ static void test_broken_segments(void)
 	t.seg2 = false;
 
 	t.paddr = 0x8000;
-	REFUSED(load(&t, err), -ERANGE, "host-reserved", "segment in the host-reserved area refused");
+	REFUSED(load(&t, err), -ERANGE, "host-reserved",
+		"segment in the host-reserved area refused");
 	t.paddr = 0x3ff000, t.memsz = 0x2000;
 	REFUSED(load(&t, err), -ERANGE, "outside guest RAM", "segment past the end of RAM refused");
 	t.paddr = 0x40000000, t.memsz = 0x4000; /* starts in region 1, runs past it */
-	REFUSED(load(&t, err), -ERANGE, "outside guest RAM", "segment past a second region refused");
+	REFUSED(load(&t, err), -ERANGE, "outside guest RAM",
+		"segment past a second region refused");
 }
 
 static void test_notes(void)
 {
-	struct timg t = { .code = code, .code_len = sizeof(code) };
+	struct timg t = {.code = code, .code_len = sizeof(code)};
 	char err[256];
 
 	t.no_xen_note = true;
@@ -180,7 +182,7 @@ static void test_notes(void)
 	uint32_t huge = 0xfffffff0u;
 	size_t note_off = sizeof(Elf64_Ehdr) + 2 * sizeof(Elf64_Phdr);
 	memcpy(img + note_off, &huge, 4);
-	int r = hv_elf_parse(img, TIMG_CODE_OFF + sizeof(code), &(struct hv_image){ 0 }, err,
+	int r = hv_elf_parse(img, TIMG_CODE_OFF + sizeof(code), &(struct hv_image){0}, err,
 			     sizeof(err));
 	REFUSED(r, -ENOEXEC, "truncated ELF note", "note with a huge name size refused");
 }
@@ -208,7 +210,8 @@ static void test_gpa(void)
 	TAP_EQ_INT(vm_gpa_read(&fake, ram - 4, buf, 8), -EFAULT, "read past RAM: -EFAULT");
 	TAP_EQ_INT(vm_gpa_write(&fake, ~0ull - 3, buf, 8), -EFAULT, "wrapping write: -EFAULT");
 	TAP_EQ_INT(vm_gpa_release(&fake, 4096, 4095), -EINVAL, "unaligned release length: -EINVAL");
-	TAP_EQ_INT(vm_gpa_release(&fake, 4097, 4096), -EINVAL, "unaligned release address: -EINVAL");
+	TAP_EQ_INT(vm_gpa_release(&fake, 4097, 4096), -EINVAL,
+		   "unaligned release address: -EINVAL");
 	TAP_EQ_INT(vm_gpa_release(&fake, ram - 4096, 8192), -EFAULT, "release past RAM: -EFAULT");
 	TAP_EQ_INT(vm_gpa_release(&fake, 0, ~0ull & ~4095ull), -EFAULT,
 		   "release of a huge length: -EFAULT");

@@ -20,7 +20,7 @@
 #include "watchdog.h"
 #include "unit/hv_testimg.h"
 
-#define RAM (16ull << 20)
+#define RAM	 (16ull << 20)
 #define DATA_OFF 0x800 /* records prepared by the test live at TIMG_LOAD + DATA_OFF */
 
 struct boot {
@@ -62,17 +62,18 @@ static enum hv_outcome boot(struct boot *b, const struct asm32 *a, double timeou
 			    uint64_t console_budget)
 {
 	static uint8_t img[TIMG_MAX];
-	struct timg t = { .code = a->b, .code_len = a->n };
+	struct timg t = {.code = a->b, .code_len = a->n};
 	struct hv_image hi;
 	char err[256];
 	size_t len = timg_build(img, &t);
-	struct hv_run_opts o = { .timeout_ns = (uint64_t)(timeout_s * 1e9) };
+	struct hv_run_opts o = {.timeout_ns = (uint64_t)(timeout_s * 1e9)};
 	uint64_t t0;
 
 	memset(b, 0, sizeof(*b));
 	if (vm_create(&b->vm, NULL) || vm_mem_add(b->vm, 0, RAM) ||
-	    vcpu_create(b->vm, 0, &b->vcpu) || vm_load_elf(b->vm, img, len, &hi, err, sizeof(err)) ||
-	    vm_pvh_setup(b->vm, "test") || vcpu_setup_pvh(b->vcpu, hi.entry) ||
+	    vcpu_create(b->vm, 0, &b->vcpu) ||
+	    vm_load_elf(b->vm, img, len, &hi, err, sizeof(err)) || vm_pvh_setup(b->vm, "test") ||
+	    vcpu_setup_pvh(b->vcpu, hi.entry) ||
 	    dev_console_attach(b->vm, &b->con, console_budget, on_line, b))
 		return HV_HOST_ERROR;
 	b->hvb.record = on_record;
@@ -97,8 +98,8 @@ static void done(struct boot *b)
 
 static void put_record(struct asm32 *a, uint16_t type, uint64_t u0, uint64_t u1)
 {
-	struct hvb_record r = { .magic = HVB_RECORD_MAGIC, .version = HVB_ABI_VERSION,
-				.type = type, .size = sizeof(r) };
+	struct hvb_record r = {
+	    .magic = HVB_RECORD_MAGIC, .version = HVB_ABI_VERSION, .type = type, .size = sizeof(r)};
 
 	r.u64[0] = u0, r.u64[1] = u1;
 	memcpy(a->b + DATA_OFF, &r, sizeof(r));
@@ -108,7 +109,7 @@ static void put_record(struct asm32 *a, uint16_t type, uint64_t u0, uint64_t u1)
 
 static void test_clean_shutdown(void)
 {
-	struct asm32 a = { .n = 0 };
+	struct asm32 a = {.n = 0};
 	struct boot b;
 
 	a_shutdown(&a, 7);
@@ -119,7 +120,7 @@ static void test_clean_shutdown(void)
 
 static void test_record(void)
 {
-	struct asm32 a = { .n = 0 };
+	struct asm32 a = {.n = 0};
 	struct boot b;
 
 	a_send_record(&a, TIMG_LOAD + DATA_OFF);
@@ -133,7 +134,7 @@ static void test_record(void)
 
 static void test_loop_forever(void)
 {
-	struct asm32 a = { .n = 0 };
+	struct asm32 a = {.n = 0};
 	struct boot b;
 
 	a_jmp_self(&a);
@@ -143,7 +144,6 @@ static void test_loop_forever(void)
 	TAP_OK(b.ms < 5000, "... ends within seconds of the deadline");
 	done(&b);
 }
-
 
 static void expect_guest_error(struct asm32 *a, const char *what, const char *needle)
 {
@@ -159,7 +159,7 @@ static void expect_guest_error(struct asm32 *a, const char *what, const char *ne
 
 static void test_unknown_port(void)
 {
-	struct asm32 a = { .n = 0 };
+	struct asm32 a = {.n = 0};
 
 	a_mov_dx(&a, 0x1234), a_out_al(&a), a_shutdown(&a, 0);
 	expect_guest_error(&a, "write to an unregistered port", "port 0x1234");
@@ -173,7 +173,7 @@ static void test_unknown_port(void)
 
 static void test_bad_mmio(void)
 {
-	struct asm32 a = { .n = 0 };
+	struct asm32 a = {.n = 0};
 
 	/* mov dword [0xe0000000], eax */
 	a_u8(&a, 0xa3), a_u32(&a, 0xe0000000), a_shutdown(&a, 0);
@@ -181,12 +181,13 @@ static void test_bad_mmio(void)
 	a.n = 0;
 	/* mov eax, [0xe0001000] */
 	a_u8(&a, 0xa1), a_u32(&a, 0xe0001000), a_shutdown(&a, 0);
-	expect_guest_error(&a, "MMIO read outside any region", "read 4 bytes at guest-physical 0xe0001000");
+	expect_guest_error(&a, "MMIO read outside any region",
+			   "read 4 bytes at guest-physical 0xe0001000");
 }
 
 static void test_bench_devices(void)
 {
-	struct asm32 a = { .n = 0 };
+	struct asm32 a = {.n = 0};
 	struct boot b;
 
 	a_mov_dx(&a, HVB_PORT_BENCH_USER), a_out_al(&a), a_in_al(&a);
@@ -198,7 +199,8 @@ static void test_bench_devices(void)
 	TAP_EQ_INT(boot(&b, &a, 10, 0), HV_SHUTDOWN,
 		   "bench port and MMIO no-ops (user and kernel) run to shutdown");
 	if (b.hvb.kern_ioeventfds)
-		TAP_EQ_INT(b.hvb.kern_fallbacks, 0, "... kernel-path writes never reached userspace");
+		TAP_EQ_INT(b.hvb.kern_fallbacks, 0,
+			   "... kernel-path writes never reached userspace");
 	else
 		TAP_SKIP("KVM offers no ioeventfd here");
 	done(&b);
@@ -206,7 +208,7 @@ static void test_bench_devices(void)
 
 static void test_bad_record_address(void)
 {
-	struct asm32 a = { .n = 0 };
+	struct asm32 a = {.n = 0};
 
 	a_send_record(&a, 0xf0000000), a_shutdown(&a, 0);
 	expect_guest_error(&a, "record address outside RAM", "record at 0xf0000000");
@@ -221,7 +223,7 @@ static void test_bad_record_address(void)
 
 static void test_bad_release(void)
 {
-	struct asm32 a = { .n = 0 };
+	struct asm32 a = {.n = 0};
 	struct boot b;
 
 	a_send_record(&a, TIMG_LOAD + DATA_OFF), a_shutdown(&a, 0);
@@ -236,8 +238,8 @@ static void test_bad_release(void)
 	a.n = 0;
 	a_mov_eax(&a, 0x5a5a5a5a), a_u8(&a, 0xa3), a_u32(&a, 0x300000); /* mov [0x300000], eax */
 	a_send_record(&a, TIMG_LOAD + DATA_OFF);
-	a_u8(&a, 0xa1), a_u32(&a, 0x300000);                            /* mov eax, [0x300000] */
-	a_mov_dx(&a, HVB_PORT_SHUTDOWN), a_out_al(&a), a_jmp_self(&a);  /* exit code = al */
+	a_u8(&a, 0xa1), a_u32(&a, 0x300000);			       /* mov eax, [0x300000] */
+	a_mov_dx(&a, HVB_PORT_SHUTDOWN), a_out_al(&a), a_jmp_self(&a); /* exit code = al */
 	put_record(&a, HVB_REC_RELEASE, 0x300000, 0x1000);
 	TAP_EQ_INT(boot(&b, &a, 10, 0), HV_SHUTDOWN, "valid release runs to shutdown");
 	TAP_OK(b.vm->verdict.guest_code == 0 && b.hvb.n_released == 1,
@@ -247,7 +249,7 @@ static void test_bad_release(void)
 
 static void test_console_flood(void)
 {
-	struct asm32 a = { .n = 0 };
+	struct asm32 a = {.n = 0};
 	struct boot b;
 
 	/* 256 KiB from guest memory: rep outsb in chunks, then shut down */
@@ -264,7 +266,7 @@ static void test_console_flood(void)
 
 static void test_triple_fault(void)
 {
-	struct asm32 a = { .n = 0 };
+	struct asm32 a = {.n = 0};
 	struct boot b;
 
 	a_u8(&a, 0x0f), a_u8(&a, 0x0b); /* ud2 with no IDT: #UD -> #DF -> triple fault */
@@ -276,7 +278,7 @@ static void test_triple_fault(void)
 
 static void test_cpuid_ring0(void)
 {
-	struct asm32 a = { .n = 0 };
+	struct asm32 a = {.n = 0};
 	struct boot b;
 	enum hv_outcome o;
 
@@ -290,7 +292,7 @@ static void test_cpuid_ring0(void)
 
 static void test_vmmcall_ring0(void)
 {
-	struct asm32 a = { .n = 0 };
+	struct asm32 a = {.n = 0};
 	struct boot b;
 	enum hv_outcome o;
 
@@ -310,19 +312,20 @@ static void test_vmmcall_ring0(void)
 
 static void test_hlt(void)
 {
-	struct asm32 a = { .n = 0 };
+	struct asm32 a = {.n = 0};
 	struct boot b;
 
 	/* hlt with interrupts off, three times: each exits and resumes */
 	a_hlt(&a), a_hlt(&a), a_hlt(&a), a_shutdown(&a, 0);
-	TAP_EQ_INT(boot(&b, &a, 10, 0), HV_SHUTDOWN, "hlt with interrupts off resumes (halt exit + resume)");
+	TAP_EQ_INT(boot(&b, &a, 10, 0), HV_SHUTDOWN,
+		   "hlt with interrupts off resumes (halt exit + resume)");
 	TAP_EQ_INT(b.vcpu ? b.vcpu->exit_counts[KVM_EXIT_HLT] : 0, 3, "... one hlt exit each");
 	done(&b);
 }
 
 static void test_stop_flag(void)
 {
-	struct asm32 a = { .n = 0 };
+	struct asm32 a = {.n = 0};
 	static uint8_t img[TIMG_MAX];
 	struct timg t;
 	struct vm *vm;
@@ -330,10 +333,10 @@ static void test_stop_flag(void)
 	struct hv_image hi;
 	char err[200];
 	volatile int flag = 1;
-	struct hv_run_opts o = { .timeout_ns = 30ull * 1000000000ull, .stop_flag = &flag };
+	struct hv_run_opts o = {.timeout_ns = 30ull * 1000000000ull, .stop_flag = &flag};
 
 	a_jmp_self(&a);
-	t = (struct timg){ .code = a.b, .code_len = a.n };
+	t = (struct timg){.code = a.b, .code_len = a.n};
 	size_t len = timg_build(img, &t);
 	if (vm_create(&vm, NULL) || vm_mem_add(vm, 0, RAM) || vcpu_create(vm, 0, &vcpu) ||
 	    vm_load_elf(vm, img, len, &hi, err, sizeof(err)) || vcpu_setup_pvh(vcpu, hi.entry)) {
