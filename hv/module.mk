@@ -11,3 +11,11 @@ ALL_TARGETS += $(HV_BENCH)
 $(HV_BENCH): hv/bench/bare_exit.c $(HV_OBJS)
 	$(call say,LD,$@)
 	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(DEPFLAGS) $(HOST_LDFLAGS) -o $@ $^ -lpthread
+
+# hvb-vmm: boot a guest image by hand (prints console, records, verdict).
+HV_VMM := $(O)/hvb-vmm
+ALL_TARGETS += $(HV_VMM)
+
+$(HV_VMM): hv/bench/hvb_vmm.c $(HV_OBJS)
+	$(call say,LD,$@)
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(DEPFLAGS) $(HOST_LDFLAGS) -o $@ $^ -lpthread

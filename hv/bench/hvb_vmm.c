@@ -1,0 +1,122 @@
+/*
+ * hvb-vmm: boot a guest image under the reference core, standalone.
+ *
+ *   hvb-vmm [-t SECONDS] [-m MIB] IMAGE [COMMAND-LINE WORDS...]
+ *
+ * Prints the guest's console lines and every record it sends (type,
+ * workload, metric, value, text: not validated, this is a debugging aid),
+ * then the verdict.  Exit status: the guest's shutdown code, or 100 +
+ * the verdict (timeout, crash, guest error, ...) when it did not shut down.
+ * The hvbench kvm runner uses the same library; this tool is for looking at
+ * a guest by hand.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dev.h"
+#include "elf_load.h"
+#include "exit.h"
+#include "pvh.h"
+#include "vm.h"
+
+static const char *const rec_names[] = {
+    [HVB_REC_HELLO] = "HELLO",
+    [HVB_REC_CELL_BEGIN] = "CELL_BEGIN",
+    [HVB_REC_REP_BEGIN] = "REP_BEGIN",
+    [HVB_REC_REP_END] = "REP_END",
+    [HVB_REC_SAMPLE] = "SAMPLE",
+    [HVB_REC_STATUS] = "STATUS",
+    [HVB_REC_LOG] = "LOG",
+    [HVB_REC_FAULT] = "FAULT",
+    [HVB_REC_DONE] = "DONE",
+    [HVB_REC_RELEASE] = "RELEASE",
+};
+
+static void on_line(void *arg, const char *text)
+{
+	(void)arg;
+	printf("console: %s\n", text);
+}
+
+static int on_record(void *arg, struct vcpu *vcpu, const struct hvb_record *r, char *why,
+		     size_t len)
+{
+	const char *name = r->type < sizeof(rec_names) / sizeof(rec_names[0]) && rec_names[r->type]
+			       ? rec_names[r->type]
+			       : "?";
+
+	(void)arg, (void)vcpu, (void)why, (void)len;
+	printf("record: %-10s rep %u %.*s %.*s %.*s value %g u64 0x%llx 0x%llx %.*s\n", name,
+	       r->rep, (int)sizeof(r->workload), r->workload, (int)sizeof(r->metric), r->metric,
+	       (int)sizeof(r->unit), r->unit, r->value, (unsigned long long)r->u64[0],
+	       (unsigned long long)r->u64[1], (int)sizeof(r->text), r->text);
+	return 0;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: hvb-vmm [-t SECONDS] [-m MIB] IMAGE [COMMAND-LINE WORDS...]\n");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	double timeout = 60;
+	unsigned long mib = 256;
+	char cmdline[HVB_CMDLINE_MAX] = "", err[512];
+	struct hv_console con;
+	struct hv_hvb hvb = {.record = on_record};
+	struct hv_image hi;
+	struct vm *vm;
+	struct vcpu *vcpu;
+	int opt, r;
+
+	while ((opt = getopt(argc, argv, "t:m:")) != -1) {
+		if (opt == 't')
+			timeout = atof(optarg);
+		else if (opt == 'm')
+			mib = strtoul(optarg, NULL, 0);
+		else
+			return usage();
+	}
+	if (optind >= argc || timeout <= 0 || mib < 2 || mib > 3072)
+		return usage();
+	for (int i = optind + 1; i < argc; i++) {
+		size_t n = strlen(cmdline);
+		snprintf(cmdline + n, sizeof(cmdline) - n, "%s%s", n ? " " : "", argv[i]);
+	}
+	r = vm_create(&vm, NULL);
+	if (r) {
+		fprintf(stderr, "hvb-vmm: cannot create a VM on /dev/kvm: %s\n", strerror(-r));
+		return 1;
+	}
+	if ((r = vm_mem_add(vm, 0, (uint64_t)mib << 20)) || (r = vcpu_create(vm, 0, &vcpu)) ||
+	    (r = vcpu_cpuid_init(vcpu))) {
+		fprintf(stderr, "hvb-vmm: cannot set up the VM: %s\n", strerror(-r));
+		return 1;
+	}
+	if (vm_load_elf_file(vm, argv[optind], &hi, NULL, err, sizeof(err))) {
+		fprintf(stderr, "hvb-vmm: %s\n", err);
+		return 1;
+	}
+	if ((r = dev_console_attach(vm, &con, 0, on_line, NULL)) ||
+	    (r = dev_hvb_attach(vm, &hvb)) || (r = vm_pvh_setup(vm, cmdline)) ||
+	    (r = vcpu_setup_pvh(vcpu, hi.entry))) {
+		fprintf(stderr, "hvb-vmm: cannot prepare the guest: %s\n", strerror(-r));
+		return 1;
+	}
+	struct hv_run_opts o = {.timeout_ns = (uint64_t)(timeout * 1e9)};
+	vcpu_run(vcpu, &o);
+	dev_console_flush(&con);
+	printf("verdict: %s: %s", hv_outcome_name(vm->verdict.outcome), vm->verdict.msg);
+	if (vm->verdict.have_regs)
+		printf(" (rip 0x%llx)", (unsigned long long)vm->verdict.rip);
+	printf("\n");
+	r = vm->verdict.outcome == HV_SHUTDOWN ? vm->verdict.guest_code
+					       : 100 + (int)vm->verdict.outcome;
+	vm_destroy(vm);
+	return r;
+}
