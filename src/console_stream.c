@@ -82,6 +82,8 @@ int hvb_console_stream_feed(struct hvb_console_stream *s, const void *buf, size_
 			size_t room = sizeof(s->line) - s->len;
 			size_t take = chunk < room ? chunk : room;
 
+			if (!s->len)
+				s->line_stamp = s->stamp;
 			memcpy(s->line + s->len, p, take);
 			s->len += take;
 			if (take < chunk) {

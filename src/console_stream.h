@@ -43,6 +43,10 @@ struct hvb_console_stream {
 	void (*on_text)(void *arg, const char *text, size_t len);
 	void *arg;
 	struct hvb_console_stats stats;
+	/* Caller's timestamp of the bytes about to be fed (e.g. when they were
+	 * read); line_stamp is the stamp of the first byte of the line being
+	 * delivered, so on_record can tell when a record started to arrive. */
+	uint64_t stamp, line_stamp;
 	/* private */
 	uint32_t next_seq;
 	bool skipping; /* inside an over-long line */

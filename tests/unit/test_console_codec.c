@@ -337,6 +337,33 @@ static void test_stream_stop(void)
 	TAP_EQ_INT(c.n, 2, "... right after that record");
 }
 
+static uint64_t seen_stamp;
+
+static int got_stamp(void *arg, const struct hvb_record *rec, uint32_t seq)
+{
+	struct hvb_console_stream *s = arg;
+
+	(void)rec, (void)seq;
+	seen_stamp = s->line_stamp;
+	return 0;
+}
+
+static void test_stream_stamp(void)
+{
+	struct hvb_console_stream s;
+	char rec[HVB_CONSOLE_LINE_LEN];
+	size_t n = put(rec, 0, 0);
+
+	hvb_console_stream_init(&s, got_stamp, NULL, &s);
+	s.stamp = 100;
+	hvb_console_stream_feed(&s, "text\n", 5);
+	s.stamp = 200;
+	hvb_console_stream_feed(&s, rec, 10);
+	s.stamp = 300;
+	hvb_console_stream_feed(&s, rec + 10, n - 10);
+	TAP_EQ_INT(seen_stamp, 200, "line_stamp is the stamp of the record's first byte");
+}
+
 int main(void)
 {
 	test_crc();
@@ -346,5 +373,6 @@ int main(void)
 	test_stream_damage();
 	test_stream_flood();
 	test_stream_stop();
+	test_stream_stamp();
 	return tap_done();
 }

@@ -1,0 +1,711 @@
+/*
+ * QEMU as a peer VMM: the hvbench guest image under qemu-system-x86_64.
+ *
+ *   qemu-kvm  QEMU on /dev/kvm: the peer of the reference core (kvm runner)
+ *   qemu-tcg  full emulation: a faithful x86 on which the guest's ring-0
+ *             paths run where the host KVM cannot; functional numbers only
+ *
+ * The guest is booted with -kernel (PVH entry note) and gets the job on the
+ * command line (-append, read from the PVH start info).  Records come back
+ * over the serial port as framed, checksummed lines (console_codec.h, the
+ * same codec the guest encodes with); everything else QEMU's serial says
+ * (firmware banners, guest text) goes to the run log, bounded.  The guest
+ * ends with isa-debug-exit; QEMU is always reaped: on timeout, interrupt or
+ * a protocol error it gets SIGTERM, then SIGKILL.
+ *
+ * Exit devices: QEMU has no hvbench device, so the micro benchmarks are
+ * pointed at devices QEMU really handles in userspace: an isa-debugcon with
+ * a null backend sits at HVB_PORT_BENCH_USER (write: one chardev write to
+ * nothing; read: returns its readback byte), and pc-testdev's MMIO region
+ * at 0xff000000 stands in for HVB_MMIO_BENCH_USER (mmio_user= word).
+ * Nothing is handled in the host kernel, so the *-kernel benchmarks skip.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/kvm.h>
+
+#include "console_stream.h"
+#include "records.h"
+#include "runner.h"
+#include "util.h"
+
+/* Set by `hvbench run` when the user interrupts (SIGINT/SIGTERM). */
+extern volatile int hvb_interrupted;
+
+#define QEMU_DEFAULT_BIN "qemu-system-x86_64"
+#define QEMU_DEFAULT_MEM "1G"
+#define QEMU_DEFAULT_MACHINE "pc"
+#define QEMU_PIO_USER HVB_PORT_BENCH_USER /* isa-debugcon placed here */
+#define QEMU_MMIO_USER 0xff000000u        /* pc-testdev iomem (fixed by QEMU) */
+#define QEMU_STDERR_TAIL 2048             /* bytes of QEMU's stderr kept for verdicts */
+#define QEMU_LOG_BUDGET (64 * 1024)       /* console text logged per job */
+#define QEMU_TERM_GRACE_MS 2000           /* SIGTERM -> SIGKILL */
+
+struct qemu_conf {
+	const char *accel;
+	const char *cpu;
+	bool kvm;
+};
+
+static const struct qemu_conf conf_kvm = {
+	.accel = "kvm",
+	/* Plain -cpu host aborts on nested PVM hosts (MSR 0x10a); dropping
+	 * ARCH_CAPABILITIES changes nothing the workloads use. */
+	.cpu = "host,-arch-capabilities",
+	.kvm = true,
+};
+
+static const struct qemu_conf conf_tcg = {
+	.accel = "tcg",
+	.cpu = "max",
+	.kvm = false,
+};
+
+static const struct hvb_runner qemu_kvm_runner, qemu_tcg_runner;
+
+static const struct qemu_conf *conf_of(const struct hvb_runner *r)
+{
+	return r == &qemu_kvm_runner ? &conf_kvm : &conf_tcg;
+}
+
+/* ------------------------------------------------------------ environment */
+
+static const char *env_or(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : def;
+}
+
+static const char *qemu_bin(void)
+{
+	return env_or("HVB_QEMU", QEMU_DEFAULT_BIN);
+}
+
+/* Resolve a command name through PATH (or take a path as is); 0 or -ENOENT. */
+static int find_exe(const char *name, char *out, size_t len)
+{
+	const char *path = getenv("PATH");
+	char *dirs, *dir, *save = NULL;
+	int r = -ENOENT;
+
+	if (strchr(name, '/')) {
+		hvb_strlcpy(out, name, len);
+		return access(out, X_OK) ? -ENOENT : 0;
+	}
+	dirs = xstrdup(path ? path : "/usr/local/bin:/usr/bin:/bin");
+	for (dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		snprintf(out, len, "%s/%s", dir, name);
+		if (!access(out, X_OK)) {
+			r = 0;
+			break;
+		}
+	}
+	free(dirs);
+	return r;
+}
+
+/* The guest image: $HVB_GUEST_IMAGE, else guest/hvbench-guest.elf next to
+ * the hvbench binary (the build tree layout: $(O)/hvbench, $(O)/guest/). */
+static void guest_image(char *out, size_t len)
+{
+	char self[2048];
+	ssize_t n;
+	char *slash;
+
+	if (getenv("HVB_GUEST_IMAGE") && *getenv("HVB_GUEST_IMAGE")) {
+		hvb_strlcpy(out, getenv("HVB_GUEST_IMAGE"), len);
+		return;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = '\0';
+	slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	snprintf(out, len, "%s/guest/hvbench-guest.elf", n > 0 ? self : ".");
+}
+
+/* Is the host's KVM the nested PVM flavour (guest ring 0 emulated)? */
+static bool host_is_pvm(void)
+{
+	return access("/sys/module/kvm_pvm", F_OK) == 0;
+}
+
+static int kvm_usable(char *why, size_t len)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC), v;
+
+	if (fd < 0) {
+		int e = errno;
+		if (e == ENOENT)
+			snprintf(why, len, "/dev/kvm does not exist: load kvm_intel/kvm_amd "
+					   "(or enable virtualization in the firmware)");
+		else
+			snprintf(why, len, "cannot open /dev/kvm: %s (add yourself to group kvm, "
+					   "or run as root)",
+				 strerror(e));
+		return -e;
+	}
+	v = ioctl(fd, KVM_GET_API_VERSION, 0);
+	close(fd);
+	if (v != KVM_API_VERSION) {
+		snprintf(why, len, "/dev/kvm speaks KVM API %d, QEMU needs %d", v,
+			 KVM_API_VERSION);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+static bool qemu_available(const struct qemu_conf *conf, char *why, size_t len)
+{
+	char exe[4096], img[4096];
+
+	if (find_exe(qemu_bin(), exe, sizeof(exe))) {
+		snprintf(why, len, "%s is not installed: apt-get install qemu-system-x86%s",
+			 qemu_bin(), getenv("HVB_QEMU") ? " (or fix HVB_QEMU)" : "");
+		return false;
+	}
+	if (conf->kvm && kvm_usable(why, len))
+		return false;
+	guest_image(img, sizeof(img));
+	if (access(img, R_OK)) {
+		snprintf(why, len, "guest image %s: %s (run make, or set HVB_GUEST_IMAGE)", img,
+			 strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+static bool qemu_kvm_available(char *why, size_t len)
+{
+	return qemu_available(&conf_kvm, why, len);
+}
+
+static bool qemu_tcg_available(char *why, size_t len)
+{
+	return qemu_available(&conf_tcg, why, len);
+}
+
+/*
+ * Capabilities granted to the guest (abi.h HVB_CAP_*).  Under TCG ring 0 is
+ * a faithful x86 for cpuid and MSRs, but vmcall/vmmcall outside a nested
+ * guest raise #UD, so there is no null hypercall.  Under KVM the facts of
+ * the host decide: on nested PVM guest cpuid faults in ring 3 and can hang
+ * KVM_RUN in ring 0, and ring-0 MSR access is instruction-emulated.
+ */
+static uint32_t qemu_caps(const struct qemu_conf *conf)
+{
+	uint32_t caps = HVB_CAP_PIO_USER | HVB_CAP_MMIO_USER;
+
+	if (!conf->kvm)
+		return caps | HVB_CAP_CPUID | HVB_CAP_MSR | HVB_CAP_EMULATED;
+	caps |= HVB_CAP_HYPERCALL;
+	if (host_is_pvm())
+		return caps | HVB_CAP_PVM;
+	return caps | HVB_CAP_CPUID | HVB_CAP_MSR;
+}
+
+/* ------------------------------------------------------------ describe */
+
+/* First line of `qemu --version`, or why not. */
+static void qemu_version(char *buf, size_t len)
+{
+	char *cmd = xasprintf("'%s' --version 2>&1", qemu_bin());
+	FILE *f = popen(cmd, "r");
+
+	free(cmd);
+	snprintf(buf, len, "unknown");
+	if (!f)
+		return;
+	if (fgets(buf, (int)len, f))
+		buf[strcspn(buf, "\n")] = '\0';
+	pclose(f);
+}
+
+static void qemu_describe(const struct hvb_runner *r, struct hvb_sink *sink)
+{
+	const struct qemu_conf *conf = conf_of(r);
+	char key[96], buf[256], img[4096];
+
+#define META(k, ...)                                                    \
+	do {                                                            \
+		snprintf(key, sizeof(key), "runner.%s.%s", r->name, k); \
+		hvb_sink_metaf(sink, key, __VA_ARGS__);                 \
+	} while (0)
+
+	qemu_version(buf, sizeof(buf));
+	META("version", "%s", buf);
+	META("machine", "%s", env_or("HVB_QEMU_MACHINE", QEMU_DEFAULT_MACHINE));
+	META("cpu", "%s", conf->cpu);
+	META("accelerator", "%s", conf->accel);
+	META("memory", "%s", env_or("HVB_QEMU_MEM", QEMU_DEFAULT_MEM));
+	META("firmware", "QEMU default for the machine (SeaBIOS for pc) + PVH boot of -kernel");
+	META("devices", "isa-debugcon(null) at port 0x%x for pio-*-user; pc-testdev iomem at "
+			"0x%x for mmio-*-user; isa-debug-exit at 0xf4; serial 0x3f8 for records",
+	     QEMU_PIO_USER, QEMU_MMIO_USER);
+	META("caps", "0x%x", qemu_caps(conf));
+	guest_image(img, sizeof(img));
+	META("guest_image", "%s", img);
+	META("boot_ms", "host clock: QEMU fork -> first byte of the guest's HELLO record "
+			"on the serial line (HELLO is sent right after the first workload "
+			"instruction's TSC read)");
+	if (!conf->kvm)
+		META("emulated", "yes: TCG full emulation; functional evidence only, not "
+				 "performance (the guest TSC is QEMU's virtual clock)");
+#undef META
+}
+
+/* ------------------------------------------------------------ the job */
+
+struct qemu_job {
+	const struct hvb_runner *runner;
+	const struct hvb_job *job;
+	struct hvb_sink *sink;
+	struct hvb_rec_consumer consumer;
+	struct hvb_console_stream stream;
+	uint64_t t_start;        /* host ns just before fork */
+	bool boot_recorded;
+	size_t log_used;         /* console text bytes logged */
+	unsigned long log_dropped; /* console lines not logged (budget) */
+	char err_tail[QEMU_STDERR_TAIL];
+	size_t err_len;
+};
+
+static char *build_cmdline(const struct qemu_conf *conf, const struct hvb_job *job)
+{
+	return xasprintf("%s dev=serial caps=0x%x mmio_user=0x%x", job->cmdline, qemu_caps(conf),
+			 QEMU_MMIO_USER);
+}
+
+/* argv for QEMU; the strings live as long as the returned array's owner
+ * frees them with free_argv. */
+static char **build_argv(const struct qemu_conf *conf, const char *image, const char *append)
+{
+	char **v = xcalloc(48, sizeof(char *));
+	int n = 0;
+
+#define ARG(...) (v[n++] = xasprintf(__VA_ARGS__))
+	ARG("%s", qemu_bin());
+	ARG("-nographic");
+	ARG("-nodefaults");
+	ARG("-no-reboot");
+	ARG("-machine");
+	ARG("%s", env_or("HVB_QEMU_MACHINE", QEMU_DEFAULT_MACHINE));
+	ARG("-accel");
+	ARG("%s", conf->accel);
+	ARG("-cpu");
+	ARG("%s", conf->cpu);
+	ARG("-smp");
+	ARG("1");
+	ARG("-m");
+	ARG("%s", env_or("HVB_QEMU_MEM", QEMU_DEFAULT_MEM));
+	ARG("-kernel");
+	ARG("%s", image);
+	ARG("-append");
+	ARG("%s", append);
+	ARG("-serial");
+	ARG("stdio");
+	ARG("-monitor");
+	ARG("none");
+	ARG("-device");
+	ARG("isa-debug-exit,iobase=0x%x,iosize=4", HVB_PORT_QEMU_EXIT);
+	ARG("-chardev");
+	ARG("null,id=hvbnull");
+	ARG("-device");
+	ARG("isa-debugcon,iobase=0x%x,chardev=hvbnull", QEMU_PIO_USER);
+	ARG("-device");
+	ARG("pc-testdev");
+#undef ARG
+	v[n] = NULL;
+	return v;
+}
+
+/* The command as a shell would need it, for the log (reproducible by hand). */
+static void log_argv(struct hvb_sink *sink, const char *runner, unsigned rep, char **v)
+{
+	char *line = xstrdup("");
+
+	for (char **p = v; *p; p++) {
+		bool plain = strspn(*p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					"0123456789-_=,.:/+") == strlen(*p);
+		char *t = xasprintf("%s%s%s%s%s", line, p == v ? "" : " ", plain ? "" : "'", *p,
+				    plain ? "" : "'");
+		free(line);
+		line = t;
+	}
+	hvb_sink_log(sink, runner, "rep %u: %s", rep, line);
+	free(line);
+}
+
+static void free_argv(char **v)
+{
+	for (char **p = v; *p; p++)
+		free(*p);
+	free(v);
+}
+
+/* Child: QEMU in its own process group (the terminal's Ctrl-C reaches
+ * hvbench, which stops QEMU itself), dying with hvbench, pinned to the
+ * job's CPU (every QEMU thread inherits the mask). */
+static void __attribute__((noreturn))
+exec_qemu(char **argv, int out_fd, int err_fd, int cpu)
+{
+	int null = open("/dev/null", O_RDONLY);
+
+	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (cpu >= 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		sched_setaffinity(0, sizeof(set), &set);
+	}
+	signal(SIGPIPE, SIG_DFL);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
+		_exit(127);
+	execvp(argv[0], argv);
+	fprintf(stderr, "cannot execute %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+/* Console text: to the run log, control bytes escaped, within a budget. */
+static void on_text(void *arg, const char *text, size_t len)
+{
+	struct qemu_job *q = arg;
+	char buf[HVB_CONSOLE_TEXT_MAX * 4 + 1];
+	size_t o = 0;
+
+	if (q->log_used + len > QEMU_LOG_BUDGET) {
+		q->log_dropped++;
+		return;
+	}
+	q->log_used += len;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+		if (c >= 0x20 && c < 0x7f)
+			buf[o++] = (char)c;
+		else
+			o += (size_t)snprintf(buf + o, 5, "\\x%02x", c);
+	}
+	buf[o] = '\0';
+	if (o)
+		hvb_sink_log(q->sink, q->runner->name, "console: %s", buf);
+}
+
+static void record_boot(struct qemu_job *q, uint64_t stamp, const struct hvb_record *rec)
+{
+	const struct hvb_job *job = q->job;
+	double ms = (double)(stamp - q->t_start) / 1e6;
+	char note[HVB_TEXT_MAX * 2];
+	int n;
+
+	n = snprintf(note, sizeof(note), "QEMU fork -> first workload instruction (HELLO)");
+	if (job->tsc_khz && rec->u64[1] > rec->u64[0] && rec->u64[0])
+		n += snprintf(note + n, sizeof(note) - (size_t)n,
+			      "; of which guest PVH entry -> first workload %.3f ms by guest TSC",
+			      (double)(rec->u64[1] - rec->u64[0]) / (double)job->tsc_khz);
+	if (conf_of(q->runner)->kvm == false)
+		snprintf(note + n, sizeof(note) - (size_t)n, "; emulated (TCG): not performance");
+	hvb_sink_sample(q->sink, q->runner->name, "boot", "boot_ms", "ms", HVB_LOWER_IS_BETTER,
+			job->rep, ms, HVB_ST_OK, note);
+	q->boot_recorded = true;
+}
+
+static int on_record(void *arg, const struct hvb_record *rec, uint32_t seq)
+{
+	struct qemu_job *q = arg;
+
+	bool had_hello = q->consumer.hello;
+
+	(void)seq;
+	if (hvb_rec_deliver(&q->consumer, rec))
+		return -EPROTO;
+	if (!had_hello && q->consumer.hello)
+		record_boot(q, q->stream.line_stamp, rec);
+	return 0;
+}
+
+/* Keep the last QEMU_STDERR_TAIL bytes of QEMU's stderr. */
+static void err_append(struct qemu_job *q, const char *buf, size_t n)
+{
+	if (n >= sizeof(q->err_tail)) {
+		buf += n - sizeof(q->err_tail);
+		n = sizeof(q->err_tail);
+	}
+	if (q->err_len + n > sizeof(q->err_tail)) {
+		size_t drop = q->err_len + n - sizeof(q->err_tail);
+		memmove(q->err_tail, q->err_tail + drop, q->err_len - drop);
+		q->err_len -= drop;
+	}
+	memcpy(q->err_tail + q->err_len, buf, n);
+	q->err_len += n;
+}
+
+/* The stderr tail as one line (for a verdict). */
+static void err_summary(const struct qemu_job *q, char *out, size_t len)
+{
+	size_t o = 0, i = 0;
+
+	/* Skip empty trailing lines; show the last few lines, joined. */
+	while (i < q->err_len && o + 2 < len) {
+		char c = q->err_tail[i++];
+		if (c == '\n')
+			c = i < q->err_len ? '|' : '\0';
+		if (c && (unsigned char)c >= 0x20 && c != 0x7f)
+			out[o++] = c;
+	}
+	out[o] = '\0';
+}
+
+enum collect_end {
+	END_EOF,       /* QEMU closed its serial (it exited) */
+	END_TIMEOUT,
+	END_INTERRUPT,
+	END_PROTO,     /* the guest broke the record protocol */
+};
+
+/* Read serial and stderr until QEMU is gone, the deadline passes, the user
+ * interrupts or the guest misbehaves. */
+static enum collect_end collect(struct qemu_job *q, int out_fd, int err_fd, uint64_t deadline)
+{
+	struct pollfd p[2] = { { .fd = out_fd, .events = POLLIN },
+			       { .fd = err_fd, .events = POLLIN } };
+	char buf[16384];
+
+	while (p[0].fd >= 0) {
+		int64_t left = (int64_t)(deadline - hvb_now_ns());
+		ssize_t n;
+
+		if (hvb_interrupted)
+			return END_INTERRUPT;
+		if (left <= 0)
+			return END_TIMEOUT;
+		if (poll(p, 2, left / 1000000 > 200 ? 200 : (int)(left / 1000000) + 1) <= 0)
+			continue;
+		if (p[1].revents) {
+			n = read(err_fd, buf, sizeof(buf));
+			if (n > 0)
+				err_append(q, buf, (size_t)n);
+			else if (n == 0 || errno != EINTR)
+				p[1].fd = -1;
+		}
+		if (!p[0].revents)
+			continue;
+		n = read(out_fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		q->stream.stamp = hvb_now_ns();
+		if (hvb_console_stream_feed(&q->stream, buf, (size_t)n))
+			return END_PROTO;
+	}
+	/* Drain what QEMU said on the way out. */
+	while (p[1].fd >= 0 && poll(&p[1], 1, 500) > 0) {
+		ssize_t n = read(err_fd, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		err_append(q, buf, (size_t)n);
+	}
+	return hvb_console_stream_finish(&q->stream) ? END_PROTO : END_EOF;
+}
+
+/* SIGTERM, then SIGKILL after a grace period; always reaps.  Returns the
+ * wait status. */
+static int stop_qemu(pid_t pid, bool ask_first)
+{
+	int status = 0;
+	uint64_t until = hvb_now_ns() + (uint64_t)QEMU_TERM_GRACE_MS * 1000000;
+
+	if (ask_first) {
+		kill(pid, SIGTERM);
+		while (hvb_now_ns() < until) {
+			pid_t w = waitpid(pid, &status, WNOHANG);
+			if (w == pid)
+				return status;
+			usleep(10000);
+		}
+	}
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return status;
+}
+
+/* Verdict from how the job ended; empty = clean. */
+static void verdict(struct qemu_job *q, enum collect_end end, int status, char *why, size_t len)
+{
+	const struct hvb_rec_consumer *c = &q->consumer;
+	char tail[QEMU_STDERR_TAIL + 1];
+	int code;
+
+	err_summary(q, tail, sizeof(tail));
+	why[0] = '\0';
+	switch (end) {
+	case END_TIMEOUT:
+		snprintf(why, len, "guest timed out after %.0f s (%s); QEMU stopped",
+			 q->job->timeout_s, c->hello ? "it had started" : "it never said hello");
+		return;
+	case END_INTERRUPT:
+		snprintf(why, len, "interrupted");
+		return;
+	case END_PROTO:
+		snprintf(why, len, "protocol error: %s", c->error);
+		return;
+	case END_EOF:
+		break;
+	}
+	if (WIFSIGNALED(status)) {
+		snprintf(why, len, "QEMU killed by signal %d (%s)%s%s", WTERMSIG(status),
+			 strsignal(WTERMSIG(status)), *tail ? ": " : "", tail);
+		return;
+	}
+	code = WEXITSTATUS(status);
+	/* isa-debug-exit makes QEMU exit with (value << 1) | 1; QEMU's own
+	 * errors exit with 1 too, but then the guest never said hello. */
+	if (!c->hello) {
+		snprintf(why, len, "QEMU exited with status %d before the guest started%s%s", code,
+			 *tail ? ": " : " (no message)", tail);
+		return;
+	}
+	if (code & 1) {
+		code >>= 1;
+		if (code == HVB_EXIT_OK && c->done)
+			return;
+		snprintf(why, len, "guest exited with code %d (%s)", code,
+			 code == HVB_EXIT_BADCMD ? "command line not understood" :
+			 code == HVB_EXIT_FAULT	 ? "guest fault, see log" :
+			 code == HVB_EXIT_PANIC	 ? "guest runtime gave up, see log" :
+			 code == HVB_EXIT_OK	 ? "ok, but no DONE record arrived" :
+						   "unknown code");
+		return;
+	}
+	if (code == 0 && c->done)
+		return; /* the guest powered off after DONE */
+	snprintf(why, len, "guest stopped without finishing (QEMU status %d: triple fault, reset "
+			   "or poweroff)%s%s",
+		 code, *tail ? ": " : "", tail);
+}
+
+static void log_damage(struct qemu_job *q)
+{
+	const struct hvb_console_stats *st = &q->stream.stats;
+
+	if (st->corrupt || st->lost || st->duplicates || st->overlong)
+		hvb_sink_log(q->sink, q->runner->name,
+			     "console damage: %lu corrupt lines, %lu records lost, %lu duplicates "
+			     "dropped, %lu over-long lines (%llu bytes discarded)",
+			     st->corrupt, st->lost, st->duplicates, st->overlong,
+			     st->discarded_bytes);
+	if (q->log_dropped)
+		hvb_sink_log(q->sink, q->runner->name,
+			     "console: %lu more text lines not logged (budget %d bytes)",
+			     q->log_dropped, QEMU_LOG_BUDGET);
+}
+
+static int spawn(char **argv, int cpu, int *out_fd, int *err_fd, pid_t *pid)
+{
+	int out[2], err[2];
+
+	if (pipe2(out, O_CLOEXEC))
+		return -errno;
+	if (pipe2(err, O_CLOEXEC)) {
+		close(out[0]), close(out[1]);
+		return -errno;
+	}
+	fflush(NULL);
+	*pid = fork();
+	if (*pid < 0) {
+		int e = -errno;
+		close(out[0]), close(out[1]), close(err[0]), close(err[1]);
+		return e;
+	}
+	if (*pid == 0)
+		exec_qemu(argv, out[1], err[1], cpu);
+	close(out[1]);
+	close(err[1]);
+	*out_fd = out[0];
+	*err_fd = err[0];
+	return 0;
+}
+
+static int qemu_run(const struct hvb_runner *r, const struct hvb_job *job, struct hvb_sink *sink)
+{
+	const struct qemu_conf *conf = conf_of(r);
+	struct qemu_job *q = xcalloc(1, sizeof(*q));
+	char img[4096], why[QEMU_STDERR_TAIL + 256], **argv, *append;
+	enum collect_end end;
+	int out_fd = -1, err_fd = -1, status, e;
+	pid_t pid = -1;
+
+	q->runner = r;
+	q->job = job;
+	q->sink = sink;
+	guest_image(img, sizeof(img));
+	append = build_cmdline(conf, job);
+	argv = build_argv(conf, img, append);
+	hvb_rec_init(&q->consumer, r->name, job, sink);
+	hvb_console_stream_init(&q->stream, on_record, on_text, q);
+
+	log_argv(sink, r->name, job->rep, argv);
+	q->t_start = hvb_now_ns();
+	e = spawn(argv, job->cpu, &out_fd, &err_fd, &pid);
+	if (e) {
+		snprintf(why, sizeof(why), "cannot start QEMU: %s", strerror(-e));
+		goto out;
+	}
+	end = collect(q, out_fd, err_fd,
+		      q->t_start + (uint64_t)(job->timeout_s * 1e9));
+	status = stop_qemu(pid, end != END_EOF);
+	close(out_fd);
+	close(err_fd);
+	verdict(q, end, status, why, sizeof(why));
+	log_damage(q);
+	if (end == END_INTERRUPT)
+		e = -EINTR;
+out:
+	if (why[0])
+		hvb_sink_log(sink, r->name, "rep %u: %s", job->rep, why);
+	if (!q->boot_recorded && e != -EINTR)
+		hvb_sink_cell_status(sink, r->name, "boot", HVB_ST_FAILED,
+				     why[0] ? why : "no HELLO record arrived");
+	hvb_rec_finish(&q->consumer, why[0] ? why : NULL);
+	free_argv(argv);
+	free(append);
+	free(q);
+	return e == -EINTR ? -EINTR : 0;
+}
+
+/* Listed in reverse definition order: qemu-kvm first. */
+static const struct hvb_runner qemu_tcg_runner = {
+	.name = "qemu-tcg",
+	.desc = "the guest image under QEMU TCG emulation (functional checks, not performance)",
+	.emulated = true,
+	.in_default = false,
+	.available = qemu_tcg_available,
+	.describe = qemu_describe,
+	.run = qemu_run,
+};
+HVB_RUNNER(qemu_tcg_runner);
+
+static const struct hvb_runner qemu_kvm_runner = {
+	.name = "qemu-kvm",
+	.desc = "the guest image under QEMU on /dev/kvm (the full-featured peer VMM)",
+	.in_default = true,
+	.available = qemu_kvm_available,
+	.describe = qemu_describe,
+	.run = qemu_run,
+};
+HVB_RUNNER(qemu_kvm_runner);

@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# The QEMU runners end to end.
+#  1. Transport and hostile cases with stand-in guests (tests/qemu/stub.S):
+#     records over the serial line, console damage, a protocol breach, a
+#     guest that never ends, a console flood, a QEMU that dies, Ctrl-C.
+#  2. The real guest image under qemu-tcg (micro + cpu, functional: ring-0
+#     micro benchmarks give ok samples, labelled emulation) and under
+#     qemu-kvm where /dev/kvm is usable.
+# Skips visibly when QEMU, KVM or the guest image is missing.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib/tap.sh
+O=${O:-build}
+HVBENCH=${HVBENCH:-$O/hvbench}
+STUBS=$O/tests/qemu
+GUEST=$O/guest/hvbench-guest.elf
+tmp=$(mktemp -d /tmp/hvb-qemu-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+if ! command -v qemu-system-x86_64 >/dev/null; then
+	skip "qemu-system-x86_64 not installed (apt-get install qemu-system-x86)"
+	tap_done
+	exit
+fi
+
+# run NAME IMAGE ARGS...: hvbench run into $tmp/NAME; sets rc and dir.
+run() {
+	local name=$1 image=$2
+	shift 2
+	HVB_GUEST_IMAGE=$image "$HVBENCH" run --out "$tmp/$name" "$@" \
+		>"$tmp/$name.out" 2>"$tmp/$name.err"
+	rc=$?
+	dir=$(ls -d "$tmp/$name"/*/ 2>/dev/null | head -1)
+}
+
+# row DIR PATTERN: a samples.csv row matches the extended regex.
+row() { grep -qE "$2" "$1/samples.csv" 2>/dev/null; }
+no_qemu_left() { ! pgrep -f "$1" >/dev/null; }
+show() { echo "rc=$rc $(tail -c 400 "$tmp/$1.err") $(grep -v ',ok,' "$dir/samples.csv" 2>/dev/null | head -3)"; }
+
+# ------------------------------------------------------------ stand-in guests
+run ok "$STUBS/stub-ok.elf" -r qemu-tcg -w micro/rdtsc --reps 1
+if [ "$rc" -eq 0 ] && row "$dir" ',qemu-tcg,micro/rdtsc,ns_per_op,ns,lower,0,12.5,ok,stub guest'; then
+	ok "records travel over the serial line into samples.csv"
+else
+	not_ok "records travel over the serial line into samples.csv" "$(show ok)"
+fi
+check "boot time is its own metric (boot/boot_ms, ms, lower)" \
+	row "$dir" ',qemu-tcg,boot,boot_ms,ms,lower,0,[0-9.]+,ok,.*emulated'
+for k in version machine cpu accelerator emulated; do
+	check "meta has runner.qemu-tcg.$k" grep -q "^runner.qemu-tcg.$k," "$dir/meta.csv"
+done
+check "console text goes to the log" grep -q 'console: .*stub: hello from the test guest' "$dir/log.txt"
+check "the QEMU command is logged, telling the guest dev=serial, caps and mmio_user" \
+	grep -qE "rep 0: qemu-system-x86_64 .* -append 'w=micro/rdtsc .* dev=serial caps=0x[0-9a-f]+ mmio_user=0xff000000'" \
+	"$dir/log.txt"
+
+run damaged "$STUBS/stub-damaged.elf" -r qemu-tcg -w micro/rdtsc --reps 1
+check "a damaged console still delivers the intact records" \
+	row "$dir" ',qemu-tcg,micro/rdtsc,ns_per_op,ns,lower,0,12.5,ok'
+check "damage is counted in the log (corrupt, lost, duplicates, over-long)" \
+	grep -q 'console damage: 2 corrupt lines, 2 records lost, 1 duplicates dropped, 1 over-long' \
+	"$dir/log.txt"
+check "control bytes in console text are escaped" grep -q 'console: .*\\x1b' "$dir/log.txt"
+
+run proto "$STUBS/stub-proto.elf" -r qemu-tcg -w micro/rdtsc --reps 1
+if [ "$rc" -eq 1 ] && row "$dir" ',micro/rdtsc,,,,,,failed,protocol error: record 1: bad magic'; then
+	ok "a record that breaks the ABI fails the cell with a protocol error"
+else
+	not_ok "a record that breaks the ABI fails the cell with a protocol error" "$(show proto)"
+fi
+check "... and QEMU is gone" no_qemu_left "$STUBS/stub-proto.elf"
+
+run hang "$STUBS/stub-hang.elf" -r qemu-tcg -w micro/rdtsc --reps 1 --timeout 3
+if [ "$rc" -eq 1 ] && row "$dir" 'failed,guest timed out after 3 s \(it had started\); QEMU stopped'; then
+	ok "a guest that never ends gets a timeout verdict"
+else
+	not_ok "a guest that never ends gets a timeout verdict" "$(show hang)"
+fi
+check "... and QEMU is reaped" no_qemu_left "$STUBS/stub-hang.elf"
+
+run flood "$STUBS/stub-flood.elf" -r qemu-tcg -w micro/rdtsc --reps 1 --timeout 3
+check "a console flood ends in a timeout verdict" row "$dir" 'failed,guest timed out after 3 s'
+check "... the boot cell fails too (no HELLO)" row "$dir" ',qemu-tcg,boot,,,,,,failed,'
+size=$(stat -c %s "$dir/log.txt" 2>/dev/null || echo 0)
+check "... and the log stays bounded ($size bytes)" [ "$size" -lt 200000 ]
+
+HVB_QEMU_MEM=bogus run badmem "$STUBS/stub-ok.elf" -r qemu-tcg -w micro/rdtsc --reps 1
+if [ "$rc" -eq 1 ] && row "$dir" "failed,\"?QEMU exited with status 1 before the guest started: .*-m bogus"; then
+	ok "a QEMU that dies gets a verdict with its own error message"
+else
+	not_ok "a QEMU that dies gets a verdict with its own error message" "$(show badmem)"
+fi
+
+HVB_QEMU=/nonexistent/qemu "$HVBENCH" list >"$tmp/list" 2>&1
+check "hvbench list says why QEMU is unavailable and what to do" \
+	grep -q 'why: /nonexistent/qemu is not installed: apt-get install qemu-system-x86' "$tmp/list"
+
+# Ctrl-C while the guest hangs: the run is closed as interrupted, QEMU reaped.
+HVB_GUEST_IMAGE=$STUBS/stub-hang.elf "$HVBENCH" run -r qemu-tcg -w micro/rdtsc --reps 3 \
+	--timeout 60 -o "$tmp/int" >"$tmp/int.out" 2>&1 &
+pid=$!
+for _ in $(seq 50); do pgrep -f "$STUBS/stub-hang.elf" >/dev/null && break; sleep 0.1; done
+sleep 0.5
+kill -INT $pid
+wait $pid
+rc=$?
+dir=$(ls -d "$tmp"/int/*/ 2>/dev/null | head -1)
+check "SIGINT during a guest run ends hvbench with 130" [ "$rc" -eq 130 ]
+check "... the run is marked interrupted" grep -q '^status,interrupted$' "$dir/meta.csv"
+check "... and QEMU is reaped" no_qemu_left "$STUBS/stub-hang.elf"
+
+kvm_why=$(HVB_GUEST_IMAGE=$STUBS/stub-ok.elf "$HVBENCH" list 2>&1 | grep -A1 '^  qemu-kvm ' |
+	sed -n 's/.*why: //p')
+if [ -n "$kvm_why" ]; then
+	skip "qemu-kvm stand-in boot: $kvm_why"
+else
+	run kvmok "$STUBS/stub-ok.elf" -r qemu-kvm -w micro/rdtsc --reps 1
+	if [ "$rc" -eq 0 ] && row "$dir" ',qemu-kvm,micro/rdtsc,ns_per_op,ns,lower,0,12.5,ok' &&
+		row "$dir" ',qemu-kvm,boot,boot_ms,ms,lower,0,[0-9.]+,ok'; then
+		ok "qemu-kvm boots a PVH image and collects its records and boot time"
+	else
+		not_ok "qemu-kvm boots a PVH image and collects its records and boot time" "$(show kvmok)"
+	fi
+fi
+
+# ------------------------------------------------------------ the real guest
+if [ ! -r "$GUEST" ]; then
+	skip "real guest image $GUEST not built: guest image tests skipped"
+	tap_done
+	exit
+fi
+
+# ok DIR RUNNER WORKLOAD: the cell has ok ns_per_op samples.
+has_ok() { row "$1" ",$2,$3,ns_per_op,ns,lower,[0-9]+,[0-9.e+-]+,ok,"; }
+
+run tcg "$GUEST" -r qemu-tcg -w 'micro/*,cpu/*' --quick --reps 1 --timeout 300
+check "qemu-tcg runs the guest's micro and cpu families (exit $rc)" \
+	[ "$rc" -eq 0 -o "$rc" -eq 1 ]
+check "... HELLO arrived: boot_ms recorded" row "$dir" ',qemu-tcg,boot,boot_ms,ms,lower,0,[0-9.]+,ok'
+for w in micro/cpuid micro/msr-read micro/msr-write; do
+	if has_ok "$dir" qemu-tcg "$w"; then
+		ok "ring-0 benchmark $w passes under TCG"
+	else
+		not_ok "ring-0 benchmark $w passes under TCG" "$(grep ",$w," "$dir/samples.csv" | head -2)"
+	fi
+done
+for w in micro/pio-out-user micro/pio-in-user micro/mmio-write-user micro/mmio-read-user; do
+	check "$w runs against QEMU's own devices under TCG" has_ok "$dir" qemu-tcg "$w"
+done
+check "micro/hypercall is skipped under TCG (vmcall raises #UD) with a reason" \
+	row "$dir" ',qemu-tcg,micro/hypercall,,,,,,skipped,.+'
+check "TCG results are labelled emulation in meta" \
+	grep -q '^runner.qemu-tcg.emulated,"yes' "$dir/meta.csv"
+check "no cell failed under qemu-tcg" ! row "$dir" ',failed,'
+[ -n "$(grep ',failed,' "$dir/samples.csv" 2>/dev/null)" ] &&
+	grep ',failed,' "$dir/samples.csv" | head -5 | sed 's/^/#   /'
+
+kvm_why=$("$HVBENCH" list 2>&1 | grep -A1 '^  qemu-kvm ' | sed -n 's/.*why: //p')
+if [ -n "$kvm_why" ]; then
+	skip "qemu-kvm with the guest image: $kvm_why"
+else
+	run kvm "$GUEST" -r qemu-kvm -w 'micro/pio-*,micro/mmio-*,micro/rdtsc,cpu/*' --quick \
+		--reps 1 --timeout 300
+	check "qemu-kvm runs the guest image (exit $rc)" [ "$rc" -eq 0 ]
+	check "... boot_ms recorded" row "$dir" ',qemu-kvm,boot,boot_ms,ms,lower,0,[0-9.]+,ok'
+	check "... a userspace port exit is measured" has_ok "$dir" qemu-kvm micro/pio-out-user
+	check "... a userspace MMIO exit is measured" has_ok "$dir" qemu-kvm micro/mmio-write-user
+	check "... host-kernel exits are skipped with a reason" \
+		row "$dir" ',qemu-kvm,micro/pio-out-kernel,,,,,,skipped,.+'
+fi
+
+tap_done
