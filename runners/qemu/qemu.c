@@ -37,6 +37,7 @@
 #include <linux/kvm.h>
 
 #include "console_stream.h"
+#include "meta.h"
 #include "records.h"
 #include "runner.h"
 #include "util.h"
@@ -137,10 +138,14 @@ static void guest_image(char *out, size_t len)
 	snprintf(out, len, "%s/guest/hvbench-guest.elf", n > 0 ? self : ".");
 }
 
-/* Is the host's KVM the nested PVM flavour (guest ring 0 emulated)? */
+/* Is the host's KVM the nested PVM flavour (guest ring 0 emulated)?  The
+ * same test as the kvm runner, so both grant the same capabilities. */
 static bool host_is_pvm(void)
 {
-	return access("/sys/module/kvm_pvm", F_OK) == 0;
+	char buf[200];
+
+	hvb_meta_nesting(buf, sizeof(buf));
+	return !strncmp(buf, "pvm", 3);
 }
 
 static int kvm_usable(char *why, size_t len)
@@ -679,8 +684,9 @@ out:
 	if (why[0])
 		hvb_sink_log(sink, r->name, "rep %u: %s", job->rep, why);
 	if (!q->boot_recorded && e != -EINTR)
-		hvb_sink_cell_status(sink, r->name, "boot", HVB_ST_FAILED,
-				     why[0] ? why : "no HELLO record arrived");
+		hvb_sink_sample(sink, r->name, "boot", "boot_ms", "ms", HVB_LOWER_IS_BETTER,
+				job->rep, 0, HVB_ST_FAILED,
+				why[0] ? why : "the guest never said HELLO");
 	hvb_rec_finish(&q->consumer, why[0] ? why : NULL);
 	free_argv(argv);
 	free(append);
