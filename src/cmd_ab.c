@@ -1,0 +1,387 @@
+/*
+ * hvbench ab: judge a change on a noisy host by interleaving it with its
+ * baseline (the A/B gate of Firecracker's CI).
+ *
+ * A (the base) and B (the candidate) are two hvbench binaries, e.g. the
+ * build of main and the build of a branch.  Each round runs both once, as
+ * `<bin> run --reps 1 --out DIR/a|b ...`, in the order A B, B A, A B, ...
+ * (ABBA), so slow drift of the host (other jobs, thermal, frequency) lands
+ * on both sides alike instead of looking like a difference between them.
+ * Every round is one repetition of each side; the rounds are then compared
+ * as `hvbench compare DIR/a/<runs> DIR/b/<runs>` would.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "cmd_compare.h"
+#include "opt.h"
+#include "util.h"
+
+static volatile sig_atomic_t ab_stop;
+static volatile pid_t ab_child;
+
+/* Stop after the current execution: the child (in our process group) got a
+ * terminal's SIGINT itself; forward signals sent to us alone. */
+static void on_signal(int sig)
+{
+	ab_stop = sig;
+	if (ab_child > 0)
+		kill(ab_child, sig);
+}
+
+struct ab_side {
+	const char *name; /* "a" or "b" */
+	char *bin;
+	char *dir;        /* DIR/a */
+	char **runs;      /* run directories, one per round */
+	size_t n_runs;
+};
+
+/* A binary, or a build directory holding one. */
+static char *resolve_bin(const char *arg, const char *opt)
+{
+	struct stat st;
+	char *bin;
+
+	if (stat(arg, &st)) {
+		hvb_err("ab: %s %s: %s (give an hvbench binary or its build directory)", opt, arg,
+			strerror(errno));
+		return NULL;
+	}
+	bin = S_ISDIR(st.st_mode) ? xasprintf("%s/hvbench", arg) : xstrdup(arg);
+	if (access(bin, X_OK)) {
+		hvb_err("ab: %s: %s is not an executable hvbench (give the binary or its build "
+			"directory)",
+			opt, bin);
+		free(bin);
+		return NULL;
+	}
+	return bin;
+}
+
+static int mkdir_p(const char *path)
+{
+	char *p = xstrdup(path);
+	int r = 0;
+
+	for (char *s = p + 1; *s && !r; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) && errno != EEXIST)
+			r = -errno;
+		*s = '/';
+	}
+	if (!r && mkdir(p, 0755) && errno != EEXIST)
+		r = -errno;
+	free(p);
+	return r;
+}
+
+/* The entry of dir that is not in the list `before` (the run just made). */
+static char *new_entry(const char *dir, char **before, size_t n_before)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char *found = NULL;
+
+	if (!d)
+		return NULL;
+	while (!found && (e = readdir(d))) {
+		bool seen = e->d_name[0] == '.';
+		for (size_t i = 0; i < n_before && !seen; i++)
+			seen = !strcmp(before[i], e->d_name);
+		if (!seen)
+			found = xasprintf("%s/%s", dir, e->d_name);
+	}
+	closedir(d);
+	return found;
+}
+
+static size_t list_entries(const char *dir, char ***out)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = 0;
+
+	*out = NULL;
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		*out = realloc(*out, (n + 1) * sizeof(**out));
+		if (!*out)
+			abort();
+		(*out)[n++] = xstrdup(e->d_name);
+	}
+	closedir(d);
+	return n;
+}
+
+static void free_list(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+struct ab_opts {
+	struct hvb_cmp_cli cmp;
+	const char *a, *b, *out;
+	uint64_t reps;
+	char **run_args; /* after "--" */
+	int n_run_args;
+};
+
+/*
+ * One execution: `<bin> run --reps 1 --out <side dir> [--runner R]
+ * [--workload W] <run args>`, output appended to <side dir>.log.  Returns
+ * the child's exit status, or -1 if it could not run.
+ */
+static int run_side(struct ab_side *s, const struct ab_opts *o)
+{
+	char *argv[16 + o->n_run_args], *log = xasprintf("%s.log", s->dir), **before;
+	size_t n_before = list_entries(s->dir, &before);
+	int argc = 0, st = -1, fd;
+	pid_t pid;
+
+	argv[argc++] = s->bin;
+	argv[argc++] = "run";
+	argv[argc++] = "--reps";
+	argv[argc++] = "1";
+	argv[argc++] = "--out";
+	argv[argc++] = s->dir;
+	if (o->cmp.opts.runners)
+		argv[argc++] = "--runner", argv[argc++] = (char *)o->cmp.opts.runners;
+	if (o->cmp.opts.workloads)
+		argv[argc++] = "--workload", argv[argc++] = (char *)o->cmp.opts.workloads;
+	for (int i = 0; i < o->n_run_args; i++)
+		argv[argc++] = o->run_args[i];
+	argv[argc] = NULL;
+	fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	pid = fd < 0 ? -1 : fork();
+	if (pid == 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execv(argv[0], argv);
+		fprintf(stderr, "hvbench ab: cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	if (pid > 0) {
+		ab_child = pid;
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		ab_child = 0;
+		st = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	} else {
+		hvb_err("ab: cannot start %s (log %s): %s", s->bin, log, strerror(errno));
+	}
+	if (fd >= 0)
+		close(fd);
+	/* 0 = ok, 1 = a cell failed (the run is still written): keep it */
+	if (st == 0 || st == 1) {
+		char *run = new_entry(s->dir, before, n_before);
+		if (run) {
+			s->runs = realloc(s->runs, (s->n_runs + 1) * sizeof(*s->runs));
+			if (!s->runs)
+				abort();
+			s->runs[s->n_runs++] = run;
+		} else {
+			hvb_err("ab: %s run wrote no result directory in %s (see %s)", s->name,
+				s->dir, log);
+			st = -1;
+		}
+	}
+	free_list(before, n_before);
+	free(log);
+	return st;
+}
+
+static const char ab_usage[] =
+	"ab --a BASE --b CAND [options] [-- run options]\n\n"
+	"A/B test on one host: A (base) and B (candidate) are hvbench binaries or build\n"
+	"directories (e.g. --a ../main/build --b build).  Each round runs\n"
+	"'<bin> run --reps 1 --out DIR/a|b' for both, in the order A B, B A, A B, ...;\n"
+	"each round is one repetition of each side.  Then the rounds are compared as\n"
+	"'hvbench compare' does (A = base, B = cand).  --runner/--workload go to both\n"
+	"the runs and the comparison; other run options go after '--'.\n"
+	"Exit status as compare's: 0, 1 regression, 2 invalid; 128+signal if stopped.";
+
+/* Options that ab sets itself must not come in through "--". */
+static int check_run_args(const struct ab_opts *o)
+{
+	static const char *const own[] = { "--reps", "-n", "--out", "-o", "--latest" };
+
+	for (int i = 0; i < o->n_run_args; i++)
+		for (size_t k = 0; k < ARRAY_SIZE(own); k++)
+			if (!strncmp(o->run_args[i], own[k], strlen(own[k])) &&
+			    (o->run_args[i][strlen(own[k])] == '\0' ||
+			     o->run_args[i][strlen(own[k])] == '=')) {
+				hvb_err("ab: '%s' is set by ab itself (rounds: ab --reps; "
+					"directory: ab --out)",
+					o->run_args[i]);
+				return -1;
+			}
+	return 0;
+}
+
+static char *join(char **v, size_t n)
+{
+	char *s = xstrdup("");
+
+	for (size_t i = 0; i < n; i++) {
+		char *t = xasprintf("%s%s%s", s, i ? "," : "", v[i]);
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
+static char *default_out(void)
+{
+	char stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+	return xasprintf("results/ab-%s", stamp);
+}
+
+static int prepare_out(const char *out, struct ab_side *side)
+{
+	char **e;
+	size_t n = list_entries(out, &e);
+
+	free_list(e, n);
+	if (n > 2) {
+		hvb_err("ab: %s is not empty: choose a new directory with --out", out);
+		return -1;
+	}
+	for (int i = 0; i < 2; i++) {
+		int r = mkdir_p(side[i].dir);
+		if (r) {
+			hvb_err("ab: cannot create %s: %s (choose another with --out)", side[i].dir,
+				strerror(-r));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* All rounds in ABBA order; returns 0, or the exit status to stop with. */
+static int run_rounds(struct ab_side *side, const struct ab_opts *o)
+{
+	for (unsigned round = 0; round < o->reps && !ab_stop; round++) {
+		for (int k = 0; k < 2 && !ab_stop; k++) {
+			struct ab_side *s = &side[round % 2 ? 1 - k : k];
+			uint64_t t0 = hvb_now_ns();
+			int st;
+			fprintf(stderr, "hvbench: ab: round %u/%llu: %s (%s) ... ", round + 1,
+				(unsigned long long)o->reps, s->name[0] == 'a' ? "A" : "B", s->bin);
+			st = run_side(s, o);
+			if (st == 0 || st == 1)
+				fprintf(stderr, "ok%s (%.1f s)\n", st ? ", with failed cells" : "",
+					(double)(hvb_now_ns() - t0) / 1e9);
+			else
+				fprintf(stderr, "%s (status %d)\n", ab_stop ? "stopped" : "failed",
+					st);
+			if (ab_stop)
+				break;
+			if (st == 2 || st < 0 || st > 1) {
+				hvb_err("ab: the %s run exited with status %d: see %s.log", s->name,
+					st, s->dir);
+				return HVB_EXIT_USAGE;
+			}
+		}
+	}
+	return 0;
+}
+
+static int ab_main(int argc, char **argv)
+{
+	struct ab_opts o = { .reps = 10 };
+	hvb_cmp_cli_init(&o.cmp, "ab");
+	const struct hvb_opt opts[] = {
+		OPT_STR("a", 0, &o.a, "BIN", "base: hvbench binary or build directory"),
+		OPT_STR("b", 0, &o.b, "BIN", "candidate: hvbench binary or build directory"),
+		OPT_UINT("reps", 'n', &o.reps, 1, 1000, "N",
+			 "rounds: repetitions of each side (default 10)"),
+		OPT_STR("out", 'o', &o.out, "DIR",
+			"where the runs go, DIR/a and DIR/b (default results/ab-<time>)"),
+		HVB_CMP_OPTS(o.cmp),
+		OPT_END(),
+	};
+	struct ab_side side[2] = { { .name = "a" }, { .name = "b" } };
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct hvb_cmp_args args = { 0 };
+	char *out = NULL;
+	int npos, r = hvb_opt_parse("ab", ab_usage, opts, argc, argv, &npos);
+
+	if (r)
+		return r > 0 ? HVB_EXIT_SUCCESS : HVB_EXIT_USAGE;
+	o.run_args = argv + 1;
+	o.n_run_args = npos;
+	if (hvb_cmp_opts_parse(&o.cmp) || check_run_args(&o))
+		return HVB_EXIT_USAGE;
+	if (!o.a || !o.b) {
+		hvb_err("ab: give both --a BASE and --b CAND (see 'hvbench ab --help')");
+		return HVB_EXIT_USAGE;
+	}
+	r = HVB_EXIT_USAGE;
+	side[0].bin = resolve_bin(o.a, "--a");
+	side[1].bin = resolve_bin(o.b, "--b");
+	out = o.out ? xstrdup(o.out) : default_out();
+	side[0].dir = xasprintf("%s/a", out);
+	side[1].dir = xasprintf("%s/b", out);
+	if (!side[0].bin || !side[1].bin || prepare_out(out, side))
+		goto out;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	fprintf(stderr, "hvbench: ab: A = %s, B = %s, %llu rounds (ABBA), runs in %s\n",
+		side[0].bin, side[1].bin, (unsigned long long)o.reps, out);
+	r = run_rounds(side, &o);
+	if (r)
+		goto out;
+	if (ab_stop) {
+		char *a = join(side[0].runs, side[0].n_runs), *b = join(side[1].runs, side[1].n_runs);
+		fprintf(stderr,
+			"hvbench: ab: stopped by signal %d after %zu A and %zu B complete run(s), "
+			"kept in %s; to compare them:\n  hvbench compare --base '%s' --cand '%s'\n",
+			(int)ab_stop, side[0].n_runs, side[1].n_runs, out, a, b);
+		free(a);
+		free(b);
+		r = 128 + (int)ab_stop;
+		goto out;
+	}
+	args.base = side[0].runs, args.n_base = side[0].n_runs;
+	args.cand = side[1].runs, args.n_cand = side[1].n_runs;
+	fprintf(stderr, "hvbench: ab: comparing %zu A run(s) (base) with %zu B run(s) (cand)\n",
+		args.n_base, args.n_cand);
+	r = hvb_cmp_run(&args, &o.cmp.opts, o.cmp.fmt, stdout);
+out:
+	for (int i = 0; i < 2; i++) {
+		free_list(side[i].runs, side[i].n_runs);
+		free(side[i].bin);
+		free(side[i].dir);
+	}
+	free(out);
+	return r;
+}
+
+static const struct hvb_cmd ab_cmd = {
+	.name = "ab",
+	.summary = "A/B test two hvbench builds on this host (interleaved ABBA), then compare",
+	.main = ab_main,
+	.order = 5,
+};
+HVB_CMD(ab_cmd);

@@ -1,0 +1,226 @@
+/*
+ * hvbench ab, end to end with stand-in binaries: this program also plays
+ * "hvbench run" when called as <dir>/hvbench (a symlink), writing one
+ * repetition with a known value, so the test controls the truth and runs in
+ * a fraction of a second per round:
+ *   ABBA order, one run per side per round, the comparison and its exit
+ *   status, a failing side, refused options, and Ctrl-C.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "results.h"
+#include "stats.h"
+#include "tap.h"
+#include "util.h"
+
+static char tmpdir[] = "/tmp/hvb-test-ab-XXXXXX";
+
+/* --------------------------------------------------- the stand-in run */
+
+/* Environment of the stand-in: FAKE_LOG (append the side's letter),
+ * FAKE_SLOW_B (B's ns/op factor), FAKE_EXIT_B (B's exit status),
+ * FAKE_SLEEP (seconds to sleep before writing). */
+static int fake_run(const char *self, int argc, char **argv)
+{
+	const char *out = NULL, *log = getenv("FAKE_LOG");
+	char side = strstr(self, "/b/") ? 'B' : 'A', id[64];
+	double factor = 1;
+	struct hvb_sink *sink;
+	struct hvb_rng r;
+
+	for (int i = 1; i + 1 < argc; i++)
+		if (!strcmp(argv[i], "--out"))
+			out = argv[i + 1];
+	if (log) {
+		int fd = open(log, O_WRONLY | O_APPEND | O_CREAT, 0644);
+		if (write(fd, &side, 1) != 1)
+			return 3;
+		close(fd);
+	}
+	if (getenv("FAKE_SLEEP"))
+		sleep((unsigned)atoi(getenv("FAKE_SLEEP")));
+	if (side == 'B' && getenv("FAKE_EXIT_B"))
+		return atoi(getenv("FAKE_EXIT_B"));
+	if (side == 'B' && getenv("FAKE_SLOW_B"))
+		factor = atof(getenv("FAKE_SLOW_B"));
+	hvb_rng_seed(&r, hvb_now_ns() ^ (uint64_t)getpid());
+	snprintf(id, sizeof(id), "run-%d-%llu", (int)getpid(), (unsigned long long)hvb_now_ns());
+	if (!out || hvb_sink_open(&sink, out, id))
+		return 1;
+	hvb_sink_sample(sink, "native", "micro/syscall", "ns_per_op", "ns", HVB_LOWER_IS_BETTER, 0,
+			120 * factor * exp(0.01 * hvb_rng_normal(&r)), HVB_ST_OK, "");
+	hvb_sink_sample(sink, "native", "mem/stream-copy", "bandwidth", "MB/s",
+			HVB_HIGHER_IS_BETTER, 0, 9000 * exp(0.01 * hvb_rng_normal(&r)), HVB_ST_OK,
+			"");
+	return hvb_sink_close(sink, "complete") ? 1 : 0;
+}
+
+/* ------------------------------------------------------------- helpers */
+
+static const char *hvbench;
+static char self[4096];
+
+static void make_fake(const char *side)
+{
+	char *dir = xasprintf("%s/%s", tmpdir, side), *link = xasprintf("%s/hvbench", dir);
+
+	mkdir(dir, 0755);
+	if (symlink(self, link))
+		printf("# symlink %s: %s\n", link, strerror(errno));
+	free(dir);
+	free(link);
+}
+
+static char *slurp(const char *path)
+{
+	char *buf = xcalloc(1, 1 << 16);
+	FILE *f = fopen(path, "r");
+
+	if (f) {
+		size_t n = fread(buf, 1, (1 << 16) - 1, f);
+		buf[n] = '\0';
+		fclose(f);
+	}
+	return buf;
+}
+
+static void dump(const char *out)
+{
+	for (const char *p = out; *p;) {
+		const char *e = strchr(p, '\n');
+		int len = e ? (int)(e - p) : (int)strlen(p);
+		printf("#   | %.*s\n", len, p);
+		p += len + (e ? 1 : 0);
+	}
+}
+
+/* Run `hvbench ab <args>` with the stand-ins as A and B; output in *out. */
+static int run_ab(const char *env, const char *args, char **out)
+{
+	char *log = xasprintf("%s/ab-out.txt", tmpdir);
+	char *cmd = xasprintf("%s %s ab --a %s/a --b %s/b %s >%s 2>&1", env, hvbench, tmpdir,
+			      tmpdir, args, log);
+	int st = system(cmd);
+
+	*out = slurp(log);
+	free(cmd);
+	free(log);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+#define CHECK(cond, desc)                                                                       \
+	do {                                                                                   \
+		if (!TAP_OK(cond, desc))                                                       \
+			dump(out);                                                             \
+	} while (0)
+
+/* ---------------------------------------------------------------- tests */
+
+static void test_ab(void)
+{
+	char *out, *args, *env, *order_log = xasprintf("%s/order", tmpdir), *order;
+	int rc;
+
+	make_fake("a");
+	make_fake("b");
+
+	env = xasprintf("FAKE_LOG=%s", order_log);
+	args = xasprintf("--reps 4 --out %s/same -- --quick", tmpdir);
+	rc = run_ab(env, args, &out);
+	order = slurp(order_log);
+	CHECK(rc == 0, "A/A-like (same truth): exit 0");
+	TAP_EQ_STR(order, "ABBAABBA", "rounds run in ABBA order");
+	CHECK(strstr(out, "4/4") && strstr(out, "no change"), "each round is one repetition per side");
+	CHECK(strstr(out, "comparing 4 A run(s) (base) with 4 B run(s) (cand)"),
+	      "ab says what it compares");
+	free(env), free(args), free(out), free(order);
+
+	args = xasprintf("--reps 6 --out %s/slow --format csv", tmpdir);
+	rc = run_ab("FAKE_SLOW_B=1.10", args, &out);
+	CHECK(rc == 1 && strstr(out, "micro/syscall,ns_per_op,ns,lower,6,6") &&
+		      strstr(out, ",regression,"),
+	      "B 10% slower: regression, exit 1 (compare options apply)");
+	free(args), free(out);
+
+	args = xasprintf("--reps 6 --out %s/fast", tmpdir);
+	rc = run_ab("FAKE_SLOW_B=0.90", args, &out);
+	CHECK(rc == 0 && strstr(out, "improvement"), "B 10% faster: improvement, exit 0");
+	free(args), free(out);
+
+	args = xasprintf("--reps 2 --out %s/fail", tmpdir);
+	rc = run_ab("FAKE_EXIT_B=2", args, &out);
+	CHECK(rc == 2 && strstr(out, "the b run exited with status 2"),
+	      "a side that cannot run stops ab with exit 2 and says where its log is");
+	free(args), free(out);
+
+	args = xasprintf("--reps 2 --out %s/own -- --reps 5", tmpdir);
+	rc = run_ab("", args, &out);
+	CHECK(rc == 2 && strstr(out, "set by ab itself"), "--reps after -- is refused");
+	free(args), free(out);
+
+	args = xasprintf("--reps 2 --out %s/same", tmpdir);
+	rc = run_ab("", args, &out);
+	CHECK(rc == 2 && strstr(out, "not empty"), "a used output directory is refused");
+	free(args), free(out);
+
+	char *cmd = xasprintf("%s ab --a %s/nothing --b %s/b >/dev/null 2>&1", hvbench, tmpdir,
+			      tmpdir);
+	rc = system(cmd);
+	TAP_OK(WIFEXITED(rc) && WEXITSTATUS(rc) == 2, "a missing binary: exit 2");
+	free(cmd);
+
+	/* Ctrl-C: SIGINT to ab while a round sleeps */
+	pid_t pid = fork();
+	if (pid == 0) {
+		char *a = xasprintf("%s/a", tmpdir), *b = xasprintf("%s/b", tmpdir);
+		char *o = xasprintf("%s/intr", tmpdir), *log = xasprintf("%s/intr.txt", tmpdir);
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		setenv("FAKE_SLEEP", "1", 1);
+		execl(hvbench, hvbench, "ab", "--a", a, "--b", b, "--reps", "10", "--out", o,
+		      (char *)NULL);
+		_exit(127);
+	}
+	struct timespec ts = { 2, 500000000 };
+	nanosleep(&ts, NULL);
+	kill(pid, SIGINT);
+	int st;
+	waitpid(pid, &st, 0);
+	char *log = xasprintf("%s/intr.txt", tmpdir);
+	out = slurp(log);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 130, "Ctrl-C: ab exits 128+SIGINT");
+	CHECK(strstr(out, "stopped by signal 2") && strstr(out, "hvbench compare --base"),
+	      "Ctrl-C: ab says what it kept and how to compare it");
+	free(log), free(out), free(order_log);
+}
+
+int main(int argc, char **argv)
+{
+	if (strstr(argv[0], "/hvbench") && argc > 1 && !strcmp(argv[1], "run"))
+		return fake_run(argv[0], argc, argv);
+	hvbench = getenv("HVBENCH");
+	if (!hvbench || access(hvbench, X_OK)) {
+		TAP_SKIP("HVBENCH is not set to the hvbench binary (run through tests/run)");
+		return tap_done();
+	}
+	if (!realpath("/proc/self/exe", self) || !mkdtemp(tmpdir)) {
+		TAP_OK(false, "find this program and make a temporary directory");
+		return tap_done();
+	}
+	test_ab();
+	char *rm = xasprintf("rm -rf %s", tmpdir);
+	if (system(rm))
+		printf("# could not remove %s\n", tmpdir);
+	free(rm);
+	return tap_done();
+}
