@@ -15,17 +15,26 @@
 #include "rt_native.h"
 
 static int emit_fd = -1;
+static void (*rep_hook)(const struct hvb_record *rec, bool written);
 
 void rt_native_set_fd(int fd)
 {
 	emit_fd = fd;
 }
 
+void rt_native_set_rep_hook(void (*hook)(const struct hvb_record *rec, bool written))
+{
+	rep_hook = hook;
+}
+
 void rt_emit(const struct hvb_record *rec)
 {
 	const char *p = (const char *)rec;
 	size_t left = sizeof(*rec);
+	bool rep = rep_hook && (rec->type == HVB_REC_REP_BEGIN || rec->type == HVB_REC_REP_END);
 
+	if (rep)
+		rep_hook(rec, false);
 	while (left) {
 		ssize_t n = write(emit_fd, p, left);
 		if (n < 0 && errno == EINTR)
@@ -35,6 +44,8 @@ void rt_emit(const struct hvb_record *rec)
 		p += n;
 		left -= (size_t)n;
 	}
+	if (rep)
+		rep_hook(rec, true);
 }
 
 void *rt_alloc(size_t bytes, size_t align)

@@ -2,7 +2,17 @@
 #ifndef HVB_RT_NATIVE_H
 #define HVB_RT_NATIVE_H
 
+#include <stdbool.h>
+
 /* File descriptor the records go to (the native runner's pipe). */
 void rt_native_set_fd(int fd);
+
+/*
+ * Call hook(rec, false) just before and hook(rec, true) just after a
+ * REP_BEGIN or REP_END record is written, so probes can bracket exactly the
+ * measured batches (read at BEGIN after the write, at END before it).
+ */
+struct hvb_record;
+void rt_native_set_rep_hook(void (*hook)(const struct hvb_record *rec, bool written));
 
 #endif
