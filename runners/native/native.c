@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "counters.h"
 #include "harness.h"
 #include "native/rt_native.h"
 #include "records.h"
@@ -46,7 +47,7 @@ static const char *native_caps(void)
 	return "caps=0x20";
 }
 
-static void child_main(const struct hvb_job *job, int fd)
+static void child_main(const struct hvb_job *job, int fd, struct native_counters *nc)
 {
 	char desc[128] = "unpinned", *cmdline;
 	int r;
@@ -57,6 +58,7 @@ static void child_main(const struct hvb_job *job, int fd)
 	if (job->cpu >= 0 && (r = hvb_topo_pin_thread(job->cpu, desc, sizeof(desc))) < 0)
 		snprintf(desc, sizeof(desc), "pinning to cpu %d failed: %s", job->cpu,
 			 strerror(-r));
+	native_counters_child(nc); /* after pinning: count where the workload runs */
 	cmdline = xasprintf("%s env=native %s", job->cmdline, native_caps());
 	rt_log(desc);
 	r = hvb_harness_main(cmdline, 0);
@@ -129,29 +131,46 @@ static int native_run(const struct hvb_runner *runner, const struct hvb_job *job
 		      struct hvb_sink *sink)
 {
 	struct hvb_rec_consumer c;
+	struct native_counters nc;
 	char why[200] = "";
 	int fds[2], status = 0, r;
 	pid_t pid;
 
-	if (pipe2(fds, O_CLOEXEC))
+	r = native_counters_init(&nc, why, sizeof(why));
+	if (r) {
+		/* A bad event list fails every cell with the reason (not lost). */
+		fprintf(stderr, "hvbench: native runner: %s\n", why);
+		native_counters_fini(&nc);
+		hvb_rec_init(&c, runner->name, job, sink);
+		hvb_rec_finish(&c, why);
+		return r;
+	}
+	if (pipe2(fds, O_CLOEXEC)) {
+		native_counters_fini(&nc);
 		return -errno;
+	}
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
 		r = -errno;
 		close(fds[0]), close(fds[1]);
+		native_counters_fini(&nc);
 		return r;
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		child_main(job, fds[1]);
+		child_main(job, fds[1], &nc);
 	}
 	close(fds[1]);
+	native_counters_parent(&nc, sink, runner->name);
 	hvb_rec_init(&c, runner->name, job, sink);
+	c.on_rep = native_counters_on_rep;
+	c.arg = &nc;
 	r = collect(&c, fds[0], job, why, sizeof(why));
 	if (r < 0)
 		kill(pid, SIGKILL);
 	close(fds[0]);
+	native_counters_fini(&nc);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (r >= 0)
