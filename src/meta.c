@@ -8,6 +8,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "perf.h"
 #include "topology.h"
 #include "util.h"
 
@@ -116,6 +117,8 @@ static void meta_cpu(struct hvb_sink *s)
 	hvb_sink_meta(s, "nesting", buf);
 	hvb_topo_summary(buf, sizeof(buf));
 	hvb_sink_meta(s, "topology", buf);
+	hvb_perf_pmu_summary(buf, sizeof(buf));
+	hvb_sink_meta(s, "pmu", buf);
 }
 
 void hvb_meta_host(struct hvb_sink *s)

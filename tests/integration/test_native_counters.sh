@@ -60,6 +60,8 @@ else
 	skip "perf(1) not installed or not working: no cross-check of hardware events"
 fi
 
+check "meta.csv records the pmu key" grep -qE '^pmu,"?(available|partial|none) ' "$dir/meta.csv"
+
 # Event lists are data; a bad name is a clear error and the cells say why.
 HVBENCH_EVENTS="task-clock, minor-faults" "$HVBENCH" run --runner native \
 	--workload micro/syscall --reps 1 --out "$tmp/e1" >/dev/null 2>&1
