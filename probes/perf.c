@@ -402,13 +402,18 @@ void hvb_perf_pmu_summary(char *buf, size_t len)
 			used += (size_t)snprintf(buf + used, used < len ? len - used : 0, "%s%s",
 						 ok++ ? " " : "", ev);
 		} else if (!first_why[0]) {
-			snprintf(first_why, sizeof(first_why), "%s: %s", ev, why);
+			const char *pfx = "not supported: ";
+
+			if (!strncmp(why, pfx, strlen(pfx)))
+				snprintf(first_why, sizeof(first_why), "%s", why + strlen(pfx));
+			else
+				snprintf(first_why, sizeof(first_why), "%s: %s", ev, why);
 		}
 	}
 	if (!hw) {
 		snprintf(buf, len, "unknown (libpfm4 unavailable)");
 	} else if (!ok) {
-		snprintf(buf, len, "none (hardware events not supported; %s)", first_why);
+		snprintf(buf, len, "none (hardware events not supported: %s)", first_why);
 	} else {
 		char list[256];
 
