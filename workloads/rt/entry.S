@@ -153,9 +153,12 @@ hvb_start64:
 /* ------------------------------------------------------------ system calls */
 
 /*
- * syscall from ring 3: rax = RT_SYS_*, rdi/rsi = arguments, result in rax.
- * Clobbers rcx, r11 (hardware), r10 and rdx.  The null call is the first
- * path and nine instructions long: it is what micro/syscall measures.
+ * syscall from ring 3 (rt_syscall_null only): the round-trip baseline of
+ * micro/syscall, seven instructions, returns with iretq.  It does nothing
+ * privileged on purpose: under PVM a syscall from a guest that is not
+ * PVM-aware is delivered to LSTAR without leaving user mode (the handler
+ * runs with CS = the user CS), so privileged work goes through the int3
+ * gate below, which reaches ring 0 everywhere.
  */
 	.text
 	.globl hvb_syscall_entry
@@ -167,10 +170,16 @@ hvb_syscall_entry:
 	push %r11
 	push $RT_UCS
 	push %rcx
-	test %eax, %eax
-	jnz 1f
 	iretq
-1:	cmp $RT_SYS_RDMSR, %eax
+
+/*
+ * The privileged gate: int3 from ring 3 (IDT vector 3 is a DPL-3 gate), on
+ * the rsp0 stack.  rax = RT_SYS_*, rdi/rsi = arguments, result in rax;
+ * clobbers rcx and rdx.  An exception, unlike syscall, enters the guest's
+ * ring 0 under PVM too.
+ */
+hvb_sys_gate:
+	cmp $RT_SYS_RDMSR, %eax
 	jne 2f
 	mov %edi, %ecx
 	rdmsr
@@ -204,8 +213,10 @@ hvb_syscall_entry:
 7:	cli
 	hlt
 	jmp 7b
-8:	mov $-38, %rax			/* -ENOSYS */
-	iretq
+8:	test %eax, %eax			/* RT_SYS_NULL: the gate's own cost */
+	jz 9f
+	mov $-38, %rax			/* -ENOSYS */
+9:	iretq
 
 /* ------------------------------------------------------------ exceptions */
 
@@ -221,11 +232,15 @@ hvb_isr_stubs:
 	.set vec, 0
 	.rept 256
 	.org hvb_isr_stubs + vec * 16
+	.if vec == 3
+	jmp hvb_sys_gate		/* int3: the privileged gate, not a fault */
+	.else
 	.if !(vec == 8 || (vec >= 10 && vec <= 14) || vec == 17 || vec == 21 || vec == 29 || vec == 30)
 	pushq $0
 	.endif
 	pushq $vec
 	jmp hvb_isr_common
+	.endif
 	.set vec, vec + 1
 	.endr
 
@@ -352,7 +367,7 @@ hvb_iobitmap:
 	.byte 0xff			/* the CPU reads the bitmap two bytes at a time */
 hvb_tss_end:
 
-/* IDT: 256 interrupt gates (DPL 0) to hvb_isr_stubs + 16 * vector. */
+/* IDT: 256 interrupt gates to hvb_isr_stubs + 16 * vector (DPL 0, but 3 for int3). */
 	.balign 16
 hvb_idt:
 	.set vec, 0
@@ -364,7 +379,11 @@ hvb_idt:
 	.else
 	.byte 0
 	.endif
-	.byte 0x8e
+	.if vec == 3
+	.byte 0xee			/* DPL 3: int3 from ring 3 is the gate */
+	.else
+	.byte 0x8e			/* present, DPL 0, 64-bit interrupt gate */
+	.endif
 	.word __hvb_isr_hi
 	.long 0
 	.long 0

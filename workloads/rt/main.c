@@ -251,6 +251,8 @@ void hvb_fault_user(void)
 	r.u64[3] = f->cr2;
 	p = put_str(p, end, name);
 	p = put_str(p, end, (f->cs & 3) ? " in ring 3 (workload or runtime)" : " in ring 0 (runtime)");
+	p = put_str(p, end, " cs=");
+	p = put_hex(p, end, f->cs);
 	p = put_str(p, end, " rsp=");
 	p = put_hex(p, end, f->rsp);
 	*p = '\0';
@@ -260,9 +262,13 @@ void hvb_fault_user(void)
 
 /* ------------------------------------------------------------ rt_* operations */
 
+/* syscall to hvb_syscall_entry and iretq back (see entry.S for PVM). */
 long rt_syscall_null(void)
 {
-	return (long)rt_sys(RT_SYS_NULL, 0, 0);
+	long ret;
+
+	__asm__ volatile("syscall" : "=a"(ret) : "a"(0L) : "rcx", "r10", "r11", "memory");
+	return ret;
 }
 
 /* From ring 3: vmcall/vmmcall exit at any privilege level (KVM answers a

@@ -21,8 +21,9 @@
 #define RT_UCS 0x23
 #define RT_TSS 0x28
 
-/* System calls (rax) served by hvb_syscall_entry; args in rdi, rsi. */
-#define RT_SYS_NULL 0      /* return 0: the round-trip baseline */
+/* Privileged calls (rax) served by the int3 gate (entry.S hvb_sys_gate);
+ * args in rdi, rsi. */
+#define RT_SYS_NULL 0      /* return 0: the gate's own round trip */
 #define RT_SYS_RDMSR 1     /* rax = rdmsr(rdi) */
 #define RT_SYS_WRMSR 2     /* wrmsr(rdi, rsi) */
 #define RT_SYS_HLT 3       /* hlt with interrupts off, return when resumed */
@@ -65,15 +66,15 @@ extern uint64_t hvb_boot_pml4[512], hvb_boot_pdpt[512];
 extern uint64_t hvb_xcr0;       /* XCR0 value ring 0 managed to set */
 extern char __image_start[], __image_end[];
 
-/* Raw system call into ring 0 (clobbers rcx, r11, r10 like the hardware does plus ours). */
+/*
+ * Privileged call into ring 0 through the int3 gate (not syscall: under PVM
+ * a syscall handler runs in user mode).  Clobbers rcx and rdx.
+ */
 static inline uint64_t rt_sys(uint64_t nr, uint64_t a, uint64_t b)
 {
 	uint64_t ret;
 
-	__asm__ volatile("syscall"
-			 : "=a"(ret)
-			 : "a"(nr), "D"(a), "S"(b)
-			 : "rcx", "r10", "r11", "rdx", "memory");
+	__asm__ volatile("int3" : "=a"(ret) : "a"(nr), "D"(a), "S"(b) : "rcx", "rdx", "memory");
 	return ret;
 }
 
