@@ -175,7 +175,11 @@ static void outcome_reason(const struct hvb_xl_outcome *o, const struct xen_coll
 	why[0] = '\0';
 	switch (o->end) {
 	case HVB_XL_POWEROFF:
-		if (!x->c->done)
+		if (!x->c->done && !o->console_bytes)
+			snprintf(why, len, "guest powered off without a byte on its PV console: "
+					   "does this guest image support dev=xencons (Xen PV "
+					   "console)? (Xen also powers a PVH guest off on cli; hlt)");
+		else if (!x->c->done)
 			snprintf(why, len, "guest powered off before its DONE record; last console "
 					   "line: %s", last);
 		break;
