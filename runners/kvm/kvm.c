@@ -37,7 +37,7 @@
 /* Set by `hvbench run` when the user interrupts (SIGINT/SIGTERM). */
 extern volatile int hvb_interrupted;
 
-#define KVM_DEFAULT_MEM_MIB 1024
+#define KVM_DEFAULT_MEM_MIB 2048 /* mem/stream-*: 3 x 256 MiB arrays + headroom */
 #define KVM_MAX_MEM_MIB	    3072 /* RAM must stay below the MMIO pages at 0xd0000000 */
 
 /* ------------------------------------------------------------ environment */
