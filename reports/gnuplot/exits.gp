@@ -1,9 +1,10 @@
-# Exit-reason breakdown: share of each reason in the exits of one repetition
-# (median counts), one stacked bar per workload and runner.
+# Exit-reason breakdown: share of each reason in the recorded reason counts of
+# one repetition (median counts), one stacked bar per workload and runner.
+# A composition: no better or worse direction.
 # datafile: header "bar" + one column per reason; rows: bar label, percent per reason.
 # Extra variables: NR (number of reasons), array RCOLORS[NR].
 # (no title: the HTML figure caption says what this is)
-set ylabel "share of exits (%) — a composition, no better or worse"
+set ylabel "share of recorded reason counts (%)"
 set yrange [0:100]
 set style data histograms
 set style histogram rowstacked

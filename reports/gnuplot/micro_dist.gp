@@ -7,7 +7,7 @@
 # (no title: the HTML figure caption says what this is)
 set ylabel "ns per operation (log scale) — lower is better"
 set logscale y 10
-set format y "%g"
+set format y "%.0s%c"   # 1k = 1000 ns, 1M = 10^6 ns
 eval xtics_cmd
 set xtics rotate by -30 left nomirror
 set bmargin 6

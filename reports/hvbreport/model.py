@@ -4,6 +4,7 @@ Everything numeric the report prints is computed here, once, so the HTML,
 the Markdown and the plots cannot disagree with each other.
 """
 
+import fnmatch
 import math
 import re
 
@@ -259,6 +260,8 @@ def cell_status(s, workload):
         return st, "; ".join(sorted({r["note"] for r in probs}))
     if workload not in run_workloads(s.run):
         return "n/a", f"not in run {s.run_index + 1}'s matrix"
+    if not requested(s.run, workload):
+        return "n/a", "not a requested workload (a runner-specific measurement, e.g. guest boot)"
     return "absent", ("no row for this cell (run incomplete)" if s.run.incomplete
                       else "no row for this cell: the result file breaks FORMAT.md")
 
@@ -269,6 +272,17 @@ def run_workloads(run):
     if cached is None:
         cached = run._workloads = {r["workload"] for r in run.samples}
     return cached
+
+
+def requested(run, workload):
+    """Was the workload in the run's requested matrix (meta `workloads`, names or globs)?
+
+    Unknown (no key) counts as requested, so a missing row stays visible.
+    """
+    spec = run.meta.get("workloads", "").strip()
+    if not spec:
+        return True
+    return any(fnmatch.fnmatchcase(workload, p.strip()) for p in spec.split(",") if p.strip())
 
 
 def matrix(series, workloads):
@@ -324,8 +338,19 @@ def chase_table(series, workloads, seed):
     return sorted(out)
 
 
+TOTAL_REASONS = ("all", "total", "exits")
+
+
 def exit_table(runs, series):
-    """Exit reasons per (series, workload): {reason: (median count, ns per exit or None)}."""
+    """Exit reasons per (series, workload), as a list of dicts.
+
+    Keys: series, workload, parts {reason: (median count, ns per exit or
+    None, n)} for reasons with a non-zero median, zero [reasons whose median
+    is 0], total (median of an "all"/"total" row, else the sum of parts),
+    total_given (the source wrote a total), overlap (the parts do not add up
+    to the given total: the source's reasons overlap or are incomplete, as
+    KVM's stats do: insn_emulation accompanies userspace_io, pf_* are faults).
+    """
     by_key = {s.key: s for s in series}
     acc = {}
     for i, run in enumerate(runs):
@@ -338,16 +363,26 @@ def exit_table(runs, series):
             d.setdefault(row["reason"], []).append(row)
     table = []
     for (skey, w), reasons in acc.items():
-        s = by_key[skey]
-        cells = {}
+        parts, zero, total = {}, [], None
         for reason, rows in reasons.items():
-            counts = [r["count"] for r in rows]
+            med = stats.median([r["count"] for r in rows])
+            if reason.lower() in TOTAL_REASONS:
+                total = med
+                continue
+            if med == 0:
+                zero.append(reason)
+                continue
             timed = [r for r in rows if r["total_ns"] is not None]
             tot = sum(r["count"] for r in timed)
             ns_per = (sum(r["total_ns"] for r in timed) / tot) if timed and tot else None
-            cells[reason] = (stats.median(counts), ns_per, len(rows))
-        table.append((s, w, cells))
-    table.sort(key=lambda t: (workload_rank(t[1]), runner_rank(t[0].runner), t[0].run_index))
+            parts[reason] = (med, ns_per, len(rows))
+        psum = sum(p[0] for p in parts.values())
+        overlap = total is not None and abs(psum - total) > max(1.0, 0.01 * total)
+        table.append({"series": by_key[skey], "workload": w, "parts": parts,
+                      "zero": sorted(zero), "total": psum if total is None else total,
+                      "total_given": total is not None, "overlap": overlap, "sum": psum})
+    table.sort(key=lambda t: (workload_rank(t["workload"]), runner_rank(t["series"].runner),
+                              t["series"].run_index))
     return table
 
 

@@ -308,23 +308,23 @@ def chase_plots(plotter, chase_rows, series, seed):
 
 
 def exits_plot(plotter, exit_rows):
-    if not exit_rows:
+    """Stacked composition of the recorded reason counts per workload and runner."""
+    rows = [r for r in exit_rows if r["sum"] > 0]
+    if not rows:
         return None
     reasons = []
-    for _s, _w, cells in exit_rows:
-        for r in sorted(cells, key=lambda r: -cells[r][0]):
-            if r not in reasons:
-                reasons.append(r)
-    lines = ["bar\t" + "\t".join(tsv_field(r) for r in reasons)]
-    for s, w, cells in exit_rows:
-        total = sum(c[0] for c in cells.values())
-        if total <= 0:
-            continue
-        fields = [tsv_field(f"{w.split('/', 1)[-1]} · {s.label}")]
-        fields += [num(100.0 * cells[r][0] / total) if r in cells else "0" for r in reasons]
+    for r in rows:
+        for reason in sorted(r["parts"], key=lambda k: -r["parts"][k][0]):
+            if reason not in reasons:
+                reasons.append(reason)
+    lines = ["bar\t" + "\t".join(tsv_field(x) for x in reasons)]
+    for r in rows:
+        fields = [tsv_field(f"{r['workload'].split('/', 1)[-1]} · {r['series'].label}")]
+        fields += [num(100.0 * r["parts"][x][0] / r["sum"]) if x in r["parts"] else "0"
+                   for x in reasons]
         lines.append("\t".join(fields))
     colors = [REASON_COLORS[i % len(REASON_COLORS)] for i in range(len(reasons))]
-    width = max(800, min(1500, 260 + 26 * (len(lines) - 1)))
+    width = max(800, min(1500, 300 + 24 * len(rows)))
     plotter.render("exits", "exits.gp", {"datafile": "\n".join(lines) + "\n"},
                    {"NR": str(len(reasons))}, [], size=(int(width), 520),
                    extra=[f"array RCOLORS[{len(colors)}] = [" + ", ".join(gq(c) for c in colors) + "]"])

@@ -478,6 +478,13 @@ def micro_section(rep):
                                             for r in rep.micro for c in r["cells"])]
     head2 = "".join('<th class=n>ns/op ↓</th><th class=n>cycles/op ↓</th><th class=n>p50 ns ↓</th>'
                     '<th class=n>p99 ns ↓</th>' for _ in present)
+    # A note every micro cell of a runner carries (e.g. "guest ring 3") goes
+    # once under the table; a workload's own note stays with the workload.
+    common_notes = {}
+    for s in present:
+        sets = [set(c["notes"]) for r in rep.micro for c in r["cells"]
+                if c["series"] is s and c["ns_per_op"]]
+        common_notes[s.label] = set.intersection(*sets) if len(sets) > 1 else set()
     usual_n = {}
     for s in present:
         ns = [c["ns_per_op"][2] for r in rep.micro for c in r["cells"]
@@ -512,19 +519,16 @@ def micro_section(rep):
             if c["status"][0] == "partly":
                 cells[0] = cells[0].replace("</td>", f' {status_badge("partly", c["status"][1])}</td>')
             tds.extend(cells)
-            if model.is_native(s.runner):
-                notes += c["notes"]
+            own = [n for n in c["notes"] if n not in common_notes.get(s.label, set())]
+            notes += [n if model.is_native(s.runner) else f"{s.label}: {n}" for n in own]
         note_html = f'<br><span class="ci">{esc("; ".join(notes))}</span>' if notes else ""
         rows.append(f'<tr><td class=mono>{esc(r["workload"])}{note_html}</td>{"".join(tds)}</tr>')
-    common = []
-    for s in present:
-        if model.is_native(s.runner):
-            continue
-        ns = sorted({n for r in rep.micro for c in r["cells"] if c["series"] is s for n in c["notes"]})
-        if ns:
-            common.append(f"<b>{esc(s.label)}</b>: {esc('; '.join(ns))}")
-    foot = (f'<p class="small mut">Notes recorded with the samples: {" · ".join(common)}. Under '
-            f'each workload: the native analogue measured instead.</p>' if common else "")
+    common = [f"<b>{esc(s.label)}</b>: {esc('; '.join(sorted(common_notes[s.label])))}"
+              for s in present if common_notes.get(s.label)]
+    foot = ('<p class="small mut">Under each workload: the notes recorded with its samples '
+            '(for native, the analogue measured instead).'
+            + (f' Notes on every micro cell of a runner: {" · ".join(common)}.' if common else "")
+            + '</p>')
     out.append(f'<p class="cap">Units: ns and TSC cycles per '
                f'operation; ↓ lower is better for every column.</p><div class=scroll><table id="micro-table"><thead><tr>'
                f'<th rowspan="2">workload<br><span class=dir>ns, TSC cycles;<br>↓ lower is better</span></th>'
@@ -588,25 +592,55 @@ def exits_section(rep):
         out.append('<p class="mut">exits.csv holds no rows in these runs (native runs have no '
                    'exits; some runners cannot count them: see Counters).</p>')
         return "\n".join(out)
-    out.append(figure(rep.plotter, "exits", "Share of exits by reason per workload and runner "
-                      "(median count per repetition, normalised to 100%)."))
+    overlap = any(r["overlap"] for r in rep.exits)
+    out.append(figure(rep.plotter, "exits", "Composition of the recorded reason counts per "
+                      "workload and runner (median count per repetition, normalised to 100%; "
+                      "zero reasons and totals left out)." + (
+                          " <b>Some sources' reasons overlap</b> (their counts add up to more "
+                          "than their total of exits), so there a bar shows the mix of counts, "
+                          "not a partition of exits; the table has counts against the total."
+                          if overlap else "")))
+    # Reasons a runner recorded as zero everywhere are said once, not per row.
+    always_zero = {}
+    for r in rep.exits:
+        z = set(r["zero"])
+        lab = r["series"].label
+        always_zero[lab] = always_zero[lab] & z if lab in always_zero else z
     rows = []
-    for s, w, cells in rep.exits:
-        total = sum(c[0] for c in cells.values())
-        parts = []
-        for reason in sorted(cells, key=lambda k: -cells[k][0]):
-            cnt, nsper, n = cells[reason]
+    for r in rep.exits:
+        s, w, parts, total = r["series"], r["workload"], r["parts"], r["total"]
+        items = []
+        for reason in sorted(parts, key=lambda k: -parts[k][0]):
+            cnt, nsper, _n = parts[reason]
             share = 100 * cnt / total if total else 0
             t = f", {fmt(nsper)} ns/exit" if nsper is not None else ""
-            parts.append(f'<span{data_attrs(runner=s.label, workload=w, reason=reason, kind="exits", value=repr(cnt))}>'
+            items.append(f'<span{data_attrs(runner=s.label, workload=w, reason=reason, kind="exits", value=repr(cnt))}>'
                          f'<b>{esc(reason)}</b> {fmt(cnt)} ({share:.0f}%{t})</span>')
+        extra = ""
+        if r["overlap"] and r["sum"] > total:
+            extra += (f'<br><span class="st st-partly">overlap</span> <span class=ci>reasons add '
+                      f'up to {fmt(r["sum"])}, more than the {fmt(total)} exits: they overlap or '
+                      f'count events that are not exits</span>')
+        elif r["overlap"]:
+            extra += (f'<br><span class="st st-partly">unexplained</span> <span class=ci>reasons '
+                      f'account for {fmt(r["sum"])} of the {fmt(total)} exits: the source does '
+                      f'not break the rest down</span>')
+        zero = [z for z in r["zero"] if z not in always_zero.get(s.label, set())]
+        if zero:
+            extra += f'<br><span class=ci>zero here: {esc(", ".join(zero))}</span>'
+        src = "total as recorded" if r["total_given"] else "sum of reasons"
         rows.append(f'<tr><td class=mono>{esc(w)}</td><td>{runner_head(s)}</td>'
-                    f'<td class=n>{fmt(total)}</td><td>{" · ".join(parts)}</td></tr>')
-    out.append('<p class="cap">Counts: exits per repetition (median); '
-               'ns/exit: ↓ lower is better.</p><table id="exits-table"><thead><tr><th>workload</th><th>runner</th>'
+                    f'<td class=n{data_attrs(runner=s.label, workload=w, kind="exits-total", value=repr(total))}>'
+                    f'{fmt(total)}<br><span class=ci>{src}</span></td>'
+                    f'<td>{" · ".join(items) or "—"}{extra}</td></tr>')
+    zero_note = "".join(f' Always zero for <b>{esc(l)}</b>: {esc(", ".join(sorted(z)))}.'
+                        for l, z in always_zero.items() if z)
+    out.append('<p class="cap">Counts: exits per repetition (median); % of the total; '
+               f'ns/exit: ↓ lower is better.{zero_note}</p><table id="exits-table"><thead><tr>'
+               '<th>workload</th><th>runner</th>'
                '<th class=n>exits / rep<br><span class=dir>count, ↓ lower is better</span></th>'
-               '<th>by reason: median count (share, ns per exit where timed)</th></tr></thead>'
-               f'<tbody>{"".join(rows)}</tbody></table>')
+               '<th>by reason: median count (% of the total, ns per exit where timed)</th></tr>'
+               f'</thead><tbody>{"".join(rows)}</tbody></table>')
     return "\n".join(out)
 
 
@@ -634,8 +668,14 @@ def counters_section(rep):
                 d["bad"].setdefault((summ["status"], "; ".join(summ["notes"])), 0)
                 d["bad"][(summ["status"], "; ".join(summ["notes"]))] += 1
     rows = []
+    plain = {}  # (series key) -> {source: [events ok everywhere, never scaled]}
     for (label, source, event), d in sorted(support.items(), key=lambda kv: (
             model.runner_rank(kv[1]["series"].runner), kv[0])):
+        if d["ok"] and d["mux"] is None and not d["bad"]:
+            plain.setdefault((label, source), {"series": d["series"], "events": [], "n": set()})
+            plain[(label, source)]["events"].append(event)
+            plain[(label, source)]["n"].add(d["ok"])
+            continue
         state = []
         if d["ok"]:
             state.append(f'{status_badge("ok")} in {d["ok"]} workload(s)')
@@ -647,14 +687,25 @@ def counters_section(rep):
         rows.append(f'<tr{data_attrs(runner=label, event=event, source=source)}><td>'
                     f'{runner_head(d["series"])}</td><td>{esc(source)}</td>'
                     f'<td class=mono>{esc(event)}</td><td>{"<br>".join(state)}</td></tr>')
-    out.append('<p class="cap">Which counters worked where.</p><table id="counter-support">'
+    for (label, source), g in plain.items():
+        n = "/".join(str(x) for x in sorted(g["n"]))
+        rows.append(f'<tr{data_attrs(runner=label, source=source)}><td>{runner_head(g["series"])}'
+                    f'</td><td>{esc(source)}</td><td class="mono small">{len(g["events"])} events: '
+                    f'{esc(", ".join(g["events"]))}</td><td>{status_badge("ok")} in {n} '
+                    f'workload(s), never scaled</td></tr>')
+    out.append('<p class="cap">Which counters worked where (events that worked everywhere, '
+               'never scaled, are grouped per runner and source).</p><table id="counter-support">'
                '<thead><tr><th>runner</th><th>source</th><th>event</th><th>status</th></tr></thead>'
                f'<tbody>{"".join(rows)}</tbody></table>')
     out.append("<details><summary>Counter values per workload "
                f"({len(rep.counters)} workloads)</summary>")
     for w, items in rep.counters:
-        trs = []
+        trs, zeros = [], {}
         for s, event, source, summ in items:
+            if summ["status"] == "ok" and summ["median"] == 0 and (
+                    summ["min_running"] is None or summ["min_running"] >= 1.0):
+                zeros.setdefault((s.label, source), []).append(event)
+                continue
             if summ["status"] == "ok":
                 mux = ""
                 if summ["min_running"] is not None and summ["min_running"] < 1.0:
@@ -662,9 +713,14 @@ def counters_section(rep):
                 val = f'{fmt(summ["median"])} <span class=ci>n={summ["n"]}</span>{mux}'
             else:
                 val = status_badge(summ["status"])
+            notes = summ["notes"]
+            note = "; ".join(notes[:2]) + (f" (+{len(notes) - 2} more)" if len(notes) > 2 else "")
             trs.append(f'<tr><td>{esc(s.label)}</td><td>{esc(source)}</td><td class=mono>'
                        f'{esc(event)}</td><td class=n>{val}</td><td class="small mut">'
-                       f'{esc("; ".join(summ["notes"]))}</td></tr>')
+                       f'{esc(note)}</td></tr>')
+        for (label, source), evs in zeros.items():
+            trs.append(f'<tr><td>{esc(label)}</td><td>{esc(source)}</td><td class="mono small" '
+                       f'colspan="3">0 in every repetition: {esc(", ".join(evs))}</td></tr>')
         out.append(f'<h3 class=mono>{esc(w)}</h3><table><thead><tr><th>runner</th><th>source</th>'
                    f'<th>event</th><th class=n>median per rep<br><span class=dir>count or ns; '
                    f'no fixed direction</span></th><th>note</th></tr></thead><tbody>{"".join(trs)}'

@@ -446,6 +446,27 @@ class TestEnvironment(unittest.TestCase):
             got = model.emulation_reason(FakeRun(meta), runner) is not None
             self.assertEqual(got, want, (meta, runner))
 
+    def test_34_exit_totals_and_overlap(self):
+        """an 'all' exit row is the total, not a reason; overlapping reasons are flagged"""
+        with tempfile.TemporaryDirectory() as tmp:
+            d = copy_fixture(COMPLETE, tmp)
+            rid = "20261126-101500-fixhost-4242"
+            with open(os.path.join(d, "exits.csv"), "a") as f:
+                for rep in range(5):  # KVM binary stats style: a total plus overlapping stats
+                    f.write(f"{rid},kvm,micro/cpuid,{rep},all,1600010,\n")
+                    f.write(f"{rid},kvm,micro/cpuid,{rep},insn_emulation,1600000,\n")
+                    f.write(f"{rid},kvm,micro/cpuid,{rep},pf_emulate,0,\n")
+            r = run_report("--no-plots", "--out", os.path.join(tmp, "o"), d)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            p = parse(os.path.join(tmp, "o", "report.html"))
+            self.assertEqual(p.value(runner="kvm", workload="micro/cpuid", kind="exits-total"),
+                             1600010.0)
+            self.assertNotIn('data-reason="all"', p.text)
+            row = p.text[p.text.index('data-workload="micro/cpuid" data-kind="exits-total"'):]
+            row = row[:row.index("</tr>")]
+            self.assertIn("overlap", row)
+            self.assertIn("pf_emulate", row)  # zero here, said as such
+
     def test_31_duplicate_dir(self):
         """the same run given twice is an error"""
         r = run_report("--no-plots", "--out", tempfile.gettempdir() + "/hvb-never", TCG, TCG)
