@@ -48,8 +48,14 @@ def parse_args(argv):
 
 
 def default_out(runs):
+    """reports/out/<run-id> in a source tree; ./hvbench-report/<run-id> when that is
+    not writable (an installed copy under /usr/local/share)."""
     name = runs[0].run_id + (f"+{len(runs) - 1}" if len(runs) > 1 else "")
-    return os.path.join(HERE, "out", name)
+    base = os.path.join(HERE, "out")
+    probe = base if os.path.isdir(base) else HERE
+    if not os.access(probe, os.W_OK):
+        base = os.path.join(os.getcwd(), "hvbench-report")
+    return os.path.join(base, name)
 
 
 def default_title(runs):
