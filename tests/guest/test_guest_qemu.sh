@@ -44,7 +44,7 @@ boot() {
 
 rc_is() { [ "$(cat "$tmp/$1.rc")" = "$2" ]; }
 rec() { grep -E "^[0-9]+ $2 " "$tmp/$1.rec"; }
-first_type() { awk 'NR == 1 { print $2 }' "$tmp/$1.rec"; }
+first_type() { awk '$2 != "LOG" { print $2; exit }' "$tmp/$1.rec"; }
 last_type() { grep -v '^#' "$tmp/$1.rec" | awk 'END { print $2 }'; }
 show() { sed 's/^/#   /' "$tmp/$1.rec" "$tmp/$1.qemu" | cut -c1-200 | head -20; }
 
@@ -57,7 +57,9 @@ if rc_is run 1; then ok "a run exits with HVB_EXIT_OK (QEMU status 1)"; else
 	show run
 fi
 check "every record line decodes (no corrupt or lost record)" [ "$(cat "$tmp/run.dumprc")" = 0 ]
-check "HELLO comes first" [ "$(first_type run)" = HELLO ]
+check "HELLO comes first (after LOG records)" [ "$(first_type run)" = HELLO ]
+check "the runtime logs its set-up (XCR0 with SSE and AVX under -cpu max)" \
+	eval "rec run LOG | grep -qE 'text=guest runtime: xcr0=0x[0-9a-f]*[67] pages=2M free_bytes=0x[0-9a-f]+ hypercall=vmcall'"
 check "DONE comes last" [ "$(last_type run)" = DONE ]
 # HELLO u64[0] = TSC at the PVH entry, u64[1] = TSC at the first workload instruction.
 hello_ok() {

@@ -221,12 +221,37 @@ void rt_fresh_release(void *p, size_t bytes)
 
 /* ------------------------------------------------------------ page tables */
 
-/* A zeroed page-table page below 4 GiB (reachable through the boot map). */
+/* Page-table pages come from one pool (one allocation, never freed),
+ * sized for the worst case of the mapping at hand. */
+static uint64_t pool, pool_end;
+
+/* Reserve a zeroed pool below 4 GiB (reachable through the boot map) for
+ * mapping the RAM ranges plus `extra` more ranges of up to 2 MiB. */
+static int pool_init(bool small_pages, unsigned extra)
+{
+	uint64_t pages = 8 + 8 * (uint64_t)extra;
+	void *p;
+
+	for (unsigned i = 0; i < nram; i++) {
+		uint64_t size = ram[i].size > TOP ? TOP : ram[i].size;
+		pages += (size >> 30) + 4 + (small_pages ? (size >> 21) + 2 : 0);
+	}
+	p = rt_alloc(pages * PAGE, PAGE);
+	if (!p || (uintptr_t)p + pages * PAGE > (1ull << 32))
+		return -12;
+	pool = (uintptr_t)p;
+	pool_end = pool + pages * PAGE;
+	return 0;
+}
+
 static uint64_t *table_alloc(void)
 {
-	uint64_t *t = rt_alloc(PAGE, PAGE);
+	uint64_t *t = (uint64_t *)(uintptr_t)pool;
 
-	return t && (uintptr_t)t < (1ull << 32) ? t : 0;
+	if (pool >= pool_end)
+		return 0;
+	pool += PAGE;
+	return t;
 }
 
 /* Entry for `va` at `level` (3 = PML4 ... 1 = PD), creating the next table. */
@@ -343,6 +368,9 @@ int rt_paging_init(bool small_pages, const uint64_t *mmio, unsigned n)
 	for (unsigned i = 0; i < n; i++)
 		if ((mmio[i] & (PAGE - 1)) || mmio[i] >= TOP || rt_mem_is_ram(mmio[i], PAGE))
 			return -22; /* -EINVAL */
+	err = pool_init(small_pages, n + 1);
+	if (err)
+		return err;
 	if (small_pages)
 		return map_all_small(mmio, n);
 	err = map_high_ram();
