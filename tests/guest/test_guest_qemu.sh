@@ -59,7 +59,7 @@ fi
 check "every record line decodes (no corrupt or lost record)" [ "$(cat "$tmp/run.dumprc")" = 0 ]
 check "HELLO comes first (after LOG records)" [ "$(first_type run)" = HELLO ]
 check "the runtime logs its set-up (XCR0 with SSE and AVX under -cpu max)" \
-	eval "rec run LOG | grep -qE 'text=guest runtime: xcr0=0x[0-9a-f]*[67] pages=2M free_bytes=0x[0-9a-f]+ hypercall=vmcall'"
+	eval "rec run LOG | grep -qE 'text=guest rt: xcr0=0x[0-9a-f]*[67] pages=2M free=[0-9]+ ring0_cycles=[0-9]+ hc=vmcall'"
 check "DONE comes last" [ "$(last_type run)" = DONE ]
 # HELLO u64[0] = TSC at the PVH entry, u64[1] = TSC at the first workload instruction.
 hello_ok() {

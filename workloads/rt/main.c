@@ -165,18 +165,34 @@ static void test_fault(void)
 static char *put_str(char *p, char *end, const char *s);
 static char *put_hex(char *p, char *end, uint64_t v);
 
+static char *put_dec(char *p, char *end, uint64_t v)
+{
+	char buf[20];
+	int i = 0;
+
+	do
+		buf[i++] = (char)('0' + v % 10);
+	while ((v /= 10) && i < 20);
+	while (i && p < end)
+		*p++ = buf[--i];
+	return p;
+}
+
 /* One LOG record with what the runtime set up (the host keeps it with the
- * run's log): the vector state enabled, the page size, free memory. */
-static void log_runtime(bool small_pages)
+ * run's log): the vector state enabled, the page size, free memory, and
+ * the TSC cycles from the PVH entry to ring 3 (the ring-0 part of boot). */
+static void log_runtime(bool small_pages, uint64_t ring0_cycles)
 {
 	char msg[HVB_TEXT_MAX], *p = msg, *end = msg + sizeof(msg) - 1;
 
-	p = put_str(p, end, "guest runtime: xcr0=");
+	p = put_str(p, end, "guest rt: xcr0=");
 	p = put_hex(p, end, hvb_xcr0);
 	p = put_str(p, end, small_pages ? " pages=4k" : " pages=2M");
-	p = put_str(p, end, " free_bytes=");
-	p = put_hex(p, end, rt_mem_available());
-	p = put_str(p, end, use_vmmcall ? " hypercall=vmmcall" : " hypercall=vmcall");
+	p = put_str(p, end, " free=");
+	p = put_dec(p, end, rt_mem_available());
+	p = put_str(p, end, " ring0_cycles=");
+	p = put_dec(p, end, ring0_cycles);
+	p = put_str(p, end, use_vmmcall ? " hc=vmmcall" : " hc=vmcall");
 	*p = '\0';
 	rt_log(msg);
 }
@@ -196,6 +212,7 @@ static void select_console(void)
 
 void hvb_user_start(uint32_t start_info, uint64_t entry_tsc)
 {
+	uint64_t ring3_tsc = rt_tsc_begin();
 	const struct hvm_start_info *si = boot_data(start_info, sizeof(*si));
 	uint64_t mmio[2], t0;
 	unsigned n;
@@ -221,7 +238,7 @@ void hvb_user_start(uint32_t start_info, uint64_t entry_tsc)
 	/* Boot time (HELLO) excludes this diagnostic record: on a console
 	 * transport it costs hundreds of exits that are not part of booting. */
 	t0 = rt_tsc_begin();
-	log_runtime(word_is("pt", "4k"));
+	log_runtime(word_is("pt", "4k"), ring3_tsc - entry_tsc);
 	entry_tsc += rt_tsc_end() - t0;
 	test_fault();
 	rt_shutdown(hvb_harness_main(cmdline, entry_tsc));

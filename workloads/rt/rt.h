@@ -6,7 +6,7 @@
  * Privilege split, and why: under a PVM host every guest ring-0 instruction
  * is emulated (~1 us each) while ring 3 runs natively, so ring 0 does only
  * what needs it (entering long mode, loading GDT/IDT/TSS, CR4/XCR0, the
- * syscall MSRs, and the few privileged operations behind rt_syscall_*) and
+ * syscall MSRs, and the few privileged operations behind rt_sys()) and
  * everything else, including fault reporting and building page tables,
  * runs in ring 3.  All descriptor tables and the boot page tables are
  * static data in the image: ring 0 fills nothing at boot.
