@@ -43,10 +43,12 @@ struct hvb_runner {
 	bool (*available)(char *why, size_t len);
 	/* Add runner-specific context to meta.csv (runner.<name>.<key>).  May be NULL. */
 	void (*describe)(const struct hvb_runner *r, struct hvb_sink *sink);
-	/* Run the job.  Every workload of the job ends up in the sink as samples
-	 * or as a status row (skipped/unsupported/failed with a reason).  Returns
-	 * 0, or -errno when the runner itself failed (cells not delivered are
-	 * then recorded as failed by the caller). */
+	/* Run the job.  Every workload of the job must end up in the sink as
+	 * samples or as a status row (skipped/unsupported/failed with a reason):
+	 * struct hvb_rec_consumer's hvb_rec_finish() does that for whatever the
+	 * guest did not deliver.  Returns 0 then, or -EINTR when interrupted.
+	 * Any other -errno means the runner could not start the job and
+	 * delivered nothing; the caller records every cell as failed with it. */
 	int (*run)(const struct hvb_runner *r, const struct hvb_job *job, struct hvb_sink *sink);
 };
 

@@ -155,6 +155,20 @@ static int run_job(const struct hvb_runner *r, const struct hvb_selection *sel,
 	return e;
 }
 
+/* The runner could not start the job: every cell of it failed, with why. */
+static void fail_job(struct hvb_sink *sink, const struct hvb_runner *r,
+		     const struct hvb_selection *sel, unsigned rep, int e)
+{
+	char *why = xasprintf("runner %s could not run repetition %u: %s", r->name, rep,
+			      strerror(-e));
+
+	hvb_warn("%s", why);
+	hvb_sink_log(sink, r->name, "%s", why);
+	for (size_t i = 0; i < sel->n_workloads; i++)
+		hvb_sink_cell_status(sink, r->name, sel->workloads[i], HVB_ST_FAILED, why);
+	free(why);
+}
+
 /* Run every (rep, runner) job; returns the number of jobs that failed as a
  * whole.  On interruption, stopped_at says where. */
 static int run_matrix(const struct hvb_selection *sel, const struct run_opts *o,
@@ -174,10 +188,7 @@ static int run_matrix(const struct hvb_selection *sel, const struct run_opts *o,
 			if (e == -EINTR || hvb_interrupted) {
 				snprintf(stopped_at, len, "rep %u, runner %s", rep, r->name);
 			} else if (e) {
-				hvb_warn("runner %s failed in repetition %u: %s", r->name, rep,
-					 strerror(-e));
-				hvb_sink_log(sink, r->name, "job of rep %u failed: %s", rep,
-					     strerror(-e));
+				fail_job(sink, r, sel, rep, e);
 				failed++;
 			}
 		}
