@@ -430,6 +430,8 @@ def overhead_section(rep):
                                f'{fmt(stats.median(vals))}</span> <span class=ci>n={len(vals)}</span><br>'
                                f'{status_badge("no baseline", why or "no native value")}</td>')
                 else:
+                    if st in ("ok", "partly"):  # the cell ran, but not this metric
+                        st, swhy = f"no {m}", f"{s.label} recorded other metrics for {w}"
                     tds.append(f'<td class="n mut small">{status_badge(st, swhy)}</td>')
                 continue
             cls = "worse" if cmp.ci and cmp.ci[0] > 1.0 else ("better" if cmp.ci and cmp.ci[1] < 1.0 else "")
@@ -900,6 +902,17 @@ def render_md(rep):
         rows = [[model.human_size(size)] + [fmt(per[s.label][0]) if per.get(s.label) else "—"
                                             for s in rep.series] for size, _w, per in rep.chase]
         out.append(md_table(["working set"] + [s.label for s in rep.series], rows))
+    if rep.exits:
+        out += ["", "## VM exits", "", "Exits per repetition (median) and the largest reasons "
+                "(% of the total; reasons may overlap where the source says so).", ""]
+        rows = []
+        for r in rep.exits:
+            top = sorted(r["parts"].items(), key=lambda kv: -kv[1][0])[:4]
+            tot = r["total"]
+            rows.append([r["workload"], r["series"].label, fmt(tot),
+                         ", ".join(f"{k} {fmt(v[0])} ({100 * v[0] / tot:.0f}%)" if tot else k
+                                   for k, v in top) + (" (overlap)" if r["overlap"] else "")])
+        out.append(md_table(["workload", "runner", "exits/rep", "largest reasons"], rows))
     out += ["", "## Skipped, unsupported and failed", ""]
     if rep.problems:
         out.append(md_table(["status", "file", "runner", "workload", "metric/event", "reps", "reason"],
