@@ -338,7 +338,7 @@ static char **build_argv(const struct qemu_conf *conf, const char *image, const 
 }
 
 /* The command as a shell would need it, for the log (reproducible by hand). */
-static void log_argv(struct hvb_sink *sink, const char *runner, unsigned rep, char **v)
+static void log_argv(struct hvb_sink *sink, const char *runner, unsigned rep, int cpu, char **v)
 {
 	char *line = xstrdup("");
 
@@ -350,7 +350,11 @@ static void log_argv(struct hvb_sink *sink, const char *runner, unsigned rep, ch
 		free(line);
 		line = t;
 	}
-	hvb_sink_log(sink, runner, "rep %u: %s", rep, line);
+	if (cpu >= 0)
+		hvb_sink_log(sink, runner, "rep %u (every QEMU thread pinned to cpu %d): %s", rep,
+			     cpu, line);
+	else
+		hvb_sink_log(sink, runner, "rep %u (unpinned): %s", rep, line);
 	free(line);
 }
 
@@ -371,15 +375,17 @@ exec_qemu(char **argv, int out_fd, int err_fd, int cpu)
 
 	setpgid(0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	signal(SIGPIPE, SIG_DFL);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
+		_exit(127);
 	if (cpu >= 0) {
 		cpu_set_t set;
 		CPU_ZERO(&set);
 		CPU_SET(cpu, &set);
-		sched_setaffinity(0, sizeof(set), &set);
+		if (sched_setaffinity(0, sizeof(set), &set))
+			fprintf(stderr, "hvbench: cannot pin QEMU to cpu %d: %s\n", cpu,
+				strerror(errno));
 	}
-	signal(SIGPIPE, SIG_DFL);
-	if (null < 0 || dup2(null, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
-		_exit(127);
 	execvp(argv[0], argv);
 	fprintf(stderr, "cannot execute %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
@@ -527,22 +533,34 @@ static enum collect_end collect(struct qemu_job *q, int out_fd, int err_fd, uint
 	return hvb_console_stream_finish(&q->stream) ? END_PROTO : END_EOF;
 }
 
-/* SIGTERM, then SIGKILL after a grace period; always reaps.  Returns the
- * wait status. */
-static int stop_qemu(pid_t pid, bool ask_first)
+/* Wait up to ms for pid to end: true and *status if it did. */
+static bool wait_for(pid_t pid, int *status, unsigned ms)
+{
+	uint64_t until = hvb_now_ns() + (uint64_t)ms * 1000000;
+
+	do {
+		if (waitpid(pid, status, WNOHANG) == pid)
+			return true;
+		usleep(10000);
+	} while (hvb_now_ns() < until);
+	return false;
+}
+
+/*
+ * Always reaps QEMU and returns its wait status.  A QEMU that closed the
+ * serial line is exiting by itself and gets time to do so; one that must be
+ * stopped gets SIGTERM (it exits cleanly), then SIGKILL after a grace period.
+ */
+static int reap_qemu(pid_t pid, bool must_stop)
 {
 	int status = 0;
-	uint64_t until = hvb_now_ns() + (uint64_t)QEMU_TERM_GRACE_MS * 1000000;
 
-	if (ask_first) {
+	if (must_stop)
 		kill(pid, SIGTERM);
-		while (hvb_now_ns() < until) {
-			pid_t w = waitpid(pid, &status, WNOHANG);
-			if (w == pid)
-				return status;
-			usleep(10000);
-		}
-	}
+	if (wait_for(pid, &status, QEMU_TERM_GRACE_MS))
+		return status;
+	if (!must_stop && (kill(pid, SIGTERM), wait_for(pid, &status, QEMU_TERM_GRACE_MS)))
+		return status;
 	kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
@@ -620,6 +638,17 @@ static void log_damage(struct qemu_job *q)
 			     q->log_dropped, QEMU_LOG_BUDGET);
 }
 
+/* What QEMU said on stderr (warnings, or why it failed), for the log. */
+static void log_stderr(struct qemu_job *q)
+{
+	char tail[QEMU_STDERR_TAIL + 1];
+
+	err_summary(q, tail, sizeof(tail));
+	if (*tail)
+		hvb_sink_log(q->sink, q->runner->name, "QEMU stderr (last %d bytes at most): %s",
+			     QEMU_STDERR_TAIL, tail);
+}
+
 static int spawn(char **argv, int cpu, int *out_fd, int *err_fd, pid_t *pid)
 {
 	int out[2], err[2];
@@ -664,7 +693,7 @@ static int qemu_run(const struct hvb_runner *r, const struct hvb_job *job, struc
 	hvb_rec_init(&q->consumer, r->name, job, sink);
 	hvb_console_stream_init(&q->stream, on_record, on_text, q);
 
-	log_argv(sink, r->name, job->rep, argv);
+	log_argv(sink, r->name, job->rep, job->cpu, argv);
 	q->t_start = hvb_now_ns();
 	e = spawn(argv, job->cpu, &out_fd, &err_fd, &pid);
 	if (e) {
@@ -673,11 +702,12 @@ static int qemu_run(const struct hvb_runner *r, const struct hvb_job *job, struc
 	}
 	end = collect(q, out_fd, err_fd,
 		      q->t_start + (uint64_t)(job->timeout_s * 1e9));
-	status = stop_qemu(pid, end != END_EOF);
+	status = reap_qemu(pid, end != END_EOF);
 	close(out_fd);
 	close(err_fd);
 	verdict(q, end, status, why, sizeof(why));
 	log_damage(q);
+	log_stderr(q);
 	if (end == END_INTERRUPT)
 		e = -EINTR;
 out:
