@@ -168,24 +168,18 @@ static bool kvm_available(char *why, size_t len)
 }
 
 /*
- * What this host can really do for the guest (abi.h HVB_CAP_*).
- *
- * Under PVM the guest's ring 0 is not real supervisor mode for privileged
- * instructions: measured here, the guest runtime's hlt in its syscall
- * handler raises #GP, cpuid faults in ring 3 and cpuid/vmmcall in ring 0
- * can hang KVM_RUN.  So no CPUID, MSR or HLT there; HVB_CAP_PVM says why.
+ * What this host can really do for the guest (abi.h HVB_CAP_*): the base
+ * set the core always provides, plus what the capability probe measured.
  */
-static uint32_t host_caps(bool pvm, bool ioeventfds)
+static uint32_t host_caps(bool pvm, bool ioeventfds, uint32_t probed)
 {
-	uint32_t caps = HVB_CAP_PIO_USER | HVB_CAP_MMIO_USER | HVB_CAP_HYPERCALL | HVB_CAP_RELEASE;
+	uint32_t caps =
+	    HVB_CAP_PIO_USER | HVB_CAP_MMIO_USER | HVB_CAP_HYPERCALL | HVB_CAP_RELEASE | probed;
 
 	if (ioeventfds)
 		caps |= HVB_CAP_PIO_KERN | HVB_CAP_MMIO_KERN;
 	if (pvm)
 		caps |= HVB_CAP_PVM;
-	else
-		caps |=
-		    HVB_CAP_CPUID | HVB_CAP_MSR | HVB_CAP_HLT; /* hlt: exit + resume, no irqchip */
 	return caps;
 }
 
@@ -212,8 +206,10 @@ static void kvm_describe(const struct hvb_runner *r, struct hvb_sink *sink)
 		       (unsigned long long)guest_mem_mib());
 	hvb_sink_meta(sink, "runner.kvm.irqchip",
 		      "none: hlt is a userspace halt exit + resume (micro/hlt-wake)");
-	hvb_sink_metaf(sink, "runner.kvm.caps", "0x%x (ioeventfd permitting)",
-		       host_caps(pvm, true));
+	hvb_sink_metaf(sink, "runner.kvm.caps",
+		       "0x%x + what the capability probe finds at the first job (ioeventfd "
+		       "permitting)",
+		       host_caps(pvm, true, 0));
 	image_path(img, sizeof(img));
 	hvb_sink_meta(sink, "runner.kvm.image", img);
 	if (image_check(img, sha, err, sizeof(err)))
@@ -273,8 +269,11 @@ struct kvm_job {
 	uint64_t t0_ns;	      /* process side: before vm_create */
 	uint64_t ops_per_rep; /* from CELL_BEGIN: n x batches */
 	bool boot_done;
-	bool abandoned;	 /* the vCPU thread was left behind in KVM_RUN */
-	char fault[200]; /* the guest's last FAULT record, for the verdict */
+	bool abandoned;	     /* the vCPU thread was left behind in KVM_RUN */
+	char fault[200];     /* the guest's last FAULT record, for the verdict */
+	const char *probing; /* capability probe: the workload that must run */
+	bool probe_ran;	     /* ... and it delivered a sample */
+	char probe_why[HVB_TEXT_MAX + 1];
 	char pin_desc[128];
 	int pin_err;
 };
@@ -429,6 +428,16 @@ static int on_record(void *arg, struct vcpu *vcpu, const struct hvb_record *rec,
 		snprintf(why, len, "the run was abandoned");
 		return -1;
 	}
+	if (kj->probing) {
+		(void)vcpu;
+		if (rec->type == HVB_REC_SAMPLE &&
+		    !strncmp(rec->workload, kj->probing, HVB_NAME_MAX))
+			kj->probe_ran = true;
+		else if (rec->type == HVB_REC_STATUS || rec->type == HVB_REC_FAULT)
+			snprintf(kj->probe_why, sizeof(kj->probe_why), "%.*s",
+				 (int)sizeof(rec->text), rec->text);
+		return 0;
+	}
 	if (rec->type == HVB_REC_CELL_BEGIN)
 		kj->ops_per_rep = rec->u64[0] * rec->u64[1];
 	if (hvb_rec_deliver(&kj->c, rec)) {
@@ -448,11 +457,13 @@ static void on_console(void *arg, const char *text)
 {
 	struct kvm_job *kj = arg;
 
-	if (!__atomic_load_n(&kj->abandoned, __ATOMIC_ACQUIRE))
+	if (!__atomic_load_n(&kj->abandoned, __ATOMIC_ACQUIRE) && !kj->probing)
 		hvb_sink_log(kj->sink, "kvm", "guest console: %s", text);
 }
 
-static int setup(struct kvm_job *kj, char *why, size_t len)
+/* Create the VM, load the image, attach devices and boot structures with
+ * `words` (+ dev= and caps=) as the guest's command line. */
+static int setup(struct kvm_job *kj, const char *words, uint32_t probed, char *why, size_t len)
 {
 	char img[4096], err[400], *cmdline;
 	const char *extra;
@@ -493,9 +504,9 @@ static int setup(struct kvm_job *kj, char *why, size_t len)
 	}
 	/* HVB_KVM_CMDLINE_EXTRA: extra guest words for debugging and tests
 	 * (e.g. fault=ud to check the fault verdict end to end). */
-	extra = getenv("HVB_KVM_CMDLINE_EXTRA");
-	cmdline = xasprintf("%s dev=hvb caps=0x%x%s%s", kj->job->cmdline,
-			    host_caps(pvm, kj->hvb.kern_ioeventfds), extra ? " " : "",
+	extra = kj->probing ? NULL : getenv("HVB_KVM_CMDLINE_EXTRA");
+	cmdline = xasprintf("%s dev=hvb caps=0x%x%s%s", words,
+			    host_caps(pvm, kj->hvb.kern_ioeventfds, probed), extra ? " " : "",
 			    extra ? extra : "");
 	r = vm_pvh_setup(kj->vm, cmdline);
 	if (r)
@@ -548,6 +559,81 @@ static const char *verdict_reason(struct kvm_job *kj, char *buf, size_t len)
 }
 
 /*
+ * The capability probe: CPUID, MSR and HLT are granted only if the guest
+ * image, on this host, really runs the workload that needs them.  Under PVM
+ * guest ring 0 is emulated and, depending on the guest's mechanism, these
+ * instructions may fault or hang KVM_RUN; on VMX/SVM they simply exit.  One
+ * short boot per capability (watchdog: HV_PROBE_TIMEOUT_S), once per process.
+ */
+#define HV_PROBE_TIMEOUT_S 3
+
+static const struct {
+	uint32_t cap;
+	const char *name, *workload;
+} cap_probes[] = {
+    {HVB_CAP_CPUID, "cpuid", "micro/cpuid"},
+    {HVB_CAP_MSR, "msr", "micro/msr-read"},
+    {HVB_CAP_HLT, "hlt", "micro/hlt-wake"},
+};
+
+static bool probe_done;
+static uint32_t probe_caps;
+static char probe_desc[600];
+
+static void probe_one(const struct hvb_job *job, unsigned i, char *out, size_t len)
+{
+	struct kvm_job *kj = xcalloc(1, sizeof(*kj));
+	struct hv_run_opts o = {.timeout_ns = HV_PROBE_TIMEOUT_S * 1000000000ull,
+				.stop_flag = &hvb_interrupted};
+	char why[300] = "", *words;
+	const char *w = cap_probes[i].workload;
+	int r;
+
+	kj->job = job;
+	kj->probing = w;
+	words = xasprintf("w=%s rep=0 reps=1 goal_us=100 batches=1 tsc_khz=%llu quick=1", w,
+			  (unsigned long long)job->tsc_khz);
+	r = setup(kj, words, cap_probes[i].cap, why, sizeof(why));
+	free(words);
+	if (!r)
+		vcpu_run(kj->vcpu, &o);
+	if (!r && kj->probe_ran && kj->vm->verdict.outcome == HV_SHUTDOWN) {
+		probe_caps |= cap_probes[i].cap;
+		snprintf(out, len, "%s: ok (%s ran)", cap_probes[i].name, w);
+	} else if (r) {
+		snprintf(out, len, "%s: not probed (%s)", cap_probes[i].name, why);
+	} else {
+		snprintf(out, len, "%s: no (%s: %s%s%s)", cap_probes[i].name, w,
+			 kj->vm->verdict.outcome == HV_SHUTDOWN
+			     ? "did not run"
+			     : hv_outcome_name(kj->vm->verdict.outcome),
+			 kj->probe_why[0] ? ": " : "", kj->probe_why);
+	}
+	vm_destroy(kj->vm);
+	free(kj);
+}
+
+static void caps_probe(const struct hvb_job *job, struct hvb_sink *sink)
+{
+	size_t off = 0;
+
+	if (probe_done)
+		return;
+	probe_done = true;
+	for (unsigned i = 0; i < ARRAY_SIZE(cap_probes) && !hvb_interrupted; i++) {
+		char one[300];
+		probe_one(job, i, one, sizeof(one));
+		off += (size_t)snprintf(probe_desc + off, sizeof(probe_desc) - off, "%s%s",
+					off ? "; " : "", one);
+		if (off >= sizeof(probe_desc))
+			off = sizeof(probe_desc) - 1;
+	}
+	hvb_sink_meta(sink, "runner.kvm.caps_probe", probe_desc);
+	hvb_sink_metaf(sink, "runner.kvm.caps", "0x%x", host_caps(host_is_pvm(), true, probe_caps));
+	hvb_sink_log(sink, "kvm", "capability probe: %s", probe_desc);
+}
+
+/*
  * Join the vCPU thread.  The watchdog kicks it at the job's timeout or on
  * SIGINT; if KVM_RUN still does not come back HV_JOIN_GRACE_S later, the
  * host kernel is stuck in it: give up on the thread (-ETIMEDOUT).
@@ -592,7 +678,8 @@ static int kvm_run(const struct hvb_runner *runner, const struct hvb_job *job,
 	hvb_rec_init(&kj->c, runner->name, job, sink);
 	kj->c.on_rep = on_rep;
 	kj->c.arg = kj;
-	r = setup(kj, why, sizeof(why));
+	caps_probe(job, sink);
+	r = setup(kj, job->cmdline, probe_caps, why, sizeof(why));
 	if (r) {
 		hvb_sink_log(sink, runner->name, "%s", why);
 		reason = why;
