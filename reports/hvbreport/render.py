@@ -9,7 +9,6 @@ without scraping text.
 import base64
 import datetime
 import html
-import os
 import re
 
 from . import model, plots, stats
@@ -236,7 +235,7 @@ def header(rep):
         out.append(f'<div class="banner bad" id="plots-banner"><b>Plots were not drawn</b>: '
                    f'{esc(why)}. Tables below are complete.</div>')
     elif p.failed:
-        out.append(f'<div class="banner bad" id="plots-banner"><b>Some plots were not drawn</b>: '
+        out.append('<div class="banner bad" id="plots-banner"><b>Some plots were not drawn</b>: '
                    + "; ".join(f"{esc(k)}: {esc(v)}" for k, v in p.failed.items()) + "</div>")
     if not any(s.values for s in rep.series):
         out.append('<div class="banner bad" id="empty-banner"><b>No measurements</b>: no ok '
@@ -862,7 +861,7 @@ def render_md(rep):
     others = [s for s in rep.series if not model.is_native(s.runner)]
     out += ["", "## Overhead vs native", "",
             "Slowdown = ratio of medians over repetitions (>1 = slower than native; lower is "
-            f"better), [95% bootstrap CI]. Medians in the metric's unit.", ""]
+            "better), [95% bootstrap CI]. Medians in the metric's unit.", ""]
     rows = []
     for r in rep.overhead:
         row = [r["workload"], f'{r["metric"]} ({r["unit"]}, {direction(r["better"])})']
