@@ -80,6 +80,19 @@ boot pt4k "w=micro/rdtsc pt=4k $common"
 check "pt=4k: the run completes" rc_is pt4k 1
 check "pt=4k: DONE arrives" [ "$(last_type pt4k)" = DONE ]
 
+# --- RAM above 4 GiB (QEMU puts 2 of 5 GiB there): fresh pages come from the
+# top of RAM, so micro/first-touch writes above 4 GiB, with either page size
+for pt in 2m 4k; do
+	boot "high_$pt" "w=micro/first-touch $common caps=0x100 pt=$pt" -m 5G
+	if rc_is "high_$pt" 1 && rec "high_$pt" RELEASE | grep -q 'u64=0x1[0-9a-f]\{8\},' &&
+		grep -q 'SAMPLE workload=micro/first-touch metric=ns_per_op ' "$tmp/high_$pt.rec"; then
+		ok "pt=$pt, 5 GiB: first touches above 4 GiB, RELEASE records name them"
+	else
+		not_ok "pt=$pt, 5 GiB: first touches above 4 GiB, RELEASE records name them"
+		show "high_$pt"
+	fi
+done
+
 # --- capabilities: a workload whose instruction the host did not grant is skipped
 boot caps "w=micro/cpuid,micro/pio-out-user $common caps=0"
 check "caps=0: micro/cpuid skipped, never executed" \

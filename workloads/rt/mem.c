@@ -225,17 +225,35 @@ void rt_fresh_release(void *p, size_t bytes)
  * sized for the worst case of the mapping at hand. */
 static uint64_t pool, pool_end;
 
-/* Reserve a zeroed pool below 4 GiB (reachable through the boot map) for
- * mapping the RAM ranges plus `extra` more ranges of up to 2 MiB. */
-static int pool_init(bool small_pages, unsigned extra)
+/*
+ * Reserve a zeroed pool below 4 GiB (reachable through the boot map) for
+ * the tables to come: with small pages, for all RAM plus `extra` ranges of
+ * up to 2 MiB; with 2 MiB pages, only for what the boot map does not cover
+ * (RAM and MMIO above 4 GiB), usually nothing.  Every pool page is touched
+ * (zeroed), which costs a host fault each, so it is kept tight.
+ */
+static int pool_init(bool small_pages, const uint64_t *mmio, unsigned n)
 {
-	uint64_t pages = 8 + 8 * (uint64_t)extra;
+	uint64_t pages = 0;
 	void *p;
 
 	for (unsigned i = 0; i < nram; i++) {
-		uint64_t size = ram[i].size > TOP ? TOP : ram[i].size;
-		pages += (size >> 30) + 4 + (small_pages ? (size >> 21) + 2 : 0);
+		uint64_t lo = ram[i].addr, hi = ram[i].addr + ram[i].size;
+
+		hi = hi > TOP ? TOP : hi;
+		if (!small_pages)
+			lo = lo < 4 * GIB ? 4 * GIB : lo;
+		if (hi > lo)
+			pages += ((hi - lo) >> 30) + 2 + (small_pages ? ((hi - lo) >> 21) + 2 : 0);
 	}
+	for (unsigned i = 0; i < n; i++)
+		if (small_pages || mmio[i] >= 4 * GIB)
+			pages += 3;
+	if (small_pages)
+		pages += 3 + 3 + 1; /* the image, once more; the PML4 */
+	if (!pages)
+		return 0;
+	pages += 1; /* the PDPT under PML4 entry 0 */
 	p = rt_alloc(pages * PAGE, PAGE);
 	if (!p || (uintptr_t)p + pages * PAGE > (1ull << 32))
 		return -12;
@@ -368,7 +386,7 @@ int rt_paging_init(bool small_pages, const uint64_t *mmio, unsigned n)
 	for (unsigned i = 0; i < n; i++)
 		if ((mmio[i] & (PAGE - 1)) || mmio[i] >= TOP || rt_mem_is_ram(mmio[i], PAGE))
 			return -22; /* -EINVAL */
-	err = pool_init(small_pages, n + 1);
+	err = pool_init(small_pages, mmio, n);
 	if (err)
 		return err;
 	if (small_pages)
