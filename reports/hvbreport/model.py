@@ -188,7 +188,14 @@ class Baselines:
         if same_run:
             return same_run[0], None
         if len(self.natives) == 1:
-            return self.natives[0], f"baseline native from run {self.natives[0].run_index + 1}"
+            n = self.natives[0]
+            # Another run's native is a fair baseline only on the same machine.
+            for key in ("host_name", "cpu_model"):
+                a, b = n.run.meta.get(key), s.run.meta.get(key)
+                if a != b:
+                    return None, (f"the only native run (run {n.run_index + 1}) has {key} "
+                                  f"{a!r}, this run {b!r}: no cross-machine baseline")
+            return n, f"baseline native from run {n.run_index + 1}"
         if not self.natives:
             return None, "no native runner in the input"
         return None, "several native runs and none in this series' run: baseline ambiguous"

@@ -800,7 +800,7 @@ seeded per cell from seed {rep.seed} and the cell's name (reproducible). With fe
 on either side no interval is shown. With 3–5 repetitions the interval is coarse: it cannot be
 narrower than the spread of the repetitions' medians.</li>
 <li>Baseline: the native runner of the same run; if a run has none and exactly one run has a native
-runner, that one (said next to the value); otherwise no ratio.</li>
+runner, that one if it ran on the same machine (host_name, cpu_model; said next to the value); otherwise no ratio.
 <li>Emulated runners ({EMU_TEXT}): meta runner.&lt;name&gt;.emulated true, runner qemu-tcg, an
 accel containing tcg, or a Xen runner with a runner.&lt;name&gt;.nesting / runner.xen.nesting value.</li>
 <li>Micro-benchmarks under native run the nearest native operation (the note says which); cells

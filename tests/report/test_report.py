@@ -467,6 +467,18 @@ class TestEnvironment(unittest.TestCase):
             self.assertIn("overlap", row)
             self.assertIn("pf_emulate", row)  # zero here, said as such
 
+    def test_35_no_cross_machine_baseline(self):
+        """a run without native is not compared with another machine's native run"""
+        with tempfile.TemporaryDirectory() as tmp:
+            d = copy_fixture(TCG, tmp)
+            edit_meta(d, "host_name", "otherhost")
+            r = run_report("--no-plots", "--out", os.path.join(tmp, "o"), COMPLETE, d)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            p = parse(os.path.join(tmp, "o", "report.html"))
+            self.assertNotIn('data-runner="qemu-tcg" data-workload="cpu/sha256" '
+                             'data-metric="ns_per_op" data-kind="slowdown"', p.text)
+            self.assertIn("no cross-machine baseline", p.text)
+
     def test_31_duplicate_dir(self):
         """the same run given twice is an error"""
         r = run_report("--no-plots", "--out", tempfile.gettempdir() + "/hvb-never", TCG, TCG)
