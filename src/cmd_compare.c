@@ -335,8 +335,11 @@ static void print_json(FILE *f, const struct hvb_cmp_result *res, const struct h
 	for (size_t i = 0; i < ARRAY_SIZE(order); i++)
 		fprintf(f, "%s\"%s\": %u", i ? ", " : "", hvb_verdict_name(order[i]),
 			res->count[order[i]]);
-	fprintf(f, ", \"not measured\": %zu, \"cand_failed\": %s, \"exit_status\": %d}\n}\n",
-		res->n_gaps, res->cand_failed ? "true" : "false", hvb_cmp_exit_status(res));
+	fprintf(f,
+		", \"not measured\": %zu, \"metrics not selected\": %zu, \"cand_failed\": %s, "
+		"\"exit_status\": %d}\n}\n",
+		res->n_gaps, res->n_unselected, res->cand_failed ? "true" : "false",
+		hvb_cmp_exit_status(res));
 }
 
 /* ------------------------------------------------------------ Markdown */
@@ -385,6 +388,13 @@ static void print_markdown(FILE *f, const struct hvb_cmp_result *res,
 }
 
 /* ------------------------------------------------------------- command */
+
+static void print_unselected(FILE *f, const struct hvb_cmp_result *res)
+{
+	if (res->n_unselected)
+		fprintf(f, "(%zu more metric name(s) not compared: --metrics '*' includes them)\n",
+			res->n_unselected);
+}
 
 /* Split comma-separated directory lists into a, appending. */
 static void dirs_add(char ***v, size_t *n, const char *list)
@@ -448,10 +458,7 @@ int hvb_cmp_run(const struct hvb_cmp_args *a, const struct hvb_cmp_opts *o,
 	switch (fmt) {
 	case HVB_FMT_TABLE:
 		print_text(out, &res, o);
-		if (res.n_unselected)
-			fprintf(out, "(%zu more metric name(s) not compared: --metrics '*' "
-				     "includes them)\n",
-				res.n_unselected);
+		print_unselected(out, &res);
 		break;
 	case HVB_FMT_CSV:
 		print_csv(out, &res);
@@ -463,6 +470,7 @@ int hvb_cmp_run(const struct hvb_cmp_args *a, const struct hvb_cmp_opts *o,
 		break;
 	case HVB_FMT_MARKDOWN:
 		print_markdown(out, &res, o);
+		print_unselected(out, &res);
 		break;
 	}
 	fflush(out);
