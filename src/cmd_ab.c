@@ -8,7 +8,8 @@
  * (ABBA), so slow drift of the host (other jobs, thermal, frequency) lands
  * on both sides alike instead of looking like a difference between them.
  * Every round is one repetition of each side; the rounds are then compared
- * as `hvbench compare DIR/a/<runs> DIR/b/<runs>` would.
+ * as `hvbench compare --paired DIR/a/<runs> DIR/b/<runs>` would: round by
+ * round, so what the host did during a round cancels out.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -212,7 +213,8 @@ static const char ab_usage[] =
 	"directories (e.g. --a ../main/build --b build).  Each round runs\n"
 	"'<bin> run --reps 1 --out DIR/a|b' for both, in the order A B, B A, A B, ...;\n"
 	"each round is one repetition of each side.  Then the rounds are compared as\n"
-	"'hvbench compare' does (A = base, B = cand).  --runner/--workload go to both\n"
+	"'hvbench compare --paired' does (A = base, B = cand; --unpaired: as\n"
+	"independent samples).  --runner/--workload go to both\n"
 	"the runs and the comparison; other run options go after '--'.\n"
 	"Exit status as compare's: 0, 1 regression, 2 invalid; 128+signal if stopped.";
 
@@ -310,6 +312,7 @@ static int run_rounds(struct ab_side *side, const struct ab_opts *o)
 static int ab_main(int argc, char **argv)
 {
 	struct ab_opts o = { .reps = 10 };
+	bool unpaired = false;
 	hvb_cmp_cli_init(&o.cmp, "ab");
 	const struct hvb_opt opts[] = {
 		OPT_STR("a", 0, &o.a, "BIN", "base: hvbench binary or build directory"),
@@ -318,6 +321,8 @@ static int ab_main(int argc, char **argv)
 			 "rounds: repetitions of each side (default 10)"),
 		OPT_STR("out", 'o', &o.out, "DIR",
 			"where the runs go, DIR/a and DIR/b (default results/ab-<time>)"),
+		OPT_FLAG("unpaired", 0, &unpaired,
+			 "compare the sides as independent samples, not round by round"),
 		HVB_CMP_OPTS(o.cmp),
 		OPT_END(),
 	};
@@ -333,6 +338,8 @@ static int ab_main(int argc, char **argv)
 	o.n_run_args = npos;
 	if (hvb_cmp_opts_parse(&o.cmp) || check_run_args(&o))
 		return HVB_EXIT_USAGE;
+	/* the two runs of a round share the host's state at that time */
+	o.cmp.opts.paired = !unpaired;
 	if (!o.a || !o.b) {
 		hvb_err("ab: give both --a BASE and --b CAND (see 'hvbench ab --help')");
 		return HVB_EXIT_USAGE;

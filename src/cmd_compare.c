@@ -79,7 +79,10 @@ static void row_cells(const struct hvb_cmp_row *r, struct cells *c)
 	hvb_strlcpy(c->s[C_WORKLOAD], r->workload, sizeof(c->s[0]));
 	hvb_strlcpy(c->s[C_METRIC], r->metric, sizeof(c->s[0]));
 	hvb_strlcpy(c->s[C_UNIT], r->unit, sizeof(c->s[0]));
-	snprintf(c->s[C_N], sizeof(c->s[0]), "%zu/%zu", r->n_base, r->n_cand);
+	if (r->paired)
+		snprintf(c->s[C_N], sizeof(c->s[0]), "%zu pairs", r->n_base);
+	else
+		snprintf(c->s[C_N], sizeof(c->s[0]), "%zu/%zu", r->n_base, r->n_cand);
 	fmt_num(c->s[C_BASE], sizeof(c->s[0]), r->med_base);
 	fmt_num(c->s[C_CAND], sizeof(c->s[0]), r->med_cand);
 	fmt_pct(c->s[C_CHANGE], sizeof(c->s[0]), r->ratio);
@@ -161,10 +164,11 @@ static void summary_line(char *buf, size_t len, const struct hvb_cmp_result *res
 	snprintf(buf, len,
 		 "%u regression(s), %u improvement(s), %u no change, %u inconclusive; "
 		 "%u only in base, %u only in cand; %zu not measured "
-		 "(alpha %g with Benjamini-Hochberg FDR, threshold %g%%, %g%% CI)",
+		 "(alpha %g with Benjamini-Hochberg FDR, threshold %g%%, %g%% CI%s)",
 		 n[HVB_V_REGRESSION], n[HVB_V_IMPROVEMENT], n[HVB_V_NO_CHANGE],
 		 n[HVB_V_INCONCLUSIVE], n[HVB_V_ONLY_BASE], n[HVB_V_ONLY_CAND], res->n_gaps,
-		 o->alpha, o->threshold * 100, o->confidence * 100);
+		 o->alpha, o->threshold * 100, o->confidence * 100,
+		 o->paired ? ", paired rounds" : "");
 }
 
 static void print_text(FILE *f, const struct hvb_cmp_result *res, const struct hvb_cmp_opts *o)
@@ -194,7 +198,7 @@ static int print_csv(FILE *f, const struct hvb_cmp_result *res)
 	static const char *const head[] = {
 		"runner",  "workload",  "metric",    "unit",      "better", "n_base", "n_cand",
 		"base_median", "cand_median", "ratio", "change_pct", "ci_lo_pct", "ci_hi_pct",
-		"p",       "q",         "exact",     "verdict",   "reason", "side",
+		"p",       "q",         "exact",     "verdict",   "reason", "side",   "paired",
 	};
 	char num[12][40];
 	int r = hvb_csv_write_row(f, head, ARRAY_SIZE(head));
@@ -216,6 +220,7 @@ static int print_csv(FILE *f, const struct hvb_cmp_result *res)
 			num[0], num[1], num[2], num[3], num[4], num[5], num[6], num[7], num[8],
 			num[9], isnan(x->p) ? "" : x->exact ? "1" : "0",
 			hvb_verdict_name(x->verdict), x->why ? x->why : "", "",
+			x->paired ? "1" : "0",
 		};
 		r = hvb_csv_write_row(f, fields, ARRAY_SIZE(fields));
 	}
@@ -223,7 +228,7 @@ static int print_csv(FILE *f, const struct hvb_cmp_result *res)
 	for (size_t i = 0; i < res->n_gaps && !r; i++) {
 		const struct hvb_cmp_gap *g = &res->gaps[i];
 		const char *fields[] = { g->runner, g->workload, g->metric, "", "", "", "", "", "", "",
-					 "", "", "", "", "", "", g->status, g->note, g->side };
+					 "", "", "", "", "", "", g->status, g->note, g->side, "" };
 		r = hvb_csv_write_row(f, fields, ARRAY_SIZE(fields));
 	}
 	return r;
@@ -291,7 +296,8 @@ static void json_row(FILE *f, const struct hvb_cmp_row *x)
 	json_num(f, x->p);
 	fputs(", \"q\": ", f);
 	json_num(f, x->q);
-	fprintf(f, ", \"exact\": %s, \"verdict\": ", x->exact ? "true" : "false");
+	fprintf(f, ", \"exact\": %s, \"paired\": %s, \"verdict\": ", x->exact ? "true" : "false",
+		x->paired ? "true" : "false");
 	json_str(f, hvb_verdict_name(x->verdict));
 	fputs(", \"reason\": ", f);
 	if (x->why)

@@ -44,7 +44,9 @@ struct hvb_cmp_cli {
 		 "fewer repetitions per side = inconclusive (default 3)"),                        \
 	OPT_STR("format", 'f', &(c).format, "FMT", "table (default), csv, json or markdown"),     \
 	OPT_FLAG("allow-partial", 0, &(c).opts.allow_partial,                                     \
-		 "accept runs whose writer died (status=running); say so")
+		 "accept runs whose writer died (status=running); say so"),                       \
+	OPT_FLAG("paired", 0, &(c).opts.paired,                                                   \
+		 "the i-th base and cand directories ran back to back: compare per pair")
 
 void hvb_cmp_cli_init(struct hvb_cmp_cli *c, const char *cmd);
 

@@ -305,8 +305,27 @@ static int cmp_rows(const void *x, const void *y)
 	return c;
 }
 
-static int merge_sides(struct side *base, struct side *cand, struct hvb_cmp_result *res,
-		       char *err, size_t len)
+/* Keep the values whose repetition exists on both sides, in pair order. */
+static void pair_values(struct hvb_cmp_row *row, const struct side_key *a,
+			const struct side_key *b)
+{
+	size_t n = 0;
+
+	row->cand = xmalloc((a->n ? a->n : 1) * sizeof(double));
+	for (size_t i = 0; i < a->n; i++)
+		for (size_t j = 0; j < b->n; j++)
+			if (a->unit_id[i] == b->unit_id[j]) {
+				row->base[n] = a->v[i];
+				row->cand[n++] = b->v[j];
+				break;
+			}
+	row->paired = true;
+	row->n_unpaired = a->n + b->n - 2 * n;
+	row->n_base = row->n_cand = n;
+}
+
+static int merge_sides(struct side *base, struct side *cand, bool paired,
+		       struct hvb_cmp_result *res, char *err, size_t len)
 {
 	for (size_t i = 0; i < base->n_keys; i++) {
 		struct side_key *a = &base->keys[i];
@@ -325,7 +344,9 @@ static int merge_sides(struct side *base, struct side *cand, struct hvb_cmp_resu
 		row = row_add(res, a);
 		row->n_base = a->n;
 		row->base = copy_values(a->v, a->n);
-		if (b) {
+		if (b && paired) {
+			pair_values(row, a, b);
+		} else if (b) {
 			row->n_cand = b->n;
 			row->cand = copy_values(b->v, b->n);
 		} else {
@@ -374,6 +395,41 @@ static void set_inconclusive(struct hvb_cmp_row *row, char *why)
 	row->why = why;
 }
 
+/* Paired rounds: statistics of the per-pair log ratios. */
+static void eval_paired(struct hvb_cmp_row *row, const struct hvb_cmp_opts *o,
+			struct hvb_rng *rng)
+{
+	double *d = xmalloc(row->n_base * sizeof(*d)), lo, hi;
+	struct hvb_perm_result perm;
+
+	for (size_t i = 0; i < row->n_base; i++) {
+		if (!(row->base[i] > 0 && row->cand[i] > 0)) {
+			set_inconclusive(row, xstrdup("paired ratios need positive values"));
+			goto out;
+		}
+		d[i] = log(row->cand[i] / row->base[i]);
+	}
+	row->ratio = exp(hvb_median(d, row->n_base));
+	hvb_signflip_test(d, row->n_base, o->max_exact, o->iters, rng, &perm);
+	row->exact = perm.exact;
+	if (perm.min_p >= o->alpha) {
+		set_inconclusive(row, xasprintf("with %zu pairs no p-value can be below alpha=%g: "
+						"add rounds",
+						row->n_base, o->alpha));
+		goto out;
+	}
+	if (row->better != HVB_LOWER_IS_BETTER && row->better != HVB_HIGHER_IS_BETTER) {
+		set_inconclusive(row, xstrdup("the metric has no direction (better column)"));
+		goto out;
+	}
+	hvb_bootstrap_median_ci(d, row->n_base, o->confidence, o->iters, rng, &lo, &hi);
+	row->ci_lo = exp(lo);
+	row->ci_hi = exp(hi);
+	row->p = perm.p;
+out:
+	free(d);
+}
+
 void hvb_cmp_row_eval(struct hvb_cmp_row *row, const struct hvb_cmp_opts *o)
 {
 	struct hvb_perm_result perm;
@@ -386,12 +442,21 @@ void hvb_cmp_row_eval(struct hvb_cmp_row *row, const struct hvb_cmp_opts *o)
 	if (row->med_base != 0)
 		row->ratio = row->med_cand / row->med_base;
 	if (row->n_base < o->min_reps || row->n_cand < o->min_reps) {
-		set_inconclusive(row, xasprintf("%zu repetition(s) in base, %zu in cand: need at "
-						"least %u per side",
-						row->n_base, row->n_cand, o->min_reps));
+		if (row->paired)
+			set_inconclusive(row, xasprintf("%zu pair(s) (%zu value(s) without a "
+							"partner): need at least %u",
+							row->n_base, row->n_unpaired, o->min_reps));
+		else
+			set_inconclusive(row, xasprintf("%zu repetition(s) in base, %zu in cand: "
+							"need at least %u per side",
+							row->n_base, row->n_cand, o->min_reps));
 		return;
 	}
 	hvb_rng_seed(&rng, o->seed ^ key_hash(row));
+	if (row->paired) {
+		eval_paired(row, o, &rng);
+		return;
+	}
 	hvb_permutation_test(row->base, row->n_base, row->cand, row->n_cand, o->max_exact,
 			     o->iters, &rng, &perm);
 	row->exact = perm.exact;
@@ -452,12 +517,19 @@ int hvb_cmp_dirs(const char *const *base, size_t n_base, const char *const *cand
 	int r = 0;
 
 	memset(res, 0, sizeof(*res));
+	if (o->paired && n_base != n_cand) {
+		fail(err, errlen,
+		     "paired comparison of %zu base and %zu cand directories: the i-th of each "
+		     "side form a round, give as many of each",
+		     n_base, n_cand);
+		return -EINVAL;
+	}
 	for (size_t i = 0; i < n_base && !r; i++)
 		r = side_read_dir(&sb, i, base[i], o, res, &unselected, err, errlen);
 	for (size_t i = 0; i < n_cand && !r; i++)
 		r = side_read_dir(&sc, i, cand[i], o, res, &unselected, err, errlen);
 	if (!r)
-		r = merge_sides(&sb, &sc, res, err, errlen);
+		r = merge_sides(&sb, &sc, o->paired, res, err, errlen);
 	if (!r) {
 		for (size_t i = 0; i < res->n_rows; i++)
 			hvb_cmp_row_eval(&res->rows[i], o);

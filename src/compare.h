@@ -10,6 +10,13 @@
  * verdict needs both: q < alpha and an interval beyond the minimum effect
  * (threshold) in one direction; the direction (`better`) decides whether
  * that is a regression or an improvement.
+ *
+ * Paired (rounds of `hvbench ab`): the i-th base directory and the i-th
+ * cand directory ran back to back, so their repetitions share the host's
+ * state at that time.  The unit is then the pair's log ratio
+ * log(cand/base): the effect is the median pair ratio, its interval a
+ * bootstrap of the pairs, p a sign-flip (Wilcoxon signed-rank) test.  Drift
+ * common to both sides of a round cancels out.
  */
 #ifndef HVB_COMPARE_H
 #define HVB_COMPARE_H
@@ -34,6 +41,7 @@ struct hvb_cmp_opts {
 	uint64_t seed;
 	unsigned min_reps;     /* fewer per side = inconclusive */
 	bool allow_partial;    /* accept runs whose writer died (status=running) */
+	bool paired;           /* the i-th base and cand directories are one round */
 };
 
 /* Defaults: 2%, alpha 0.05, 95%, 10000 iterations, exact up to 20000,
@@ -61,6 +69,8 @@ struct hvb_cmp_row {
 	double ci_lo, ci_hi;    /* of the ratio; NAN if not computed */
 	double p, q;            /* NAN when not tested */
 	bool exact;             /* p from full enumeration */
+	bool paired;            /* base[i] and cand[i] are one pair (see below) */
+	size_t n_unpaired;      /* values left out for want of a partner */
 	enum hvb_verdict verdict;
 	char *why;              /* reason for inconclusive / one-sided rows, else NULL */
 };

@@ -237,6 +237,30 @@ out:
 	return ret;
 }
 
+int hvb_bootstrap_median_ci(const double *x, size_t n, double conf, unsigned iters,
+			    struct hvb_rng *rng, double *lo, double *hi)
+{
+	double *sx, *med;
+	unsigned *cnt;
+
+	if (!n || !(conf > 0 && conf < 1) || iters < 2)
+		return -EINVAL;
+	sx = xmalloc(n * sizeof(*sx));
+	cnt = xmalloc(n * sizeof(*cnt));
+	med = xmalloc(iters * sizeof(*med));
+	memcpy(sx, x, n * sizeof(*sx));
+	sort_doubles(sx, n);
+	for (unsigned it = 0; it < iters; it++)
+		med[it] = resample_median(sx, n, cnt, rng);
+	qsort(med, iters, sizeof(*med), cmp_double);
+	*lo = hvb_quantile_sorted(med, iters, (1 - conf) / 2);
+	*hi = hvb_quantile_sorted(med, iters, (1 + conf) / 2);
+	free(med);
+	free(cnt);
+	free(sx);
+	return 0;
+}
+
 uint64_t hvb_binomial(unsigned n, unsigned k)
 {
 	unsigned __int128 c = 1;
@@ -403,6 +427,68 @@ int hvb_permutation_test(const double *a, size_t na, const double *b, size_t nb,
 	free(in_a);
 	free(rank);
 	free(pooled);
+	return 0;
+}
+
+int hvb_signflip_test(const double *d, size_t n, uint64_t max_exact, unsigned iters,
+		      struct hvb_rng *rng, struct hvb_perm_result *res)
+{
+	double *abs_d, *rank, observed = 0;
+	size_t m = 0;
+	uint64_t hits = 0, total;
+
+	if (!n)
+		return -EINVAL;
+	abs_d = xmalloc(n * sizeof(*abs_d));
+	rank = xmalloc(n * sizeof(*rank));
+	for (size_t i = 0; i < n; i++)
+		if (d[i] != 0)
+			abs_d[m++] = fabs(d[i]);
+	hvb_midranks(abs_d, m, rank);
+	/* signed ranks of the observation, in the order of abs_d */
+	for (size_t i = 0, j = 0; i < n; i++)
+		if (d[i] != 0)
+			observed += d[i] > 0 ? rank[j++] : -rank[j++];
+	observed = fabs(observed);
+	total = m < 64 ? 1ull << m : UINT64_MAX;
+	res->min_p = m ? 2.0 / (double)total : 1;
+	if (!m) {
+		res->p = 1;
+		res->exact = true;
+		res->count = 1;
+	} else if (total <= max_exact) {
+		/* every sign vector: bit i of s set = rank i negative */
+		for (uint64_t s = 0; s < total; s++) {
+			double t = 0;
+			for (size_t i = 0; i < m; i++)
+				t += s >> i & 1 ? -rank[i] : rank[i];
+			hits += fabs(t) >= observed;
+		}
+		res->exact = true;
+		res->count = total;
+		res->p = (double)hits / (double)total;
+	} else if (iters) {
+		for (unsigned it = 0; it < iters; it++) {
+			double t = 0;
+			uint64_t bits = 0;
+			for (size_t i = 0; i < m; i++) {
+				if (i % 64 == 0)
+					bits = hvb_rng_next(rng);
+				t += bits >> (i % 64) & 1 ? -rank[i] : rank[i];
+			}
+			hits += fabs(t) >= observed;
+		}
+		res->exact = false;
+		res->count = iters;
+		res->p = (double)(hits + 1) / ((double)iters + 1);
+		res->min_p = fmax(res->min_p, 1.0 / ((double)iters + 1));
+	} else {
+		free(rank);
+		free(abs_d);
+		return -EINVAL;
+	}
+	free(rank);
+	free(abs_d);
 	return 0;
 }
 

@@ -96,6 +96,25 @@ int hvb_permutation_test(const double *a, size_t na, const double *b, size_t nb,
 			 uint64_t max_exact, unsigned iters, struct hvb_rng *rng,
 			 struct hvb_perm_result *res);
 
+/*
+ * Paired (one-sample) counterpart: two-sided sign-flip permutation test of
+ * "d is symmetric about 0" with the Wilcoxon signed-rank statistic
+ * |sum of sign(d_i) * rank(|d_i|)| (midranks; zeros are dropped, as
+ * Wilcoxon does).  Exact over the 2^n sign vectors when 2^n <= max_exact,
+ * else `iters` random flips with p = (1 + hits) / (1 + iters).  With no
+ * non-zero d, p = 1.  0, or -EINVAL when n is 0, or iters is 0 when needed.
+ */
+int hvb_signflip_test(const double *d, size_t n, uint64_t max_exact, unsigned iters,
+		      struct hvb_rng *rng, struct hvb_perm_result *res);
+
+/*
+ * Percentile bootstrap interval of median(x) (resampling x with
+ * replacement `iters` times).  0, or -EINVAL when n is 0, conf is not in
+ * (0, 1) or iters < 2.
+ */
+int hvb_bootstrap_median_ci(const double *x, size_t n, double conf, unsigned iters,
+			    struct hvb_rng *rng, double *lo, double *hi);
+
 /* Midranks (1-based; tied values share the mean of their ranks) of x[0..n). */
 void hvb_midranks(const double *x, size_t n, double *rank);
 

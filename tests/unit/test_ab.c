@@ -28,7 +28,8 @@ static char tmpdir[] = "/tmp/hvb-test-ab-XXXXXX";
 
 /* Environment of the stand-in: FAKE_LOG (append the side's letter),
  * FAKE_SLOW_B (B's ns/op factor), FAKE_EXIT_B (B's exit status),
- * FAKE_SLEEP (seconds to sleep before writing). */
+ * FAKE_SLEEP (seconds to sleep before writing), FAKE_DRIFT (sd of a log
+ * speed factor shared by both runs of a round; needs FAKE_LOG). */
 static int fake_run(const char *self, int argc, char **argv)
 {
 	const char *out = NULL, *log = getenv("FAKE_LOG");
@@ -36,6 +37,7 @@ static int fake_run(const char *self, int argc, char **argv)
 	double factor = 1;
 	struct hvb_sink *sink;
 	struct hvb_rng r;
+	long round = 0;
 
 	for (int i = 1; i + 1 < argc; i++)
 		if (!strcmp(argv[i], "--out"))
@@ -44,6 +46,7 @@ static int fake_run(const char *self, int argc, char **argv)
 		int fd = open(log, O_WRONLY | O_APPEND | O_CREAT, 0644);
 		if (write(fd, &side, 1) != 1)
 			return 3;
+		round = (lseek(fd, 0, SEEK_END) - 1) / 2;
 		close(fd);
 	}
 	if (getenv("FAKE_SLEEP"))
@@ -52,6 +55,11 @@ static int fake_run(const char *self, int argc, char **argv)
 		return atoi(getenv("FAKE_EXIT_B"));
 	if (side == 'B' && getenv("FAKE_SLOW_B"))
 		factor = atof(getenv("FAKE_SLOW_B"));
+	/* a host whose speed changes from round to round, the same for A and B */
+	if (getenv("FAKE_DRIFT")) {
+		hvb_rng_seed(&r, 1000 + (uint64_t)round);
+		factor *= exp(atof(getenv("FAKE_DRIFT")) * hvb_rng_normal(&r));
+	}
 	hvb_rng_seed(&r, hvb_now_ns() ^ (uint64_t)getpid());
 	snprintf(id, sizeof(id), "run-%d-%llu", (int)getpid(), (unsigned long long)hvb_now_ns());
 	if (!out || hvb_sink_open(&sink, out, id))
@@ -144,14 +152,28 @@ static void test_ab(void)
 	      "ab says what it compares");
 	free(env), free(args), free(out), free(order);
 
-	args = xasprintf("--reps 6 --out %s/slow --format csv", tmpdir);
+	args = xasprintf("--reps 8 --out %s/slow --format csv", tmpdir);
 	rc = run_ab("FAKE_SLOW_B=1.10", args, &out);
-	CHECK(rc == 1 && strstr(out, "micro/syscall,ns_per_op,ns,lower,6,6") &&
+	CHECK(rc == 1 && strstr(out, "micro/syscall,ns_per_op,ns,lower,8,8") &&
 		      strstr(out, ",regression,"),
 	      "B 10% slower: regression, exit 1 (compare options apply)");
 	free(args), free(out);
 
-	args = xasprintf("--reps 6 --out %s/fast", tmpdir);
+	/* rounds on a host whose speed swings by ~30%: pairing sees through it */
+	env = xasprintf("FAKE_LOG=%s/drift-order FAKE_DRIFT=0.3 FAKE_SLOW_B=1.10", tmpdir);
+	args = xasprintf("--reps 10 --out %s/drift", tmpdir);
+	rc = run_ab(env, args, &out);
+	CHECK(rc == 1 && strstr(out, "10 pairs") && strstr(out, "regression"),
+	      "drifting host: the paired comparison finds B's 10% slowdown");
+	free(args), free(out);
+	args = xasprintf("--reps 10 --out %s/drift2 --unpaired", tmpdir);
+	char *env2 = xasprintf("FAKE_LOG=%s/drift-order2 FAKE_DRIFT=0.3 FAKE_SLOW_B=1.10", tmpdir);
+	rc = run_ab(env2, args, &out);
+	CHECK(rc == 0 && strstr(out, "10/10") && strstr(out, " 0 regression(s)"),
+	      "--unpaired: the same drift hides it (independent samples)");
+	free(env), free(env2), free(args), free(out);
+
+	args = xasprintf("--reps 8 --out %s/fast", tmpdir);
 	rc = run_ab("FAKE_SLOW_B=0.90", args, &out);
 	CHECK(rc == 0 && strstr(out, "improvement"), "B 10% faster: improvement, exit 0");
 	free(args), free(out);

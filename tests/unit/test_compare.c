@@ -225,6 +225,90 @@ static void test_detection_curve(void)
 	       "detection grows with the slowdown: 6% at CV 2% is flagged in >= 70%");
 }
 
+/*
+ * Paired rounds on a host whose speed swings from round to round (log sd
+ * 0.2, the same for both runs of a round), 1-3% noise of their own.
+ * Identical truth: flags stay <= alpha.  A 5% slowdown: the paired analysis
+ * finds it; the same values taken as independent samples hide it.
+ */
+static void make_pairs(struct hvb_cmp_result *res, int m, int better, double effect, double cv,
+		       struct hvb_rng *r, bool paired)
+{
+	struct hvb_cmp_row *row;
+
+	add_row(res, m, better, 10, 100, effect, cv, r);
+	row = &res->rows[res->n_rows - 1];
+	for (unsigned i = 0; i < row->n_base; i++) {
+		double drift = exp(0.2 * hvb_rng_normal(r));
+		row->base[i] *= drift;
+		row->cand[i] *= drift;
+	}
+	row->paired = paired;
+}
+
+static void test_paired(void)
+{
+	enum { K = 300, M = 10 };
+	unsigned any_flag = 0, hit = 0, hit_unpaired = 0, wrong = 0;
+	struct hvb_cmp_opts o;
+	struct hvb_rng r;
+
+	hvb_cmp_opts_init(&o);
+	o.iters = 1000;
+	outlier_rate = 0;
+	hvb_rng_seed(&r, 4242);
+	for (int k = 0; k < K; k++) {
+		struct hvb_cmp_result res = { 0 };
+		bool any = false;
+		for (int m = 0; m < M; m++)
+			make_pairs(&res, m, m % 2 ? HVB_HIGHER_IS_BETTER : HVB_LOWER_IS_BETTER, 0,
+				   0.01 + 0.02 * hvb_rng_uniform(&r), &r, true);
+		o.seed = (uint64_t)k;
+		o.threshold = 0;
+		eval_all(&res, &o);
+		hvb_cmp_finish(&res, &o);
+		for (size_t i = 0; i < res.n_rows; i++)
+			any |= flagged(&res.rows[i]);
+		any_flag += any;
+		hvb_cmp_result_free(&res);
+	}
+	o.threshold = 0.02;
+	for (int k = 0; k < 100; k++) {
+		for (int paired = 0; paired < 2; paired++) {
+			struct hvb_cmp_result res = { 0 };
+			struct hvb_rng rr = r; /* the same values both ways */
+			make_pairs(&res, 0, HVB_LOWER_IS_BETTER, 0.05, 0.01, &rr, paired);
+			make_pairs(&res, 1, HVB_HIGHER_IS_BETTER, -0.05, 0.01, &rr, paired);
+			o.seed = (uint64_t)k;
+			eval_all(&res, &o);
+			hvb_cmp_finish(&res, &o);
+			for (int i = 0; i < 2; i++) {
+				bool reg = res.rows[i].verdict == HVB_V_REGRESSION;
+				if (paired)
+					hit += reg;
+				else
+					hit_unpaired += reg;
+				wrong += res.rows[i].verdict == HVB_V_IMPROVEMENT;
+			}
+			hvb_cmp_result_free(&res);
+			if (paired)
+				r = rr;
+		}
+	}
+	outlier_rate = 0.05;
+	diag("paired, drifting host (log sd 0.2), threshold 0: %u of %d identical comparisons "
+	     "x %d metrics with any flag",
+	     any_flag, K, M);
+	diag("paired, 5%% slowdown, 1%% noise, drift 0.2: flagged %u of 200; as independent "
+	     "samples: %u of 200",
+	     hit, hit_unpaired);
+	TAP_OK(any_flag <= (0.05 + 3 * sqrt(0.05 * 0.95 / K)) * K,
+	       "paired: comparisons with any false flag <= alpha (+3 sigma)");
+	TAP_OK(hit >= 190, "paired: a 5% slowdown under large drift is flagged (>= 95%)");
+	TAP_OK(hit_unpaired < hit / 2, "unpaired, the same drift hides most of it");
+	TAP_EQ_INT(wrong, 0, "paired: never the wrong direction");
+}
+
 /* ------------------------------------------------------------ end to end */
 
 static char tmpdir[] = "/tmp/hvb-test-compare-XXXXXX";
@@ -488,6 +572,18 @@ static void test_end_to_end(void)
 	       "--format markdown is a table with the verdict in bold");
 	free(args), free(out);
 
+	args = xasprintf("compare --paired --base %s,%s --cand %s,%s", half1, half2, half2,
+			 half1);
+	rc = run_hvbench(args, &out);
+	CHECK_OUT(rc == 0 && has(line_of(out, "micro/syscall", "ns_per_op"), "10 pairs"),
+		  "--paired pairs the i-th directories' repetitions");
+	free(args), free(out);
+	args = xasprintf("compare --paired --base %s,%s --cand %s", half1, half2, same);
+	rc = run_hvbench(args, &out);
+	CHECK_OUT(rc == 2 && has(out, "give as many of each"),
+		  "--paired with unequal directory counts: exit 2, says why");
+	free(args), free(out);
+
 	args = xasprintf("compare --format yaml %s %s", base, same);
 	TAP_EQ_INT(run_hvbench(args, &out), 2, "an unknown format: exit 2");
 	free(args), free(out);
@@ -507,6 +603,7 @@ int main(void)
 	test_false_positive_rate();
 	test_power_and_direction();
 	test_detection_curve();
+	test_paired();
 	hvbench = getenv("HVBENCH");
 	if (!hvbench || access(hvbench, X_OK)) {
 		TAP_SKIP("HVBENCH is not set to the hvbench binary (run through tests/run)");

@@ -213,6 +213,50 @@ static void test_bootstrap(void)
 	       "interval lies within the possible ratios and holds the observed one");
 }
 
+static void test_signflip(void)
+{
+	const double up[] = { 1, 2, 3, 4, 5 }, mixed[] = { 1, -2, 3, 4, 5 };
+	const double zeros[] = { 0, 0, 0 }, with0[] = { 0, 1, 2, 3, 4, 5 };
+	struct hvb_perm_result res, mc;
+	struct hvb_rng rng;
+	double d[16], lo, hi;
+	const double one[] = { 3, 3, 3 };
+	int rejected = 0;
+
+	hvb_rng_seed(&rng, 3);
+	hvb_signflip_test(up, 5, 1000, 0, &rng, &res);
+	/* R: wilcox.test(1:5)$p.value = 0.0625 */
+	TAP_OK(res.exact && res.count == 32 && near(res.p, 0.0625, 1e-12),
+	       "signed-rank, all 5 positive: exact p = 2/32 (as R's wilcox.test)");
+	hvb_signflip_test(mixed, 5, 1000, 0, &rng, &res);
+	/* R: wilcox.test(c(1,-2,3,4,5))$p.value = 0.1875 */
+	TAP_OK(near(res.p, 0.1875, 1e-12), "signed-rank {1,-2,3,4,5}: p = 6/32");
+	hvb_signflip_test(zeros, 3, 1000, 0, &rng, &res);
+	TAP_OK(res.p == 1, "no non-zero difference: p = 1");
+	hvb_signflip_test(with0, 6, 1000, 0, &rng, &res);
+	TAP_OK(near(res.p, 0.0625, 1e-12), "zero differences are dropped");
+	for (int i = 0; i < 16; i++)
+		d[i] = 0.3 + hvb_rng_normal(&rng);
+	hvb_signflip_test(d, 16, 1 << 16, 0, &rng, &res);
+	hvb_signflip_test(d, 16, 1000, 20000, &rng, &mc);
+	printf("# 16 pairs: exact p %.5f, Monte Carlo p %.5f\n", res.p, mc.p);
+	TAP_OK(res.exact && !mc.exact && near(res.p, mc.p, 0.01),
+	       "sign flips: Monte Carlo p within 0.01 of the exact p");
+	for (int t = 0; t < 2000; t++) {
+		for (int i = 0; i < 10; i++)
+			d[i] = 0.02 * hvb_rng_normal(&rng);
+		hvb_signflip_test(d, 10, 1024, 0, &rng, &res);
+		rejected += res.p < 0.05;
+	}
+	printf("# sign-flip null rejection rate at 0.05: %.4f\n", rejected / 2000.0);
+	TAP_OK(rejected / 2000.0 <= 0.05 + 3 * sqrt(0.05 * 0.95 / 2000) && rejected / 2000.0 >= 0.025,
+	       "sign-flip test: false-positive rate <= alpha, not needlessly conservative");
+	TAP_OK(!hvb_bootstrap_median_ci(one, 3, 0.95, 500, &rng, &lo, &hi) && lo == 3 && hi == 3,
+	       "bootstrap of a constant median is the point");
+	TAP_EQ_INT(hvb_bootstrap_median_ci(one, 0, 0.95, 500, &rng, &lo, &hi), -EINVAL,
+		   "bootstrap of nothing is refused");
+}
+
 int main(void)
 {
 	test_rng();
@@ -222,5 +266,6 @@ int main(void)
 	test_permutation_mc();
 	test_permutation_null();
 	test_bootstrap();
+	test_signflip();
 	return tap_done();
 }
