@@ -33,8 +33,12 @@ HVB_WORKLOAD(w_rdtsc);
 static bool valid_syscall(struct hvb_ctx *c, const char **why)
 {
 	(void)why;
-	c->note = c->native ? "native: raw getppid system call"
-			    : "guest ring 3 -> ring 0 -> ring 3 round trip (no exit)";
+	if (c->native)
+		c->note = "native: raw getppid system call";
+	else if (c->caps & HVB_CAP_PVM) /* measured: the LSTAR handler runs with the user CS */
+		c->note = "PVM: the host delivers the syscall to LSTAR in user mode (no guest ring switch)";
+	else
+		c->note = "guest ring 3 -> ring 0 -> ring 3 round trip (no exit)";
 	return true;
 }
 
