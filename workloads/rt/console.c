@@ -9,6 +9,8 @@
  *   serial  COM1 (polled 16550): each record as one framed, checksummed
  *           console line (workloads/console_codec.h).  Stop: QEMU's
  *           isa-debug-exit at 0xf4 (QEMU exits with status (code << 1) | 1).
+ *   xencons the Xen PV console ring (xen.c): the same lines as serial.
+ *           Stop: SCHEDOP_shutdown (poweroff, or crash for a failure).
  *
  * After the stop write the guest halts for good in ring 0 (cli; hlt), so a
  * VMM that ignored the write sees a halted guest, not a runaway one.
@@ -16,6 +18,7 @@
 #include "console_codec.h"
 #include "harness.h"
 #include "rt.h"
+#include "xen.h"
 
 struct rt_console {
 	const char *name;
@@ -130,6 +133,7 @@ static void serial_stop(int code)
 static const struct rt_console consoles[] = {
 	{ "hvb", 0, hvb_emit, hvb_text, hvb_stop },
 	{ "serial", serial_init, serial_emit, serial_text, serial_stop },
+	{ "xencons", rt_xencons_init, rt_xencons_emit, rt_xencons_text, rt_xencons_stop },
 };
 
 bool rt_console_select(const char *name)

@@ -213,10 +213,26 @@ hvb_sys_gate:
 7:	cli
 	hlt
 	jmp 7b
-8:	test %eax, %eax			/* RT_SYS_NULL: the gate's own cost */
+8:	cmp $RT_SYS_XEN_HCALL, %eax
+	je hvb_xen_hcall
+	test %eax, %eax			/* RT_SYS_NULL: the gate's own cost */
 	jz 9f
 	mov $-38, %rax			/* -ENOSYS */
 9:	iretq
+
+/*
+ * Xen hypercall rdi(rsi, rdx) from ring 0 (Xen answers CPL 3 with -EPERM):
+ * call the 32-byte stub Xen wrote at hypercall page + 32 * rdi (xen.c),
+ * 64-bit ABI with the arguments in rdi, rsi, rdx; result in rax.
+ */
+hvb_xen_hcall:
+	and $127, %edi			/* the page holds 128 stubs */
+	shl $5, %edi
+	lea hvb_xen_hypercall_page(%rdi), %rax
+	mov %rsi, %rdi
+	mov %rdx, %rsi
+	call *%rax
+	iretq
 
 /* ------------------------------------------------------------ exceptions */
 

@@ -9,6 +9,7 @@
  */
 #include "harness.h"
 #include "rt.h"
+#include "xen.h"
 
 _Static_assert(RT_PORT_SHUTDOWN == HVB_PORT_SHUTDOWN, "rt.h out of sync with abi.h");
 _Static_assert(RT_PORT_QEMU_EXIT == HVB_PORT_QEMU_EXIT, "rt.h out of sync with abi.h");
@@ -192,12 +193,12 @@ static void log_runtime(bool small_pages, uint64_t ring0_cycles)
 	p = put_dec(p, end, rt_mem_available());
 	p = put_str(p, end, " ring0_cycles=");
 	p = put_dec(p, end, ring0_cycles);
-	p = put_str(p, end, use_vmmcall ? " hc=vmmcall" : " hc=vmcall");
+	p = put_str(p, end, rt_xen_active() ? " hc=xen" : use_vmmcall ? " hc=vmmcall" : " hc=vmcall");
 	*p = '\0';
 	rt_log(msg);
 }
 
-/* dev=hvb|serial; without the word, serial (a person running QEMU by hand). */
+/* dev=hvb|serial|xencons; without the word, serial (a person running QEMU by hand). */
 static void select_console(void)
 {
 	static char dev[HVB_CMDLINE_MAX]; /* any length: a long word is an error, not absent */
@@ -206,7 +207,7 @@ static void select_console(void)
 		rt_console_select("serial");
 	else if (!rt_console_select(dev)) {
 		rt_console_select("serial");
-		panic("dev= must be hvb or serial");
+		panic("dev= must be hvb, serial or xencons");
 	}
 }
 
@@ -319,6 +320,8 @@ long rt_hypercall_null(void)
 {
 	long ret;
 
+	if (rt_xen_active())
+		return rt_xen_hypercall_null(); /* Xen wants ring 0: through the gate */
 	if (use_vmmcall)
 		__asm__ volatile("vmmcall" : "=a"(ret) : "a"((long)HVB_HC_NULL) : "rbx", "rcx",
 				 "rdx", "rsi", "memory");

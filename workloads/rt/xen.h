@@ -1,0 +1,105 @@
+/*
+ * Xen support of the guest runtime (xen.c): the image as a Xen PVH domU.
+ *
+ * Under Xen the runtime finds the hypervisor by its CPUID leaves, has Xen
+ * fill a hypercall page, makes hypercalls from ring 0 through the int3 gate
+ * (RT_SYS_XEN_HCALL: Xen answers a hypercall from CPL 3 with -EPERM), sends
+ * records framed as console lines (console_codec.h) on the PV console ring,
+ * and stops with SCHEDOP_shutdown.  Values are from Xen's public headers
+ * (xen.h, sched.h, event_channel.h, hvm/hvm_op.h, hvm/params.h,
+ * io/console.h, version.h); the ABI is stable.
+ *
+ * The ring arithmetic (xencons_ring_put) is a pure function so the host
+ * unit tests (tests/unit/test_xen_ring.c) can check wrap-around and the
+ * full ring; it is the only part of this header used outside the guest.
+ */
+#ifndef HVB_RT_XEN_H
+#define HVB_RT_XEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Hypercall numbers (index into the hypercall page, 32 bytes each). */
+#define XEN_HC_XEN_VERSION	17
+#define XEN_HC_SCHED_OP		29
+#define XEN_HC_EVENT_CHANNEL_OP 32
+#define XEN_HC_HVM_OP		34
+
+#define XENVER_VERSION		 0 /* returns (major << 16) | minor */
+#define SCHEDOP_YIELD		 0
+#define SCHEDOP_SHUTDOWN	 2
+#define SHUTDOWN_POWEROFF	 0
+#define SHUTDOWN_CRASH		 3
+#define EVTCHNOP_SEND		 4
+#define HVMOP_GET_PARAM		 1
+#define HVM_PARAM_CONSOLE_PFN	 17
+#define HVM_PARAM_CONSOLE_EVTCHN 18
+#define XEN_DOMID_SELF		 0x7ff0
+
+#define XEN_CPUID_FIRST 0x40000000u
+#define XEN_CPUID_LAST	0x40010000u
+#define XEN_CPUID_STEP	0x100u
+
+/* public/io/console.h: the shared page of the PV console. */
+#define XENCONS_IN_SIZE	 1024u
+#define XENCONS_OUT_SIZE 2048u
+struct xencons_interface {
+	char in[XENCONS_IN_SIZE];
+	char out[XENCONS_OUT_SIZE];
+	volatile uint32_t in_cons, in_prod;
+	volatile uint32_t out_cons, out_prod;
+};
+
+/*
+ * Copy as many of the n bytes at s into the output ring `ring` (size a
+ * power of two) as fit, given the backend's consumer index `cons` and our
+ * producer index *prod (free-running uint32_t counters, as Xen's rings
+ * use).  Returns the number copied and advances *prod by it; the caller
+ * publishes *prod after a write barrier and notifies the backend.  A ring
+ * whose indexes claim more than `size` bytes in flight is broken: nothing
+ * is written (0), never data the backend has not consumed.
+ */
+static inline size_t xencons_ring_put(char *ring, uint32_t size, uint32_t cons, uint32_t *prod,
+				      const char *s, size_t n)
+{
+	uint32_t p = *prod;
+	size_t i;
+
+	if (p - cons > size)
+		return 0;
+	for (i = 0; i < n && p - cons < size; i++, p++)
+		ring[p & (size - 1)] = s[i];
+	*prod = p;
+	return i;
+}
+
+/* ------------------------------------------------------------ guest only (xen.c) */
+
+struct hvb_record;
+
+/* The page Xen fills with hypercall stubs (entry.S calls into it from ring 0). */
+extern uint8_t hvb_xen_hypercall_page[4096];
+
+/*
+ * Find Xen (CPUID leaves, from ring 3), have it fill the hypercall page,
+ * and look up the PV console ring and its event channel.  0, or -ENODEV
+ * (not Xen) / -EIO (no console) with *why set.
+ */
+int rt_xen_init(const char **why);
+/* rt_xen_init succeeded: hypercalls and the console work. */
+bool rt_xen_active(void);
+/* Hypercall nr(a1, a2) from ring 0 through the int3 gate; Xen's return value. */
+long rt_xen_hypercall(unsigned nr, uint64_t a1, uint64_t a2);
+/* micro/hypercall under Xen: xen_version(XENVER_version) through the gate. */
+long rt_xen_hypercall_null(void);
+/* What rt_xen_hypercall_null costs besides the hypercall (sample note). */
+const char *rt_xen_hypercall_note(void);
+
+/* The dev=xencons transport (console.c's table). */
+void rt_xencons_init(void);
+void rt_xencons_emit(const struct hvb_record *rec);
+void rt_xencons_text(const char *s);
+void rt_xencons_stop(int code);
+
+#endif /* HVB_RT_XEN_H */
