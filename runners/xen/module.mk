@@ -18,7 +18,7 @@ $(O)/xen/hvb-xl: runners/xen/hvb_xl.c runners/xen/xl.c runners/xen/xl.h
 	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(HOST_LDFLAGS) -o $@ runners/xen/hvb_xl.c runners/xen/xl.c \
 		-lxenlight -lxentoollog -lxenstore
 
-# pvh-hello: 32-bit freestanding PVH ELF (tests/xen/pvh-hello/hello.c).
+# pvh-hello: 32-bit freestanding PVH guest (tests/xen/pvh-hello/hello.c) in an ELF64 file.
 PVH_HELLO_CFLAGS := -m32 -ffreestanding -fno-pic -fno-pie -nostdlib -Os -Wall -Wextra -Werror \
 	-fno-stack-protector -fcf-protection=none -mgeneral-regs-only -Iinclude -Iworkloads \
 	-fno-tree-loop-distribute-patterns
@@ -31,4 +31,5 @@ $(O)/xen/pvh-hello.elf: tests/xen/pvh-hello/entry.S tests/xen/pvh-hello/hello.c 
 	$(Q)$(HOST_CC) $(PVH_HELLO_CFLAGS) -c tests/xen/pvh-hello/hello.c -o $(O)/xen/pvh-hello.o
 	$(Q)$(HOST_CC) $(PVH_HELLO_CFLAGS) -c workloads/console_codec.c -o $(O)/xen/pvh-hello-codec.o
 	$(Q)$(LD) -m elf_i386 -T tests/xen/pvh-hello/hello.ld --no-warn-rwx-segments -nostdlib \
-		-o $@ $(O)/xen/pvh-hello-entry.o $(O)/xen/pvh-hello.o $(O)/xen/pvh-hello-codec.o
+		-o $@.32 $(O)/xen/pvh-hello-entry.o $(O)/xen/pvh-hello.o $(O)/xen/pvh-hello-codec.o
+	$(Q)objcopy -I elf32-i386 -O elf64-x86-64 $@.32 $@

@@ -22,6 +22,7 @@
 #include "util.h"
 #ifdef HVB_HAVE_LIBXL
 #include "console_stream.h"
+#include "elf_load.h"
 #include "xen/xl.h"
 #endif
 
@@ -132,6 +133,41 @@ static void xen_describe(const struct hvb_runner *r, struct hvb_sink *sink)
 	}
 }
 
+/* Check the image before Xen sees it (ELF64, PVH entry note, this hvbench's
+ * ABI version: the reference core's parser) and put its SHA-256 in meta. */
+static int image_check(const char *path, struct hvb_sink *sink, char *why, size_t len)
+{
+	char err[200], sha[65];
+	struct hv_image img;
+	long size = -1;
+	void *buf = NULL;
+	FILE *f;
+	int rc;
+
+	f = fopen(path, "rb");
+	if (f && !fseek(f, 0, SEEK_END))
+		size = ftell(f);
+	if (!f || size <= 0 || (unsigned long long)size > HV_ELF_MAX_SIZE || fseek(f, 0, SEEK_SET) ||
+	    !(buf = malloc((size_t)size)) || fread(buf, 1, (size_t)size, f) != (size_t)size) {
+		snprintf(why, len, "cannot read guest image %.120s: build it (make) or set "
+				   "HVB_GUEST_IMAGE", path);
+		rc = -ENOENT;
+		goto out;
+	}
+	rc = hv_elf_parse(buf, (size_t)size, &img, err, sizeof(err));
+	if (rc) {
+		snprintf(why, len, "guest image %.100s refused: %.120s", path, err);
+		goto out;
+	}
+	hv_sha256_hex(buf, (size_t)size, sha);
+	hvb_sink_meta(sink, "runner.xen-pvh.guest_sha256", sha);
+out:
+	free(buf);
+	if (f)
+		fclose(f);
+	return rc;
+}
+
 struct xen_collect {
 	struct hvb_rec_consumer *c;
 	struct hvb_console_stream stream;
@@ -228,7 +264,9 @@ static int xen_run(const struct hvb_runner *r, const struct hvb_job *job, struct
 	cfg.timeout_s = job->timeout_s;
 	cfg.on_console = xen_on_console;
 	cfg.arg = &x;
-	rc = hvb_xl_open(&xl, false, err, sizeof(err));
+	rc = image_check(img, sink, err, sizeof(err));
+	if (!rc)
+		rc = hvb_xl_open(&xl, false, err, sizeof(err));
 	if (!rc) {
 		rc = hvb_xl_run(xl, &cfg, &o, err, sizeof(err));
 		hvb_xl_close(xl);
