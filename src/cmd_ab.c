@@ -363,8 +363,9 @@ static int ab_main(int argc, char **argv)
 		char *a = join(side[0].runs, side[0].n_runs), *b = join(side[1].runs, side[1].n_runs);
 		fprintf(stderr,
 			"hvbench: ab: stopped by signal %d after %zu A and %zu B complete run(s), "
-			"kept in %s; to compare them:\n  hvbench compare --base '%s' --cand '%s'\n",
-			(int)ab_stop, side[0].n_runs, side[1].n_runs, out, a, b);
+			"kept in %s; to compare them:\n  hvbench compare%s --base '%s' --cand '%s'\n",
+			(int)ab_stop, side[0].n_runs, side[1].n_runs, out,
+			o.cmp.opts.paired ? " --paired" : "", a, b);
 		free(a);
 		free(b);
 		r = 128 + (int)ab_stop;

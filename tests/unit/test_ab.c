@@ -221,7 +221,7 @@ static void test_ab(void)
 	char *log = xasprintf("%s/intr.txt", tmpdir);
 	out = slurp(log);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 130, "Ctrl-C: ab exits 128+SIGINT");
-	CHECK(strstr(out, "stopped by signal 2") && strstr(out, "hvbench compare --base"),
+	CHECK(strstr(out, "stopped by signal 2") && strstr(out, "hvbench compare --paired --base"),
 	      "Ctrl-C: ab says what it kept and how to compare it");
 	free(log), free(out), free(order_log);
 }
