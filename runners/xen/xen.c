@@ -94,8 +94,13 @@ static int xen_run(const struct hvb_runner *r, const struct hvb_job *job, struct
 
 static void xen_describe(const struct hvb_runner *r, struct hvb_sink *sink)
 {
+	char img[PATH_MAX];
+
 	(void)r;
+	guest_image(img, sizeof(img));
 	hvb_sink_meta(sink, "runner.xen-pvh.libxl", "not built in");
+	hvb_sink_meta(sink, "runner.xen-pvh.guest_image", img);
+	hvb_sink_meta(sink, "runner.xen-pvh.nesting", nesting());
 }
 
 #else /* HVB_HAVE_LIBXL */
