@@ -31,7 +31,7 @@ static const char *const counters_header[] = { "run_id",       "runner", "worklo
 					       "event",        "value",  "time_enabled",
 					       "time_running", "source", "status",   "note" };
 static const char *const exits_header[] = { "run_id", "runner", "workload", "rep",
-					    "reason", "count",  "total_ns" };
+					    "reason", "count",  "total_ns", "source" };
 
 struct hvb_sink {
 	char *dir;
@@ -316,18 +316,18 @@ void hvb_sink_counter(struct hvb_sink *s, const char *runner, const char *worklo
 }
 
 void hvb_sink_exit(struct hvb_sink *s, const char *runner, const char *workload, unsigned rep,
-		   const char *reason, uint64_t count, double total_ns)
+		   const char *reason, uint64_t count, double total_ns, const char *source)
 {
 	char rep_s[16], cnt_s[24], ns_s[40] = "";
-	const char *row[7];
+	const char *row[8];
 
 	snprintf(rep_s, sizeof(rep_s), "%u", rep);
 	snprintf(cnt_s, sizeof(cnt_s), "%llu", (unsigned long long)count);
 	if (total_ns >= 0)
 		fmt_double(ns_s, sizeof(ns_s), total_ns);
 	row[0] = s->run_id, row[1] = runner, row[2] = workload, row[3] = rep_s;
-	row[4] = reason, row[5] = cnt_s, row[6] = ns_s;
-	hvb_csv_write_row(s->f[F_EXITS], row, 7);
+	row[4] = reason, row[5] = cnt_s, row[6] = ns_s, row[7] = source;
+	hvb_csv_write_row(s->f[F_EXITS], row, 8);
 }
 
 void hvb_sink_log(struct hvb_sink *s, const char *runner, const char *fmt, ...)

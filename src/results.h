@@ -47,9 +47,10 @@ void hvb_sink_counter(struct hvb_sink *s, const char *runner, const char *worklo
 		      uint64_t time_running, const char *source, enum hvb_status status,
 		      const char *note);
 
-/* Exits by reason (exits.csv).  total_ns < 0 = unknown. */
+/* Exits by reason (exits.csv).  total_ns < 0 = unknown.  source: who counted
+ * them ("kvm-stats", "vmm", ...; see results/FORMAT.md). */
 void hvb_sink_exit(struct hvb_sink *s, const char *runner, const char *workload, unsigned rep,
-		   const char *reason, uint64_t count, double total_ns);
+		   const char *reason, uint64_t count, double total_ns, const char *source);
 
 /* Free text to log.txt (never parsed). */
 void hvb_sink_log(struct hvb_sink *s, const char *runner, const char *fmt, ...)
