@@ -204,6 +204,11 @@ static void kvm_describe(const struct hvb_runner *r, struct hvb_sink *sink)
 		      "replaced by the placement once a guest ran");
 	hvb_sink_metaf(sink, "runner.kvm.guest_mem_mib", "%llu",
 		       (unsigned long long)guest_mem_mib());
+	/* Page sizes change memory results (TLB reach, walk depth): say which. */
+	hvb_sink_meta(sink, "runner.kvm.page_size",
+		      "guest page tables map RAM with 2 MiB pages (guest word pt=4k: 4 KiB); "
+		      "host backing is anonymous memory, huge pages only as the host's thp "
+		      "setting allows");
 	hvb_sink_meta(sink, "runner.kvm.irqchip",
 		      "none: hlt is a userspace halt exit + resume (micro/hlt-wake)");
 	hvb_sink_metaf(sink, "runner.kvm.caps",

@@ -37,6 +37,9 @@ static void native_describe(const struct hvb_runner *r, struct hvb_sink *sink)
 {
 	(void)r;
 	hvb_sink_meta(sink, "runner.native.env", "host process (fork of hvbench), pinned");
+	hvb_sink_meta(sink, "runner.native.page_size",
+		      "anonymous mmap: 4 KiB pages unless the host's thp setting gives huge "
+		      "pages; first-touch memory never uses huge pages");
 	hvb_sink_meta(sink, "runner.native.analogues",
 		      "micro/hypercall and micro/syscall = raw getppid syscall");
 }
