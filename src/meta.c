@@ -35,37 +35,76 @@ int hvb_cpuinfo_get(const char *key, char *buf, size_t len)
 	return r;
 }
 
+/* The CPUID hypervisor signature at `leaf` into sig[13]; false if none.
+ * Xen may sit at 0x40000100 + n when it also offers another interface
+ * first (Viridian), so callers scan in steps of 0x100. */
+static bool hv_signature(unsigned leaf, char sig[13])
+{
+	unsigned a, b, c, d;
+
+	__cpuid(leaf, a, b, c, d);
+	memcpy(sig, &b, 4), memcpy(sig + 4, &c, 4), memcpy(sig + 8, &d, 4);
+	sig[12] = '\0';
+	for (int i = 0; i < 12; i++)
+		if (sig[i] && (sig[i] < 0x20 || sig[i] > 0x7e))
+			return false;
+	return sig[0] != '\0' && (a >= leaf || leaf == 0x40000000); /* old KVM: eax 0 */
+}
+
 void hvb_meta_hypervisor(char *buf, size_t len)
 {
 	unsigned a, b, c, d;
-	char vendor[13];
+	size_t used = 0;
+	char sig[13];
 
 	__cpuid(1, a, b, c, d);
 	if (!(c & (1u << 31))) {
 		hvb_strlcpy(buf, "none", len);
 		return;
 	}
-	__cpuid(0x40000000, a, b, c, d);
-	memcpy(vendor, &b, 4), memcpy(vendor + 4, &c, 4), memcpy(vendor + 8, &d, 4);
-	vendor[12] = '\0';
-	snprintf(buf, len, "%s", vendor[0] ? vendor : "unknown (hypervisor bit set)");
+	buf[0] = '\0';
+	for (unsigned leaf = 0x40000000; leaf < 0x40010000 && used + 1 < len; leaf += 0x100)
+		if (hv_signature(leaf, sig))
+			used += (size_t)snprintf(buf + used, len - used, "%s%s (0x%x)",
+						 used ? ", " : "", sig, leaf);
+	if (!buf[0])
+		hvb_strlcpy(buf, "unknown (hypervisor bit set, no signature)", len);
+}
+
+/* "dom0" or "domU" when this kernel runs on Xen (PV or PVH), else NULL. */
+static const char *xen_domain_kind(void)
+{
+	char caps[256];
+
+	if (access("/proc/xen", F_OK) != 0 && access("/sys/hypervisor/type", F_OK) != 0)
+		return NULL;
+	if (hvb_read_file("/sys/hypervisor/type", caps, sizeof(caps)) == 0 && strcmp(caps, "xen"))
+		return NULL;
+	if (hvb_read_file("/proc/xen/capabilities", caps, sizeof(caps)) == 0)
+		return strstr(caps, "control_d") ? "dom0" : "domU";
+	return access("/dev/xen/privcmd", F_OK) == 0 ? "dom0" : "domU";
 }
 
 void hvb_meta_nesting(char *buf, size_t len)
 {
-	char flags[4096] = "";
+	char flags[4096] = "", hv[256];
+	const char *xen = xen_domain_kind();
 	bool vmx, svm;
 
 	hvb_cpuinfo_get("flags", flags, sizeof(flags));
 	vmx = strstr(flags, " vmx") != NULL;
 	svm = strstr(flags, " svm") != NULL;
+	hvb_meta_hypervisor(hv, sizeof(hv));
 	if (access("/sys/module/kvm_pvm", F_OK) == 0)
 		snprintf(buf, len, "pvm (/dev/kvm is kvm_pvm: guest ring 0 is "
 				   "instruction-emulated, no vmx/svm)");
+	else if (xen)
+		snprintf(buf, len, "xen %s (CPUID: %s)", xen, hv);
 	else if (access("/dev/kvm", F_OK) != 0)
-		snprintf(buf, len, "no /dev/kvm");
+		snprintf(buf, len, "no /dev/kvm (hypervisor: %s)", hv);
 	else if (vmx || svm)
-		snprintf(buf, len, "kvm on hardware virtualization (%s)", vmx ? "vmx" : "svm");
+		snprintf(buf, len, "kvm on hardware virtualization (%s; hypervisor: %s)",
+			 vmx ? "vmx" : "svm", hv);
 	else
 		snprintf(buf, len, "/dev/kvm without vmx/svm (software KVM, e.g. PVM)");
 }
