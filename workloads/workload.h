@@ -165,6 +165,8 @@ static inline void rt_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 /* Environment-specific operations (one implementation per environment). */
 long rt_hypercall_null(void);   /* guest: null hypercall; native analogue: null syscall */
 long rt_syscall_null(void);     /* guest: ring 3 -> ring 0 -> ring 3 round trip; native: null syscall */
+long rt_gate_null(void);        /* guest only: empty call through the runtime's privileged (int3) gate */
+const char *rt_hypercall_note(void); /* what rt_hypercall_null does here, for notes (NULL: nothing to add) */
 uint64_t rt_msr_read(uint32_t msr);          /* guest only (ring 0 via the runtime) */
 void rt_msr_write(uint32_t msr, uint64_t v); /* guest only */
 void rt_halt_wake(void);        /* guest only: hlt until the next timer/wake event */

@@ -125,6 +125,16 @@ long rt_syscall_null(void)
 	return raw_getppid();
 }
 
+long rt_gate_null(void)
+{
+	abort(); /* micro/gate is skipped natively: there is no guest ring 0 */
+}
+
+const char *rt_hypercall_note(void)
+{
+	return NULL; /* micro/hypercall sets its native note itself */
+}
+
 uint64_t rt_msr_read(uint32_t msr)
 {
 	(void)msr;

@@ -331,6 +331,16 @@ long rt_hypercall_null(void)
 	return ret;
 }
 
+long rt_gate_null(void)
+{
+	return (long)rt_sys(RT_SYS_NULL, 0, 0);
+}
+
+const char *rt_hypercall_note(void)
+{
+	return rt_xen_active() ? rt_xen_hypercall_note() : 0;
+}
+
 uint64_t rt_msr_read(uint32_t msr)
 {
 	return rt_sys(RT_SYS_RDMSR, msr, 0);
