@@ -302,12 +302,19 @@ hvb_isr_common:
 	push $hvb_fault_user
 	iretq
 
-/* Fault while reporting a fault: exit code only, on every known exit port. */
+/* Fault while reporting a fault: exit code only, on every known exit port,
+ * and under Xen (hypercall page filled) SCHEDOP_shutdown(crash): there a
+ * halt would read as a poweroff. */
 hvb_hard_stop:
 	mov $RT_EXIT_FAULT, %eax
 	mov $RT_PORT_SHUTDOWN, %edx
 	outb %al, %dx
 	outb %al, $RT_PORT_QEMU_EXIT
+	cmpb $0, hvb_xen_hypercall_page
+	je 1f
+	mov $2, %edi			/* SCHEDOP_shutdown */
+	mov $hvb_xen_crash, %esi	/* SHUTDOWN_crash (xen.c) */
+	call hvb_xen_hypercall_page + 29 * 32	/* sched_op */
 1:	cli
 	hlt
 	jmp 1b

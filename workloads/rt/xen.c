@@ -14,6 +14,8 @@
 
 /* Filled by Xen when its address is written to the hypercall MSR. */
 uint8_t hvb_xen_hypercall_page[4096] __attribute__((aligned(4096)));
+/* struct sched_shutdown for entry.S's last-resort stop (hvb_hard_stop). */
+const uint32_t hvb_xen_crash = SHUTDOWN_CRASH;
 
 static struct xencons_interface *ring;
 static uint32_t ring_port;
@@ -214,8 +216,7 @@ int rt_xen_init(const char **why)
 	active = true;
 	check_xcr0();
 	gate_cycles = measure_gate();
-	p = put_str(p, end,
-		    "Xen xen_version(XENVER_version) from ring 0 via the int3 gate (alone: ");
+	p = put_str(p, end, "Xen xen_version from ring 0 via the int3 gate (alone: ");
 	p = put_dec(p, end, gate_cycles);
 	p = put_str(p, end, " cycles at boot; micro/gate)");
 	*p = '\0';

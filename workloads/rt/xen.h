@@ -80,6 +80,7 @@ struct hvb_record;
 
 /* The page Xen fills with hypercall stubs (entry.S calls into it from ring 0). */
 extern uint8_t hvb_xen_hypercall_page[4096];
+extern const uint32_t hvb_xen_crash;
 
 /*
  * Find Xen (CPUID leaves, from ring 3), have it fill the hypercall page,
