@@ -215,8 +215,8 @@ void hvb_user_start(uint32_t start_info, uint64_t entry_tsc)
 {
 	uint64_t ring3_tsc = rt_tsc_begin();
 	const struct hvm_start_info *si = boot_data(start_info, sizeof(*si));
-	uint64_t mmio[2], t0;
-	unsigned n;
+	uint64_t mmio[3], t0;
+	unsigned n, nmmio = 2;
 	int err;
 
 	if (!si || si->magic != XEN_HVM_START_MAGIC)
@@ -230,7 +230,9 @@ void hvb_user_start(uint32_t start_info, uint64_t entry_tsc)
 	mmio_user = word_u64("mmio_user", HVB_MMIO_BENCH_USER);
 	mmio[0] = mmio_user;
 	mmio[1] = HVB_MMIO_BENCH_KERN;
-	err = rt_paging_init(word_is("pt", "4k"), mmio, 2);
+	if (rt_xen_console_page()) /* pt=4k maps RAM and these pages only */
+		mmio[nmmio++] = rt_xen_console_page();
+	err = rt_paging_init(word_is("pt", "4k"), mmio, nmmio);
 	if (err == -22)
 		panic("mmio_user= must be a page-aligned non-RAM address below 512 GiB");
 	if (err < 0)

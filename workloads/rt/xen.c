@@ -47,6 +47,11 @@ long rt_xen_hypercall_null(void)
 	return rt_xen_hypercall(XEN_HC_XEN_VERSION, XENVER_VERSION, 0);
 }
 
+uint64_t rt_xen_console_page(void)
+{
+	return (uintptr_t)ring;
+}
+
 const char *rt_xen_hypercall_note(void)
 {
 	return hc_note;
@@ -185,6 +190,29 @@ static void check_xcr0(void)
 	rt_xencons_text("\n");
 }
 
+/* One LOG record with what the runtime found (kept in the run's log). */
+static void log_xen(uint32_t base)
+{
+	char msg[HVB_TEXT_MAX], *p = msg, *end = msg + sizeof(msg) - 1;
+	long v = rt_xen_hypercall_null();
+
+	p = put_str(p, end, "guest xen: version ");
+	p = put_dec(p, end, (uint64_t)v >> 16 & 0xffff);
+	p = put_str(p, end, ".");
+	p = put_dec(p, end, (uint64_t)v & 0xffff);
+	p = put_str(p, end, " cpuid base ");
+	p = put_hex(p, end, base);
+	p = put_str(p, end, " console pfn ");
+	p = put_hex(p, end, (uintptr_t)ring >> 12);
+	p = put_str(p, end, " evtchn ");
+	p = put_dec(p, end, ring_port);
+	p = put_str(p, end, " gate ");
+	p = put_dec(p, end, gate_cycles);
+	p = put_str(p, end, " cycles");
+	*p = '\0';
+	xen_log(msg);
+}
+
 int rt_xen_init(const char **why)
 {
 	uint32_t base = xen_cpuid_base(), r[4];
@@ -220,6 +248,7 @@ int rt_xen_init(const char **why)
 	p = put_dec(p, end, gate_cycles);
 	p = put_str(p, end, " cycles at boot; micro/gate)");
 	*p = '\0';
+	log_xen(base);
 	return 0;
 }
 
