@@ -3,7 +3,8 @@
 #include <string.h>
 
 void hvb_console_stream_init(struct hvb_console_stream *s,
-			     int (*on_record)(void *arg, const struct hvb_record *rec, uint32_t seq),
+			     int (*on_record)(void *arg, const struct hvb_record *rec,
+					      uint32_t seq),
 			     void (*on_text)(void *arg, const char *text, size_t len), void *arg)
 {
 	memset(s, 0, sizeof(*s));
@@ -43,8 +44,7 @@ static int line_done(struct hvb_console_stream *s, const char *p, size_t len)
 	uint32_t seq;
 
 	/* A record glued to preceding text that had no newline. */
-	mark = len > 1 ? memmem(p + 1, len - 1, HVB_CONSOLE_PREFIX,
-				sizeof(HVB_CONSOLE_PREFIX) - 1)
+	mark = len > 1 ? memmem(p + 1, len - 1, HVB_CONSOLE_PREFIX, sizeof(HVB_CONSOLE_PREFIX) - 1)
 		       : NULL;
 	if (mark) {
 		text_line(s, p, (size_t)(mark - p));

@@ -25,12 +25,12 @@
 #define HVB_CONSOLE_TEXT_MAX 1024
 
 struct hvb_console_stats {
-	unsigned long records;    /* delivered */
-	unsigned long text_lines; /* ordinary console lines (including cut ones) */
-	unsigned long corrupt;    /* record lines that failed length/hex/crc */
-	unsigned long duplicates; /* records with an already-seen seq (dropped) */
-	unsigned long lost;       /* records missing from the seq sequence */
-	unsigned long overlong;   /* lines cut at HVB_CONSOLE_TEXT_MAX */
+	unsigned long records;		    /* delivered */
+	unsigned long text_lines;	    /* ordinary console lines (including cut ones) */
+	unsigned long corrupt;		    /* record lines that failed length/hex/crc */
+	unsigned long duplicates;	    /* records with an already-seen seq (dropped) */
+	unsigned long lost;		    /* records missing from the seq sequence */
+	unsigned long overlong;		    /* lines cut at HVB_CONSOLE_TEXT_MAX */
 	unsigned long long discarded_bytes; /* bytes dropped from over-long lines */
 };
 
@@ -56,7 +56,8 @@ struct hvb_console_stream {
 
 /* Prepare s; expects seq 0 first. */
 void hvb_console_stream_init(struct hvb_console_stream *s,
-			     int (*on_record)(void *arg, const struct hvb_record *rec, uint32_t seq),
+			     int (*on_record)(void *arg, const struct hvb_record *rec,
+					      uint32_t seq),
 			     void (*on_text)(void *arg, const char *text, size_t len), void *arg);
 
 /* Consume n bytes.  0, or the first non-zero on_record return (bytes after

@@ -16,9 +16,8 @@ static const char hex_digits[16] = "0123456789abcdef";
  * which the guest would otherwise have to do before its first record.
  */
 static const uint32_t crc32c_nibble[16] = {
-	0x00000000, 0x105ec76f, 0x20bd8ede, 0x30e349b1, 0x417b1dbc, 0x5125dad3,
-	0x61c69362, 0x7198540d, 0x82f63b78, 0x92a8fc17, 0xa24bb5a6, 0xb21572c9,
-	0xc38d26c4, 0xd3d3e1ab, 0xe330a81a, 0xf36e6f75,
+    0x00000000, 0x105ec76f, 0x20bd8ede, 0x30e349b1, 0x417b1dbc, 0x5125dad3, 0x61c69362, 0x7198540d,
+    0x82f63b78, 0x92a8fc17, 0xa24bb5a6, 0xb21572c9, 0xc38d26c4, 0xd3d3e1ab, 0xe330a81a, 0xf36e6f75,
 };
 
 static uint32_t crc32c_update(uint32_t crc, const void *p, size_t n)
@@ -42,8 +41,8 @@ uint32_t hvb_crc32c(const void *p, size_t n)
  * the record, so a damaged seq cannot pass as a lost or duplicated record. */
 static uint32_t line_crc(uint32_t seq, const void *rec)
 {
-	unsigned char s[4] = { (unsigned char)seq, (unsigned char)(seq >> 8),
-			       (unsigned char)(seq >> 16), (unsigned char)(seq >> 24) };
+	unsigned char s[4] = {(unsigned char)seq, (unsigned char)(seq >> 8),
+			      (unsigned char)(seq >> 16), (unsigned char)(seq >> 24)};
 
 	return ~crc32c_update(crc32c_update(~0u, s, sizeof(s)), rec, HVB_RECORD_SIZE);
 }

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <dirent.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,14 +46,14 @@
 /* Set by `hvbench run` when the user interrupts (SIGINT/SIGTERM). */
 extern volatile int hvb_interrupted;
 
-#define QEMU_DEFAULT_BIN "qemu-system-x86_64"
-#define QEMU_DEFAULT_MEM "1G"
+#define QEMU_DEFAULT_BIN     "qemu-system-x86_64"
+#define QEMU_DEFAULT_MEM     "1G"
 #define QEMU_DEFAULT_MACHINE "pc"
-#define QEMU_PIO_USER HVB_PORT_BENCH_USER /* isa-debugcon placed here */
-#define QEMU_MMIO_USER 0xff000000u        /* pc-testdev iomem (fixed by QEMU) */
-#define QEMU_STDERR_TAIL 2048             /* bytes of QEMU's stderr kept for verdicts */
-#define QEMU_LOG_BUDGET (64 * 1024)       /* console text logged per job */
-#define QEMU_TERM_GRACE_MS 2000           /* SIGTERM -> SIGKILL */
+#define QEMU_PIO_USER	     HVB_PORT_BENCH_USER /* isa-debugcon placed here */
+#define QEMU_MMIO_USER	     0xff000000u	 /* pc-testdev iomem (fixed by QEMU) */
+#define QEMU_STDERR_TAIL     2048		 /* bytes of QEMU's stderr kept for verdicts */
+#define QEMU_LOG_BUDGET	     (64 * 1024)	 /* console text logged per job */
+#define QEMU_TERM_GRACE_MS   2000		 /* SIGTERM -> SIGKILL */
 
 struct qemu_conf {
 	const char *accel;
@@ -61,17 +62,17 @@ struct qemu_conf {
 };
 
 static const struct qemu_conf conf_kvm = {
-	.accel = "kvm",
-	/* Plain -cpu host aborts on nested PVM hosts (MSR 0x10a); dropping
-	 * ARCH_CAPABILITIES changes nothing the workloads use. */
-	.cpu = "host,-arch-capabilities",
-	.kvm = true,
+    .accel = "kvm",
+    /* Plain -cpu host aborts on nested PVM hosts (MSR 0x10a); dropping
+     * ARCH_CAPABILITIES changes nothing the workloads use. */
+    .cpu = "host,-arch-capabilities",
+    .kvm = true,
 };
 
 static const struct qemu_conf conf_tcg = {
-	.accel = "tcg",
-	.cpu = "max",
-	.kvm = false,
+    .accel = "tcg",
+    .cpu = "max",
+    .kvm = false,
 };
 
 static const struct hvb_runner qemu_kvm_runner, qemu_tcg_runner;
@@ -155,19 +156,20 @@ static int kvm_usable(char *why, size_t len)
 	if (fd < 0) {
 		int e = errno;
 		if (e == ENOENT)
-			snprintf(why, len, "/dev/kvm does not exist: load kvm_intel/kvm_amd "
-					   "(or enable virtualization in the firmware)");
+			snprintf(why, len,
+				 "/dev/kvm does not exist: load kvm_intel/kvm_amd "
+				 "(or enable virtualization in the firmware)");
 		else
-			snprintf(why, len, "cannot open /dev/kvm: %s (add yourself to group kvm, "
-					   "or run as root)",
+			snprintf(why, len,
+				 "cannot open /dev/kvm: %s (add yourself to group kvm, "
+				 "or run as root)",
 				 strerror(e));
 		return -e;
 	}
 	v = ioctl(fd, KVM_GET_API_VERSION, 0);
 	close(fd);
 	if (v != KVM_API_VERSION) {
-		snprintf(why, len, "/dev/kvm speaks KVM API %d, QEMU needs %d", v,
-			 KVM_API_VERSION);
+		snprintf(why, len, "/dev/kvm speaks KVM API %d, QEMU needs %d", v, KVM_API_VERSION);
 		return -ENOTSUP;
 	}
 	return 0;
@@ -244,10 +246,10 @@ static void qemu_describe(const struct hvb_runner *r, struct hvb_sink *sink)
 	const struct qemu_conf *conf = conf_of(r);
 	char key[96], buf[256], img[4096];
 
-#define META(k, ...)                                                    \
-	do {                                                            \
-		snprintf(key, sizeof(key), "runner.%s.%s", r->name, k); \
-		hvb_sink_metaf(sink, key, __VA_ARGS__);                 \
+#define META(k, ...)                                                                               \
+	do {                                                                                       \
+		snprintf(key, sizeof(key), "runner.%s.%s", r->name, k);                            \
+		hvb_sink_metaf(sink, key, __VA_ARGS__);                                            \
 	} while (0)
 
 	qemu_version(buf, sizeof(buf));
@@ -257,8 +259,9 @@ static void qemu_describe(const struct hvb_runner *r, struct hvb_sink *sink)
 	META("accelerator", "%s", conf->accel);
 	META("memory", "%s", env_or("HVB_QEMU_MEM", QEMU_DEFAULT_MEM));
 	META("firmware", "QEMU default for the machine (SeaBIOS for pc) + PVH boot of -kernel");
-	META("devices", "isa-debugcon(null) at port 0x%x for pio-*-user; pc-testdev iomem at "
-			"0x%x for mmio-*-user; isa-debug-exit at 0xf4; serial 0x3f8 for records",
+	META("devices",
+	     "isa-debugcon(null) at port 0x%x for pio-*-user; pc-testdev iomem at "
+	     "0x%x for mmio-*-user; isa-debug-exit at 0xf4; serial 0x3f8 for records",
 	     QEMU_PIO_USER, QEMU_MMIO_USER);
 	META("caps", "0x%x", qemu_caps(conf));
 	guest_image(img, sizeof(img));
@@ -280,9 +283,11 @@ struct qemu_job {
 	struct hvb_sink *sink;
 	struct hvb_rec_consumer consumer;
 	struct hvb_console_stream stream;
-	uint64_t t_start;        /* host ns just before fork */
+	uint64_t t_start; /* host ns just before fork */
 	bool boot_recorded;
-	size_t log_used;         /* console text bytes logged */
+	pid_t pid;
+	int vcpu_tid;		   /* pinned vCPU thread, 0 = not yet, < 0 = failed (-errno) */
+	size_t log_used;	   /* console text bytes logged */
 	unsigned long log_dropped; /* console lines not logged (budget) */
 	char err_tail[QEMU_STDERR_TAIL];
 	size_t err_len;
@@ -303,6 +308,8 @@ static char **build_argv(const struct qemu_conf *conf, const char *image, const 
 
 #define ARG(...) (v[n++] = xasprintf(__VA_ARGS__))
 	ARG("%s", qemu_bin());
+	ARG("-name");
+	ARG("hvbench,debug-threads=on"); /* names the vCPU thread, for pinning */
 	ARG("-nographic");
 	ARG("-nodefaults");
 	ARG("-no-reboot");
@@ -338,7 +345,7 @@ static char **build_argv(const struct qemu_conf *conf, const char *image, const 
 }
 
 /* The command as a shell would need it, for the log (reproducible by hand). */
-static void log_argv(struct hvb_sink *sink, const char *runner, unsigned rep, int cpu, char **v)
+static void log_argv(struct hvb_sink *sink, const char *runner, unsigned rep, char **v)
 {
 	char *line = xstrdup("");
 
@@ -350,11 +357,7 @@ static void log_argv(struct hvb_sink *sink, const char *runner, unsigned rep, in
 		free(line);
 		line = t;
 	}
-	if (cpu >= 0)
-		hvb_sink_log(sink, runner, "rep %u (every QEMU thread pinned to cpu %d): %s", rep,
-			     cpu, line);
-	else
-		hvb_sink_log(sink, runner, "rep %u (unpinned): %s", rep, line);
+	hvb_sink_log(sink, runner, "rep %u: %s", rep, line);
 	free(line);
 }
 
@@ -366,10 +369,8 @@ static void free_argv(char **v)
 }
 
 /* Child: QEMU in its own process group (the terminal's Ctrl-C reaches
- * hvbench, which stops QEMU itself), dying with hvbench, pinned to the
- * job's CPU (every QEMU thread inherits the mask). */
-static void __attribute__((noreturn))
-exec_qemu(char **argv, int out_fd, int err_fd, int cpu)
+ * hvbench, which stops QEMU itself), dying with hvbench. */
+static void __attribute__((noreturn)) exec_qemu(char **argv, int out_fd, int err_fd)
 {
 	int null = open("/dev/null", O_RDONLY);
 
@@ -378,17 +379,42 @@ exec_qemu(char **argv, int out_fd, int err_fd, int cpu)
 	signal(SIGPIPE, SIG_DFL);
 	if (null < 0 || dup2(null, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
 		_exit(127);
-	if (cpu >= 0) {
-		cpu_set_t set;
-		CPU_ZERO(&set);
-		CPU_SET(cpu, &set);
-		if (sched_setaffinity(0, sizeof(set), &set))
-			fprintf(stderr, "hvbench: cannot pin QEMU to cpu %d: %s\n", cpu,
-				strerror(errno));
-	}
 	execvp(argv[0], argv);
 	fprintf(stderr, "cannot execute %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
+}
+
+/*
+ * Pin QEMU's vCPU thread (named "CPU 0/KVM" or "CPU 0/TCG" with
+ * -name debug-threads=on) to the job's CPU, as the reference core pins its
+ * vCPU thread; QEMU's other threads (main loop, RCU, ...) stay unpinned.
+ * Returns the thread id, 0 if it does not exist yet, or -errno.
+ */
+static int pin_vcpu_thread(pid_t pid, int cpu)
+{
+	char path[64], comm[64];
+	struct dirent *d;
+	cpu_set_t set;
+	DIR *dir;
+	int tid = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	while (!tid && (d = readdir(dir))) {
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/comm", (int)pid, d->d_name);
+		if (!hvb_read_file(path, comm, sizeof(comm)) && !strncmp(comm, "CPU 0/", 6))
+			tid = atoi(d->d_name);
+	}
+	closedir(dir);
+	if (!tid)
+		return 0;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(tid, sizeof(set), &set) ? -errno : tid;
 }
 
 /* Console text: to the run log, control bytes escaped, within a budget. */
@@ -427,7 +453,7 @@ static void record_boot(struct qemu_job *q, uint64_t stamp, const struct hvb_rec
 		n += snprintf(note + n, sizeof(note) - (size_t)n,
 			      "; of which guest PVH entry -> first workload %.3f ms by guest TSC",
 			      (double)(rec->u64[1] - rec->u64[0]) / (double)job->tsc_khz);
-	if (conf_of(q->runner)->kvm == false)
+	if (!conf_of(q->runner)->kvm)
 		snprintf(note + n, sizeof(note) - (size_t)n, "; emulated (TCG): not performance");
 	hvb_sink_sample(q->sink, q->runner->name, "boot", "boot_ms", "ms", HVB_LOWER_IS_BETTER,
 			job->rep, ms, HVB_ST_OK, note);
@@ -437,7 +463,6 @@ static void record_boot(struct qemu_job *q, uint64_t stamp, const struct hvb_rec
 static int on_record(void *arg, const struct hvb_record *rec, uint32_t seq)
 {
 	struct qemu_job *q = arg;
-
 	bool had_hello = q->consumer.hello;
 
 	(void)seq;
@@ -481,18 +506,17 @@ static void err_summary(const struct qemu_job *q, char *out, size_t len)
 }
 
 enum collect_end {
-	END_EOF,       /* QEMU closed its serial (it exited) */
+	END_EOF, /* QEMU closed its serial (it exited) */
 	END_TIMEOUT,
 	END_INTERRUPT,
-	END_PROTO,     /* the guest broke the record protocol */
+	END_PROTO, /* the guest broke the record protocol */
 };
 
 /* Read serial and stderr until QEMU is gone, the deadline passes, the user
  * interrupts or the guest misbehaves. */
 static enum collect_end collect(struct qemu_job *q, int out_fd, int err_fd, uint64_t deadline)
 {
-	struct pollfd p[2] = { { .fd = out_fd, .events = POLLIN },
-			       { .fd = err_fd, .events = POLLIN } };
+	struct pollfd p[2] = {{.fd = out_fd, .events = POLLIN}, {.fd = err_fd, .events = POLLIN}};
 	char buf[16384];
 
 	while (p[0].fd >= 0) {
@@ -503,6 +527,8 @@ static enum collect_end collect(struct qemu_job *q, int out_fd, int err_fd, uint
 			return END_INTERRUPT;
 		if (left <= 0)
 			return END_TIMEOUT;
+		if (!q->vcpu_tid && q->job->cpu >= 0)
+			q->vcpu_tid = pin_vcpu_thread(q->pid, q->job->cpu);
 		if (poll(p, 2, left / 1000000 > 200 ? 200 : (int)(left / 1000000) + 1) <= 0)
 			continue;
 		if (p[1].revents) {
@@ -597,8 +623,8 @@ static void verdict(struct qemu_job *q, enum collect_end end, int status, char *
 	}
 	code = WEXITSTATUS(status);
 	/* isa-debug-exit makes QEMU exit with (value << 1) | 1; QEMU's own
-	 * errors exit with 1 too, but then the guest never said hello. */
-	if (!c->hello) {
+	 * errors exit with 1 too, but then no record line ever arrived. */
+	if (!q->stream.stats.records && !q->stream.stats.corrupt) {
 		snprintf(why, len, "QEMU exited with status %d before the guest started%s%s", code,
 			 *tail ? ": " : " (no message)", tail);
 		return;
@@ -608,17 +634,18 @@ static void verdict(struct qemu_job *q, enum collect_end end, int status, char *
 		if (code == HVB_EXIT_OK && c->done)
 			return;
 		snprintf(why, len, "guest exited with code %d (%s)", code,
-			 code == HVB_EXIT_BADCMD ? "command line not understood" :
-			 code == HVB_EXIT_FAULT	 ? "guest fault, see log" :
-			 code == HVB_EXIT_PANIC	 ? "guest runtime gave up, see log" :
-			 code == HVB_EXIT_OK	 ? "ok, but no DONE record arrived" :
-						   "unknown code");
+			 code == HVB_EXIT_BADCMD  ? "command line not understood"
+			 : code == HVB_EXIT_FAULT ? "guest fault, see log"
+			 : code == HVB_EXIT_PANIC ? "guest runtime gave up, see log"
+			 : code == HVB_EXIT_OK	  ? "ok, but no DONE record arrived"
+						  : "unknown code");
 		return;
 	}
 	if (code == 0 && c->done)
 		return; /* the guest powered off after DONE */
-	snprintf(why, len, "guest stopped without finishing (QEMU status %d: triple fault, reset "
-			   "or poweroff)%s%s",
+	snprintf(why, len,
+		 "guest stopped without finishing (QEMU status %d: triple fault, reset "
+		 "or poweroff)%s%s",
 		 code, *tail ? ": " : "", tail);
 }
 
@@ -638,6 +665,25 @@ static void log_damage(struct qemu_job *q)
 			     q->log_dropped, QEMU_LOG_BUDGET);
 }
 
+static void log_pinning(struct qemu_job *q)
+{
+	const char *name = q->runner->name;
+	int cpu = q->job->cpu;
+
+	if (cpu < 0)
+		hvb_sink_log(q->sink, name, "vCPU thread: unpinned");
+	else if (q->vcpu_tid > 0)
+		hvb_sink_log(q->sink, name,
+			     "vCPU thread %d pinned to cpu %d (other QEMU threads "
+			     "unpinned)",
+			     q->vcpu_tid, cpu);
+	else if (q->vcpu_tid < 0)
+		hvb_sink_log(q->sink, name, "vCPU thread: pinning to cpu %d failed: %s", cpu,
+			     strerror(-q->vcpu_tid));
+	else
+		hvb_sink_log(q->sink, name, "vCPU thread: not found, not pinned");
+}
+
 /* What QEMU said on stderr (warnings, or why it failed), for the log. */
 static void log_stderr(struct qemu_job *q)
 {
@@ -649,7 +695,7 @@ static void log_stderr(struct qemu_job *q)
 			     QEMU_STDERR_TAIL, tail);
 }
 
-static int spawn(char **argv, int cpu, int *out_fd, int *err_fd, pid_t *pid)
+static int spawn(char **argv, int *out_fd, int *err_fd, pid_t *pid)
 {
 	int out[2], err[2];
 
@@ -667,7 +713,7 @@ static int spawn(char **argv, int cpu, int *out_fd, int *err_fd, pid_t *pid)
 		return e;
 	}
 	if (*pid == 0)
-		exec_qemu(argv, out[1], err[1], cpu);
+		exec_qemu(argv, out[1], err[1]);
 	close(out[1]);
 	close(err[1]);
 	*out_fd = out[0];
@@ -693,21 +739,22 @@ static int qemu_run(const struct hvb_runner *r, const struct hvb_job *job, struc
 	hvb_rec_init(&q->consumer, r->name, job, sink);
 	hvb_console_stream_init(&q->stream, on_record, on_text, q);
 
-	log_argv(sink, r->name, job->rep, job->cpu, argv);
+	log_argv(sink, r->name, job->rep, argv);
 	q->t_start = hvb_now_ns();
-	e = spawn(argv, job->cpu, &out_fd, &err_fd, &pid);
+	e = spawn(argv, &out_fd, &err_fd, &pid);
+	q->pid = pid;
 	if (e) {
 		snprintf(why, sizeof(why), "cannot start QEMU: %s", strerror(-e));
 		goto out;
 	}
-	end = collect(q, out_fd, err_fd,
-		      q->t_start + (uint64_t)(job->timeout_s * 1e9));
+	end = collect(q, out_fd, err_fd, q->t_start + (uint64_t)(job->timeout_s * 1e9));
 	status = reap_qemu(pid, end != END_EOF);
 	close(out_fd);
 	close(err_fd);
 	verdict(q, end, status, why, sizeof(why));
 	log_damage(q);
 	log_stderr(q);
+	log_pinning(q);
 	if (end == END_INTERRUPT)
 		e = -EINTR;
 out:
@@ -716,7 +763,10 @@ out:
 	if (!q->boot_recorded && e != -EINTR)
 		hvb_sink_sample(sink, r->name, "boot", "boot_ms", "ms", HVB_LOWER_IS_BETTER,
 				job->rep, 0, HVB_ST_FAILED,
-				why[0] ? why : "the guest never said HELLO");
+				why[0] ? why
+				: q->stream.stats.records
+				    ? "the HELLO record was lost on the console"
+				    : "the guest never said HELLO");
 	hvb_rec_finish(&q->consumer, why[0] ? why : NULL);
 	free_argv(argv);
 	free(append);
@@ -726,22 +776,22 @@ out:
 
 /* Listed in reverse definition order: qemu-kvm first. */
 static const struct hvb_runner qemu_tcg_runner = {
-	.name = "qemu-tcg",
-	.desc = "the guest image under QEMU TCG emulation (functional checks, not performance)",
-	.emulated = true,
-	.in_default = false,
-	.available = qemu_tcg_available,
-	.describe = qemu_describe,
-	.run = qemu_run,
+    .name = "qemu-tcg",
+    .desc = "the guest image under QEMU TCG emulation (functional checks, not performance)",
+    .emulated = true,
+    .in_default = false,
+    .available = qemu_tcg_available,
+    .describe = qemu_describe,
+    .run = qemu_run,
 };
 HVB_RUNNER(qemu_tcg_runner);
 
 static const struct hvb_runner qemu_kvm_runner = {
-	.name = "qemu-kvm",
-	.desc = "the guest image under QEMU on /dev/kvm (the full-featured peer VMM)",
-	.in_default = true,
-	.available = qemu_kvm_available,
-	.describe = qemu_describe,
-	.run = qemu_run,
+    .name = "qemu-kvm",
+    .desc = "the guest image under QEMU on /dev/kvm (the full-featured peer VMM)",
+    .in_default = true,
+    .available = qemu_kvm_available,
+    .describe = qemu_describe,
+    .run = qemu_run,
 };
 HVB_RUNNER(qemu_kvm_runner);

@@ -36,8 +36,9 @@ static void test_crc(void)
 	TAP_EQ_INT(hvb_crc32c("", 0), 0, "crc32c of nothing is 0");
 	/* RFC 3720 B.4: 32 bytes of zeros. */
 	{
-		unsigned char z[32] = { 0 };
-		TAP_EQ_INT(hvb_crc32c(z, sizeof(z)), 0x8a9136aa, "crc32c of 32 zero bytes (RFC 3720)");
+		unsigned char z[32] = {0};
+		TAP_EQ_INT(hvb_crc32c(z, sizeof(z)), 0x8a9136aa,
+			   "crc32c of 32 zero bytes (RFC 3720)");
 	}
 }
 
@@ -223,7 +224,7 @@ static void test_stream_split(void)
 {
 	static char buf[16 * HVB_CONSOLE_LINE_LEN + 256];
 	struct hvb_console_stream s;
-	struct collect c = { 0 };
+	struct collect c = {0};
 	uint64_t rng = 0x1234567;
 	size_t n = 0;
 	int in_order = 1;
@@ -258,7 +259,7 @@ static void test_stream_damage(void)
 {
 	static char buf[16 * HVB_CONSOLE_LINE_LEN + 256];
 	struct hvb_console_stream s;
-	struct collect c = { 0 };
+	struct collect c = {0};
 	uint64_t rng = 42;
 	size_t n = 0, at;
 
@@ -275,7 +276,7 @@ static void test_stream_damage(void)
 	n += put(buf + n, 4, 4);
 	at = n;
 	n += put(buf + n, 5, 5);
-	buf[at + 50] = 'z'; /* bad hex in 5 */
+	buf[at + 50] = 'z';	 /* bad hex in 5 */
 	n += put(buf + n, 7, 7); /* 6 lost on the way */
 	n += puts_(buf + n, "partial text then ");
 	n += put(buf + n, 8, 8); /* glued to text without a newline */
@@ -287,7 +288,7 @@ static void test_stream_damage(void)
 	hvb_console_stream_finish(&s);
 	TAP_EQ_INT(c.n, 6, "records 0 2 4 7 8 9 delivered");
 	TAP_OK(c.seqs[0] == 0 && c.seqs[1] == 2 && c.seqs[2] == 4 && c.seqs[3] == 7 &&
-		       c.seqs[4] == 8 && c.seqs[5] == 9,
+		   c.seqs[4] == 8 && c.seqs[5] == 9,
 	       "... with the expected sequence numbers");
 	TAP_EQ_INT(s.stats.corrupt, 3, "bit flip, truncation and bad hex counted as corrupt");
 	TAP_EQ_INT(s.stats.duplicates, 2, "same seq twice: dropped and counted (twice)");
@@ -299,7 +300,7 @@ static void test_stream_flood(void)
 {
 	static char big[10000];
 	struct hvb_console_stream s;
-	struct collect c = { 0 };
+	struct collect c = {0};
 	char rec[HVB_CONSOLE_LINE_LEN];
 	size_t n;
 
@@ -327,13 +328,14 @@ static void test_stream_stop(void)
 {
 	static char buf[4 * HVB_CONSOLE_LINE_LEN];
 	struct hvb_console_stream s;
-	struct collect c = { .stop_at = 2 };
+	struct collect c = {.stop_at = 2};
 	size_t n = 0;
 
 	for (uint32_t i = 0; i < 4; i++)
 		n += put(buf + n, i, i);
 	hvb_console_stream_init(&s, got_record, NULL, &c);
-	TAP_EQ_INT(hvb_console_stream_feed(&s, buf, n), 1, "on_record's non-zero return stops feed");
+	TAP_EQ_INT(hvb_console_stream_feed(&s, buf, n), 1,
+		   "on_record's non-zero return stops feed");
 	TAP_EQ_INT(c.n, 2, "... right after that record");
 }
 
