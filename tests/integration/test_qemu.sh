@@ -52,7 +52,7 @@ for k in version machine cpu accelerator emulated; do
 done
 check "console text goes to the log" grep -q 'console: .*stub: hello from the test guest' "$dir/log.txt"
 check "the QEMU command is logged, telling the guest dev=serial, caps and mmio_user" \
-	grep -qE "rep 0 .*: qemu-system-x86_64 .* -append 'w=micro/rdtsc .* dev=serial caps=0x[0-9a-f]+ mmio_user=0xff000000'" \
+	grep -qE "rep 0: qemu-system-x86_64 .* -append 'w=micro/rdtsc .* dev=serial caps=0x[0-9a-f]+ mmio_user=0xff000000'" \
 	"$dir/log.txt"
 
 run damaged "$STUBS/stub-damaged.elf" -r qemu-tcg -w micro/rdtsc --reps 1
