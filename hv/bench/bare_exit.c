@@ -141,10 +141,33 @@ static void summary(const char *what, double *bare, double *core, unsigned round
 	       mc / mb, mc - mb, core[0] / bare[0]);
 }
 
+/* argv[i] as a whole number in [lo, hi], or def when absent; exits on junk
+ * (a "--help" read as 0 once wrapped the unrolled loop to 4 billion rounds). */
+static unsigned long arg_num(int argc, char **argv, int i, unsigned long def, unsigned long lo,
+			     unsigned long hi)
+{
+	char *end;
+	unsigned long v;
+
+	if (argc <= i)
+		return def;
+	errno = 0;
+	v = strtoul(argv[i], &end, 0);
+	if (errno || *end || !*argv[i] || argv[i][0] == '-' || v < lo || v > hi) {
+		fprintf(stderr,
+			"usage: hv-bare-exit [exits-per-round %lu..%lu] [rounds] [cpu]\n"
+			"hv-bare-exit: '%s' is not a number from %lu to %lu\n",
+			lo, hi, argv[i], lo, hi);
+		exit(2);
+	}
+	return v;
+}
+
 int main(int argc, char **argv)
 {
-	unsigned long exits = argc > 1 ? strtoul(argv[1], NULL, 0) : 20000;
-	unsigned rounds = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 0) : 10;
+	unsigned long exits = arg_num(argc, argv, 1, 20000, 1, 100000000);
+	unsigned rounds = (unsigned)arg_num(argc, argv, 2, 10, 1, 10000);
+	int cpu = (int)arg_num(argc, argv, 3, 0, 0, CPU_SETSIZE - 1);
 	uint32_t iters = (uint32_t)((exits + UNROLL - 1) / UNROLL);
 	double *bare = calloc(rounds, sizeof(double)), *core = calloc(rounds, sizeof(double));
 	double *bare_cpu = calloc(rounds, sizeof(double)),
@@ -154,7 +177,7 @@ int main(int argc, char **argv)
 	if (argc > 3) {
 		cpu_set_t set;
 		CPU_ZERO(&set);
-		CPU_SET(atoi(argv[3]), &set);
+		CPU_SET(cpu, &set);
 		if (sched_setaffinity(0, sizeof(set), &set))
 			perror("hv-bare-exit: sched_setaffinity");
 	}
