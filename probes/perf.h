@@ -6,8 +6,9 @@
  *
  * Hardware (PMU) events are opened as one group so they are counted over
  * the same interval; an event that does not fit the group gets a group of
- * its own (the kernel then multiplexes).  Software events form another
- * group.  Every read returns time_enabled/time_running: running < enabled
+ * its own (the kernel then multiplexes).  Software events are opened one
+ * by one (they never multiplex; grouped under task-clock they undercount).
+ * Every read returns time_enabled/time_running: running < enabled
  * means the counter was multiplexed and its value is scaled (and marked).
  * An event the kernel refuses (no PMU, no permission) is kept in the set as
  * unsupported with the reason, never read as zero.

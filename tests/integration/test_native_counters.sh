@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 HVBENCH=${HVBENCH:-build/hvbench}
 PY=${PYTHON:-python3}
 tmp=$(mktemp -d /tmp/hvb-counters-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 
 "$HVBENCH" run --runner native --workload 'micro/first-touch,micro/syscall' --quick \
 	--out "$tmp/r" >"$tmp/out" 2>"$tmp/err"
