@@ -64,7 +64,8 @@ static int deliver_sample(struct hvb_rec_consumer *c, const struct hvb_record *r
 			  const char *metric, const char *unit, const char *text)
 {
 	if (!isfinite(r->value))
-		return proto(c, "sample %s/%s is not a finite number", r->workload, metric);
+		return proto(c, "sample %s/%s is not a finite number", c->job->workloads[wi],
+			     metric);
 	if (r->better != HVB_LOWER_IS_BETTER && r->better != HVB_HIGHER_IS_BETTER)
 		return proto(c, "sample %s/%s has no direction", c->job->workloads[wi], metric);
 	if (!*metric || !*unit)
@@ -109,6 +110,33 @@ static int with_workload(struct hvb_rec_consumer *c, const struct hvb_record *r,
 		return proto(c, "record type %u names workload '%s', which is not in this job",
 			     r->type, workload);
 	return wi;
+}
+
+/* A repetition index the guest sends must be one this job asked for. */
+static int check_rep(struct hvb_rec_consumer *c, const struct hvb_record *r, int wi)
+{
+	const struct hvb_job *job = c->job;
+
+	if (r->rep < job->rep || r->rep - job->rep >= job->reps)
+		return proto(c, "record type %u of %s: repetition %u, this job runs %u..%u",
+			     r->type, job->workloads[wi], r->rep, job->rep,
+			     job->rep + job->reps - 1);
+	return 0;
+}
+
+/* REP_BEGIN / REP_END to the runner's probes: a copy whose workload is the
+ * job's own (terminated) name, so no runner ever reads a guest string. */
+static void deliver_rep(struct hvb_rec_consumer *c, const struct hvb_record *r, int wi)
+{
+	struct hvb_record safe = *r;
+
+	memset(safe.workload, 0, sizeof(safe.workload));
+	hvb_strlcpy(safe.workload, c->job->workloads[wi], sizeof(safe.workload));
+	memset(safe.metric, 0, sizeof(safe.metric));
+	memset(safe.unit, 0, sizeof(safe.unit));
+	memset(safe.text, 0, sizeof(safe.text));
+	if (c->on_rep)
+		c->on_rep(c->arg, &safe, r->type == HVB_REC_REP_BEGIN);
 }
 
 int hvb_rec_deliver(struct hvb_rec_consumer *c, const struct hvb_record *r)
@@ -162,10 +190,13 @@ int hvb_rec_deliver(struct hvb_rec_consumer *c, const struct hvb_record *r)
 		return 0;
 	case HVB_REC_REP_BEGIN:
 	case HVB_REC_REP_END:
-		if (c->on_rep)
-			c->on_rep(c->arg, r, r->type == HVB_REC_REP_BEGIN);
+		if ((e = check_rep(c, r, wi)))
+			return e;
+		deliver_rep(c, r, wi);
 		return 0;
 	case HVB_REC_SAMPLE:
+		if ((e = check_rep(c, r, wi)))
+			return e;
 		return deliver_sample(c, r, wi, metric, unit, text);
 	case HVB_REC_STATUS:
 		return deliver_status(c, r, wi, text);

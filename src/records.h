@@ -20,7 +20,9 @@ struct hvb_rec_consumer {
 	const struct hvb_job *job;
 	struct hvb_sink *sink;
 	/* Called at REP_BEGIN (begin=true) and REP_END with the record, so a
-	 * runner can bracket its probes (KVM stats, perf counters).  May be NULL. */
+	 * runner can bracket its probes (KVM stats, perf counters).  The record
+	 * is a validated copy: its workload is the job's own terminated name,
+	 * its rep one of the job's, its other strings empty.  May be NULL. */
 	void (*on_rep)(void *arg, const struct hvb_record *rec, bool begin);
 	void *arg;
 	/* Set by the consumer. */
@@ -39,7 +41,8 @@ void hvb_rec_init(struct hvb_rec_consumer *c, const char *runner, const struct h
 /*
  * Validate and deliver one record.  0, or -EPROTO for a record that breaks
  * the ABI (bad magic/version/size/type, a workload not in the job, a
- * non-finite value, ...): c->error says what; the caller should stop the
+ * repetition the job did not ask for, a non-finite value, ...): c->error
+ * says what; the caller should stop the
  * guest and call hvb_rec_finish with that error.
  */
 int hvb_rec_deliver(struct hvb_rec_consumer *c, const struct hvb_record *rec);

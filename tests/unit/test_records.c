@@ -1,0 +1,151 @@
+/* Host-side record validation (src/records.c): what a guest sends is never trusted. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "records.h"
+#include "runner.h"
+#include "tap.h"
+#include "util.h"
+
+static char tmpdir[] = "/tmp/hvb-test-records-XXXXXX";
+
+/* A workload name that fills the record's field with no terminating NUL. */
+static char long_name[HVB_NAME_MAX];
+
+static const char *const workloads[] = { "micro/a", long_name };
+static const struct hvb_job job = {
+	.workloads = workloads,
+	.n_workloads = 2,
+	.rep = 3,
+	.reps = 2,
+	.total_reps = 5,
+};
+
+static struct hvb_record rec(uint16_t type, const char *workload, unsigned rep)
+{
+	struct hvb_record r;
+
+	memset(&r, 0, sizeof(r));
+	r.magic = HVB_RECORD_MAGIC;
+	r.version = HVB_ABI_VERSION;
+	r.type = type;
+	r.size = sizeof(r);
+	r.rep = rep;
+	memcpy(r.workload, workload, strnlen(workload, sizeof(r.workload)));
+	return r;
+}
+
+static struct hvb_record sample(const char *workload, unsigned rep, double value)
+{
+	struct hvb_record r = rec(HVB_REC_SAMPLE, workload, rep);
+
+	strcpy(r.metric, "ns_per_op");
+	strcpy(r.unit, "ns");
+	r.better = HVB_LOWER_IS_BETTER;
+	r.value = value;
+	return r;
+}
+
+static char seen_workload[HVB_NAME_MAX + 1];
+static int seen_reps;
+
+static void on_rep(void *arg, const struct hvb_record *r, bool begin)
+{
+	(void)arg, (void)begin;
+	/* The consumer promises a terminated name: strlen must stay inside. */
+	if (strnlen(r->workload, sizeof(r->workload)) < sizeof(r->workload))
+		strcpy(seen_workload, r->workload);
+	seen_reps++;
+}
+
+static void test_reps(struct hvb_sink *sink)
+{
+	struct hvb_rec_consumer c;
+	struct hvb_record r;
+
+	hvb_rec_init(&c, "native", &job, sink);
+	c.on_rep = on_rep;
+	r = rec(HVB_REC_REP_BEGIN, "micro/a", 3);
+	TAP_EQ_INT(hvb_rec_deliver(&c, &r), 0, "REP_BEGIN of the job's first repetition");
+	TAP_EQ_STR(seen_workload, "micro/a", "the runner's probe hook sees the workload");
+	r = sample("micro/a", 4, 1.5);
+	TAP_EQ_INT(hvb_rec_deliver(&c, &r), 0, "a sample of the job's last repetition");
+	r = sample("micro/a", 5, 1.5);
+	TAP_EQ_INT(hvb_rec_deliver(&c, &r), -EPROTO, "a repetition past the job is refused");
+	TAP_OK(strstr(c.error, "repetition 5") != NULL, "the error names the repetition");
+	hvb_rec_finish(&c, NULL);
+
+	hvb_rec_init(&c, "native", &job, sink);
+	c.on_rep = on_rep;
+	seen_reps = 0;
+	r = rec(HVB_REC_REP_END, "micro/a", 2);
+	TAP_EQ_INT(hvb_rec_deliver(&c, &r), -EPROTO, "a repetition before the job is refused");
+	TAP_EQ_INT(seen_reps, 0, "... and never reaches the probe hook");
+	hvb_rec_finish(&c, NULL);
+}
+
+static void test_unterminated(struct hvb_sink *sink)
+{
+	struct hvb_rec_consumer c;
+	struct hvb_record r;
+
+	hvb_rec_init(&c, "native", &job, sink);
+	c.on_rep = on_rep;
+	/* Every string field full, no NUL anywhere after the header. */
+	r = sample("", 3, NAN);
+	memset(r.workload, 'w', sizeof(r.workload));
+	memset(r.metric, 'm', sizeof(r.metric));
+	memset(r.unit, 'u', sizeof(r.unit));
+	memset(r.text, 't', sizeof(r.text));
+	memset(r.u64, 'x', sizeof(r.u64));
+	TAP_EQ_INT(hvb_rec_deliver(&c, &r), -EPROTO, "a non-finite value is refused");
+	TAP_OK(strstr(c.error, "not a finite number") != NULL && strlen(c.error) < sizeof(c.error),
+	       "the error is bounded (no guest string read past its field)");
+	hvb_rec_finish(&c, NULL);
+
+	hvb_rec_init(&c, "native", &job, sink);
+	c.on_rep = on_rep;
+	memset(seen_workload, 0, sizeof(seen_workload));
+	r.type = HVB_REC_REP_END;
+	TAP_EQ_INT(hvb_rec_deliver(&c, &r), 0, "REP_END with an unterminated (truncated) name");
+	TAP_EQ_INT(strlen(seen_workload), HVB_NAME_MAX - 1,
+		   "the probe hook gets the job's terminated name");
+	hvb_rec_finish(&c, "test over");
+}
+
+int main(void)
+{
+	struct hvb_sink *sink;
+	struct hvb_run run;
+	char err[256], *dir;
+	int failed = 0;
+
+	memset(long_name, 'w', sizeof(long_name) - 1);
+	if (!mkdtemp(tmpdir)) {
+		TAP_OK(0, "mkdtemp");
+		return tap_done();
+	}
+	if (hvb_sink_open(&sink, tmpdir, "run") != 0) {
+		TAP_OK(0, "sink opens");
+		return tap_done();
+	}
+	test_reps(sink);
+	test_unterminated(sink);
+	dir = xstrdup(hvb_sink_dir(sink));
+	TAP_EQ_INT(hvb_sink_close(sink, "complete"), 0, "sink closes");
+	TAP_EQ_INT(hvb_run_read(dir, false, &run, err, sizeof(err)), 0, "the rows read back");
+	for (size_t i = 0; i < run.n_samples; i++)
+		failed += run.samples[i].status == HVB_ST_FAILED;
+	TAP_OK(run.n_samples > 0 && run.samples[0].rep == 4 && run.samples[0].has_value,
+	       "the valid sample was written");
+	TAP_EQ_INT(failed, 7, "every undelivered cell of every job got a failed row");
+	hvb_run_free(&run);
+	free(dir);
+	dir = xasprintf("rm -rf %s", tmpdir);
+	if (system(dir))
+		TAP_OK(0, "remove the temporary directory");
+	free(dir);
+	return tap_done();
+}
