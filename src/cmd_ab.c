@@ -70,25 +70,6 @@ static char *resolve_bin(const char *arg, const char *opt)
 	return bin;
 }
 
-static int mkdir_p(const char *path)
-{
-	char *p = xstrdup(path);
-	int r = 0;
-
-	for (char *s = p + 1; *s && !r; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) && errno != EEXIST)
-			r = -errno;
-		*s = '/';
-	}
-	if (!r && mkdir(p, 0755) && errno != EEXIST)
-		r = -errno;
-	free(p);
-	return r;
-}
-
 /* The entry of dir that is not in the list `before` (the run just made). */
 static char *new_entry(const char *dir, char **before, size_t n_before)
 {
@@ -270,7 +251,7 @@ static int prepare_out(const char *out, struct ab_side *side)
 		return -1;
 	}
 	for (int i = 0; i < 2; i++) {
-		int r = mkdir_p(side[i].dir);
+		int r = hvb_mkdir_p(side[i].dir);
 		if (r) {
 			hvb_err("ab: cannot create %s: %s (choose another with --out)", side[i].dir,
 				strerror(-r));

@@ -140,25 +140,6 @@ static int fsync_dir(const char *dir)
 	return r;
 }
 
-static int mkdir_p(const char *path)
-{
-	char *p = xstrdup(path);
-	int r = 0;
-
-	for (char *q = p + 1; *q && !r; q++) {
-		if (*q != '/')
-			continue;
-		*q = '\0';
-		if (mkdir(p, 0755) && errno != EEXIST)
-			r = -errno;
-		*q = '/';
-	}
-	if (!r && mkdir(p, 0755) && errno != EEXIST)
-		r = -errno;
-	free(p);
-	return r;
-}
-
 static FILE *open_partial(const char *dir, int idx)
 {
 	char *p = xasprintf("%s/%s.partial", dir, file_names[idx]);
@@ -187,7 +168,7 @@ static void sink_free(struct hvb_sink *s)
 int hvb_sink_open(struct hvb_sink **out, const char *parent, const char *run_id)
 {
 	struct hvb_sink *s = xcalloc(1, sizeof(*s));
-	int r = mkdir_p(parent);
+	int r = hvb_mkdir_p(parent);
 
 	s->run_id = xstrdup(run_id);
 	s->dir = xasprintf("%s/%s", parent, run_id);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -109,4 +110,26 @@ int hvb_read_file(const char *path, char *buf, size_t len)
 int hvb_glob_match(const char *pattern, const char *name)
 {
 	return fnmatch(pattern, name, 0) == 0;
+}
+
+int hvb_mkdir_p(const char *path)
+{
+	char *p;
+	int r = 0;
+
+	if (!*path)
+		return -ENOENT;
+	p = xstrdup(path);
+	for (char *q = p + 1; *q && !r; q++) {
+		if (*q != '/')
+			continue;
+		*q = '\0';
+		if (mkdir(p, 0755) && errno != EEXIST)
+			r = -errno;
+		*q = '/';
+	}
+	if (!r && mkdir(p, 0755) && errno != EEXIST)
+		r = -errno;
+	free(p);
+	return r;
 }

@@ -34,6 +34,10 @@ uint64_t hvb_now_ns(void);
  * stripped).  0 or -errno. */
 int hvb_read_file(const char *path, char *buf, size_t len);
 
+/* mkdir -p: create path and its missing parents (mode 0755); an existing
+ * directory is fine.  0 or -errno. */
+int hvb_mkdir_p(const char *path);
+
 /* fnmatch-style glob match of a workload/runner name (e.g. micro/ followed by a star). */
 int hvb_glob_match(const char *pattern, const char *name);
 
