@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,15 +24,49 @@ int hvb_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+/* Print help text in a column from `indent` on, wrapped at 79 columns at
+ * spaces (or after a comma in a word longer than the column). */
+static void print_wrapped(const char *text, int indent)
+{
+	int col = indent;
+	bool space = false;
+
+	while (*text) {
+		int word = (int)strcspn(text, " ");
+
+		if (word > 79 - indent) { /* a long list: break it after a comma */
+			word = (int)strcspn(text, " ,");
+			word += text[word] == ',';
+		}
+		if (col > indent && col + space + word > 79) {
+			printf("\n%*s", indent, "");
+			col = indent;
+		} else if (space) {
+			putchar(' ');
+			col++;
+		}
+		printf("%.*s", word, text);
+		col += word;
+		text += word;
+		space = *text == ' ';
+		text += strspn(text, " ");
+	}
+	putchar('\n');
+}
+
 void hvb_opt_usage(const char *usage, const struct hvb_opt *opts)
 {
 	printf("usage: hvbench %s\n\noptions:\n", usage);
 	for (const struct hvb_opt *o = opts; o->type != OPT_T_END; o++) {
 		char left[64];
-		snprintf(left, sizeof(left), "%s%c%s--%s%s%s", o->shortname ? "-" : "",
-			 o->shortname ? o->shortname : ' ', o->shortname ? ", " : "  ", o->name,
+		int n;
+
+		/* "-r, --runner LIST" or "    --batches N": long names line up. */
+		snprintf(left, sizeof(left), "%c%c%c --%s%s%s", o->shortname ? '-' : ' ',
+			 o->shortname ? o->shortname : ' ', o->shortname ? ',' : ' ', o->name,
 			 o->metavar ? " " : "", o->metavar ? o->metavar : "");
-		printf("  %-28s %s\n", o->shortname ? left : left + 2, o->help);
+		n = printf("  %-28s ", left);
+		print_wrapped(o->help, n);
 	}
 	printf("  %-28s %s\n", "-h, --help", "show this help");
 }

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Every command answers --help with exit 0 on stdout, in 80 columns, with the
+# long option names in one column; a usage error exits 2 and says what to do.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib/tap.sh
+HVBENCH=${HVBENCH:-build/hvbench}
+tmp=$(mktemp -d /tmp/hvb-help-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+"$HVBENCH" --help >"$tmp/top"
+check "hvbench --help exits 0" [ "$?" -eq 0 ]
+cmds=$(sed -n '/^commands:/,/^$/p' "$tmp/top" | awk 'NF > 1 { print $1 }')
+check "hvbench --help lists commands" [ -n "$cmds" ]
+for c in $cmds; do
+	[ "$c" = report ] && continue # argparse's own help (reports/README.md)
+	"$HVBENCH" "$c" --help >"$tmp/$c" 2>&1
+	check "$c --help exits 0" [ "$?" -eq 0 ]
+	check "$c --help fits in 80 columns" awk 'length > 80 { exit 1 }' "$tmp/$c"
+	# An option line: two spaces, then "-x, --name" or four spaces and "--name".
+	check "$c --help: long options line up" \
+		awk '/^  (-., |    )--/ { if (index($0, "--") != 7) exit 1; n++ } END { exit !n }' \
+		"$tmp/$c"
+done
+"$HVBENCH" run --no-such-option >/dev/null 2>"$tmp/err"
+check "an unknown option exits 2" [ "$?" -eq 2 ]
+check "... and points at --help" grep -q -- "--help" "$tmp/err"
+tap_done
