@@ -96,17 +96,24 @@ static void test_counting(void)
 	TAP_OK(v.enabled > 0 && v.running == v.enabled && !v.note[0],
 	       "software counter not multiplexed, not marked");
 
-	/* Fresh pages: one fault each at least. */
-	mem = mmap(NULL, pages * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	hvb_perf_read(p, &a);
-	for (size_t i = 0; i < pages; i++)
-		mem[i * 4096] = 1;
-	hvb_perf_read(p, &b);
-	hvb_perf_delta(p, &a, &b, (unsigned)pf, &v);
+	/* Fresh 4 KiB pages (no THP): one fault each at least, every time
+	 * (page-faults grouped under task-clock once read 0 most rounds). */
+	for (int round = 0; round < 8; round++) {
+		mem = mmap(NULL, pages * 4096, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		madvise(mem, pages * 4096, MADV_NOHUGEPAGE);
+		hvb_perf_read(p, &a);
+		for (size_t i = 0; i < pages; i++)
+			mem[i * 4096] = 1;
+		hvb_perf_read(p, &b);
+		munmap(mem, pages * 4096);
+		hvb_perf_delta(p, &a, &b, (unsigned)pf, &v);
+		if (!v.has_value || v.value < pages)
+			break;
+	}
 	printf("# page-faults %+.0f after touching %zu fresh pages\n", v.value, pages);
-	TAP_OK(v.has_value && v.value >= 1, "touching fresh pages raises page-faults");
-	/* THP may back them with fewer faults; without it one per page. */
-	munmap(mem, pages * 4096);
+	TAP_OK(v.has_value && v.value >= pages,
+	       "touching fresh pages raises page-faults by one per page, every round");
 
 	/* Disabled counters do not move. */
 	TAP_EQ_INT(hvb_perf_disable(p), 0, "disable");
