@@ -255,9 +255,8 @@ static void point_latest(const char *link, const char *dir)
 
 static int run_main(int argc, char **argv)
 {
-	struct run_opts o = { .out = "results", .reps = 5, .batches = HVB_DEFAULT_BATCHES,
-			      .goal_us = HVB_DEFAULT_GOAL_US, .timeout_s = 600,
-			      .cpu = UINT64_MAX };
+	/* reps, batches, goal_us: 0 = not given (the defaults depend on --quick). */
+	struct run_opts o = { .out = "results", .timeout_s = 600, .cpu = UINT64_MAX };
 	const struct hvb_opt opts[] = {
 		OPT_STR("runner", 'r', &o.runners, "LIST",
 			"runners, comma-separated (default: every available default runner; "
@@ -267,7 +266,8 @@ static int run_main(int argc, char **argv)
 		OPT_UINT("reps", 'n', &o.reps, 1, 1000, "N", "repetitions per cell (default 5)"),
 		OPT_STR("out", 'o', &o.out, "DIR", "parent directory of the run (default results)"),
 		OPT_FLAG("quick", 'q', &o.quick,
-			 "smoke run: 2 repetitions, short goals, smaller working sets"),
+			 "smoke run: smaller working sets; unless given, 2 repetitions, 5 batches, "
+			 "2000 us goals"),
 		OPT_UINT("batches", 0, &o.batches, 1, HVB_MAX_BATCHES, "N",
 			 "timed batches per repetition (default 10)"),
 		OPT_UINT("goal-us", 0, &o.goal_us, 10, 10000000, "US",
@@ -296,11 +296,13 @@ static int run_main(int argc, char **argv)
 		hvb_err("run: unexpected argument '%s' (workloads go in --workload)", argv[1]);
 		return HVB_EXIT_USAGE;
 	}
-	if (o.quick) {
-		o.batches = o.batches == HVB_DEFAULT_BATCHES ? 5 : o.batches;
-		o.goal_us = o.goal_us == HVB_DEFAULT_GOAL_US ? 2000 : o.goal_us;
-		o.reps = o.reps == 5 ? 2 : o.reps;
-	}
+	/* --quick shortens what was not given explicitly (--quick --reps 5 is 5). */
+	if (!o.batches)
+		o.batches = o.quick ? 5 : HVB_DEFAULT_BATCHES;
+	if (!o.goal_us)
+		o.goal_us = o.quick ? 2000 : HVB_DEFAULT_GOAL_US;
+	if (!o.reps)
+		o.reps = o.quick ? 2 : 5;
 	/* Runners find the image through the environment (also in `list`). */
 	if (o.image)
 		setenv("HVB_GUEST_IMAGE", o.image, 1);

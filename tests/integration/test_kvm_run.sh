@@ -101,7 +101,7 @@ HVB_GUEST_IMAGE=$tmp/trunc.elf "$HVBENCH" list >"$tmp/l2" 2>&1
 check "a truncated image makes kvm unavailable, saying so" grep -q 'truncated image' "$tmp/l2"
 "$HVBENCH" run -r kvm -w micro/rdtsc --image "$tmp/trunc.elf" -o "$tmp/x" >"$tmp/o" 2>&1
 rc=$?
-check "run --image with a truncated image: usage error naming the problem" \
-	[ "$rc" -eq 2 ] && grep -q "guest image $tmp/trunc.elf is not usable" "$tmp/o"
+usage_naming() { [ "$rc" -eq 2 ] && grep -q "guest image $tmp/trunc.elf is not usable" "$tmp/o"; }
+check "run --image with a truncated image: usage error naming the problem" usage_naming
 
 tap_done

@@ -19,7 +19,7 @@ families=$(awk '/\// {split($1, p, "/"); print p[1] "/*"}' "$tmp/list" | sort -u
 rc=$?
 check "quick native run exits 0" [ "$rc" -eq 0 ]
 dir=$(ls -d "$tmp"/r/*/ 2>/dev/null | head -1)
-check "it writes one run directory" [ -n "$dir" ] && [ -f "$dir/meta.csv" ]
+check "it writes one run directory" [ -n "$dir" -a -f "$dir/meta.csv" ]
 if out=$("$PY" tests/lib/check_results.py "$dir" --runner native --list "$tmp/list"); then
 	ok "result directory is valid ($out)"
 else
@@ -63,6 +63,12 @@ else
 	not_ok "unwritable output directory" "rc=$rc $(cat "$tmp/e")"
 fi
 
+# --- --quick shortens only what was not given: --quick --reps 5 runs 5
+"$HVBENCH" run -r native -w micro/rdtsc --quick --reps 5 --batches 10 -o "$tmp/q" >/dev/null 2>&1
+dir=$(ls -d "$tmp"/q/*/ 2>/dev/null | head -1)
+check "--quick --reps 5 --batches 10 keeps 5 repetitions and 10 batches" \
+	[ "$(grep -cE '^(reps,5|batches,10|goal_us,2000)$' "$dir/meta.csv")" -eq 3 ]
+
 # --- interrupted run: SIGINT mid-run closes the run as interrupted
 "$HVBENCH" run -r native -w 'micro/syscall,micro/rdtsc' --reps 200 -o "$tmp/int" \
 	>"$tmp/o" 2>"$tmp/e" &
@@ -91,6 +97,6 @@ wait $pid 2>/dev/null
 dir=$(ls -d "$tmp"/kill/*/ 2>/dev/null | head -1)
 check "a killed run stays marked running (incomplete)" grep -q '^status,running$' "$dir/meta.csv"
 check "its data is in .partial files, not final ones" \
-	[ -f "$dir/samples.csv.partial" ] && [ ! -f "$dir/samples.csv" ]
+	[ -f "$dir/samples.csv.partial" -a ! -f "$dir/samples.csv" ]
 
 tap_done
