@@ -54,9 +54,10 @@ def emulation_reason(run, runner):
         return f"meta {key} = {run.meta[key]}"
     if runner == "qemu-tcg":
         return "runner qemu-tcg is full emulation (TCG)"
-    accel = run.meta.get(f"runner.{runner}.accel", "")
-    if "tcg" in accel.lower():
-        return f"meta runner.{runner}.accel = {accel}"
+    for key in (f"runner.{runner}.accelerator", f"runner.{runner}.accel"):
+        accel = run.meta.get(key, "")
+        if "tcg" in accel.lower():  # the qemu runners write .accelerator
+            return f"meta {key} = {accel}"
     if runner.startswith("xen"):
         for k in (f"runner.{runner}.nesting", "runner.xen.nesting"):
             v = run.meta.get(k)

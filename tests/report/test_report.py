@@ -440,6 +440,8 @@ class TestEnvironment(unittest.TestCase):
             ({"runner.kvm.emulated": "no"}, "kvm", False),
             ({}, "qemu-tcg", True),
             ({"runner.qemu-x.accel": "tcg"}, "qemu-x", True),
+            ({"runner.qemu-x.accelerator": "tcg"}, "qemu-x", True),  # as runners/qemu writes it
+            ({"runner.qemu-x.accelerator": "kvm"}, "qemu-x", False),
             ({"nesting": "pvm (host is a guest)"}, "kvm", False),
         ]
         for meta, runner, want in cases:
