@@ -553,7 +553,7 @@ static int compare_main(int argc, char **argv)
 	dirs_add(&a.base, &a.n_base, base);
 	dirs_add(&a.cand, &a.n_cand, cand);
 	if (!a.n_base || !a.n_cand) {
-		hvb_err("compare: empty directory list");
+		hvb_err("compare: empty directory list (give result directories, comma-separated)");
 		hvb_cmp_args_free(&a);
 		return HVB_EXIT_USAGE;
 	}

@@ -441,7 +441,10 @@ static int info_main(int argc, char **argv)
 	if (r)
 		return r > 0 ? HVB_EXIT_SUCCESS : HVB_EXIT_USAGE;
 	if (npos) {
-		fprintf(stderr, "hvbench info: unexpected argument '%s'\n", argv[1]);
+		fprintf(stderr,
+			"hvbench info: unexpected argument '%s' (info takes only options: see "
+			"'hvbench info --help')\n",
+			argv[1]);
 		return HVB_EXIT_USAGE;
 	}
 	if (strcmp(format, "text") && strcmp(format, "csv")) {

@@ -58,7 +58,10 @@ static int list_main(int argc, char **argv)
 	if (r)
 		return r > 0 ? HVB_EXIT_SUCCESS : HVB_EXIT_USAGE;
 	if (npos) {
-		fprintf(stderr, "hvbench list: unexpected argument '%s'\n", argv[1]);
+		fprintf(stderr,
+			"hvbench list: unexpected argument '%s' (list takes only --runners or "
+			"--workloads)\n",
+			argv[1]);
 		return HVB_EXIT_USAGE;
 	}
 	if (!only_workloads)

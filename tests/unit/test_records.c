@@ -14,13 +14,13 @@ static char tmpdir[] = "/tmp/hvb-test-records-XXXXXX";
 /* A workload name that fills the record's field with no terminating NUL. */
 static char long_name[HVB_NAME_MAX];
 
-static const char *const workloads[] = { "micro/a", long_name };
+static const char *const workloads[] = {"micro/a", long_name};
 static const struct hvb_job job = {
-	.workloads = workloads,
-	.n_workloads = 2,
-	.rep = 3,
-	.reps = 2,
-	.total_reps = 5,
+    .workloads = workloads,
+    .n_workloads = 2,
+    .rep = 3,
+    .reps = 2,
+    .total_reps = 5,
 };
 
 static struct hvb_record rec(uint16_t type, const char *workload, unsigned rep)
