@@ -292,7 +292,10 @@ void hvb_sink_counter(struct hvb_sink *s, const char *runner, const char *worklo
 	}
 	row[0] = s->run_id, row[1] = runner, row[2] = workload, row[3] = rep_s, row[4] = event;
 	row[5] = val_s, row[6] = en_s, row[7] = run_s, row[8] = source;
-	row[9] = hvb_status_name(has_value ? status : HVB_ST_UNSUPPORTED), row[10] = note;
+	/* No value with status ok would be a zero in disguise: unsupported. */
+	if (!has_value && status == HVB_ST_OK)
+		status = HVB_ST_UNSUPPORTED;
+	row[9] = hvb_status_name(status), row[10] = note;
 	hvb_csv_write_row(s->f[F_COUNTERS], row, 11);
 }
 

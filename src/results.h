@@ -41,7 +41,9 @@ void hvb_sink_sample(struct hvb_sink *s, const char *runner, const char *workloa
 void hvb_sink_cell_status(struct hvb_sink *s, const char *runner, const char *workload,
 			  enum hvb_status status, const char *reason);
 
-/* A counter delta (counters.csv).  has_value false = unsupported (note says why). */
+/* A counter delta (counters.csv).  has_value false: no value, and status says
+ * why (unsupported, or failed to read; ok is written as unsupported); note
+ * gives the reason. */
 void hvb_sink_counter(struct hvb_sink *s, const char *runner, const char *workload, unsigned rep,
 		      const char *event, bool has_value, double value, uint64_t time_enabled,
 		      uint64_t time_running, const char *source, enum hvb_status status,

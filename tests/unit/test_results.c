@@ -97,6 +97,38 @@ static void test_malformed(void)
 	free(dir);
 }
 
+/* counters.csv rows without a value keep their status: failed is not unsupported. */
+static void test_counter_status(void)
+{
+	struct hvb_sink *s;
+	char line[512], *path;
+	bool failed = false, unsupported = false, ok_as_unsupported = false;
+	FILE *f;
+
+	if (!TAP_EQ_INT(hvb_sink_open(&s, tmpdir, "ctr"), 0, "sink opens (counters)"))
+		return;
+	hvb_sink_counter(s, "kvm", "micro/a", 0, "kvm-stats", false, 0, 0, 0, "kvm-stats",
+			 HVB_ST_FAILED, "reading the stats fd failed");
+	hvb_sink_counter(s, "native", "micro/a", 0, "cycles", false, 0, 0, 0, "pmu",
+			 HVB_ST_UNSUPPORTED, "no PMU");
+	hvb_sink_counter(s, "native", "micro/a", 0, "instructions", false, 0, 0, 0, "pmu",
+			 HVB_ST_OK, "no value");
+	path = xasprintf("%s/counters.csv", hvb_sink_dir(s));
+	TAP_EQ_INT(hvb_sink_close(s, "complete"), 0, "sink closes (counters)");
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		failed |= strstr(line, ",,,,kvm-stats,failed,reading the stats fd failed") != NULL;
+		unsupported |= strstr(line, "cycles,,,,pmu,unsupported,no PMU") != NULL;
+		ok_as_unsupported |= strstr(line, "instructions,,,,pmu,unsupported,") != NULL;
+	}
+	if (f)
+		fclose(f);
+	free(path);
+	TAP_OK(failed, "a counter that could not be read is written as failed");
+	TAP_OK(unsupported, "an unsupported counter is written as unsupported, no value");
+	TAP_OK(ok_as_unsupported, "'ok' without a value is written as unsupported, never a zero");
+}
+
 static void test_existing_dir(void)
 {
 	struct hvb_sink *s;
@@ -111,6 +143,7 @@ int main(void)
 	test_round_trip();
 	test_malformed();
 	test_existing_dir();
+	test_counter_status();
 	char *cmd = xasprintf("rm -rf %s", tmpdir);
 	if (system(cmd))
 		return 1;
