@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -241,15 +242,29 @@ static int open_sink(const struct run_opts *o, struct hvb_sink **sink)
 	return r;
 }
 
+/* Point the symlink `link` at dir: replaced in one rename, so a reader never
+ * finds it missing; anything there that is not a symlink is left alone. */
 static void point_latest(const char *link, const char *dir)
 {
-	char *abs = realpath(dir, NULL);
+	char *abs = realpath(dir, NULL), *tmp;
+	struct stat st;
 
 	if (!abs)
 		return;
-	unlink(link);
-	if (symlink(abs, link))
-		hvb_warn("cannot create the link %s: %s", link, strerror(errno));
+	if (lstat(link, &st) == 0 && !S_ISLNK(st.st_mode)) {
+		hvb_warn("--latest: %s exists and is not a symlink: left alone (choose another "
+			 "path)",
+			 link);
+		free(abs);
+		return;
+	}
+	tmp = xasprintf("%s.tmp-%d", link, (int)getpid());
+	unlink(tmp);
+	if (symlink(abs, tmp) || rename(tmp, link)) {
+		hvb_warn("--latest: cannot create the link %s: %s", link, strerror(errno));
+		unlink(tmp);
+	}
+	free(tmp);
 	free(abs);
 }
 

@@ -64,10 +64,23 @@ else
 fi
 
 # --- --quick shortens only what was not given: --quick --reps 5 runs 5
-"$HVBENCH" run -r native -w micro/rdtsc --quick --reps 5 --batches 10 -o "$tmp/q" >/dev/null 2>&1
+"$HVBENCH" run -r native -w micro/rdtsc --quick --reps 5 --batches 10 -o "$tmp/q" \
+	--latest "$tmp/latest" >/dev/null 2>&1
 dir=$(ls -d "$tmp"/q/*/ 2>/dev/null | head -1)
 check "--quick --reps 5 --batches 10 keeps 5 repetitions and 10 batches" \
 	[ "$(grep -cE '^(reps,5|batches,10|goal_us,2000)$' "$dir/meta.csv")" -eq 3 ]
+check "--latest points a symlink at the run" [ "$(readlink "$tmp/latest")" = "${dir%/}" ]
+
+# --- --latest replaces a symlink, never a file
+"$HVBENCH" run -r native -w micro/rdtsc --quick --reps 1 -o "$tmp/q2" --latest "$tmp/latest" \
+	>/dev/null 2>&1
+dir=$(ls -d "$tmp"/q2/*/ 2>/dev/null | head -1)
+check "--latest moves to the newer run" [ "$(readlink "$tmp/latest")" = "${dir%/}" ]
+echo keep >"$tmp/afile"
+"$HVBENCH" run -r native -w micro/rdtsc --quick --reps 1 -o "$tmp/q3" --latest "$tmp/afile" \
+	>/dev/null 2>"$tmp/e"
+check "--latest on a regular file leaves it alone" [ "$(cat "$tmp/afile")" = keep ]
+check "... and says so" grep -q 'not a symlink' "$tmp/e"
 
 # --- interrupted run: SIGINT mid-run closes the run as interrupted
 "$HVBENCH" run -r native -w 'micro/syscall,micro/rdtsc' --reps 200 -o "$tmp/int" \
