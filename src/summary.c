@@ -117,8 +117,10 @@ unsigned long hvb_summary_print(FILE *f, const struct hvb_run *run)
 		else if (s->status != HVB_ST_OK)
 			skipped++;
 	}
-	fprintf(f, "\n%zu rows; %lu cells skipped or unsupported (reasons in samples.csv), "
-		   "%lu failed\n",
+	if (nr > 1 && !strcmp(runners[0], "native"))
+		fprintf(f, "\n  (xN) = median / native median: slower is x > 1 for lower-is-better\n"
+			   "  metrics (ns), x < 1 for higher-is-better ones (MB/s, ops/s)\n");
+	fprintf(f, "\n%zu rows: %lu skipped or unsupported (reasons in samples.csv), %lu failed\n",
 		run->n_samples, skipped, failed);
 	free(runners);
 	free(workloads);

@@ -32,6 +32,7 @@ check "port I/O is skipped natively, with its reason" \
 check "the native analogue is noted" grep -q 'native analogue' "$dir/samples.csv"
 check "a progress line went to stderr" grep -q 'rep 2/2' "$tmp/err"
 check "the summary names the directory" grep -q "results: $tmp/r/" "$tmp/out"
+check "the summary counts non-ok rows" grep -qE '^[0-9]+ rows: [1-9][0-9]* skipped or unsupported .*, 0 failed$' "$tmp/out"
 
 # --- bad input: one-line errors that say what to do, exit 2
 expect_usage() {
