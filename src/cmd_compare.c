@@ -533,6 +533,7 @@ static int compare_main(int argc, char **argv)
 		OPT_STR("base", 0, &base, "DIRS", "base result directories, comma-separated"),
 		OPT_STR("cand", 0, &cand, "DIRS", "candidate result directories, comma-separated"),
 		HVB_CMP_OPTS(c),
+		HVB_CMP_OPT_PAIRED(c),
 		OPT_END(),
 	};
 	int npos, r = hvb_opt_parse("compare", compare_usage, opts, argc, argv, &npos);

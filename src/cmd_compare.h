@@ -44,7 +44,10 @@ struct hvb_cmp_cli {
 		 "fewer repetitions per side = inconclusive (default 3)"),                        \
 	OPT_STR("format", 'f', &(c).format, "FMT", "table (default), csv, json or markdown"),     \
 	OPT_FLAG("allow-partial", 0, &(c).opts.allow_partial,                                     \
-		 "accept runs whose writer died (status=running); say so"),                       \
+		 "accept runs whose writer died (status=running); say so")
+
+/* compare only: ab pairs its rounds by default (ab --unpaired). */
+#define HVB_CMP_OPT_PAIRED(c)                                                                     \
 	OPT_FLAG("paired", 0, &(c).opts.paired,                                                   \
 		 "the i-th base and cand directories ran back to back: compare per pair")
 

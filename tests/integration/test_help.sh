@@ -22,6 +22,8 @@ for c in $cmds; do
 		awk '/^  (-., |    )--/ { if (index($0, "--") != 7) exit 1; n++ } END { exit !n }' \
 		"$tmp/$c"
 done
+check "ab --help offers --unpaired, not its own default --paired" \
+	awk '/^ +--unpaired / { u = 1 } /^ +--paired / { p = 1 } END { exit !(u && !p) }' "$tmp/ab"
 "$HVBENCH" run --no-such-option >/dev/null 2>"$tmp/err"
 check "an unknown option exits 2" [ "$?" -eq 2 ]
 check "... and points at --help" grep -q -- "--help" "$tmp/err"
