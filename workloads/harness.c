@@ -227,17 +227,23 @@ uint64_t hvb_calibrate_next(uint64_t n, uint64_t took, uint64_t goal)
 
 /* ------------------------------------------------------- records */
 
+/* A zeroed record with the ABI header filled in. */
+static void record_init(struct hvb_record *r, uint16_t type, const char *workload, unsigned rep)
+{
+	rt_memset(r, 0, sizeof(*r));
+	r->magic = HVB_RECORD_MAGIC;
+	r->version = HVB_ABI_VERSION;
+	r->type = type;
+	r->size = sizeof(*r);
+	r->rep = rep;
+	str_copy(r->workload, workload, sizeof(r->workload));
+}
+
 static void emit(uint16_t type, const char *workload, unsigned rep)
 {
 	struct hvb_record r;
 
-	rt_memset(&r, 0, sizeof(r));
-	r.magic = HVB_RECORD_MAGIC;
-	r.version = HVB_ABI_VERSION;
-	r.type = type;
-	r.size = sizeof(r);
-	r.rep = rep;
-	str_copy(r.workload, workload, sizeof(r.workload));
+	record_init(&r, type, workload, rep);
 	rt_emit(&r);
 }
 
@@ -245,15 +251,9 @@ static void emit_u64(uint16_t type, const char *workload, unsigned rep, uint64_t
 {
 	struct hvb_record r;
 
-	rt_memset(&r, 0, sizeof(r));
-	r.magic = HVB_RECORD_MAGIC;
-	r.version = HVB_ABI_VERSION;
-	r.type = type;
-	r.size = sizeof(r);
-	r.rep = rep;
+	record_init(&r, type, workload, rep);
 	r.u64[0] = a;
 	r.u64[1] = b;
-	str_copy(r.workload, workload, sizeof(r.workload));
 	rt_emit(&r);
 }
 
@@ -261,13 +261,8 @@ static void emit_status(const char *workload, enum hvb_status st, const char *re
 {
 	struct hvb_record r;
 
-	rt_memset(&r, 0, sizeof(r));
-	r.magic = HVB_RECORD_MAGIC;
-	r.version = HVB_ABI_VERSION;
-	r.type = HVB_REC_STATUS;
-	r.size = sizeof(r);
+	record_init(&r, HVB_REC_STATUS, workload, 0);
 	r.status = st;
-	str_copy(r.workload, workload, sizeof(r.workload));
 	str_copy(r.text, reason, sizeof(r.text));
 	rt_emit(&r);
 }
@@ -277,16 +272,10 @@ static void emit_sample(const struct hvb_ctx *c, unsigned rep, const char *metri
 {
 	struct hvb_record r;
 
-	rt_memset(&r, 0, sizeof(r));
-	r.magic = HVB_RECORD_MAGIC;
-	r.version = HVB_ABI_VERSION;
-	r.type = HVB_REC_SAMPLE;
-	r.size = sizeof(r);
-	r.rep = rep;
+	record_init(&r, HVB_REC_SAMPLE, c->w->name, rep);
 	r.better = better;
 	r.status = HVB_ST_OK;
 	r.value = value;
-	str_copy(r.workload, c->w->name, sizeof(r.workload));
 	str_copy(r.metric, metric, sizeof(r.metric));
 	str_copy(r.unit, unit, sizeof(r.unit));
 	str_copy(r.text, c->note, sizeof(r.text));
@@ -297,11 +286,7 @@ void rt_log(const char *msg)
 {
 	struct hvb_record r;
 
-	rt_memset(&r, 0, sizeof(r));
-	r.magic = HVB_RECORD_MAGIC;
-	r.version = HVB_ABI_VERSION;
-	r.type = HVB_REC_LOG;
-	r.size = sizeof(r);
+	record_init(&r, HVB_REC_LOG, "", 0);
 	str_copy(r.text, msg, sizeof(r.text));
 	rt_emit(&r);
 }
