@@ -64,6 +64,8 @@ static int list_main(int argc, char **argv)
 			argv[1]);
 		return HVB_EXIT_USAGE;
 	}
+	if (only_runners && only_workloads)
+		only_runners = only_workloads = false; /* both asked for: list both */
 	if (!only_workloads)
 		list_runners();
 	if (!only_runners && !only_workloads)

@@ -24,6 +24,9 @@ for c in $cmds; do
 done
 check "ab --help offers --unpaired, not its own default --paired" \
 	awk '/^ +--unpaired / { u = 1 } /^ +--paired / { p = 1 } END { exit !(u && !p) }' "$tmp/ab"
+"$HVBENCH" list --runners --workloads >"$tmp/both"
+check "list --runners --workloads lists both" grep -q '^runners:' "$tmp/both"
+check "... workloads too" grep -q '^workloads:' "$tmp/both"
 "$HVBENCH" run --no-such-option >/dev/null 2>"$tmp/err"
 check "an unknown option exits 2" [ "$?" -eq 2 ]
 check "... and points at --help" grep -q -- "--help" "$tmp/err"
