@@ -443,9 +443,14 @@ static int on_record(void *arg, struct vcpu *vcpu, const struct hvb_record *rec,
 		if (rec->type == HVB_REC_SAMPLE &&
 		    !strncmp(rec->workload, kj->probing, HVB_NAME_MAX))
 			kj->probe_ran = true;
-		else if (rec->type == HVB_REC_STATUS || rec->type == HVB_REC_FAULT)
+		else if (rec->type == HVB_REC_STATUS || rec->type == HVB_REC_FAULT) {
+			/* Unvalidated guest text, bound for meta.csv: printable only. */
 			snprintf(kj->probe_why, sizeof(kj->probe_why), "%.*s",
 				 (int)sizeof(rec->text), rec->text);
+			for (char *p = kj->probe_why; *p; p++)
+				if ((unsigned char)*p < 0x20 || *p == 0x7f)
+					*p = '?';
+		}
 		return 0;
 	}
 	if (rec->type == HVB_REC_CELL_BEGIN)
