@@ -165,15 +165,40 @@ static void sink_free(struct hvb_sink *s)
 	free(s);
 }
 
+/* Undo a half-created run directory (only the files this writer creates),
+ * so a failed start leaves nothing that looks like a run. */
+static void remove_partial_run(struct hvb_sink *s)
+{
+	static const char *const extra[] = { "meta.csv", "meta.csv.tmp" };
+
+	for (int i = 0; i < F_COUNT; i++) {
+		char *p = xasprintf("%s/%s.partial", s->dir, file_names[i]);
+		if (s->f[i]) {
+			fclose(s->f[i]);
+			s->f[i] = NULL;
+			unlink(p);
+		}
+		free(p);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(extra); i++) {
+		char *p = xasprintf("%s/%s", s->dir, extra[i]);
+		unlink(p);
+		free(p);
+	}
+	rmdir(s->dir); /* fails, harmlessly, if it held anything else */
+}
+
 int hvb_sink_open(struct hvb_sink **out, const char *parent, const char *run_id)
 {
 	struct hvb_sink *s = xcalloc(1, sizeof(*s));
 	int r = hvb_mkdir_p(parent);
+	bool made;
 
 	s->run_id = xstrdup(run_id);
 	s->dir = xasprintf("%s/%s", parent, run_id);
 	if (!r && mkdir(s->dir, 0755))
 		r = -errno;
+	made = !r; /* only a directory this call created is ever cleaned up */
 	for (int i = 0; !r && i < F_COUNT; i++)
 		if (!(s->f[i] = open_partial(s->dir, i)))
 			r = -errno;
@@ -191,6 +216,8 @@ int hvb_sink_open(struct hvb_sink **out, const char *parent, const char *run_id)
 		r = write_file_atomic(s->dir, "meta.csv", fill_meta, s);
 	}
 	if (r) {
+		if (made)
+			remove_partial_run(s);
 		sink_free(s);
 		return r;
 	}

@@ -740,7 +740,8 @@ static int kvm_run(const struct hvb_runner *runner, const struct hvb_job *job,
 	if (kj->vm->verdict.outcome == HV_INTERRUPTED)
 		ret = -EINTR;
 out:
-	if (!kj->boot_done)
+	/* Interrupted: no row, like every other cell the user stopped (qemu too). */
+	if (!kj->boot_done && ret != -EINTR)
 		hvb_sink_sample(sink, runner->name, "boot", "boot_ms", "ms", HVB_LOWER_IS_BETTER,
 				job->rep, 0, HVB_ST_FAILED,
 				reason ? reason : "the guest never said HELLO");

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -55,6 +56,10 @@ static void child_main(const struct hvb_job *job, int fd, struct native_counters
 	char desc[128] = "unpinned", *cmdline;
 	int r;
 
+	/* Die with hvbench: a killed parent must not leave a workload running. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		_exit(HVB_EXIT_PANIC); /* the parent died before prctl */
 	signal(SIGINT, SIG_IGN); /* the parent decides when to stop */
 	signal(SIGPIPE, SIG_DFL);
 	rt_native_set_fd(fd);

@@ -103,13 +103,15 @@ else
 fi
 
 # --- crashed writer: SIGKILL leaves status=running and .partial data
-"$HVBENCH" run -r native -w 'micro/syscall' --reps 200 -o "$tmp/kill" >/dev/null 2>&1 &
+"$HVBENCH" run -r native -w micro/syscall --reps 200 --goal-us 3000000 -o "$tmp/kill" >/dev/null 2>&1 &
 pid=$!
 sleep 1.5
 kill -KILL $pid
 wait $pid 2>/dev/null
 dir=$(ls -d "$tmp"/kill/*/ 2>/dev/null | head -1)
 check "a killed run stays marked running (incomplete)" grep -q '^status,running$' "$dir/meta.csv"
+sleep 0.5
+check "no native child outlives the killed hvbench" [ -z "$(pgrep -f -- "-o $tmp/kill" || true)" ]
 check "its data is in .partial files, not final ones" \
 	[ -f "$dir/samples.csv.partial" -a ! -f "$dir/samples.csv" ]
 

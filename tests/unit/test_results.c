@@ -132,8 +132,12 @@ static void test_counter_status(void)
 static void test_existing_dir(void)
 {
 	struct hvb_sink *s;
+	char *meta = xasprintf("%s/run1/meta.csv", tmpdir);
+
 	TAP_EQ_INT(hvb_sink_open(&s, tmpdir, "run1"), -EEXIST,
 		   "an existing run directory is never overwritten");
+	TAP_OK(access(meta, F_OK) == 0, "... and a failed open leaves the existing run intact");
+	free(meta);
 }
 
 int main(void)
