@@ -163,22 +163,6 @@ static void test_fault(void)
 	panic("fault= must be ud, pf, null, gp, de or ring0");
 }
 
-static char *put_str(char *p, char *end, const char *s);
-static char *put_hex(char *p, char *end, uint64_t v);
-
-static char *put_dec(char *p, char *end, uint64_t v)
-{
-	char buf[20];
-	int i = 0;
-
-	do
-		buf[i++] = (char)('0' + v % 10);
-	while ((v /= 10) && i < 20);
-	while (i && p < end)
-		*p++ = buf[--i];
-	return p;
-}
-
 /* One LOG record with what the runtime set up (the host keeps it with the
  * run's log): the vector state enabled, the page size, free memory, and
  * the TSC cycles from the PVH entry to ring 3 (the ring-0 part of boot). */
@@ -186,14 +170,14 @@ static void log_runtime(bool small_pages, uint64_t ring0_cycles)
 {
 	char msg[HVB_TEXT_MAX], *p = msg, *end = msg + sizeof(msg) - 1;
 
-	p = put_str(p, end, "guest rt: xcr0=");
-	p = put_hex(p, end, hvb_xcr0);
-	p = put_str(p, end, small_pages ? " pages=4k" : " pages=2M");
-	p = put_str(p, end, " free=");
-	p = put_dec(p, end, rt_mem_available());
-	p = put_str(p, end, " ring0_cycles=");
-	p = put_dec(p, end, ring0_cycles);
-	p = put_str(p, end, rt_xen_active() ? " hc=xen" : use_vmmcall ? " hc=vmmcall" : " hc=vmcall");
+	p = rt_put_str(p, end, "guest rt: xcr0=");
+	p = rt_put_hex(p, end, hvb_xcr0);
+	p = rt_put_str(p, end, small_pages ? " pages=4k" : " pages=2M");
+	p = rt_put_str(p, end, " free=");
+	p = rt_put_dec(p, end, rt_mem_available());
+	p = rt_put_str(p, end, " ring0_cycles=");
+	p = rt_put_dec(p, end, ring0_cycles);
+	p = rt_put_str(p, end, rt_xen_active() ? " hc=xen" : use_vmmcall ? " hc=vmmcall" : " hc=vmcall");
 	*p = '\0';
 	rt_log(msg);
 }
@@ -254,27 +238,6 @@ static const char *const vector_names[32] = {
 	"#NP", "#SS", "#GP", "#PF", "#15", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
 };
 
-static char *put_str(char *p, char *end, const char *s)
-{
-	while (*s && p < end)
-		*p++ = *s++;
-	return p;
-}
-
-static char *put_hex(char *p, char *end, uint64_t v)
-{
-	char buf[16];
-	int i = 0;
-
-	p = put_str(p, end, "0x");
-	do
-		buf[i++] = "0123456789abcdef"[v & 15];
-	while ((v >>= 4) && i < 16);
-	while (i && p < end)
-		*p++ = buf[--i];
-	return p;
-}
-
 void hvb_fault_user(void)
 {
 	const struct rt_fault *f = &hvb_fault_info;
@@ -293,12 +256,12 @@ void hvb_fault_user(void)
 	r.u64[1] = f->error;
 	r.u64[2] = f->rip;
 	r.u64[3] = f->cr2;
-	p = put_str(p, end, name);
-	p = put_str(p, end, (f->cs & 3) ? " in ring 3 (workload or runtime)" : " in ring 0 (runtime)");
-	p = put_str(p, end, " cs=");
-	p = put_hex(p, end, f->cs);
-	p = put_str(p, end, " rsp=");
-	p = put_hex(p, end, f->rsp);
+	p = rt_put_str(p, end, name);
+	p = rt_put_str(p, end, (f->cs & 3) ? " in ring 3 (workload or runtime)" : " in ring 0 (runtime)");
+	p = rt_put_str(p, end, " cs=");
+	p = rt_put_hex(p, end, f->cs);
+	p = rt_put_str(p, end, " rsp=");
+	p = rt_put_hex(p, end, f->rsp);
 	*p = '\0';
 	rt_emit(&r);
 	rt_shutdown(HVB_EXIT_FAULT);

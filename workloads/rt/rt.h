@@ -87,6 +87,10 @@ void hvb_fault_user(void) __attribute__((noreturn));
 /* libc.c: what the compiler may call (also used directly: rep stosb is fast). */
 void *memcpy(void *d, const void *s, size_t n);
 void *memset(void *d, int c, size_t n);
+/* libc.c: append text / a decimal / 0x-hex number to [p, end); return the new end. */
+char *rt_put_str(char *p, char *end, const char *s);
+char *rt_put_dec(char *p, char *end, uint64_t v);
+char *rt_put_hex(char *p, char *end, uint64_t v);
 
 /* ---------------------------------------------------- console.c: record transports */
 

@@ -109,40 +109,6 @@ static uint64_t measure_gate(void)
 	return best / 256;
 }
 
-static char *put_str(char *p, char *end, const char *s)
-{
-	while (*s && p < end)
-		*p++ = *s++;
-	return p;
-}
-
-static char *put_dec(char *p, char *end, uint64_t v)
-{
-	char buf[20];
-	int i = 0;
-
-	do
-		buf[i++] = (char)('0' + v % 10);
-	while ((v /= 10) && i < 20);
-	while (i && p < end)
-		*p++ = buf[--i];
-	return p;
-}
-
-static char *put_hex(char *p, char *end, uint64_t v)
-{
-	char buf[16];
-	int i = 0;
-
-	p = put_str(p, end, "0x");
-	do
-		buf[i++] = "0123456789abcdef"[v & 15];
-	while ((v >>= 4) && i < 16);
-	while (i && p < end)
-		*p++ = buf[--i];
-	return p;
-}
-
 /* A LOG record built here, not with rt_log: the harness is compiled for
  * the workloads' ISA and may use the vector state check_xcr0 found lost. */
 static void xen_log(const char *msg)
@@ -155,7 +121,7 @@ static void xen_log(const char *msg)
 	r.version = HVB_ABI_VERSION;
 	r.type = HVB_REC_LOG;
 	r.size = sizeof(r);
-	p = put_str(p, end, msg);
+	p = rt_put_str(p, end, msg);
 	*p = '\0';
 	rt_xencons_emit(&r);
 }
@@ -176,11 +142,11 @@ static void check_xcr0(void)
 	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
 	if ((((uint64_t)hi << 32) | lo) == hvb_xcr0)
 		return;
-	p = put_str(p, end, "XCR0 ");
-	p = put_hex(p, end, hvb_xcr0);
-	p = put_str(p, end, " reverted to ");
-	p = put_hex(p, end, lo);
-	p = put_str(p, end,
+	p = rt_put_str(p, end, "XCR0 ");
+	p = rt_put_hex(p, end, hvb_xcr0);
+	p = rt_put_str(p, end, " reverted to ");
+	p = rt_put_hex(p, end, lo);
+	p = rt_put_str(p, end,
 		    " under Xen (xsetbv not seen): AVX #UDs; build WORKLOAD_ARCH=x86-64-v2");
 	*p = '\0';
 	hvb_xcr0 = ((uint64_t)hi << 32) | lo;
@@ -196,19 +162,19 @@ static void log_xen(uint32_t base)
 	char msg[HVB_TEXT_MAX], *p = msg, *end = msg + sizeof(msg) - 1;
 	long v = rt_xen_hypercall_null();
 
-	p = put_str(p, end, "guest xen: version ");
-	p = put_dec(p, end, (uint64_t)v >> 16 & 0xffff);
-	p = put_str(p, end, ".");
-	p = put_dec(p, end, (uint64_t)v & 0xffff);
-	p = put_str(p, end, " cpuid base ");
-	p = put_hex(p, end, base);
-	p = put_str(p, end, " console pfn ");
-	p = put_hex(p, end, (uintptr_t)ring >> 12);
-	p = put_str(p, end, " evtchn ");
-	p = put_dec(p, end, ring_port);
-	p = put_str(p, end, " gate ");
-	p = put_dec(p, end, gate_cycles);
-	p = put_str(p, end, " cycles");
+	p = rt_put_str(p, end, "guest xen: version ");
+	p = rt_put_dec(p, end, (uint64_t)v >> 16 & 0xffff);
+	p = rt_put_str(p, end, ".");
+	p = rt_put_dec(p, end, (uint64_t)v & 0xffff);
+	p = rt_put_str(p, end, " cpuid base ");
+	p = rt_put_hex(p, end, base);
+	p = rt_put_str(p, end, " console pfn ");
+	p = rt_put_hex(p, end, (uintptr_t)ring >> 12);
+	p = rt_put_str(p, end, " evtchn ");
+	p = rt_put_dec(p, end, ring_port);
+	p = rt_put_str(p, end, " gate ");
+	p = rt_put_dec(p, end, gate_cycles);
+	p = rt_put_str(p, end, " cycles");
 	*p = '\0';
 	xen_log(msg);
 }
@@ -244,9 +210,9 @@ int rt_xen_init(const char **why)
 	active = true;
 	check_xcr0();
 	gate_cycles = measure_gate();
-	p = put_str(p, end, "Xen xen_version from ring 0 via the int3 gate (alone: ");
-	p = put_dec(p, end, gate_cycles);
-	p = put_str(p, end, " cycles at boot; micro/gate)");
+	p = rt_put_str(p, end, "Xen xen_version from ring 0 via the int3 gate (alone: ");
+	p = rt_put_dec(p, end, gate_cycles);
+	p = rt_put_str(p, end, " cycles at boot; micro/gate)");
 	*p = '\0';
 	log_xen(base);
 	return 0;
