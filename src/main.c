@@ -3,9 +3,12 @@
  *
  * Dispatches `hvbench <command> ...` to the commands registered with HVB_CMD().
  */
+#include <execinfo.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "util.h"
@@ -43,9 +46,43 @@ static const struct hvb_cmd *find_cmd(const char *name)
 	return NULL;
 }
 
+/*
+ * A crash of hvbench itself (never of a guest: those are verdicts) prints
+ * the raw return addresses before dying, so a crash on a machine without a
+ * debugger (e.g. a Xen dom0 initramfs) can be located afterwards with
+ * `addr2line -e hvbench ADDR...` (the binary is not position-independent).
+ */
+static void on_crash(int sig)
+{
+	static const char msg[] = "hvbench: crashed; return addresses (addr2line -e hvbench):\n";
+	void *frames[48];
+	int n = backtrace(frames, 48);
+
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) > 0)
+		backtrace_symbols_fd(frames, n, STDERR_FILENO);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void catch_crashes(void)
+{
+	void *warm[1];
+
+#ifdef __SANITIZE_ADDRESS__
+	return; /* ASan reports crashes better itself */
+#endif
+	backtrace(warm, 1); /* loads libgcc now, not inside the handler */
+	signal(SIGSEGV, on_crash);
+	signal(SIGBUS, on_crash);
+	signal(SIGILL, on_crash);
+	signal(SIGFPE, on_crash);
+}
+
 int main(int argc, char **argv)
 {
 	const struct hvb_cmd *cmd;
+
+	catch_crashes();
 
 	if (argc < 2) {
 		usage(stderr);
