@@ -4,16 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stats.h"
 #include "util.h"
 
 static const char *const primary_metrics[] = { "bandwidth", "ops_per_s", "ns_per_op",
 					       "boot_ms" };
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
 
 /* Median of the ok values of (runner, workload, metric); false if none. */
 static bool cell_median(const struct hvb_run *run, const char *runner, const char *workload,
@@ -30,10 +25,8 @@ static bool cell_median(const struct hvb_run *run, const char *runner, const cha
 			*unit = s->unit;
 		}
 	}
-	if (n) {
-		qsort(v, n, sizeof(double), cmp_double);
-		*out = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-	}
+	if (n)
+		*out = __hvb_median_inplace(v, n);
 	free(v);
 	return n > 0;
 }
