@@ -60,6 +60,15 @@
  * in the host kernel with -KVM_ENOSYS (the classic null hypercall). */
 #define HVB_HC_NULL 0x48564200u
 
+/* Repetition markers for host-side tracers that see the guest's exits but
+ * not its records (Xen: xentrace, TRC_HVM_CPUID has leaf and subleaf).  On
+ * dev=xencons the guest executes cpuid with leaf BEGIN, subleaf = rep, just
+ * after its REP_BEGIN record is on the console, and with leaf END just before
+ * the REP_END record: the exits in between are the repetition's.  The leaves
+ * are unknown to every hypervisor (all-zero answer). */
+#define HVB_CPUID_MARK_BEGIN 0x48564201u
+#define HVB_CPUID_MARK_END   0x48564202u
+
 /* Guest exit codes (HVB_PORT_SHUTDOWN value, QEMU isa-debug-exit value). */
 enum hvb_exit_code {
 	HVB_EXIT_OK = 0,       /* all selected workloads ran (some may be skipped) */

@@ -1,0 +1,251 @@
+/*
+ * probes/xentrace.c: the xentrace file parser, on crafted traces (cpu
+ * changes, markers, lost records, unknown events, malformed input).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hvb/abi.h"
+#include "tap.h"
+#include "xentrace.h"
+
+#define CPU_CHANGE   0x2001f003u
+#define LOST         0x0001f001u
+#define RUNSTATE     0x00021001u
+#define VMENTRY      0x00081001u
+#define VMEXIT64     0x00081102u
+#define HVM_CPUID    0x0008200eu
+#define SVM_CPUID    0x72u
+#define SVM_VMMCALL  0x81u
+#define SVM_NPF      0x400u
+#define DOM          5
+
+/* A trace being built: windows of records. */
+struct tb {
+	unsigned char buf[8192];
+	size_t len, win; /* win: offset of the open window's byte count */
+};
+
+static void put32(struct tb *b, uint32_t v)
+{
+	memcpy(b->buf + b->len, &v, 4);
+	b->len += 4;
+}
+
+static void window(struct tb *b, unsigned cpu)
+{
+	put32(b, CPU_CHANGE);
+	put32(b, cpu);
+	b->win = b->len;
+	put32(b, 0);
+}
+
+static void window_end(struct tb *b)
+{
+	uint32_t n = (uint32_t)(b->len - b->win - 4);
+
+	memcpy(b->buf + b->win, &n, 4);
+}
+
+/* A record with a TSC (tsc != 0) or without, and n data words. */
+static void rec(struct tb *b, uint32_t event, uint64_t tsc, unsigned n, const uint32_t *d)
+{
+	put32(b, event | (uint32_t)n << 28 | (tsc ? 1u << 31 : 0));
+	if (tsc) {
+		put32(b, (uint32_t)tsc);
+		put32(b, (uint32_t)(tsc >> 32));
+	}
+	for (unsigned i = 0; i < n; i++)
+		put32(b, d[i]);
+}
+
+static void run(struct tb *b, uint64_t tsc, uint16_t dom, uint16_t vcpu, bool running)
+{
+	uint32_t d = (uint32_t)dom << 16 | vcpu;
+
+	/* old state runnable (1), new state running (0) or blocked (2) */
+	rec(b, RUNSTATE | 1u << 8 | (running ? 0u : 2u) << 4, tsc, 1, &d);
+}
+
+static void exit_(struct tb *b, uint64_t tsc, uint32_t code)
+{
+	uint32_t d[3] = {code, 0x1000, 0};
+
+	rec(b, VMEXIT64, tsc, 3, d);
+	rec(b, VMENTRY, tsc + 100, 0, NULL);
+}
+
+static void marker(struct tb *b, uint64_t tsc, uint32_t leaf, uint32_t rep)
+{
+	uint32_t e[3] = {SVM_CPUID, 0x2000, 0}, d[6] = {leaf, rep, 0, 0, 0, 0};
+
+	rec(b, VMEXIT64, tsc, 3, e);
+	rec(b, HVM_CPUID, 0, 6, d);
+	rec(b, VMENTRY, tsc + 50, 0, NULL);
+}
+
+static uint64_t reason(const struct xt_counts *c, uint32_t code)
+{
+	for (size_t i = 0; i < c->n_reasons; i++)
+		if (c->reasons[i].code == code)
+			return c->reasons[i].count;
+	return 0;
+}
+
+/* Rep 0 on cpu 0, then the vCPU moves to cpu 1 (whose window comes first in
+ * the file), rep 1 there; another domain's exits on cpu 1 in between. */
+static void build_good(struct tb *b)
+{
+	uint32_t lost[4] = {7, DOM << 16, 5050, 0}, unk[2] = {1, 2};
+
+	window(b, 1);
+	run(b, 9000, 2, 0, true); /* someone else */
+	exit_(b, 9100, SVM_VMMCALL);
+	run(b, 9200, 2, 0, false);
+	run(b, 10000, DOM, 0, true);
+	marker(b, 10100, HVB_CPUID_MARK_BEGIN, 1);
+	exit_(b, 10200, SVM_NPF);
+	rec(b, 0x0008f0f0u, 10300, 2, unk); /* an event this parser does not know */
+	marker(b, 10400, HVB_CPUID_MARK_END, 1);
+	window_end(b);
+	window(b, 0);
+	run(b, 1000, DOM, 0, true);
+	exit_(b, 1100, SVM_CPUID); /* before the repetition */
+	marker(b, 2000, HVB_CPUID_MARK_BEGIN, 0);
+	exit_(b, 3000, SVM_CPUID);
+	exit_(b, 4000, SVM_CPUID);
+	exit_(b, 5000, SVM_VMMCALL);
+	rec(b, LOST, 6000, 4, lost);
+	marker(b, 7000, HVB_CPUID_MARK_END, 0);
+	run(b, 8000, DOM, 0, false);
+	window_end(b);
+}
+
+static void test_good(void)
+{
+	struct tb b = {0};
+	struct xt_trace t;
+	int rc;
+
+	build_good(&b);
+	rc = xt_parse(b.buf, b.len, DOM, &t);
+	TAP_EQ_INT(rc, 0, "crafted trace parses");
+	if (rc) {
+		printf("# %s\n", t.error);
+		return;
+	}
+	TAP_EQ_INT(t.windows, 2, "two cpu-change windows");
+	TAP_EQ_INT(t.ncpus, 2, "two pcpus");
+	TAP_OK(t.domain_seen, "the domain was seen running");
+	TAP_EQ_INT(t.domain.exits, 9, "domain: every exit of ours, markers included");
+	TAP_EQ_INT(t.unknown, 1, "the unknown event is counted, not an error");
+	TAP_EQ_INT(t.lost, 7, "lost records counted");
+	TAP_EQ_INT(t.n_reps, 2, "two marked repetitions");
+	if (t.n_reps != 2)
+		goto out;
+	TAP_OK(t.reps[0].rep == 0 && t.reps[1].rep == 1,
+	       "repetitions in time order, although cpu 1's window comes first");
+	TAP_OK(t.reps[0].closed && t.reps[1].closed, "both closed");
+	TAP_EQ_INT(t.reps[0].c.exits, 3, "rep 0: the exits between the markers only");
+	TAP_EQ_INT(reason(&t.reps[0].c, SVM_CPUID), 2, "rep 0: the marker exits are not counted");
+	TAP_EQ_INT(reason(&t.reps[0].c, SVM_VMMCALL), 1, "rep 0: vmmcall");
+	TAP_EQ_INT(t.reps[0].lost, 7, "rep 0: records lost while it was open");
+	TAP_EQ_INT(t.reps[0].c.cycles, 300, "rep 0: VMEXIT..VMENTRY cycles");
+	TAP_EQ_INT(t.reps[1].c.exits, 1, "rep 1 on the other pcpu: npf only");
+	TAP_EQ_INT(reason(&t.reps[1].c, SVM_VMMCALL), 0,
+		   "rep 1: the other domain's exit on that pcpu is not ours");
+	TAP_EQ_INT(t.reps[1].lost, 0, "rep 1: nothing lost");
+out:
+	xt_trace_free(&t);
+}
+
+static void expect_error(const unsigned char *buf, size_t len, const char *what, const char *desc)
+{
+	struct xt_trace t;
+	int rc = xt_parse(buf, len, DOM, &t);
+
+	TAP_OK(rc == -EPROTO && strstr(t.error, what), desc);
+	printf("# %s\n", t.error);
+	TAP_OK(t.reps == NULL && t.domain.reasons == NULL, "nothing left allocated on error");
+}
+
+static void test_malformed(void)
+{
+	struct tb b = {0}, c = {0};
+	uint32_t d[2] = {0, 0};
+
+	build_good(&b);
+	expect_error(b.buf, b.len - 2, "truncated", "a file cut inside a window is truncated");
+	expect_error(b.buf, 7, "inside a cpu-change", "a file cut inside a cpu-change record");
+	expect_error(b.buf + 4, b.len - 4, "expected a cpu-change", "not starting with a window");
+
+	/* A record claiming more data than its window holds. */
+	window(&c, 0);
+	put32(&c, VMEXIT64 | 7u << 28 | 1u << 31);
+	put32(&c, 1);
+	window_end(&c);
+	expect_error(c.buf, c.len, "runs past", "a record running past its window");
+
+	/* A cpu-change record inside a window. */
+	memset(&c, 0, sizeof(c));
+	window(&c, 0);
+	rec(&c, 0x0001f003u, 0, 2, d);
+	window_end(&c);
+	expect_error(c.buf, c.len, "inside the window", "a cpu-change record inside a window");
+
+	/* An empty file is a trace with nothing in it. */
+	struct xt_trace t;
+
+	TAP_OK(xt_parse(c.buf, 0, DOM, &t) == 0 && !t.domain_seen && !t.n_reps,
+	       "an empty trace parses, and the domain was not seen");
+	xt_trace_free(&t);
+}
+
+static void test_unmatched(void)
+{
+	struct tb b = {0};
+	struct xt_trace t;
+
+	window(&b, 0);
+	run(&b, 100, DOM, 0, true);
+	marker(&b, 200, HVB_CPUID_MARK_END, 3); /* end without begin */
+	marker(&b, 300, HVB_CPUID_MARK_BEGIN, 4);
+	exit_(&b, 400, SVM_VMMCALL); /* guest stops inside the repetition */
+	window_end(&b);
+	TAP_EQ_INT(xt_parse(b.buf, b.len, DOM, &t), 0, "unmatched markers parse");
+	TAP_EQ_INT(t.stray_marks, 1, "an end marker without a begin is stray");
+	TAP_OK(t.n_reps == 1 && !t.reps[0].closed && t.reps[0].c.exits == 1,
+	       "a repetition without an end marker stays open");
+	xt_trace_free(&t);
+}
+
+static void test_names(void)
+{
+	char b[64];
+
+	TAP_OK(!strcmp(xt_exit_name(XT_SVM, 0x72, b, sizeof(b)), "svm.cpuid"), "svm cpuid");
+	TAP_OK(!strcmp(xt_exit_name(XT_SVM, 0x81, b, sizeof(b)), "svm.vmmcall"), "svm vmmcall");
+	TAP_OK(!strcmp(xt_exit_name(XT_SVM, 0x7b, b, sizeof(b)), "svm.ioio"), "svm ioio");
+	TAP_OK(!strcmp(xt_exit_name(XT_SVM, 0x4e, b, sizeof(b)), "svm.exception_pf"), "svm #PF");
+	TAP_OK(!strcmp(xt_exit_name(XT_SVM, 0x14, b, sizeof(b)), "svm.cr4_write"), "svm cr4 write");
+	TAP_OK(!strcmp(xt_exit_name(XT_SVM, 0x400, b, sizeof(b)), "svm.npf"), "svm npf");
+	TAP_OK(!strcmp(xt_exit_name(XT_SVM, 0x8d, b, sizeof(b)), "svm.xsetbv"), "svm xsetbv");
+	TAP_OK(!strcmp(xt_exit_name(XT_SVM, 0x3ff, b, sizeof(b)), "svm.0x3ff"), "svm unknown");
+	TAP_OK(!strcmp(xt_exit_name(XT_VMX, 10, b, sizeof(b)), "vmx.cpuid"), "vmx cpuid");
+	TAP_OK(!strcmp(xt_exit_name(XT_VMX, 18, b, sizeof(b)), "vmx.vmcall"), "vmx vmcall");
+	TAP_OK(!strcmp(xt_exit_name(XT_VMX, 48, b, sizeof(b)), "vmx.ept_violation"), "vmx ept");
+	TAP_OK(!strcmp(xt_exit_name(XT_VMX, 35, b, sizeof(b)), "vmx.0x23"), "vmx gap");
+	TAP_OK(!strcmp(xt_exit_name(XT_VMX, 0x80000021u, b, sizeof(b)), "vmx.0x80000021"),
+	       "vmx entry failure");
+}
+
+int main(void)
+{
+	test_good();
+	test_malformed();
+	test_unmatched();
+	test_names();
+	return tap_done();
+}
