@@ -1,6 +1,8 @@
 /*
  * probes/xentrace.c: the xentrace file parser, on crafted traces (cpu
- * changes, markers, lost records, unknown events, malformed input).
+ * changes, markers, lost records, unknown events, malformed input) and on a
+ * trace recorded under real Xen 4.17 (tests/fixtures/xentrace/README.md),
+ * whose expected counts come from xenalyze, not from this parser.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -241,11 +243,66 @@ static void test_names(void)
 	       "vmx entry failure");
 }
 
+/*
+ * The recorded trace (tests/fixtures/xentrace/README.md): domain 3 ran
+ * micro/hypercall, one repetition.  Domain totals as xenalyze 4.17 counts
+ * them (plus the last VMMCALL, SCHEDOP_shutdown, which xenalyze leaves out
+ * for want of a VMENTRY); the repetition's counts as an independent scan of
+ * the file between the two markers found them.
+ */
+static void test_fixture(void)
+{
+	static const struct { uint32_t code; uint64_t n; } dom[] = {
+		{0x04, 1}, {0x10, 1}, {0x14, 2}, {0x47, 4}, {0x60, 3},
+		{0x6e, 25}, {0x72, 5}, {0x7c, 2}, {0x81, 196},
+	};
+	const char *src = __FILE__, *cut = strstr(src, "tests/unit/");
+	char path[512];
+	struct xt_trace t;
+	bool all = true;
+	int rc;
+
+	snprintf(path, sizeof(path), "%.*stests/fixtures/xentrace/hypercall-d3.bin",
+		 (int)(cut ? cut - src : 0), src);
+	rc = xt_parse_file(path, 3, &t);
+	TAP_EQ_INT(rc, 0, "recorded trace parses");
+	if (rc) {
+		printf("# %s\n", t.error);
+		return;
+	}
+	TAP_OK(t.windows == 2 && t.ncpus == 1 && t.lost == 0, "2 windows, 1 pcpu, nothing lost");
+	TAP_OK(t.domain_seen, "domain 3 seen running");
+	TAP_EQ_INT(t.domain.exits, 239, "domain 3: 239 exits");
+	TAP_EQ_INT(t.domain.n_reasons, 9, "domain 3: 9 exit codes");
+	for (size_t i = 0; i < sizeof(dom) / sizeof(dom[0]); i++)
+		if (reason(&t.domain, dom[i].code) != dom[i].n) {
+			printf("# code 0x%x: %llu, xenalyze %llu\n", dom[i].code,
+			       (unsigned long long)reason(&t.domain, dom[i].code),
+			       (unsigned long long)dom[i].n);
+			all = false;
+		}
+	TAP_OK(all, "domain 3: every exit code counted as xenalyze does");
+	TAP_EQ_INT(t.domain.reasons[0].cycles, 298192, "cr4_read: xenalyze's cycles");
+	TAP_EQ_INT(t.domain.reasons[7].cycles, 153940 + 1213756, "msr: xenalyze's cycles");
+	TAP_EQ_INT(t.n_reps, 1, "one marked repetition");
+	if (t.n_reps == 1) {
+		TAP_OK(t.reps[0].rep == 0 && t.reps[0].closed && t.reps[0].lost == 0,
+		       "rep 0, closed, nothing lost");
+		TAP_EQ_INT(t.reps[0].c.exits, 85, "rep 0: 85 exits");
+		TAP_EQ_INT(reason(&t.reps[0].c, 0x81), 80, "rep 0: 80 vmmcall (the hypercalls)");
+		TAP_EQ_INT(reason(&t.reps[0].c, 0x6e), 4, "rep 0: 4 rdtsc (batch timing)");
+		TAP_EQ_INT(reason(&t.reps[0].c, 0x47), 1, "rep 0: 1 #NM");
+		TAP_EQ_INT(reason(&t.reps[0].c, 0x72), 0, "rep 0: no cpuid (markers excluded)");
+	}
+	xt_trace_free(&t);
+}
+
 int main(void)
 {
 	test_good();
 	test_malformed();
 	test_unmatched();
 	test_names();
+	test_fixture();
 	return tap_done();
 }
