@@ -3,7 +3,7 @@
 # comes from libxen-dev (ci/deps.d/xen); without its headers the runner is
 # built as a stub that says how to get it.  ci/xen/runner-test and
 # tests/xen/test_xen_qemu run the real thing in a Xen dom0 under QEMU.
-HOST_SRCS += runners/xen/xen.c
+HOST_SRCS += runners/xen/xen.c runners/xen/trace.c
 
 # HVB_LIBXL=0 builds the stub even where libxl exists (tests that build).
 HVB_LIBXL ?= $(if $(wildcard /usr/include/libxl.h),1,0)

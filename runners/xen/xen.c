@@ -23,6 +23,7 @@
 #ifdef HVB_HAVE_LIBXL
 #include "console_stream.h"
 #include "elf_load.h"
+#include "xen/trace.h"
 #include "xen/xl.h"
 #endif
 
@@ -130,7 +131,6 @@ static void xen_describe(const struct hvb_runner *r, struct hvb_sink *sink)
 	hvb_sink_meta(sink, "runner.xen-pvh.guest_image", buf);
 	hvb_sink_meta(sink, "runner.xen-pvh.domain", "pvh, 1 vcpu, 256 MiB, libxl");
 	hvb_sink_meta(sink, "runner.xen-pvh.nesting", nesting());
-	hvb_sink_meta(sink, "runner.xen-pvh.exits", "not collected (xentrace: not implemented yet)");
 	if (!hvb_xl_open(&xl, false, err, sizeof(err))) {
 		if (!hvb_xl_version(xl, buf, sizeof(buf)))
 			hvb_sink_meta(sink, "runner.xen-pvh.xen_version", buf);
@@ -175,6 +175,7 @@ out:
 
 struct xen_collect {
 	struct hvb_rec_consumer *c;
+	struct xen_trace *xt;
 	struct hvb_console_stream stream;
 	char last_text[XEN_LAST_TEXT]; /* last console text line: for failure reasons */
 };
@@ -184,7 +185,11 @@ static int xen_on_record(void *arg, const struct hvb_record *rec, uint32_t seq)
 	struct xen_collect *x = arg;
 
 	(void)seq;
-	return hvb_rec_deliver(x->c, rec) ? -EPROTO : 0;
+	if (hvb_rec_deliver(x->c, rec))
+		return -EPROTO;
+	if (rec->type == HVB_REC_CELL_BEGIN)
+		xen_trace_on_cell(x->xt, rec);
+	return 0;
 }
 
 static void xen_on_text(void *arg, const char *text, size_t len)
@@ -250,8 +255,9 @@ static int xen_run(const struct hvb_runner *r, const struct hvb_job *job, struct
 {
 	struct hvb_xl_cfg cfg = { .vcpus = 1, .memory_mb = XEN_MEMORY_MB };
 	struct hvb_rec_consumer c;
-	struct hvb_xl_outcome o;
+	struct hvb_xl_outcome o = { .domid = 0 };
 	struct xen_collect x = { .c = &c };
+	struct xen_trace *xt = NULL;
 	char img[PATH_MAX], why[400] = "", err[256] = "";
 	struct hvb_xl *xl;
 	char *cmdline;
@@ -270,8 +276,13 @@ static int xen_run(const struct hvb_runner *r, const struct hvb_job *job, struct
 	cfg.on_console = xen_on_console;
 	cfg.arg = &x;
 	rc = image_check(img, sink, err, sizeof(err));
-	if (!rc)
+	if (!rc) {
+		/* Exit accounting: xentrace runs from before the domain exists. */
+		xt = xen_trace_start(r->name, job, sink);
+		c.on_rep = xt ? xen_trace_on_rep : NULL;
+		c.arg = x.xt = xt;
 		rc = hvb_xl_open(&xl, false, err, sizeof(err));
+	}
 	if (!rc) {
 		rc = hvb_xl_run(xl, &cfg, &o, err, sizeof(err));
 		hvb_xl_close(xl);
@@ -282,6 +293,7 @@ static int xen_run(const struct hvb_runner *r, const struct hvb_job *job, struct
 		hvb_console_stream_finish(&x.stream);
 		outcome_reason(&o, &x, job, why, sizeof(why));
 	}
+	xen_trace_finish(xt, o.domid ? (int)o.domid : -1); /* a domU is never domain 0 */
 	log_stream(sink, r->name, &x.stream.stats);
 	if (why[0])
 		hvb_sink_log(sink, r->name, "%s", why);

@@ -272,13 +272,27 @@ void rt_xencons_init(void)
 	rt_shutdown(HVB_EXIT_PANIC);
 }
 
+/* A repetition marker for xentrace in dom0 (abi.h HVB_CPUID_MARK_*): one
+ * cpuid exit, outside the timed batches. */
+static void mark_rep(uint32_t leaf, uint32_t rep)
+{
+	uint32_t r[4];
+
+	rt_cpuid(leaf, rep, r);
+}
+
 void rt_xencons_emit(const struct hvb_record *rec)
 {
 	static char line[HVB_CONSOLE_LINE_LEN];
 	static uint32_t seq;
 
-	if (active)
-		ring_write(line, hvb_console_encode(rec, seq++, line));
+	if (!active)
+		return;
+	if (rec->type == HVB_REC_REP_END)
+		mark_rep(HVB_CPUID_MARK_END, rec->rep);
+	ring_write(line, hvb_console_encode(rec, seq++, line));
+	if (rec->type == HVB_REC_REP_BEGIN)
+		mark_rep(HVB_CPUID_MARK_BEGIN, rec->rep);
 }
 
 void rt_xencons_text(const char *s)

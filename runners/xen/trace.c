@@ -1,0 +1,430 @@
+/*
+ * Exit accounting for the Xen runners with xentrace (see trace.h).
+ *
+ * Why xentrace and not libxenctrl's xc_tbuf_* directly: xentrace is the
+ * tool every Xen dom0 ships (xen-utils), it already handles the trace
+ * buffers' wrap-around, the VIRQ_TBUF wake-ups and the final drain when
+ * it is stopped, and its file format is what xenalyze reads, so a trace
+ * kept with HVB_XENTRACE_KEEP can be checked with xenalyze.  hvbench only
+ * spawns it, stops it with SIGINT after the domain is gone (xentrace then
+ * reads the buffers one last time and disables tracing) and parses the file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runner.h"
+#include "trace.h"
+#include "util.h"
+#include "xentrace.h"
+
+extern char **environ;
+
+#define TRACE_PAGES     256 /* per pcpu (1 MiB): xentrace -S; fixed once per Xen boot */
+#define TRACE_POLL_MS   50  /* xentrace -s; it also wakes when a buffer is half full */
+#define TRACE_START_S   20  /* wait for xentrace's first write (TCG is slow) */
+#define TRACE_STOP_S    10
+
+struct rep_rec {
+	char workload[HVB_NAME_MAX];
+	uint32_t rep;
+	bool ended;
+	uint64_t ops; /* operations in the repetition, 0 = unknown */
+};
+
+struct xen_trace {
+	const char *runner;
+	const struct hvb_job *job;
+	struct hvb_sink *sink;
+	pid_t pid;                /* xentrace, 0 = not running */
+	char path[PATH_MAX];      /* the trace file */
+	char errpath[PATH_MAX];   /* xentrace's stderr */
+	char why[320];            /* set: no trace, and why */
+	bool off;                 /* HVB_XENTRACE=0 */
+	enum xt_vendor vendor;
+	struct rep_rec *reps;     /* the guest's REP_BEGIN records, in order */
+	size_t n_reps;
+	char cell[HVB_NAME_MAX];  /* the last CELL_BEGIN: workload, operations */
+	uint64_t cell_ops;
+};
+
+static void meta(struct xen_trace *xt, const char *value)
+{
+	char key[80];
+
+	snprintf(key, sizeof(key), "runner.%s.exits", xt->runner);
+	hvb_sink_meta(xt->sink, key, value);
+}
+
+/* Xen's VMEXIT records hold the CPU vendor's exit codes. */
+static enum xt_vendor host_vendor(void)
+{
+	char line[256];
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	enum xt_vendor v = XT_SVM;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "vendor_id", 9)) {
+			v = strstr(line, "GenuineIntel") ? XT_VMX : XT_SVM;
+			break;
+		}
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* $HVB_XENTRACE, xentrace on PATH, or the versioned tools directory. */
+static int find_xentrace(char *buf, size_t len)
+{
+	const char *env = getenv("HVB_XENTRACE");
+	const char *path = getenv("PATH");
+	glob_t g;
+
+	if (env && *env) {
+		snprintf(buf, len, "%s", env);
+		return access(buf, X_OK) ? -ENOENT : 0;
+	}
+	while (path && *path) {
+		size_t n = strcspn(path, ":");
+
+		snprintf(buf, len, "%.*s/xentrace", (int)n, path);
+		if (n && !access(buf, X_OK))
+			return 0;
+		path += n + (path[n] == ':');
+	}
+	if (!glob("/usr/lib/xen-*/bin/xentrace", 0, NULL, &g) ||
+	    !glob("/usr/lib*/xen/bin/xentrace", 0, NULL, &g)) {
+		snprintf(buf, len, "%s", g.gl_pathv[g.gl_pathc - 1]);
+		globfree(&g);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* The last non-empty line xentrace wrote to stderr. */
+static void last_err_line(const struct xen_trace *xt, char *buf, size_t len)
+{
+	char line[256];
+	FILE *f = fopen(xt->errpath, "r");
+
+	snprintf(buf, len, "(no message)");
+	while (f && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0])
+			snprintf(buf, len, "%.190s", line);
+	}
+	if (f)
+		fclose(f);
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+/* Spawn xentrace and wait for its first write: then tracing is on. */
+static void spawn_xentrace(struct xen_trace *xt)
+{
+	char bin[PATH_MAX], mask[16], pages[16], poll[16], msg[200];
+	const char *tmp = getenv("TMPDIR");
+	posix_spawn_file_actions_t fa;
+	struct stat st;
+	int fd, status, rc;
+
+	if (find_xentrace(bin, sizeof(bin))) {
+		snprintf(xt->why, sizeof(xt->why), "xentrace not found (install xen-utils, or "
+						   "set HVB_XENTRACE to its path)");
+		return;
+	}
+	tmp = tmp && *tmp ? tmp : "/tmp";
+	snprintf(xt->path, sizeof(xt->path), "%s/hvbench-xentrace-XXXXXX", tmp);
+	fd = mkstemp(xt->path);
+	if (fd < 0) {
+		snprintf(xt->why, sizeof(xt->why), "cannot create a trace file in %s: %s", tmp,
+			 strerror(errno));
+		xt->path[0] = '\0';
+		return;
+	}
+	close(fd);
+	snprintf(xt->errpath, sizeof(xt->errpath), "%.4000s.log", xt->path);
+	snprintf(mask, sizeof(mask), "0x%x", XT_EVENT_MASK_HVM);
+	snprintf(pages, sizeof(pages), "%u", TRACE_PAGES);
+	snprintf(poll, sizeof(poll), "%u", TRACE_POLL_MS);
+	char *argv[] = {bin, "-D", "-e", mask, "-S", pages, "-s", poll, xt->path, NULL};
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, xt->errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	rc = posix_spawn(&xt->pid, bin, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc) {
+		snprintf(xt->why, sizeof(xt->why), "cannot run %.200s: %s", bin, strerror(rc));
+		xt->pid = 0;
+		return;
+	}
+	for (unsigned i = 0; i < TRACE_START_S * 10; i++) {
+		if (waitpid(xt->pid, &status, WNOHANG) == xt->pid) {
+			xt->pid = 0;
+			last_err_line(xt, msg, sizeof(msg));
+			snprintf(xt->why, sizeof(xt->why),
+				 "xentrace could not start tracing (exit %d): %s", WIFEXITED(status) ?
+				 WEXITSTATUS(status) : 128 + WTERMSIG(status), msg);
+			return;
+		}
+		if (!stat(xt->path, &st) && st.st_size > 0)
+			return;
+		sleep_ms(100);
+	}
+	snprintf(xt->why, sizeof(xt->why), "xentrace wrote no trace records in %d s "
+					   "(are Xen's trace buffers in use by another xentrace?)",
+		 TRACE_START_S);
+}
+
+struct xen_trace *xen_trace_start(const char *runner, const struct hvb_job *job,
+				  struct hvb_sink *sink)
+{
+	struct xen_trace *xt = calloc(1, sizeof(*xt));
+	const char *env = getenv("HVB_XENTRACE");
+
+	if (!xt)
+		return NULL;
+	xt->runner = runner;
+	xt->job = job;
+	xt->sink = sink;
+	xt->vendor = host_vendor();
+	if (env && !strcmp(env, "0")) {
+		xt->off = true;
+		snprintf(xt->why, sizeof(xt->why), "not collected: HVB_XENTRACE=0");
+	} else {
+		spawn_xentrace(xt);
+	}
+	if (xt->why[0]) {
+		char m[400];
+
+		snprintf(m, sizeof(m), "unsupported: %s", xt->why);
+		meta(xt, xt->off ? xt->why : m);
+	} else {
+		char m[400];
+
+		snprintf(m, sizeof(m), "xentrace: VM exits per repetition between the guest's "
+				       "cpuid markers (%s exit codes; %u trace pages per pcpu; "
+				       "tracing adds Xen's trace-buffer writes to every exit)",
+			 xt->vendor == XT_VMX ? "VMX" : "SVM", TRACE_PAGES);
+		meta(xt, m);
+	}
+	return xt;
+}
+
+void xen_trace_on_cell(struct xen_trace *xt, const struct hvb_record *rec)
+{
+	if (!xt)
+		return;
+	snprintf(xt->cell, sizeof(xt->cell), "%.*s", (int)sizeof(rec->workload) - 1,
+		 rec->workload);
+	xt->cell_ops = rec->u64[0] && rec->u64[1] <= UINT64_MAX / rec->u64[0] ?
+			       rec->u64[0] * rec->u64[1] : 0;
+}
+
+void xen_trace_on_rep(void *arg, const struct hvb_record *rec, bool begin)
+{
+	struct xen_trace *xt = arg;
+	struct rep_rec *r;
+
+	if (!begin) {
+		if (xt->n_reps && xt->reps[xt->n_reps - 1].rep == rec->rep &&
+		    !strcmp(xt->reps[xt->n_reps - 1].workload, rec->workload))
+			xt->reps[xt->n_reps - 1].ended = true;
+		return;
+	}
+	r = realloc(xt->reps, (xt->n_reps + 1) * sizeof(*r));
+	if (!r)
+		return; /* that repetition then gets no rows: finish says so */
+	xt->reps = r;
+	r = &xt->reps[xt->n_reps++];
+	memset(r, 0, sizeof(*r));
+	snprintf(r->workload, sizeof(r->workload), "%s", rec->workload);
+	r->rep = rec->rep;
+	r->ops = !strcmp(xt->cell, r->workload) ? xt->cell_ops : 0;
+}
+
+/* SIGINT: xentrace drains the buffers once more, disables tracing, exits. */
+static void stop_xentrace(struct xen_trace *xt)
+{
+	int status;
+
+	if (!xt->pid)
+		return;
+	kill(xt->pid, SIGINT);
+	for (unsigned i = 0; i < TRACE_STOP_S * 20; i++) {
+		if (waitpid(xt->pid, &status, WNOHANG) == xt->pid) {
+			xt->pid = 0;
+			return;
+		}
+		sleep_ms(50);
+	}
+	kill(xt->pid, SIGKILL);
+	waitpid(xt->pid, &status, 0);
+	xt->pid = 0;
+	hvb_sink_log(xt->sink, xt->runner, "xentrace did not stop within %d s of SIGINT and "
+					   "was killed: the trace may miss the last records",
+		     TRACE_STOP_S);
+}
+
+static void keep_trace(struct xen_trace *xt, int domid)
+{
+	const char *dir = getenv("HVB_XENTRACE_KEEP");
+	char dst[PATH_MAX], buf[65536];
+	FILE *in, *out;
+	size_t n;
+
+	if (!dir || !*dir || !xt->path[0])
+		return;
+	snprintf(dst, sizeof(dst), "%s/xentrace-d%d.bin", dir, domid);
+	in = fopen(xt->path, "rb");
+	out = fopen(dst, "wb");
+	while (in && out && (n = fread(buf, 1, sizeof(buf), in)))
+		fwrite(buf, 1, n, out);
+	if (in)
+		fclose(in);
+	if (!out || fclose(out))
+		hvb_sink_log(xt->sink, xt->runner, "HVB_XENTRACE_KEEP: cannot write %s", dst);
+	else
+		hvb_sink_log(xt->sink, xt->runner, "xentrace file kept as %s", dst);
+}
+
+static double cycles_ns(const struct xen_trace *xt, uint64_t cycles)
+{
+	return xt->job->tsc_khz ? (double)cycles * 1e6 / (double)xt->job->tsc_khz : -1;
+}
+
+static void rep_rows(struct xen_trace *xt, const struct rep_rec *r, const struct xt_rep *tr)
+{
+	char name[64], note[240];
+	uint64_t span = tr->end_tsc - tr->begin_tsc;
+	uint64_t span_ns = xt->job->tsc_khz ? span * 1000000 / xt->job->tsc_khz : 0;
+
+	hvb_sink_exit(xt->sink, xt->runner, r->workload, r->rep, "total", tr->c.exits,
+		      cycles_ns(xt, tr->c.cycles), "xentrace");
+	for (size_t i = 0; i < tr->c.n_reasons; i++)
+		hvb_sink_exit(xt->sink, xt->runner, r->workload, r->rep,
+			      xt_exit_name(xt->vendor, tr->c.reasons[i].code, name, sizeof(name)),
+			      tr->c.reasons[i].count, cycles_ns(xt, tr->c.reasons[i].cycles),
+			      "xentrace");
+	snprintf(note, sizeof(note), "records Xen's trace buffers dropped (any domain) between "
+				     "the guest's markers (vcpu %u, %llu TSC cycles); ops=%llu%s",
+		 tr->vcpu, (unsigned long long)span, (unsigned long long)r->ops,
+		 tr->lost ? "; the exit counts of this repetition are a lower bound" : "");
+	hvb_sink_counter(xt->sink, xt->runner, r->workload, r->rep, "xentrace.lost_records", true,
+			 (double)tr->lost, span_ns, span_ns, "xentrace", HVB_ST_OK, note);
+}
+
+static void rep_unsupported(struct xen_trace *xt, const struct rep_rec *r, enum hvb_status st,
+			    const char *why)
+{
+	hvb_sink_counter(xt->sink, xt->runner, r->workload, r->rep, "xentrace.exits", false, 0, 0,
+			 0, "xentrace", st, why);
+}
+
+static void log_summary(struct xen_trace *xt, const struct xt_trace *t, int domid)
+{
+	char line[900], name[64];
+	size_t n;
+
+	n = (size_t)snprintf(line, sizeof(line), "xentrace: %lu records in %lu windows from %u "
+						 "pcpu(s), %llu lost; domain %d: %llu exits",
+			     t->records, t->windows, t->ncpus, (unsigned long long)t->lost, domid,
+			     (unsigned long long)t->domain.exits);
+	for (size_t i = 0; i < t->domain.n_reasons && n < sizeof(line); i++)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s %s %llu", i ? "," : " (",
+				      xt_exit_name(xt->vendor, t->domain.reasons[i].code, name,
+						   sizeof(name)),
+				      (unsigned long long)t->domain.reasons[i].count);
+	if (t->domain.n_reasons && n < sizeof(line))
+		snprintf(line + n, sizeof(line) - n, ")");
+	hvb_sink_log(xt->sink, xt->runner, "%s; %zu repetition(s) marked", line, t->n_reps);
+}
+
+static void write_rows(struct xen_trace *xt, int domid)
+{
+	struct xt_trace t;
+	char why[320];
+	size_t k = 0;
+
+	if (domid < 0) {
+		hvb_sink_log(xt->sink, xt->runner, "xentrace: no domain was created; no exits");
+		return;
+	}
+	if (xt_parse_file(xt->path, (uint16_t)domid, &t)) {
+		snprintf(why, sizeof(why), "the xentrace file could not be parsed: %s", t.error);
+		for (size_t i = 0; i < xt->n_reps; i++)
+			rep_unsupported(xt, &xt->reps[i], HVB_ST_FAILED, why);
+		hvb_sink_log(xt->sink, xt->runner, "%s", why);
+		return;
+	}
+	keep_trace(xt, domid);
+	log_summary(xt, &t, domid);
+	for (size_t i = 0; i < xt->n_reps; i++) {
+		const struct rep_rec *r = &xt->reps[i];
+		const struct xt_rep *tr = k < t.n_reps ? &t.reps[k] : NULL;
+
+		if (!t.domain_seen) {
+			rep_unsupported(xt, r, HVB_ST_FAILED, "the trace never shows the domain "
+							     "running (tracing started too late?)");
+		} else if (!t.n_reps) {
+			rep_unsupported(xt, r, HVB_ST_UNSUPPORTED,
+					"the guest placed no repetition markers (HVB_CPUID_MARK_*): "
+					"a guest image older than the xentrace support?");
+		} else if (!tr || tr->rep != r->rep) {
+			snprintf(why, sizeof(why), "the trace's repetition markers do not match the "
+						   "guest's records here (marker %zu of %zu)", k,
+				 t.n_reps);
+			rep_unsupported(xt, r, HVB_ST_FAILED, why);
+		} else if (!tr->closed || !r->ended) {
+			rep_unsupported(xt, r, HVB_ST_FAILED, "the repetition did not end");
+			k++;
+		} else {
+			rep_rows(xt, r, tr);
+			k++;
+		}
+	}
+	if (t.lost)
+		hvb_sink_log(xt->sink, xt->runner, "xentrace: Xen lost %llu trace records (%lu "
+						   "lost-records events): see counters.csv "
+						   "xentrace.lost_records",
+			     (unsigned long long)t.lost, t.lost_events);
+	xt_trace_free(&t);
+}
+
+void xen_trace_finish(struct xen_trace *xt, int domid)
+{
+	if (!xt)
+		return;
+	stop_xentrace(xt);
+	if (xt->why[0]) {
+		for (size_t i = 0; i < xt->n_reps; i++)
+			rep_unsupported(xt, &xt->reps[i], HVB_ST_UNSUPPORTED, xt->why);
+		if (!xt->off)
+			hvb_sink_log(xt->sink, xt->runner, "exits not collected: %s", xt->why);
+	} else {
+		write_rows(xt, domid);
+	}
+	if (xt->path[0]) {
+		unlink(xt->path);
+		unlink(xt->errpath);
+	}
+	free(xt->reps);
+	free(xt);
+}
