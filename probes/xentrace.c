@@ -316,7 +316,8 @@ static int summarise(struct parse *ps)
 
 	for (unsigned v = 0; v < MAX_VCPUS; v++)
 		open[v] = -1;
-	qsort(ps->evs, ps->n_evs, sizeof(*ps->evs), ev_cmp);
+	if (ps->n_evs) /* qsort wants a buffer even for nothing */
+		qsort(ps->evs, ps->n_evs, sizeof(*ps->evs), ev_cmp);
 	for (size_t i = 0; i < ps->n_evs; i++) {
 		const struct ev *e = &ps->evs[i];
 		long *o = e->vcpu < MAX_VCPUS ? &open[e->vcpu] : NULL;
