@@ -12,10 +12,16 @@ cd "$(dirname "$0")/../.."
 . tests/lib/tap.sh
 O=${O:-build}
 HVBENCH=${HVBENCH:-$O/hvbench}
-STUBS=$O/tests/qemu
 GUEST=$O/guest/hvbench-guest.elf
 tmp=$(mktemp -d /tmp/hvb-qemu-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
+# The stand-in guests are booted from copies in $tmp: QEMU's command line
+# then names a path no other run on this machine uses, so "is QEMU gone?"
+# (pgrep on that path) sees only this test's QEMU, not that of another
+# worktree running the same test with the same relative build/ path.
+STUBS=$tmp/stubs
+mkdir -p "$STUBS"
+cp "$O"/tests/qemu/stub-*.elf "$STUBS"/ 2>/dev/null
 
 if ! command -v qemu-system-x86_64 >/dev/null; then
 	skip "qemu-system-x86_64 not installed (apt-get install qemu-system-x86)"
@@ -35,7 +41,8 @@ run() {
 
 # row DIR PATTERN: a samples.csv row matches the extended regex.
 row() { grep -qE "$2" "$1/samples.csv" 2>/dev/null; }
-no_qemu_left() { ! pgrep -f "$1" >/dev/null; }
+# no_qemu_left IMAGE: no QEMU process boots IMAGE (a path under $tmp).
+no_qemu_left() { ! pgrep -f -- "-kernel $1 " >/dev/null; }
 show() { echo "rc=$rc $(tail -c 400 "$tmp/$1.err") $(grep -v ',ok,' "$dir/samples.csv" 2>/dev/null | head -3)"; }
 
 # ------------------------------------------------------------ stand-in guests
