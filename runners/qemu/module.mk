@@ -1,2 +1,2 @@
-# QEMU runners (qemu-kvm, qemu-tcg).
-HOST_SRCS += runners/qemu/qemu.c
+# QEMU runners (qemu-kvm, qemu-tcg) and qemu-kvm's capability probe.
+HOST_SRCS += $(sort $(wildcard runners/qemu/*.c))

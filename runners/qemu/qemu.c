@@ -37,10 +37,8 @@
 
 #include <linux/kvm.h>
 
-#include "console_stream.h"
 #include "meta.h"
-#include "records.h"
-#include "runner.h"
+#include "qemu.h"
 #include "util.h"
 
 /* Set by `hvbench run` when the user interrupts (SIGINT/SIGTERM). */
@@ -50,16 +48,8 @@ extern volatile int hvb_interrupted;
 #define QEMU_DEFAULT_MEM     "1G"
 #define QEMU_DEFAULT_MACHINE "pc"
 #define QEMU_PIO_USER	     HVB_PORT_BENCH_USER /* isa-debugcon placed here */
-#define QEMU_MMIO_USER	     0xff000000u	 /* pc-testdev iomem (fixed by QEMU) */
-#define QEMU_STDERR_TAIL     2048		 /* bytes of QEMU's stderr kept for verdicts */
 #define QEMU_LOG_BUDGET	     (64 * 1024)	 /* console text logged per job */
 #define QEMU_TERM_GRACE_MS   2000		 /* SIGTERM -> SIGKILL */
-
-struct qemu_conf {
-	const char *accel;
-	const char *cpu;
-	bool kvm;
-};
 
 static const struct qemu_conf conf_kvm = {
     .accel = "kvm",
@@ -121,7 +111,7 @@ static int find_exe(const char *name, char *out, size_t len)
 
 /* The guest image: $HVB_GUEST_IMAGE, else guest/hvbench-guest.elf next to
  * the hvbench binary (the build tree layout: $(O)/hvbench, $(O)/guest/). */
-static void guest_image(char *out, size_t len)
+void qemu_guest_image(char *out, size_t len)
 {
 	char self[2048];
 	ssize_t n;
@@ -186,7 +176,7 @@ static bool qemu_available(const struct qemu_conf *conf, char *why, size_t len)
 	}
 	if (conf->kvm && kvm_usable(why, len))
 		return false;
-	guest_image(img, sizeof(img));
+	qemu_guest_image(img, sizeof(img));
 	if (access(img, R_OK)) {
 		snprintf(why, len, "guest image %s: %s (run make, or set HVB_GUEST_IMAGE)", img,
 			 strerror(errno));
@@ -206,22 +196,46 @@ static bool qemu_tcg_available(char *why, size_t len)
 }
 
 /*
- * Capabilities granted to the guest (abi.h HVB_CAP_*).  Under TCG ring 0 is
- * a faithful x86 for cpuid and MSRs, but vmcall/vmmcall outside a nested
- * guest raise #UD, so there is no null hypercall.  Under KVM the facts of
- * the host decide: on nested PVM guest cpuid faults in ring 3 and can hang
- * KVM_RUN in ring 0, and ring-0 MSR access is instruction-emulated.
+ * Capabilities granted to the guest (abi.h HVB_CAP_*) without a probe: the
+ * userspace exit devices QEMU is given.  Under TCG the rest is a property
+ * of QEMU's emulator, not of the host: ring 0 is a faithful x86 for cpuid
+ * and MSRs, vmcall/vmmcall outside a nested guest raise #UD (no null
+ * hypercall) and hlt with interrupts off never wakes.  Under KVM the host
+ * decides (nested PVM emulates guest ring 0 and may fault or hang on some
+ * instructions), so the capability probe (probe.c) adds what really works.
  */
-static uint32_t qemu_caps(const struct qemu_conf *conf)
+static uint32_t base_caps(const struct qemu_conf *conf)
 {
 	uint32_t caps = HVB_CAP_PIO_USER | HVB_CAP_MMIO_USER;
 
 	if (!conf->kvm)
 		return caps | HVB_CAP_CPUID | HVB_CAP_MSR | HVB_CAP_EMULATED;
-	caps |= HVB_CAP_HYPERCALL;
-	if (host_is_pvm())
-		return caps | HVB_CAP_PVM;
-	return caps | HVB_CAP_CPUID | HVB_CAP_MSR;
+	return host_is_pvm() ? caps | HVB_CAP_PVM : caps;
+}
+
+/* The capabilities for a job: under KVM, probed at the first job of the
+ * run (recorded in meta.csv and the log then), the cached answer after. */
+static uint32_t job_caps(const struct hvb_runner *r, const struct hvb_job *job,
+			 struct hvb_sink *sink)
+{
+	static bool recorded;
+	const struct qemu_conf *conf = conf_of(r);
+	uint32_t caps = base_caps(conf);
+	const char *desc;
+	char key[96];
+
+	if (!conf->kvm)
+		return caps;
+	caps |= qemu_probe_caps(conf, job, caps, &desc);
+	if (recorded)
+		return caps;
+	recorded = true;
+	snprintf(key, sizeof(key), "runner.%s.caps_probe", r->name);
+	hvb_sink_meta(sink, key, desc);
+	snprintf(key, sizeof(key), "runner.%s.caps", r->name);
+	hvb_sink_metaf(sink, key, "0x%x", caps);
+	hvb_sink_log(sink, r->name, "capability probe: %s", desc);
+	return caps;
 }
 
 /* ------------------------------------------------------------ describe */
@@ -263,8 +277,12 @@ static void qemu_describe(const struct hvb_runner *r, struct hvb_sink *sink)
 	     "isa-debugcon(null) at port 0x%x for pio-*-user; pc-testdev iomem at "
 	     "0x%x for mmio-*-user; isa-debug-exit at 0xf4; serial 0x3f8 for records",
 	     QEMU_PIO_USER, QEMU_MMIO_USER);
-	META("caps", "0x%x", qemu_caps(conf));
-	guest_image(img, sizeof(img));
+	if (conf->kvm)
+		META("caps", "0x%x + what the capability probe finds at the first job",
+		     base_caps(conf));
+	else
+		META("caps", "0x%x", base_caps(conf));
+	qemu_guest_image(img, sizeof(img));
 	META("guest_image", "%s", img);
 	META("boot_ms", "host clock: QEMU fork -> first byte of the guest's HELLO record "
 			"on the serial line (HELLO is sent right after the first workload "
@@ -277,31 +295,13 @@ static void qemu_describe(const struct hvb_runner *r, struct hvb_sink *sink)
 
 /* ------------------------------------------------------------ the job */
 
-struct qemu_job {
-	const struct hvb_runner *runner;
-	const struct hvb_job *job;
-	struct hvb_sink *sink;
-	struct hvb_rec_consumer consumer;
-	struct hvb_console_stream stream;
-	uint64_t t_start; /* host ns just before fork */
-	bool boot_recorded;
-	pid_t pid;
-	int vcpu_tid;		   /* pinned vCPU thread, 0 = not yet, < 0 = failed (-errno) */
-	size_t log_used;	   /* console text bytes logged */
-	unsigned long log_dropped; /* console lines not logged (budget) */
-	char err_tail[QEMU_STDERR_TAIL];
-	size_t err_len;
-};
-
-static char *build_cmdline(const struct qemu_conf *conf, const struct hvb_job *job)
+static char *build_cmdline(const struct hvb_job *job, uint32_t caps)
 {
-	return xasprintf("%s dev=serial caps=0x%x mmio_user=0x%x", job->cmdline, qemu_caps(conf),
+	return xasprintf("%s dev=serial caps=0x%x mmio_user=0x%x", job->cmdline, caps,
 			 QEMU_MMIO_USER);
 }
 
-/* argv for QEMU; the strings live as long as the returned array's owner
- * frees them with free_argv. */
-static char **build_argv(const struct qemu_conf *conf, const char *image, const char *append)
+char **qemu_argv(const struct qemu_conf *conf, const char *image, const char *append)
 {
 	char **v = xcalloc(48, sizeof(char *));
 	int n = 0;
@@ -361,7 +361,7 @@ static void log_argv(struct hvb_sink *sink, const char *runner, unsigned rep, ch
 	free(line);
 }
 
-static void free_argv(char **v)
+void qemu_argv_free(char **v)
 {
 	for (char **p = v; *p; p++)
 		free(*p);
@@ -460,13 +460,34 @@ static void record_boot(struct qemu_job *q, uint64_t stamp, const struct hvb_rec
 	q->boot_recorded = true;
 }
 
+/*
+ * A workload the guest skipped for want of a capability that failed the
+ * probe: its row says what the probe found, within the record's text field
+ * (the whole story is in meta.csv, runner.qemu-kvm.caps_probe).
+ */
+static const struct hvb_record *note_probe(const struct hvb_record *rec, struct hvb_record *copy)
+{
+	char buf[HVB_TEXT_MAX];
+	const char *why;
+	size_t n;
+
+	if (rec->type != HVB_REC_STATUS || rec->status != HVB_ST_SKIPPED ||
+	    !(why = qemu_probe_failure(rec->workload, buf, sizeof(buf))))
+		return rec;
+	*copy = *rec;
+	n = strnlen(copy->text, sizeof(copy->text));
+	snprintf(copy->text + n, sizeof(copy->text) - n, "%sprobe: %s", n ? "; " : "", why);
+	return copy;
+}
+
 static int on_record(void *arg, const struct hvb_record *rec, uint32_t seq)
 {
 	struct qemu_job *q = arg;
 	bool had_hello = q->consumer.hello;
+	struct hvb_record copy;
 
 	(void)seq;
-	if (hvb_rec_deliver(&q->consumer, rec))
+	if (hvb_rec_deliver(&q->consumer, note_probe(rec, &copy)))
 		return -EPROTO;
 	if (!had_hello && q->consumer.hello)
 		record_boot(q, q->stream.line_stamp, rec);
@@ -490,7 +511,7 @@ static void err_append(struct qemu_job *q, const char *buf, size_t n)
 }
 
 /* The stderr tail as one line (for a verdict). */
-static void err_summary(const struct qemu_job *q, char *out, size_t len)
+void qemu_err_summary(const struct qemu_job *q, char *out, size_t len)
 {
 	size_t o = 0, i = 0;
 
@@ -505,28 +526,19 @@ static void err_summary(const struct qemu_job *q, char *out, size_t len)
 	out[o] = '\0';
 }
 
-enum collect_end {
-	END_EOF, /* QEMU closed its serial (it exited) */
-	END_TIMEOUT,
-	END_INTERRUPT,
-	END_PROTO, /* the guest broke the record protocol */
-};
-
-/* Read serial and stderr until QEMU is gone, the deadline passes, the user
- * interrupts or the guest misbehaves. */
-static enum collect_end collect(struct qemu_job *q, int out_fd, int err_fd, uint64_t deadline)
+enum qemu_end qemu_collect(struct qemu_job *q, int out_fd, int err_fd)
 {
 	struct pollfd p[2] = {{.fd = out_fd, .events = POLLIN}, {.fd = err_fd, .events = POLLIN}};
 	char buf[16384];
 
 	while (p[0].fd >= 0) {
-		int64_t left = (int64_t)(deadline - hvb_now_ns());
+		int64_t left = (int64_t)(q->deadline - hvb_now_ns());
 		ssize_t n;
 
 		if (hvb_interrupted)
-			return END_INTERRUPT;
+			return QEMU_END_INTERRUPT;
 		if (left <= 0)
-			return END_TIMEOUT;
+			return QEMU_END_TIMEOUT;
 		if (!q->vcpu_tid && q->job->cpu >= 0)
 			q->vcpu_tid = pin_vcpu_thread(q->pid, q->job->cpu);
 		if (poll(p, 2, left / 1000000 > 200 ? 200 : (int)(left / 1000000) + 1) <= 0)
@@ -547,7 +559,7 @@ static enum collect_end collect(struct qemu_job *q, int out_fd, int err_fd, uint
 			break;
 		q->stream.stamp = hvb_now_ns();
 		if (hvb_console_stream_feed(&q->stream, buf, (size_t)n))
-			return END_PROTO;
+			return QEMU_END_PROTO;
 	}
 	/* Drain what QEMU said on the way out. */
 	while (p[1].fd >= 0 && poll(&p[1], 1, 500) > 0) {
@@ -556,7 +568,7 @@ static enum collect_end collect(struct qemu_job *q, int out_fd, int err_fd, uint
 			break;
 		err_append(q, buf, (size_t)n);
 	}
-	return hvb_console_stream_finish(&q->stream) ? END_PROTO : END_EOF;
+	return hvb_console_stream_finish(&q->stream) ? QEMU_END_PROTO : QEMU_END_EOF;
 }
 
 /* Wait up to ms for pid to end: true and *status if it did. */
@@ -577,7 +589,7 @@ static bool wait_for(pid_t pid, int *status, unsigned ms)
  * serial line is exiting by itself and gets time to do so; one that must be
  * stopped gets SIGTERM (it exits cleanly), then SIGKILL after a grace period.
  */
-static int reap_qemu(pid_t pid, bool must_stop)
+int qemu_reap(pid_t pid, bool must_stop)
 {
 	int status = 0;
 
@@ -594,26 +606,26 @@ static int reap_qemu(pid_t pid, bool must_stop)
 }
 
 /* Verdict from how the job ended; empty = clean. */
-static void verdict(struct qemu_job *q, enum collect_end end, int status, char *why, size_t len)
+static void verdict(struct qemu_job *q, enum qemu_end end, int status, char *why, size_t len)
 {
 	const struct hvb_rec_consumer *c = &q->consumer;
 	char tail[QEMU_STDERR_TAIL + 1];
 	int code;
 
-	err_summary(q, tail, sizeof(tail));
+	qemu_err_summary(q, tail, sizeof(tail));
 	why[0] = '\0';
 	switch (end) {
-	case END_TIMEOUT:
+	case QEMU_END_TIMEOUT:
 		snprintf(why, len, "guest timed out after %.0f s (%s); QEMU stopped",
 			 q->job->timeout_s, c->hello ? "it had started" : "it never said hello");
 		return;
-	case END_INTERRUPT:
+	case QEMU_END_INTERRUPT:
 		snprintf(why, len, "interrupted");
 		return;
-	case END_PROTO:
+	case QEMU_END_PROTO:
 		snprintf(why, len, "protocol error: %s", c->error);
 		return;
-	case END_EOF:
+	case QEMU_END_EOF:
 		break;
 	}
 	if (WIFSIGNALED(status)) {
@@ -689,13 +701,13 @@ static void log_stderr(struct qemu_job *q)
 {
 	char tail[QEMU_STDERR_TAIL + 1];
 
-	err_summary(q, tail, sizeof(tail));
+	qemu_err_summary(q, tail, sizeof(tail));
 	if (*tail)
 		hvb_sink_log(q->sink, q->runner->name, "QEMU stderr (last %d bytes at most): %s",
 			     QEMU_STDERR_TAIL, tail);
 }
 
-static int spawn(char **argv, int *out_fd, int *err_fd, pid_t *pid)
+int qemu_spawn(char **argv, int *out_fd, int *err_fd, pid_t *pid)
 {
 	int out[2], err[2];
 
@@ -726,36 +738,37 @@ static int qemu_run(const struct hvb_runner *r, const struct hvb_job *job, struc
 	const struct qemu_conf *conf = conf_of(r);
 	struct qemu_job *q = xcalloc(1, sizeof(*q));
 	char img[4096], why[QEMU_STDERR_TAIL + 256], **argv, *append;
-	enum collect_end end;
+	enum qemu_end end;
 	int out_fd = -1, err_fd = -1, status, e;
 	pid_t pid = -1;
 
 	q->runner = r;
 	q->job = job;
 	q->sink = sink;
-	guest_image(img, sizeof(img));
-	append = build_cmdline(conf, job);
-	argv = build_argv(conf, img, append);
+	qemu_guest_image(img, sizeof(img));
+	append = build_cmdline(job, job_caps(r, job, sink));
+	argv = qemu_argv(conf, img, append);
 	hvb_rec_init(&q->consumer, r->name, job, sink);
 	hvb_console_stream_init(&q->stream, on_record, on_text, q);
 
 	log_argv(sink, r->name, job->rep, argv);
 	q->t_start = hvb_now_ns();
-	e = spawn(argv, &out_fd, &err_fd, &pid);
+	e = qemu_spawn(argv, &out_fd, &err_fd, &pid);
 	q->pid = pid;
 	if (e) {
 		snprintf(why, sizeof(why), "cannot start QEMU: %s", strerror(-e));
 		goto out;
 	}
-	end = collect(q, out_fd, err_fd, q->t_start + (uint64_t)(job->timeout_s * 1e9));
-	status = reap_qemu(pid, end != END_EOF);
+	q->deadline = q->t_start + (uint64_t)(job->timeout_s * 1e9);
+	end = qemu_collect(q, out_fd, err_fd);
+	status = qemu_reap(pid, end != QEMU_END_EOF);
 	close(out_fd);
 	close(err_fd);
 	verdict(q, end, status, why, sizeof(why));
 	log_damage(q);
 	log_stderr(q);
 	log_pinning(q);
-	if (end == END_INTERRUPT)
+	if (end == QEMU_END_INTERRUPT)
 		e = -EINTR;
 out:
 	if (why[0])
@@ -768,7 +781,7 @@ out:
 				    ? "the HELLO record was lost on the console"
 				    : "the guest never said HELLO");
 	hvb_rec_finish(&q->consumer, why[0] ? why : NULL);
-	free_argv(argv);
+	qemu_argv_free(argv);
 	free(append);
 	free(q);
 	return e == -EINTR ? -EINTR : 0;

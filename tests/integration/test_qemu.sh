@@ -182,6 +182,52 @@ else
 	check "... a userspace MMIO exit is measured" has_ok "$dir" qemu-kvm micro/mmio-write-user
 	check "... host-kernel exits are skipped with a reason" \
 		row "$dir" ',qemu-kvm,micro/pio-out-kernel,,,,,,skipped,.+'
+	check "... no capability probe when no selected workload needs one" \
+		grep -q '^runner.qemu-kvm.caps_probe,"cpuid: not probed (no selected workload needs it);.*; 0 QEMU boots' \
+		"$dir/meta.csv"
+
+	# The capability probe: every probed capability has an outcome in
+	# meta, granted ones give samples, refused ones skip saying why.
+	probe_ws=micro/cpuid,micro/msr-read,micro/hypercall,micro/hlt-wake,micro/rdtsc
+	run probe "$GUEST" -r qemu-kvm -w "$probe_ws" --quick --batches 2 --reps 2 --timeout 300
+	check "qemu-kvm runs with the capability probe (exit $rc)" [ "$rc" -eq 0 ]
+	probe=$(sed -n 's/^runner.qemu-kvm.caps_probe,//p' "$dir/meta.csv")
+	caps=$(sed -n 's/^runner.qemu-kvm.caps,//p' "$dir/meta.csv")
+	# name:workload:HVB_CAP_* bit (include/hvb/abi.h)
+	for c in cpuid:micro/cpuid:0x20 msr:micro/msr-read:0x40 hypercall:micro/hypercall:0x10 \
+		hlt:micro/hlt-wake:0x80; do
+		IFS=: read -r cap w bit <<<"$c"
+		case "$probe" in
+		*"$cap: ok ($w ran)"*)
+			check "probe: $cap granted, so $w gives samples" has_ok "$dir" qemu-kvm "$w"
+			check "... and caps $caps has it" [ $((${caps:-0} & bit)) -ne 0 ] ;;
+		*"$cap: no ($w: "*)
+			check "probe: $cap refused, so $w is skipped saying why" \
+				row "$dir" ",qemu-kvm,$w,,,,,,skipped,\"?.+; probe: .+"
+			check "... and caps $caps lacks it" [ $((${caps:-0} & bit)) -eq 0 ] ;;
+		*) not_ok "probe: meta records an outcome for $cap" "$probe" ;;
+		esac
+	done
+	# hlt in ring 0 with interrupts off: QEMU's in-kernel irqchip never
+	# wakes it, so the probe must catch the hang with its timeout.
+	check "probe: a hanging capability (hlt) is caught by the timeout" \
+		grep -q '^runner.qemu-kvm.caps_probe,.*hlt: no (micro/hlt-wake: timeout: no record for' \
+		"$dir/meta.csv"
+	n=$(grep -c 'capability probe: ' "$dir/log.txt")
+	check "probe: once per run, not per repetition ($n)" [ "$n" -eq 1 ]
+	check "... and the guest got the probed caps ($caps) in every repetition" \
+		[ "$(grep -cE "rep [01]: .* caps=$caps " "$dir/log.txt")" -eq 2 ]
+
+	# A probe boot that faults: nothing is granted, the reason is recorded,
+	# the run itself is unaffected.
+	HVB_QEMU_PROBE_EXTRA=fault=ud run pfault "$GUEST" -r qemu-kvm -w micro/cpuid,micro/rdtsc \
+		--quick --batches 2 --reps 1 --timeout 300
+	check "a faulting probe: the run still succeeds (exit $rc)" [ "$rc" -eq 0 ]
+	check "... meta records the fault as the probe's outcome" \
+		grep -q '^runner.qemu-kvm.caps_probe,"cpuid: not probed (guest fault: vector 6 ' "$dir/meta.csv"
+	check "... micro/cpuid is skipped with the probe's reason" \
+		row "$dir" ',qemu-kvm,micro/cpuid,,,,,,skipped,"?.+; probe: not probed: guest fault'
+	check "... and the rest runs" has_ok "$dir" qemu-kvm micro/rdtsc
 fi
 
 tap_done
