@@ -193,7 +193,7 @@ static void spawn_xentrace(struct xen_trace *xt)
 		 TRACE_START_S);
 }
 
-struct xen_trace *xen_trace_start(const char *runner, const struct hvb_job *job,
+struct xen_trace *xen_trace_start(const char *runner, bool pv, const struct hvb_job *job,
 				  struct hvb_sink *sink)
 {
 	struct xen_trace *xt = calloc(1, sizeof(*xt));
@@ -208,6 +208,10 @@ struct xen_trace *xen_trace_start(const char *runner, const struct hvb_job *job,
 	if (env && !strcmp(env, "0")) {
 		xt->off = true;
 		snprintf(xt->why, sizeof(xt->why), "not collected: HVB_XENTRACE=0");
+	} else if (pv) {
+		snprintf(xt->why, sizeof(xt->why),
+			 "a PV domU has no VM exits; its analogue, Xen's PV trap and hypercall "
+			 "trace records (TRC_PV_*), is not counted yet");
 	} else {
 		spawn_xentrace(xt);
 	}

@@ -31,9 +31,12 @@ struct xen_trace;
  * Start tracing before the domain is created: spawns xentrace (HVM and
  * scheduler classes) into a temporary file and waits until it writes.  Never
  * fails: if tracing is impossible the returned object remembers why, and
- * xen_trace_finish() records that.  Sets meta runner.<name>.exits.
+ * xen_trace_finish() records that.  Sets meta runner.<name>.exits.  pv: the
+ * domain is a PV domU, which has no VM exits; its analogue (Xen's PV trap
+ * and hypercall trace records) is not counted yet, so its repetitions are
+ * recorded as unsupported with that reason and xentrace is not started.
  */
-struct xen_trace *xen_trace_start(const char *runner, const struct hvb_job *job,
+struct xen_trace *xen_trace_start(const char *runner, bool pv, const struct hvb_job *job,
 				  struct hvb_sink *sink);
 
 /* struct hvb_rec_consumer's on_rep: remembers the guest's REP_BEGIN/REP_END

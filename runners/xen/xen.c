@@ -278,7 +278,7 @@ static int xen_run(const struct hvb_runner *r, const struct hvb_job *job, struct
 	rc = image_check(img, sink, err, sizeof(err));
 	if (!rc) {
 		/* Exit accounting: xentrace runs from before the domain exists. */
-		xt = xen_trace_start(r->name, job, sink);
+		xt = xen_trace_start(r->name, !strcmp(r->name, "xen-pv"), job, sink);
 		c.on_rep = xt ? xen_trace_on_rep : NULL;
 		c.arg = x.xt = xt;
 		rc = hvb_xl_open(&xl, false, err, sizeof(err));
