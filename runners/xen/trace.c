@@ -34,6 +34,8 @@ extern char **environ;
 #define TRACE_POLL_MS   50  /* xentrace -s; it also wakes when a buffer is half full */
 #define TRACE_START_S   20  /* wait for xentrace's first write (TCG is slow) */
 #define TRACE_STOP_S    10
+#define TRACE_GRACE_S   120  /* xentrace -T: job time limit + this */
+#define TRACE_MAX_S     86400.0 /* ... or this when the job has none */
 
 struct rep_rec {
 	char workload[HVB_NAME_MAX];
@@ -137,7 +139,7 @@ static void sleep_ms(unsigned ms)
 /* Spawn xentrace and wait for its first write: then tracing is on. */
 static void spawn_xentrace(struct xen_trace *xt)
 {
-	char bin[PATH_MAX], mask[16], pages[16], poll[16], msg[200];
+	char bin[PATH_MAX], mask[16], pages[16], poll[16], life[24], msg[200];
 	const char *tmp = getenv("TMPDIR");
 	posix_spawn_file_actions_t fa;
 	struct stat st;
@@ -162,7 +164,13 @@ static void spawn_xentrace(struct xen_trace *xt)
 	snprintf(mask, sizeof(mask), "0x%x", XT_EVENT_MASK_HVM);
 	snprintf(pages, sizeof(pages), "%u", TRACE_PAGES);
 	snprintf(poll, sizeof(poll), "%u", TRACE_POLL_MS);
-	char *argv[] = {bin, "-D", "-e", mask, "-S", pages, "-s", poll, xt->path, NULL};
+	/* -T: if hvbench dies without stopping it, xentrace still ends (after
+	 * the job's own time limit) instead of filling the disk. */
+	snprintf(life, sizeof(life), "%.0f", xt->job->timeout_s > 0 ?
+						 xt->job->timeout_s + TRACE_GRACE_S :
+						 TRACE_MAX_S);
+	char *argv[] = {bin, "-D", "-e", mask, "-S", pages, "-s", poll, "-T", life, xt->path,
+			NULL};
 
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
