@@ -26,6 +26,10 @@
 #define TRC_HVM_VMEXIT64            0x00081102u
 #define TRC_HVM_CPUID               0x0008200eu
 #define TRC_HVM_NESTEDFLAG          0x400u
+#define TRC_PV_ENTRY                0x00201000u
+#define TRC_PV_HYPERCALL_V2         0x0000000du /* within TRC_PV_ENTRY */
+#define TRC_64_FLAG                 0x100u
+#define HC_VCPU_OP                  24
 #define RUNSTATE_MASK               0x330u
 #define RUNSTATE_RUNNING            0
 
@@ -154,10 +158,15 @@ static void on_runstate(struct parse *ps, struct pcpu *c, uint32_t event, uint32
 	}
 }
 
+static bool is_marker(uint32_t leaf)
+{
+	return leaf == HVB_CPUID_MARK_BEGIN || leaf == HVB_CPUID_MARK_END;
+}
+
 /* A TRC_HVM_CPUID record of our domain: a repetition marker? */
 static int on_cpuid(struct parse *ps, struct pcpu *c, uint32_t leaf, uint32_t subleaf)
 {
-	if (leaf != HVB_CPUID_MARK_BEGIN && leaf != HVB_CPUID_MARK_END)
+	if (!is_marker(leaf))
 		return 0;
 	/* The marker's own exit was the last one on this pcpu: not the workload's. */
 	if (c->last_exit >= 0)
@@ -165,6 +174,30 @@ static int on_cpuid(struct parse *ps, struct pcpu *c, uint32_t leaf, uint32_t su
 	c->last_exit = -1;
 	return ev_push(ps, c, leaf == HVB_CPUID_MARK_BEGIN ? EV_BEGIN : EV_END, subleaf) < 0 ?
 		       -ENOMEM : 0;
+}
+
+/*
+ * A TRC_PV_ENTRY record of our (PV) domain.  Hypercall records: word 0 is
+ * the op with two bits per argument above bit 20 (01 = a 32-bit argument
+ * follows); vcpu_op(marker, rep) is a repetition marker, not counted.
+ */
+static int on_pv(struct parse *ps, struct pcpu *c, uint32_t sub, const uint32_t *d, unsigned n)
+{
+	uint32_t op, code;
+
+	if (sub != TRC_PV_HYPERCALL_V2) {
+		code = XT_PV_EVENT(sub);
+	} else if (n < 1) {
+		code = XT_PV_EVENT(sub);
+	} else {
+		op = d[0] & 0xfffffu;
+		if (op == HC_VCPU_OP && n >= 3 && (d[0] >> 20 & 0xf) == 0x5 && is_marker(d[1]))
+			return ev_push(ps, c, d[1] == HVB_CPUID_MARK_BEGIN ? EV_BEGIN : EV_END,
+				       d[2]) < 0 ?
+				       -ENOMEM : 0;
+		code = XT_PV_HYPERCALL(op & 0xffff);
+	}
+	return ev_push(ps, c, EV_EXIT, code) < 0 ? -ENOMEM : 0;
 }
 
 static int on_lost(struct parse *ps, const struct pcpu *c, const uint32_t *d, unsigned n)
@@ -226,6 +259,8 @@ static int on_record(struct parse *ps, unsigned cpu, struct pcpu *c, uint32_t ev
 	}
 	if (ev == TRC_HVM_CPUID)
 		return ours && n >= 2 ? on_cpuid(ps, c, d[0], d[1]) : 0;
+	if ((event & 0xfffff000u) == TRC_PV_ENTRY)
+		return ours ? on_pv(ps, c, event & 0xffu & ~TRC_64_FLAG, d, n) : 0;
 	ps->t->unknown++;
 	return 0;
 }
@@ -470,6 +505,8 @@ void xt_trace_free(struct xt_trace *t)
 
 /* ------------------------------------------------------------ exit names */
 
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
 /* AMD SVM exit codes (AMD APM vol. 2, appendix C) from 0x60. */
 static const char *const svm_names[] = {
 	[0x60 - 0x60] = "intr", "nmi", "smi", "init", "vintr", "cr0_sel_write", "idtr_read",
@@ -507,8 +544,6 @@ static const char *const vmx_names[] = {
 	NULL, NULL, NULL, NULL, "bus_lock", "notify",
 };
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
-
 static const char *svm_name(uint32_t code, char *buf, size_t len)
 {
 	static const char *const cr_dr[] = {"cr%u_read", "cr%u_write", "dr%u_read", "dr%u_write"};
@@ -532,11 +567,49 @@ static const char *svm_name(uint32_t code, char *buf, size_t len)
 	return buf;
 }
 
+/* Hypercall names by number (xen/include/public/xen.h). */
+static const char *const hypercalls[] = {
+	"set_trap_table", "mmu_update", "set_gdt", "stack_switch", "set_callbacks",
+	"fpu_taskswitch", "sched_op_compat", "platform_op", "set_debugreg", "get_debugreg",
+	"update_descriptor", NULL, "memory_op", "multicall", "update_va_mapping",
+	"set_timer_op", "event_channel_op_compat", "xen_version", "console_io",
+	"physdev_op_compat", "grant_table_op", "vm_assist", "update_va_mapping_otherdomain",
+	"iret", "vcpu_op", "set_segment_base", "mmuext_op", "xsm_op", "nmi_op", "sched_op",
+	"callback_op", "xenoprof_op", "event_channel_op", "physdev_op", "hvm_op", "sysctl",
+	"domctl", "kexec_op", "tmem_op", "argo_op", "xenpmu_op", "dm_op", "hypfs_op",
+};
+
+/* Other TRC_PV_ENTRY events by low byte. */
+static const char *const pv_events[] = {
+	[1] = "hypercall_v1", [3] = "trap", [4] = "page_fault", [5] = "forced_invalid_op",
+	[6] = "emulate_privop", [7] = "emulate_4gb", [8] = "math_state_restore",
+	[9] = "paging_fixup", [10] = "gdt_ldt_mapping_fault", [11] = "ptwr_emulation",
+	[12] = "ptwr_emulation_pae",
+};
+
+static const char *pv_name(uint32_t code, char *buf, size_t len)
+{
+	uint32_t x = code & 0xffff;
+
+	if ((code & 0x00ff0000u) == 0x00010000u && x < N(hypercalls) && hypercalls[x])
+		snprintf(buf, len, "pv.hypercall.%s", hypercalls[x]);
+	else if ((code & 0x00ff0000u) == 0x00010000u)
+		snprintf(buf, len, "pv.hypercall.%u", x);
+	else if (x < N(pv_events) && pv_events[x])
+		snprintf(buf, len, "pv.%s", pv_events[x]);
+	else
+		snprintf(buf, len, "pv.0x%x", x);
+	return buf;
+}
+
 const char *xt_exit_name(enum xt_vendor v, uint32_t code, char *buf, size_t len)
 {
 	const char *prefix = v == XT_VMX ? "vmx." : "svm.";
 	char name[40];
 	const char *n = NULL;
+
+	if (XT_IS_PV(code))
+		return pv_name(code, buf, len);
 
 	if (v == XT_VMX)
 		n = code < N(vmx_names) ? vmx_names[code] : NULL;

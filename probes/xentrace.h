@@ -40,6 +40,23 @@
  * scheduler's runstate changes.  Xen matches class and subclass bits
  * separately, so this also lets scheduler-specific records through (small). */
 #define XT_EVENT_MASK_HVM 0x000a3000u
+/* For PV domUs: TRC_PV entry records (hypercalls, bounced traps, faults,
+ * emulations) and the runstate changes.  Also carries a PV dom0's own. */
+#define XT_EVENT_MASK_PV  0x00221000u
+
+/*
+ * A PV domU has no VM exits: its entries into Xen are counted instead, with
+ * codes outside both exit-code spaces: XT_PV_HYPERCALL(op) for each
+ * hypercall (TRC_PV_HYPERCALL_V2), XT_PV_EVENT(n) for the other TRC_PV_ENTRY
+ * events (n = low byte of the event: 3 trap, 4 page fault, 5 forced invalid
+ * op, 6 privileged-op emulation, 8 FPU state restore, 11/12 page-table write
+ * emulation, ...).  They have no VMENTRY, so no cycles.  The PV guest marks
+ * repetitions with vcpu_op(cmd = HVB_CPUID_MARK_*, vcpuid = rep) (Xen
+ * traces vcpu_op's cmd and vcpuid; it answers an unknown cmd with -ENOSYS).
+ */
+#define XT_PV_EVENT(n)      (0x01000000u | (n))
+#define XT_PV_HYPERCALL(op) (0x01010000u | (op))
+#define XT_IS_PV(code)      (((code) & 0xff000000u) == 0x01000000u)
 
 /* Whose exit codes the VMEXIT records hold. */
 enum xt_vendor {
@@ -105,7 +122,8 @@ void xt_trace_free(struct xt_trace *t);
 
 /*
  * Name of an exit code as exits.csv writes it: "svm.cpuid",
- * "svm.exception_pf", "vmx.vmcall", or "svm.0x..." for codes without a name.
+ * "svm.exception_pf", "vmx.vmcall", or "svm.0x..." for codes without a name;
+ * PV codes (whatever v): "pv.hypercall.xen_version", "pv.trap", ...
  * Returns buf.
  */
 const char *xt_exit_name(enum xt_vendor v, uint32_t code, char *buf, size_t len);

@@ -223,6 +223,50 @@ static void test_unmatched(void)
 	xt_trace_free(&t);
 }
 
+/* A PV domain: hypercalls and traps are its entries into Xen; vcpu_op
+ * markers bracket the repetition and are not counted. */
+static void test_pv(void)
+{
+	struct tb b = {0};
+	struct xt_trace t;
+	uint32_t xv[1] = {17}, hc99[1] = {99}, trap[3] = {0x1000, 0, 13 | 1u << 15};
+	uint32_t pf[4] = {0x1000, 0, 0x2000, 0}, other[1] = {17};
+	uint32_t mb[3] = {24 | 1u << 20 | 1u << 22, HVB_CPUID_MARK_BEGIN, 0};
+	uint32_t me[3] = {24 | 1u << 20 | 1u << 22, HVB_CPUID_MARK_END, 0};
+	char name[64];
+
+	window(&b, 0);
+	run(&b, 100, 0, 0, true);
+	rec(&b, 0x0020100du, 110, 1, other); /* dom0's hypercall */
+	run(&b, 120, 0, 0, false);
+	run(&b, 200, DOM, 0, true);
+	rec(&b, 0x0020100du, 210, 1, xv); /* before the repetition */
+	rec(&b, 0x0020100du, 300, 3, mb);
+	rec(&b, 0x0020100du, 310, 1, xv);
+	rec(&b, 0x0020100du, 320, 1, xv);
+	rec(&b, 0x0020100du, 330, 1, hc99);
+	rec(&b, 0x00201103u, 340, 3, trap);
+	rec(&b, 0x00201104u, 350, 4, pf);
+	rec(&b, 0x0020100du, 400, 3, me);
+	window_end(&b);
+	TAP_EQ_INT(xt_parse(b.buf, b.len, DOM, &t), 0, "PV trace parses");
+	TAP_EQ_INT(t.domain.exits, 6, "PV: the domain's entries, markers not counted");
+	TAP_OK(t.n_reps == 1 && t.reps[0].closed, "PV: vcpu_op markers bracket the repetition");
+	if (t.n_reps == 1) {
+		TAP_EQ_INT(t.reps[0].c.exits, 5, "PV: 5 entries in the repetition");
+		TAP_EQ_INT(reason(&t.reps[0].c, XT_PV_HYPERCALL(17)), 2, "PV: 2 xen_version");
+		TAP_EQ_INT(reason(&t.reps[0].c, XT_PV_EVENT(3)), 1, "PV: 1 trap (64-bit record)");
+		TAP_EQ_INT(t.reps[0].c.cycles, 0, "PV: no VMENTRY, no cycles");
+	}
+	TAP_OK(!strcmp(xt_exit_name(XT_SVM, XT_PV_HYPERCALL(17), name, sizeof(name)),
+		       "pv.hypercall.xen_version"), "PV name: hypercall");
+	TAP_OK(!strcmp(xt_exit_name(XT_VMX, XT_PV_HYPERCALL(99), name, sizeof(name)),
+		       "pv.hypercall.99"), "PV name: unknown hypercall");
+	TAP_OK(!strcmp(xt_exit_name(XT_SVM, XT_PV_EVENT(4), name, sizeof(name)),
+		       "pv.page_fault"), "PV name: page fault");
+	xt_trace_free(&t);
+}
+
 static void test_names(void)
 {
 	char b[64];
@@ -336,12 +380,43 @@ static void test_fixture(void)
 	test_damage(path);
 }
 
+/* The recorded PV trace: dom0's own entries into Xen (dom0 is PV), as
+ * xenalyze 4.17 counts them (tests/fixtures/xentrace/README.md). */
+static void test_fixture_pv(void)
+{
+	static const struct { uint32_t code; uint64_t n; } dom0[] = {
+		{XT_PV_EVENT(6), 15}, {XT_PV_HYPERCALL(3), 15}, {XT_PV_HYPERCALL(17), 1},
+		{XT_PV_HYPERCALL(23), 29}, {XT_PV_HYPERCALL(24), 33}, {XT_PV_HYPERCALL(25), 15},
+		{XT_PV_HYPERCALL(29), 14},
+	};
+	const char *src = __FILE__, *cut = strstr(src, "tests/unit/");
+	char path[512];
+	struct xt_trace t;
+	bool all = true;
+
+	snprintf(path, sizeof(path), "%.*stests/fixtures/xentrace/pv-dom0.bin",
+		 (int)(cut ? cut - src : 0), src);
+	if (!TAP_EQ_INT(xt_parse_file(path, 0, &t), 0, "recorded PV trace parses")) {
+		printf("# %s\n", t.error);
+		return;
+	}
+	TAP_EQ_INT(t.domain.exits, 122, "dom0: 122 entries into Xen");
+	TAP_EQ_INT(t.domain.n_reasons, 7, "dom0: 7 kinds");
+	for (size_t i = 0; i < sizeof(dom0) / sizeof(dom0[0]); i++)
+		if (reason(&t.domain, dom0[i].code) != dom0[i].n)
+			all = false;
+	TAP_OK(all, "dom0: every hypercall and event counted as xenalyze does");
+	xt_trace_free(&t);
+}
+
 int main(void)
 {
 	test_good();
 	test_malformed();
 	test_unmatched();
+	test_pv();
 	test_names();
 	test_fixture();
+	test_fixture_pv();
 	return tap_done();
 }
