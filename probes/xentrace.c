@@ -185,9 +185,7 @@ static int on_pv(struct parse *ps, struct pcpu *c, uint32_t sub, const uint32_t 
 {
 	uint32_t op, code;
 
-	if (sub != TRC_PV_HYPERCALL_V2) {
-		code = XT_PV_EVENT(sub);
-	} else if (n < 1) {
+	if (sub != TRC_PV_HYPERCALL_V2 || n < 1) {
 		code = XT_PV_EVENT(sub);
 	} else {
 		op = d[0] & 0xfffffu;
