@@ -156,6 +156,23 @@ static void print_notes(FILE *f, const struct hvb_cmp_result *res, const char *b
 	}
 }
 
+/* "PARTIAL comparison (--allow-partial): base DIR is interrupted at rep 2,
+ * runner kvm; ..." (one line), or "" when every directory is complete. */
+static void partial_line(char *buf, size_t len, const struct hvb_cmp_result *res)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < res->n_incomplete && o < len; i++) {
+		const struct hvb_cmp_partial *p = &res->incomplete[i];
+		o += (size_t)snprintf(buf + o, len - o, "%s%s %s is %s%s%s",
+				      i ? "; " : "PARTIAL comparison (--allow-partial): ", p->side,
+				      p->dir, p->status, p->where[0] ? " at " : "", p->where);
+	}
+	if (res->n_incomplete && o < len)
+		snprintf(buf + o, len - o, ": only the repetitions they hold are compared");
+}
+
 static void summary_line(char *buf, size_t len, const struct hvb_cmp_result *res,
 			 const struct hvb_cmp_opts *o)
 {
@@ -173,8 +190,11 @@ static void summary_line(char *buf, size_t len, const struct hvb_cmp_result *res
 
 static void print_text(FILE *f, const struct hvb_cmp_result *res, const struct hvb_cmp_opts *o)
 {
-	char sum[512];
+	char sum[512], part[4096];
 
+	partial_line(part, sizeof(part), res);
+	if (part[0])
+		fprintf(f, "%s\n\n", part);
 	print_table(f, res, o);
 	print_notes(f, res, "  ");
 	summary_line(sum, sizeof(sum), res, o);
@@ -337,7 +357,18 @@ static void print_json(FILE *f, const struct hvb_cmp_result *res, const struct h
 		}
 		fputs(i + 1 < res->n_gaps ? "},\n" : "}\n", f);
 	}
-	fputs("  ],\n  \"summary\": {", f);
+	fputs("  ],\n  \"partial\": [", f);
+	for (size_t i = 0; i < res->n_incomplete; i++) {
+		const struct hvb_cmp_partial *p = &res->incomplete[i];
+		fprintf(f, "%s{\"side\": \"%s\", \"dir\": ", i ? ", " : "", p->side);
+		json_str(f, p->dir);
+		fputs(", \"status\": ", f);
+		json_str(f, p->status);
+		fputs(", \"interrupted_at\": ", f);
+		json_str(f, p->where);
+		fputs("}", f);
+	}
+	fputs("],\n  \"summary\": {", f);
 	for (size_t i = 0; i < ARRAY_SIZE(order); i++)
 		fprintf(f, "%s\"%s\": %u", i ? ", " : "", hvb_verdict_name(order[i]),
 			res->count[order[i]]);
@@ -367,8 +398,11 @@ static void md_cell(FILE *f, const char *s)
 static void print_markdown(FILE *f, const struct hvb_cmp_result *res,
 			   const struct hvb_cmp_opts *o)
 {
-	char ci_head[32], sum[512];
+	char ci_head[32], sum[512], part[4096];
 
+	partial_line(part, sizeof(part), res);
+	if (part[0])
+		fprintf(f, "**%s**\n\n", part);
 	snprintf(ci_head, sizeof(ci_head), "%g%% CI", o->confidence * 100);
 	for (int c = 0; c < NCOLS; c++)
 		md_cell(f, c == C_CI ? ci_head : col_names[c]);
@@ -442,7 +476,7 @@ int hvb_cmp_run(const struct hvb_cmp_args *a, const struct hvb_cmp_opts *o,
 		enum hvb_cmp_format fmt, FILE *out)
 {
 	struct hvb_cmp_result res;
-	char err[1024], sum[512];
+	char err[1024], sum[512], part[4096];
 	int r = hvb_cmp_dirs((const char *const *)a->base, a->n_base,
 			     (const char *const *)a->cand, a->n_cand, o, &res, err, sizeof(err));
 
@@ -457,17 +491,17 @@ int hvb_cmp_run(const struct hvb_cmp_args *a, const struct hvb_cmp_opts *o,
 		hvb_cmp_result_free(&res);
 		return HVB_EXIT_USAGE;
 	}
-	if (res.n_incomplete)
-		hvb_warn("compare: %u of the directories are not complete (interrupted or "
-			 "partial): comparing the repetitions they hold",
-			 res.n_incomplete);
 	switch (fmt) {
 	case HVB_FMT_TABLE:
 		print_text(out, &res, o);
 		print_unselected(out, &res);
 		break;
 	case HVB_FMT_CSV:
+		/* The CSV holds rows only: what a reader must know goes to stderr. */
 		print_csv(out, &res);
+		partial_line(part, sizeof(part), &res);
+		if (part[0])
+			fprintf(stderr, "hvbench: compare: %s\n", part);
 		summary_line(sum, sizeof(sum), &res, o);
 		fprintf(stderr, "hvbench: compare: %s\n", sum);
 		break;
@@ -520,8 +554,9 @@ static const char compare_usage[] =
 	"repetition; or --base/--cand).  Per runner, workload and metric: ratio of\n"
 	"medians cand/base with a bootstrap CI, a permutation p-value, BH-adjusted q.\n"
 	"A regression needs q < alpha AND a CI beyond the threshold in the bad\n"
-	"direction.  Exit status: 0 no regression, 1 regression (or a cell that\n"
-	"failed in cand only), 2 usage or invalid input.";
+	"direction.  A run that did not complete is refused unless --allow-partial.\n"
+	"Exit status: 0 no regression, 1 regression (or a cell that failed in cand\n"
+	"only), 2 usage or invalid input (an incomplete run without --allow-partial).";
 
 static int compare_main(int argc, char **argv)
 {

@@ -44,7 +44,8 @@ struct hvb_cmp_cli {
 		 "fewer repetitions per side = inconclusive (default 3)"),                        \
 	OPT_STR("format", 'f', &(c).format, "FMT", "table (default), csv, json or markdown"),     \
 	OPT_FLAG("allow-partial", 0, &(c).opts.allow_partial,                                     \
-		 "accept runs whose writer died (status=running); say so")
+		 "accept runs that did not complete (interrupted, or the writer died); "         \
+		 "the output says the comparison is partial")
 
 /* compare only: ab pairs its rounds by default (ab --unpaired). */
 #define HVB_CMP_OPT_PAIRED(c)                                                                     \

@@ -198,6 +198,37 @@ static void name_set_add(struct name_set *s, const char *name)
 	s->v[s->n++] = xstrdup(name);
 }
 
+/*
+ * A run that did not complete (interrupted, or its writer died) holds only
+ * some repetitions: refused unless o->allow_partial, else listed in the
+ * result so every output format says the comparison is partial (as
+ * `hvbench report` does).
+ */
+static int partial_add(struct hvb_cmp_result *res, const char *side, const char *dir,
+		       const struct hvb_run *run, const struct hvb_cmp_opts *o, char *err,
+		       size_t len)
+{
+	const char *at = hvb_run_meta(run, "interrupted_at");
+	struct hvb_cmp_partial *p;
+
+	if (!o->allow_partial) {
+		fail(err, len,
+		     "%s: run is incomplete: meta.csv status is '%s'%s%s; pass --allow-partial "
+		     "to compare the repetitions it has (the output will say it is partial)",
+		     dir, run->status, at ? " at " : "", at ? at : "");
+		return -EINVAL;
+	}
+	res->incomplete = realloc(res->incomplete, (res->n_incomplete + 1) * sizeof(*p));
+	if (!res->incomplete)
+		abort();
+	p = &res->incomplete[res->n_incomplete++];
+	p->side = side;
+	p->dir = xstrdup(dir);
+	p->status = xstrdup(run->status);
+	p->where = xstrdup(at ? at : "");
+	return 0;
+}
+
 static int side_read_dir(struct side *s, size_t dir_i, const char *dir,
 			 const struct hvb_cmp_opts *o, struct hvb_cmp_result *res,
 			 struct name_set *unselected, char *err, size_t len)
@@ -210,8 +241,13 @@ static int side_read_dir(struct side *s, size_t dir_i, const char *dir,
 		fail(err, len, "%s", rerr);
 		return r;
 	}
-	if (strcmp(run.status, "complete"))
-		res->n_incomplete++;
+	if (strcmp(run.status, "complete")) {
+		r = partial_add(res, s->name, dir, &run, o, err, len);
+		if (r) {
+			hvb_run_free(&run);
+			return r;
+		}
+	}
 	for (size_t i = 0; i < run.n_samples && !r; i++) {
 		const struct hvb_sample_row *row = &run.samples[i];
 		struct side_key *k;
@@ -557,7 +593,12 @@ void hvb_cmp_result_free(struct hvb_cmp_result *res)
 		struct hvb_cmp_gap *g = &res->gaps[i];
 		free(g->runner), free(g->workload), free(g->metric), free(g->status), free(g->note);
 	}
+	for (size_t i = 0; i < res->n_incomplete; i++) {
+		struct hvb_cmp_partial *p = &res->incomplete[i];
+		free(p->dir), free(p->status), free(p->where);
+	}
 	free(res->rows);
 	free(res->gaps);
+	free(res->incomplete);
 	memset(res, 0, sizeof(*res));
 }

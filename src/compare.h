@@ -40,7 +40,8 @@ struct hvb_cmp_opts {
 	uint64_t max_exact;    /* enumerate permutations when there are at most this many */
 	uint64_t seed;
 	unsigned min_reps;     /* fewer per side = inconclusive */
-	bool allow_partial;    /* accept runs whose writer died (status=running) */
+	bool allow_partial;    /* accept runs that did not complete (status running or
+				* interrupted); the result lists them (incomplete) */
 	bool paired;           /* the i-th base and cand directories are one round */
 };
 
@@ -90,12 +91,18 @@ struct hvb_cmp_result {
 	size_t n_unselected;  /* distinct metrics left out by opts->metrics */
 	unsigned count[HVB_V_ONLY_CAND + 1];
 	bool cand_failed;     /* a cell measured in base has failed rows in cand */
-	unsigned n_incomplete; /* directories read with status != complete */
+	size_t n_incomplete;  /* directories read with status != complete (allow_partial) */
+	struct hvb_cmp_partial {
+		const char *side; /* "base" or "cand" */
+		char *dir, *status;
+		char *where;      /* interrupted_at, or "" */
+	} *incomplete;
 };
 
 /*
  * Read the directories of both sides and compare them.  0 on success; on
- * invalid input (unreadable or incomplete directory, a key whose unit or
+ * invalid input (unreadable directory, an incomplete one without
+ * o->allow_partial, a key whose unit or
  * direction differs between or within the sides, a repetition seen twice)
  * -EINVAL or -errno with a message naming the directory or the key in err.
  */

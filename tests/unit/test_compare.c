@@ -401,6 +401,11 @@ static void extra_failed(struct hvb_sink *s)
 	hvb_sink_cell_status(s, "native", "mem/stream-copy", HVB_ST_FAILED, "child killed by SIGSEGV");
 }
 
+static void extra_interrupted(struct hvb_sink *s)
+{
+	hvb_sink_meta(s, "interrupted_at", "rep 4, runner native");
+}
+
 static bool has(const char *out, const char *s)
 {
 	return strstr(out, s) != NULL;
@@ -460,6 +465,7 @@ static void test_end_to_end(void)
 	char *few = write_run("few", base_specs, n, 2, NULL, 7, NULL, "complete");
 	char *failed = write_run("failed", base_specs, 2, 10, NULL, 8, extra_failed, "complete");
 	char *died = write_dead_run("died", base_specs, n, 10);
+	char *intr = write_run("intr", base_specs, n, 4, NULL, 11, extra_interrupted, "interrupted");
 	struct spec us[ARRAY_SIZE(base_specs)];
 	char *args, *out;
 	int rc;
@@ -549,7 +555,40 @@ static void test_end_to_end(void)
 	free(args), free(out);
 	args = xasprintf("compare --allow-partial %s %s", base, died);
 	rc = run_hvbench(args, &out);
-	CHECK_OUT(rc == 0 && has(out, "not complete"), "--allow-partial reads it and says so");
+	CHECK_OUT(rc == 0 && has(out, "PARTIAL comparison (--allow-partial): cand ") &&
+			  has(out, "/died/r is running"),
+		  "--allow-partial reads it and says so");
+	free(args), free(out);
+
+	/* Interrupted runs too, as `hvbench report` refuses them. */
+	args = xasprintf("compare %s %s", base, intr);
+	rc = run_hvbench(args, &out);
+	CHECK_OUT(rc == 2 && has(out, "status is 'interrupted' at rep 4, runner native") &&
+			  has(out, "pass --allow-partial"),
+		  "an interrupted run is refused (exit 2), saying where it stopped");
+	free(args), free(out);
+	args = xasprintf("compare --allow-partial %s %s", intr, base);
+	rc = run_hvbench(args, &out);
+	CHECK_OUT(rc == 0 && has(out, "PARTIAL comparison (--allow-partial): base ") &&
+			  has(out, "/intr/r is interrupted at rep 4, runner native") &&
+			  has(line_of(out, "micro/syscall", "ns_per_op"), "4/10"),
+		  "--allow-partial: the table says PARTIAL and compares the 4 repetitions held");
+	free(args), free(out);
+	args = xasprintf("compare --allow-partial --format json %s %s", base, intr);
+	rc = run_hvbench(args, &out);
+	CHECK_OUT(rc == 0 && has(out, "\"partial\": [{\"side\": \"cand\", \"dir\": ") &&
+			  has(out, "\"status\": \"interrupted\", \"interrupted_at\": \"rep 4, "),
+		  "--allow-partial --format json lists the partial run");
+	free(args), free(out);
+	args = xasprintf("compare --allow-partial --format markdown %s %s", base, intr);
+	rc = run_hvbench(args, &out);
+	CHECK_OUT(rc == 0 && has(out, "**PARTIAL comparison (--allow-partial): cand "),
+		  "--allow-partial --format markdown says so in bold");
+	free(args), free(out);
+	args = xasprintf("compare --allow-partial --format json %s %s", base, same);
+	rc = run_hvbench(args, &out);
+	CHECK_OUT(rc == 0 && has(out, "\"partial\": []") && !has(out, "PARTIAL"),
+		  "complete runs: nothing said about partial runs, even with --allow-partial");
 	free(args), free(out);
 
 	args = xasprintf("compare --metrics '*' --format csv %s %s", base, slower);
@@ -595,7 +634,7 @@ static void test_end_to_end(void)
 	free(args), free(out);
 
 	free(base), free(same), free(slower), free(faster), free(half1), free(half2);
-	free(few), free(failed), free(died), free(units);
+	free(few), free(failed), free(died), free(intr), free(units);
 }
 
 int main(void)
