@@ -84,10 +84,15 @@ check "timed-out guest: run exits 1" [ "$rc" -eq 1 ]
 check "... cells failed with a timeout verdict and the guest's rip" \
 	grep -qE ',failed,"?timeout: guest did not finish within 1.0 s .*rip 0x' "$tmp"/t/*/samples.csv
 
-# --- SIGINT while the guest runs: interrupted, files final
+# --- SIGINT while the guest runs: interrupted, files final.  Sent once a
+# cell runs (its progress line), not after a fixed sleep: a background job
+# of this shell starts with SIGINT ignored until hvbench installs its
+# handler, so a SIGINT that comes earlier (a slow start on a loaded
+# machine) is lost and the whole run completes with exit 0.
 "$HVBENCH" run -r kvm -w 'micro/*' --reps 50 -o "$tmp/int" >"$tmp/o" 2>"$tmp/e" &
 pid=$!
-sleep 3
+in_cell() { grep -q 'rep 1/50  kvm ' "$tmp/e" || ! kill -0 $pid 2>/dev/null; }
+wait_until 120 in_cell || echo "# no cell started within 120 s: $(tail -c 300 "$tmp/e")"
 kill -INT $pid
 wait $pid
 rc=$?

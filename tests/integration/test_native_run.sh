@@ -83,11 +83,18 @@ echo keep >"$tmp/afile"
 check "--latest on a regular file leaves it alone" [ "$(cat "$tmp/afile")" = keep ]
 check "... and says so" grep -q 'not a symlink' "$tmp/e"
 
-# --- interrupted run: SIGINT mid-run closes the run as interrupted
+# --- interrupted run: SIGINT mid-run closes the run as interrupted.  Sent
+# once samples exist (checked below), not after a fixed sleep: a background
+# job starts with SIGINT ignored until hvbench installs its handler, so an
+# early SIGINT (slow start on a loaded machine) would be lost.
 "$HVBENCH" run -r native -w 'micro/syscall,micro/rdtsc' --reps 200 -o "$tmp/int" \
 	>"$tmp/o" 2>"$tmp/e" &
 pid=$!
-sleep 1.5
+has_samples() {
+	[ "$(cat "$tmp"/int/*/samples.csv.partial 2>/dev/null | wc -l)" -gt 1 ] ||
+		! kill -0 $pid 2>/dev/null
+}
+wait_until 120 has_samples || echo "# no samples within 120 s: $(tail -c 300 "$tmp/e")"
 kill -INT $pid
 wait $pid
 rc=$?
@@ -102,16 +109,24 @@ else
 	not_ok "interrupted run is still a valid result directory" "$out"
 fi
 
-# --- crashed writer: SIGKILL leaves status=running and .partial data
+# --- crashed writer: SIGKILL leaves status=running and .partial data.
+# Killed once the run directory exists and the native child (a fork of
+# hvbench: a second process with this command line) is measuring.
 "$HVBENCH" run -r native -w micro/syscall --reps 200 --goal-us 3000000 -o "$tmp/kill" >/dev/null 2>&1 &
 pid=$!
-sleep 1.5
+child_runs() {
+	[ "$(pgrep -f -c -- "-o $tmp/kill")" -ge 2 ] && ls "$tmp"/kill/*/meta.csv >/dev/null 2>&1 ||
+		! kill -0 $pid 2>/dev/null
+}
+wait_until 120 child_runs || echo "# the native child did not start within 120 s"
 kill -KILL $pid
 wait $pid 2>/dev/null
 dir=$(ls -d "$tmp"/kill/*/ 2>/dev/null | head -1)
 check "a killed run stays marked running (incomplete)" grep -q '^status,running$' "$dir/meta.csv"
-sleep 0.5
-check "no native child outlives the killed hvbench" [ -z "$(pgrep -f -- "-o $tmp/kill" || true)" ]
+# PR_SET_PDEATHSIG kills the child when hvbench dies: give it 10 s at most.
+no_child() { [ -z "$(pgrep -f -- "-o $tmp/kill" || true)" ]; }
+wait_until 10 no_child
+check "no native child outlives the killed hvbench" no_child
 check "its data is in .partial files, not final ones" \
 	[ -f "$dir/samples.csv.partial" -a ! -f "$dir/samples.csv" ]
 

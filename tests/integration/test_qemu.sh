@@ -107,8 +107,10 @@ check "hvbench list says why QEMU is unavailable and what to do" \
 HVB_GUEST_IMAGE=$STUBS/stub-hang.elf "$HVBENCH" run -r qemu-tcg -w micro/rdtsc --reps 3 \
 	--timeout 60 -o "$tmp/int" >"$tmp/int.out" 2>&1 &
 pid=$!
-for _ in $(seq 50); do pgrep -f "$STUBS/stub-hang.elf" >/dev/null && break; sleep 0.1; done
-sleep 0.5
+# Once this run's QEMU exists hvbench handles SIGINT (a background job
+# ignores it until then: an earlier one would be lost).
+qemu_up() { pgrep -f -- "-kernel $STUBS/stub-hang.elf " >/dev/null || ! kill -0 $pid 2>/dev/null; }
+wait_until 120 qemu_up || echo "# QEMU did not start within 120 s"
 kill -INT $pid
 wait $pid
 rc=$?

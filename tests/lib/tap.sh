@@ -31,3 +31,16 @@ tap_done() {
 	echo "1..$TAP_N"
 	[ "$TAP_FAILED" -eq 0 ]
 }
+
+# wait_until SECONDS CMD...: run CMD every 0.1 s until it succeeds (return 0)
+# or SECONDS have passed (return 1).  Wait for the state a check needs (the
+# run has started a cell, QEMU exists) instead of sleeping a fixed time that
+# a loaded machine can overrun.
+wait_until() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -ge "$end" ] && return 1
+		sleep 0.1
+	done
+}
