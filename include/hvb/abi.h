@@ -178,5 +178,6 @@ typedef char hvb_record_size_check[sizeof(struct hvb_record) == HVB_RECORD_SIZE 
 #define HVB_CAP_RELEASE      (1u << 8)  /* HVB_REC_RELEASE honoured: first-touch can repeat */
 #define HVB_CAP_PVM          (1u << 9)  /* host KVM is PVM: ring 0 is instruction-emulated */
 #define HVB_CAP_EMULATED     (1u << 10) /* full emulation (TCG): functional numbers only */
+#define HVB_CAP_XEN_PV       (1u << 11) /* a Xen PV guest: syscall and int3 are bounced by Xen */
 
 #endif /* HVB_ABI_H */
