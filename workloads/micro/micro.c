@@ -35,6 +35,8 @@ static bool valid_syscall(struct hvb_ctx *c, const char **why)
 	(void)why;
 	if (c->native)
 		c->note = "native: raw getppid system call";
+	else if (c->caps & HVB_CAP_XEN_PV)
+		c->note = "Xen PV: user syscall -> Xen -> guest kernel callback -> HYPERVISOR_iret";
 	else if (c->caps & HVB_CAP_PVM) /* measured: the LSTAR handler runs with the user CS */
 		c->note = "PVM: the host delivers the syscall to LSTAR in user mode (no guest ring switch)";
 	else
@@ -68,7 +70,12 @@ static bool valid_gate(struct hvb_ctx *c, const char **why)
 		*why = "the privileged gate is part of the guest runtime (no native analogue)";
 		return false;
 	}
-	c->note = "int3 to the runtime's ring 0, iretq back: inside msr-*, and hypercall under Xen";
+	if (c->caps & HVB_CAP_XEN_PV)
+		c->note = "Xen PV: int3 bounced by Xen to the guest kernel, HYPERVISOR_iret back "
+			  "(inside hypercall)";
+	else
+		c->note = "int3 to the runtime's ring 0, iretq back: inside msr-*, and hypercall "
+			  "under Xen";
 	return true;
 }
 
@@ -121,15 +128,35 @@ HVB_WORKLOAD(w_hypercall);
 
 static bool valid_cpuid(struct hvb_ctx *c, const char **why)
 {
-	(void)c;
-	return rt_has(HVB_CAP_CPUID, why);
+	if (!rt_has(HVB_CAP_CPUID, why))
+		return false;
+	if (c->caps & HVB_CAP_XEN_PV) /* measured: a plain cpuid does not trap there */
+		c->note = "Xen PV: cpuid with Xen's forced-emulation prefix (ud2 'xen'): #UD to Xen";
+	return true;
+}
+
+/*
+ * A PV guest's cpuid runs natively unless the CPU has CPUID faulting, so
+ * it is not an exit; Xen's forced-emulation prefix (public/arch-x86/xen.h
+ * XEN_EMULATE_PREFIX), what PV kernels use, makes it one on every host.
+ */
+static inline void cpuid_xen_pv(uint32_t leaf, uint32_t r[4])
+{
+	__asm__ volatile("ud2a; .ascii \"xen\"; cpuid"
+			 : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+			 : "a"(leaf), "c"(0)
+			 : "memory");
 }
 
 static void run_cpuid(struct hvb_ctx *c, uint64_t n)
 {
 	uint32_t r[4];
 
-	(void)c;
+	if (c->caps & HVB_CAP_XEN_PV) {
+		for (uint64_t i = 0; i < n; i++)
+			cpuid_xen_pv(0, r);
+		return;
+	}
 	for (uint64_t i = 0; i < n; i++)
 		rt_cpuid(0, 0, r);
 }

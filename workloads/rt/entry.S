@@ -478,7 +478,7 @@ hvb_alias_pd:
 
 	.bss
 	.balign 4096
-	.globl hvb_ustack_top, hvb_fstack_top
+	.globl hvb_kstack_top, hvb_ustack_top, hvb_fstack_top
 	.space RT_KSTACK_SIZE
 hvb_kstack_top:
 	.space RT_ISTSTACK_SIZE

@@ -8,6 +8,7 @@
  * harness.  Nothing here runs in ring 0; privileged steps are rt_sys calls.
  */
 #include "harness.h"
+#include "pv.h"
 #include "rt.h"
 #include "xen.h"
 
@@ -195,11 +196,28 @@ static void select_console(void)
 	}
 }
 
+/* Common to PVH and PV: hypercall choice, the runtime's LOG record, the
+ * fault= test word, then the harness. */
+static void __attribute__((noreturn)) start_harness(bool small_pages, uint64_t entry_tsc,
+						    uint64_t ring3_tsc)
+{
+	uint64_t t0;
+
+	choose_hypercall();
+	/* Boot time (HELLO) excludes this diagnostic record: on a console
+	 * transport it costs hundreds of exits that are not part of booting. */
+	t0 = rt_tsc_begin();
+	log_runtime(small_pages, ring3_tsc - entry_tsc);
+	entry_tsc += rt_tsc_end() - t0;
+	test_fault();
+	rt_shutdown(hvb_harness_main(cmdline, entry_tsc));
+}
+
 void hvb_user_start(uint32_t start_info, uint64_t entry_tsc)
 {
 	uint64_t ring3_tsc = rt_tsc_begin();
 	const struct hvm_start_info *si = boot_data(start_info, sizeof(*si));
-	uint64_t mmio[3], t0;
+	uint64_t mmio[3];
 	unsigned n, nmmio = 2;
 	int err;
 
@@ -221,14 +239,36 @@ void hvb_user_start(uint32_t start_info, uint64_t entry_tsc)
 		panic("mmio_user= must be a page-aligned non-RAM address below 512 GiB");
 	if (err < 0)
 		panic("not enough memory for the page tables");
-	choose_hypercall();
-	/* Boot time (HELLO) excludes this diagnostic record: on a console
-	 * transport it costs hundreds of exits that are not part of booting. */
-	t0 = rt_tsc_begin();
-	log_runtime(word_is("pt", "4k"), ring3_tsc - entry_tsc);
-	entry_tsc += rt_tsc_end() - t0;
-	test_fault();
-	rt_shutdown(hvb_harness_main(cmdline, entry_tsc));
+	start_harness(word_is("pt", "4k"), entry_tsc, ring3_tsc);
+}
+
+/*
+ * Xen PV: pv.c has mapped RAM and found the console in guest kernel mode;
+ * here, in user mode, the rest is as under PVH.  The only transport is the
+ * PV console (no port I/O: there is no TSS bitmap), RAM is what pv.c
+ * mapped, and the page size is Xen's (4 KiB: PV has no large pages).
+ */
+void hvb_pv_user_start(uint64_t entry_tsc)
+{
+	uint64_t ring3_tsc = rt_tsc_begin();
+	const struct rt_pv_boot *pv = rt_pv();
+	size_t i;
+
+	for (i = 0; i + 1 < sizeof(cmdline) && pv->cmdline[i]; i++)
+		cmdline[i] = pv->cmdline[i];
+	cmdline[i] = '\0';
+	rt_console_select("xencons");
+	if (!word_is("dev", "xencons"))
+		panic("under Xen PV the console is dev=xencons (no port I/O for serial or hvb)");
+	if (pv->why)
+		panic(pv->why);
+	boot_caps = (uint32_t)word_u64("caps", 0);
+	memmap[0] = (struct rt_memmap_entry){ pv->ram_lo, pv->ram_hi - pv->ram_lo, RT_E820_RAM, 0 };
+	if (rt_mem_init(memmap, 1) < 0)
+		panic("no RAM above the guest image after the PV boot");
+	if (word_is("pt", "4k"))
+		panic("pt=4k: not under Xen PV (every page is 4 KiB there already)");
+	start_harness(true, entry_tsc, ring3_tsc);
 }
 
 /* ------------------------------------------------------------ faults */
@@ -257,7 +297,12 @@ void hvb_fault_user(void)
 	r.u64[2] = f->rip;
 	r.u64[3] = f->cr2;
 	p = rt_put_str(p, end, name);
-	p = rt_put_str(p, end, (f->cs & 3) ? " in ring 3 (workload or runtime)" : " in ring 0 (runtime)");
+	if (rt_pv()) /* Xen's frame: RPL 3 for guest user mode, 0 for guest kernel mode */
+		p = rt_put_str(p, end, (f->cs & 3) ? " in PV user mode (workload or runtime)"
+						   : " in PV kernel mode (runtime)");
+	else
+		p = rt_put_str(p, end, (f->cs & 3) ? " in ring 3 (workload or runtime)"
+						   : " in ring 0 (runtime)");
 	p = rt_put_str(p, end, " cs=");
 	p = rt_put_hex(p, end, f->cs);
 	p = rt_put_str(p, end, " rsp=");

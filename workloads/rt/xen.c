@@ -9,6 +9,7 @@
  */
 #include "console_codec.h"
 #include "harness.h"
+#include "pv.h"
 #include "rt.h"
 #include "xen.h"
 
@@ -139,6 +140,8 @@ static void check_xcr0(void)
 	char msg[HVB_TEXT_MAX], *p = msg, *end = msg + sizeof(msg) - 1;
 	uint32_t lo, hi;
 
+	if (!hvb_xcr0)
+		return; /* PV boot found no XSAVE (CR4.OSXSAVE refused): no xgetbv */
 	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
 	if ((((uint64_t)hi << 32) | lo) == hvb_xcr0)
 		return;
@@ -179,12 +182,57 @@ static void log_xen(uint32_t base)
 	xen_log(msg);
 }
 
+/* One LOG record with what the PV boot (pv.c) did. */
+static void log_pv(const struct rt_pv_boot *pv)
+{
+	char msg[HVB_TEXT_MAX], *p = msg, *end = msg + sizeof(msg) - 1;
+	long v = rt_xen_hypercall_null();
+
+	p = rt_put_str(p, end, "guest xen pv: version ");
+	p = rt_put_dec(p, end, (uint64_t)v >> 16 & 0xffff);
+	p = rt_put_str(p, end, ".");
+	p = rt_put_dec(p, end, (uint64_t)v & 0xffff);
+	p = rt_put_str(p, end, " pages ");
+	p = rt_put_dec(p, end, pv->nr_pages);
+	p = rt_put_str(p, end, " xen-mapped ");
+	p = rt_put_hex(p, end, pv->initial_map_end);
+	p = rt_put_str(p, end, " +l1 ");
+	p = rt_put_dec(p, end, pv->l1_tables);
+	p = rt_put_str(p, end, " gate ");
+	p = rt_put_dec(p, end, gate_cycles);
+	*p = '\0';
+	xen_log(msg);
+}
+
+/* Xen PV: the hypercall page was filled at build time (ELF note) and pv.c
+ * found the console in start_info. */
+static int xen_init_pv(const struct rt_pv_boot *pv)
+{
+	char *p = hc_note, *end = hc_note + sizeof(hc_note) - 1;
+
+	ring = pv->console;
+	ring_port = pv->console_evtchn;
+	active = true;
+	check_xcr0();
+	gate_cycles = measure_gate();
+	p = rt_put_str(p, end, "Xen PV: xen_version from guest kernel via int3 bounce + "
+			       "HYPERVISOR_iret (gate: ");
+	p = rt_put_dec(p, end, gate_cycles);
+	p = rt_put_str(p, end, " cycles)");
+	*p = '\0';
+	log_pv(pv);
+	return 0;
+}
+
 int rt_xen_init(const char **why)
 {
-	uint32_t base = xen_cpuid_base(), r[4];
+	uint32_t base, r[4];
 	uint64_t pfn = 0, port = 0;
 	char *p = hc_note, *end = hc_note + sizeof(hc_note) - 1;
 
+	if (rt_pv())
+		return xen_init_pv(rt_pv());
+	base = xen_cpuid_base();
 	if (!base) {
 		*why = "dev=xencons: no Xen CPUID leaves (XenVMMXenVMM): not a Xen guest";
 		return -19; /* -ENODEV */
@@ -256,6 +304,8 @@ static void ring_write(const char *s, size_t n)
  * which ends up in Xen's log (xl dmesg) with guest_loglvl=all. */
 static void debug_port_text(const char *s)
 {
+	if (rt_pv())
+		return; /* no port I/O under PV (pv.c reports early failures to Xen) */
 	while (*s)
 		rt_outb(HVB_PORT_DEBUGCON, (uint8_t)*s++);
 }

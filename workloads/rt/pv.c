@@ -1,0 +1,208 @@
+/*
+ * Boot of the image as a Xen PV domU, in guest kernel mode (called from
+ * pv.S before the first switch to user mode).  What ring 0 gets from static
+ * tables under PVH is set up here with hypercalls:
+ *
+ *  - the trap table (set_trap_table): every exception to pv.S, int3 as the
+ *    DPL-3 privileged gate; the kernel stack for traps from user mode
+ *    (stack_switch); the syscall, event and failsafe callbacks;
+ *  - the user page table: the kernel's own top-level table
+ *    (MMUEXT_NEW_USER_BASEPTR), so user mode sees what kernel mode sees;
+ *  - Xen's shared-info page (events stay masked) and the PV console page;
+ *  - RAM beyond Xen's start-of-day mapping: new level-1 tables, filled
+ *    with machine frames from the P2M, remapped read-only and hooked into
+ *    the level-2 table with mmu_update (Xen validates every entry).
+ *
+ * Failures before the console is known go to Xen's console (console_io,
+ * `xl dmesg`) and crash the domain; later ones are reported from user mode
+ * as a LOG record (rt_pv()->why).
+ */
+#include "pv.h"
+#include "rt.h"
+#include "xen.h"
+
+/* pv.S */
+void hvb_pv_gate(void), hvb_pv_syscall(void);
+void hvb_pv_hard_stop(void) __attribute__((noreturn));
+void hvb_pv_trap0(void), hvb_pv_trap1(void), hvb_pv_trap4(void), hvb_pv_trap5(void);
+void hvb_pv_trap6(void), hvb_pv_trap7(void), hvb_pv_trap8(void), hvb_pv_trap9(void);
+void hvb_pv_trap10(void), hvb_pv_trap11(void), hvb_pv_trap12(void), hvb_pv_trap13(void);
+void hvb_pv_trap14(void), hvb_pv_trap16(void), hvb_pv_trap17(void), hvb_pv_trap18(void);
+void hvb_pv_trap19(void), hvb_pv_trap20(void), hvb_pv_trap21(void);
+extern uint8_t hvb_pv_shared_info[4096];
+extern char hvb_kstack_top[];
+
+#define TRAP(v, fn) { v, 0, PV_KERNEL_CS, (uintptr_t)fn }
+
+/* DPL 0 (only the CPU raises these) except int3, the gate (DPL 3). */
+static const struct pv_trap_info traps[] = {
+	TRAP(0, hvb_pv_trap0), TRAP(1, hvb_pv_trap1), { 3, 3, PV_KERNEL_CS, (uintptr_t)hvb_pv_gate },
+	TRAP(4, hvb_pv_trap4), TRAP(5, hvb_pv_trap5), TRAP(6, hvb_pv_trap6),
+	TRAP(7, hvb_pv_trap7), TRAP(8, hvb_pv_trap8), TRAP(9, hvb_pv_trap9),
+	TRAP(10, hvb_pv_trap10), TRAP(11, hvb_pv_trap11), TRAP(12, hvb_pv_trap12),
+	TRAP(13, hvb_pv_trap13), TRAP(14, hvb_pv_trap14), TRAP(16, hvb_pv_trap16),
+	TRAP(17, hvb_pv_trap17), TRAP(18, hvb_pv_trap18), TRAP(19, hvb_pv_trap19),
+	TRAP(20, hvb_pv_trap20), TRAP(21, hvb_pv_trap21), { 0, 0, 0, 0 },
+};
+
+static struct rt_pv_boot boot;
+static bool started;
+static char cmdline[sizeof(((struct pv_start_info *)0)->cmd_line) + 1];
+
+const struct rt_pv_boot *rt_pv(void)
+{
+	return started ? &boot : 0;
+}
+
+/* Hypercall nr(a1, a2, a3, a4) from guest kernel mode. */
+static long hc(unsigned nr, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4)
+{
+	register uint64_t rdx __asm__("rdx") = a3;
+	register uint64_t r10 __asm__("r10") = a4;
+	long ret;
+
+	__asm__ volatile("call *%[stub]"
+			 : "=a"(ret), "+D"(a1), "+S"(a2), "+r"(rdx), "+r"(r10)
+			 : [stub] "r"(hvb_xen_hypercall_page + 32 * nr)
+			 : "rcx", "r8", "r9", "r11", "memory");
+	return ret;
+}
+
+/* Before the PV console is known: Xen's console (guest_loglvl), then crash. */
+static void __attribute__((noreturn)) boot_fail(const char *why)
+{
+	static char msg[160];
+	char *p = rt_put_str(msg, msg + sizeof(msg) - 2, "hvbench guest (PV): ");
+
+	p = rt_put_str(p, msg + sizeof(msg) - 2, why);
+	*p++ = '\n';
+	hc(PV_HC_CONSOLE_IO, PV_CONSOLEIO_WRITE, (uint64_t)(p - msg), (uintptr_t)msg, 0);
+	hvb_pv_hard_stop();
+}
+
+static int set_callback(uint16_t type, void (*fn)(void))
+{
+	struct pv_callback_register cb = { type, PV_CALLBACKF_MASK_EVENTS, (uintptr_t)fn };
+
+	return (int)hc(PV_HC_CALLBACK_OP, PV_CALLBACKOP_REGISTER, (uintptr_t)&cb, 0, 0);
+}
+
+/* Traps, kernel stack, callbacks, user page table. */
+static void setup_cpu(uint64_t l4_mfn)
+{
+	struct pv_mmuext_op op = { PV_MMUEXT_NEW_USER_BASEPTR, l4_mfn, 0 };
+
+	if (hc(PV_HC_SET_TRAP_TABLE, (uintptr_t)traps, 0, 0, 0))
+		boot_fail("set_trap_table failed");
+	if (hc(PV_HC_STACK_SWITCH, PV_KERNEL_SS, (uintptr_t)hvb_kstack_top, 0, 0))
+		boot_fail("stack_switch failed");
+	if (set_callback(PV_CALLBACKTYPE_EVENT, hvb_pv_hard_stop) ||
+	    set_callback(PV_CALLBACKTYPE_FAILSAFE, hvb_pv_hard_stop) ||
+	    set_callback(PV_CALLBACKTYPE_SYSCALL, hvb_pv_syscall))
+		boot_fail("callback_op(register) failed");
+	if (hc(PV_HC_MMUEXT_OP, (uintptr_t)&op, 1, 0, PV_DOMID_SELF))
+		boot_fail("MMUEXT_NEW_USER_BASEPTR failed");
+}
+
+/* Pseudo-physical frame of a machine frame (Xen's read-only M2P). */
+static uint64_t m2p(uint64_t mfn)
+{
+	return ((const uint64_t *)PV_M2P_VIRT)[mfn];
+}
+
+static const uint64_t *table_of(uint64_t entry)
+{
+	return (const uint64_t *)(uintptr_t)(m2p((entry & PV_PTE_ADDR) / PV_PAGE) * PV_PAGE);
+}
+
+/*
+ * Map all RAM below PV_MAP_LIMIT at virtual = pseudo-physical.  Xen mapped
+ * the first 4 MiB-aligned stretch (whole 2 MiB level-1 tables); each 2 MiB
+ * after it gets a level-1 table taken from the first free page, which is
+ * always mapped (one page per 2 MiB consumed, 512 mapped).
+ */
+static const char *map_ram(const struct pv_start_info *si, const uint64_t *p2m, uint64_t free_pfn)
+{
+	const uint64_t *l4 = (const uint64_t *)(uintptr_t)si->pt_base, *l3, *l2;
+	uint64_t hi = si->nr_pages * PV_PAGE, l2_mfn, mapped = 0;
+
+	if (hi > PV_MAP_LIMIT)
+		hi = PV_MAP_LIMIT;
+	if (!(l4[0] & PV_PTE_P))
+		return "Xen's page tables do not map the image (level 4)";
+	l3 = table_of(l4[0]);
+	if (!(l3[0] & PV_PTE_P))
+		return "Xen's page tables do not map the image (level 3)";
+	l2_mfn = (l3[0] & PV_PTE_ADDR) / PV_PAGE;
+	l2 = table_of(l3[0]);
+	for (uint64_t va = 0; va < hi; va += 512 * PV_PAGE) {
+		uint64_t idx = va / (512 * PV_PAGE), pfn = free_pfn, mfn;
+		struct pv_mmu_update u;
+
+		if (l2[idx] & PV_PTE_P) {
+			mapped = va + 512 * PV_PAGE;
+			continue;
+		}
+		if (!boot.initial_map_end)
+			boot.initial_map_end = mapped;
+		if (pfn * PV_PAGE >= mapped)
+			return "no free page in Xen's initial mapping for a page table";
+		mfn = p2m[pfn];
+		pv_fill_l1((uint64_t *)(uintptr_t)(pfn * PV_PAGE), va, p2m, si->nr_pages, PV_PTE_RAM);
+		/* Xen takes a page as a page table only without writable mappings. */
+		if (hc(PV_HC_UPDATE_VA_MAPPING, pfn * PV_PAGE, pv_pte(mfn, PV_PTE_P | PV_PTE_U | PV_PTE_A),
+		       PV_UVMF_INVLPG, 0))
+			return "update_va_mapping refused to make a page table read-only";
+		u.ptr = l2_mfn * PV_PAGE + idx * 8;
+		u.val = pv_pte(mfn, PV_PTE_P | PV_PTE_W | PV_PTE_U | PV_PTE_A);
+		if (hc(PV_HC_MMU_UPDATE, (uintptr_t)&u, 1, 0, PV_DOMID_SELF))
+			return "mmu_update refused a new level-1 table";
+		free_pfn++;
+		mapped = va + 512 * PV_PAGE;
+		boot.l1_tables++;
+	}
+	if (!boot.initial_map_end)
+		boot.initial_map_end = mapped;
+	boot.ram_lo = free_pfn * PV_PAGE;
+	boot.ram_hi = hi < mapped ? hi : mapped;
+	return boot.ram_lo < boot.ram_hi ? 0 : "no free RAM after Xen's boot data";
+}
+
+void hvb_pv_boot(const struct pv_start_info *si, uint64_t entry_rsp)
+{
+	const uint64_t *p2m = (const uint64_t *)(uintptr_t)si->mfn_list;
+	const char *why = 0;
+	uint64_t console_pfn, store_pfn;
+	size_t i;
+
+	if (!pv_start_info_ok(si, (uintptr_t)__image_start, &why))
+		boot_fail(why); /* before the trap table: what it needs is checked here */
+	setup_cpu(p2m[si->pt_base / PV_PAGE]);
+	started = true;
+
+	/* Events stay masked (vcpu_info[0].evtchn_upcall_mask): nothing
+	 * interrupts a measurement, as IF=0 does under PVH. */
+	if (hc(PV_HC_UPDATE_VA_MAPPING, (uintptr_t)hvb_pv_shared_info,
+	       pv_pte(si->shared_info / PV_PAGE, PV_PTE_RAM), PV_UVMF_INVLPG, 0))
+		boot_fail("cannot map the shared-info page");
+	hvb_pv_shared_info[1] = 1;
+
+	console_pfn = m2p(si->console_mfn);
+	store_pfn = si->store_mfn ? m2p(si->store_mfn) : ~0ull;
+	if (console_pfn >= si->nr_pages)
+		boot_fail("the PV console page is not one of the domain's pages");
+	boot.console = (void *)(uintptr_t)(console_pfn * PV_PAGE);
+	boot.console_evtchn = si->console_evtchn;
+	boot.nr_pages = si->nr_pages;
+	for (i = 0; i + 1 < sizeof(cmdline) && si->cmd_line[i]; i++)
+		cmdline[i] = si->cmd_line[i];
+	cmdline[i] = '\0';
+	boot.cmdline = cmdline;
+
+	/* Page 0 unmapped, as under PVH: a NULL access faults. */
+	if (hc(PV_HC_UPDATE_VA_MAPPING, 0, 0, PV_UVMF_INVLPG, 0))
+		why = "cannot unmap page 0";
+	if (!why)
+		why = map_ram(si, p2m, pv_first_free_pfn(si, (uintptr_t)si, entry_rsp, console_pfn, store_pfn));
+	boot.why = why;
+}

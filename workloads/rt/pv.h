@@ -1,0 +1,229 @@
+/*
+ * The guest image as a Xen PV domU (64-bit): the Xen ABI it needs and the
+ * pure helpers of its boot (pv.c, pv.S).
+ *
+ * A 64-bit PV guest runs in hardware ring 3 in two modes Xen switches
+ * between: guest kernel mode (here: what ring 0 is under PVH, pv.S and the
+ * kernel half of pv.c) and guest user mode (everything else: main.c, the
+ * harness, the workloads), each with its own top-level page table; the
+ * runtime registers the same one for both (user mappings need no copy).
+ * Privileged operations are hypercalls: traps arrive through a trap table,
+ * user `syscall` through a callback, and the way back to user mode is
+ * HYPERVISOR_iret.  Page tables hold machine frames (start_info's P2M,
+ * mfn_list) and are written through mmu_update, never directly.
+ *
+ * Values are from Xen's public headers (xen.h, arch-x86/xen-x86_64.h,
+ * callback.h, elfnote.h); the ABI is stable.  The inline helpers below are
+ * pure so the host unit tests (tests/unit/test_xen_pv.c) check them.
+ */
+#ifndef HVB_RT_PV_H
+#define HVB_RT_PV_H
+
+/* Flat selectors Xen provides (xen-x86_64.h).  Kernel selectors with RPL 0
+ * are what Xen's exception frames show for guest kernel mode; Xen raises
+ * the RPL itself. */
+#define PV_KERNEL_CS 0xe030
+#define PV_KERNEL_SS 0xe028
+#define PV_USER_CS 0xe033
+#define PV_USER_SS 0xe02b
+
+/* Hypercall numbers (32-byte stubs in the hypercall page). */
+#define PV_HC_SET_TRAP_TABLE 0
+#define PV_HC_MMU_UPDATE 1
+#define PV_HC_STACK_SWITCH 3
+#define PV_HC_UPDATE_VA_MAPPING 14
+#define PV_HC_CONSOLE_IO 18
+#define PV_HC_IRET 23
+#define PV_HC_MMUEXT_OP 26
+#define PV_HC_SCHED_OP 29
+#define PV_HC_CALLBACK_OP 30
+
+#define PV_VGCF_IN_SYSCALL (1 << 8) /* iret flags: return from a syscall callback */
+
+#define PV_ELFNOTE_ENTRY 1
+#define PV_ELFNOTE_HYPERCALL_PAGE 2
+#define PV_ELFNOTE_VIRT_BASE 3
+#define PV_ELFNOTE_PADDR_OFFSET 4
+#define PV_ELFNOTE_XEN_VERSION 5
+#define PV_ELFNOTE_GUEST_OS 6
+#define PV_ELFNOTE_LOADER 8
+
+/* Machine-to-physical table, read-only for the guest (xen-x86_64.h). */
+#define PV_M2P_VIRT 0xffff800000000000ull
+
+#ifndef __ASSEMBLER__
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PV_PAGE 4096ull
+#define PV_PTE_P 0x1ull
+#define PV_PTE_W 0x2ull
+#define PV_PTE_U 0x4ull
+#define PV_PTE_A 0x20ull
+#define PV_PTE_D 0x40ull
+#define PV_PTE_ADDR 0x000ffffffffff000ull
+#define PV_PTE_RAM (PV_PTE_P | PV_PTE_W | PV_PTE_U | PV_PTE_A | PV_PTE_D)
+
+#define PV_MMUEXT_NEW_USER_BASEPTR 15
+#define PV_UVMF_INVLPG 2
+#define PV_CONSOLEIO_WRITE 0
+#define PV_CALLBACKOP_REGISTER 0
+#define PV_CALLBACKTYPE_EVENT 0
+#define PV_CALLBACKTYPE_FAILSAFE 1
+#define PV_CALLBACKTYPE_SYSCALL 2
+#define PV_CALLBACKF_MASK_EVENTS 1
+#define PV_DOMID_SELF 0x7ff0
+
+#define PV_START_MAGIC "xen-3.0-x86_64"
+/* RAM the runtime maps: one level-3 entry (the one holding the image). */
+#define PV_MAP_LIMIT (1ull << 30)
+
+/* struct start_info (xen.h), as Xen fills it for a 64-bit PV guest. */
+struct pv_start_info {
+	char magic[32];
+	uint64_t nr_pages;
+	uint64_t shared_info; /* machine address */
+	uint32_t flags;
+	uint64_t store_mfn;
+	uint32_t store_evtchn;
+	uint64_t console_mfn;
+	uint32_t console_evtchn;
+	uint64_t pt_base;      /* virtual address of the top-level table */
+	uint64_t nr_pt_frames;
+	uint64_t mfn_list;     /* virtual address of the P2M (nr_pages entries) */
+	uint64_t mod_start, mod_len;
+	char cmd_line[1024];
+	uint64_t first_p2m_pfn, nr_p2m_frames;
+};
+
+struct pv_trap_info {
+	uint8_t vector;
+	uint8_t flags; /* DPL in bits 0-1; bit 2: mask events on entry */
+	uint16_t cs;
+	uint64_t address;
+};
+
+struct pv_callback_register {
+	uint16_t type, flags;
+	uint64_t address;
+};
+
+struct pv_mmu_update {
+	uint64_t ptr; /* machine address of the entry (low bits 0: normal update) */
+	uint64_t val;
+};
+
+struct pv_mmuext_op {
+	uint32_t cmd;
+	uint64_t arg1; /* mfn or linear address */
+	uint64_t arg2;
+};
+
+/*
+ * Is si a start_info Xen wrote for a 64-bit PV guest whose image starts at
+ * image_start (virtual = pseudo-physical)?  true, or false with *why set.
+ */
+static inline bool pv_start_info_ok(const struct pv_start_info *si, uint64_t image_start,
+				    const char **why)
+{
+	const char *m = PV_START_MAGIC;
+
+	for (unsigned i = 0; m[i]; i++) {
+		if (si->magic[i] != m[i]) {
+			*why = "start_info magic is not xen-3.0-x86_64: not a 64-bit PV start";
+			return false;
+		}
+	}
+	if (!si->nr_pages || si->nr_pages > (1ull << 40) / PV_PAGE ||
+	    image_start / PV_PAGE >= si->nr_pages) {
+		*why = "start_info nr_pages does not cover the image";
+		return false;
+	}
+	if (!si->mfn_list || !si->pt_base || !si->nr_pt_frames || (si->pt_base & (PV_PAGE - 1))) {
+		*why = "start_info has no P2M list or page tables";
+		return false;
+	}
+	if (!si->console_mfn || !si->shared_info || (si->shared_info & (PV_PAGE - 1))) {
+		*why = "start_info has no PV console or shared info";
+		return false;
+	}
+	return true;
+}
+
+static inline uint64_t pv_max(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+/*
+ * First page frame after every bootstrap element Xen placed behind the
+ * image (P2M, start_info, page tables, boot stack: xen.h's start-of-day
+ * layout), given the virtual address of start_info itself (si_va), the
+ * stack pointer at entry (the top of the boot stack, the last element) and
+ * the pseudo-physical frames of the console and xenstore pages.  Everything from there to the end of the initial mapping
+ * is free.
+ */
+static inline uint64_t pv_first_free_pfn(const struct pv_start_info *si, uint64_t si_va,
+					 uint64_t entry_rsp, uint64_t console_pfn, uint64_t store_pfn)
+{
+	uint64_t end = (entry_rsp + PV_PAGE - 1) / PV_PAGE;
+
+	end = pv_max(end, si->pt_base / PV_PAGE + si->nr_pt_frames);
+	end = pv_max(end, (si->mfn_list + si->nr_pages * 8 + PV_PAGE - 1) / PV_PAGE);
+	end = pv_max(end, si_va / PV_PAGE + 1);
+	end = pv_max(end, console_pfn + 1);
+	if (store_pfn < si->nr_pages)
+		end = pv_max(end, store_pfn + 1);
+	return end;
+}
+
+/* Page-table entry for machine frame mfn with flags. */
+static inline uint64_t pv_pte(uint64_t mfn, uint64_t flags)
+{
+	return ((mfn * PV_PAGE) & PV_PTE_ADDR) | flags;
+}
+
+/*
+ * Fill the level-1 table l1 (512 entries) for the 2 MiB at va: RAM pages
+ * (pfn < nr_pages, mapped at virtual = pfn * 4 KiB) map their machine
+ * frame from p2m with flags; the rest stay empty.  Returns the number of
+ * pages mapped.
+ */
+static inline unsigned pv_fill_l1(uint64_t *l1, uint64_t va, const uint64_t *p2m,
+				  uint64_t nr_pages, uint64_t flags)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < 512; i++) {
+		uint64_t pfn = va / PV_PAGE + i;
+
+		l1[i] = pfn < nr_pages ? pv_pte(p2m[pfn], flags) : 0;
+		n += pfn < nr_pages;
+	}
+	return n;
+}
+
+/* ------------------------------------------------------------ guest only (pv.c) */
+
+/* What the PV boot (guest kernel mode) leaves for user mode (main.c). */
+struct rt_pv_boot {
+	const char *cmdline;       /* copy of start_info's command line */
+	uint64_t ram_lo, ram_hi;   /* free, mapped RAM for the allocator */
+	uint64_t nr_pages;         /* the domain's pages */
+	uint64_t initial_map_end;  /* what Xen mapped at start of day */
+	uint64_t l1_tables;        /* page tables the runtime added (mmu_update) */
+	void *console;             /* the PV console page (mapped) */
+	uint32_t console_evtchn;
+	const char *why;           /* non-NULL: the boot failed here (reported from user mode) */
+};
+
+/* pv.c: the boot's result; NULL unless the image was started as a PV guest. */
+const struct rt_pv_boot *rt_pv(void);
+/* main.c: user-mode entry after the PV boot (pv.S), TSC at the PV entry. */
+void hvb_pv_user_start(uint64_t entry_tsc) __attribute__((noreturn));
+/* pv.c, guest kernel mode: the boot steps between entry and user mode. */
+void hvb_pv_boot(const struct pv_start_info *si, uint64_t entry_rsp);
+
+#endif /* !__ASSEMBLER__ */
+#endif /* HVB_RT_PV_H */
