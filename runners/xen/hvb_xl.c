@@ -31,7 +31,8 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: hvb-xl available\n"
 			"       hvb-xl run [-m MB] [-c VCPUS] [-p CPU] [-e EXTRA] [-t SECONDS] "
-			"[-l BYTES] [-v] KERNEL\n");
+			"[-l BYTES] [-P] [-v] KERNEL\n"
+			"  -P  a PV domU (default PVH)\n");
 	return 1;
 }
 
@@ -72,7 +73,7 @@ static int cmd_run(int argc, char **argv)
 	char err[512] = "";
 	int opt, rc;
 
-	while ((opt = getopt(argc, argv, "m:c:p:e:t:l:v")) != -1) {
+	while ((opt = getopt(argc, argv, "m:c:p:e:t:l:Pv")) != -1) {
 		switch (opt) {
 		case 'm':
 			cfg.memory_mb = (unsigned)strtoul(optarg, NULL, 0);
@@ -91,6 +92,9 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'l':
 			cfg.console_max = strtoul(optarg, NULL, 0);
+			break;
+		case 'P':
+			cfg.pv = true;
 			break;
 		case 'v':
 			verbose = true;

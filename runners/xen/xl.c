@@ -180,7 +180,7 @@ void hvb_xl_close(struct hvb_xl *xl)
 	free(xl);
 }
 
-/* Fill a libxl domain config for a PVH guest from cfg. */
+/* Fill a libxl domain config for a PVH (or PV) guest from cfg. */
 static int build_config(struct hvb_xl *xl, const struct hvb_xl_cfg *cfg, libxl_domain_config *dc,
 			char *err, size_t len)
 {
@@ -197,9 +197,9 @@ static int build_config(struct hvb_xl *xl, const struct hvb_xl_cfg *cfg, libxl_d
 		snprintf(name, sizeof(name), "%s", cfg->name);
 	else
 		snprintf(name, sizeof(name), "hvbench-%d-%u", (int)getpid(), xl->seq++);
-	dc->c_info.type = LIBXL_DOMAIN_TYPE_PVH;
+	dc->c_info.type = cfg->pv ? LIBXL_DOMAIN_TYPE_PV : LIBXL_DOMAIN_TYPE_PVH;
 	dc->c_info.name = strdup(name);
-	libxl_domain_build_info_init_type(b, LIBXL_DOMAIN_TYPE_PVH);
+	libxl_domain_build_info_init_type(b, dc->c_info.type);
 	b->max_vcpus = (int)vcpus;
 	if (libxl_cpu_bitmap_alloc(xl->ctx, &b->avail_vcpus, (int)vcpus))
 		goto nomem;
@@ -479,8 +479,8 @@ int hvb_xl_run(struct hvb_xl *xl, const struct hvb_xl_cfg *cfg, struct hvb_xl_ou
 	lrc = libxl_domain_create_new(xl->ctx, &dc, &domid, NULL, NULL);
 	out->domid = domid;
 	if (lrc) {
-		errf(err, len, "libxl could not create the PVH domain from %s (libxl error %d; "
-			       "its messages above say why)", cfg->kernel, lrc);
+		errf(err, len, "libxl could not create the %s domain from %s (libxl error %d; "
+			       "its messages above say why)", cfg->pv ? "PV" : "PVH", cfg->kernel, lrc);
 		rc = -EIO;
 		goto out_destroy;
 	}

@@ -30,7 +30,8 @@ enum hvb_xl_end {
 
 struct hvb_xl_cfg {
 	const char *name;      /* domain name; NULL: "hvbench-<pid>-<n>" */
-	const char *kernel;    /* path of a PVH ELF image (uncompressed is faster) */
+	const char *kernel;    /* path of a PVH (or PV) ELF image (uncompressed is faster) */
+	bool pv;               /* a PV domU (LIBXL_DOMAIN_TYPE_PV) instead of PVH */
 	const char *cmdline;   /* start-info command line (xl's extra=); may be NULL */
 	unsigned memory_mb;    /* guest memory; 0: 32 */
 	unsigned vcpus;        /* 0: 1 */
@@ -71,7 +72,7 @@ int hvb_xl_open(struct hvb_xl **xlp, bool verbose, char *err, size_t len);
 void hvb_xl_close(struct hvb_xl *xl);
 
 /*
- * Create a PVH domU from cfg (paused), attach to its PV console, unpause it
+ * Create a PVH (cfg->pv: PV) domU from cfg (paused), attach to its PV console, unpause it
  * and deliver its console output to cfg->on_console until it shuts down,
  * times out, floods the console, is interrupted (SIGINT/SIGTERM, handled
  * only during this call) or on_console says stop.  The domain is destroyed

@@ -1,4 +1,4 @@
-/* The Xen runner off Xen: it is registered, and says precisely why it cannot run. */
+/* The Xen runners off Xen: both are registered, and say precisely why they cannot run. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -6,19 +6,19 @@
 #include "runner.h"
 #include "tap.h"
 
-int main(void)
+static void check(const char *name)
 {
-	const struct hvb_runner *r = hvb_runner_find("xen-pvh");
+	const struct hvb_runner *r = hvb_runner_find(name);
 	char why[512] = "";
 	bool ok;
 
-	TAP_OK(r != NULL, "xen-pvh runner is registered");
+	TAP_OK(r != NULL, name);
 	if (!r)
-		return tap_done();
+		return;
 	TAP_OK(r->available && r->run && r->describe, "descriptor is complete");
 	if (!access("/proc/xen/capabilities", F_OK)) {
 		TAP_SKIP("this host is running under Xen; the off-Xen checks do not apply");
-		return tap_done();
+		return;
 	}
 	ok = r->available(why, sizeof(why));
 	TAP_OK(!ok, "not available on a host that is not a Xen dom0");
@@ -26,6 +26,12 @@ int main(void)
 	TAP_OK(strstr(why, "not running under Xen") || strstr(why, "libxl") ||
 		       strstr(why, "privcmd"),
 	       "the reason names what is missing");
-	printf("# why: %s\n", why);
+	printf("# %s: why: %s\n", name, why);
+}
+
+int main(void)
+{
+	check("xen-pvh");
+	check("xen-pv");
 	return tap_done();
 }
