@@ -328,6 +328,8 @@ static void mark_rep(uint32_t leaf, uint32_t rep)
 {
 	uint32_t r[4];
 
+	if (rt_pv())
+		return; /* a PV guest's cpuid does not trap: nothing to mark, no tracer */
 	rt_cpuid(leaf, rep, r);
 }
 
