@@ -120,6 +120,11 @@ static void test_l1(void)
 	TAP_EQ_INT(l1[187], pv_pte(p2m[699], PV_PTE_RAM), "last page of RAM mapped");
 	TAP_EQ_INT(l1[188], 0, "beyond RAM: empty");
 	TAP_EQ_INT(l1[511], 0, "beyond RAM: empty to the end");
+
+	TAP_EQ_INT(pv_l1e_maddr(0x1234, 0), 0x1234000, "entry of the first page of a 2 MiB");
+	TAP_EQ_INT(pv_l1e_maddr(0x1234, 2 * MIB + 5 * PV_PAGE + 123), 0x1234028,
+		   "entry 5 of the next 2 MiB (offset within the page ignored)");
+	TAP_EQ_INT(pv_l1e_maddr(0x1234, 2 * MIB - PV_PAGE), 0x1234ff8, "last entry at 4088");
 }
 
 int main(void)

@@ -377,7 +377,10 @@ static struct first_touch ftouch;
 static bool valid_ftouch(struct hvb_ctx *c, const char **why)
 {
 	c->note = c->native ? "native: 4 KiB anonymous page faults (THP off for this memory)"
-			    : "EPT/NPT violation per 4 KiB guest page";
+		  : (c->caps & HVB_CAP_XEN_PV)
+			  ? "Xen PV: #PF bounced to the guest kernel, update_va_mapping, "
+			    "HYPERVISOR_iret per 4 KiB page"
+			  : "EPT/NPT violation per 4 KiB guest page";
 	if (!c->native && !rt_has(HVB_CAP_RELEASE, why))
 		return false;
 	return mem_fits(FT_MAX_OPS * FT_REGION, why);

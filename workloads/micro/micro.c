@@ -393,7 +393,10 @@ static struct first_touch ft;
 static bool valid_first_touch(struct hvb_ctx *c, const char **why)
 {
 	c->note = c->native ? "native: anonymous page fault per 4 KiB page (no THP)"
-			    : "EPT/NPT violation per 4 KiB guest page";
+		  : (c->caps & HVB_CAP_XEN_PV)
+			  ? "Xen PV: #PF bounced to the guest kernel, update_va_mapping, "
+			    "HYPERVISOR_iret per 4 KiB page"
+			  : "EPT/NPT violation per 4 KiB guest page";
 	return c->native || rt_has(HVB_CAP_RELEASE, why);
 }
 

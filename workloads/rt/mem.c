@@ -12,6 +12,7 @@
  * fresh pages).
  */
 #include "harness.h"
+#include "pv.h"
 #include "rt.h"
 
 #define PAGE 4096ull
@@ -184,6 +185,12 @@ void *rt_fresh_alloc(size_t bytes)
 
 		if (r->fresh - r->high >= bytes) {
 			r->fresh -= bytes;
+			/* Xen PV maps all RAM at boot: unmap, so that the
+			 * first touch faults (and pv.c maps the page). */
+			if (rt_pv() && rt_sys(RT_SYS_PV_UNMAP, r->fresh, bytes)) {
+				r->fresh += bytes;
+				return 0;
+			}
 			return (void *)(uintptr_t)r->fresh;
 		}
 	}
@@ -202,7 +209,7 @@ void rt_fresh_release(void *p, size_t bytes)
 	bytes = align_up(bytes, PAGE);
 	if (!p || !bytes)
 		return;
-	if (rt_caps() & HVB_CAP_RELEASE) {
+	if ((rt_caps() & HVB_CAP_RELEASE) && !rt_pv()) { /* PV: unmapped at the next alloc */
 		struct hvb_record r;
 
 		rt_memset(&r, 0, sizeof(r));

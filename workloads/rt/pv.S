@@ -32,6 +32,17 @@
 	.popsection
 .endm
 
+/* Call a C function on a 16-byte aligned stack (Xen's frames leave any
+ * alignment); rbp is callee-saved, so it keeps the old rsp. */
+.macro CALL_ALIGNED fn
+	push %rbp
+	mov %rsp, %rbp
+	and $-16, %rsp
+	call \fn
+	mov %rbp, %rsp
+	pop %rbp
+.endm
+
 .macro NOTE type, value
 	.balign 4
 	.long 4, 8, \type
@@ -164,7 +175,23 @@ hvb_pv_gate:
 	ud2
 4:	cmp $RT_SYS_STOP, %eax
 	je hvb_pv_hard_stop
-	test %eax, %eax			/* RT_SYS_NULL: the gate's own cost */
+	cmp $RT_SYS_PV_UNMAP, %eax
+	jne 5f
+	push %rdi			/* C clobbers what rt_sys promises to keep */
+	push %rsi
+	push %r8
+	push %r9
+	push %r10
+	push %r11
+	CALL_ALIGNED hvb_pv_unmap	/* pv.c: (va, bytes) -> 0 or -errno */
+	pop %r11
+	pop %r10
+	pop %r9
+	pop %r8
+	pop %rsi
+	pop %rdi
+	jmp 9f
+5:	test %eax, %eax			/* RT_SYS_NULL: the gate's own cost */
 	jz 9f
 	mov $-38, %rax			/* -ENOSYS: hlt, cr3 (never granted under PV) */
 	jmp 9f
@@ -197,9 +224,53 @@ hvb_pv_trap\vec:
 	pushq $\vec
 	jmp hvb_pv_trap_common
 .endm
-	.irp vec, 0, 1, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18, 19, 20, 21
+	.irp vec, 0, 1, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 16, 17, 18, 19, 20, 21
 	PV_TRAP \vec
 	.endr
+
+/*
+ * #PF: a page rt_fresh_alloc unmapped (pv.c) is mapped on its first touch
+ * and the access resumes (micro/first-touch under PV: the fault goes
+ * through Xen to here, update_va_mapping, HYPERVISOR_iret back); any other
+ * page fault is reported like every exception.  Frame: error code, rip,
+ * cs, rflags, rsp, ss.
+ */
+	.globl hvb_pv_trap14
+hvb_pv_trap14:
+	pop %rcx
+	pop %r11
+	push %rax
+	push %rcx
+	push %rdx
+	push %rsi
+	push %rdi
+	push %r8
+	push %r9
+	push %r10
+	push %r11
+	mov 72(%rsp), %rsi		/* error code */
+	mov hvb_pv_shared_info + 16, %rdi	/* vcpu_info[0].arch.cr2 */
+	CALL_ALIGNED hvb_pv_demand_fault
+	test %eax, %eax
+	pop %r11
+	pop %r10
+	pop %r9
+	pop %r8
+	pop %rdi
+	pop %rsi
+	pop %rdx
+	pop %rcx
+	pop %rax
+	jz 1f
+	add $8, %rsp			/* the error code */
+	testb $3, 8(%rsp)		/* from user mode: back through Xen */
+	jz 2f
+	push $0
+	jmp HC(PV_HC_IRET)
+2:	orb $3, 8(%rsp)
+	iretq
+1:	pushq $14
+	jmp hvb_pv_trap_common
 	.globl hvb_pv_gate
 
 hvb_pv_trap_common:

@@ -47,6 +47,8 @@ static const struct pv_trap_info traps[] = {
 
 static struct rt_pv_boot boot;
 static bool started;
+static const uint64_t *p2m;      /* Xen's P2M (start_info.mfn_list) */
+static const uint64_t *l2_table; /* the level-2 table mapping RAM (read-only) */
 static char cmdline[sizeof(((struct pv_start_info *)0)->cmd_line) + 1];
 
 const struct rt_pv_boot *rt_pv(void)
@@ -121,7 +123,7 @@ static const uint64_t *table_of(uint64_t entry)
  * after it gets a level-1 table taken from the first free page, which is
  * always mapped (one page per 2 MiB consumed, 512 mapped).
  */
-static const char *map_ram(const struct pv_start_info *si, const uint64_t *p2m, uint64_t free_pfn)
+static const char *map_ram(const struct pv_start_info *si, uint64_t free_pfn)
 {
 	const uint64_t *l4 = (const uint64_t *)(uintptr_t)si->pt_base, *l3, *l2;
 	uint64_t hi = si->nr_pages * PV_PAGE, l2_mfn, mapped = 0;
@@ -134,7 +136,7 @@ static const char *map_ram(const struct pv_start_info *si, const uint64_t *p2m, 
 	if (!(l3[0] & PV_PTE_P))
 		return "Xen's page tables do not map the image (level 3)";
 	l2_mfn = (l3[0] & PV_PTE_ADDR) / PV_PAGE;
-	l2 = table_of(l3[0]);
+	l2 = l2_table = table_of(l3[0]);
 	for (uint64_t va = 0; va < hi; va += 512 * PV_PAGE) {
 		uint64_t idx = va / (512 * PV_PAGE), pfn = free_pfn, mfn;
 		struct pv_mmu_update u;
@@ -170,13 +172,13 @@ static const char *map_ram(const struct pv_start_info *si, const uint64_t *p2m, 
 
 void hvb_pv_boot(const struct pv_start_info *si, uint64_t entry_rsp)
 {
-	const uint64_t *p2m = (const uint64_t *)(uintptr_t)si->mfn_list;
 	const char *why = 0;
 	uint64_t console_pfn, store_pfn;
 	size_t i;
 
 	if (!pv_start_info_ok(si, (uintptr_t)__image_start, &why))
 		boot_fail(why); /* before the trap table: what it needs is checked here */
+	p2m = (const uint64_t *)(uintptr_t)si->mfn_list;
 	setup_cpu(p2m[si->pt_base / PV_PAGE]);
 	started = true;
 
@@ -203,6 +205,45 @@ void hvb_pv_boot(const struct pv_start_info *si, uint64_t entry_rsp)
 	if (hc(PV_HC_UPDATE_VA_MAPPING, 0, 0, PV_UVMF_INVLPG, 0))
 		why = "cannot unmap page 0";
 	if (!why)
-		why = map_ram(si, p2m, pv_first_free_pfn(si, (uintptr_t)si, entry_rsp, console_pfn, store_pfn));
+		why = map_ram(si, pv_first_free_pfn(si, (uintptr_t)si, entry_rsp, console_pfn, store_pfn));
 	boot.why = why;
+}
+
+/* ------------------------------------------------------------ first touch */
+
+static bool allocator_page(uint64_t va)
+{
+	return va >= boot.ram_lo && va < boot.ram_hi && (l2_table[va / (512 * PV_PAGE)] & PV_PTE_P);
+}
+
+long hvb_pv_unmap(uint64_t va, uint64_t bytes)
+{
+	static struct pv_mmu_update u[64];
+	struct pv_mmuext_op flush = { PV_MMUEXT_TLB_FLUSH_LOCAL, 0, 0 };
+	unsigned n = 0;
+
+	if ((va | bytes) & (PV_PAGE - 1) || !bytes || !allocator_page(va) ||
+	    !allocator_page(va + bytes - PV_PAGE) || va + bytes < va)
+		return -22;
+	for (uint64_t p = va; p < va + bytes; p += PV_PAGE) {
+		uint64_t l1_mfn = (l2_table[p / (512 * PV_PAGE)] & PV_PTE_ADDR) / PV_PAGE;
+
+		u[n].ptr = pv_l1e_maddr(l1_mfn, p);
+		u[n++].val = 0;
+		if (n == sizeof(u) / sizeof(u[0]) || p + PV_PAGE == va + bytes) {
+			if (hc(PV_HC_MMU_UPDATE, (uintptr_t)u, n, 0, PV_DOMID_SELF))
+				return -5;
+			n = 0;
+		}
+	}
+	return hc(PV_HC_MMUEXT_OP, (uintptr_t)&flush, 1, 0, PV_DOMID_SELF) ? -5 : 0;
+}
+
+int hvb_pv_demand_fault(uint64_t va, uint64_t error)
+{
+	va &= ~(PV_PAGE - 1);
+	if ((error & 1) || !started || !l2_table || !allocator_page(va))
+		return 0; /* a protection fault, or not one of ours: report it */
+	/* Not-present entries are never cached: no flush needed. */
+	return hc(PV_HC_UPDATE_VA_MAPPING, va, pv_pte(p2m[va / PV_PAGE], PV_PTE_RAM), 0, 0) == 0;
 }

@@ -65,6 +65,7 @@
 #define PV_PTE_ADDR 0x000ffffffffff000ull
 #define PV_PTE_RAM (PV_PTE_P | PV_PTE_W | PV_PTE_U | PV_PTE_A | PV_PTE_D)
 
+#define PV_MMUEXT_TLB_FLUSH_LOCAL 6
 #define PV_MMUEXT_NEW_USER_BASEPTR 15
 #define PV_UVMF_INVLPG 2
 #define PV_CONSOLEIO_WRITE 0
@@ -224,6 +225,20 @@ const struct rt_pv_boot *rt_pv(void);
 void hvb_pv_user_start(uint64_t entry_tsc) __attribute__((noreturn));
 /* pv.c, guest kernel mode: the boot steps between entry and user mode. */
 void hvb_pv_boot(const struct pv_start_info *si, uint64_t entry_rsp);
+/* pv.c, kernel mode (RT_SYS_PV_UNMAP): unmap the allocator's pages
+ * [va, va + bytes) with batched mmu_update; 0 or -EINVAL (not whole pages
+ * of the allocator's RAM). */
+long hvb_pv_unmap(uint64_t va, uint64_t bytes);
+/* pv.c, kernel mode (#PF): map the page at va again if it is one of the
+ * allocator's pages and the fault was not-present; 1 if so, else 0. */
+int hvb_pv_demand_fault(uint64_t va, uint64_t error);
+
+/* Machine address of the level-1 entry for va, given the level-1 table's
+ * machine frame (from the level-2 entry covering va). */
+static inline uint64_t pv_l1e_maddr(uint64_t l1_mfn, uint64_t va)
+{
+	return l1_mfn * PV_PAGE + ((va / PV_PAGE) & 511) * 8;
+}
 
 #endif /* !__ASSEMBLER__ */
 #endif /* HVB_RT_PV_H */

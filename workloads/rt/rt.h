@@ -31,6 +31,7 @@
 #define RT_SYS_FAULT 5     /* ud2 in ring 0 (fault=ring0 test word) */
 #define RT_SYS_STOP 6      /* cli; hlt forever (after the shutdown port write) */
 #define RT_SYS_XEN_HCALL 7 /* rax = Xen hypercall rdi(rsi, rdx) via the hypercall page (xen.c) */
+#define RT_SYS_PV_UNMAP 8  /* Xen PV only: unmap [rdi, rdi + rsi) so the next touch faults (pv.c) */
 
 /* Read-only alias of guest-physical 0-2 MiB (boot data in page 0). */
 #define RT_LOW_ALIAS 0x8000000000ull
