@@ -130,4 +130,23 @@ check "no native child outlives the killed hvbench" no_child
 check "its data is in .partial files, not final ones" \
 	[ -f "$dir/samples.csv.partial" -a ! -f "$dir/samples.csv" ]
 
+# --- a crash of hvbench itself prints return addresses for addr2line
+case ${O:-build} in
+*/check) skip "crash report: the sanitizers replace hvbench's crash handler" ;;
+*)
+	"$HVBENCH" run -r native -w micro/syscall --reps 200 --goal-us 3000000 -o "$tmp/segv" \
+		>/dev/null 2>"$tmp/segv.err" &
+	pid=$!
+	sleep 1.5
+	kill -SEGV $pid
+	wait $pid 2>/dev/null
+	rc=$?
+	check "a crash ends hvbench with 128+SIGSEGV" [ "$rc" -eq 139 ]
+	check "it prints where it crashed" grep -q 'crashed; return addresses (addr2line -e hvbench)' "$tmp/segv.err"
+	check "... one line per frame" [ "$(grep -c '\[0x[0-9a-f]*\]$' "$tmp/segv.err")" -ge 2 ]
+	sleep 0.5
+	check "no native child outlives the crashed hvbench" [ -z "$(pgrep -f -- "-o $tmp/segv" || true)" ]
+	;;
+esac
+
 tap_done
