@@ -174,7 +174,7 @@ static bool kvm_available(char *why, size_t len)
 static uint32_t host_caps(bool pvm, bool ioeventfds, uint32_t probed)
 {
 	uint32_t caps =
-	    HVB_CAP_PIO_USER | HVB_CAP_MMIO_USER | HVB_CAP_HYPERCALL | HVB_CAP_RELEASE | probed;
+	    HVB_CAP_PIO_USER | HVB_CAP_MMIO_USER | HVB_CAP_RELEASE | probed;
 
 	if (ioeventfds)
 		caps |= HVB_CAP_PIO_KERN | HVB_CAP_MMIO_KERN;
@@ -574,7 +574,7 @@ static const char *verdict_reason(struct kvm_job *kj, char *buf, size_t len)
 }
 
 /*
- * The capability probe: CPUID, MSR and HLT are granted only if the guest
+ * The capability probe: hypercall, CPUID, MSR and HLT are granted only if the guest
  * image, on this host, really runs the workload that needs them.  Under PVM
  * guest ring 0 is emulated and, depending on the guest's mechanism, these
  * instructions may fault or hang KVM_RUN; on VMX/SVM they simply exit.  One
@@ -586,6 +586,7 @@ static const struct {
 	uint32_t cap;
 	const char *name, *workload;
 } cap_probes[] = {
+    {HVB_CAP_HYPERCALL, "hypercall", "micro/hypercall"},
     {HVB_CAP_CPUID, "cpuid", "micro/cpuid"},
     {HVB_CAP_MSR, "msr", "micro/msr-read"},
     {HVB_CAP_HLT, "hlt", "micro/hlt-wake"},
