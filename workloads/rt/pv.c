@@ -6,8 +6,10 @@
  *  - the trap table (set_trap_table): every exception to pv.S, int3 as the
  *    DPL-3 privileged gate; the kernel stack for traps from user mode
  *    (stack_switch); the syscall, event and failsafe callbacks;
- *  - the user page table: the kernel's own top-level table
- *    (MMUEXT_NEW_USER_BASEPTR), so user mode sees what kernel mode sees;
+ *  - the user page table: a top-level table of its own (pinned, then
+ *    MMUEXT_NEW_USER_BASEPTR) sharing the kernel's level-3 table, so user
+ *    mode sees the same memory while Xen switches top-level tables on every
+ *    user/kernel transition, as for any PV guest;
  *  - Xen's shared-info page (events stay masked) and the PV console page;
  *  - RAM beyond Xen's start-of-day mapping: new level-1 tables, filled
  *    with machine frames from the P2M, remapped read-only and hooked into
@@ -89,10 +91,30 @@ static int set_callback(uint16_t type, void (*fn)(void))
 	return (int)hc(PV_HC_CALLBACK_OP, PV_CALLBACKOP_REGISTER, (uintptr_t)&cb, 0, 0);
 }
 
-/* Traps, kernel stack, callbacks, user page table. */
-static void setup_cpu(uint64_t l4_mfn)
+/* The user top-level table: an image page, entry 0 (0-512 GiB: everything
+ * the runtime maps) shared with the kernel's; read-only before Xen pins it. */
+static uint64_t user_l4[512] __attribute__((aligned(4096)));
+
+static void setup_user_l4(const uint64_t *kernel_l4)
 {
-	struct pv_mmuext_op op = { PV_MMUEXT_NEW_USER_BASEPTR, l4_mfn, 0 };
+	uint64_t mfn = p2m[(uintptr_t)user_l4 / PV_PAGE];
+	struct pv_mmuext_op op[2] = {
+		{ PV_MMUEXT_PIN_L4_TABLE, mfn, 0 },
+		{ PV_MMUEXT_NEW_USER_BASEPTR, mfn, 0 },
+	};
+
+	memset(user_l4, 0, sizeof(user_l4));
+	user_l4[0] = kernel_l4[0];
+	if (hc(PV_HC_UPDATE_VA_MAPPING, (uintptr_t)user_l4, pv_pte(mfn, PV_PTE_P | PV_PTE_U | PV_PTE_A),
+	       PV_UVMF_INVLPG, 0))
+		boot_fail("cannot make the user top-level table read-only");
+	if (hc(PV_HC_MMUEXT_OP, (uintptr_t)op, 2, 0, PV_DOMID_SELF))
+		boot_fail("pinning the user top-level table (MMUEXT_PIN_L4_TABLE, NEW_USER_BASEPTR) failed");
+}
+
+/* Traps, kernel stack, callbacks, user page table. */
+static void setup_cpu(const uint64_t *kernel_l4)
+{
 
 	if (hc(PV_HC_SET_TRAP_TABLE, (uintptr_t)traps, 0, 0, 0))
 		boot_fail("set_trap_table failed");
@@ -102,8 +124,7 @@ static void setup_cpu(uint64_t l4_mfn)
 	    set_callback(PV_CALLBACKTYPE_FAILSAFE, hvb_pv_hard_stop) ||
 	    set_callback(PV_CALLBACKTYPE_SYSCALL, hvb_pv_syscall))
 		boot_fail("callback_op(register) failed");
-	if (hc(PV_HC_MMUEXT_OP, (uintptr_t)&op, 1, 0, PV_DOMID_SELF))
-		boot_fail("MMUEXT_NEW_USER_BASEPTR failed");
+	setup_user_l4(kernel_l4);
 }
 
 /* Pseudo-physical frame of a machine frame (Xen's read-only M2P). */
@@ -179,7 +200,7 @@ void hvb_pv_boot(const struct pv_start_info *si, uint64_t entry_rsp)
 	if (!pv_start_info_ok(si, (uintptr_t)__image_start, &why))
 		boot_fail(why); /* before the trap table: what it needs is checked here */
 	p2m = (const uint64_t *)(uintptr_t)si->mfn_list;
-	setup_cpu(p2m[si->pt_base / PV_PAGE]);
+	setup_cpu((const uint64_t *)(uintptr_t)si->pt_base);
 	started = true;
 
 	/* Events stay masked (vcpu_info[0].evtchn_upcall_mask): nothing

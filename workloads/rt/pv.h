@@ -5,8 +5,8 @@
  * A 64-bit PV guest runs in hardware ring 3 in two modes Xen switches
  * between: guest kernel mode (here: what ring 0 is under PVH, pv.S and the
  * kernel half of pv.c) and guest user mode (everything else: main.c, the
- * harness, the workloads), each with its own top-level page table; the
- * runtime registers the same one for both (user mappings need no copy).
+ * harness, the workloads), each with its own top-level page table (the
+ * user one shares the kernel's level-3 table: the same memory).
  * Privileged operations are hypercalls: traps arrive through a trap table,
  * user `syscall` through a callback, and the way back to user mode is
  * HYPERVISOR_iret.  Page tables hold machine frames (start_info's P2M,
@@ -65,6 +65,7 @@
 #define PV_PTE_ADDR 0x000ffffffffff000ull
 #define PV_PTE_RAM (PV_PTE_P | PV_PTE_W | PV_PTE_U | PV_PTE_A | PV_PTE_D)
 
+#define PV_MMUEXT_PIN_L4_TABLE 3
 #define PV_MMUEXT_TLB_FLUSH_LOCAL 6
 #define PV_MMUEXT_NEW_USER_BASEPTR 15
 #define PV_UVMF_INVLPG 2
