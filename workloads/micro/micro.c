@@ -310,6 +310,10 @@ static bool valid_msr(struct hvb_ctx *c, const char **why)
 		*why = "MSR access needs ring 0 (guest kernel); not measured natively";
 		return false;
 	}
+	if ((c->caps & (HVB_CAP_XEN_PV | HVB_CAP_MSR)) == HVB_CAP_XEN_PV) {
+		*why = "Xen PV: Xen's PV MSR emulation answers IA32_TSC_ADJUST with #GP";
+		return false;
+	}
 	return rt_has(HVB_CAP_MSR, why);
 }
 
@@ -359,6 +363,10 @@ static bool valid_hlt(struct hvb_ctx *c, const char **why)
 {
 	if (c->native) {
 		*why = "hlt needs ring 0 (guest kernel); not measured natively";
+		return false;
+	}
+	if ((c->caps & (HVB_CAP_XEN_PV | HVB_CAP_HLT)) == HVB_CAP_XEN_PV) {
+		*why = "Xen PV: no wake-up source (events stay masked; SCHEDOP_block not wired)";
 		return false;
 	}
 	return rt_has(HVB_CAP_HLT, why);
