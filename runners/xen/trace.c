@@ -53,6 +53,7 @@ struct xen_trace {
 	char errpath[PATH_MAX];   /* xentrace's stderr */
 	char why[320];            /* set: no trace, and why */
 	bool off;                 /* HVB_XENTRACE=0 */
+	bool pv;                  /* a PV domU: TRC_PV entries, not VM exits */
 	enum xt_vendor vendor;
 	struct rep_rec *reps;     /* the guest's REP_BEGIN records, in order */
 	size_t n_reps;
@@ -161,7 +162,7 @@ static void spawn_xentrace(struct xen_trace *xt)
 	}
 	close(fd);
 	snprintf(xt->errpath, sizeof(xt->errpath), "%.4000s.log", xt->path);
-	snprintf(mask, sizeof(mask), "0x%x", XT_EVENT_MASK_HVM);
+	snprintf(mask, sizeof(mask), "0x%x", xt->pv ? XT_EVENT_MASK_PV : XT_EVENT_MASK_HVM);
 	snprintf(pages, sizeof(pages), "%u", TRACE_PAGES);
 	snprintf(poll, sizeof(poll), "%u", TRACE_POLL_MS);
 	/* -T: if hvbench dies without stopping it, xentrace still ends (after
@@ -213,13 +214,10 @@ struct xen_trace *xen_trace_start(const char *runner, bool pv, const struct hvb_
 	xt->job = job;
 	xt->sink = sink;
 	xt->vendor = host_vendor();
+	xt->pv = pv;
 	if (env && !strcmp(env, "0")) {
 		xt->off = true;
 		snprintf(xt->why, sizeof(xt->why), "not collected: HVB_XENTRACE=0");
-	} else if (pv) {
-		snprintf(xt->why, sizeof(xt->why),
-			 "a PV domU has no VM exits; its analogue, Xen's PV trap and hypercall "
-			 "trace records (TRC_PV_*), is not counted yet");
 	} else {
 		spawn_xentrace(xt);
 	}
@@ -228,6 +226,14 @@ struct xen_trace *xen_trace_start(const char *runner, bool pv, const struct hvb_
 
 		snprintf(m, sizeof(m), "unsupported: %s", xt->why);
 		meta(xt, xt->off ? xt->why : m);
+	} else if (pv) {
+		char m[400];
+
+		snprintf(m, sizeof(m), "xentrace: a PV domU has no VM exits; its entries into Xen "
+				       "(TRC_PV_*: hypercalls by op, traps, faults, emulations) per "
+				       "repetition between the guest's vcpu_op markers (%u trace "
+				       "pages per pcpu; no handling time)", TRACE_PAGES);
+		meta(xt, m);
 	} else {
 		char m[400];
 
@@ -319,7 +325,10 @@ static void keep_trace(struct xen_trace *xt, int domid)
 
 static double cycles_ns(const struct xen_trace *xt, uint64_t cycles)
 {
-	return xt->job->tsc_khz ? (double)cycles * 1e6 / (double)xt->job->tsc_khz : -1;
+	/* PV entries have no VMENTRY to end them: no time (empty, not zero). */
+	if (xt->pv || !xt->job->tsc_khz)
+		return -1;
+	return (double)cycles * 1e6 / (double)xt->job->tsc_khz;
 }
 
 static void rep_rows(struct xen_trace *xt, const struct rep_rec *r, const struct xt_rep *tr)
@@ -356,9 +365,10 @@ static void log_summary(struct xen_trace *xt, const struct xt_trace *t, int domi
 	size_t n;
 
 	n = (size_t)snprintf(line, sizeof(line), "xentrace: %lu records in %lu windows from %u "
-						 "pcpu(s), %llu lost; domain %d: %llu exits",
+						 "pcpu(s), %llu lost; domain %d: %llu %s",
 			     t->records, t->windows, t->ncpus, (unsigned long long)t->lost, domid,
-			     (unsigned long long)t->domain.exits);
+			     (unsigned long long)t->domain.exits,
+			     xt->pv ? "entries into Xen" : "exits");
 	for (size_t i = 0; i < t->domain.n_reasons && n < sizeof(line); i++)
 		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s %s %llu", i ? "," : " (",
 				      xt_exit_name(xt->vendor, t->domain.reasons[i].code, name,
@@ -396,7 +406,9 @@ static void write_rows(struct xen_trace *xt, int domid)
 			rep_unsupported(xt, r, HVB_ST_FAILED, "the trace never shows the domain "
 							     "running (tracing started too late?)");
 		} else if (!t.n_reps) {
-			rep_unsupported(xt, r, HVB_ST_UNSUPPORTED,
+			rep_unsupported(xt, r, HVB_ST_UNSUPPORTED, xt->pv ?
+					"the PV guest placed no repetition markers (vcpu_op "
+					"HVB_CPUID_MARK_*): a guest image older than that?" :
 					"the guest placed no repetition markers (HVB_CPUID_MARK_*): "
 					"a guest image older than the xentrace support?");
 		} else if (!tr || tr->rep != r->rep) {

@@ -1,6 +1,6 @@
 /*
  * Host-side exit accounting for the Xen runners: xentrace records the
- * domain's VM exits while the job runs, probes/xentrace.c adds them up per
+ * domain's VM exits (PV domUs: its entries into Xen) while the job runs, probes/xentrace.c adds them up per
  * repetition (between the guest's cpuid markers), and the rows go to
  * exits.csv (source "xentrace") with a lost-records counter per repetition.
  * Where tracing is not possible the repetitions get counters.csv rows with
@@ -32,9 +32,9 @@ struct xen_trace;
  * scheduler classes) into a temporary file and waits until it writes.  Never
  * fails: if tracing is impossible the returned object remembers why, and
  * xen_trace_finish() records that.  Sets meta runner.<name>.exits.  pv: the
- * domain is a PV domU, which has no VM exits; its analogue (Xen's PV trap
- * and hypercall trace records) is not counted yet, so its repetitions are
- * recorded as unsupported with that reason and xentrace is not started.
+ * domain is a PV domU, which has no VM exits: its entries into Xen are
+ * traced instead (TRC_PV class: hypercalls by op, bounced traps, faults,
+ * emulations; no handling time), bracketed by the guest's vcpu_op markers.
  */
 struct xen_trace *xen_trace_start(const char *runner, bool pv, const struct hvb_job *job,
 				  struct hvb_sink *sink);

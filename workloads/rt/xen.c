@@ -322,15 +322,18 @@ void rt_xencons_init(void)
 	rt_shutdown(HVB_EXIT_PANIC);
 }
 
-/* A repetition marker for xentrace in dom0 (abi.h HVB_CPUID_MARK_*): one
- * cpuid exit, outside the timed batches. */
+/* A repetition marker for xentrace in dom0 (abi.h HVB_CPUID_MARK_*), outside
+ * the timed batches: one cpuid exit (PVH), or under PV, where cpuid does
+ * not trap, vcpu_op(cmd = marker, vcpuid = rep), whose cmd and vcpuid Xen
+ * traces (TRC_PV_HYPERCALL_V2) and which it answers with -ENOSYS/-ENOENT. */
 static void mark_rep(uint32_t leaf, uint32_t rep)
 {
 	uint32_t r[4];
 
 	if (rt_pv())
-		return; /* a PV guest's cpuid does not trap: nothing to mark, no tracer */
-	rt_cpuid(leaf, rep, r);
+		rt_xen_hypercall(XEN_HC_VCPU_OP, leaf, rep);
+	else
+		rt_cpuid(leaf, rep, r);
 }
 
 void rt_xencons_emit(const struct hvb_record *rec)

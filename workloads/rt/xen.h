@@ -22,6 +22,7 @@
 
 /* Hypercall numbers (index into the hypercall page, 32 bytes each). */
 #define XEN_HC_XEN_VERSION	17
+#define XEN_HC_VCPU_OP		24
 #define XEN_HC_SCHED_OP		29
 #define XEN_HC_EVENT_CHANNEL_OP 32
 #define XEN_HC_HVM_OP		34
