@@ -586,7 +586,9 @@ def chase_section(rep):
 def exits_section(rep):
     out = ['<h2 id="exits">VM exits by reason</h2>',
            '<p class="mut">From exits.csv: exits per repetition by reason (median over '
-           'repetitions), including the few exits the measurement itself causes (record writes). '
+           'repetitions). Which exits a count covers depends on its source: kvm-stats counts '
+           'include the few exits the measurement itself causes (record writes); xentrace '
+           'counts cover exactly the timed batches (the guest marks them). '
            'ns/exit = Σ total_ns / Σ count where the source times exits. Fewer exits and '
            'cheaper exits are better.</p>']
     if not rep.exits:

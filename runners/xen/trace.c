@@ -232,14 +232,17 @@ struct xen_trace *xen_trace_start(const char *runner, bool pv, const struct hvb_
 		snprintf(m, sizeof(m), "xentrace: a PV domU has no VM exits; its entries into Xen "
 				       "(TRC_PV_*: hypercalls by op, traps, faults, emulations) per "
 				       "repetition between the guest's vcpu_op markers (%u trace "
-				       "pages per pcpu; no handling time)", TRACE_PAGES);
+				       "pages per pcpu; no handling time; tracing adds Xen's trace-buffer "
+				       "writes to every entry: HVB_XENTRACE=0 times without)",
+			 TRACE_PAGES);
 		meta(xt, m);
 	} else {
 		char m[400];
 
 		snprintf(m, sizeof(m), "xentrace: VM exits per repetition between the guest's "
 				       "cpuid markers (%s exit codes; %u trace pages per pcpu; "
-				       "tracing adds Xen's trace-buffer writes to every exit)",
+				       "tracing adds Xen's trace-buffer writes to every exit: "
+				       "HVB_XENTRACE=0 times without)",
 			 xt->vendor == XT_VMX ? "VMX" : "SVM", TRACE_PAGES);
 		meta(xt, m);
 	}
