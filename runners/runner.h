@@ -29,16 +29,26 @@ struct hvb_job {
 	uint64_t tsc_khz;   /* host TSC frequency (measured once per run) */
 	int cpu;            /* CPU to pin the workload / vCPU 0 to, -1 = none */
 	double timeout_s;   /* wall-clock limit for the whole job (watchdog) */
+	/* Page size of workload memory (--page-size), HVB_PAGE_4K or
+	 * HVB_PAGE_2M: natively the madvise of workload buffers, in a guest its
+	 * page tables (pt=4k or not) and, where the VMM is ours or QEMU, the
+	 * host backing of guest RAM. */
+	unsigned page_kib;
 	/* Harness command line for this job (abi.h HVB_CMDLINE words, without
 	 * dev= and caps=, which the runner appends for its environment). */
 	const char *cmdline;
 };
+
+#define HVB_PAGE_4K 4u
+#define HVB_PAGE_2M 2048u
 
 struct hvb_runner {
 	const char *name;  /* "native", "kvm", "qemu-kvm", "xen-pvh", ... */
 	const char *desc;  /* one line for `hvbench list` */
 	bool emulated;     /* numbers are functional evidence only (TCG, nested emulation) */
 	bool in_default;   /* part of the default runner set when available */
+	bool pages_4k_only; /* cannot honour --page-size 2m (Xen PV): its cells
+			     * are recorded unsupported instead of being run */
 	/* Can this runner run here?  false with a reason that says what to do. */
 	bool (*available)(char *why, size_t len);
 	/* Add runner-specific context to meta.csv (runner.<name>.<key>).  May be NULL. */

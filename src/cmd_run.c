@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,7 +36,8 @@ static void on_signal(int sig)
 }
 
 struct run_opts {
-	const char *runners, *workloads, *out, *latest, *image;
+	const char *runners, *workloads, *out, *latest, *image, *page_size;
+	unsigned page_kib; /* HVB_PAGE_4K or HVB_PAGE_2M, from page_size */
 	uint64_t reps, batches, goal_us, cpu; /* cpu: UINT64_MAX = default */
 	double timeout_s;
 	bool quick, quiet;
@@ -106,6 +108,7 @@ static void meta_matrix(struct hvb_sink *sink, const struct hvb_selection *sel,
 	hvb_sink_meta(sink, "quick", o->quick ? "1" : "0");
 	hvb_sink_metaf(sink, "batches", "%llu", (unsigned long long)o->batches);
 	hvb_sink_metaf(sink, "goal_us", "%llu", (unsigned long long)o->goal_us);
+	hvb_sink_meta(sink, "page_size", o->page_kib == HVB_PAGE_2M ? "2m" : "4k");
 	hvb_sink_meta(sink, "order", "interleaved: runner order reverses every repetition");
 	hvb_sink_meta(sink, "command_line", cmdline);
 	hvb_sink_metaf(sink, "tsc_khz", "%llu", (unsigned long long)tsc_khz);
@@ -132,6 +135,25 @@ static char *job_cmdline(const struct hvb_selection *sel, const struct run_opts 
 	return s;
 }
 
+/* A runner that cannot give workloads 2 MiB pages (Xen PV) is not run with
+ * --page-size 2m: its cells say why instead of measuring something else. */
+static void refuse_page_size(struct hvb_sink *sink, const struct hvb_runner *r,
+			     const struct hvb_selection *sel)
+{
+	char *why = xasprintf("--page-size 2m cannot be honoured by %s: it maps 4 KiB pages "
+			      "only (Xen PV has no superpages); run it with --page-size 4k",
+			      r->name);
+	char *key = xasprintf("runner.%s.page_size", r->name);
+
+	hvb_warn("%s", why);
+	hvb_sink_meta(sink, key, "unsupported: 2m asked, this runner has 4 KiB pages only");
+	hvb_sink_log(sink, r->name, "%s", why);
+	for (size_t i = 0; i < sel->n_workloads; i++)
+		hvb_sink_cell_status(sink, r->name, sel->workloads[i], HVB_ST_UNSUPPORTED, why);
+	free(key);
+	free(why);
+}
+
 static int run_job(const struct hvb_runner *r, const struct hvb_selection *sel,
 		   const struct run_opts *o, unsigned rep, const char *cmdline, uint64_t tsc_khz,
 		   struct hvb_sink *sink)
@@ -148,9 +170,17 @@ static int run_job(const struct hvb_runner *r, const struct hvb_selection *sel,
 		.tsc_khz = tsc_khz,
 		.cpu = o->cpu == UINT64_MAX ? hvb_topo_default_pu() : (int)o->cpu,
 		.timeout_s = o->timeout_s,
+		.page_kib = o->page_kib,
 		.cmdline = cmdline,
 	};
-	int e = r->run(r, &job, sink);
+	int e;
+
+	if (o->page_kib != HVB_PAGE_4K && r->pages_4k_only) {
+		if (rep == 0)
+			refuse_page_size(sink, r, sel);
+		return 0;
+	}
+	e = r->run(r, &job, sink);
 
 	hvb_sink_flush(sink);
 	return e;
@@ -216,6 +246,16 @@ static int print_summary(const char *dir)
 	return failed ? 1 : 0;
 }
 
+/* "4k" or "2m" (either case) to KiB; 0 for anything else. */
+static unsigned parse_page_size(const char *s)
+{
+	if (!strcasecmp(s, "4k"))
+		return HVB_PAGE_4K;
+	if (!strcasecmp(s, "2m"))
+		return HVB_PAGE_2M;
+	return 0;
+}
+
 static const char run_usage[] = "run [options]\n\n"
 				"Run workloads under runners and write a result directory.";
 
@@ -271,7 +311,9 @@ static void point_latest(const char *link, const char *dir)
 static int run_main(int argc, char **argv)
 {
 	/* reps, batches, goal_us: 0 = not given (the defaults depend on --quick). */
-	struct run_opts o = { .out = "results", .timeout_s = 600, .cpu = UINT64_MAX };
+	struct run_opts o = {
+		.out = "results", .timeout_s = 600, .cpu = UINT64_MAX, .page_size = "4k"
+	};
 	const struct hvb_opt opts[] = {
 		OPT_STR("runner", 'r', &o.runners, "LIST",
 			"runners, comma-separated (default: every available default runner; "
@@ -291,6 +333,10 @@ static int run_main(int argc, char **argv)
 			 "pin workloads / vCPU 0 to CPU N (default: the last CPU)"),
 		OPT_DOUBLE("timeout", 0, &o.timeout_s, 1, 86400, "SECONDS",
 			   "limit for one job: one runner, one repetition (default 600)"),
+		OPT_STR("page-size", 0, &o.page_size, "4k|2m",
+			"page size of workload memory for every runner: natively madvise, in "
+			"a guest its page tables and host backing (default 4k: every runner, "
+			"Xen PV too, can honour it)"),
 		OPT_STR("latest", 0, &o.latest, "LINK",
 			"also point the symlink LINK at the run directory"),
 		OPT_STR("image", 0, &o.image, "PATH",
@@ -309,6 +355,11 @@ static int run_main(int argc, char **argv)
 		return r > 0 ? HVB_EXIT_SUCCESS : HVB_EXIT_USAGE;
 	if (npos) {
 		hvb_err("run: unexpected argument '%s' (workloads go in --workload)", argv[1]);
+		return HVB_EXIT_USAGE;
+	}
+	o.page_kib = parse_page_size(o.page_size);
+	if (!o.page_kib) {
+		hvb_err("run: --page-size '%s': give 4k or 2m", o.page_size);
 		return HVB_EXIT_USAGE;
 	}
 	/* --quick shortens what was not given explicitly (--quick --reps 5 is 5). */

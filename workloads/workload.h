@@ -117,6 +117,11 @@ void rt_free(void *p, size_t bytes);
 void *rt_fresh_alloc(size_t bytes);
 void rt_fresh_release(void *p, size_t bytes);
 
+/* What pages back [p, p + bytes) of an rt_alloc/rt_fresh_alloc buffer, for
+ * notes: natively what /proc/self/smaps shows (after the buffer was
+ * touched), in a guest the page size of its page tables.  Never NULL. */
+const char *rt_mem_page_note(const void *p, size_t bytes);
+
 /* Bytes of memory available to workloads (for sizing working sets). */
 uint64_t rt_mem_available(void);
 

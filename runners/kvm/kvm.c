@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@
 #include "elf_load.h"
 #include "exit.h"
 #include "kvm_stats.h"
+#include "mem.h"
 #include "meta.h"
 #include "opt.h"
 #include "pvh.h"
@@ -204,11 +206,6 @@ static void kvm_describe(const struct hvb_runner *r, struct hvb_sink *sink)
 		      "replaced by the placement once a guest ran");
 	hvb_sink_metaf(sink, "runner.kvm.guest_mem_mib", "%llu",
 		       (unsigned long long)guest_mem_mib());
-	/* Page sizes change memory results (TLB reach, walk depth): say which. */
-	hvb_sink_meta(sink, "runner.kvm.page_size",
-		      "guest page tables map RAM with 2 MiB pages (guest word pt=4k: 4 KiB); "
-		      "host backing is anonymous memory, huge pages only as the host's thp "
-		      "setting allows");
 	hvb_sink_meta(sink, "runner.kvm.irqchip",
 		      "none: hlt is a userspace halt exit + resume (micro/hlt-wake)");
 	hvb_sink_metaf(sink, "runner.kvm.caps",
@@ -476,6 +473,34 @@ static void on_console(void *arg, const char *text)
 		hvb_sink_log(kj->sink, "kvm", "guest console: %s", text);
 }
 
+/*
+ * --page-size for guest RAM's host backing, as natively: MADV_NOHUGEPAGE
+ * (4 KiB host pages under the guest's 4 KiB ones) or MADV_HUGEPAGE (THP
+ * under the guest's 2 MiB pages).  Advice only: a refusal leaves the host's
+ * default, which describe_pages records beside the THP setting.
+ */
+static void advise_ram(struct kvm_job *kj)
+{
+	uint64_t bytes = guest_mem_mib() << 20;
+	void *hva = __vm_gpa_to_hva(kj->vm, 0);
+
+	if (hva && madvise(hva, bytes, kj->job->page_kib == HVB_PAGE_2M ? MADV_HUGEPAGE
+									: MADV_NOHUGEPAGE))
+		hvb_sink_log(kj->sink, "kvm", "madvise of guest RAM for --page-size: %s",
+			     strerror(errno));
+}
+
+/* Page sizes change memory results (TLB reach, walk depth): say which. */
+static void describe_pages(const struct hvb_job *job, struct hvb_sink *sink)
+{
+	hvb_sink_meta(sink, "runner.kvm.page_size",
+		      job->page_kib == HVB_PAGE_2M
+			      ? "2m: guest page tables map RAM with 2 MiB pages; host backing "
+				"madvise(MADV_HUGEPAGE) (THP as the host's setting allows)"
+			      : "4k: guest word pt=4k (4 KiB guest page tables); host backing "
+				"madvise(MADV_NOHUGEPAGE)");
+}
+
 /* Create the VM, load the image, attach devices and boot structures with
  * `words` (+ dev= and caps=) as the guest's command line. */
 static int setup(struct kvm_job *kj, const char *words, uint32_t probed, char *why, size_t len)
@@ -499,6 +524,7 @@ static int setup(struct kvm_job *kj, const char *words, uint32_t probed, char *w
 			 (unsigned long long)guest_mem_mib(), strerror(-r));
 		return r;
 	}
+	advise_ram(kj);
 	if ((r = vcpu_create(kj->vm, 0, &kj->vcpu)) || (r = vcpu_cpuid_init(kj->vcpu))) {
 		snprintf(why, len, "cannot create the vCPU: %s", strerror(-r));
 		return r;
@@ -520,7 +546,8 @@ static int setup(struct kvm_job *kj, const char *words, uint32_t probed, char *w
 	/* HVB_KVM_CMDLINE_EXTRA: extra guest words for debugging and tests
 	 * (e.g. fault=ud to check the fault verdict end to end). */
 	extra = kj->probing ? NULL : getenv("HVB_KVM_CMDLINE_EXTRA");
-	cmdline = xasprintf("%s dev=hvb caps=0x%x%s%s", words,
+	cmdline = xasprintf("%s%s dev=hvb caps=0x%x%s%s", words,
+			    kj->job->page_kib == HVB_PAGE_2M ? "" : " pt=4k",
 			    host_caps(pvm, kj->hvb.kern_ioeventfds, probed), extra ? " " : "",
 			    extra ? extra : "");
 	r = vm_pvh_setup(kj->vm, cmdline);
@@ -695,6 +722,7 @@ static int kvm_run(const struct hvb_runner *runner, const struct hvb_job *job,
 	kj->c.on_rep = on_rep;
 	kj->c.arg = kj;
 	caps_probe(job, sink);
+	describe_pages(job, sink);
 	r = setup(kj, job->cmdline, probe_caps, why, sizeof(why));
 	if (r) {
 		hvb_sink_log(sink, runner->name, "%s", why);

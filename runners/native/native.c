@@ -38,11 +38,33 @@ static void native_describe(const struct hvb_runner *r, struct hvb_sink *sink)
 {
 	(void)r;
 	hvb_sink_meta(sink, "runner.native.env", "host process (fork of hvbench), pinned");
-	hvb_sink_meta(sink, "runner.native.page_size",
-		      "anonymous mmap: 4 KiB pages unless the host's thp setting gives huge "
-		      "pages; first-touch memory never uses huge pages");
 	hvb_sink_meta(sink, "runner.native.analogues",
 		      "micro/hypercall and micro/syscall = raw getppid syscall");
+}
+
+/* What --page-size asks of workload memory here; what each buffer got is in
+ * its cells' notes (from /proc/self/smaps, see rt_mem_page_note). */
+static void describe_pages(const struct hvb_job *job, struct hvb_sink *sink)
+{
+	char thp[64] = "unknown";
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+
+	if (f) {
+		if (!fgets(thp, sizeof(thp), f))
+			snprintf(thp, sizeof(thp), "unreadable");
+		thp[strcspn(thp, "\n")] = '\0';
+		fclose(f);
+	}
+	if (job->page_kib == HVB_PAGE_2M)
+		hvb_sink_metaf(sink, "runner.native.page_size",
+			       "2m: workload buffers 2 MiB-aligned, madvise(MADV_HUGEPAGE); host "
+			       "THP: %s%s; obtained per buffer: cell notes (smaps AnonHugePages)",
+			       thp, strstr(thp, "[never]") ? " (no huge pages: 4 KiB obtained)" : "");
+	else
+		hvb_sink_metaf(sink, "runner.native.page_size",
+			       "4k: workload buffers madvise(MADV_NOHUGEPAGE); host THP: %s; "
+			       "obtained per buffer: cell notes (smaps AnonHugePages)",
+			       thp);
 }
 
 static const char *native_caps(void)
@@ -63,6 +85,7 @@ static void child_main(const struct hvb_job *job, int fd, struct native_counters
 	signal(SIGINT, SIG_IGN); /* the parent decides when to stop */
 	signal(SIGPIPE, SIG_DFL);
 	rt_native_set_fd(fd);
+	rt_native_set_page_kib(job->page_kib);
 	if (job->cpu >= 0 && (r = hvb_topo_pin_thread(job->cpu, desc, sizeof(desc))) < 0)
 		snprintf(desc, sizeof(desc), "pinning to cpu %d failed: %s", job->cpu,
 			 strerror(-r));
@@ -144,6 +167,7 @@ static int native_run(const struct hvb_runner *runner, const struct hvb_job *job
 	int fds[2], status = 0, r;
 	pid_t pid;
 
+	describe_pages(job, sink);
 	r = native_counters_init(&nc, why, sizeof(why));
 	if (r) {
 		/* A bad event list fails every cell with the reason (not lost). */

@@ -192,7 +192,7 @@ static void probe_boot(const struct qemu_conf *conf, const struct hvb_job *job, 
 	qemu_guest_image(img, sizeof(img));
 	argv = qemu_argv(conf, img, append);
 	b->q.t_start = hvb_now_ns();
-	e = qemu_spawn(argv, &out_fd, &err_fd, &b->q.pid);
+	e = qemu_spawn(argv, false, &out_fd, &err_fd, &b->q.pid);
 	if (e) {
 		snprintf(why, len, "cannot start QEMU: %s", strerror(-e));
 		goto out;

@@ -295,10 +295,25 @@ static void qemu_describe(const struct hvb_runner *r, struct hvb_sink *sink)
 
 /* ------------------------------------------------------------ the job */
 
+/* --page-size: the guest's page tables (pt=4k) and QEMU's backing of RAM. */
+static void describe_pages(const struct hvb_runner *r, const struct hvb_job *job,
+			   struct hvb_sink *sink)
+{
+	char *key = xasprintf("runner.%s.page_size", r->name);
+
+	hvb_sink_meta(sink, key,
+		      job->page_kib == HVB_PAGE_2M
+			      ? "2m: guest page tables map RAM with 2 MiB pages; QEMU backs RAM "
+				"with madvise(MADV_HUGEPAGE) (THP as the host's setting allows)"
+			      : "4k: guest word pt=4k (4 KiB guest page tables); QEMU started "
+				"with THP off (prctl PR_SET_THP_DISABLE): 4 KiB host backing");
+	free(key);
+}
+
 static char *build_cmdline(const struct hvb_job *job, uint32_t caps)
 {
-	return xasprintf("%s dev=serial caps=0x%x mmio_user=0x%x", job->cmdline, caps,
-			 QEMU_MMIO_USER);
+	return xasprintf("%s%s dev=serial caps=0x%x mmio_user=0x%x", job->cmdline,
+			 job->page_kib == HVB_PAGE_2M ? "" : " pt=4k", caps, QEMU_MMIO_USER);
 }
 
 char **qemu_argv(const struct qemu_conf *conf, const char *image, const char *append)
@@ -370,10 +385,16 @@ void qemu_argv_free(char **v)
 
 /* Child: QEMU in its own process group (the terminal's Ctrl-C reaches
  * hvbench, which stops QEMU itself), dying with hvbench. */
-static void __attribute__((noreturn)) exec_qemu(char **argv, int out_fd, int err_fd)
+static void __attribute__((noreturn)) exec_qemu(char **argv, int out_fd, int err_fd,
+					       bool thp_off)
 {
 	int null = open("/dev/null", O_RDONLY);
 
+	/* QEMU madvises guest RAM MADV_HUGEPAGE itself and has no option
+	 * against it: --page-size 4k turns THP off for the process (kept
+	 * across execve), so guest RAM is backed by 4 KiB pages. */
+	if (thp_off && prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0))
+		fprintf(stderr, "hvbench: PR_SET_THP_DISABLE: %s\n", strerror(errno));
 	setpgid(0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	signal(SIGPIPE, SIG_DFL);
@@ -707,7 +728,7 @@ static void log_stderr(struct qemu_job *q)
 			     QEMU_STDERR_TAIL, tail);
 }
 
-int qemu_spawn(char **argv, int *out_fd, int *err_fd, pid_t *pid)
+int qemu_spawn(char **argv, bool thp_off, int *out_fd, int *err_fd, pid_t *pid)
 {
 	int out[2], err[2];
 
@@ -725,7 +746,7 @@ int qemu_spawn(char **argv, int *out_fd, int *err_fd, pid_t *pid)
 		return e;
 	}
 	if (*pid == 0)
-		exec_qemu(argv, out[1], err[1]);
+		exec_qemu(argv, out[1], err[1], thp_off);
 	close(out[1]);
 	close(err[1]);
 	*out_fd = out[0];
@@ -753,7 +774,8 @@ static int qemu_run(const struct hvb_runner *r, const struct hvb_job *job, struc
 
 	log_argv(sink, r->name, job->rep, argv);
 	q->t_start = hvb_now_ns();
-	e = qemu_spawn(argv, &out_fd, &err_fd, &pid);
+	describe_pages(r, job, sink);
+	e = qemu_spawn(argv, job->page_kib != HVB_PAGE_2M, &out_fd, &err_fd, &pid);
 	q->pid = pid;
 	if (e) {
 		snprintf(why, sizeof(why), "cannot start QEMU: %s", strerror(-e));

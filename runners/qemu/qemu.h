@@ -57,8 +57,9 @@ void qemu_argv_free(char **v);
 /* The guest image the runners boot ($HVB_GUEST_IMAGE or next to hvbench). */
 void qemu_guest_image(char *out, size_t len);
 
-/* Start QEMU with argv, serial on *out_fd, stderr on *err_fd: 0 or -errno. */
-int qemu_spawn(char **argv, int *out_fd, int *err_fd, pid_t *pid);
+/* Start QEMU with argv, serial on *out_fd, stderr on *err_fd: 0 or -errno.
+ * thp_off: THP disabled for the QEMU process (--page-size 4k). */
+int qemu_spawn(char **argv, bool thp_off, int *out_fd, int *err_fd, pid_t *pid);
 
 /* Feed q->stream from QEMU's serial (and keep its stderr tail) until QEMU
  * exits, q->deadline passes, the user interrupts or the stream refuses a

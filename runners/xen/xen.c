@@ -103,6 +103,22 @@ static bool xen_available(char *why, size_t len)
 	return false;
 }
 
+/* --page-size in the guest's page tables; the p2m is Xen's to choose. */
+static void describe_pages(const struct hvb_runner *r, const struct hvb_job *job,
+			   struct hvb_sink *sink)
+{
+	char *key = xasprintf("runner.%s.page_size", r->name);
+
+	hvb_sink_meta(sink, key,
+		      is_pv(r) ? "4k: Xen PV page tables have 4 KiB pages only"
+		      : job->page_kib == HVB_PAGE_2M
+			      ? "2m: guest page tables map RAM with 2 MiB pages; p2m page size "
+				"is Xen's choice (superpages where it can)"
+			      : "4k: guest word pt=4k (4 KiB guest page tables); p2m page size "
+				"is Xen's choice (superpages where it can)");
+	free(key);
+}
+
 static int xen_run(const struct hvb_runner *r, const struct hvb_job *job, struct hvb_sink *sink)
 {
 	(void)r, (void)job, (void)sink;
@@ -283,6 +299,22 @@ static unsigned xen_caps(const struct hvb_runner *r)
 	return caps | (strstr(nesting(), "tcg") ? HVB_CAP_EMULATED : 0);
 }
 
+/* --page-size in the guest's page tables; the p2m is Xen's to choose. */
+static void describe_pages(const struct hvb_runner *r, const struct hvb_job *job,
+			   struct hvb_sink *sink)
+{
+	char *key = xasprintf("runner.%s.page_size", r->name);
+
+	hvb_sink_meta(sink, key,
+		      is_pv(r) ? "4k: Xen PV page tables have 4 KiB pages only"
+		      : job->page_kib == HVB_PAGE_2M
+			      ? "2m: guest page tables map RAM with 2 MiB pages; p2m page size "
+				"is Xen's choice (superpages where it can)"
+			      : "4k: guest word pt=4k (4 KiB guest page tables); p2m page size "
+				"is Xen's choice (superpages where it can)");
+	free(key);
+}
+
 static int xen_run(const struct hvb_runner *r, const struct hvb_job *job, struct hvb_sink *sink)
 {
 	struct hvb_xl_cfg cfg = { .vcpus = 1, .memory_mb = XEN_MEMORY_MB };
@@ -298,7 +330,10 @@ static int xen_run(const struct hvb_runner *r, const struct hvb_job *job, struct
 	guest_image(img, sizeof(img));
 	hvb_rec_init(&c, r->name, job, sink);
 	hvb_console_stream_init(&x.stream, xen_on_record, xen_on_text, &x);
-	cmdline = xasprintf("%s dev=xencons caps=0x%x", job->cmdline, xen_caps(r));
+	/* --page-size: PV has 4 KiB pages only (cmd_run refuses 2m for it). */
+	cmdline = xasprintf("%s%s dev=xencons caps=0x%x", job->cmdline,
+			    is_pv(r) || job->page_kib == HVB_PAGE_2M ? "" : " pt=4k", xen_caps(r));
+	describe_pages(r, job, sink);
 	cfg.kernel = img;
 	cfg.pv = is_pv(r);
 	cfg.cmdline = cmdline;
@@ -352,6 +387,7 @@ static const struct hvb_runner xen_pv_runner = {
 	.name = "xen-pv",
 	.desc = "the guest image as a Xen PV domU (libxl; run in dom0 as root)",
 	.in_default = true,
+	.pages_4k_only = true,
 	.available = xen_available,
 	.describe = xen_describe,
 	.run = xen_run,

@@ -289,6 +289,8 @@ static int chase_setup(struct hvb_ctx *c, const char **why, uint64_t bytes)
 		return -1;
 	}
 	mem_chase_build(ch->nodes, bytes / sizeof(struct mem_chase_node), CHASE_SEED);
+	/* After the build touched every node: what pages the TLB works with. */
+	c->note = rt_mem_page_note(ch->nodes, bytes);
 	ch->cur = ch->nodes;
 	c->priv = ch;
 	return 0;
@@ -376,11 +378,12 @@ static struct first_touch ftouch;
 
 static bool valid_ftouch(struct hvb_ctx *c, const char **why)
 {
-	c->note = c->native ? "native: 4 KiB anonymous page faults (THP off for this memory)"
+	/* Natively the note becomes what smaps shows after the first batch. */
+	c->note = c->native ? "native: anonymous page faults (--page-size)"
 		  : (c->caps & HVB_CAP_XEN_PV)
 			  ? "Xen PV: #PF bounced to the guest kernel, update_va_mapping, "
 			    "HYPERVISOR_iret per 4 KiB page"
-			  : "EPT/NPT violation per 4 KiB guest page";
+			  : "EPT/NPT violation per host page backing guest RAM (--page-size)";
 	if (!c->native && !rt_has(HVB_CAP_RELEASE, why))
 		return false;
 	return mem_fits(FT_MAX_OPS * FT_REGION, why);
@@ -428,6 +431,8 @@ static void ftouch_after(struct hvb_ctx *c, uint64_t n)
 	struct first_touch *f = c->priv;
 
 	(void)n;
+	if (c->native && f->mem)
+		c->note = rt_mem_page_note(f->mem, f->regions * FT_REGION);
 	rt_fresh_release(f->mem, f->regions * FT_REGION);
 	f->mem = 0;
 	f->regions = 0;

@@ -13,6 +13,11 @@ void rt_native_set_fd(int fd);
  * measured batches (read at BEGIN after the write, at END before it).
  */
 struct hvb_record;
+
 void rt_native_set_rep_hook(void (*hook)(const struct hvb_record *rec, bool written));
+
+/* Page size of workload memory in KiB (4 or 2048, from --page-size):
+ * rt_alloc and rt_fresh_alloc madvise their mappings accordingly. */
+void rt_native_set_page_kib(unsigned kib);
 
 #endif

@@ -386,10 +386,22 @@ static int map_all_small(const uint64_t *mmio, unsigned n)
 	return 0;
 }
 
+static bool mapped_small; /* rt_paging_init mapped RAM with 4 KiB pages (pt=4k) */
+
+const char *rt_mem_page_note(const void *p, size_t bytes)
+{
+	(void)p, (void)bytes;
+	if (rt_pv())
+		return "Xen PV guest: 4 KiB pages";
+	return mapped_small ? "guest page tables: 4 KiB pages (pt=4k)"
+			    : "guest page tables: 2 MiB pages";
+}
+
 int rt_paging_init(bool small_pages, const uint64_t *mmio, unsigned n)
 {
 	int err;
 
+	mapped_small = small_pages;
 	for (unsigned i = 0; i < n; i++)
 		if ((mmio[i] & (PAGE - 1)) || mmio[i] >= TOP || rt_mem_is_ram(mmio[i], PAGE))
 			return -22; /* -EINVAL */
