@@ -195,6 +195,9 @@ static void print_text(FILE *f, const struct hvb_cmp_result *res, const struct h
 	partial_line(part, sizeof(part), res);
 	if (part[0])
 		fprintf(f, "%s\n\n", part);
+	for (size_t i = 0; i < res->n_warnings; i++)
+		fprintf(f, "WARNING: %s\n%s", res->warnings[i],
+			i + 1 < res->n_warnings ? "" : "\n");
 	print_table(f, res, o);
 	print_notes(f, res, "  ");
 	summary_line(sum, sizeof(sum), res, o);
@@ -368,6 +371,11 @@ static void print_json(FILE *f, const struct hvb_cmp_result *res, const struct h
 		json_str(f, p->where);
 		fputs("}", f);
 	}
+	fputs("],\n  \"warnings\": [", f);
+	for (size_t i = 0; i < res->n_warnings; i++) {
+		fputs(i ? ", " : "", f);
+		json_str(f, res->warnings[i]);
+	}
 	fputs("],\n  \"summary\": {", f);
 	for (size_t i = 0; i < ARRAY_SIZE(order); i++)
 		fprintf(f, "%s\"%s\": %u", i ? ", " : "", hvb_verdict_name(order[i]),
@@ -403,6 +411,8 @@ static void print_markdown(FILE *f, const struct hvb_cmp_result *res,
 	partial_line(part, sizeof(part), res);
 	if (part[0])
 		fprintf(f, "**%s**\n\n", part);
+	for (size_t i = 0; i < res->n_warnings; i++)
+		fprintf(f, "**WARNING: %s**\n\n", res->warnings[i]);
 	snprintf(ci_head, sizeof(ci_head), "%g%% CI", o->confidence * 100);
 	for (int c = 0; c < NCOLS; c++)
 		md_cell(f, c == C_CI ? ci_head : col_names[c]);
@@ -491,6 +501,9 @@ int hvb_cmp_run(const struct hvb_cmp_args *a, const struct hvb_cmp_opts *o,
 		hvb_cmp_result_free(&res);
 		return HVB_EXIT_USAGE;
 	}
+	/* On stderr too, in every format: a pipe into a file must not hide it. */
+	for (size_t i = 0; i < res.n_warnings; i++)
+		hvb_warn("compare: %s", res.warnings[i]);
 	switch (fmt) {
 	case HVB_FMT_TABLE:
 		print_text(out, &res, o);

@@ -54,10 +54,17 @@ struct side_key {
 	long *unit_id; /* dir index * 2^32 + rep: one value per repetition */
 };
 
+/* The page size a runner's mem/ workloads workloads ran with on one side. */
+struct side_page {
+	char *runner, *page; /* page: "4k", "2m" or a legacy description */
+};
+
 struct side {
 	const char *name;
 	size_t n_keys;
 	struct side_key *keys;
+	size_t n_pages;
+	struct side_page *pages;
 };
 
 static bool match_list(const char *globs, const char *name)
@@ -110,6 +117,9 @@ static void side_free(struct side *s)
 		free(k->v), free(k->unit_id);
 	}
 	free(s->keys);
+	for (size_t i = 0; i < s->n_pages; i++)
+		free(s->pages[i].runner), free(s->pages[i].page);
+	free(s->pages);
 }
 
 static void fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -198,6 +208,78 @@ static void name_set_add(struct name_set *s, const char *name)
 	s->v[s->n++] = xstrdup(name);
 }
 
+static void warning_add(struct hvb_cmp_result *res, char *msg)
+{
+	res->warnings = realloc(res->warnings, (res->n_warnings + 1) * sizeof(char *));
+	if (!res->warnings)
+		abort();
+	res->warnings[res->n_warnings++] = msg;
+}
+
+/*
+ * The page size of workload memory of `runner` in a run: meta page_size
+ * (--page-size).  A run from before the option had none: then natively 4
+ * KiB pages (MADV_NOHUGEPAGE or THP off), Xen PV 4 KiB, other guests 2 MiB
+ * guest page tables.
+ */
+static const char *run_page_size(const struct hvb_run *run, const char *runner)
+{
+	const char *p = hvb_run_meta(run, "page_size");
+
+	if (p)
+		return p;
+	if (!strcmp(runner, "native"))
+		return "4k (run without page_size: native 4 KiB)";
+	if (!strcmp(runner, "xen-pv"))
+		return "4k (run without page_size: Xen PV)";
+	return "2m (run without page_size: 2 MiB guest page tables)";
+}
+
+/* Note the page size of a runner's mem/ rows on side s; two directories
+ * of one side that disagree get a warning. */
+static void side_page_note(struct side *s, struct hvb_cmp_result *res, const char *dir,
+			   const char *runner, const char *page)
+{
+	struct side_page *sp;
+
+	for (size_t i = 0; i < s->n_pages; i++) {
+		sp = &s->pages[i];
+		if (strcmp(sp->runner, runner))
+			continue;
+		if (strncmp(sp->page, page, 2))
+			warning_add(res, xasprintf("%s: mem/* under %s ran with page size %s in one "
+						   "directory and %s in %s: the repetitions mix "
+						   "TLB regimes",
+						   s->name, runner, sp->page, page, dir));
+		return;
+	}
+	s->pages = realloc(s->pages, (s->n_pages + 1) * sizeof(*s->pages));
+	if (!s->pages)
+		abort();
+	s->pages[s->n_pages++] = (struct side_page){ xstrdup(runner), xstrdup(page) };
+}
+
+/* mem/ rows of a runner that ran with different page sizes in base and
+ * cand: the difference would include the page size, say so. */
+static void pages_compare(const struct side *base, const struct side *cand,
+			  struct hvb_cmp_result *res)
+{
+	for (size_t i = 0; i < base->n_pages; i++) {
+		const struct side_page *b = &base->pages[i];
+		for (size_t j = 0; j < cand->n_pages; j++) {
+			const struct side_page *c = &cand->pages[j];
+			if (strcmp(b->runner, c->runner) || !strncmp(b->page, c->page, 2))
+				continue;
+			warning_add(res,
+				    xasprintf("page size differs for mem/* under %s: base %s, cand "
+					      "%s; those rows measure the page size (TLB reach, "
+					      "walk depth) as well as the change (rerun with the "
+					      "same --page-size)",
+					      b->runner, b->page, c->page));
+		}
+	}
+}
+
 /*
  * A run that did not complete (interrupted, or its writer died) holds only
  * some repetitions: refused unless o->allow_partial, else listed in the
@@ -253,6 +335,8 @@ static int side_read_dir(struct side *s, size_t dir_i, const char *dir,
 		struct side_key *k;
 		if (!match_list(o->runners, row->runner) || !match_list(o->workloads, row->workload))
 			continue;
+		if (!strncmp(row->workload, "mem/", 4))
+			side_page_note(s, res, dir, row->runner, run_page_size(&run, row->runner));
 		if (row->status != HVB_ST_OK || !row->has_value) {
 			gap_add(res, s->name, row);
 			continue;
@@ -565,6 +649,8 @@ int hvb_cmp_dirs(const char *const *base, size_t n_base, const char *const *cand
 	for (size_t i = 0; i < n_cand && !r; i++)
 		r = side_read_dir(&sc, i, cand[i], o, res, &unselected, err, errlen);
 	if (!r)
+		pages_compare(&sb, &sc, res);
+	if (!r)
 		r = merge_sides(&sb, &sc, o->paired, res, err, errlen);
 	if (!r) {
 		for (size_t i = 0; i < res->n_rows; i++)
@@ -600,5 +686,8 @@ void hvb_cmp_result_free(struct hvb_cmp_result *res)
 	free(res->rows);
 	free(res->gaps);
 	free(res->incomplete);
+	for (size_t i = 0; i < res->n_warnings; i++)
+		free(res->warnings[i]);
+	free(res->warnings);
 	memset(res, 0, sizeof(*res));
 }

@@ -97,6 +97,11 @@ struct hvb_cmp_result {
 		char *dir, *status;
 		char *where;      /* interrupted_at, or "" */
 	} *incomplete;
+	/* What a reader must know before trusting a verdict, one sentence
+	 * each: e.g. mem/ rows of a runner ran with different page sizes
+	 * (meta page_size) in base and cand. */
+	size_t n_warnings;
+	char **warnings;
 };
 
 /*

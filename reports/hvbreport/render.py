@@ -223,6 +223,7 @@ def header(rep):
     for r in rep.runs:
         for w in r.warnings:
             out.append(f'<div class="banner warn"><b>Input warning</b> ({esc(r.run_id)}): {esc(w)}</div>')
+    out.extend(page_size_banners(rep))
     if rep.emulated:
         items = "; ".join(f"<b>{esc(s.label)}</b> ({esc(s.emulated)})" for s in rep.emulated)
         out.append(f'<div class="banner warn" id="emulation-banner"><span class="emu">{EMU_TEXT}'
@@ -246,6 +247,29 @@ def header(rep):
         out.append(f'<div class="banner">{nprob} skipped / unsupported / failed entries, each with '
                    f'its reason: see <a href="#problems">Skipped, unsupported and failed</a>.</div>')
     return "\n".join(out)
+
+
+def page_size_banners(rep):
+    """Warn when mem/* rows side by side ran with different page sizes: their
+    gap would be the TLB, not the hypervisor (meta page_size, --page-size)."""
+    out, sizes = [], {}
+    for r in rep.runs:
+        mem = {row["runner"] for row in r.samples if row["workload"].startswith("mem/")}
+        ps = r.meta.get("page_size")
+        if ps:
+            sizes.setdefault(ps, []).append(r.run_id)
+        elif "native" in mem and len(mem) > 1:
+            out.append(f'<div class="banner warn" id="page-size-banner"><b>Page sizes differ</b> '
+                       f'({esc(r.run_id)}): this run has no page_size (it predates --page-size): '
+                       f'native ran mem/* on 4 KiB pages, guests on 2 MiB guest page tables, so '
+                       f'the native-vs-guest gap of mem/* includes the page size. Rerun with '
+                       f'--page-size.</div>')
+    if len(sizes) > 1:
+        items = "; ".join(f"{esc(k)}: {esc(', '.join(v))}" for k, v in sorted(sizes.items()))
+        out.append(f'<div class="banner warn" id="page-size-banner"><b>Page sizes differ</b> '
+                   f'between runs ({items}): mem/* rows from different runs measure the page '
+                   f'size as well.</div>')
+    return out
 
 
 def nav():
@@ -544,7 +568,9 @@ def chase_section(rep):
            'cyclic permutation of the working set. Once the working set outgrows the caches and '
            'the TLB reach, every TLB miss in a guest walks two levels of page tables (guest and '
            'EPT/NPT): the gap between native and virtual lines on the right is the 2D page-walk '
-           'cost. ns per load, <b>lower is better</b>.</p>']
+           'cost, provided every runner used the same page size (meta page_size, '
+           '<span class=mono>--page-size</span>; each cell\'s note says what it got). '
+           'ns per load, <b>lower is better</b>.</p>']
     if not rep.chase:
         out.append('<p class="mut">No mem/chase-* workloads in these runs.</p>')
         return "\n".join(out)
