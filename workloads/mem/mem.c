@@ -314,8 +314,9 @@ static void teardown_chase(struct hvb_ctx *c)
 }
 
 /* The sweep: one descriptor per working-set size (the report parses the size
- * from the name).  Natively these are 4 KiB pages (no THP), so the large
- * sizes include TLB misses, as an application's random accesses would. */
+ * from the name).  Pages are --page-size everywhere (4 KiB by default), so
+ * the large sizes include the TLB misses of that page size, the same natively
+ * and in a guest; the note says what the buffer got. */
 #define CHASE_SIZES(X)                                                                             \
 	X(16KiB, 16 * KIB)                                                                         \
 	X(32KiB, 32 * KIB)                                                                         \
