@@ -481,6 +481,20 @@ class TestEnvironment(unittest.TestCase):
                              'data-metric="ns_per_op" data-kind="slowdown"', p.text)
             self.assertIn("no cross-machine baseline", p.text)
 
+    def test_36_page_size_banner(self):
+        """a run without page_size (native 4 KiB beside guest 2 MiB) gets the banner; 4k does not"""
+        R = Rendered.get()
+        self.assertIsNotNone(R.page, R.proc.stderr if R.proc else "")
+        self.assertIn("page-size-banner", R.page.ids)
+        self.assertIn("predates --page-size", R.page.text)
+        with tempfile.TemporaryDirectory() as tmp:
+            d = copy_fixture(COMPLETE, tmp)
+            edit_meta(d, "page_size", "4k")
+            r = run_report("--no-plots", "--out", os.path.join(tmp, "o"), d)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            p = parse(os.path.join(tmp, "o", "report.html"))
+            self.assertNotIn("page-size-banner", p.ids)
+
     def test_31_duplicate_dir(self):
         """the same run given twice is an error"""
         r = run_report("--no-plots", "--out", tempfile.gettempdir() + "/hvb-never", TCG, TCG)
