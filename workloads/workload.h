@@ -175,6 +175,9 @@ const char *rt_hypercall_note(void); /* what rt_hypercall_null does here, for no
 uint64_t rt_msr_read(uint32_t msr);          /* guest only (ring 0 via the runtime) */
 void rt_msr_write(uint32_t msr, uint64_t v); /* guest only */
 void rt_halt_wake(void);        /* guest only: hlt until the next timer/wake event */
+/* guest only, after rt_has(HVB_CAP_HLT): arm what wakes rt_halt_wake; 0 (*note: the
+ * mechanism, NULL for the plain halt exit) or -errno with *why set */
+int rt_halt_prepare(const char **note, const char **why);
 volatile void *rt_mmio(uint64_t gpa); /* guest only: pointer to a device MMIO page */
 
 /* Capabilities of this environment (HVB_CAP_*). */

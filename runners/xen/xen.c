@@ -283,7 +283,10 @@ static void log_stream(struct hvb_sink *sink, const char *name, const struct hvb
 }
 
 /*
- * What the guest may use.  PVH: hypercalls, cpuid and MSRs from its ring 0.
+ * What the guest may use.  PVH: hypercalls, cpuid and MSRs from its ring 0,
+ * and hlt (HLT): the runtime halts with interrupts on there, woken by the
+ * LAPIC timer Xen emulates (workloads/rt/xen.c), since Xen takes a vCPU
+ * that halts with interrupts off down.
  * PV (HVB_CAP_XEN_PV): hypercalls from guest kernel mode (through the int3
  * gate) and cpuid through Xen's forced-emulation prefix (micro.c: a plain
  * cpuid does not trap in a PV guest without CPUID faulting); first touches
@@ -294,7 +297,7 @@ static unsigned xen_caps(const struct hvb_runner *r)
 {
 	unsigned caps = is_pv(r) ? HVB_CAP_HYPERCALL | HVB_CAP_CPUID | HVB_CAP_RELEASE |
 					   HVB_CAP_XEN_PV
-				 : HVB_CAP_HYPERCALL | HVB_CAP_CPUID | HVB_CAP_MSR;
+				 : HVB_CAP_HYPERCALL | HVB_CAP_CPUID | HVB_CAP_MSR | HVB_CAP_HLT;
 
 	return caps | (strstr(nesting(), "tcg") ? HVB_CAP_EMULATED : 0);
 }

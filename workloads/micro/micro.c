@@ -369,7 +369,11 @@ static bool valid_hlt(struct hvb_ctx *c, const char **why)
 		*why = "Xen PV: no wake-up source (events stay masked; SCHEDOP_block not wired)";
 		return false;
 	}
-	return rt_has(HVB_CAP_HLT, why);
+	if (!rt_has(HVB_CAP_HLT, why))
+		return false;
+	if (rt_halt_prepare(&c->note, why))
+		return false;
+	return true;
 }
 
 static void run_hlt(struct hvb_ctx *c, uint64_t n)

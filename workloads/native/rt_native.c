@@ -217,6 +217,13 @@ const char *rt_hypercall_note(void)
 	return NULL; /* micro/hypercall sets its native note itself */
 }
 
+int rt_halt_prepare(const char **note, const char **why)
+{
+	(void)note;
+	*why = "hlt needs ring 0 (guest kernel); not measured natively";
+	return -38; /* valid() skips micro/hlt-wake natively before this */
+}
+
 uint64_t rt_msr_read(uint32_t msr)
 {
 	(void)msr;

@@ -215,6 +215,8 @@ hvb_sys_gate:
 	jmp 7b
 8:	cmp $RT_SYS_XEN_HCALL, %eax
 	je hvb_xen_hcall
+	cmp $RT_SYS_XEN_HLT, %eax
+	je hvb_xen_hlt
 	test %eax, %eax			/* RT_SYS_NULL: the gate's own cost */
 	jz 9f
 	mov $-38, %rax			/* -ENOSYS */
@@ -234,6 +236,28 @@ hvb_xen_hcall:
 	call *%rax
 	iretq
 
+/*
+ * micro/hlt-wake under Xen PVH, where a halt with interrupts off takes the
+ * vCPU down: start the LAPIC timer (one-shot, count 1, set up by xen.c) and
+ * halt with interrupts on.  Xen resumes the vCPU to deliver RT_VEC_WAKE,
+ * whose handler (hvb_wake_isr) acknowledges it and returns after the hlt.
+ */
+hvb_xen_hlt:
+	mov $RT_LAPIC_BASE, %eax
+	movl $1, RT_LAPIC_TMICT(%rax)
+	sti
+	hlt				/* sti's shadow: the interrupt comes after hlt */
+	cli
+	xor %eax, %eax
+	iretq
+
+hvb_wake_isr:
+	push %rax
+	mov $RT_LAPIC_BASE, %eax
+	movl $0, RT_LAPIC_EOI(%rax)
+	pop %rax
+	iretq
+
 /* ------------------------------------------------------------ exceptions */
 
 /*
@@ -250,6 +274,8 @@ hvb_isr_stubs:
 	.org hvb_isr_stubs + vec * 16
 	.if vec == 3
 	jmp hvb_sys_gate		/* int3: the privileged gate, not a fault */
+	.elseif vec == RT_VEC_WAKE
+	jmp hvb_wake_isr		/* the LAPIC timer of RT_SYS_XEN_HLT */
 	.else
 	.if !(vec == 8 || (vec >= 10 && vec <= 14) || vec == 17 || vec == 21 || vec == 29 || vec == 30)
 	pushq $0

@@ -217,7 +217,7 @@ void hvb_user_start(uint32_t start_info, uint64_t entry_tsc)
 {
 	uint64_t ring3_tsc = rt_tsc_begin();
 	const struct hvm_start_info *si = boot_data(start_info, sizeof(*si));
-	uint64_t mmio[3];
+	uint64_t mmio[4];
 	unsigned n, nmmio = 2;
 	int err;
 
@@ -234,6 +234,8 @@ void hvb_user_start(uint32_t start_info, uint64_t entry_tsc)
 	mmio[1] = HVB_MMIO_BENCH_KERN;
 	if (rt_xen_console_page()) /* pt=4k maps RAM and these pages only */
 		mmio[nmmio++] = rt_xen_console_page();
+	if (rt_xen_active()) /* micro/hlt-wake's wake-up source (RT_SYS_XEN_HLT) */
+		mmio[nmmio++] = RT_LAPIC_BASE;
 	err = rt_paging_init(word_is("pt", "4k"), mmio, nmmio);
 	if (err == -22)
 		panic("mmio_user= must be a page-aligned non-RAM address below 512 GiB");
@@ -361,9 +363,22 @@ void rt_msr_write(uint32_t msr, uint64_t v)
 	rt_sys(RT_SYS_WRMSR, msr, v);
 }
 
+/* Under Xen PVH a halt with interrupts off takes the vCPU down: there the
+ * LAPIC timer wakes an interrupts-on halt (xen.c, RT_SYS_XEN_HLT). */
+static bool halt_on_lapic(void)
+{
+	return rt_xen_active() && !rt_pv();
+}
+
+int rt_halt_prepare(const char **note, const char **why)
+{
+	*note = 0;
+	return halt_on_lapic() ? rt_xen_wake_init(note, why) : 0;
+}
+
 void rt_halt_wake(void)
 {
-	rt_sys(RT_SYS_HLT, 0, 0);
+	rt_sys(halt_on_lapic() ? RT_SYS_XEN_HLT : RT_SYS_HLT, 0, 0);
 }
 
 volatile void *rt_mmio(uint64_t gpa)

@@ -32,6 +32,14 @@
 #define RT_SYS_STOP 6      /* cli; hlt forever (after the shutdown port write) */
 #define RT_SYS_XEN_HCALL 7 /* rax = Xen hypercall rdi(rsi, rdx) via the hypercall page (xen.c) */
 #define RT_SYS_PV_UNMAP 8  /* Xen PV only: unmap [rdi, rdi + rsi) so the next touch faults (pv.c) */
+#define RT_SYS_XEN_HLT 9   /* Xen PVH: LAPIC timer count 1, sti; hlt; cli: woken by RT_VEC_WAKE */
+
+/* The xAPIC (Xen emulates one for a PVH domU) and the vector of its
+ * timer, whose handler only acknowledges it (entry.S hvb_wake_isr). */
+#define RT_LAPIC_BASE 0xfee00000u
+#define RT_LAPIC_EOI 0xb0
+#define RT_LAPIC_TMICT 0x380
+#define RT_VEC_WAKE 0xef
 
 /* Read-only alias of guest-physical 0-2 MiB (boot data in page 0). */
 #define RT_LOW_ALIAS 0x8000000000ull

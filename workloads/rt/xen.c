@@ -266,6 +266,48 @@ int rt_xen_init(const char **why)
 	return 0;
 }
 
+/* ------------------------------------------------------------ wake-up */
+
+#define MSR_APIC_BASE 0x1b
+#define APIC_BASE_ENABLE (1u << 11)
+#define LAPIC_VERSION 0x30
+#define LAPIC_SVR 0xf0
+#define LAPIC_LVT_TIMER 0x320
+#define LAPIC_TDCR 0x3e0
+#define SVR_ENABLE 0x100
+#define SVR_SPURIOUS 0xff
+#define TDCR_DIV_1 0xb
+
+int rt_xen_wake_init(const char **note, const char **why)
+{
+	volatile uint32_t *apic = (volatile uint32_t *)(uintptr_t)RT_LAPIC_BASE;
+	static bool ready;
+	uint64_t base;
+	uint32_t ver;
+
+	if (!ready) {
+		base = rt_msr_read(MSR_APIC_BASE);
+		if (!(base & APIC_BASE_ENABLE) || (base & ~0xfffull) != RT_LAPIC_BASE) {
+			*why = "Xen PVH: no enabled xAPIC at 0xfee00000 (IA32_APIC_BASE): nothing "
+			       "to wake hlt";
+			return -19; /* -ENODEV */
+		}
+		ver = apic[LAPIC_VERSION / 4];
+		if (ver == ~0u || (ver & 0xff) < 0x10) {
+			*why = "Xen PVH: the LAPIC does not answer (domain without LAPIC "
+			       "emulation?): nothing to wake hlt";
+			return -19;
+		}
+		apic[LAPIC_SVR / 4] = SVR_ENABLE | SVR_SPURIOUS;
+		apic[LAPIC_TDCR / 4] = TDCR_DIV_1;
+		apic[LAPIC_LVT_TIMER / 4] = RT_VEC_WAKE; /* one-shot, unmasked */
+		ready = true;
+	}
+	/* HVB_TEXT_MAX: under 96 characters */
+	*note = "Xen PVH: LAPIC timer (one-shot, count 1) + sti; hlt, woken by its interrupt, EOI";
+	return 0;
+}
+
 /* ------------------------------------------------------------ PV console */
 
 static void notify(void)

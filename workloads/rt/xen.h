@@ -101,6 +101,14 @@ long rt_xen_hypercall_null(void);
 /* What rt_xen_hypercall_null costs besides the hypercall (sample note). */
 const char *rt_xen_hypercall_note(void);
 
+/*
+ * micro/hlt-wake's wake-up source under PVH: software-enable the LAPIC Xen
+ * emulates and point its timer (one-shot, divide by 1, unmasked) at
+ * RT_VEC_WAKE; RT_SYS_XEN_HLT then starts it before each halt.  0 with
+ * *note set to the mechanism, or -ENODEV with *why (no enabled LAPIC).
+ */
+int rt_xen_wake_init(const char **note, const char **why);
+
 /* The dev=xencons transport (console.c's table). */
 void rt_xencons_init(void);
 void rt_xencons_emit(const struct hvb_record *rec);
