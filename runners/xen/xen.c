@@ -290,13 +290,14 @@ static void log_stream(struct hvb_sink *sink, const char *name, const struct hvb
  * PV (HVB_CAP_XEN_PV): hypercalls from guest kernel mode (through the int3
  * gate) and cpuid through Xen's forced-emulation prefix (micro.c: a plain
  * cpuid does not trap in a PV guest without CPUID faulting); first touches
- * repeat (RELEASE: the guest unmaps fresh pages itself, mem.c); no MSRs:
+ * repeat (RELEASE: the guest unmaps fresh pages itself, mem.c); "hlt" is
+ * SCHEDOP_poll with a timeout (HLT: blocked, woken by Xen); no MSRs:
  * Xen's PV MSR emulation answers IA32_TSC_ADJUST with #GP (measured, 4.17).
  */
 static unsigned xen_caps(const struct hvb_runner *r)
 {
 	unsigned caps = is_pv(r) ? HVB_CAP_HYPERCALL | HVB_CAP_CPUID | HVB_CAP_RELEASE |
-					   HVB_CAP_XEN_PV
+					   HVB_CAP_XEN_PV | HVB_CAP_HLT
 				 : HVB_CAP_HYPERCALL | HVB_CAP_CPUID | HVB_CAP_MSR | HVB_CAP_HLT;
 
 	return caps | (strstr(nesting(), "tcg") ? HVB_CAP_EMULATED : 0);

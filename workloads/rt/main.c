@@ -372,13 +372,28 @@ static bool halt_on_lapic(void)
 
 int rt_halt_prepare(const char **note, const char **why)
 {
+	long rc;
+
 	*note = 0;
+	if (rt_pv()) {
+		rc = rt_xen_poll_wake(); /* one trial: Xen may refuse the poll */
+		if (rc) {
+			*why = "Xen PV: SCHEDOP_poll refused (events unmasked?): no wake-up source";
+			return (int)rc;
+		}
+		*note = "Xen PV: SCHEDOP_poll, no ports, timeout in the past: Xen blocks the "
+			"vCPU, its timer wakes it";
+		return 0;
+	}
 	return halt_on_lapic() ? rt_xen_wake_init(note, why) : 0;
 }
 
 void rt_halt_wake(void)
 {
-	rt_sys(halt_on_lapic() ? RT_SYS_XEN_HLT : RT_SYS_HLT, 0, 0);
+	if (rt_pv())
+		rt_xen_poll_wake(); /* no hlt in a PV guest */
+	else
+		rt_sys(halt_on_lapic() ? RT_SYS_XEN_HLT : RT_SYS_HLT, 0, 0);
 }
 
 volatile void *rt_mmio(uint64_t gpa)

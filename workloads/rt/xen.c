@@ -308,6 +308,19 @@ int rt_xen_wake_init(const char **note, const char **why)
 	return 0;
 }
 
+long rt_xen_poll_wake(void)
+{
+	static uint32_t no_port;
+	struct {
+		uint64_t ports; /* XEN_GUEST_HANDLE(evtchn_port_t) */
+		uint32_t nr_ports;
+		uint32_t pad;
+		uint64_t timeout; /* absolute system time (ns); 0 would mean none */
+	} poll = {.ports = (uintptr_t)&no_port, .nr_ports = 0, .timeout = 1};
+
+	return rt_xen_hypercall(XEN_HC_SCHED_OP, SCHEDOP_POLL, (uintptr_t)&poll);
+}
+
 /* ------------------------------------------------------------ PV console */
 
 static void notify(void)

@@ -30,6 +30,7 @@
 #define XENVER_VERSION		 0 /* returns (major << 16) | minor */
 #define SCHEDOP_YIELD		 0
 #define SCHEDOP_SHUTDOWN	 2
+#define SCHEDOP_POLL		 3
 #define SHUTDOWN_POWEROFF	 0
 #define SHUTDOWN_CRASH		 3
 #define EVTCHNOP_SEND		 4
@@ -108,6 +109,13 @@ const char *rt_xen_hypercall_note(void);
  * *note set to the mechanism, or -ENODEV with *why (no enabled LAPIC).
  */
 int rt_xen_wake_init(const char **note, const char **why);
+/*
+ * micro/hlt-wake under PV (no hlt there): SCHEDOP_poll on no event channel
+ * with a timeout in the past.  Xen blocks the vCPU, its poll timer fires at
+ * once and unblocks it; the call returns when the vCPU runs again.  Events
+ * stay masked (the poll needs them masked).  Xen's return value.
+ */
+long rt_xen_poll_wake(void);
 
 /* The dev=xencons transport (console.c's table). */
 void rt_xencons_init(void);
