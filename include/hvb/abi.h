@@ -172,9 +172,12 @@ typedef char hvb_record_size_check[sizeof(struct hvb_record) == HVB_RECORD_SIZE 
 #define HVB_CAP_HYPERCALL    (1u << 4)  /* a null hypercall returns (vmcall/vmmcall/Xen) */
 #define HVB_CAP_CPUID        (1u << 5)  /* cpuid can be executed where the workload runs */
 #define HVB_CAP_MSR          (1u << 6)  /* rdmsr/wrmsr reachable (guest ring 0) */
-#define HVB_CAP_HLT          (1u << 7)  /* hlt + wake-up works: the guest runs hlt in ring 0 with
-					   * interrupts off, so grant it only if the VMM resumes
-					   * the vCPU after the halt exit (no in-kernel irqchip) */
+#define HVB_CAP_HLT          (1u << 7)  /* halt + wake-up works.  Under KVM/QEMU the guest runs
+					   * hlt in ring 0 with interrupts off, so grant it only if
+					   * the VMM resumes the vCPU after the halt exit (no
+					   * in-kernel irqchip); under Xen PVH it halts with
+					   * interrupts on, woken by the LAPIC timer; under Xen PV
+					   * it blocks in SCHEDOP_poll (runners/xen/README.md) */
 #define HVB_CAP_RELEASE      (1u << 8)  /* HVB_REC_RELEASE honoured: first-touch can repeat */
 #define HVB_CAP_PVM          (1u << 9)  /* host KVM is PVM: ring 0 is instruction-emulated */
 #define HVB_CAP_EMULATED     (1u << 10) /* full emulation (TCG): functional numbers only */
