@@ -78,12 +78,6 @@ static const char *nesting(void)
 	return "none detected";
 }
 
-/* The PV runner (same image, same console path, another domain type). */
-static bool is_pv(const struct hvb_runner *r)
-{
-	return !strcmp(r->name, "xen-pv");
-}
-
 /* meta.csv key runner.<name>.<key>. */
 static void meta(struct hvb_sink *sink, const struct hvb_runner *r, const char *key,
 		 const char *val)
@@ -103,22 +97,6 @@ static bool xen_available(char *why, size_t len)
 	return false;
 }
 
-/* --page-size in the guest's page tables; the p2m is Xen's to choose. */
-static void describe_pages(const struct hvb_runner *r, const struct hvb_job *job,
-			   struct hvb_sink *sink)
-{
-	char *key = xasprintf("runner.%s.page_size", r->name);
-
-	hvb_sink_meta(sink, key,
-		      is_pv(r) ? "4k: Xen PV page tables have 4 KiB pages only"
-		      : job->page_kib == HVB_PAGE_2M
-			      ? "2m: guest page tables map RAM with 2 MiB pages; p2m page size "
-				"is Xen's choice (superpages where it can)"
-			      : "4k: guest word pt=4k (4 KiB guest page tables); p2m page size "
-				"is Xen's choice (superpages where it can)");
-	free(key);
-}
-
 static int xen_run(const struct hvb_runner *r, const struct hvb_job *job, struct hvb_sink *sink)
 {
 	(void)r, (void)job, (void)sink;
@@ -136,6 +114,12 @@ static void xen_describe(const struct hvb_runner *r, struct hvb_sink *sink)
 }
 
 #else /* HVB_HAVE_LIBXL */
+
+/* The PV runner (same image, same console path, another domain type). */
+static bool is_pv(const struct hvb_runner *r)
+{
+	return !strcmp(r->name, "xen-pv");
+}
 
 static bool xen_available(char *why, size_t len)
 {
