@@ -36,13 +36,6 @@
  * IOPL=0: port access is granted per port by the TSS I/O bitmap. */
 #define USER_RFLAGS 0x2
 
-/* A fault at \site resumes at \cont instead of being reported (probing). */
-.macro FIXUP site, cont
-	.pushsection hvb_fixup, "a"
-	.quad \site, \cont
-	.popsection
-.endm
-
 /* ------------------------------------------------------------ ELF notes */
 
 	.section .note.hvb, "a", @note
@@ -297,13 +290,7 @@ hvb_isr_common:
 	push %rax
 	push %rcx
 	mov 32(%rsp), %rax		/* faulting rip */
-	mov $__start_hvb_fixup, %ecx
-1:	cmp $__stop_hvb_fixup, %ecx
-	jae 3f
-	cmp (%rcx), %rax
-	je 2f
-	add $16, %ecx
-	jmp 1b
+	FIXUP_FIND 2f, 3f
 2:	mov 8(%rcx), %rax
 	mov %rax, 32(%rsp)
 	pop %rcx

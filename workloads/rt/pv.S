@@ -26,12 +26,6 @@
 /* Guest user mode: events masked (IF clear) like ring 3 under PVH. */
 #define USER_RFLAGS 0x2
 
-.macro FIXUP site, cont
-	.pushsection hvb_fixup, "a"
-	.quad \site, \cont
-	.popsection
-.endm
-
 /* Call a C function on a 16-byte aligned stack (Xen's frames leave any
  * alignment); rbp is callee-saved, so it keeps the old rsp. */
 .macro CALL_ALIGNED fn
@@ -277,13 +271,7 @@ hvb_pv_trap_common:
 	push %rax
 	push %rcx
 	mov 32(%rsp), %rax		/* faulting rip */
-	mov $__start_hvb_fixup, %ecx
-1:	cmp $__stop_hvb_fixup, %ecx
-	jae 3f
-	cmp (%rcx), %rax
-	je 2f
-	add $16, %ecx
-	jmp 1b
+	FIXUP_FIND 2f, 3f
 2:	mov 8(%rcx), %rax		/* probes run in kernel mode: back there */
 	mov %rax, 32(%rsp)
 	pop %rcx

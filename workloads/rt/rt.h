@@ -58,6 +58,29 @@
 #define RT_USTACK_SIZE (256 * 1024)
 #define RT_FSTACK_SIZE 16384
 
+#ifdef __ASSEMBLER__
+/* A fault at \site resumes at \cont instead of being reported (probing). */
+.macro FIXUP site, cont
+	.pushsection hvb_fixup, "a"
+	.quad \site, \cont
+	.popsection
+.endm
+
+/* Look the faulting rip (%rax) up in the hvb_fixup table: jump to \found
+ * with %rcx at its entry (continuation at 8(%rcx)), or to \missing.  The
+ * table lies below 4 GiB.  Clobbers %rcx.  Shared by both entry paths
+ * (entry.S: PVH and KVM; pv.S: Xen PV). */
+.macro FIXUP_FIND found, missing
+	mov $__start_hvb_fixup, %ecx
+1:	cmp $__stop_hvb_fixup, %ecx
+	jae \missing
+	cmp (%rcx), %rax
+	je \found
+	add $16, %ecx
+	jmp 1b
+.endm
+#endif
+
 #ifndef __ASSEMBLER__
 #include <stdbool.h>
 #include <stddef.h>
