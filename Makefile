@@ -44,7 +44,7 @@ DEPFLAGS = -MMD -MP
 WORKLOAD_CFLAGS := -std=gnu11 -g $(WARN) $(WORKLOAD_CGFLAGS) -Iinclude -Iworkloads
 
 HOST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -fno-pie -D_GNU_SOURCE \
-	-Iinclude -I. -Isrc -Iworkloads -Irunners -Iprobes -Ihv \
+	-Iinclude -I. -Isrc -Ilib -Iworkloads -Irunners -Irunners/common -Iprobes -Ihv \
 	-DHVB_VERSION='"$(HVB_VERSION)"' \
 	-DHVB_WORKLOAD_CGFLAGS='"$(WORKLOAD_CGFLAGS)"' \
 	-DHVB_SRCDIR='"$(CURDIR)"' -DHVB_DATADIR='"$(PREFIX)/share/hvbench"'
@@ -94,8 +94,8 @@ $(O)/commit.h: FORCE
 	$(Q)c=$$(git describe --always --dirty 2>/dev/null || echo unknown); \
 	  printf '#define HVB_COMMIT "%s"\n' "$$c" > $@.tmp; \
 	  cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
-$(O)/host/src/version.o: $(O)/commit.h
-$(O)/host/src/version.o: HOST_CFLAGS += -I$(O)
+$(O)/host/lib/version.o: $(O)/commit.h
+$(O)/host/lib/version.o: HOST_CFLAGS += -I$(O)
 
 $(HVBENCH): $(MAIN_OBJ) $(HOST_OBJS) $(WORKLOAD_OBJS)
 	$(call say,LD,$@)

@@ -245,7 +245,7 @@ int vm_load_elf(struct vm *vm, const void *buf, size_t len, struct hv_image *img
 	return 0;
 }
 
-static int read_file(const char *path, uint8_t **out, size_t *len, char *err, size_t errlen)
+int hv_elf_read_file(const char *path, uint8_t **out, size_t *len, char *err, size_t errlen)
 {
 	struct stat st;
 	uint8_t *buf;
@@ -256,7 +256,17 @@ static int read_file(const char *path, uint8_t **out, size_t *len, char *err, si
 	if (fd < 0)
 		return fail(-errno, err, errlen, "cannot open guest image %s: %s", path,
 			    strerror(errno));
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > HV_ELF_MAX_SIZE) {
+	if (fstat(fd, &st)) {
+		r = fail(-errno, err, errlen, "cannot stat guest image %s: %s", path,
+			 strerror(errno));
+		goto out_close;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		r = fail(-EISDIR, err, errlen, "guest image %s is a directory, not an image file",
+			 path);
+		goto out_close;
+	}
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > HV_ELF_MAX_SIZE) {
 		r = fail(-EINVAL, err, errlen,
 			 "guest image %s is not a regular file of at most "
 			 "%llu MiB",
@@ -296,7 +306,7 @@ int vm_load_elf_file(struct vm *vm, const char *path, struct hv_image *img, char
 	size_t len = 0;
 	int r;
 
-	r = read_file(path, &buf, &len, err, errlen);
+	r = hv_elf_read_file(path, &buf, &len, err, errlen);
 	if (r)
 		return r;
 	if (sha256)

@@ -51,6 +51,13 @@ int vm_load_elf(struct vm *vm, const void *buf, size_t len, struct hv_image *img
 		size_t errlen);
 
 /*
+ * Read the whole image file at `path` (a regular file of at most
+ * HV_ELF_MAX_SIZE) into a malloc'ed *out: 0, or -errno with a message
+ * naming the path (a directory, a short read, ...).
+ */
+int hv_elf_read_file(const char *path, uint8_t **out, size_t *len, char *err, size_t errlen);
+
+/*
  * Read the image file at `path` (at most HV_ELF_MAX_SIZE) and vm_load_elf()
  * it.  -errno of open/read with a message naming the path.  When sha256 is
  * not NULL it receives the SHA-256 of the file as 64 hex digits + NUL.

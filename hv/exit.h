@@ -18,7 +18,7 @@
 
 struct hv_run_opts {
 	uint64_t timeout_ns;	 /* watchdog: the run ends as HV_TIMEOUT after this (0 = none) */
-	volatile int *stop_flag; /* non-zero = stop as HV_INTERRUPTED (may be NULL) */
+	const volatile int *stop_flag; /* non-zero = stop as HV_INTERRUPTED (may be NULL) */
 };
 
 /*

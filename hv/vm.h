@@ -107,7 +107,7 @@ struct vm {
 	struct hv_verdict verdict;
 	/* Set by a user who wants the run to stop (e.g. &hvb_interrupted);
 	 * the watchdog polls it.  May be NULL. */
-	volatile int *stop_flag;
+	const volatile int *stop_flag;
 };
 
 /*

@@ -76,7 +76,7 @@ static void *watchdog_main(void *arg)
 }
 
 int watchdog_start(struct hv_watchdog *wd, struct vcpu *vcpu, uint64_t timeout_ns,
-		   volatile int *stop_flag)
+		   const volatile int *stop_flag)
 {
 	pthread_condattr_t ca;
 	pthread_attr_t attr;

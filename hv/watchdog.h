@@ -29,7 +29,7 @@ struct hv_watchdog {
 	pthread_t target; /* the vCPU thread */
 	struct vcpu *vcpu;
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = none */
-	volatile int *stop_flag;
+	const volatile int *stop_flag;
 	bool quit;
 	int kick; /* HV_TIMEOUT / HV_INTERRUPTED once kicked (atomic) */
 	uint64_t kicked_at_ns;
@@ -41,7 +41,7 @@ struct hv_watchdog {
  * 0 or -errno (thread creation).
  */
 int watchdog_start(struct hv_watchdog *wd, struct vcpu *vcpu, uint64_t timeout_ns,
-		   volatile int *stop_flag);
+		   const volatile int *stop_flag);
 
 /* Why the vCPU was kicked (HV_TIMEOUT, HV_INTERRUPTED) or 0.  Lock-free. */
 static inline int watchdog_kicked(const struct hv_watchdog *wd)

@@ -6,7 +6,8 @@
  * HVB_RUNNER(); `hvbench list/info/run` find them through the "hvb_runners"
  * linker section.  A runner executes one job (a list of workloads, one or
  * more repetitions) and delivers everything it observes to a sink (the
- * result writer): samples, cell status, counters, exits, meta.
+ * result writer), through a struct hvb_out bound to it: samples, cell
+ * status, counters, exits, meta.
  */
 #ifndef HVB_RUNNER_H
 #define HVB_RUNNER_H
@@ -15,32 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "results.h"
-
-struct hvb_job {
-	const char *const *workloads; /* names, as registered */
-	size_t n_workloads;
-	unsigned rep;       /* index of the first repetition of this job */
-	unsigned reps;      /* repetitions in this job */
-	unsigned total_reps; /* repetitions of the whole run (for progress) */
-	bool quick;         /* smoke run: smaller working sets and goals */
-	uint64_t goal_us;   /* calibration goal per timed batch */
-	unsigned batches;   /* timed batches per repetition */
-	uint64_t tsc_khz;   /* host TSC frequency (measured once per run) */
-	int cpu;            /* CPU to pin the workload / vCPU 0 to, -1 = none */
-	double timeout_s;   /* wall-clock limit for the whole job (watchdog) */
-	/* Page size of workload memory (--page-size), HVB_PAGE_4K or
-	 * HVB_PAGE_2M: natively the madvise of workload buffers, in a guest its
-	 * page tables (pt=4k or not) and, where the VMM is ours or QEMU, the
-	 * host backing of guest RAM. */
-	unsigned page_kib;
-	/* Harness command line for this job (abi.h HVB_CMDLINE words, without
-	 * dev= and caps=, which the runner appends for its environment). */
-	const char *cmdline;
-};
-
-#define HVB_PAGE_4K 4u
-#define HVB_PAGE_2M 2048u
+#include "job.h"
+#include "sink.h"
 
 struct hvb_runner {
 	const char *name;  /* "native", "kvm", "qemu-kvm", "xen-pvh", ... */
@@ -49,17 +26,19 @@ struct hvb_runner {
 	bool in_default;   /* part of the default runner set when available */
 	bool pages_4k_only; /* cannot honour --page-size 2m (Xen PV): its cells
 			     * are recorded unsupported instead of being run */
-	/* Can this runner run here?  false with a reason that says what to do. */
-	bool (*available)(char *why, size_t len);
+	/* Can this runner run here with this configuration?  false with a
+	 * reason that says what to do. */
+	bool (*available)(const struct hvb_config *cfg, char *why, size_t len);
 	/* Add runner-specific context to meta.csv (runner.<name>.<key>).  May be NULL. */
-	void (*describe)(const struct hvb_runner *r, struct hvb_sink *sink);
+	void (*describe)(const struct hvb_runner *r, const struct hvb_config *cfg,
+			 const struct hvb_out *out);
 	/* Run the job.  Every workload of the job must end up in the sink as
 	 * samples or as a status row (skipped/unsupported/failed with a reason):
 	 * struct hvb_rec_consumer's hvb_rec_finish() does that for whatever the
 	 * guest did not deliver.  Returns 0 then, or -EINTR when interrupted.
 	 * Any other -errno means the runner could not start the job and
 	 * delivered nothing; the caller records every cell as failed with it. */
-	int (*run)(const struct hvb_runner *r, const struct hvb_job *job, struct hvb_sink *sink);
+	int (*run)(const struct hvb_runner *r, const struct hvb_job *job, const struct hvb_out *out);
 };
 
 #define HVB_RUNNER(var)                                                                    \

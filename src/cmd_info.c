@@ -20,11 +20,13 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "config.h"
+#include "host.h"
 #include "kvm_stats.h"
 #include "meta.h"
 #include "opt.h"
 #include "perf.h"
-#include "results.h"
+#include "csvfile.h"
 #include "runner.h"
 #include "topology.h"
 #include "tsc.h"
@@ -270,22 +272,9 @@ static bool process_running(const char *comm)
 	return found;
 }
 
-/* Full path of `prog` on PATH into buf; false if absent. */
 static bool on_path(const char *prog, char *buf, size_t len)
 {
-	const char *path = getenv("PATH");
-	char *dirs, *save = NULL;
-	bool found = false;
-
-	if (!path)
-		return false;
-	dirs = xstrdup(path);
-	for (char *d = strtok_r(dirs, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
-		snprintf(buf, len, "%s/%s", *d ? d : ".", prog);
-		found = access(buf, X_OK) == 0;
-	}
-	free(dirs);
-	return found;
+	return !hvb_find_exe(prog, buf, len);
 }
 
 static void info_xen(void)
@@ -416,14 +405,22 @@ static void info_mitigations(void)
 
 static void info_runners(void)
 {
+	struct hvb_config cfg;
+	char err[300];
+
 	section("Runners");
+	if (hvb_config_load(&cfg, NULL, err, sizeof(err))) {
+		put("configuration", "%s", err);
+		return;
+	}
 	for (const struct hvb_runner *const *r = hvb_runners_begin(); r < hvb_runners_end(); r++) {
-		char why[256] = "";
-		bool ok = (*r)->available(why, sizeof(why));
+		char why[1024] = "";
+		bool ok = (*r)->available(&cfg, why, sizeof(why));
 
 		put((*r)->name, "%s%s%s%s", ok ? "available" : "unavailable", ok ? "" : ": ",
 		    ok ? "" : why, (*r)->emulated ? " [emulation: functional only]" : "");
 	}
+	hvb_config_free(&cfg);
 }
 
 /* ------------------------------------------------------------ command */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "cmd.h"
+#include "config.h"
 #include "harness.h"
 #include "matrix.h"
 #include "opt.h"
@@ -21,12 +22,12 @@ static const char *kind_unit(const struct hvb_workload *w)
 	return "ns/op, lower is better";
 }
 
-static void list_runners(void)
+static void list_runners(const struct hvb_config *cfg)
 {
 	printf("runners:\n");
 	for (const struct hvb_runner *const *r = hvb_runners_begin(); r < hvb_runners_end(); r++) {
-		char why[256] = "";
-		bool ok = (*r)->available(why, sizeof(why));
+		char why[1024] = "";
+		bool ok = (*r)->available(cfg, why, sizeof(why));
 		printf("  %-10s %-13s %s%s\n", (*r)->name, ok ? "available" : "unavailable",
 		       (*r)->desc, (*r)->emulated ? " [emulation: functional only]" : "");
 		if (!ok)
@@ -66,8 +67,17 @@ static int list_main(int argc, char **argv)
 	}
 	if (only_runners && only_workloads)
 		only_runners = only_workloads = false; /* both asked for: list both */
-	if (!only_workloads)
-		list_runners();
+	if (!only_workloads) {
+		struct hvb_config cfg;
+		char err[300];
+
+		if (hvb_config_load(&cfg, NULL, err, sizeof(err))) {
+			fprintf(stderr, "hvbench list: %s\n", err);
+			return HVB_EXIT_USAGE;
+		}
+		list_runners(&cfg);
+		hvb_config_free(&cfg);
+	}
 	if (!only_runners && !only_workloads)
 		printf("\n");
 	if (!only_runners)

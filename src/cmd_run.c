@@ -8,6 +8,7 @@
  * running every selected workload once.
  */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,18 +18,23 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "caps_probe.h"
 #include "cmd.h"
+#include "config.h"
 #include "harness.h"
 #include "matrix.h"
 #include "meta.h"
 #include "opt.h"
-#include "records.h"
+#include "progress.h"
+#include "results.h"
 #include "summary.h"
 #include "topology.h"
 #include "tsc.h"
 #include "util.h"
 
-volatile int hvb_interrupted;
+/* The stop flag every job points at (struct hvb_job.stop): written by the
+ * signal handler only. */
+static volatile int hvb_interrupted;
 
 static void on_signal(int sig)
 {
@@ -90,7 +96,8 @@ static char *command_line(int argc, char **argv)
 }
 
 static void meta_matrix(struct hvb_sink *sink, const struct hvb_selection *sel,
-			const struct run_opts *o, const char *cmdline, uint64_t tsc_khz)
+			const struct run_opts *o, const struct hvb_config *cfg, const char *cmdline,
+			uint64_t tsc_khz)
 {
 	const char **names = xcalloc(sel->n_runners, sizeof(char *));
 	char *s;
@@ -114,13 +121,12 @@ static void meta_matrix(struct hvb_sink *sink, const struct hvb_selection *sel,
 	hvb_sink_metaf(sink, "tsc_khz", "%llu", (unsigned long long)tsc_khz);
 	for (size_t i = 0; i < sel->n_runners; i++) {
 		const struct hvb_runner *r = sel->runners[i];
-		if (r->emulated) {
-			char *key = xasprintf("runner.%s.emulated", r->name);
-			hvb_sink_meta(sink, key, "yes: functional evidence only, not performance");
-			free(key);
-		}
+		const struct hvb_out out = { .sink = sink, .runner = r->name };
+
+		if (r->emulated)
+			hvb_out_meta(&out, "emulated", "yes: functional evidence only, not performance");
 		if (r->describe)
-			r->describe(r, sink);
+			r->describe(r, cfg, &out);
 	}
 }
 
@@ -137,27 +143,36 @@ static char *job_cmdline(const struct hvb_selection *sel, const struct run_opts 
 
 /* A runner that cannot give workloads 2 MiB pages (Xen PV) is not run with
  * --page-size 2m: its cells say why instead of measuring something else. */
-static void refuse_page_size(struct hvb_sink *sink, const struct hvb_runner *r,
-			     const struct hvb_selection *sel)
+static void refuse_page_size(const struct hvb_out *out, const struct hvb_selection *sel)
 {
 	char *why = xasprintf("--page-size 2m cannot be honoured by %s: it maps 4 KiB pages "
 			      "only (Xen PV has no superpages); run it with --page-size 4k",
-			      r->name);
-	char *key = xasprintf("runner.%s.page_size", r->name);
+			      out->runner);
 
 	hvb_warn("%s", why);
-	hvb_sink_meta(sink, key, "unsupported: 2m asked, this runner has 4 KiB pages only");
-	hvb_sink_log(sink, r->name, "%s", why);
+	hvb_out_meta(out, "page_size", "unsupported: 2m asked, this runner has 4 KiB pages only");
+	hvb_out_log(out, "%s", why);
 	for (size_t i = 0; i < sel->n_workloads; i++)
-		hvb_sink_cell_status(sink, r->name, sel->workloads[i], HVB_ST_UNSUPPORTED, why);
-	free(key);
+		hvb_out_status(out, sel->workloads[i], HVB_ST_UNSUPPORTED, why);
 	free(why);
 }
 
-static int run_job(const struct hvb_runner *r, const struct hvb_selection *sel,
-		   const struct run_opts *o, unsigned rep, const char *cmdline, uint64_t tsc_khz,
-		   struct hvb_sink *sink)
+/* What every job of the run shares: resolved once. */
+struct run_ctx {
+	const struct hvb_selection *sel;
+	const struct run_opts *o;
+	const struct hvb_config *cfg;
+	struct hvb_caps_cache *caps; /* one per selected runner */
+	uint64_t tsc_khz;
+	struct hvb_sink *sink;
+};
+
+static int run_job(const struct run_ctx *ctx, size_t runner, unsigned rep, const char *cmdline)
 {
+	const struct hvb_selection *sel = ctx->sel;
+	const struct run_opts *o = ctx->o;
+	const struct hvb_runner *r = sel->runners[runner];
+	const struct hvb_out out = { .sink = ctx->sink, .runner = r->name };
 	struct hvb_job job = {
 		.workloads = sel->workloads,
 		.n_workloads = sel->n_workloads,
@@ -167,59 +182,62 @@ static int run_job(const struct hvb_runner *r, const struct hvb_selection *sel,
 		.quick = o->quick,
 		.goal_us = o->goal_us,
 		.batches = (unsigned)o->batches,
-		.tsc_khz = tsc_khz,
+		.tsc_khz = ctx->tsc_khz,
 		.cpu = o->cpu == UINT64_MAX ? hvb_topo_default_pu() : (int)o->cpu,
 		.timeout_s = o->timeout_s,
 		.page_kib = o->page_kib,
 		.cmdline = cmdline,
+		.cfg = ctx->cfg,
+		.caps = &ctx->caps[runner],
+		.stop = &hvb_interrupted,
+		.progress = hvb_progress_cell,
 	};
 	int e;
 
 	if (o->page_kib != HVB_PAGE_4K && r->pages_4k_only) {
 		if (rep == 0)
-			refuse_page_size(sink, r, sel);
+			refuse_page_size(&out, sel);
 		return 0;
 	}
-	e = r->run(r, &job, sink);
+	e = r->run(r, &job, &out);
 
-	hvb_sink_flush(sink);
+	hvb_sink_flush(ctx->sink);
 	return e;
 }
 
 /* The runner could not start the job: every cell of it failed, with why. */
-static void fail_job(struct hvb_sink *sink, const struct hvb_runner *r,
-		     const struct hvb_selection *sel, unsigned rep, int e)
+static void fail_job(const struct run_ctx *ctx, const struct hvb_runner *r, unsigned rep, int e)
 {
+	const struct hvb_out out = { .sink = ctx->sink, .runner = r->name };
 	char *why = xasprintf("runner %s could not run repetition %u: %s", r->name, rep,
 			      strerror(-e));
 
 	hvb_warn("%s", why);
-	hvb_sink_log(sink, r->name, "%s", why);
-	for (size_t i = 0; i < sel->n_workloads; i++)
-		hvb_sink_cell_status(sink, r->name, sel->workloads[i], HVB_ST_FAILED, why);
+	hvb_out_log(&out, "%s", why);
+	for (size_t i = 0; i < ctx->sel->n_workloads; i++)
+		hvb_out_status(&out, ctx->sel->workloads[i], HVB_ST_FAILED, why);
 	free(why);
 }
 
 /* Run every (rep, runner) job; returns the number of jobs that failed as a
  * whole.  On interruption, stopped_at says where. */
-static int run_matrix(const struct hvb_selection *sel, const struct run_opts *o,
-		      struct hvb_sink *sink, uint64_t tsc_khz, char *stopped_at, size_t len)
+static int run_matrix(const struct run_ctx *ctx, char *stopped_at, size_t len)
 {
+	const struct hvb_selection *sel = ctx->sel;
 	int failed = 0;
 
-	for (unsigned rep = 0; rep < o->reps && !stopped_at[0]; rep++) {
-		char *cmdline = job_cmdline(sel, o, rep, tsc_khz);
+	for (unsigned rep = 0; rep < ctx->o->reps && !stopped_at[0]; rep++) {
+		char *cmdline = job_cmdline(sel, ctx->o, rep, ctx->tsc_khz);
 		for (size_t k = 0; k < sel->n_runners && !stopped_at[0]; k++) {
 			/* A B, B A, A B, ...: drift spreads over every runner. */
 			size_t i = rep % 2 ? sel->n_runners - 1 - k : k;
 			const struct hvb_runner *r = sel->runners[i];
-			int e = hvb_interrupted ? -EINTR
-						: run_job(r, sel, o, rep, cmdline, tsc_khz, sink);
+			int e = hvb_interrupted ? -EINTR : run_job(ctx, i, rep, cmdline);
 
 			if (e == -EINTR || hvb_interrupted) {
 				snprintf(stopped_at, len, "rep %u, runner %s", rep, r->name);
 			} else if (e) {
-				fail_job(sink, r, sel, rep, e);
+				fail_job(ctx, r, rep, e);
 				failed++;
 			}
 		}
@@ -253,6 +271,25 @@ static unsigned parse_page_size(const char *s)
 		return HVB_PAGE_4K;
 	if (!strcasecmp(s, "2m"))
 		return HVB_PAGE_2M;
+	return 0;
+}
+
+/* --cpu must name a CPU this process may run on (online, in its cpuset). */
+static int check_cpu(uint64_t cpu)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set)) {
+		hvb_err("run: --cpu %llu: cannot read this process's CPU set: %s",
+			(unsigned long long)cpu, strerror(errno));
+		return -1;
+	}
+	if (cpu >= CPU_SETSIZE || !CPU_ISSET((int)cpu, &set)) {
+		hvb_err("run: --cpu %llu: no such CPU available to this process (it may use %d "
+			"CPUs; see 'hvbench info', Topology)",
+			(unsigned long long)cpu, CPU_COUNT(&set));
+		return -1;
+	}
 	return 0;
 }
 
@@ -345,6 +382,8 @@ static int run_main(int argc, char **argv)
 		OPT_END(),
 	};
 	struct hvb_selection sel = { 0 };
+	struct hvb_config cfg;
+	struct run_ctx ctx;
 	struct hvb_sink *sink = NULL;
 	char err[512], stopped_at[128] = "", started[32], finished[32], *cmdline;
 	uint64_t tsc_khz;
@@ -369,31 +408,42 @@ static int run_main(int argc, char **argv)
 		o.goal_us = o.quick ? 2000 : HVB_DEFAULT_GOAL_US;
 	if (!o.reps)
 		o.reps = o.quick ? 2 : 5;
-	/* Runners find the image through the environment (also in `list`). */
-	if (o.image)
-		setenv("HVB_GUEST_IMAGE", o.image, 1);
-	if (hvb_select_runners(o.runners, &sel, err, sizeof(err)) ||
+	if (o.cpu != UINT64_MAX && check_cpu(o.cpu))
+		return HVB_EXIT_USAGE;
+	/* Everything the runners read, resolved once: no setenv round trip. */
+	if (hvb_config_load(&cfg, o.image, err, sizeof(err))) {
+		hvb_err("run: %s", err);
+		return HVB_EXIT_USAGE;
+	}
+	if (hvb_select_runners(o.runners, &cfg, &sel, err, sizeof(err)) ||
 	    hvb_select_workloads(o.workloads, &sel, err, sizeof(err))) {
 		hvb_err("run: %s", err);
 		hvb_selection_free(&sel);
+		hvb_config_free(&cfg);
 		return HVB_EXIT_USAGE;
 	}
 	if (check_out_dir(o.out) || open_sink(&o, &sink)) {
 		hvb_selection_free(&sel);
+		hvb_config_free(&cfg);
 		return HVB_EXIT_FAILURE;
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	tsc_khz = hvb_tsc_khz_measure(50);
 	cmdline = command_line(argc, argv);
 	utc_now(started, sizeof(started));
 	hvb_sink_meta(sink, "started_utc", started);
 	hvb_meta_host(sink);
-	meta_matrix(sink, &sel, &o, cmdline, tsc_khz);
+	meta_matrix(sink, &sel, &o, &cfg, cmdline, tsc_khz);
 	fprintf(stderr, "hvbench: run %s: %zu runner(s) x %zu workload(s) x %llu rep(s)\n",
 		hvb_sink_run_id(sink), sel.n_runners, sel.n_workloads, (unsigned long long)o.reps);
-	failed_jobs = run_matrix(&sel, &o, sink, tsc_khz, stopped_at, sizeof(stopped_at));
+	ctx = (struct run_ctx){ .sel = &sel, .o = &o, .cfg = &cfg, .tsc_khz = tsc_khz,
+				.sink = sink,
+				.caps = xcalloc(sel.n_runners, sizeof(struct hvb_caps_cache)) };
+	failed_jobs = run_matrix(&ctx, stopped_at, sizeof(stopped_at));
+	free(ctx.caps);
 	utc_now(finished, sizeof(finished));
 	hvb_sink_meta(sink, "finished_utc", finished);
 	if (stopped_at[0])
@@ -415,6 +465,7 @@ static int run_main(int argc, char **argv)
 	free(dir);
 	free(cmdline);
 	hvb_selection_free(&sel);
+	hvb_config_free(&cfg);
 	return status;
 }
 

@@ -20,25 +20,27 @@ static void add_runner(struct hvb_selection *sel, const struct hvb_runner *r)
 	sel->runners[sel->n_runners++] = r;
 }
 
-static void add_available(struct hvb_selection *sel, bool defaults_only)
+static void add_available(struct hvb_selection *sel, const struct hvb_config *cfg,
+			  bool defaults_only)
 {
-	char why[256];
+	char why[1024];
 
 	for (const struct hvb_runner *const *r = hvb_runners_begin(); r < hvb_runners_end(); r++)
-		if ((!defaults_only || (*r)->in_default) && (*r)->available(why, sizeof(why)))
+		if ((!defaults_only || (*r)->in_default) && (*r)->available(cfg, why, sizeof(why)))
 			add_runner(sel, *r);
 }
 
-static int add_named(struct hvb_selection *sel, const char *name, char *err, size_t len)
+static int add_named(struct hvb_selection *sel, const struct hvb_config *cfg, const char *name,
+		     char *err, size_t len)
 {
 	const struct hvb_runner *r = hvb_runner_find(name);
-	char why[256] = "";
+	char why[1024] = "";
 
 	if (!r) {
 		snprintf(err, len, "unknown runner '%s' (see 'hvbench list')", name);
 		return -EINVAL;
 	}
-	if (!r->available(why, sizeof(why))) {
+	if (!r->available(cfg, why, sizeof(why))) {
 		snprintf(err, len, "runner '%s' is not available here: %s", name, why);
 		return -EINVAL;
 	}
@@ -46,7 +48,8 @@ static int add_named(struct hvb_selection *sel, const char *name, char *err, siz
 	return 0;
 }
 
-int hvb_select_runners(const char *list, struct hvb_selection *sel, char *err, size_t len)
+int hvb_select_runners(const char *list, const struct hvb_config *cfg, struct hvb_selection *sel,
+		       char *err, size_t len)
 {
 	char *copy, *tok, *save = NULL;
 	int r = 0;
@@ -56,11 +59,11 @@ int hvb_select_runners(const char *list, struct hvb_selection *sel, char *err, s
 	copy = xstrdup(list);
 	for (tok = strtok_r(copy, ",", &save); tok && !r; tok = strtok_r(NULL, ",", &save)) {
 		if (!strcmp(tok, "default"))
-			add_available(sel, true);
+			add_available(sel, cfg, true);
 		else if (!strcmp(tok, "all"))
-			add_available(sel, false);
+			add_available(sel, cfg, false);
 		else
-			r = add_named(sel, tok, err, len);
+			r = add_named(sel, cfg, tok, err, len);
 	}
 	free(copy);
 	if (!r && !sel->n_runners) {
@@ -140,7 +143,14 @@ int hvb_select_workloads(const char *globs, struct hvb_selection *sel, char *err
 	const struct hvb_workload **all;
 	size_t n = hvb_workloads_sorted(&all);
 
-	copy = xstrdup(globs && *globs ? globs : "*");
+	if (globs && !globs[strspn(globs, ", ")]) {
+		/* -w '' or -w ',': an empty list is a mistake, not "all". */
+		snprintf(err, len, "the workload list '%s' names no workload (omit --workload for "
+				   "all, or see 'hvbench list')", globs);
+		free(all);
+		return -EINVAL;
+	}
+	copy = xstrdup(globs ? globs : "*");
 	for (tok = strtok_r(copy, ",", &save); tok && !r; tok = strtok_r(NULL, ",", &save)) {
 		bool matched = false;
 		for (size_t i = 0; i < n; i++)

@@ -9,6 +9,8 @@
 #include <stddef.h>
 
 #include "runner.h"
+
+struct hvb_config;
 #include "workload.h"
 
 struct hvb_selection {
@@ -24,12 +26,13 @@ struct hvb_selection {
  * Naming an unavailable runner is an error (message says why and what to do).
  * 0 or -EINVAL with a message in err.
  */
-int hvb_select_runners(const char *list, struct hvb_selection *sel, char *err, size_t len);
+int hvb_select_runners(const char *list, const struct hvb_config *cfg, struct hvb_selection *sel,
+		       char *err, size_t len);
 
 /*
  * Resolve comma-separated workload globs against the registered workloads,
- * in registration order, each at most once.  A glob matching nothing is an
- * error.  0 or -EINVAL with a message in err.
+ * in registration order, each at most once.  NULL = all; a glob matching
+ * nothing, or a list naming none ("" or ","), is an error.  0 or -EINVAL with a message in err.
  */
 int hvb_select_workloads(const char *globs, struct hvb_selection *sel, char *err, size_t len);
 

@@ -1,4 +1,5 @@
 #include "opt.h"
+#include "util.h"
 
 #include <errno.h>
 #include <math.h>
@@ -6,23 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int hvb_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	unsigned long long v;
-	char *end;
-
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (*end)
-		return -EINVAL;
-	if (errno == ERANGE || v < min || v > max)
-		return -ERANGE;
-	*out = v;
-	return 0;
-}
 
 /* Print help text in a column from `indent` on, wrapped at 79 columns at
  * spaces (or after a comma in a word longer than the column). */

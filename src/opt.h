@@ -46,7 +46,5 @@ int hvb_opt_parse(const char *cmd, const char *usage, const struct hvb_opt *opts
 /* Print "usage: hvbench <usage>" and the option table to stdout. */
 void hvb_opt_usage(const char *usage, const struct hvb_opt *opts);
 
-/* Parse a whole unsigned decimal number within [min, max]: 0 or -EINVAL/-ERANGE. */
-int hvb_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
 #endif

@@ -62,6 +62,10 @@ struct hvb_workload {
 	uint64_t fixed_ops;   /* 0 = calibrate to the time goal; else n per batch */
 	uint64_t max_ops;     /* upper bound on calibrated n (0 = none), e.g. fresh pages available */
 	const char *note;     /* recorded with every sample, e.g. "native analogue: getppid()" (may be set by valid/setup) */
+	/* HVB_CAP_* a guest must offer for this workload to run (data for the
+	 * host: which capability probe a selection needs; valid() still
+	 * decides in the guest, where a few mechanisms differ per platform). */
+	uint32_t needs;
 };
 
 /* Per-run state handed to every hook.  `priv` belongs to the workload. */

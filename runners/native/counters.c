@@ -12,7 +12,7 @@
 
 #include "hvb/abi.h"
 #include "native/rt_native.h"
-#include "results.h"
+#include "sink.h"
 
 #define CTR_MAGIC 0x52544348u /* "HCTR" */
 
@@ -27,9 +27,8 @@ _Static_assert(sizeof(struct ctr_msg) <= PIPE_BUF, "counter message must be one 
  * (it is sent before the REP_END record the parent is handling). */
 #define CTR_WAIT_MS 2000
 
-int native_counters_init(struct native_counters *nc, char *err, size_t len)
+int native_counters_init(struct native_counters *nc, const char *env, char *err, size_t len)
 {
-	const char *env = getenv("HVBENCH_EVENTS");
 	struct hvb_perf *p;
 	int r;
 
@@ -124,13 +123,11 @@ void native_counters_child(struct native_counters *nc)
 	rt_native_set_rep_hook(child_rep_hook);
 }
 
-void native_counters_parent(struct native_counters *nc, struct hvb_sink *sink,
-			    const char *runner)
+void native_counters_parent(struct native_counters *nc, const struct hvb_out *out)
 {
 	close(nc->fd[1]);
 	nc->fd[1] = -1;
-	nc->sink = sink;
-	nc->runner = runner;
+	nc->out = out;
 }
 
 static int parent_recv(struct native_counters *nc, struct ctr_msg *m)
@@ -166,9 +163,8 @@ void native_counters_on_rep(void *arg, const struct hvb_record *rec, bool begin)
 	if (!r && m.rep != rec->rep)
 		r = -EPROTO;
 	if (r) {
-		hvb_sink_log(nc->sink, nc->runner, "%s: rep %u: no perf counter data (%s)",
-			     workload, rec->rep,
-			     r == -ETIMEDOUT ? "timed out" : "malformed message");
+		hvb_out_log(nc->out, "%s: rep %u: no perf counter data (%s)", workload, rec->rep,
+			    r == -ETIMEDOUT ? "timed out" : "malformed message");
 		return;
 	}
 	for (unsigned i = 0; i < m.n; i++) {
@@ -179,9 +175,11 @@ void native_counters_on_rep(void *arg, const struct hvb_record *rec, bool begin)
 		terminate(v->note, sizeof(v->note));
 		if (v->status < HVB_ST_OK || v->status > HVB_ST_FAILED)
 			continue;
-		hvb_sink_counter(nc->sink, nc->runner, workload, rec->rep, v->event, v->has_value,
-				 v->value, v->enabled, v->running, v->source,
-				 (enum hvb_status)v->status, v->note);
+		hvb_out_counter(nc->out, .workload = workload, .rep = rec->rep, .event = v->event,
+				.has_value = v->has_value, .value = v->value,
+				.time_enabled = v->enabled, .time_running = v->running,
+				.source = v->source, .status = (enum hvb_status)v->status,
+				.note = v->note);
 	}
 }
 

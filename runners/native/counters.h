@@ -21,7 +21,7 @@
 #include "perf.h"
 
 struct hvb_record;
-struct hvb_sink;
+struct hvb_out;
 
 struct native_counters {
 	int fd[2]; /* side pipe: child writes fd[1], parent reads fd[0] */
@@ -29,8 +29,7 @@ struct native_counters {
 	const char *events[HVB_PERF_MAX_EVENTS];
 	size_t n;
 	/* parent */
-	struct hvb_sink *sink;
-	const char *runner;
+	const struct hvb_out *out;
 	/* child */
 	struct hvb_perf *perf;
 	char err[200];
@@ -39,18 +38,18 @@ struct native_counters {
 };
 
 /*
- * Before fork: choose the events and check every name (libpfm4), make the
+ * Before fork: choose the events (a comma-separated list, NULL = the
+ * defaults; HVBENCH_EVENTS) and check every name (libpfm4), make the
  * side pipe.  0, or -EINVAL with err saying which event is unknown and what
  * to do, -errno for the pipe.
  */
-int native_counters_init(struct native_counters *nc, char *err, size_t len);
+int native_counters_init(struct native_counters *nc, const char *events, char *err, size_t len);
 
 /* In the child, after pinning: open the counters on itself, install the hook. */
 void native_counters_child(struct native_counters *nc);
 
-/* In the parent, after fork: rows go to sink for `runner`. */
-void native_counters_parent(struct native_counters *nc, struct hvb_sink *sink,
-			    const char *runner);
+/* In the parent, after fork: rows go to out. */
+void native_counters_parent(struct native_counters *nc, const struct hvb_out *out);
 
 /* The consumer's on_rep (arg = nc): at REP_END, write the rows of that rep. */
 void native_counters_on_rep(void *arg, const struct hvb_record *rec, bool begin);

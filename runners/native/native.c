@@ -17,7 +17,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "counters.h"
+#include "guest.h"
 #include "harness.h"
 #include "native/rt_native.h"
 #include "records.h"
@@ -25,26 +27,23 @@
 #include "topology.h"
 #include "util.h"
 
-/* Set by `hvbench run` when the user interrupts (SIGINT/SIGTERM). */
-extern volatile int hvb_interrupted;
-
-static bool native_available(char *why, size_t len)
+static bool native_available(const struct hvb_config *cfg, char *why, size_t len)
 {
-	(void)why, (void)len;
+	(void)cfg, (void)why, (void)len;
 	return true;
 }
 
-static void native_describe(const struct hvb_runner *r, struct hvb_sink *sink)
+static void native_describe(const struct hvb_runner *r, const struct hvb_config *cfg,
+			    const struct hvb_out *out)
 {
-	(void)r;
-	hvb_sink_meta(sink, "runner.native.env", "host process (fork of hvbench), pinned");
-	hvb_sink_meta(sink, "runner.native.analogues",
-		      "micro/hypercall and micro/syscall = raw getppid syscall");
+	(void)r, (void)cfg;
+	hvb_out_meta(out, "env", "host process (fork of hvbench), pinned");
+	hvb_out_meta(out, "analogues", "micro/hypercall and micro/syscall = raw getppid syscall");
 }
 
 /* What --page-size asks of workload memory here; what each buffer got is in
  * its cells' notes (from /proc/self/smaps, see rt_mem_page_note). */
-static void describe_pages(const struct hvb_job *job, struct hvb_sink *sink)
+static void describe_pages(const struct hvb_job *job, const struct hvb_out *out)
 {
 	char thp[64] = "unknown";
 	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
@@ -56,31 +55,31 @@ static void describe_pages(const struct hvb_job *job, struct hvb_sink *sink)
 		fclose(f);
 	}
 	if (job->page_kib == HVB_PAGE_2M)
-		hvb_sink_metaf(sink, "runner.native.page_size",
+		hvb_out_metaf(out, "page_size",
 			       "2m: workload buffers 2 MiB-aligned, madvise(MADV_HUGEPAGE); host "
 			       "THP: %s%s; obtained per buffer: cell notes (smaps AnonHugePages)",
 			       thp, strstr(thp, "[never]") ? " (no huge pages: 4 KiB obtained)" : "");
 	else
-		hvb_sink_metaf(sink, "runner.native.page_size",
+		hvb_out_metaf(out, "page_size",
 			       "4k: workload buffers madvise(MADV_NOHUGEPAGE); host THP: %s; "
 			       "obtained per buffer: cell notes (smaps AnonHugePages)",
 			       thp);
 }
 
-static const char *native_caps(void)
+/* The child: the harness, pinned, its records on fd.  parent: the pid of
+ * hvbench before the fork (hvbench may itself be pid 1 in a container, so
+ * "my parent is 1" is no sign of a dead parent). */
+static void child_main(const struct hvb_job *job, int fd, struct native_counters *nc,
+		       pid_t parent)
 {
 	/* cpuid runs natively unless the kernel enabled CPUID faulting for us. */
-	return "caps=0x20";
-}
-
-static void child_main(const struct hvb_job *job, int fd, struct native_counters *nc)
-{
+	const struct hvb_guest_env env = { .native = true, .caps = HVB_CAP_CPUID };
 	char desc[128] = "unpinned", *cmdline;
 	int r;
 
 	/* Die with hvbench: a killed parent must not leave a workload running. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() == 1)
+	if (getppid() != parent)
 		_exit(HVB_EXIT_PANIC); /* the parent died before prctl */
 	signal(SIGINT, SIG_IGN); /* the parent decides when to stop */
 	signal(SIGPIPE, SIG_DFL);
@@ -90,7 +89,7 @@ static void child_main(const struct hvb_job *job, int fd, struct native_counters
 		snprintf(desc, sizeof(desc), "pinning to cpu %d failed: %s", job->cpu,
 			 strerror(-r));
 	native_counters_child(nc); /* after pinning: count where the workload runs */
-	cmdline = xasprintf("%s env=native %s", job->cmdline, native_caps());
+	cmdline = hvb_guest_cmdline(job->cmdline, &env);
 	rt_log(desc);
 	r = hvb_harness_main(cmdline, 0);
 	free(cmdline);
@@ -98,7 +97,13 @@ static void child_main(const struct hvb_job *job, int fd, struct native_counters
 }
 
 /* Read exactly one record; 1 = got one, 0 = EOF, -ETIMEDOUT, -EINTR, -EIO. */
-static int read_record(int fd, struct hvb_record *rec, uint64_t deadline_ns)
+static bool stopped(const volatile int *stop)
+{
+	return stop && *stop;
+}
+
+static int read_record(int fd, struct hvb_record *rec, uint64_t deadline_ns,
+		       const volatile int *stop)
 {
 	size_t got = 0;
 
@@ -107,7 +112,7 @@ static int read_record(int fd, struct hvb_record *rec, uint64_t deadline_ns)
 		int64_t left = (int64_t)(deadline_ns - hvb_now_ns());
 		ssize_t n;
 
-		if (hvb_interrupted)
+		if (stopped(stop))
 			return -EINTR;
 		if (left <= 0)
 			return -ETIMEDOUT;
@@ -143,7 +148,7 @@ static int collect(struct hvb_rec_consumer *c, int fd, const struct hvb_job *job
 	struct hvb_record rec;
 	int r;
 
-	while ((r = read_record(fd, &rec, deadline)) == 1) {
+	while ((r = read_record(fd, &rec, deadline, job->stop)) == 1) {
 		if (hvb_rec_deliver(c, &rec)) {
 			snprintf(why, len, "protocol error: %s", c->error);
 			return -EPROTO;
@@ -159,21 +164,22 @@ static int collect(struct hvb_rec_consumer *c, int fd, const struct hvb_job *job
 }
 
 static int native_run(const struct hvb_runner *runner, const struct hvb_job *job,
-		      struct hvb_sink *sink)
+		      const struct hvb_out *out)
 {
 	struct hvb_rec_consumer c;
 	struct native_counters nc;
 	char why[200] = "";
 	int fds[2], status = 0, r;
-	pid_t pid;
+	pid_t pid, parent = getpid();
 
-	describe_pages(job, sink);
-	r = native_counters_init(&nc, why, sizeof(why));
+	(void)runner;
+	describe_pages(job, out);
+	r = native_counters_init(&nc, job->cfg->events, why, sizeof(why));
 	if (r) {
 		/* A bad event list fails every cell with the reason (not lost). */
 		fprintf(stderr, "hvbench: native runner: %s\n", why);
 		native_counters_fini(&nc);
-		hvb_rec_init(&c, runner->name, job, sink);
+		hvb_rec_init(&c, out, job);
 		hvb_rec_finish(&c, why);
 		return 0; /* every cell is delivered (as failed): see runner.h */
 	}
@@ -191,11 +197,11 @@ static int native_run(const struct hvb_runner *runner, const struct hvb_job *job
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		child_main(job, fds[1], &nc);
+		child_main(job, fds[1], &nc, parent);
 	}
 	close(fds[1]);
-	native_counters_parent(&nc, sink, runner->name);
-	hvb_rec_init(&c, runner->name, job, sink);
+	native_counters_parent(&nc, out);
+	hvb_rec_init(&c, out, job);
 	c.on_rep = native_counters_on_rep;
 	c.arg = &nc;
 	r = collect(&c, fds[0], job, why, sizeof(why));
@@ -208,7 +214,7 @@ static int native_run(const struct hvb_runner *runner, const struct hvb_job *job
 	if (r >= 0)
 		describe_exit(status, why, sizeof(why));
 	if (why[0])
-		hvb_sink_log(sink, runner->name, "%s", why);
+		hvb_out_log(out, "%s", why);
 	hvb_rec_finish(&c, why[0] ? why : NULL);
 	return r == -EINTR ? -EINTR : 0;
 }

@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
+#include "host.h"
 #include "runner.h"
 #include "trace.h"
 #include "util.h"
@@ -45,9 +47,8 @@ struct rep_rec {
 };
 
 struct xen_trace {
-	const char *runner;
+	const struct hvb_out *out;
 	const struct hvb_job *job;
-	struct hvb_sink *sink;
 	pid_t pid;                /* xentrace, 0 = not running */
 	char path[PATH_MAX];      /* the trace file */
 	char errpath[PATH_MAX];   /* xentrace's stderr */
@@ -63,10 +64,7 @@ struct xen_trace {
 
 static void meta(struct xen_trace *xt, const char *value)
 {
-	char key[80];
-
-	snprintf(key, sizeof(key), "runner.%s.exits", xt->runner);
-	hvb_sink_meta(xt->sink, key, value);
+	hvb_out_meta(xt->out, "exits", value);
 }
 
 /* Xen's VMEXIT records hold the CPU vendor's exit codes. */
@@ -87,24 +85,16 @@ static enum xt_vendor host_vendor(void)
 }
 
 /* $HVB_XENTRACE, xentrace on PATH, or the versioned tools directory. */
-static int find_xentrace(char *buf, size_t len)
+static int find_xentrace(const char *env, char *buf, size_t len)
 {
-	const char *env = getenv("HVB_XENTRACE");
-	const char *path = getenv("PATH");
 	glob_t g;
 
-	if (env && *env) {
+	if (env) {
 		snprintf(buf, len, "%s", env);
 		return access(buf, X_OK) ? -ENOENT : 0;
 	}
-	while (path && *path) {
-		size_t n = strcspn(path, ":");
-
-		snprintf(buf, len, "%.*s/xentrace", (int)n, path);
-		if (n && !access(buf, X_OK))
-			return 0;
-		path += n + (path[n] == ':');
-	}
+	if (!hvb_find_exe("xentrace", buf, len))
+		return 0;
 	if (!glob("/usr/lib/xen-*/bin/xentrace", 0, NULL, &g) ||
 	    !glob("/usr/lib*/xen/bin/xentrace", 0, NULL, &g)) {
 		snprintf(buf, len, "%s", g.gl_pathv[g.gl_pathc - 1]);
@@ -146,7 +136,7 @@ static void spawn_xentrace(struct xen_trace *xt)
 	struct stat st;
 	int fd, status, rc;
 
-	if (find_xentrace(bin, sizeof(bin))) {
+	if (find_xentrace(xt->job->cfg->xentrace, bin, sizeof(bin))) {
 		snprintf(xt->why, sizeof(xt->why), "xentrace not found (install xen-utils, or "
 						   "set HVB_XENTRACE to its path)");
 		return;
@@ -202,17 +192,15 @@ static void spawn_xentrace(struct xen_trace *xt)
 		 TRACE_START_S);
 }
 
-struct xen_trace *xen_trace_start(const char *runner, bool pv, const struct hvb_job *job,
-				  struct hvb_sink *sink)
+struct xen_trace *xen_trace_start(const struct hvb_out *out, bool pv, const struct hvb_job *job)
 {
 	struct xen_trace *xt = calloc(1, sizeof(*xt));
-	const char *env = getenv("HVB_XENTRACE");
+	const char *env = job->cfg->xentrace;
 
 	if (!xt)
 		return NULL;
-	xt->runner = runner;
+	xt->out = out;
 	xt->job = job;
-	xt->sink = sink;
 	xt->vendor = host_vendor();
 	xt->pv = pv;
 	if (env && !strcmp(env, "0")) {
@@ -299,14 +287,14 @@ static void stop_xentrace(struct xen_trace *xt)
 	kill(xt->pid, SIGKILL);
 	waitpid(xt->pid, &status, 0);
 	xt->pid = 0;
-	hvb_sink_log(xt->sink, xt->runner, "xentrace did not stop within %d s of SIGINT and "
+	hvb_out_log(xt->out, "xentrace did not stop within %d s of SIGINT and "
 					   "was killed: the trace may miss the last records",
 		     TRACE_STOP_S);
 }
 
 static void keep_trace(struct xen_trace *xt, int domid)
 {
-	const char *dir = getenv("HVB_XENTRACE_KEEP");
+	const char *dir = xt->job->cfg->xentrace_keep;
 	char dst[PATH_MAX], buf[65536];
 	FILE *in, *out;
 	size_t n;
@@ -321,17 +309,22 @@ static void keep_trace(struct xen_trace *xt, int domid)
 	if (in)
 		fclose(in);
 	if (!out || fclose(out))
-		hvb_sink_log(xt->sink, xt->runner, "HVB_XENTRACE_KEEP: cannot write %s", dst);
+		hvb_out_log(xt->out, "HVB_XENTRACE_KEEP: cannot write %s", dst);
 	else
-		hvb_sink_log(xt->sink, xt->runner, "xentrace file kept as %s", dst);
+		hvb_out_log(xt->out, "xentrace file kept as %s", dst);
 }
 
-static double cycles_ns(const struct xen_trace *xt, uint64_t cycles)
+/* One exits.csv row.  PV entries have no VMENTRY to end them: no time
+ * (empty, not zero); nor without the TSC frequency. */
+static void exit_row(struct xen_trace *xt, const struct rep_rec *r, const char *reason,
+		     uint64_t count, uint64_t cycles)
 {
-	/* PV entries have no VMENTRY to end them: no time (empty, not zero). */
-	if (xt->pv || !xt->job->tsc_khz)
-		return -1;
-	return (double)cycles * 1e6 / (double)xt->job->tsc_khz;
+	bool timed = !xt->pv && xt->job->tsc_khz;
+
+	hvb_out_exit(xt->out, .workload = r->workload, .rep = r->rep, .reason = reason,
+		     .count = count, .timed = timed,
+		     .total_ns = timed ? (double)cycles * 1e6 / (double)xt->job->tsc_khz : 0,
+		     .source = "xentrace");
 }
 
 static void rep_rows(struct xen_trace *xt, const struct rep_rec *r, const struct xt_rep *tr)
@@ -340,26 +333,25 @@ static void rep_rows(struct xen_trace *xt, const struct rep_rec *r, const struct
 	uint64_t span = tr->end_tsc - tr->begin_tsc;
 	uint64_t span_ns = xt->job->tsc_khz ? span * 1000000 / xt->job->tsc_khz : 0;
 
-	hvb_sink_exit(xt->sink, xt->runner, r->workload, r->rep, "total", tr->c.exits,
-		      cycles_ns(xt, tr->c.cycles), "xentrace");
+	exit_row(xt, r, "total", tr->c.exits, tr->c.cycles);
 	for (size_t i = 0; i < tr->c.n_reasons; i++)
-		hvb_sink_exit(xt->sink, xt->runner, r->workload, r->rep,
-			      xt_exit_name(xt->vendor, tr->c.reasons[i].code, name, sizeof(name)),
-			      tr->c.reasons[i].count, cycles_ns(xt, tr->c.reasons[i].cycles),
-			      "xentrace");
+		exit_row(xt, r, xt_exit_name(xt->vendor, tr->c.reasons[i].code, name, sizeof(name)),
+			 tr->c.reasons[i].count, tr->c.reasons[i].cycles);
 	snprintf(note, sizeof(note), "records Xen's trace buffers dropped (any domain) between "
 				     "the guest's markers (vcpu %u, %llu TSC cycles); ops=%llu%s",
 		 tr->vcpu, (unsigned long long)span, (unsigned long long)r->ops,
 		 tr->lost ? "; the exit counts of this repetition are a lower bound" : "");
-	hvb_sink_counter(xt->sink, xt->runner, r->workload, r->rep, "xentrace.lost_records", true,
-			 (double)tr->lost, span_ns, span_ns, "xentrace", HVB_ST_OK, note);
+	hvb_out_counter(xt->out, .workload = r->workload, .rep = r->rep,
+			.event = "xentrace.lost_records", .has_value = true, .value = (double)tr->lost,
+			.time_enabled = span_ns, .time_running = span_ns, .source = "xentrace",
+			.note = note);
 }
 
 static void rep_unsupported(struct xen_trace *xt, const struct rep_rec *r, enum hvb_status st,
 			    const char *why)
 {
-	hvb_sink_counter(xt->sink, xt->runner, r->workload, r->rep, "xentrace.exits", false, 0, 0,
-			 0, "xentrace", st, why);
+	hvb_out_counter(xt->out, .workload = r->workload, .rep = r->rep, .event = "xentrace.exits",
+			.source = "xentrace", .status = st, .note = why);
 }
 
 static void log_summary(struct xen_trace *xt, const struct xt_trace *t, int domid)
@@ -379,7 +371,7 @@ static void log_summary(struct xen_trace *xt, const struct xt_trace *t, int domi
 				      (unsigned long long)t->domain.reasons[i].count);
 	if (t->domain.n_reasons && n < sizeof(line))
 		snprintf(line + n, sizeof(line) - n, ")");
-	hvb_sink_log(xt->sink, xt->runner, "%s; %zu repetition(s) marked", line, t->n_reps);
+	hvb_out_log(xt->out, "%s; %zu repetition(s) marked", line, t->n_reps);
 }
 
 static void write_rows(struct xen_trace *xt, int domid)
@@ -389,14 +381,14 @@ static void write_rows(struct xen_trace *xt, int domid)
 	size_t k = 0;
 
 	if (domid < 0) {
-		hvb_sink_log(xt->sink, xt->runner, "xentrace: no domain was created; no exits");
+		hvb_out_log(xt->out, "xentrace: no domain was created; no exits");
 		return;
 	}
 	if (xt_parse_file(xt->path, (uint16_t)domid, &t)) {
 		snprintf(why, sizeof(why), "the xentrace file could not be parsed: %s", t.error);
 		for (size_t i = 0; i < xt->n_reps; i++)
 			rep_unsupported(xt, &xt->reps[i], HVB_ST_FAILED, why);
-		hvb_sink_log(xt->sink, xt->runner, "%s", why);
+		hvb_out_log(xt->out, "%s", why);
 		return;
 	}
 	keep_trace(xt, domid);
@@ -428,7 +420,7 @@ static void write_rows(struct xen_trace *xt, int domid)
 		}
 	}
 	if (t.lost)
-		hvb_sink_log(xt->sink, xt->runner, "xentrace: Xen lost %llu trace records (%lu "
+		hvb_out_log(xt->out, "xentrace: Xen lost %llu trace records (%lu "
 						   "lost-records events): see counters.csv "
 						   "xentrace.lost_records",
 			     (unsigned long long)t.lost, t.lost_events);
@@ -444,7 +436,7 @@ void xen_trace_finish(struct xen_trace *xt, int domid)
 		for (size_t i = 0; i < xt->n_reps; i++)
 			rep_unsupported(xt, &xt->reps[i], HVB_ST_UNSUPPORTED, xt->why);
 		if (!xt->off)
-			hvb_sink_log(xt->sink, xt->runner, "exits not collected: %s", xt->why);
+			hvb_out_log(xt->out, "exits not collected: %s", xt->why);
 	} else {
 		write_rows(xt, domid);
 	}

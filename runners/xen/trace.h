@@ -6,11 +6,11 @@
  * Where tracing is not possible the repetitions get counters.csv rows with
  * status unsupported and the reason: never zeros.
  *
- *	struct xen_trace *xt = xen_trace_start(name, job, sink);
+ *	struct xen_trace *xt = xen_trace_start(out, pv, job);
  *	... c.on_rep = xen_trace_on_rep; c.arg = xt; run the domain ...
  *	xen_trace_finish(xt, domid);
  *
- * Environment: HVB_XENTRACE=0 turns tracing off (each traced exit costs Xen
+ * Configuration (struct hvb_config): HVB_XENTRACE=0 turns tracing off (each traced exit costs Xen
  * a few trace-buffer writes, which the micro-benchmarks then include);
  * HVB_XENTRACE=PATH names the xentrace binary; HVB_XENTRACE_KEEP=DIR keeps
  * the raw trace as DIR/xentrace-d<domid>.bin.
@@ -24,7 +24,7 @@
 #include "hvb/abi.h"
 
 struct hvb_job;
-struct hvb_sink;
+struct hvb_out;
 struct xen_trace;
 
 /*
@@ -36,8 +36,7 @@ struct xen_trace;
  * traced instead (TRC_PV class: hypercalls by op, bounced traps, faults,
  * emulations; no handling time), bracketed by the guest's vcpu_op markers.
  */
-struct xen_trace *xen_trace_start(const char *runner, bool pv, const struct hvb_job *job,
-				  struct hvb_sink *sink);
+struct xen_trace *xen_trace_start(const struct hvb_out *out, bool pv, const struct hvb_job *job);
 
 /* struct hvb_rec_consumer's on_rep: remembers the guest's REP_BEGIN/REP_END
  * records in order, to pair them with the markers in the trace. */

@@ -17,52 +17,28 @@
 #include <unistd.h>
 
 #include "hvb/abi.h"
+#include "config.h"
+#include "guest.h"
 #include "records.h"
 #include "runner.h"
 #include "util.h"
 #ifdef HVB_HAVE_LIBXL
 #include "console_stream.h"
-#include "elf_load.h"
 #include "xen/trace.h"
 #include "xen/xl.h"
 #endif
 
-#define XEN_GUEST_REL   "guest/hvbench-guest.elf"
 #define XEN_MEMORY_MB   256
 #define XEN_LAST_TEXT   160
 
-/* Set by `hvbench run` on SIGINT/SIGTERM (src/cmd_run.c). */
-extern volatile int hvb_interrupted;
-
-/* The guest image: $HVB_GUEST_IMAGE, else guest/hvbench-guest.elf beside
- * the hvbench binary (the build tree layout). */
-static void guest_image(char *buf, size_t len)
-{
-	const char *env = getenv("HVB_GUEST_IMAGE");
-	ssize_t n;
-	char *slash;
-
-	if (env && *env) {
-		snprintf(buf, len, "%s", env);
-		return;
-	}
-	n = readlink("/proc/self/exe", buf, len - 1);
-	buf[n > 0 ? n : 0] = '\0';
-	slash = strrchr(buf, '/');
-	if (n <= 0 || !slash || (size_t)(slash - buf) + sizeof(XEN_GUEST_REL) + 1 > len)
-		slash = buf + snprintf(buf, len, ".");
-	snprintf(slash, len - (size_t)(slash - buf), "/%s", XEN_GUEST_REL);
-}
-
 /* How this Xen itself runs: $HVB_XEN_NESTING (set by ci/xen), else a guess
  * from dom0's view of the CPU and platform. */
-static const char *nesting(void)
+static const char *nesting(const struct hvb_config *cfg)
 {
-	const char *env = getenv("HVB_XEN_NESTING");
 	char buf[256];
 
-	if (env && *env)
-		return env;
+	if (cfg->xen_nesting)
+		return cfg->xen_nesting;
 	if (!hvb_read_file("/sys/class/dmi/id/sys_vendor", buf, sizeof(buf)) &&
 	    strstr(buf, "QEMU")) {
 		FILE *f = fopen("/proc/cpuinfo", "r");
@@ -78,39 +54,30 @@ static const char *nesting(void)
 	return "none detected";
 }
 
-/* meta.csv key runner.<name>.<key>. */
-static void meta(struct hvb_sink *sink, const struct hvb_runner *r, const char *key,
-		 const char *val)
-{
-	char k[96];
-
-	snprintf(k, sizeof(k), "runner.%s.%s", r->name, key);
-	hvb_sink_meta(sink, k, val);
-}
-
 #ifndef HVB_HAVE_LIBXL
 
-static bool xen_available(char *why, size_t len)
+static bool xen_available(const struct hvb_config *cfg, char *why, size_t len)
 {
+	(void)cfg;
 	snprintf(why, len, "hvbench was built without libxl: apt-get install libxen-dev, "
 			   "then rebuild (make)");
 	return false;
 }
 
-static int xen_run(const struct hvb_runner *r, const struct hvb_job *job, struct hvb_sink *sink)
+static int xen_run(const struct hvb_runner *r, const struct hvb_job *job,
+		   const struct hvb_out *out)
 {
-	(void)r, (void)job, (void)sink;
+	(void)r, (void)job, (void)out;
 	return -ENOSYS;
 }
 
-static void xen_describe(const struct hvb_runner *r, struct hvb_sink *sink)
+static void xen_describe(const struct hvb_runner *r, const struct hvb_config *cfg,
+			 const struct hvb_out *out)
 {
-	char img[PATH_MAX];
-
-	guest_image(img, sizeof(img));
-	meta(sink, r, "libxl", "not built in");
-	meta(sink, r, "guest_image", img);
-	meta(sink, r, "nesting", nesting());
+	(void)r;
+	hvb_out_meta(out, "libxl", "not built in");
+	hvb_out_meta(out, "image", cfg->image.path);
+	hvb_out_meta(out, "nesting", nesting(cfg));
 }
 
 #else /* HVB_HAVE_LIBXL */
@@ -121,71 +88,36 @@ static bool is_pv(const struct hvb_runner *r)
 	return !strcmp(r->name, "xen-pv");
 }
 
-static bool xen_available(char *why, size_t len)
+static bool xen_available(const struct hvb_config *cfg, char *why, size_t len)
 {
-	char img[PATH_MAX];
-
 	if (!hvb_xl_available(why, len))
 		return false;
-	guest_image(img, sizeof(img));
-	if (access(img, R_OK)) {
-		snprintf(why, len, "guest image %s not found: build it (make), or set "
-				   "HVB_GUEST_IMAGE", img);
+	if (cfg->image.error) {
+		snprintf(why, len, "%s", cfg->image.why);
 		return false;
 	}
 	return true;
 }
 
-static void xen_describe(const struct hvb_runner *r, struct hvb_sink *sink)
+static void xen_describe(const struct hvb_runner *r, const struct hvb_config *cfg,
+			 const struct hvb_out *out)
 {
 	char buf[PATH_MAX], err[256];
 	struct hvb_xl *xl;
 
-	guest_image(buf, sizeof(buf));
-	meta(sink, r, "guest_image", buf);
-	meta(sink, r, "domain", is_pv(r) ? "pv, 1 vcpu, 256 MiB, libxl" : "pvh, 1 vcpu, 256 MiB, libxl");
-	meta(sink, r, "nesting", nesting());
+	hvb_out_meta(out, "image", cfg->image.path);
+	if (cfg->image.error)
+		hvb_out_meta(out, "image_error", cfg->image.why);
+	else
+		hvb_out_meta(out, "image_sha256", cfg->image.sha256);
+	hvb_out_meta(out, "domain",
+		     is_pv(r) ? "pv, 1 vcpu, 256 MiB, libxl" : "pvh, 1 vcpu, 256 MiB, libxl");
+	hvb_out_meta(out, "nesting", nesting(cfg));
 	if (!hvb_xl_open(&xl, false, err, sizeof(err))) {
 		if (!hvb_xl_version(xl, buf, sizeof(buf)))
-			meta(sink, r, "xen_version", buf);
+			hvb_out_meta(out, "xen_version", buf);
 		hvb_xl_close(xl);
 	}
-}
-
-/* Check the image before Xen sees it (ELF64, PVH entry note, this hvbench's
- * ABI version: the reference core's parser) and put its SHA-256 in meta. */
-static int image_check(const struct hvb_runner *r, const char *path, struct hvb_sink *sink,
-		       char *why, size_t len)
-{
-	char err[200], sha[65];
-	struct hv_image img;
-	long size = -1;
-	void *buf = NULL;
-	FILE *f;
-	int rc;
-
-	f = fopen(path, "rb");
-	if (f && !fseek(f, 0, SEEK_END))
-		size = ftell(f);
-	if (!f || size <= 0 || (unsigned long long)size > HV_ELF_MAX_SIZE || fseek(f, 0, SEEK_SET) ||
-	    !(buf = malloc((size_t)size)) || fread(buf, 1, (size_t)size, f) != (size_t)size) {
-		snprintf(why, len, "cannot read guest image %.120s: build it (make) or set "
-				   "HVB_GUEST_IMAGE", path);
-		rc = -ENOENT;
-		goto out;
-	}
-	rc = hv_elf_parse(buf, (size_t)size, &img, err, sizeof(err));
-	if (rc) {
-		snprintf(why, len, "guest image %.100s refused: %.120s", path, err);
-		goto out;
-	}
-	hv_sha256_hex(buf, (size_t)size, sha);
-	meta(sink, r, "guest_sha256", sha);
-out:
-	free(buf);
-	if (f)
-		fclose(f);
-	return rc;
 }
 
 struct xen_collect {
@@ -211,13 +143,7 @@ static void xen_on_text(void *arg, const char *text, size_t len)
 {
 	struct xen_collect *x = arg;
 
-	if (len >= sizeof(x->last_text))
-		len = sizeof(x->last_text) - 1;
-	memcpy(x->last_text, text, len);
-	x->last_text[len] = '\0';
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)x->last_text[i] < 0x20)
-			x->last_text[i] = '?';
+	hvb_printable(x->last_text, sizeof(x->last_text), text, len);
 }
 
 static int xen_on_console(void *arg, const char *buf, size_t len)
@@ -258,10 +184,10 @@ static void outcome_reason(const struct hvb_xl_outcome *o, const struct xen_coll
 	}
 }
 
-static void log_stream(struct hvb_sink *sink, const char *name, const struct hvb_console_stats *s)
+static void log_stream(const struct hvb_out *out, const struct hvb_console_stats *s)
 {
 	if (s->corrupt || s->lost || s->duplicates || s->overlong)
-		hvb_sink_log(sink, name, "console: %lu records, %lu corrupt, %lu lost, %lu "
+		hvb_out_log(out, "console: %lu records, %lu corrupt, %lu lost, %lu "
 					 "duplicated, %lu over-long lines",
 			     s->records, s->corrupt, s->lost, s->duplicates, s->overlong);
 }
@@ -278,62 +204,64 @@ static void log_stream(struct hvb_sink *sink, const char *name, const struct hvb
  * SCHEDOP_poll with a timeout (HLT: blocked, woken by Xen); no MSRs:
  * Xen's PV MSR emulation answers IA32_TSC_ADJUST with #GP (measured, 4.17).
  */
-static unsigned xen_caps(const struct hvb_runner *r)
+static unsigned xen_caps(const struct hvb_runner *r, const struct hvb_config *cfg)
 {
 	unsigned caps = is_pv(r) ? HVB_CAP_HYPERCALL | HVB_CAP_CPUID | HVB_CAP_RELEASE |
 					   HVB_CAP_XEN_PV | HVB_CAP_HLT
 				 : HVB_CAP_HYPERCALL | HVB_CAP_CPUID | HVB_CAP_MSR | HVB_CAP_HLT;
 
-	return caps | (strstr(nesting(), "tcg") ? HVB_CAP_EMULATED : 0);
+	return caps | (strstr(nesting(cfg), "tcg") ? HVB_CAP_EMULATED : 0);
 }
 
 /* --page-size in the guest's page tables; the p2m is Xen's to choose. */
 static void describe_pages(const struct hvb_runner *r, const struct hvb_job *job,
-			   struct hvb_sink *sink)
+			   const struct hvb_out *out)
 {
-	char *key = xasprintf("runner.%s.page_size", r->name);
-
-	hvb_sink_meta(sink, key,
+	hvb_out_meta(out, "page_size",
 		      is_pv(r) ? "4k: Xen PV page tables have 4 KiB pages only"
 		      : job->page_kib == HVB_PAGE_2M
 			      ? "2m: guest page tables map RAM with 2 MiB pages; p2m page size "
 				"is Xen's choice (superpages where it can)"
 			      : "4k: guest word pt=4k (4 KiB guest page tables); p2m page size "
 				"is Xen's choice (superpages where it can)");
-	free(key);
 }
 
-static int xen_run(const struct hvb_runner *r, const struct hvb_job *job, struct hvb_sink *sink)
+static int xen_run(const struct hvb_runner *r, const struct hvb_job *job,
+		   const struct hvb_out *out)
 {
+	const struct hvb_guest_env env = {
+		/* --page-size: PV has 4 KiB pages only (cmd_run refuses 2m for it). */
+		.pt_4k = !is_pv(r) && hvb_job_pt_4k(job),
+		.dev = "xencons",
+		.caps = xen_caps(r, job->cfg),
+	};
 	struct hvb_xl_cfg cfg = { .vcpus = 1, .memory_mb = XEN_MEMORY_MB };
 	struct hvb_rec_consumer c;
 	struct hvb_xl_outcome o = { .domid = 0 };
 	struct xen_collect x = { .c = &c };
 	struct xen_trace *xt = NULL;
-	char img[PATH_MAX], why[400] = "", err[256] = "";
+	char why[400] = "", err[768] = "";
 	struct hvb_xl *xl;
-	char *cmdline;
-	int rc;
+	char *cmdline = hvb_guest_cmdline(job->cmdline, &env);
+	int rc = 0;
 
-	guest_image(img, sizeof(img));
-	hvb_rec_init(&c, r->name, job, sink);
+	hvb_rec_init(&c, out, job);
 	hvb_console_stream_init(&x.stream, xen_on_record, xen_on_text, &x);
-	/* --page-size: PV has 4 KiB pages only (cmd_run refuses 2m for it). */
-	cmdline = xasprintf("%s%s dev=xencons caps=0x%x", job->cmdline,
-			    is_pv(r) || job->page_kib == HVB_PAGE_2M ? "" : " pt=4k", xen_caps(r));
-	describe_pages(r, job, sink);
-	cfg.kernel = img;
+	describe_pages(r, job, out);
+	/* libxl reads exactly the bytes hashed for the run (a sealed copy). */
+	cfg.kernel = hvb_image_boot_path(&job->cfg->image, err, sizeof(err));
 	cfg.pv = is_pv(r);
 	cfg.cmdline = cmdline;
 	cfg.cpu = job->cpu;
 	cfg.timeout_s = job->timeout_s;
 	cfg.on_console = xen_on_console;
 	cfg.arg = &x;
-	rc = image_check(r, img, sink, err, sizeof(err));
+	if (!cfg.kernel)
+		rc = -ENOENT;
 	if (!rc) {
 		/* Exit accounting: xentrace runs from before the domain exists
 		 * (a PV domU has none: trace.c records why). */
-		xt = xen_trace_start(r->name, is_pv(r), job, sink);
+		xt = xen_trace_start(out, is_pv(r), job);
 		c.on_rep = xt ? xen_trace_on_rep : NULL;
 		c.arg = x.xt = xt;
 		rc = hvb_xl_open(&xl, false, err, sizeof(err));
@@ -349,13 +277,11 @@ static int xen_run(const struct hvb_runner *r, const struct hvb_job *job, struct
 		outcome_reason(&o, &x, job, why, sizeof(why));
 	}
 	xen_trace_finish(xt, o.domid ? (int)o.domid : -1); /* a domU is never domain 0 */
-	log_stream(sink, r->name, &x.stream.stats);
+	log_stream(out, &x.stream.stats);
 	if (why[0])
-		hvb_sink_log(sink, r->name, "%s", why);
+		hvb_out_log(out, "%s", why);
 	hvb_rec_finish(&c, why[0] ? why : NULL);
 	free(cmdline);
-	if (rc == -EINTR)
-		hvb_interrupted = SIGINT;
 	return rc == -EINTR ? -EINTR : 0;
 }
 

@@ -185,7 +185,7 @@ else
 	check "... host-kernel exits are skipped with a reason" \
 		row "$dir" ',qemu-kvm,micro/pio-out-kernel,,,,,,skipped,.+'
 	check "... no capability probe when no selected workload needs one" \
-		grep -q '^runner.qemu-kvm.caps_probe,"cpuid: not probed (no selected workload needs it);.*; 0 QEMU boots' \
+		grep -q '^runner.qemu-kvm.caps_probe,"cpuid: not probed (no selected workload needs it);.*; 0 boots' \
 		"$dir/meta.csv"
 
 	# The capability probe: every probed capability has an outcome in

@@ -15,6 +15,12 @@
 	.long 4, 4, 18		/* namesz, descsz, XEN_ELFNOTE_PHYS32_ENTRY */
 	.asciz "Xen"
 	.long pvh_entry
+	/* The hvbench ABI note (abi.h HVB_NOTE_ABI): every runner checks it,
+	 * QEMU's too, so a stand-in must carry it like the real image. */
+	.long 8, 4, 0x4842	/* "hvbench", HVB_NOTE_ABI */
+	.asciz "hvbench"
+	.balign 4
+	.long 1			/* HVB_ABI_VERSION */
 
 	.text
 	.code32

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "results.h"
+#include "sink.h"
 #include "stats.h"
 #include "tap.h"
 #include "util.h"
@@ -64,11 +65,15 @@ static int fake_run(const char *self, int argc, char **argv)
 	snprintf(id, sizeof(id), "run-%d-%llu", (int)getpid(), (unsigned long long)hvb_now_ns());
 	if (!out || hvb_sink_open(&sink, out, id))
 		return 1;
-	hvb_sink_sample(sink, "native", "micro/syscall", "ns_per_op", "ns", HVB_LOWER_IS_BETTER, 0,
-			120 * factor * exp(0.01 * hvb_rng_normal(&r)), HVB_ST_OK, "");
-	hvb_sink_sample(sink, "native", "mem/stream-copy", "bandwidth", "MB/s",
-			HVB_HIGHER_IS_BETTER, 0, 9000 * exp(0.01 * hvb_rng_normal(&r)), HVB_ST_OK,
-			"");
+	hvb_sink_sample(sink, "native",
+			&(struct hvb_sample_out){ .workload = "micro/syscall", .metric = "ns_per_op",
+						  .unit = "ns", .better = HVB_LOWER_IS_BETTER,
+						  .value = 120 * factor *
+							   exp(0.01 * hvb_rng_normal(&r)) });
+	hvb_sink_sample(sink, "native",
+			&(struct hvb_sample_out){ .workload = "mem/stream-copy", .metric = "bandwidth",
+						  .unit = "MB/s", .better = HVB_HIGHER_IS_BETTER,
+						  .value = 9000 * exp(0.01 * hvb_rng_normal(&r)) });
 	return hvb_sink_close(sink, "complete") ? 1 : 0;
 }
 

@@ -17,6 +17,7 @@
 
 #include "compare.h"
 #include "results.h"
+#include "sink.h"
 #include "stats.h"
 #include "tap.h"
 #include "util.h"
@@ -335,11 +336,12 @@ static char *write_run(const char *name, const struct spec *s, size_t n, unsigne
 		abort();
 	for (unsigned rep = 0; rep < reps; rep++)
 		for (size_t i = 0; i < n; i++)
-			hvb_sink_sample(sink, "native", s[i].workload, s[i].metric, s[i].unit,
-					s[i].better, rep,
-					s[i].truth * (scale ? scale[i] : 1) *
-						exp(s[i].cv * hvb_rng_normal(&r)),
-					HVB_ST_OK, "");
+			hvb_sink_sample(sink, "native",
+					&(struct hvb_sample_out){
+						.workload = s[i].workload, .metric = s[i].metric,
+						.unit = s[i].unit, .better = s[i].better, .rep = rep,
+						.value = s[i].truth * (scale ? scale[i] : 1) *
+							 exp(s[i].cv * hvb_rng_normal(&r)) });
 	if (extra)
 		extra(sink);
 	dir = xstrdup(hvb_sink_dir(sink));

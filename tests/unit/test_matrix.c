@@ -1,6 +1,7 @@
 /* Runner/workload selection and the order names are shown in. */
 #include <string.h>
 
+#include "config.h"
 #include "matrix.h"
 #include "tap.h"
 
@@ -31,25 +32,35 @@ static void test_select_workloads(void)
 		   "a glob matching nothing is an error");
 	TAP_OK(strstr(err, "nothing/*") != NULL, "the error names the glob");
 	hvb_selection_free(&sel);
+	TAP_EQ_INT(hvb_select_workloads("", &sel, err, sizeof(err)), -22,
+		   "an empty workload list is an error, not 'all'");
+	hvb_selection_free(&sel);
+	TAP_EQ_INT(hvb_select_workloads(",", &sel, err, sizeof(err)), -22,
+		   "a list of only commas is an error");
+	hvb_selection_free(&sel);
 }
 
 static void test_select_runners(void)
 {
 	struct hvb_selection sel = { 0 };
+	struct hvb_config cfg;
 	char err[256];
 
-	TAP_EQ_INT(hvb_select_runners("native", &sel, err, sizeof(err)), 0, "native selects");
+	if (!TAP_EQ_INT(hvb_config_load(&cfg, NULL, err, sizeof(err)), 0, "configuration loads"))
+		return;
+	TAP_EQ_INT(hvb_select_runners("native", &cfg, &sel, err, sizeof(err)), 0, "native selects");
 	TAP_EQ_INT(sel.n_runners, 1, "one runner");
 	hvb_selection_free(&sel);
-	TAP_EQ_INT(hvb_select_runners("native,bogus", &sel, err, sizeof(err)), -22,
+	TAP_EQ_INT(hvb_select_runners("native,bogus", &cfg, &sel, err, sizeof(err)), -22,
 		   "unknown runner is an error");
 	TAP_OK(strstr(err, "unknown runner 'bogus'") != NULL, "the error names it");
 	hvb_selection_free(&sel);
-	TAP_EQ_INT(hvb_select_runners(NULL, &sel, err, sizeof(err)), 0, "default set resolves");
+	TAP_EQ_INT(hvb_select_runners(NULL, &cfg, &sel, err, sizeof(err)), 0, "default set resolves");
 	TAP_OK(sel.n_runners >= 1, "default set is not empty");
 	TAP_OK(hvb_runner_find("native") && hvb_runner_find("native")->in_default,
 	       "native is part of the default set");
 	hvb_selection_free(&sel);
+	hvb_config_free(&cfg);
 }
 
 int main(void)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "records.h"
+#include "results.h"
 #include "runner.h"
 #include "tap.h"
 #include "util.h"
@@ -65,7 +66,7 @@ static void test_reps(struct hvb_sink *sink)
 	struct hvb_rec_consumer c;
 	struct hvb_record r;
 
-	hvb_rec_init(&c, "native", &job, sink);
+	hvb_rec_init(&c, &(const struct hvb_out){ .sink = sink, .runner = "native" }, &job);
 	c.on_rep = on_rep;
 	r = rec(HVB_REC_REP_BEGIN, "micro/a", 3);
 	TAP_EQ_INT(hvb_rec_deliver(&c, &r), 0, "REP_BEGIN of the job's first repetition");
@@ -77,7 +78,7 @@ static void test_reps(struct hvb_sink *sink)
 	TAP_OK(strstr(c.error, "repetition 5") != NULL, "the error names the repetition");
 	hvb_rec_finish(&c, NULL);
 
-	hvb_rec_init(&c, "native", &job, sink);
+	hvb_rec_init(&c, &(const struct hvb_out){ .sink = sink, .runner = "native" }, &job);
 	c.on_rep = on_rep;
 	seen_reps = 0;
 	r = rec(HVB_REC_REP_END, "micro/a", 2);
@@ -91,7 +92,7 @@ static void test_unterminated(struct hvb_sink *sink)
 	struct hvb_rec_consumer c;
 	struct hvb_record r;
 
-	hvb_rec_init(&c, "native", &job, sink);
+	hvb_rec_init(&c, &(const struct hvb_out){ .sink = sink, .runner = "native" }, &job);
 	c.on_rep = on_rep;
 	/* Every string field full, no NUL anywhere after the header. */
 	r = sample("", 3, NAN);
@@ -105,7 +106,7 @@ static void test_unterminated(struct hvb_sink *sink)
 	       "the error is bounded (no guest string read past its field)");
 	hvb_rec_finish(&c, NULL);
 
-	hvb_rec_init(&c, "native", &job, sink);
+	hvb_rec_init(&c, &(const struct hvb_out){ .sink = sink, .runner = "native" }, &job);
 	c.on_rep = on_rep;
 	memset(seen_workload, 0, sizeof(seen_workload));
 	r.type = HVB_REC_REP_END;

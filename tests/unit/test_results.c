@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "results.h"
+#include "sink.h"
 #include "tap.h"
 #include "util.h"
 
@@ -28,10 +29,14 @@ static void test_round_trip(void)
 
 	TAP_EQ_INT(hvb_sink_open(&s, tmpdir, "run1"), 0, "sink opens a new run directory");
 	hvb_sink_meta(s, "command_line", awkward);
-	hvb_sink_sample(s, "native", "mem/x", "bandwidth", "MB/s", HVB_HIGHER_IS_BETTER, 0,
-			12345.678901234567, HVB_ST_OK, awkward);
-	hvb_sink_sample(s, "kvm", "micro/y", "ns_per_op", "ns", HVB_LOWER_IS_BETTER, 3, 0.1,
-			HVB_ST_OK, "");
+	hvb_sink_sample(s, "native",
+			&(struct hvb_sample_out){ .workload = "mem/x", .metric = "bandwidth",
+						  .unit = "MB/s", .better = HVB_HIGHER_IS_BETTER,
+						  .value = 12345.678901234567, .note = awkward });
+	hvb_sink_sample(s, "kvm",
+			&(struct hvb_sample_out){ .workload = "micro/y", .metric = "ns_per_op",
+						  .unit = "ns", .better = HVB_LOWER_IS_BETTER,
+						  .rep = 3, .value = 0.1, .note = "" });
 	hvb_sink_cell_status(s, "kvm", "micro/z", HVB_ST_SKIPPED, "no port I/O, here");
 	dir = xstrdup(hvb_sink_dir(s));
 	TAP_OK(exists(dir, "samples.csv.partial") && !exists(dir, "samples.csv"),
@@ -107,12 +112,17 @@ static void test_counter_status(void)
 
 	if (!TAP_EQ_INT(hvb_sink_open(&s, tmpdir, "ctr"), 0, "sink opens (counters)"))
 		return;
-	hvb_sink_counter(s, "kvm", "micro/a", 0, "kvm-stats", false, 0, 0, 0, "kvm-stats",
-			 HVB_ST_FAILED, "reading the stats fd failed");
-	hvb_sink_counter(s, "native", "micro/a", 0, "cycles", false, 0, 0, 0, "pmu",
-			 HVB_ST_UNSUPPORTED, "no PMU");
-	hvb_sink_counter(s, "native", "micro/a", 0, "instructions", false, 0, 0, 0, "pmu",
-			 HVB_ST_OK, "no value");
+	hvb_sink_counter(s, "kvm",
+			 &(struct hvb_counter_out){ .workload = "micro/a", .event = "kvm-stats",
+						    .source = "kvm-stats", .status = HVB_ST_FAILED,
+						    .note = "reading the stats fd failed" });
+	hvb_sink_counter(s, "native",
+			 &(struct hvb_counter_out){ .workload = "micro/a", .event = "cycles",
+						    .source = "pmu", .status = HVB_ST_UNSUPPORTED,
+						    .note = "no PMU" });
+	hvb_sink_counter(s, "native",
+			 &(struct hvb_counter_out){ .workload = "micro/a", .event = "instructions",
+						    .source = "pmu", .note = "no value" });
 	path = xasprintf("%s/counters.csv", hvb_sink_dir(s));
 	TAP_EQ_INT(hvb_sink_close(s, "complete"), 0, "sink closes (counters)");
 	f = fopen(path, "r");

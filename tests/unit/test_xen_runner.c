@@ -3,6 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "runner.h"
 #include "tap.h"
 
@@ -10,6 +11,7 @@ static void check(const char *name)
 {
 	const struct hvb_runner *r = hvb_runner_find(name);
 	char why[512] = "";
+	struct hvb_config cfg;
 	bool ok;
 
 	TAP_OK(r != NULL, name);
@@ -20,7 +22,10 @@ static void check(const char *name)
 		TAP_SKIP("this host is running under Xen; the off-Xen checks do not apply");
 		return;
 	}
-	ok = r->available(why, sizeof(why));
+	if (hvb_config_load(&cfg, NULL, why, sizeof(why)))
+		return;
+	ok = r->available(&cfg, why, sizeof(why));
+	hvb_config_free(&cfg);
 	TAP_OK(!ok, "not available on a host that is not a Xen dom0");
 	TAP_OK(why[0] != '\0', "a reason is given");
 	TAP_OK(strstr(why, "not running under Xen") || strstr(why, "libxl") ||

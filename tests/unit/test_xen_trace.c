@@ -11,7 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "results.h"
+#include "sink.h"
 #include "runner.h"
 #include "tap.h"
 #include "xen/trace.h"
@@ -30,7 +32,10 @@ static void rec(struct hvb_record *r, int type, const char *w, unsigned rep)
  * returns the run directory's files concatenated in *out (caller frees). */
 static char *job(const char *name, bool pv, int domid)
 {
-	struct hvb_job j = {.tsc_khz = 2400000};
+	/* The configuration as `hvbench run` resolves it from the environment
+	 * that each case below sets (HVB_XENTRACE). */
+	struct hvb_config cfg = { .xentrace = getenv("HVB_XENTRACE") };
+	struct hvb_job j = {.tsc_khz = 2400000, .cfg = &cfg};
 	struct hvb_sink *s;
 	struct hvb_record r;
 	struct xen_trace *xt;
@@ -39,7 +44,7 @@ static char *job(const char *name, bool pv, int domid)
 
 	if (hvb_sink_open(&s, tmp, name) || !buf)
 		return buf;
-	xt = xen_trace_start("xen-pvh", pv, &j, s);
+	xt = xen_trace_start(&(const struct hvb_out){ .sink = s, .runner = "xen-pvh" }, pv, &j);
 	rec(&r, HVB_REC_CELL_BEGIN, "micro/hypercall", 0);
 	r.u64[0] = 40;
 	r.u64[1] = 2;

@@ -118,6 +118,7 @@ static void run_hypercall(struct hvb_ctx *c, uint64_t n)
 
 static const struct hvb_workload w_hypercall = {
 	.name = "micro/hypercall",
+	.needs = HVB_CAP_HYPERCALL,
 	.desc = "null hypercall (vmcall/vmmcall; Xen: xen_version), handled in the host kernel",
 	.valid = valid_hypercall,
 	.run = run_hypercall,
@@ -163,6 +164,7 @@ static void run_cpuid(struct hvb_ctx *c, uint64_t n)
 
 static const struct hvb_workload w_cpuid = {
 	.name = "micro/cpuid",
+	.needs = HVB_CAP_CPUID,
 	.desc = "cpuid leaf 0 (always exits under hardware virtualization)",
 	.valid = valid_cpuid,
 	.run = run_cpuid,
@@ -212,6 +214,7 @@ static void run_pio_out_kern(struct hvb_ctx *c, uint64_t n)
 
 static const struct hvb_workload w_pio_out_user = {
 	.name = "micro/pio-out-user",
+	.needs = HVB_CAP_PIO_USER,
 	.desc = "outb to a port handled by the VMM in userspace",
 	.valid = valid_pio_user,
 	.run = run_pio_out_user,
@@ -220,6 +223,7 @@ HVB_WORKLOAD(w_pio_out_user);
 
 static const struct hvb_workload w_pio_in_user = {
 	.name = "micro/pio-in-user",
+	.needs = HVB_CAP_PIO_USER,
 	.desc = "inb from a port handled by the VMM in userspace",
 	.valid = valid_pio_user,
 	.run = run_pio_in_user,
@@ -228,6 +232,7 @@ HVB_WORKLOAD(w_pio_in_user);
 
 static const struct hvb_workload w_pio_out_kern = {
 	.name = "micro/pio-out-kernel",
+	.needs = HVB_CAP_PIO_KERN,
 	.desc = "outb to a port handled in the host kernel (ioeventfd)",
 	.valid = valid_pio_kern,
 	.run = run_pio_out_kern,
@@ -280,6 +285,7 @@ static void run_mmio_read(struct hvb_ctx *c, uint64_t n)
 
 static const struct hvb_workload w_mmio_write_user = {
 	.name = "micro/mmio-write-user",
+	.needs = HVB_CAP_MMIO_USER,
 	.desc = "32-bit MMIO write handled by the VMM in userspace",
 	.valid = valid_mmio_user,
 	.run = run_mmio_write,
@@ -288,6 +294,7 @@ HVB_WORKLOAD(w_mmio_write_user);
 
 static const struct hvb_workload w_mmio_read_user = {
 	.name = "micro/mmio-read-user",
+	.needs = HVB_CAP_MMIO_USER,
 	.desc = "32-bit MMIO read handled by the VMM in userspace",
 	.valid = valid_mmio_user,
 	.run = run_mmio_read,
@@ -296,6 +303,7 @@ HVB_WORKLOAD(w_mmio_read_user);
 
 static const struct hvb_workload w_mmio_write_kern = {
 	.name = "micro/mmio-write-kernel",
+	.needs = HVB_CAP_MMIO_KERN,
 	.desc = "32-bit MMIO write handled in the host kernel (ioeventfd)",
 	.valid = valid_mmio_kern,
 	.run = run_mmio_write,
@@ -342,6 +350,7 @@ static void run_msr_write(struct hvb_ctx *c, uint64_t n)
 
 static const struct hvb_workload w_msr_read = {
 	.name = "micro/msr-read",
+	.needs = HVB_CAP_MSR,
 	.desc = "rdmsr IA32_TSC_ADJUST (intercepted MSR)",
 	.valid = valid_msr,
 	.run = run_msr_read,
@@ -350,6 +359,7 @@ HVB_WORKLOAD(w_msr_read);
 
 static const struct hvb_workload w_msr_write = {
 	.name = "micro/msr-write",
+	.needs = HVB_CAP_MSR,
 	.desc = "wrmsr IA32_TSC_ADJUST with its current value (intercepted MSR)",
 	.valid = valid_msr,
 	.setup = setup_msr_write,
@@ -385,6 +395,7 @@ static void run_hlt(struct hvb_ctx *c, uint64_t n)
 
 static const struct hvb_workload w_hlt = {
 	.name = "micro/hlt-wake",
+	.needs = HVB_CAP_HLT,
 	.desc = "hlt until an immediate wake-up event (halt exit + wake-up)",
 	.valid = valid_hlt,
 	.run = run_hlt,

@@ -42,8 +42,8 @@ $(GUEST_IMAGE): $(GUEST_RT_OBJS) $$(WORKLOAD_OBJS) $(GUEST_LDS)
 # Console capture decoder for the guest image tests (tests/guest/).
 HVB_CONSOLE_DUMP := $(O)/tests/guest/hvb-console-dump
 TEST_DEPS += $(HVB_CONSOLE_DUMP)
-$(HVB_CONSOLE_DUMP): tests/guest/hvb_console_dump.c $(O)/host/src/console_stream.o $$(WORKLOAD_OBJS)
+$(HVB_CONSOLE_DUMP): tests/guest/hvb_console_dump.c $(O)/host/lib/console_stream.o $$(WORKLOAD_OBJS)
 	$(call say,TEST-LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(DEPFLAGS) $(HOST_LDFLAGS) -o $@ $< \
-		$(O)/host/src/console_stream.o $(O)/wl/workloads/console_codec.o
+		$(O)/host/lib/console_stream.o $(O)/wl/workloads/console_codec.o

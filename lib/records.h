@@ -11,14 +11,13 @@
 #include <stdint.h>
 
 #include "hvb/abi.h"
-#include "results.h"
+#include "sink.h"
 
 struct hvb_job;
 
 struct hvb_rec_consumer {
-	const char *runner;
+	const struct hvb_out *out; /* the runner's view of the run's sink */
 	const struct hvb_job *job;
-	struct hvb_sink *sink;
 	/* Called at REP_BEGIN (begin=true) and REP_END with the record, so a
 	 * runner can bracket its probes (KVM stats, perf counters).  The record
 	 * is a validated copy: its workload is the job's own terminated name,
@@ -35,8 +34,7 @@ struct hvb_rec_consumer {
 };
 
 /* Prepare a consumer for one job. */
-void hvb_rec_init(struct hvb_rec_consumer *c, const char *runner, const struct hvb_job *job,
-		  struct hvb_sink *sink);
+void hvb_rec_init(struct hvb_rec_consumer *c, const struct hvb_out *out, const struct hvb_job *job);
 
 /*
  * Validate and deliver one record.  0, or -EPROTO for a record that breaks
@@ -54,9 +52,5 @@ int hvb_rec_deliver(struct hvb_rec_consumer *c, const struct hvb_record *rec);
  * why is NULL.  Frees the consumer's memory.
  */
 void hvb_rec_finish(struct hvb_rec_consumer *c, const char *why);
-
-/* Print a progress line for long runs (stderr). */
-void hvb_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void hvb_progress_end(void);
 
 #endif

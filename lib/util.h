@@ -27,6 +27,11 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Copy src into dst (size n), always NUL-terminated, truncating. */
 void hvb_strlcpy(char *dst, const char *src, size_t n);
 
+/* Untrusted text (a guest's, a child's) for a log or meta.csv: at most max
+ * bytes of text, up to its first NUL, control bytes and DEL as '?'; always
+ * NUL-terminated in out (size len). */
+void hvb_printable(char *out, size_t len, const char *text, size_t max);
+
 /* Monotonic clock in nanoseconds. */
 uint64_t hvb_now_ns(void);
 
@@ -40,6 +45,9 @@ int hvb_mkdir_p(const char *path);
 
 /* fnmatch-style glob match of a workload/runner name (e.g. micro/ followed by a star). */
 int hvb_glob_match(const char *pattern, const char *name);
+
+/* Parse a whole unsigned decimal number within [min, max]: 0 or -EINVAL/-ERANGE. */
+int hvb_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
 /* Version string and git commit of this build. */
 extern const char hvb_version[];

@@ -2,7 +2,7 @@
 #ifndef HVB_META_H
 #define HVB_META_H
 
-#include "results.h"
+#include "sink.h"
 
 /* Write the host keys: kernel, CPU, memory, hypervisor/nesting, mitigations,
  * huge pages, governor, topology, compiler and workload flags, build. */

@@ -133,3 +133,31 @@ int hvb_mkdir_p(const char *path)
 	free(p);
 	return r;
 }
+
+int hvb_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end)
+		return -EINVAL;
+	if (errno == ERANGE || v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+void hvb_printable(char *out, size_t len, const char *text, size_t max)
+{
+	size_t i;
+
+	if (!len)
+		return;
+	for (i = 0; i + 1 < len && i < max && text[i]; i++)
+		out[i] = (unsigned char)text[i] < 0x20 || text[i] == 0x7f ? '?' : text[i];
+	out[i] = '\0';
+}

@@ -8,16 +8,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runner.h"
+#include "job.h"
 #include "util.h"
 
-void hvb_rec_init(struct hvb_rec_consumer *c, const char *runner, const struct hvb_job *job,
-		  struct hvb_sink *sink)
+void hvb_rec_init(struct hvb_rec_consumer *c, const struct hvb_out *out, const struct hvb_job *job)
 {
 	memset(c, 0, sizeof(*c));
-	c->runner = runner;
+	c->out = out;
 	c->job = job;
-	c->sink = sink;
 	c->current = -1;
 	c->delivered = xcalloc(job->n_workloads ? job->n_workloads : 1, 1);
 }
@@ -70,8 +68,8 @@ static int deliver_sample(struct hvb_rec_consumer *c, const struct hvb_record *r
 		return proto(c, "sample %s/%s has no direction", c->job->workloads[wi], metric);
 	if (!*metric || !*unit)
 		return proto(c, "sample of %s without metric or unit", c->job->workloads[wi]);
-	hvb_sink_sample(c->sink, c->runner, c->job->workloads[wi], metric, unit, r->better, r->rep,
-			r->value, HVB_ST_OK, text);
+	hvb_out_sample(c->out, .workload = c->job->workloads[wi], .metric = metric, .unit = unit,
+		       .better = r->better, .rep = r->rep, .value = r->value, .note = text);
 	c->delivered[wi] = 1;
 	return 0;
 }
@@ -81,8 +79,8 @@ static int deliver_status(struct hvb_rec_consumer *c, const struct hvb_record *r
 {
 	if (r->status <= HVB_ST_OK || r->status > HVB_ST_FAILED)
 		return proto(c, "status record with invalid status %d", r->status);
-	hvb_sink_cell_status(c->sink, c->runner, c->job->workloads[wi], (enum hvb_status)r->status,
-			     *text ? text : "no reason given");
+	hvb_out_status(c->out, c->job->workloads[wi], (enum hvb_status)r->status,
+		       *text ? text : "no reason given");
 	c->delivered[wi] = 1;
 	return 0;
 }
@@ -160,10 +158,10 @@ int hvb_rec_deliver(struct hvb_rec_consumer *c, const struct hvb_record *r)
 		c->hello_first_tsc = r->u64[1];
 		return 0;
 	case HVB_REC_LOG:
-		hvb_sink_log(c->sink, c->runner, "workload side: %s", text);
+		hvb_out_log(c->out, "workload side: %s", text);
 		return 0;
 	case HVB_REC_FAULT:
-		hvb_sink_log(c->sink, c->runner,
+		hvb_out_log(c->out,
 			     "guest fault: vector %llu error 0x%llx rip 0x%llx cr2 0x%llx (%s)",
 			     (unsigned long long)r->u64[0], (unsigned long long)r->u64[1],
 			     (unsigned long long)r->u64[2], (unsigned long long)r->u64[3], text);
@@ -182,11 +180,11 @@ int hvb_rec_deliver(struct hvb_rec_consumer *c, const struct hvb_record *r)
 	switch (r->type) {
 	case HVB_REC_CELL_BEGIN:
 		c->current = wi;
-		hvb_sink_log(c->sink, c->runner, "%s: rep %u: %llu ops per batch, %llu batches",
+		hvb_out_log(c->out, "%s: rep %u: %llu ops per batch, %llu batches",
 			     workload, r->rep, (unsigned long long)r->u64[0],
 			     (unsigned long long)r->u64[1]);
-		hvb_progress("rep %u/%u  %-9s %s", r->rep + 1, c->job->total_reps, c->runner,
-			     workload);
+		if (c->job->progress)
+			c->job->progress(c->job, c->out->runner, r->rep, workload);
 		return 0;
 	case HVB_REC_REP_BEGIN:
 	case HVB_REC_REP_END:
@@ -210,34 +208,10 @@ void hvb_rec_finish(struct hvb_rec_consumer *c, const char *why)
 	for (size_t i = 0; i < c->job->n_workloads; i++) {
 		if (c->delivered[i])
 			continue;
-		hvb_sink_cell_status(c->sink, c->runner, c->job->workloads[i], HVB_ST_FAILED,
-				     why ? why : "the guest stopped before running it");
+		hvb_out_status(c->out, c->job->workloads[i], HVB_ST_FAILED,
+			       why ? why : "the guest stopped before running it");
 	}
-	hvb_sink_flush(c->sink);
+	hvb_sink_flush(c->out->sink);
 	free(c->delivered);
 	c->delivered = NULL;
-}
-
-static bool progress_shown;
-
-void hvb_progress(const char *fmt, ...)
-{
-	va_list ap;
-	bool tty = isatty(STDERR_FILENO);
-
-	fputs(tty ? "\r\033[K" : "hvbench: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	if (!tty)
-		fputc('\n', stderr);
-	progress_shown = tty;
-	fflush(stderr);
-}
-
-void hvb_progress_end(void)
-{
-	if (progress_shown)
-		fputs("\r\033[K", stderr);
-	progress_shown = false;
 }

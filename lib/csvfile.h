@@ -1,0 +1,38 @@
+/*
+ * CSV rows of result files (libcsv quoting) and the names of the status and
+ * direction columns (results/FORMAT.md).  Shared by the writer (sink.h) and
+ * the reader (results.h), and by commands that print CSV.
+ */
+#ifndef HVB_CSVFILE_H
+#define HVB_CSVFILE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "hvb/abi.h"
+
+/* The header rows of the data files (FORMAT.md). */
+#define HVB_SAMPLES_COLS  10
+#define HVB_COUNTERS_COLS 11
+#define HVB_EXITS_COLS	  8
+extern const char *const hvb_samples_header[HVB_SAMPLES_COLS];
+extern const char *const hvb_counters_header[HVB_COUNTERS_COLS];
+extern const char *const hvb_exits_header[HVB_EXITS_COLS];
+
+/* Write one CSV row of n fields (libcsv quoting) to f.  0 or -EIO. */
+int hvb_csv_write_row(FILE *f, const char *const *fields, size_t n);
+
+/*
+ * Parse a CSV file with libcsv, calling row(arg, fields, n, line) for every
+ * record (line = 1-based line where the record starts).  A non-zero return
+ * from row stops parsing and is returned.  -errno on I/O errors, -EINVAL on
+ * malformed CSV (err says where).
+ */
+int hvb_csv_read(const char *path, int (*row)(void *arg, char **fields, size_t n, long line),
+		 void *arg, char *err, size_t errlen);
+
+const char *hvb_status_name(enum hvb_status st);
+int hvb_status_parse(const char *s, enum hvb_status *out);
+const char *hvb_better_name(int better);
+
+#endif

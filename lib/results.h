@@ -1,0 +1,45 @@
+/*
+ * Reading a result directory (results/FORMAT.md): meta.csv and samples.csv,
+ * for compare, the run summary and tests.  The writer is sink.h.
+ */
+#ifndef HVB_RESULTS_H
+#define HVB_RESULTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "csvfile.h"
+#include "hvb/abi.h"
+
+struct hvb_sample_row {
+	char *run_id, *runner, *workload, *metric, *unit, *note;
+	int better; /* HVB_LOWER_IS_BETTER / HVB_HIGHER_IS_BETTER, 0 if empty */
+	long rep;   /* -1 if empty */
+	bool has_value;
+	double value;
+	enum hvb_status status;
+};
+
+struct hvb_run {
+	char *dir;
+	char *status;   /* meta status; "running" = incomplete */
+	bool partial;   /* samples were read from *.partial */
+	size_t n_meta;
+	char **meta_keys, **meta_values;
+	size_t n_samples;
+	struct hvb_sample_row *samples;
+};
+
+/*
+ * Read a run directory (meta.csv + samples.csv, or samples.csv.partial when
+ * the run is incomplete and allow_partial is set).  On error returns -errno
+ * or -EINVAL and writes a message naming the file and line into err.
+ */
+int hvb_run_read(const char *dir, bool allow_partial, struct hvb_run *run, char *err,
+		 size_t errlen);
+void hvb_run_free(struct hvb_run *run);
+
+/* Value of a meta key, or NULL. */
+const char *hvb_run_meta(const struct hvb_run *run, const char *key);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * The configuration of a run, resolved once by the command (kvmtool
+ * style) from its options and the environment, then read by every runner
+ * through struct hvb_job: no runner reads the environment or re-reads a
+ * file.  A malformed setting is an error that names it.
+ */
+#ifndef HVB_RUNNERS_CONFIG_H
+#define HVB_RUNNERS_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "image.h"
+
+#define HVB_KVM_DEFAULT_MEM_MIB 2048 /* mem/stream-*: 3 x 256 MiB arrays + headroom */
+#define HVB_KVM_MIN_MEM_MIB	16
+#define HVB_KVM_MAX_MEM_MIB	3072 /* RAM must stay below the MMIO pages at 0xd0000000 */
+
+struct hvb_config {
+	struct hvb_image image;        /* --image / HVB_GUEST_IMAGE, read and hashed once */
+	uint64_t kvm_mem_mib;          /* HVB_KVM_MEM_MIB: guest RAM of the kvm runner */
+	const char *kvm_cmdline_extra; /* HVB_KVM_CMDLINE_EXTRA: guest words (debugging) */
+	const char *qemu_bin;          /* HVB_QEMU, default qemu-system-x86_64 */
+	const char *qemu_machine;      /* HVB_QEMU_MACHINE, default pc */
+	const char *qemu_mem;          /* HVB_QEMU_MEM: QEMU's -m, default 1G */
+	const char *qemu_probe_extra;  /* HVB_QEMU_PROBE_EXTRA: guest words of probe boots */
+	const char *events;            /* HVBENCH_EVENTS: perf events of the native runner */
+	const char *xentrace;          /* HVB_XENTRACE: 0 = off, else xentrace's path */
+	const char *xentrace_keep;     /* HVB_XENTRACE_KEEP: keep raw traces in this directory */
+	const char *xen_nesting;       /* HVB_XEN_NESTING: how this Xen itself runs */
+};
+
+/* Every setting that hvbench reads from the environment, for --help. */
+struct hvb_env_doc {
+	const char *name, *help;
+};
+extern const struct hvb_env_doc hvb_env_docs[];
+
+/* Resolve cfg from the environment and image (NULL: the default image).
+ * 0, or -EINVAL with err naming the bad variable and what it accepts. */
+int hvb_config_load(struct hvb_config *cfg, const char *image, char *err, size_t len);
+void hvb_config_free(struct hvb_config *cfg);
+
+#endif

@@ -1,0 +1,115 @@
+#include "image.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define IMAGE_REL "guest/hvbench-guest.elf"
+
+void hvb_image_default_path(char *out, size_t len)
+{
+	const char *env = getenv("HVB_GUEST_IMAGE");
+	char self[4096];
+	ssize_t n;
+	char *slash;
+
+	if (env && *env) {
+		hvb_strlcpy(out, env, len);
+		return;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = '\0';
+	slash = strrchr(self, '/');
+	if (n > 0 && slash)
+		*slash = '\0';
+	snprintf(out, len, "%s/%s", n > 0 && slash ? self : ".", IMAGE_REL);
+}
+
+/* Seal the copy so that neither we nor a child can change what was hashed. */
+static int make_memfd(const struct hvb_image *img)
+{
+	int fd = memfd_create("hvbench-guest-image", MFD_ALLOW_SEALING);
+	size_t off = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (off < img->size) {
+		ssize_t n = write(fd, img->data + off, img->size - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int e = n ? -errno : -EIO;
+			close(fd);
+			return e;
+		}
+		off += (size_t)n;
+	}
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL)) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+void hvb_image_load(struct hvb_image *img, const char *path)
+{
+	char err[600];
+	int r;
+
+	memset(img, 0, sizeof(*img));
+	img->fd = -1;
+	if (path && *path)
+		hvb_strlcpy(img->path, path, sizeof(img->path));
+	else
+		hvb_image_default_path(img->path, sizeof(img->path));
+	r = hv_elf_read_file(img->path, &img->data, &img->size, err, sizeof(err));
+	if (r) {
+		img->error = r;
+		snprintf(img->why, sizeof(img->why), "%s (build it with make, or give --image or "
+						     "HVB_GUEST_IMAGE)", err);
+		return;
+	}
+	hv_sha256_hex(img->data, img->size, img->sha256);
+	r = hv_elf_parse(img->data, img->size, &img->elf, err, sizeof(err));
+	if (r) {
+		img->error = r;
+		snprintf(img->why, sizeof(img->why), "guest image %s is not usable: %s", img->path,
+			 err);
+		return;
+	}
+	r = make_memfd(img);
+	if (r < 0) {
+		img->error = r;
+		snprintf(img->why, sizeof(img->why),
+			 "cannot make a sealed copy of guest image %s: %s", img->path,
+			 strerror(-r));
+		return;
+	}
+	img->fd = r;
+	snprintf(img->boot_path, sizeof(img->boot_path), "/proc/self/fd/%d", r);
+}
+
+const char *hvb_image_boot_path(const struct hvb_image *img, char *why, size_t len)
+{
+	if (img->error) {
+		snprintf(why, len, "%s", img->why);
+		return NULL;
+	}
+	return img->boot_path;
+}
+
+void hvb_image_free(struct hvb_image *img)
+{
+	if (img->fd >= 0)
+		close(img->fd);
+	free(img->data);
+	img->data = NULL;
+	img->fd = -1;
+}

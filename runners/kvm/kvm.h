@@ -1,0 +1,67 @@
+/*
+ * Internal to the kvm runner (runners/kvm): one boot of the guest image
+ * under the reference core (kvm.c), the KVM-stats bracket of each
+ * repetition (stats.c) and the capability probe's boot (probe.c).
+ */
+#ifndef HVB_RUNNERS_KVM_H
+#define HVB_RUNNERS_KVM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dev.h"
+#include "exit.h"
+#include "kvm_stats.h"
+#include "records.h"
+#include "runner.h"
+#include "vm.h"
+
+struct hvb_probe_boot;
+
+/* The probes that bracket one repetition (stats.c). */
+struct kvm_rep_probe {
+	struct kvm_stats *vcpu_st, *vm_st;
+	struct kvm_stats_snap vcpu_a, vcpu_b, vm_a, vm_b;
+	char unsupported[160]; /* why there are no KVM stats ("" = there are) */
+	uint64_t user_exits[HV_EXIT_REASONS];
+	uint64_t t0_ns;
+	bool open;
+};
+
+/* One boot: a job, or a capability-probe boot (probing != NULL). */
+struct kvm_job {
+	const struct hvb_job *job;
+	const struct hvb_out *out;
+	struct hvb_rec_consumer c;
+	struct vm *vm;
+	struct vcpu *vcpu;
+	struct hv_console con;
+	struct hv_hvb hvb;
+	struct kvm_rep_probe probe;
+	uint64_t t0_ns;	      /* process side: before vm_create */
+	uint64_t ops_per_rep; /* from CELL_BEGIN: n x batches */
+	bool boot_done;
+	bool abandoned;	     /* the vCPU thread was left behind in KVM_RUN */
+	char fault[200];     /* the guest's last FAULT record, for the verdict */
+	struct hvb_probe_boot *probing; /* capability probe boot, or NULL */
+	char pin_desc[128];
+	int pin_err;
+};
+
+/* The capabilities the core always offers on this host, plus probed. */
+uint32_t kvm_host_caps(bool ioeventfds, uint32_t probed);
+
+/* Create the VM, load the image, attach devices and boot structures with
+ * `words` (+ the environment's words) as the guest's command line. */
+int kvm_setup(struct kvm_job *kj, const char *words, uint32_t caps_probed, char *why,
+	      size_t len);
+
+/* stats.c: open/close around the vCPU's run; on_rep brackets a repetition. */
+void kvm_probe_open(struct kvm_rep_probe *p, struct vm *vm, struct vcpu *vcpu);
+void kvm_probe_close(struct kvm_rep_probe *p);
+void kvm_on_rep(void *arg, const struct hvb_record *rec, bool begin);
+
+/* probe.c: the capability probe's boot (an hvb_probe_boot_fn). */
+void kvm_probe_boot(void *arg, struct hvb_probe_boot *b);
+
+#endif

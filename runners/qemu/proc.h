@@ -1,0 +1,78 @@
+/*
+ * The QEMU process driver (proc.c): one qemu-system-x86_64 process booting
+ * the guest image with -kernel, its serial line fed to a console record
+ * stream.  Used by the QEMU runners (qemu.c) and their capability probe
+ * (probe.c); it writes no results itself.
+ */
+#ifndef HVB_RUNNERS_QEMU_PROC_H
+#define HVB_RUNNERS_QEMU_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "console_stream.h"
+
+struct hvb_config;
+
+#define QEMU_STDERR_TAIL 2048		     /* bytes of QEMU's stderr kept for verdicts */
+#define QEMU_PIO_USER	 HVB_PORT_BENCH_USER /* isa-debugcon placed here */
+#define QEMU_MMIO_USER	 0xff000000u	     /* pc-testdev's userspace MMIO (mmio_user=) */
+
+/* Accelerator and CPU model of one QEMU runner. */
+struct qemu_conf {
+	const char *accel;
+	const char *cpu;
+	bool kvm;
+};
+
+/* One QEMU process.  qemu_collect() reads until the deadline, which the
+ * stream's callbacks may move while it runs. */
+struct qemu_proc {
+	pid_t pid;
+	int out_fd, err_fd;	    /* QEMU's serial (stdout) and stderr */
+	uint64_t t_start;	    /* host ns just before fork */
+	uint64_t deadline;	    /* host ns: qemu_collect stops with QEMU_END_TIMEOUT */
+	int cpu;		    /* pin the vCPU thread here (-1: do not) */
+	int vcpu_tid;		    /* pinned vCPU thread, 0 = not yet, < 0 = failed (-errno) */
+	const volatile int *stop;   /* the user's stop flag (may be NULL) */
+	struct hvb_console_stream *stream; /* fed with the serial line */
+	char err_tail[QEMU_STDERR_TAIL];
+	size_t err_len;
+};
+
+enum qemu_end {
+	QEMU_END_EOF, /* QEMU closed its serial (it exited) */
+	QEMU_END_TIMEOUT,
+	QEMU_END_INTERRUPT,
+	QEMU_END_PROTO, /* the stream's on_record refused a record */
+};
+
+/* QEMU command line for conf booting image with the guest command line
+ * append; free with qemu_argv_free. */
+char **qemu_argv(const struct qemu_conf *conf, const struct hvb_config *cfg, const char *image,
+		 const char *append);
+void qemu_argv_free(char **v);
+
+/* The command as a shell would need it, for the log (malloc'ed). */
+char *qemu_argv_line(char **v);
+
+/* Start QEMU with argv (q->t_start, pid, out_fd, err_fd set): 0 or -errno.
+ * thp_off: THP disabled for the QEMU process (--page-size 4k). */
+int qemu_spawn(struct qemu_proc *q, char **argv, bool thp_off);
+
+/* Feed q->stream from QEMU's serial (and keep its stderr tail) until QEMU
+ * exits, q->deadline passes, the user stops or the stream refuses a
+ * record.  Pins the vCPU thread to q->cpu on the way. */
+enum qemu_end qemu_collect(struct qemu_proc *q);
+
+/* Close QEMU's pipes and reap it, stopping it first if must_stop (SIGTERM,
+ * then SIGKILL after a grace period); returns its wait status.  Never
+ * leaves QEMU running. */
+int qemu_reap(struct qemu_proc *q, bool must_stop);
+
+/* The tail of QEMU's stderr as one printable line ("" if it said nothing). */
+void qemu_err_summary(const struct qemu_proc *q, char *out, size_t len);
+
+#endif
