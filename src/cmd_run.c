@@ -95,6 +95,19 @@ static char *command_line(int argc, char **argv)
 	return s;
 }
 
+/* Which metric stands for each workload (workload.h decides, readers obey). */
+static void meta_primary(struct hvb_sink *sink, const struct hvb_selection *sel)
+{
+	for (size_t i = 0; i < sel->n_workloads; i++) {
+		const struct hvb_workload *w = hvb_workload_find(sel->workloads[i]);
+		char *key = xasprintf("primary.%s", sel->workloads[i]);
+
+		hvb_sink_meta(sink, key, w ? hvb_kind_primary(w->kind) : "ns_per_op");
+		free(key);
+	}
+	hvb_sink_meta(sink, "primary." HVB_BOOT_WORKLOAD, HVB_BOOT_METRIC);
+}
+
 static void meta_matrix(struct hvb_sink *sink, const struct hvb_selection *sel,
 			const struct run_opts *o, const struct hvb_config *cfg, const char *cmdline,
 			uint64_t tsc_khz)
@@ -118,6 +131,7 @@ static void meta_matrix(struct hvb_sink *sink, const struct hvb_selection *sel,
 	hvb_sink_meta(sink, "page_size", o->page_kib == HVB_PAGE_2M ? "2m" : "4k");
 	hvb_sink_meta(sink, "order", "interleaved: runner order reverses every repetition");
 	hvb_sink_meta(sink, "command_line", cmdline);
+	meta_primary(sink, sel);
 	hvb_sink_metaf(sink, "tsc_khz", "%llu", (unsigned long long)tsc_khz);
 	for (size_t i = 0; i < sel->n_runners; i++) {
 		const struct hvb_runner *r = sel->runners[i];

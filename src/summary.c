@@ -7,8 +7,9 @@
 #include "stats.h"
 #include "util.h"
 
-static const char *const primary_metrics[] = { "bandwidth", "ops_per_s", "ns_per_op",
-					       "boot_ms" };
+/* Runs written before primary.<workload> existed: the first of these the
+ * workload has (reports/hvbreport/model.py falls back the same way). */
+static const char *const legacy_primary[] = { "bandwidth", "ops_per_s", "ns_per_op", "boot_ms" };
 
 /* Median of the ok values of (runner, workload, metric); false if none. */
 static bool cell_median(const struct hvb_run *run, const char *runner, const char *workload,
@@ -31,13 +32,21 @@ static bool cell_median(const struct hvb_run *run, const char *runner, const cha
 	return n > 0;
 }
 
-static const char *primary_metric(const struct hvb_run *run, const char *workload)
+/* The metric that stands for the workload: meta primary.<workload>, which
+ * `hvbench run` writes from the workload's kind (workload.h). */
+const char *hvb_primary_metric(const struct hvb_run *run, const char *workload)
 {
-	for (size_t m = 0; m < ARRAY_SIZE(primary_metrics); m++)
+	char *key = xasprintf("primary.%s", workload);
+	const char *m = hvb_run_meta(run, key);
+
+	free(key);
+	if (m && *m)
+		return m;
+	for (size_t k = 0; k < ARRAY_SIZE(legacy_primary); k++)
 		for (size_t i = 0; i < run->n_samples; i++)
 			if (!strcmp(run->samples[i].workload, workload) &&
-			    !strcmp(run->samples[i].metric, primary_metrics[m]))
-				return primary_metrics[m];
+			    !strcmp(run->samples[i].metric, legacy_primary[k]))
+				return legacy_primary[k];
 	return NULL;
 }
 
@@ -60,7 +69,7 @@ static size_t distinct(const struct hvb_run *run, size_t field_off, const char *
 static void print_row(FILE *f, const struct hvb_run *run, const char *workload,
 		      const char **runners, size_t nr)
 {
-	const char *metric = primary_metric(run, workload), *unit = "";
+	const char *metric = hvb_primary_metric(run, workload), *unit = "";
 	double native = 0, v;
 	bool have_native = false;
 

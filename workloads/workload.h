@@ -42,6 +42,30 @@ enum hvb_kind {
 	HVB_KIND_RATE = 2,
 };
 
+/*
+ * The metric that stands for a workload of this kind wherever one number
+ * per workload is shown (the run summary, compare's verdict counts, the
+ * report's overhead tables).  Decided here only: `hvbench run` writes it
+ * into meta.csv as primary.<workload> (results/FORMAT.md), and every reader
+ * takes it from there.
+ */
+static inline const char *hvb_kind_primary(enum hvb_kind kind)
+{
+	switch (kind) {
+	case HVB_KIND_BANDWIDTH:
+		return "bandwidth";
+	case HVB_KIND_RATE:
+		return "ops_per_s";
+	case HVB_KIND_TIME_PER_OP:
+		break;
+	}
+	return "ns_per_op";
+}
+
+/* The boot time row every booting runner writes (workload "boot"). */
+#define HVB_BOOT_WORKLOAD "boot"
+#define HVB_BOOT_METRIC	  "boot_ms"
+
 struct hvb_workload {
 	const char *name;  /* stable "family/name", e.g. "mem/stream-triad" */
 	const char *desc;  /* one line: what one operation is */

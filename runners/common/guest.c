@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "util.h"
+#include "workload.h"
 
 char *hvb_guest_cmdline(const char *words, const struct hvb_guest_env *env)
 {
@@ -35,7 +36,7 @@ const char *hvb_guest_exit_name(int code)
 
 void hvb_boot_failed(const struct hvb_out *out, const struct hvb_job *job, const char *why)
 {
-	hvb_out_sample(out, .workload = "boot", .metric = "boot_ms", .unit = "ms",
+	hvb_out_sample(out, .workload = HVB_BOOT_WORKLOAD, .metric = HVB_BOOT_METRIC, .unit = "ms",
 		       .better = HVB_LOWER_IS_BETTER, .rep = job->rep, .status = HVB_ST_FAILED,
 		       .note = why ? why : "the guest never said HELLO");
 }
@@ -43,6 +44,6 @@ void hvb_boot_failed(const struct hvb_out *out, const struct hvb_job *job, const
 void hvb_boot_time(const struct hvb_out *out, const struct hvb_job *job, double ms,
 		   const char *note)
 {
-	hvb_out_sample(out, .workload = "boot", .metric = "boot_ms", .unit = "ms",
+	hvb_out_sample(out, .workload = HVB_BOOT_WORKLOAD, .metric = HVB_BOOT_METRIC, .unit = "ms",
 		       .better = HVB_LOWER_IS_BETTER, .rep = job->rep, .value = ms, .note = note);
 }
