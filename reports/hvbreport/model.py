@@ -127,6 +127,11 @@ class Series:
     def reps(self, workload, metric):
         return [v for _, v in sorted(self.values.get((workload, metric), []))]
 
+    def median(self, workload, metric):
+        """Median over repetitions, or None: the one place render.py gets it."""
+        vals = self.reps(workload, metric)
+        return stats.median(vals) if vals else None
+
     @property
     def key(self):
         return (self.run_index, self.runner)

@@ -437,8 +437,8 @@ def overhead_section(rep):
         for nat in r["natives"]:  # one column per native run: each run's own baseline
             nvals = nat.reps(w, m)
             if nvals:
-                ntds.append(f'<td class=n><span{data_attrs(runner=nat.label, workload=w, metric=m, kind="median", value=repr(stats.median(nvals)))}>'
-                            f'{fmt(stats.median(nvals))}</span> <span class=ci>n={len(nvals)}</span></td>')
+                ntds.append(f'<td class=n><span{data_attrs(runner=nat.label, workload=w, metric=m, kind="median", value=repr(nat.median(w, m)))}>'
+                            f'{fmt(nat.median(w, m))}</span> <span class=ci>n={len(nvals)}</span></td>')
             else:
                 st, why = model.cell_status(nat, w)
                 ntds.append(f'<td class=n>{status_badge(st, why)}</td>')
@@ -449,8 +449,8 @@ def overhead_section(rep):
                 st, swhy = model.cell_status(s, w)
                 vals = s.reps(w, m)
                 if vals:  # the runner has numbers, only the native side is missing
-                    tds.append(f'<td class=n><span{data_attrs(runner=s.label, workload=w, metric=m, kind="median", value=repr(stats.median(vals)))}>'
-                               f'{fmt(stats.median(vals))}</span> <span class=ci>n={len(vals)}</span><br>'
+                    tds.append(f'<td class=n><span{data_attrs(runner=s.label, workload=w, metric=m, kind="median", value=repr(s.median(w, m)))}>'
+                               f'{fmt(s.median(w, m))}</span> <span class=ci>n={len(vals)}</span><br>'
                                f'{status_badge("no baseline", why or "no native value")}</td>')
                 else:
                     if st in ("ok", "partly"):  # the cell ran, but not this metric
@@ -895,13 +895,14 @@ def render_md(rep):
         row = [r["workload"], f'{r["metric"]} ({r["unit"]}, {direction(r["better"])})']
         for nat in r["natives"]:
             nv = nat.reps(r["workload"], r["metric"])
-            row.append(fmt(stats.median(nv)) if nv else model.cell_status(nat, r["workload"])[0])
+            row.append(fmt(nat.median(r["workload"], r["metric"])) if nv
+                       else model.cell_status(nat, r["workload"])[0])
         if not r["natives"]:
             row.append("—")
         for s, cmp, why in r["cells"]:
             vals = s.reps(r["workload"], r["metric"])
             if cmp is None and vals:
-                row.append(f"{fmt(stats.median(vals))} (no native baseline)")
+                row.append(f"{fmt(s.median(r['workload'], r['metric']))} (no native baseline)")
             elif cmp is None:
                 row.append(model.cell_status(s, r["workload"])[0])
             else:
