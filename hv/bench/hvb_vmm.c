@@ -56,6 +56,36 @@ static int on_record(void *arg, struct vcpu *vcpu, const struct hvb_record *r, c
 	return 0;
 }
 
+/* -t SECONDS: a finite number of seconds in (0, 86400]. */
+static int parse_seconds(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (!*s || *end || errno || !(v > 0 && v <= 86400)) /* also refuses nan, inf, 1e300 */
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* -m MIB: a whole decimal number of MiB in [2, 3072]. */
+static int parse_mib(const char *s, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*end || errno || v < 2 || v > 3072)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: hvb-vmm [-t SECONDS] [-m MIB] IMAGE [COMMAND-LINE WORDS...]\n");
@@ -75,14 +105,19 @@ int main(int argc, char **argv)
 	int opt, r;
 
 	while ((opt = getopt(argc, argv, "t:m:")) != -1) {
-		if (opt == 't')
-			timeout = atof(optarg);
-		else if (opt == 'm')
-			mib = strtoul(optarg, NULL, 0);
-		else
+		if (opt == 't' && parse_seconds(optarg, &timeout)) {
+			fprintf(stderr, "hvb-vmm: -t '%s': give seconds, a number in (0, 86400]\n",
+				optarg);
+			return 2;
+		} else if (opt == 'm' && parse_mib(optarg, &mib)) {
+			fprintf(stderr, "hvb-vmm: -m '%s': give MiB, a whole number from 2 to 3072\n",
+				optarg);
+			return 2;
+		} else if (opt != 't' && opt != 'm') {
 			return usage();
+		}
 	}
-	if (optind >= argc || timeout <= 0 || mib < 2 || mib > 3072)
+	if (optind >= argc)
 		return usage();
 	for (int i = optind + 1; i < argc; i++) {
 		size_t n = strlen(cmdline);

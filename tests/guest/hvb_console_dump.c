@@ -9,7 +9,9 @@
  * "# stats records=N corrupt=N lost=N duplicates=N text=N" line.  Exit 1 if
  * a record line was corrupt or records were lost.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "console_stream.h"
 
@@ -47,6 +49,11 @@ int main(int argc, char **argv)
 	hvb_console_stream_init(&s, print_record, NULL, NULL);
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
 		hvb_console_stream_feed(&s, buf, n);
+	if (ferror(f)) { /* e.g. a directory: fopen succeeds, reading does not */
+		fprintf(stderr, "hvb-console-dump: cannot read %s: %s\n", argc > 1 ? argv[1] : "stdin",
+			strerror(errno));
+		return 2;
+	}
 	hvb_console_stream_finish(&s);
 	printf("# stats records=%lu corrupt=%lu lost=%lu duplicates=%lu text=%lu\n", s.stats.records,
 	       s.stats.corrupt, s.stats.lost, s.stats.duplicates, s.stats.text_lines);

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The stand-alone tools refuse bad arguments with a message naming the
+# option (hvb-vmm once took -t nan, -t 1e300 and -m 4abc), and a file they
+# cannot read is an error, not an empty success (hvb-console-dump DIR
+# exited 0).  Nothing here needs /dev/kvm: every case fails before a VM.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib/tap.sh
+O=${O:-build}
+VMM=$O/hvb-vmm
+DUMP=$O/tests/guest/hvb-console-dump
+tmp=$(mktemp -d /tmp/hvb-tools-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+refuses() { # DESC PATTERN CMD...: exit 2 and stderr matches PATTERN
+	local desc=$1 pat=$2 rc
+	shift 2
+	"$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	if [ $rc -eq 2 ] && grep -q -- "$pat" "$tmp/err"; then
+		ok "$desc"
+	else
+		not_ok "$desc" "rc=$rc: $(head -c 300 "$tmp/err")"
+	fi
+}
+
+for t in nan inf 1e300 -1 0 abc 5s ''; do
+	refuses "hvb-vmm -t '$t' is refused, naming -t" "-t '$t'" "$VMM" -t "$t" /nonexistent.elf
+done
+for m in 4abc 0x10 1 99999 -5 ''; do
+	refuses "hvb-vmm -m '$m' is refused, naming -m" "-m '$m'" "$VMM" -m "$m" /nonexistent.elf
+done
+refuses "hvb-console-dump DIR fails, saying it is a directory" "Is a directory" "$DUMP" "$tmp"
+printf '' >"$tmp/empty"
+"$DUMP" "$tmp/empty" >/dev/null 2>&1
+check "hvb-console-dump of an empty file succeeds (nothing to decode)" [ $? -eq 0 ]
+tap_done
