@@ -66,6 +66,19 @@ static size_t distinct(const struct hvb_run *run, size_t field_off, const char *
 	return n;
 }
 
+/* What stands in a cell without a value: its status ("failed", "skipped",
+ * ...), or "-" when the runner has no row for the workload at all. */
+static const char *cell_word(const struct hvb_run *run, const char *runner, const char *workload)
+{
+	for (size_t i = 0; i < run->n_samples; i++) {
+		const struct hvb_sample_row *s = &run->samples[i];
+		if (s->status != HVB_ST_OK && !strcmp(s->runner, runner) &&
+		    !strcmp(s->workload, workload))
+			return hvb_status_name(s->status);
+	}
+	return "-";
+}
+
 static void print_row(FILE *f, const struct hvb_run *run, const char *workload,
 		      const char **runners, size_t nr)
 {
@@ -77,7 +90,8 @@ static void print_row(FILE *f, const struct hvb_run *run, const char *workload,
 		return;
 	fprintf(f, "  %-24s", workload);
 	for (size_t r = 0; r < nr; r++) {
-		char cell[48] = "-";
+		char cell[48];
+		snprintf(cell, sizeof(cell), "%s", cell_word(run, runners[r], workload));
 		if (cell_median(run, runners[r], workload, metric, &v, &unit)) {
 			if (!strcmp(runners[r], "native"))
 				native = v, have_native = true;
@@ -88,7 +102,8 @@ static void print_row(FILE *f, const struct hvb_run *run, const char *workload,
 		}
 		fprintf(f, " %18s", cell);
 	}
-	fprintf(f, "  %s [%s]\n", metric, unit);
+	/* The unit comes from a value: a row of failed cells has none. */
+	fprintf(f, *unit ? "  %s [%s]\n" : "  %s\n", metric, unit);
 }
 
 unsigned long hvb_summary_print(FILE *f, const struct hvb_run *run)

@@ -75,6 +75,8 @@ rc=$?
 check "faulting guest: run exits 1" [ "$rc" -eq 1 ]
 check "... the cell failed with the fault as its reason" \
 	grep -q ',kvm,micro/rdtsc,,,,,,failed,guest fault: vector 6 ' "$tmp"/f/*/samples.csv
+check "... the summary says failed, with no empty unit brackets" \
+	sh -c "grep -qE '^ +micro/rdtsc +failed +ns_per_op\$' '$tmp/out' && ! grep -q '\[\]' '$tmp/out'"
 
 # --- a guest that runs out of time: the watchdog ends it as a timeout
 "$HVBENCH" run -r kvm -w 'micro/*' --reps 1 --goal-us 200000 --timeout 1 -o "$tmp/t" \
@@ -83,6 +85,8 @@ rc=$?
 check "timed-out guest: run exits 1" [ "$rc" -eq 1 ]
 check "... cells failed with a timeout verdict and the guest's rip" \
 	grep -qE ',failed,"?timeout: guest did not finish within 1.0 s .*rip 0x' "$tmp"/t/*/samples.csv
+check "... the verdict names rip once" \
+	sh -c "! grep -hoE 'failed,.*' '$tmp'/t/*/samples.csv | grep -qE 'rip 0x.*rip 0x'"
 
 # --- SIGINT while the guest runs: interrupted, files final.  Sent once a
 # cell runs (its progress line), not after a fixed sleep: a background job
