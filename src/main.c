@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "config.h"
 #include "util.h"
 
 extern const struct hvb_cmd *const __start_hvb_cmds[];
@@ -35,7 +36,10 @@ static void usage(FILE *f)
 		for (const struct hvb_cmd *const *c = hvb_cmds_begin(); c < hvb_cmds_end(); c++)
 			if ((*c)->order == order)
 				fprintf(f, "  %-10s %s\n", (*c)->name, (*c)->summary);
-	fprintf(f, "\n'hvbench <command> --help' describes a command's options.\n");
+	fprintf(f, "\n'hvbench <command> --help' describes a command's options.\n"
+		   "\nenvironment (read once per command; a malformed value is an error):\n");
+	for (const struct hvb_env_doc *e = hvb_env_docs; e->name; e++)
+		fprintf(f, "  %-22s %s\n", e->name, e->help);
 }
 
 static const struct hvb_cmd *find_cmd(const char *name)

@@ -19,6 +19,8 @@ const struct hvb_env_doc hvb_env_docs[] = {
 	{ "HVB_XENTRACE", "0: no exit tracing under Xen; else the xentrace binary" },
 	{ "HVB_XENTRACE_KEEP", "keep the raw Xen traces in this directory" },
 	{ "HVB_XEN_NESTING", "how this Xen itself runs, for meta.csv (ci/xen sets it)" },
+	{ "HVB_REPORTS_DIR", "where `hvbench report` finds its scripts (default: installed)" },
+	{ "PYTHON", "Python 3 for `hvbench report` (default python3)" },
 	{ NULL, NULL },
 };
 

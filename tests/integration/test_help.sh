@@ -30,4 +30,15 @@ check "... workloads too" grep -q '^workloads:' "$tmp/both"
 "$HVBENCH" run --no-such-option >/dev/null 2>"$tmp/err"
 check "an unknown option exits 2" [ "$?" -eq 2 ]
 check "... and points at --help" grep -q -- "--help" "$tmp/err"
+
+# Every environment variable the host side reads is listed in --help.
+"$HVBENCH" --help >"$tmp/help"
+missing=""
+for v in $(grep -rhoE 'getenv\("[A-Z_]+"\)|env(_uint)?\("[A-Z_]+"' src lib runners probes hv |
+	   grep -oE '"[A-Z_]+"' | tr -d '"' | sort -u); do
+	case $v in PATH | TMPDIR | HOME) continue ;; esac
+	grep -q "^  $v " "$tmp/help" || missing="$missing $v"
+done
+if [ -z "$missing" ]; then ok "--help lists every environment variable the code reads"
+else not_ok "--help lists every environment variable the code reads" "missing:$missing"; fi
 tap_done
