@@ -31,6 +31,7 @@
 #include "pvh.h"
 #include "records.h"
 #include "runner.h"
+#include "seccomp.h"
 #include "topology.h"
 #include "util.h"
 #include "vm.h"
@@ -212,6 +213,8 @@ static void kvm_describe(const struct hvb_runner *r, struct hvb_sink *sink)
 		       "0x%x + what the capability probe finds at the first job (ioeventfd "
 		       "permitting)",
 		       host_caps(pvm, true, 0));
+	hv_seccomp_vcpu_describe(err, sizeof(err));
+	hvb_sink_meta(sink, "runner.kvm.seccomp", err);
 	image_path(img, sizeof(img));
 	hvb_sink_meta(sink, "runner.kvm.image", img);
 	if (image_check(img, sha, err, sizeof(err)))
@@ -567,11 +570,16 @@ static void *vcpu_thread(void *arg)
 	struct kvm_job *kj = arg;
 	struct hv_run_opts o = {.timeout_ns = (uint64_t)(kj->job->timeout_s * 1e9),
 				.stop_flag = &hvb_interrupted};
+	char why[300];
 
 	snprintf(kj->pin_desc, sizeof(kj->pin_desc), "unpinned");
 	if (kj->job->cpu >= 0)
 		kj->pin_err = hvb_topo_pin_thread(kj->job->cpu, kj->pin_desc, sizeof(kj->pin_desc));
 	probe_open(&kj->probe, kj->vm, kj->vcpu);
+	/* From here on only the calls the run loop needs (hv/seccomp.h).  A
+	 * filter meta.csv promised but that cannot be set fails the job. */
+	if (hv_seccomp_vcpu_enter(why, sizeof(why)))
+		vm_stop(kj->vm, NULL, HV_HOST_ERROR, "%s", why);
 	vcpu_run(kj->vcpu, &o);
 	probe_close(&kj->probe);
 	return NULL;
