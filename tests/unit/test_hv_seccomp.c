@@ -8,7 +8,8 @@
  *    other threads.
  * 3. KILL mode and a foreign ABI (x32, int 0x80) kill the process with
  *    SIGSYS: checked in a child.
- * 4. HVB_SECCOMP parsing and the meta line.
+ * 4. HVB_SECCOMP parsing and the meta line, also where seccomp(2) itself
+ *    is refused (an outer sandbox): "unavailable", and the thread runs.
  * 5. End to end, with /dev/kvm: tiny guests (hv_testimg.h) booted on a
  *    thread filtered in KILL mode reach their normal verdicts, so no system
  *    call of the run loop is missing from the list (a missing one kills the
@@ -21,7 +22,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -444,6 +449,58 @@ static void test_env(void)
 	TAP_OK(r[0] == 0 && r[1] == -1, "vcpu_enter by default: 0, and openat is refused after");
 }
 
+/* An outer sandbox that refuses seccomp(2) itself, on this thread. */
+static int refuse_seccomp(void)
+{
+	struct sock_filter f[] = {
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_seccomp, 0, 1),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog fp = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -1;
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fp);
+}
+
+/* In a child: 0 if the meta line says unavailable and vcpu_enter lets the
+ * thread run unfiltered. */
+static int unavailable_child(void)
+{
+	char desc[300], why[300] = "";
+	int fd;
+
+	if (refuse_seccomp())
+		return 3;
+	hv_seccomp_vcpu_describe(desc, sizeof(desc));
+	printf("# meta line: %s\n", desc);
+	fflush(stdout);
+	if (strncmp(desc, "unavailable: seccomp(2) refused", 31))
+		return 1;
+	if (hv_seccomp_vcpu_enter(why, sizeof(why)) || (fd = open("/dev/null", O_RDONLY)) < 0)
+		return 2;
+	close(fd);
+	return 0;
+}
+
+static void test_unavailable(void)
+{
+	int st = -1;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0)
+		_exit(unavailable_child());
+	if (pid > 0)
+		waitpid(pid, &st, 0);
+	TAP_OK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	       "seccomp(2) refused by an outer filter: meta 'unavailable: ...', the vCPU thread "
+	       "runs unfiltered");
+}
+
 /* ------------------------------------------------------------ 5. guests */
 
 #define RAM	 (16ull << 20)
@@ -617,6 +674,7 @@ int main(void)
 	test_scope();
 	test_kills();
 	test_env();
+	test_unavailable();
 	test_guests();
 	return tap_done();
 }
