@@ -8,9 +8,12 @@
  * then the verdict.  Exit status: the guest's shutdown code, or 100 +
  * the verdict (timeout, crash, guest error, ...) when it did not shut down.
  * The hvbench kvm runner uses the same library; this tool is for looking at
- * a guest by hand.
+ * a guest by hand.  As in the runner, the vCPU runs on its own thread under
+ * the seccomp allowlist (hv/seccomp.h; HVB_SECCOMP=0 turns it off): the
+ * first line says which.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,7 @@
 #include "elf_load.h"
 #include "exit.h"
 #include "pvh.h"
+#include "seccomp.h"
 #include "vm.h"
 
 static const char *const rec_names[] = {
@@ -86,6 +90,24 @@ static int parse_mib(const char *s, unsigned long *out)
 	return 0;
 }
 
+struct vcpu_job {
+	struct vcpu *vcpu;
+	struct hv_run_opts o;
+	bool seccomp; /* HVB_SECCOMP */
+};
+
+/* The vCPU thread, filtered like the kvm runner's (its output too). */
+static void *vcpu_main(void *arg)
+{
+	struct vcpu_job *j = arg;
+	char why[300];
+
+	if (hv_seccomp_vcpu_enter(j->seccomp, why, sizeof(why)))
+		vm_stop(j->vcpu->vm, NULL, HV_HOST_ERROR, "%s", why);
+	vcpu_run(j->vcpu, &j->o);
+	return NULL;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: hvb-vmm [-t SECONDS] [-m MIB] IMAGE [COMMAND-LINE WORDS...]\n");
@@ -102,6 +124,9 @@ int main(int argc, char **argv)
 	struct hv_image hi;
 	struct vm *vm;
 	struct vcpu *vcpu;
+	struct vcpu_job job;
+	pthread_t t;
+	bool seccomp;
 	int opt, r;
 
 	while ((opt = getopt(argc, argv, "t:m:")) != -1) {
@@ -119,6 +144,12 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return usage();
+	if (hv_seccomp_env(&seccomp, err, sizeof(err))) {
+		fprintf(stderr, "hvb-vmm: %s\n", err);
+		return 2;
+	}
+	hv_seccomp_vcpu_describe(seccomp, err, sizeof(err));
+	printf("seccomp: %s\n", err);
 	for (int i = optind + 1; i < argc; i++) {
 		size_t n = strlen(cmdline);
 		snprintf(cmdline + n, sizeof(cmdline) - n, "%s%s", n ? " " : "", argv[i]);
@@ -143,8 +174,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hvb-vmm: cannot prepare the guest: %s\n", strerror(-r));
 		return 1;
 	}
-	struct hv_run_opts o = {.timeout_ns = (uint64_t)(timeout * 1e9)};
-	vcpu_run(vcpu, &o);
+	job = (struct vcpu_job){.vcpu = vcpu, .o.timeout_ns = (uint64_t)(timeout * 1e9),
+				.seccomp = seccomp};
+	if ((r = pthread_create(&t, NULL, vcpu_main, &job))) {
+		fprintf(stderr, "hvb-vmm: cannot start the vCPU thread: %s\n", strerror(r));
+		return 1;
+	}
+	pthread_join(t, NULL);
 	dev_console_flush(&con);
 	printf("verdict: %s: %s", hv_outcome_name(vm->verdict.outcome), vm->verdict.msg);
 	if (vm->verdict.have_regs)

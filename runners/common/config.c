@@ -5,11 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "seccomp.h"
 #include "util.h"
 
 const struct hvb_env_doc hvb_env_docs[] = {
 	{ "HVB_GUEST_IMAGE", "guest image when --image is not given" },
 	{ "HVB_KVM_MEM_MIB", "guest RAM of the kvm runner in MiB (16-3072, default 2048)" },
+	{ "HVB_SECCOMP", "0: no seccomp filter on the kvm vCPU thread (default 1)" },
 	{ "HVB_KVM_CMDLINE_EXTRA", "extra guest command-line words under kvm (debugging)" },
 	{ "HVB_QEMU", "QEMU binary (default qemu-system-x86_64)" },
 	{ "HVB_QEMU_MACHINE", "QEMU machine type (default pc)" },
@@ -56,6 +58,9 @@ int hvb_config_load(struct hvb_config *cfg, const char *image, char *err, size_t
 	cfg->image.fd = -1;
 	r = env_uint("HVB_KVM_MEM_MIB", HVB_KVM_MIN_MEM_MIB, HVB_KVM_MAX_MEM_MIB,
 		     HVB_KVM_DEFAULT_MEM_MIB, &cfg->kvm_mem_mib, err, len);
+	if (r)
+		return r;
+	r = hv_seccomp_env(&cfg->seccomp, err, len);
 	if (r)
 		return r;
 	cfg->kvm_cmdline_extra = env("HVB_KVM_CMDLINE_EXTRA");

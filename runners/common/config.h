@@ -7,6 +7,7 @@
 #ifndef HVB_RUNNERS_CONFIG_H
 #define HVB_RUNNERS_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,7 @@ struct hvb_config {
 	const char *xentrace;          /* HVB_XENTRACE: 0 = off, else xentrace's path */
 	const char *xentrace_keep;     /* HVB_XENTRACE_KEEP: keep raw traces in this directory */
 	const char *xen_nesting;       /* HVB_XEN_NESTING: how this Xen itself runs */
+	bool seccomp;                  /* HVB_SECCOMP: the kvm vCPU thread's syscall filter */
 };
 
 /* Every setting that hvbench reads from the environment, for --help. */

@@ -30,6 +30,7 @@
 #include "mem.h"
 #include "meta.h"
 #include "pvh.h"
+#include "seccomp.h"
 #include "topology.h"
 #include "util.h"
 #include "watchdog.h"
@@ -66,7 +67,7 @@ static void kvm_describe(const struct hvb_runner *r, const struct hvb_config *cf
 			 const struct hvb_out *out)
 {
 	const struct hvb_image *img = &cfg->image;
-	char nest[200];
+	char nest[200], sec[300];
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 
 	(void)r;
@@ -87,6 +88,8 @@ static void kvm_describe(const struct hvb_runner *r, const struct hvb_config *cf
 		      "0x%x + what the capability probe finds at the first job (ioeventfd "
 		      "permitting)",
 		      kvm_host_caps(true, 0));
+	hv_seccomp_vcpu_describe(cfg->seccomp, sec, sizeof(sec));
+	hvb_out_meta(out, "seccomp", sec);
 	hvb_out_meta(out, "image", img->path);
 	if (img->error)
 		hvb_out_meta(out, "image_error", img->why);
@@ -273,11 +276,16 @@ static void *vcpu_thread(void *arg)
 	struct kvm_job *kj = arg;
 	struct hv_run_opts o = { .timeout_ns = (uint64_t)(kj->job->timeout_s * 1e9),
 				 .stop_flag = kj->job->stop };
+	char why[300];
 
 	snprintf(kj->pin_desc, sizeof(kj->pin_desc), "unpinned");
 	if (kj->job->cpu >= 0)
 		kj->pin_err = hvb_topo_pin_thread(kj->job->cpu, kj->pin_desc, sizeof(kj->pin_desc));
 	kvm_probe_open(&kj->probe, kj->vm, kj->vcpu);
+	/* From here on only the calls the run loop needs (hv/seccomp.h).  A
+	 * filter meta.csv promised but that cannot be set fails the job. */
+	if (hv_seccomp_vcpu_enter(kj->job->cfg->seccomp, why, sizeof(why)))
+		vm_stop(kj->vm, NULL, HV_HOST_ERROR, "%s", why);
 	vcpu_run(kj->vcpu, &o);
 	kvm_probe_close(&kj->probe);
 	return NULL;

@@ -45,6 +45,8 @@ check "KVM binary stats in counters.csv (source kvm-stats)" \
 	grep -q ',kvm,micro/pio-out-user,0,vcpu.exits,[0-9]*,[0-9]*,[0-9]*,kvm-stats,ok,' "$dir/counters.csv"
 check "meta records the capability probe" grep -qE '^runner.kvm.caps_probe,"?cpuid: (ok|no|not probed).*; hypercall: (ok|no|not probed)' "$dir/meta.csv"
 check "meta names the image and its sha256" grep -qE '^runner.kvm.image_sha256,[0-9a-f]{64}$' "$dir/meta.csv"
+check "meta says the vCPU thread ran under the seccomp filter" \
+	grep -qE '^runner.kvm.seccomp,"?on: [0-9]+ syscalls allowed \(vCPU thread\), unknown -> EPERM' "$dir/meta.csv"
 
 # Userspace port exits per micro/pio-out-user operation: 1 (+ the REP_END
 # record exit, which the delta includes).
@@ -67,6 +69,17 @@ if [ -n "$per_op" ] && "$PY" -c "import sys; v=[float(x) for x in sys.argv[1:]];
 else
 	not_ok "one userspace io exit per pio-out-user operation" "got: '$per_op'"
 fi
+
+# --- HVB_SECCOMP: 0 turns the vCPU thread's filter off, and meta says so;
+# anything but 0 or 1 is a usage error naming the variable, before any run
+HVB_SECCOMP=0 "$HVBENCH" run -r kvm -w micro/rdtsc --quick --reps 1 -o "$tmp/s0" >"$tmp/out" 2>&1
+rc=$?
+seccomp_off() { [ "$rc" -eq 0 ] && grep -q '^runner.kvm.seccomp,off: HVB_SECCOMP=0$' "$tmp"/s0/*/meta.csv; }
+check "HVB_SECCOMP=0: the run exits 0 and meta says the filter was off" seccomp_off
+HVB_SECCOMP=yes "$HVBENCH" run -r kvm -w micro/rdtsc --quick --reps 1 -o "$tmp/sx" >"$tmp/out" 2>&1
+rc=$?
+seccomp_bad() { [ "$rc" -eq 2 ] && grep -q "HVB_SECCOMP='yes': must be 0" "$tmp/out" && [ ! -d "$tmp/sx" ]; }
+check "HVB_SECCOMP=yes: exit 2 naming HVB_SECCOMP, no run directory" seccomp_bad
 
 # --- a guest that faults: the cells fail with the guest's fault as the reason
 HVB_KVM_CMDLINE_EXTRA=fault=ud "$HVBENCH" run -r kvm -w micro/rdtsc --quick --reps 1 \
