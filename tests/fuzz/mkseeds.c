@@ -6,6 +6,10 @@
  *                     (tests/unit/hv_testimg.h): valid ones and one per
  *                     refusal (no note, other ABI, entry outside, overlap,
  *                     below 1 MiB, beyond RAM)
+ *   OUTDIR/console/   console streams made with the real encoder: a job's
+ *                     records mixed with text, CRLF, a record glued to text,
+ *                     an over-long line, a damaged line, a duplicate, a gap,
+ *                     a cut-off last line
  *
  * Deterministic: the same tree gives the same seeds.
  */
@@ -14,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "console_codec.h"
 #include "fuzz.h"
 #include "unit/hv_testimg.h"
 
@@ -63,6 +68,138 @@ static void elf_seeds(void)
 #undef IMG
 }
 
+/* -------------------------------------------------------------- records */
+
+static struct hvb_record job[16];
+static size_t n_job;
+
+static struct hvb_record *rec(uint16_t type, const char *workload)
+{
+	struct hvb_record *r = &job[n_job++];
+
+	memset(r, 0, sizeof(*r));
+	r->magic = HVB_RECORD_MAGIC;
+	r->version = HVB_ABI_VERSION;
+	r->type = type;
+	r->size = sizeof(*r);
+	if (workload)
+		strncpy(r->workload, workload, sizeof(r->workload));
+	return r;
+}
+
+static void sample(const char *workload, unsigned rep, const char *metric, const char *unit,
+		   double v, const char *note)
+{
+	struct hvb_record *r = rec(HVB_REC_SAMPLE, workload);
+
+	r->rep = rep;
+	strncpy(r->metric, metric, sizeof(r->metric));
+	strncpy(r->unit, unit, sizeof(r->unit));
+	r->better = HVB_LOWER_IS_BETTER;
+	r->value = v;
+	strncpy(r->text, note, sizeof(r->text));
+}
+
+/* One job's records: every record type. */
+static void job_records(void)
+{
+	struct hvb_record *r;
+
+	r = rec(HVB_REC_LOG, NULL);
+	strcpy(r->text, "guest rt: xcr0=0x7 pages=2M");
+	r = rec(HVB_REC_HELLO, NULL);
+	r->u64[0] = 0x7cec592, r->u64[1] = 0x80117ba;
+	r = rec(HVB_REC_CELL_BEGIN, "micro/syscall");
+	r->u64[0] = 0x310, r->u64[1] = 3;
+	rec(HVB_REC_REP_BEGIN, "micro/syscall")->rep = 1;
+	rec(HVB_REC_REP_END, "micro/syscall")->rep = 1;
+	sample("micro/syscall", 1, "ns_per_op", "ns", 286.47, "guest ring 3");
+	sample("micro/syscall", 1, "cycles_per_op", "cycles", 601.6, "");
+	r = rec(HVB_REC_RELEASE, NULL);
+	r->u64[0] = 0x40000000, r->u64[1] = 0x200000;
+	r = rec(HVB_REC_STATUS, "cpu/sha256");
+	r->status = HVB_ST_SKIPPED;
+	strcpy(r->text, "needs SHA-NI");
+	r = rec(HVB_REC_FAULT, NULL);
+	r->u64[0] = 14, r->u64[1] = 2, r->u64[2] = 0x104000, r->u64[3] = 0xdead000;
+	strcpy(r->text, "ring 3");
+	rec(HVB_REC_DONE, NULL);
+}
+
+/* -------------------------------------------------------------- console */
+
+struct buf {
+	char b[65536];
+	size_t n;
+};
+
+static void add(struct buf *o, const void *p, size_t n)
+{
+	memcpy(o->b + o->n, p, n);
+	o->n += n;
+}
+
+static void adds(struct buf *o, const char *s)
+{
+	add(o, s, strlen(s));
+}
+
+static void add_rec(struct buf *o, const struct hvb_record *r, uint32_t seq)
+{
+	o->n += hvb_console_encode(r, seq, o->b + o->n);
+}
+
+static void console_seeds(void)
+{
+	static struct buf o;
+	char line[HVB_CONSOLE_LINE_LEN];
+	struct hvb_record stop;
+
+	/* The job, clean. */
+	o.n = 0;
+	for (size_t i = 0; i < n_job; i++)
+		add_rec(&o, &job[i], (uint32_t)i);
+	put("console", "job.txt", o.b, o.n);
+
+	/* The same job on a rough console. */
+	o.n = 0;
+	adds(&o, "SeaBIOS (version 1.16.2-debian-1.16.2-1)\r\n");
+	adds(&o, "Booting from ROM..\n");
+	add_rec(&o, &job[0], 0);
+	adds(&o, "guest text without a newline");
+	add_rec(&o, &job[1], 1); /* glued to the text */
+	hvb_console_encode(&job[2], 2, line); /* CRLF */
+	add(&o, line, HVB_CONSOLE_LINE_LEN - 1);
+	adds(&o, "\r\n");
+	add_rec(&o, &job[2], 2); /* duplicate */
+	for (int i = 0; i < 1100; i++)
+		adds(&o, "x"); /* over-long line */
+	adds(&o, "\n");
+	hvb_console_encode(&job[3], 3, line); /* damaged: one hex digit */
+	line[100] = line[100] == '0' ? '1' : '0';
+	add(&o, line, HVB_CONSOLE_LINE_LEN);
+	adds(&o, "@hvb2 not this version\n");
+	add_rec(&o, &job[5], 5); /* seq 3 and 4 lost */
+	add(&o, "\x1b[2J\x00\xff binary noise\n", 20);
+	hvb_console_encode(&job[6], 6, line); /* cut off by the end of the stream */
+	add(&o, line, 300);
+	put("console", "rough.txt", o.b, o.n);
+
+	/* A record of the type the harness stops at (fuzz_console.c STOP_TYPE). */
+	o.n = 0;
+	stop = job[1];
+	stop.type = 0xffff;
+	add_rec(&o, &job[0], 0);
+	add_rec(&o, &stop, 1);
+	add_rec(&o, &job[2], 2);
+	put("console", "stop.txt", o.b, o.n);
+
+	/* One record line alone (the decoder's own path). */
+	o.n = 0;
+	add_rec(&o, &job[5], 41);
+	put("console", "line.txt", o.b, o.n);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -72,5 +209,7 @@ int main(int argc, char **argv)
 	outdir = argv[1];
 	mkdir(outdir, 0755);
 	elf_seeds();
+	job_records();
+	console_seeds();
 	return 0;
 }

@@ -17,7 +17,7 @@
 FUZZ_CC ?= clang
 FUZZ_DIR := $(O)/fuzz
 FUZZ_SECONDS ?= 10
-FUZZ_ALL := elf
+FUZZ_ALL := elf console
 FUZZERS ?= $(FUZZ_ALL)
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 # The host flags (includes, defines, warnings) at -O1, without gcc's sanitizer flags.
@@ -36,6 +36,7 @@ fuzz_objs = $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(1))
 
 # What each fuzzer links besides its harness.
 FUZZ_SRCS_elf = $(call fuzz_srcs,hv/elf.c hv/mem.c hv/sha256.c)
+FUZZ_SRCS_console = $(call fuzz_srcs,console_codec.c console_stream.c)
 
 FUZZ_BINS := $(FUZZ_ALL:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_MKSEEDS := $(FUZZ_DIR)/mkseeds
@@ -55,8 +56,9 @@ $(FUZZ_BINS): $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o \
 	$(call say,LD-FUZZ,$@)
 	$(Q)$(FUZZ_CC) $(FUZZ_LDFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(FUZZ_LIBS)
 
-# The seed generator: the unit tests' image builder, not instrumented.
-$(FUZZ_MKSEEDS): tests/fuzz/mkseeds.c tests/fuzz/fuzz.h \
+# The seed generator: the unit tests' image builder and the real console
+# encoder, not instrumented.
+$(FUZZ_MKSEEDS): tests/fuzz/mkseeds.c $$(call fuzz_srcs,console_codec.c) tests/fuzz/fuzz.h \
 		tests/unit/hv_testimg.h include/hvb/abi.h
 	$(call say,LD,$@)
 	$(Q)mkdir -p $(@D)

@@ -10,14 +10,14 @@ mkseeds=$1 out=$2 image=${3:-}
 tmp=$out.tmp
 
 rm -rf "$tmp"
-mkdir -p "$tmp/elf"
+mkdir -p "$tmp"/{elf,console}
 for d in tests/fuzz/corpus/*/; do
 	[ -d "$d" ] || continue
 	name=$(basename "$d")
 	mkdir -p "$tmp/$name"
 	find "$d" -maxdepth 1 -type f ! -name '*.md' -exec cp {} "$tmp/$name/" \;
 done
-"$mkseeds" "$tmp"
+"$mkseeds" "$tmp" tests/fuzz/corpus/console/*.txt
 
 if [ -n "$image" ] && [ -f "$image" ] && command -v objcopy >/dev/null; then
 	objcopy --strip-all "$image" "$tmp/elf/hvbench-guest.elf"
