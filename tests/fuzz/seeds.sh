@@ -3,6 +3,7 @@
 # directory per fuzzer under OUT (replaced as a whole), from
 #   - tests/fuzz/corpus/NAME/   committed seeds (small real inputs)
 #   - MKSEEDS                   generated ones (mkseeds.c)
+#   - tests/fixtures/           xentrace files
 #   - GUEST_IMAGE               the real guest image, stripped, when built
 # Run from the top of the tree (make fuzz-seeds does).
 set -euo pipefail
@@ -10,7 +11,7 @@ mkseeds=$1 out=$2 image=${3:-}
 tmp=$out.tmp
 
 rm -rf "$tmp"
-mkdir -p "$tmp"/{elf,console}
+mkdir -p "$tmp"/{elf,console,xentrace}
 for d in tests/fuzz/corpus/*/; do
 	[ -d "$d" ] || continue
 	name=$(basename "$d")
@@ -22,6 +23,8 @@ done
 if [ -n "$image" ] && [ -f "$image" ] && command -v objcopy >/dev/null; then
 	objcopy --strip-all "$image" "$tmp/elf/hvbench-guest.elf"
 fi
+
+cp tests/fixtures/xentrace/*.bin "$tmp/xentrace/"
 
 rm -rf "$out"
 mv "$tmp" "$out"
