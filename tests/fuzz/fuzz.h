@@ -23,6 +23,10 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
+/* fuzz_run input: the bytes of meta.csv, this separator, the bytes of
+ * samples.csv (no separator: all of it is meta.csv). */
+#define FUZZ_RUN_SEP "\n--- samples.csv ---\n"
+
 /* Written to fd 2 directly: some harnesses silence stdio's stderr. */
 #define FUZZ_CHECK(cond)                                                                   \
 	do {                                                                               \
@@ -37,6 +41,83 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 static inline bool fuzz_terminated(const char *s, size_t n)
 {
 	return memchr(s, '\0', n) != NULL;
+}
+
+/* ------------------------------------------------- scratch files */
+
+/* A private directory for the files a harness parses: $TMPDIR, else
+ * /dev/shm (no disk I/O per execution), else /tmp.  Removed at exit with
+ * the files named through fuzz_path(); a crash leaves it behind (fuzz-run
+ * points TMPDIR into $(O)). */
+#define FUZZ_MAX_FILES 8
+static char fuzz_dir[256];
+static char *fuzz_files[FUZZ_MAX_FILES];
+static unsigned fuzz_n_files;
+
+static inline void fuzz_cleanup(void)
+{
+	for (unsigned i = 0; i < fuzz_n_files; i++)
+		unlink(fuzz_files[i]);
+	if (fuzz_dir[0])
+		rmdir(fuzz_dir);
+}
+
+static inline const char *fuzz_tmpdir(void)
+{
+	const char *base = getenv("TMPDIR");
+
+	if (fuzz_dir[0])
+		return fuzz_dir;
+	if (!base || !*base)
+		base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	snprintf(fuzz_dir, sizeof(fuzz_dir), "%s/hvb-fuzz-XXXXXX", base);
+	if (!mkdtemp(fuzz_dir)) {
+		dprintf(2, "fuzz: mkdtemp %s: %s\n", fuzz_dir, strerror(errno));
+		abort();
+	}
+	atexit(fuzz_cleanup);
+	return fuzz_dir;
+}
+
+/* Path of file `name` in the scratch directory (the same string for the
+ * same name; removed at exit). */
+static inline const char *fuzz_path(const char *name)
+{
+	char *p;
+
+	for (unsigned i = 0; i < fuzz_n_files; i++) {
+		const char *slash = strrchr(fuzz_files[i], '/');
+		if (!strcmp(slash + 1, name))
+			return fuzz_files[i];
+	}
+	if (fuzz_n_files == FUZZ_MAX_FILES || asprintf(&p, "%s/%s", fuzz_tmpdir(), name) < 0)
+		abort();
+	fuzz_files[fuzz_n_files++] = p;
+	return p;
+}
+
+/* Replace file `path` with n bytes. */
+static inline void fuzz_write(const char *path, const void *buf, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	const char *p = buf;
+
+	if (fd < 0) {
+		dprintf(2, "fuzz: %s: %s\n", path, strerror(errno));
+		abort();
+	}
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			dprintf(2, "fuzz: write %s: %s\n", path, strerror(errno));
+			abort();
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	close(fd);
 }
 
 #endif
