@@ -23,6 +23,13 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
+/* The job fuzz_records validates records against: the workloads of the
+ * real guest records in the seed corpus (corpus/console/), repetitions
+ * FUZZ_JOB_REP .. FUZZ_JOB_REP + FUZZ_JOB_REPS - 1. */
+#define FUZZ_JOB_WORKLOADS "micro/syscall", "micro/rdtsc", "cpu/sha256"
+#define FUZZ_JOB_REP	   0u
+#define FUZZ_JOB_REPS	   2u
+
 /* fuzz_run input: the bytes of meta.csv, this separator, the bytes of
  * samples.csv (no separator: all of it is meta.csv). */
 #define FUZZ_RUN_SEP "\n--- samples.csv ---\n"

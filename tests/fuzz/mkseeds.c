@@ -1,5 +1,5 @@
 /*
- * mkseeds OUTDIR: the generated part of the fuzzers' seed
+ * mkseeds OUTDIR [CAPTURE...]: the generated part of the fuzzers' seed
  * corpora (tests/fuzz/seeds.sh adds the committed and fixture files).
  *
  *   OUTDIR/elf/       tiny guest images from the unit tests' image builder
@@ -10,6 +10,9 @@
  *                     records mixed with text, CRLF, a record glued to text,
  *                     an over-long line, a damaged line, a duplicate, a gap,
  *                     a cut-off last line
+ *   OUTDIR/records/   the same job's records as 256-byte binary records,
+ *                     and those of each CAPTURE (a console capture of a real
+ *                     guest, e.g. those in tests/fuzz/corpus/console/), decoded
  *
  * Deterministic: the same tree gives the same seeds.
  */
@@ -100,7 +103,7 @@ static void sample(const char *workload, unsigned rep, const char *metric, const
 	strncpy(r->text, note, sizeof(r->text));
 }
 
-/* One job's records: every record type. */
+/* One job of the fuzz_records job (fuzz.h): every record type. */
 static void job_records(void)
 {
 	struct hvb_record *r;
@@ -200,16 +203,46 @@ static void console_seeds(void)
 	put("console", "line.txt", o.b, o.n);
 }
 
+/* A capture's records, decoded line by line (no stream: a seed needs only
+ * the records that decode). */
+static void capture_records(const char *path)
+{
+	static struct hvb_record recs[4096];
+	const char *base = strrchr(path, '/');
+	char line[2048], name[256];
+	size_t n = 0;
+	FILE *f = fopen(path, "rb");
+
+	if (!f) {
+		perror(path);
+		exit(1);
+	}
+	while (n < 4096 && fgets(line, sizeof(line), f)) {
+		uint32_t seq;
+		if (hvb_console_decode(line, strlen(line), &recs[n], &seq) == HVB_CONSOLE_RECORD)
+			n++;
+	}
+	fclose(f);
+	snprintf(name, sizeof(name), "%s", base ? base + 1 : path);
+	if (strrchr(name, '.'))
+		*strrchr(name, '.') = '\0';
+	strcat(name, ".bin");
+	put("records", name, recs, n * sizeof(recs[0]));
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: mkseeds OUTDIR\n");
+		fprintf(stderr, "usage: mkseeds OUTDIR [CAPTURE...]\n");
 		return 2;
 	}
 	outdir = argv[1];
 	mkdir(outdir, 0755);
 	elf_seeds();
 	job_records();
+	put("records", "job.bin", job, n_job * sizeof(job[0]));
 	console_seeds();
+	for (int i = 2; i < argc; i++)
+		capture_records(argv[i]);
 	return 0;
 }
