@@ -34,12 +34,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
  * samples.csv (no separator: all of it is meta.csv). */
 #define FUZZ_RUN_SEP "\n--- samples.csv ---\n"
 
-/* Written to fd 2 directly: some harnesses silence stdio's stderr. */
+static inline void fuzz_cleanup(void);
+
+/* Written to fd 2 directly: some harnesses silence stdio's stderr.  The
+ * scratch directory goes first: abort() does not run atexit handlers (a
+ * sanitizer report still leaves it behind). */
 #define FUZZ_CHECK(cond)                                                                   \
 	do {                                                                               \
 		if (!(cond)) {                                                             \
 			dprintf(2, "%s:%d: property does not hold: %s\n", __FILE__, __LINE__, \
 				#cond);                                                    \
+			fuzz_cleanup();                                                    \
 			abort();                                                           \
 		}                                                                          \
 	} while (0)
@@ -54,8 +59,8 @@ static inline bool fuzz_terminated(const char *s, size_t n)
 
 /* A private directory for the files a harness parses: $TMPDIR, else
  * /dev/shm (no disk I/O per execution), else /tmp.  Removed at exit with
- * the files named through fuzz_path(); a crash leaves it behind (fuzz-run
- * points TMPDIR into $(O)). */
+ * the files named through fuzz_path(); a sanitizer report leaves it behind
+ * (fuzz-run points TMPDIR into $(O)). */
 #define FUZZ_MAX_FILES 8
 static char fuzz_dir[256];
 static char *fuzz_files[FUZZ_MAX_FILES];
