@@ -54,9 +54,17 @@ const char *hvb_better_name(int better)
 											: "";
 }
 
+/* libcsv trims spaces and tabs (its default is_space) at both ends of an
+ * unquoted field, so a value starting or ending with one is quoted. */
+static bool trimmed(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
 static bool needs_quotes(const char *s)
 {
-	return strpbrk(s, ",\"\r\n") != NULL || (*s && (s[0] == ' ' || s[strlen(s) - 1] == ' '));
+	return strpbrk(s, ",\"\r\n") != NULL ||
+	       (*s && (trimmed(s[0]) || trimmed(s[strlen(s) - 1])));
 }
 
 int hvb_csv_write_row(FILE *f, const char *const *fields, size_t n)

@@ -139,6 +139,40 @@ static void test_counter_status(void)
 	TAP_OK(ok_as_unsupported, "'ok' without a value is written as unsupported, never a zero");
 }
 
+/* libcsv trims unquoted spaces and tabs at both ends of a field: a value
+ * that starts or ends with a tab must be quoted like one with a space, or
+ * it reads back without it (found by tests/fuzz/fuzz_csv.c). */
+static void test_tab_round_trip(void)
+{
+	static const char *const values[] = { "tab at the end\t", "\ttab at the start",
+					      "\t", " \t mixed \t " };
+	struct hvb_sink *s;
+	struct hvb_run run;
+	char err[256], *dir, key[16];
+
+	if (!TAP_EQ_INT(hvb_sink_open(&s, tmpdir, "tabs"), 0, "sink opens (tabs)"))
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(values); i++) {
+		snprintf(key, sizeof(key), "k%zu", i);
+		hvb_sink_meta(s, key, values[i]);
+	}
+	hvb_sink_cell_status(s, "native", "micro/t", HVB_ST_SKIPPED, values[0]);
+	dir = xstrdup(hvb_sink_dir(s));
+	TAP_EQ_INT(hvb_sink_close(s, "complete"), 0, "sink closes (tabs)");
+	if (TAP_EQ_INT(hvb_run_read(dir, false, &run, err, sizeof(err)), 0, "run with tabs reads")) {
+		for (size_t i = 0; i < ARRAY_SIZE(values); i++) {
+			snprintf(key, sizeof(key), "k%zu", i);
+			TAP_EQ_STR(hvb_run_meta(&run, key), values[i],
+				   "a value with a tab at either end round-trips");
+		}
+		TAP_OK(run.n_samples == 1, "one row (tabs)");
+		TAP_EQ_STR(run.n_samples ? run.samples[0].note : NULL, values[0],
+			   "a note ending in a tab round-trips");
+		hvb_run_free(&run);
+	}
+	free(dir);
+}
+
 static void test_existing_dir(void)
 {
 	struct hvb_sink *s;
@@ -158,6 +192,7 @@ int main(void)
 	test_malformed();
 	test_existing_dir();
 	test_counter_status();
+	test_tab_round_trip();
 	char *cmd = xasprintf("rm -rf %s", tmpdir);
 	if (system(cmd))
 		return 1;

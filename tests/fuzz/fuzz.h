@@ -1,0 +1,135 @@
+/*
+ * Shared by the fuzz harnesses (tests/fuzz/fuzz_*.c) and the seed generator
+ * (mkseeds.c): header-only.
+ *
+ * A harness fails with FUZZ_CHECK when a property of the code under test
+ * does not hold (an error without a message, a result that breaks the
+ * parser's own contract, two ways of parsing that disagree): libFuzzer then
+ * keeps the input as a crash, as it does for a sanitizer report.
+ */
+#ifndef HVB_FUZZ_H
+#define HVB_FUZZ_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+/* The job fuzz_records validates records against: the workloads of the
+ * real guest records in the seed corpus (corpus/console/), repetitions
+ * FUZZ_JOB_REP .. FUZZ_JOB_REP + FUZZ_JOB_REPS - 1. */
+#define FUZZ_JOB_WORKLOADS "micro/syscall", "micro/rdtsc", "cpu/sha256"
+#define FUZZ_JOB_REP	   0u
+#define FUZZ_JOB_REPS	   2u
+
+/* fuzz_run input: the bytes of meta.csv, this separator, the bytes of
+ * samples.csv (no separator: all of it is meta.csv). */
+#define FUZZ_RUN_SEP "\n--- samples.csv ---\n"
+
+static inline void fuzz_cleanup(void);
+
+/* Written to fd 2 directly: some harnesses silence stdio's stderr.  The
+ * scratch directory goes first: abort() does not run atexit handlers (a
+ * sanitizer report still leaves it behind). */
+#define FUZZ_CHECK(cond)                                                                   \
+	do {                                                                               \
+		if (!(cond)) {                                                             \
+			dprintf(2, "%s:%d: property does not hold: %s\n", __FILE__, __LINE__, \
+				#cond);                                                    \
+			fuzz_cleanup();                                                    \
+			abort();                                                           \
+		}                                                                          \
+	} while (0)
+
+/* s is a NUL-terminated string within n bytes. */
+static inline bool fuzz_terminated(const char *s, size_t n)
+{
+	return memchr(s, '\0', n) != NULL;
+}
+
+/* ------------------------------------------------- scratch files */
+
+/* A private directory for the files a harness parses: $TMPDIR, else
+ * /dev/shm (no disk I/O per execution), else /tmp.  Removed at exit with
+ * the files named through fuzz_path(); a sanitizer report leaves it behind
+ * (fuzz-run points TMPDIR into $(O)). */
+#define FUZZ_MAX_FILES 8
+static char fuzz_dir[256];
+static char *fuzz_files[FUZZ_MAX_FILES];
+static unsigned fuzz_n_files;
+
+static inline void fuzz_cleanup(void)
+{
+	for (unsigned i = 0; i < fuzz_n_files; i++)
+		unlink(fuzz_files[i]);
+	if (fuzz_dir[0])
+		rmdir(fuzz_dir);
+}
+
+static inline const char *fuzz_tmpdir(void)
+{
+	const char *base = getenv("TMPDIR");
+
+	if (fuzz_dir[0])
+		return fuzz_dir;
+	if (!base || !*base)
+		base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	snprintf(fuzz_dir, sizeof(fuzz_dir), "%s/hvb-fuzz-XXXXXX", base);
+	if (!mkdtemp(fuzz_dir)) {
+		dprintf(2, "fuzz: mkdtemp %s: %s\n", fuzz_dir, strerror(errno));
+		abort();
+	}
+	atexit(fuzz_cleanup);
+	return fuzz_dir;
+}
+
+/* Path of file `name` in the scratch directory (the same string for the
+ * same name; removed at exit). */
+static inline const char *fuzz_path(const char *name)
+{
+	char *p;
+
+	for (unsigned i = 0; i < fuzz_n_files; i++) {
+		const char *slash = strrchr(fuzz_files[i], '/');
+		if (!strcmp(slash + 1, name))
+			return fuzz_files[i];
+	}
+	if (fuzz_n_files == FUZZ_MAX_FILES || asprintf(&p, "%s/%s", fuzz_tmpdir(), name) < 0)
+		abort();
+	fuzz_files[fuzz_n_files++] = p;
+	return p;
+}
+
+/* Replace file `path` with n bytes. */
+static inline void fuzz_write(const char *path, const void *buf, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	const char *p = buf;
+
+	if (fd < 0) {
+		dprintf(2, "fuzz: %s: %s\n", path, strerror(errno));
+		abort();
+	}
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			dprintf(2, "fuzz: write %s: %s\n", path, strerror(errno));
+			abort();
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	close(fd);
+}
+
+#endif
