@@ -184,11 +184,12 @@ def metrics_of(series, workload):
 
 def primary_metric(series, workload):
     """The metric that stands for the workload: meta primary.<workload> of the
-    runs (they agree, or the first run's wins), else the legacy order."""
+    runs (they agree, or the first run's wins), else the legacy order.  None
+    when no series has a value of it (every cell skipped or failed)."""
     for s in series:
         m = s.run.meta.get("primary." + workload)
         if m:
-            return m
+            return m if metric_info(series, workload, m) else None
     ms = set(metrics_of(series, workload))
     for m in LEGACY_PRIMARY:
         if m in ms:
