@@ -171,6 +171,17 @@ static void refuse_page_size(const struct hvb_out *out, const struct hvb_selecti
 	free(why);
 }
 
+/* The 1-minute load average of the host ("?" if unreadable). */
+static void loadavg(char *buf, size_t len)
+{
+	char line[128];
+
+	if (hvb_read_file("/proc/loadavg", line, sizeof(line)))
+		snprintf(buf, len, "?");
+	else
+		snprintf(buf, len, "%.*s", (int)strcspn(line, " "), line);
+}
+
 /* What every job of the run shares: resolved once. */
 struct run_ctx {
 	const struct hvb_selection *sel;
@@ -187,6 +198,7 @@ static int run_job(const struct run_ctx *ctx, size_t runner, unsigned rep, const
 	const struct run_opts *o = ctx->o;
 	const struct hvb_runner *r = sel->runners[runner];
 	const struct hvb_out out = { .sink = ctx->sink, .runner = r->name };
+	char load[2][16], key[96];
 	struct hvb_job job = {
 		.workloads = sel->workloads,
 		.n_workloads = sel->n_workloads,
@@ -213,7 +225,12 @@ static int run_job(const struct run_ctx *ctx, size_t runner, unsigned rep, const
 			refuse_page_size(&out, sel);
 		return 0;
 	}
+	loadavg(load[0], sizeof(load[0]));
 	e = r->run(r, &job, &out);
+	loadavg(load[1], sizeof(load[1]));
+	/* A busy host moves numbers: the report flags repetitions it ran on. */
+	snprintf(key, sizeof(key), "load.%s.%u", r->name, rep);
+	hvb_sink_metaf(ctx->sink, key, "%s %s", load[0], load[1]);
 
 	hvb_sink_flush(ctx->sink);
 	return e;

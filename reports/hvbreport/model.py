@@ -542,3 +542,43 @@ def headline(overhead_rows):
             per[label] = (math.exp(sum(math.log(x) for x in xs) / len(xs)), len(xs))
         out.append((group, per))
     return out
+
+
+def context_warnings(run):
+    """What a reader must know about how a run was made, as (id, title, text):
+    a --quick run, a nested (PVM) host, a host that was busy while it ran
+    (meta load.<runner>.<rep> = 1-min load average at start and end)."""
+    out = []
+    if truthy(run.meta.get("quick")):
+        out.append(("quick", "Smoke run (--quick)",
+                    "smaller working sets, fewer batches and short calibration goals: "
+                    "the numbers check that things work, they are not a measurement"))
+    nesting = run.meta.get("nesting", "")
+    if nesting.startswith("pvm"):
+        out.append(("nested", "Nested host (PVM)",
+                    "/dev/kvm is itself nested (kvm_pvm): guest ring 0 is "
+                    "instruction-emulated, so exits that reach ring 0 (cpuid, MSRs, "
+                    "hypercalls, halts) cost what the nesting costs, not what KVM costs "
+                    "on hardware"))
+    try:
+        cpus = int(run.meta.get("cpu_count", "0"))
+    except ValueError:
+        cpus = 0
+    busy = []
+    for k, v in run.meta.items():
+        if not k.startswith("load."):
+            continue
+        try:
+            peak = max(float(x) for x in v.split())
+        except ValueError:
+            continue
+        if cpus and peak > cpus:
+            busy.append((peak, k[len("load."):]))
+    if busy:
+        peak, where = max(busy)
+        out.append(("busy", "Busy host",
+                    f"the 1-minute load average exceeded the {cpus} CPUs during "
+                    f"{len(busy)} repetition(s) (peak {peak:g} at {where}, runner.rep): "
+                    "other work shared the machine, so spreads are wider and medians may "
+                    "have moved"))
+    return out

@@ -224,6 +224,10 @@ def header(rep):
         for w in r.warnings:
             out.append(f'<div class="banner warn"><b>Input warning</b> ({esc(r.run_id)}): {esc(w)}</div>')
     out.extend(page_size_banners(rep))
+    for r in rep.runs:
+        for wid, title, text in model.context_warnings(r):
+            out.append(f'<div class="banner warn" id="{wid}-banner"><b>{esc(title)}</b> '
+                       f'({esc(r.run_id)}): {esc(text)}.</div>')
     if rep.emulated:
         items = "; ".join(f"<b>{esc(s.label)}</b> ({esc(s.emulated)})" for s in rep.emulated)
         out.append(f'<div class="banner warn" id="emulation-banner"><span class="emu">{EMU_TEXT}'
@@ -870,6 +874,9 @@ def render_md(rep):
                 f"--allow-partial. Cells may be missing.", ""]
     for s in rep.emulated:
         out += [f"> **{s.label}**: {EMU_TEXT} ({s.emulated}).", ""]
+    for r in rep.runs:
+        for _wid, title, text in model.context_warnings(r):
+            out += [f"> **{title}** (`{r.run_id}`): {text}.", ""]
     p = rep.plotter
     if p is None or not p.available:
         out += [f"> Plots were not drawn: {p.why_not if p else 'disabled with --no-plots'}.", ""]

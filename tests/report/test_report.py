@@ -498,6 +498,29 @@ class TestEnvironment(unittest.TestCase):
             p = parse(os.path.join(tmp, "o", "report.html"))
             self.assertNotIn("page-size-banner", p.ids)
 
+    def test_37_context_banners(self):
+        """--quick, a nested (PVM) host and a busy host each get a banner; none otherwise"""
+        with tempfile.TemporaryDirectory() as tmp:
+            d = copy_fixture(COMPLETE, tmp)
+            r = run_report("--no-plots", "--out", os.path.join(tmp, "plain"), d)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            p = parse(os.path.join(tmp, "plain", "report.html"))
+            for b in ("quick-banner", "nested-banner", "busy-banner"):
+                self.assertNotIn(b, p.ids)
+            edit_meta(d, "quick", "1")
+            edit_meta(d, "nesting", "pvm (/dev/kvm is kvm_pvm: guest ring 0 is emulated)")
+            edit_meta(d, "load.kvm.3", "1.5 7.25")  # cpu_count is 2
+            r = run_report("--no-plots", "--out", os.path.join(tmp, "o"), d)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            p = parse(os.path.join(tmp, "o", "report.html"))
+            for b in ("quick-banner", "nested-banner", "busy-banner"):
+                self.assertIn(b, p.ids)
+            self.assertIn("peak 7.25 at kvm.3", p.text)
+            with open(os.path.join(tmp, "o", "summary.md"), encoding="utf-8") as f:
+                md = f.read()
+            self.assertIn("**Busy host**", md)
+            self.assertIn("**Nested host (PVM)**", md)
+
     def test_31_duplicate_dir(self):
         """the same run given twice is an error"""
         r = run_report("--no-plots", "--out", tempfile.gettempdir() + "/hvb-never", TCG, TCG)
