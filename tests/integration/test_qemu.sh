@@ -10,13 +10,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/runner.sh qemu
-# The stand-in guests are booted from copies in $tmp: QEMU's command line
-# then names a path no other run on this machine uses, so "is QEMU gone?"
-# (pgrep on that path) sees only this test's QEMU, not that of another
-# worktree running the same test with the same relative build/ path.
-STUBS=$tmp/stubs
-mkdir -p "$STUBS"
-cp "$O"/tests/qemu/stub-*.elf "$STUBS"/ 2>/dev/null
+STUBS=$O/tests/qemu
 
 command -v qemu-system-x86_64 >/dev/null ||
 	skip_rest "qemu-system-x86_64 not installed (apt-get install qemu-system-x86)"
@@ -26,8 +20,9 @@ boot() {
 	local name=$1
 	HVB_GUEST_IMAGE=$2 run "$name" "${@:3}"
 }
-# qemu_on IMAGE: a QEMU process boots IMAGE (a path under $tmp).
-qemu_on() { pgrep -f -- "-kernel $1 " >/dev/null; }
+# qemu_on NAME: run NAME has a QEMU process (another worktree's does not
+# count: run_procs).
+qemu_on() { [ -n "$(run_procs "$1" qemu-system)" ]; }
 no_qemu_left() { ! qemu_on "$1"; }
 
 # ------------------------------------------------------------ stand-in guests
@@ -61,7 +56,7 @@ if [ "$rc" -eq 1 ] && row "$dir" ',micro/rdtsc,,,,,,failed,protocol error: recor
 else
 	not_ok "a record that breaks the ABI fails the cell with a protocol error" "$(show proto)"
 fi
-check "... and QEMU is gone" no_qemu_left "$STUBS/stub-proto.elf"
+check "... and QEMU is gone" no_qemu_left proto
 
 boot hang "$STUBS/stub-hang.elf" -r qemu-tcg -w micro/rdtsc --reps 1 --timeout 3
 if [ "$rc" -eq 1 ] && row "$dir" 'failed,guest timed out after 3 s \(it had started\); QEMU stopped'; then
@@ -69,7 +64,7 @@ if [ "$rc" -eq 1 ] && row "$dir" 'failed,guest timed out after 3 s \(it had star
 else
 	not_ok "a guest that never ends gets a timeout verdict" "$(show hang)"
 fi
-check "... and QEMU is reaped" no_qemu_left "$STUBS/stub-hang.elf"
+check "... and QEMU is reaped" no_qemu_left hang
 
 boot flood "$STUBS/stub-flood.elf" -r qemu-tcg -w micro/rdtsc --reps 1 --timeout 3
 check "a console flood ends in a timeout verdict" row "$dir" 'failed,guest timed out after 3 s'
@@ -91,10 +86,10 @@ check "hvbench list says why QEMU is unavailable and what to do" \
 # Ctrl-C while the guest hangs: the run is closed as interrupted, QEMU
 # reaped.  Sent once this run's QEMU exists (hvbench handles SIGINT by then).
 HVB_GUEST_IMAGE=$STUBS/stub-hang.elf start int -r qemu-tcg -w micro/rdtsc --reps 3 --timeout 60
-signal_when INT 120 qemu_on "$STUBS/stub-hang.elf"
+signal_when INT 120 qemu_on int
 check "SIGINT during a guest run ends hvbench with 130" [ "$rc" -eq 130 ]
 check "... the run is marked interrupted" meta_has "$dir" '^status,interrupted$'
-check "... and QEMU is reaped" no_qemu_left "$STUBS/stub-hang.elf"
+check "... and QEMU is reaped" no_qemu_left int
 
 kvm_why=$(HVB_GUEST_IMAGE=$STUBS/stub-ok.elf runner_why qemu-kvm)
 if [ -n "$kvm_why" ]; then

@@ -46,10 +46,13 @@ run_dir() { ls -d "$tmp/$1"/*/ 2>/dev/null | head -1; }
 # run NAME ARGS...: hvbench run --out $tmp/NAME ARGS..., its stdout and
 # stderr in $tmp/NAME.out and $tmp/NAME.err; sets rc and dir.  Environment
 # assignments in front (HVB_GUEST_IMAGE=... run NAME ...) reach hvbench.
+# hvbench and what it starts (a native child, QEMU) inherit
+# HVB_TEST_RUN=$tmp/NAME, which run_procs finds them by.
 run() {
 	local name=$1
 	shift
-	"$HVBENCH" run --out "$tmp/$name" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
+	HVB_TEST_RUN=$tmp/$name "$HVBENCH" run --out "$tmp/$name" "$@" \
+		>"$tmp/$name.out" 2>"$tmp/$name.err"
 	rc=$?
 	dir=$(run_dir "$name")
 }
@@ -58,8 +61,23 @@ run() {
 start() {
 	bg_name=$1
 	shift
-	"$HVBENCH" run --out "$tmp/$bg_name" "$@" >"$tmp/$bg_name.out" 2>"$tmp/$bg_name.err" &
+	HVB_TEST_RUN=$tmp/$bg_name "$HVBENCH" run --out "$tmp/$bg_name" "$@" \
+		>"$tmp/$bg_name.out" 2>"$tmp/$bg_name.err" &
 	bg=$!
+}
+
+# run_procs NAME ERE: the pids of processes of run NAME (their environment
+# has its HVB_TEST_RUN) whose command line matches ERE.  Only this test's
+# processes, whatever another worktree running the same test boots: a VMM's
+# command line need not name anything of ours (QEMU gets the guest image
+# as /proc/self/fd/N).
+run_procs() {
+	local p f=()
+	for p in $(pgrep -f -- "$2"); do
+		f+=("/proc/$p/environ")
+	done
+	[ ${#f[@]} -gt 0 ] || return 0
+	grep -lzxF "HVB_TEST_RUN=$tmp/$1" "${f[@]}" 2>/dev/null | cut -d/ -f3
 }
 
 # running: the background run has not ended.
