@@ -58,12 +58,16 @@ HOST_LDFLAGS += $(SAN)
 endif
 
 # Filled in by module.mk fragments.
-HOST_SRCS :=       # host C sources linked into hvbench and the unit tests
+HOST_SRCS :=       # host C sources linked into hvbench (the unit tests link layers of them)
 HVBENCH_MAIN :=    # the file with main()
 WORKLOAD_SRCS :=   # workload bodies + harness (compiled once, with WORKLOAD_CFLAGS)
-UNIT_TESTS :=      # tests/unit/test_*.c: each a program linked with the host objects
+UNIT_TESTS :=      # tests/unit/test_*.c: each a program linked with what its NAME_LINK lists
 ALL_TARGETS :=     # extra targets built by `make` (e.g. the guest image)
 TEST_DEPS :=       # extra targets built before `make test`
+
+# Prerequisites written $$(VAR) are expanded once every module.mk is read
+# (object groups below are complete only then).
+.SECONDEXPANSION:
 
 include $(sort $(wildcard */module.mk */*/module.mk))
 
@@ -72,6 +76,47 @@ MAIN_OBJ := $(HVBENCH_MAIN:%.c=$(O)/host/%.o)
 WORKLOAD_OBJS := $(WORKLOAD_SRCS:%.c=$(O)/wl/%.o)
 TEST_BINS := $(UNIT_TESTS:tests/unit/%.c=$(O)/tests/%)
 HVBENCH := $(O)/hvbench
+
+# The host objects by layer, from the top (src/ commands) down; a layer may
+# use the ones below it, never one above (README.md, Layout).  The groups
+# split HOST_OBJS by directory and keep its order (the order of the runner
+# and workload registries).  Unit tests link groups, not everything.
+SRC_OBJS := $(filter $(O)/host/src/%,$(HOST_OBJS))
+RUNNER_COMMON_OBJS := $(filter $(O)/host/runners/common/%,$(HOST_OBJS))
+RUNNERS_OBJS := $(filter-out $(RUNNER_COMMON_OBJS),$(filter $(O)/host/runners/%,$(HOST_OBJS)))
+LIB_OBJS := $(filter $(O)/host/lib/%,$(HOST_OBJS))
+HV_OBJS := $(filter $(O)/host/hv/%,$(HOST_OBJS))
+PROBE_OBJS := $(filter $(O)/host/probes/%,$(HOST_OBJS))
+NATIVE_RT_OBJS := $(filter $(O)/host/workloads/native/%,$(HOST_OBJS))
+# (WORKLOAD_OBJS: the workload bodies, harness and console codec, in $(O)/wl/.)
+
+# Group names a unit test's NAME_LINK may list, and their objects.
+LINK_GROUPS := src runners runners-common lib hv probes workloads native-rt
+LINK_OBJS_src := $(SRC_OBJS)
+LINK_OBJS_runners := $(RUNNERS_OBJS)
+LINK_OBJS_runners-common := $(RUNNER_COMMON_OBJS)
+LINK_OBJS_lib := $(LIB_OBJS)
+LINK_OBJS_hv := $(HV_OBJS)
+LINK_OBJS_probes := $(PROBE_OBJS)
+LINK_OBJS_workloads := $(WORKLOAD_OBJS)
+LINK_OBJS_native-rt := $(NATIVE_RT_OBJS)
+ungrouped := $(filter-out $(foreach g,$(LINK_GROUPS),$(LINK_OBJS_$(g))),$(HOST_OBJS))
+ifneq ($(ungrouped),)
+$(error $(ungrouped): in no link group; add its directory to LINK_GROUPS in the Makefile)
+endif
+
+# $(call link_entry,TEST,ENTRY): the objects of one NAME_LINK entry: a group
+# name, or one source file (src/stats.c: that object alone, for a test of a
+# file whose layer as a whole needs more than the file does).
+link_entry = $(if $(filter $(2),$(LINK_GROUPS)),$(LINK_OBJS_$(2)),$(if \
+	$(filter $(2),$(WORKLOAD_SRCS)),$(2:%.c=$(O)/wl/%.o),$(if \
+	$(filter $(2),$(HOST_SRCS)),$(2:%.c=$(O)/host/%.o),$(error \
+	tests/module.mk: $(1)_LINK: '$(2)' is neither a group ($(LINK_GROUPS)) nor a host source))))
+# $(call test_objs,TEST): what unit test TEST links: its NAME_LINK entries
+# (tests/module.mk), each object once, in hvbench's link order.
+test_objs = $(if $(filter undefined,$(origin $(1)_LINK)),$(error \
+	tests/module.mk: declare $(1)_LINK (the groups tests/unit/$(1).c links)),$(filter \
+	$(foreach e,$($(1)_LINK),$(call link_entry,$(1),$(e))),$(HOST_OBJS) $(WORKLOAD_OBJS)))
 
 .PHONY: all test check bench deps report install clean format FORCE
 .DEFAULT_GOAL := all
@@ -101,7 +146,9 @@ $(HVBENCH): $(MAIN_OBJ) $(HOST_OBJS) $(WORKLOAD_OBJS)
 	$(call say,LD,$@)
 	$(Q)$(HOST_CC) $(HOST_LDFLAGS) -o $@ $^ $(HOST_LIBS)
 
-$(O)/tests/%: tests/unit/%.c $(HOST_OBJS) $(WORKLOAD_OBJS)
+# A unit test links only what its NAME_LINK lists (tests/module.mk), so a
+# lower layer that calls into a higher one fails to link: the layering check.
+$(O)/tests/%: tests/unit/%.c $$(call test_objs,$$*)
 	$(call say,TEST-LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(HOST_CC) $(HOST_CFLAGS) -Itests $(DEPFLAGS) $(HOST_LDFLAGS) -o $@ $^ $(HOST_LIBS)

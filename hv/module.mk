@@ -1,14 +1,14 @@
 # hv/: the reference hypervisor core on /dev/kvm (library linked into
 # hvbench for the kvm runner), and its benchmark program.
+# Its objects are the Makefile's HV_OBJS group (the tools below link it alone).
 HOST_SRCS += $(sort $(wildcard hv/*.c))
-HV_OBJS := $(patsubst %.c,$(O)/host/%.o,$(sort $(wildcard hv/*.c)))
 
 # hv-bare-exit: a bare KVM_RUN loop vs the core on the same guest (the core's
 # overhead per userspace exit).  Prints figures; asserts nothing.
 HV_BENCH := $(O)/hv-bare-exit
 ALL_TARGETS += $(HV_BENCH)
 
-$(HV_BENCH): hv/bench/bare_exit.c $(HV_OBJS)
+$(HV_BENCH): hv/bench/bare_exit.c $$(HV_OBJS)
 	$(call say,LD,$@)
 	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(DEPFLAGS) $(HOST_LDFLAGS) -o $@ $^ -lpthread
 
@@ -16,6 +16,6 @@ $(HV_BENCH): hv/bench/bare_exit.c $(HV_OBJS)
 HV_VMM := $(O)/hvb-vmm
 ALL_TARGETS += $(HV_VMM)
 
-$(HV_VMM): hv/bench/hvb_vmm.c $(HV_OBJS)
+$(HV_VMM): hv/bench/hvb_vmm.c $$(HV_OBJS)
 	$(call say,LD,$@)
 	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(DEPFLAGS) $(HOST_LDFLAGS) -o $@ $^ -lpthread

@@ -1,2 +1,39 @@
-# Unit tests: each tests/unit/test_*.c is a program linked with the host objects.
+# Unit tests: each tests/unit/test_*.c is a program linked with what its
+# NAME_LINK lists, and nothing else (kvm-selftests style): the smallest set
+# of layer groups that links, so a file that calls into a layer above its
+# own fails to link its test.  An entry is a group of the Makefile's
+# LINK_GROUPS (src runners runners-common lib hv probes workloads native-rt)
+# or one source file, for a test of one file whose layer as a whole needs
+# more than that file does (src/stats.c needs lib/, the commands in src/
+# need everything).  A test of lib/ never lists runners, runners-common or
+# src: that is the layering check.  An undeclared test does not build.
 UNIT_TESTS += $(sort $(wildcard tests/unit/test_*.c))
+
+# Header-only code (the guest runtime's Xen PV and ring helpers): nothing.
+test_xen_pv_LINK :=
+test_xen_ring_LINK :=
+# hv/: the reference core alone.
+test_hv_elf_LINK := hv
+test_hv_guest_LINK := hv
+test_hv_seccomp_LINK := hv
+# probes/ alone.
+test_kvm_stats_LINK := probes
+test_perf_LINK := probes
+test_xentrace_LINK := probes
+# workloads/ with the hosted rt_* they call.
+test_harness_LINK := workloads native-rt
+test_workloads_LINK := workloads native-rt
+# lib/: without runners/ and src/.
+test_console_codec_LINK := lib probes workloads native-rt
+test_records_LINK := lib probes workloads native-rt
+test_results_LINK := lib probes workloads native-rt
+# One runner file over runners/common/ and the layers below.
+test_xen_trace_LINK := runners/xen/trace.c runners-common lib hv probes workloads native-rt
+# The runner registry (hvb_runner_find): every runner.
+test_xen_runner_LINK := runners runners-common lib hv probes workloads native-rt
+# src/ files that tests reach one by one (the commands themselves are
+# tested through the hvbench binary, tests/integration/).
+test_stats_LINK := src/stats.c lib probes workloads native-rt
+test_ab_LINK := src/stats.c lib probes workloads native-rt
+test_compare_LINK := src/compare.c src/stats.c lib probes workloads native-rt
+test_matrix_LINK := src/matrix.c runners runners-common lib hv probes workloads native-rt

@@ -4,16 +4,10 @@
 # installed), and a bad event list failing with a clear error.
 set -u
 cd "$(dirname "$0")/../.."
-. tests/lib/tap.sh
-HVBENCH=${HVBENCH:-build/hvbench}
-PY=${PYTHON:-python3}
-tmp=$(mktemp -d /tmp/hvb-counters-XXXXXX)
-trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+. tests/lib/runner.sh counters
 
-"$HVBENCH" run --runner native --workload 'micro/first-touch,micro/syscall' --quick \
-	--out "$tmp/r" >"$tmp/out" 2>"$tmp/err"
-check "quick native run exits 0" [ "$?" -eq 0 ]
-dir=$(ls -d "$tmp"/r/*/ 2>/dev/null | head -1)
+run r --runner native --workload 'micro/first-touch,micro/syscall' --quick
+check "quick native run exits 0" [ "$rc" -eq 0 ]
 csv=$dir/counters.csv
 check "counters.csv written" [ -s "$csv" ]
 
@@ -63,16 +57,14 @@ fi
 check "meta.csv records the pmu key" grep -qE '^pmu,"?(available|partial|none) ' "$dir/meta.csv"
 
 # Event lists are data; a bad name is a clear error and the cells say why.
-HVBENCH_EVENTS="task-clock, minor-faults" "$HVBENCH" run --runner native \
-	--workload micro/syscall --reps 1 --out "$tmp/e1" >/dev/null 2>&1
+HVBENCH_EVENTS="task-clock, minor-faults" run e1 --runner native --workload micro/syscall --reps 1
 check "HVBENCH_EVENTS chooses the events" "$PY" -c '
-import csv, glob, sys
-rows = list(csv.DictReader(open(glob.glob(sys.argv[1] + "/*/counters.csv")[0])))
-sys.exit(0 if sorted({r["event"] for r in rows}) == ["minor-faults", "task-clock"] else 1)' "$tmp/e1"
-HVBENCH_EVENTS="task-clock,no-such-event" "$HVBENCH" run --runner native \
-	--workload micro/syscall --reps 1 --out "$tmp/e2" >/dev/null 2>"$tmp/e2.err"
-check "an unknown event fails the run (exit 1)" [ "$?" -eq 1 ]
-check "the error names the event" grep -q "unknown event 'no-such-event'" "$tmp/e2.err"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1] + "/counters.csv")))
+sys.exit(0 if sorted({r["event"] for r in rows}) == ["minor-faults", "task-clock"] else 1)' "$dir"
+HVBENCH_EVENTS="task-clock,no-such-event" run e2 --runner native --workload micro/syscall --reps 1
+check "an unknown event fails the run (exit 1)" [ "$rc" -eq 1 ]
+check "the error names the event" err_has e2 "unknown event 'no-such-event'"
 check "the cell is recorded failed with the reason" \
-	grep -q "micro/syscall,,,,,,failed,.*unknown event 'no-such-event'" "$tmp"/e2/*/samples.csv
+	row "$dir" "micro/syscall,,,,,,failed,.*unknown event 'no-such-event'"
 tap_done

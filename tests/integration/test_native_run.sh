@@ -4,35 +4,24 @@
 # marked as such (never silently truncated).
 set -u
 cd "$(dirname "$0")/../.."
-. tests/lib/tap.sh
-HVBENCH=${HVBENCH:-build/hvbench}
-PY=${PYTHON:-python3}
-tmp=$(mktemp -d /tmp/hvb-native-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+. tests/lib/runner.sh native
 
-"$HVBENCH" list --workloads >"$tmp/list"
+list_workloads
 
 # --- a quick native run over every family present in this build
-families=$(awk '/\// {split($1, p, "/"); print p[1] "/*"}' "$tmp/list" | sort -u | grep -E '^(micro|cpu|mem)/' | paste -sd, -)
-"$HVBENCH" run --runner native --workload "$families" --quick --out "$tmp/r" \
-	>"$tmp/out" 2>"$tmp/err"
-rc=$?
+families=$(families micro cpu mem)
+run r --runner native --workload "$families" --quick
 check "quick native run exits 0" [ "$rc" -eq 0 ]
-dir=$(ls -d "$tmp"/r/*/ 2>/dev/null | head -1)
 check "it writes one run directory" [ -n "$dir" -a -f "$dir/meta.csv" ]
-if out=$("$PY" tests/lib/check_results.py "$dir" --runner native --list "$tmp/list"); then
-	ok "result directory is valid ($out)"
-else
-	not_ok "result directory is valid" "$out"
-fi
+check_valid "result directory is valid" "$dir" --runner native --list "$tmp/workloads"
 check "no .partial file is left behind" [ -z "$(ls "$dir"/*.partial 2>/dev/null)" ]
-check "samples exist for micro/syscall" grep -q ',native,micro/syscall,ns_per_op,ns,lower,0,' "$dir/samples.csv"
+check "samples exist for micro/syscall" row "$dir" ',native,micro/syscall,ns_per_op,ns,lower,0,'
 check "port I/O is skipped natively, with its reason" \
-	grep -q ',native,micro/pio-out-user,,,,,,skipped,port I/O exits exist only in a VM' "$dir/samples.csv"
-check "the native analogue is noted" grep -q 'native analogue' "$dir/samples.csv"
-check "a progress line went to stderr" grep -q 'rep 2/2' "$tmp/err"
-check "the summary names the directory" grep -q "results: $tmp/r/" "$tmp/out"
-check "the summary counts non-ok rows" grep -qE '^[0-9]+ rows: [1-9][0-9]* skipped or unsupported .*, 0 failed$' "$tmp/out"
+	row "$dir" ',native,micro/pio-out-user,,,,,,skipped,port I/O exits exist only in a VM'
+check "the native analogue is noted" row "$dir" 'native analogue'
+check "a progress line went to stderr" err_has r 'rep 2/2'
+check "the summary names the directory" grep -q "results: $tmp/r/" "$tmp/r.out"
+check "the summary counts non-ok rows" grep -qE '^[0-9]+ rows: [1-9][0-9]* skipped or unsupported .*, 0 failed$' "$tmp/r.out"
 
 # --- bad input: one-line errors that say what to do, exit 2
 expect_usage() {
@@ -65,93 +54,63 @@ else
 fi
 
 # --- --quick shortens only what was not given: --quick --reps 5 runs 5
-"$HVBENCH" run -r native -w micro/rdtsc --quick --reps 5 --batches 10 -o "$tmp/q" \
-	--latest "$tmp/latest" >/dev/null 2>&1
-dir=$(ls -d "$tmp"/q/*/ 2>/dev/null | head -1)
+run q -r native -w micro/rdtsc --quick --reps 5 --batches 10 --latest "$tmp/latest"
 check "--quick --reps 5 --batches 10 keeps 5 repetitions and 10 batches" \
 	[ "$(grep -cE '^(reps,5|batches,10|goal_us,2000)$' "$dir/meta.csv")" -eq 3 ]
 check "--latest points a symlink at the run" [ "$(readlink "$tmp/latest")" = "${dir%/}" ]
 
 # --- --latest replaces a symlink, never a file
-"$HVBENCH" run -r native -w micro/rdtsc --quick --reps 1 -o "$tmp/q2" --latest "$tmp/latest" \
-	>/dev/null 2>&1
-dir=$(ls -d "$tmp"/q2/*/ 2>/dev/null | head -1)
+run q2 -r native -w micro/rdtsc --quick --reps 1 --latest "$tmp/latest"
 check "--latest moves to the newer run" [ "$(readlink "$tmp/latest")" = "${dir%/}" ]
 echo keep >"$tmp/afile"
-"$HVBENCH" run -r native -w micro/rdtsc --quick --reps 1 -o "$tmp/q3" --latest "$tmp/afile" \
-	>/dev/null 2>"$tmp/e"
+run q3 -r native -w micro/rdtsc --quick --reps 1 --latest "$tmp/afile"
 check "--latest on a regular file leaves it alone" [ "$(cat "$tmp/afile")" = keep ]
-check "... and says so" grep -q 'not a symlink' "$tmp/e"
+check "... and says so" err_has q3 'not a symlink'
 
-# --- interrupted run: SIGINT mid-run closes the run as interrupted.  Sent
-# once samples exist (checked below), not after a fixed sleep: a background
-# job starts with SIGINT ignored until hvbench installs its handler, so an
-# early SIGINT (slow start on a loaded machine) would be lost.
-"$HVBENCH" run -r native -w 'micro/syscall,micro/rdtsc' --reps 200 -o "$tmp/int" \
-	>"$tmp/o" 2>"$tmp/e" &
-pid=$!
-has_samples() {
-	[ "$(cat "$tmp"/int/*/samples.csv.partial 2>/dev/null | wc -l)" -gt 1 ] ||
-		! kill -0 $pid 2>/dev/null
-}
-wait_until 120 has_samples || echo "# no samples within 120 s: $(tail -c 300 "$tmp/e")"
-kill -INT $pid
-wait $pid
-rc=$?
-dir=$(ls -d "$tmp"/int/*/ 2>/dev/null | head -1)
+# --- interrupted run: SIGINT mid-run closes the run as interrupted, sent
+# once samples exist.
+start int -r native -w 'micro/syscall,micro/rdtsc' --reps 200
+has_samples() { [ "$(cat "$tmp"/int/*/samples.csv.partial 2>/dev/null | wc -l)" -gt 1 ]; }
+signal_when INT 120 has_samples
 check "SIGINT ends the run with 128+2" [ "$rc" -eq 130 ]
-check "the interrupted run is marked interrupted" grep -q '^status,interrupted$' "$dir/meta.csv"
-check "it says where it stopped" grep -q '^interrupted_at,"rep ' "$dir/meta.csv"
+check "the interrupted run is marked interrupted" meta_has "$dir" '^status,interrupted$'
+check "it says where it stopped" meta_has "$dir" '^interrupted_at,"rep '
 check "its samples file is final and non-empty" [ "$(wc -l <"$dir/samples.csv")" -gt 1 ]
-if out=$("$PY" tests/lib/check_results.py "$dir" --expect-status interrupted); then
-	ok "interrupted run is still a valid result directory"
-else
-	not_ok "interrupted run is still a valid result directory" "$out"
-fi
+check_valid "interrupted run is still a valid result directory" "$dir" --expect-status interrupted
+
+# The native child is a fork of hvbench: a second process whose command
+# line names the run's --out directory.
+# processes NAME: how many processes have run NAME's --out on their command line.
+processes() { pgrep -f -c -- "--out $tmp/$1( |$)"; }
+# no_child NAME: none is left.
+no_child() { [ "$(processes "$1")" -eq 0 ]; }
 
 # --- crashed writer: SIGKILL leaves status=running and .partial data.
-# Killed once the run directory exists and the native child (a fork of
-# hvbench: a second process with this command line) is measuring.
-"$HVBENCH" run -r native -w micro/syscall --reps 200 --goal-us 3000000 -o "$tmp/kill" >/dev/null 2>&1 &
-pid=$!
-child_runs() {
-	[ "$(pgrep -f -c -- "-o $tmp/kill")" -ge 2 ] && ls "$tmp"/kill/*/meta.csv >/dev/null 2>&1 ||
-		! kill -0 $pid 2>/dev/null
-}
-wait_until 120 child_runs || echo "# the native child did not start within 120 s"
-kill -KILL $pid
-wait $pid 2>/dev/null
-dir=$(ls -d "$tmp"/kill/*/ 2>/dev/null | head -1)
-check "a killed run stays marked running (incomplete)" grep -q '^status,running$' "$dir/meta.csv"
+# Killed once the run directory exists and the native child is measuring.
+start kill -r native -w micro/syscall --reps 200 --goal-us 3000000
+child_runs() { [ "$(processes kill)" -ge 2 ] && ls "$tmp"/kill/*/meta.csv >/dev/null 2>&1; }
+signal_when KILL 120 child_runs
+check "a killed run stays marked running (incomplete)" meta_has "$dir" '^status,running$'
 # PR_SET_PDEATHSIG kills the child when hvbench dies: give it 10 s at most.
-no_child() { [ -z "$(pgrep -f -- "-o $tmp/kill" || true)" ]; }
-wait_until 10 no_child
-check "no native child outlives the killed hvbench" no_child
+wait_until 10 no_child kill
+check "no native child outlives the killed hvbench" no_child kill
 check "its data is in .partial files, not final ones" \
 	[ -f "$dir/samples.csv.partial" -a ! -f "$dir/samples.csv" ]
 
 # --- a crash of hvbench itself prints return addresses for addr2line
-case ${O:-build} in
+case $O in
 */check) skip "crash report: the sanitizers replace hvbench's crash handler" ;;
 *)
-	"$HVBENCH" run -r native -w micro/syscall --reps 200 --goal-us 3000000 -o "$tmp/segv" \
-		>/dev/null 2>"$tmp/segv.err" &
-	pid=$!
 	# The handler is installed first thing in main(); a measuring child
 	# means hvbench is well past that.
-	segv_child_runs() {
-		[ "$(pgrep -f -c -- "-o $tmp/segv")" -ge 2 ] || ! kill -0 $pid 2>/dev/null
-	}
-	wait_until 120 segv_child_runs || echo "# the native child did not start within 120 s"
-	kill -SEGV $pid
-	wait $pid 2>/dev/null
-	rc=$?
+	start segv -r native -w micro/syscall --reps 200 --goal-us 3000000
+	segv_child_runs() { [ "$(processes segv)" -ge 2 ]; }
+	signal_when SEGV 120 segv_child_runs
 	check "a crash ends hvbench with 128+SIGSEGV" [ "$rc" -eq 139 ]
-	check "it prints where it crashed" grep -q 'crashed; return addresses (addr2line -e hvbench)' "$tmp/segv.err"
+	check "it prints where it crashed" err_has segv 'crashed; return addresses \(addr2line -e hvbench\)'
 	check "... one line per frame" [ "$(grep -c '\[0x[0-9a-f]*\]$' "$tmp/segv.err")" -ge 2 ]
-	no_segv_child() { [ -z "$(pgrep -f -- "-o $tmp/segv" || true)" ]; }
-	wait_until 10 no_segv_child
-	check "no native child outlives the crashed hvbench" no_segv_child
+	wait_until 10 no_child segv
+	check "no native child outlives the crashed hvbench" no_child segv
 	;;
 esac
 

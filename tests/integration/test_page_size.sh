@@ -6,42 +6,33 @@
 # differ in page size, and stays quiet when they do not.
 set -u
 cd "$(dirname "$0")/../.."
-. tests/lib/tap.sh
-HVBENCH=${HVBENCH:-build/hvbench}
-tmp=$(mktemp -d /tmp/hvb-pagesize-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+. tests/lib/runner.sh pagesize
 fast=(--quick --reps 1 --batches 2 --goal-us 1000 --workload mem/chase-4MiB)
 
 # --- bad values: exit 2, a message naming the option, no run directory
 for bad in 1g 4096 ""; do
-	"$HVBENCH" run --runner native "${fast[@]}" --page-size "$bad" --out "$tmp/bad" \
-		>"$tmp/bad.out" 2>"$tmp/bad.err"
-	rc=$?
+	run bad --runner native "${fast[@]}" --page-size "$bad"
 	check "--page-size '$bad' is a usage error (exit 2, got $rc)" [ "$rc" -eq 2 ]
 	check "--page-size '$bad': the message says what to give" \
 		grep -q "page-size '$bad': give 4k or 2m" "$tmp/bad.err"
 done
 check "no result directory after a usage error" [ ! -e "$tmp/bad" ]
 
-"$HVBENCH" list >"$tmp/list" 2>&1
-have() { grep -qE "^  $1 +available" "$tmp/list"; }
 runners=native
 have kvm && runners=$runners,kvm
 have qemu-kvm && runners4=$runners,qemu-kvm || runners4=$runners
 thp=$(sed -n 's/.*\[\(.*\)\].*/\1/p' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)
 
-run() { # run SIZE RUNNERS: the run directory in $dir
-	"$HVBENCH" run --runner "$2" "${fast[@]}" --page-size "$1" --out "$tmp/$1" \
-		>"$tmp/$1.out" 2>"$tmp/$1.err"
-	check "run --runner $2 --page-size $1 exits 0" [ "$?" -eq 0 ]
-	dir=$(ls -d "$tmp/$1"/*/ | head -1)
+run_size() { # run_size SIZE RUNNERS: the run directory in $dir
+	run "$1" --runner "$2" "${fast[@]}" --page-size "$1"
+	check "run --runner $2 --page-size $1 exits 0" [ "$rc" -eq 0 ]
 }
 note() { # note RUNNER: the note of the ns_per_op sample
 	grep ",$1,mem/chase-4MiB,ns_per_op,ns," "$dir/samples.csv" | head -1
 }
 
 # --- 4k (the default: also check that giving nothing means 4k)
-run 4k "$runners4"
+run_size 4k "$runners4"
 check "meta page_size is 4k" grep -qx 'page_size,4k' "$dir/meta.csv"
 check "meta runner.native.page_size says MADV_NOHUGEPAGE" \
 	grep -q '^runner.native.page_size,"\?4k: workload buffers madvise(MADV_NOHUGEPAGE)' "$dir/meta.csv"
@@ -63,12 +54,11 @@ else
 	skip "qemu-kvm runner unavailable"
 fi
 base=$dir
-"$HVBENCH" run --runner native "${fast[@]}" --out "$tmp/default" >/dev/null 2>&1
-check "without --page-size the run is 4k" \
-	grep -qx 'page_size,4k' "$(ls -d "$tmp/default"/*/ | head -1)/meta.csv"
+run default --runner native "${fast[@]}"
+check "without --page-size the run is 4k" grep -qx 'page_size,4k' "$dir/meta.csv"
 
 # --- 2m
-run 2m "$runners"
+run_size 2m "$runners"
 check "meta page_size is 2m" grep -qx 'page_size,2m' "$dir/meta.csv"
 n=$(note native)
 if [ "$thp" = never ]; then

@@ -9,44 +9,24 @@
 # Skips visibly when QEMU, KVM or the guest image is missing.
 set -u
 cd "$(dirname "$0")/../.."
-. tests/lib/tap.sh
-O=${O:-build}
-HVBENCH=${HVBENCH:-$O/hvbench}
-GUEST=$O/guest/hvbench-guest.elf
-tmp=$(mktemp -d /tmp/hvb-qemu-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-# The stand-in guests are booted from copies in $tmp: QEMU's command line
-# then names a path no other run on this machine uses, so "is QEMU gone?"
-# (pgrep on that path) sees only this test's QEMU, not that of another
-# worktree running the same test with the same relative build/ path.
-STUBS=$tmp/stubs
-mkdir -p "$STUBS"
-cp "$O"/tests/qemu/stub-*.elf "$STUBS"/ 2>/dev/null
+. tests/lib/runner.sh qemu
+STUBS=$O/tests/qemu
 
-if ! command -v qemu-system-x86_64 >/dev/null; then
-	skip "qemu-system-x86_64 not installed (apt-get install qemu-system-x86)"
-	tap_done
-	exit
-fi
+command -v qemu-system-x86_64 >/dev/null ||
+	skip_rest "qemu-system-x86_64 not installed (apt-get install qemu-system-x86)"
 
-# run NAME IMAGE ARGS...: hvbench run into $tmp/NAME; sets rc and dir.
-run() {
-	local name=$1 image=$2
-	shift 2
-	HVB_GUEST_IMAGE=$image "$HVBENCH" run --out "$tmp/$name" "$@" \
-		>"$tmp/$name.out" 2>"$tmp/$name.err"
-	rc=$?
-	dir=$(ls -d "$tmp/$name"/*/ 2>/dev/null | head -1)
+# boot NAME IMAGE ARGS...: run NAME with IMAGE as the guest image.
+boot() {
+	local name=$1
+	HVB_GUEST_IMAGE=$2 run "$name" "${@:3}"
 }
-
-# row DIR PATTERN: a samples.csv row matches the extended regex.
-row() { grep -qE "$2" "$1/samples.csv" 2>/dev/null; }
-# no_qemu_left IMAGE: no QEMU process boots IMAGE (a path under $tmp).
-no_qemu_left() { ! pgrep -f -- "-kernel $1 " >/dev/null; }
-show() { echo "rc=$rc $(tail -c 400 "$tmp/$1.err") $(grep -v ',ok,' "$dir/samples.csv" 2>/dev/null | head -3)"; }
+# qemu_on NAME: run NAME has a QEMU process (another worktree's does not
+# count: run_procs).
+qemu_on() { [ -n "$(run_procs "$1" qemu-system)" ]; }
+no_qemu_left() { ! qemu_on "$1"; }
 
 # ------------------------------------------------------------ stand-in guests
-run ok "$STUBS/stub-ok.elf" -r qemu-tcg -w micro/rdtsc --reps 1
+boot ok "$STUBS/stub-ok.elf" -r qemu-tcg -w micro/rdtsc --reps 1
 if [ "$rc" -eq 0 ] && row "$dir" ',qemu-tcg,micro/rdtsc,ns_per_op,ns,lower,0,12.5,ok,stub guest'; then
 	ok "records travel over the serial line into samples.csv"
 else
@@ -62,7 +42,7 @@ check "the QEMU command is logged, telling the guest dev=serial, caps and mmio_u
 	grep -qE "rep 0: qemu-system-x86_64 .* -append 'w=micro/rdtsc .* dev=serial caps=0x[0-9a-f]+ mmio_user=0xff000000'" \
 	"$dir/log.txt"
 
-run damaged "$STUBS/stub-damaged.elf" -r qemu-tcg -w micro/rdtsc --reps 1
+boot damaged "$STUBS/stub-damaged.elf" -r qemu-tcg -w micro/rdtsc --reps 1
 check "a damaged console still delivers the intact records" \
 	row "$dir" ',qemu-tcg,micro/rdtsc,ns_per_op,ns,lower,0,12.5,ok'
 check "damage is counted in the log (corrupt, lost, duplicates, over-long)" \
@@ -70,29 +50,29 @@ check "damage is counted in the log (corrupt, lost, duplicates, over-long)" \
 	"$dir/log.txt"
 check "control bytes in console text are escaped" grep -q 'console: .*\\x1b' "$dir/log.txt"
 
-run proto "$STUBS/stub-proto.elf" -r qemu-tcg -w micro/rdtsc --reps 1
+boot proto "$STUBS/stub-proto.elf" -r qemu-tcg -w micro/rdtsc --reps 1
 if [ "$rc" -eq 1 ] && row "$dir" ',micro/rdtsc,,,,,,failed,protocol error: record 1: bad magic'; then
 	ok "a record that breaks the ABI fails the cell with a protocol error"
 else
 	not_ok "a record that breaks the ABI fails the cell with a protocol error" "$(show proto)"
 fi
-check "... and QEMU is gone" no_qemu_left "$STUBS/stub-proto.elf"
+check "... and QEMU is gone" no_qemu_left proto
 
-run hang "$STUBS/stub-hang.elf" -r qemu-tcg -w micro/rdtsc --reps 1 --timeout 3
+boot hang "$STUBS/stub-hang.elf" -r qemu-tcg -w micro/rdtsc --reps 1 --timeout 3
 if [ "$rc" -eq 1 ] && row "$dir" 'failed,guest timed out after 3 s \(it had started\); QEMU stopped'; then
 	ok "a guest that never ends gets a timeout verdict"
 else
 	not_ok "a guest that never ends gets a timeout verdict" "$(show hang)"
 fi
-check "... and QEMU is reaped" no_qemu_left "$STUBS/stub-hang.elf"
+check "... and QEMU is reaped" no_qemu_left hang
 
-run flood "$STUBS/stub-flood.elf" -r qemu-tcg -w micro/rdtsc --reps 1 --timeout 3
+boot flood "$STUBS/stub-flood.elf" -r qemu-tcg -w micro/rdtsc --reps 1 --timeout 3
 check "a console flood ends in a timeout verdict" row "$dir" 'failed,guest timed out after 3 s'
 check "... the boot cell fails too (no HELLO)" row "$dir" ',qemu-tcg,boot,boot_ms,ms,lower,0,,failed,'
 size=$(stat -c %s "$dir/log.txt" 2>/dev/null || echo 0)
 check "... and the log stays bounded ($size bytes)" [ "$size" -lt 200000 ]
 
-HVB_QEMU_MEM=bogus run badmem "$STUBS/stub-ok.elf" -r qemu-tcg -w micro/rdtsc --reps 1
+HVB_QEMU_MEM=bogus boot badmem "$STUBS/stub-ok.elf" -r qemu-tcg -w micro/rdtsc --reps 1
 if [ "$rc" -eq 1 ] && row "$dir" "failed,\"?QEMU exited with status 1 before the guest started: .*-m bogus"; then
 	ok "a QEMU that dies gets a verdict with its own error message"
 else
@@ -103,28 +83,19 @@ HVB_QEMU=/nonexistent/qemu "$HVBENCH" list >"$tmp/list" 2>&1
 check "hvbench list says why QEMU is unavailable and what to do" \
 	grep -q 'why: /nonexistent/qemu is not installed: apt-get install qemu-system-x86' "$tmp/list"
 
-# Ctrl-C while the guest hangs: the run is closed as interrupted, QEMU reaped.
-HVB_GUEST_IMAGE=$STUBS/stub-hang.elf "$HVBENCH" run -r qemu-tcg -w micro/rdtsc --reps 3 \
-	--timeout 60 -o "$tmp/int" >"$tmp/int.out" 2>&1 &
-pid=$!
-# Once this run's QEMU exists hvbench handles SIGINT (a background job
-# ignores it until then: an earlier one would be lost).
-qemu_up() { pgrep -f -- "-kernel $STUBS/stub-hang.elf " >/dev/null || ! kill -0 $pid 2>/dev/null; }
-wait_until 120 qemu_up || echo "# QEMU did not start within 120 s"
-kill -INT $pid
-wait $pid
-rc=$?
-dir=$(ls -d "$tmp"/int/*/ 2>/dev/null | head -1)
+# Ctrl-C while the guest hangs: the run is closed as interrupted, QEMU
+# reaped.  Sent once this run's QEMU exists (hvbench handles SIGINT by then).
+HVB_GUEST_IMAGE=$STUBS/stub-hang.elf start int -r qemu-tcg -w micro/rdtsc --reps 3 --timeout 60
+signal_when INT 120 qemu_on int
 check "SIGINT during a guest run ends hvbench with 130" [ "$rc" -eq 130 ]
-check "... the run is marked interrupted" grep -q '^status,interrupted$' "$dir/meta.csv"
-check "... and QEMU is reaped" no_qemu_left "$STUBS/stub-hang.elf"
+check "... the run is marked interrupted" meta_has "$dir" '^status,interrupted$'
+check "... and QEMU is reaped" no_qemu_left int
 
-kvm_why=$(HVB_GUEST_IMAGE=$STUBS/stub-ok.elf "$HVBENCH" list 2>&1 | grep -A1 '^  qemu-kvm ' |
-	sed -n 's/.*why: //p')
+kvm_why=$(HVB_GUEST_IMAGE=$STUBS/stub-ok.elf runner_why qemu-kvm)
 if [ -n "$kvm_why" ]; then
 	skip "qemu-kvm stand-in boot: $kvm_why"
 else
-	run kvmok "$STUBS/stub-ok.elf" -r qemu-kvm -w micro/rdtsc --reps 1
+	boot kvmok "$STUBS/stub-ok.elf" -r qemu-kvm -w micro/rdtsc --reps 1
 	if [ "$rc" -eq 0 ] && row "$dir" ',qemu-kvm,micro/rdtsc,ns_per_op,ns,lower,0,12.5,ok' &&
 		row "$dir" ',qemu-kvm,boot,boot_ms,ms,lower,0,[0-9.]+,ok'; then
 		ok "qemu-kvm boots a PVH image and collects its records and boot time"
@@ -134,18 +105,11 @@ else
 fi
 
 # ------------------------------------------------------------ the real guest
-if [ ! -r "$GUEST" ]; then
-	skip "real guest image $GUEST not built: guest image tests skipped"
-	tap_done
-	exit
-fi
-
-# ok DIR RUNNER WORKLOAD: the cell has ok ns_per_op samples.
-has_ok() { row "$1" ",$2,$3,ns_per_op,ns,lower,[0-9]+,[0-9.e+-]+,ok,"; }
+[ -r "$GUEST" ] || skip_rest "real guest image $GUEST not built: guest image tests skipped"
 
 # CI time: every micro benchmark, two of the cpu family (TCG emulates AVX
 # slowly: cpu/matmul alone takes a minute), three batches.
-run tcg "$GUEST" -r qemu-tcg -w 'micro/*,cpu/crc32c,cpu/sort' --quick --batches 3 --reps 1 \
+boot tcg "$GUEST" -r qemu-tcg -w 'micro/*,cpu/crc32c,cpu/sort' --quick --batches 3 --reps 1 \
 	--timeout 300
 check "qemu-tcg runs the guest's micro and cpu families (exit $rc)" [ "$rc" -eq 0 ]
 for w in cpu/crc32c cpu/sort; do
@@ -172,11 +136,11 @@ else
 	ok "no cell failed under qemu-tcg"
 fi
 
-kvm_why=$("$HVBENCH" list 2>&1 | grep -A1 '^  qemu-kvm ' | sed -n 's/.*why: //p')
+kvm_why=$(runner_why qemu-kvm)
 if [ -n "$kvm_why" ]; then
 	skip "qemu-kvm with the guest image: $kvm_why"
 else
-	run kvm "$GUEST" -r qemu-kvm -w 'micro/pio-*,micro/mmio-*,micro/rdtsc,cpu/crc32c' --quick \
+	boot kvm "$GUEST" -r qemu-kvm -w 'micro/pio-*,micro/mmio-*,micro/rdtsc,cpu/crc32c' --quick \
 		--batches 3 --reps 1 --timeout 300
 	check "qemu-kvm runs the guest image (exit $rc)" [ "$rc" -eq 0 ]
 	check "... boot_ms recorded" row "$dir" ',qemu-kvm,boot,boot_ms,ms,lower,0,[0-9.]+,ok'
@@ -191,7 +155,7 @@ else
 	# The capability probe: every probed capability has an outcome in
 	# meta, granted ones give samples, refused ones skip saying why.
 	probe_ws=micro/cpuid,micro/msr-read,micro/hypercall,micro/hlt-wake,micro/rdtsc
-	run probe "$GUEST" -r qemu-kvm -w "$probe_ws" --quick --batches 2 --reps 2 --timeout 300
+	boot probe "$GUEST" -r qemu-kvm -w "$probe_ws" --quick --batches 2 --reps 2 --timeout 300
 	check "qemu-kvm runs with the capability probe (exit $rc)" [ "$rc" -eq 0 ]
 	probe=$(sed -n 's/^runner.qemu-kvm.caps_probe,//p' "$dir/meta.csv")
 	caps=$(sed -n 's/^runner.qemu-kvm.caps,//p' "$dir/meta.csv")
@@ -222,7 +186,7 @@ else
 
 	# A probe boot that faults: nothing is granted, the reason is recorded,
 	# the run itself is unaffected.
-	HVB_QEMU_PROBE_EXTRA=fault=ud run pfault "$GUEST" -r qemu-kvm -w micro/cpuid,micro/rdtsc \
+	HVB_QEMU_PROBE_EXTRA=fault=ud boot pfault "$GUEST" -r qemu-kvm -w micro/cpuid,micro/rdtsc \
 		--quick --batches 2 --reps 1 --timeout 300
 	check "a faulting probe: the run still succeeds (exit $rc)" [ "$rc" -eq 0 ]
 	check "... meta records the fault as the probe's outcome" \

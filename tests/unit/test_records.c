@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "job.h"
 #include "records.h"
 #include "results.h"
-#include "runner.h"
 #include "tap.h"
 #include "util.h"
 

@@ -30,8 +30,8 @@ $(O)/guest/rt/%.S.o: workloads/rt/%.S
 	$(Q)mkdir -p $(@D)
 	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) -D__ASSEMBLER__ $(DEPFLAGS) -c $< -o $@
 
-# WORKLOAD_OBJS is complete only after every module.mk is read: expand late.
-.SECONDEXPANSION:
+# WORKLOAD_OBJS is complete only after every module.mk is read: expand late
+# ($$, the Makefile's .SECONDEXPANSION).
 $(GUEST_IMAGE): $(GUEST_RT_OBJS) $$(WORKLOAD_OBJS) $(GUEST_LDS)
 	$(call say,LD-GUEST,$@)
 	$(Q)mkdir -p $(@D)
