@@ -170,6 +170,9 @@ void hvb_run_free(struct hvb_run *run)
 		free(s->run_id), free(s->runner), free(s->workload);
 		free(s->metric), free(s->unit), free(s->note);
 	}
+	for (size_t i = 0; i < run->n_warnings; i++)
+		free(run->warnings[i]);
+	free(run->warnings);
 	free(run->meta_keys);
 	free(run->meta_values);
 	free(run->samples);

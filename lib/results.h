@@ -28,6 +28,10 @@ struct hvb_run {
 	char **meta_keys, **meta_values;
 	size_t n_samples;
 	struct hvb_sample_row *samples;
+	/* What the reader tolerated (e.g. a torn last row of a .partial file),
+	 * one sentence each naming the file: the caller must show them. */
+	size_t n_warnings;
+	char **warnings;
 };
 
 /*

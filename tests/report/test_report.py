@@ -24,6 +24,7 @@ FIX = os.path.join(ROOT, "tests", "fixtures", "results")
 COMPLETE = os.path.join(FIX, "20261126-101500-fixhost-4242")
 TCG = os.path.join(FIX, "20261126-120000-fixhost-4444")
 PARTIAL = os.path.join(FIX, "20261126-113000-fixhost-4343")
+MALFORMED = os.path.join(ROOT, "tests", "fixtures", "malformed")
 HAVE_GNUPLOT = shutil.which("gnuplot") is not None
 
 
@@ -502,6 +503,72 @@ class TestEnvironment(unittest.TestCase):
         self.assertIn("more than once", r.stderr)
 
 
+def read_table():
+    """tests/fixtures/malformed/cases.tsv: (case, mode, expect, [substrings])."""
+    with open(os.path.join(MALFORMED, "cases.tsv"), encoding="utf-8") as f:
+        rows = [line.rstrip("\n").split("\t") for line in f
+                if line.strip() and not line.startswith("#")]
+    return [(r[0], r[1], r[2], r[3:]) for r in rows]
+
+
+def load_as_report(path, allow_partial):
+    """What `hvbench report` does with one directory: its runs or the error."""
+    sys.path.insert(0, os.path.join(ROOT, "reports"))
+    import hvbench_report
+    return hvbench_report.load_all([path], allow_partial)
+
+
+class TestMalformedTable(unittest.TestCase):
+    """The shared table of malformed directories: the C reader (test_results.c)
+    must do the same with every row."""
+
+    def test_000_fixtures_reproducible(self):
+        """tests/fixtures/malformed is what make_malformed.py writes"""
+        with tempfile.TemporaryDirectory() as tmp:
+            r = subprocess.run([sys.executable, os.path.join(MALFORMED, "make_malformed.py"), tmp],
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+
+            def files(root):
+                skip = ("make_malformed.py", ".gitattributes")
+                return {os.path.relpath(os.path.join(d, n), root)
+                        for d, dirs, names in os.walk(root) for n in names
+                        if "__pycache__" not in d and n not in skip}
+            self.assertEqual(files(tmp), files(MALFORMED))
+            for rel in files(tmp):
+                with open(os.path.join(tmp, rel), "rb") as a, \
+                        open(os.path.join(MALFORMED, rel), "rb") as b:
+                    self.assertEqual(a.read(), b.read(), rel)
+
+    def check_case(self, name, mode, expect, subs):
+        sys.path.insert(0, os.path.join(ROOT, "reports"))
+        from hvbreport import load
+        try:
+            runs = load_as_report(os.path.join(MALFORMED, name), mode == "allow-partial")
+        except load.ResultError as e:
+            self.assertEqual(expect, "refuse", f"refused: {e}")
+            for s in subs:
+                self.assertIn(s, str(e))
+            return
+        self.assertNotEqual(expect, "refuse", "accepted")
+        warnings = "\n".join(runs[0].warnings)
+        if expect == "accept":
+            self.assertEqual(warnings, "", "accepted with warnings")
+        for s in subs:
+            self.assertIn(s, warnings)
+
+
+def _add_table_tests():
+    for i, (name, mode, expect, subs) in enumerate(read_table()):
+        def test(self, name=name, mode=mode, expect=expect, subs=subs):
+            self.check_case(name, mode, expect, subs)
+        test.__doc__ = f"malformed table: {name} ({mode}): {expect}"
+        setattr(TestMalformedTable, f"test_{i + 1:03d}_{name.replace('-', '_')}", test)
+
+
+_add_table_tests()
+
+
 class TapResult(unittest.TestResult):
     """Print one TAP line per test as it finishes."""
 
@@ -538,7 +605,8 @@ class TapResult(unittest.TestResult):
 def main():
     suite = unittest.TestSuite()
     loader = unittest.TestLoader()
-    for cls in (TestCli, TestStructure, TestPartial, TestErrors, TestEnvironment):
+    for cls in (TestCli, TestStructure, TestPartial, TestErrors, TestEnvironment,
+                TestMalformedTable):
         suite.addTests(loader.loadTestsFromTestCase(cls))
     result = TapResult()
     try:

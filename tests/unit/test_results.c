@@ -1,4 +1,8 @@
-/* Result files: CSV round trip (awkward values), atomic finish, partial runs. */
+/*
+ * Result files: CSV round trip (awkward values), atomic finish, partial runs,
+ * and the shared table of malformed directories (tests/fixtures/malformed/
+ * cases.tsv), which the Python reader is tested against too.
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +154,81 @@ static void test_existing_dir(void)
 	free(meta);
 }
 
+/* Every substring of subs[0..n) in text (text NULL: none is). */
+static bool has_all(const char *text, char **subs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!text || !strstr(text, subs[i]))
+			return false;
+	return true;
+}
+
+static char *joined_warnings(const struct hvb_run *run)
+{
+	char *all = xstrdup(""), *next;
+
+	for (size_t i = 0; i < run->n_warnings; i++) {
+		next = xasprintf("%s%s\n", all, run->warnings[i]);
+		free(all);
+		all = next;
+	}
+	return all;
+}
+
+/* One row of cases.tsv: case, mode, expect, substrings (tab-separated). */
+static void table_case(const char *root, char *line)
+{
+	char *f[16], *save = NULL, *dir, *warn, desc[160], err[1024] = "";
+	struct hvb_run run;
+	size_t n = 0;
+	bool ok;
+	int r;
+
+	line[strcspn(line, "\n")] = '\0';
+	for (char *t = strtok_r(line, "\t", &save); t && n < ARRAY_SIZE(f);
+	     t = strtok_r(NULL, "\t", &save))
+		f[n++] = t;
+	if (n < 3) {
+		TAP_OK(false, "cases.tsv: a row has case, mode and expect");
+		return;
+	}
+	dir = xasprintf("%s/tests/fixtures/malformed/%s", root, f[0]);
+	r = hvb_run_read(dir, !strcmp(f[1], "allow-partial"), &run, err, sizeof(err));
+	warn = r ? xstrdup("") : joined_warnings(&run);
+	if (!strcmp(f[2], "accept"))
+		ok = !r && !*warn;
+	else if (!strcmp(f[2], "warn"))
+		ok = !r && has_all(warn, f + 3, n - 3);
+	else
+		ok = r && has_all(err, f + 3, n - 3);
+	snprintf(desc, sizeof(desc), "malformed table: %s (%s): %s", f[0], f[1], f[2]);
+	if (!TAP_OK(ok, desc))
+		printf("#   got: %s%s%s\n", r ? "refused: " : "accepted", err, *warn ? warn : "");
+	if (!r)
+		hvb_run_free(&run);
+	free(warn);
+	free(dir);
+}
+
+static void test_malformed_table(void)
+{
+	const char *root = getenv("HVB_ROOT") ? getenv("HVB_ROOT") : ".";
+	char *path = xasprintf("%s/tests/fixtures/malformed/cases.tsv", root), *line = NULL;
+	FILE *f = fopen(path, "r");
+	size_t cap = 0;
+
+	if (!TAP_OK(f != NULL, "the malformed table (cases.tsv) opens")) {
+		free(path);
+		return;
+	}
+	while (getline(&line, &cap, f) > 0)
+		if (line[0] != '#' && line[0] != '\n')
+			table_case(root, line);
+	free(line);
+	fclose(f);
+	free(path);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir))
@@ -158,6 +237,7 @@ int main(void)
 	test_malformed();
 	test_existing_dir();
 	test_counter_status();
+	test_malformed_table();
 	char *cmd = xasprintf("rm -rf %s", tmpdir);
 	if (system(cmd))
 		return 1;
