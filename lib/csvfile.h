@@ -6,6 +6,7 @@
 #ifndef HVB_CSVFILE_H
 #define HVB_CSVFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -30,6 +31,10 @@ int hvb_csv_write_row(FILE *f, const char *const *fields, size_t n);
  */
 int hvb_csv_read(const char *path, int (*row)(void *arg, char **fields, size_t n, long line),
 		 void *arg, char *err, size_t errlen);
+
+/* Strict UTF-8 (no overlong forms, surrogates or code points past U+10FFFF),
+ * as Python decodes it: what every field of a result file must be. */
+bool hvb_utf8_valid(const void *s, size_t n);
 
 const char *hvb_status_name(enum hvb_status st);
 int hvb_status_parse(const char *s, enum hvb_status *out);

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@ struct read_ctx {
 	char *err;
 	size_t errlen;
 	long header_seen;
+	size_t ncols; /* of the header: every row has as many fields */
 };
 
 static int bad(struct read_ctx *c, long line, const char *what)
@@ -26,18 +28,71 @@ static int bad(struct read_ctx *c, long line, const char *what)
 	return -EINVAL;
 }
 
+static int badf(struct read_ctx *c, long line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int badf(struct read_ctx *c, long line, const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return bad(c, line, what);
+}
+
+static char *join(const char *const *v, size_t n)
+{
+	char *s = xstrdup(""), *next;
+
+	for (size_t i = 0; i < n; i++) {
+		next = xasprintf("%s%s%s", s, i ? "," : "", v[i]);
+		free(s);
+		s = next;
+	}
+	return s;
+}
+
+/* The header starts with the expected columns; more may follow (FORMAT.md:
+ * columns are only ever added at the end). */
+static int header_row(struct read_ctx *c, char **f, size_t n, long line, const char *const *want,
+		      size_t n_want)
+{
+	bool ok = n >= n_want;
+	char *got, *exp;
+	int r;
+
+	for (size_t i = 0; ok && i < n_want; i++)
+		ok = !strcmp(f[i], want[i]);
+	c->ncols = n;
+	if (ok)
+		return 0;
+	got = join((const char *const *)f, n);
+	exp = join(want, n_want);
+	r = badf(c, line, "header is '%s', expected it to start with '%s'", got, exp);
+	free(got);
+	free(exp);
+	return r;
+}
+
+static int field_count(struct read_ctx *c, size_t n, long line)
+{
+	if (n == c->ncols)
+		return 0;
+	return badf(c, line, "%zu fields, header has %zu", n, c->ncols);
+}
+
 static int meta_row(void *arg, char **f, size_t n, long line)
 {
+	static const char *const header[] = { "key", "value" };
 	struct read_ctx *c = arg;
 	struct hvb_run *run = c->run;
+	int r;
 
-	if (!c->header_seen++) {
-		if (n < 2 || strcmp(f[0], "key") || strcmp(f[1], "value"))
-			return bad(c, line, "expected header 'key,value'");
-		return 0;
-	}
-	if (n != 2)
-		return bad(c, line, "expected 2 fields (key,value)");
+	if (!c->header_seen++)
+		return header_row(c, f, n, line, header, ARRAY_SIZE(header));
+	if ((r = field_count(c, n, line)))
+		return r;
 	run->meta_keys = realloc(run->meta_keys, (run->n_meta + 1) * sizeof(char *));
 	run->meta_values = realloc(run->meta_values, (run->n_meta + 1) * sizeof(char *));
 	if (!run->meta_keys || !run->meta_values)
@@ -54,7 +109,8 @@ static int parse_sample(struct read_ctx *c, char **f, long line, struct hvb_samp
 	memset(s, 0, sizeof(*s));
 	s->rep = -1;
 	if (hvb_status_parse(f[8], &s->status))
-		return bad(c, line, "status must be ok, skipped, unsupported or failed");
+		return badf(c, line, "status '%s' is not one of ok, skipped, unsupported, failed",
+			    f[8]);
 	if (*f[5])
 		s->better = !strcmp(f[5], "higher") ? HVB_HIGHER_IS_BETTER
 			    : !strcmp(f[5], "lower") ? HVB_LOWER_IS_BETTER
@@ -85,14 +141,10 @@ static int sample_row(void *arg, char **f, size_t n, long line)
 	struct hvb_run *run = c->run;
 	int r;
 
-	if (!c->header_seen++) {
-		if (n != HVB_SAMPLES_COLS || strcmp(f[0], "run_id") ||
-		    strcmp(f[9], "note"))
-			return bad(c, line, "unexpected header (see results/FORMAT.md)");
-		return 0;
-	}
-	if (n != HVB_SAMPLES_COLS)
-		return bad(c, line, "expected 10 fields");
+	if (!c->header_seen++)
+		return header_row(c, f, n, line, hvb_samples_header, HVB_SAMPLES_COLS);
+	if ((r = field_count(c, n, line)))
+		return r;
 	run->samples = realloc(run->samples, (run->n_samples + 1) * sizeof(*run->samples));
 	if (!run->samples)
 		abort();

@@ -6,10 +6,9 @@ run is refused unless the caller accepts it, and a skipped cell stays a row
 with its reason instead of disappearing.
 """
 
-import csv
-import io
 import math
 import os
+import re
 
 FORMAT_VERSION = "1"
 
@@ -63,59 +62,127 @@ class Run:
         return self.status != "complete"
 
 
-def _read_csv(path, expected, tolerate_torn_tail=False, warnings=None):
-    """Read a CSV with a header that starts with `expected` columns.
+class _CsvError(Exception):
+    def __init__(self, line, what):
+        super().__init__(what)
+        self.line = line
 
-    Extra trailing columns are allowed (FORMAT.md allows additive columns).
-    A *.partial file may end in a row torn by the writer's death; with
-    tolerate_torn_tail that last row is dropped with a warning instead of
-    failing, since it is exactly the damage the format anticipates.
+
+_PLAIN = re.compile(r'[^,"\r\n]*')
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")  # bytes surrogateescape could not decode
+
+
+def _quoted(text, pos):
+    """The quoted field opening at pos: (value, position after it), or None
+    when the text ends inside it."""
+    parts, i = [], pos + 1
+    while True:
+        j = text.find('"', i)
+        if j < 0:
+            return None
+        parts.append(text[i:j])
+        if not text.startswith('"', j + 1):
+            return "".join(parts), j + 1
+        parts.append('"')
+        i = j + 2
+
+
+def _records(text):
+    """Yield (line, fields, ending) for each record of text.
+
+    RFC 4180 as libcsv's strict mode reads it (lib/csvfile.c), so both
+    readers split a file alike: fields verbatim, a quote only around a whole
+    field, CR, LF or CRLF ending a record, blank lines skipped.  line is
+    where the record starts; ending is "line" (a line break ended it), or,
+    for a last record without one, "eof" or "open" (inside a quoted field).
+    """
+    pos, end, line = 0, len(text), 1
+    while pos < end:
+        if text[pos] in "\r\n":  # a blank line holds no record
+            line += text[pos] == "\n"
+            pos += 1
+            continue
+        start, fields = line, []
+        while True:
+            if text.startswith('"', pos):
+                got = _quoted(text, pos)
+                if got is None:
+                    yield start, fields, "open"
+                    return
+                line += text.count("\n", pos, got[1])
+                value, pos = got
+            else:
+                value = _PLAIN.match(text, pos).group()
+                pos += len(value)
+                if text.startswith('"', pos):
+                    raise _CsvError(line, "a quote inside an unquoted field")
+            fields.append(value)
+            if pos >= end:
+                yield start, fields, "eof"
+                return
+            if text[pos] == ",":
+                pos += 1
+                continue
+            if text[pos] not in "\r\n":
+                raise _CsvError(line, "text after a closing quote")
+            line += text[pos] == "\n"
+            pos += 1
+            yield start, fields, "line"
+            break
+
+
+def _checked_records(path, text, tolerate_torn_tail, warnings):
+    """(line, fields) of every record, each valid UTF-8 without NUL bytes.
+
+    A *.partial file may end in a record torn by the writer's death: with
+    tolerate_torn_tail that last, unterminated record is dropped with a
+    warning instead of read, since it is exactly the damage the format
+    anticipates (FORMAT.md).  Anywhere else damage is an error.
     """
     name = os.path.basename(path)
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:  # tolerate a BOM
-            text = f.read()
-    except UnicodeDecodeError as e:
-        raise ResultError(f"{path}: not UTF-8 ({e})")
-    except OSError as e:
-        raise ResultError(f"{path}: cannot read: {e.strerror}")
-    torn_tail = bool(text) and not text.endswith("\n")
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    rows = []
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise ResultError(f"{path}:1: empty file (expected header {','.join(expected)})")
-    except csv.Error as e:
-        raise ResultError(f"{path}:1: malformed CSV: {e}")
-    header = [h.strip() for h in header]
-    if header[:len(expected)] != expected:
-        raise ResultError(f"{path}:1: header is {','.join(header)!r}, "
-                          f"expected it to start with {','.join(expected)!r}")
-    pending = []
-    while True:
-        try:
-            fields = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as e:
-            if tolerate_torn_tail and torn_tail:
-                if warnings is not None:
-                    warnings.append(f"{name}: dropped a torn last row at line "
-                                    f"{reader.line_num} (writer died mid-row)")
-                break
-            raise ResultError(f"{path}:{reader.line_num}: malformed CSV: {e}")
-        pending.append((reader.line_num, fields))
-    for i, (line, fields) in enumerate(pending):
-        if not fields or fields == [""]:
-            continue
-        if len(fields) != len(header):
-            last = i == len(pending) - 1
-            if tolerate_torn_tail and torn_tail and last:
+        for line, fields, ending in _records(text):
+            if ending != "line" and tolerate_torn_tail:
                 if warnings is not None:
                     warnings.append(f"{name}: dropped a torn last row at line {line} "
-                                    f"({len(fields)} of {len(header)} fields; writer died mid-row)")
-                continue
+                                    f"(the writer died while writing it)")
+                return
+            if ending == "open":
+                raise _CsvError(line, "a quoted field is still open at the end of the file")
+            for f in fields:
+                if "\0" in f:
+                    raise ResultError(f"{path}:{line}: NUL byte in a field")
+                if _NOT_UTF8.search(f):
+                    raise ResultError(f"{path}:{line}: not UTF-8")
+            yield line, fields
+    except _CsvError as e:
+        raise ResultError(f"{path}:{e.line}: malformed CSV: {e}")
+
+
+def _read_csv(path, expected, tolerate_torn_tail=False, warnings=None):
+    """Read a CSV file whose header starts with the `expected` columns.
+
+    Extra trailing columns are allowed (FORMAT.md allows additive columns);
+    a UTF-8 BOM at the start is skipped.
+    """
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise ResultError(f"{path}: cannot read: {e.strerror}")
+    text = data.decode("utf-8-sig", "surrogateescape")
+    records = _checked_records(path, text, tolerate_torn_tail, warnings)
+    first = next(records, None)
+    if first is None:
+        raise ResultError(f"{path}:1: empty file (expected header {','.join(expected)})")
+    hline, header = first
+    if header[:len(expected)] != expected:
+        raise ResultError(f"{path}:{hline}: header is '{','.join(header)}', "
+                          f"expected it to start with '{','.join(expected)}'")
+    name = os.path.basename(path)
+    rows = []
+    for line, fields in records:
+        if len(fields) != len(header):
             raise ResultError(f"{path}:{line}: {len(fields)} fields, header has {len(header)}")
         rows.append(Row(zip(header, fields), name, line))
     return rows
@@ -123,7 +190,7 @@ def _read_csv(path, expected, tolerate_torn_tail=False, warnings=None):
 
 def _number(row, col, path, required, integer=False):
     """Parse a numeric field; empty means "no value" (None) unless required."""
-    text = row[col].strip()
+    text = row[col]
     if text == "":
         if required:
             raise ResultError(f"{path}:{row.line}: column {col} is empty")
@@ -162,7 +229,7 @@ def _data_file(run, base):
 def _load_meta(run):
     path = os.path.join(run.path, "meta.csv")
     for row in _read_csv(path, META_COLS):
-        key = row["key"].strip()
+        key = row["key"]
         if not key:
             raise ResultError(f"{path}:{row.line}: empty key")
         if key in run.meta:
@@ -171,7 +238,7 @@ def _load_meta(run):
     version = run.meta.get("format_version")
     if version is None:
         raise ResultError(f"{path}: no format_version key")
-    if version.strip() != FORMAT_VERSION:
+    if version != FORMAT_VERSION:
         raise ResultError(f"{path}: format_version is {version!r}; this report reads "
                           f"version {FORMAT_VERSION}")
     if run.status not in RUN_STATUSES:
@@ -180,11 +247,11 @@ def _load_meta(run):
 
 
 def _check_status(row, path):
-    status = row["status"].strip()
+    status = row["status"]
     line = row.line
     if status not in STATUSES:
         raise ResultError(f"{path}:{line}: status {status!r} is not one of {', '.join(STATUSES)}")
-    if status != "ok" and not row["note"].strip():
+    if status != "ok" and not row["note"]:
         raise ResultError(f"{path}:{line}: status {status} without a note saying why")
     return status
 
@@ -196,12 +263,12 @@ def _load_samples(run):
         line = row.line
         row["status"] = _check_status(row, path)
         for col in ("runner", "workload"):
-            if not row[col].strip():
+            if not row[col]:
                 raise ResultError(f"{path}:{line}: column {col} is empty")
         ok = row["status"] == "ok"
         if ok:
             for col in ("metric", "unit"):
-                if not row[col].strip():
+                if not row[col]:
                     raise ResultError(f"{path}:{line}: column {col} is empty in an ok row")
             if row["better"] not in ("lower", "higher"):
                 raise ResultError(f"{path}:{line}: better is {row['better']!r}, "
@@ -233,7 +300,7 @@ def _load_exits(run):
         row["rep"] = _number(row, "rep", path, True, integer=True)
         row["count"] = _number(row, "count", path, True)
         row["total_ns"] = _number(row, "total_ns", path, False)
-        if not row["reason"].strip():
+        if not row["reason"]:
             raise ResultError(f"{path}:{row.line}: column reason is empty")
     run.exits = rows
 
