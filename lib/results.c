@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -93,6 +94,10 @@ static int meta_row(void *arg, char **f, size_t n, long line)
 		return header_row(c, f, n, line, header, ARRAY_SIZE(header));
 	if ((r = field_count(c, n, line)))
 		return r;
+	if (!*f[0])
+		return bad(c, line, "empty key");
+	if (hvb_run_meta(run, f[0]))
+		return badf(c, line, "duplicate key '%.80s'", f[0]);
 	run->meta_keys = realloc(run->meta_keys, (run->n_meta + 1) * sizeof(char *));
 	run->meta_values = realloc(run->meta_values, (run->n_meta + 1) * sizeof(char *));
 	if (!run->meta_keys || !run->meta_values)
@@ -175,10 +180,79 @@ static int read_csv(const char *dir, const char *name, int (*row)(void *, char *
 	return r;
 }
 
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* The keys every reader needs: format_version 1 and a known status. */
+static int meta_check(const struct hvb_run *run, char *err, size_t errlen)
+{
+	const char *v = hvb_run_meta(run, "format_version"), *st = hvb_run_meta(run, "status");
+
+	if (!v)
+		return fail(err, errlen, "%s/meta.csv: no format_version key", run->dir);
+	if (strcmp(v, HVB_FORMAT_VERSION))
+		return fail(err, errlen,
+			    "%s/meta.csv: format_version is '%.80s'; this reader reads version %s",
+			    run->dir, v, HVB_FORMAT_VERSION);
+	if (!st)
+		return fail(err, errlen,
+			    "%s/meta.csv: no status key: not an hvbench run or a damaged meta.csv",
+			    run->dir);
+	if (strcmp(st, "complete") && strcmp(st, "interrupted") && strcmp(st, "running"))
+		return fail(err, errlen,
+			    "%s/meta.csv: status is '%.80s', expected complete, interrupted or "
+			    "running",
+			    run->dir, st);
+	return 0;
+}
+
+static bool exists(const char *dir, const char *name)
+{
+	char *p = xasprintf("%s/%s", dir, name);
+	bool r = access(p, F_OK) == 0;
+
+	free(p);
+	return r;
+}
+
+/* samples.csv, or samples.csv.partial for a run whose writer died (unless it
+ * died after renaming the data files, before rewriting meta.csv). */
+static int samples_file(struct hvb_run *run, const char **name, char *err, size_t errlen)
+{
+	static const char final[] = "samples.csv", partial[] = "samples.csv.partial";
+	const char *d = run->dir;
+
+	run->partial = !strcmp(run->status, "running") && exists(d, partial);
+	*name = run->partial ? partial : final;
+	if (run->partial || exists(d, final))
+		return 0;
+	if (!strcmp(run->status, "running"))
+		return fail(err, errlen,
+			    "%s/%s: missing (run status is 'running', so data should be in %s)", d,
+			    partial, partial);
+	if (exists(d, partial))
+		return fail(err, errlen,
+			    "%s/%s: missing, but %s exists although meta.csv says status=%s: the "
+			    "run directory is inconsistent",
+			    d, final, partial, run->status);
+	return fail(err, errlen,
+		    "%s/%s: missing (every result directory holds %s, see results/FORMAT.md)", d,
+		    final, final);
+}
+
 int hvb_run_read(const char *dir, bool allow_partial, struct hvb_run *run, char *err,
 		 size_t errlen)
 {
-	const char *st;
+	const char *name;
 	int r;
 
 	memset(run, 0, sizeof(*run));
@@ -186,23 +260,21 @@ int hvb_run_read(const char *dir, bool allow_partial, struct hvb_run *run, char 
 	r = read_csv(dir, "meta.csv", meta_row, run, err, errlen);
 	if (r == -ENOENT)
 		snprintf(err, errlen, "%s: not a result directory (no meta.csv)", dir);
+	if (!r)
+		r = meta_check(run, err, errlen);
 	if (r)
 		goto fail;
-	st = hvb_run_meta(run, "status");
-	run->status = xstrdup(st ? st : "running");
-	if (!strcmp(run->status, "running")) {
-		if (!allow_partial) {
-			snprintf(err, errlen,
-				 "%s: incomplete run (status=running: the writer stopped before "
-				 "finishing); accept it with --allow-partial",
-				 dir);
-			r = -EINVAL;
-			goto fail;
-		}
-		run->partial = true;
+	run->status = xstrdup(hvb_run_meta(run, "status"));
+	if (!strcmp(run->status, "running") && !allow_partial) {
+		r = fail(err, errlen,
+			 "%s: incomplete run (status=running: the writer stopped before "
+			 "finishing); accept it with --allow-partial",
+			 dir);
+		goto fail;
 	}
-	r = read_csv(dir, run->partial ? "samples.csv.partial" : "samples.csv", sample_row, run,
-		     err, errlen);
+	r = samples_file(run, &name, err, errlen);
+	if (!r)
+		r = read_csv(dir, name, sample_row, run, err, errlen);
 	if (r)
 		goto fail;
 	return 0;

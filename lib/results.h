@@ -11,6 +11,9 @@
 #include "csvfile.h"
 #include "hvb/abi.h"
 
+/* The format_version this reader reads (FORMAT.md). */
+#define HVB_FORMAT_VERSION "1"
+
 struct hvb_sample_row {
 	char *run_id, *runner, *workload, *metric, *unit, *note;
 	int better; /* HVB_LOWER_IS_BETTER / HVB_HIGHER_IS_BETTER, 0 if empty */
@@ -22,7 +25,7 @@ struct hvb_sample_row {
 
 struct hvb_run {
 	char *dir;
-	char *status;   /* meta status; "running" = incomplete */
+	char *status;   /* meta status: complete, interrupted or running (incomplete) */
 	bool partial;   /* samples were read from *.partial */
 	size_t n_meta;
 	char **meta_keys, **meta_values;

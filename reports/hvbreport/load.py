@@ -233,17 +233,19 @@ def _load_meta(run):
         if not key:
             raise ResultError(f"{path}:{row.line}: empty key")
         if key in run.meta:
-            raise ResultError(f"{path}:{row.line}: duplicate key {key!r}")
+            raise ResultError(f"{path}:{row.line}: duplicate key '{key[:80]}'")
         run.meta[key] = row["value"]
     version = run.meta.get("format_version")
     if version is None:
         raise ResultError(f"{path}: no format_version key")
     if version != FORMAT_VERSION:
-        raise ResultError(f"{path}: format_version is {version!r}; this report reads "
+        raise ResultError(f"{path}: format_version is '{version[:80]}'; this reader reads "
                           f"version {FORMAT_VERSION}")
+    if "status" not in run.meta:
+        raise ResultError(f"{path}: no status key: not an hvbench run or a damaged meta.csv")
     if run.status not in RUN_STATUSES:
-        raise ResultError(f"{path}: status is {run.status!r}, expected one of "
-                          f"{', '.join(RUN_STATUSES)}")
+        raise ResultError(f"{path}: status is '{run.status[:80]}', expected complete, "
+                          f"interrupted or running")
 
 
 def _check_status(row, path):

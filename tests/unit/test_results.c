@@ -89,7 +89,7 @@ static void test_malformed(void)
 		   "a directory without meta.csv is rejected");
 	TAP_OK(strstr(err, "not a result directory") != NULL, "... with a clear message");
 	p = xasprintf("%s/meta.csv", dir);
-	write_text(p, "key,value\nstatus,complete\n");
+	write_text(p, "key,value\nformat_version,1\nrun_id,r\nstatus,complete\n");
 	free(p);
 	p = xasprintf("%s/samples.csv", dir);
 	write_text(p, "run_id,runner,workload,metric,unit,better,rep,value,status,note\n"
