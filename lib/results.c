@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,9 +108,63 @@ static int meta_row(void *arg, char **f, size_t n, long line)
 	return 0;
 }
 
+static size_t digits(const char *s)
+{
+	return strspn(s, "0123456789");
+}
+
+/* FORMAT.md number syntax: [+-] digits [. digits] [e [+-] digits], digits
+ * on at least one side of the point; no hex, inf, nan, '_' or spaces (all
+ * of which strtod or Python's float() would take). */
+static bool decimal_syntax(const char *s)
+{
+	size_t whole, frac = 0, exp;
+
+	s += *s == '+' || *s == '-';
+	whole = digits(s);
+	s += whole;
+	if (*s == '.') {
+		frac = digits(++s);
+		s += frac;
+	}
+	if (!whole && !frac)
+		return false;
+	if (*s == 'e' || *s == 'E') {
+		s++;
+		s += *s == '+' || *s == '-';
+		exp = digits(s);
+		if (!exp)
+			return false;
+		s += exp;
+	}
+	return !*s;
+}
+
+static int parse_value(struct read_ctx *c, long line, const char *text, double *out)
+{
+	if (!decimal_syntax(text))
+		return badf(c, line, "column value: '%.80s' is not a decimal number", text);
+	*out = strtod(text, NULL);
+	if (!isfinite(*out))
+		return badf(c, line, "column value: '%.80s' is not finite", text);
+	return 0;
+}
+
+/* A repetition index: decimal digits only, at most INT32_MAX. */
+static int parse_rep(struct read_ctx *c, long line, const char *text, long *out)
+{
+	size_t n = digits(text);
+
+	if (!n || text[n] || n > 10 || strtoll(text, NULL, 10) > INT32_MAX)
+		return badf(c, line, "column rep: '%.80s' is not an integer in 0..%d", text,
+			    INT32_MAX);
+	*out = (long)strtoll(text, NULL, 10);
+	return 0;
+}
+
 static int parse_sample(struct read_ctx *c, char **f, long line, struct hvb_sample_row *s)
 {
-	char *end;
+	int r;
 
 	memset(s, 0, sizeof(*s));
 	s->rep = -1;
@@ -122,17 +177,11 @@ static int parse_sample(struct read_ctx *c, char **f, long line, struct hvb_samp
 						     : 0;
 	if (*f[5] && !s->better)
 		return bad(c, line, "better must be 'lower' or 'higher'");
-	if (*f[6]) {
-		s->rep = strtol(f[6], &end, 10);
-		if (*end || s->rep < 0)
-			return bad(c, line, "rep is not a non-negative integer");
-	}
-	if (*f[7]) {
-		s->value = strtod(f[7], &end);
-		if (*end || !isfinite(s->value))
-			return bad(c, line, "value is not a finite number");
-		s->has_value = true;
-	}
+	if (*f[6] && (r = parse_rep(c, line, f[6], &s->rep)))
+		return r;
+	if (*f[7] && (r = parse_value(c, line, f[7], &s->value)))
+		return r;
+	s->has_value = *f[7] != '\0';
 	if (s->status == HVB_ST_OK && (!s->has_value || !*f[3] || !*f[4] || !s->better))
 		return bad(c, line, "an ok sample needs metric, unit, better and value");
 	s->run_id = xstrdup(f[0]), s->runner = xstrdup(f[1]), s->workload = xstrdup(f[2]);

@@ -188,20 +188,34 @@ def _read_csv(path, expected, tolerate_torn_tail=False, warnings=None):
     return rows
 
 
+# FORMAT.md number syntax, as lib/results.c checks it: float() alone would
+# also take "1_0", " 1 ", "inf" and "nan", int() "-1", "+1" and "1_0".
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_INDEX = re.compile(r"[0-9]{1,10}")
+INDEX_MAX = 2**31 - 1
+
+
 def _number(row, col, path, required, integer=False):
-    """Parse a numeric field; empty means "no value" (None) unless required."""
+    """Parse a numeric field; empty means "no value" (None) unless required.
+
+    integer: a repetition index, decimal digits only, 0..INDEX_MAX.
+    """
     text = row[col]
     if text == "":
         if required:
             raise ResultError(f"{path}:{row.line}: column {col} is empty")
         return None
-    try:
-        value = int(text) if integer else float(text)
-    except ValueError:
-        raise ResultError(f"{path}:{row.line}: column {col}: "
-                          f"{text!r} is not a {'integer' if integer else 'number'}")
-    if not integer and not math.isfinite(value):
-        raise ResultError(f"{path}:{row.line}: column {col}: {text!r} is not finite")
+    if integer:
+        if not _INDEX.fullmatch(text) or int(text) > INDEX_MAX:
+            raise ResultError(f"{path}:{row.line}: column {col}: '{text[:80]}' is not an "
+                              f"integer in 0..{INDEX_MAX}")
+        return int(text)
+    if not _DECIMAL.fullmatch(text):
+        raise ResultError(f"{path}:{row.line}: column {col}: '{text[:80]}' is not a decimal "
+                          f"number")
+    value = float(text)
+    if not math.isfinite(value):
+        raise ResultError(f"{path}:{row.line}: column {col}: '{text[:80]}' is not finite")
     return value
 
 

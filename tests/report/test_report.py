@@ -347,7 +347,7 @@ class TestErrors(unittest.TestCase):
             r = run_report("--out", os.path.join(tmp, "o"), d)
             self.assertEqual(r.returncode, 1)
             self.assertIn("samples.csv:5:", r.stderr)
-            self.assertIn("not a number", r.stderr)
+            self.assertIn("not a decimal number", r.stderr)
 
     def test_23_field_count(self):
         """a row with a missing field is an error naming counters.csv and the line"""
