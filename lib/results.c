@@ -162,28 +162,68 @@ static int parse_rep(struct read_ctx *c, long line, const char *text, long *out)
 	return 0;
 }
 
+static int parse_better(struct read_ctx *c, long line, const char *text, int *out)
+{
+	*out = !strcmp(text, "higher") ? HVB_HIGHER_IS_BETTER
+	       : !strcmp(text, "lower") ? HVB_LOWER_IS_BETTER
+					: 0;
+	if (*text && !*out)
+		return badf(c, line, "better is '%.80s', expected lower or higher", text);
+	return 0;
+}
+
+/* What an ok row must have: metric, unit, better, rep and value. */
+static int check_ok(struct read_ctx *c, long line, char **f)
+{
+	static const char *const names[] = { "metric", "unit", "better", "rep", "value" };
+
+	for (int col = 3; col <= 7; col++) {
+		if (*f[col])
+			continue;
+		if (col == 5)
+			return bad(c, line, "better is '', expected lower or higher");
+		return badf(c, line, "column %s is empty in an ok row", names[col - 3]);
+	}
+	return 0;
+}
+
+/* The columns every row has, then ok rows' or the others' rules (FORMAT.md,
+ * What readers accept; load.py checks the same in the same order). */
+static int check_sample(struct read_ctx *c, char **f, long line, struct hvb_sample_row *s)
+{
+	int r;
+
+	if (!*f[1])
+		return bad(c, line, "column runner is empty");
+	if (!*f[2])
+		return bad(c, line, "column workload is empty");
+	if (hvb_status_parse(f[8], &s->status))
+		return badf(c, line, "status '%.80s' is not one of ok, skipped, unsupported, failed",
+			    f[8]);
+	if (s->status != HVB_ST_OK && !*f[9])
+		return badf(c, line, "status %s without a note saying why", f[8]);
+	if ((r = parse_better(c, line, f[5], &s->better)))
+		return r;
+	if (*f[6] && (r = parse_rep(c, line, f[6], &s->rep)))
+		return r;
+	if (*f[7] && (r = parse_value(c, line, f[7], &s->value)))
+		return r;
+	s->has_value = *f[7] != '\0';
+	if (s->status == HVB_ST_OK)
+		return check_ok(c, line, f);
+	if (s->has_value)
+		return badf(c, line, "status %s row has a value", f[8]);
+	return 0;
+}
+
 static int parse_sample(struct read_ctx *c, char **f, long line, struct hvb_sample_row *s)
 {
 	int r;
 
 	memset(s, 0, sizeof(*s));
 	s->rep = -1;
-	if (hvb_status_parse(f[8], &s->status))
-		return badf(c, line, "status '%s' is not one of ok, skipped, unsupported, failed",
-			    f[8]);
-	if (*f[5])
-		s->better = !strcmp(f[5], "higher") ? HVB_HIGHER_IS_BETTER
-			    : !strcmp(f[5], "lower") ? HVB_LOWER_IS_BETTER
-						     : 0;
-	if (*f[5] && !s->better)
-		return bad(c, line, "better must be 'lower' or 'higher'");
-	if (*f[6] && (r = parse_rep(c, line, f[6], &s->rep)))
+	if ((r = check_sample(c, f, line, s)))
 		return r;
-	if (*f[7] && (r = parse_value(c, line, f[7], &s->value)))
-		return r;
-	s->has_value = *f[7] != '\0';
-	if (s->status == HVB_ST_OK && (!s->has_value || !*f[3] || !*f[4] || !s->better))
-		return bad(c, line, "an ok sample needs metric, unit, better and value");
 	s->run_id = xstrdup(f[0]), s->runner = xstrdup(f[1]), s->workload = xstrdup(f[2]);
 	s->metric = xstrdup(f[3]), s->unit = xstrdup(f[4]), s->note = xstrdup(f[9]);
 	return 0;

@@ -266,33 +266,42 @@ def _check_status(row, path):
     status = row["status"]
     line = row.line
     if status not in STATUSES:
-        raise ResultError(f"{path}:{line}: status {status!r} is not one of {', '.join(STATUSES)}")
+        raise ResultError(f"{path}:{line}: status '{status[:80]}' is not one of "
+                          f"{', '.join(STATUSES)}")
     if status != "ok" and not row["note"]:
         raise ResultError(f"{path}:{line}: status {status} without a note saying why")
     return status
+
+
+def _check_sample(row, path):
+    """The columns every row has, then ok rows' or the others' rules (FORMAT.md,
+    What readers accept; lib/results.c checks the same in the same order)."""
+    line = row.line
+    for col in ("runner", "workload"):
+        if not row[col]:
+            raise ResultError(f"{path}:{line}: column {col} is empty")
+    row["status"] = _check_status(row, path)
+    if row["better"] not in ("", "lower", "higher"):
+        raise ResultError(f"{path}:{line}: better is '{row['better'][:80]}', "
+                          f"expected lower or higher")
+    row["rep"] = _number(row, "rep", path, False, integer=True)
+    row["value"] = _number(row, "value", path, False)
+    if row["status"] != "ok":
+        if row["value"] is not None:
+            raise ResultError(f"{path}:{line}: status {row['status']} row has a value")
+        return
+    for col in ("metric", "unit", "better", "rep", "value"):
+        if row[col] in ("", None):
+            if col == "better":
+                raise ResultError(f"{path}:{line}: better is '', expected lower or higher")
+            raise ResultError(f"{path}:{line}: column {col} is empty in an ok row")
 
 
 def _load_samples(run):
     path, partial = _data_file(run, "samples")
     rows = _read_csv(path, SAMPLES_COLS, partial, run.warnings)
     for row in rows:
-        line = row.line
-        row["status"] = _check_status(row, path)
-        for col in ("runner", "workload"):
-            if not row[col]:
-                raise ResultError(f"{path}:{line}: column {col} is empty")
-        ok = row["status"] == "ok"
-        if ok:
-            for col in ("metric", "unit"):
-                if not row[col]:
-                    raise ResultError(f"{path}:{line}: column {col} is empty in an ok row")
-            if row["better"] not in ("lower", "higher"):
-                raise ResultError(f"{path}:{line}: better is {row['better']!r}, "
-                                  f"expected lower or higher")
-        row["rep"] = _number(row, "rep", path, ok, integer=True)
-        row["value"] = _number(row, "value", path, ok)
-        if not ok and row["value"] is not None:
-            raise ResultError(f"{path}:{line}: status {row['status']} row has a value")
+        _check_sample(row, path)
     run.samples = rows
 
 
