@@ -191,8 +191,11 @@ static int check_ok(struct read_ctx *c, long line, char **f)
  * What readers accept; load.py checks the same in the same order). */
 static int check_sample(struct read_ctx *c, char **f, long line, struct hvb_sample_row *s)
 {
+	const char *id = hvb_run_meta(c->run, "run_id");
 	int r;
 
+	if (strcmp(f[0], id))
+		return badf(c, line, "run_id '%.80s' is not this run's ('%s' in meta.csv)", f[0], id);
 	if (!*f[1])
 		return bad(c, line, "column runner is empty");
 	if (!*f[2])
@@ -281,10 +284,20 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -EINVAL;
 }
 
-/* The keys every reader needs: format_version 1 and a known status. */
+bool hvb_run_id_valid(const char *id)
+{
+	size_t n = strlen(id);
+
+	return n && n <= HVB_RUN_ID_MAX && strcmp(id, ".") && strcmp(id, "..") &&
+	       strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+/* The keys every reader needs: format_version 1, a known status, a run id
+ * that is one safe path component. */
 static int meta_check(const struct hvb_run *run, char *err, size_t errlen)
 {
 	const char *v = hvb_run_meta(run, "format_version"), *st = hvb_run_meta(run, "status");
+	const char *id = hvb_run_meta(run, "run_id");
 
 	if (!v)
 		return fail(err, errlen, "%s/meta.csv: no format_version key", run->dir);
@@ -301,6 +314,13 @@ static int meta_check(const struct hvb_run *run, char *err, size_t errlen)
 			    "%s/meta.csv: status is '%.80s', expected complete, interrupted or "
 			    "running",
 			    run->dir, st);
+	if (!id)
+		return fail(err, errlen, "%s/meta.csv: no run_id key", run->dir);
+	if (!hvb_run_id_valid(id))
+		return fail(err, errlen,
+			    "%s/meta.csv: run_id '%.80s' is not a run id (1 to %d of A-Z a-z 0-9 "
+			    ". _ -, not . or ..)",
+			    run->dir, id, HVB_RUN_ID_MAX);
 	return 0;
 }
 

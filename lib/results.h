@@ -46,6 +46,11 @@ int hvb_run_read(const char *dir, bool allow_partial, struct hvb_run *run, char 
 		 size_t errlen);
 void hvb_run_free(struct hvb_run *run);
 
+/* A run id (meta run_id, the directory name): 1 to HVB_RUN_ID_MAX of
+ * [A-Za-z0-9._-], not "." or "..", so it is one safe path component. */
+#define HVB_RUN_ID_MAX 128
+bool hvb_run_id_valid(const char *id);
+
 /* Value of a meta key, or NULL. */
 const char *hvb_run_meta(const struct hvb_run *run, const char *key);
 

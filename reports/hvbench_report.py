@@ -50,6 +50,8 @@ def parse_args(argv):
 def default_out(runs):
     """reports/out/<run-id> in a source tree; ./hvbench-report/<run-id> when that is
     not writable (an installed copy under /usr/local/share)."""
+    if not load.valid_run_id(runs[0].run_id):  # never a path from file content unchecked
+        raise load.ResultError(f"{runs[0].path}: run_id {runs[0].run_id[:80]!r} is not a run id")
     name = runs[0].run_id + (f"+{len(runs) - 1}" if len(runs) > 1 else "")
     base = os.path.join(HERE, "out")
     probe = base if os.path.isdir(base) else HERE
@@ -97,10 +99,10 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         runs = load_all(args.dirs, args.allow_partial)
+        out = args.out or default_out(runs)
     except load.ResultError as e:
         print(f"hvbench report: error: {e}", file=sys.stderr)
         return EXIT_FAIL
-    out = args.out or default_out(runs)
     try:
         os.makedirs(out, exist_ok=True)
         plotter = None if args.no_plots else plots.Plotter(out)

@@ -23,6 +23,15 @@ STATUSES = ("ok", "skipped", "unsupported", "failed")
 RUN_STATUSES = ("complete", "interrupted", "running")
 
 
+RUN_ID_MAX = 128
+_RUN_ID = re.compile(r"[A-Za-z0-9._-]{1,%d}" % RUN_ID_MAX)
+
+
+def valid_run_id(run_id):
+    """A run id is one safe path component (report names its output after it)."""
+    return bool(_RUN_ID.fullmatch(run_id)) and run_id not in (".", "..")
+
+
 class ResultError(Exception):
     """An input problem the user must fix; the message names file and line."""
 
@@ -50,7 +59,7 @@ class Run:
 
     @property
     def run_id(self):
-        return self.meta.get("run_id") or os.path.basename(os.path.normpath(self.path))
+        return self.meta["run_id"]  # checked by valid_run_id when loaded
 
     @property
     def status(self):
@@ -260,6 +269,11 @@ def _load_meta(run):
     if run.status not in RUN_STATUSES:
         raise ResultError(f"{path}: status is '{run.status[:80]}', expected complete, "
                           f"interrupted or running")
+    if "run_id" not in run.meta:
+        raise ResultError(f"{path}: no run_id key")
+    if not valid_run_id(run.meta["run_id"]):
+        raise ResultError(f"{path}: run_id '{run.meta['run_id'][:80]}' is not a run id (1 to "
+                          f"{RUN_ID_MAX} of A-Z a-z 0-9 . _ -, not . or ..)")
 
 
 def _check_status(row, path):
@@ -273,10 +287,13 @@ def _check_status(row, path):
     return status
 
 
-def _check_sample(row, path):
+def _check_sample(row, path, run_id):
     """The columns every row has, then ok rows' or the others' rules (FORMAT.md,
     What readers accept; lib/results.c checks the same in the same order)."""
     line = row.line
+    if row["run_id"] != run_id:
+        raise ResultError(f"{path}:{line}: run_id '{row['run_id'][:80]}' is not this run's "
+                          f"('{run_id}' in meta.csv)")
     for col in ("runner", "workload"):
         if not row[col]:
             raise ResultError(f"{path}:{line}: column {col} is empty")
@@ -301,7 +318,7 @@ def _load_samples(run):
     path, partial = _data_file(run, "samples")
     rows = _read_csv(path, SAMPLES_COLS, partial, run.warnings)
     for row in rows:
-        _check_sample(row, path)
+        _check_sample(row, path, run.run_id)
     run.samples = rows
 
 

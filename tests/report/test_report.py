@@ -496,6 +496,23 @@ class TestEnvironment(unittest.TestCase):
             p = parse(os.path.join(tmp, "o", "report.html"))
             self.assertNotIn("page-size-banner", p.ids)
 
+    def test_37_run_id_traversal(self):
+        """a run_id that climbs out of reports/out is refused; nothing is written outside"""
+        with tempfile.TemporaryDirectory() as tmp:
+            # a copy of reports/ deep enough that ../../../ stays inside tmp
+            reports = os.path.join(tmp, "a", "b", "c", "reports")
+            shutil.copytree(os.path.join(ROOT, "reports"), reports,
+                            ignore=shutil.ignore_patterns("out", "__pycache__"))
+            d = copy_fixture(TCG, tmp)
+            edit_meta(d, "run_id", "../../../escaped")
+            r = subprocess.run([sys.executable, os.path.join(reports, "hvbench_report.py"),
+                                "--no-plots", d], capture_output=True, text=True, timeout=300)
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn("run_id '../../../escaped' is not a run id", r.stderr)
+            written = [os.path.join(dp, n) for dp, _, names in os.walk(tmp) for n in names
+                       if n in ("report.html", "summary.md")]
+            self.assertEqual(written, [])
+
     def test_31_duplicate_dir(self):
         """the same run given twice is an error"""
         r = run_report("--no-plots", "--out", tempfile.gettempdir() + "/hvb-never", TCG, TCG)
