@@ -225,6 +225,7 @@ static int parse_sample(struct read_ctx *c, char **f, long line, struct hvb_samp
 
 	memset(s, 0, sizeof(*s));
 	s->rep = -1;
+	s->line = line;
 	if ((r = check_sample(c, f, line, s)))
 		return r;
 	s->run_id = xstrdup(f[0]), s->runner = xstrdup(f[1]), s->workload = xstrdup(f[2]);
@@ -270,6 +271,58 @@ static int read_csv(const char *dir, const char *name, int (*row)(void *, char *
 		r = bad(&c, 1, "empty file (no header)");
 	free(path);
 	return r;
+}
+
+/* Rows of one (runner, workload, metric, rep) sort together, in file order. */
+static int cmp_key(const void *x, const void *y)
+{
+	const struct hvb_sample_row *a = *(const struct hvb_sample_row *const *)x;
+	const struct hvb_sample_row *b = *(const struct hvb_sample_row *const *)y;
+	int c = strcmp(a->runner, b->runner);
+
+	if (!c)
+		c = strcmp(a->workload, b->workload);
+	if (!c)
+		c = strcmp(a->metric, b->metric);
+	if (!c)
+		c = (a->rep > b->rep) - (a->rep < b->rep);
+	if (!c)
+		c = (a->line > b->line) - (a->line < b->line);
+	return c;
+}
+
+static bool same_key(const struct hvb_sample_row *a, const struct hvb_sample_row *b)
+{
+	return a->rep == b->rep && !strcmp(a->metric, b->metric) &&
+	       !strcmp(a->workload, b->workload) && !strcmp(a->runner, b->runner);
+}
+
+/*
+ * One row per (runner, workload, metric, rep): a second one would move a
+ * median silently.  Reported as a reader reading row by row would: the
+ * first repeated row in file order, with the line of its original.
+ */
+static int check_duplicates(const struct hvb_run *run, const char *path, char *err,
+			    size_t errlen)
+{
+	const struct hvb_sample_row **v = xcalloc(run->n_samples + 1, sizeof(*v));
+	const struct hvb_sample_row *dup = NULL, *first = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < run->n_samples; i++)
+		if (*run->samples[i].metric && run->samples[i].rep >= 0)
+			v[n++] = &run->samples[i];
+	qsort(v, n, sizeof(*v), cmp_key);
+	for (size_t i = 1; i < n; i++)
+		if (same_key(v[i - 1], v[i]) && (i < 2 || !same_key(v[i - 2], v[i])) &&
+		    (!dup || v[i]->line < dup->line))
+			dup = v[i], first = v[i - 1];
+	free(v);
+	if (!dup)
+		return 0;
+	snprintf(err, errlen, "%s:%ld: duplicate row %s %s %s rep %ld (first at line %ld)", path,
+		 dup->line, dup->runner, dup->workload, dup->metric, dup->rep, first->line);
+	return -EINVAL;
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -384,6 +437,11 @@ int hvb_run_read(const char *dir, bool allow_partial, struct hvb_run *run, char 
 	r = samples_file(run, &name, err, errlen);
 	if (!r)
 		r = read_csv(dir, name, sample_row, run, err, errlen);
+	if (!r) {
+		char *path = xasprintf("%s/%s", dir, name);
+		r = check_duplicates(run, path, err, errlen);
+		free(path);
+	}
 	if (r)
 		goto fail;
 	return 0;

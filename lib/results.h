@@ -21,6 +21,7 @@ struct hvb_sample_row {
 	bool has_value;
 	double value;
 	enum hvb_status status;
+	long line; /* in samples.csv */
 };
 
 struct hvb_run {

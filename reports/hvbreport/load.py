@@ -319,6 +319,17 @@ def _load_samples(run):
     rows = _read_csv(path, SAMPLES_COLS, partial, run.warnings)
     for row in rows:
         _check_sample(row, path, run.run_id)
+    # One row per (runner, workload, metric, rep): a second would move a median.
+    # After the row checks, as lib/results.c does it.
+    first = {}
+    for row in rows:
+        if not row["metric"] or row["rep"] is None:
+            continue
+        key = (row["runner"], row["workload"], row["metric"], row["rep"])
+        if key in first:
+            raise ResultError(f"{path}:{row.line}: duplicate row {' '.join(map(str, key[:3]))} "
+                              f"rep {key[3]} (first at line {first[key]})")
+        first[key] = row.line
     run.samples = rows
 
 

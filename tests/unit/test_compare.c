@@ -366,6 +366,19 @@ static char *write_dead_run(const char *name, const struct spec *s, size_t n, un
 	return xasprintf("%s/%s/r", tmpdir, name);
 }
 
+/* Append a line (and its newline) to file name of run directory dir. */
+static void append_line(const char *dir, const char *name, const char *line)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+	FILE *f = fopen(path, "a");
+
+	if (f) {
+		fprintf(f, "%s\n", line);
+		fclose(f);
+	}
+	free(path);
+}
+
 /* Run hvbench with args (a shell word list); stdout+stderr to *out. */
 static int run_hvbench(const char *args, char **out)
 {
@@ -468,6 +481,7 @@ static void test_end_to_end(void)
 	char *failed = write_run("failed", base_specs, 2, 10, NULL, 8, extra_failed, "complete");
 	char *died = write_dead_run("died", base_specs, n, 10);
 	char *intr = write_run("intr", base_specs, n, 4, NULL, 11, extra_interrupted, "interrupted");
+	char *dup = write_run("dup", base_specs, n, 10, NULL, 12, NULL, "complete");
 	struct spec us[ARRAY_SIZE(base_specs)];
 	char *args, *out;
 	int rc;
@@ -542,6 +556,14 @@ static void test_end_to_end(void)
 	rc = run_hvbench(args, &out);
 	CHECK_OUT(rc == 0 && has(line_of(out, "micro/syscall", "ns_per_op"), "10/10"),
 	       "two 5-repetition directories pool into 10 repetitions");
+	free(args), free(out);
+
+	append_line(dup, "samples.csv", "r,native,micro/syscall,ns_per_op,ns,lower,3,1,ok,");
+	args = xasprintf("compare %s %s", base, dup);
+	rc = run_hvbench(args, &out);
+	CHECK_OUT(rc == 2 && has(out, "/dup/r/samples.csv:42: duplicate row native micro/syscall "
+				      "ns_per_op rep 3 (first at line 14)"),
+		  "a repetition written twice: exit 2, naming the file, line and key");
 	free(args), free(out);
 
 	args = xasprintf("compare %s %s", few, same);
@@ -636,7 +658,7 @@ static void test_end_to_end(void)
 	free(args), free(out);
 
 	free(base), free(same), free(slower), free(faster), free(half1), free(half2);
-	free(few), free(failed), free(died), free(intr), free(units);
+	free(few), free(failed), free(died), free(intr), free(units), free(dup);
 }
 
 int main(void)
