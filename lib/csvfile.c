@@ -7,6 +7,7 @@
 
 #include <csv.h>
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,21 @@ int hvb_status_parse(const char *s, enum hvb_status *out)
 			return 0;
 		}
 	return -EINVAL;
+}
+
+bool hvb_unit_positive(const char *unit)
+{
+	static const char *const positive[] = { "ns", "cycles", "ms", "MB/s", "ops/s" };
+
+	for (size_t i = 0; unit && i < ARRAY_SIZE(positive); i++)
+		if (!strcmp(unit, positive[i]))
+			return true;
+	return false;
+}
+
+bool hvb_value_valid(const char *unit, double v)
+{
+	return isfinite(v) && (hvb_unit_positive(unit) ? v > 0 : v >= 0);
 }
 
 const char *hvb_better_name(int better)

@@ -36,6 +36,15 @@ int hvb_csv_read(const char *path, int (*row)(void *arg, char **fields, size_t n
  * as Python decodes it: what every field of a result file must be. */
 bool hvb_utf8_valid(const void *s, size_t n);
 
+/*
+ * The values a sample's unit allows (FORMAT.md): a time or a rate (ns,
+ * cycles, ms, MB/s, ops/s) is finite and > 0; any other unit (a count,
+ * bytes) finite and >= 0.  Shared by the writer, the record validator and
+ * the reader.
+ */
+bool hvb_unit_positive(const char *unit);
+bool hvb_value_valid(const char *unit, double v);
+
 const char *hvb_status_name(enum hvb_status st);
 int hvb_status_parse(const char *s, enum hvb_status *out);
 const char *hvb_better_name(int better);

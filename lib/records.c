@@ -85,6 +85,9 @@ static int deliver_sample(struct hvb_rec_consumer *c, const struct hvb_record *r
 		return proto(c, "sample %s/%s has no direction", c->job->workloads[wi], metric);
 	if (!*metric || !*unit)
 		return proto(c, "sample of %s without metric or unit", c->job->workloads[wi]);
+	if (!hvb_value_valid(unit, r->value))
+		return proto(c, "sample %s/%s is %g %s: must be %s", c->job->workloads[wi], metric,
+			     r->value, unit, hvb_unit_positive(unit) ? "> 0" : ">= 0");
 	hvb_out_sample(c->out, .workload = c->job->workloads[wi], .metric = metric, .unit = unit,
 		       .better = r->better, .rep = r->rep, .value = r->value, .note = text);
 	c->delivered[wi] = 1;

@@ -212,9 +212,12 @@ static int check_sample(struct read_ctx *c, char **f, long line, struct hvb_samp
 	if (*f[7] && (r = parse_value(c, line, f[7], &s->value)))
 		return r;
 	s->has_value = *f[7] != '\0';
-	if (s->status == HVB_ST_OK)
-		return check_ok(c, line, f);
-	if (s->has_value)
+	if (s->status == HVB_ST_OK && (r = check_ok(c, line, f)))
+		return r;
+	if (s->status == HVB_ST_OK && !hvb_value_valid(f[4], s->value))
+		return badf(c, line, "column value: %.80s %.80s must be %s", f[7], f[4],
+			    hvb_unit_positive(f[4]) ? "> 0" : ">= 0");
+	if (s->status != HVB_ST_OK && s->has_value)
 		return badf(c, line, "status %s row has a value", f[8]);
 	return 0;
 }

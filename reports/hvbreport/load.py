@@ -23,6 +23,15 @@ STATUSES = ("ok", "skipped", "unsupported", "failed")
 RUN_STATUSES = ("complete", "interrupted", "running")
 
 
+# Times and rates are > 0; any other unit (a count, bytes) may be 0; nothing is
+# negative (FORMAT.md; hvb_value_valid in lib/csvfile.c).
+POSITIVE_UNITS = ("ns", "cycles", "ms", "MB/s", "ops/s")
+
+
+def value_valid(unit, value):
+    return math.isfinite(value) and (value > 0 if unit in POSITIVE_UNITS else value >= 0)
+
+
 RUN_ID_MAX = 128
 _RUN_ID = re.compile(r"[A-Za-z0-9._-]{1,%d}" % RUN_ID_MAX)
 
@@ -290,7 +299,7 @@ def _check_status(row, path):
 def _check_sample(row, path, run_id):
     """The columns every row has, then ok rows' or the others' rules (FORMAT.md,
     What readers accept; lib/results.c checks the same in the same order)."""
-    line = row.line
+    line, value_text = row.line, row["value"]
     if row["run_id"] != run_id:
         raise ResultError(f"{path}:{line}: run_id '{row['run_id'][:80]}' is not this run's "
                           f"('{run_id}' in meta.csv)")
@@ -312,6 +321,10 @@ def _check_sample(row, path, run_id):
             if col == "better":
                 raise ResultError(f"{path}:{line}: better is '', expected lower or higher")
             raise ResultError(f"{path}:{line}: column {col} is empty in an ok row")
+    if not value_valid(row["unit"], row["value"]):
+        rule = "> 0" if row["unit"] in POSITIVE_UNITS else ">= 0"
+        raise ResultError(f"{path}:{line}: column value: {value_text[:80]} {row['unit'][:80]} "
+                          f"must be {rule}")
 
 
 def _load_samples(run):

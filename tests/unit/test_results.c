@@ -143,6 +143,47 @@ static void test_counter_status(void)
 	TAP_OK(ok_as_unsupported, "'ok' without a value is written as unsupported, never a zero");
 }
 
+/* The writer turns a value its unit cannot have into a failed row with the reason. */
+static void test_invalid_values(void)
+{
+	struct hvb_sink *s;
+	struct hvb_run run;
+	char err[256], *dir;
+
+	if (!TAP_EQ_INT(hvb_sink_open(&s, tmpdir, "values"), 0, "sink opens (values)"))
+		return;
+	hvb_sink_sample(s, "native",
+			&(struct hvb_sample_out){ .workload = "cpu/x", .metric = "ns_per_op",
+						  .unit = "ns", .better = HVB_LOWER_IS_BETTER,
+						  .value = -20 });
+	hvb_sink_sample(s, "native",
+			&(struct hvb_sample_out){ .workload = "mem/x", .metric = "bandwidth",
+						  .unit = "MB/s", .better = HVB_HIGHER_IS_BETTER,
+						  .value = 0 });
+	hvb_sink_sample(s, "native",
+			&(struct hvb_sample_out){ .workload = "cpu/x", .metric = "page_faults",
+						  .unit = "count", .better = HVB_LOWER_IS_BETTER,
+						  .value = 0 });
+	dir = xstrdup(hvb_sink_dir(s));
+	TAP_EQ_INT(hvb_sink_close(s, "complete"), 0, "sink closes (values)");
+	if (TAP_EQ_INT(hvb_run_read(dir, false, &run, err, sizeof(err)), 0,
+		       "a run with invalid values reads back")) {
+		TAP_OK(run.samples[0].status == HVB_ST_FAILED && !run.samples[0].has_value &&
+			       strstr(run.samples[0].note, "-20 ns") &&
+			       strstr(run.samples[0].note, "must be > 0"),
+		       "-20 ns: a failed row saying why");
+		TAP_OK(run.samples[1].status == HVB_ST_FAILED &&
+			       strstr(run.samples[1].note, "must be > 0"),
+		       "0 MB/s: a failed row saying why");
+		TAP_OK(run.samples[2].status == HVB_ST_OK && run.samples[2].value == 0,
+		       "a count of 0 stays a value");
+		hvb_run_free(&run);
+	} else {
+		printf("#   %s\n", err);
+	}
+	free(dir);
+}
+
 static void test_existing_dir(void)
 {
 	struct hvb_sink *s;
@@ -237,6 +278,7 @@ int main(void)
 	test_malformed();
 	test_existing_dir();
 	test_counter_status();
+	test_invalid_values();
 	test_malformed_table();
 	char *cmd = xasprintf("rm -rf %s", tmpdir);
 	if (system(cmd))
