@@ -208,8 +208,15 @@ static int feed_line(struct csv_parser *p, struct csv_state *st, char *buf, size
 	return st->stop;
 }
 
+/* At the end of the file: a record has begun that no line break ended (an
+ * open quote, a field, or fields without their newline). */
+static bool tail_pending(const struct csv_parser *p, const struct csv_state *st)
+{
+	return p->quoted || st->n || p->entry_pos;
+}
+
 int hvb_csv_read(const char *path, int (*row)(void *arg, char **fields, size_t n, long line),
-		 void *arg, char *err, size_t errlen)
+		 void *arg, long *torn_line, char *err, size_t errlen)
 {
 	struct csv_state st = { .row = row, .arg = arg, .path = path, .err = err, .errlen = errlen };
 	struct csv_parser p;
@@ -228,7 +235,11 @@ int hvb_csv_read(const char *path, int (*row)(void *arg, char **fields, size_t n
 	csv_set_space_func(&p, no_space);
 	while (!r && (len = getline(&buf, &cap, f)) > 0)
 		r = feed_line(&p, &st, buf, (size_t)len);
-	if (!r && csv_fini(&p, on_field, on_row, &st) && !st.stop) {
+	if (torn_line)
+		*torn_line = 0;
+	if (!r && torn_line && tail_pending(&p, &st))
+		*torn_line = st.row_line; /* dropped: the caller says so */
+	else if (!r && csv_fini(&p, on_field, on_row, &st) && !st.stop) {
 		snprintf(err, errlen, "%s:%ld: malformed CSV at end of file (%s)", path, st.row_line,
 			 csv_strerror(csv_error(&p)));
 		r = -EINVAL;

@@ -263,15 +263,32 @@ const char *hvb_run_meta(const struct hvb_run *run, const char *key)
 	return NULL;
 }
 
+static void warning_add(struct hvb_run *run, char *msg)
+{
+	run->warnings = realloc(run->warnings, (run->n_warnings + 1) * sizeof(char *));
+	if (!run->warnings)
+		abort();
+	run->warnings[run->n_warnings++] = msg;
+}
+
+/* Read dir/name; a *.partial file may end in a row its writer did not
+ * finish (FORMAT.md): that one is dropped with a warning. */
 static int read_csv(const char *dir, const char *name, int (*row)(void *, char **, size_t, long),
 		    struct hvb_run *run, char *err, size_t errlen)
 {
 	char *path = xasprintf("%s/%s", dir, name);
 	struct read_ctx c = { .run = run, .path = path, .err = err, .errlen = errlen };
-	int r = hvb_csv_read(path, row, &c, err, errlen);
+	size_t len = strlen(name);
+	bool partial = len > 8 && !strcmp(name + len - 8, ".partial");
+	long torn = 0;
+	int r = hvb_csv_read(path, row, &c, partial ? &torn : NULL, err, errlen);
 
 	if (!r && !c.header_seen)
 		r = bad(&c, 1, "empty file (no header)");
+	if (!r && torn)
+		warning_add(run, xasprintf("%s: dropped a torn last row at line %ld (the writer "
+					   "died while writing it)",
+					   path, torn));
 	free(path);
 	return r;
 }

@@ -323,6 +323,8 @@ static int side_read_dir(struct side *s, size_t dir_i, const char *dir,
 		fail(err, len, "%s", rerr);
 		return r;
 	}
+	for (size_t i = 0; i < run.n_warnings; i++) /* e.g. a torn last row, dropped */
+		warning_add(res, xstrdup(run.warnings[i]));
 	if (strcmp(run.status, "complete")) {
 		r = partial_add(res, s->name, dir, &run, o, err, len);
 		if (r) {
