@@ -514,10 +514,20 @@ class TestEnvironment(unittest.TestCase):
             self.assertEqual(written, [])
 
     def test_31_duplicate_dir(self):
-        """the same run given twice is an error"""
-        r = run_report("--no-plots", "--out", tempfile.gettempdir() + "/hvb-never", TCG, TCG)
-        self.assertEqual(r.returncode, 1)
-        self.assertIn("more than once", r.stderr)
+        """the same run given twice is an error naming both (path, spelling, symlink, copy)"""
+        with tempfile.TemporaryDirectory() as tmp:
+            link = os.path.join(tmp, "latest")
+            os.symlink(TCG, link)
+            copy = copy_fixture(TCG, tmp, "copy")
+            for a, b, why in ((TCG, TCG, "are the same directory"),
+                              (TCG, TCG + "/", "are the same directory"),
+                              (TCG, link, "are the same directory"),
+                              (TCG, copy, "hold the same run (run_id 20261126-120000-fixhost-4444")):
+                r = run_report("--no-plots", "--out", os.path.join(tmp, "o"), a, b)
+                self.assertEqual(r.returncode, 1, (a, b))
+                self.assertIn("more than once", r.stderr)
+                self.assertIn(why, r.stderr)
+                self.assertIn(f"{a} and {b} ", r.stderr)
 
 
 def read_table():
