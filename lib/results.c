@@ -21,7 +21,8 @@ struct read_ctx {
 	char *err;
 	size_t errlen;
 	long header_seen;
-	size_t ncols; /* of the header: every row has as many fields */
+	size_t ncols;       /* of the header: every row has as many fields */
+	const char *run_id; /* meta's, for samples.csv rows */
 };
 
 static int bad(struct read_ctx *c, long line, const char *what)
@@ -97,12 +98,12 @@ static int meta_row(void *arg, char **f, size_t n, long line)
 		return r;
 	if (!*f[0])
 		return bad(c, line, "empty key");
-	if (hvb_run_meta(run, f[0]))
-		return badf(c, line, "duplicate key '%.80s'", f[0]);
 	run->meta_keys = realloc(run->meta_keys, (run->n_meta + 1) * sizeof(char *));
 	run->meta_values = realloc(run->meta_values, (run->n_meta + 1) * sizeof(char *));
-	if (!run->meta_keys || !run->meta_values)
+	run->meta_lines = realloc(run->meta_lines, (run->n_meta + 1) * sizeof(long));
+	if (!run->meta_keys || !run->meta_values || !run->meta_lines)
 		abort();
+	run->meta_lines[run->n_meta] = line;
 	run->meta_keys[run->n_meta] = xstrdup(f[0]);
 	run->meta_values[run->n_meta++] = xstrdup(f[1]);
 	return 0;
@@ -191,7 +192,7 @@ static int check_ok(struct read_ctx *c, long line, char **f)
  * What readers accept; load.py checks the same in the same order). */
 static int check_sample(struct read_ctx *c, char **f, long line, struct hvb_sample_row *s)
 {
-	const char *id = hvb_run_meta(c->run, "run_id");
+	const char *id = c->run_id;
 	int r;
 
 	if (strcmp(f[0], id))
@@ -277,7 +278,8 @@ static int read_csv(const char *dir, const char *name, int (*row)(void *, char *
 		    struct hvb_run *run, char *err, size_t errlen)
 {
 	char *path = xasprintf("%s/%s", dir, name);
-	struct read_ctx c = { .run = run, .path = path, .err = err, .errlen = errlen };
+	struct read_ctx c = { .run = run, .path = path, .err = err, .errlen = errlen,
+			      .run_id = hvb_run_meta(run, "run_id") };
 	size_t len = strlen(name);
 	bool partial = len > 8 && !strcmp(name + len - 8, ".partial");
 	long torn = 0;
@@ -342,6 +344,40 @@ static int check_duplicates(const struct hvb_run *run, const char *path, char *e
 		return 0;
 	snprintf(err, errlen, "%s:%ld: duplicate row %s %s %s rep %ld (first at line %ld)", path,
 		 dup->line, dup->runner, dup->workload, dup->metric, dup->rep, first->line);
+	return -EINVAL;
+}
+
+struct key_at {
+	const char *key;
+	size_t i; /* index in meta_keys, i.e. file order */
+};
+
+static int cmp_key_at(const void *x, const void *y)
+{
+	const struct key_at *a = x, *b = y;
+	int c = strcmp(a->key, b->key);
+
+	return c ? c : (a->i > b->i) - (a->i < b->i);
+}
+
+/* Every key once: the first repeated one in file order is reported. */
+static int check_meta_keys(const struct hvb_run *run, char *err, size_t errlen)
+{
+	struct key_at *v = xcalloc(run->n_meta + 1, sizeof(*v));
+	size_t dup = SIZE_MAX;
+
+	for (size_t i = 0; i < run->n_meta; i++)
+		v[i] = (struct key_at){ run->meta_keys[i], i };
+	qsort(v, run->n_meta, sizeof(*v), cmp_key_at);
+	for (size_t i = 1; i < run->n_meta; i++)
+		if (!strcmp(v[i - 1].key, v[i].key) && (i < 2 || strcmp(v[i - 2].key, v[i].key)) &&
+		    v[i].i < dup)
+			dup = v[i].i;
+	free(v);
+	if (dup == SIZE_MAX)
+		return 0;
+	snprintf(err, errlen, "%s/meta.csv:%ld: duplicate key '%.80s'", run->dir,
+		 run->meta_lines[dup], run->meta_keys[dup]);
 	return -EINVAL;
 }
 
@@ -443,6 +479,8 @@ int hvb_run_read(const char *dir, bool allow_partial, struct hvb_run *run, char 
 	if (r == -ENOENT)
 		snprintf(err, errlen, "%s: not a result directory (no meta.csv)", dir);
 	if (!r)
+		r = check_meta_keys(run, err, errlen);
+	if (!r)
 		r = meta_check(run, err, errlen);
 	if (r)
 		goto fail;
@@ -486,6 +524,7 @@ void hvb_run_free(struct hvb_run *run)
 	free(run->warnings);
 	free(run->meta_keys);
 	free(run->meta_values);
+	free(run->meta_lines);
 	free(run->samples);
 	free(run->dir);
 	free(run->status);

@@ -30,6 +30,7 @@ struct hvb_run {
 	bool partial;   /* samples were read from *.partial */
 	size_t n_meta;
 	char **meta_keys, **meta_values;
+	long *meta_lines; /* in meta.csv */
 	size_t n_samples;
 	struct hvb_sample_row *samples;
 	/* What the reader tolerated (e.g. a torn last row of a .partial file),

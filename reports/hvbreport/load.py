@@ -260,10 +260,12 @@ def _data_file(run, base):
 
 def _load_meta(run):
     path = os.path.join(run.path, "meta.csv")
-    for row in _read_csv(path, META_COLS):
-        key = row["key"]
-        if not key:
+    rows = _read_csv(path, META_COLS)
+    for row in rows:
+        if not row["key"]:
             raise ResultError(f"{path}:{row.line}: empty key")
+    for row in rows:  # after every row's own check, as lib/results.c does it
+        key = row["key"]
         if key in run.meta:
             raise ResultError(f"{path}:{row.line}: duplicate key '{key[:80]}'")
         run.meta[key] = row["value"]
