@@ -6,6 +6,7 @@
 #ifndef HVB_CSVFILE_H
 #define HVB_CSVFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -23,13 +24,30 @@ extern const char *const hvb_exits_header[HVB_EXITS_COLS];
 int hvb_csv_write_row(FILE *f, const char *const *fields, size_t n);
 
 /*
- * Parse a CSV file with libcsv, calling row(arg, fields, n, line) for every
- * record (line = 1-based line where the record starts).  A non-zero return
- * from row stops parsing and is returned.  -errno on I/O errors, -EINVAL on
- * malformed CSV (err says where).
+ * Parse a CSV file with libcsv (results/FORMAT.md, What readers accept),
+ * calling row(arg, fields, n, line) for every record (line = 1-based line
+ * where the record starts).  A non-zero return from row stops parsing and
+ * is returned.  -errno on I/O errors, -EINVAL on malformed CSV (err says
+ * where).  torn_line NULL: a last record without its line break is read
+ * (or malformed, if a quote is open); else such a record is the torn tail
+ * of a file whose writer died, dropped, and *torn_line is the line it
+ * starts on (0 if there was none).
  */
 int hvb_csv_read(const char *path, int (*row)(void *arg, char **fields, size_t n, long line),
-		 void *arg, char *err, size_t errlen);
+		 void *arg, long *torn_line, char *err, size_t errlen);
+
+/* Strict UTF-8 (no overlong forms, surrogates or code points past U+10FFFF),
+ * as Python decodes it: what every field of a result file must be. */
+bool hvb_utf8_valid(const void *s, size_t n);
+
+/*
+ * The values a sample's unit allows (FORMAT.md): a time or a rate (ns,
+ * cycles, ms, MB/s, ops/s) is finite and > 0; any other unit (a count,
+ * bytes) finite and >= 0.  Shared by the writer, the record validator and
+ * the reader.
+ */
+bool hvb_unit_positive(const char *unit);
+bool hvb_value_valid(const char *unit, double v);
 
 const char *hvb_status_name(enum hvb_status st);
 int hvb_status_parse(const char *s, enum hvb_status *out);

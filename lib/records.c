@@ -35,7 +35,22 @@ static int proto(struct hvb_rec_consumer *c, const char *fmt, ...)
 	return -EPROTO;
 }
 
-/* Copy a fixed-size, possibly unterminated guest string; reject control bytes. */
+/* An unterminated string cut to its field (n bytes left) may end inside a
+ * UTF-8 sequence: drop that incomplete sequence. */
+static void drop_cut_sequence(char *s, size_t n)
+{
+	for (size_t k = 1; k <= 3 && k <= n; k++) {
+		unsigned char c = (unsigned char)s[n - k];
+		if ((c & 0xc0) == 0x80)
+			continue;
+		if (c >= 0xc0 && (c >= 0xf0 ? 4u : c >= 0xe0 ? 3u : 2u) > k)
+			s[n - k] = '\0';
+		return;
+	}
+}
+
+/* Copy a fixed-size, possibly unterminated guest string; reject control bytes
+ * and what is not UTF-8 (the result files' readers would refuse the file). */
 static bool copy_str(char *dst, const char *src, size_t len)
 {
 	size_t i;
@@ -47,7 +62,9 @@ static bool copy_str(char *dst, const char *src, size_t len)
 		dst[i] = src[i];
 	}
 	dst[i < len ? i : len - 1] = '\0';
-	return true;
+	if (i == len)
+		drop_cut_sequence(dst, len - 1);
+	return hvb_utf8_valid(dst, strlen(dst));
 }
 
 static int job_index(const struct hvb_rec_consumer *c, const char *name)
@@ -68,6 +85,9 @@ static int deliver_sample(struct hvb_rec_consumer *c, const struct hvb_record *r
 		return proto(c, "sample %s/%s has no direction", c->job->workloads[wi], metric);
 	if (!*metric || !*unit)
 		return proto(c, "sample of %s without metric or unit", c->job->workloads[wi]);
+	if (!hvb_value_valid(unit, r->value))
+		return proto(c, "sample %s/%s is %g %s: must be %s", c->job->workloads[wi], metric,
+			     r->value, unit, hvb_unit_positive(unit) ? "> 0" : ">= 0");
 	hvb_out_sample(c->out, .workload = c->job->workloads[wi], .metric = metric, .unit = unit,
 		       .better = r->better, .rep = r->rep, .value = r->value, .note = text);
 	c->delivered[wi] = 1;
@@ -148,7 +168,8 @@ int hvb_rec_deliver(struct hvb_rec_consumer *c, const struct hvb_record *r)
 	if (!copy_str(workload, r->workload, sizeof(workload)) ||
 	    !copy_str(metric, r->metric, sizeof(metric)) ||
 	    !copy_str(unit, r->unit, sizeof(unit)) || !copy_str(text, r->text, sizeof(text)))
-		return proto(c, "record %lu: control characters in a string field", c->n_records);
+		return proto(c, "record %lu: control characters or invalid UTF-8 in a string field",
+			     c->n_records);
 	if (c->done)
 		return proto(c, "record after DONE");
 	switch (r->type) {

@@ -11,6 +11,9 @@
 #include "csvfile.h"
 #include "hvb/abi.h"
 
+/* The format_version this reader reads (FORMAT.md). */
+#define HVB_FORMAT_VERSION "1"
+
 struct hvb_sample_row {
 	char *run_id, *runner, *workload, *metric, *unit, *note;
 	int better; /* HVB_LOWER_IS_BETTER / HVB_HIGHER_IS_BETTER, 0 if empty */
@@ -18,16 +21,22 @@ struct hvb_sample_row {
 	bool has_value;
 	double value;
 	enum hvb_status status;
+	long line; /* in samples.csv */
 };
 
 struct hvb_run {
 	char *dir;
-	char *status;   /* meta status; "running" = incomplete */
+	char *status;   /* meta status: complete, interrupted or running (incomplete) */
 	bool partial;   /* samples were read from *.partial */
 	size_t n_meta;
 	char **meta_keys, **meta_values;
+	long *meta_lines; /* in meta.csv */
 	size_t n_samples;
 	struct hvb_sample_row *samples;
+	/* What the reader tolerated (e.g. a torn last row of a .partial file),
+	 * one sentence each naming the file: the caller must show them. */
+	size_t n_warnings;
+	char **warnings;
 };
 
 /*
@@ -38,6 +47,11 @@ struct hvb_run {
 int hvb_run_read(const char *dir, bool allow_partial, struct hvb_run *run, char *err,
 		 size_t errlen);
 void hvb_run_free(struct hvb_run *run);
+
+/* A run id (meta run_id, the directory name): 1 to HVB_RUN_ID_MAX of
+ * [A-Za-z0-9._-], not "." or "..", so it is one safe path component. */
+#define HVB_RUN_ID_MAX 128
+bool hvb_run_id_valid(const char *id);
 
 /* Value of a meta key, or NULL. */
 const char *hvb_run_meta(const struct hvb_run *run, const char *key);

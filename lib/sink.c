@@ -203,13 +203,18 @@ static void fmt_double(char *buf, size_t len, double v)
 
 void hvb_sink_sample(struct hvb_sink *s, const char *runner, const struct hvb_sample_out *x)
 {
-	char rep_s[16], val_s[40] = "";
+	char rep_s[16], val_s[40] = "", why[96];
 	enum hvb_status status = x->status;
 	const char *note = x->note;
 
 	if (status == HVB_ST_OK && !isfinite(x->value)) {
 		status = HVB_ST_FAILED;
 		note = "non-finite value from the workload";
+	} else if (status == HVB_ST_OK && !hvb_value_valid(x->unit, x->value)) {
+		snprintf(why, sizeof(why), "value %g %s from the workload: must be %s", x->value,
+			 x->unit ? x->unit : "", hvb_unit_positive(x->unit) ? "> 0" : ">= 0");
+		status = HVB_ST_FAILED;
+		note = why;
 	}
 	snprintf(rep_s, sizeof(rep_s), "%u", x->rep);
 	if (status == HVB_ST_OK)

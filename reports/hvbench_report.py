@@ -50,6 +50,8 @@ def parse_args(argv):
 def default_out(runs):
     """reports/out/<run-id> in a source tree; ./hvbench-report/<run-id> when that is
     not writable (an installed copy under /usr/local/share)."""
+    if not load.valid_run_id(runs[0].run_id):  # never a path from file content unchecked
+        raise load.ResultError(f"{runs[0].path}: run_id {runs[0].run_id[:80]!r} is not a run id")
     name = runs[0].run_id + (f"+{len(runs) - 1}" if len(runs) > 1 else "")
     base = os.path.join(HERE, "out")
     probe = base if os.path.isdir(base) else HERE
@@ -65,11 +67,26 @@ def default_title(runs):
     return f"hvbench report: {len(runs)} runs ({', '.join(r.run_id for r in runs)})"
 
 
+def check_once(seen, d, run):
+    """A run given twice (the same real path, or a copy: the same run_id) would
+    count twice; seen holds (dir, real path, run_id) of the runs before."""
+    real = os.path.realpath(d)
+    for prev, prev_real, prev_id in seen:
+        if real == prev_real:
+            raise load.ResultError(f"{prev} and {d} are the same directory ({real}): a run "
+                                   f"given more than once would count twice")
+        if run.run_id == prev_id:
+            raise load.ResultError(f"{prev} and {d} hold the same run (run_id {run.run_id}; a "
+                                   f"copy?): a run given more than once would count twice")
+    seen.append((d, real, run.run_id))
+
+
 def load_all(dirs, allow_partial):
     """Load every directory; refuse incomplete runs unless allowed."""
-    runs = []
+    runs, seen = [], []
     for d in dirs:
         run = load.load_run(d)
+        check_once(seen, d, run)
         if run.incomplete and not allow_partial:
             where = (" (data in *.partial files)" if run.status == "running" else
                      f" at {run.meta['interrupted_at']}" if run.meta.get("interrupted_at") else "")
@@ -78,10 +95,6 @@ def load_all(dirs, allow_partial):
                 f"pass --allow-partial to report the cells it has (the report will say it is "
                 f"partial)")
         runs.append(run)
-    ids = [r.run_id for r in runs]
-    dup = {i for i in ids if ids.count(i) > 1}
-    if dup:
-        raise load.ResultError(f"run {sorted(dup)[0]} given more than once")
     load.check_units(runs)
     return runs
 
@@ -97,10 +110,10 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         runs = load_all(args.dirs, args.allow_partial)
+        out = args.out or default_out(runs)
     except load.ResultError as e:
         print(f"hvbench report: error: {e}", file=sys.stderr)
         return EXIT_FAIL
-    out = args.out or default_out(runs)
     try:
         os.makedirs(out, exist_ok=True)
         plotter = None if args.no_plots else plots.Plotter(out)

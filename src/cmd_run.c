@@ -56,7 +56,15 @@ static void make_run_id(char *buf, size_t len)
 	struct tm tm;
 
 	gethostname(host, sizeof(host));
+	host[sizeof(host) - 1] = '\0';
 	host[strcspn(host, ".")] = '\0';
+	/* A run id is one safe path component (FORMAT.md: [A-Za-z0-9._-]),
+	 * whatever the host calls itself. */
+	for (char *c = host; *c; c++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-", *c))
+			*c = '-';
+	if (!host[0])
+		snprintf(host, sizeof(host), "host");
 	gmtime_r(&now, &tm);
 	snprintf(buf, len, "%04d%02d%02d-%02d%02d%02d-%s-%d", tm.tm_year + 1900, tm.tm_mon + 1,
 		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, host, (int)getpid());

@@ -311,9 +311,57 @@ static int partial_add(struct hvb_cmp_result *res, const char *side, const char 
 	return 0;
 }
 
+/* The directories read so far, on either side: a run given twice would
+ * count twice (pooled with itself, or compared with itself). */
+struct seen {
+	size_t n;
+	struct seen_run {
+		char *dir, *real, *run_id;
+	} *v;
+};
+
+static int seen_add(struct seen *s, const char *dir, const struct hvb_run *run, char *err,
+		    size_t len)
+{
+	const char *id = hvb_run_meta(run, "run_id"); /* the reader checked it is there */
+	char *real = realpath(dir, NULL);
+
+	if (!real)
+		real = xstrdup(dir);
+	for (size_t i = 0; i < s->n; i++) {
+		const struct seen_run *p = &s->v[i];
+		if (!strcmp(p->real, real))
+			fail(err, len,
+			     "%s and %s are the same directory (%s): a run given more than once "
+			     "would count twice",
+			     p->dir, dir, real);
+		else if (!strcmp(p->run_id, id))
+			fail(err, len,
+			     "%s and %s hold the same run (run_id %s; a copy?): a run given more "
+			     "than once would count twice",
+			     p->dir, dir, id);
+		else
+			continue;
+		free(real);
+		return -EINVAL;
+	}
+	s->v = realloc(s->v, (s->n + 1) * sizeof(*s->v));
+	if (!s->v)
+		abort();
+	s->v[s->n++] = (struct seen_run){ xstrdup(dir), real, xstrdup(id) };
+	return 0;
+}
+
+static void seen_free(struct seen *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i].dir), free(s->v[i].real), free(s->v[i].run_id);
+	free(s->v);
+}
+
 static int side_read_dir(struct side *s, size_t dir_i, const char *dir,
 			 const struct hvb_cmp_opts *o, struct hvb_cmp_result *res,
-			 struct name_set *unselected, char *err, size_t len)
+			 struct name_set *unselected, struct seen *seen, char *err, size_t len)
 {
 	struct hvb_run run;
 	char rerr[512];
@@ -323,6 +371,12 @@ static int side_read_dir(struct side *s, size_t dir_i, const char *dir,
 		fail(err, len, "%s", rerr);
 		return r;
 	}
+	if ((r = seen_add(seen, dir, &run, err, len))) {
+		hvb_run_free(&run);
+		return r;
+	}
+	for (size_t i = 0; i < run.n_warnings; i++) /* e.g. a torn last row, dropped */
+		warning_add(res, xstrdup(run.warnings[i]));
 	if (strcmp(run.status, "complete")) {
 		r = partial_add(res, s->name, dir, &run, o, err, len);
 		if (r) {
@@ -634,6 +688,7 @@ int hvb_cmp_dirs(const char *const *base, size_t n_base, const char *const *cand
 {
 	struct side sb = { .name = "base" }, sc = { .name = "cand" };
 	struct name_set unselected = { 0 };
+	struct seen seen = { 0 };
 	int r = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -645,9 +700,10 @@ int hvb_cmp_dirs(const char *const *base, size_t n_base, const char *const *cand
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < n_base && !r; i++)
-		r = side_read_dir(&sb, i, base[i], o, res, &unselected, err, errlen);
+		r = side_read_dir(&sb, i, base[i], o, res, &unselected, &seen, err, errlen);
 	for (size_t i = 0; i < n_cand && !r; i++)
-		r = side_read_dir(&sc, i, cand[i], o, res, &unselected, err, errlen);
+		r = side_read_dir(&sc, i, cand[i], o, res, &unselected, &seen, err, errlen);
+	seen_free(&seen);
 	if (!r)
 		pages_compare(&sb, &sc, res);
 	if (!r)

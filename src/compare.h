@@ -107,9 +107,10 @@ struct hvb_cmp_result {
 /*
  * Read the directories of both sides and compare them.  0 on success; on
  * invalid input (unreadable directory, an incomplete one without
- * o->allow_partial, a key whose unit or
- * direction differs between or within the sides, a repetition seen twice)
- * -EINVAL or -errno with a message naming the directory or the key in err.
+ * o->allow_partial, a run given more than once on either side (the same
+ * real path or the same run_id), a key whose unit or direction differs
+ * between or within the sides, a repetition seen twice) -EINVAL or -errno
+ * with a message naming the directories or the key in err.
  */
 int hvb_cmp_dirs(const char *const *base, size_t n_base, const char *const *cand, size_t n_cand,
 		 const struct hvb_cmp_opts *o, struct hvb_cmp_result *res, char *err,

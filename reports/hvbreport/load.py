@@ -6,10 +6,9 @@ run is refused unless the caller accepts it, and a skipped cell stays a row
 with its reason instead of disappearing.
 """
 
-import csv
-import io
 import math
 import os
+import re
 
 FORMAT_VERSION = "1"
 
@@ -22,6 +21,24 @@ META_COLS = ["key", "value"]
 
 STATUSES = ("ok", "skipped", "unsupported", "failed")
 RUN_STATUSES = ("complete", "interrupted", "running")
+
+
+# Times and rates are > 0; any other unit (a count, bytes) may be 0; nothing is
+# negative (FORMAT.md; hvb_value_valid in lib/csvfile.c).
+POSITIVE_UNITS = ("ns", "cycles", "ms", "MB/s", "ops/s")
+
+
+def value_valid(unit, value):
+    return math.isfinite(value) and (value > 0 if unit in POSITIVE_UNITS else value >= 0)
+
+
+RUN_ID_MAX = 128
+_RUN_ID = re.compile(r"[A-Za-z0-9._-]{1,%d}" % RUN_ID_MAX)
+
+
+def valid_run_id(run_id):
+    """A run id is one safe path component (report names its output after it)."""
+    return bool(_RUN_ID.fullmatch(run_id)) and run_id not in (".", "..")
 
 
 class ResultError(Exception):
@@ -51,7 +68,7 @@ class Run:
 
     @property
     def run_id(self):
-        return self.meta.get("run_id") or os.path.basename(os.path.normpath(self.path))
+        return self.meta["run_id"]  # checked by valid_run_id when loaded
 
     @property
     def status(self):
@@ -63,78 +80,160 @@ class Run:
         return self.status != "complete"
 
 
-def _read_csv(path, expected, tolerate_torn_tail=False, warnings=None):
-    """Read a CSV with a header that starts with `expected` columns.
+class _CsvError(Exception):
+    def __init__(self, line, what):
+        super().__init__(what)
+        self.line = line
 
-    Extra trailing columns are allowed (FORMAT.md allows additive columns).
-    A *.partial file may end in a row torn by the writer's death; with
-    tolerate_torn_tail that last row is dropped with a warning instead of
-    failing, since it is exactly the damage the format anticipates.
+
+_PLAIN = re.compile(r'[^,"\r\n]*')
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")  # bytes surrogateescape could not decode
+
+
+def _quoted(text, pos):
+    """The quoted field opening at pos: (value, position after it), or None
+    when the text ends inside it."""
+    parts, i = [], pos + 1
+    while True:
+        j = text.find('"', i)
+        if j < 0:
+            return None
+        parts.append(text[i:j])
+        if not text.startswith('"', j + 1):
+            return "".join(parts), j + 1
+        parts.append('"')
+        i = j + 2
+
+
+def _records(text):
+    """Yield (line, fields, ending) for each record of text.
+
+    RFC 4180 as libcsv's strict mode reads it (lib/csvfile.c), so both
+    readers split a file alike: fields verbatim, a quote only around a whole
+    field, CR, LF or CRLF ending a record, blank lines skipped.  line is
+    where the record starts; ending is "line" (a line break ended it), or,
+    for a last record without one, "eof" or "open" (inside a quoted field).
+    """
+    pos, end, line = 0, len(text), 1
+    while pos < end:
+        if text[pos] in "\r\n":  # a blank line holds no record
+            line += text[pos] == "\n"
+            pos += 1
+            continue
+        start, fields = line, []
+        while True:
+            if text.startswith('"', pos):
+                got = _quoted(text, pos)
+                if got is None:
+                    yield start, fields, "open"
+                    return
+                line += text.count("\n", pos, got[1])
+                value, pos = got
+            else:
+                value = _PLAIN.match(text, pos).group()
+                pos += len(value)
+                if text.startswith('"', pos):
+                    raise _CsvError(line, "a quote inside an unquoted field")
+            fields.append(value)
+            if pos >= end:
+                yield start, fields, "eof"
+                return
+            if text[pos] == ",":
+                pos += 1
+                continue
+            if text[pos] not in "\r\n":
+                raise _CsvError(line, "text after a closing quote")
+            line += text[pos] == "\n"
+            pos += 1
+            yield start, fields, "line"
+            break
+
+
+def _checked_records(path, text, tolerate_torn_tail, warnings):
+    """(line, fields) of every record, each valid UTF-8 without NUL bytes.
+
+    A *.partial file may end in a record torn by the writer's death: with
+    tolerate_torn_tail that last, unterminated record is dropped with a
+    warning instead of read, since it is exactly the damage the format
+    anticipates (FORMAT.md).  Anywhere else damage is an error.
     """
     name = os.path.basename(path)
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:  # tolerate a BOM
-            text = f.read()
-    except UnicodeDecodeError as e:
-        raise ResultError(f"{path}: not UTF-8 ({e})")
-    except OSError as e:
-        raise ResultError(f"{path}: cannot read: {e.strerror}")
-    torn_tail = bool(text) and not text.endswith("\n")
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    rows = []
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise ResultError(f"{path}:1: empty file (expected header {','.join(expected)})")
-    except csv.Error as e:
-        raise ResultError(f"{path}:1: malformed CSV: {e}")
-    header = [h.strip() for h in header]
-    if header[:len(expected)] != expected:
-        raise ResultError(f"{path}:1: header is {','.join(header)!r}, "
-                          f"expected it to start with {','.join(expected)!r}")
-    pending = []
-    while True:
-        try:
-            fields = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as e:
-            if tolerate_torn_tail and torn_tail:
-                if warnings is not None:
-                    warnings.append(f"{name}: dropped a torn last row at line "
-                                    f"{reader.line_num} (writer died mid-row)")
-                break
-            raise ResultError(f"{path}:{reader.line_num}: malformed CSV: {e}")
-        pending.append((reader.line_num, fields))
-    for i, (line, fields) in enumerate(pending):
-        if not fields or fields == [""]:
-            continue
-        if len(fields) != len(header):
-            last = i == len(pending) - 1
-            if tolerate_torn_tail and torn_tail and last:
+        for line, fields, ending in _records(text):
+            if ending != "line" and tolerate_torn_tail:
                 if warnings is not None:
                     warnings.append(f"{name}: dropped a torn last row at line {line} "
-                                    f"({len(fields)} of {len(header)} fields; writer died mid-row)")
-                continue
+                                    f"(the writer died while writing it)")
+                return
+            if ending == "open":
+                raise _CsvError(line, "a quoted field is still open at the end of the file")
+            for f in fields:
+                if "\0" in f:
+                    raise ResultError(f"{path}:{line}: NUL byte in a field")
+                if _NOT_UTF8.search(f):
+                    raise ResultError(f"{path}:{line}: not UTF-8")
+            yield line, fields
+    except _CsvError as e:
+        raise ResultError(f"{path}:{e.line}: malformed CSV: {e}")
+
+
+def _read_csv(path, expected, tolerate_torn_tail=False, warnings=None):
+    """Read a CSV file whose header starts with the `expected` columns.
+
+    Extra trailing columns are allowed (FORMAT.md allows additive columns);
+    a UTF-8 BOM at the start is skipped.
+    """
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise ResultError(f"{path}: cannot read: {e.strerror}")
+    text = data.decode("utf-8-sig", "surrogateescape")
+    records = _checked_records(path, text, tolerate_torn_tail, warnings)
+    first = next(records, None)
+    if first is None:
+        raise ResultError(f"{path}:1: empty file (expected header {','.join(expected)})")
+    hline, header = first
+    if header[:len(expected)] != expected:
+        raise ResultError(f"{path}:{hline}: header is '{','.join(header)}', "
+                          f"expected it to start with '{','.join(expected)}'")
+    name = os.path.basename(path)
+    rows = []
+    for line, fields in records:
+        if len(fields) != len(header):
             raise ResultError(f"{path}:{line}: {len(fields)} fields, header has {len(header)}")
         rows.append(Row(zip(header, fields), name, line))
     return rows
 
 
+# FORMAT.md number syntax, as lib/results.c checks it: float() alone would
+# also take "1_0", " 1 ", "inf" and "nan", int() "-1", "+1" and "1_0".
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_INDEX = re.compile(r"[0-9]{1,10}")
+INDEX_MAX = 2**31 - 1
+
+
 def _number(row, col, path, required, integer=False):
-    """Parse a numeric field; empty means "no value" (None) unless required."""
-    text = row[col].strip()
+    """Parse a numeric field; empty means "no value" (None) unless required.
+
+    integer: a repetition index, decimal digits only, 0..INDEX_MAX.
+    """
+    text = row[col]
     if text == "":
         if required:
             raise ResultError(f"{path}:{row.line}: column {col} is empty")
         return None
-    try:
-        value = int(text) if integer else float(text)
-    except ValueError:
-        raise ResultError(f"{path}:{row.line}: column {col}: "
-                          f"{text!r} is not a {'integer' if integer else 'number'}")
-    if not integer and not math.isfinite(value):
-        raise ResultError(f"{path}:{row.line}: column {col}: {text!r} is not finite")
+    if integer:
+        if not _INDEX.fullmatch(text) or int(text) > INDEX_MAX:
+            raise ResultError(f"{path}:{row.line}: column {col}: '{text[:80]}' is not an "
+                              f"integer in 0..{INDEX_MAX}")
+        return int(text)
+    if not _DECIMAL.fullmatch(text):
+        raise ResultError(f"{path}:{row.line}: column {col}: '{text[:80]}' is not a decimal "
+                          f"number")
+    value = float(text)
+    if not math.isfinite(value):
+        raise ResultError(f"{path}:{row.line}: column {col}: '{text[:80]}' is not finite")
     return value
 
 
@@ -161,55 +260,91 @@ def _data_file(run, base):
 
 def _load_meta(run):
     path = os.path.join(run.path, "meta.csv")
-    for row in _read_csv(path, META_COLS):
-        key = row["key"].strip()
-        if not key:
+    rows = _read_csv(path, META_COLS)
+    for row in rows:
+        if not row["key"]:
             raise ResultError(f"{path}:{row.line}: empty key")
+    for row in rows:  # after every row's own check, as lib/results.c does it
+        key = row["key"]
         if key in run.meta:
-            raise ResultError(f"{path}:{row.line}: duplicate key {key!r}")
+            raise ResultError(f"{path}:{row.line}: duplicate key '{key[:80]}'")
         run.meta[key] = row["value"]
     version = run.meta.get("format_version")
     if version is None:
         raise ResultError(f"{path}: no format_version key")
-    if version.strip() != FORMAT_VERSION:
-        raise ResultError(f"{path}: format_version is {version!r}; this report reads "
+    if version != FORMAT_VERSION:
+        raise ResultError(f"{path}: format_version is '{version[:80]}'; this reader reads "
                           f"version {FORMAT_VERSION}")
+    if "status" not in run.meta:
+        raise ResultError(f"{path}: no status key: not an hvbench run or a damaged meta.csv")
     if run.status not in RUN_STATUSES:
-        raise ResultError(f"{path}: status is {run.status!r}, expected one of "
-                          f"{', '.join(RUN_STATUSES)}")
+        raise ResultError(f"{path}: status is '{run.status[:80]}', expected complete, "
+                          f"interrupted or running")
+    if "run_id" not in run.meta:
+        raise ResultError(f"{path}: no run_id key")
+    if not valid_run_id(run.meta["run_id"]):
+        raise ResultError(f"{path}: run_id '{run.meta['run_id'][:80]}' is not a run id (1 to "
+                          f"{RUN_ID_MAX} of A-Z a-z 0-9 . _ -, not . or ..)")
 
 
 def _check_status(row, path):
-    status = row["status"].strip()
+    status = row["status"]
     line = row.line
     if status not in STATUSES:
-        raise ResultError(f"{path}:{line}: status {status!r} is not one of {', '.join(STATUSES)}")
-    if status != "ok" and not row["note"].strip():
+        raise ResultError(f"{path}:{line}: status '{status[:80]}' is not one of "
+                          f"{', '.join(STATUSES)}")
+    if status != "ok" and not row["note"]:
         raise ResultError(f"{path}:{line}: status {status} without a note saying why")
     return status
+
+
+def _check_sample(row, path, run_id):
+    """The columns every row has, then ok rows' or the others' rules (FORMAT.md,
+    What readers accept; lib/results.c checks the same in the same order)."""
+    line, value_text = row.line, row["value"]
+    if row["run_id"] != run_id:
+        raise ResultError(f"{path}:{line}: run_id '{row['run_id'][:80]}' is not this run's "
+                          f"('{run_id}' in meta.csv)")
+    for col in ("runner", "workload"):
+        if not row[col]:
+            raise ResultError(f"{path}:{line}: column {col} is empty")
+    row["status"] = _check_status(row, path)
+    if row["better"] not in ("", "lower", "higher"):
+        raise ResultError(f"{path}:{line}: better is '{row['better'][:80]}', "
+                          f"expected lower or higher")
+    row["rep"] = _number(row, "rep", path, False, integer=True)
+    row["value"] = _number(row, "value", path, False)
+    if row["status"] != "ok":
+        if row["value"] is not None:
+            raise ResultError(f"{path}:{line}: status {row['status']} row has a value")
+        return
+    for col in ("metric", "unit", "better", "rep", "value"):
+        if row[col] in ("", None):
+            if col == "better":
+                raise ResultError(f"{path}:{line}: better is '', expected lower or higher")
+            raise ResultError(f"{path}:{line}: column {col} is empty in an ok row")
+    if not value_valid(row["unit"], row["value"]):
+        rule = "> 0" if row["unit"] in POSITIVE_UNITS else ">= 0"
+        raise ResultError(f"{path}:{line}: column value: {value_text[:80]} {row['unit'][:80]} "
+                          f"must be {rule}")
 
 
 def _load_samples(run):
     path, partial = _data_file(run, "samples")
     rows = _read_csv(path, SAMPLES_COLS, partial, run.warnings)
     for row in rows:
-        line = row.line
-        row["status"] = _check_status(row, path)
-        for col in ("runner", "workload"):
-            if not row[col].strip():
-                raise ResultError(f"{path}:{line}: column {col} is empty")
-        ok = row["status"] == "ok"
-        if ok:
-            for col in ("metric", "unit"):
-                if not row[col].strip():
-                    raise ResultError(f"{path}:{line}: column {col} is empty in an ok row")
-            if row["better"] not in ("lower", "higher"):
-                raise ResultError(f"{path}:{line}: better is {row['better']!r}, "
-                                  f"expected lower or higher")
-        row["rep"] = _number(row, "rep", path, ok, integer=True)
-        row["value"] = _number(row, "value", path, ok)
-        if not ok and row["value"] is not None:
-            raise ResultError(f"{path}:{line}: status {row['status']} row has a value")
+        _check_sample(row, path, run.run_id)
+    # One row per (runner, workload, metric, rep): a second would move a median.
+    # After the row checks, as lib/results.c does it.
+    first = {}
+    for row in rows:
+        if not row["metric"] or row["rep"] is None:
+            continue
+        key = (row["runner"], row["workload"], row["metric"], row["rep"])
+        if key in first:
+            raise ResultError(f"{path}:{row.line}: duplicate row {' '.join(map(str, key[:3]))} "
+                              f"rep {key[3]} (first at line {first[key]})")
+        first[key] = row.line
     run.samples = rows
 
 
@@ -233,7 +368,7 @@ def _load_exits(run):
         row["rep"] = _number(row, "rep", path, True, integer=True)
         row["count"] = _number(row, "count", path, True)
         row["total_ns"] = _number(row, "total_ns", path, False)
-        if not row["reason"].strip():
+        if not row["reason"]:
             raise ResultError(f"{path}:{row.line}: column reason is empty")
     run.exits = rows
 

@@ -75,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < size; i++)
 		first.max_line += data[i] == '\n';
 	err[0] = '\0';
-	r = hvb_csv_read(in, on_row, &first, err, sizeof(err));
+	r = hvb_csv_read(in, on_row, &first, NULL, err, sizeof(err));
 	FUZZ_CHECK(r == 0 || r == STOP || r == -EINVAL);
 	if (r == -EINVAL)
 		FUZZ_CHECK(err[0] && fuzz_terminated(err, sizeof(err)));
@@ -92,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(!fclose(f));
 	second = (struct rows){.max_line = LONG_MAX};
 	err[0] = '\0';
-	r = hvb_csv_read(out, on_row, &second, err, sizeof(err));
+	r = hvb_csv_read(out, on_row, &second, NULL, err, sizeof(err));
 	if (r)
 		dprintf(2, "reading back what hvb_csv_write_row wrote: %s\n", err);
 	FUZZ_CHECK(r == 0);

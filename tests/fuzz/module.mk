@@ -38,7 +38,7 @@ fuzz_objs = $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(1))
 FUZZ_SRCS_elf = $(call fuzz_srcs,hv/elf.c hv/mem.c hv/sha256.c)
 FUZZ_SRCS_console = $(call fuzz_srcs,console_codec.c console_stream.c)
 FUZZ_SRCS_xentrace = $(call fuzz_srcs,xentrace.c)
-FUZZ_SRCS_records = $(call fuzz_srcs,records.c util.c)
+FUZZ_SRCS_records = $(call fuzz_srcs,records.c csvfile.c util.c)
 FUZZ_SRCS_run = $(call fuzz_srcs,results.c csvfile.c util.c)
 FUZZ_SRCS_csv = $(FUZZ_SRCS_run)
 

@@ -24,6 +24,7 @@ FIX = os.path.join(ROOT, "tests", "fixtures", "results")
 COMPLETE = os.path.join(FIX, "20261126-101500-fixhost-4242")
 TCG = os.path.join(FIX, "20261126-120000-fixhost-4444")
 PARTIAL = os.path.join(FIX, "20261126-113000-fixhost-4343")
+MALFORMED = os.path.join(ROOT, "tests", "fixtures", "malformed")
 HAVE_GNUPLOT = shutil.which("gnuplot") is not None
 
 
@@ -349,7 +350,7 @@ class TestErrors(unittest.TestCase):
             r = run_report("--out", os.path.join(tmp, "o"), d)
             self.assertEqual(r.returncode, 1)
             self.assertIn("samples.csv:5:", r.stderr)
-            self.assertIn("not a number", r.stderr)
+            self.assertIn("not a decimal number", r.stderr)
 
     def test_23_field_count(self):
         """a row with a missing field is an error naming counters.csv and the line"""
@@ -498,7 +499,7 @@ class TestEnvironment(unittest.TestCase):
             p = parse(os.path.join(tmp, "o", "report.html"))
             self.assertNotIn("page-size-banner", p.ids)
 
-    def test_37_context_banners(self):
+    def test_38_context_banners(self):
         """--quick, a nested (PVM) host and a busy host each get a banner; none otherwise"""
         with tempfile.TemporaryDirectory() as tmp:
             d = copy_fixture(COMPLETE, tmp)
@@ -521,11 +522,104 @@ class TestEnvironment(unittest.TestCase):
             self.assertIn("**Busy host**", md)
             self.assertIn("**Nested host (PVM)**", md)
 
+    def test_37_run_id_traversal(self):
+        """a run_id that climbs out of reports/out is refused; nothing is written outside"""
+        with tempfile.TemporaryDirectory() as tmp:
+            # a copy of reports/ deep enough that ../../../ stays inside tmp
+            reports = os.path.join(tmp, "a", "b", "c", "reports")
+            shutil.copytree(os.path.join(ROOT, "reports"), reports,
+                            ignore=shutil.ignore_patterns("out", "__pycache__"))
+            d = copy_fixture(TCG, tmp)
+            edit_meta(d, "run_id", "../../../escaped")
+            r = subprocess.run([sys.executable, os.path.join(reports, "hvbench_report.py"),
+                                "--no-plots", d], capture_output=True, text=True, timeout=300)
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn("run_id '../../../escaped' is not a run id", r.stderr)
+            written = [os.path.join(dp, n) for dp, _, names in os.walk(tmp) for n in names
+                       if n in ("report.html", "summary.md")]
+            self.assertEqual(written, [])
+
     def test_31_duplicate_dir(self):
-        """the same run given twice is an error"""
-        r = run_report("--no-plots", "--out", tempfile.gettempdir() + "/hvb-never", TCG, TCG)
-        self.assertEqual(r.returncode, 1)
-        self.assertIn("more than once", r.stderr)
+        """the same run given twice is an error naming both (path, spelling, symlink, copy)"""
+        with tempfile.TemporaryDirectory() as tmp:
+            link = os.path.join(tmp, "latest")
+            os.symlink(TCG, link)
+            copy = copy_fixture(TCG, tmp, "copy")
+            for a, b, why in ((TCG, TCG, "are the same directory"),
+                              (TCG, TCG + "/", "are the same directory"),
+                              (TCG, link, "are the same directory"),
+                              (TCG, copy, "hold the same run (run_id 20261126-120000-fixhost-4444")):
+                r = run_report("--no-plots", "--out", os.path.join(tmp, "o"), a, b)
+                self.assertEqual(r.returncode, 1, (a, b))
+                self.assertIn("more than once", r.stderr)
+                self.assertIn(why, r.stderr)
+                self.assertIn(f"{a} and {b} ", r.stderr)
+
+
+def read_table():
+    """tests/fixtures/malformed/cases.tsv: (case, mode, expect, [substrings])."""
+    with open(os.path.join(MALFORMED, "cases.tsv"), encoding="utf-8") as f:
+        rows = [line.rstrip("\n").split("\t") for line in f
+                if line.strip() and not line.startswith("#")]
+    return [(r[0], r[1], r[2], r[3:]) for r in rows]
+
+
+def load_as_report(path, allow_partial):
+    """What `hvbench report` does with one directory: its runs or the error."""
+    sys.path.insert(0, os.path.join(ROOT, "reports"))
+    import hvbench_report
+    return hvbench_report.load_all([path], allow_partial)
+
+
+class TestMalformedTable(unittest.TestCase):
+    """The shared table of malformed directories: the C reader (test_results.c)
+    must do the same with every row."""
+
+    def test_000_fixtures_reproducible(self):
+        """tests/fixtures/malformed is what make_malformed.py writes"""
+        with tempfile.TemporaryDirectory() as tmp:
+            r = subprocess.run([sys.executable, os.path.join(MALFORMED, "make_malformed.py"), tmp],
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+
+            def files(root):
+                skip = ("make_malformed.py", ".gitattributes")
+                return {os.path.relpath(os.path.join(d, n), root)
+                        for d, dirs, names in os.walk(root) for n in names
+                        if "__pycache__" not in d and n not in skip}
+            self.assertEqual(files(tmp), files(MALFORMED))
+            for rel in files(tmp):
+                with open(os.path.join(tmp, rel), "rb") as a, \
+                        open(os.path.join(MALFORMED, rel), "rb") as b:
+                    self.assertEqual(a.read(), b.read(), rel)
+
+    def check_case(self, name, mode, expect, subs):
+        sys.path.insert(0, os.path.join(ROOT, "reports"))
+        from hvbreport import load
+        try:
+            runs = load_as_report(os.path.join(MALFORMED, name), mode == "allow-partial")
+        except load.ResultError as e:
+            self.assertEqual(expect, "refuse", f"refused: {e}")
+            for s in subs:
+                self.assertIn(s, str(e))
+            return
+        self.assertNotEqual(expect, "refuse", "accepted")
+        warnings = "\n".join(runs[0].warnings)
+        if expect == "accept":
+            self.assertEqual(warnings, "", "accepted with warnings")
+        for s in subs:
+            self.assertIn(s, warnings)
+
+
+def _add_table_tests():
+    for i, (name, mode, expect, subs) in enumerate(read_table()):
+        def test(self, name=name, mode=mode, expect=expect, subs=subs):
+            self.check_case(name, mode, expect, subs)
+        test.__doc__ = f"malformed table: {name} ({mode}): {expect}"
+        setattr(TestMalformedTable, f"test_{i + 1:03d}_{name.replace('-', '_')}", test)
+
+
+_add_table_tests()
 
 
 class TapResult(unittest.TestResult):
@@ -564,7 +658,8 @@ class TapResult(unittest.TestResult):
 def main():
     suite = unittest.TestSuite()
     loader = unittest.TestLoader()
-    for cls in (TestCli, TestStructure, TestPartial, TestErrors, TestEnvironment):
+    for cls in (TestCli, TestStructure, TestPartial, TestErrors, TestEnvironment,
+                TestMalformedTable):
         suite.addTests(loader.loadTestsFromTestCase(cls))
     result = TapResult()
     try:

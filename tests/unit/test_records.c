@@ -77,6 +77,33 @@ static void test_reps(struct hvb_sink *sink)
 	TAP_EQ_INT(hvb_rec_deliver(&c, &r), -EPROTO, "a repetition past the job is refused");
 	TAP_OK(strstr(c.error, "repetition 5") != NULL, "the error names the repetition");
 	hvb_rec_finish(&c, NULL);
+}
+
+/* A time per operation or a rate is > 0; a count may be 0; nothing < 0. */
+static void test_values(struct hvb_sink *sink)
+{
+	const struct hvb_out out = { .sink = sink, .runner = "native" };
+	struct hvb_rec_consumer c;
+	struct hvb_record r;
+
+	hvb_rec_init(&c, &out, &job);
+	r = sample("micro/a", 3, -20);
+	TAP_EQ_INT(hvb_rec_deliver(&c, &r), -EPROTO, "a negative ns_per_op is a protocol error");
+	TAP_OK(strstr(c.error, "micro/a/ns_per_op") && strstr(c.error, "-20 ns"),
+	       "... naming the sample and its value");
+	hvb_rec_finish(&c, NULL);
+	hvb_rec_init(&c, &out, &job);
+	r = sample("micro/a", 3, 0);
+	TAP_EQ_INT(hvb_rec_deliver(&c, &r), -EPROTO, "a zero ns_per_op is a protocol error");
+	hvb_rec_finish(&c, NULL);
+	hvb_rec_init(&c, &out, &job);
+	r = sample("micro/a", 3, 0);
+	strcpy(r.metric, "page_faults");
+	strcpy(r.unit, "count");
+	TAP_EQ_INT(hvb_rec_deliver(&c, &r), 0, "a count of 0 is a value");
+	r.value = -1;
+	TAP_EQ_INT(hvb_rec_deliver(&c, &r), -EPROTO, "a negative count is a protocol error");
+	hvb_rec_finish(&c, NULL);
 
 	hvb_rec_init(&c, &(const struct hvb_out){ .sink = sink, .runner = "native" }, &job);
 	c.on_rep = on_rep;
@@ -90,7 +117,7 @@ static void test_reps(struct hvb_sink *sink)
 static void test_unterminated(struct hvb_sink *sink)
 {
 	struct hvb_rec_consumer c;
-	struct hvb_record r;
+	struct hvb_record r, u;
 
 	hvb_rec_init(&c, &(const struct hvb_out){ .sink = sink, .runner = "native" }, &job);
 	c.on_rep = on_rep;
@@ -104,6 +131,20 @@ static void test_unterminated(struct hvb_sink *sink)
 	TAP_EQ_INT(hvb_rec_deliver(&c, &r), -EPROTO, "a non-finite value is refused");
 	TAP_OK(strstr(c.error, "not a finite number") != NULL && strlen(c.error) < sizeof(c.error),
 	       "the error is bounded (no guest string read past its field)");
+	hvb_rec_finish(&c, NULL);
+
+	hvb_rec_init(&c, &(const struct hvb_out){ .sink = sink, .runner = "native" }, &job);
+	u = sample("micro/a", 3, 1.5);
+	strcpy(u.text, "cut \xe2\x82");
+	TAP_EQ_INT(hvb_rec_deliver(&c, &u), -EPROTO,
+		   "a string that is not UTF-8 is refused (readers refuse such a file)");
+	TAP_OK(strstr(c.error, "UTF-8") != NULL, "... and the error says so");
+	u = sample("micro/a", 3, 1.5);
+	for (size_t i = 0; i + 1 < sizeof(u.text); i += 2)
+		memcpy(u.text + i, "\xc3\xa9", 2); /* e-acute, up to the field's end */
+	c.error[0] = '\0';
+	TAP_EQ_INT(hvb_rec_deliver(&c, &u), 0,
+		   "UTF-8 text cut at its field's end is kept, without the cut character");
 	hvb_rec_finish(&c, NULL);
 
 	hvb_rec_init(&c, &(const struct hvb_out){ .sink = sink, .runner = "native" }, &job);
@@ -133,6 +174,7 @@ int main(void)
 		return tap_done();
 	}
 	test_reps(sink);
+	test_values(sink);
 	test_unterminated(sink);
 	dir = xstrdup(hvb_sink_dir(sink));
 	TAP_EQ_INT(hvb_sink_close(sink, "complete"), 0, "sink closes");
@@ -141,7 +183,7 @@ int main(void)
 		failed += run.samples[i].status == HVB_ST_FAILED;
 	TAP_OK(run.n_samples > 0 && run.samples[0].rep == 4 && run.samples[0].has_value,
 	       "the valid sample was written");
-	TAP_EQ_INT(failed, 7, "every undelivered cell of every job got a failed row");
+	TAP_EQ_INT(failed, 13, "every undelivered cell of every job got a failed row");
 	hvb_run_free(&run);
 	free(dir);
 	dir = xasprintf("rm -rf %s", tmpdir);

@@ -1,4 +1,8 @@
-/* Result files: CSV round trip (awkward values), atomic finish, partial runs. */
+/*
+ * Result files: CSV round trip (awkward values), atomic finish, partial runs,
+ * and the shared table of malformed directories (tests/fixtures/malformed/
+ * cases.tsv), which the Python reader is tested against too.
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,7 +89,7 @@ static void test_malformed(void)
 		   "a directory without meta.csv is rejected");
 	TAP_OK(strstr(err, "not a result directory") != NULL, "... with a clear message");
 	p = xasprintf("%s/meta.csv", dir);
-	write_text(p, "key,value\nstatus,complete\n");
+	write_text(p, "key,value\nformat_version,1\nrun_id,r\nstatus,complete\n");
 	free(p);
 	p = xasprintf("%s/samples.csv", dir);
 	write_text(p, "run_id,runner,workload,metric,unit,better,rep,value,status,note\n"
@@ -173,6 +177,47 @@ static void test_tab_round_trip(void)
 	free(dir);
 }
 
+/* The writer turns a value its unit cannot have into a failed row with the reason. */
+static void test_invalid_values(void)
+{
+	struct hvb_sink *s;
+	struct hvb_run run;
+	char err[256], *dir;
+
+	if (!TAP_EQ_INT(hvb_sink_open(&s, tmpdir, "values"), 0, "sink opens (values)"))
+		return;
+	hvb_sink_sample(s, "native",
+			&(struct hvb_sample_out){ .workload = "cpu/x", .metric = "ns_per_op",
+						  .unit = "ns", .better = HVB_LOWER_IS_BETTER,
+						  .value = -20 });
+	hvb_sink_sample(s, "native",
+			&(struct hvb_sample_out){ .workload = "mem/x", .metric = "bandwidth",
+						  .unit = "MB/s", .better = HVB_HIGHER_IS_BETTER,
+						  .value = 0 });
+	hvb_sink_sample(s, "native",
+			&(struct hvb_sample_out){ .workload = "cpu/x", .metric = "page_faults",
+						  .unit = "count", .better = HVB_LOWER_IS_BETTER,
+						  .value = 0 });
+	dir = xstrdup(hvb_sink_dir(s));
+	TAP_EQ_INT(hvb_sink_close(s, "complete"), 0, "sink closes (values)");
+	if (TAP_EQ_INT(hvb_run_read(dir, false, &run, err, sizeof(err)), 0,
+		       "a run with invalid values reads back")) {
+		TAP_OK(run.samples[0].status == HVB_ST_FAILED && !run.samples[0].has_value &&
+			       strstr(run.samples[0].note, "-20 ns") &&
+			       strstr(run.samples[0].note, "must be > 0"),
+		       "-20 ns: a failed row saying why");
+		TAP_OK(run.samples[1].status == HVB_ST_FAILED &&
+			       strstr(run.samples[1].note, "must be > 0"),
+		       "0 MB/s: a failed row saying why");
+		TAP_OK(run.samples[2].status == HVB_ST_OK && run.samples[2].value == 0,
+		       "a count of 0 stays a value");
+		hvb_run_free(&run);
+	} else {
+		printf("#   %s\n", err);
+	}
+	free(dir);
+}
+
 static void test_existing_dir(void)
 {
 	struct hvb_sink *s;
@@ -184,6 +229,81 @@ static void test_existing_dir(void)
 	free(meta);
 }
 
+/* Every substring of subs[0..n) in text (text NULL: none is). */
+static bool has_all(const char *text, char **subs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!text || !strstr(text, subs[i]))
+			return false;
+	return true;
+}
+
+static char *joined_warnings(const struct hvb_run *run)
+{
+	char *all = xstrdup(""), *next;
+
+	for (size_t i = 0; i < run->n_warnings; i++) {
+		next = xasprintf("%s%s\n", all, run->warnings[i]);
+		free(all);
+		all = next;
+	}
+	return all;
+}
+
+/* One row of cases.tsv: case, mode, expect, substrings (tab-separated). */
+static void table_case(const char *root, char *line)
+{
+	char *f[16], *save = NULL, *dir, *warn, desc[160], err[1024] = "";
+	struct hvb_run run;
+	size_t n = 0;
+	bool ok;
+	int r;
+
+	line[strcspn(line, "\n")] = '\0';
+	for (char *t = strtok_r(line, "\t", &save); t && n < ARRAY_SIZE(f);
+	     t = strtok_r(NULL, "\t", &save))
+		f[n++] = t;
+	if (n < 3) {
+		TAP_OK(false, "cases.tsv: a row has case, mode and expect");
+		return;
+	}
+	dir = xasprintf("%s/tests/fixtures/malformed/%s", root, f[0]);
+	r = hvb_run_read(dir, !strcmp(f[1], "allow-partial"), &run, err, sizeof(err));
+	warn = r ? xstrdup("") : joined_warnings(&run);
+	if (!strcmp(f[2], "accept"))
+		ok = !r && !*warn;
+	else if (!strcmp(f[2], "warn"))
+		ok = !r && has_all(warn, f + 3, n - 3);
+	else
+		ok = r && has_all(err, f + 3, n - 3);
+	snprintf(desc, sizeof(desc), "malformed table: %s (%s): %s", f[0], f[1], f[2]);
+	if (!TAP_OK(ok, desc))
+		printf("#   got: %s%s%s\n", r ? "refused: " : "accepted", err, *warn ? warn : "");
+	if (!r)
+		hvb_run_free(&run);
+	free(warn);
+	free(dir);
+}
+
+static void test_malformed_table(void)
+{
+	const char *root = getenv("HVB_ROOT") ? getenv("HVB_ROOT") : ".";
+	char *path = xasprintf("%s/tests/fixtures/malformed/cases.tsv", root), *line = NULL;
+	FILE *f = fopen(path, "r");
+	size_t cap = 0;
+
+	if (!TAP_OK(f != NULL, "the malformed table (cases.tsv) opens")) {
+		free(path);
+		return;
+	}
+	while (getline(&line, &cap, f) > 0)
+		if (line[0] != '#' && line[0] != '\n')
+			table_case(root, line);
+	free(line);
+	fclose(f);
+	free(path);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir))
@@ -193,6 +313,8 @@ int main(void)
 	test_existing_dir();
 	test_counter_status();
 	test_tab_round_trip();
+	test_invalid_values();
+	test_malformed_table();
 	char *cmd = xasprintf("rm -rf %s", tmpdir);
 	if (system(cmd))
 		return 1;
