@@ -75,6 +75,25 @@ static int job_index(const struct hvb_rec_consumer *c, const char *name)
 	return -1;
 }
 
+/* Has this row been written before?  (Remembers it if not.)  A guest that
+ * sends one sample or status twice would make the run unreadable: the
+ * readers refuse a repeated (runner, workload, metric, rep) row. */
+static bool seen_before(struct hvb_rec_consumer *c, int wi, const char *metric, long rep)
+{
+	char *key = xasprintf("%d\n%s\n%ld", wi, metric, rep);
+
+	for (size_t i = 0; i < c->n_seen; i++)
+		if (!strcmp(c->seen[i], key)) {
+			free(key);
+			return true;
+		}
+	c->seen = realloc(c->seen, (c->n_seen + 1) * sizeof(*c->seen));
+	if (!c->seen)
+		abort();
+	c->seen[c->n_seen++] = key;
+	return false;
+}
+
 static int deliver_sample(struct hvb_rec_consumer *c, const struct hvb_record *r, int wi,
 			  const char *metric, const char *unit, const char *text)
 {
@@ -88,6 +107,9 @@ static int deliver_sample(struct hvb_rec_consumer *c, const struct hvb_record *r
 	if (!hvb_value_valid(unit, r->value))
 		return proto(c, "sample %s/%s is %g %s: must be %s", c->job->workloads[wi], metric,
 			     r->value, unit, hvb_unit_positive(unit) ? "> 0" : ">= 0");
+	if (seen_before(c, wi, metric, r->rep))
+		return proto(c, "sample %s/%s of repetition %u sent twice", c->job->workloads[wi],
+			     metric, r->rep);
 	hvb_out_sample(c->out, .workload = c->job->workloads[wi], .metric = metric, .unit = unit,
 		       .better = r->better, .rep = r->rep, .value = r->value, .note = text);
 	c->delivered[wi] = 1;
@@ -99,6 +121,8 @@ static int deliver_status(struct hvb_rec_consumer *c, const struct hvb_record *r
 {
 	if (r->status <= HVB_ST_OK || r->status > HVB_ST_FAILED)
 		return proto(c, "status record with invalid status %d", r->status);
+	if (seen_before(c, wi, "", -1))
+		return proto(c, "a second status record for %s", c->job->workloads[wi]);
 	hvb_out_status(c->out, c->job->workloads[wi], (enum hvb_status)r->status,
 		       *text ? text : "no reason given");
 	c->delivered[wi] = 1;
@@ -235,4 +259,9 @@ void hvb_rec_finish(struct hvb_rec_consumer *c, const char *why)
 	hvb_sink_flush(c->out->sink);
 	free(c->delivered);
 	c->delivered = NULL;
+	for (size_t i = 0; i < c->n_seen; i++)
+		free(c->seen[i]);
+	free(c->seen);
+	c->seen = NULL;
+	c->n_seen = 0;
 }

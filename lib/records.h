@@ -29,6 +29,8 @@ struct hvb_rec_consumer {
 	uint64_t hello_entry_tsc, hello_first_tsc;
 	unsigned long n_records;
 	unsigned char *delivered; /* per job workload: a sample or status arrived */
+	char **seen;              /* keys of rows written: a repeat is a protocol error */
+	size_t n_seen;
 	int current;              /* index of the workload being measured, -1 none */
 	char error[160];          /* first protocol error */
 };

@@ -114,6 +114,39 @@ static void test_values(struct hvb_sink *sink)
 	hvb_rec_finish(&c, NULL);
 }
 
+/* A row the guest sends twice would make the run unreadable (readers refuse
+ * a repeated runner, workload, metric, rep): it is a protocol error. */
+static void test_repeats(void)
+{
+	struct hvb_sink *sink;
+	struct hvb_rec_consumer c;
+	struct hvb_record r;
+
+	/* A sink of its own: the shared one's rows are counted at the end. */
+	if (!TAP_EQ_INT(hvb_sink_open(&sink, tmpdir, "repeats"), 0, "a sink for the repeats"))
+		return;
+	const struct hvb_out out = { .sink = sink, .runner = "native" };
+	hvb_rec_init(&c, &out, &job);
+	r = sample("micro/a", 3, 12.5);
+	TAP_EQ_INT(hvb_rec_deliver(&c, &r), 0, "a sample is delivered");
+	r.value = 13;
+	TAP_EQ_INT(hvb_rec_deliver(&c, &r), -EPROTO, "the same sample again is a protocol error");
+	TAP_OK(strstr(c.error, "sent twice") != NULL, "... saying it was sent twice");
+	hvb_rec_finish(&c, NULL);
+	hvb_rec_init(&c, &out, &job);
+	r = sample("micro/a", 3, 12.5);
+	strcpy(r.metric, "cycles_per_op");
+	strcpy(r.unit, "cycles");
+	TAP_EQ_INT(hvb_rec_deliver(&c, &r), 0, "another metric of the same repetition is fine");
+	r = rec(HVB_REC_STATUS, long_name, 3);
+	r.status = HVB_ST_SKIPPED;
+	strcpy(r.text, "no port I/O");
+	TAP_EQ_INT(hvb_rec_deliver(&c, &r), 0, "a status record is delivered");
+	TAP_EQ_INT(hvb_rec_deliver(&c, &r), -EPROTO, "a second status for it is a protocol error");
+	hvb_rec_finish(&c, NULL);
+	hvb_sink_close(sink, "complete");
+}
+
 static void test_unterminated(struct hvb_sink *sink)
 {
 	struct hvb_rec_consumer c;
@@ -175,6 +208,7 @@ int main(void)
 	}
 	test_reps(sink);
 	test_values(sink);
+	test_repeats();
 	test_unterminated(sink);
 	dir = xstrdup(hvb_sink_dir(sink));
 	TAP_EQ_INT(hvb_sink_close(sink, "complete"), 0, "sink closes");
