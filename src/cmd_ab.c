@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "cmd_compare.h"
+#include "compare_cli.h"
 #include "opt.h"
 #include "util.h"
 

@@ -2,16 +2,14 @@
  * The compare command's options and output, shared by `hvbench compare` and
  * `hvbench ab` (which runs both sides, then compares them the same way).
  */
-#ifndef HVB_CMD_COMPARE_H
-#define HVB_CMD_COMPARE_H
+#ifndef HVB_COMPARE_CLI_H
+#define HVB_COMPARE_CLI_H
 
 #include <stdint.h>
 #include <stdio.h>
 
-#include "compare.h"
+#include "compare_render.h"
 #include "opt.h"
-
-enum hvb_cmp_format { HVB_FMT_TABLE, HVB_FMT_CSV, HVB_FMT_JSON, HVB_FMT_MARKDOWN };
 
 /* Option targets as the option parser fills them, then hvb_cmp_opts_parse()
  * turns them into opts / fmt. */
@@ -59,12 +57,6 @@ int hvb_cmp_opts_parse(struct hvb_cmp_cli *c);
 
 /* Parse "table", "csv", "json", "markdown": 0 or -EINVAL. */
 int hvb_cmp_format_parse(const char *s, enum hvb_cmp_format *out);
-
-/* The directories of both sides. */
-struct hvb_cmp_args {
-	char **base, **cand;
-	size_t n_base, n_cand;
-};
 
 void hvb_cmp_args_free(struct hvb_cmp_args *a);
 

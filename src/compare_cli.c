@@ -1,0 +1,94 @@
+/*
+ * What `hvbench compare` and `hvbench ab` share: their comparison options
+ * and "compare these directories and print the result" (compare_cli.h).
+ */
+#include "compare_cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "util.h"
+
+void hvb_cmp_args_free(struct hvb_cmp_args *a)
+{
+	for (size_t i = 0; i < a->n_base; i++)
+		free(a->base[i]);
+	for (size_t i = 0; i < a->n_cand; i++)
+		free(a->cand[i]);
+	free(a->base);
+	free(a->cand);
+}
+
+int hvb_cmp_format_parse(const char *s, enum hvb_cmp_format *out)
+{
+	static const char *const names[] = { "table", "csv", "json", "markdown" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (!strcmp(s, names[i])) {
+			*out = (enum hvb_cmp_format)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+int hvb_cmp_run(const struct hvb_cmp_args *a, const struct hvb_cmp_opts *o,
+		enum hvb_cmp_format fmt, FILE *out)
+{
+	struct hvb_cmp_result res;
+	char err[1024];
+	int r = hvb_cmp_dirs((const char *const *)a->base, a->n_base,
+			     (const char *const *)a->cand, a->n_cand, o, &res, err, sizeof(err));
+
+	if (r) {
+		hvb_err("compare: %s", err);
+		return HVB_EXIT_USAGE;
+	}
+	if (!res.n_rows) {
+		hvb_err("compare: no metric matches on either side (metrics '%s'); see "
+			"--metrics, --runner, --workload",
+			o->metrics ? o->metrics : HVB_CMP_DEFAULT_METRICS);
+		hvb_cmp_result_free(&res);
+		return HVB_EXIT_USAGE;
+	}
+	/* On stderr too, in every format: a pipe into a file must not hide it. */
+	for (size_t i = 0; i < res.n_warnings; i++)
+		hvb_warn("compare: %s", res.warnings[i]);
+	hvb_cmp_render(out, &res, o, a, fmt);
+	fflush(out);
+	r = hvb_cmp_exit_status(&res);
+	hvb_cmp_result_free(&res);
+	return r;
+}
+
+/* Options shared with `hvbench ab`. */
+int hvb_cmp_opts_parse(struct hvb_cmp_cli *c)
+{
+	struct hvb_cmp_opts *o = &c->opts;
+
+	if (hvb_cmp_format_parse(c->format, &c->fmt)) {
+		hvb_err("%s: unknown --format '%s' (table, csv, json or markdown)", c->cmd,
+			c->format);
+		return -1;
+	}
+	o->threshold = c->threshold_pct / 100;
+	o->iters = (unsigned)c->iters;
+	o->min_reps = (unsigned)c->min_reps;
+	o->seed = c->seed;
+	return 0;
+}
+
+void hvb_cmp_cli_init(struct hvb_cmp_cli *c, const char *cmd)
+{
+	memset(c, 0, sizeof(*c));
+	hvb_cmp_opts_init(&c->opts);
+	c->cmd = cmd;
+	c->format = "table";
+	c->threshold_pct = c->opts.threshold * 100;
+	c->iters = c->opts.iters;
+	c->min_reps = c->opts.min_reps;
+	c->seed = c->opts.seed;
+}
+

@@ -1,0 +1,470 @@
+/*
+ * The four output formats of `hvbench compare` and `hvbench ab`: an aligned
+ * table, CSV, JSON and Markdown.  Every number comes from the comparison
+ * (compare.c); this file only lays it out.
+ */
+#include "compare_render.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csvfile.h"
+#include "util.h"
+
+/* ------------------------------------------------------------ numbers */
+
+static const char *fmt_num(char *buf, size_t len, double v)
+{
+	if (isnan(v))
+		snprintf(buf, len, "-");
+	else if (fabs(v) >= 10000)
+		snprintf(buf, len, "%.0f", v);
+	else
+		snprintf(buf, len, "%.4g", v);
+	return buf;
+}
+
+static const char *fmt_pct(char *buf, size_t len, double ratio)
+{
+	if (isnan(ratio))
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%+.1f%%", (ratio - 1) * 100);
+	return buf;
+}
+
+static const char *fmt_ci(char *buf, size_t len, double lo, double hi)
+{
+	if (isnan(lo) || isnan(hi))
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "[%+.1f%%, %+.1f%%]", (lo - 1) * 100, (hi - 1) * 100);
+	return buf;
+}
+
+static const char *fmt_p(char *buf, size_t len, double p)
+{
+	if (isnan(p))
+		snprintf(buf, len, "-");
+	else if (p < 0.0001)
+		snprintf(buf, len, "%.1e", p);
+	else
+		snprintf(buf, len, "%.4f", p);
+	return buf;
+}
+
+/* --------------------------------------------------------------- table */
+
+enum { C_RUNNER, C_WORKLOAD, C_METRIC, C_UNIT, C_N, C_BASE, C_CAND, C_CHANGE, C_CI, C_P, C_Q,
+       C_VERDICT, NCOLS };
+
+static const char *const col_names[NCOLS] = {
+	"runner", "workload", "metric", "unit", "reps", "base", "cand", "change", "CI", "p", "q",
+	"verdict",
+};
+
+struct cells {
+	char s[NCOLS][64];
+};
+
+static void row_cells(const struct hvb_cmp_row *r, struct cells *c)
+{
+	hvb_strlcpy(c->s[C_RUNNER], r->runner, sizeof(c->s[0]));
+	hvb_strlcpy(c->s[C_WORKLOAD], r->workload, sizeof(c->s[0]));
+	hvb_strlcpy(c->s[C_METRIC], r->metric, sizeof(c->s[0]));
+	hvb_strlcpy(c->s[C_UNIT], r->unit, sizeof(c->s[0]));
+	if (r->paired)
+		snprintf(c->s[C_N], sizeof(c->s[0]), "%zu pairs", r->n_base);
+	else
+		snprintf(c->s[C_N], sizeof(c->s[0]), "%zu/%zu", r->n_base, r->n_cand);
+	fmt_num(c->s[C_BASE], sizeof(c->s[0]), r->med_base);
+	fmt_num(c->s[C_CAND], sizeof(c->s[0]), r->med_cand);
+	fmt_pct(c->s[C_CHANGE], sizeof(c->s[0]), r->ratio);
+	fmt_ci(c->s[C_CI], sizeof(c->s[0]), r->ci_lo, r->ci_hi);
+	fmt_p(c->s[C_P], sizeof(c->s[0]), r->p);
+	fmt_p(c->s[C_Q], sizeof(c->s[0]), r->q);
+	hvb_strlcpy(c->s[C_VERDICT], hvb_verdict_name(r->verdict), sizeof(c->s[0]));
+}
+
+static bool col_right(int c)
+{
+	return c >= C_N && c <= C_Q;
+}
+
+static void print_cell(FILE *f, int c, size_t w, const char *s)
+{
+	if (c == NCOLS - 1) /* no trailing blanks */
+		fprintf(f, "  %s", s);
+	else
+		fprintf(f, "%s%*s", c ? "  " : "", col_right(c) ? (int)w : -(int)w, s);
+}
+
+static void print_table(FILE *f, const struct hvb_cmp_result *res, const struct hvb_cmp_opts *o)
+{
+	struct cells *cells = xcalloc(res->n_rows ? res->n_rows : 1, sizeof(*cells));
+	size_t w[NCOLS];
+	char ci_head[32];
+
+	snprintf(ci_head, sizeof(ci_head), "%g%% CI", o->confidence * 100);
+	for (int c = 0; c < NCOLS; c++)
+		w[c] = strlen(c == C_CI ? ci_head : col_names[c]);
+	for (size_t i = 0; i < res->n_rows; i++) {
+		row_cells(&res->rows[i], &cells[i]);
+		for (int c = 0; c < NCOLS; c++)
+			if (strlen(cells[i].s[c]) > w[c])
+				w[c] = strlen(cells[i].s[c]);
+	}
+	for (int c = 0; c < NCOLS; c++)
+		print_cell(f, c, w[c], c == C_CI ? ci_head : col_names[c]);
+	fputc('\n', f);
+	for (size_t i = 0; i < res->n_rows; i++) {
+		for (int c = 0; c < NCOLS; c++)
+			print_cell(f, c, w[c], cells[i].s[c]);
+		fputc('\n', f);
+	}
+	free(cells);
+}
+
+static void print_notes(FILE *f, const struct hvb_cmp_result *res, const char *bullet)
+{
+	bool head = false;
+
+	for (size_t i = 0; i < res->n_rows; i++) {
+		const struct hvb_cmp_row *r = &res->rows[i];
+		if (!r->why)
+			continue;
+		if (!head)
+			fprintf(f, "\nnot compared (%s):\n", "why");
+		head = true;
+		fprintf(f, "%s%s %s %s: %s: %s\n", bullet, r->runner, r->workload, r->metric,
+			hvb_verdict_name(r->verdict), r->why);
+	}
+	head = false;
+	for (size_t i = 0; i < res->n_gaps; i++) {
+		const struct hvb_cmp_gap *g = &res->gaps[i];
+		if (!head)
+			fprintf(f, "\nnot measured (cells or metrics without a value):\n");
+		head = true;
+		fprintf(f, "%s%s: %s %s%s%s: %s: %s\n", bullet, g->side, g->runner, g->workload,
+			g->metric[0] ? " " : "", g->metric, g->status, g->note);
+	}
+}
+
+/* "PARTIAL comparison (--allow-partial): base DIR is interrupted at rep 2,
+ * runner kvm; ..." (one line), or "" when every directory is complete. */
+static void partial_line(char *buf, size_t len, const struct hvb_cmp_result *res)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < res->n_incomplete && o < len; i++) {
+		const struct hvb_cmp_partial *p = &res->incomplete[i];
+		o += (size_t)snprintf(buf + o, len - o, "%s%s %s is %s%s%s",
+				      i ? "; " : "PARTIAL comparison (--allow-partial): ", p->side,
+				      p->dir, p->status, p->where[0] ? " at " : "", p->where);
+	}
+	if (res->n_incomplete && o < len)
+		snprintf(buf + o, len - o, ": only the repetitions they hold are compared");
+}
+
+static void summary_line(char *buf, size_t len, const struct hvb_cmp_result *res,
+			 const struct hvb_cmp_opts *o)
+{
+	const unsigned *n = res->count;
+
+	snprintf(buf, len,
+		 "%u regression(s), %u improvement(s), %u no change, %u inconclusive; "
+		 "%u only in base, %u only in cand; %zu not measured "
+		 "(alpha %g with Benjamini-Hochberg FDR, threshold %g%%, %g%% CI%s)",
+		 n[HVB_V_REGRESSION], n[HVB_V_IMPROVEMENT], n[HVB_V_NO_CHANGE],
+		 n[HVB_V_INCONCLUSIVE], n[HVB_V_ONLY_BASE], n[HVB_V_ONLY_CAND], res->n_gaps,
+		 o->alpha, o->threshold * 100, o->confidence * 100,
+		 o->paired ? ", paired rounds" : "");
+}
+
+static void print_text(FILE *f, const struct hvb_cmp_result *res, const struct hvb_cmp_opts *o)
+{
+	char sum[512], part[4096];
+
+	partial_line(part, sizeof(part), res);
+	if (part[0])
+		fprintf(f, "%s\n\n", part);
+	for (size_t i = 0; i < res->n_warnings; i++)
+		fprintf(f, "WARNING: %s\n%s", res->warnings[i],
+			i + 1 < res->n_warnings ? "" : "\n");
+	print_table(f, res, o);
+	print_notes(f, res, "  ");
+	summary_line(sum, sizeof(sum), res, o);
+	fprintf(f, "\nsummary: %s\n", sum);
+	if (res->cand_failed)
+		fprintf(f, "cand failed where base measured: see 'only in base' above\n");
+}
+
+/* ----------------------------------------------------------------- CSV */
+
+static void csv_num(char *buf, size_t len, double v)
+{
+	if (isnan(v))
+		buf[0] = '\0';
+	else
+		snprintf(buf, len, "%.17g", v);
+}
+
+static int print_csv(FILE *f, const struct hvb_cmp_result *res)
+{
+	static const char *const head[] = {
+		"runner",  "workload",  "metric",    "unit",      "better", "n_base", "n_cand",
+		"base_median", "cand_median", "ratio", "change_pct", "ci_lo_pct", "ci_hi_pct",
+		"p",       "q",         "exact",     "verdict",   "reason", "side",   "paired",
+	};
+	char num[12][40];
+	int r = hvb_csv_write_row(f, head, ARRAY_SIZE(head));
+
+	for (size_t i = 0; i < res->n_rows && !r; i++) {
+		const struct hvb_cmp_row *x = &res->rows[i];
+		snprintf(num[0], sizeof(num[0]), "%zu", x->n_base);
+		snprintf(num[1], sizeof(num[1]), "%zu", x->n_cand);
+		csv_num(num[2], sizeof(num[2]), x->med_base);
+		csv_num(num[3], sizeof(num[3]), x->med_cand);
+		csv_num(num[4], sizeof(num[4]), x->ratio);
+		csv_num(num[5], sizeof(num[5]), (x->ratio - 1) * 100);
+		csv_num(num[6], sizeof(num[6]), (x->ci_lo - 1) * 100);
+		csv_num(num[7], sizeof(num[7]), (x->ci_hi - 1) * 100);
+		csv_num(num[8], sizeof(num[8]), x->p);
+		csv_num(num[9], sizeof(num[9]), x->q);
+		const char *fields[] = {
+			x->runner, x->workload, x->metric, x->unit, hvb_better_name(x->better),
+			num[0], num[1], num[2], num[3], num[4], num[5], num[6], num[7], num[8],
+			num[9], isnan(x->p) ? "" : x->exact ? "1" : "0",
+			hvb_verdict_name(x->verdict), x->why ? x->why : "", "",
+			x->paired ? "1" : "0",
+		};
+		r = hvb_csv_write_row(f, fields, ARRAY_SIZE(fields));
+	}
+	/* cells without values: verdict column = their status */
+	for (size_t i = 0; i < res->n_gaps && !r; i++) {
+		const struct hvb_cmp_gap *g = &res->gaps[i];
+		const char *fields[] = { g->runner, g->workload, g->metric, "", "", "", "", "", "", "",
+					 "", "", "", "", "", "", g->status, g->note, g->side, "" };
+		r = hvb_csv_write_row(f, fields, ARRAY_SIZE(fields));
+	}
+	return r;
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			fprintf(f, "\\%c", *c);
+		else if (*c == '\n')
+			fputs("\\n", f);
+		else if (*c < 0x20)
+			fprintf(f, "\\u%04x", *c);
+		else
+			fputc(*c, f);
+	}
+	fputc('"', f);
+}
+
+static void json_num(FILE *f, double v)
+{
+	if (isnan(v) || isinf(v))
+		fputs("null", f);
+	else
+		fprintf(f, "%.17g", v);
+}
+
+static void json_dirs(FILE *f, const char *key, char *const *dirs, size_t n)
+{
+	fprintf(f, "  \"%s\": [", key);
+	for (size_t i = 0; i < n; i++) {
+		fputs(i ? ", " : "", f);
+		json_str(f, dirs[i]);
+	}
+	fputs("],\n", f);
+}
+
+static void json_row(FILE *f, const struct hvb_cmp_row *x)
+{
+	fputs("    {\"runner\": ", f);
+	json_str(f, x->runner);
+	fputs(", \"workload\": ", f);
+	json_str(f, x->workload);
+	fputs(", \"metric\": ", f);
+	json_str(f, x->metric);
+	fputs(", \"unit\": ", f);
+	json_str(f, x->unit);
+	fputs(", \"better\": ", f);
+	json_str(f, hvb_better_name(x->better));
+	fprintf(f, ", \"n_base\": %zu, \"n_cand\": %zu, \"base_median\": ", x->n_base, x->n_cand);
+	json_num(f, x->med_base);
+	fputs(", \"cand_median\": ", f);
+	json_num(f, x->med_cand);
+	fputs(", \"ratio\": ", f);
+	json_num(f, x->ratio);
+	fputs(", \"ci\": [", f);
+	json_num(f, x->ci_lo);
+	fputs(", ", f);
+	json_num(f, x->ci_hi);
+	fputs("], \"p\": ", f);
+	json_num(f, x->p);
+	fputs(", \"q\": ", f);
+	json_num(f, x->q);
+	fprintf(f, ", \"exact\": %s, \"paired\": %s, \"verdict\": ", x->exact ? "true" : "false",
+		x->paired ? "true" : "false");
+	json_str(f, hvb_verdict_name(x->verdict));
+	fputs(", \"reason\": ", f);
+	if (x->why)
+		json_str(f, x->why);
+	else
+		fputs("null", f);
+	fputs("}", f);
+}
+
+static void print_json(FILE *f, const struct hvb_cmp_result *res, const struct hvb_cmp_opts *o,
+		       const struct hvb_cmp_args *a)
+{
+	static const enum hvb_verdict order[] = { HVB_V_REGRESSION, HVB_V_IMPROVEMENT,
+						  HVB_V_NO_CHANGE, HVB_V_INCONCLUSIVE,
+						  HVB_V_ONLY_BASE, HVB_V_ONLY_CAND };
+
+	fprintf(f, "{\n  \"format_version\": 1,\n");
+	json_dirs(f, "base", a->base, a->n_base);
+	json_dirs(f, "cand", a->cand, a->n_cand);
+	fprintf(f, "  \"alpha\": %g, \"threshold\": %g, \"confidence\": %g, \"seed\": %llu,\n",
+		o->alpha, o->threshold, o->confidence, (unsigned long long)o->seed);
+	fputs("  \"rows\": [\n", f);
+	for (size_t i = 0; i < res->n_rows; i++) {
+		json_row(f, &res->rows[i]);
+		fputs(i + 1 < res->n_rows ? ",\n" : "\n", f);
+	}
+	fputs("  ],\n  \"not_measured\": [\n", f);
+	for (size_t i = 0; i < res->n_gaps; i++) {
+		const struct hvb_cmp_gap *g = &res->gaps[i];
+		const char *kv[][2] = { { "side", g->side },         { "runner", g->runner },
+					{ "workload", g->workload }, { "metric", g->metric },
+					{ "status", g->status },     { "reason", g->note } };
+		fputs("    {", f);
+		for (size_t k = 0; k < ARRAY_SIZE(kv); k++) {
+			fprintf(f, "%s\"%s\": ", k ? ", " : "", kv[k][0]);
+			json_str(f, kv[k][1]);
+		}
+		fputs(i + 1 < res->n_gaps ? "},\n" : "}\n", f);
+	}
+	fputs("  ],\n  \"partial\": [", f);
+	for (size_t i = 0; i < res->n_incomplete; i++) {
+		const struct hvb_cmp_partial *p = &res->incomplete[i];
+		fprintf(f, "%s{\"side\": \"%s\", \"dir\": ", i ? ", " : "", p->side);
+		json_str(f, p->dir);
+		fputs(", \"status\": ", f);
+		json_str(f, p->status);
+		fputs(", \"interrupted_at\": ", f);
+		json_str(f, p->where);
+		fputs("}", f);
+	}
+	fputs("],\n  \"warnings\": [", f);
+	for (size_t i = 0; i < res->n_warnings; i++) {
+		fputs(i ? ", " : "", f);
+		json_str(f, res->warnings[i]);
+	}
+	fputs("],\n  \"summary\": {", f);
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++)
+		fprintf(f, "%s\"%s\": %u", i ? ", " : "", hvb_verdict_name(order[i]),
+			res->count[order[i]]);
+	fprintf(f,
+		", \"not measured\": %zu, \"metrics not selected\": %zu, \"cand_failed\": %s, "
+		"\"exit_status\": %d}\n}\n",
+		res->n_gaps, res->n_unselected, res->cand_failed ? "true" : "false",
+		hvb_cmp_exit_status(res));
+}
+
+/* ------------------------------------------------------------ Markdown */
+
+static void md_cell(FILE *f, const char *s)
+{
+	fputs("| ", f);
+	for (; *s; s++) {
+		if (*s == '|')
+			fputs("\\|", f);
+		else if (*s == '\n')
+			fputc(' ', f);
+		else
+			fputc(*s, f);
+	}
+	fputc(' ', f);
+}
+
+static void print_markdown(FILE *f, const struct hvb_cmp_result *res,
+			   const struct hvb_cmp_opts *o)
+{
+	char ci_head[32], sum[512], part[4096];
+
+	partial_line(part, sizeof(part), res);
+	if (part[0])
+		fprintf(f, "**%s**\n\n", part);
+	for (size_t i = 0; i < res->n_warnings; i++)
+		fprintf(f, "**WARNING: %s**\n\n", res->warnings[i]);
+	snprintf(ci_head, sizeof(ci_head), "%g%% CI", o->confidence * 100);
+	for (int c = 0; c < NCOLS; c++)
+		md_cell(f, c == C_CI ? ci_head : col_names[c]);
+	fputs("|\n", f);
+	for (int c = 0; c < NCOLS; c++)
+		fputs(col_right(c) ? "| ---: " : "| --- ", f);
+	fputs("|\n", f);
+	for (size_t i = 0; i < res->n_rows; i++) {
+		struct cells cells;
+		row_cells(&res->rows[i], &cells);
+		for (int c = 0; c < NCOLS; c++) {
+			bool bold = c == C_VERDICT && (res->rows[i].verdict == HVB_V_REGRESSION ||
+						       res->rows[i].verdict == HVB_V_IMPROVEMENT);
+			char buf[80];
+			snprintf(buf, sizeof(buf), bold ? "**%s**" : "%s", cells.s[c]);
+			md_cell(f, buf);
+		}
+		fputs("|\n", f);
+	}
+	print_notes(f, res, "- ");
+	summary_line(sum, sizeof(sum), res, o);
+	fprintf(f, "\n**Summary:** %s\n", sum);
+}
+
+static void print_unselected(FILE *f, const struct hvb_cmp_result *res)
+{
+	if (res->n_unselected)
+		fprintf(f, "(%zu more metric name(s) not compared: --metrics '*' includes them)\n",
+			res->n_unselected);
+}
+
+void hvb_cmp_render(FILE *out, const struct hvb_cmp_result *res, const struct hvb_cmp_opts *o,
+		    const struct hvb_cmp_args *a, enum hvb_cmp_format fmt)
+{
+	char sum[512], part[4096];
+
+	switch (fmt) {
+	case HVB_FMT_TABLE:
+		print_text(out, res, o);
+		print_unselected(out, res);
+		break;
+	case HVB_FMT_CSV:
+		/* The CSV holds rows only: what a reader must know goes to stderr. */
+		print_csv(out, res);
+		partial_line(part, sizeof(part), res);
+		if (part[0])
+			fprintf(stderr, "hvbench: compare: %s\n", part);
+		summary_line(sum, sizeof(sum), res, o);
+		fprintf(stderr, "hvbench: compare: %s\n", sum);
+		break;
+	case HVB_FMT_JSON:
+		print_json(out, res, o, a);
+		break;
+	case HVB_FMT_MARKDOWN:
+		print_markdown(out, res, o);
+		print_unselected(out, res);
+		break;
+	}
+}
