@@ -61,6 +61,7 @@ struct side_page {
 
 struct side {
 	const char *name;
+	const char *label; /* runner against runner: "base->cand", the rows' runner */
 	size_t n_keys;
 	struct side_key *keys;
 	size_t n_pages;
@@ -93,7 +94,8 @@ static struct side_key *side_find(struct side *s, const char *runner, const char
 	return NULL;
 }
 
-static struct side_key *side_add(struct side *s, const struct hvb_sample_row *r)
+static struct side_key *side_add(struct side *s, const struct hvb_sample_row *r,
+				  const char *runner)
 {
 	struct side_key *k;
 
@@ -101,7 +103,7 @@ static struct side_key *side_add(struct side *s, const struct hvb_sample_row *r)
 	if (!s->keys)
 		abort();
 	k = &s->keys[s->n_keys++];
-	*k = (struct side_key){ .runner = xstrdup(r->runner),
+	*k = (struct side_key){ .runner = xstrdup(runner),
 				.workload = xstrdup(r->workload),
 				.metric = xstrdup(r->metric),
 				.unit = xstrdup(r->unit),
@@ -162,13 +164,14 @@ static int key_push(struct side_key *k, const struct hvb_sample_row *r, size_t d
 	return 0;
 }
 
-static void gap_add(struct hvb_cmp_result *res, const char *side, const struct hvb_sample_row *r)
+static void gap_add(struct hvb_cmp_result *res, const char *side, const struct hvb_sample_row *r,
+		    const char *runner)
 {
 	const char *metric = r->metric ? r->metric : "", *note = r->note ? r->note : "";
 
 	for (size_t i = 0; i < res->n_gaps; i++) {
 		struct hvb_cmp_gap *g = &res->gaps[i];
-		if (strcmp(g->runner, r->runner) || strcmp(g->workload, r->workload) ||
+		if (strcmp(g->runner, runner) || strcmp(g->workload, r->workload) ||
 		    strcmp(g->metric, metric) || strcmp(g->status, hvb_status_name(r->status)) ||
 		    strcmp(g->note, note))
 			continue;
@@ -182,7 +185,7 @@ static void gap_add(struct hvb_cmp_result *res, const char *side, const struct h
 		abort();
 	res->gaps[res->n_gaps++] = (struct hvb_cmp_gap){
 		.side = side,
-		.runner = xstrdup(r->runner),
+		.runner = xstrdup(runner),
 		.workload = xstrdup(r->workload),
 		.metric = xstrdup(metric),
 		.status = xstrdup(hvb_status_name(r->status)),
@@ -359,6 +362,18 @@ static void seen_free(struct seen *s)
 	free(s->v);
 }
 
+/* The runner a row is keyed by: its own, or, runner against runner, the
+ * pair's label when the row is of this side's runner (NULL: not compared). */
+static const char *cross_key(const struct hvb_cmp_opts *o, const struct side *s,
+			     const char *runner)
+{
+	const char *mine = !strcmp(s->name, "base") ? o->base_runner : o->cand_runner;
+
+	if (!o->base_runner)
+		return runner;
+	return strcmp(runner, mine) ? NULL : s->label;
+}
+
 static int side_read_dir(struct side *s, size_t dir_i, const char *dir,
 			 const struct hvb_cmp_opts *o, struct hvb_cmp_result *res,
 			 struct name_set *unselected, struct seen *seen, char *err, size_t len)
@@ -386,22 +401,24 @@ static int side_read_dir(struct side *s, size_t dir_i, const char *dir,
 	}
 	for (size_t i = 0; i < run.n_samples && !r; i++) {
 		const struct hvb_sample_row *row = &run.samples[i];
+		const char *key_runner = cross_key(o, s, row->runner);
 		struct side_key *k;
-		if (!match_list(o->runners, row->runner) || !match_list(o->workloads, row->workload))
+		if (!key_runner || !match_list(o->runners, row->runner) ||
+		    !match_list(o->workloads, row->workload))
 			continue;
 		if (!strncmp(row->workload, "mem/", 4))
 			side_page_note(s, res, dir, row->runner, run_page_size(&run, row->runner));
 		if (row->status != HVB_ST_OK || !row->has_value) {
-			gap_add(res, s->name, row);
+			gap_add(res, s->name, row, key_runner);
 			continue;
 		}
 		if (!match_list(o->metrics ? o->metrics : HVB_CMP_DEFAULT_METRICS, row->metric)) {
 			name_set_add(unselected, row->metric);
 			continue;
 		}
-		k = side_find(s, row->runner, row->workload, row->metric);
+		k = side_find(s, key_runner, row->workload, row->metric);
 		if (!k)
-			k = side_add(s, row);
+			k = side_add(s, row, key_runner);
 		r = key_push(k, row, dir_i, dir, s->name, err, len);
 	}
 	hvb_run_free(&run);
@@ -688,10 +705,19 @@ int hvb_cmp_dirs(const char *const *base, size_t n_base, const char *const *cand
 {
 	struct side sb = { .name = "base" }, sc = { .name = "cand" };
 	struct name_set unselected = { 0 };
-	struct seen seen = { 0 };
+	struct seen seen = { 0 }, seen_cand = { 0 };
+	char label[200] = "";
 	int r = 0;
 
 	memset(res, 0, sizeof(*res));
+	if (!o->base_runner != !o->cand_runner) {
+		fail(err, errlen, "runner against runner needs both --base-runner and --cand-runner");
+		return -EINVAL;
+	}
+	if (o->base_runner) {
+		snprintf(label, sizeof(label), "%s->%s", o->base_runner, o->cand_runner);
+		sb.label = sc.label = label;
+	}
 	if (o->paired && n_base != n_cand) {
 		fail(err, errlen,
 		     "paired comparison of %zu base and %zu cand directories: the i-th of each "
@@ -701,9 +727,12 @@ int hvb_cmp_dirs(const char *const *base, size_t n_base, const char *const *cand
 	}
 	for (size_t i = 0; i < n_base && !r; i++)
 		r = side_read_dir(&sb, i, base[i], o, res, &unselected, &seen, err, errlen);
+	/* Runner against runner, one run may be on both sides: a side of its own. */
 	for (size_t i = 0; i < n_cand && !r; i++)
-		r = side_read_dir(&sc, i, cand[i], o, res, &unselected, &seen, err, errlen);
+		r = side_read_dir(&sc, i, cand[i], o, res, &unselected,
+				  o->base_runner ? &seen_cand : &seen, err, errlen);
 	seen_free(&seen);
+	seen_free(&seen_cand);
 	if (!r)
 		pages_compare(&sb, &sc, res);
 	if (!r)

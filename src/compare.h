@@ -43,6 +43,11 @@ struct hvb_cmp_opts {
 	bool allow_partial;    /* accept runs that did not complete (status running or
 				* interrupted); the result lists them (incomplete) */
 	bool paired;           /* the i-th base and cand directories are one round */
+	/* Runner against runner: base rows of base_runner against cand rows of
+	 * cand_runner (both set, or neither), keyed "base_runner->cand_runner".
+	 * The same run may then stand on both sides (one run of kvm and
+	 * xen-pvh); each side still refuses a run given twice. */
+	const char *base_runner, *cand_runner;
 };
 
 /* Defaults: 2%, alpha 0.05, 95%, 10000 iterations, exact up to 20000,

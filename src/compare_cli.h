@@ -27,6 +27,11 @@ struct hvb_cmp_cli {
 		"metrics to compare, comma-separated globs (default: the primary ones, "          \
 		HVB_CMP_DEFAULT_METRICS "; '*' adds the .pNN percentiles)"),                      \
 	OPT_STR("runner", 'r', &(c).opts.runners, "GLOBS", "only these runners"),                 \
+	OPT_STR("base-runner", 0, &(c).opts.base_runner, "RUNNER",                                \
+		"runner against runner: the base side's rows of RUNNER ..."),                     \
+	OPT_STR("cand-runner", 0, &(c).opts.cand_runner, "RUNNER",                                \
+		"... against the cand side's rows of RUNNER (e.g. --base-runner kvm "            \
+		"--cand-runner xen-pvh; one run may be both sides)"),                             \
 	OPT_STR("workload", 'w', &(c).opts.workloads, "GLOBS", "only these workloads"),           \
 	OPT_DOUBLE("threshold", 't', &(c).threshold_pct, 0, 100, "PCT",                           \
 		   "minimum effect in percent: smaller changes are 'no change' (default 2)"),     \
