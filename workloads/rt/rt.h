@@ -152,5 +152,44 @@ int rt_paging_init(bool small_pages, const uint64_t *mmio, unsigned n);
 /* Is [gpa, gpa+len) inside a RAM range of the memory map? */
 bool rt_mem_is_ram(uint64_t gpa, uint64_t len);
 
+/* ---------------------------------------------------- platforms */
+
+/*
+ * What differs between the platforms the image boots on, one table per
+ * platform in the file of that platform (as Solo5's bindings/<target>/):
+ *
+ *   rt_platform_hvm      hvm.c  hardware-virtualised guest of the reference
+ *                               core (dev=hvb), KVM or QEMU (dev=serial)
+ *   rt_platform_xen_pvh  xen.c  Xen PVH domU (dev=xencons)
+ *   rt_platform_xen_pv   pv.c   Xen PV domU (dev=xencons)
+ *
+ * rt_platform points at the one in use, set once where the runtime finds
+ * out: hvm from the start (static data, ring 0 sets nothing), Xen PVH when
+ * rt_xen_init has found Xen, Xen PV when hvb_pv_boot has installed its trap
+ * table.  main.c and mem.c call through it and test no platform.
+ */
+struct rt_platform {
+	const char *name; /* "hvm", "xen-pvh", "xen-pv" */
+
+	/* rt_hypercall_null (micro/hypercall: inside its timed loop),
+	 * rt_hypercall_note (what it costs besides the hypercall, NULL:
+	 * nothing) and its name in the runtime's LOG record (hc=). */
+	long (*hypercall_null)(void);
+	const char *(*hypercall_note)(void);
+	const char *(*hypercall_name)(void);
+
+	/* rt_halt_prepare (*note is NULL on entry) and rt_halt_wake
+	 * (micro/hlt-wake: inside its timed loop). */
+	int (*halt_prepare)(const char **note, const char **why);
+	void (*halt_wake)(void);
+};
+
+extern const struct rt_platform *rt_platform;
+extern const struct rt_platform rt_platform_hvm, rt_platform_xen_pvh, rt_platform_xen_pv;
+
+/* hvm.c: the null hypercall instruction of the hvm platform (main.c picks
+ * it from hc=, the CPU vendor or HVB_CAP_PVM): vmmcall if true, else vmcall. */
+void rt_hvm_select_hypercall(bool vmmcall);
+
 #endif /* !__ASSEMBLER__ */
 #endif /* HVB_RT_H */

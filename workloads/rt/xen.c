@@ -58,6 +58,11 @@ const char *rt_xen_hypercall_note(void)
 	return hc_note;
 }
 
+const char *rt_xen_hypercall_name(void)
+{
+	return "xen";
+}
+
 /* ------------------------------------------------------------ detection */
 
 static uint32_t xen_cpuid_base(void)
@@ -256,6 +261,7 @@ int rt_xen_init(const char **why)
 	ring = (struct xencons_interface *)(uintptr_t)(pfn << 12);
 	ring_port = (uint32_t)port;
 	active = true;
+	rt_platform = &rt_platform_xen_pvh;
 	check_xcr0();
 	gate_cycles = measure_gate();
 	p = rt_put_str(p, end, "Xen xen_version from ring 0 via the int3 gate (alone: ");
@@ -306,6 +312,12 @@ int rt_xen_wake_init(const char **note, const char **why)
 	/* HVB_TEXT_MAX: under 96 characters */
 	*note = "Xen PVH: LAPIC timer (one-shot, count 1) + sti; hlt, woken by its interrupt, EOI";
 	return 0;
+}
+
+/* Each operation: timer count 1, sti; hlt; cli in ring 0 (entry.S). */
+static void pvh_halt_wake(void)
+{
+	rt_sys(RT_SYS_XEN_HLT, 0, 0);
 }
 
 long rt_xen_poll_wake(void)
@@ -438,3 +450,14 @@ void rt_xencons_stop(int code)
 	}
 	rt_xen_hypercall(XEN_HC_SCHED_OP, SCHEDOP_SHUTDOWN, (uintptr_t)&sd);
 }
+
+/* ------------------------------------------------------------ the platform */
+
+const struct rt_platform rt_platform_xen_pvh = {
+	.name = "xen-pvh",
+	.hypercall_null = rt_xen_hypercall_null, /* Xen wants ring 0: through the gate */
+	.hypercall_note = rt_xen_hypercall_note,
+	.hypercall_name = rt_xen_hypercall_name,
+	.halt_prepare = rt_xen_wake_init,
+	.halt_wake = pvh_halt_wake,
+};

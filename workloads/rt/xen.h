@@ -101,6 +101,8 @@ long rt_xen_hypercall(unsigned nr, uint64_t a1, uint64_t a2);
 long rt_xen_hypercall_null(void);
 /* What rt_xen_hypercall_null costs besides the hypercall (sample note). */
 const char *rt_xen_hypercall_note(void);
+/* "xen": the hypercall's name in the runtime's LOG record (PVH and PV). */
+const char *rt_xen_hypercall_name(void);
 
 /*
  * micro/hlt-wake's wake-up source under PVH: software-enable the LAPIC Xen

@@ -1,0 +1,67 @@
+/*
+ * The default platform ("hvm"): the image as a hardware-virtualised guest
+ * of the reference core (dev=hvb), KVM under it, or QEMU (dev=serial),
+ * entered through the PVH note (entry.S).  rt_platform points here from
+ * the start; xen.c and pv.c switch it when they find Xen.
+ *
+ * Everything here runs in ring 3; the halt goes through the int3 gate.
+ */
+#include "harness.h"
+#include "rt.h"
+
+static bool use_vmmcall;
+
+void rt_hvm_select_hypercall(bool vmmcall)
+{
+	use_vmmcall = vmmcall;
+}
+
+/* From ring 3: vmcall/vmmcall exit at any privilege level (KVM answers a
+ * CPL > 0 caller with -KVM_EPERM after the same exit), so no ring switch
+ * sits inside the measured operation. */
+static long hvm_hypercall_null(void)
+{
+	long ret;
+
+	if (use_vmmcall)
+		__asm__ volatile("vmmcall" : "=a"(ret) : "a"((long)HVB_HC_NULL) : "rbx", "rcx",
+				 "rdx", "rsi", "memory");
+	else
+		__asm__ volatile("vmcall" : "=a"(ret) : "a"((long)HVB_HC_NULL) : "rbx", "rcx",
+				 "rdx", "rsi", "memory");
+	return ret;
+}
+
+static const char *hvm_hypercall_note(void)
+{
+	return 0; /* the bare instruction: nothing to add */
+}
+
+static const char *hvm_hypercall_name(void)
+{
+	return use_vmmcall ? "vmmcall" : "vmcall";
+}
+
+/* Nothing to arm: the VMM resumes the vCPU after the halt exit (HVB_CAP_HLT). */
+static int hvm_halt_prepare(const char **note, const char **why)
+{
+	(void)note, (void)why;
+	return 0;
+}
+
+/* hlt in ring 0 with interrupts off (RT_SYS_HLT). */
+static void hvm_halt_wake(void)
+{
+	rt_sys(RT_SYS_HLT, 0, 0);
+}
+
+const struct rt_platform rt_platform_hvm = {
+	.name = "hvm",
+	.hypercall_null = hvm_hypercall_null,
+	.hypercall_note = hvm_hypercall_note,
+	.hypercall_name = hvm_hypercall_name,
+	.halt_prepare = hvm_halt_prepare,
+	.halt_wake = hvm_halt_wake,
+};
+
+const struct rt_platform *rt_platform = &rt_platform_hvm;
