@@ -55,6 +55,31 @@ static void hvm_halt_wake(void)
 	rt_sys(RT_SYS_HLT, 0, 0);
 }
 
+/* Never touched since boot: the host backs them on the first touch. */
+long rt_hvm_fresh_alloc(uint64_t gpa, uint64_t bytes)
+{
+	(void)gpa, (void)bytes;
+	return 0;
+}
+
+/* With HVB_CAP_RELEASE the host drops the backing of the range (a RELEASE
+ * record), so the pages fault again on their next first touch. */
+void rt_hvm_fresh_release(uint64_t gpa, uint64_t bytes)
+{
+	struct hvb_record r;
+
+	if (!(rt_caps() & HVB_CAP_RELEASE))
+		return;
+	rt_memset(&r, 0, sizeof(r));
+	r.magic = HVB_RECORD_MAGIC;
+	r.version = HVB_ABI_VERSION;
+	r.type = HVB_REC_RELEASE;
+	r.size = sizeof(r);
+	r.u64[0] = gpa;
+	r.u64[1] = bytes;
+	rt_emit(&r);
+}
+
 const struct rt_platform rt_platform_hvm = {
 	.name = "hvm",
 	.hypercall_null = hvm_hypercall_null,
@@ -62,6 +87,9 @@ const struct rt_platform rt_platform_hvm = {
 	.hypercall_name = hvm_hypercall_name,
 	.halt_prepare = hvm_halt_prepare,
 	.halt_wake = hvm_halt_wake,
+	.fresh_alloc = rt_hvm_fresh_alloc,
+	.fresh_release = rt_hvm_fresh_release,
+	.page_note = rt_paging_note,
 };
 
 const struct rt_platform *rt_platform = &rt_platform_hvm;

@@ -292,6 +292,23 @@ static void pv_halt_wake(void)
 	rt_xen_poll_wake(); /* no hlt in a PV guest */
 }
 
+/* Xen PV maps all RAM at boot: unmap, so that the first touch faults (and
+ * hvb_pv_demand_fault maps the page). */
+static long pv_fresh_alloc(uint64_t gpa, uint64_t bytes)
+{
+	return (long)rt_sys(RT_SYS_PV_UNMAP, gpa, bytes);
+}
+
+static void pv_fresh_release(uint64_t gpa, uint64_t bytes)
+{
+	(void)gpa, (void)bytes; /* unmapped again at the next rt_fresh_alloc */
+}
+
+static const char *pv_page_note(void)
+{
+	return "Xen PV guest: 4 KiB pages";
+}
+
 const struct rt_platform rt_platform_xen_pv = {
 	.name = "xen-pv",
 	.hypercall_null = rt_xen_hypercall_null, /* from guest kernel mode, through the gate */
@@ -299,4 +316,7 @@ const struct rt_platform rt_platform_xen_pv = {
 	.hypercall_name = rt_xen_hypercall_name,
 	.halt_prepare = pv_halt_prepare,
 	.halt_wake = pv_halt_wake,
+	.fresh_alloc = pv_fresh_alloc,
+	.fresh_release = pv_fresh_release,
+	.page_note = pv_page_note,
 };

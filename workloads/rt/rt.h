@@ -151,6 +151,9 @@ int rt_mem_init(const struct rt_memmap_entry *map, unsigned n);
 int rt_paging_init(bool small_pages, const uint64_t *mmio, unsigned n);
 /* Is [gpa, gpa+len) inside a RAM range of the memory map? */
 bool rt_mem_is_ram(uint64_t gpa, uint64_t len);
+/* The page size of the tables rt_paging_init built: the page note of the
+ * platforms whose page tables are the runtime's (hvm, Xen PVH). */
+const char *rt_paging_note(void);
 
 /* ---------------------------------------------------- platforms */
 
@@ -182,6 +185,15 @@ struct rt_platform {
 	 * (micro/hlt-wake: inside its timed loop). */
 	int (*halt_prepare)(const char **note, const char **why);
 	void (*halt_wake)(void);
+
+	/* rt_fresh_alloc hands out [gpa, gpa + bytes): make its first touch
+	 * fault if the platform has to; 0, or -errno (then it returns NULL). */
+	long (*fresh_alloc)(uint64_t gpa, uint64_t bytes);
+	/* rt_fresh_release takes [gpa, gpa + bytes) back: let its next first
+	 * touch fault again where the host can. */
+	void (*fresh_release)(uint64_t gpa, uint64_t bytes);
+	/* rt_mem_page_note: the pages behind workload memory. */
+	const char *(*page_note)(void);
 };
 
 extern const struct rt_platform *rt_platform;
@@ -190,6 +202,11 @@ extern const struct rt_platform rt_platform_hvm, rt_platform_xen_pvh, rt_platfor
 /* hvm.c: the null hypercall instruction of the hvm platform (main.c picks
  * it from hc=, the CPU vendor or HVB_CAP_PVM): vmmcall if true, else vmcall. */
 void rt_hvm_select_hypercall(bool vmmcall);
+/* hvm.c, shared with Xen PVH (whose memory the host also backs on first
+ * touch): fresh pages need nothing; release them with a RELEASE record if
+ * the host takes them (HVB_CAP_RELEASE). */
+long rt_hvm_fresh_alloc(uint64_t gpa, uint64_t bytes);
+void rt_hvm_fresh_release(uint64_t gpa, uint64_t bytes);
 
 #endif /* !__ASSEMBLER__ */
 #endif /* HVB_RT_H */

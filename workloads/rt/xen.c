@@ -460,4 +460,7 @@ const struct rt_platform rt_platform_xen_pvh = {
 	.hypercall_name = rt_xen_hypercall_name,
 	.halt_prepare = rt_xen_wake_init,
 	.halt_wake = pvh_halt_wake,
+	.fresh_alloc = rt_hvm_fresh_alloc, /* memory as under hvm: the runtime's tables */
+	.fresh_release = rt_hvm_fresh_release,
+	.page_note = rt_paging_note,
 };
