@@ -80,6 +80,16 @@ void rt_hvm_fresh_release(uint64_t gpa, uint64_t bytes)
 	rt_emit(&r);
 }
 
+/* The hvbench MMIO pages are all (main.c maps them on every platform). */
+static unsigned hvm_mmio_pages(uint64_t *page)
+{
+	(void)page;
+	return 0;
+}
+
+const char rt_hvm_user_mode[] = " in ring 3 (workload or runtime)";
+const char rt_hvm_kernel_mode[] = " in ring 0 (runtime)";
+
 const struct rt_platform rt_platform_hvm = {
 	.name = "hvm",
 	.hypercall_null = hvm_hypercall_null,
@@ -90,6 +100,9 @@ const struct rt_platform rt_platform_hvm = {
 	.fresh_alloc = rt_hvm_fresh_alloc,
 	.fresh_release = rt_hvm_fresh_release,
 	.page_note = rt_paging_note,
+	.mmio_pages = hvm_mmio_pages,
+	.user_mode = rt_hvm_user_mode,
+	.kernel_mode = rt_hvm_kernel_mode,
 };
 
 const struct rt_platform *rt_platform = &rt_platform_hvm;

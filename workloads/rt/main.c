@@ -1,6 +1,8 @@
 /*
  * Guest ring 3: start of day after entry.S, the fault reporter, and the
- * environment-specific rt_* operations of workloads/workload.h.
+ * environment-specific rt_* operations of workloads/workload.h.  What
+ * differs between the platforms (hvm, Xen PVH, Xen PV) is called through
+ * rt_platform (rt.h: hvm.c, xen.c, pv.c); nothing here tests which one.
  *
  * Start of day: check and copy the PVH start info (command line, memory
  * map) into the image, pick the record transport (dev=), set up memory and
@@ -10,7 +12,6 @@
 #include "harness.h"
 #include "pv.h"
 #include "rt.h"
-#include "xen.h"
 
 _Static_assert(RT_PORT_SHUTDOWN == HVB_PORT_SHUTDOWN, "rt.h out of sync with abi.h");
 _Static_assert(RT_PORT_QEMU_EXIT == HVB_PORT_QEMU_EXIT, "rt.h out of sync with abi.h");
@@ -219,8 +220,8 @@ void hvb_user_start(uint32_t start_info, uint64_t entry_tsc)
 {
 	uint64_t ring3_tsc = rt_tsc_begin();
 	const struct hvm_start_info *si = boot_data(start_info, sizeof(*si));
-	uint64_t mmio[4];
-	unsigned n, nmmio = 2;
+	uint64_t mmio[2 + RT_PLATFORM_MMIO_MAX];
+	unsigned n, nmmio;
 	int err;
 
 	if (!si || si->magic != XEN_HVM_START_MAGIC)
@@ -234,10 +235,8 @@ void hvb_user_start(uint32_t start_info, uint64_t entry_tsc)
 	mmio_user = word_u64("mmio_user", HVB_MMIO_BENCH_USER);
 	mmio[0] = mmio_user;
 	mmio[1] = HVB_MMIO_BENCH_KERN;
-	if (rt_xen_console_page()) /* pt=4k maps RAM and these pages only */
-		mmio[nmmio++] = rt_xen_console_page();
-	if (rt_xen_active()) /* micro/hlt-wake's wake-up source (RT_SYS_XEN_HLT) */
-		mmio[nmmio++] = RT_LAPIC_BASE;
+	/* pt=4k maps RAM and these pages only: the platform's too (Xen PVH) */
+	nmmio = 2 + rt_platform->mmio_pages(mmio + 2);
 	err = rt_paging_init(word_is("pt", "4k"), mmio, nmmio);
 	if (err == -22)
 		panic("mmio_user= must be a page-aligned non-RAM address below 512 GiB");
@@ -301,12 +300,7 @@ void hvb_fault_user(void)
 	r.u64[2] = f->rip;
 	r.u64[3] = f->cr2;
 	p = rt_put_str(p, end, name);
-	if (rt_pv()) /* Xen's frame: RPL 3 for guest user mode, 0 for guest kernel mode */
-		p = rt_put_str(p, end, (f->cs & 3) ? " in PV user mode (workload or runtime)"
-						   : " in PV kernel mode (runtime)");
-	else
-		p = rt_put_str(p, end, (f->cs & 3) ? " in ring 3 (workload or runtime)"
-						   : " in ring 0 (runtime)");
+	p = rt_put_str(p, end, (f->cs & 3) ? rt_platform->user_mode : rt_platform->kernel_mode);
 	p = rt_put_str(p, end, " cs=");
 	p = rt_put_hex(p, end, f->cs);
 	p = rt_put_str(p, end, " rsp=");

@@ -309,6 +309,13 @@ static const char *pv_page_note(void)
 	return "Xen PV guest: 4 KiB pages";
 }
 
+/* Never called: the PV boot maps memory itself (no rt_paging_init). */
+static unsigned pv_mmio_pages(uint64_t *page)
+{
+	(void)page;
+	return 0;
+}
+
 const struct rt_platform rt_platform_xen_pv = {
 	.name = "xen-pv",
 	.hypercall_null = rt_xen_hypercall_null, /* from guest kernel mode, through the gate */
@@ -319,4 +326,8 @@ const struct rt_platform rt_platform_xen_pv = {
 	.fresh_alloc = pv_fresh_alloc,
 	.fresh_release = pv_fresh_release,
 	.page_note = pv_page_note,
+	.mmio_pages = pv_mmio_pages,
+	/* Xen's frame: RPL 3 for guest user mode, 0 for guest kernel mode */
+	.user_mode = " in PV user mode (workload or runtime)",
+	.kernel_mode = " in PV kernel mode (runtime)",
 };

@@ -194,7 +194,16 @@ struct rt_platform {
 	void (*fresh_release)(uint64_t gpa, uint64_t bytes);
 	/* rt_mem_page_note: the pages behind workload memory. */
 	const char *(*page_note)(void);
+	/* Pages besides the hvbench MMIO pages that rt_paging_init maps
+	 * (uncached, user-accessible) at a PVH boot: written to page[], at
+	 * most RT_PLATFORM_MMIO_MAX; returns how many. */
+	unsigned (*mmio_pages)(uint64_t *page);
+
+	/* The fault record's text: where a fault with RPL 3 (user_mode) or
+	 * RPL 0 (kernel_mode) in the saved cs happened. */
+	const char *user_mode, *kernel_mode;
 };
+#define RT_PLATFORM_MMIO_MAX 2
 
 extern const struct rt_platform *rt_platform;
 extern const struct rt_platform rt_platform_hvm, rt_platform_xen_pvh, rt_platform_xen_pv;
@@ -207,6 +216,8 @@ void rt_hvm_select_hypercall(bool vmmcall);
  * the host takes them (HVB_CAP_RELEASE). */
 long rt_hvm_fresh_alloc(uint64_t gpa, uint64_t bytes);
 void rt_hvm_fresh_release(uint64_t gpa, uint64_t bytes);
+/* hvm.c, shared with Xen PVH: ring 3 and ring 0 of the fault record. */
+extern const char rt_hvm_user_mode[], rt_hvm_kernel_mode[];
 
 #endif /* !__ASSEMBLER__ */
 #endif /* HVB_RT_H */

@@ -24,11 +24,6 @@ static bool active;
 static uint64_t gate_cycles; /* bare int3 gate round trip, measured at init */
 static char hc_note[HVB_TEXT_MAX];
 
-bool rt_xen_active(void)
-{
-	return active;
-}
-
 long rt_xen_hypercall(unsigned nr, uint64_t a1, uint64_t a2)
 {
 	uint64_t rax = RT_SYS_XEN_HCALL, rdi = nr;
@@ -46,11 +41,6 @@ long rt_xen_hypercall(unsigned nr, uint64_t a1, uint64_t a2)
 long rt_xen_hypercall_null(void)
 {
 	return rt_xen_hypercall(XEN_HC_XEN_VERSION, XENVER_VERSION, 0);
-}
-
-uint64_t rt_xen_console_page(void)
-{
-	return (uintptr_t)ring;
 }
 
 const char *rt_xen_hypercall_note(void)
@@ -453,6 +443,16 @@ void rt_xencons_stop(int code)
 
 /* ------------------------------------------------------------ the platform */
 
+/* With pt=4k rt_paging_init maps RAM and these pages only: the console
+ * page (libxl puts it outside RAM) and micro/hlt-wake's wake-up source,
+ * the LAPIC (RT_SYS_XEN_HLT). */
+static unsigned pvh_mmio_pages(uint64_t *page)
+{
+	page[0] = (uintptr_t)ring;
+	page[1] = RT_LAPIC_BASE;
+	return 2;
+}
+
 const struct rt_platform rt_platform_xen_pvh = {
 	.name = "xen-pvh",
 	.hypercall_null = rt_xen_hypercall_null, /* Xen wants ring 0: through the gate */
@@ -463,4 +463,7 @@ const struct rt_platform rt_platform_xen_pvh = {
 	.fresh_alloc = rt_hvm_fresh_alloc, /* memory as under hvm: the runtime's tables */
 	.fresh_release = rt_hvm_fresh_release,
 	.page_note = rt_paging_note,
+	.mmio_pages = pvh_mmio_pages,
+	.user_mode = rt_hvm_user_mode, /* an HVM guest: ring 3 and ring 0 */
+	.kernel_mode = rt_hvm_kernel_mode,
 };
