@@ -18,6 +18,9 @@
  * Failures before the console is known go to Xen's console (console_io,
  * `xl dmesg`) and crash the domain; later ones are reported from user mode
  * as a LOG record (rt_pv()->why).
+ *
+ * At the end: the Xen PV platform table (rt_platform_xen_pv), whose
+ * operations run in user mode like the rest of the runtime.
  */
 #include "pv.h"
 #include "rt.h"

@@ -1,6 +1,7 @@
 /*
  * The guest under Xen (PVH domU): detection, hypercalls, the PV console
- * transport (dev=xencons) and the null hypercall of micro/hypercall.
+ * transport (dev=xencons), the null hypercall of micro/hypercall, and the
+ * Xen PVH platform table (rt_platform_xen_pvh, at the end).
  * See xen.h for the protocol and runners/xen/README.md for the host side.
  *
  * Everything here runs in ring 3 like the rest of the runtime; the only
