@@ -1,6 +1,8 @@
 /*
  * Guest ring 3: start of day after entry.S, the fault reporter, and the
- * environment-specific rt_* operations of workloads/workload.h.
+ * environment-specific rt_* operations of workloads/workload.h.  What
+ * differs between the platforms (hvm, Xen PVH, Xen PV) is called through
+ * rt_platform (rt.h: hvm.c, xen.c, pv.c); nothing here tests which one.
  *
  * Start of day: check and copy the PVH start info (command line, memory
  * map) into the image, pick the record transport (dev=), set up memory and
@@ -10,7 +12,6 @@
 #include "harness.h"
 #include "pv.h"
 #include "rt.h"
-#include "xen.h"
 
 _Static_assert(RT_PORT_SHUTDOWN == HVB_PORT_SHUTDOWN, "rt.h out of sync with abi.h");
 _Static_assert(RT_PORT_QEMU_EXIT == HVB_PORT_QEMU_EXIT, "rt.h out of sync with abi.h");
@@ -39,7 +40,6 @@ struct hvm_start_info {
 static char cmdline[HVB_CMDLINE_MAX];
 static struct rt_memmap_entry memmap[MEMMAP_MAX];
 static uint32_t boot_caps;
-static bool use_vmmcall;
 static uint64_t mmio_user = HVB_MMIO_BENCH_USER; /* mmio_user= (abi.h) */
 
 static void panic(const char *why) __attribute__((noreturn));
@@ -127,16 +127,18 @@ static bool word_is(const char *key, const char *val)
 static void choose_hypercall(void)
 {
 	uint32_t r[4];
+	bool vmmcall;
 
 	if (word_is("hc", "vmmcall") || word_is("hc", "vmcall")) {
-		use_vmmcall = word_is("hc", "vmmcall");
+		vmmcall = word_is("hc", "vmmcall");
 	} else if (boot_caps & HVB_CAP_CPUID) {
 		rt_cpuid(0, 0, r);
 		/* "AuthenticAMD" / "HygonGenuine": ebx = "Auth" / "Hygo" */
-		use_vmmcall = r[1] == 0x68747541u || r[1] == 0x6f677948u;
+		vmmcall = r[1] == 0x68747541u || r[1] == 0x6f677948u;
 	} else {
-		use_vmmcall = (boot_caps & HVB_CAP_PVM) != 0;
+		vmmcall = (boot_caps & HVB_CAP_PVM) != 0;
 	}
+	rt_hvm_select_hypercall(vmmcall);
 }
 
 /* fault=WORD: fault on purpose before any workload, so hosts can test the
@@ -178,7 +180,8 @@ static void log_runtime(bool small_pages, uint64_t ring0_cycles)
 	p = rt_put_dec(p, end, rt_mem_available());
 	p = rt_put_str(p, end, " ring0_cycles=");
 	p = rt_put_dec(p, end, ring0_cycles);
-	p = rt_put_str(p, end, rt_xen_active() ? " hc=xen" : use_vmmcall ? " hc=vmmcall" : " hc=vmcall");
+	p = rt_put_str(p, end, " hc=");
+	p = rt_put_str(p, end, rt_platform->hypercall_name());
 	*p = '\0';
 	rt_log(msg);
 }
@@ -217,8 +220,8 @@ void hvb_user_start(uint32_t start_info, uint64_t entry_tsc)
 {
 	uint64_t ring3_tsc = rt_tsc_begin();
 	const struct hvm_start_info *si = boot_data(start_info, sizeof(*si));
-	uint64_t mmio[4];
-	unsigned n, nmmio = 2;
+	uint64_t mmio[2 + RT_PLATFORM_MMIO_MAX];
+	unsigned n, nmmio;
 	int err;
 
 	if (!si || si->magic != XEN_HVM_START_MAGIC)
@@ -232,10 +235,8 @@ void hvb_user_start(uint32_t start_info, uint64_t entry_tsc)
 	mmio_user = word_u64("mmio_user", HVB_MMIO_BENCH_USER);
 	mmio[0] = mmio_user;
 	mmio[1] = HVB_MMIO_BENCH_KERN;
-	if (rt_xen_console_page()) /* pt=4k maps RAM and these pages only */
-		mmio[nmmio++] = rt_xen_console_page();
-	if (rt_xen_active()) /* micro/hlt-wake's wake-up source (RT_SYS_XEN_HLT) */
-		mmio[nmmio++] = RT_LAPIC_BASE;
+	/* pt=4k maps RAM and these pages only: the platform's too (Xen PVH) */
+	nmmio = 2 + rt_platform->mmio_pages(mmio + 2);
 	err = rt_paging_init(word_is("pt", "4k"), mmio, nmmio);
 	if (err == -22)
 		panic("mmio_user= must be a page-aligned non-RAM address below 512 GiB");
@@ -299,12 +300,7 @@ void hvb_fault_user(void)
 	r.u64[2] = f->rip;
 	r.u64[3] = f->cr2;
 	p = rt_put_str(p, end, name);
-	if (rt_pv()) /* Xen's frame: RPL 3 for guest user mode, 0 for guest kernel mode */
-		p = rt_put_str(p, end, (f->cs & 3) ? " in PV user mode (workload or runtime)"
-						   : " in PV kernel mode (runtime)");
-	else
-		p = rt_put_str(p, end, (f->cs & 3) ? " in ring 3 (workload or runtime)"
-						   : " in ring 0 (runtime)");
+	p = rt_put_str(p, end, (f->cs & 3) ? rt_platform->user_mode : rt_platform->kernel_mode);
 	p = rt_put_str(p, end, " cs=");
 	p = rt_put_hex(p, end, f->cs);
 	p = rt_put_str(p, end, " rsp=");
@@ -325,22 +321,11 @@ long rt_syscall_null(void)
 	return ret;
 }
 
-/* From ring 3: vmcall/vmmcall exit at any privilege level (KVM answers a
- * CPL > 0 caller with -KVM_EPERM after the same exit), so no ring switch
- * sits inside the measured operation. */
+/* vmcall/vmmcall from ring 3 (hvm.c), xen_version from ring 0 through the
+ * gate (xen.c: Xen refuses CPL 3). */
 long rt_hypercall_null(void)
 {
-	long ret;
-
-	if (rt_xen_active())
-		return rt_xen_hypercall_null(); /* Xen wants ring 0: through the gate */
-	if (use_vmmcall)
-		__asm__ volatile("vmmcall" : "=a"(ret) : "a"((long)HVB_HC_NULL) : "rbx", "rcx",
-				 "rdx", "rsi", "memory");
-	else
-		__asm__ volatile("vmcall" : "=a"(ret) : "a"((long)HVB_HC_NULL) : "rbx", "rcx",
-				 "rdx", "rsi", "memory");
-	return ret;
+	return rt_platform->hypercall_null();
 }
 
 long rt_gate_null(void)
@@ -350,7 +335,7 @@ long rt_gate_null(void)
 
 const char *rt_hypercall_note(void)
 {
-	return rt_xen_active() ? rt_xen_hypercall_note() : 0;
+	return rt_platform->hypercall_note();
 }
 
 uint64_t rt_msr_read(uint32_t msr)
@@ -363,37 +348,18 @@ void rt_msr_write(uint32_t msr, uint64_t v)
 	rt_sys(RT_SYS_WRMSR, msr, v);
 }
 
-/* Under Xen PVH a halt with interrupts off takes the vCPU down: there the
- * LAPIC timer wakes an interrupts-on halt (xen.c, RT_SYS_XEN_HLT). */
-static bool halt_on_lapic(void)
-{
-	return rt_xen_active() && !rt_pv();
-}
-
+/* hvm: hlt with interrupts off; Xen PVH: an interrupts-on hlt woken by the
+ * LAPIC timer (a halt with interrupts off takes the vCPU down there); Xen
+ * PV: SCHEDOP_poll (no hlt in a PV guest). */
 int rt_halt_prepare(const char **note, const char **why)
 {
-	long rc;
-
 	*note = 0;
-	if (rt_pv()) {
-		rc = rt_xen_poll_wake(); /* one trial: Xen may refuse the poll */
-		if (rc) {
-			*why = "Xen PV: SCHEDOP_poll refused (events unmasked?): no wake-up source";
-			return (int)rc;
-		}
-		*note = "Xen PV: SCHEDOP_poll, no ports, timeout in the past: Xen blocks the "
-			"vCPU, its timer wakes it";
-		return 0;
-	}
-	return halt_on_lapic() ? rt_xen_wake_init(note, why) : 0;
+	return rt_platform->halt_prepare(note, why);
 }
 
 void rt_halt_wake(void)
 {
-	if (rt_pv())
-		rt_xen_poll_wake(); /* no hlt in a PV guest */
-	else
-		rt_sys(halt_on_lapic() ? RT_SYS_XEN_HLT : RT_SYS_HLT, 0, 0);
+	rt_platform->halt_wake();
 }
 
 volatile void *rt_mmio(uint64_t gpa)

@@ -12,7 +12,6 @@
  * fresh pages).
  */
 #include "harness.h"
-#include "pv.h"
 #include "rt.h"
 
 #define PAGE 4096ull
@@ -185,9 +184,9 @@ void *rt_fresh_alloc(size_t bytes)
 
 		if (r->fresh - r->high >= bytes) {
 			r->fresh -= bytes;
-			/* Xen PV maps all RAM at boot: unmap, so that the
-			 * first touch faults (and pv.c maps the page). */
-			if (rt_pv() && rt_sys(RT_SYS_PV_UNMAP, r->fresh, bytes)) {
+			/* Xen PV maps all RAM at boot: its platform unmaps
+			 * the pages, so that the first touch faults. */
+			if (rt_platform->fresh_alloc(r->fresh, bytes)) {
 				r->fresh += bytes;
 				return 0;
 			}
@@ -198,9 +197,10 @@ void *rt_fresh_alloc(size_t bytes)
 }
 
 /*
- * With HVB_CAP_RELEASE the host drops the backing of the range (a RELEASE
- * record), so the pages fault again on their next first touch; either way
- * the range returns to the fresh stack when it is its top.
+ * The platform lets the pages fault again on their next first touch (hvm
+ * and Xen PVH: a RELEASE record with HVB_CAP_RELEASE, the host drops the
+ * backing; Xen PV: unmapped at the next rt_fresh_alloc); either way the
+ * range returns to the fresh stack when it is its top.
  */
 void rt_fresh_release(void *p, size_t bytes)
 {
@@ -209,18 +209,7 @@ void rt_fresh_release(void *p, size_t bytes)
 	bytes = align_up(bytes, PAGE);
 	if (!p || !bytes)
 		return;
-	if ((rt_caps() & HVB_CAP_RELEASE) && !rt_pv()) { /* PV: unmapped at the next alloc */
-		struct hvb_record r;
-
-		rt_memset(&r, 0, sizeof(r));
-		r.magic = HVB_RECORD_MAGIC;
-		r.version = HVB_ABI_VERSION;
-		r.type = HVB_REC_RELEASE;
-		r.size = sizeof(r);
-		r.u64[0] = gpa;
-		r.u64[1] = bytes;
-		rt_emit(&r);
-	}
+	rt_platform->fresh_release(gpa, bytes);
 	for (unsigned i = 0; i < nregions; i++)
 		if (regions[i].fresh == gpa && bytes <= regions[i].hi - gpa)
 			regions[i].fresh = gpa + bytes;
@@ -388,13 +377,17 @@ static int map_all_small(const uint64_t *mmio, unsigned n)
 
 static bool mapped_small; /* rt_paging_init mapped RAM with 4 KiB pages (pt=4k) */
 
+const char *rt_paging_note(void)
+{
+	return mapped_small ? "guest page tables: 4 KiB pages (pt=4k)"
+			    : "guest page tables: 2 MiB pages";
+}
+
+/* The tables above, or Xen PV's (pv.c). */
 const char *rt_mem_page_note(const void *p, size_t bytes)
 {
 	(void)p, (void)bytes;
-	if (rt_pv())
-		return "Xen PV guest: 4 KiB pages";
-	return mapped_small ? "guest page tables: 4 KiB pages (pt=4k)"
-			    : "guest page tables: 2 MiB pages";
+	return rt_platform->page_note();
 }
 
 int rt_paging_init(bool small_pages, const uint64_t *mmio, unsigned n)

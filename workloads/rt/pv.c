@@ -18,6 +18,9 @@
  * Failures before the console is known go to Xen's console (console_io,
  * `xl dmesg`) and crash the domain; later ones are reported from user mode
  * as a LOG record (rt_pv()->why).
+ *
+ * At the end: the Xen PV platform table (rt_platform_xen_pv), whose
+ * operations run in user mode like the rest of the runtime.
  */
 #include "pv.h"
 #include "rt.h"
@@ -202,6 +205,7 @@ void hvb_pv_boot(const struct pv_start_info *si, uint64_t entry_rsp)
 	p2m = (const uint64_t *)(uintptr_t)si->mfn_list;
 	setup_cpu((const uint64_t *)(uintptr_t)si->pt_base);
 	started = true;
+	rt_platform = &rt_platform_xen_pv;
 
 	/* Events stay masked (vcpu_info[0].evtchn_upcall_mask): nothing
 	 * interrupts a measurement, as IF=0 does under PVH. */
@@ -268,3 +272,65 @@ int hvb_pv_demand_fault(uint64_t va, uint64_t error)
 	/* Not-present entries are never cached: no flush needed. */
 	return hc(PV_HC_UPDATE_VA_MAPPING, va, pv_pte(p2m[va / PV_PAGE], PV_PTE_RAM), 0, 0) == 0;
 }
+
+/* ------------------------------------------------------------ the platform */
+
+/* What differs for the rest of the runtime, called from user mode. */
+
+static int pv_halt_prepare(const char **note, const char **why)
+{
+	long rc = rt_xen_poll_wake(); /* one trial: Xen may refuse the poll */
+
+	if (rc) {
+		*why = "Xen PV: SCHEDOP_poll refused (events unmasked?): no wake-up source";
+		return (int)rc;
+	}
+	*note = "Xen PV: SCHEDOP_poll, no ports, timeout in the past: Xen blocks the "
+		"vCPU, its timer wakes it";
+	return 0;
+}
+
+static void pv_halt_wake(void)
+{
+	rt_xen_poll_wake(); /* no hlt in a PV guest */
+}
+
+/* Xen PV maps all RAM at boot: unmap, so that the first touch faults (and
+ * hvb_pv_demand_fault maps the page). */
+static long pv_fresh_alloc(uint64_t gpa, uint64_t bytes)
+{
+	return (long)rt_sys(RT_SYS_PV_UNMAP, gpa, bytes);
+}
+
+static void pv_fresh_release(uint64_t gpa, uint64_t bytes)
+{
+	(void)gpa, (void)bytes; /* unmapped again at the next rt_fresh_alloc */
+}
+
+static const char *pv_page_note(void)
+{
+	return "Xen PV guest: 4 KiB pages";
+}
+
+/* Never called: the PV boot maps memory itself (no rt_paging_init). */
+static unsigned pv_mmio_pages(uint64_t *page)
+{
+	(void)page;
+	return 0;
+}
+
+const struct rt_platform rt_platform_xen_pv = {
+	.name = "xen-pv",
+	.hypercall_null = rt_xen_hypercall_null, /* from guest kernel mode, through the gate */
+	.hypercall_note = rt_xen_hypercall_note,
+	.hypercall_name = rt_xen_hypercall_name,
+	.halt_prepare = pv_halt_prepare,
+	.halt_wake = pv_halt_wake,
+	.fresh_alloc = pv_fresh_alloc,
+	.fresh_release = pv_fresh_release,
+	.page_note = pv_page_note,
+	.mmio_pages = pv_mmio_pages,
+	/* Xen's frame: RPL 3 for guest user mode, 0 for guest kernel mode */
+	.user_mode = " in PV user mode (workload or runtime)",
+	.kernel_mode = " in PV kernel mode (runtime)",
+};

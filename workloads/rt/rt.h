@@ -151,6 +151,73 @@ int rt_mem_init(const struct rt_memmap_entry *map, unsigned n);
 int rt_paging_init(bool small_pages, const uint64_t *mmio, unsigned n);
 /* Is [gpa, gpa+len) inside a RAM range of the memory map? */
 bool rt_mem_is_ram(uint64_t gpa, uint64_t len);
+/* The page size of the tables rt_paging_init built: the page note of the
+ * platforms whose page tables are the runtime's (hvm, Xen PVH). */
+const char *rt_paging_note(void);
+
+/* ---------------------------------------------------- platforms */
+
+/*
+ * What differs between the platforms the image boots on, one table per
+ * platform in the file of that platform (as Solo5's bindings/<target>/):
+ *
+ *   rt_platform_hvm      hvm.c  hardware-virtualised guest of the reference
+ *                               core (dev=hvb), KVM or QEMU (dev=serial)
+ *   rt_platform_xen_pvh  xen.c  Xen PVH domU (dev=xencons)
+ *   rt_platform_xen_pv   pv.c   Xen PV domU (dev=xencons)
+ *
+ * rt_platform points at the one in use, set once where the runtime finds
+ * out: hvm from the start (static data, ring 0 sets nothing), Xen PVH when
+ * rt_xen_init has found Xen, Xen PV when hvb_pv_boot has installed its trap
+ * table.  main.c and mem.c call through it and test no platform.
+ */
+struct rt_platform {
+	const char *name; /* "hvm", "xen-pvh", "xen-pv" */
+
+	/* rt_hypercall_null (micro/hypercall: inside its timed loop),
+	 * rt_hypercall_note (what it costs besides the hypercall, NULL:
+	 * nothing) and its name in the runtime's LOG record (hc=). */
+	long (*hypercall_null)(void);
+	const char *(*hypercall_note)(void);
+	const char *(*hypercall_name)(void);
+
+	/* rt_halt_prepare (*note is NULL on entry) and rt_halt_wake
+	 * (micro/hlt-wake: inside its timed loop). */
+	int (*halt_prepare)(const char **note, const char **why);
+	void (*halt_wake)(void);
+
+	/* rt_fresh_alloc hands out [gpa, gpa + bytes): make its first touch
+	 * fault if the platform has to; 0, or -errno (then it returns NULL). */
+	long (*fresh_alloc)(uint64_t gpa, uint64_t bytes);
+	/* rt_fresh_release takes [gpa, gpa + bytes) back: let its next first
+	 * touch fault again where the host can. */
+	void (*fresh_release)(uint64_t gpa, uint64_t bytes);
+	/* rt_mem_page_note: the pages behind workload memory. */
+	const char *(*page_note)(void);
+	/* Pages besides the hvbench MMIO pages that rt_paging_init maps
+	 * (uncached, user-accessible) at a PVH boot: written to page[], at
+	 * most RT_PLATFORM_MMIO_MAX; returns how many. */
+	unsigned (*mmio_pages)(uint64_t *page);
+
+	/* The fault record's text: where a fault with RPL 3 (user_mode) or
+	 * RPL 0 (kernel_mode) in the saved cs happened. */
+	const char *user_mode, *kernel_mode;
+};
+#define RT_PLATFORM_MMIO_MAX 2
+
+extern const struct rt_platform *rt_platform;
+extern const struct rt_platform rt_platform_hvm, rt_platform_xen_pvh, rt_platform_xen_pv;
+
+/* hvm.c: the null hypercall instruction of the hvm platform (main.c picks
+ * it from hc=, the CPU vendor or HVB_CAP_PVM): vmmcall if true, else vmcall. */
+void rt_hvm_select_hypercall(bool vmmcall);
+/* hvm.c, shared with Xen PVH (whose memory the host also backs on first
+ * touch): fresh pages need nothing; release them with a RELEASE record if
+ * the host takes them (HVB_CAP_RELEASE). */
+long rt_hvm_fresh_alloc(uint64_t gpa, uint64_t bytes);
+void rt_hvm_fresh_release(uint64_t gpa, uint64_t bytes);
+/* hvm.c, shared with Xen PVH: ring 3 and ring 0 of the fault record. */
+extern const char rt_hvm_user_mode[], rt_hvm_kernel_mode[];
 
 #endif /* !__ASSEMBLER__ */
 #endif /* HVB_RT_H */

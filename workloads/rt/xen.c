@@ -1,6 +1,7 @@
 /*
  * The guest under Xen (PVH domU): detection, hypercalls, the PV console
- * transport (dev=xencons) and the null hypercall of micro/hypercall.
+ * transport (dev=xencons), the null hypercall of micro/hypercall, and the
+ * Xen PVH platform table (rt_platform_xen_pvh, at the end).
  * See xen.h for the protocol and runners/xen/README.md for the host side.
  *
  * Everything here runs in ring 3 like the rest of the runtime; the only
@@ -24,11 +25,6 @@ static bool active;
 static uint64_t gate_cycles; /* bare int3 gate round trip, measured at init */
 static char hc_note[HVB_TEXT_MAX];
 
-bool rt_xen_active(void)
-{
-	return active;
-}
-
 long rt_xen_hypercall(unsigned nr, uint64_t a1, uint64_t a2)
 {
 	uint64_t rax = RT_SYS_XEN_HCALL, rdi = nr;
@@ -48,14 +44,14 @@ long rt_xen_hypercall_null(void)
 	return rt_xen_hypercall(XEN_HC_XEN_VERSION, XENVER_VERSION, 0);
 }
 
-uint64_t rt_xen_console_page(void)
-{
-	return (uintptr_t)ring;
-}
-
 const char *rt_xen_hypercall_note(void)
 {
 	return hc_note;
+}
+
+const char *rt_xen_hypercall_name(void)
+{
+	return "xen";
 }
 
 /* ------------------------------------------------------------ detection */
@@ -256,6 +252,7 @@ int rt_xen_init(const char **why)
 	ring = (struct xencons_interface *)(uintptr_t)(pfn << 12);
 	ring_port = (uint32_t)port;
 	active = true;
+	rt_platform = &rt_platform_xen_pvh;
 	check_xcr0();
 	gate_cycles = measure_gate();
 	p = rt_put_str(p, end, "Xen xen_version from ring 0 via the int3 gate (alone: ");
@@ -306,6 +303,12 @@ int rt_xen_wake_init(const char **note, const char **why)
 	/* HVB_TEXT_MAX: under 96 characters */
 	*note = "Xen PVH: LAPIC timer (one-shot, count 1) + sti; hlt, woken by its interrupt, EOI";
 	return 0;
+}
+
+/* Each operation: timer count 1, sti; hlt; cli in ring 0 (entry.S). */
+static void pvh_halt_wake(void)
+{
+	rt_sys(RT_SYS_XEN_HLT, 0, 0);
 }
 
 long rt_xen_poll_wake(void)
@@ -438,3 +441,30 @@ void rt_xencons_stop(int code)
 	}
 	rt_xen_hypercall(XEN_HC_SCHED_OP, SCHEDOP_SHUTDOWN, (uintptr_t)&sd);
 }
+
+/* ------------------------------------------------------------ the platform */
+
+/* With pt=4k rt_paging_init maps RAM and these pages only: the console
+ * page (libxl puts it outside RAM) and micro/hlt-wake's wake-up source,
+ * the LAPIC (RT_SYS_XEN_HLT). */
+static unsigned pvh_mmio_pages(uint64_t *page)
+{
+	page[0] = (uintptr_t)ring;
+	page[1] = RT_LAPIC_BASE;
+	return 2;
+}
+
+const struct rt_platform rt_platform_xen_pvh = {
+	.name = "xen-pvh",
+	.hypercall_null = rt_xen_hypercall_null, /* Xen wants ring 0: through the gate */
+	.hypercall_note = rt_xen_hypercall_note,
+	.hypercall_name = rt_xen_hypercall_name,
+	.halt_prepare = rt_xen_wake_init,
+	.halt_wake = pvh_halt_wake,
+	.fresh_alloc = rt_hvm_fresh_alloc, /* memory as under hvm: the runtime's tables */
+	.fresh_release = rt_hvm_fresh_release,
+	.page_note = rt_paging_note,
+	.mmio_pages = pvh_mmio_pages,
+	.user_mode = rt_hvm_user_mode, /* an HVM guest: ring 3 and ring 0 */
+	.kernel_mode = rt_hvm_kernel_mode,
+};

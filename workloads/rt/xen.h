@@ -90,17 +90,14 @@ extern const uint32_t hvb_xen_crash;
  * (not Xen) / -EIO (no console) with *why set.
  */
 int rt_xen_init(const char **why);
-/* rt_xen_init succeeded: hypercalls and the console work. */
-bool rt_xen_active(void);
-/* Guest-physical address of the PV console page (outside RAM), 0 if none:
- * main.c has it mapped like the MMIO pages when pt=4k rebuilds the map. */
-uint64_t rt_xen_console_page(void);
 /* Hypercall nr(a1, a2) from ring 0 through the int3 gate; Xen's return value. */
 long rt_xen_hypercall(unsigned nr, uint64_t a1, uint64_t a2);
 /* micro/hypercall under Xen: xen_version(XENVER_version) through the gate. */
 long rt_xen_hypercall_null(void);
 /* What rt_xen_hypercall_null costs besides the hypercall (sample note). */
 const char *rt_xen_hypercall_note(void);
+/* "xen": the hypercall's name in the runtime's LOG record (PVH and PV). */
+const char *rt_xen_hypercall_name(void);
 
 /*
  * micro/hlt-wake's wake-up source under PVH: software-enable the LAPIC Xen
