@@ -138,12 +138,15 @@ int hvb_run_read(const char *dir, bool allow_partial, struct hvb_run *run, char 
 		goto fail;
 	st = hvb_run_meta(run, "status");
 	run->status = xstrdup(st ? st : "running");
-	if (!strcmp(run->status, "running")) {
+	/* running: the writer died; failed: a write failed (FORMAT.md).  Both
+	 * keep their data in *.partial files. */
+	if (!strcmp(run->status, "running") || !strcmp(run->status, "failed")) {
 		if (!allow_partial) {
+			const char *why = hvb_run_meta(run, "failed_reason");
 			snprintf(err, errlen,
-				 "%s: incomplete run (status=running: the writer stopped before "
-				 "finishing); accept it with --allow-partial",
-				 dir);
+				 "%s: incomplete run (status=%s: %s); accept it with "
+				 "--allow-partial",
+				 dir, run->status, why ? why : "the writer stopped before finishing");
 			r = -EINVAL;
 			goto fail;
 		}
@@ -151,6 +154,8 @@ int hvb_run_read(const char *dir, bool allow_partial, struct hvb_run *run, char 
 	}
 	r = read_csv(dir, run->partial ? "samples.csv.partial" : "samples.csv", sample_row, run,
 		     err, errlen);
+	if (r == -ENOENT && run->partial) /* it got as far as renaming it */
+		r = read_csv(dir, "samples.csv", sample_row, run, err, errlen);
 	if (r)
 		goto fail;
 	return 0;
