@@ -27,6 +27,7 @@ struct sink_file {
 	char *buf;
 	size_t len, cap;
 	off_t end;
+	bool dirty; /* written since the last fdatasync */
 };
 
 struct hvb_sink {
@@ -97,6 +98,7 @@ static int file_write(struct hvb_sink *s, int i)
 	}
 	f->end += (off_t)f->len;
 	f->len = 0;
+	f->dirty = true;
 	return 0;
 }
 
@@ -147,7 +149,7 @@ static char *meta_text(const struct hvb_sink *s, size_t *len)
 /*
  * meta.csv through meta.csv.tmp: written in place over the space reserved
  * for it (reserve_meta: no O_TRUNC, so a full file system still takes it),
- * cut to length, fsync'ed and renamed.
+ * cut to length, fsync'ed, renamed, and the directory fsync'ed.
  */
 static int write_meta(struct hvb_sink *s)
 {
@@ -161,6 +163,8 @@ static int write_meta(struct hvb_sink *s)
 	if (fd >= 0 && close(fd) && !r)
 		r = -errno;
 	if (!r && renameat(s->dirfd, "meta.csv.tmp", s->dirfd, "meta.csv"))
+		r = -errno;
+	if (!r && fsync(s->dirfd))
 		r = -errno;
 	if (r)
 		unlinkat(s->dirfd, "meta.csv.tmp", 0);
@@ -182,6 +186,23 @@ static void reserve_meta(struct hvb_sink *s)
 		return;
 	posix_fallocate(fd, 0, want);
 	close(fd);
+}
+
+/* fsync the directory that holds path (after creating an entry in it). */
+static int fsync_parent(const char *path)
+{
+	char *p = xstrdup(path), *slash = strrchr(p, '/');
+	int fd, r = 0;
+
+	if (slash)
+		*slash = '\0';
+	fd = open(slash ? (*p ? p : "/") : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd))
+		r = -errno;
+	if (fd >= 0)
+		close(fd);
+	free(p);
+	return r;
 }
 
 static void sink_free(struct hvb_sink *s)
@@ -255,12 +276,14 @@ int hvb_sink_open(struct hvb_sink **out, const char *parent, const char *run_id)
 		r = -errno;
 	made = !r; /* only a directory this call created is ever cleaned up */
 	if (!r)
+		r = fsync_parent(s->dir);
+	if (!r)
 		r = open_files(s);
 	if (!r) {
 		hvb_sink_meta(s, "format_version", "1");
 		hvb_sink_meta(s, "run_id", run_id);
 		hvb_sink_meta(s, "status", "running");
-		r = write_meta(s);
+		r = write_meta(s); /* fsyncs the directory: the files' entries too */
 	}
 	if (r) {
 		if (made)
@@ -400,6 +423,13 @@ int hvb_sink_flush(struct hvb_sink *s)
 {
 	for (int i = 0; i < F_COUNT; i++)
 		file_write(s, i);
+	for (int i = 0; i < F_COUNT && !s->err; i++) {
+		if (!s->f[i].dirty)
+			continue;
+		if (fdatasync(s->f[i].fd))
+			return sink_fail(s, -errno, "cannot sync", file_names[i]);
+		s->f[i].dirty = false;
+	}
 	return s->err;
 }
 
@@ -416,13 +446,10 @@ void hvb_sink_counts(const struct hvb_sink *s, unsigned long *ok, unsigned long 
 	*not_ok = s->other_rows;
 }
 
-/* fsync the data files and rename them to their final names, then make the
+/* Rename the (synced) data files to their final names, then make the
  * renames durable before meta.csv may say so. */
 static int publish(struct hvb_sink *s)
 {
-	for (int i = 0; i < F_COUNT && !s->err; i++)
-		if (fsync(s->f[i].fd))
-			sink_fail(s, -errno, "cannot sync", file_names[i]);
 	for (int i = 0; i < F_COUNT && !s->err; i++) {
 		char *to = xstrdup(file_names[i]);
 
@@ -473,8 +500,6 @@ int hvb_sink_finish(struct hvb_sink *s, const char *status, char *msg, size_t le
 	}
 	hvb_sink_meta(s, "status", failed ? "failed" : status);
 	r = write_meta(s);
-	if (!r && fsync(s->dirfd))
-		r = -errno;
 	if (msg)
 		finish_msg(s, r, msg, len);
 	r = s->err ? s->err : r;

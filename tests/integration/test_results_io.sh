@@ -154,4 +154,71 @@ else
 		grep -q "No space left on device (errno 28)" "$tmp/b.err"
 fi
 
+# -------------------------------------------- durability: the sync calls
+# strace shows which fsync/fdatasync calls protect each step: the run
+# directory's creation, every job's rows, every rename that publishes a file.
+if ! command -v strace >/dev/null; then
+	skip "durability: strace not installed (apt-get install strace)"
+else
+	strace -f -y -qq -e trace=mkdir,openat,write,pwrite64,fsync,fdatasync,rename,renameat,renameat2 \
+		-o "$tmp/trace" "$HVBENCH" run -r native -w micro/rdtsc --quick --reps 3 \
+		--out "$tmp/sync" >/dev/null 2>&1
+	dir=$(ls -d "$tmp"/sync/*/ | head -1)
+	if out=$("$PY" - "$tmp/trace" "${dir%/}" <<'EOF'
+import re, sys
+trace, run = sys.argv[1], sys.argv[2]
+parent = run.rsplit("/", 1)[0]
+ev = []  # (op, path, rename target)
+for line in open(trace):
+    m = re.match(r"\d+\s+(\w+)\((.*)\)\s+= (-?\d+)", line)
+    if not m or int(m.group(3)) < 0:
+        continue
+    op, args = m.group(1), m.group(2)
+    fds = re.findall(r"\d+<([^>]*)>", args)
+    strs = re.findall(r'"([^"]*)"', args)
+    if op == "mkdir":
+        ev.append(("mkdir", strs[0], None))
+    elif op in ("fsync", "fdatasync"):
+        ev.append(("sync", fds[0], None))
+    elif op in ("write", "pwrite64") and fds and fds[0].startswith(run + "/"):
+        ev.append(("write", fds[0], None))
+    elif op == "rename":
+        ev.append(("rename", strs[0], strs[1]))
+    elif op.startswith("renameat"):
+        ev.append(("rename", fds[0] + "/" + strs[0], fds[1] + "/" + strs[1]))
+mk = [i for i, e in enumerate(ev) if e[:2] == ("mkdir", run)]
+if not mk:
+    sys.exit("no mkdir of the run directory in the trace")
+first_rename = next(i for i, e in enumerate(ev) if e[0] == "rename")
+if ("sync", parent, None) not in ev[mk[0]:first_rename]:
+    sys.exit("the parent is not fsync'ed after the run directory is created")
+# A rename of meta.csv is fsync'ed right away; a data file's before meta.csv
+# may say so (the next rename of meta.csv).
+meta = run + "/meta.csv"
+for i, e in enumerate(ev):
+    if e[0] != "rename":
+        continue
+    if e[2] == meta:
+        end = i + 2
+    else:
+        end = next((j for j in range(i + 1, len(ev)) if ev[j][0] == "rename" and
+                    ev[j][2] == meta), len(ev))
+    if ("sync", run, None) not in ev[i + 1:end]:
+        sys.exit(f"rename {e[1]} -> {e[2]} is not followed by an fsync of the run "
+                 f"directory (before: {ev[i + 1:end + 1]})")
+    last_w = max([j for j in range(i) if ev[j][:2] == ("write", e[1])], default=-1)
+    if ("sync", e[1], None) not in ev[last_w + 1:i]:
+        sys.exit(f"{e[1]} is renamed without an fsync after its last write")
+syncs = ev.count(("sync", run + "/samples.csv.partial", None))
+if syncs < 3:
+    sys.exit(f"samples.csv.partial synced {syncs} times in 3 jobs: not after every job")
+print(f"{len(ev)} calls checked")
+EOF
+	); then
+		ok "durability: run directory, every job's rows and every rename are fsync'ed ($out)"
+	else
+		not_ok "durability: run directory, every job's rows and every rename are fsync'ed" "$out"
+	fi
+fi
+
 tap_done
