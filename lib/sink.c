@@ -42,6 +42,8 @@ struct hvb_sink {
 	const char *err_op, *err_file; /* "cannot write", "samples.csv.partial" */
 };
 
+#define DIR_GONE "is gone (removed, moved or its file system unmounted)"
+
 /* Record the first failure (sticky); returns s->err.  file NULL: the
  * directory itself. */
 static int sink_fail(struct hvb_sink *s, int e, const char *op, const char *file)
@@ -203,6 +205,20 @@ static int fsync_parent(const char *path)
 		close(fd);
 	free(p);
 	return r;
+}
+
+/* Is dir still the run directory (not removed, moved, or unmounted)? */
+static int check_dir(struct hvb_sink *s)
+{
+	struct stat a, b;
+
+	if (s->err)
+		return s->err;
+	if (fstat(s->dirfd, &a) || stat(s->dir, &b))
+		return sink_fail(s, -errno, DIR_GONE, NULL);
+	if (a.st_nlink == 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		return sink_fail(s, -ENOENT, DIR_GONE, NULL);
+	return 0;
 }
 
 static void sink_free(struct hvb_sink *s)
@@ -423,6 +439,7 @@ int hvb_sink_flush(struct hvb_sink *s)
 {
 	for (int i = 0; i < F_COUNT; i++)
 		file_write(s, i);
+	check_dir(s);
 	for (int i = 0; i < F_COUNT && !s->err; i++) {
 		if (!s->f[i].dirty)
 			continue;
@@ -475,11 +492,12 @@ static void finish_msg(const struct hvb_sink *s, int meta_err, char *msg, size_t
 			 "kept in %s/*.partial", s->dir);
 	else if (s->err)
 		snprintf(kept, sizeof(kept), "; the run stopped there");
-	if (meta_err)
+	/* (A directory that is gone took its meta.csv with it: nothing to say.) */
+	if (meta_err && (!s->err || s->err_file))
 		snprintf(meta, sizeof(meta), "%scannot write %s/meta.csv: %s (errno %d): it still "
 			 "says status=running", s->err ? "; " : "", s->dir, strerror(-meta_err),
 			 -meta_err);
-	else if (s->err)
+	else if (s->err && !meta_err)
 		snprintf(meta, sizeof(meta), "; meta.csv says status=failed");
 	snprintf(msg, len, "%s%s%s", why, kept, meta);
 }

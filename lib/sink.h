@@ -100,8 +100,8 @@ void hvb_sink_cell_status(struct hvb_sink *s, const char *runner, const char *wo
 void hvb_sink_log(struct hvb_sink *s, const char *runner, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Write and fdatasync everything so far (after each job).  0 or the sink's
- * failure, -errno (sticky). */
+/* Write and fdatasync everything so far (after each job), and check that the
+ * run directory is still there.  0 or the sink's failure, -errno (sticky). */
 int hvb_sink_flush(struct hvb_sink *s);
 
 /* The sink's failure (0 if none); if buf, what failed, e.g. "cannot write

@@ -220,7 +220,7 @@ static void fail_job(const struct run_ctx *ctx, const struct hvb_runner *r, unsi
 }
 
 /* Not interrupted, and the results are still being written: a failed write
- * (disk full, an I/O error, ...) stops the run (finish_sink says why). */
+ * (disk full, the directory gone, ...) stops the run (finish_sink says why). */
 static bool go_on(const struct run_ctx *ctx, const char *stopped_at)
 {
 	return !stopped_at[0] && !hvb_sink_error(ctx->sink, NULL, 0);
@@ -336,6 +336,8 @@ static const char *write_hint(int e)
 		return "free space or choose another --out, and run again";
 	case -EROFS:
 		return "remount it read-write or choose another --out, and run again";
+	case -ENOENT:
+		return "leave the run directory in place (or choose another --out) and run again";
 	default:
 		return "check that file system or choose another --out, and run again";
 	}

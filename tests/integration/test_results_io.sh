@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # hvbench run when writing the results goes wrong: a file system that fills
-# up mid-run (for a while, or to the end).  Each ends the run with exit 1, a
+# up mid-run (for a while, or to the end), the run directory removed or
+# its file system unmounted mid-run.  Each ends the run with exit 1, a
 # message naming the file and the error, and a run directory that never
 # claims to be complete and holds only whole rows.  File systems are small
 # tmpfs mounts (root); without mount permission those cases skip.
@@ -152,6 +153,33 @@ else
 	failed_run "full to the end" "$dir"
 	check "full to the end: the message names the errno" \
 		grep -q "No space left on device (errno 28)" "$tmp/b.err"
+fi
+
+# ----------------------------------------- the run directory removed mid-run
+start rm "$tmp/rm" -w "$W" --quick --reps 40
+wait_until 120 rows_at_least 41 "$tmp/rm" || echo "# no rows within 120 s"
+rm -rf "$tmp"/rm/*/
+at=$(max_rep "$tmp/rm.err")
+finish
+check "run directory removed: exit status 1 (rc=$rc)" [ "$rc" -eq 1 ]
+check "... the run stops there (rep $at, then $(max_rep "$tmp/rm.err"))" \
+	[ "$(max_rep "$tmp/rm.err")" -lt $((at + 2)) ]
+check "... and says the directory is gone and what to do" \
+	grep -q "is gone (removed, moved or its file system unmounted).*choose another --out" "$tmp/rm.err"
+
+# ------------------------------------ its file system unmounted mid-run
+if ! mount_tmpfs "$tmp/u" 2m; then
+	skip "file system unmounted mid-run: cannot mount a tmpfs here (needs root)"
+else
+	start u "$tmp/u/out" -w "$W" --quick --reps 40
+	wait_until 120 rows_at_least 41 "$tmp/u/out" || echo "# no rows within 120 s"
+	umount -l "$tmp/u"
+	at=$(max_rep "$tmp/u.err")
+	finish
+	check "file system unmounted: exit status 1 (rc=$rc)" [ "$rc" -eq 1 ]
+	check "... the run stops there (rep $at, then $(max_rep "$tmp/u.err"))" \
+		[ "$(max_rep "$tmp/u.err")" -lt $((at + 2)) ]
+	check "... and says the directory is gone" grep -q "is gone (removed, moved or its file system unmounted)" "$tmp/u.err"
 fi
 
 # -------------------------------------------- durability: the sync calls

@@ -232,6 +232,32 @@ static void test_write_error(void)
 	free(dir);
 }
 
+/* The run directory removed mid-run: the next flush says so, and close too. */
+static void test_dir_gone(void)
+{
+	struct hvb_sink *s;
+	char err[512], *cmd;
+	int r;
+
+	if (!TAP_EQ_INT(hvb_sink_open(&s, tmpdir, "gone"), 0, "sink opens (directory gone)"))
+		return;
+	add_rows(s, 0, 3);
+	TAP_EQ_INT(hvb_sink_flush(s), 0, "a flush succeeds while the directory is there");
+	cmd = xasprintf("rm -rf %s", hvb_sink_dir(s));
+	if (system(cmd))
+		TAP_OK(0, "rm -rf the run directory");
+	free(cmd);
+	add_rows(s, 3, 3);
+	TAP_EQ_INT(hvb_sink_flush(s), -ENOENT, "the next flush finds it gone (-ENOENT)");
+	hvb_sink_error(s, err, sizeof(err));
+	TAP_OK(strstr(err, "/gone is gone (removed, moved or its file system unmounted)") != NULL,
+	       "... and says so");
+	r = hvb_sink_finish(s, "complete", err, sizeof(err));
+	TAP_EQ_INT(r, -ENOENT, "close fails with it");
+	TAP_OK(strstr(err, " is gone (") && strstr(err, "the run stopped there"),
+	       "... saying what happened");
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir))
@@ -241,6 +267,7 @@ int main(void)
 	test_existing_dir();
 	test_counter_status();
 	test_write_error();
+	test_dir_gone();
 	char *cmd = xasprintf("rm -rf %s", tmpdir);
 	if (system(cmd))
 		return 1;
