@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # hvbench run when writing the results goes wrong: a file system that fills
 # up mid-run (for a while, or to the end), the run directory removed or
-# its file system unmounted mid-run.  Each ends the run with exit 1, a
+# its file system unmounted mid-run, a read-only --out.  Each ends the run with exit 1, a
 # message naming the file and the error, and a run directory that never
 # claims to be complete and holds only whole rows.  File systems are small
 # tmpfs mounts (root); without mount permission those cases skip.
@@ -180,6 +180,28 @@ else
 	check "... the run stops there (rep $at, then $(max_rep "$tmp/u.err"))" \
 		[ "$(max_rep "$tmp/u.err")" -lt $((at + 2)) ]
 	check "... and says the directory is gone" grep -q "is gone (removed, moved or its file system unmounted)" "$tmp/u.err"
+fi
+
+# ------------------------------------------------------ a read-only --out
+mkdir -p "$tmp/ro-src" "$tmp/ro"
+if ! mount --bind "$tmp/ro-src" "$tmp/ro" 2>/dev/null; then
+	skip "read-only --out: cannot bind-mount here (needs root)"
+else
+	mounts+=("$tmp/ro")
+	mount -o remount,bind,ro "$tmp/ro"
+	for out in "$tmp/ro" "$tmp/ro/sub"; do
+		timeout 60 "$HVBENCH" run -r native -w micro/rdtsc --quick --out "$out" \
+			>"$tmp/ro.out" 2>"$tmp/ro.err"
+		rc=$?
+		if [ "$rc" -eq 1 ] && grep -q "Read-only file system" "$tmp/ro.err" &&
+			grep -q -- "--out" "$tmp/ro.err"; then
+			ok "read-only --out ${out#$tmp/}: exit 1, says why and what to do"
+		else
+			not_ok "read-only --out ${out#$tmp/}: exit 1, says why and what to do" \
+				"rc=$rc $(cat "$tmp/ro.err")"
+		fi
+	done
+	check "... and writes nothing" [ -z "$(ls -A "$tmp/ro-src")" ]
 fi
 
 # -------------------------------------------- durability: the sync calls
