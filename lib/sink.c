@@ -312,6 +312,16 @@ int hvb_sink_open(struct hvb_sink **out, const char *parent, const char *run_id)
 	return 0;
 }
 
+int hvb_sink_write_meta(struct hvb_sink *s)
+{
+	int r = s->err ? s->err : write_meta(s);
+
+	if (r)
+		return sink_fail(s, r, "cannot write", "meta.csv");
+	reserve_meta(s); /* the rename took the reserved space */
+	return 0;
+}
+
 const char *hvb_sink_dir(const struct hvb_sink *s)
 {
 	return s->dir;

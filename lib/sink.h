@@ -79,6 +79,11 @@ struct hvb_exit_out {
  */
 int hvb_sink_open(struct hvb_sink **out, const char *parent, const char *run_id);
 
+/* Rewrite meta.csv now with the keys set so far (status unchanged), so that a
+ * run killed later still says what it was asked to do.  0 or -errno (then
+ * the sink has failed: see hvb_sink_error). */
+int hvb_sink_write_meta(struct hvb_sink *s);
+
 /* Path of the run directory, and its id. */
 const char *hvb_sink_dir(const struct hvb_sink *s);
 const char *hvb_sink_run_id(const struct hvb_sink *s);

@@ -474,6 +474,7 @@ static int run_main(int argc, char **argv)
 	hvb_sink_meta(sink, "started_utc", started);
 	hvb_meta_host(sink);
 	meta_matrix(sink, &sel, &o, &cfg, cmdline, tsc_khz);
+	hvb_sink_write_meta(sink); /* so a run killed later says what it was asked to do */
 	fprintf(stderr, "hvbench: run %s: %zu runner(s) x %zu workload(s) x %llu rep(s)\n",
 		hvb_sink_run_id(sink), sel.n_runners, sel.n_workloads, (unsigned long long)o.reps);
 	ctx = (struct run_ctx){ .sel = &sel, .o = &o, .cfg = &cfg, .tsc_khz = tsc_khz,

@@ -123,6 +123,13 @@ kill -KILL $pid
 wait $pid 2>/dev/null
 dir=$(ls -d "$tmp"/kill/*/ 2>/dev/null | head -1)
 check "a killed run stays marked running (incomplete)" grep -q '^status,running$' "$dir/meta.csv"
+# What it was asked to do is in meta.csv from the first job on, not only at
+# the end that a kill -9 never reaches.
+for k in command_line host_name kernel cpu_model runners workloads reps started_utc; do
+	check "the killed run's meta.csv has $k" grep -q "^$k," "$dir/meta.csv"
+done
+check "... its matrix: runner native, workload micro/syscall, 200 reps" \
+	[ "$(grep -cE '^(runners,native|workloads,micro/syscall|reps,200)$' "$dir/meta.csv")" -eq 3 ]
 # PR_SET_PDEATHSIG kills the child when hvbench dies: give it 10 s at most.
 no_child() { [ -z "$(pgrep -f -- "-o $tmp/kill" || true)" ]; }
 wait_until 10 no_child

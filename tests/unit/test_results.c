@@ -50,6 +50,12 @@ static void test_round_trip(void)
 	TAP_EQ_INT(hvb_run_read(dir, true, &run, err, sizeof(err)), 0,
 		   "an incomplete run reads with allow_partial");
 	TAP_OK(run.partial && run.n_samples == 3, "partial run has its rows so far");
+	TAP_OK(!hvb_run_meta(&run, "command_line"), "meta.csv holds only what was written");
+	hvb_run_free(&run);
+	TAP_EQ_INT(hvb_sink_write_meta(s), 0, "meta.csv is rewritten mid-run");
+	TAP_EQ_INT(hvb_run_read(dir, true, &run, err, sizeof(err)), 0, "... and reads");
+	TAP_EQ_STR(hvb_run_meta(&run, "command_line"), awkward, "... with the keys set so far");
+	TAP_EQ_STR(run.status, "running", "... still status=running");
 	hvb_run_free(&run);
 	TAP_EQ_INT(hvb_sink_close(s, "complete"), 0, "sink closes");
 	TAP_OK(exists(dir, "samples.csv") && !exists(dir, "samples.csv.partial"),
