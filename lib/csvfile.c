@@ -83,18 +83,34 @@ static bool needs_quotes(const char *s)
 	       (*s && (trimmed(s[0]) || trimmed(s[strlen(s) - 1])));
 }
 
+/* -errno of a failed stdio write (-EIO if errno says nothing). */
+static int write_error(void)
+{
+	return errno ? -errno : -EIO;
+}
+
 int hvb_csv_write_row(FILE *f, const char *const *fields, size_t n)
 {
+	errno = 0;
 	for (size_t i = 0; i < n; i++) {
 		const char *v = fields[i] ? fields[i] : "";
 		if (i && fputc(',', f) == EOF)
-			return -EIO;
+			return write_error();
 		if (needs_quotes(v) ? csv_fwrite(f, v, strlen(v)) != 0 : fputs(v, f) == EOF)
-			return -EIO;
+			return write_error();
 	}
-	return fputc('\n', f) == EOF ? -EIO : 0;
+	return fputc('\n', f) == EOF ? write_error() : 0;
 }
 
+char *hvb_csv_format_row(const char *const *fields, size_t n, size_t *len)
+{
+	char *text = NULL;
+	FILE *m = open_memstream(&text, len);
+
+	if (!m || hvb_csv_write_row(m, fields, n) || fclose(m))
+		abort(); /* only memory exhaustion: as xmalloc */
+	return text;
+}
 
 /*
  * Reading (results/FORMAT.md, "What readers accept"): RFC 4180 as libcsv's

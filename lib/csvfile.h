@@ -20,8 +20,13 @@ extern const char *const hvb_samples_header[HVB_SAMPLES_COLS];
 extern const char *const hvb_counters_header[HVB_COUNTERS_COLS];
 extern const char *const hvb_exits_header[HVB_EXITS_COLS];
 
-/* Write one CSV row of n fields (libcsv quoting) to f.  0 or -EIO. */
+/* Write one CSV row of n fields (libcsv quoting) to f.  0 or -errno of the
+ * failed write (buffered: an error may also only show at fflush). */
 int hvb_csv_write_row(FILE *f, const char *const *fields, size_t n);
+
+/* The same row as text (malloc'ed, *len bytes, NUL-terminated), so that it
+ * can be written whole with one write (sink.c). */
+char *hvb_csv_format_row(const char *const *fields, size_t n, size_t *len);
 
 /*
  * Parse a CSV file with libcsv (results/FORMAT.md, What readers accept),

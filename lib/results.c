@@ -418,10 +418,11 @@ static int meta_check(const struct hvb_run *run, char *err, size_t errlen)
 		return fail(err, errlen,
 			    "%s/meta.csv: no status key: not an hvbench run or a damaged meta.csv",
 			    run->dir);
-	if (strcmp(st, "complete") && strcmp(st, "interrupted") && strcmp(st, "running"))
+	if (strcmp(st, "complete") && strcmp(st, "interrupted") && strcmp(st, "running") &&
+	    strcmp(st, "failed"))
 		return fail(err, errlen,
-			    "%s/meta.csv: status is '%.80s', expected complete, interrupted or "
-			    "running",
+			    "%s/meta.csv: status is '%.80s', expected complete, interrupted, "
+			    "running or failed",
 			    run->dir, st);
 	if (!id)
 		return fail(err, errlen, "%s/meta.csv: no run_id key", run->dir);
@@ -444,19 +445,26 @@ static bool exists(const char *dir, const char *name)
 
 /* samples.csv, or samples.csv.partial for a run whose writer died (unless it
  * died after renaming the data files, before rewriting meta.csv). */
+/* Statuses whose data stays in *.partial files: the writer died (running)
+ * or a write failed (failed). */
+static bool partial_status(const char *st)
+{
+	return !strcmp(st, "running") || !strcmp(st, "failed");
+}
+
 static int samples_file(struct hvb_run *run, const char **name, char *err, size_t errlen)
 {
 	static const char final[] = "samples.csv", partial[] = "samples.csv.partial";
 	const char *d = run->dir;
 
-	run->partial = !strcmp(run->status, "running") && exists(d, partial);
+	run->partial = partial_status(run->status) && exists(d, partial);
 	*name = run->partial ? partial : final;
-	if (run->partial || exists(d, final))
+	if (run->partial || exists(d, final)) /* failed after renaming it: final */
 		return 0;
-	if (!strcmp(run->status, "running"))
+	if (partial_status(run->status))
 		return fail(err, errlen,
-			    "%s/%s: missing (run status is 'running', so data should be in %s)", d,
-			    partial, partial);
+			    "%s/%s: missing (run status is '%s', so data should be in %s)", d,
+			    partial, run->status, partial);
 	if (exists(d, partial))
 		return fail(err, errlen,
 			    "%s/%s: missing, but %s exists although meta.csv says status=%s: the "
@@ -485,11 +493,13 @@ int hvb_run_read(const char *dir, bool allow_partial, struct hvb_run *run, char 
 	if (r)
 		goto fail;
 	run->status = xstrdup(hvb_run_meta(run, "status"));
-	if (!strcmp(run->status, "running") && !allow_partial) {
-		r = fail(err, errlen,
-			 "%s: incomplete run (status=running: the writer stopped before "
-			 "finishing); accept it with --allow-partial",
-			 dir);
+	/* running: the writer died; failed: a write failed (FORMAT.md).  Both
+	 * keep their data in *.partial files. */
+	if (partial_status(run->status) && !allow_partial) {
+		const char *why = hvb_run_meta(run, "failed_reason");
+		r = fail(err, errlen, "%s: incomplete run (status=%s: %s); accept it with "
+				      "--allow-partial",
+			 dir, run->status, why ? why : "the writer stopped before finishing");
 		goto fail;
 	}
 	r = samples_file(run, &name, err, errlen);

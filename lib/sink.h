@@ -14,6 +14,14 @@
  * a reader sees either the old or the new meta, and a crashed run keeps
  * status=running with its data in *.partial.  Writes happen from one thread
  * at a time (the runner's), never from a signal handler.
+ *
+ * Write errors: rows are kept in memory and written whole at a flush; the
+ * first write that fails (disk full, I/O error, the run directory gone) is
+ * cut back to the file's last complete row and makes the sink fail for good:
+ * later rows are dropped, hvb_sink_flush and hvb_sink_error return it, and
+ * closing keeps the *.partial files and writes status=failed with
+ * failed_reason.  The row functions stay void: the caller checks once per
+ * job.
  */
 #ifndef HVB_SINK_H
 #define HVB_SINK_H
@@ -71,6 +79,11 @@ struct hvb_exit_out {
  */
 int hvb_sink_open(struct hvb_sink **out, const char *parent, const char *run_id);
 
+/* Rewrite meta.csv now with the keys set so far (status unchanged), so that a
+ * run killed later still says what it was asked to do.  0 or -errno (then
+ * the sink has failed: see hvb_sink_error). */
+int hvb_sink_write_meta(struct hvb_sink *s);
+
 /* Path of the run directory, and its id. */
 const char *hvb_sink_dir(const struct hvb_sink *s);
 const char *hvb_sink_run_id(const struct hvb_sink *s);
@@ -92,18 +105,27 @@ void hvb_sink_cell_status(struct hvb_sink *s, const char *runner, const char *wo
 void hvb_sink_log(struct hvb_sink *s, const char *runner, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Make everything written so far durable (after each cell). */
-void hvb_sink_flush(struct hvb_sink *s);
+/* Write and fdatasync everything so far (after each job), and check that the
+ * run directory is still there.  0 or the sink's failure, -errno (sticky). */
+int hvb_sink_flush(struct hvb_sink *s);
+
+/* The sink's failure (0 if none); if buf, what failed, e.g. "cannot write
+ * DIR/samples.csv.partial: No space left on device (errno 28)". */
+int hvb_sink_error(const struct hvb_sink *s, char *buf, size_t len);
 
 /* Number of sample rows with status ok / non-ok so far (for progress). */
 void hvb_sink_counts(const struct hvb_sink *s, unsigned long *ok, unsigned long *not_ok);
 
 /*
- * Finish: status is "complete" or "interrupted".  Data files are fsync'ed and
- * renamed to their final names, then meta.csv is rewritten atomically with
- * the status.  Frees s.  0 or -errno.
+ * Finish: status is "complete", "interrupted" or "failed".  Data files are
+ * fsync'ed and renamed to their final names (the directory fsync'ed), then
+ * meta.csv is rewritten atomically with the status.  If the sink failed (or
+ * status is "failed") the data files keep their *.partial names and meta.csv
+ * says status=failed (with failed_reason).  Frees s.  0 or -errno (the
+ * sink's failure first); msg (if not NULL) then says what failed.
  */
-int hvb_sink_close(struct hvb_sink *s, const char *status);
+int hvb_sink_finish(struct hvb_sink *s, const char *status, char *msg, size_t len);
+int hvb_sink_close(struct hvb_sink *s, const char *status); /* msg NULL */
 
 /* ------------------------------------------------------- a runner's view */
 

@@ -88,7 +88,9 @@ def load_all(dirs, allow_partial):
         run = load.load_run(d)
         check_once(seen, d, run)
         if run.incomplete and not allow_partial:
-            where = (" (data in *.partial files)" if run.status == "running" else
+            where = (f" ({run.meta['failed_reason']}; data in *.partial files)"
+                     if run.status == "failed" and run.meta.get("failed_reason") else
+                     " (data in *.partial files)" if run.status in load.PARTIAL_STATUSES else
                      f" at {run.meta['interrupted_at']}" if run.meta.get("interrupted_at") else "")
             raise load.ResultError(
                 f"{d}: run is incomplete: meta.csv status is {run.status!r}{where}; "

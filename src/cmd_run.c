@@ -258,6 +258,13 @@ static void fail_job(const struct run_ctx *ctx, const struct hvb_runner *r, unsi
 	free(why);
 }
 
+/* Not interrupted, and the results are still being written: a failed write
+ * (disk full, the directory gone, ...) stops the run (finish_sink says why). */
+static bool go_on(const struct run_ctx *ctx, const char *stopped_at)
+{
+	return !stopped_at[0] && !hvb_sink_error(ctx->sink, NULL, 0);
+}
+
 /* Run every (rep, runner) job; returns the number of jobs that failed as a
  * whole.  On interruption, stopped_at says where. */
 static int run_matrix(const struct run_ctx *ctx, char *stopped_at, size_t len)
@@ -265,9 +272,9 @@ static int run_matrix(const struct run_ctx *ctx, char *stopped_at, size_t len)
 	const struct hvb_selection *sel = ctx->sel;
 	int failed = 0;
 
-	for (unsigned rep = 0; rep < ctx->o->reps && !stopped_at[0]; rep++) {
+	for (unsigned rep = 0; rep < ctx->o->reps && go_on(ctx, stopped_at); rep++) {
 		char *cmdline = job_cmdline(sel, ctx->o, rep, ctx->tsc_khz);
-		for (size_t k = 0; k < sel->n_runners && !stopped_at[0]; k++) {
+		for (size_t k = 0; k < sel->n_runners && go_on(ctx, stopped_at); k++) {
 			/* A B, B A, A B, ...: drift spreads over every runner. */
 			size_t i = rep % 2 ? sel->n_runners - 1 - k : k;
 			const struct hvb_runner *r = sel->runners[i];
@@ -355,6 +362,35 @@ static int open_sink(const struct run_opts *o, struct hvb_sink **sink)
 	if (r)
 		hvb_err("cannot create the result directory %s/%s: %s (choose another with --out)",
 			o->out, run_id, strerror(-r));
+	return r;
+}
+
+/* What to do about a failed write to the results. */
+static const char *write_hint(int e)
+{
+	switch (e) {
+	case -ENOSPC:
+	case -EDQUOT:
+	case -EFBIG:
+		return "free space or choose another --out, and run again";
+	case -EROFS:
+		return "remount it read-write or choose another --out, and run again";
+	case -ENOENT:
+		return "leave the run directory in place (or choose another --out) and run again";
+	default:
+		return "check that file system or choose another --out, and run again";
+	}
+}
+
+/* Close the run; if a write failed, say what, what is left and what to do.
+ * 0 or -errno. */
+static int finish_sink(struct hvb_sink *sink, const char *status)
+{
+	char msg[1024];
+	int r = hvb_sink_finish(sink, status, msg, sizeof(msg));
+
+	if (r)
+		hvb_err("results: %s; %s", msg, write_hint(r));
 	return r;
 }
 
@@ -470,12 +506,14 @@ static int run_main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN); /* a file size limit is a write error (EFBIG) */
 	tsc_khz = hvb_tsc_khz_measure(50);
 	cmdline = command_line(argc, argv);
 	utc_now(started, sizeof(started));
 	hvb_sink_meta(sink, "started_utc", started);
 	hvb_meta_host(sink);
 	meta_matrix(sink, &sel, &o, &cfg, cmdline, tsc_khz);
+	hvb_sink_write_meta(sink); /* so a run killed later says what it was asked to do */
 	fprintf(stderr, "hvbench: run %s: %zu runner(s) x %zu workload(s) x %llu rep(s)\n",
 		hvb_sink_run_id(sink), sel.n_runners, sel.n_workloads, (unsigned long long)o.reps);
 	ctx = (struct run_ctx){ .sel = &sel, .o = &o, .cfg = &cfg, .tsc_khz = tsc_khz,
@@ -488,9 +526,8 @@ static int run_main(int argc, char **argv)
 	if (stopped_at[0])
 		hvb_sink_meta(sink, "interrupted_at", stopped_at);
 	char *dir = xstrdup(hvb_sink_dir(sink));
-	r = hvb_sink_close(sink, stopped_at[0] ? "interrupted" : "complete");
+	r = finish_sink(sink, stopped_at[0] ? "interrupted" : "complete");
 	if (r) {
-		hvb_err("could not finish writing %s: %s", dir, strerror(-r));
 		status = HVB_EXIT_FAILURE;
 	} else {
 		if (o.latest)
@@ -499,7 +536,7 @@ static int run_main(int argc, char **argv)
 		if (print_summary(dir) || failed_jobs)
 			status = HVB_EXIT_FAILURE;
 	}
-	if (stopped_at[0])
+	if (stopped_at[0] && !r)
 		status = 128 + (hvb_interrupted ? hvb_interrupted : SIGINT);
 	free(dir);
 	free(cmdline);

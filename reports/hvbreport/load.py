@@ -20,7 +20,9 @@ EXITS_COLS = ["run_id", "runner", "workload", "rep", "reason", "count", "total_n
 META_COLS = ["key", "value"]
 
 STATUSES = ("ok", "skipped", "unsupported", "failed")
-RUN_STATUSES = ("complete", "interrupted", "running")
+RUN_STATUSES = ("complete", "interrupted", "running", "failed")
+# Runs whose data stays in *.partial files: the writer died, or a write failed.
+PARTIAL_STATUSES = ("running", "failed")
 
 
 # Times and rates are > 0; any other unit (a count, bytes) may be 0; nothing is
@@ -238,16 +240,16 @@ def _number(row, col, path, required, integer=False):
 
 
 def _data_file(run, base):
-    """Pick base.csv or, for a run whose writer died, base.csv.partial."""
+    """Pick base.csv or, for a run whose writer died or failed, base.csv.partial."""
     final = os.path.join(run.path, base + ".csv")
     partial = final + ".partial"
-    if run.status == "running":
+    if run.status in PARTIAL_STATUSES:
         if os.path.exists(partial):
             run.partial = True
             return partial, True
         if os.path.exists(final):
             return final, False
-        raise ResultError(f"{partial}: missing (run status is 'running', so data should be "
+        raise ResultError(f"{partial}: missing (run status is {run.status!r}, so data should be "
                           f"in {base}.csv.partial)")
     if os.path.exists(final):
         return final, False

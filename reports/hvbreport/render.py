@@ -215,7 +215,11 @@ def header(rep):
                            "files and cells may be missing or cut short",
                 "interrupted": "the run was stopped by a signal"
                                + (f" at {r.meta['interrupted_at']}" if r.meta.get("interrupted_at")
-                                  else "") + ": only the cells that finished are here"}
+                                  else "") + ": only the cells that finished are here",
+                "failed": "writing the results failed"
+                          + (f" ({r.meta['failed_reason']})" if r.meta.get("failed_reason")
+                             else "") + ", so the run stopped there: data comes from *.partial "
+                          "files and cells may be missing"}
         out.append(f'<div class="banner bad" id="partial-banner"><b>PARTIAL REPORT</b> — run '
                    f'<span class=mono>{esc(r.run_id)}</span> has status <b>{esc(r.status)}</b>: '
                    f'{esc(what.get(r.status, "incomplete"))}. Rendered because --allow-partial '

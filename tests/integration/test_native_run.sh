@@ -91,11 +91,39 @@ start kill -r native -w micro/syscall --reps 200 --goal-us 3000000
 child_runs() { [ "$(processes kill)" -ge 2 ] && ls "$tmp"/kill/*/meta.csv >/dev/null 2>&1; }
 signal_when KILL 120 child_runs
 check "a killed run stays marked running (incomplete)" meta_has "$dir" '^status,running$'
+# What it was asked to do is in meta.csv from the first job on, not only at
+# the end that a kill -9 never reaches.
+for k in command_line host_name kernel cpu_model runners workloads reps started_utc; do
+	check "the killed run's meta.csv has $k" meta_has "$dir" "^$k,"
+done
+check "... its matrix: runner native, workload micro/syscall, 200 reps" \
+	[ "$(grep -cE '^(runners,native|workloads,micro/syscall|reps,200)$' "$dir/meta.csv")" -eq 3 ]
 # PR_SET_PDEATHSIG kills the child when hvbench dies: give it 10 s at most.
 wait_until 10 no_child kill
 check "no native child outlives the killed hvbench" no_child kill
 check "its data is in .partial files, not final ones" \
 	[ -f "$dir/samples.csv.partial" -a ! -f "$dir/samples.csv" ]
+
+# --- the native child killed from outside: the cells it took with it fail
+# saying so, the run goes on.  Killed once hvbench's child exists (rep 0),
+# which then measures for seconds (--goal-us; one batch keeps rep 1 short).
+"$HVBENCH" run -r native -w micro/syscall,micro/rdtsc --reps 2 --goal-us 500000 --batches 1 -o "$tmp/ck" \
+	>"$tmp/ck.out" 2>"$tmp/ck.err" &
+pid=$!
+child=
+native_child() { child=$(pgrep -P $pid) || ! kill -0 $pid 2>/dev/null; }
+wait_until 120 native_child || echo "# the native child did not start within 120 s"
+[ -n "$child" ] && kill -KILL $child
+wait $pid
+rc=$?
+dir=$(ls -d "$tmp"/ck/*/ 2>/dev/null | head -1)
+check "a native child killed from outside: exit 1 (rc=$rc)" [ "$rc" -eq 1 ]
+check "... both its cells fail, saying it was killed" \
+	[ "$(grep -c ',native,micro/[a-z]*,,,,,,failed,native child killed by signal 9 (Killed)$' \
+		"$dir/samples.csv")" -eq 2 ]
+check "... the next repetition still runs" \
+	grep -q ',native,micro/syscall,ns_per_op,ns,lower,1,' "$dir/samples.csv"
+check "... and the run is complete" grep -q '^status,complete$' "$dir/meta.csv"
 
 # --- a crash of hvbench itself prints return addresses for addr2line
 case $O in

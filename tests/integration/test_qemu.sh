@@ -91,6 +91,26 @@ check "SIGINT during a guest run ends hvbench with 130" [ "$rc" -eq 130 ]
 check "... the run is marked interrupted" meta_has "$dir" '^status,interrupted$'
 check "... and QEMU is reaped" no_qemu_left int
 
+# QEMU killed from outside (SIGKILL) while the guest runs: the cells of that
+# boot fail saying so.  This run's QEMU is the child of this hvbench.
+HVB_GUEST_IMAGE=$STUBS/stub-hang.elf "$HVBENCH" run -r qemu-tcg -w micro/rdtsc --reps 1 \
+	--timeout 60 -o "$tmp/qkill" >"$tmp/qkill.out" 2>"$tmp/qkill.err" &
+pid=$!
+qpid=
+qemu_child() { qpid=$(pgrep -P $pid -x qemu-system-x86) || ! kill -0 $pid 2>/dev/null; }
+wait_until 120 qemu_child || echo "# QEMU did not start within 120 s"
+[ -n "$qpid" ] && kill -KILL $qpid
+wait $pid
+rc=$?
+dir=$(ls -d "$tmp"/qkill/*/ 2>/dev/null | head -1)
+if [ "$rc" -eq 1 ] && row "$dir" ',qemu-tcg,micro/rdtsc,,,,,,failed,QEMU killed by signal 9 \(Killed\)$'; then
+	ok "QEMU killed from outside: its cells fail saying so (exit 1)"
+else
+	not_ok "QEMU killed from outside: its cells fail saying so (exit 1)" "$(show qkill)"
+fi
+check "... the boot cell too" row "$dir" ',qemu-tcg,boot,boot_ms,ms,lower,0,,failed,QEMU killed by signal 9'
+check "... and the run is complete" grep -q '^status,complete$' "$dir/meta.csv"
+
 kvm_why=$(HVB_GUEST_IMAGE=$STUBS/stub-ok.elf runner_why qemu-kvm)
 if [ -n "$kvm_why" ]; then
 	skip "qemu-kvm stand-in boot: $kvm_why"

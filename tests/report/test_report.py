@@ -328,6 +328,27 @@ class TestPartial(unittest.TestCase):
             self.assertIn("rep 2", r.stderr)
 
 
+    def test_21a_failed_refused_then_flagged(self):
+        """a run stopped by a failed write (status failed, data in *.partial) is
+        incomplete: refused with its reason, rendered as PARTIAL with --allow-partial"""
+        with tempfile.TemporaryDirectory() as tmp:
+            d = copy_fixture(PARTIAL, tmp)
+            why = "cannot write counters.csv.partial: No space left on device (errno 28)"
+            edit_meta(d, "status", "failed")
+            edit_meta(d, "failed_reason", why)
+            r = run_report("--out", os.path.join(tmp, "o"), d)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("'failed'", r.stderr)
+            self.assertIn(why, r.stderr)
+            self.assertIn("--allow-partial", r.stderr)
+            r = run_report("--allow-partial", "--no-plots", "--out", os.path.join(tmp, "o"), d)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            p = parse(os.path.join(tmp, "o", "report.html"))
+            self.assertIn("partial-banner", p.ids)
+            self.assertIn("writing the results failed", p.text)
+            self.assertIn(html_escape(why), p.text)
+
+
 class TestErrors(unittest.TestCase):
     def corrupt(self, tmp, fname, line_no, new_line):
         d = copy_fixture(TCG, tmp)

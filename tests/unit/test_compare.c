@@ -430,6 +430,12 @@ static void extra_interrupted(struct hvb_sink *s)
 	hvb_sink_meta(s, "interrupted_at", "rep 4, runner native");
 }
 
+static void extra_write_failed(struct hvb_sink *s)
+{
+	hvb_sink_meta(s, "failed_reason",
+		      "cannot write samples.csv.partial: No space left on device (errno 28)");
+}
+
 static bool has(const char *out, const char *s)
 {
 	return strstr(out, s) != NULL;
@@ -495,6 +501,7 @@ static void test_end_to_end(void)
 	char *few3b = write_run("few3b", base_specs, n, 3, slow, 14, NULL, "complete");
 	char *half3 = write_run("half3", base_specs, n, 5, NULL, 15, NULL, "complete");
 	char *half4 = write_run("half4", base_specs, n, 5, NULL, 16, NULL, "complete");
+	char *wfail = write_run("wfail", base_specs, n, 4, NULL, 17, extra_write_failed, "failed");
 	struct spec us[ARRAY_SIZE(base_specs)];
 	char *args, *out;
 	int rc;
@@ -668,6 +675,19 @@ static void test_end_to_end(void)
 	CHECK_OUT(rc == 0 && has(out, "**PARTIAL comparison (--allow-partial): cand "),
 		  "--allow-partial --format markdown says so in bold");
 	free(args), free(out);
+	/* A run stopped by a failed write (status=failed, data in *.partial). */
+	args = xasprintf("compare %s %s", base, wfail);
+	rc = run_hvbench(args, &out);
+	CHECK_OUT(rc == 2 && has(out, "status=failed: cannot write samples.csv.partial: No space") &&
+			  has(out, "--allow-partial"),
+		  "a run whose writes failed is refused (exit 2), saying why");
+	free(args), free(out);
+	args = xasprintf("compare --allow-partial %s %s", base, wfail);
+	rc = run_hvbench(args, &out);
+	CHECK_OUT(rc == 0 && has(out, "/wfail/r-wfail is failed") &&
+			  has(line_of(out, "micro/syscall", "ns_per_op"), "10/4"),
+		  "--allow-partial reads its *.partial rows and says it is partial");
+	free(args), free(out);
 	args = xasprintf("compare --allow-partial --format json %s %s", base, same);
 	rc = run_hvbench(args, &out);
 	CHECK_OUT(rc == 0 && has(out, "\"partial\": []") && !has(out, "PARTIAL"),
@@ -717,7 +737,7 @@ static void test_end_to_end(void)
 	free(args), free(out);
 
 	free(base), free(same), free(slower), free(faster), free(half1), free(half2);
-	free(few), free(failed), free(died), free(intr), free(units), free(dup);
+	free(few), free(failed), free(died), free(intr), free(units), free(dup), free(wfail);
 	free(few3a), free(few3b), free(half3), free(half4);
 }
 

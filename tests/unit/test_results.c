@@ -4,8 +4,10 @@
  * cases.tsv), which the Python reader is tested against too.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -52,6 +54,12 @@ static void test_round_trip(void)
 	TAP_EQ_INT(hvb_run_read(dir, true, &run, err, sizeof(err)), 0,
 		   "an incomplete run reads with allow_partial");
 	TAP_OK(run.partial && run.n_samples == 3, "partial run has its rows so far");
+	TAP_OK(!hvb_run_meta(&run, "command_line"), "meta.csv holds only what was written");
+	hvb_run_free(&run);
+	TAP_EQ_INT(hvb_sink_write_meta(s), 0, "meta.csv is rewritten mid-run");
+	TAP_EQ_INT(hvb_run_read(dir, true, &run, err, sizeof(err)), 0, "... and reads");
+	TAP_EQ_STR(hvb_run_meta(&run, "command_line"), awkward, "... with the keys set so far");
+	TAP_EQ_STR(run.status, "running", "... still status=running");
 	hvb_run_free(&run);
 	TAP_EQ_INT(hvb_sink_close(s, "complete"), 0, "sink closes");
 	TAP_OK(exists(dir, "samples.csv") && !exists(dir, "samples.csv.partial"),
@@ -304,6 +312,112 @@ static void test_malformed_table(void)
 	free(path);
 }
 
+static long file_size(const char *dir, const char *name)
+{
+	char *p = xasprintf("%s/%s", dir, name);
+	struct stat st;
+	long r = stat(p, &st) ? -1 : (long)st.st_size;
+
+	free(p);
+	return r;
+}
+
+static void add_rows(struct hvb_sink *s, unsigned first, unsigned n)
+{
+	for (unsigned i = first; i < first + n; i++)
+		hvb_sink_sample(s, "native",
+				&(struct hvb_sample_out){ .workload = "cpu/sort", .metric = "ns_per_op",
+							  .unit = "ns", .better = HVB_LOWER_IS_BETTER,
+							  .rep = i, .value = 1e7 + i,
+							  .note = "a note long enough to make rows longer" });
+}
+
+/*
+ * A write that fails mid-run (here: RLIMIT_FSIZE, EFBIG, a short write in the
+ * middle of a row; a full disk behaves alike) is never lost: the file is cut
+ * back to its last complete row, nothing after the failure is written, the
+ * data files are not published and meta.csv says failed, with why.
+ */
+static void test_write_error(void)
+{
+	struct rlimit old, lim;
+	struct hvb_sink *s;
+	struct hvb_run run;
+	char err[512], *dir;
+	long size0;
+	int r, flushed, sticky;
+
+	if (!TAP_EQ_INT(hvb_sink_open(&s, tmpdir, "efbig"), 0, "sink opens (write error)"))
+		return;
+	dir = xstrdup(hvb_sink_dir(s));
+	add_rows(s, 0, 5);
+	hvb_sink_flush(s);
+	size0 = file_size(dir, "samples.csv.partial");
+	getrlimit(RLIMIT_FSIZE, &old);
+	lim = old;
+	lim.rlim_cur = (rlim_t)size0 + 250; /* the next rows cross it mid-row */
+	signal(SIGXFSZ, SIG_IGN);
+	fflush(stdout);
+	setrlimit(RLIMIT_FSIZE, &lim);
+	add_rows(s, 5, 50);
+	flushed = hvb_sink_flush(s);
+	add_rows(s, 55, 1);
+	sticky = hvb_sink_error(s, err, sizeof(err));
+	r = hvb_sink_close(s, "complete");
+	setrlimit(RLIMIT_FSIZE, &old);
+	TAP_EQ_INT(flushed, -EFBIG, "the flush that fails says so (-EFBIG)");
+	TAP_EQ_INT(sticky, -EFBIG, "the failure stays (later rows are dropped)");
+	TAP_OK(strstr(err, "cannot write ") && strstr(err, "/efbig/samples.csv.partial: File too large "
+							  "(errno 27)"),
+	       "hvb_sink_error names the file with its path and the errno");
+	TAP_EQ_INT(r, -EFBIG, "close reports the failed write (-EFBIG)");
+	TAP_OK(!exists(dir, "samples.csv") && exists(dir, "samples.csv.partial"),
+	       "a file whose write failed is not published under its final name");
+	TAP_EQ_INT(file_size(dir, "samples.csv.partial"), size0,
+		   "it is cut back to its last complete row");
+	TAP_EQ_INT(hvb_run_read(dir, false, &run, err, sizeof(err)), -EINVAL,
+		   "the failed run is refused as incomplete");
+	TAP_OK(strstr(err, "status=failed") && strstr(err, "--allow-partial"),
+	       "... saying it failed and how to accept it");
+	if (TAP_EQ_INT(hvb_run_read(dir, true, &run, err, sizeof(err)), 0,
+		       "with allow_partial it reads")) {
+		TAP_EQ_STR(run.status, "failed", "meta.csv says status=failed, never complete");
+		TAP_EQ_INT(run.n_samples, 5, "it holds the 5 rows written before the failure");
+		const char *why = hvb_run_meta(&run, "failed_reason");
+		TAP_OK(why && strstr(why, "samples.csv.partial") && strstr(why, "File too large") &&
+			       strstr(why, "errno 27"),
+		       "failed_reason names the file and the errno");
+		hvb_run_free(&run);
+	}
+	free(dir);
+}
+
+/* The run directory removed mid-run: the next flush says so, and close too. */
+static void test_dir_gone(void)
+{
+	struct hvb_sink *s;
+	char err[512], *cmd;
+	int r;
+
+	if (!TAP_EQ_INT(hvb_sink_open(&s, tmpdir, "gone"), 0, "sink opens (directory gone)"))
+		return;
+	add_rows(s, 0, 3);
+	TAP_EQ_INT(hvb_sink_flush(s), 0, "a flush succeeds while the directory is there");
+	cmd = xasprintf("rm -rf %s", hvb_sink_dir(s));
+	if (system(cmd))
+		TAP_OK(0, "rm -rf the run directory");
+	free(cmd);
+	add_rows(s, 3, 3);
+	TAP_EQ_INT(hvb_sink_flush(s), -ENOENT, "the next flush finds it gone (-ENOENT)");
+	hvb_sink_error(s, err, sizeof(err));
+	TAP_OK(strstr(err, "/gone is gone (removed, moved or its file system unmounted)") != NULL,
+	       "... and says so");
+	r = hvb_sink_finish(s, "complete", err, sizeof(err));
+	TAP_EQ_INT(r, -ENOENT, "close fails with it");
+	TAP_OK(strstr(err, " is gone (") && strstr(err, "the run stopped there"),
+	       "... saying what happened");
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir))
@@ -315,6 +429,8 @@ int main(void)
 	test_tab_round_trip();
 	test_invalid_values();
 	test_malformed_table();
+	test_write_error();
+	test_dir_gone();
 	char *cmd = xasprintf("rm -rf %s", tmpdir);
 	if (system(cmd))
 		return 1;
