@@ -348,17 +348,21 @@ void hvb_sink_meta(struct hvb_sink *s, const char *key, const char *value)
 	s->values[s->n_meta++] = xstrdup(value ? value : "");
 }
 
+static void sink_vmetaf(struct hvb_sink *s, const char *key, const char *fmt, va_list ap)
+{
+	char *v = xvasprintf(fmt, ap);
+
+	hvb_sink_meta(s, key, v);
+	free(v);
+}
+
 void hvb_sink_metaf(struct hvb_sink *s, const char *key, const char *fmt, ...)
 {
 	va_list ap;
-	char *v;
 
 	va_start(ap, fmt);
-	if (vasprintf(&v, fmt, ap) < 0)
-		abort();
+	sink_vmetaf(s, key, fmt, ap);
 	va_end(ap);
-	hvb_sink_meta(s, key, v);
-	free(v);
 }
 
 static void fmt_double(char *buf, size_t len, double v)
@@ -441,8 +445,7 @@ void hvb_sink_log(struct hvb_sink *s, const char *runner, const char *fmt, ...)
 	char *msg, *line;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
+	msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	line = xasprintf("[%s] %s\n", runner ? runner : "hvbench", msg);
 	file_add(s, F_LOG, line, strlen(line));
@@ -555,13 +558,11 @@ void hvb_out_meta(const struct hvb_out *o, const char *key, const char *value)
 
 void hvb_out_metaf(const struct hvb_out *o, const char *key, const char *fmt, ...)
 {
+	char *k = xasprintf("runner.%s.%s", o->runner, key);
 	va_list ap;
-	char *v;
 
 	va_start(ap, fmt);
-	if (vasprintf(&v, fmt, ap) < 0)
-		abort();
+	sink_vmetaf(o->sink, k, fmt, ap);
 	va_end(ap);
-	hvb_out_meta(o, key, v);
-	free(v);
+	free(k);
 }

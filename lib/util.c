@@ -57,16 +57,22 @@ char *xstrdup(const char *s)
 	return p ? p : oom();
 }
 
+char *xvasprintf(const char *fmt, va_list ap)
+{
+	char *s;
+
+	return vasprintf(&s, fmt, ap) < 0 ? oom() : s;
+}
+
 char *xasprintf(const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
-	int r;
 
 	va_start(ap, fmt);
-	r = vasprintf(&s, fmt, ap);
+	s = xvasprintf(fmt, ap);
 	va_end(ap);
-	return r < 0 ? oom() : s;
+	return s;
 }
 
 void hvb_strlcpy(char *dst, const char *src, size_t n)

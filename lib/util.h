@@ -21,8 +21,9 @@ void hvb_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 char *xstrdup(const char *s);
-/* asprintf that aborts on exhaustion. */
+/* asprintf / vasprintf that abort on exhaustion. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 /* Copy src into dst (size n), always NUL-terminated, truncating. */
 void hvb_strlcpy(char *dst, const char *src, size_t n);
