@@ -97,6 +97,11 @@ static const struct sc_rule rules[] = {
     ANY(SYS_write),
     /* The KVM binary stats fd, read at REP_BEGIN and REP_END (kvm_stats). */
     ANY(SYS_pread64),
+    /* The result writer (lib/sink.c) puts whole rows at a file offset once
+     * its buffer fills, which can happen during a record exit, and cuts a
+     * file back to its last whole row when a write fails. */
+    ANY(SYS_pwrite64),
+    ANY(SYS_ftruncate),
     /* Mutexes, condition variables and joins of the watchdog, stdio locks. */
     ARG(SYS_futex, 1, ~(uint32_t)(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME), FUTEX_WAIT,
 	FUTEX_WAKE, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET),
