@@ -56,11 +56,6 @@ static const uint64_t *p2m;      /* Xen's P2M (start_info.mfn_list) */
 static const uint64_t *l2_table; /* the level-2 table mapping RAM (read-only) */
 static char cmdline[sizeof(((struct pv_start_info *)0)->cmd_line) + 1];
 
-const struct rt_pv_boot *rt_pv(void)
-{
-	return started ? &boot : 0;
-}
-
 /* Hypercall nr(a1, a2, a3, a4) from guest kernel mode. */
 static long hc(unsigned nr, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4)
 {
@@ -205,6 +200,7 @@ void hvb_pv_boot(const struct pv_start_info *si, uint64_t entry_rsp)
 	p2m = (const uint64_t *)(uintptr_t)si->mfn_list;
 	setup_cpu((const uint64_t *)(uintptr_t)si->pt_base);
 	started = true;
+	rt_pv_publish(&boot);
 	rt_platform = &rt_platform_xen_pv;
 
 	/* Events stay masked (vcpu_info[0].evtchn_upcall_mask): nothing

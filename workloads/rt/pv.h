@@ -220,8 +220,10 @@ struct rt_pv_boot {
 	const char *why;           /* non-NULL: the boot failed here (reported from user mode) */
 };
 
-/* pv.c: the boot's result; NULL unless the image was started as a PV guest. */
+/* pvboot.c: the boot's result; NULL unless the image was started as a PV
+ * guest (pv.c publishes it once the trap table and callbacks are set). */
 const struct rt_pv_boot *rt_pv(void);
+void rt_pv_publish(const struct rt_pv_boot *boot);
 /* main.c: user-mode entry after the PV boot (pv.S), TSC at the PV entry. */
 void hvb_pv_user_start(uint64_t entry_tsc) __attribute__((noreturn));
 /* pv.c, guest kernel mode: the boot steps between entry and user mode. */
