@@ -362,11 +362,15 @@ static void log_boot(struct kvm_job *kj)
 	const struct hvb_out *out = kj->out;
 
 	dev_console_flush(&kj->con);
-	if (kj->pin_err)
+	if (kj->pin_err) {
+		/* Never leave meta saying "pinned" when it was not. */
 		hvb_out_log(out, "pinning the vCPU to cpu %d failed: %s", kj->job->cpu,
 			    strerror(-kj->pin_err));
-	else
+		hvb_out_metaf(out, "pinning", "failed: cpu %d: %s", kj->job->cpu,
+			      strerror(-kj->pin_err));
+	} else {
 		hvb_out_meta(out, "pinning", kj->pin_desc);
+	}
 	if (kj->con.dropped)
 		hvb_out_log(out, "guest console: %llu bytes dropped after the first %llu (flood)",
 			    (unsigned long long)kj->con.dropped, (unsigned long long)kj->con.logged);
