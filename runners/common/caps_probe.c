@@ -160,8 +160,8 @@ static void describe(struct hvb_caps_cache *c)
 			 c->boots == 1 ? "" : "s", c->seconds);
 }
 
-uint32_t hvb_caps_probe(struct hvb_caps_cache *c, const struct hvb_job *job, uint32_t base,
-			hvb_probe_boot_fn boot, void *arg)
+uint32_t hvb_caps_probe(struct hvb_caps_cache *c, const struct hvb_job *job,
+			const struct hvb_out *out, uint32_t base, hvb_probe_boot_fn boot, void *arg)
 {
 	bool todo[HVB_N_PROBES];
 	unsigned left = 0;
@@ -189,6 +189,9 @@ uint32_t hvb_caps_probe(struct hvb_caps_cache *c, const struct hvb_job *job, uin
 	}
 	c->seconds = (double)(hvb_now_ns() - t0) / 1e9;
 	describe(c);
+	hvb_out_meta(out, "caps_probe", c->desc);
+	hvb_out_metaf(out, "caps", "0x%x", base | c->granted);
+	hvb_out_log(out, "capability probe: %s", c->desc);
 	return c->granted;
 }
 

@@ -29,6 +29,7 @@
 
 #include "hvb/abi.h"
 #include "job.h"
+#include "sink.h"
 
 #define HVB_N_PROBES 4
 
@@ -75,10 +76,12 @@ struct hvb_caps_cache {
 };
 
 /* Run the probe for the job's workloads once per cache; later calls return
- * the cached answer.  base: what the VMM offers anyway.  Returns the
- * granted probed capabilities (without base). */
-uint32_t hvb_caps_probe(struct hvb_caps_cache *cache, const struct hvb_job *job, uint32_t base,
-			hvb_probe_boot_fn boot, void *arg);
+ * the cached answer.  base: what the VMM offers anyway.  The run that
+ * probes records the outcome: meta runner.<name>.caps_probe and .caps
+ * (base + granted), and a log line.  Returns the granted probed
+ * capabilities (without base). */
+uint32_t hvb_caps_probe(struct hvb_caps_cache *cache, const struct hvb_job *job,
+			const struct hvb_out *out, uint32_t base, hvb_probe_boot_fn boot, void *arg);
 
 /* A record of a probe boot (not validated: only its header and the fields
  * used here are looked at; text is made printable). */

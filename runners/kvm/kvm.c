@@ -315,15 +315,10 @@ static const char *verdict_reason(struct kvm_job *kj, char *buf, size_t len)
 /* The capability probe, once per run: its answer in meta and the log. */
 static uint32_t probed_caps(const struct hvb_job *job, const struct hvb_out *out)
 {
-	bool first = !job->caps->done;
-	uint32_t caps = hvb_caps_probe(job->caps, job, 0, kvm_probe_boot, (void *)job);
-
-	if (first) {
-		hvb_out_meta(out, "caps_probe", job->caps->desc);
-		hvb_out_metaf(out, "caps", "0x%x", kvm_host_caps(true, caps));
-		hvb_out_log(out, "capability probe: %s", job->caps->desc);
-	}
-	return caps;
+	/* The probe boot's setup adds the base itself: it offers only the
+	 * probed part (kvm_probe_boot); base is for the meta line. */
+	return hvb_caps_probe(job->caps, job, out, kvm_host_caps(true, 0), kvm_probe_boot,
+			      (void *)job);
 }
 
 /*

@@ -97,13 +97,8 @@ static void child_main(const struct hvb_job *job, int fd, struct native_counters
 }
 
 /* Read exactly one record; 1 = got one, 0 = EOF, -ETIMEDOUT, -EINTR, -EIO. */
-static bool stopped(const volatile int *stop)
-{
-	return stop && *stop;
-}
-
 static int read_record(int fd, struct hvb_record *rec, uint64_t deadline_ns,
-		       const volatile int *stop)
+		       const struct hvb_job *job)
 {
 	size_t got = 0;
 
@@ -112,7 +107,7 @@ static int read_record(int fd, struct hvb_record *rec, uint64_t deadline_ns,
 		int64_t left = (int64_t)(deadline_ns - hvb_now_ns());
 		ssize_t n;
 
-		if (stopped(stop))
+		if (hvb_job_stopped(job))
 			return -EINTR;
 		if (left <= 0)
 			return -ETIMEDOUT;
@@ -148,7 +143,7 @@ static int collect(struct hvb_rec_consumer *c, int fd, const struct hvb_job *job
 	struct hvb_record rec;
 	int r;
 
-	while ((r = read_record(fd, &rec, deadline, job->stop)) == 1) {
+	while ((r = read_record(fd, &rec, deadline, job)) == 1) {
 		if (hvb_rec_deliver(c, &rec)) {
 			snprintf(why, len, "protocol error: %s", c->error);
 			return -EPROTO;

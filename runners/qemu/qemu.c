@@ -127,17 +127,10 @@ static uint32_t job_caps(const struct hvb_runner *r, const struct hvb_job *job,
 	const struct qemu_conf *conf = conf_of(r);
 	struct qemu_probe_arg arg = { .conf = conf, .job = job, .image = image };
 	uint32_t caps = base_caps(conf);
-	bool first = !job->caps->done;
 
 	if (!conf->kvm)
 		return caps;
-	caps |= hvb_caps_probe(job->caps, job, caps, qemu_probe_boot, &arg);
-	if (first) {
-		hvb_out_meta(out, "caps_probe", job->caps->desc);
-		hvb_out_metaf(out, "caps", "0x%x", caps);
-		hvb_out_log(out, "capability probe: %s", job->caps->desc);
-	}
-	return caps;
+	return caps | hvb_caps_probe(job->caps, job, out, caps, qemu_probe_boot, &arg);
 }
 
 /* ------------------------------------------------------------ describe */
