@@ -272,11 +272,6 @@ static bool process_running(const char *comm)
 	return found;
 }
 
-static bool on_path(const char *prog, char *buf, size_t len)
-{
-	return !hvb_find_exe(prog, buf, len);
-}
-
 static void info_xen(void)
 {
 	char buf[256], path[512];
@@ -297,7 +292,7 @@ static void info_xen(void)
 	put("xenstored", "%s",
 	    process_running("xenstored") || process_running("oxenstored") ? "running"
 									   : "not running");
-	put("xl", "%s", on_path("xl", path, sizeof(path)) ? path : "not on PATH");
+	put("xl", "%s", !hvb_find_exe("xl", path, sizeof(path)) ? path : "not on PATH");
 }
 
 /* ------------------------------------------------------------ QEMU */
@@ -308,7 +303,7 @@ static void info_qemu(void)
 	FILE *p;
 
 	section("QEMU");
-	if (!on_path("qemu-system-x86_64", path, sizeof(path))) {
+	if (hvb_find_exe("qemu-system-x86_64", path, sizeof(path))) {
 		put("qemu-system-x86_64", "not on PATH (apt-get install qemu-system-x86)");
 		return;
 	}
