@@ -42,7 +42,7 @@ static void on_signal(int sig)
 }
 
 struct run_opts {
-	const char *runners, *workloads, *out, *latest, *image, *page_size;
+	const char *runners, *workloads, *out, *latest, *image, *page_size, *guest_mem;
 	unsigned page_kib; /* HVB_PAGE_4K or HVB_PAGE_2M, from page_size */
 	uint64_t reps, batches, goal_us, cpu; /* cpu: UINT64_MAX = default */
 	double timeout_s;
@@ -449,6 +449,10 @@ static int run_main(int argc, char **argv)
 			"page size of workload memory for every runner: natively madvise, in "
 			"a guest its page tables and host backing (default 4k: every runner, "
 			"Xen PV too, can honour it)"),
+		OPT_STR("guest-mem", 0, &o.guest_mem, "MIB",
+			"guest RAM of every VM runner in MiB, 16-3072 (default: "
+			"$HVB_GUEST_MEM_MIB, else 1024); a working set that does not fit is "
+			"skipped"),
 		OPT_STR("latest", 0, &o.latest, "LINK",
 			"also point the symlink LINK at the run directory"),
 		OPT_STR("image", 0, &o.image, "PATH",
@@ -486,8 +490,10 @@ static int run_main(int argc, char **argv)
 	if (o.cpu != UINT64_MAX && check_cpu(o.cpu))
 		return HVB_EXIT_USAGE;
 	/* Everything the runners read, resolved once: no setenv round trip. */
-	if (hvb_config_load(&cfg, o.image, err, sizeof(err))) {
+	if (hvb_config_load(&cfg, o.image, err, sizeof(err)) ||
+	    hvb_config_guest_mem(&cfg, o.guest_mem, err, sizeof(err))) {
 		hvb_err("run: %s", err);
+		hvb_config_free(&cfg);
 		return HVB_EXIT_USAGE;
 	}
 	if (hvb_select_runners(o.runners, &cfg, &sel, err, sizeof(err)) ||

@@ -10,12 +10,13 @@
 
 const struct hvb_env_doc hvb_env_docs[] = {
 	{ "HVB_GUEST_IMAGE", "guest image when --image is not given" },
-	{ "HVB_KVM_MEM_MIB", "guest RAM of the kvm runner in MiB (16-3072, default 2048)" },
+	{ "HVB_GUEST_MEM_MIB", "guest RAM of every VM runner in MiB when --guest-mem is not "
+			       "given (16-3072, default 1024)" },
+	{ "HVB_KVM_MEM_MIB", "deprecated alias of HVB_GUEST_MEM_MIB (an error if they differ)" },
 	{ "HVB_SECCOMP", "0: no seccomp filter on the kvm vCPU thread (default 1)" },
 	{ "HVB_KVM_CMDLINE_EXTRA", "extra guest command-line words under kvm (debugging)" },
 	{ "HVB_QEMU", "QEMU binary (default qemu-system-x86_64)" },
 	{ "HVB_QEMU_MACHINE", "QEMU machine type (default pc)" },
-	{ "HVB_QEMU_MEM", "QEMU guest memory, as -m takes it (default 1G)" },
 	{ "HVB_QEMU_PROBE_EXTRA", "extra guest words for qemu-kvm's capability probe boots" },
 	{ "HVBENCH_EVENTS", "perf events counted by the native runner (comma-separated)" },
 	{ "HVB_XENTRACE", "0: no exit tracing under Xen; else the xentrace binary" },
@@ -50,14 +51,59 @@ static int env_uint(const char *name, uint64_t min, uint64_t max, uint64_t def, 
 	return 0;
 }
 
+/*
+ * HVB_GUEST_MEM_MIB, or its deprecated alias HVB_KVM_MEM_MIB (once the kvm
+ * runner's only).  HVB_QEMU_MEM took QEMU's -m syntax: it is refused rather
+ * than half-parsed, so no runner silently gets another size than asked.
+ */
+static int guest_mem_env(struct hvb_config *cfg, char *err, size_t len)
+{
+	uint64_t alias;
+	int r;
+
+	if (env("HVB_QEMU_MEM")) {
+		snprintf(err, len, "HVB_QEMU_MEM='%s' is no longer read: give --guest-mem MIB or "
+			 "HVB_GUEST_MEM_MIB (one size for every runner)", env("HVB_QEMU_MEM"));
+		return -EINVAL;
+	}
+	r = env_uint("HVB_GUEST_MEM_MIB", HVB_GUEST_MEM_MIN_MIB, HVB_GUEST_MEM_MAX_MIB,
+		     HVB_GUEST_MEM_DEFAULT_MIB, &cfg->guest_mem_mib, err, len);
+	if (r || !getenv("HVB_KVM_MEM_MIB"))
+		return r;
+	r = env_uint("HVB_KVM_MEM_MIB", HVB_GUEST_MEM_MIN_MIB, HVB_GUEST_MEM_MAX_MIB,
+		     HVB_GUEST_MEM_DEFAULT_MIB, &alias, err, len);
+	if (r)
+		return r;
+	if (getenv("HVB_GUEST_MEM_MIB") && alias != cfg->guest_mem_mib) {
+		snprintf(err, len, "HVB_KVM_MEM_MIB=%llu and HVB_GUEST_MEM_MIB=%llu disagree: "
+			 "unset the deprecated HVB_KVM_MEM_MIB", (unsigned long long)alias,
+			 (unsigned long long)cfg->guest_mem_mib);
+		return -EINVAL;
+	}
+	cfg->guest_mem_mib = alias;
+	return 0;
+}
+
+int hvb_config_guest_mem(struct hvb_config *cfg, const char *mib, char *err, size_t len)
+{
+	if (!mib)
+		return 0;
+	if (hvb_parse_uint(mib, HVB_GUEST_MEM_MIN_MIB, HVB_GUEST_MEM_MAX_MIB,
+			   &cfg->guest_mem_mib)) {
+		snprintf(err, len, "--guest-mem '%s': give guest RAM in MiB, a whole number from "
+			 "%d to %d", mib, HVB_GUEST_MEM_MIN_MIB, HVB_GUEST_MEM_MAX_MIB);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int hvb_config_load(struct hvb_config *cfg, const char *image, char *err, size_t len)
 {
 	int r;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->image.fd = -1;
-	r = env_uint("HVB_KVM_MEM_MIB", HVB_KVM_MIN_MEM_MIB, HVB_KVM_MAX_MEM_MIB,
-		     HVB_KVM_DEFAULT_MEM_MIB, &cfg->kvm_mem_mib, err, len);
+	r = guest_mem_env(cfg, err, len);
 	if (r)
 		return r;
 	r = hv_seccomp_env(&cfg->seccomp, err, len);
@@ -66,7 +112,6 @@ int hvb_config_load(struct hvb_config *cfg, const char *image, char *err, size_t
 	cfg->kvm_cmdline_extra = env("HVB_KVM_CMDLINE_EXTRA");
 	cfg->qemu_bin = env("HVB_QEMU") ? env("HVB_QEMU") : "qemu-system-x86_64";
 	cfg->qemu_machine = env("HVB_QEMU_MACHINE") ? env("HVB_QEMU_MACHINE") : "pc";
-	cfg->qemu_mem = env("HVB_QEMU_MEM") ? env("HVB_QEMU_MEM") : "1G";
 	cfg->qemu_probe_extra = env("HVB_QEMU_PROBE_EXTRA");
 	cfg->events = env("HVBENCH_EVENTS");
 	cfg->xentrace = env("HVB_XENTRACE");

@@ -82,7 +82,7 @@ static void kvm_describe(const struct hvb_runner *r, const struct hvb_config *cf
 	hvb_out_meta(out, "pinning",
 		     "vCPU thread pinned to the job's CPU (--cpu); replaced by the placement "
 		     "once a guest ran");
-	hvb_out_metaf(out, "guest_mem_mib", "%llu", (unsigned long long)cfg->kvm_mem_mib);
+	hvb_out_metaf(out, "guest_mem_mib", "%llu", (unsigned long long)cfg->guest_mem_mib);
 	hvb_out_meta(out, "irqchip", "none: hlt is a userspace halt exit + resume (micro/hlt-wake)");
 	hvb_out_metaf(out, "caps",
 		      "0x%x + what the capability probe finds at the first job (ioeventfd "
@@ -179,7 +179,7 @@ static void on_console(void *arg, const char *text)
  */
 static void advise_ram(struct kvm_job *kj)
 {
-	uint64_t bytes = kj->job->cfg->kvm_mem_mib << 20;
+	uint64_t bytes = kj->job->cfg->guest_mem_mib << 20;
 	void *hva = __vm_gpa_to_hva(kj->vm, 0);
 
 	if (hva && madvise(hva, bytes, hvb_job_pt_4k(kj->job) ? MADV_NOHUGEPAGE : MADV_HUGEPAGE) &&
@@ -251,9 +251,9 @@ int kvm_setup(struct kvm_job *kj, const char *words, uint32_t probed, char *why,
 		return r;
 	}
 	kj->vm->stop_flag = kj->job->stop;
-	if ((r = vm_mem_add(kj->vm, 0, cfg->kvm_mem_mib << 20))) {
-		snprintf(why, len, "cannot give the guest %llu MiB: %s (set HVB_KVM_MEM_MIB)",
-			 (unsigned long long)cfg->kvm_mem_mib, strerror(-r));
+	if ((r = vm_mem_add(kj->vm, 0, cfg->guest_mem_mib << 20))) {
+		snprintf(why, len, "cannot give the guest %llu MiB: %s (give a smaller --guest-mem)",
+			 (unsigned long long)cfg->guest_mem_mib, strerror(-r));
 		return r;
 	}
 	advise_ram(kj);

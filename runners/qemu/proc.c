@@ -48,7 +48,7 @@ char **qemu_argv(const struct qemu_conf *conf, const struct hvb_config *cfg, con
 	ARG("-smp");
 	ARG("1");
 	ARG("-m");
-	ARG("%s", cfg->qemu_mem);
+	ARG("%lluM", (unsigned long long)cfg->guest_mem_mib);
 	ARG("-kernel");
 	ARG("%s", image);
 	ARG("-append");

@@ -162,7 +162,7 @@ static void qemu_describe(const struct hvb_runner *r, const struct hvb_config *c
 	META("machine", "%s", cfg->qemu_machine);
 	META("cpu", "%s", conf->cpu);
 	META("accelerator", "%s", conf->accel);
-	META("memory", "%s", cfg->qemu_mem);
+	META("guest_mem_mib", "%llu", (unsigned long long)cfg->guest_mem_mib);
 	META("firmware", "QEMU default for the machine (SeaBIOS for pc) + PVH boot of -kernel");
 	META("devices",
 	     "isa-debugcon(null) at port 0x%x for pio-*-user; pc-testdev iomem at "

@@ -28,7 +28,6 @@
 #include "xen/xl.h"
 #endif
 
-#define XEN_MEMORY_MB   256
 #define XEN_LAST_TEXT   160
 
 /* How this Xen itself runs: $HVB_XEN_NESTING (set by ci/xen), else a guess
@@ -110,8 +109,8 @@ static void xen_describe(const struct hvb_runner *r, const struct hvb_config *cf
 		hvb_out_meta(out, "image_error", cfg->image.why);
 	else
 		hvb_out_meta(out, "image_sha256", cfg->image.sha256);
-	hvb_out_meta(out, "domain",
-		     is_pv(r) ? "pv, 1 vcpu, 256 MiB, libxl" : "pvh, 1 vcpu, 256 MiB, libxl");
+	hvb_out_meta(out, "domain", is_pv(r) ? "pv, 1 vcpu, libxl" : "pvh, 1 vcpu, libxl");
+	hvb_out_metaf(out, "guest_mem_mib", "%llu", (unsigned long long)cfg->guest_mem_mib);
 	hvb_out_meta(out, "nesting", nesting(cfg));
 	if (!hvb_xl_open(&xl, false, err, sizeof(err))) {
 		if (!hvb_xl_version(xl, buf, sizeof(buf)))
@@ -235,7 +234,7 @@ static int xen_run(const struct hvb_runner *r, const struct hvb_job *job,
 		.dev = "xencons",
 		.caps = xen_caps(r, job->cfg),
 	};
-	struct hvb_xl_cfg cfg = { .vcpus = 1, .memory_mb = XEN_MEMORY_MB };
+	struct hvb_xl_cfg cfg = { .vcpus = 1, .memory_mb = job->cfg->guest_mem_mib };
 	struct hvb_rec_consumer c;
 	struct hvb_xl_outcome o = { .domid = 0 };
 	struct xen_collect x = { .c = &c };
