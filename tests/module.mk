@@ -27,6 +27,7 @@ test_workloads_LINK := workloads native-rt
 test_console_codec_LINK := lib probes workloads native-rt
 test_records_LINK := lib probes workloads native-rt
 test_results_LINK := lib probes workloads native-rt
+test_host_kind_LINK := lib probes workloads native-rt
 # One runner file over runners/common/ and the layers below.
 test_xen_trace_LINK := runners/xen/trace.c runners-common lib hv probes workloads native-rt
 # The runner registry (hvb_runner_find): every runner.
