@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "compare.h"
+#include "compare_context.h"
 #include "results.h"
 #include "stats.h"
 #include "util.h"
@@ -66,6 +67,7 @@ struct side {
 	struct side_key *keys;
 	size_t n_pages;
 	struct side_page *pages;
+	struct hvb_cmp_context ctx; /* compare_context.c: host, settings, image, ... */
 };
 
 static bool match_list(const char *globs, const char *name)
@@ -122,6 +124,7 @@ static void side_free(struct side *s)
 	for (size_t i = 0; i < s->n_pages; i++)
 		free(s->pages[i].runner), free(s->pages[i].page);
 	free(s->pages);
+	hvb_cmp_context_free(&s->ctx);
 }
 
 static void fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -390,6 +393,9 @@ static int side_read_dir(struct side *s, size_t dir_i, const char *dir,
 		hvb_run_free(&run);
 		return r;
 	}
+	hvb_cmp_context_note(&s->ctx, &run,
+			     !o->base_runner ? NULL
+			     : !strcmp(s->name, "base") ? o->base_runner : o->cand_runner);
 	for (size_t i = 0; i < run.n_warnings; i++) /* e.g. a torn last row, dropped */
 		warning_add(res, xstrdup(run.warnings[i]));
 	if (strcmp(run.status, "complete")) {
@@ -735,6 +741,11 @@ int hvb_cmp_dirs(const char *const *base, size_t n_base, const char *const *cand
 	seen_free(&seen_cand);
 	if (!r)
 		pages_compare(&sb, &sc, res);
+	if (!r) {
+		char *ctx = hvb_cmp_context_diff(&sb.ctx, &sc.ctx, o->base_runner, o->cand_runner);
+		if (ctx)
+			warning_add(res, ctx);
+	}
 	if (!r)
 		r = merge_sides(&sb, &sc, o->paired, res, err, errlen);
 	if (!r) {
