@@ -1,0 +1,103 @@
+"""What each run is, and where runs differ in context (results/FORMAT.md).
+
+For render.py: a run of KVM from a Linux boot and a run of Xen from a Xen
+boot of the same machine can be set side by side only if the report says
+what each host was (dom0 is itself a guest: its "native" is not bare
+metal) and whether the two boots were the same machine (host_identity).
+
+The key lists are the same as `hvbench compare`'s (src/compare_context.c,
+between its "context-keys" markers); tests/report/test_context.py checks
+that they match.
+"""
+
+# Meta keys compared as they are.
+CONTEXT_RUN_KEYS = (
+    "host_name", "host_kind", "host_identity", "cpu_model", "kernel", "microcode",
+    "mitigations", "quick", "batches", "goal_us", "page_size", "hvbench_version",
+)
+# Per-runner meta keys: runner.<name>.KEY.
+CONTEXT_RUNNER_KEYS = ("guest_mem_mib", "image_sha256")
+
+HOST_KINDS = ("bare-metal", "xen-dom0", "xen-domU", "nested", "kvm-guest", "vm")
+NOT_RECORDED = "(not recorded)"
+
+
+def _meta(run):
+    """A load.Run's meta, or a plain dict of meta keys."""
+    return getattr(run, "meta", run)
+
+
+def _inferred_kind(meta):
+    """host_kind of a run written before hvbench recorded it: from nesting
+    and hypervisor, or "unknown"."""
+    nesting = meta.get("nesting", "")
+    hv = meta.get("hypervisor", "")
+    if nesting.startswith("pvm"):
+        kind = "nested"
+    elif nesting.startswith("xen dom0"):
+        kind = "xen-dom0"
+    elif nesting.startswith("xen domU"):
+        kind = "xen-domU"
+    elif hv == "none":
+        kind = "bare-metal"
+    elif "KVMKVMKVM" in hv:
+        kind = "kvm-guest"
+    elif hv:
+        kind = "vm"
+    else:
+        return "unknown", "host_kind not recorded, nor nesting or hypervisor"
+    return kind, (f"inferred (host_kind not recorded) from nesting={nesting!r}, "
+                  f"hypervisor={hv!r}")
+
+
+def host_kind(run):
+    """(kind, evidence): meta host_kind and host_kind_evidence, or for an
+    older run an inference from nesting/hypervisor that says it is one."""
+    meta = _meta(run)
+    kind = meta.get("host_kind")
+    if kind:
+        return kind, meta.get("host_kind_evidence", "")
+    return _inferred_kind(meta)
+
+
+def is_bare_metal_baseline(run):
+    """Are this run's native numbers a bare-metal baseline?  Not under
+    dom0, a domU or any VM (nested PVM included)."""
+    return host_kind(run)[0] == "bare-metal"
+
+
+def _runner_keys(meta):
+    suffixes = tuple("." + k for k in CONTEXT_RUNNER_KEYS)
+    return [k for k in meta if k.startswith("runner.") and k.endswith(suffixes)
+            and k.count(".") >= 2]
+
+
+def differences(runs):
+    """[(key, {run index: value})] for each context key whose value is not
+    the same in every run, in CONTEXT_RUN_KEYS order, then per-runner keys
+    sorted.  A run key a run lacks counts as "(not recorded)" (all lacking
+    it: not a difference); a per-runner key counts only among the runs that
+    have that runner's key, as in `hvbench compare`."""
+    metas = [_meta(r) for r in runs]
+    out = []
+    for key in CONTEXT_RUN_KEYS:
+        values = {i: m.get(key, NOT_RECORDED) for i, m in enumerate(metas)}
+        if len(set(values.values())) > 1:
+            out.append((key, values))
+    keys = sorted({k for m in metas for k in _runner_keys(m)})
+    for key in keys:
+        values = {i: m[key] for i, m in enumerate(metas) if key in m}
+        if len(values) > 1 and len(set(values.values())) > 1:
+            out.append((key, values))
+    return out
+
+
+def same_host(run_a, run_b):
+    """True if both runs were on the same machine by host_identity (two
+    boots of one machine share it; kernel and memory are not part of it),
+    False if they were not, None if either run does not record it."""
+    a = _meta(run_a).get("host_identity")
+    b = _meta(run_b).get("host_identity")
+    if not a or not b:
+        return None
+    return a == b

@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Tests of reports/hvbreport/context.py (host kind, context differences,
+same host) on the fixture result directories and on meta dicts that stand
+for a dom0, a domU, bare metal and our nested PVM host; and that its key
+lists are the ones `hvbench compare` uses (src/compare_context.c).
+
+TAP output like test_report.py (tests/run aggregates it)."""
+
+import os
+import re
+import sys
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "reports"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from hvbreport import context, load  # noqa: E402
+from test_report import TapResult  # noqa: E402
+
+FIX = os.path.join(ROOT, "tests", "fixtures", "results")
+COMPLETE = os.path.join(FIX, "20261126-101500-fixhost-4242")
+TCG = os.path.join(FIX, "20261126-120000-fixhost-4444")
+
+IDENT = "dd00a0a2840df90b"
+LINUX_BOOT = {"host_name": "box", "host_kind": "bare-metal",
+              "host_kind_evidence": "cpuid hypervisor: none; ...", "host_identity": IDENT,
+              "kernel": "6.1.0-27-amd64", "cpu_model": "AMD EPYC", "microcode": "0x1000065",
+              "runner.kvm.guest_mem_mib": "1024", "runner.native.pinning": "cpu1"}
+XEN_BOOT = dict(LINUX_BOOT, **{"host_kind": "xen-dom0",
+                               "host_kind_evidence": "/proc/xen/capabilities: control_d",
+                               "kernel": "6.1.0-27-amd64 (Xen 4.17)",
+                               "runner.xen-pvh.guest_mem_mib": "1024"})
+del XEN_BOOT["runner.kvm.guest_mem_mib"]
+
+
+class TestHostKind(unittest.TestCase):
+    def test_recorded(self):
+        """host_kind: the recorded kind and evidence (dom0)"""
+        self.assertEqual(context.host_kind(XEN_BOOT),
+                         ("xen-dom0", "/proc/xen/capabilities: control_d"))
+
+    def test_inferred_fixture(self):
+        """host_kind of a run without host_kind: inferred, and says so"""
+        kind, evidence = context.host_kind(load.load_run(COMPLETE))
+        self.assertEqual(kind, "bare-metal")
+        self.assertIn("inferred", evidence)
+
+    def test_inferred_kinds(self):
+        """host_kind inferred from nesting/hypervisor: nested PVM, domU, dom0, KVM guest"""
+        cases = [({"nesting": "pvm (/dev/kvm is kvm_pvm ...)", "hypervisor": "KVMKVMKVM"},
+                  "nested"),
+                 ({"nesting": "xen domU (CPUID: XenVMMXenVMM)", "hypervisor": "Xen"}, "xen-domU"),
+                 ({"nesting": "xen dom0 (CPUID: XenVMMXenVMM)", "hypervisor": "Xen"}, "xen-dom0"),
+                 ({"nesting": "no /dev/kvm", "hypervisor": "KVMKVMKVM (0x40000000)"},
+                  "kvm-guest"),
+                 ({}, "unknown")]
+        for meta, want in cases:
+            self.assertEqual(context.host_kind(meta)[0], want, meta)
+
+    def test_bare_metal_baseline(self):
+        """is_bare_metal_baseline: bare metal yes; dom0, domU, nested no"""
+        self.assertTrue(context.is_bare_metal_baseline(LINUX_BOOT))
+        for kind in ("xen-dom0", "xen-domU", "nested", "kvm-guest", "vm"):
+            self.assertFalse(context.is_bare_metal_baseline({"host_kind": kind}), kind)
+
+
+class TestDifferences(unittest.TestCase):
+    def test_same_run(self):
+        """differences of a run with itself: none"""
+        run = load.load_run(COMPLETE)
+        self.assertEqual(context.differences([run, run]), [])
+
+    def test_fixtures(self):
+        """differences of the two complete fixtures: quick, and nothing else"""
+        diff = dict(context.differences([load.load_run(COMPLETE), load.load_run(TCG)]))
+        self.assertEqual(diff, {"quick": {0: "0", 1: "1"}})  # the only one (by hand)
+
+    def test_two_boots(self):
+        """differences of a Linux and a Xen boot: host_kind and kernel, in key order"""
+        diff = context.differences([LINUX_BOOT, XEN_BOOT])
+        self.assertEqual([k for k, _ in diff], ["host_kind", "kernel"])
+        self.assertEqual(diff[1][1], {0: "6.1.0-27-amd64", 1: "6.1.0-27-amd64 (Xen 4.17)"})
+
+    def test_runner_keys(self):
+        """a per-runner key counts among the runs that have it; not recorded counts"""
+        a = dict(LINUX_BOOT)
+        b = dict(LINUX_BOOT, **{"runner.kvm.guest_mem_mib": "2048"})
+        c = dict(LINUX_BOOT)
+        del c["microcode"]
+        diff = dict(context.differences([a, b, c]))
+        self.assertEqual(diff["runner.kvm.guest_mem_mib"], {0: "1024", 1: "2048", 2: "1024"})
+        self.assertEqual(diff["microcode"], {0: "0x1000065", 1: "0x1000065",
+                                             2: context.NOT_RECORDED})
+        self.assertNotIn("runner.native.pinning", diff)
+
+
+class TestSameHost(unittest.TestCase):
+    def test_same_host(self):
+        """same_host: two boots with one identity yes, another identity no, unknown None"""
+        self.assertTrue(context.same_host(LINUX_BOOT, XEN_BOOT))
+        self.assertFalse(context.same_host(LINUX_BOOT, dict(XEN_BOOT, host_identity="0" * 16)))
+        self.assertIsNone(context.same_host(LINUX_BOOT, load.load_run(COMPLETE)))
+
+
+class TestKeyLists(unittest.TestCase):
+    def test_match_c(self):
+        """the key lists are the ones of src/compare_context.c"""
+        with open(os.path.join(ROOT, "src", "compare_context.c")) as f:
+            text = f.read()
+        block = re.search(r"/\* context-keys: begin \*/(.*)/\* context-keys: end \*/", text, re.S)
+        self.assertIsNotNone(block, "markers missing in src/compare_context.c")
+        arrays = dict(re.findall(r"(hvb_ctx_\w+_keys)\[\] = \{(.*?)\};", block.group(1), re.S))
+        self.assertEqual(tuple(re.findall(r'"([^"]+)"', arrays["hvb_ctx_run_keys"])),
+                         context.CONTEXT_RUN_KEYS)
+        self.assertEqual(tuple(re.findall(r'"([^"]+)"', arrays["hvb_ctx_runner_keys"])),
+                         context.CONTEXT_RUNNER_KEYS)
+
+
+def main():
+    suite = unittest.TestSuite()
+    loader = unittest.TestLoader()
+    for cls in (TestHostKind, TestDifferences, TestSameHost, TestKeyLists):
+        suite.addTests(loader.loadTestsFromTestCase(cls))
+    result = TapResult()
+    suite.run(result)
+    print(f"1..{result.n}")
+    return 0 if result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
