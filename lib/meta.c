@@ -308,7 +308,9 @@ static bool host_cpuinfo(const char *root, const char *key, char *buf, size_t le
 		return false;
 	while (!found && getline(&line, &cap, f) > 0) {
 		char *colon = strchr(line, ':'), *v;
-		if (strncmp(line, key, klen) || !colon || (line[klen] != ' ' && line[klen] != '\t'))
+		/* "model" must not match "model name": only blanks up to the colon */
+		if (strncmp(line, key, klen) || !colon ||
+		    strspn(line + klen, " \t") != (size_t)(colon - line) - klen)
 			continue;
 		v = colon + 1 + (colon[1] == ' ');
 		v[strcspn(v, "\n")] = '\0';

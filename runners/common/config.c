@@ -13,6 +13,7 @@ const struct hvb_env_doc hvb_env_docs[] = {
 	{ "HVB_GUEST_MEM_MIB", "guest RAM of every VM runner in MiB when --guest-mem is not "
 			       "given (16-3072, default 1024)" },
 	{ "HVB_KVM_MEM_MIB", "deprecated alias of HVB_GUEST_MEM_MIB (an error if they differ)" },
+	{ "HVB_QEMU_MEM", "no longer read: an error (use --guest-mem / HVB_GUEST_MEM_MIB)" },
 	{ "HVB_SECCOMP", "0: no seccomp filter on the kvm vCPU thread (default 1)" },
 	{ "HVB_KVM_CMDLINE_EXTRA", "extra guest command-line words under kvm (debugging)" },
 	{ "HVB_QEMU", "QEMU binary (default qemu-system-x86_64)" },
@@ -24,6 +25,7 @@ const struct hvb_env_doc hvb_env_docs[] = {
 	{ "HVB_XEN_NESTING", "how this Xen itself runs, for meta.csv (ci/xen sets it)" },
 	{ "HVB_REPORTS_DIR", "where `hvbench report` finds its scripts (default: installed)" },
 	{ "PYTHON", "Python 3 for `hvbench report` (default python3)" },
+	{ "HVB_HOST_ROOT", "tests only: read host_kind/host_identity sources under this root" },
 	{ NULL, NULL },
 };
 
