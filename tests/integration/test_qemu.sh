@@ -73,7 +73,7 @@ size=$(stat -c %s "$dir/log.txt" 2>/dev/null || echo 0)
 check "... and the log stays bounded ($size bytes)" [ "$size" -lt 200000 ]
 
 HVB_QEMU_MACHINE=bogus boot badmem "$STUBS/stub-ok.elf" -r qemu-tcg -w micro/rdtsc --reps 1
-if [ "$rc" -eq 1 ] && row "$dir" "failed,\"?QEMU exited with status 1 before the guest started: .*bogus"; then
+if [ "$rc" -eq 1 ] && row "$dir" "failed,\"?QEMU exited with status 1 before the guest started: .*unsupported machine type"; then
 	ok "a QEMU that dies gets a verdict with its own error message"
 else
 	not_ok "a QEMU that dies gets a verdict with its own error message" "$(show badmem)"
