@@ -621,6 +621,21 @@ out:
 	free(d);
 }
 
+/* The median pair ratio of a paired row, the figure its table shows even
+ * when there are too few pairs to test: NAN unless every value is positive. */
+static double paired_ratio(const struct hvb_cmp_row *row)
+{
+	double *d = xmalloc((row->n_base ? row->n_base : 1) * sizeof(*d)), m = NAN;
+	size_t i;
+
+	for (i = 0; i < row->n_base && row->base[i] > 0 && row->cand[i] > 0; i++)
+		d[i] = log(row->cand[i] / row->base[i]);
+	if (row->n_base && i == row->n_base)
+		m = exp(hvb_median(d, row->n_base));
+	free(d);
+	return m;
+}
+
 void hvb_cmp_row_eval(struct hvb_cmp_row *row, const struct hvb_cmp_opts *o)
 {
 	struct hvb_perm_result perm;
@@ -630,7 +645,11 @@ void hvb_cmp_row_eval(struct hvb_cmp_row *row, const struct hvb_cmp_opts *o)
 		return;
 	row->med_base = hvb_median(row->base, row->n_base);
 	row->med_cand = hvb_median(row->cand, row->n_cand);
-	if (row->med_base != 0)
+	/* Paired, the change is the median pair ratio, never the quotient of
+	 * the medians (another figure) */
+	if (row->paired)
+		row->ratio = paired_ratio(row);
+	else if (row->med_base != 0)
 		row->ratio = row->med_cand / row->med_base;
 	if (row->n_base < o->min_reps || row->n_cand < o->min_reps) {
 		if (row->paired)

@@ -385,9 +385,41 @@ static void test_workload_counting(void)
 	       "w2: a regressed and an improved metric = regression, by bandwidth");
 	diag("w2 metrics: %s", w->metrics);
 	TAP_EQ_INT(hvb_cmp_exit_status(&res), 1, "exit status 1 as before");
+	TAP_EQ_INT(res.count[HVB_V_INCONCLUSIVE], 1, "per metric: the 2-repetition row inconclusive");
 	TAP_EQ_INT(res.n_no_interval, 1, "the 2-repetition row is counted as without interval");
 	TAP_OK(isnan(res.rows[5].ci_lo) && isnan(res.rows[5].ci_hi),
 	       "2 repetitions (< min_reps 3): no interval");
+	hvb_cmp_result_free(&res);
+}
+
+/* Two pairs, too few to test, still show the paired figure: pair ratios 2
+ * and 1 give a median pair ratio of sqrt(2), while the medians 5.5 and 6
+ * would imply 1.09. */
+static void test_paired_figure(void)
+{
+	struct hvb_cmp_result res = { 0 };
+	struct hvb_cmp_opts o;
+	struct hvb_rng r;
+	struct hvb_cmp_row *row;
+
+	hvb_cmp_opts_init(&o);
+	hvb_rng_seed(&r, 5);
+	add_row(&res, 0, HVB_LOWER_IS_BETTER, 2, 100, 0, 0, &r);
+	row = &res.rows[0];
+	row->paired = true;
+	row->base[0] = 1, row->cand[0] = 2;
+	row->base[1] = 10, row->cand[1] = 10;
+	eval_all(&res, &o);
+	hvb_cmp_finish(&res, &o);
+	TAP_OK(fabs(row->ratio - sqrt(2)) < 1e-12,
+	       "paired, 2 pairs: the ratio is the median pair ratio, not the medians' quotient");
+	TAP_OK(row->verdict == HVB_V_INCONCLUSIVE && isnan(row->ci_lo) && res.n_no_interval == 1,
+	       "paired, 2 pairs: inconclusive, without an interval");
+	row->base[1] = 0;
+	free(row->why);
+	row->why = NULL;
+	eval_all(&res, &o);
+	TAP_OK(isnan(row->ratio), "paired, a zero value: no ratio rather than another figure");
 	hvb_cmp_result_free(&res);
 }
 
@@ -938,6 +970,7 @@ int main(void)
 	test_paired();
 	test_slowdown();
 	test_workload_counting();
+	test_paired_figure();
 	hvbench = getenv("HVBENCH");
 	if (!hvbench || access(hvbench, X_OK)) {
 		TAP_SKIP("HVBENCH is not set to the hvbench binary (run through tests/run)");
