@@ -195,7 +195,8 @@ static const char ab_usage[] =
 	"'<bin> run --reps 1 --out DIR/a|b' for both, in the order A B, B A, A B, ...;\n"
 	"each round is one repetition of each side.  Then the rounds are compared as\n"
 	"'hvbench compare --paired' does (A = base, B = cand; --unpaired: as\n"
-	"independent samples).  --runner/--workload go to both\n"
+	"independent samples): the table shows the median pair slowdown (> 1 is\n"
+	"worse) and labels the side medians as unpaired.  --runner/--workload go to both\n"
 	"the runs and the comparison; other run options go after '--'.\n"
 	"Exit status as compare's: 0, 1 regression, 2 invalid; 128+signal if stopped.";
 

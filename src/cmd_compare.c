@@ -31,10 +31,15 @@ static void dirs_add(char ***v, size_t *n, const char *list)
 static const char compare_usage[] =
 	"compare [options] BASE CAND\n\n"
 	"Compare two result directories (or comma-separated sets of them, pooled per\n"
-	"repetition; or --base/--cand).  Per runner, workload and metric: ratio of\n"
-	"medians cand/base with a bootstrap CI, a permutation p-value, BH-adjusted q.\n"
-	"A regression needs q < alpha AND a CI beyond the threshold in the bad\n"
-	"direction.  A run that did not complete is refused unless --allow-partial.\n"
+	"repetition; or --base/--cand).  Per runner, workload and metric: the\n"
+	"slowdown, > 1 is worse (medians cand/base for lower-is-better metrics,\n"
+	"base/cand for higher-is-better ones; --paired: the median pair slowdown)\n"
+	"with a bootstrap CI (none below --min-reps), a permutation p-value and\n"
+	"BH-adjusted q.  A regression needs q < alpha AND a CI beyond the threshold\n"
+	"in the bad direction.  The summary counts workloads (regressed if any of\n"
+	"its metrics is; improved if one is and none regresses) and names the\n"
+	"metrics.  csv/json keep the raw ratio cand/base and add slowdown.\n"
+	"A run that did not complete is refused unless --allow-partial.\n"
 	"Exit status: 0 no regression, 1 regression (or a cell that failed in cand\n"
 	"only), 2 usage or invalid input (an incomplete run without --allow-partial).";
 

@@ -627,6 +627,21 @@ out:
 	free(d);
 }
 
+/* The median pair ratio of a paired row, the figure its table shows even
+ * when there are too few pairs to test: NAN unless every value is positive. */
+static double paired_ratio(const struct hvb_cmp_row *row)
+{
+	double *d = xmalloc((row->n_base ? row->n_base : 1) * sizeof(*d)), m = NAN;
+	size_t i;
+
+	for (i = 0; i < row->n_base && row->base[i] > 0 && row->cand[i] > 0; i++)
+		d[i] = log(row->cand[i] / row->base[i]);
+	if (row->n_base && i == row->n_base)
+		m = exp(hvb_median(d, row->n_base));
+	free(d);
+	return m;
+}
+
 void hvb_cmp_row_eval(struct hvb_cmp_row *row, const struct hvb_cmp_opts *o)
 {
 	struct hvb_perm_result perm;
@@ -636,7 +651,11 @@ void hvb_cmp_row_eval(struct hvb_cmp_row *row, const struct hvb_cmp_opts *o)
 		return;
 	row->med_base = hvb_median(row->base, row->n_base);
 	row->med_cand = hvb_median(row->cand, row->n_cand);
-	if (row->med_base != 0)
+	/* Paired, the change is the median pair ratio, never the quotient of
+	 * the medians (another figure) */
+	if (row->paired)
+		row->ratio = paired_ratio(row);
+	else if (row->med_base != 0)
 		row->ratio = row->med_cand / row->med_base;
 	if (row->n_base < o->min_reps || row->n_cand < o->min_reps) {
 		if (row->paired)
@@ -676,6 +695,100 @@ void hvb_cmp_row_eval(struct hvb_cmp_row *row, const struct hvb_cmp_opts *o)
 	row->p = perm.p;
 }
 
+double hvb_slowdown(double ratio, int better)
+{
+	if (isnan(ratio) || ratio <= 0)
+		return NAN;
+	if (better == HVB_LOWER_IS_BETTER)
+		return ratio;
+	if (better == HVB_HIGHER_IS_BETTER)
+		return 1 / ratio;
+	return NAN;
+}
+
+void hvb_cmp_row_slowdown(const struct hvb_cmp_row *row, double *s, double *lo, double *hi)
+{
+	double a = hvb_slowdown(row->ci_lo, row->better), b = hvb_slowdown(row->ci_hi, row->better);
+
+	*s = hvb_slowdown(row->ratio, row->better);
+	/* inverting a higher-is-better interval swaps its ends */
+	*lo = a < b ? a : b;
+	*hi = a < b ? b : a;
+	if (isnan(a) || isnan(b))
+		*lo = *hi = NAN;
+}
+
+/* Which verdict of a workload's metrics stands for the workload: the first
+ * of these (see struct hvb_cmp_workload). */
+static int verdict_rank(enum hvb_verdict v)
+{
+	static const enum hvb_verdict order[] = { HVB_V_REGRESSION, HVB_V_IMPROVEMENT,
+						  HVB_V_NO_CHANGE,  HVB_V_INCONCLUSIVE,
+						  HVB_V_ONLY_BASE,  HVB_V_ONLY_CAND };
+	int i = 0;
+
+	while (i < (int)ARRAY_SIZE(order) - 1 && order[i] != v)
+		i++;
+	return i;
+}
+
+static struct hvb_cmp_workload *workload_of(struct hvb_cmp_result *res,
+					    const struct hvb_cmp_row *row)
+{
+	struct hvb_cmp_workload *w;
+
+	for (size_t i = res->n_workloads; i-- > 0;) {
+		w = &res->workloads[i];
+		if (!strcmp(w->runner, row->runner) && !strcmp(w->workload, row->workload))
+			return w;
+	}
+	res->workloads = realloc(res->workloads, (res->n_workloads + 1) * sizeof(*w));
+	if (!res->workloads)
+		abort();
+	w = &res->workloads[res->n_workloads++];
+	*w = (struct hvb_cmp_workload){ xstrdup(row->runner), xstrdup(row->workload),
+					row->verdict, xstrdup("") };
+	return w;
+}
+
+static void workloads_free(struct hvb_cmp_result *res)
+{
+	for (size_t i = 0; i < res->n_workloads; i++) {
+		struct hvb_cmp_workload *w = &res->workloads[i];
+		free(w->runner), free(w->workload), free(w->metrics);
+	}
+	free(res->workloads);
+	res->workloads = NULL;
+	res->n_workloads = 0;
+}
+
+/* Fold a verdicted row into its workload's verdict and metric list. */
+static void workload_note(struct hvb_cmp_result *res, const struct hvb_cmp_row *row)
+{
+	struct hvb_cmp_workload *w = workload_of(res, row);
+	char *m;
+
+	if (verdict_rank(row->verdict) > verdict_rank(w->verdict))
+		return;
+	if (verdict_rank(row->verdict) < verdict_rank(w->verdict)) {
+		w->verdict = row->verdict;
+		w->metrics[0] = '\0';
+	}
+	m = xasprintf("%s%s%s", w->metrics, w->metrics[0] ? ", " : "", row->metric);
+	free(w->metrics);
+	w->metrics = m;
+}
+
+static void count_workloads(struct hvb_cmp_result *res)
+{
+	workloads_free(res);
+	memset(res->wcount, 0, sizeof(res->wcount));
+	for (size_t i = 0; i < res->n_rows; i++)
+		workload_note(res, &res->rows[i]);
+	for (size_t i = 0; i < res->n_workloads; i++)
+		res->wcount[res->workloads[i].verdict]++;
+}
+
 void hvb_cmp_finish(struct hvb_cmp_result *res, const struct hvb_cmp_opts *o)
 {
 	double *p = xmalloc((res->n_rows ? res->n_rows : 1) * sizeof(*p));
@@ -684,6 +797,7 @@ void hvb_cmp_finish(struct hvb_cmp_result *res, const struct hvb_cmp_opts *o)
 		p[i] = res->rows[i].p;
 	hvb_bh_adjust(p, res->n_rows, p);
 	memset(res->count, 0, sizeof(res->count));
+	res->n_no_interval = 0;
 	for (size_t i = 0; i < res->n_rows; i++) {
 		struct hvb_cmp_row *row = &res->rows[i];
 		row->q = p[i];
@@ -696,8 +810,12 @@ void hvb_cmp_finish(struct hvb_cmp_result *res, const struct hvb_cmp_opts *o)
 				row->verdict = up == lower ? HVB_V_REGRESSION : HVB_V_IMPROVEMENT;
 		}
 		res->count[row->verdict]++;
+		if (row->verdict != HVB_V_ONLY_BASE && row->verdict != HVB_V_ONLY_CAND &&
+		    (row->n_base < o->min_reps || row->n_cand < o->min_reps))
+			res->n_no_interval++;
 	}
 	free(p);
+	count_workloads(res);
 }
 
 int hvb_cmp_exit_status(const struct hvb_cmp_result *res)
@@ -779,6 +897,7 @@ void hvb_cmp_result_free(struct hvb_cmp_result *res)
 		struct hvb_cmp_partial *p = &res->incomplete[i];
 		free(p->dir), free(p->status), free(p->where);
 	}
+	workloads_free(res);
 	free(res->rows);
 	free(res->gaps);
 	free(res->incomplete);

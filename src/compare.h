@@ -81,6 +81,31 @@ struct hvb_cmp_row {
 	char *why;              /* reason for inconclusive / one-sided rows, else NULL */
 };
 
+/*
+ * The suite's one orientation of a change: the slowdown, > 1 is worse.
+ * ratio is cand/base; for a lower-is-better metric (ns) the slowdown is
+ * that ratio, for a higher-is-better one (MB/s, ops/s) its inverse
+ * base/cand.  NAN for a metric without a direction or an undefined ratio.
+ */
+double hvb_slowdown(double ratio, int better);
+
+/* A row's slowdown and its interval (NAN where the row has none). */
+void hvb_cmp_row_slowdown(const struct hvb_cmp_row *row, double *s, double *lo, double *hi);
+
+/*
+ * The verdict of a (runner, workload): its metrics are not independent
+ * (ns_per_op and cycles_per_op come from the same TSC, bandwidth from the
+ * same time), so one slowdown is counted once.  A workload is a regression
+ * if any of its metrics is, an improvement if one is and none regresses,
+ * else the first of no change, inconclusive, only in base, only in cand
+ * that one of its metrics has.
+ */
+struct hvb_cmp_workload {
+	char *runner, *workload;
+	enum hvb_verdict verdict;
+	char *metrics; /* the metrics with that verdict, ", "-separated */
+};
+
 /* A cell or metric that produced no value on one side. */
 struct hvb_cmp_gap {
 	const char *side; /* "base", "cand" or "both" (same status and reason) */
@@ -94,7 +119,11 @@ struct hvb_cmp_result {
 	size_t n_gaps;
 	struct hvb_cmp_gap *gaps;
 	size_t n_unselected;  /* distinct metrics left out by opts->metrics */
-	unsigned count[HVB_V_ONLY_CAND + 1];
+	unsigned count[HVB_V_ONLY_CAND + 1]; /* per metric row */
+	size_t n_workloads;   /* per (runner, workload), in row order */
+	struct hvb_cmp_workload *workloads;
+	unsigned wcount[HVB_V_ONLY_CAND + 1];
+	size_t n_no_interval; /* rows with fewer than min_reps per side: no interval */
 	bool cand_failed;     /* a cell measured in base has failed rows in cand */
 	size_t n_incomplete;  /* directories read with status != complete (allow_partial) */
 	struct hvb_cmp_partial {
@@ -129,11 +158,11 @@ int hvb_cmp_dirs(const char *const *base, size_t n_base, const char *const *cand
 void hvb_cmp_row_eval(struct hvb_cmp_row *row, const struct hvb_cmp_opts *o);
 
 /* After every row is evaluated: BH q-values over the tested rows, verdicts
- * and counts. */
+ * and counts, per metric row and per workload. */
 void hvb_cmp_finish(struct hvb_cmp_result *res, const struct hvb_cmp_opts *o);
 
-/* Exit status for a result: 1 if a regression (or a cell that failed in
- * cand only), else 0. */
+/* Exit status for a result: 1 if a regression (a workload with a regressed
+ * metric, or a cell that failed in cand only), else 0. */
 int hvb_cmp_exit_status(const struct hvb_cmp_result *res);
 
 void hvb_cmp_result_free(struct hvb_cmp_result *res);

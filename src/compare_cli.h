@@ -44,7 +44,8 @@ struct hvb_cmp_cli {
 	OPT_UINT("seed", 0, &(c).seed, 0, 1e18, "N",                                              \
 		 "random seed: the same seed gives the same numbers (default 1)"),                \
 	OPT_UINT("min-reps", 0, &(c).min_reps, 2, 100000, "N",                                    \
-		 "fewer repetitions per side = inconclusive (default 3)"),                        \
+		 "fewer repetitions (pairs) per side = inconclusive, and no interval "           \
+		 "(default 3)"),                        \
 	OPT_STR("format", 'f', &(c).format, "FMT", "table (default), csv, json or markdown"),     \
 	OPT_FLAG("allow-partial", 0, &(c).opts.allow_partial,                                     \
 		 "accept runs that did not complete (interrupted, or the writer died); "         \

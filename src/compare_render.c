@@ -26,12 +26,14 @@ static const char *fmt_num(char *buf, size_t len, double v)
 	return buf;
 }
 
-static const char *fmt_pct(char *buf, size_t len, double ratio)
+/* "1.015× slower", "0.980× faster", "1.000×": a slowdown, > 1 is worse. */
+static const char *fmt_slowdown(char *buf, size_t len, double s)
 {
-	if (isnan(ratio))
+	if (isnan(s))
 		snprintf(buf, len, "-");
 	else
-		snprintf(buf, len, "%+.1f%%", (ratio - 1) * 100);
+		snprintf(buf, len, "%.3f×%s", s,
+			 s > 1.0005 ? " slower" : s < 0.9995 ? " faster" : "");
 	return buf;
 }
 
@@ -40,7 +42,7 @@ static const char *fmt_ci(char *buf, size_t len, double lo, double hi)
 	if (isnan(lo) || isnan(hi))
 		snprintf(buf, len, "-");
 	else
-		snprintf(buf, len, "[%+.1f%%, %+.1f%%]", (lo - 1) * 100, (hi - 1) * 100);
+		snprintf(buf, len, "[%.3f, %.3f]", lo, hi);
 	return buf;
 }
 
@@ -57,20 +59,35 @@ static const char *fmt_p(char *buf, size_t len, double p)
 
 /* --------------------------------------------------------------- table */
 
-enum { C_RUNNER, C_WORKLOAD, C_METRIC, C_UNIT, C_N, C_BASE, C_CAND, C_CHANGE, C_CI, C_P, C_Q,
-       C_VERDICT, NCOLS };
+enum { C_RUNNER, C_WORKLOAD, C_METRIC, C_UNIT, C_N, C_BASE, C_CAND, C_SLOWDOWN, C_CI, C_P,
+       C_Q, C_VERDICT, NCOLS };
 
-static const char *const col_names[NCOLS] = {
-	"runner", "workload", "metric", "unit", "reps", "base", "cand", "change", "CI", "p", "q",
-	"verdict",
+/* Paired, the slowdown is the median of the per-pair ratios: the two
+ * sides' medians are shown for reference only (their quotient is another
+ * figure), and their headers say so. */
+static const char *const col_names[2][NCOLS] = {
+	{ "runner", "workload", "metric", "unit", "reps", "base median", "cand median",
+	  "slowdown", "CI", "p", "q", "verdict" },
+	{ "runner", "workload", "metric", "unit", "pairs", "base median*", "cand median*",
+	  "median pair slowdown", "CI", "p", "q", "verdict" },
 };
 
 struct cells {
 	char s[NCOLS][64];
 };
 
+/* Column headers; the interval's says its level and what it brackets. */
+static void head_cells(struct cells *c, const struct hvb_cmp_opts *o)
+{
+	for (int i = 0; i < NCOLS; i++)
+		hvb_strlcpy(c->s[i], col_names[o->paired][i], sizeof(c->s[0]));
+	snprintf(c->s[C_CI], sizeof(c->s[0]), "%g%% CI of slowdown", o->confidence * 100);
+}
+
 static void row_cells(const struct hvb_cmp_row *r, struct cells *c)
 {
+	double s, lo, hi;
+
 	hvb_strlcpy(c->s[C_RUNNER], r->runner, sizeof(c->s[0]));
 	hvb_strlcpy(c->s[C_WORKLOAD], r->workload, sizeof(c->s[0]));
 	hvb_strlcpy(c->s[C_METRIC], r->metric, sizeof(c->s[0]));
@@ -81,11 +98,22 @@ static void row_cells(const struct hvb_cmp_row *r, struct cells *c)
 		snprintf(c->s[C_N], sizeof(c->s[0]), "%zu/%zu", r->n_base, r->n_cand);
 	fmt_num(c->s[C_BASE], sizeof(c->s[0]), r->med_base);
 	fmt_num(c->s[C_CAND], sizeof(c->s[0]), r->med_cand);
-	fmt_pct(c->s[C_CHANGE], sizeof(c->s[0]), r->ratio);
-	fmt_ci(c->s[C_CI], sizeof(c->s[0]), r->ci_lo, r->ci_hi);
+	hvb_cmp_row_slowdown(r, &s, &lo, &hi);
+	fmt_slowdown(c->s[C_SLOWDOWN], sizeof(c->s[0]), s);
+	fmt_ci(c->s[C_CI], sizeof(c->s[0]), lo, hi);
 	fmt_p(c->s[C_P], sizeof(c->s[0]), r->p);
 	fmt_p(c->s[C_Q], sizeof(c->s[0]), r->q);
 	hvb_strlcpy(c->s[C_VERDICT], hvb_verdict_name(r->verdict), sizeof(c->s[0]));
+}
+
+/* Width on a terminal: UTF-8 continuation bytes take no column (×). */
+static size_t display_width(const char *s)
+{
+	size_t w = 0;
+
+	for (; *s; s++)
+		w += ((unsigned char)*s & 0xc0) != 0x80;
+	return w;
 }
 
 static bool col_right(int c)
@@ -95,29 +123,46 @@ static bool col_right(int c)
 
 static void print_cell(FILE *f, int c, size_t w, const char *s)
 {
+	int pad = (int)(w - display_width(s));
+
 	if (c == NCOLS - 1) /* no trailing blanks */
 		fprintf(f, "  %s", s);
+	else if (col_right(c))
+		fprintf(f, "%s%*s%s", c ? "  " : "", pad, "", s);
 	else
-		fprintf(f, "%s%*s", c ? "  " : "", col_right(c) ? (int)w : -(int)w, s);
+		fprintf(f, "%s%s%*s", c ? "  " : "", s, pad, "");
+}
+
+/* What every table's numbers mean, stated above it. */
+static void print_legend(FILE *f, const struct hvb_cmp_opts *o, const char *emph)
+{
+	fprintf(f, "%sslowdown: > 1 is worse%s (cand/base for lower-is-better metrics, "
+		   "base/cand for higher-is-better ones)\n",
+		emph, emph);
+	if (o->paired)
+		fprintf(f, "%spaired:%s the slowdown is the median of the per-pair slowdowns; "
+			   "* base and cand medians are unpaired, for reference: their "
+			   "quotient is not the paired figure\n",
+			emph, emph);
 }
 
 static void print_table(FILE *f, const struct hvb_cmp_result *res, const struct hvb_cmp_opts *o)
 {
-	struct cells *cells = xcalloc(res->n_rows ? res->n_rows : 1, sizeof(*cells));
+	struct cells *cells = xcalloc(res->n_rows ? res->n_rows : 1, sizeof(*cells)), head;
 	size_t w[NCOLS];
-	char ci_head[32];
 
-	snprintf(ci_head, sizeof(ci_head), "%g%% CI", o->confidence * 100);
+	head_cells(&head, o);
 	for (int c = 0; c < NCOLS; c++)
-		w[c] = strlen(c == C_CI ? ci_head : col_names[c]);
+		w[c] = display_width(head.s[c]);
 	for (size_t i = 0; i < res->n_rows; i++) {
 		row_cells(&res->rows[i], &cells[i]);
 		for (int c = 0; c < NCOLS; c++)
-			if (strlen(cells[i].s[c]) > w[c])
-				w[c] = strlen(cells[i].s[c]);
+			if (display_width(cells[i].s[c]) > w[c])
+				w[c] = display_width(cells[i].s[c]);
 	}
+	print_legend(f, o, "");
 	for (int c = 0; c < NCOLS; c++)
-		print_cell(f, c, w[c], c == C_CI ? ci_head : col_names[c]);
+		print_cell(f, c, w[c], head.s[c]);
 	fputc('\n', f);
 	for (size_t i = 0; i < res->n_rows; i++) {
 		for (int c = 0; c < NCOLS; c++)
@@ -169,24 +214,64 @@ static void partial_line(char *buf, size_t len, const struct hvb_cmp_result *res
 		snprintf(buf + o, len - o, ": only the repetitions they hold are compared");
 }
 
-static void summary_line(char *buf, size_t len, const struct hvb_cmp_result *res,
-			 const struct hvb_cmp_opts *o)
+/* "kvm mem/stream-copy (bandwidth, ns_per_op); native cpu/crc32c (ns_per_op)" */
+static void print_workloads(FILE *f, const struct hvb_cmp_result *res, enum hvb_verdict v)
 {
-	const unsigned *n = res->count;
+	const char *sep = ": ";
 
-	snprintf(buf, len,
-		 "%u regression(s), %u improvement(s), %u no change, %u inconclusive; "
-		 "%u only in base, %u only in cand; %zu not measured "
-		 "(alpha %g with Benjamini-Hochberg FDR, threshold %g%%, %g%% CI%s)",
-		 n[HVB_V_REGRESSION], n[HVB_V_IMPROVEMENT], n[HVB_V_NO_CHANGE],
-		 n[HVB_V_INCONCLUSIVE], n[HVB_V_ONLY_BASE], n[HVB_V_ONLY_CAND], res->n_gaps,
-		 o->alpha, o->threshold * 100, o->confidence * 100,
-		 o->paired ? ", paired rounds" : "");
+	for (size_t i = 0; i < res->n_workloads; i++) {
+		const struct hvb_cmp_workload *w = &res->workloads[i];
+		if (w->verdict != v)
+			continue;
+		fprintf(f, "%s%s %s (%s)", sep, w->runner, w->workload, w->metrics);
+		sep = "; ";
+	}
+}
+
+/*
+ * The verdicts counted per workload (one slowdown seen in ns_per_op,
+ * cycles_per_op and bandwidth is one regression), naming the workloads
+ * and the metrics that carried a regression or an improvement; then the
+ * per-metric counts and the settings.  Each line starts with prefix.
+ */
+static void print_summary(FILE *f, const struct hvb_cmp_result *res,
+			  const struct hvb_cmp_opts *o, const char *prefix)
+{
+	const unsigned *w = res->wcount, *n = res->count;
+
+	fprintf(f, "%s%u workload(s) regressed", prefix, w[HVB_V_REGRESSION]);
+	print_workloads(f, res, HVB_V_REGRESSION);
+	fprintf(f, "\n%s%u workload(s) improved", prefix, w[HVB_V_IMPROVEMENT]);
+	print_workloads(f, res, HVB_V_IMPROVEMENT);
+	fprintf(f,
+		"\n%s%u workload(s) no change, %u inconclusive, %u only in base, %u only in "
+		"cand (a workload regressed if one of its metrics did, improved if one did and "
+		"none regressed)\n",
+		prefix, w[HVB_V_NO_CHANGE], w[HVB_V_INCONCLUSIVE], w[HVB_V_ONLY_BASE],
+		w[HVB_V_ONLY_CAND]);
+	fprintf(f,
+		"%sper metric: %u regression(s), %u improvement(s), %u no change, %u "
+		"inconclusive; %u only in base, %u only in cand; %zu not measured "
+		"(alpha %g with Benjamini-Hochberg FDR, threshold %g%%, %g%% CI%s)\n",
+		prefix, n[HVB_V_REGRESSION], n[HVB_V_IMPROVEMENT], n[HVB_V_NO_CHANGE],
+		n[HVB_V_INCONCLUSIVE], n[HVB_V_ONLY_BASE], n[HVB_V_ONLY_CAND], res->n_gaps,
+		o->alpha, o->threshold * 100, o->confidence * 100,
+		o->paired ? ", paired rounds" : "");
+}
+
+/* Said once, not per row: an interval from so few values would mislead. */
+static void print_no_interval(FILE *f, const struct hvb_cmp_result *res,
+			      const struct hvb_cmp_opts *o, const char *prefix)
+{
+	if (res->n_no_interval)
+		fprintf(f, "%sno interval for %zu row(s): fewer than --min-reps %u %s per side\n",
+			prefix, res->n_no_interval, o->min_reps,
+			o->paired ? "pairs" : "repetitions");
 }
 
 static void print_text(FILE *f, const struct hvb_cmp_result *res, const struct hvb_cmp_opts *o)
 {
-	char sum[512], part[4096];
+	char part[4096];
 
 	partial_line(part, sizeof(part), res);
 	if (part[0])
@@ -196,8 +281,9 @@ static void print_text(FILE *f, const struct hvb_cmp_result *res, const struct h
 			i + 1 < res->n_warnings ? "" : "\n");
 	print_table(f, res, o);
 	print_notes(f, res, "  ");
-	summary_line(sum, sizeof(sum), res, o);
-	fprintf(f, "\nsummary: %s\n", sum);
+	fputc('\n', f);
+	print_no_interval(f, res, o, "");
+	print_summary(f, res, o, "summary: ");
 	if (res->cand_failed)
 		fprintf(f, "cand failed where base measured: see 'only in base' above\n");
 }
@@ -212,14 +298,28 @@ static void csv_num(char *buf, size_t len, double v)
 		snprintf(buf, len, "%.17g", v);
 }
 
+/* The verdict of the workload a row belongs to (struct hvb_cmp_workload). */
+static enum hvb_verdict workload_verdict(const struct hvb_cmp_result *res,
+					 const struct hvb_cmp_row *row)
+{
+	for (size_t i = 0; i < res->n_workloads; i++) {
+		const struct hvb_cmp_workload *w = &res->workloads[i];
+		if (!strcmp(w->runner, row->runner) && !strcmp(w->workload, row->workload))
+			return w->verdict;
+	}
+	return row->verdict;
+}
+
 static int print_csv(FILE *f, const struct hvb_cmp_result *res)
 {
+	double sd[3];
 	static const char *const head[] = {
 		"runner",  "workload",  "metric",    "unit",      "better", "n_base", "n_cand",
 		"base_median", "cand_median", "ratio", "change_pct", "ci_lo_pct", "ci_hi_pct",
 		"p",       "q",         "exact",     "verdict",   "reason", "side",   "paired",
+		"slowdown", "slowdown_lo", "slowdown_hi", "workload_verdict",
 	};
-	char num[12][40];
+	char num[13][40];
 	int r = hvb_csv_write_row(f, head, ARRAY_SIZE(head));
 
 	for (size_t i = 0; i < res->n_rows && !r; i++) {
@@ -234,12 +334,16 @@ static int print_csv(FILE *f, const struct hvb_cmp_result *res)
 		csv_num(num[7], sizeof(num[7]), (x->ci_hi - 1) * 100);
 		csv_num(num[8], sizeof(num[8]), x->p);
 		csv_num(num[9], sizeof(num[9]), x->q);
+		hvb_cmp_row_slowdown(x, &sd[0], &sd[1], &sd[2]);
+		for (int k = 0; k < 3; k++)
+			csv_num(num[10 + k], sizeof(num[0]), sd[k]);
 		const char *fields[] = {
 			x->runner, x->workload, x->metric, x->unit, hvb_better_name(x->better),
 			num[0], num[1], num[2], num[3], num[4], num[5], num[6], num[7], num[8],
 			num[9], isnan(x->p) ? "" : x->exact ? "1" : "0",
 			hvb_verdict_name(x->verdict), x->why ? x->why : "", "",
-			x->paired ? "1" : "0",
+			x->paired ? "1" : "0", num[10], num[11], num[12],
+			hvb_verdict_name(workload_verdict(res, x)),
 		};
 		r = hvb_csv_write_row(f, fields, ARRAY_SIZE(fields));
 	}
@@ -247,7 +351,8 @@ static int print_csv(FILE *f, const struct hvb_cmp_result *res)
 	for (size_t i = 0; i < res->n_gaps && !r; i++) {
 		const struct hvb_cmp_gap *g = &res->gaps[i];
 		const char *fields[] = { g->runner, g->workload, g->metric, "", "", "", "", "", "", "",
-					 "", "", "", "", "", "", g->status, g->note, g->side, "" };
+					 "", "", "", "", "", "", g->status, g->note, g->side, "",
+					 "", "", "", "" };
 		r = hvb_csv_write_row(f, fields, ARRAY_SIZE(fields));
 	}
 	return r;
@@ -291,6 +396,8 @@ static void json_dirs(FILE *f, const char *key, char *const *dirs, size_t n)
 
 static void json_row(FILE *f, const struct hvb_cmp_row *x)
 {
+	double sd, lo, hi;
+
 	fputs("    {\"runner\": ", f);
 	json_str(f, x->runner);
 	fputs(", \"workload\": ", f);
@@ -311,6 +418,13 @@ static void json_row(FILE *f, const struct hvb_cmp_row *x)
 	json_num(f, x->ci_lo);
 	fputs(", ", f);
 	json_num(f, x->ci_hi);
+	hvb_cmp_row_slowdown(x, &sd, &lo, &hi);
+	fputs("], \"slowdown\": ", f);
+	json_num(f, sd);
+	fputs(", \"slowdown_ci\": [", f);
+	json_num(f, lo);
+	fputs(", ", f);
+	json_num(f, hi);
 	fputs("], \"p\": ", f);
 	json_num(f, x->p);
 	fputs(", \"q\": ", f);
@@ -326,6 +440,30 @@ static void json_row(FILE *f, const struct hvb_cmp_row *x)
 	fputs("}", f);
 }
 
+/* Verdicts per (runner, workload), counted as the summary counts them. */
+static void json_workloads(FILE *f, const struct hvb_cmp_result *res,
+			   const enum hvb_verdict *order, size_t n_order)
+{
+	fputs("  \"workload_summary\": {", f);
+	for (size_t i = 0; i < n_order; i++)
+		fprintf(f, "%s\"%s\": %u", i ? ", " : "", hvb_verdict_name(order[i]),
+			res->wcount[order[i]]);
+	fputs("},\n  \"workloads\": [\n", f);
+	for (size_t i = 0; i < res->n_workloads; i++) {
+		const struct hvb_cmp_workload *w = &res->workloads[i];
+		fputs("    {\"runner\": ", f);
+		json_str(f, w->runner);
+		fputs(", \"workload\": ", f);
+		json_str(f, w->workload);
+		fputs(", \"verdict\": ", f);
+		json_str(f, hvb_verdict_name(w->verdict));
+		fputs(", \"metrics\": ", f);
+		json_str(f, w->metrics);
+		fputs(i + 1 < res->n_workloads ? "},\n" : "}\n", f);
+	}
+	fputs("  ]\n", f);
+}
+
 static void print_json(FILE *f, const struct hvb_cmp_result *res, const struct hvb_cmp_opts *o,
 		       const struct hvb_cmp_args *a)
 {
@@ -336,8 +474,11 @@ static void print_json(FILE *f, const struct hvb_cmp_result *res, const struct h
 	fprintf(f, "{\n  \"format_version\": 1,\n");
 	json_dirs(f, "base", a->base, a->n_base);
 	json_dirs(f, "cand", a->cand, a->n_cand);
-	fprintf(f, "  \"alpha\": %g, \"threshold\": %g, \"confidence\": %g, \"seed\": %llu,\n",
-		o->alpha, o->threshold, o->confidence, (unsigned long long)o->seed);
+	fprintf(f,
+		"  \"alpha\": %g, \"threshold\": %g, \"confidence\": %g, \"seed\": %llu, "
+		"\"min_reps\": %u, \"paired\": %s, \"rows_without_interval\": %zu,\n",
+		o->alpha, o->threshold, o->confidence, (unsigned long long)o->seed, o->min_reps,
+		o->paired ? "true" : "false", res->n_no_interval);
 	fputs("  \"rows\": [\n", f);
 	for (size_t i = 0; i < res->n_rows; i++) {
 		json_row(f, &res->rows[i]);
@@ -378,9 +519,11 @@ static void print_json(FILE *f, const struct hvb_cmp_result *res, const struct h
 			res->count[order[i]]);
 	fprintf(f,
 		", \"not measured\": %zu, \"metrics not selected\": %zu, \"cand_failed\": %s, "
-		"\"exit_status\": %d}\n}\n",
+		"\"exit_status\": %d},\n",
 		res->n_gaps, res->n_unselected, res->cand_failed ? "true" : "false",
 		hvb_cmp_exit_status(res));
+	json_workloads(f, res, order, ARRAY_SIZE(order));
+	fputs("}\n", f);
 }
 
 /* ------------------------------------------------------------ Markdown */
@@ -402,16 +545,19 @@ static void md_cell(FILE *f, const char *s)
 static void print_markdown(FILE *f, const struct hvb_cmp_result *res,
 			   const struct hvb_cmp_opts *o)
 {
-	char ci_head[32], sum[512], part[4096];
+	struct cells head;
+	char part[4096];
 
 	partial_line(part, sizeof(part), res);
 	if (part[0])
 		fprintf(f, "**%s**\n\n", part);
 	for (size_t i = 0; i < res->n_warnings; i++)
 		fprintf(f, "**WARNING: %s**\n\n", res->warnings[i]);
-	snprintf(ci_head, sizeof(ci_head), "%g%% CI", o->confidence * 100);
+	print_legend(f, o, "**");
+	fputc('\n', f);
+	head_cells(&head, o);
 	for (int c = 0; c < NCOLS; c++)
-		md_cell(f, c == C_CI ? ci_head : col_names[c]);
+		md_cell(f, head.s[c]);
 	fputs("|\n", f);
 	for (int c = 0; c < NCOLS; c++)
 		fputs(col_right(c) ? "| ---: " : "| --- ", f);
@@ -429,8 +575,10 @@ static void print_markdown(FILE *f, const struct hvb_cmp_result *res,
 		fputs("|\n", f);
 	}
 	print_notes(f, res, "- ");
-	summary_line(sum, sizeof(sum), res, o);
-	fprintf(f, "\n**Summary:** %s\n", sum);
+	fputc('\n', f);
+	print_no_interval(f, res, o, "- ");
+	fputs("**Summary:**\n\n", f);
+	print_summary(f, res, o, "- ");
 }
 
 static void print_unselected(FILE *f, const struct hvb_cmp_result *res)
@@ -443,7 +591,7 @@ static void print_unselected(FILE *f, const struct hvb_cmp_result *res)
 void hvb_cmp_render(FILE *out, const struct hvb_cmp_result *res, const struct hvb_cmp_opts *o,
 		    const struct hvb_cmp_args *a, enum hvb_cmp_format fmt)
 {
-	char sum[512], part[4096];
+	char part[4096];
 
 	switch (fmt) {
 	case HVB_FMT_TABLE:
@@ -456,8 +604,8 @@ void hvb_cmp_render(FILE *out, const struct hvb_cmp_result *res, const struct hv
 		partial_line(part, sizeof(part), res);
 		if (part[0])
 			fprintf(stderr, "hvbench: compare: %s\n", part);
-		summary_line(sum, sizeof(sum), res, o);
-		fprintf(stderr, "hvbench: compare: %s\n", sum);
+		print_no_interval(stderr, res, o, "hvbench: compare: ");
+		print_summary(stderr, res, o, "hvbench: compare: ");
 		break;
 	case HVB_FMT_JSON:
 		print_json(out, res, o, a);

@@ -1,9 +1,11 @@
 #include "summary.h"
 
+#include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "compare.h"
 #include "stats.h"
 #include "util.h"
 
@@ -11,9 +13,10 @@
  * workload has (reports/hvbreport/model.py falls back the same way). */
 static const char *const legacy_primary[] = { "bandwidth", "ops_per_s", "ns_per_op", "boot_ms" };
 
-/* Median of the ok values of (runner, workload, metric); false if none. */
+/* Median of the ok values of (runner, workload, metric), with their unit
+ * and direction; false if none. */
 static bool cell_median(const struct hvb_run *run, const char *runner, const char *workload,
-			const char *metric, double *out, const char **unit)
+			const char *metric, double *out, const char **unit, int *better)
 {
 	double *v = xcalloc(run->n_samples, sizeof(double));
 	size_t n = 0;
@@ -24,6 +27,7 @@ static bool cell_median(const struct hvb_run *run, const char *runner, const cha
 		    !strcmp(s->workload, workload) && !strcmp(s->metric, metric)) {
 			v[n++] = s->value;
 			*unit = s->unit;
+			*better = s->better;
 		}
 	}
 	if (n)
@@ -79,28 +83,56 @@ static const char *cell_word(const struct hvb_run *run, const char *runner, cons
 	return "-";
 }
 
+/* Terminal width of a cell: UTF-8 continuation bytes (of ×) take none. */
+static int display_width(const char *s)
+{
+	int w = 0;
+
+	for (; *s; s++)
+		w += ((unsigned char)*s & 0xc0) != 0x80;
+	return w;
+}
+
+static void print_cell(FILE *f, const char *cell)
+{
+	fprintf(f, " %*s%s", 18 - display_width(cell), "", cell);
+}
+
+/* "1234 (1.02×)": the slowdown vs native (hvb_slowdown, > 1 is worse), or
+ * the bare median where there is no native figure or no direction. */
+static void value_cell(char *cell, size_t len, double v, double native, bool have_native,
+		       int better)
+{
+	double slow = have_native && native > 0 ? hvb_slowdown(v / native, better) : NAN;
+
+	if (isnan(slow))
+		snprintf(cell, len, "%.4g", v);
+	else
+		snprintf(cell, len, "%.4g (%.2f×)", v, slow);
+}
+
 static void print_row(FILE *f, const struct hvb_run *run, const char *workload,
 		      const char **runners, size_t nr)
 {
 	const char *metric = hvb_primary_metric(run, workload), *unit = "";
 	double native = 0, v;
 	bool have_native = false;
+	int better = 0; /* no direction until a value says */
 
 	if (!metric)
 		return;
 	fprintf(f, "  %-24s", workload);
 	for (size_t r = 0; r < nr; r++) {
+		bool is_native = !strcmp(runners[r], "native");
 		char cell[48];
 		snprintf(cell, sizeof(cell), "%s", cell_word(run, runners[r], workload));
-		if (cell_median(run, runners[r], workload, metric, &v, &unit)) {
-			if (!strcmp(runners[r], "native"))
+		if (cell_median(run, runners[r], workload, metric, &v, &unit, &better)) {
+			if (is_native)
 				native = v, have_native = true;
-			if (have_native && strcmp(runners[r], "native") && native > 0)
-				snprintf(cell, sizeof(cell), "%.4g (x%.2f)", v, v / native);
-			else
-				snprintf(cell, sizeof(cell), "%.4g", v);
+			value_cell(cell, sizeof(cell), v, native, have_native && !is_native,
+				   better);
 		}
-		fprintf(f, " %18s", cell);
+		print_cell(f, cell);
 	}
 	/* The unit comes from a value: a row of failed cells has none. */
 	fprintf(f, *unit ? "  %s [%s]\n" : "  %s\n", metric, unit);
@@ -135,8 +167,9 @@ unsigned long hvb_summary_print(FILE *f, const struct hvb_run *run)
 			skipped++;
 	}
 	if (nr > 1 && !strcmp(runners[0], "native"))
-		fprintf(f, "\n  (xN) = median / native median: slower is x > 1 for lower-is-better\n"
-			   "  metrics (ns), x < 1 for higher-is-better ones (MB/s, ops/s)\n");
+		fprintf(f, "\n  (N×) = slowdown vs native, > 1 is worse: median / native median for\n"
+			   "  lower-is-better metrics (ns), native / median for higher-is-better\n"
+			   "  ones (MB/s, ops/s)\n");
 	fprintf(f, "\n%zu rows: %lu skipped or unsupported (reasons in samples.csv), %lu failed\n",
 		run->n_samples, skipped, failed);
 	free(runners);

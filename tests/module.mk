@@ -37,4 +37,5 @@ test_xen_runner_LINK := runners runners-common lib hv probes workloads native-rt
 test_stats_LINK := src/stats.c lib probes workloads native-rt
 test_ab_LINK := src/stats.c lib probes workloads native-rt
 test_compare_LINK := src/compare.c src/compare_context.c src/stats.c lib probes workloads native-rt
+test_summary_LINK := src/summary.c src/compare.c src/compare_context.c src/stats.c lib probes workloads native-rt
 test_matrix_LINK := src/matrix.c runners runners-common lib hv probes workloads native-rt

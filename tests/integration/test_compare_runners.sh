@@ -25,6 +25,23 @@ check "no row of a third runner" sh -c "! grep -q 'qemu-kvm\|native' '$tmp/c.csv
 check "xen-pvh against kvm: 286.499 vs 410, a regression (exit 1)" \
 	sh -c "[ $? -eq 1 ] && grep -qE '^xen-pvh->kvm,micro/hypercall,ns_per_op,ns,lower,5,5,286\.49[0-9]*,410,.*,regression,' '$tmp/r.csv'"
 
+# Slowdown, > 1 is worse, whichever way the metric points: kvm's
+# mem/stream-copy has 2.8% less MB/s than native (ratio 0.97, slowdown 1.03),
+# and its bandwidth and ns_per_op regressions are one regressed workload.
+"$HVBENCH" compare --base-runner native --cand-runner kvm -w 'mem/stream-copy,cpu/*' "$F" "$F" \
+	>"$tmp/n.txt" 2>&1
+check "native->kvm: a regression (exit 1)" [ $? -eq 1 ]
+check "less MB/s reads as a slowdown above 1" \
+	grep -qE '^native->kvm +mem/stream-copy +bandwidth .* 1\.029× slower +\[1\.0[0-9]+, 1\.0[0-9]+\]' "$tmp/n.txt"
+check "the table states the convention" grep -q '^slowdown: > 1 is worse' "$tmp/n.txt"
+check "two regressed metrics of one workload count once, both named" \
+	grep -q 'workload(s) regressed: .*native->kvm mem/stream-copy (bandwidth, ns_per_op)' "$tmp/n.txt"
+check "... and per metric twice" grep -q 'per metric: [0-9]* regression(s)' "$tmp/n.txt"
+"$HVBENCH" compare --format csv --base-runner native --cand-runner kvm -w mem/stream-copy "$F" "$F" \
+	>"$tmp/n.csv" 2>/dev/null
+check "csv: raw ratio 0.97 kept, slowdown 1.03 added, workload verdict" \
+	grep -qE '^native->kvm,mem/stream-copy,bandwidth,MB/s,higher,5,5,[0-9.]+,[0-9.]+,0\.971[0-9]*,.*,0,1\.029[0-9]*,1\.0[0-9]*,1\.0[0-9]*,regression$' "$tmp/n.csv"
+
 "$HVBENCH" compare --base-runner kvm "$F" "$F" >/dev/null 2>"$tmp/e"
 check "--base-runner without --cand-runner is a usage error (exit 2)" [ $? -eq 2 ]
 check "... saying both are needed" grep -q 'needs both --base-runner and --cand-runner' "$tmp/e"

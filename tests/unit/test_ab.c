@@ -170,6 +170,21 @@ static void test_ab(void)
 	rc = run_ab(env, args, &out);
 	CHECK(rc == 1 && strstr(out, "10 pairs") && strstr(out, "regression"),
 	      "drifting host: the paired comparison finds B's 10% slowdown");
+	CHECK(strstr(out, "median pair slowdown") && strstr(out, "base median*") &&
+		      strstr(out, "unpaired, for reference"),
+	      "paired: the table says the change is the median pair slowdown, the side "
+	      "medians are unpaired references");
+	CHECK(strstr(out, "× slower") && strstr(out, "slowdown: > 1 is worse"),
+	      "B slower: a slowdown > 1, under the stated convention");
+	CHECK(strstr(out, "1 workload(s) regressed: native micro/syscall (ns_per_op)\n"),
+	      "the summary counts and names the regressed workload");
+	free(args), free(out);
+	args = xasprintf("--reps 2 --out %s/two", tmpdir);
+	rc = run_ab("", args, &out);
+	CHECK(rc == 0 && strstr(out, "no interval for 2 row(s): fewer than --min-reps 3 pairs "
+				     "per side") &&
+		      !strstr(out, "["),
+	      "2 rounds: no interval anywhere, the reason once");
 	free(args), free(out);
 	args = xasprintf("--reps 10 --out %s/drift2 --unpaired", tmpdir);
 	char *env2 = xasprintf("FAKE_LOG=%s/drift-order2 FAKE_DRIFT=0.3 FAKE_SLOW_B=1.10", tmpdir);

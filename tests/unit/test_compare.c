@@ -55,6 +55,8 @@ static void add_row(struct hvb_cmp_result *res, int m, int better, unsigned n, d
 	row->metric = xstrdup(better == HVB_LOWER_IS_BETTER ? "ns_per_op" : "bandwidth");
 	row->unit = xstrdup(better == HVB_LOWER_IS_BETTER ? "ns" : "MB/s");
 	row->better = better;
+	/* as the engine's rows start: nothing computed yet */
+	row->ratio = row->ci_lo = row->ci_hi = row->p = row->q = NAN;
 	row->n_base = row->n_cand = n;
 	row->base = xmalloc(n * sizeof(double));
 	row->cand = xmalloc(n * sizeof(double));
@@ -310,6 +312,117 @@ static void test_paired(void)
 	TAP_EQ_INT(wrong, 0, "paired: never the wrong direction");
 }
 
+/* ------------------------------------------- orientation and counting */
+
+/* Slowdown, > 1 is worse, whichever way the metric points. */
+static void test_slowdown(void)
+{
+	struct hvb_cmp_row row = { .better = HVB_HIGHER_IS_BETTER, .ratio = 0.8,
+				   .ci_lo = 0.75, .ci_hi = 0.9 };
+	double s, lo, hi;
+
+	TAP_OK(fabs(hvb_slowdown(1.25, HVB_LOWER_IS_BETTER) - 1.25) < 1e-12,
+	       "lower is better: slowdown = cand/base");
+	TAP_OK(fabs(hvb_slowdown(0.8, HVB_HIGHER_IS_BETTER) - 1.25) < 1e-12,
+	       "higher is better, cand 20% lower: slowdown 1.25 (> 1, worse)");
+	TAP_OK(isnan(hvb_slowdown(1.1, 0)), "no direction: no slowdown");
+	TAP_OK(isnan(hvb_slowdown(NAN, HVB_LOWER_IS_BETTER)), "undefined ratio: no slowdown");
+	hvb_cmp_row_slowdown(&row, &s, &lo, &hi);
+	TAP_OK(fabs(s - 1.25) < 1e-12 && fabs(lo - 1 / 0.9) < 1e-12 && fabs(hi - 1 / 0.75) < 1e-12,
+	       "higher is better: the interval is inverted and its ends swapped");
+	row.ci_lo = row.ci_hi = NAN;
+	hvb_cmp_row_slowdown(&row, &s, &lo, &hi);
+	TAP_OK(isnan(lo) && isnan(hi), "no interval stays no interval");
+}
+
+static void rename_metric(struct hvb_cmp_result *res, const char *metric)
+{
+	struct hvb_cmp_row *row = &res->rows[res->n_rows - 1];
+
+	free(row->metric);
+	row->metric = xstrdup(metric);
+}
+
+/*
+ * One slowdown seen by two metrics of a workload is one regressed
+ * workload; a workload with a regressed and an improved metric is a
+ * regression; too few repetitions give no interval.
+ */
+static void test_workload_counting(void)
+{
+	struct hvb_cmp_result res = { 0 };
+	struct hvb_cmp_opts o;
+	struct hvb_rng r;
+	const struct hvb_cmp_workload *w;
+
+	hvb_cmp_opts_init(&o);
+	o.iters = 2000;
+	hvb_rng_seed(&r, 77);
+	outlier_rate = 0;
+	add_row(&res, 0, HVB_LOWER_IS_BETTER, 10, 100, 0.2, 0.005, &r);
+	add_row(&res, 0, HVB_LOWER_IS_BETTER, 10, 200, 0.2, 0.005, &r);
+	rename_metric(&res, "cycles_per_op");
+	add_row(&res, 1, HVB_HIGHER_IS_BETTER, 10, 9000, 0.2, 0.005, &r);
+	add_row(&res, 2, HVB_LOWER_IS_BETTER, 10, 100, -0.2, 0.005, &r);
+	add_row(&res, 2, HVB_HIGHER_IS_BETTER, 10, 9000, -0.2, 0.005, &r);
+	add_row(&res, 3, HVB_LOWER_IS_BETTER, 2, 100, 0.2, 0.005, &r);
+	outlier_rate = 0.05;
+	eval_all(&res, &o);
+	hvb_cmp_finish(&res, &o);
+	TAP_EQ_INT(res.count[HVB_V_REGRESSION], 3, "per metric: 3 regressed rows");
+	TAP_EQ_INT(res.n_workloads, 4, "4 workloads");
+	TAP_EQ_INT(res.wcount[HVB_V_REGRESSION], 2,
+		   "per workload: 2 regressions (w0 counted once for two metrics)");
+	TAP_EQ_INT(res.wcount[HVB_V_IMPROVEMENT], 1, "per workload: 1 improvement");
+	TAP_EQ_INT(res.wcount[HVB_V_INCONCLUSIVE], 1, "per workload: 1 inconclusive");
+	w = &res.workloads[0];
+	TAP_OK(!strcmp(w->workload, "synthetic/w0") && w->verdict == HVB_V_REGRESSION &&
+		       !strcmp(w->metrics, "ns_per_op, cycles_per_op"),
+	       "w0: regression carried by ns_per_op and cycles_per_op");
+	diag("w0 metrics: %s", w->metrics);
+	w = &res.workloads[2];
+	TAP_OK(w->verdict == HVB_V_REGRESSION && !strcmp(w->metrics, "bandwidth"),
+	       "w2: a regressed and an improved metric = regression, by bandwidth");
+	diag("w2 metrics: %s", w->metrics);
+	TAP_EQ_INT(hvb_cmp_exit_status(&res), 1, "exit status 1 as before");
+	TAP_EQ_INT(res.count[HVB_V_INCONCLUSIVE], 1, "per metric: the 2-repetition row inconclusive");
+	TAP_EQ_INT(res.n_no_interval, 1, "the 2-repetition row is counted as without interval");
+	TAP_OK(isnan(res.rows[5].ci_lo) && isnan(res.rows[5].ci_hi),
+	       "2 repetitions (< min_reps 3): no interval");
+	hvb_cmp_result_free(&res);
+}
+
+/* Two pairs, too few to test, still show the paired figure: pair ratios 2
+ * and 1 give a median pair ratio of sqrt(2), while the medians 5.5 and 6
+ * would imply 1.09. */
+static void test_paired_figure(void)
+{
+	struct hvb_cmp_result res = { 0 };
+	struct hvb_cmp_opts o;
+	struct hvb_rng r;
+	struct hvb_cmp_row *row;
+
+	hvb_cmp_opts_init(&o);
+	hvb_rng_seed(&r, 5);
+	add_row(&res, 0, HVB_LOWER_IS_BETTER, 2, 100, 0, 0, &r);
+	row = &res.rows[0];
+	row->paired = true;
+	row->base[0] = 1, row->cand[0] = 2;
+	row->base[1] = 10, row->cand[1] = 10;
+	eval_all(&res, &o);
+	hvb_cmp_finish(&res, &o);
+	TAP_OK(fabs(row->ratio - sqrt(2)) < 1e-12,
+	       "paired, 2 pairs: the ratio is the median pair ratio, not the medians' quotient");
+	TAP_OK(row->verdict == HVB_V_INCONCLUSIVE && isnan(row->ci_lo) && res.n_no_interval == 1,
+	       "paired, 2 pairs: inconclusive, without an interval");
+	row->base[1] = 0;
+	free(row->why);
+	row->why = NULL;
+	eval_all(&res, &o);
+	TAP_OK(isnan(row->ratio), "paired, a zero value: no ratio rather than another figure");
+	hvb_cmp_result_free(&res);
+}
+
 /* ------------------------------------------------------------ end to end */
 
 static char tmpdir[] = "/tmp/hvb-test-compare-XXXXXX";
@@ -482,6 +595,108 @@ static void dump(const char *out)
 			dump(out);                                                             \
 	} while (0)
 
+/* The first number after "key": in out, NAN if none. */
+static double json_number(const char *out, const char *key)
+{
+	char *k = xasprintf("\"%s\": ", key);
+	const char *p = strstr(out, k);
+	double v = NAN;
+
+	if (p)
+		v = strtod(p + strlen(k), NULL);
+	free(k);
+	return v;
+}
+
+/* The slowdown, the missing interval, the paired basis and the per-workload
+ * count, in every output format. */
+static void test_numbers_end_to_end(const char *base, const char *slower, const char *few,
+				    const char *h1, const char *h2, const char *h3,
+				    const char *h4)
+{
+	const double slow_bw[] = { 1, 1, 0.9, 1 };
+	char *bwslow = write_run("bwslow", base_specs, ARRAY_SIZE(base_specs), 10, slow_bw, 21,
+				 NULL, "complete");
+	char *args, *out;
+	int rc;
+
+	args = xasprintf("compare %s %s", base, bwslow);
+	rc = run_hvbench(args, &out);
+	CHECK_OUT(rc == 1 && has(line_of(out, "mem/stream-copy", "bandwidth"), " 1.1") &&
+			  has(line_of(out, "mem/stream-copy", "bandwidth"), "× slower") &&
+			  has(line_of(out, "mem/stream-copy", "bandwidth"), "regression"),
+		  "10% less MB/s: slowdown 1.1x× slower in the table");
+	free(args), free(out);
+	args = xasprintf("compare --format csv -w mem/stream-copy %s %s", base, bwslow);
+	rc = run_hvbench(args, &out);
+	CHECK_OUT(rc == 1 && has(out, ",slowdown,slowdown_lo,slowdown_hi,workload_verdict") &&
+			  has(out, "mem/stream-copy,bandwidth,MB/s,higher,10,10,") &&
+			  has(out, ",0,1.") && has(out, ",regression\n"),
+		  "csv: raw ratio kept, slowdown > 1 added");
+	free(args), free(out);
+	args = xasprintf("compare --format json -w mem/stream-copy %s %s", base, bwslow);
+	rc = run_hvbench(args, &out);
+	CHECK_OUT(rc == 1 && json_number(out, "ratio") < 0.95 &&
+			  json_number(out, "slowdown") > 1.05 && has(out, "\"slowdown_ci\": [1.") &&
+			  has(out, "\"workload_summary\": {\"regression\": 1"),
+		  "json: ratio cand/base < 1, slowdown > 1 and its interval");
+	free(args), free(out);
+	args = xasprintf("compare --format markdown %s %s", base, bwslow);
+	rc = run_hvbench(args, &out);
+	CHECK_OUT(rc == 1 && has(out, "**slowdown: > 1 is worse**") &&
+			  has(out, "| slowdown | 95% CI of slowdown |") && has(out, "× slower"),
+		  "markdown: the convention above the table, slowdown column");
+	free(args), free(out);
+
+	/* ns_per_op and cycles_per_op of micro/syscall: one workload */
+	args = xasprintf("compare %s %s", base, slower);
+	rc = run_hvbench(args, &out);
+	CHECK_OUT(rc == 1 &&
+			  has(out, "1 workload(s) regressed: native micro/syscall "
+				   "(cycles_per_op, ns_per_op)\n") &&
+			  has(out, "per metric: 2 regression(s)"),
+		  "two metrics of one workload regressed = 1 workload, naming both");
+	free(args), free(out);
+
+	args = xasprintf("compare %s %s", base, few);
+	rc = run_hvbench(args, &out);
+	CHECK_OUT(rc == 0 && has(line_of(out, "micro/syscall", "ns_per_op"), "  -  ") &&
+			  has(out, "no interval for 3 row(s): fewer than --min-reps 3 "
+				   "repetitions per side"),
+		  "2 repetitions: no interval in the table, the reason once");
+	free(args), free(out);
+	args = xasprintf("compare --format json %s %s", base, few);
+	rc = run_hvbench(args, &out);
+	CHECK_OUT(rc == 0 && has(out, "\"ci\": [null, null], \"slowdown\": ") &&
+			  has(out, "\"slowdown_ci\": [null, null]") &&
+			  !has(out, "\"slowdown_ci\": [0") && !has(out, "\"slowdown_ci\": [1") &&
+			  has(out, "\"rows_without_interval\": 3"),
+		  "2 repetitions: json intervals are null");
+	free(args), free(out);
+	args = xasprintf("compare --format csv %s %s", base, few);
+	rc = run_hvbench(args, &out);
+	CHECK_OUT(rc == 0 && has(out, "no interval for 3 row(s)") &&
+			  has(out, ",,,,,,inconclusive,\"10 repetition(s) in base, 2 in cand") &&
+			  has(out, "per side\",,0,0.9839760613197841,,,inconclusive"),
+		  "csv: no slowdown interval for 2 repetitions, the reason on stderr");
+	free(args), free(out);
+	args = xasprintf("compare --min-reps 2 %s %s", base, few);
+	rc = run_hvbench(args, &out);
+	CHECK_OUT(!has(out, "no interval for") &&
+			  has(line_of(out, "micro/syscall", "ns_per_op"), "["),
+		  "--min-reps 2: the same rows get an interval (the check can fail)");
+	free(args), free(out);
+
+	args = xasprintf("compare --paired --base %s,%s --cand %s,%s", h1, h2, h3, h4);
+	rc = run_hvbench(args, &out);
+	CHECK_OUT(rc == 0 && has(out, "pairs  base median*  cand median*  median pair slowdown") &&
+			  has(out, "unpaired, for reference: their quotient is not the paired"),
+		  "--paired: the slowdown is labelled as the median pair slowdown, the medians "
+		  "as unpaired references");
+	free(args), free(out);
+	free(bwslow);
+}
+
 static void test_end_to_end(void)
 {
 	const size_t n = ARRAY_SIZE(base_specs);
@@ -515,6 +730,10 @@ static void test_end_to_end(void)
 	CHECK_RC(rc, 0, "identical distributions: exit 0");
 	CHECK_OUT(has(out, "0 regression(s), 0 improvement(s), 3 no change"),
 	       "identical distributions: 3 primary metrics, no change");
+	CHECK_OUT(has(out, "0 workload(s) regressed\n") && has(out, "2 workload(s) no change"),
+		  "... counted per workload: 2 workloads, no change");
+	CHECK_OUT(has(out, "slowdown: > 1 is worse") && !has(out, "no interval for"),
+		  "the table states the slowdown convention; every row has an interval");
 	CHECK_OUT(!has(out, "ns_per_op.p99  "), "the .p99 metric is left out by default");
 	CHECK_OUT(has(out, "1 more metric name(s) not compared"), "and the summary says so");
 	CHECK_OUT(has(out, "both: native micro/cpuid: skipped: needs a VM"),
@@ -726,6 +945,8 @@ static void test_end_to_end(void)
 		  "--paired with unequal directory counts: exit 2, says why");
 	free(args), free(out);
 
+	test_numbers_end_to_end(base, slower, few, half1, half2, half3, half4);
+
 	args = xasprintf("compare --format yaml %s %s", base, same);
 	TAP_EQ_INT(run_hvbench(args, &out), 2, "an unknown format: exit 2");
 	free(args), free(out);
@@ -747,6 +968,9 @@ int main(void)
 	test_power_and_direction();
 	test_detection_curve();
 	test_paired();
+	test_slowdown();
+	test_workload_counting();
+	test_paired_figure();
 	hvbench = getenv("HVBENCH");
 	if (!hvbench || access(hvbench, X_OK)) {
 		TAP_SKIP("HVBENCH is not set to the hvbench binary (run through tests/run)");
