@@ -630,9 +630,10 @@ def exits_section(rep):
                    'exits; some runners cannot count them: see Counters).</p>')
         return "\n".join(out)
     overlap = any(r["overlap"] for r in rep.exits)
-    out.append(figure(rep.plotter, "exits", "Composition of the recorded reason counts per "
-                      "workload and runner (median count per repetition, normalised to 100%; "
-                      "zero reasons and totals left out)." + (
+    out.append(figure(rep.plotter, "exits", "Composition of the recorded counts per workload "
+                      "and runner by exit class (reports/hvbreport/exit_classes.py; median "
+                      "count per repetition, normalised to 100%; zero reasons and totals left "
+                      "out)." + (
                           " <b>Some sources' reasons overlap</b> (their counts add up to more "
                           "than their total of exits), so there a bar shows the mix of counts, "
                           "not a partition of exits; the table has counts against the total."
