@@ -121,18 +121,20 @@ TABLE = [
     ("pv.", "forced_invalid_op", "cpuid", PV_ENTRY + ": Xen's forced-emulation prefix (cpuid)"),
     ("pv.", P(r"emulate_privop|emulate_4gb|ptwr_emulation(_pae)?|hypercall_v1|0x[0-9a-f]+"),
      "other", PV_ENTRY + ": an emulated privileged instruction or page-table write"),
-    # kvm:kvm_exit reasons as `perf kvm stat` prints them (host probes).
-    ("kvm-trace.", P(r"IO_INSTRUCTION|io|ioio"), "pio", None),
-    ("kvm-trace.", P(r"EPT_VIOLATION|EPT_MISCONFIG|APIC_ACCESS|npf|NPF"), "mmio", None),
+    # kvm:kvm_exit reasons as `perf kvm stat` prints them (host probes to
+    # come): Linux's VMX_EXIT_REASONS (upper case) and SVM_EXIT_REASONS
+    # (lower case, "PF excp" for exceptions, "hypercall" for vmmcall).
+    ("kvm-trace.", P(r"IO_INSTRUCTION|io"), "pio", None),
+    ("kvm-trace.", P(r"EPT_VIOLATION|EPT_MISCONFIG|APIC_ACCESS|npf"), "mmio", None),
     ("kvm-trace.", P(r"CPUID|cpuid"), "cpuid", None),
-    ("kvm-trace.", P(r"MSR_READ|MSR_WRITE|msr|MSR"), "msr", None),
-    ("kvm-trace.", P(r"VMCALL|vmmcall|VMMCALL"), "hypercall", None),
+    ("kvm-trace.", P(r"MSR_READ|MSR_WRITE|msr"), "msr", None),
+    ("kvm-trace.", P(r"VMCALL|hypercall|vmmcall"), "hypercall", None),
     ("kvm-trace.", P(r"HLT|hlt"), "halt", None),
     ("kvm-trace.", P(r"EXTERNAL_INTERRUPT|INTERRUPT_WINDOW|NMI_WINDOW|PREEMPTION_TIMER|"
-                     r"EOI_INDUCED|APIC_WRITE|TPR_BELOW_THRESHOLD|interrupt|intr|vintr|nmi|"
-                     r"avic_incomplete_ipi|avic_unaccelerated_access"), "interrupt", None),
-    ("kvm-trace.", P(r"EXCEPTION_NMI|TRIPLE_FAULT|(excp|exception)_\w+|shutdown"), "exception",
-     None),
+                     r"EOI_INDUCED|APIC_WRITE|TPR_BELOW_THRESHOLD|INIT_SIGNAL|SIPI_SIGNAL|"
+                     r"intr|vintr|nmi|smi|init|avic_incomplete_ipi|"
+                     r"avic_unaccelerated_access"), "interrupt", None),
+    ("kvm-trace.", P(r"EXCEPTION_NMI|TRIPLE_FAULT|[A-Z]{2} excp|shutdown"), "exception", None),
     ("kvm-trace.", P(r"[A-Za-z0-9_]+"), "other", None),
 ]
 

@@ -138,6 +138,10 @@ class TestTable(unittest.TestCase):
                  ("pv.forced_invalid_op", "xentrace", "cpuid"),
                  ("pv.page_fault", "xentrace", "exception"), ("pv.trap", "xentrace", "exception"),
                  ("kvm-trace.EXTERNAL_INTERRUPT", None, "interrupt"),
+                 ("kvm-trace.PF excp", None, "exception"), ("kvm-trace.hypercall", None,
+                                                             "hypercall"),
+                 ("kvm-trace.EPT_VIOLATION", None, "mmio"), ("kvm-trace.msr", None, "msr"),
+                 ("kvm-trace.PAUSE_INSTRUCTION", None, "other"),
                  ("kvm-trace.IO_INSTRUCTION", None, "pio"), ("kvm-trace.npf", None, "mmio")]
         for reason, source, want in cases:
             self.assertEqual(ec.classify(reason, source), want, reason)
