@@ -689,6 +689,8 @@ SOURCE_SAYS = {
                  "MMIO accesses under PVM; signal is a return to userspace, not a guest event), "
                  "and the REP_END record's exit is inside the interval",
     "vmm": "the exits that reached the VMM in userspace: a subset of kvm-stats' total",
+    "unknown": "a run from before exits.csv had a source column: who counted these exits is "
+               "not recorded, so their names are classified as KVM's where they match",
     "xentrace": "Xen's trace of the domain's VM exits between the guest's markers: a partition "
                 "of the total, with the time Xen spent on each; for a PV domain, its entries "
                 "into Xen (hypercalls, bounced traps, emulations), which are not VM exits and "
