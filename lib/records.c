@@ -177,8 +177,17 @@ static void deliver_rep(struct hvb_rec_consumer *c, const struct hvb_record *r, 
 	memset(safe.metric, 0, sizeof(safe.metric));
 	memset(safe.unit, 0, sizeof(safe.unit));
 	memset(safe.text, 0, sizeof(safe.text));
+	c->rep_ops = wi == c->current ? c->cell_ops : 0;
 	if (c->on_rep)
 		c->on_rep(c->arg, &safe, r->type == HVB_REC_REP_BEGIN);
+	c->rep_ops = 0;
+}
+
+uint64_t hvb_rec_cell_ops(const struct hvb_record *r)
+{
+	uint64_t n = r->u64[0], batches = r->u64[1];
+
+	return n && batches <= UINT64_MAX / n ? n * batches : 0;
 }
 
 int hvb_rec_deliver(struct hvb_rec_consumer *c, const struct hvb_record *r)
@@ -225,6 +234,7 @@ int hvb_rec_deliver(struct hvb_rec_consumer *c, const struct hvb_record *r)
 	switch (r->type) {
 	case HVB_REC_CELL_BEGIN:
 		c->current = wi;
+		c->cell_ops = hvb_rec_cell_ops(r);
 		hvb_out_log(c->out, "%s: rep %u: %llu ops per batch, %llu batches",
 			     workload, r->rep, (unsigned long long)r->u64[0],
 			     (unsigned long long)r->u64[1]);

@@ -32,6 +32,11 @@ struct hvb_rec_consumer {
 	char **seen;              /* keys of rows written: a repeat is a protocol error */
 	size_t n_seen;
 	int current;              /* index of the workload being measured, -1 none */
+	uint64_t cell_ops;        /* its CELL_BEGIN: iterations per batch x batches, 0 if that overflows */
+	/* While on_rep runs: the operations in that repetition (what the
+	 * samples divide by), or 0 if unknown (no CELL_BEGIN for its workload),
+	 * so a probe can say how many operations its counts cover. */
+	uint64_t rep_ops;
 	char error[160];          /* first protocol error */
 };
 
@@ -46,6 +51,10 @@ void hvb_rec_init(struct hvb_rec_consumer *c, const struct hvb_out *out, const s
  * guest and call hvb_rec_finish with that error.
  */
 int hvb_rec_deliver(struct hvb_rec_consumer *c, const struct hvb_record *rec);
+
+/* Operations in one repetition announced by a CELL_BEGIN record (iterations
+ * per batch x batches), or 0 when the product does not fit in 64 bits. */
+uint64_t hvb_rec_cell_ops(const struct hvb_record *rec);
 
 /*
  * End of the job: every workload of the job that delivered nothing gets a

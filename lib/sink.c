@@ -428,15 +428,17 @@ void hvb_sink_counter(struct hvb_sink *s, const char *runner, const struct hvb_c
 
 void hvb_sink_exit(struct hvb_sink *s, const char *runner, const struct hvb_exit_out *x)
 {
-	char rep_s[16], cnt_s[24], ns_s[40] = "";
+	char rep_s[16], cnt_s[24], ns_s[40] = "", ops_s[24] = "";
 
 	snprintf(rep_s, sizeof(rep_s), "%u", x->rep);
 	snprintf(cnt_s, sizeof(cnt_s), "%llu", (unsigned long long)x->count);
 	if (x->timed)
 		fmt_double(ns_s, sizeof(ns_s), x->total_ns);
-	const char *row[8] = { s->run_id, runner,	 x->workload, rep_s,
-			       x->reason, cnt_s, ns_s, x->source };
-	file_add_row(s, F_EXITS, row, 8);
+	if (x->has_ops)
+		snprintf(ops_s, sizeof(ops_s), "%llu", (unsigned long long)x->ops);
+	const char *row[HVB_EXITS_COLS] = { s->run_id, runner, x->workload, rep_s, x->reason,
+					    cnt_s,     ns_s,   x->source,   ops_s };
+	file_add_row(s, F_EXITS, row, HVB_EXITS_COLS);
 }
 
 void hvb_sink_log(struct hvb_sink *s, const char *runner, const char *fmt, ...)

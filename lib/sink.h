@@ -61,7 +61,10 @@ struct hvb_counter_out {
 };
 
 /* Exits by reason over one repetition (exits.csv).  total_ns only if timed.
- * source: who counted them ("kvm-stats", "vmm", "xentrace"; FORMAT.md). */
+ * source: who counted them ("kvm-stats", "vmm", "xentrace"; FORMAT.md).
+ * ops: the operations the guest performed in the interval the exits were
+ * counted over (so count / ops is exits per operation), only if has_ops:
+ * the column stays empty when the runner does not know it. */
 struct hvb_exit_out {
 	const char *workload;
 	unsigned rep;
@@ -70,6 +73,8 @@ struct hvb_exit_out {
 	bool timed;
 	double total_ns;
 	const char *source;
+	bool has_ops;
+	uint64_t ops;
 };
 
 /*

@@ -370,6 +370,12 @@ def _load_exits(run):
         row["rep"] = _number(row, "rep", path, True, integer=True)
         row["count"] = _number(row, "count", path, True)
         row["total_ns"] = _number(row, "total_ns", path, False)
+        # ops (operations the exits were counted over) came later: a file
+        # without the column, or an empty field, means unknown.
+        row["ops"] = _number(row, "ops", path, False) if "ops" in row else None
+        if row["ops"] is not None and row["ops"] <= 0:
+            raise ResultError(f"{path}:{row.line}: column ops: {row['ops']:g} operations, "
+                              f"must be > 0 (empty when unknown)")
         if not row["reason"]:
             raise ResultError(f"{path}:{row.line}: column reason is empty")
     run.exits = rows

@@ -391,6 +391,7 @@ def exit_table(runs, series):
             d.setdefault(row["reason"], []).append(row)
     table = []
     for (skey, w), reasons in acc.items():
+        all_rows = [r for rs in reasons.values() for r in rs]
         parts, zero, total = {}, [], None
         for reason, rows in reasons.items():
             med = stats.median([r["count"] for r in rows])
@@ -408,10 +409,78 @@ def exit_table(runs, series):
         overlap = total is not None and abs(psum - total) > max(1.0, 0.01 * total)
         table.append({"series": by_key[skey], "workload": w, "parts": parts,
                       "zero": sorted(zero), "total": psum if total is None else total,
-                      "total_given": total is not None, "overlap": overlap, "sum": psum})
+                      "total_given": total is not None, "overlap": overlap, "sum": psum,
+                      "rows": all_rows})
     table.sort(key=lambda t: (workload_rank(t["workload"]), runner_rank(t["series"].runner),
                               t["series"].run_index))
     return table
+
+
+def _per_op(rows):
+    """Median over repetitions of count / ops, or None if no row knows its ops."""
+    by_rep = {}
+    for r in rows:
+        if r.get("ops"):
+            by_rep.setdefault(r["rep"], [0.0, r["ops"]])[0] += r["count"]
+    return stats.median([c / o for c, o in by_rep.values()]) if by_rep else None
+
+
+def _per_rep(rows):
+    by_rep = {}
+    for r in rows:
+        by_rep[r["rep"]] = by_rep.get(r["rep"], 0) + r["count"]
+    return stats.median(list(by_rep.values())) if by_rep else 0
+
+
+def exit_classes(exit_rows):
+    """Exits side by side in common classes (exit_classes.py), per workload.
+
+    exit_rows: exit_table's result.  Returns [(workload, [cell])] in workload
+    order, cells in series order; a cell is a dict: series, source (who
+    counted), total_per_op (the source's total per operation, or None),
+    total_per_rep, ops_known, classes {class: {per_op, per_rep, ns_per_exit,
+    reasons [(raw reason, per_op, per_rep, note)]}} for classes with exits,
+    unknown [raw reasons the table does not know: counted as other], and
+    ns_per_op (the series' median of the same workload, or None).  A series
+    with exits from two sources (kvm: kvm-stats and vmm) has one cell per
+    source: their counts overlap, so they are never added together.
+    """
+    from . import exit_classes as ec
+    out = {}
+    for t in exit_rows:
+        by_source = {}
+        for r in t["rows"]:
+            by_source.setdefault(r.get("source") or "", []).append(r)
+        for source, rows in sorted(by_source.items()):
+            cell = {"series": t["series"], "source": source or "unknown", "classes": {},
+                    "unknown": [], "ops_known": any(r.get("ops") for r in rows),
+                    "ns_per_op": t["series"].median(t["workload"], "ns_per_op")}
+            totals = [r for r in rows if ec.is_total(r["reason"])]
+            cell["total_per_op"] = _per_op(totals) if totals else None
+            cell["total_per_rep"] = _per_rep(totals) if totals else None
+            reasons = {}
+            for r in rows:
+                if not ec.is_total(r["reason"]):
+                    reasons.setdefault(r["reason"], []).append(r)
+            for reason, rs in sorted(reasons.items()):
+                cls, note, known = ec.lookup(reason, source)
+                if not known:
+                    cell["unknown"].append(reason)
+                per_rep = _per_rep(rs)
+                if per_rep == 0:
+                    continue
+                c = cell["classes"].setdefault(cls, {"rows": [], "reasons": []})
+                c["rows"] += rs
+                c["reasons"].append((reason, _per_op(rs), per_rep, note))
+            for c in cell["classes"].values():
+                timed = [r for r in c["rows"] if r["total_ns"] is not None]
+                n = sum(r["count"] for r in timed)
+                c["ns_per_exit"] = sum(r["total_ns"] for r in timed) / n if timed and n else None
+                c["per_op"], c["per_rep"] = _per_op(c["rows"]), _per_rep(c["rows"])
+                c["reasons"].sort(key=lambda x: -x[2])
+                del c["rows"]
+            out.setdefault(t["workload"], []).append(cell)
+    return sorted(out.items(), key=lambda kv: workload_rank(kv[0]))
 
 
 def counter_table(runs, series):

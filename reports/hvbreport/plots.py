@@ -307,22 +307,33 @@ def chase_plots(plotter, chase_rows, series, seed):
     return names
 
 
+def _class_shares(row):
+    """{exit class: median count} of one exit_table row, each raw reason
+    classified with its own source (exit_classes.py)."""
+    from . import exit_classes as ec
+    source = {r["reason"]: r.get("source") or "" for r in row.get("rows", [])}
+    out = {}
+    for reason, part in row["parts"].items():
+        cls = ec.classify(reason, source.get(reason, ""))
+        out[cls] = out.get(cls, 0) + part[0]
+    return out
+
+
 def exits_plot(plotter, exit_rows):
-    """Stacked composition of the recorded reason counts per workload and runner."""
+    """Stacked composition of the recorded counts per workload and runner, by
+    exit class (the raw reasons are in the table beside it)."""
+    from . import exit_classes as ec
     rows = [r for r in exit_rows if r["sum"] > 0]
     if not rows:
         return None
-    reasons = []
-    for r in rows:
-        for reason in sorted(r["parts"], key=lambda k: -r["parts"][k][0]):
-            if reason not in reasons:
-                reasons.append(reason)
-    lines = ["bar\t" + "\t".join(tsv_field(x) for x in reasons)]
-    for r in rows:
+    shares = [_class_shares(r) for r in rows]
+    classes = [k for k in ec.CLASS_KEYS if any(k in sh for sh in shares)]
+    lines = ["bar\t" + "\t".join(tsv_field(ec.CLASS_LABEL[k]) for k in classes)]
+    for r, sh in zip(rows, shares):
         fields = [tsv_field(f"{r['workload'].split('/', 1)[-1]} · {r['series'].label}")]
-        fields += [num(100.0 * r["parts"][x][0] / r["sum"]) if x in r["parts"] else "0"
-                   for x in reasons]
+        fields += [num(100.0 * sh[k] / r["sum"]) if k in sh else "0" for k in classes]
         lines.append("\t".join(fields))
+    reasons = classes
     colors = [REASON_COLORS[i % len(REASON_COLORS)] for i in range(len(reasons))]
     width = max(800, min(1500, 300 + 24 * len(rows)))
     plotter.render("exits", "exits.gp", {"datafile": "\n".join(lines) + "\n"},

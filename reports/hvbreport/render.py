@@ -630,9 +630,10 @@ def exits_section(rep):
                    'exits; some runners cannot count them: see Counters).</p>')
         return "\n".join(out)
     overlap = any(r["overlap"] for r in rep.exits)
-    out.append(figure(rep.plotter, "exits", "Composition of the recorded reason counts per "
-                      "workload and runner (median count per repetition, normalised to 100%; "
-                      "zero reasons and totals left out)." + (
+    out.append(figure(rep.plotter, "exits", "Composition of the recorded counts per workload "
+                      "and runner by exit class (reports/hvbreport/exit_classes.py; median "
+                      "count per repetition, normalised to 100%; zero reasons and totals left "
+                      "out)." + (
                           " <b>Some sources' reasons overlap</b> (their counts add up to more "
                           "than their total of exits), so there a bar shows the mix of counts, "
                           "not a partition of exits; the table has counts against the total."
@@ -678,6 +679,85 @@ def exits_section(rep):
                '<th class=n>exits / rep<br><span class=dir>count, ↓ lower is better</span></th>'
                '<th>by reason: median count (% of the total, ns per exit where timed)</th></tr>'
                f'</thead><tbody>{"".join(rows)}</tbody></table>')
+    out.append(exit_classes_table(model.exit_classes(rep.exits)))
+    return "\n".join(out)
+
+
+SOURCE_SAYS = {
+    "kvm-stats": "KVM's own counters: every exit to the host kernel in total; the kinds "
+                 "overlap and are not a partition (insn_emulation accompanies trapped port and "
+                 "MMIO accesses under PVM; signal is a return to userspace, not a guest event), "
+                 "and the REP_END record's exit is inside the interval",
+    "vmm": "the exits that reached the VMM in userspace: a subset of kvm-stats' total",
+    "unknown": "a run from before exits.csv had a source column: who counted these exits is "
+               "not recorded, so their names are classified as KVM's where they match",
+    "xentrace": "Xen's trace of the domain's VM exits between the guest's markers: a partition "
+                "of the total, with the time Xen spent on each; for a PV domain, its entries "
+                "into Xen (hypercalls, bounced traps, emulations), which are not VM exits and "
+                "have no time",
+}
+
+
+def _class_cell(cls, cell, w):
+    """One runner's exits of one class: per operation, time per exit, raw reasons."""
+    c = cell["classes"].get(cls)
+    if c is None:
+        return "<td class=n>—</td>"
+    s = cell["series"]
+    per_op = c["per_op"]
+    main = (f'{fmt(per_op)} /op' if per_op is not None
+            else f'{fmt(c["per_rep"])} /rep <span class=ci>(ops unknown)</span>')
+    t = f'<br><span class=ci>{fmt(c["ns_per_exit"])} ns/exit</span>' if c["ns_per_exit"] else ""
+    raw = "; ".join(f'{esc(r)} {fmt(po) + "/op" if po is not None else fmt(pr) + "/rep"}'
+                    + (f' <span title="{esc(note)}">ⓘ</span>' if note else "")
+                    for r, po, pr, note in c["reasons"])
+    attrs = data_attrs(runner=s.label, workload=w, source=cell["source"], exit_class=cls,
+                       kind="exits-per-op", value=repr(per_op) if per_op is not None else None)
+    return (f'<td class=n{attrs}>{main}{t}<details><summary class=ci>raw</summary>'
+            f'<span class="ci mono">{raw}</span></details></td>')
+
+
+def exit_classes_table(by_workload):
+    """Exits per operation in common classes, runners side by side (exit_classes.py)."""
+    from . import exit_classes as ec
+    if not by_workload:
+        return ""
+    sources = sorted({c["source"] for _, cells in by_workload for c in cells})
+    out = ['<h3 id="exit-classes">Exits per operation in common classes</h3>',
+           '<p class="mut">Every raw reason is mapped onto one class '
+           '(<span class=mono>reports/hvbreport/exit_classes.py</span>); expand <i>raw</i> for '
+           'the reasons behind a class. Per operation: median over repetitions of count / ops '
+           '(exits.csv ops column; runs without it show counts per repetition). ns/op is the '
+           'same cell\'s median ns_per_op. What each source counts:</p><ul class=mut>'
+           + "".join(f'<li><b>{esc(src)}</b>: {esc(SOURCE_SAYS.get(src, "not described"))}</li>'
+                     for src in sources) + '</ul>']
+    unknown = sorted({(c["source"], r) for _, cells in by_workload for c in cells
+                      for r in c["unknown"]})
+    if unknown:
+        out.append('<p class="st st-partly" id="exit-classes-unknown">Reasons the table does not '
+                   'know, counted as other: ' + esc(", ".join(f"{r} ({s})" for s, r in unknown))
+                   + '</p>')
+    rows = []
+    for w, cells in by_workload:
+        head = "".join(f'<th>{runner_head(c["series"])}<br><span class=ci>{esc(c["source"])}'
+                       f'</span></th>' for c in cells)
+        rows.append(f'<tr class=grp><th class=mono>{esc(w)}</th>{head}</tr>')
+        nsop = "".join(f'<td class=n{data_attrs(runner=c["series"].label, workload=w, source=c["source"], kind="exits-ns-per-op", value=repr(c["ns_per_op"]) if c["ns_per_op"] is not None else None)}>'
+                       f'{fmt(c["ns_per_op"])}</td>' for c in cells)
+        rows.append(f'<tr><td>ns per operation</td>{nsop}</tr>')
+        tot = "".join(f'<td class=n{data_attrs(runner=c["series"].label, workload=w, source=c["source"], kind="exits-total-per-op", value=repr(c["total_per_op"]) if c["total_per_op"] is not None else None)}>'
+                      + (f'{fmt(c["total_per_op"])} /op' if c["total_per_op"] is not None
+                         else f'{fmt(c["total_per_rep"])} /rep' if c["total_per_rep"] is not None
+                         else "—") + '</td>' for c in cells)
+        rows.append(f'<tr><td>all exits</td>{tot}</tr>')
+        present = [k for k in ec.CLASS_KEYS if any(k in c["classes"] for c in cells)]
+        for k in present:
+            rows.append(f'<tr><td>{esc(ec.CLASS_LABEL[k])}</td>'
+                        + "".join(_class_cell(k, c, w) for c in cells) + '</tr>')
+    out.append('<table id="exit-classes-table"><thead><tr><th>workload / class<br>'
+               '<span class=dir>exits per operation, ↓ lower is better</span></th>'
+               '<th colspan=99>runners side by side</th></tr></thead>'
+               f'<tbody>{"".join(rows)}</tbody></table>')
     return "\n".join(out)
 
 

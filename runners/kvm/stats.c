@@ -80,6 +80,7 @@ static int write_delta(void *arg, const char *name, double delta, const char *un
 		       bool is_cumulative)
 {
 	struct delta_ctx *d = arg;
+	uint64_t ops = d->kj->c.rep_ops;
 	char event[160], rb[64];
 	const char *reason;
 
@@ -95,7 +96,7 @@ static int write_delta(void *arg, const char *name, double delta, const char *un
 	    (reason = stat_reason(name, rb, sizeof(rb))))
 		hvb_out_exit(d->kj->out, .workload = d->rec->workload, .rep = d->rec->rep,
 			     .reason = reason, .count = (uint64_t)(delta < 0 ? 0 : delta),
-			     .source = "kvm-stats");
+			     .source = "kvm-stats", .has_ops = ops != 0, .ops = ops);
 	return 0;
 }
 
@@ -103,6 +104,7 @@ static int write_delta(void *arg, const char *name, double delta, const char *un
 static void write_user_exits(struct kvm_job *kj, const struct hvb_record *rec)
 {
 	const uint64_t *uc = kj->vcpu->exit_counts, *before = kj->probe.user_exits;
+	uint64_t ops = kj->c.rep_ops;
 
 	for (unsigned i = 0; i < HV_EXIT_REASONS; i++) {
 		char reason[48];
@@ -110,7 +112,8 @@ static void write_user_exits(struct kvm_job *kj, const struct hvb_record *rec)
 			continue;
 		snprintf(reason, sizeof(reason), "userspace_%s", hv_exit_reason_name(i));
 		hvb_out_exit(kj->out, .workload = rec->workload, .rep = rec->rep,
-			     .reason = reason, .count = uc[i] - before[i], .source = "vmm");
+			     .reason = reason, .count = uc[i] - before[i], .source = "vmm",
+			     .has_ops = ops != 0, .ops = ops);
 	}
 }
 
@@ -128,7 +131,7 @@ static void probe_rep_end(struct kvm_job *kj, const struct hvb_record *rec)
 
 	snprintf(d.note, sizeof(d.note),
 		 "delta REP_BEGIN..REP_END record exits (includes the REP_END one); ops=%llu",
-		 (unsigned long long)kj->ops_per_rep);
+		 (unsigned long long)kj->c.rep_ops);
 	write_user_exits(kj, rec);
 	if (p->unsupported[0]) {
 		stats_unavailable(kj, rec, HVB_ST_UNSUPPORTED, p->unsupported);

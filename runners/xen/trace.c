@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "host.h"
+#include "records.h"
 #include "runner.h"
 #include "trace.h"
 #include "util.h"
@@ -243,8 +244,7 @@ void xen_trace_on_cell(struct xen_trace *xt, const struct hvb_record *rec)
 		return;
 	snprintf(xt->cell, sizeof(xt->cell), "%.*s", (int)sizeof(rec->workload) - 1,
 		 rec->workload);
-	xt->cell_ops = rec->u64[0] && rec->u64[1] <= UINT64_MAX / rec->u64[0] ?
-			       rec->u64[0] * rec->u64[1] : 0;
+	xt->cell_ops = hvb_rec_cell_ops(rec);
 }
 
 void xen_trace_on_rep(void *arg, const struct hvb_record *rec, bool begin)
@@ -324,7 +324,7 @@ static void exit_row(struct xen_trace *xt, const struct rep_rec *r, const char *
 	hvb_out_exit(xt->out, .workload = r->workload, .rep = r->rep, .reason = reason,
 		     .count = count, .timed = timed,
 		     .total_ns = timed ? (double)cycles * 1e6 / (double)xt->job->tsc_khz : 0,
-		     .source = "xentrace");
+		     .source = "xentrace", .has_ops = r->ops != 0, .ops = r->ops);
 }
 
 static void rep_rows(struct xen_trace *xt, const struct rep_rec *r, const struct xt_rep *tr)

@@ -30,7 +30,8 @@ check "meta says the vCPU thread ran under the seccomp filter" \
 image=$(sed -n 's/^runner.kvm.image,//p' "$dir/meta.csv")
 
 # Userspace port exits per micro/pio-out-user operation: 1 (+ the REP_END
-# record exit, which the delta includes).
+# record exit, which the delta includes), over the operations of exits.csv's
+# ops column, which must be the count the counters' notes give.
 per_op=$("$PY" - "$dir" <<'PY'
 import csv, re, sys
 d = sys.argv[1]
@@ -41,7 +42,9 @@ for r in csv.DictReader(open(d + "/counters.csv")):
 out = []
 for r in csv.DictReader(open(d + "/exits.csv")):
     if r["workload"] == "micro/pio-out-user" and r["reason"] == "userspace_io":
-        out.append((int(r["count"]) - 1) / ops[r["rep"]])
+        if int(r["ops"]) != ops[r["rep"]]:
+            sys.exit("exits.csv ops %s, counters note ops=%d" % (r["ops"], ops[r["rep"]]))
+        out.append((int(r["count"]) - 1) / int(r["ops"]))
 print(" ".join("%.4f" % x for x in out))
 PY
 )

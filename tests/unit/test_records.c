@@ -51,10 +51,14 @@ static struct hvb_record sample(const char *workload, unsigned rep, double value
 
 static char seen_workload[HVB_NAME_MAX + 1];
 static int seen_reps;
+static uint64_t seen_ops;
 
 static void on_rep(void *arg, const struct hvb_record *r, bool begin)
 {
-	(void)arg, (void)begin;
+	const struct hvb_rec_consumer *c = arg;
+
+	(void)begin;
+	seen_ops = c ? c->rep_ops : 0;
 	/* The consumer promises a terminated name: strlen must stay inside. */
 	if (strnlen(r->workload, sizeof(r->workload)) < sizeof(r->workload))
 		strcpy(seen_workload, r->workload);
@@ -77,6 +81,39 @@ static void test_reps(struct hvb_sink *sink)
 	TAP_EQ_INT(hvb_rec_deliver(&c, &r), -EPROTO, "a repetition past the job is refused");
 	TAP_OK(strstr(c.error, "repetition 5") != NULL, "the error names the repetition");
 	hvb_rec_finish(&c, NULL);
+}
+
+/* The probes' exits.csv rows carry the operations of the repetition
+ * (exits per operation = count / ops): the CELL_BEGIN's iterations x
+ * batches, for that workload only, and never a product that overflowed. */
+static void test_rep_ops(struct hvb_sink *sink)
+{
+	struct hvb_rec_consumer c;
+	struct hvb_record r;
+
+	hvb_rec_init(&c, &(const struct hvb_out){ .sink = sink, .runner = "native" }, &job);
+	c.on_rep = on_rep;
+	c.arg = &c;
+	seen_ops = 99;
+	r = rec(HVB_REC_REP_BEGIN, "micro/a", 3);
+	TAP_OK(hvb_rec_deliver(&c, &r) == 0 && seen_ops == 0,
+	       "rep_ops: 0 (unknown) before any CELL_BEGIN");
+	r = rec(HVB_REC_CELL_BEGIN, "micro/a", 3);
+	r.u64[0] = 1000, r.u64[1] = 7;
+	hvb_rec_deliver(&c, &r);
+	r = rec(HVB_REC_REP_BEGIN, "micro/a", 3);
+	TAP_OK(hvb_rec_deliver(&c, &r) == 0 && seen_ops == 7000,
+	       "rep_ops: iterations per batch x batches of the cell");
+	TAP_EQ_INT((int)c.rep_ops, 0, "rep_ops is only set while the probe hook runs");
+	r = rec(HVB_REC_REP_END, long_name, 3);
+	TAP_OK(hvb_rec_deliver(&c, &r) == 0 && seen_ops == 0,
+	       "rep_ops: 0 for a repetition of another workload than the cell's");
+	r = rec(HVB_REC_CELL_BEGIN, "micro/a", 4);
+	r.u64[0] = UINT64_MAX / 2, r.u64[1] = 3;
+	TAP_EQ_INT((int)hvb_rec_cell_ops(&r), 0, "a product that overflows is unknown (0)");
+	r.u64[0] = 0;
+	TAP_EQ_INT((int)hvb_rec_cell_ops(&r), 0, "no iterations: 0");
+	hvb_rec_finish(&c, "test over");
 }
 
 /* A time per operation or a rate is > 0; a count may be 0; nothing < 0. */
@@ -207,6 +244,7 @@ int main(void)
 		return tap_done();
 	}
 	test_reps(sink);
+	test_rep_ops(sink);
 	test_values(sink);
 	test_repeats();
 	test_unterminated(sink);
@@ -217,7 +255,7 @@ int main(void)
 		failed += run.samples[i].status == HVB_ST_FAILED;
 	TAP_OK(run.n_samples > 0 && run.samples[0].rep == 4 && run.samples[0].has_value,
 	       "the valid sample was written");
-	TAP_EQ_INT(failed, 13, "every undelivered cell of every job got a failed row");
+	TAP_EQ_INT(failed, 15, "every undelivered cell of every job got a failed row");
 	hvb_run_free(&run);
 	free(dir);
 	dir = xasprintf("rm -rf %s", tmpdir);
