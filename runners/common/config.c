@@ -23,6 +23,8 @@ const struct hvb_env_doc hvb_env_docs[] = {
 	{ "HVB_XEN_NESTING", "how this Xen itself runs, for meta.csv (ci/xen sets it)" },
 	{ "HVB_REPORTS_DIR", "where `hvbench report` finds its scripts (default: installed)" },
 	{ "PYTHON", "Python 3 for `hvbench report` (default python3)" },
+	{ "HVB_GNUPLOT", "gnuplot for `hvbench report`'s plots (default: gnuplot on PATH)" },
+	{ "TMPDIR", "where a Xen job's raw trace is written while it runs (default /tmp)" },
 	{ NULL, NULL },
 };
 
