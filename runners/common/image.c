@@ -107,8 +107,10 @@ void hvb_image_load(struct hvb_image *img, const char *path)
 	r = hv_elf_read_file(img->path, &img->data, &img->size, err, sizeof(err));
 	if (r) {
 		img->error = r;
-		snprintf(img->why, sizeof(img->why), "%s (build it with make or install it with "
-						     "make install, or give --image or HVB_GUEST_IMAGE)", err);
+		snprintf(img->why, sizeof(img->why),
+			 "%s (build it with make or install it with "
+			 "make install, or give --image or HVB_GUEST_IMAGE)",
+			 err);
 		return;
 	}
 	hv_sha256_hex(img->data, img->size, img->sha256);
