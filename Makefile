@@ -10,6 +10,8 @@
 #   make bench      install missing packages, build, run the default
 #                   comparison, write a report
 #   make deps       install the Debian packages the suite needs (root)
+#   make install    hvbench, guest image, report scripts into $(PREFIX)
+#                   (default /usr/local; DESTDIR= to stage); make uninstall
 
 O ?= build
 V ?= 0
@@ -118,7 +120,7 @@ test_objs = $(if $(filter undefined,$(origin $(1)_LINK)),$(error \
 	tests/module.mk: declare $(1)_LINK (the groups tests/unit/$(1).c links)),$(filter \
 	$(foreach e,$($(1)_LINK),$(call link_entry,$(1),$(e))),$(HOST_OBJS) $(WORKLOAD_OBJS)))
 
-.PHONY: all test check bench deps report install clean format FORCE
+.PHONY: all test check bench deps report install uninstall clean format FORCE
 .DEFAULT_GOAL := all
 
 all: $(HVBENCH) $(ALL_TARGETS) $(TEST_BINS)
@@ -163,17 +165,32 @@ deps:
 	$(Q)ci/deps
 
 # The main job: install what is missing, build, run the default comparison
-# (every available non-emulated runner), write a report.
+# (every available non-emulated runner), write a report (hvbench report's
+# default: ./hvbench-report/<run-id>/, here the top of the tree, git-ignored).
 BENCH_ARGS ?= --workload 'micro/*,cpu/*,mem/*' --reps 5
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(HVBENCH) run $(BENCH_ARGS) --out results --latest results/latest
 	$(Q)$(HVBENCH) report results/latest
 
-install: all
-	install -D -m 755 $(HVBENCH) $(DESTDIR)$(PREFIX)/bin/hvbench
-	mkdir -p $(DESTDIR)$(PREFIX)/share/hvbench
-	cp -r reports $(DESTDIR)$(PREFIX)/share/hvbench/
+# `make install [PREFIX=/usr/local] [DESTDIR=stage]`: hvbench in bin/, the
+# guest image and the report scripts in share/hvbench/, where the installed
+# hvbench looks for them (../share/hvbench from itself: runners/common/image.c,
+# src/cmd_report.c).  Only the scripts: no rendered reports, no __pycache__.
+DATADIR := $(PREFIX)/share/hvbench
+REPORT_FILES := $(wildcard reports/*.py reports/README.md reports/hvbreport/*.py \
+	reports/gnuplot/*.gp)
+install: $(HVBENCH) $(GUEST_IMAGE)
+	$(call say,INSTALL,$(DESTDIR)$(PREFIX)/bin/hvbench $(DESTDIR)$(DATADIR)/)
+	$(Q)install -D -m 755 $(HVBENCH) $(DESTDIR)$(PREFIX)/bin/hvbench
+	$(Q)install -D -m 644 $(GUEST_IMAGE) $(DESTDIR)$(DATADIR)/guest/hvbench-guest.elf
+	$(Q)for f in $(REPORT_FILES); do \
+		install -D -m 644 $$f $(DESTDIR)$(DATADIR)/$$f || exit 1; done
+
+uninstall:
+	$(call say,RM,$(DESTDIR)$(PREFIX)/bin/hvbench $(DESTDIR)$(DATADIR)/)
+	$(Q)rm -f $(DESTDIR)$(PREFIX)/bin/hvbench
+	$(Q)rm -rf $(DESTDIR)$(DATADIR)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

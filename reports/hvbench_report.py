@@ -36,7 +36,8 @@ def parse_args(argv):
                            "result directories (results/FORMAT.md).")
     p.add_argument("dirs", nargs="+", metavar="RESULT_DIR", help="result directory (one run)")
     p.add_argument("--out", metavar="DIR",
-                   help="output directory (default: reports/out/<run-id of the first dir>)")
+                   help="output directory (default: ./hvbench-report/<run-id of the first dir>[+N] "
+                        "under the current directory)")
     p.add_argument("--allow-partial", action="store_true",
                    help="accept runs whose status is running or interrupted; the report says "
                         "it is partial")
@@ -48,16 +49,12 @@ def parse_args(argv):
 
 
 def default_out(runs):
-    """reports/out/<run-id> in a source tree; ./hvbench-report/<run-id> when that is
-    not writable (an installed copy under /usr/local/share)."""
+    """./hvbench-report/<run-id>[+N] under the current directory: a report is output,
+    like the run it renders, and never lands in the source tree or an installed copy."""
     if not load.valid_run_id(runs[0].run_id):  # never a path from file content unchecked
         raise load.ResultError(f"{runs[0].path}: run_id {runs[0].run_id[:80]!r} is not a run id")
     name = runs[0].run_id + (f"+{len(runs) - 1}" if len(runs) > 1 else "")
-    base = os.path.join(HERE, "out")
-    probe = base if os.path.isdir(base) else HERE
-    if not os.access(probe, os.W_OK):
-        base = os.path.join(os.getcwd(), "hvbench-report")
-    return os.path.join(base, name)
+    return os.path.join(os.getcwd(), "hvbench-report", name)
 
 
 def default_title(runs):

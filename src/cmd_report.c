@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "image.h"
 #include "util.h"
 
 #ifndef HVB_SRCDIR
@@ -21,13 +22,19 @@
 #define HVB_DATADIR "/usr/local/share/hvbench"
 #endif
 
-/* The report script: $HVB_REPORTS_DIR, the source tree of this build, or
- * the installed copy, in that order. */
+/* The report script: $HVB_REPORTS_DIR, the copy installed with this hvbench
+ * (an installed binary must not run whatever its source tree holds now), the
+ * source tree of this build, or the copy installed in PREFIX, in that order. */
 static char *find_script(void)
 {
-	const char *env = getenv("HVB_REPORTS_DIR");
-	const char *dirs[] = { env, HVB_SRCDIR "/reports", HVB_DATADIR "/reports" };
+	char share[4096], installed[4200];
+	const char *dirs[] = { getenv("HVB_REPORTS_DIR"), NULL, HVB_SRCDIR "/reports",
+			       HVB_DATADIR "/reports" };
 
+	if (!hvb_installed_datadir(share, sizeof(share))) {
+		snprintf(installed, sizeof(installed), "%s/reports", share);
+		dirs[1] = installed;
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
 		char *p;
 		if (!dirs[i])

@@ -457,7 +457,8 @@ static int run_main(int argc, char **argv)
 			"also point the symlink LINK at the run directory"),
 		OPT_STR("image", 0, &o.image, "PATH",
 			"guest image for runners that boot one (default: $HVB_GUEST_IMAGE, else "
-			"guest/hvbench-guest.elf next to hvbench)"),
+			"guest/hvbench-guest.elf next to hvbench, else (installed) "
+			"../share/hvbench/guest/hvbench-guest.elf from it)"),
 		OPT_END(),
 	};
 	struct hvb_selection sel = { 0 };

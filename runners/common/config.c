@@ -26,6 +26,8 @@ const struct hvb_env_doc hvb_env_docs[] = {
 	{ "HVB_REPORTS_DIR", "where `hvbench report` finds its scripts (default: installed)" },
 	{ "PYTHON", "Python 3 for `hvbench report` (default python3)" },
 	{ "HVB_HOST_ROOT", "tests only: read host_kind/host_identity sources under this root" },
+	{ "HVB_GNUPLOT", "gnuplot for `hvbench report`'s plots (default: gnuplot on PATH)" },
+	{ "TMPDIR", "where a Xen job's raw trace is written while it runs (default /tmp)" },
 	{ NULL, NULL },
 };
 

@@ -1,6 +1,7 @@
 /*
  * The guest image of a run: resolved once (--image, else $HVB_GUEST_IMAGE,
- * else guest/hvbench-guest.elf next to the hvbench binary), read once,
+ * else guest/hvbench-guest.elf next to the hvbench binary, else, for an
+ * installed hvbench, ../share/hvbench/guest/hvbench-guest.elf), read once,
  * hashed once and checked once with the reference core's loader (ELF64
  * x86-64, PVH entry note, this hvbench's ABI version).  Every runner boots
  * exactly the bytes that were hashed: the reference core loads them from
@@ -28,8 +29,14 @@ struct hvb_image {
 	char boot_path[32];   /* /proc/self/fd/<fd> */
 };
 
-/* The default image path: $HVB_GUEST_IMAGE, else next to the binary. */
+/* The default image path: $HVB_GUEST_IMAGE, else next to the binary, else
+ * in the installed data directory. */
 void hvb_image_default_path(char *out, size_t len);
+
+/* The data directory of an installed hvbench (PREFIX/share/hvbench, found
+ * as ../share/hvbench from the binary): 0 and the path, or -ENOENT when
+ * this hvbench is not an installed one. */
+int hvb_installed_datadir(char *out, size_t len);
 
 /* Resolve, read, hash and check the image at path (NULL: the default).
  * Never fails as a call: an unusable image has error and why set, so a

@@ -31,14 +31,19 @@ check "... workloads too" grep -q '^workloads:' "$tmp/both"
 check "an unknown option exits 2" [ "$?" -eq 2 ]
 check "... and points at --help" grep -q -- "--help" "$tmp/err"
 
-# Every environment variable the host side reads is listed in --help.
+# Every environment variable hvbench reads (the C side and the report
+# scripts it runs) is listed in --help and in the README.
 "$HVBENCH" --help >"$tmp/help"
-missing=""
-for v in $(grep -rhoE 'getenv\("[A-Z_]+"\)|env(_uint)?\("[A-Z_]+"' src lib runners probes hv |
+missing="" missing_readme=""
+for v in $( (grep -rhoE 'getenv\("[A-Z_]+"\)|env(_uint)?\("[A-Z_]+"' src lib runners probes hv
+	     grep -rhoE 'environ\.get\("[A-Z_]+"' reports) |
 	   grep -oE '"[A-Z_]+"' | tr -d '"' | sort -u); do
-	case $v in PATH | TMPDIR | HOME) continue ;; esac
+	case $v in PATH | HOME) continue ;; esac
 	grep -q "^  $v " "$tmp/help" || missing="$missing $v"
+	grep -q "^| \`$v\` |" README.md || missing_readme="$missing_readme $v"
 done
 if [ -z "$missing" ]; then ok "--help lists every environment variable the code reads"
 else not_ok "--help lists every environment variable the code reads" "missing:$missing"; fi
+if [ -z "$missing_readme" ]; then ok "README.md's table lists every one of them too"
+else not_ok "README.md's table lists every one of them too" "missing:$missing_readme"; fi
 tap_done

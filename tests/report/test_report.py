@@ -139,15 +139,17 @@ class TestCli(unittest.TestCase):
         self.assertTrue(os.path.getsize(os.path.join(R.out, "summary.md")) > 0)
 
     def test_04_default_out(self):
-        """without --out the report goes under reports/out/<run-id>"""
-        r = run_report("--no-plots", TCG)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        out = os.path.dirname(r.stdout.strip())
-        try:
-            self.assertEqual(out, os.path.join(ROOT, "reports", "out",
-                                               "20261126-120000-fixhost-4444"))
-        finally:
-            shutil.rmtree(out, ignore_errors=True)
+        """without --out the report goes to ./hvbench-report/<run-id>, never the source tree"""
+        with tempfile.TemporaryDirectory() as cwd:
+            r = subprocess.run([sys.executable, SCRIPT, "--no-plots", TCG], cwd=cwd,
+                               capture_output=True, text=True, timeout=300)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            out = os.path.join(os.path.realpath(cwd), "hvbench-report",
+                               "20261126-120000-fixhost-4444")
+            self.assertEqual(r.stdout.strip(), os.path.join(out, "report.html"))
+            self.assertTrue(os.path.getsize(os.path.join(out, "summary.md")) > 0)
+        self.assertFalse(os.path.exists(os.path.join(ROOT, "reports", "out",
+                                                     "20261126-120000-fixhost-4444")))
 
 
 class TestStructure(unittest.TestCase):
@@ -544,16 +546,18 @@ class TestEnvironment(unittest.TestCase):
             self.assertIn("**Nested host (PVM)**", md)
 
     def test_37_run_id_traversal(self):
-        """a run_id that climbs out of reports/out is refused; nothing is written outside"""
+        """a run_id that climbs out of hvbench-report/ is refused; nothing is written outside"""
         with tempfile.TemporaryDirectory() as tmp:
-            # a copy of reports/ deep enough that ../../../ stays inside tmp
+            # a copy of reports/, and a working directory (where the report
+            # would go), deep enough that ../../../ stays inside tmp
             reports = os.path.join(tmp, "a", "b", "c", "reports")
             shutil.copytree(os.path.join(ROOT, "reports"), reports,
                             ignore=shutil.ignore_patterns("out", "__pycache__"))
             d = copy_fixture(TCG, tmp)
             edit_meta(d, "run_id", "../../../escaped")
             r = subprocess.run([sys.executable, os.path.join(reports, "hvbench_report.py"),
-                                "--no-plots", d], capture_output=True, text=True, timeout=300)
+                                "--no-plots", d], cwd=os.path.dirname(reports),
+                               capture_output=True, text=True, timeout=300)
             self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
             self.assertIn("run_id '../../../escaped' is not a run id", r.stderr)
             written = [os.path.join(dp, n) for dp, _, names in os.walk(tmp) for n in names
