@@ -104,7 +104,7 @@ def ratio_axis(values):
     vals = [v for v in values if v and v > 0]
     m = max([max(v, 1 / v) for v in vals] or [1.0])
     m = max(m ** 1.15, 1.03)  # 15 % headroom in log terms
-    if m >= 4:
+    if m >= 3:
         k = int(math.floor(math.log2(m)))
         step = 1 if k <= 5 else 2
         ups = [2.0 ** e for e in range(step, k + 1, step)]
