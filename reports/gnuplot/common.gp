@@ -9,4 +9,3 @@ set tics nomirror textcolor rgb "#222222"
 set grid ytics lc rgb "#dddddd" lw 1 dt 1
 set key tmargin center horizontal Left reverse noautotitle samplen 2 spacing 1.1 width 1
 set tmargin 3
-set pointintervalbox 0  # no white disc around error-bar centres

@@ -17,5 +17,9 @@ set bmargin 6
 set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead dt 2 lw 1.5 lc rgb "#000000" front
 plot for [i=1:NS] datafile index (i-1) using 1:2:5:6:(1):2 with boxxyerror \
         fs solid 0.85 border lc rgb "#333333" lc rgb COLORS[i] title TITLES[i], \
-     for [i=1:NS] datafile index (i-1) using 1:2:3:4 with yerrorbars pt 0 lw 1.2 \
-        lc rgb "#222222" notitle
+     for [i=1:NS] datafile index (i-1) using 1:3:(0):($4-$3) with vectors nohead lw 1.2 \
+        lc rgb "#222222" notitle, \
+     for [i=1:NS] datafile index (i-1) using (($5+2*$1)/3):3:(($6-$5)/3):(0) with vectors nohead \
+        lw 1.2 lc rgb "#222222" notitle, \
+     for [i=1:NS] datafile index (i-1) using (($5+2*$1)/3):4:(($6-$5)/3):(0) with vectors nohead \
+        lw 1.2 lc rgb "#222222" notitle

@@ -23,6 +23,8 @@ do for [p=1:NP] {
     set xtics rotate by -35 left nomirror font ",8"
     eval PMARK[p]
     plot datafile index (p-1) using 1:2:($1-0.35):($1+0.35):5:2:6 with boxxyerror lc rgb variable, \
-         datafile index (p-1) using 1:2:3:4 with yerrorbars pt 0 lw 1.2 lc rgb "#222222"
+         datafile index (p-1) using 1:3:(0):($4-$3) with vectors nohead lw 1.2 lc rgb "#222222", \
+         datafile index (p-1) using ($1-0.1):3:(0.2):(0) with vectors nohead lw 1.2 lc rgb "#222222", \
+         datafile index (p-1) using ($1-0.1):4:(0.2):(0) with vectors nohead lw 1.2 lc rgb "#222222"
 }
 unset multiplot

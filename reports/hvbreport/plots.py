@@ -136,8 +136,8 @@ def marker_cmds(markers, y0, y1, start=100):
     for n, (xl, xr, text, color) in enumerate(markers, start):
         out.append(f"set object {n} rect from first {xl!r}, graph {y0} to first {xr!r}, "
                    f"graph {y1} fs empty border lc rgb {gq(color)} dt 2 lw 1.2 front")
-        out.append(f"set label {n} {gq(text)} at first {(xl + xr) / 2!r}, graph {y0 + 0.02} "
-                   f"rotate by 90 left font ',7' tc rgb '#444444' front")
+        out.append(f"set label {n} {gq(text)} at first {(xl + xr) / 2!r}, graph {y0 + 0.04} "
+                   f"rotate by 90 left font ',8' tc rgb '#333333' front")
     return out
 
 
