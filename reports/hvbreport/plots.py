@@ -24,7 +24,9 @@ RUNNER_COLORS = {"native": "#000000", "kvm": "#0072B2", "qemu-kvm": "#56B4E9",
                  "xen-pvh": "#E69F00", "xen-pv": "#D55E00", "xen-hvm": "#CC79A7",
                  "qemu-tcg": "#009E73"}
 REASON_COLORS = ["#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677",
-                 "#882255", "#AA4499", "#DDDDDD"]
+                 "#882255", "#AA4499", "#DDDDDD",
+                 # then Tol's "light" hues that are far from the ones above
+                 "#EE8866", "#BBCC33", "#FFAABB", "#77AADD"]
 # Past the palette, a colour comes back with another dash, point and fill pattern.
 VARIANT_DT = [1, 2, 4, 5]
 VARIANT_PT = [7, 5, 9, 13]
