@@ -399,12 +399,15 @@ def micro_plot(plotter, micro_rows, series):
         return None
     n = len(present)
     boxw = 0.8 / n
-    stat_blocks, point_blocks = [], []
+    stat_blocks, point_blocks, markers = [], [], []
     for i, s in enumerate(present):
         off = (i - (n - 1) / 2) * boxw
         sl, pl = [], []
         for x, r in enumerate(micro_rows):
             cell = next(c for c in r["cells"] if c["series"] is s)
+            if not cell["ns_per_op"] and cell["status"][0] != "n/a":
+                markers.append((x + off - boxw * 0.4, x + off + boxw * 0.4, cell["status"][0],
+                                plotter.styles.color(s)))
             p50, p90, p99 = cell["ns_per_op.p50"], cell["ns_per_op.p90"], cell["ns_per_op.p99"]
             if p50 and p90 and p99:
                 sl.append(f"{x + off}\t{num(p50[0])}\t{num(p90[0])}\t{num(p99[0])}")
@@ -423,7 +426,7 @@ def micro_plot(plotter, micro_rows, series):
                     "pointfile": "\n\n\n".join(point_blocks) + "\n"},
                    {"xtics_cmd": xtics_cmd(labels), "boxw": repr(boxw),
                     "logy": "1" if log else "0", "ylo": repr(lo), "yhi": repr(hi)},
-                   present, size=(int(width), 500))
+                   present, size=(int(width), 500), extra=marker_cmds(markers, 0.0, 0.3))
     return "micro-dist"
 
 

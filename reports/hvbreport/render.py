@@ -547,7 +547,8 @@ def micro_section(rep):
     out.append(figure(rep.plotter, "micro-dist",
                       "Distribution per runner (ns/op; log10 axis when the values span more "
                       "than two decades, else linear from 0): box = p50 to p90, whisker to p99 "
-                      "(medians over repetitions), dots = each repetition's ns/op; lower is better."))
+                      "(medians over repetitions), dots = each repetition's ns/op; a dashed outline "
+                      "marks a cell that did not run, with its status; lower is better."))
     present = [s for s in rep.series if any(c["series"] is s and c["status"][0] != "n/a"
                                             for r in rep.micro for c in r["cells"])]
     head2 = "".join('<th class=n>ns/op ↓</th><th class=n>cycles/op ↓</th><th class=n>p50 ns ↓</th>'
