@@ -1,13 +1,20 @@
 # VM-exit micro-benchmarks: per workload and runner, a box from the median
 # p50 to the median p90 of the repetitions, a whisker to the median p99, and
-# every repetition's ns/op as a dot.  Log y: exits span 10 ns to 10 us.
+# every repetition's ns/op as a dot.  Absolute convention: linear from 0,
+# log10 when the values span more than two decades (exits: 10 ns to 10 us).
 # statfile: blocks (index i-1 per series): x, p50, p90, p99
 # pointfile: blocks per series: x, ns_per_op (one line per repetition)
-# Extra variables: statfile, pointfile, xtics_cmd (a `set xtics (...)` command), boxw.
+# Extra variables: statfile, pointfile, xtics_cmd (a `set xtics (...)` command), boxw,
+# logy (0/1), ylo, yhi.
 # (no title: the HTML figure caption says what this is)
-set ylabel "ns per operation (log scale) — lower is better"
-set logscale y 10
-set format y "%.0s%c"   # 1k = 1000 ns, 1M = 10^6 ns
+if (logy) {
+    set ylabel "ns per operation (log10) — lower is better"
+    set logscale y 10
+    set format y "%.0s%c"   # 1k = 1000 ns, 1M = 10^6 ns
+} else {
+    set ylabel "ns per operation (linear) — lower is better"
+}
+set yrange [ylo:yhi]
 eval xtics_cmd
 set xtics rotate by -30 left nomirror
 set bmargin 6
@@ -17,4 +24,4 @@ set style fill solid 0.35 border -1
 set boxwidth boxw*0.8 absolute
 plot for [i=1:NS] statfile index (i-1) using 1:2:2:4:3 with candlesticks whiskerbars 0.5 \
         lc rgb COLORS[i] lw 1.2 title TITLES[i], \
-     for [i=1:NS] pointfile index (i-1) using 1:2 with points pt 7 ps 0.45 lc rgb COLORS[i] notitle
+     for [i=1:NS] pointfile index (i-1) using 1:2 with points pt PT[i] ps 0.45 lc rgb COLORS[i] notitle

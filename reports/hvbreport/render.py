@@ -86,6 +86,8 @@ figcaption { color: var(--mut); font-size: 12px; max-width: 120ch; }
 details > summary { cursor: pointer; color: var(--info); margin: 4px 0; }
 .grid td { text-align: center; padding: 2px 4px; }
 .grid td:first-child { text-align: left; }
+.swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px;
+          margin: 0 3px 0 2px; vertical-align: baseline; border: 1px solid #0003; }
 .dir { font-size: 11px; color: var(--mut); font-weight: 400; white-space: nowrap; }
 """
 
@@ -164,13 +166,16 @@ class Report:
         self.headline = model.headline(self.overhead)
         self.generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
         self.overhead_plots = []
+        self.workload_plots = []
         if plotter is not None and plotter.available:
             self._draw()
 
     def _draw(self):
         """Render every plot up front so the HTML can embed them."""
         p = self.plotter
+        p.styles.assign(self.series)  # a series keeps its colour in every plot
         self.overhead_plots = plots.overhead_plots(p, self.overhead, self.series)
+        self.workload_plots = plots.workload_plots(p, self.overhead, self.series, self.seed)
         plots.micro_plot(p, self.micro, self.series)
         plots.chase_plots(p, self.chase, self.series, self.seed)
         plots.exits_plot(p, self.exits)
@@ -205,11 +210,12 @@ def figure(plotter, name, caption, missing="no data for this plot"):
 
 def header(rep):
     out = [f"<h1>{esc(rep.title)}</h1>"]
-    runners = ", ".join(s.label for s in rep.series)
+    runners = ", ".join(series_key(rep, s) for s in rep.series)
     out.append(f'<p class="sub">hvbench report · {len(rep.runs)} run(s): '
                + ", ".join(f"<b>{i + 1}</b> = <span class=mono>{esc(r.run_id)}</span> "
                            f"{status_badge(r.status)}" for i, r in enumerate(rep.runs))
-               + f" · runners: {esc(runners)} · generated {esc(rep.generated)}</p>")
+               + f" · runners (plot colour): {runners} · generated {esc(rep.generated)} · "
+               f'context: <a href="#meta">run metadata</a></p>')
     for r in rep.partial_runs:
         what = {"running": "the writer died or is still running: data comes from *.partial "
                            "files and cells may be missing or cut short",
@@ -257,6 +263,15 @@ def header(rep):
     return "\n".join(out)
 
 
+def series_key(rep, s):
+    """A runner's name with the colour it has in every plot (the legend of the page)."""
+    p = rep.plotter
+    if p is None or not p.available:
+        return esc(s.label)
+    return (f'<span class="swatch" style="background:{esc(p.styles.color(s))}"'
+            f'{data_attrs(runner=s.label, color=p.styles.color(s))}></span>{esc(s.label)}')
+
+
 def page_size_banners(rep):
     """Warn when mem/* rows side by side ran with different page sizes: their
     gap would be the TLB, not the hypervisor (meta page_size, --page-size)."""
@@ -281,11 +296,12 @@ def page_size_banners(rep):
 
 
 def nav():
-    items = [("headline", "At a glance"), ("context", "Run context"), ("matrix", "Matrix"), ("overhead", "Overhead vs native"),
+    items = [("headline", "At a glance"), ("meta", "Run context (metadata)"), ("matrix", "Matrix"), ("overhead", "Overhead vs native"),
+             ("workloads", "Runners side by side"),
              ("micro", "VM-exit micro-benchmarks"), ("chase", "Pointer chase"),
              ("exits", "Exit reasons"), ("counters", "Counters"),
              ("problems", "Skipped / unsupported / failed"), ("all", "All metrics"),
-             ("meta", "All run metadata"), ("method", "Method")]
+             ("method", "Method")]
     return "<nav>" + "".join(f'<a href="#{k}">{esc(v)}</a>' for k, v in items) + "</nav>"
 
 
@@ -361,7 +377,8 @@ def headline_section(rep):
 
 
 def context(rep):
-    """The keys that most change results, up top; every key is in full_meta()."""
+    """Every meta.csv key, once: the keys that most change results first, then
+    every runner.* key, then the rest (collapsed), in one table."""
     keys = [k for k in IMPORTANT_KEYS if any(k in r.meta for r in rep.runs)]
     rows = _meta_rows(rep, keys)
     vflags = []
@@ -373,21 +390,17 @@ def context(rep):
                 + "</tr>")
     rkeys = sorted({k for r in rep.runs for k in r.meta if k.startswith("runner.")})
     rows += _meta_rows(rep, rkeys)
+    rest = sorted({k for r in rep.runs for k in r.meta} - set(keys) - set(rkeys))
+    ncol = len(rep.runs) + 1
     note = " Rows that differ between runs are highlighted." if len(rep.runs) > 1 else ""
-    return (f'<h2 id="context">Run context</h2><p class="mut">The meta.csv keys that most change '
-            f'results, and every runner.* key; every other key is in <a href="#meta">All run '
-            f'metadata</a>.{note}</p><table id="context-table" class="meta"><thead><tr>'
-            f'<th>key</th>{_meta_head(rep)}</tr></thead><tbody>{"".join(rows)}</tbody></table>')
-
-
-def full_meta(rep):
-    keys = [k for k in IMPORTANT_KEYS if any(k in r.meta for r in rep.runs)]
-    rest = sorted({k for r in rep.runs for k in r.meta} - set(keys))
-    rows = _meta_rows(rep, keys + rest)
-    return (f'<h2 id="meta">All run metadata</h2><p class="mut">Every key of every meta.csv '
-            f'({len(keys) + len(rest)} keys): the important ones first, then alphabetically.</p>'
-            f'<table id="meta-table" class="meta"><thead><tr><th>key</th>{_meta_head(rep)}</tr>'
-            f'</thead><tbody>{"".join(rows)}</tbody></table>')
+    more = (f'<tbody id="meta-rest"><tr><th colspan="{ncol}" class="mut">the other {len(rest)} '
+            f'keys, alphabetically</th></tr>{"".join(_meta_rows(rep, rest))}</tbody>'
+            if rest else "")
+    return (f'<h2 id="context">Run context</h2><p class="mut">Every key of every meta.csv '
+            f'({len(keys) + len(rkeys) + len(rest)} keys), each once: the keys that most change '
+            f'results first, then every runner.* key, then the rest.{note}</p>'
+            f'<table id="meta" class="meta"><thead><tr><th>key</th>{_meta_head(rep)}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody>{more}</table>')
 
 
 def matrix_section(rep):
@@ -425,8 +438,11 @@ def overhead_section(rep):
     figs = []
     for name in names:
         fam = name.split("-", 1)[1]
-        figs.append(figure(rep.plotter, name, f"{esc(fam)}/*: bars = median slowdown (log axis) "
-                           "or overhead % vs native, whiskers = 95% bootstrap CI; lower is better."))
+        figs.append(figure(rep.plotter, name, f"{esc(fam)}/*: bars = median slowdown vs native "
+                           "(×, log2 axis centred at 1 = native; bars grow from 1), whiskers = "
+                           "95% bootstrap CI; lower is better. A dashed outline marks a cell "
+                           "without a bar, with its status (skipped, unsupported, failed, no "
+                           "baseline)."))
     if figs:
         out.append('<div class="figs">' + "".join(figs) + "</div>")
         out.append('<p class="small mut">Not drawn: emulated runners and cells without a native '
@@ -490,6 +506,30 @@ def overhead_section(rep):
     return "\n".join(out)
 
 
+def workloads_section(rep):
+    """Every runner's primary metric per workload, side by side, in absolute units."""
+    out = ['<h2 id="workloads">Runners side by side</h2>',
+           '<p class="mut">Per workload family, one panel per workload: every runner\'s '
+           'primary metric (the one in <a href="#overhead">Overhead vs native</a>), median over '
+           'repetitions with the 95% bootstrap CI of the median, so the hypervisors meet '
+           'directly and not only through native. Absolute values in the metric\'s unit: '
+           'linear from 0, log10 where a panel spans more than two decades (its axis says so). '
+           'A runner has the same place and colour in every panel; a dashed outline marks a '
+           'cell that has no value, with its status. Emulated runners are left out.</p>']
+    if rep.plotter is None or not rep.plotter.available:
+        out.append(figure(rep.plotter, "workloads", "runners side by side"))
+        return "\n".join(out)
+    if not rep.workload_plots:
+        out.append('<div class="noplot">No workload has a value in these runs.</div>')
+    for name in rep.workload_plots:
+        fam = name.split("-", 1)[1]
+        runners = ", ".join(s.label for s in rep.series if not s.emulated)
+        out.append(figure(rep.plotter, name, f"{esc(fam)}/*: {esc(runners)} side by side, "
+                          "median and 95% CI of the median per workload; each panel states "
+                          "its unit, scale and direction."))
+    return "\n".join(out)
+
+
 def short(text, n=70):
     return text if len(text) <= n else text[:n - 1] + "…"
 
@@ -505,8 +545,10 @@ def micro_section(rep):
         out.append('<p class="mut">No micro/* workloads in these runs.</p>')
         return "\n".join(out)
     out.append(figure(rep.plotter, "micro-dist",
-                      "Distribution per runner, log scale: box = p50 to p90, whisker to p99 "
-                      "(medians over repetitions), dots = each repetition's ns/op; lower is better."))
+                      "Distribution per runner (ns/op; log10 axis when the values span more "
+                      "than two decades, else linear from 0): box = p50 to p90, whisker to p99 "
+                      "(medians over repetitions), dots = each repetition's ns/op; a dashed outline "
+                      "marks a cell that did not run, with its status; lower is better."))
     present = [s for s in rep.series if any(c["series"] is s and c["status"][0] != "n/a"
                                             for r in rep.micro for c in r["cells"])]
     head2 = "".join('<th class=n>ns/op ↓</th><th class=n>cycles/op ↓</th><th class=n>p50 ns ↓</th>'
@@ -583,9 +625,11 @@ def chase_section(rep):
         out.append('<p class="mut">No mem/chase-* workloads in these runs.</p>')
         return "\n".join(out)
     out.append('<div class="figs">' + figure(rep.plotter, "chase", "Latency per dependent load "
-               "vs working-set size (log-log), median over repetitions with 95% bootstrap CI; "
+               "vs working-set size (log2 x; y log10 past two decades, else linear from 0), "
+               "median over repetitions with 95% bootstrap CI; "
                "lower is better.") + figure(rep.plotter, "chase-ratio", "Slowdown vs native per "
-               "working-set size (ratio of medians, 95% bootstrap CI); 1 = native; lower is "
+               "working-set size (ratio of medians, 95% bootstrap CI; log2 axis centred at 1 = "
+               "native); lower is "
                "better.", missing="no virtual runner with a native baseline in these runs") +
                "</div>")
     present = [s for s in rep.series if any(per.get(s.label) for _, _, per in rep.chase)]
@@ -928,8 +972,8 @@ standard library only) with gnuplot ({esc(rep.plotter.exe if rep.plotter and rep
 
 def render_html(rep):
     body = [header(rep), nav(), headline_section(rep), context(rep), matrix_section(rep), overhead_section(rep),
-            micro_section(rep), chase_section(rep), exits_section(rep), counters_section(rep),
-            problems_section(rep), all_metrics_section(rep), full_meta(rep), method_section(rep)]
+            workloads_section(rep), micro_section(rep), chase_section(rep), exits_section(rep), counters_section(rep),
+            problems_section(rep), all_metrics_section(rep), method_section(rep)]
     partial = " [PARTIAL]" if rep.partial_runs else ""
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'

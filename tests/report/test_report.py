@@ -581,6 +581,152 @@ class TestEnvironment(unittest.TestCase):
                 self.assertIn(f"{a} and {b} ", r.stderr)
 
 
+def gp_array(text, name):
+    """The values of `array NAME[n] = ['a', 'b']` in a driver script, or None."""
+    m = re.search(r"^array " + name + r"\[\d+\] = \[(.*)\]$", text, re.M)
+    if m is None:
+        return None
+    return [v.replace("''", "'") for v in re.findall(r"'((?:[^']|'')*)'", m.group(1))]
+
+
+class TestPlots(unittest.TestCase):
+    """Plot conventions of the report (reports/README.md, "Plots")."""
+
+    def setUp(self):
+        if not HAVE_GNUPLOT:
+            self.skipTest("gnuplot not installed")
+        self.R = Rendered.get()
+        if self.R.page is None:
+            self.fail("report did not render: " + self.R.proc.stderr)
+        self.dir = os.path.join(self.R.out, "plots")
+
+    def script(self, name):
+        with open(os.path.join(self.dir, name + ".gp"), encoding="utf-8") as f:
+            return f.read()
+
+    def test_p1_colours_stable_distinct(self):
+        """a series has one colour in every plot, series differ, exit reasons use none of them"""
+        colour_of = {}
+        for fn in sorted(os.listdir(self.dir)):
+            if not fn.endswith(".gp") or fn == "exits.gp":
+                continue
+            text = self.script(fn[:-3])
+            titles, colours = gp_array(text, "TITLES"), gp_array(text, "COLORS")
+            self.assertEqual(len(titles), len(colours), fn)
+            for t, c in zip(titles, colours):
+                self.assertEqual(colour_of.setdefault(t, c), c, f"{t} changes colour in {fn}")
+        for runner in ("native", "kvm", "qemu-kvm", "xen-pvh"):
+            self.assertIn(runner, colour_of)
+        self.assertEqual(len(set(colour_of.values())), len(colour_of), colour_of)
+        reasons = gp_array(self.script("exits"), "RCOLORS")
+        self.assertTrue(reasons)
+        self.assertFalse(set(c.lower() for c in reasons) & set(c.lower() for c in
+                                                               colour_of.values()))
+        # the page's colour key shows the same colours
+        for title, c in colour_of.items():
+            runner = title.replace(" (emulated)", "")
+            self.assertTrue(f'data-runner="{html_escape(runner)}" data-color="{c}"'
+                            in self.R.page.text, f"no colour key {c} for {runner}")
+
+    def test_p2_more_series_than_colours(self):
+        """past the palette, series still differ (colour, dash/point/pattern variant)"""
+        sys.path.insert(0, os.path.join(ROOT, "reports"))
+        from hvbreport import plots
+
+        class S:
+            def __init__(self, runner, label):
+                self.runner, self.label = runner, label
+        many = [S("kvm", f"kvm (run {i})") for i in range(1, 20)]
+        st = plots.Styles(many)
+        styles = [st.style(s) for s in many]
+        self.assertEqual(len(set(styles)), len(many))
+        self.assertEqual(st.style(many[3]), styles[3])  # asking again changes nothing
+        self.assertEqual(styles[0][0], plots.RUNNER_COLORS["kvm"])
+
+    def test_p3_skipped_marked(self):
+        """a skipped / unsupported cell is a labelled outline at its bar, not a gap"""
+        text = self.script("workloads-micro")
+        self.assertRegex(text, r"set label \d+ ''skipped'' at first 1\.0,")   # native
+        self.assertIn("''unsupported''", text)                               # xen-pvh
+        with tempfile.TemporaryDirectory() as tmp:
+            d = copy_fixture(COMPLETE, tmp)
+            path = os.path.join(d, "samples.csv")
+            with open(path) as f:
+                lines = f.read().splitlines()
+            keep = [l for l in lines if ",kvm,cpu/sha256," not in l]
+            self.assertLess(len(keep), len(lines))
+            keep.append("20261126-101500-fixhost-4242,kvm,cpu/sha256,,,,,,skipped,"
+                        "test: skipped on purpose")
+            with open(path, "w") as f:
+                f.write("\n".join(keep) + "\n")
+            out = os.path.join(tmp, "o")
+            r = run_report("--out", out, d)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(os.path.join(out, "plots", "overhead-cpu.gp"), encoding="utf-8") as f:
+                gp = f.read()
+            # kvm is the first series: its sha256 bar (group 1) sits left of x = 1
+            m = re.search(r"set object (\d+) rect from first ([\d.]+), graph 0.5 to first "
+                          r"([\d.]+), graph 0.8 fs empty border lc rgb '#0072B2'", gp)
+            self.assertIsNotNone(m, gp)
+            self.assertTrue(float(m.group(2)) < 1 < float(m.group(3)) + 0.5)
+            self.assertIn(f"set label {m.group(1)} 'skipped'", gp)
+
+    def test_p4_metadata_once(self):
+        """every meta key is in exactly one table row, and the header links to it"""
+        keys = [c["data-key"] for c in self.R.page.cells if "data-key" in c]
+        dup = sorted({k for k in keys if keys.count(k) > 1})
+        self.assertEqual(dup, [])
+        self.assertEqual(self.R.page.text.count('<table id="meta"'), 1)
+        self.assertEqual(self.R.page.text.count('class="meta"'), 1)
+        self.assertIn('<a href="#meta">', self.R.page.text)
+
+    def test_p5_runners_side_by_side(self):
+        """a per-workload chart for each family names every (non-emulated) runner"""
+        for fam in ("micro", "cpu", "mem"):
+            name = f"workloads-{fam}"
+            for ext in ("png", "svg"):
+                self.assertTrue(os.path.getsize(os.path.join(self.dir, f"{name}.{ext}")) > 1000)
+            self.assertIn(f"plot-{name}", self.R.page.ids)
+            text = self.script(name)
+            for runner in ("native", "kvm", "qemu-kvm", "xen-pvh"):
+                self.assertIn(f'"{runner}"', text, name)
+            self.assertNotIn("qemu-tcg", text)
+        # every panel is one workload, with its unit and direction
+        text = self.script("workloads-cpu")
+        self.assertEqual(gp_array(text, "PTITLE"), ["sha256", "matmul", "sort"]
+                         if "'sha256', 'matmul'" in text else sorted(gp_array(text, "PTITLE")))
+        self.assertIn("ops_per_s (ops/s), higher is better", text)
+        # kvm's sha256 bar is its median (hand-computed: 1e9/1025 ops/s)
+        with open(os.path.join(self.dir, "workloads-cpu.datafile.tsv")) as f:
+            blocks = f.read().split("\n\n\n")
+        idx = gp_array(text, "PTITLE").index("sha256")
+        kvm = [l.split("\t") for l in blocks[idx].splitlines() if l.startswith("2.0\t")][0]
+        self.assertAlmostEqual(float(kvm[1]), 1e9 / 1025, places=3)
+
+    def test_p6_scale_conventions(self):
+        """ratio axes are log2 and centred at 1; absolute axes go log10 past two decades"""
+        sys.path.insert(0, os.path.join(ROOT, "reports"))
+        from hvbreport import plots
+        for vals in ([1.025, 1.01], [0.5, 3.0], [26.0, 1.02], [0.97], [3.2], [3.6], [1e4]):
+            lo, hi, tics = plots.ratio_axis(vals)
+            self.assertAlmostEqual(lo * hi, 1.0, places=12)
+            self.assertTrue(lo < min(vals) and max(vals) < hi)
+            self.assertIn(("1×", 1.0), tics)
+        self.assertEqual(plots.absolute_axis([10.0, 900.0])[:2], (False, 0.0))
+        self.assertTrue(plots.absolute_axis([10.0, 1001.0])[0])
+        for name in ("overhead-micro", "overhead-cpu", "chase-ratio"):
+            text = self.script(name)
+            self.assertRegex(text, r"ylo = ([\d.e-]+)")
+            lo = float(re.search(r"^ylo = (\S+)$", text, re.M).group(1))
+            hi = float(re.search(r"^yhi = (\S+)$", text, re.M).group(1))
+            self.assertAlmostEqual(lo * hi, 1.0, places=9, msg=name)
+        for tmpl in ("overhead.gp", "chase_ratio.gp"):
+            with open(os.path.join(ROOT, "reports", "gnuplot", tmpl)) as f:
+                t = f.read()
+            self.assertIn("set logscale y 2", t)
+            self.assertIn("lower is better", t)
+
+
 def read_table():
     """tests/fixtures/malformed/cases.tsv: (case, mode, expect, [substrings])."""
     with open(os.path.join(MALFORMED, "cases.tsv"), encoding="utf-8") as f:
@@ -684,7 +830,7 @@ def main():
     suite = unittest.TestSuite()
     loader = unittest.TestLoader()
     for cls in (TestCli, TestStructure, TestPartial, TestErrors, TestEnvironment,
-                TestMalformedTable):
+                TestPlots, TestMalformedTable):
         suite.addTests(loader.loadTestsFromTestCase(cls))
     result = TapResult()
     try:
