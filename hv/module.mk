@@ -3,8 +3,9 @@
 # Its objects are the Makefile's HV_OBJS group (the tools below link it alone).
 HOST_SRCS += $(sort $(wildcard hv/*.c))
 
-# hv-bare-exit: a bare KVM_RUN loop vs the core on the same guest (the core's
-# overhead per userspace exit).  Prints figures; asserts nothing.
+# hv-bare-exit: a bare KVM_RUN loop (hv/bare_loop.c, also the kvm runner's
+# bound row) vs the core on the same guest (the core's overhead per userspace
+# exit).  Prints figures; asserts nothing.
 HV_BENCH := $(O)/hv-bare-exit
 ALL_TARGETS += $(HV_BENCH)
 

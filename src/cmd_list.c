@@ -44,6 +44,14 @@ static void list_workloads(void)
 	for (size_t i = 0; i < n; i++)
 		printf("  %-24s %-24s %s\n", w[i]->name, kind_unit(w[i]), w[i]->desc);
 	free(w);
+	/* Rows runners write beside the workloads (results/FORMAT.md): a
+	 * reader of a result directory meets them, so say what they are. */
+	printf("\nrows runners add (not selectable with --workload):\n");
+	printf("  %-24s %-24s %s\n", HVB_BOOT_WORKLOAD, "ms, lower is better",
+	       "guest boot time (every booting runner)");
+	printf("  %-24s %-24s %s\n", "micro/bound-bare-kvm-run", "ns/op, lower is better",
+	       "kvm: bare KVM_RUN loop per port exit in the same run, the floor for "
+	       "micro/pio-out-user (with any micro/*)");
 }
 
 static int list_main(int argc, char **argv)

@@ -1,9 +1,10 @@
 /*
  * hv-bare-exit: what the reference core adds to a userspace port exit.
  *
- * One tiny guest (32-bit, ring 0, no paging) writes HVB_PORT_BENCH_USER N
- * times (unrolled, so loop instructions are negligible even where ring 0
- * is emulated) and then HVB_PORT_SHUTDOWN.  It runs under two loops:
+ * One tiny guest (hv/bare_loop.c: 32-bit, ring 0, no paging) writes
+ * HVB_PORT_BENCH_USER N times (unrolled, so loop instructions are negligible
+ * even where ring 0 is emulated) and then HVB_PORT_SHUTDOWN.  It runs under
+ * two loops:
  *   bare  while (ioctl(KVM_RUN) == 0) { if port == BENCH_USER continue; ... }
  *   core  vcpu_run(): dispatch table, device lookup, watchdog, verdicts
  * in interleaved order (bare core core bare ...), each round a fresh VM, and
@@ -19,88 +20,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <time.h>
 
-#include "dev.h"
-#include "mem.h"
+#include "bare_loop.h"
 #include "exit.h"
-#include "pvh.h"
-#include "vm.h"
 #include "watchdog.h"
-#include "hvb/abi.h"
-
-#define UNROLL	 128
-#define CODE_GPA 0x100000ull
-#define RAM	 (4ull << 20)
-
-/* ecx = iterations; loop: UNROLL x (out dx, al); dec ecx; jnz loop; shutdown. */
-static size_t make_guest(uint8_t *p, uint32_t iters)
-{
-	size_t n = 0, loop;
-
-	p[n++] = 0xb9, memcpy(p + n, &iters, 4), n += 4;		   /* mov ecx, iters */
-	p[n++] = 0x66, p[n++] = 0xba, p[n++] = HVB_PORT_BENCH_USER & 0xff; /* mov dx, port */
-	p[n++] = HVB_PORT_BENCH_USER >> 8;
-	loop = n;
-	for (int i = 0; i < UNROLL; i++)
-		p[n++] = 0xee;	      /* out dx, al */
-	p[n++] = 0x49;		      /* dec ecx */
-	p[n++] = 0x0f, p[n++] = 0x85; /* jnz rel32 */
-	int32_t rel = (int32_t)loop - (int32_t)(n + 4);
-	memcpy(p + n, &rel, 4), n += 4;
-	p[n++] = 0x66, p[n++] = 0xba, p[n++] = HVB_PORT_SHUTDOWN & 0xff; /* mov dx, shutdown */
-	p[n++] = HVB_PORT_SHUTDOWN >> 8;
-	p[n++] = 0xee;		      /* out dx, al */
-	p[n++] = 0xeb, p[n++] = 0xfe; /* jmp $ */
-	return n;
-}
-
-struct guest {
-	struct vm *vm;
-	struct vcpu *vcpu;
-	struct hv_console con;
-	struct hv_hvb hvb;
-};
-
-static int guest_create(struct guest *g, uint32_t iters, bool devices)
-{
-	uint8_t code[UNROLL + 64];
-	size_t n = make_guest(code, iters);
-	int r;
-
-	memset(g, 0, sizeof(*g));
-	r = vm_create(&g->vm, NULL);
-	if (!r)
-		r = vm_mem_add(g->vm, 0, RAM);
-	if (!r)
-		r = vcpu_create(g->vm, 0, &g->vcpu);
-	if (!r)
-		r = vm_gpa_write(g->vm, CODE_GPA, code, n);
-	if (!r)
-		r = vcpu_setup_pvh(g->vcpu, (uint32_t)CODE_GPA);
-	if (!r && devices)
-		r = dev_console_attach(g->vm, &g->con, 0, NULL, NULL);
-	if (!r && devices)
-		r = dev_hvb_attach(g->vm, &g->hvb);
-	return r;
-}
-
-/* The bare loop: the least a VMM can do per port exit. */
-static int run_bare(struct vcpu *vcpu)
-{
-	struct kvm_run *run = vcpu->run;
-
-	for (;;) {
-		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0)
-			return -errno;
-		if (run->exit_reason != KVM_EXIT_IO)
-			return -EIO;
-		if (run->io.port == HVB_PORT_BENCH_USER)
-			continue;
-		return run->io.port == HVB_PORT_SHUTDOWN ? 0 : -EIO;
-	}
-}
 
 static uint64_t cpu_ns(void)
 {
@@ -168,7 +92,7 @@ int main(int argc, char **argv)
 	unsigned long exits = arg_num(argc, argv, 1, 20000, 1, 100000000);
 	unsigned rounds = (unsigned)arg_num(argc, argv, 2, 10, 1, 10000);
 	int cpu = (int)arg_num(argc, argv, 3, 0, 0, CPU_SETSIZE - 1);
-	uint32_t iters = (uint32_t)((exits + UNROLL - 1) / UNROLL);
+	uint32_t iters = (uint32_t)((exits + HV_BARE_UNROLL - 1) / HV_BARE_UNROLL);
 	double *bare = calloc(rounds, sizeof(double)), *core = calloc(rounds, sizeof(double));
 	double *bare_cpu = calloc(rounds, sizeof(double)),
 	       *core_cpu = calloc(rounds, sizeof(double));
@@ -181,15 +105,15 @@ int main(int argc, char **argv)
 		if (sched_setaffinity(0, sizeof(set), &set))
 			perror("hv-bare-exit: sched_setaffinity");
 	}
-	exits = (unsigned long)iters * UNROLL;
+	exits = (unsigned long)iters * HV_BARE_UNROLL;
 	printf("hv-bare-exit: %lu port exits per round, %u rounds, order bare core core bare ...\n",
 	       exits, rounds);
 	for (unsigned i = 0; i < rounds; i++) {
 		for (int k = 0; k < 2; k++) {
 			bool use_core = (i % 2) ^ k;
-			struct guest g;
+			struct hv_bare_guest g;
 			uint64_t t0, t1, c0, c1;
-			int r = guest_create(&g, iters, use_core);
+			int r = hv_bare_guest_create(&g, iters, use_core);
 
 			if (r) {
 				fprintf(stderr, "hv-bare-exit: cannot set up a VM: %s\n",
@@ -201,7 +125,7 @@ int main(int argc, char **argv)
 			if (use_core)
 				r = vcpu_run(g.vcpu, &opts) == HV_SHUTDOWN ? 0 : -EIO;
 			else
-				r = run_bare(g.vcpu);
+				r = hv_bare_run(g.vcpu, 0, NULL);
 			t1 = hv_now_ns();
 			c1 = cpu_ns();
 			if (r) {
@@ -212,7 +136,7 @@ int main(int argc, char **argv)
 			}
 			(use_core ? core : bare)[i] = (double)(t1 - t0) / (double)exits;
 			(use_core ? core_cpu : bare_cpu)[i] = (double)(c1 - c0) / (double)exits;
-			vm_destroy(g.vm);
+			hv_bare_guest_destroy(&g);
 		}
 		printf(
 		    "round %2u: wall: bare %8.1f core %8.1f ns/exit (%.4f)   cpu: bare %8.1f core "

@@ -336,8 +336,28 @@ def summary_stat(s, workload, metric, seed):
     return result
 
 
+# The kvm runner's bound row (results/FORMAT.md): the bare KVM_RUN loop's
+# ns per userspace port exit in the same run, the floor under the core's
+# userspace exit benchmarks.
+BOUND_WORKLOAD = "micro/bound-bare-kvm-run"
+BOUNDED_WORKLOADS = ("micro/pio-out-user", "micro/pio-in-user", "micro/mmio-write-user",
+                     "micro/mmio-read-user")
+
+
+def floor_of(s, w, seed):
+    """(floor median ns, figure / floor) for a bounded exit benchmark of a
+    series that recorded the bound, else None."""
+    if w not in BOUNDED_WORKLOADS:
+        return None
+    floor, fig = summary_stat(s, BOUND_WORKLOAD, "ns_per_op", seed), summary_stat(s, w, "ns_per_op", seed)
+    if not floor or not fig or floor[0] <= 0:
+        return None
+    return floor[0], fig[0] / floor[0]
+
+
 def micro_table(series, workloads, seed):
-    """VM-exit micro-benchmarks: per workload, per series: ns, cycles, p50, p99 medians."""
+    """VM-exit micro-benchmarks: per workload, per series: ns, cycles, p50, p99
+    medians, and "floor": (bare KVM_RUN ns/exit, × floor) where it applies."""
     rows = []
     for w in workloads:
         if family(w) != "micro":
@@ -349,6 +369,7 @@ def micro_table(series, workloads, seed):
                            "ns_per_op.p99"):
                 cell[metric] = summary_stat(s, w, metric, seed)
             cell["notes"] = sorted(s.notes.get((w, "ns_per_op"), set()))
+            cell["floor"] = floor_of(s, w, seed)
             cells.append(cell)
         rows.append({"workload": w, "cells": cells})
     return rows

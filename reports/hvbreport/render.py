@@ -609,6 +609,23 @@ def micro_section(rep):
                f'<th rowspan="2">workload<br><span class=dir>ns, TSC cycles;<br>↓ lower is better</span></th>'
                f'{head1}</tr><tr>{head2}</tr></thead>'
                f'<tbody>{"".join(rows)}</tbody></table></div>{foot}')
+    floors = [(r["workload"], c) for r in rep.micro for c in r["cells"] if c.get("floor")]
+    if floors:
+        body = "".join(
+            f'<tr><td class=mono>{esc(w)}</td><td>{esc(c["series"].label)}</td>'
+            f'<td class=n>{fmt(c["ns_per_op"][0])}</td>'
+            f'<td class=n{data_attrs(runner=c["series"].label, workload=w, metric="floor", kind="median", value=repr(c["floor"][0]))}>'
+            f'{fmt(c["floor"][0])}</td><td class=n>{fmt_ratio(c["floor"][1])}</td></tr>'
+            for w, c in floors)
+        out.append('<p class="cap">How far each userspace exit figure is from its limit: '
+                   f'<span class=mono>{esc(model.BOUND_WORKLOAD)}</span>, a bare '
+                   '<span class=mono>while (ioctl(KVM_RUN) == 0)</span> loop timed in the same run '
+                   '(port-out exit to userspace, no device dispatch), bounds the kvm runner\'s '
+                   'userspace port and MMIO exits from below; × floor = figure / floor '
+                   '(the core\'s overhead; the target for micro/pio-out-user is ≤ 1.02).</p>'
+                   '<div class=scroll><table id="micro-floor"><thead><tr><th>workload</th><th>runner</th>'
+                   '<th class=n>ns/op ↓</th><th class=n>floor: bare KVM_RUN exit, ns ↓</th>'
+                   f'<th class=n>× floor ↓</th></tr></thead><tbody>{body}</tbody></table></div>')
     return "\n".join(out)
 
 

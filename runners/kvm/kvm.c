@@ -88,6 +88,7 @@ static void kvm_describe(const struct hvb_runner *r, const struct hvb_config *cf
 		      "0x%x + what the capability probe finds at the first job (ioeventfd "
 		      "permitting)",
 		      kvm_host_caps(true, 0));
+	kvm_bound_describe(out);
 	hv_seccomp_vcpu_describe(cfg->seccomp, sec, sizeof(sec));
 	hvb_out_meta(out, "seccomp", sec);
 	hvb_out_meta(out, "image", img->path);
@@ -277,6 +278,7 @@ static void *vcpu_thread(void *arg)
 	struct hv_run_opts o = { .timeout_ns = (uint64_t)(kj->job->timeout_s * 1e9),
 				 .stop_flag = kj->job->stop };
 	char why[300];
+	bool filtered;
 
 	snprintf(kj->pin_desc, sizeof(kj->pin_desc), "unpinned");
 	if (kj->job->cpu >= 0)
@@ -284,10 +286,13 @@ static void *vcpu_thread(void *arg)
 	kvm_probe_open(&kj->probe, kj->vm, kj->vcpu);
 	/* From here on only the calls the run loop needs (hv/seccomp.h).  A
 	 * filter meta.csv promised but that cannot be set fails the job. */
-	if (hv_seccomp_vcpu_enter(kj->job->cfg->seccomp, why, sizeof(why)))
+	filtered = !hv_seccomp_vcpu_enter(kj->job->cfg->seccomp, why, sizeof(why));
+	if (!filtered)
 		vm_stop(kj->vm, NULL, HV_HOST_ERROR, "%s", why);
 	vcpu_run(kj->vcpu, &o);
 	kvm_probe_close(&kj->probe);
+	if (kj->vm->verdict.outcome != HV_TIMEOUT)
+		kvm_bound_measure(kj, filtered);
 	return NULL;
 }
 
@@ -415,6 +420,7 @@ static int kvm_run(const struct hvb_runner *runner, const struct hvb_job *job,
 	kj->c.on_rep = kvm_on_rep;
 	kj->c.arg = kj;
 	describe_pages(job, out);
+	kvm_bound_prepare(kj); /* before kvm_setup: not inside the guest's boot time */
 	r = kvm_setup(kj, job->cmdline, probed_caps(job, out), why, sizeof(why));
 	if (r) {
 		hvb_out_log(out, "%s", why);
@@ -435,6 +441,7 @@ static int kvm_run(const struct hvb_runner *runner, const struct hvb_job *job,
 	if (!kj->boot_done && ret != -EINTR)
 		hvb_boot_failed(out, job, reason);
 	hvb_rec_finish(&kj->c, reason);
+	kvm_bound_finish(kj);
 	vm_destroy(kj->vm);
 	free(kj);
 	return ret;

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "bare_loop.h"
 #include "dev.h"
 #include "exit.h"
 #include "kvm_stats.h"
@@ -26,6 +27,19 @@ struct kvm_rep_probe {
 	uint64_t user_exits[HV_EXIT_REASONS];
 	uint64_t t0_ns;
 	bool open;
+};
+
+/* The bound row (bound.c): the bare KVM_RUN loop timed beside the cells. */
+#define KVM_BOUND_WORKLOAD "micro/bound-bare-kvm-run"
+
+struct kvm_bound {
+	bool wanted;		  /* the job runs a micro workload */
+	bool stopped;		  /* the user stopped it: no row */
+	struct hv_bare_guest guest;
+	uint64_t exits_per_batch; /* calibrated to the job's goal_us */
+	double *batch_ns;	  /* reps x batches ns per exit */
+	unsigned reps_done;
+	char why[200]; /* why a repetition has no value */
 };
 
 /* One boot: a job, or a capability-probe boot (probing != NULL). */
@@ -46,6 +60,7 @@ struct kvm_job {
 	struct hvb_probe_boot *probing; /* capability probe boot, or NULL */
 	char pin_desc[128];
 	int pin_err;
+	struct kvm_bound bound;
 };
 
 /* The capabilities the core always offers on this host, plus probed. */
@@ -60,6 +75,14 @@ int kvm_setup(struct kvm_job *kj, const char *words, uint32_t caps_probed, char 
 void kvm_probe_open(struct kvm_rep_probe *p, struct vm *vm, struct vcpu *vcpu);
 void kvm_probe_close(struct kvm_rep_probe *p);
 void kvm_on_rep(void *arg, const struct hvb_record *rec, bool begin);
+
+/* bound.c: meta; before the guest's VM (main thread); after vcpu_run on
+ * the vCPU thread (filtered: was its seccomp filter set as meta says?);
+ * rows and teardown after the join (main thread). */
+void kvm_bound_describe(const struct hvb_out *out);
+void kvm_bound_prepare(struct kvm_job *kj);
+void kvm_bound_measure(struct kvm_job *kj, bool filtered_as_promised);
+void kvm_bound_finish(struct kvm_job *kj);
 
 /* probe.c: the capability probe's boot (an hvb_probe_boot_fn). */
 void kvm_probe_boot(void *arg, struct hvb_probe_boot *b);

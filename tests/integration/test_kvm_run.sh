@@ -27,6 +27,24 @@ check "meta records the capability probe" \
 check "meta names the image and its sha256" meta_has "$dir" '^runner.kvm.image_sha256,[0-9a-f]{64}$'
 check "meta says the vCPU thread ran under the seccomp filter" \
 	meta_has "$dir" '^runner.kvm.seccomp,"?on: [0-9]+ syscalls allowed \(vCPU thread\), unknown -> EPERM'
+# The bound row: the bare KVM_RUN loop timed in the same run, every
+# repetition, > 0 ns, with the note that says what it bounds.
+bound_ok() {
+	"$PY" - "$1" <<'PY'
+import csv, sys
+rows = [r for r in csv.DictReader(open(sys.argv[1] + "/samples.csv"))
+        if r["runner"] == "kvm" and r["workload"] == "micro/bound-bare-kvm-run"]
+reps = {r["rep"] for r in rows if r["metric"] == "ns_per_op" and r["status"] == "ok"
+        and float(r["value"]) > 0 and "floor for micro/pio-out-user" in r["note"]}
+pct = {r["metric"] for r in rows if r["status"] == "ok"}
+sys.exit(not (reps == {"0", "1"} and {"ns_per_op.p50", "ns_per_op.p90", "ns_per_op.p99"} <= pct))
+PY
+}
+check "bound rows (micro/bound-bare-kvm-run): ns_per_op > 0 with its note, both repetitions" \
+	bound_ok "$dir"
+check "meta says what the bound is and its calibrated batch" \
+	sh -c "grep -q '^runner.kvm.bound,.*bare KVM_RUN loop' '$dir/meta.csv' &&
+		grep -Eq '^runner.kvm.bound_exits_per_batch,[1-9][0-9]*\$' '$dir/meta.csv'"
 image=$(sed -n 's/^runner.kvm.image,//p' "$dir/meta.csv")
 
 # Userspace port exits per micro/pio-out-user operation: 1 (+ the REP_END

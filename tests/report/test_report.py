@@ -191,6 +191,25 @@ class TestStructure(unittest.TestCase):
         self.assertEqual(self.p.value(runner="kvm", workload="micro/hypercall",
                                       metric="ns_per_op", kind="median"), 410.0)
 
+    def test_39_floor_beside_exit_figures(self):
+        """kvm's userspace exit figures have the bare KVM_RUN floor of the same run beside them"""
+        with open(os.path.join(COMPLETE, "samples.csv"), newline="") as f:
+            vals = sorted(float(r["value"]) for r in csv.DictReader(f)
+                          if r["runner"] == "kvm" and r["metric"] == "ns_per_op"
+                          and r["workload"] == "micro/bound-bare-kvm-run")
+        self.assertEqual(len(vals), 5)
+        for w in ("micro/pio-out-user", "micro/pio-in-user", "micro/mmio-write-user"):
+            self.assertAlmostEqual(self.p.value(runner="kvm", workload=w, metric="floor",
+                                                kind="median"), vals[2], places=9)
+        t = self.p.text[self.p.text.index('id="micro-floor"'):]
+        t = t[:t.index("</table>")]
+        self.assertIn("floor: bare KVM_RUN exit", t)
+        self.assertIn("bounds the kvm runner", self.p.text)
+        self.assertIn(f"{4200 / vals[2]:.2f}"[:4], t)     # × floor of pio-out-user, ~1.05
+        # Only the kvm runner measured it, and only exit benchmarks are bounded.
+        self.assertNotIn(">qemu-kvm<", t)
+        self.assertNotIn("micro/hypercall", t)
+
     def test_09_ci_brackets_estimate(self):
         """the bootstrap CI printed for kvm cpu/sha256 brackets 1.025 and is reproducible"""
         m = re.search(r'data-workload="cpu/sha256" data-metric="ops_per_s" data-kind="slowdown"'
