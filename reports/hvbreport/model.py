@@ -605,32 +605,68 @@ def rep_list(reps):
     return ", ".join(parts)
 
 
-def headline(overhead_rows):
+def headline_group(workload):
+    """The 'At a glance' group of a workload, or None (micro/* is not averaged)."""
+    fam = family(workload)
+    if fam == "micro":
+        return None
+    if chase_size(workload) is not None:
+        return "mem/chase-*"
+    return f"{fam}/*" + (" (other)" if fam == "mem" else "")
+
+
+class Glance:
+    """One 'At a glance' row: a group's geometric-mean slowdowns over the
+    workloads EVERY shown runner has (so the runners' means are over the same
+    set), the k of that set, and what was left out and why."""
+
+    def __init__(self, group, common, per, left_out):
+        self.group = group
+        self.common = common        # workloads in every runner's mean
+        self.per = per              # label -> geomean over common
+        self.left_out = left_out    # workload -> labels that have a slowdown for it
+
+    @property
+    def k(self):
+        return len(self.common)
+
+
+def headline(overhead_rows, labels=None):
     """Geometric mean of slowdowns per workload group and runner.
 
-    The usual one-number summary (as SPEC does) over the workloads both
-    sides ran.  micro/* is left out: its ratios are against native
+    The usual one-number summary (as SPEC does), but only over the workloads
+    that every compared runner measured: averaging different sets per runner
+    (one runner's mem/* with first-touch at 15x, another's without) would
+    compare nothing.  micro/* is left out: its ratios are against native
     analogues, not the same operation, and a mean of them means nothing.
-    Returns [(group, {label: (geomean, k)})] and the groups' order.
+    Emulated runners are not averaged.  `labels` restricts the runners
+    compared (default: every non-native, non-emulated series with a
+    slowdown somewhere).  Returns [Glance] in group order.
     """
-    groups = {}
+    slow = {}   # group -> workload -> label -> slowdown
     for r in overhead_rows:
-        w = r["workload"]
-        fam = family(w)
-        if fam == "micro":
+        group = headline_group(r["workload"])
+        if group is None:
             continue
-        group = "mem/chase-*" if chase_size(w) is not None else f"{fam}/*" + (
-            " (other)" if fam == "mem" else "")
         for s, cmp, _why in r["cells"]:
             if cmp is None or not cmp.slowdown or s.emulated:
                 continue
-            groups.setdefault(group, {}).setdefault(s.label, []).append(cmp.slowdown)
+            if labels is not None and s.label not in labels:
+                continue
+            slow.setdefault(group, {}).setdefault(r["workload"], {})[s.label] = cmp.slowdown
+    shown = set(labels) if labels is not None else {
+        l for per_w in slow.values() for per in per_w.values() for l in per}
     out = []
-    for group in sorted(groups, key=lambda g: workload_rank(g.split(" ")[0].replace("*", "a"))):
+    for group in sorted(slow, key=lambda g: workload_rank(g.split(" ")[0].replace("*", "a"))):
+        per_w = slow[group]
+        common = sorted((w for w, per in per_w.items() if shown <= set(per)), key=workload_rank)
+        left = {w: sorted(per) for w, per in per_w.items() if w not in common}
         per = {}
-        for label, xs in groups[group].items():
-            per[label] = (math.exp(sum(math.log(x) for x in xs) / len(xs)), len(xs))
-        out.append((group, per))
+        for label in sorted(shown):
+            xs = [per_w[w][label] for w in common]
+            if xs:
+                per[label] = math.exp(sum(math.log(x) for x in xs) / len(xs))
+        out.append(Glance(group, common, per, left))
     return out
 
 

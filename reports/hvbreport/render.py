@@ -347,33 +347,49 @@ def _meta_head(rep):
                    for i, r in enumerate(rep.runs))
 
 
+def glance_labels(rep):
+    return [s.label for s in rep.series if not model.is_native(s.runner) and not s.emulated
+            and any(s.label in g.per for g in rep.headline)]
+
+
+def left_out_text(g):
+    """'mem/first-touch (kvm only)': workloads not in every runner's mean."""
+    return ", ".join(f"{w} ({', '.join(ls)} only)" if ls else w
+                     for w, ls in sorted(g.left_out.items(), key=lambda t: model.workload_rank(t[0])))
+
+
 def headline_section(rep):
-    """One-glance summary: geometric-mean slowdown per workload group and runner."""
+    """One-glance summary: geometric-mean slowdown per workload group and runner,
+    over the workloads every shown runner has."""
     if not rep.headline:
         return ""
-    labels = [s.label for s in rep.series if not model.is_native(s.runner) and not s.emulated
-              and any(s.label in per for _g, per in rep.headline)]
+    labels = glance_labels(rep)
     head = "".join(f"<th class=n>{esc(l)}</th>" for l in labels)
     rows = []
-    for group, per in rep.headline:
+    for g in rep.headline:
         tds = []
         for l in labels:
-            if l not in per:
+            if l not in g.per:
                 tds.append('<td class="n mut">—</td>')
                 continue
-            g, k = per[l]
-            cls = ""  # no CI for a geomean here, so no red/green verdict either
-            tds.append(f'<td class=n{data_attrs(runner=l, group=group, kind="geomean", value=repr(g))}>'
-                       f'<b class="{cls}">{fmt_ratio(g)}</b> <span class=small>{fmt_pct((g - 1) * 100)}'
-                       f'</span> <span class=ci>k={k}</span></td>')
-        rows.append(f"<tr><td class=mono>{esc(group)}</td>{''.join(tds)}</tr>")
+            x = g.per[l]
+            # no interval for a geomean here, so no red/green verdict either
+            tds.append(f'<td class=n{data_attrs(runner=l, group=g.group, kind="geomean", value=repr(x))}>'
+                       f'<b>{fmt_ratio(x)}</b> <span class=small>{fmt_pct((x - 1) * 100)}</span></td>')
+        left = left_out_text(g)
+        rows.append(f"<tr><td class=mono>{esc(g.group)}</td>"
+                    f"<td class=n{data_attrs(group=g.group, kind='k', value=str(g.k))}>{g.k}</td>"
+                    f"{''.join(tds)}<td class=small>{esc(left) if left else '—'}</td></tr>")
     return (f'<h2 id="headline">At a glance</h2><p class="cap">Geometric mean of the slowdowns vs '
-            f'native over the workloads of each group that both sides ran (k = workloads); '
-            f'↓ lower is better, 1.000× = native. micro/* is not averaged (its native side is an '
-            f'analogue, see below); emulated runners are not shown. Per-workload values and '
-            f'CIs: <a href="#overhead">Overhead vs native</a>.</p><table id="headline-table">'
-            f'<thead><tr><th>group<br><span class=dir>slowdown ×, ↓ lower is better</span></th>'
-            f'{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>')
+            f'native (&gt;1 is worse, 1.000× = native) over the k workloads of each group that '
+            f'<b>every</b> runner shown here measured, so each column averages the same set; '
+            f'workloads only some runners have are listed as left out, not averaged. micro/* is '
+            f'not averaged (its native side is an analogue, see below); emulated runners are not '
+            f'shown. Per-workload values and intervals: <a href="#overhead">Overhead vs '
+            f'native</a>.</p><table id="headline-table">'
+            f'<thead><tr><th>group<br><span class=dir>slowdown vs native, &gt;1 is worse</span></th>'
+            f'<th class=n>k</th>{head}<th>left out (not in every runner)</th></tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>')
 
 
 def context(rep):
@@ -1031,13 +1047,13 @@ def render_md(rep):
     out.append(md_table(["key"] + [f"run {i + 1}" for i in range(len(rep.runs))],
                         [[k] + [r.meta.get(k, "(absent)") for r in rep.runs] for k in keys]))
     if rep.headline:
-        labels = [s.label for s in rep.series if not model.is_native(s.runner) and not s.emulated
-                  and any(s.label in per for _g, per in rep.headline)]
-        out += ["", "## At a glance", "", "Geometric mean slowdown vs native per group (k = "
-                "workloads); lower is better; micro/* and emulated runners not averaged.", ""]
-        out.append(md_table(["group"] + labels, [[g] + [
-            f"{fmt_ratio(per[l][0])} (k={per[l][1]})" if l in per else "—" for l in labels]
-            for g, per in rep.headline]))
+        labels = glance_labels(rep)
+        out += ["", "## At a glance", "", "Geometric mean slowdown vs native per group (>1 is "
+                "worse), over the k workloads every runner shown measured; micro/* and emulated "
+                "runners not averaged.", ""]
+        out.append(md_table(["group", "k"] + labels + ["left out"], [
+            [g.group, str(g.k)] + [fmt_ratio(g.per[l]) if l in g.per else "—" for l in labels]
+            + [left_out_text(g) or "—"] for g in rep.headline]))
     others = [s for s in rep.series if not model.is_native(s.runner)]
     out += ["", "## Overhead vs native", "",
             "Slowdown = ratio of medians over repetitions (>1 = slower than native; lower is "
