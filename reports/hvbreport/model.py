@@ -708,3 +708,38 @@ def context_warnings(run):
                     "other work shared the machine, so spreads are wider and medians may "
                     "have moved"))
     return out
+
+
+def versus_pairs(series):
+    """(base, cand) pairs of the runner-against-runner view: every two
+    non-native, non-emulated series, base first in runner order (kvm before
+    qemu-kvm before xen-pvh ...), so each pair is shown once."""
+    vms = [s for s in series if not is_native(s.runner) and not s.emulated]
+    return [(a, b) for i, a in enumerate(vms) for b in vms[i + 1:]]
+
+
+def versus_table(series, workloads):
+    """Runner against runner on each workload's primary metric, directly (not
+    through native): [{"workload", "metric", "unit", "better",
+    "cells": [(base, cand, ratio or None, why)]}]."""
+    pairs = versus_pairs(series)
+    rows = []
+    for w in workloads:
+        metric = primary_metric(series, w)
+        if metric is None or not pairs:
+            continue
+        unit, better = metric_info(series, w, metric)
+        cells = []
+        for a, b in pairs:
+            r = None
+            if a.reps(w, metric) and b.reps(w, metric):
+                r = ratio(a, b, w, metric)
+            why = None
+            if r is None:
+                missing = [s.label for s in (a, b) if not s.reps(w, metric)]
+                why = f"no {metric} from " + " and ".join(missing) if missing else "no ratio"
+            cells.append((a, b, r, why))
+        if any(c[2] is not None for c in cells):
+            rows.append({"workload": w, "metric": metric, "unit": unit, "better": better,
+                         "cells": cells})
+    return rows

@@ -164,6 +164,7 @@ class Report:
         self.problems = model.problems(runs, self.series)
         self.matrix = model.matrix(self.series, self.workloads)
         self.headline = model.headline(self.overhead)
+        self.versus = model.versus_table(self.series, self.workloads)
         self.generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
         self.overhead_plots = []
         self.workload_plots = []
@@ -297,7 +298,7 @@ def page_size_banners(rep):
 
 def nav():
     items = [("headline", "At a glance"), ("meta", "Run context (metadata)"), ("matrix", "Matrix"), ("overhead", "Overhead vs native"),
-             ("workloads", "Runners side by side"),
+             ("workloads", "Runners side by side"), ("versus", "Runner against runner"),
              ("micro", "VM-exit micro-benchmarks"), ("chase", "Pointer chase"),
              ("exits", "Exit reasons"), ("counters", "Counters"),
              ("problems", "Skipped / unsupported / failed"), ("all", "All metrics"),
@@ -544,6 +545,43 @@ def workloads_section(rep):
                           "median and 95% CI of the median per workload; each panel states "
                           "its unit, scale and direction."))
     return "\n".join(out)
+
+
+def versus_section(rep):
+    """Runner against runner, directly: what a researcher comparing Xen and KVM
+    came for.  Each column is one pair on the same workload and metric."""
+    if not rep.versus:
+        return ""
+    pairs = [(a, b) for a, b, _r, _w in rep.versus[0]["cells"]]
+    head = "".join(f'<th class=n>{esc(b.label)}<br><span class=dir>vs {esc(a.label)}</span></th>'
+                   for a, b in pairs)
+    rows = []
+    for r in rep.versus:
+        w, m = r["workload"], r["metric"]
+        tds = []
+        for a, b, x, why in r["cells"]:
+            if x is None or x.slowdown is None:
+                tds.append(f'<td class="n mut small">{esc(why or "no ratio")}</td>')
+                continue
+            ci = x.ci
+            cls = "worse" if ci and ci[0] > 1.0 else ("better" if ci and ci[1] < 1.0 else "")
+            interval = (f'<span class=ci>{fmt_ci(ci, fmt_ratio)}</span>' if ci else
+                        f'<span class=ci>no interval: {esc(x.ci_why or "too few repetitions")}</span>')
+            tds.append(f'<td class=n><b class="{cls}"{data_attrs(base=a.label, cand=b.label, workload=w, metric=m, kind="versus", value=repr(x.slowdown))}>'
+                       f'{fmt_ratio(x.slowdown)}</b> <span class="small {cls}">'
+                       f'{fmt_pct((x.slowdown - 1) * 100)}</span><br>{interval}'
+                       f' <span class=ci>n={x.n_base}/{x.n_cand}</span></td>')
+        rows.append(f'<tr><td class=mono>{esc(w)}</td><td class=mono>{esc(m)}</td>{"".join(tds)}</tr>')
+    return ('<h2 id="versus">Runner against runner</h2><p class="mut">Each column sets one '
+            'runner directly against another on the same workload and metric (the workload\'s '
+            'primary metric), without going through native: <b>slowdown of the column\'s runner '
+            'vs the one named under it, &gt;1 means it is worse</b> (ratio of medians over '
+            'repetitions, oriented by the metric\'s direction), with the interval computed like '
+            'every other in this report. Red/green only when the whole interval is beyond 1. '
+            'Emulated runners are not set against others. Each runner against its own native '
+            'baseline: <a href="#overhead">Overhead vs native</a>.</p>'
+            f'<table id="versus-table"><thead><tr><th>workload</th><th>metric</th>{head}</tr>'
+            f'</thead><tbody>{"".join(rows)}</tbody></table>')
 
 
 def short(text, n=70):
@@ -1005,8 +1043,9 @@ standard library only) with gnuplot ({esc(rep.plotter.exe if rep.plotter and rep
 
 def render_html(rep):
     body = [header(rep), nav(), headline_section(rep), context(rep), matrix_section(rep), overhead_section(rep),
-            workloads_section(rep), micro_section(rep), chase_section(rep), exits_section(rep), counters_section(rep),
-            problems_section(rep), all_metrics_section(rep), method_section(rep)]
+            versus_section(rep), workloads_section(rep), micro_section(rep), chase_section(rep),
+            exits_section(rep), counters_section(rep), problems_section(rep), all_metrics_section(rep),
+            method_section(rep)]
     partial = " [PARTIAL]" if rep.partial_runs else ""
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -1079,6 +1118,23 @@ def render_md(rep):
     natives = [s.label for s in rep.series if model.is_native(s.runner)] or ["native"]
     out.append(md_table(["workload", "metric"] + [f"{n} median" for n in natives] +
                         [s.label + (" (emulated)" if s.emulated else "") for s in others], rows))
+    if rep.versus:
+        pairs = [(a, b) for a, b, _r, _w in rep.versus[0]["cells"]]
+        out += ["", "## Runner against runner", "",
+                "Slowdown of the first runner of each column vs the second, directly (>1 means "
+                "the first is worse), ratio of medians [interval]; primary metric.", ""]
+        rows = []
+        for r in rep.versus:
+            row = [r["workload"], r["metric"]]
+            for _a, _b, x, why in r["cells"]:
+                if x is None or x.slowdown is None:
+                    row.append(why or "no ratio")
+                else:
+                    row.append(f"{fmt_ratio(x.slowdown)} " + (fmt_ci(x.ci, fmt_ratio) if x.ci
+                               else f"(no interval: {x.ci_why or 'too few repetitions'})"))
+            rows.append(row)
+        out.append(md_table(["workload", "metric"] + [f"{b.label} vs {a.label}" for a, b in pairs],
+                            rows))
     if rep.micro:
         out += ["", "## VM-exit micro-benchmarks", "",
                 "ns per operation, median over repetitions (p99 in parentheses); lower is better.", ""]
