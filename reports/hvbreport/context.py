@@ -101,3 +101,38 @@ def same_host(run_a, run_b):
     if not a or not b:
         return None
     return a == b
+
+
+def report_warnings(runs, native_runs):
+    """What a reader must know about the set of runs, as (id, title, text):
+    a native baseline that is not bare metal (dom0, a domU, a nested host:
+    its "native" already carries a hypervisor), and context keys in which the
+    runs differ, with whether they are one machine by host_identity (the
+    two-boot workflow: a Linux boot's kvm run beside a Xen boot's run).
+    native_runs: indices of the runs that have a native series."""
+    out = []
+    for i in native_runs:
+        kind, evidence = host_kind(runs[i])
+        if kind != "bare-metal":
+            out.append((f"baseline-{i + 1}", "Baseline is not bare metal",
+                        f"run {i + 1}'s native ran on a {kind} host ({evidence or 'no evidence'}"
+                        f"): its native figures already include that layer, so a slowdown vs "
+                        f"native is relative to it, not to the hardware"))
+    if len(runs) < 2:
+        return out
+    diffs = differences(runs)
+    ids = [_meta(r).get("host_identity") for r in runs]
+    if all(ids) and len(set(ids)) == 1:
+        where = "one machine by host_identity"
+    elif all(ids):
+        where = "different machines by host_identity: no cross-run comparison is fair"
+    else:
+        where = "host_identity not recorded by every run: same machine not established"
+    if diffs:
+        listed = "; ".join(f"{k}: " + ", ".join(f"run {i + 1} {v}" for i, v in sorted(vals.items()))
+                           for k, vals in diffs)
+        out.append(("context-diff", "Runs differ in context",
+                    f"{where}; differing keys: {listed}"))
+    elif not (all(ids) and len(set(ids)) == 1):
+        out.append(("context-diff", "Runs may not be comparable", where))
+    return out

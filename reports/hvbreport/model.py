@@ -8,7 +8,7 @@ import fnmatch
 import math
 import re
 
-from . import stats
+from . import context, stats
 
 RUNNER_ORDER = ["native", "kvm", "qemu-kvm", "xen-pvh", "xen-pv", "xen-hvm", "qemu-tcg"]
 FAMILY_ORDER = ["boot", "micro", "cpu", "mem", "io", "net"]
@@ -210,7 +210,16 @@ class Baselines:
             return same_run[0], None
         if len(self.natives) == 1:
             n = self.natives[0]
-            # Another run's native is a fair baseline only on the same machine.
+            # Another run's native is a fair baseline only on the same machine:
+            # by host_identity where both runs record it (two boots of one
+            # machine, e.g. Linux for kvm and Xen for xen-*), else by name and CPU.
+            same = context.same_host(n.run, s.run)
+            if same is False:
+                return None, (f"the only native run (run {n.run_index + 1}) is another machine "
+                              "by host_identity: no cross-machine baseline")
+            if same:
+                return n, (f"baseline native from run {n.run_index + 1} (same machine by "
+                           "host_identity)")
             for key in ("host_name", "cpu_model"):
                 a, b = n.run.meta.get(key), s.run.meta.get(key)
                 if a != b:

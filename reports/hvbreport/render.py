@@ -11,7 +11,7 @@ import datetime
 import html
 import re
 
-from . import model, plots, stats
+from . import context as ctx, model, plots, stats
 
 IMPORTANT_KEYS = ["status", "interrupted_at", "run_id", "started_utc", "finished_utc",
                   "host_name", "cpu_model", "cpu_count", "mem_total_kib", "tsc_khz", "kernel",
@@ -165,6 +165,8 @@ class Report:
         self.matrix = model.matrix(self.series, self.workloads)
         self.headline = model.headline(self.overhead)
         self.versus = model.versus_table(self.series, self.workloads)
+        self.run_set_warnings = ctx.report_warnings(
+            runs, sorted({s.run_index for s in self.series if model.is_native(s.runner)}))
         self.generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
         self.overhead_plots = []
         self.workload_plots = []
@@ -239,6 +241,9 @@ def header(rep):
         for wid, title, text in model.context_warnings(r):
             out.append(f'<div class="banner warn" id="{wid}-banner"><b>{esc(title)}</b> '
                        f'({esc(r.run_id)}): {esc(text)}.</div>')
+    for wid, title, text in rep.run_set_warnings:
+        out.append(f'<div class="banner warn" id="{wid}-banner"><b>{esc(title)}</b>: '
+                   f'{esc(text)}.</div>')
     if rep.emulated:
         items = "; ".join(f"<b>{esc(s.label)}</b> ({esc(s.emulated)})" for s in rep.emulated)
         out.append(f'<div class="banner warn" id="emulation-banner"><span class="emu">{EMU_TEXT}'
@@ -1077,6 +1082,8 @@ def render_md(rep):
     for r in rep.runs:
         for _wid, title, text in model.context_warnings(r):
             out += [f"> **{title}** (`{r.run_id}`): {text}.", ""]
+    for _wid, title, text in rep.run_set_warnings:
+        out += [f"> **{title}**: {text}.", ""]
     p = rep.plotter
     if p is None or not p.available:
         out += [f"> Plots were not drawn: {p.why_not if p else 'disabled with --no-plots'}.", ""]
