@@ -55,7 +55,7 @@ static int summarize_main(int argc, char **argv)
 	const char *out = NULL;
 	hvb_sum_opts_init(&o);
 	const struct hvb_opt opts[] = {
-		OPT_UINT("seed", 0, &seed, 0, UINT64_MAX, "N", "random seed (default 1, as compare)"),
+		OPT_UINT("seed", 0, &seed, 0, 1e18, "N", "random seed (default 1, as compare)"),
 		OPT_FLAG("allow-partial", 0, &partial, "accept runs that did not complete"),
 		OPT_STR("out", 'o', &out, "FILE", "write to FILE (default: standard output)"),
 		OPT_END(),

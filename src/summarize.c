@@ -164,6 +164,8 @@ struct series {
 	size_t n, cap;
 	long *rep;
 	double *v;
+	size_t n_notes;
+	uint32_t *notes; /* distinct non-empty notes of its rows */
 };
 
 struct problem {
@@ -220,6 +222,20 @@ static void fail(char *err, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
+static void note_add(struct summary *s, struct series *x, const char *note)
+{
+	uint32_t id;
+
+	if (!note || !*note)
+		return;
+	id = intern(&s->names, note);
+	for (size_t i = 0; i < x->n_notes; i++)
+		if (x->notes[i] == id)
+			return;
+	x->notes = grow(x->notes, x->n_notes, sizeof(*x->notes));
+	x->notes[x->n_notes++] = id;
+}
+
 static int series_push(struct summary *s, const struct run_info *ri, uint32_t run,
 		       const struct hvb_sample_row *r, char *err, size_t len)
 {
@@ -259,6 +275,7 @@ static int series_push(struct summary *s, const struct run_info *ri, uint32_t ru
 	}
 	x->rep[x->n] = r->rep;
 	x->v[x->n++] = r->value;
+	note_add(s, x, r->note);
 	return 0;
 }
 
@@ -349,7 +366,7 @@ static void summary_free(struct summary *s)
 	}
 	free(s->runs);
 	for (size_t i = 0; i < s->n_series; i++)
-		free(s->series[i].rep), free(s->series[i].v);
+		free(s->series[i].rep), free(s->series[i].v), free(s->series[i].notes);
 	free(s->series);
 	free(s->problems);
 	for (size_t i = 0; i < s->n_cells; i++)
@@ -491,7 +508,12 @@ static void write_series(FILE *f, const struct summary *s, const struct series *
 	json_ci(f, have, lo, hi, why);
 	fputs(", \"ci_coverage\": ", f);
 	json_num(f, cover);
-	fputs(", \"values\": [", f);
+	fputs(", \"notes\": [", f);
+	for (size_t i = 0; i < x->n_notes; i++) {
+		fputs(i ? ", " : "", f);
+		json_str(f, name(s, x->notes[i]));
+	}
+	fputs("], \"values\": [", f);
 	for (size_t i = 0; i < x->n; i++) {
 		if (x->rep[i] < 0)
 			fprintf(f, "%s[null, ", i ? ", " : "");
