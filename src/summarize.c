@@ -590,22 +590,33 @@ static void ratio_eval(const struct summary *s, const struct series *b, const st
 	ratio_ci(s, b, c, o, r);
 }
 
+/* The pair the other way round: the reciprocal slowdown and interval (the
+ * percentile interval of 1/x is the reciprocal of x's), half the bootstraps. */
+static void ratio_reverse(const struct ratio *fwd, struct ratio *r)
+{
+	*r = *fwd;
+	r->slowdown = 1 / fwd->slowdown;
+	r->lo = 1 / fwd->hi, r->hi = 1 / fwd->lo;
+	if (!isfinite(r->slowdown)) {
+		r->have_ci = false;
+		snprintf(r->why, sizeof(r->why), "a median is 0: ratio undefined");
+	}
+}
+
 static void write_ratio(FILE *f, const struct summary *s, size_t bi, size_t ci,
-			const struct hvb_sum_opts *o, bool *first)
+			const struct ratio *r, bool *first)
 {
 	const struct series *b = &s->series[bi], *c = &s->series[ci];
-	struct ratio r;
 
-	ratio_eval(s, b, c, o, &r);
 	fprintf(f, "%s    {\"base\": %zu, \"cand\": %zu, \"workload\": ", *first ? "" : ",\n",
 		bi, ci);
 	json_str(f, name(s, b->workload));
 	fputs(", \"metric\": ", f);
 	json_str(f, name(s, b->metric));
 	fputs(", \"slowdown\": ", f);
-	json_num(f, r.slowdown);
+	json_num(f, r->slowdown);
 	fputs(", ", f);
-	json_ci(f, r.have_ci, r.lo, r.hi, r.why);
+	json_ci(f, r->have_ci, r->lo, r->hi, r->why);
 	fprintf(f, ", \"n_base\": %zu, \"n_cand\": %zu}", b->n, c->n);
 	*first = false;
 }
@@ -631,10 +642,20 @@ static void write_ratios(FILE *f, struct summary *s, const struct hvb_sum_opts *
 	fputs("  \"ratios\": [\n", f);
 	for (size_t w = 0; w < s->n_workloads; w++) {
 		size_t n = primary_series(s, s->workloads[w], idx);
+		struct ratio *r = xcalloc(n * n + 1, sizeof(*r));
+		/* each unordered pair is bootstrapped once, the earlier series as base */
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = i + 1; j < n; j++) {
+				if (s->series[idx[i]].metric != s->series[idx[j]].metric)
+					continue;
+				ratio_eval(s, &s->series[idx[i]], &s->series[idx[j]], o, &r[i * n + j]);
+				ratio_reverse(&r[i * n + j], &r[j * n + i]);
+			}
 		for (size_t i = 0; i < n; i++)
 			for (size_t j = 0; j < n; j++)
 				if (i != j && s->series[idx[i]].metric == s->series[idx[j]].metric)
-					write_ratio(f, s, idx[i], idx[j], o, &first);
+					write_ratio(f, s, idx[i], idx[j], &r[i * n + j], &first);
+		free(r);
 	}
 	fputs("\n  ],\n", f);
 	free(idx);
