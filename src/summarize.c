@@ -161,6 +161,7 @@ static uint32_t intern(struct names *t, const char *s)
 struct series {
 	uint32_t run, runner, workload, metric, unit;
 	int better;
+	long line; /* of its first row, for errors across runs */
 	size_t n, cap;
 	long *rep;
 	double *v;
@@ -250,7 +251,8 @@ static int series_push(struct summary *s, const struct run_info *ri, uint32_t ru
 		s->series = grow(s->series, s->n_series, sizeof(*s->series));
 		s->series[s->n_series++] = (struct series){ .run = run, .runner = k[1],
 							    .workload = k[2], .metric = k[3],
-							    .unit = unit, .better = r->better };
+							    .unit = unit, .better = r->better,
+							    .line = r->line };
 	}
 	x = &s->series[i];
 	if (x->unit != unit || x->better != r->better) {
@@ -502,7 +504,7 @@ static void write_series(FILE *f, const struct summary *s, const struct series *
 	json_str(f, name(s, x->unit));
 	fputs(", \"better\": ", f);
 	json_str(f, x->better ? hvb_better_name(x->better) : "");
-	fprintf(f, ", \"n\": %zu, \"median\": ", x->n);
+	fprintf(f, ", \"line\": %ld, \"n\": %zu, \"median\": ", x->line, x->n);
 	json_num(f, hvb_quantile_sorted(v, x->n, 0.5));
 	fputs(", ", f);
 	json_ci(f, have, lo, hi, why);
