@@ -10,12 +10,15 @@ partial run refused, cannot write), 2 usage error.
 """
 
 import argparse
+import json
 import os
+import shutil
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from hvbreport import load, plots, render, stats  # noqa: E402
+from hvbreport import load, model, plots, render, stats  # noqa: E402
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -43,7 +46,8 @@ def parse_args(argv):
                         "it is partial")
     p.add_argument("--title", metavar="T", help="report title")
     p.add_argument("--seed", type=int, default=stats.DEFAULT_SEED,
-                   help=f"bootstrap seed (default {stats.DEFAULT_SEED})")
+                   help=f"seed of the bootstrap intervals, passed to hvbench summarize (default "
+                        f"{stats.DEFAULT_SEED})")
     p.add_argument("--no-plots", action="store_true", help="do not run gnuplot (tables only)")
     return p.parse_args(argv)
 
@@ -98,6 +102,46 @@ def load_all(dirs, allow_partial):
     return runs
 
 
+def find_hvbench():
+    """The hvbench binary that computes the statistics: $HVB_HVBENCH (set by
+    `hvbench report` to itself), $HVBENCH, build/hvbench of this source tree,
+    or hvbench in PATH."""
+    for var in ("HVB_HVBENCH", "HVBENCH"):
+        path = os.environ.get(var)
+        if path:
+            if os.path.isfile(path) and os.access(path, os.X_OK):
+                return path
+            raise load.ResultError(f"{var}={path}: not an executable hvbench binary")
+    path = os.path.join(os.path.dirname(HERE), "build", "hvbench")
+    if os.path.isfile(path) and os.access(path, os.X_OK):
+        return path
+    path = shutil.which("hvbench")
+    if path:
+        return path
+    raise load.ResultError("cannot find the hvbench binary, which computes the report's "
+                           "statistics (hvbench summarize): run `make`, or set HVBENCH to it")
+
+
+def summarize(runs, dirs, allow_partial, seed):
+    """Run `hvbench summarize` over dirs and attach its document to the runs."""
+    exe = find_hvbench()
+    cmd = [exe, "summarize", "--seed", str(seed)] + (["--allow-partial"] if allow_partial
+                                                      else []) + ["--"] + list(dirs)
+    try:
+        p = subprocess.run(cmd, capture_output=True, check=False)
+    except OSError as e:
+        raise load.ResultError(f"cannot run {exe}: {e}") from e
+    if p.returncode != 0:
+        msg = p.stderr.decode("utf-8", "replace").strip() or f"exit status {p.returncode}"
+        raise load.ResultError(f"{exe} summarize failed: {msg}")
+    try:
+        summ = model.Summary(json.loads(p.stdout))
+    except (ValueError, KeyError) as e:
+        raise load.ResultError(f"{exe} summarize: unreadable output: {e}") from e
+    for i, run in enumerate(runs):
+        run.summary, run.index = summ, i
+
+
 def write_file(path, text):
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
@@ -109,6 +153,7 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         runs = load_all(args.dirs, args.allow_partial)
+        summarize(runs, args.dirs, args.allow_partial, args.seed)
         out = args.out or default_out(runs)
     except load.ResultError as e:
         print(f"hvbench report: error: {e}", file=sys.stderr)

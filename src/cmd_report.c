@@ -3,7 +3,8 @@
  *
  * The renderer is reports/hvbench_report.py (Python standard library +
  * gnuplot); this command finds it and hands over the arguments unchanged,
- * so `hvbench report --help` is the script's own help.
+ * so `hvbench report --help` is the script's own help.  It sets HVB_HVBENCH
+ * to this binary, whose `hvbench summarize` computes the statistics.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -47,6 +48,24 @@ static char *find_script(void)
 	return NULL;
 }
 
+static int export_self(void)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n < 0 || n == (ssize_t)sizeof(self) - 1) {
+		hvb_err("report: cannot find this hvbench binary (/proc/self/exe): %s",
+			n < 0 ? strerror(errno) : "path too long");
+		return -1;
+	}
+	self[n] = 0;
+	if (setenv("HVB_HVBENCH", self, 1)) {
+		hvb_err("report: setenv HVB_HVBENCH: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int report_main(int argc, char **argv)
 {
 	const char *python = getenv("PYTHON") ? getenv("PYTHON") : "python3";
@@ -56,6 +75,12 @@ static int report_main(int argc, char **argv)
 	if (!script) {
 		hvb_err("report: reports/hvbench_report.py not found (set HVB_REPORTS_DIR to the "
 			"reports/ directory of the hvbench sources)");
+		return HVB_EXIT_FAILURE;
+	}
+	/* the script computes its statistics with `hvbench summarize`: this
+	 * very binary, not whichever hvbench is in PATH */
+	if (export_self()) {
+		free(script);
 		return HVB_EXIT_FAILURE;
 	}
 	args = xcalloc((size_t)argc + 2, sizeof(char *));

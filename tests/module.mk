@@ -40,3 +40,4 @@ test_ab_LINK := src/stats.c lib probes workloads native-rt
 test_compare_LINK := src/compare.c src/compare_context.c src/stats.c lib probes workloads native-rt
 test_summary_LINK := src/summary.c src/compare.c src/compare_context.c src/stats.c lib probes workloads native-rt
 test_matrix_LINK := src/matrix.c runners runners-common lib hv probes workloads native-rt
+test_summarize_LINK := src/summarize.c src/summary.c src/compare.c src/compare_context.c src/stats.c lib probes workloads native-rt

@@ -108,6 +108,25 @@ def workload_rank(workload):
     return (frank, fam, 0 if fam != "mem" else 2, 0, workload)
 
 
+class ProblemRow(dict):
+    """A non-ok sample row from the summary, shaped like load.Row."""
+
+    def __init__(self, values, where):
+        super().__init__(values)
+        self.where = where
+
+
+class Summary:
+    """`hvbench summarize`'s document (schema hvbench-summary/1), indexed."""
+
+    def __init__(self, doc):
+        if doc.get("schema") != "hvbench-summary/1":
+            raise ValueError(f"hvbench summarize wrote schema {doc.get('schema')!r}, "
+                             f"expected 'hvbench-summary/1'")
+        self.doc = doc
+        self.ratios = {(r["base"], r["cand"]): r for r in doc["ratios"]}
+
+
 class Series:
     """One runner of one run: the unit drawn as a bar group or a line."""
 
@@ -122,15 +141,17 @@ class Series:
         self.unit = {}       # metric key -> (unit, better)
         self.problems = []   # non-ok sample rows
         self.workloads = set()
-        self.stat_cache = {}
+        self.entry = {}      # (workload, metric) -> (index, summary series entry)
+        self.summary = None
 
     def reps(self, workload, metric):
-        return [v for _, v in sorted(self.values.get((workload, metric), []))]
+        return [v for _, v in sorted(self.values.get((workload, metric), []),
+                                     key=lambda rv: (rv[0] is None, rv[0] or 0))]
 
     def median(self, workload, metric):
-        """Median over repetitions, or None: the one place render.py gets it."""
-        vals = self.reps(workload, metric)
-        return stats.median(vals) if vals else None
+        """Median over repetitions (hvbench summarize's), or None."""
+        e = self.entry.get((workload, metric))
+        return e[1]["median"] if e else None
 
     @property
     def key(self):
@@ -138,23 +159,34 @@ class Series:
 
 
 def build_series(runs):
-    """Group sample rows by (run, runner); label runners that occur in several runs."""
+    """Series per (run, runner) from the summary attached to the runs
+    (run.summary, hvbench_report.py); label runners that occur in several runs."""
+    summ = runs[0].summary if runs else None
+    if runs and summ is None:
+        raise ValueError("no hvbench summarize output attached to the runs")
     series = {}
-    for i, run in enumerate(runs):
-        for row in run.samples:
-            key = (i, row["runner"])
-            s = series.get(key)
-            if s is None:
-                s = series[key] = Series(run, i, row["runner"])
-            s.workloads.add(row["workload"])
-            if row["status"] != "ok":
-                s.problems.append(row)
-                continue
-            k = (row["workload"], row["metric"])
-            s.values.setdefault(k, []).append((row["rep"], row["value"]))
-            s.unit[k] = (row["unit"], row["better"])
-            if row["note"].strip():
-                s.notes.setdefault(k, set()).add(row["note"].strip())
+
+    def get(i, runner):
+        s = series.get((i, runner))
+        if s is None:
+            s = series[(i, runner)] = Series(runs[i], i, runner)
+            s.summary = summ
+        return s
+
+    for c in summ.doc["cells"] if summ else []:
+        get(c["run"], c["runner"]).workloads.update(c["workloads"])
+    for idx, e in enumerate(summ.doc["series"] if summ else []):
+        s = get(e["run"], e["runner"])
+        k = (e["workload"], e["metric"])
+        s.values[k] = [(rep, v) for rep, v in e["values"]]
+        s.unit[k] = (e["unit"], e["better"])
+        s.entry[k] = (idx, e)
+        if e["notes"]:
+            s.notes[k] = {n.strip() for n in e["notes"] if n.strip()}
+    for p in summ.doc["problems"] if summ else []:
+        file, _, line = p["where"].rpartition(":")
+        get(p["run"], p["runner"]).problems.append(
+            ProblemRow(p, f"{file.rpartition('/')[2]}:{line}"))
     ordered = sorted(series.values(), key=lambda s: (runner_rank(s.runner), s.run_index))
     count = {}
     for s in ordered:
@@ -232,28 +264,52 @@ class Baselines:
 
 
 class Cmp:
-    """A slowdown vs native: >1 means the runner is slower than native."""
+    """A slowdown of series against base: >1 means series is worse than base.
 
-    def __init__(self, series, base, workload, metric, unit, better, seed):
+    The numbers are hvbench summarize's (`ratios`: compare's bootstrap, same
+    seed scheme); a pair it did not compute (not the workload's primary
+    metric) gets the ratio of medians and no interval, with the reason.
+    """
+
+    def __init__(self, series, base, workload, metric, unit, better, seed=None):
         self.series, self.base, self.workload, self.metric = series, base, workload, metric
         self.unit, self.better = unit, better
         self.values = series.reps(workload, metric)
         self.base_values = base.reps(workload, metric)
-        self.median = stats.median(self.values) if self.values else None
-        self.base_median = stats.median(self.base_values) if self.base_values else None
+        self.median = series.median(workload, metric)
+        self.base_median = base.median(workload, metric)
         self.slowdown = self.ci = None
-        if self.median and self.base_median:
-            rng = stats.cell_rng(seed, series.label, workload, metric)
-            if better == "lower":
-                self.slowdown = self.median / self.base_median
-                self.ci = stats.bootstrap_ratio_ci(self.values, self.base_values, rng)
-            else:
-                self.slowdown = self.base_median / self.median
-                self.ci = stats.bootstrap_ratio_ci(self.base_values, self.values, rng)
+        self.ci_why = None
+        self.n_base, self.n_cand = len(self.base_values), len(self.values)
+        r = _summary_ratio(base, series, workload, metric)
+        if r is not None:
+            self.slowdown = r["slowdown"]
+            self.ci = tuple(r["ci"]) if r["ci"] else None
+            self.ci_why = r["ci_why"]
+        elif self.median and self.base_median:
+            self.slowdown = (self.median / self.base_median if better == "lower"
+                             else self.base_median / self.median)
+            self.ci_why = "not the workload's primary metric: no interval computed"
 
     @property
     def overhead_pct(self):
         return None if self.slowdown is None else (self.slowdown - 1) * 100
+
+
+def _summary_ratio(base, cand, workload, metric):
+    eb, ec = base.entry.get((workload, metric)), cand.entry.get((workload, metric))
+    if eb is None or ec is None or base.summary is None:
+        return None
+    return base.summary.ratios.get((eb[0], ec[0]))
+
+
+def ratio(base_series, cand_series, workload, metric):
+    """Runner against runner (any two series, across runs too): a Cmp with
+    slowdown, ci, ci_why, n_base, n_cand; None when either has no value."""
+    info = base_series.unit.get((workload, metric))
+    if info is None or (workload, metric) not in cand_series.unit:
+        return None
+    return Cmp(cand_series, base_series, workload, metric, info[0], info[1])
 
 
 def overhead_table(series, workloads, seed):
@@ -307,7 +363,13 @@ def run_workloads(run):
     """Workloads that appear anywhere in a run (cached): its effective matrix."""
     cached = getattr(run, "_workloads", None)
     if cached is None:
-        cached = run._workloads = {r["workload"] for r in run.samples}
+        summ = getattr(run, "summary", None)
+        if summ is not None:
+            cached = {w for c in summ.doc["cells"] if c["run"] == run.index
+                      for w in c["workloads"]}
+        else:
+            cached = {r["workload"] for r in run.samples}
+        run._workloads = cached
     return cached
 
 
@@ -327,22 +389,17 @@ def matrix(series, workloads):
     return [(w, [(s, *cell_status(s, w)) for s in series]) for w in workloads]
 
 
-def summary_stat(s, workload, metric, seed):
+def summary_stat(s, workload, metric, seed=None):
     """(median, ci, n) over repetitions for one series/workload/metric, or None.
 
-    Cached on the series: several tables show the same cell and the
-    bootstrap is the expensive part of a report.
+    From hvbench summarize: ci is the order-statistic interval of the median,
+    None below its min_reps (seed is the report's, already given to it).
     """
-    key = (workload, metric, seed)
-    if key in s.stat_cache:
-        return s.stat_cache[key]
-    vals = s.reps(workload, metric)
-    result = None
-    if vals:
-        rng = stats.cell_rng(seed, s.label, workload, metric, "median")
-        result = stats.median(vals), stats.bootstrap_median_ci(vals, rng), len(vals)
-    s.stat_cache[key] = result
-    return result
+    e = s.entry.get((workload, metric))
+    if e is None:
+        return None
+    e = e[1]
+    return e["median"], tuple(e["ci"]) if e["ci"] else None, e["n"]
 
 
 # The kvm runner's bound row (results/FORMAT.md): the bare KVM_RUN loop's
@@ -558,9 +615,7 @@ def problems(runs, series):
     by_key = {s.key: s for s in series}
     groups = {}
     for i, run in enumerate(runs):
-        for row in run.samples:
-            if row["status"] == "ok":
-                continue
+        for row in (r for s in series if s.run_index == i for r in s.problems):
             s = by_key[(i, row["runner"])]
             k = ("sample", s.label, row["workload"], row["status"], row["note"].strip())
             g = groups.setdefault(k, {"what": set(), "reps": set(), "where": row.where,

@@ -13,6 +13,7 @@ import html.parser
 import os
 import re
 import shutil
+import json
 import subprocess
 import sys
 import tempfile
@@ -582,6 +583,28 @@ class TestEnvironment(unittest.TestCase):
             written = [os.path.join(dp, n) for dp, _, names in os.walk(tmp) for n in names
                        if n in ("report.html", "summary.md")]
             self.assertEqual(written, [])
+
+    def test_39_statistics_from_summarize(self):
+        """the report's numbers are hvbench summarize's, and a missing binary is a clear error"""
+        exe = os.environ.get("HVBENCH")
+        if not exe or not os.access(exe, os.X_OK):
+            self.skipTest("HVBENCH not set to a built hvbench")
+        doc = json.loads(subprocess.run([exe, "summarize", COMPLETE, TCG], capture_output=True,
+                                        check=True).stdout)
+        series = doc["series"]
+        r = next(r for r in doc["ratios"] if r["workload"] == "cpu/sha256" and r["ci"]
+                 and series[r["base"]]["runner"] == "native"
+                 and series[r["cand"]]["runner"] == "kvm" and series[r["base"]]["run"] == 0
+                 and series[r["cand"]]["run"] == 0)
+        m = re.search(r'data-runner="kvm" data-workload="cpu/sha256" data-metric="ops_per_s" '
+                      r'data-kind="slowdown" data-value="([\d.e+-]+)"', Rendered.get().page.text)
+        self.assertIsNotNone(m)
+        self.assertEqual(float(m.group(1)), r["slowdown"])
+        with tempfile.TemporaryDirectory() as tmp:
+            r = run_report("--no-plots", "--out", os.path.join(tmp, "o"), COMPLETE,
+                           env={"HVB_HVBENCH": os.path.join(tmp, "no-such-hvbench")})
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("no-such-hvbench: not an executable hvbench binary", r.stderr)
 
     def test_31_duplicate_dir(self):
         """the same run given twice is an error naming both (path, spelling, symlink, copy)"""
