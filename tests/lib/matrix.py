@@ -61,6 +61,8 @@ def read_matrix(path):
 def read_list(path):
     names = []
     for text in open(path):
+        if text.startswith("rows runners add"):
+            break  # not selectable workloads: each runner's own cells follow
         parts = text.split()
         if parts and "/" in parts[0]:
             names.append(parts[0])
