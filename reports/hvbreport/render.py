@@ -449,8 +449,8 @@ def overhead_section(rep):
            '<p class="mut">Slowdown = ratio of medians over repetitions, oriented so that '
            '<b>&gt; 1 means slower than native</b> for every metric (time ratio for '
            'lower-is-better metrics, native/runner for higher-is-better ones); overhead % = '
-           '(slowdown − 1) × 100. 95% CI: percentile bootstrap of the ratio of medians, resampling '
-           f'per-repetition values of each side ({stats.BOOTSTRAP_RESAMPLES} resamples, seed '
+           '(slowdown − 1) × 100. 95% CI: percentile bootstrap of the ratio of medians by hvbench summarize (the engine '
+           f'behind hvbench compare), resampling per-repetition values of each side ({stats.BOOTSTRAP_RESAMPLES} resamples, seed '
            f'{rep.seed}). Micro-benchmarks compare with a native <i>analogue</i> (see notes), so '
            'their ratios say how far an exit is from the nearest native operation.</p>']
     names = rep.overhead_plots
@@ -533,7 +533,7 @@ def workloads_section(rep):
     out = ['<h2 id="workloads">Runners side by side</h2>',
            '<p class="mut">Per workload family, one panel per workload: every runner\'s '
            'primary metric (the one in <a href="#overhead">Overhead vs native</a>), median over '
-           'repetitions with the 95% bootstrap CI of the median, so the hypervisors meet '
+           'repetitions with the distribution-free interval of the median, so the hypervisors meet '
            'directly and not only through native. Absolute values in the metric\'s unit: '
            'linear from 0, log10 where a panel spans more than two decades (its axis says so). '
            'A runner has the same place and colour in every panel; a dashed outline marks a '
@@ -702,7 +702,7 @@ def chase_section(rep):
         return "\n".join(out)
     out.append('<div class="figs">' + figure(rep.plotter, "chase", "Latency per dependent load "
                "vs working-set size (log2 x; y log10 past two decades, else linear from 0), "
-               "median over repetitions with 95% bootstrap CI; "
+               "median over repetitions with the interval of the median; "
                "lower is better.") + figure(rep.plotter, "chase-ratio", "Slowdown vs native per "
                "working-set size (ratio of medians, 95% bootstrap CI; log2 axis centred at 1 = "
                "native); lower is "
@@ -1020,7 +1020,7 @@ def all_metrics_section(rep):
                         f'<td>{esc(unit)}</td><td>{arrow(better)} {direction(better)}</td>'
                         f'{"".join(tds)}</tr>')
     return (f'<h2 id="all">All metrics</h2><details><summary>Every (workload, metric): median '
-            f'over repetitions [95% bootstrap CI of the median], n = repetitions '
+            f'over repetitions [distribution-free order-statistic interval of the median; none below 3 repetitions], n = repetitions '
             f'({len(rows)} rows)</summary><table id="all-table"><thead><tr><th>workload</th>'
             f'<th>metric</th><th>unit</th><th>direction</th>{head}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table></details>')
@@ -1031,10 +1031,12 @@ def method_section(rep):
 <ul>
 <li>Statistical unit: the repetition (FORMAT.md). Inner batches of one repetition are correlated and
 are never pooled; every median, CI and ratio uses per-repetition values.</li>
-<li>Confidence intervals: percentile bootstrap, {stats.BOOTSTRAP_RESAMPLES} resamples, {int(stats.CONFIDENCE * 100)}%,
-seeded per cell from seed {rep.seed} and the cell's name (reproducible). With fewer than 2 repetitions
-on either side no interval is shown. With 3–5 repetitions the interval is coarse: it cannot be
-narrower than the spread of the repetitions' medians.</li>
+<li>Every statistic is computed once, in C, by <code>hvbench summarize</code> (the engine and
+seed scheme of <code>hvbench compare</code>); this page only renders it. Intervals of a ratio:
+percentile bootstrap, {stats.BOOTSTRAP_RESAMPLES} resamples, {int(stats.CONFIDENCE * 100)}%, seeded per
+cell from seed {rep.seed} and the cell's name (reproducible). Intervals of a median: the
+distribution-free order-statistic interval (with 3–5 repetitions even [min, max] covers less than
+95%: its exact coverage is `ci_coverage` in hvbench summarize's output). Below 3 repetitions on either side no interval is shown.</li>
 <li>Baseline: the native runner of the same run; if a run has none and exactly one run has a native
 runner, that one if it ran on the same machine (host_name, cpu_model; said next to the value); otherwise no ratio.
 <li>Emulated runners ({EMU_TEXT}): meta runner.&lt;name&gt;.emulated true, runner qemu-tcg, an
