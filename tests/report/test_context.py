@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.join(ROOT, "reports"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from hvbreport import context, load  # noqa: E402
-from test_report import TapResult  # noqa: E402
+from taplib import TapResult  # noqa: E402
 
 FIX = os.path.join(ROOT, "tests", "fixtures", "results")
 COMPLETE = os.path.join(FIX, "20261126-101500-fixhost-4242")

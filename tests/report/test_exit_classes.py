@@ -22,6 +22,8 @@ import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "reports"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import taplib  # noqa: E402
 from hvbreport import exit_classes as ec  # noqa: E402
 from hvbreport import load  # noqa: E402
 
@@ -319,46 +321,8 @@ class TestReport(unittest.TestCase):
             self.assertIn("exits.csv:2: column ops", str(e.exception))
 
 
-class TapResult(unittest.TestResult):
-    def __init__(self):
-        super().__init__()
-        self.n = 0
-
-    def _desc(self, test):
-        return (test.shortDescription() or test.id()).strip()
-
-    def addSuccess(self, test):
-        self.n += 1
-        print(f"ok {self.n} - {self._desc(test)}", flush=True)
-
-    def _fail(self, test, err):
-        self.n += 1
-        print(f"not ok {self.n} - {self._desc(test)}", flush=True)
-        for line in self._exc_info_to_string(err, test).rstrip().splitlines():
-            print(f"# {line}")
-
-    def addFailure(self, test, err):
-        super().addFailure(test, err)
-        self._fail(test, err)
-
-    def addError(self, test, err):
-        super().addError(test, err)
-        self._fail(test, err)
-
-    def addSkip(self, test, reason):
-        self.n += 1
-        print(f"ok {self.n} # SKIP {reason}", flush=True)
-
-
 def main():
-    suite = unittest.TestSuite()
-    loader = unittest.TestLoader()
-    for cls in (TestTable, TestReport):
-        suite.addTests(loader.loadTestsFromTestCase(cls))
-    result = TapResult()
-    suite.run(result)
-    print(f"1..{result.n}")
-    return 0 if result.wasSuccessful() else 1
+    return taplib.run_classes(TestTable, TestReport)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,9 @@ import sys
 import tempfile
 import unittest
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from taplib import TapResult  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPT = os.path.join(ROOT, "reports", "hvbench_report.py")
 FIX = os.path.join(ROOT, "tests", "fixtures", "results")
@@ -833,39 +836,6 @@ def _add_table_tests():
 
 
 _add_table_tests()
-
-
-class TapResult(unittest.TestResult):
-    """Print one TAP line per test as it finishes."""
-
-    def __init__(self):
-        super().__init__()
-        self.n = 0
-
-    def _desc(self, test):
-        return (test.shortDescription() or test.id()).strip()
-
-    def addSuccess(self, test):
-        self.n += 1
-        print(f"ok {self.n} - {self._desc(test)}", flush=True)
-
-    def _fail(self, test, err):
-        self.n += 1
-        print(f"not ok {self.n} - {self._desc(test)}", flush=True)
-        for line in self._exc_info_to_string(err, test).rstrip().splitlines():
-            print(f"# {line}")
-
-    def addFailure(self, test, err):
-        super().addFailure(test, err)
-        self._fail(test, err)
-
-    def addError(self, test, err):
-        super().addError(test, err)
-        self._fail(test, err)
-
-    def addSkip(self, test, reason):
-        self.n += 1
-        print(f"ok {self.n} # SKIP {reason}", flush=True)
 
 
 def main():
