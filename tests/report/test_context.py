@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.join(ROOT, "reports"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from hvbreport import context, load  # noqa: E402
-from taplib import TapResult  # noqa: E402
+import taplib  # noqa: E402
 
 FIX = os.path.join(ROOT, "tests", "fixtures", "results")
 COMPLETE = os.path.join(FIX, "20261126-101500-fixhost-4242")
@@ -117,15 +117,36 @@ class TestKeyLists(unittest.TestCase):
                          context.CONTEXT_RUNNER_KEYS)
 
 
+class TestReportWarnings(unittest.TestCase):
+    def test_dom0_baseline(self):
+        """report: a native baseline in dom0 is labelled, bare metal is not"""
+        w = context.report_warnings([LINUX_BOOT, XEN_BOOT], [0, 1])
+        ids = [x[0] for x in w]
+        self.assertNotIn("baseline-1", ids)
+        self.assertIn("baseline-2", ids)
+        self.assertIn("xen-dom0", dict((x[0], x[2]) for x in w)["baseline-2"])
+
+    def test_two_boots(self):
+        """report: two boots of one machine are said to be one machine, with the kernel difference"""
+        w = dict((x[0], x[2]) for x in context.report_warnings([LINUX_BOOT, XEN_BOOT], []))
+        self.assertIn("one machine by host_identity", w["context-diff"])
+        self.assertIn("kernel: run 1 6.1.0-27-amd64, run 2 6.1.0-27-amd64 (Xen 4.17)",
+                      w["context-diff"])
+
+    def test_other_machine(self):
+        """report: runs of two machines are said to be two machines"""
+        other = dict(LINUX_BOOT, host_identity="0123456789abcdef")
+        w = dict((x[0], x[2]) for x in context.report_warnings([LINUX_BOOT, other], []))
+        self.assertIn("different machines", w["context-diff"])
+
+    def test_single_run(self):
+        """report: one bare-metal run, nothing to warn about"""
+        self.assertEqual(context.report_warnings([LINUX_BOOT], [0]), [])
+
+
 def main():
-    suite = unittest.TestSuite()
-    loader = unittest.TestLoader()
-    for cls in (TestHostKind, TestDifferences, TestSameHost, TestKeyLists):
-        suite.addTests(loader.loadTestsFromTestCase(cls))
-    result = TapResult()
-    suite.run(result)
-    print(f"1..{result.n}")
-    return 0 if result.wasSuccessful() else 1
+    return taplib.run_classes(TestHostKind, TestDifferences, TestSameHost, TestKeyLists,
+                              TestReportWarnings)
 
 
 if __name__ == "__main__":
