@@ -25,6 +25,8 @@ const struct hvb_env_doc hvb_env_docs[] = {
 	{ "HVB_XEN_NESTING", "how this Xen itself runs, for meta.csv (ci/xen sets it)" },
 	{ "HVB_REPORTS_DIR", "where `hvbench report` finds its scripts (default: installed)" },
 	{ "PYTHON", "Python 3 for `hvbench report` (default python3)" },
+	{ "HVB_HVBENCH", "hvbench binary the report runs for its statistics (`hvbench report` "
+			 "sets it to itself)" },
 	{ "HVB_HOST_ROOT", "tests only: read host_kind/host_identity sources under this root" },
 	{ "HVB_GNUPLOT", "gnuplot for `hvbench report`'s plots (default: gnuplot on PATH)" },
 	{ "TMPDIR", "where a Xen job's raw trace is written while it runs (default /tmp)" },

@@ -34,8 +34,10 @@ check "summary: micro/rdtsc by ns_per_op" grep -qE '^ +micro/rdtsc .* ns_per_op 
 if out=$("$PY" - "$a" <<'PYEOF'
 import csv, sys
 sys.path.insert(0, "reports")
+import hvbench_report
 from hvbreport import load, model
 run = load.load_run(sys.argv[1])
+hvbench_report.summarize([run], [sys.argv[1]], False, 1)
 series = model.build_series([run])
 meta = dict(csv.reader(open(sys.argv[1] + "/meta.csv")))
 bad = [w for w in ("cpu/matmul", "cpu/crc32c", "micro/rdtsc")
