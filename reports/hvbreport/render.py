@@ -184,6 +184,15 @@ class Report:
         plots.exits_plot(p, self.exits)
 
     @property
+    def resamples(self):
+        """Bootstrap resamples of the intervals shown: the engine's, as it wrote them."""
+        return self.runs[0].summary.doc["resamples"]
+
+    @property
+    def confidence_pct(self):
+        return round(self.runs[0].summary.doc["confidence"] * 100)
+
+    @property
     def partial_runs(self):
         return [r for r in self.runs if r.incomplete]
 
@@ -450,7 +459,7 @@ def overhead_section(rep):
            '<b>&gt; 1 means slower than native</b> for every metric (time ratio for '
            'lower-is-better metrics, native/runner for higher-is-better ones); overhead % = '
            '(slowdown − 1) × 100. 95% CI: percentile bootstrap of the ratio of medians by hvbench summarize (the engine '
-           f'behind hvbench compare), resampling per-repetition values of each side ({stats.BOOTSTRAP_RESAMPLES} resamples, seed '
+           f'behind hvbench compare), resampling per-repetition values of each side ({rep.resamples} resamples, seed '
            f'{rep.seed}). Micro-benchmarks compare with a native <i>analogue</i> (see notes), so '
            'their ratios say how far an exit is from the nearest native operation.</p>']
     names = rep.overhead_plots
@@ -1033,7 +1042,7 @@ def method_section(rep):
 are never pooled; every median, CI and ratio uses per-repetition values.</li>
 <li>Every statistic is computed once, in C, by <code>hvbench summarize</code> (the engine and
 seed scheme of <code>hvbench compare</code>); this page only renders it. Intervals of a ratio:
-percentile bootstrap, {stats.BOOTSTRAP_RESAMPLES} resamples, {int(stats.CONFIDENCE * 100)}%, seeded per
+percentile bootstrap, {rep.resamples} resamples, {rep.confidence_pct}%, seeded per
 cell from seed {rep.seed} and the cell's name (reproducible). Intervals of a median: the
 distribution-free order-statistic interval (with 3–5 repetitions even [min, max] covers less than
 95%: its exact coverage is `ci_coverage` in hvbench summarize's output). Below 3 repetitions on either side no interval is shown.</li>
@@ -1185,5 +1194,5 @@ def render_md(rep):
     if p is not None and p.made:
         out += ["", "## Plots", ""] + [f"- `plots/{n}.svg`" for n in p.made]
     out += ["", f"Generated {rep.generated} by reports/hvbench_report.py; bootstrap "
-            f"{stats.BOOTSTRAP_RESAMPLES} resamples, seed {rep.seed}.", ""]
+            f"{rep.resamples} resamples, seed {rep.seed}.", ""]
     return "\n".join(out)

@@ -6,8 +6,6 @@ cannot disagree.  What stays here is the plain median of counter and exit
 rows, which need no interval.
 """
 
-BOOTSTRAP_RESAMPLES = 10000  # hvbench summarize's and compare's (hvb_cmp_opts_init)
-CONFIDENCE = 0.95
 DEFAULT_SEED = 1
 
 

@@ -149,8 +149,6 @@ static int on_record(void *arg, struct vcpu *vcpu, const struct hvb_record *rec,
 		hvb_probe_boot_record(kj->probing, rec);
 		return 0;
 	}
-	if (rec->type == HVB_REC_CELL_BEGIN)
-		kj->ops_per_rep = rec->u64[0] * rec->u64[1];
 	if (hvb_rec_deliver(&kj->c, hvb_caps_note_skip(kj->job->caps, rec, &copy))) {
 		snprintf(why, len, "%s", kj->c.error);
 		return -1;

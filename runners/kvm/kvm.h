@@ -53,7 +53,6 @@ struct kvm_job {
 	struct hv_hvb hvb;
 	struct kvm_rep_probe probe;
 	uint64_t t0_ns;	      /* process side: before vm_create */
-	uint64_t ops_per_rep; /* from CELL_BEGIN: n x batches */
 	bool boot_done;
 	bool abandoned;	     /* the vCPU thread was left behind in KVM_RUN */
 	char fault[200];     /* the guest's last FAULT record, for the verdict */
