@@ -82,6 +82,7 @@ static const char *cap_reason(uint32_t missing)
 		{ HVB_CAP_MSR, "needs rdmsr/wrmsr (guest ring 0) that work on this host" },
 		{ HVB_CAP_HLT, "needs hlt with a wake-up source" },
 		{ HVB_CAP_RELEASE, "needs a way to return pages to the host (fresh faults)" },
+		{ HVB_CAP_BLK, "needs the run's disk, which this runner did not attach" },
 	};
 	for (unsigned i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
 		if (missing & reasons[i].cap)

@@ -90,6 +90,7 @@ struct hvb_workload {
 	 * host: which capability probe a selection needs; valid() still
 	 * decides in the guest, where a few mechanisms differ per platform). */
 	uint32_t needs;
+	bool per_request;     /* run() calls rt_req_time() per request (above) */
 };
 
 /* Per-run state handed to every hook.  `priv` belongs to the workload. */
@@ -207,6 +208,70 @@ void rt_halt_wake(void);        /* guest only: hlt until the next timer/wake eve
  * mechanism, NULL for the plain halt exit) or -errno with *why set */
 int rt_halt_prepare(const char **note, const char **why);
 volatile void *rt_mmio(uint64_t gpa); /* guest only: pointer to a device MMIO page */
+
+/* ------------------------------------------------------------ block I/O (io/) */
+/*
+ * One block device per environment, the same calls everywhere, so io/
+ * bodies are identical natively and in every guest; what differs is what
+ * serves a request, which is what io/ measures:
+ *   native        the run's disk file: pread/pwrite at depth 1, Linux AIO
+ *                 (io_submit) deeper, fdatasync for FLUSH; O_DIRECT where
+ *                 the file system allows (odirect=)
+ *   hvm           (reference core, QEMU microvm) a ring-3 virtio-blk driver
+ *                 on virtio-mmio (abi.h), polling the used ring
+ *   xen-pvh/-pv   a ring-3 blkfront against dom0's blkback
+ * valid() checks rt_has(HVB_CAP_BLK) first.  Sectors are 512 bytes.
+ * Completion is polled: nothing here waits for an interrupt.
+ */
+#define RT_BLK_SECTOR	 512u
+#define RT_BLK_MAX_DEPTH 32u	      /* outstanding requests a driver must allow */
+#define RT_BLK_MAX_BYTES (1u << 20) /* bytes one request may move */
+
+enum rt_blk_op { RT_BLK_READ = 0, RT_BLK_WRITE = 1, RT_BLK_FLUSH = 4 }; /* virtio's numbers */
+
+struct rt_blk_info {
+	uint64_t sectors;    /* capacity in RT_BLK_SECTOR units */
+	unsigned max_depth;  /* requests that may be outstanding (1..RT_BLK_MAX_DEPTH) */
+	uint32_t max_bytes;  /* largest request (a multiple of 4096, <= RT_BLK_MAX_BYTES) */
+	bool flush;          /* RT_BLK_FLUSH reaches stable storage (else it is a no-op: say so) */
+	const char *note;    /* what serves the requests, for sample notes, e.g.
+			      * "virtio-blk mmio v2, polled used ring" */
+};
+
+/* Find and bring up the environment's block device (the first call; later
+ * calls return the same info).  0, or -errno with *why set. */
+int rt_blk_open(struct rt_blk_info *info, const char **why);
+/* Request buffer: bytes a multiple of 4096, 4 KiB aligned, zeroed, usable
+ * by the device (O_DIRECT-aligned natively, granted to the backend under
+ * Xen); NULL when exhausted.  rt_blk_buf_free with the same size. */
+void *rt_blk_buf_alloc(size_t bytes);
+void rt_blk_buf_free(void *p, size_t bytes);
+/* Queue one request, not yet visible to the device: READ/WRITE of `bytes`
+ * (a multiple of RT_BLK_SECTOR, <= max_bytes) at `sector` from/to `buf`
+ * (inside one rt_blk_buf_alloc buffer), or FLUSH (buf NULL, bytes 0).
+ * 0; -EAGAIN when max_depth requests are outstanding; -EINVAL for a bad
+ * argument (past the end, misaligned, too big). */
+int rt_blk_submit(enum rt_blk_op op, uint64_t sector, void *buf, uint32_t bytes, uint64_t tag);
+/* Make the queued requests visible and notify the device if it wants a
+ * notification (it may not: event suppression, a polling backend). */
+void rt_blk_kick(void);
+/* Collect up to max completed requests without waiting: tags[i] as
+ * submitted, status[i] 0 or -EIO.  Returns how many. */
+unsigned rt_blk_poll(uint64_t *tags, int *status, unsigned max);
+
+/* ------------------------------------------------------------ per-request latency */
+/*
+ * A workload whose descriptor sets per_request times each request itself
+ * (TSC cycles from submit to completion) and calls rt_req_time() once per
+ * request inside run().  The harness keeps every value of the measured
+ * batches of a repetition (calibration and warm-up are not kept; past
+ * HVB_REQ_MAX values it counts the rest as dropped and says so in the
+ * note) and emits, per repetition, over all of them: req_ns.p50, req_ns.p99,
+ * req_ns.p999, req_ns.max (ns, lower is better), and ops_per_s (requests
+ * per second over the timed batches) unless the kind already yields it.
+ */
+#define HVB_REQ_MAX (1u << 16)
+void rt_req_time(struct hvb_ctx *ctx, uint64_t cycles);
 
 /* Capabilities of this environment (HVB_CAP_*). */
 uint32_t rt_caps(void);

@@ -56,6 +56,20 @@
 #define HVB_MMIO_BENCH_KERN  0xd0001000ull /* write: handled in the host kernel (ioeventfd) */
 #define HVB_MMIO_SIZE        0x1000ull
 
+/*
+ * Block device (io/ workloads).  Under the reference core and QEMU (machine
+ * microvm) it is virtio-blk behind a virtio-mmio (version 2, modern) window,
+ * which the guest finds the way Linux does, by command-line words
+ *   virtio_mmio.device=<size>@<base>:<irq>   size: decimal, or with K/M
+ *                                            suffix, or 0x-hex; base: 0x-hex
+ * (QEMU microvm appends them itself; the reference core writes the same
+ * words), taking the first window whose DeviceID is 2 (block).  The core
+ * puts its first window at HVB_VIRTIO_MMIO_BASE, one page per device.
+ * Under Xen it is a blkfront against dom0's blkback (vbd 51712, xvda).
+ */
+#define HVB_VIRTIO_MMIO_BASE 0xd0010000ull
+#define HVB_VIRTIO_MMIO_SIZE 0x1000ull
+
 /* Hypercall used by micro/hypercall under KVM: an unknown number, answered
  * in the host kernel with -KVM_ENOSYS (the classic null hypercall). */
 #define HVB_HC_NULL 0x48564200u
@@ -159,6 +173,10 @@ typedef char hvb_record_size_check[sizeof(struct hvb_record) == HVB_RECORD_SIZE 
  *   hc=vmcall|vmmcall  guest: null hypercall instruction (default: by CPU
  *                      vendor with HVB_CAP_CPUID, else vmmcall with HVB_CAP_PVM,
  *                      else vmcall)
+ *   virtio_mmio.device=SIZE@BASE:IRQ  guest: a virtio-mmio window (above)
+ *   disk=PATH          native only: the run's disk file (io/ workloads)
+ *   odirect=0|1        native only: open disk= with O_DIRECT (the runner
+ *                      found out whether the file system allows it)
  *   fault=WORD         guest test word: fault on purpose before any workload
  *                      (ud, pf, null, gp, de, ring0) -> FAULT record, HVB_EXIT_FAULT
  */
@@ -182,5 +200,6 @@ typedef char hvb_record_size_check[sizeof(struct hvb_record) == HVB_RECORD_SIZE 
 #define HVB_CAP_PVM          (1u << 9)  /* host KVM is PVM: ring 0 is instruction-emulated */
 #define HVB_CAP_EMULATED     (1u << 10) /* full emulation (TCG): functional numbers only */
 #define HVB_CAP_XEN_PV       (1u << 11) /* a Xen PV guest: syscall and int3 are bounced by Xen */
+#define HVB_CAP_BLK          (1u << 12) /* the runner attached the run's disk (io/ workloads) */
 
 #endif /* HVB_ABI_H */

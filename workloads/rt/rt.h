@@ -202,6 +202,25 @@ struct rt_platform {
 	/* The fault record's text: where a fault with RPL 3 (user_mode) or
 	 * RPL 0 (kernel_mode) in the saved cs happened. */
 	const char *user_mode, *kernel_mode;
+
+	/* The block driver of this platform (rt_blk_*, workload.h), NULL if
+	 * it has none: blk.c dispatches, so io/ bodies see one API. */
+	const struct rt_blk_ops *blk;
+};
+
+/* A platform's block driver: the rt_blk_* contract of workload.h, one
+ * member per call.  open runs once (blk.c remembers its info). */
+struct rt_blk_info;
+enum rt_blk_op;
+struct rt_blk_ops {
+	const char *name; /* "virtio-blk", "blkfront" */
+	int (*open)(struct rt_blk_info *info, const char **why);
+	void *(*buf_alloc)(size_t bytes);
+	void (*buf_free)(void *p, size_t bytes);
+	int (*submit)(enum rt_blk_op op, uint64_t sector, void *buf, uint32_t bytes,
+		      uint64_t tag);
+	void (*kick)(void);
+	unsigned (*poll)(uint64_t *tags, int *status, unsigned max);
 };
 #define RT_PLATFORM_MMIO_MAX 2
 
