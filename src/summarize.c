@@ -255,11 +255,17 @@ static int series_push(struct summary *s, const struct run_info *ri, uint32_t ru
 							    .line = r->line };
 	}
 	x = &s->series[i];
-	if (x->unit != unit || x->better != r->better) {
-		fail(err, len, "%s:%ld: %s %s %s: unit or direction differs from earlier rows "
-		     "(%s, %s vs %s, %s)", ri->samples_file, r->line, r->runner, r->workload,
-		     r->metric, s->names.s[x->unit], hvb_better_name(x->better), r->unit,
-		     hvb_better_name(r->better));
+	/* worded as the report's check across series (load.py check_units) */
+	if (x->unit != unit) {
+		fail(err, len, "%s:%ld: %s %s is in unit '%s' but %s:%ld has '%s': units disagree "
+		     "for the same metric", ri->samples_file, r->line, r->workload, r->metric,
+		     r->unit, ri->samples_file, x->line, s->names.s[x->unit]);
+		return -EINVAL;
+	}
+	if (x->better != r->better) {
+		fail(err, len, "%s:%ld: %s %s says better=%s but %s:%ld says better=%s",
+		     ri->samples_file, r->line, r->workload, r->metric, hvb_better_name(r->better),
+		     ri->samples_file, x->line, hvb_better_name(x->better));
 		return -EINVAL;
 	}
 	for (size_t j = 0; j < x->n; j++)
@@ -703,6 +709,8 @@ static void write_runs(FILE *f, const struct summary *s)
 		json_str(f, ri->run_id);
 		fputs(", \"status\": ", f);
 		json_str(f, ri->status);
+		fputs(", \"samples\": ", f);
+		json_str(f, ri->samples_file);
 		fputs(", \"warnings\": [", f);
 		for (size_t j = 0; j < ri->n_warnings; j++) {
 			fputs(j ? ", " : "", f);
