@@ -136,7 +136,7 @@ class Series:
         self.runner = runner
         self.label = runner
         self.emulated = emulation_reason(run, runner)
-        self.values = {}     # (workload, metric) -> [(rep, value)]
+        self.values = {}     # (workload, metric) -> [[rep, value]]
         self.metrics = {}    # workload -> [metric with values], in summary order
         self.notes = {}      # (workload, metric) -> set of ok-row notes
         self.unit = {}       # metric key -> (unit, better)
@@ -180,7 +180,7 @@ def build_series(runs):
     for idx, e in enumerate(summ.doc["series"] if summ else []):
         s = get(e["run"], e["runner"])
         k = (e["workload"], e["metric"])
-        s.values[k] = [(rep, v) for rep, v in e["values"]]
+        s.values[k] = e["values"]  # [rep, value] pairs, shared with the document
         s.metrics.setdefault(k[0], []).append(k[1])
         s.unit[k] = (e["unit"], e["better"])
         s.entry[k] = (idx, e)
