@@ -276,7 +276,8 @@ static void case_deep(void)
 	struct rt_blk_info info;
 	const char *why;
 	uint64_t *buf, tags[RT_BLK_MAX_DEPTH];
-	int st[RT_BLK_MAX_DEPTH], bad = 0, seen = 0;
+	int st[RT_BLK_MAX_DEPTH], bad = 0;
+	uint32_t seen = 0;
 
 	rt_blk_open(&info, &why);
 	buf = rt_blk_buf_alloc(RT_BLK_MAX_DEPTH * 4096);
@@ -289,9 +290,9 @@ static void case_deep(void)
 	for (unsigned i = 0; i < RT_BLK_MAX_DEPTH; i++) {
 		bad += st[i] != 0 || tags[i] >= RT_BLK_MAX_DEPTH ||
 		       !block_is(buf + tags[i] * 512, 1000 + 31 * tags[i] + 1);
-		seen |= 1 << (tags[i] & 31);
+		seen |= 1u << (tags[i] & 31);
 	}
-	TAP_OK(!bad && seen == -1, "every tag once, status 0, each buffer its block's data");
+	TAP_OK(!bad && seen == 0xffffffffu, "every tag once, status 0, each buffer its block's data");
 	for (unsigned t = 0; t < RT_BLK_MAX_DEPTH; t++) {
 		for (unsigned i = 0; i < 512; i++)
 			buf[t * 512 + i] = 0x77000000u + t;
