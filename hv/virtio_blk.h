@@ -11,7 +11,13 @@
  * request headers, sectors) is checked before use: a bad request completes
  * with VIRTIO_BLK_S_IOERR, a broken ring marks the device
  * DEVICE_NEEDS_RESET, and both are counted; the host never touches memory
- * outside guest RAM.
+ * outside guest RAM.  Register-level misuse (a wrong access size, no such
+ * register) stops the run with a verdict naming the register, on the vCPU
+ * thread; the I/O thread never stops the run (virtio.h, README).
+ *
+ * Threads: attach on a thread without the vCPU seccomp filter (the I/O
+ * thread inherits its creator's filter, then adds its own when
+ * cfg->seccomp); detach once no vCPU runs (it removes the MMIO window).
  */
 #ifndef HV_VIRTIO_BLK_H
 #define HV_VIRTIO_BLK_H
