@@ -59,6 +59,7 @@ struct hv_blk_stats {
 	uint64_t resets_needed; /* times the device set DEVICE_NEEDS_RESET */
 	uint64_t bounced;     /* requests bounced through an aligned buffer (O_DIRECT) */
 	uint64_t bad_accesses; /* config-space writes, ignored (the config is read-only) */
+	uint64_t max_in_flight; /* most reads/writes in flight at once (Linux AIO) */
 };
 
 struct hv_virtio_blk;
@@ -74,6 +75,11 @@ void dev_virtio_blk_stats(const struct hv_virtio_blk *blk, struct hv_blk_stats *
 /* The device's Status register; with DEVICE_NEEDS_RESET (0x40) set, why
  * the device stopped (may be NULL).  For verdicts and tests. */
 uint32_t dev_virtio_blk_status(const struct hv_virtio_blk *blk, char *why, size_t len);
+/* How requests reach the file: "linux-aio" (the I/O thread keeps up to the
+ * queue's depth in flight) or "sync" (one preadv/pwritev after the other:
+ * sync notify mode, or a kernel that refused io_setup).  For meta.csv
+ * (runner.kvm.blk: "... aio=linux-aio"). */
+const char *dev_virtio_blk_backend(const struct hv_virtio_blk *blk);
 /* Thread id of the I/O thread (host CPU accounting), 0 when there is none. */
 pid_t dev_virtio_blk_io_tid(const struct hv_virtio_blk *blk);
 
