@@ -289,7 +289,9 @@ static bool rw_valid(const struct hv_virtio_blk *b, const struct blk_req *r)
 {
 	bool in = r->type == VIRTIO_BLK_T_IN;
 
-	return r->len && r->dev_writes == in && range_ok(b, r->sector, r->len);
+	/* The used element's length is 32 bits: data + status must fit. */
+	return r->len && r->len < UINT32_MAX && r->dev_writes == in &&
+	       range_ok(b, r->sector, r->len);
 }
 
 static uint8_t do_rw(struct hv_virtio_blk *b, struct blk_req *r, uint32_t *written)

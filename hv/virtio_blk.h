@@ -15,6 +15,9 @@
  * register) stops the run with a verdict naming the register, on the vCPU
  * thread; the I/O thread never stops the run (virtio.h, README).
  *
+ * In ioeventfd mode KVM absorbs QueueNotify, so its value (the queue
+ * index) is not seen: any write notifies queue 0.
+ *
  * Threads: attach on a thread without the vCPU seccomp filter (the I/O
  * thread inherits its creator's filter, then adds its own when
  * cfg->seccomp); detach once no vCPU runs (it removes the MMIO window).
@@ -43,7 +46,7 @@ struct hv_blk_config {
 	enum hv_blk_notify notify;
 	uint64_t mmio_gpa;	 /* window (HVB_VIRTIO_MMIO_BASE), HVB_VIRTIO_MMIO_SIZE bytes, outside RAM */
 	unsigned queue_size_max; /* largest queue the device offers: a power of two, 1..1024 (0 = 256) */
-	int io_cpu;		 /* CPU to pin the I/O thread to, -1 = leave it */
+	int io_cpu;		 /* CPU to pin the I/O thread to, -1 = leave it (attach fails if it cannot) */
 	bool seccomp;		 /* the I/O thread installs its own allowlist (hv/seccomp.h) */
 };
 
