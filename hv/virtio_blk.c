@@ -69,7 +69,6 @@ struct hv_virtio_blk {
 	pthread_t thread;
 	int stop;	   /* atomic: detach asks the thread to end */
 	pid_t tid;	   /* atomic */
-	bool quiet;	   /* poll mode: notifications are off on the live queue */
 	unsigned poll_spins; /* poll mode: idle turns, for poll_idle's yields */
 	pthread_mutex_t start_lock;
 	pthread_cond_t started;
@@ -558,8 +557,8 @@ static bool serve_chain(struct hv_virtio_blk *b, struct virtq *q)
 	return true;
 }
 
-/* Take chains while there is room in flight; false when the ring said stop
- * (empty, broken, reset needed). */
+/* Take chains while there is room in flight, until the ring is empty,
+ * broken or the device needs a reset; n counts them. */
 static void take_chains(struct hv_virtio_blk *b, struct virtq *q, unsigned *n)
 {
 	const char *why;
@@ -595,7 +594,7 @@ static unsigned serve(struct hv_virtio_blk *b)
 	bool poll_mode = b->cfg.notify == HV_BLK_NOTIFY_POLL;
 	unsigned n = 0;
 
-	if (virtio_queue_live(&b->t, 0) && (!poll_mode || !b->quiet))
+	if (virtio_queue_live(&b->t, 0) && !q->notify_off)
 		virtq_notifications(q, false);
 	for (;;) {
 		take_chains(b, q, &n);
@@ -604,14 +603,11 @@ static unsigned serve(struct hv_virtio_blk *b)
 			async_reap(b, q, !poll_mode);
 			continue;
 		}
-		if (!virtio_queue_live(&b->t, 0)) {
-			b->quiet = false;
+		if (!virtio_queue_live(&b->t, 0))
 			return n;
-		}
 		if (poll_mode) {
-			if (n || !b->quiet)
+			if (n) /* avail_event follows what was taken */
 				virtq_notifications(q, false);
-			b->quiet = true;
 			return n;
 		}
 		if (stopping(b) || !virtq_notifications(q, true))
