@@ -17,6 +17,8 @@ test_hv_elf_LINK := hv
 test_hv_guest_LINK := hv
 test_hv_seccomp_LINK := hv
 test_hv_bare_loop_LINK := hv
+test_virtio_LINK := hv
+test_virtio_blk_LINK := hv
 # probes/ alone.
 test_kvm_stats_LINK := probes
 test_perf_LINK := probes
