@@ -295,7 +295,7 @@ unsigned rt_virtio_windows_init(const char *cmdline, uint64_t *page, unsigned ma
 	ws->why = 0;
 	if (virtio_mmio_scan(cmdline, found, RT_VIRTIO_WINDOWS_MAX, &stored, &bad) >
 	    stored + bad)
-		ws->why = "more virtio_mmio.device= words than the runtime takes (8)";
+		ws->why = "more virtio_mmio.device= words than the runtime takes (32)";
 	if (bad)
 		ws->why = "a virtio_mmio.device= word is malformed (SIZE@0xBASE:IRQ)";
 	for (unsigned i = 0; i < stored; i++) {
