@@ -102,7 +102,8 @@ static char *put_hex(char *p, char *end, uint64_t x)
 	return p;
 }
 
-/* "io/verify: op K, sector S: WHAT" into v.why; returns it. */
+/* "io/verify: op K, sector S: WHATTAIL" into v.why (records carry 95
+ * characters: keep WHATTAIL under 50); returns it. */
 static const char *reason(uint64_t sector, const char *what, const char *tail)
 {
 	char *p = v.why, *end = v.why + sizeof(v.why) - 1;
@@ -136,9 +137,9 @@ static const char *request(enum rt_blk_op op, uint64_t sector, void *buf, uint32
 		if (rt_tsc_begin() - t0 > limit)
 			return reason(sector, names[op], " did not complete within 10 s");
 	if (tag != v.k)
-		return reason(sector, names[op], ": completion carries another tag");
+		return reason(sector, names[op], " completed with another tag");
 	if (st)
-		return reason(sector, names[op], " completed with an error status (-EIO)");
+		return reason(sector, names[op], " completed with an error (-EIO)");
 	return 0;
 }
 
@@ -152,11 +153,11 @@ static const char *compare(uint64_t first_sector)
 
 		if (v.rbuf[i] == v.wbuf[i])
 			continue;
-		p = put_str(p, end, "read back differs at byte ");
+		p = put_str(p, end, "byte ");
 		p = put_dec(p, end, (uint64_t)(i % WORDS_PER_SECTOR) * 8);
-		p = put_str(p, end, ": got ");
+		p = put_str(p, end, " reads ");
 		p = put_hex(p, end, v.rbuf[i]);
-		p = put_str(p, end, ", wrote ");
+		p = put_str(p, end, " not ");
 		p = put_hex(p, end, v.wbuf[i]);
 		*p = '\0';
 		return reason(first_sector + i / WORDS_PER_SECTOR, what, "");

@@ -51,7 +51,7 @@ int rt_virtio_mmio_probe(struct rt_virtio_dev *dev, uint32_t device_id, const ch
 		return -RT_ENODEV;
 	}
 	if (version == 1) {
-		*why = "virtio-mmio version 1 (legacy) device: this driver speaks version 2 only "
+		*why = "virtio-mmio v1 (legacy) device: needs v2 "
 		       "(QEMU: -global virtio-mmio.force-legacy=false)";
 		return -RT_ENODEV;
 	}
