@@ -25,6 +25,8 @@ test_xentrace_LINK := probes
 # workloads/ with the hosted rt_* they call.
 test_harness_LINK := workloads native-rt
 test_workloads_LINK := workloads native-rt
+test_harness_req_LINK := workloads native-rt
+test_io_LINK := workloads native-rt
 # lib/: without runners/ and src/.
 test_console_codec_LINK := lib probes workloads native-rt
 test_records_LINK := lib probes workloads native-rt
