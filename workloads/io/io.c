@@ -257,25 +257,26 @@ static void run_flush(struct hvb_ctx *c, uint64_t n)
 
 /* ------------------------------------------------------------ depth > 1 */
 
-/* Fill the queue up to the depth (never past n requests); true if any
- * was queued. */
-static bool fill_queue(struct hvb_ctx *c, uint64_t *issued, uint64_t n)
+/* Fill the queue up to the depth (never past n requests): how many were
+ * queued, or -1 (after rt_fail) if the device refused one. */
+static int fill_queue(struct hvb_ctx *c, uint64_t *issued, uint64_t n)
 {
-	bool any = false;
+	int queued = 0;
 
 	while (io.n_free && *issued < n) {
-		unsigned tag = io.free_tag[--io.n_free];
+		unsigned tag = io.free_tag[io.n_free - 1];
 
 		io.t_submit[tag] = rt_tsc_begin();
 		if (rt_blk_submit(io.p->op, next_sector(), io.buf + (size_t)tag * io.bytes,
 				  io.bytes, tag) < 0) {
 			rt_fail(c, IO_SUBMIT_WHY);
-			return any;
+			return -1;
 		}
+		io.n_free--;
 		(*issued)++;
-		any = true;
+		queued++;
 	}
-	return any;
+	return queued;
 }
 
 /* Exactly n requests with io.depth in flight, each timed from its submit
@@ -287,7 +288,11 @@ static void run_deep(struct hvb_ctx *c, uint64_t n)
 	unsigned got;
 
 	while (done < n) {
-		if (fill_queue(c, &issued, n))
+		int queued = fill_queue(c, &issued, n);
+
+		if (queued < 0)
+			return;
+		if (queued)
 			rt_blk_kick();
 		got = rt_blk_poll(tags, status, io.depth);
 		now = rt_tsc_end();

@@ -62,7 +62,7 @@ static struct {
 	unsigned n_done;
 	bool logged_error;
 	char note[HVB_TEXT_MAX];
-	char why[HVB_TEXT_MAX + 1024];
+	char why[HVB_TEXT_MAX + 1024]; /* the record keeps 95 bytes: the problem first */
 } blk = { .fd = -1 };
 
 static long sys_io_setup(unsigned nr, aio_context_t *ctx)
@@ -114,14 +114,13 @@ static int disk_words(char *path, size_t len, bool *odirect)
 static int open_error(const char *path, bool odirect, int e)
 {
 	if (e == ENOENT)
-		snprintf(blk.why, sizeof(blk.why), "disk=%s: no such file", path);
+		snprintf(blk.why, sizeof(blk.why), "disk= file does not exist: %s", path);
 	else if (e == EINVAL && odirect)
 		snprintf(blk.why, sizeof(blk.why),
-			 "disk=%s: its file system refuses O_DIRECT (odirect=0 uses the page cache)",
-			 path);
+			 "disk= file system refuses O_DIRECT (odirect=0: page cache): %s", path);
 	else
-		snprintf(blk.why, sizeof(blk.why), "disk=%s: cannot open read-write: %s", path,
-			 strerror(e));
+		snprintf(blk.why, sizeof(blk.why), "disk= cannot be opened read-write (%s): %s",
+			 strerror(e), path);
 	return -e;
 }
 
@@ -132,7 +131,8 @@ static int64_t disk_size(int fd, const char *path)
 	uint64_t bytes;
 
 	if (fstat(fd, &st) < 0) {
-		snprintf(blk.why, sizeof(blk.why), "disk=%s: fstat: %s", path, strerror(errno));
+		snprintf(blk.why, sizeof(blk.why), "disk= fstat failed (%s): %s", strerror(errno),
+			 path);
 		return -errno;
 	}
 	if (S_ISREG(st.st_mode))
@@ -141,13 +141,13 @@ static int64_t disk_size(int fd, const char *path)
 		;
 	else {
 		snprintf(blk.why, sizeof(blk.why),
-			 "disk=%s: neither a regular file nor a block device", path);
+			 "disk= is neither a regular file nor a block device: %s", path);
 		return -EINVAL;
 	}
 	if (bytes < MIN_BYTES) {
 		snprintf(blk.why, sizeof(blk.why),
-			 "disk=%s: %llu bytes, too small (at least %u: one 4 KiB block)", path,
-			 (unsigned long long)bytes, MIN_BYTES);
+			 "disk= too small: %llu bytes, at least %u (one 4 KiB block): %s",
+			 (unsigned long long)bytes, MIN_BYTES, path);
 		return -ENOSPC;
 	}
 	return (int64_t)bytes;
