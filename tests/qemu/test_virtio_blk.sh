@@ -75,7 +75,7 @@ show() { sed 's/^/#   /' "$tmp/$1.rec" "$tmp/$1.qemu" | cut -c1-240 | head -20; 
 verified() {
 	local name=$1 accel=$2 img ops
 	img=$(disk "$name")
-	# shellcheck disable=SC2046
+	# shellcheck disable=SC2046,SC2086
 	boot "$name" "$accel" "$common caps=$CAPS_BLK $WORD" $modern $(drive "$img")
 	ops=$(ops_of "$name")
 	if rc_is "$name" 1 && [ -n "$ops" ] && [ "$ops" -ge 2 ] &&
@@ -114,7 +114,7 @@ verified tcg tcg
 
 # acpi=off: QEMU writes the word itself, for the transport it chose.
 img=$(disk acpioff)
-# shellcheck disable=SC2046
+# shellcheck disable=SC2046,SC2086
 MACHINE=microvm,acpi=off boot acpioff tcg "$common caps=$CAPS_BLK" $modern $(drive "$img")
 if rc_is acpioff 1 && [ -n "$(ops_of acpioff)" ] &&
 	grep -q 'SAMPLE workload=io/verify metric=ns_per_op .*text=virtio-blk mmio v2 @0xfeb00e00' \
@@ -128,13 +128,13 @@ fi
 # QEMU 7.2's transports are legacy (version 1) unless force-legacy=false:
 # refused with the reason, not driven wrongly.
 img=$(disk legacy)
-# shellcheck disable=SC2046
+# shellcheck disable=SC2046,SC2086
 boot legacy tcg "$common caps=$CAPS_BLK $WORD" $(drive "$img")
 check "legacy transport: io/verify fails, naming version 1 and force-legacy" \
 	eval 'status_of legacy | grep -q "^3 virtio-mmio v1 (legacy) device: needs v2 .*force-legacy=false)"'
 
 img=$(disk noword)
-# shellcheck disable=SC2046
+# shellcheck disable=SC2046,SC2086
 boot noword tcg "$common caps=$CAPS_BLK" $modern $(drive "$img")
 check "no virtio_mmio.device= word: io/verify fails, saying so" \
 	eval 'status_of noword | grep -q "^3 no virtio-blk device: no virtio_mmio.device= window"'
@@ -142,6 +142,14 @@ check "no virtio_mmio.device= word: io/verify fails, saying so" \
 boot badword tcg "$common caps=$CAPS_BLK virtio_mmio.device=512@feb02e00:47" $modern $(drive "$img")
 check "malformed word: io/verify fails, naming the word's format" \
 	eval 'status_of badword | grep -q "^3 a virtio_mmio.device= word is malformed"'
+
+# Windows the runtime must not map: left out with the reason, the boot goes on.
+boot inram tcg "$common caps=$CAPS_BLK virtio_mmio.device=512@0x400000:5" $modern $(drive "$img")
+check "a window in RAM: not mapped, io/verify fails saying so" \
+	eval 'rc_is inram 1 && status_of inram | grep -q "^3 a virtio_mmio.device= window lies in RAM"'
+boot high tcg "$common caps=$CAPS_BLK virtio_mmio.device=4K@0x8000000000:5" $modern $(drive "$img")
+check "a window above 512 GiB: not mapped, io/verify fails saying so" \
+	eval 'rc_is high 1 && status_of high | grep -q "^3 a virtio_mmio.device= window lies above 512 GiB"'
 
 boot nocap tcg "$common caps=0 $WORD" $modern $(drive "$img")
 check "without HVB_CAP_BLK: io/verify is skipped, the device untouched" \
