@@ -12,6 +12,9 @@
 #include <stdint.h>
 
 #include "image.h"
+#include "virtio_blk.h"
+
+struct hvb_disk;
 
 /*
  * Guest RAM of every VM runner (--guest-mem, HVB_GUEST_MEM_MIB).  1024 MiB
@@ -35,6 +38,12 @@ struct hvb_config {
 	const char *xentrace_keep;     /* HVB_XENTRACE_KEEP: keep raw traces in this directory */
 	const char *xen_nesting;       /* HVB_XEN_NESTING: how this Xen itself runs */
 	bool seccomp;                  /* HVB_SECCOMP: the kvm vCPU thread's syscall filter */
+	/* HVB_KVM_BLK_NOTIFY: how the kvm guest's virtio-blk notifications
+	 * reach the device (default ioeventfd, the in-kernel fast path). */
+	enum hv_blk_notify kvm_blk_notify;
+	/* The run's disk (runners/common/disk.h), set by the command when a
+	 * selected workload needs HVB_CAP_BLK; NULL: no runner attaches one. */
+	const struct hvb_disk *disk;
 };
 
 /* Every setting that hvbench reads from the environment, for --help. */
