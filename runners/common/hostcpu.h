@@ -8,8 +8,11 @@
  * operations.
  *
  * Sources, best first; the row's note says which was used:
- *   threads   /proc/<pid>/task/<tid>/schedstat, first field: ns on CPU
- *             (CONFIG_SCHED_INFO), else /proc/<pid>/task/<tid>/stat
+ *   threads   of this process: the thread's CPU-time clock (ns, the value
+ *             schedstat's first field shows, but one clock_gettime, which
+ *             the kvm vCPU thread's seccomp filter allows); of another, or
+ *             if that fails, /proc/<pid>/task/<tid>/schedstat, first field:
+ *             ns on CPU (CONFIG_SCHED_INFO), else /proc/<pid>/task/<tid>/stat
  *             utime + stime (clock ticks: coarse, the note says so)
  *   process   the process CPU-time clock (clock_getcpuclockid: ns, every
  *             thread, also those that ended during the repetition, which a
@@ -27,8 +30,9 @@
 
 #define HVB_HOSTCPU_MAX_TIDS 4
 
-enum hvb_hostcpu_src { HVB_HOSTCPU_NONE, HVB_HOSTCPU_CLOCK, HVB_HOSTCPU_SCHEDSTAT,
-		       HVB_HOSTCPU_STAT };
+/* In order of coarseness: a set read from several reports the coarsest. */
+enum hvb_hostcpu_src { HVB_HOSTCPU_NONE, HVB_HOSTCPU_CLOCK, HVB_HOSTCPU_THREAD_CLOCK,
+		       HVB_HOSTCPU_SCHEDSTAT, HVB_HOSTCPU_STAT };
 
 struct hvb_hostcpu {
 	pid_t pid;			   /* the process */
