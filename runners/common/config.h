@@ -31,7 +31,7 @@ struct hvb_config {
 	uint64_t guest_mem_mib;        /* --guest-mem / HVB_GUEST_MEM_MIB: RAM of every VM guest */
 	const char *kvm_cmdline_extra; /* HVB_KVM_CMDLINE_EXTRA: guest words (debugging) */
 	const char *qemu_bin;          /* HVB_QEMU, default qemu-system-x86_64 */
-	const char *qemu_machine;      /* HVB_QEMU_MACHINE, default pc */
+	const char *qemu_machine;      /* HVB_QEMU_MACHINE, default microvm */
 	const char *qemu_probe_extra;  /* HVB_QEMU_PROBE_EXTRA: guest words of probe boots */
 	const char *events;            /* HVBENCH_EVENTS: perf events of the native runner */
 	const char *xentrace;          /* HVB_XENTRACE: 0 = off, else xentrace's path */
