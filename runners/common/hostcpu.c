@@ -184,29 +184,45 @@ void hvb_hostcpu_begin(struct hvb_hostcpu *h)
 	h->begun = !hvb_hostcpu_read(h, &h->begin_ns, &h->begin_src);
 }
 
+/* The row's status and note for a repetition that read ns at its end. */
+static enum hvb_status end_verdict(const struct hvb_hostcpu *h, int r, uint64_t ns,
+				   enum hvb_hostcpu_src src, uint64_t ops, char *note, size_t len)
+{
+	const char *why = NULL;
+
+	if (r)
+		why = r == -ENODATA ? "not readable at REP_BEGIN" : strerror(-r);
+	else if (!ops)
+		why = "operations of the repetition unknown";
+	else if (src != h->begin_src || ns < h->begin_ns)
+		why = "the two reads came from different sources";
+	if (why) {
+		snprintf(note, len, "host CPU of %s: %s", h->threads, why);
+		return HVB_ST_FAILED;
+	}
+	if (ns == h->begin_ns) {
+		/* The threads did run (the guest did the work): the two reads
+		 * saw the same instant, as when both records reach the host in
+		 * one console read, so the repetition is not bracketed. */
+		snprintf(note, len, "host CPU of %s: REP_BEGIN and REP_END were read at the "
+			 "same point (the records arrived together)", h->threads);
+		return HVB_ST_UNSUPPORTED;
+	}
+	snprintf(note, len, "host CPU of %s (%s): %" PRIu64 " ns over %" PRIu64
+		 " operations, REP_BEGIN..REP_END", h->threads, hvb_hostcpu_src_name(src),
+		 ns - h->begin_ns, ops);
+	return HVB_ST_OK;
+}
+
 void hvb_hostcpu_end(struct hvb_hostcpu *h, const struct hvb_out *out, const char *workload,
 		     unsigned rep, uint64_t ops)
 {
-	enum hvb_hostcpu_src src;
+	enum hvb_hostcpu_src src = HVB_HOSTCPU_NONE;
 	uint64_t ns = 0;
 	char note[300];
 	int r = h->begun ? hvb_hostcpu_read(h, &ns, &src) : -ENODATA;
-	enum hvb_status st = HVB_ST_OK;
+	enum hvb_status st = end_verdict(h, r, ns, src, ops, note, sizeof(note));
 
-	if (!r && (src != h->begin_src || ns <= h->begin_ns || !ops))
-		r = -ERANGE;
-	if (r) {
-		st = HVB_ST_FAILED;
-		snprintf(note, sizeof(note), "host CPU of %s: %s", h->threads,
-			 r == -ENODATA ? "not readable at REP_BEGIN"
-			 : r == -ERANGE ? (ops ? "no CPU time measured over the repetition"
-					       : "operations of the repetition unknown")
-					: strerror(-r));
-	} else {
-		snprintf(note, sizeof(note), "host CPU of %s (%s): %" PRIu64 " ns over %" PRIu64
-			 " operations, REP_BEGIN..REP_END",
-			 h->threads, hvb_hostcpu_src_name(src), ns - h->begin_ns, ops);
-	}
 	hvb_out_sample(out, .workload = workload, .metric = "host_cpu_ns_per_op", .unit = "ns",
 		       .better = HVB_LOWER_IS_BETTER, .rep = rep,
 		       .value = st == HVB_ST_OK ? (double)(ns - h->begin_ns) / (double)ops : 0,
