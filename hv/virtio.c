@@ -522,6 +522,12 @@ void virtq_flush(struct virtio_mmio *t, struct virtq *q)
 		__atomic_fetch_or(&t->isr, VIRTIO_MMIO_INT_VRING, __ATOMIC_RELEASE);
 }
 
+/* avail_event: the u16 after the used ring's elements. */
+static uint16_t *avail_event(struct virtq *q)
+{
+	return (uint16_t *)((uint8_t *)q->used + 4 + 8 * (size_t)q->num);
+}
+
 bool virtq_notifications(struct virtq *q, bool enable)
 {
 	/* avail_event = last_avail - 1 is behind anything the driver can
@@ -530,7 +536,7 @@ bool virtq_notifications(struct virtq *q, bool enable)
 
 	__atomic_store_n(&q->used->flags, enable ? 0 : VRING_USED_F_NO_NOTIFY, __ATOMIC_RELAXED);
 	if (q->event_idx)
-		__atomic_store_n((uint16_t *)&q->used->ring[q->num], event, __ATOMIC_RELAXED);
+		__atomic_store_n(avail_event(q), event, __ATOMIC_RELAXED);
 	if (!enable)
 		return false;
 	/* The flags / avail_event before re-reading avail idx: else a request

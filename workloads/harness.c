@@ -427,7 +427,7 @@ static uint64_t time_batch(struct hvb_ctx *c, uint64_t n, bool keep)
 
 	if (w->before_batch)
 		w->before_batch(c, n);
-	req.on = keep;
+	req.on = keep && req.v; /* per_request workloads only */
 	t0 = rt_tsc_begin();
 	w->run(c, n);
 	t1 = rt_tsc_end();

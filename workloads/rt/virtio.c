@@ -51,7 +51,7 @@ int rt_virtio_mmio_probe(struct rt_virtio_dev *dev, uint32_t device_id, const ch
 		return -RT_ENODEV;
 	}
 	if (version == 1) {
-		*why = "virtio-mmio version 1 (legacy) device: this driver speaks version 2 only "
+		*why = "virtio-mmio v1 (legacy) device: needs v2 "
 		       "(QEMU: -global virtio-mmio.force-legacy=false)";
 		return -RT_ENODEV;
 	}
@@ -295,7 +295,7 @@ unsigned rt_virtio_windows_init(const char *cmdline, uint64_t *page, unsigned ma
 	ws->why = 0;
 	if (virtio_mmio_scan(cmdline, found, RT_VIRTIO_WINDOWS_MAX, &stored, &bad) >
 	    stored + bad)
-		ws->why = "more virtio_mmio.device= words than the runtime takes (8)";
+		ws->why = "more virtio_mmio.device= words than the runtime takes (32)";
 	if (bad)
 		ws->why = "a virtio_mmio.device= word is malformed (SIZE@0xBASE:IRQ)";
 	for (unsigned i = 0; i < stored; i++) {

@@ -278,7 +278,7 @@ bool rt_virtq_pop(struct rt_virtq *q, uint32_t *id, uint32_t *len);
 
 /* ------------------------------------------------ hvm.c <-> virtio_blk.c */
 
-#define RT_VIRTIO_WINDOWS_MAX 8
+#define RT_VIRTIO_WINDOWS_MAX 32 /* QEMU 7.2 microvm has 24 transports */
 
 /* The windows of the command line (virtio_mmio.device=), read once at boot
  * by the hvm platform's mmio_pages; `why` names the first that was left out

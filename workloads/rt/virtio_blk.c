@@ -157,8 +157,9 @@ static unsigned give_up(uint64_t *tags, int *status, unsigned max, unsigned n)
 {
 	if (!vb.dead) {
 		vb.dead = true;
-		rt_log("virtio-blk: device broke the protocol (bad used element or "
-		       "DEVICE_NEEDS_RESET): outstanding requests fail with -EIO");
+		rt_log(vb.q.last_used ? "virtio-blk: bad used element or DEVICE_NEEDS_RESET: "
+					"requests fail with -EIO"
+				      : "virtio-blk: DEVICE_NEEDS_RESET: requests fail with -EIO");
 	}
 	for (unsigned s = 0; s < vb.depth && n < max; s++)
 		if (vb.slot[s].busy)
