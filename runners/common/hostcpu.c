@@ -184,34 +184,45 @@ void hvb_hostcpu_begin(struct hvb_hostcpu *h)
 	h->begun = !hvb_hostcpu_read(h, &h->begin_ns, &h->begin_src);
 }
 
-/* The row's status and note for a repetition that read ns at its end. */
-static enum hvb_status end_verdict(const struct hvb_hostcpu *h, int r, uint64_t ns,
-				   enum hvb_hostcpu_src src, uint64_t ops, char *note, size_t len)
+/* The row's status and note: r is 0 or -errno, ns the time over ops. */
+static enum hvb_status row_verdict(const char *threads, const char *src, int r, uint64_t ns,
+				   uint64_t ops, char *note, size_t len)
 {
 	const char *why = NULL;
 
 	if (r)
-		why = r == -ENODATA ? "not readable at REP_BEGIN" : strerror(-r);
+		why = r == -ENODATA	? "not readable at REP_BEGIN"
+		      : r == -ERANGE	? "the two reads came from different sources"
+					: strerror(-r);
 	else if (!ops)
 		why = "operations of the repetition unknown";
-	else if (src != h->begin_src || ns < h->begin_ns)
-		why = "the two reads came from different sources";
 	if (why) {
-		snprintf(note, len, "host CPU of %s: %s", h->threads, why);
+		snprintf(note, len, "host CPU of %s: %s", threads, why);
 		return HVB_ST_FAILED;
 	}
-	if (ns == h->begin_ns) {
+	if (!ns) {
 		/* The threads did run (the guest did the work): the two reads
 		 * saw the same instant, as when both records reach the host in
 		 * one console read, so the repetition is not bracketed. */
 		snprintf(note, len, "host CPU of %s: REP_BEGIN and REP_END were read at the "
-			 "same point (the records arrived together)", h->threads);
+			 "same point (the records arrived together)", threads);
 		return HVB_ST_UNSUPPORTED;
 	}
 	snprintf(note, len, "host CPU of %s (%s): %" PRIu64 " ns over %" PRIu64
-		 " operations, REP_BEGIN..REP_END", h->threads, hvb_hostcpu_src_name(src),
-		 ns - h->begin_ns, ops);
+		 " operations, REP_BEGIN..REP_END", threads, src, ns, ops);
 	return HVB_ST_OK;
+}
+
+void hvb_hostcpu_row(const struct hvb_out *out, const char *workload, unsigned rep,
+		     uint64_t ops, int r, uint64_t ns, const char *threads, const char *src)
+{
+	char note[300];
+	enum hvb_status st = row_verdict(threads, src, r, ns, ops, note, sizeof(note));
+
+	hvb_out_sample(out, .workload = workload, .metric = "host_cpu_ns_per_op", .unit = "ns",
+		       .better = HVB_LOWER_IS_BETTER, .rep = rep,
+		       .value = st == HVB_ST_OK ? (double)ns / (double)ops : 0, .status = st,
+		       .note = note);
 }
 
 void hvb_hostcpu_end(struct hvb_hostcpu *h, const struct hvb_out *out, const char *workload,
@@ -219,13 +230,11 @@ void hvb_hostcpu_end(struct hvb_hostcpu *h, const struct hvb_out *out, const cha
 {
 	enum hvb_hostcpu_src src = HVB_HOSTCPU_NONE;
 	uint64_t ns = 0;
-	char note[300];
 	int r = h->begun ? hvb_hostcpu_read(h, &ns, &src) : -ENODATA;
-	enum hvb_status st = end_verdict(h, r, ns, src, ops, note, sizeof(note));
 
-	hvb_out_sample(out, .workload = workload, .metric = "host_cpu_ns_per_op", .unit = "ns",
-		       .better = HVB_LOWER_IS_BETTER, .rep = rep,
-		       .value = st == HVB_ST_OK ? (double)(ns - h->begin_ns) / (double)ops : 0,
-		       .status = st, .note = note);
+	if (!r && (src != h->begin_src || ns < h->begin_ns))
+		r = -ERANGE;
+	hvb_hostcpu_row(out, workload, rep, ops, r, r ? 0 : ns - h->begin_ns, h->threads,
+			hvb_hostcpu_src_name(src));
 	h->begun = false;
 }

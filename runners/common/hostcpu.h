@@ -65,4 +65,9 @@ void hvb_hostcpu_begin(struct hvb_hostcpu *h);
 void hvb_hostcpu_end(struct hvb_hostcpu *h, const struct hvb_out *out, const char *workload,
 		     unsigned rep, uint64_t ops);
 
+/* The same row from a time measured elsewhere (the native child reads its
+ * own CPU clock): r 0 or -errno, ns over ops, src how it was read. */
+void hvb_hostcpu_row(const struct hvb_out *out, const char *workload, unsigned rep,
+		     uint64_t ops, int r, uint64_t ns, const char *threads, const char *src);
+
 #endif

@@ -180,11 +180,12 @@ static int collect(struct hvb_rec_consumer *c, int fd, const struct hvb_job *job
 	return r;
 }
 
-/* What the parent brackets each repetition with: the child's perf counters
- * (it counts itself) and, for per-request workloads, its host CPU time. */
+/* What the parent brings out of each repetition: the child's perf counters
+ * and, for per-request workloads, the child's CPU time, both read by the
+ * child itself at its REP_BEGIN and REP_END (counters.c), so a parent that
+ * reads the records late moves neither. */
 struct native_rep {
 	struct native_counters *nc;
-	struct hvb_hostcpu cpu;
 	const struct hvb_out *out;
 	const struct hvb_rec_consumer *c;
 };
@@ -194,12 +195,11 @@ static void native_on_rep(void *arg, const struct hvb_record *rec, bool begin)
 	struct native_rep *nr = arg;
 
 	native_counters_on_rep(nr->nc, rec, begin);
-	if (!hvb_hostcpu_wanted(rec->workload))
-		return;
-	if (begin)
-		hvb_hostcpu_begin(&nr->cpu);
-	else
-		hvb_hostcpu_end(&nr->cpu, nr->out, rec->workload, rec->rep, nr->c->rep_ops);
+	if (!begin && hvb_hostcpu_wanted(rec->workload))
+		hvb_hostcpu_row(nr->out, rec->workload, rec->rep, nr->c->rep_ops,
+				nr->nc->rep_cpu_err, nr->nc->rep_cpu_ns,
+				"the native child (all its threads)",
+				"its CPU clock, read by the child at REP_BEGIN and REP_END");
 }
 
 static int native_run(const struct hvb_runner *runner, const struct hvb_job *job,
@@ -242,9 +242,6 @@ static int native_run(const struct hvb_runner *runner, const struct hvb_job *job
 	close(fds[1]);
 	native_counters_parent(&nc, out);
 	hvb_rec_init(&c, out, job);
-	/* Read by the parent as the records arrive: the child's whole CPU
-	 * time, its Linux AIO submissions included. */
-	hvb_hostcpu_init(&nr.cpu, pid, "the native child (all its threads)");
 	c.on_rep = native_on_rep;
 	c.arg = &nr;
 	r = collect(&c, fds[0], job, why, sizeof(why));
