@@ -201,11 +201,13 @@ static enum hvb_status row_verdict(const char *threads, const char *src, int r, 
 		return HVB_ST_FAILED;
 	}
 	if (!ns) {
-		/* The threads did run (the guest did the work): the two reads
-		 * saw the same instant, as when both records reach the host in
-		 * one console read, so the repetition is not bracketed. */
-		snprintf(note, len, "host CPU of %s: REP_BEGIN and REP_END were read at the "
-			 "same point (the records arrived together)", threads);
+		/* The threads did run (the guest did the work), so the two
+		 * reads saw the same count: the records reached the host
+		 * together (one console read) within one scheduler tick, which
+		 * is when the kernel updates a running thread of another
+		 * process.  Nothing was measured: no row (log.txt says so). */
+		snprintf(note, len, "host CPU of %s: not recorded: REP_BEGIN and REP_END were "
+			 "read at the same count (the records arrived together)", threads);
 		return HVB_ST_UNSUPPORTED;
 	}
 	snprintf(note, len, "host CPU of %s (%s): %" PRIu64 " ns over %" PRIu64
@@ -219,6 +221,10 @@ void hvb_hostcpu_row(const struct hvb_out *out, const char *workload, unsigned r
 	char note[300];
 	enum hvb_status st = row_verdict(threads, src, r, ns, ops, note, sizeof(note));
 
+	if (st == HVB_ST_UNSUPPORTED) {
+		hvb_out_log(out, "%s rep %u: %s", workload, rep, note);
+		return;
+	}
 	hvb_out_sample(out, .workload = workload, .metric = "host_cpu_ns_per_op", .unit = "ns",
 		       .better = HVB_LOWER_IS_BETTER, .rep = rep,
 		       .value = st == HVB_ST_OK ? (double)ns / (double)ops : 0, .status = st,

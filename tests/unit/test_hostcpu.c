@@ -129,7 +129,7 @@ static void test_rows(void)
 	struct hvb_sink *sink;
 	struct hvb_hostcpu h;
 	struct hvb_run run;
-	bool found_ok = false, found_failed = false;
+	bool found_ok = false, found_failed = false, found_4 = false;
 
 	if (!mkdtemp(tmpl) || hvb_sink_open(&sink, tmpl, "r1")) {
 		TAP_SKIP("cannot open a sink");
@@ -146,6 +146,7 @@ static void test_rows(void)
 	h.begun = true; /* a begin "in the future": the reads disagree */
 	h.begin_ns = UINT64_MAX;
 	hvb_hostcpu_end(&h, &out, "io/x", 3, 10);
+	hvb_hostcpu_row(&out, "io/x", 4, 10, 0, 0, "t", "s"); /* reads at one count */
 	dir = xasprintf("%s/r1", tmpl);
 	TAP_EQ_INT(hvb_sink_finish(sink, "complete", NULL, 0), 0, "sink closed");
 	TAP_EQ_INT(hvb_run_read(dir, false, &run, err, sizeof(err)), 0, "results read back");
@@ -161,12 +162,14 @@ static void test_rows(void)
 		if (s->rep == 2)
 			TAP_OK(s->status == HVB_ST_FAILED && strstr(s->note, "not readable"),
 			       "rep 2: never begun: failed");
+		found_4 |= s->rep == 4;
 		if (s->rep == 3)
 			TAP_OK(s->status == HVB_ST_FAILED && strstr(s->note, "different"),
 			       "rep 3: time going backwards: failed");
 	}
 	TAP_OK(found_ok, "rep 0: >= 10 us per op (20 ms / 1000), ns, source named");
 	TAP_OK(found_failed, "rep 1: failed, ops unknown");
+	TAP_OK(!found_4, "rep 4: two reads at one count: no row (the log says why)");
 	hvb_run_free(&run);
 	char *cmd = xasprintf("rm -rf '%s'", tmpl);
 	TAP_OK(system(cmd) == 0, "cleaned up");
