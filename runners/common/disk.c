@@ -126,6 +126,20 @@ static void probe_odirect(struct hvb_disk *d)
 		close(fd);
 }
 
+/* A short write is retried: the next one says why (ENOSPC, EFBIG, ...). */
+static int pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
+{
+	for (size_t done = 0; done < n;) {
+		ssize_t w = pwrite(fd, (const char *)buf + done, n - done, (off_t)(off + done));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? -errno : -EIO;
+		done += (size_t)w;
+	}
+	return 0;
+}
+
 /* Write the fill pattern over the whole file, O_DIRECT if possible. */
 static int fill(struct hvb_disk *d, const volatile int *stop, char *err, size_t len)
 {
@@ -150,8 +164,7 @@ static int fill(struct hvb_disk *d, const volatile int *stop, char *err, size_t 
 		}
 		for (size_t i = 0; i < n / 8; i++)
 			buf[i] = hvb_disk_fill_word(off + i * 8);
-		if (pwrite(fd, buf, n, (off_t)off) != (ssize_t)n) {
-			r = errno ? -errno : -EIO;
+		if ((r = pwrite_full(fd, buf, n, off))) {
 			snprintf(err, len,
 				 "cannot fill the disk %s (%llu MiB) at %llu MiB: %s; free space, "
 				 "choose a smaller --disk-size or another --out",

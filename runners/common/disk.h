@@ -29,8 +29,9 @@ struct hvb_sink;
  * 256 MiB: 65536 distinct 4 KiB blocks, so random 4 KiB reads do not keep
  * hitting one cached block of whatever cache lies under the file (the
  * host's, or under nested virtualization the outer host's), and sequential
- * 1 MiB passes cross 256 requests before they wrap; filling it takes about
- * a second here (O_DIRECT writes of 4 MiB), a small part of a --quick run.
+ * 1 MiB passes cross 256 requests before they wrap; filling it took about
+ * 2 s here (4 MiB O_DIRECT writes at ~150 MB/s): a few seconds of a --quick
+ * run of several runners, which boot and calibrate for longer.
  */
 #define HVB_DISK_DEFAULT_BYTES (256ull << 20)
 #define HVB_DISK_MIN_BYTES     (16ull << 20) /* room for 1 MiB sequential requests */
