@@ -14,6 +14,12 @@
  *                   per run so a console flood cannot fill the disk.
  *   hvbench device  abi.h ports 0x500-0x50f and MMIO pages: records,
  *                   release requests, shutdown, the exit-benchmark no-ops.
+ *   virtio-blk      (virtio_blk.h, attached by the runner, not here) a
+ *                   virtio-mmio v2 window at HVB_VIRTIO_MMIO_BASE backed by
+ *                   a host file, served by an I/O thread or inside the
+ *                   QueueNotify exit; hostile drivers get failed requests
+ *                   or DEVICE_NEEDS_RESET, bad register accesses a verdict
+ *                   (virtio.h; README "virtio-blk" has the table).
  */
 #ifndef HV_DEV_H
 #define HV_DEV_H

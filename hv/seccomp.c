@@ -174,11 +174,17 @@ static const struct sc_rule rules[] = {
 /*
  * The virtio-blk I/O thread's allowlist (hv/virtio_blk.c), installed by the
  * thread itself once it is pinned: it waits on its eventfd (poll, read),
- * reads and writes the disk file into guest memory (preadv/pwritev, the
+ * keeps reads and writes in flight (Linux AIO), reads and writes the disk
+ * file into guest memory synchronously (preadv/pwritev, the
  * O_DIRECT bounce buffer: posix_memalign), flushes it (fdatasync), takes
  * the device's mutex (futex), and ends.  No ioctl, no open, no socket.
  */
 static const struct sc_rule io_rules[] = {
+    /* Linux AIO: submit and reap; io_destroy when io_getevents fails for
+     * good (the thread falls back to synchronous I/O). */
+    ANY(SYS_io_submit),
+    ANY(SYS_io_getevents),
+    ANY(SYS_io_destroy),
     ANY(SYS_preadv),
     ANY(SYS_pwritev),
     ANY(SYS_poll),

@@ -44,29 +44,52 @@ static void run_counting_slow(struct hvb_ctx *c, uint64_t n)
 }
 
 static const struct hvb_workload w_fixed = {
-	.name = "test/req-fixed", .desc = "rt_req_time(counter++)", .kind = HVB_KIND_TIME_PER_OP,
-	.run = run_counting, .fixed_ops = 100, .per_request = true, .note = "cell note",
+    .name = "test/req-fixed",
+    .desc = "rt_req_time(counter++)",
+    .kind = HVB_KIND_TIME_PER_OP,
+    .run = run_counting,
+    .fixed_ops = 100,
+    .per_request = true,
+    .note = "cell note",
 };
 static const struct hvb_workload w_calibrated = {
-	.name = "test/req-calibrated", .desc = "rt_req_time(counter++), calibrated",
-	.kind = HVB_KIND_TIME_PER_OP, .run = run_counting_slow, .per_request = true,
+    .name = "test/req-calibrated",
+    .desc = "rt_req_time(counter++), calibrated",
+    .kind = HVB_KIND_TIME_PER_OP,
+    .run = run_counting_slow,
+    .per_request = true,
 };
 static const struct hvb_workload w_rate = {
-	.name = "test/req-rate", .desc = "rt_req_time, kind RATE", .kind = HVB_KIND_RATE,
-	.run = run_counting, .fixed_ops = 10, .per_request = true,
+    .name = "test/req-rate",
+    .desc = "rt_req_time, kind RATE",
+    .kind = HVB_KIND_RATE,
+    .run = run_counting,
+    .fixed_ops = 10,
+    .per_request = true,
 };
 static const struct hvb_workload w_many = {
-	.name = "test/req-many", .desc = "more request times than HVB_REQ_MAX",
-	.kind = HVB_KIND_TIME_PER_OP, .run = run_counting, .fixed_ops = 40000,
-	.per_request = true, .note = "cell note",
+    .name = "test/req-many",
+    .desc = "more request times than HVB_REQ_MAX",
+    .kind = HVB_KIND_TIME_PER_OP,
+    .run = run_counting,
+    .fixed_ops = 40000,
+    .per_request = true,
+    .note = "cell note",
 };
 static const struct hvb_workload w_plain = {
-	.name = "test/req-plain", .desc = "rt_req_time without per_request",
-	.kind = HVB_KIND_TIME_PER_OP, .run = run_counting, .fixed_ops = 10,
+    .name = "test/req-plain",
+    .desc = "rt_req_time without per_request",
+    .kind = HVB_KIND_TIME_PER_OP,
+    .run = run_counting,
+    .fixed_ops = 10,
 };
 static const struct hvb_workload w_fail = {
-	.name = "test/req-fail", .desc = "rt_fail in a measured batch", .kind = HVB_KIND_RATE,
-	.run = run_counting, .fixed_ops = 10, .per_request = true,
+    .name = "test/req-fail",
+    .desc = "rt_fail in a measured batch",
+    .kind = HVB_KIND_RATE,
+    .run = run_counting,
+    .fixed_ops = 10,
+    .per_request = true,
 };
 HVB_WORKLOAD(w_fixed);
 HVB_WORKLOAD(w_calibrated);
@@ -131,7 +154,7 @@ static void test_fixed(void)
 	       "rep 1: its own requests only (reset per repetition)");
 	TAP_OK(value("ops_per_s", 0) > 0, "ops_per_s for a TIME_PER_OP per_request workload");
 	TAP_OK(sample("req_ns.p50", 0) && sample("req_ns.p50", 0)->better == HVB_LOWER_IS_BETTER &&
-		       !strcmp(sample("req_ns.p50", 0)->unit, "ns"),
+		   !strcmp(sample("req_ns.p50", 0)->unit, "ns"),
 	       "req_ns rows: ns, lower is better");
 	TAP_EQ_STR(sample("req_ns.p99", 0)->text, "cell note", "nothing dropped: the cell's note");
 }
@@ -208,12 +231,12 @@ static void test_fail(void)
 	TAP_OK(sample("ops_per_s", 0) && !sample("ops_per_s", 1) && !sample("ops_per_s", 2),
 	       "rt_fail: samples of the repetitions before it, none after");
 	TAP_OK(st && st->status == HVB_ST_FAILED && !strcmp(st->text, "test: request failed") &&
-		       !strcmp(st->workload, "test/req-fail"),
+		   !strcmp(st->workload, "test/req-fail"),
 	       "rt_fail: the cell fails with the reason");
 	TAP_EQ_INT(count(HVB_REC_REP_BEGIN), count(HVB_REC_REP_END), "every REP_BEGIN has its END");
 	TAP_OK(n_recs && recs[n_recs - 2].type == HVB_REC_SAMPLE &&
-		       !strcmp(recs[n_recs - 2].workload, "test/req-plain") &&
-		       recs[n_recs - 1].type == HVB_REC_DONE,
+		   !strcmp(recs[n_recs - 2].workload, "test/req-plain") &&
+		   recs[n_recs - 1].type == HVB_REC_DONE,
 	       "the next cell is measured as usual");
 }
 

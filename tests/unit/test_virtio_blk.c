@@ -155,9 +155,10 @@ static bool guest_matches_disk(struct fx *x, uint64_t gpa, uint64_t off, uint64_
 	return true;
 }
 
+/* The file holds len bytes val at off (an aligned buffer: fd may be O_DIRECT). */
 static bool file_is(int fd, uint64_t off, uint8_t val, uint64_t len)
 {
-	uint8_t buf[4096];
+	static uint8_t buf[4096] __attribute__((aligned(4096)));
 
 	if (len > sizeof(buf) || pread(fd, buf, len, (off_t)off) != (ssize_t)len)
 		return false;
@@ -196,6 +197,7 @@ static void test_attach(void)
 	TAP_EQ_INT(dev_virtio_blk_attach(&f->vm, &c, &b), 0, "good config: attached");
 	TAP_EQ_INT(dev_virtio_blk_attach(&f->vm, &c, &b2), -EEXIST, "same window twice: -EEXIST");
 	TAP_EQ_INT(dev_virtio_blk_io_tid(b), 0, "sync mode: no I/O thread");
+	TAP_EQ_STR(dev_virtio_blk_backend(b), "sync", "sync mode: synchronous I/O");
 	dev_virtio_blk_detach(b);
 	TAP_EQ_INT(f->vm.n_mmio, 0, "detach removes the window");
 	dev_virtio_blk_detach(NULL);
@@ -521,6 +523,77 @@ static void test_thread_mode(enum hv_blk_notify mode, bool seccomp)
 	fx_down(&x);
 }
 
+/*
+ * Depth: 12 requests published at once, one notification: the thread
+ * keeps them in flight through Linux AIO (truly asynchronous with
+ * O_DIRECT), completes every one (in any order) with the right data; a
+ * flush behind four writes completes after them.
+ */
+static void test_depth(enum hv_blk_notify mode, bool direct)
+{
+	struct hv_blk_config cfg;
+	struct fx x;
+	struct drv *d = &x.d;
+	bool seen[QSIZE] = {0}, ok = true, data_ok = true;
+	char name[96];
+	uint16_t flush_head;
+
+	memset(&x, 0, sizeof(x));
+	x.f = fake_vm_new(RAM);
+	x.vm = &x.f->vm, x.vcpu = &x.f->vcpu;
+	x.fd = disk_open("/var/tmp", direct ? O_DIRECT : 0);
+	snprintf(name, sizeof(name), "depth, %s%s", hv_blk_notify_name(mode),
+		 direct ? ", O_DIRECT" : "");
+	if (x.fd < 0) {
+		TAP_SKIP("depth with O_DIRECT: /var/tmp refuses it");
+		fake_vm_free(x.f);
+		return;
+	}
+	cfg = cfg_of(x.fd, mode);
+	cfg.direct = direct;
+	cfg.queue_size_max = 64;
+	if (!TAP_OK(dev_virtio_blk_attach(x.vm, &cfg, &x.blk) == 0, name))
+		return;
+	drv_init(d, x.vm, x.vcpu, BASE, FEATURES, QSIZE);
+	TAP_EQ_STR(dev_virtio_blk_backend(x.blk), "linux-aio", "... backend linux-aio");
+	for (uint16_t i = 0; i < 4; i++) /* 4 reads, 4 writes (3 descriptors each: 12 slots) */
+		drv_blk_req(d, (uint16_t)(3 * i), VIRTIO_BLK_T_IN, 8u * i, DRV_DATA + 4096ull * i, 4096, 1);
+	if (mode != HV_BLK_NOTIFY_POLL)
+		drv_notify(d);
+	ok = drv_wait_used(d, 4, WAIT_MS);
+	for (uint16_t i = 0; i < 4 && ok; i++) {
+		uint16_t id = (uint16_t)d->used->ring[i].id;
+		ok = id < QSIZE && !seen[id] && d->used->ring[i].len == 4097 &&
+		     drv_status_byte(d, id) == VIRTIO_BLK_S_OK;
+		if (id < QSIZE)
+			seen[id] = true;
+	}
+	for (uint16_t i = 0; i < 4; i++)
+		data_ok = data_ok && guest_matches_disk(&x, DRV_DATA + 4096ull * i, 8u * 512 * i, 4096);
+	TAP_OK(ok, "... 4 reads published at once: each completed once, OK");
+	if (mode == HV_BLK_NOTIFY_EXIT)
+		TAP_EQ_INT(stats(&x).max_in_flight, 4, "... all 4 in flight at once (one notify)");
+	TAP_OK(data_ok, "... each with its own sectors");
+	for (uint16_t i = 0; i < 4; i++) {
+		memset(gpa_ptr(x.vm, DRV_DATA + 0x10000 + 4096ull * i), 0x30 + i, 4096);
+		drv_blk_req(d, (uint16_t)(3 * i), VIRTIO_BLK_T_OUT, 200u + 8 * i,
+			    DRV_DATA + 0x10000 + 4096ull * i, 4096, 1);
+	}
+	flush_head = drv_blk_req(d, 12, VIRTIO_BLK_T_FLUSH, 0, 0, 0, 0);
+	if (mode != HV_BLK_NOTIFY_POLL)
+		drv_notify(d);
+	ok = drv_wait_used(d, 9, WAIT_MS);
+	TAP_OK(ok && d->used->ring[8 % QSIZE].id == flush_head &&
+		   drv_status_byte(d, flush_head) == VIRTIO_BLK_S_OK,
+	       "... 4 writes and a flush: the flush completes last");
+	ok = true;
+	for (uint16_t i = 0; i < 4; i++)
+		ok = ok && file_is(x.fd, (200u + 8 * i) * 512, (uint8_t)(0x30 + i), 4096);
+	TAP_OK(ok, "... the writes are in the file");
+	TAP_EQ_INT(stats(&x).io_errors, 0, "... no errors");
+	fx_down(&x);
+}
+
 /* The thread is stopped and joined while requests keep coming. */
 static void test_detach_busy(void)
 {
@@ -640,6 +713,9 @@ int main(void)
 	test_thread_mode(HV_BLK_NOTIFY_POLL, false);
 	test_thread_mode(HV_BLK_NOTIFY_EXIT, true);
 	test_thread_mode(HV_BLK_NOTIFY_POLL, true);
+	test_depth(HV_BLK_NOTIFY_EXIT, false);
+	test_depth(HV_BLK_NOTIFY_EXIT, true);
+	test_depth(HV_BLK_NOTIFY_POLL, true);
 	test_detach_busy();
 	test_ioeventfd();
 	test_direct();

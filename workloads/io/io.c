@@ -39,11 +39,11 @@
 /* What one io/ workload issues. */
 struct io_params {
 	enum rt_blk_op op; /* READ or WRITE (io/flush: the write before each flush) */
-	uint32_t bytes;    /* per request (capped by info.max_bytes) */
-	unsigned depth;    /* requests kept in flight (capped by info.max_depth) */
+	uint32_t bytes;	   /* per request (capped by info.max_bytes) */
+	unsigned depth;	   /* requests kept in flight (capped by info.max_depth) */
 	bool sequential;
-	bool flush;        /* io/flush: each operation = write + timed flush */
-	uint64_t seed;     /* rt_rand seed of the random offsets */
+	bool flush;    /* io/flush: each operation = write + timed flush */
+	uint64_t seed; /* rt_rand seed of the random offsets */
 };
 
 /* Seeds: "io/rr1", "io/rw1", "io/rr32", "io/fl" as bytes (any fixed
@@ -60,7 +60,7 @@ static struct io {
 	unsigned depth;
 	uint64_t positions; /* request-aligned positions on the disk */
 	uint64_t rng, next;
-	uint8_t *buf;       /* depth buffers of `bytes` */
+	uint8_t *buf; /* depth buffers of `bytes` */
 	size_t buf_bytes;
 	uint64_t t_submit[RT_BLK_MAX_DEPTH];
 	unsigned free_tag[RT_BLK_MAX_DEPTH], n_free;
@@ -257,25 +257,26 @@ static void run_flush(struct hvb_ctx *c, uint64_t n)
 
 /* ------------------------------------------------------------ depth > 1 */
 
-/* Fill the queue up to the depth (never past n requests); true if any
- * was queued. */
-static bool fill_queue(struct hvb_ctx *c, uint64_t *issued, uint64_t n)
+/* Fill the queue up to the depth (never past n requests): how many were
+ * queued, or -1 (after rt_fail) if the device refused one. */
+static int fill_queue(struct hvb_ctx *c, uint64_t *issued, uint64_t n)
 {
-	bool any = false;
+	int queued = 0;
 
 	while (io.n_free && *issued < n) {
-		unsigned tag = io.free_tag[--io.n_free];
+		unsigned tag = io.free_tag[io.n_free - 1];
 
 		io.t_submit[tag] = rt_tsc_begin();
 		if (rt_blk_submit(io.p->op, next_sector(), io.buf + (size_t)tag * io.bytes,
 				  io.bytes, tag) < 0) {
 			rt_fail(c, IO_SUBMIT_WHY);
-			return any;
+			return -1;
 		}
+		io.n_free--;
 		(*issued)++;
-		any = true;
+		queued++;
 	}
-	return any;
+	return queued;
 }
 
 /* Exactly n requests with io.depth in flight, each timed from its submit
@@ -287,7 +288,11 @@ static void run_deep(struct hvb_ctx *c, uint64_t n)
 	unsigned got;
 
 	while (done < n) {
-		if (fill_queue(c, &issued, n))
+		int queued = fill_queue(c, &issued, n);
+
+		if (queued < 0)
+			return;
+		if (queued)
 			rt_blk_kick();
 		got = rt_blk_poll(tags, status, io.depth);
 		now = rt_tsc_end();
@@ -315,46 +320,46 @@ static void run_io(struct hvb_ctx *c, uint64_t n)
 		run_qd1(c, n);
 }
 
-#define IO_WORKLOAD(var, wname, wkind, wbytes, wdesc, ...)                                       \
-	static const struct io_params params_##var = { __VA_ARGS__ };                      \
-	static bool valid_##var(struct hvb_ctx *c, const char **why)                       \
-	{                                                                                  \
-		(void)c;                                                                   \
-		return io_valid(&params_##var, why);                                       \
-	}                                                                                  \
-	static int setup_##var(struct hvb_ctx *c, const char **why)                        \
-	{                                                                                  \
-		return io_setup(c, why, &params_##var);                                    \
-	}                                                                                  \
-	static const struct hvb_workload var = {                                           \
-		.name = wname,                                                             \
-		.desc = wdesc,                                                             \
-		.kind = wkind,                                                             \
-		.bytes_per_op = wbytes, /* setup: what the device allows */                \
-		.valid = valid_##var,                                                      \
-		.setup = setup_##var,                                                      \
-		.run = run_io,                                                             \
-		.teardown = io_teardown,                                                   \
-		.needs = HVB_CAP_BLK,                                                      \
-		.per_request = true,                                                       \
-	};                                                                                 \
+#define IO_WORKLOAD(var, wname, wkind, wbytes, wdesc, ...)                                         \
+	static const struct io_params params_##var = {__VA_ARGS__};                                \
+	static bool valid_##var(struct hvb_ctx *c, const char **why)                               \
+	{                                                                                          \
+		(void)c;                                                                           \
+		return io_valid(&params_##var, why);                                               \
+	}                                                                                          \
+	static int setup_##var(struct hvb_ctx *c, const char **why)                                \
+	{                                                                                          \
+		return io_setup(c, why, &params_##var);                                            \
+	}                                                                                          \
+	static const struct hvb_workload var = {                                                   \
+	    .name = wname,                                                                         \
+	    .desc = wdesc,                                                                         \
+	    .kind = wkind,                                                                         \
+	    .bytes_per_op = wbytes, /* setup: what the device allows */                            \
+	    .valid = valid_##var,                                                                  \
+	    .setup = setup_##var,                                                                  \
+	    .run = run_io,                                                                         \
+	    .teardown = io_teardown,                                                               \
+	    .needs = HVB_CAP_BLK,                                                                  \
+	    .per_request = true,                                                                   \
+	};                                                                                         \
 	HVB_WORKLOAD(var)
 
 IO_WORKLOAD(randread_4k_qd1, "io/randread-4k-qd1", HVB_KIND_TIME_PER_OP, BLOCK,
-	    "one 4 KiB read at a random 4 KiB-aligned offset, alone (QD1)",
-	    .op = RT_BLK_READ, .bytes = BLOCK, .depth = 1, .seed = SEED_RANDREAD_QD1);
+	    "one 4 KiB read at a random 4 KiB-aligned offset, alone (QD1)", .op = RT_BLK_READ,
+	    .bytes = BLOCK, .depth = 1, .seed = SEED_RANDREAD_QD1);
 IO_WORKLOAD(randwrite_4k_qd1, "io/randwrite-4k-qd1", HVB_KIND_TIME_PER_OP, BLOCK,
-	    "one 4 KiB write at a random 4 KiB-aligned offset, alone (QD1)",
-	    .op = RT_BLK_WRITE, .bytes = BLOCK, .depth = 1, .seed = SEED_RANDWRITE_QD1);
+	    "one 4 KiB write at a random 4 KiB-aligned offset, alone (QD1)", .op = RT_BLK_WRITE,
+	    .bytes = BLOCK, .depth = 1, .seed = SEED_RANDWRITE_QD1);
 IO_WORKLOAD(randread_4k_qd32, "io/randread-4k-qd32", HVB_KIND_RATE, BLOCK,
-	    "one 4 KiB random read with 32 kept in flight (IOPS)",
-	    .op = RT_BLK_READ, .bytes = BLOCK, .depth = QD_DEEP, .seed = SEED_RANDREAD_QD32);
+	    "one 4 KiB random read with 32 kept in flight (IOPS)", .op = RT_BLK_READ,
+	    .bytes = BLOCK, .depth = QD_DEEP, .seed = SEED_RANDREAD_QD32);
 IO_WORKLOAD(seqread_1m, "io/seqread-1m", HVB_KIND_BANDWIDTH, SEQ_BYTES,
-	    "one 1 MiB read, sequential over the disk and wrapping (QD1)",
-	    .op = RT_BLK_READ, .bytes = SEQ_BYTES, .depth = 1, .sequential = true);
+	    "one 1 MiB read, sequential over the disk and wrapping (QD1)", .op = RT_BLK_READ,
+	    .bytes = SEQ_BYTES, .depth = 1, .sequential = true);
 IO_WORKLOAD(seqwrite_1m, "io/seqwrite-1m", HVB_KIND_BANDWIDTH, SEQ_BYTES,
-	    "one 1 MiB write, sequential over the disk and wrapping (QD1)",
-	    .op = RT_BLK_WRITE, .bytes = SEQ_BYTES, .depth = 1, .sequential = true);
+	    "one 1 MiB write, sequential over the disk and wrapping (QD1)", .op = RT_BLK_WRITE,
+	    .bytes = SEQ_BYTES, .depth = 1, .sequential = true);
 IO_WORKLOAD(flush, "io/flush", HVB_KIND_TIME_PER_OP, BLOCK,
-	    "a 4 KiB random write, then a flush; req_ns times the flush alone",
-	    .op = RT_BLK_WRITE, .bytes = BLOCK, .depth = 1, .flush = true, .seed = SEED_FLUSH);
+	    "a 4 KiB random write, then a flush; req_ns times the flush alone", .op = RT_BLK_WRITE,
+	    .bytes = BLOCK, .depth = 1, .flush = true, .seed = SEED_FLUSH);

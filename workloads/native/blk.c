@@ -30,10 +30,10 @@
 #include "harness.h"
 #include "rt_native.h"
 
-#define DEPTH	    RT_BLK_MAX_DEPTH
-#define MIN_BYTES   4096u /* a disk must hold one 4 KiB block */
-#define DIO_ALIGN   512u  /* buffer alignment O_DIRECT needs at least */
-#define NO_SLOT	    DEPTH
+#define DEPTH	  RT_BLK_MAX_DEPTH
+#define MIN_BYTES 4096u /* a disk must hold one 4 KiB block */
+#define DIO_ALIGN 512u	/* buffer alignment O_DIRECT needs at least */
+#define NO_SLOT	  DEPTH
 
 struct blk_req {
 	enum rt_blk_op op;
@@ -53,17 +53,17 @@ static struct {
 	int fd;
 	struct rt_blk_info info;
 	aio_context_t ctx;
-	struct blk_req queued[DEPTH];      /* submitted, not yet kicked */
+	struct blk_req queued[DEPTH]; /* submitted, not yet kicked */
 	unsigned n_queued;
-	struct blk_req slot[DEPTH];        /* in AIO, by aio_data */
+	struct blk_req slot[DEPTH]; /* in AIO, by aio_data */
 	bool slot_busy[DEPTH];
 	unsigned in_aio;
-	struct blk_done done[DEPTH];       /* completed, not yet polled */
+	struct blk_done done[DEPTH]; /* completed, not yet polled */
 	unsigned n_done;
 	bool logged_error;
 	char note[HVB_TEXT_MAX];
-	char why[HVB_TEXT_MAX + 1024];
-} blk = { .fd = -1 };
+	char why[HVB_TEXT_MAX + 1024]; /* the record keeps 95 bytes: the problem first */
+} blk = {.fd = -1};
 
 static long sys_io_setup(unsigned nr, aio_context_t *ctx)
 {
@@ -96,8 +96,9 @@ static int disk_words(char *path, size_t len, bool *odirect)
 
 	if (!hvb_cmdline_get(cmdline, "disk", path, len)) {
 		snprintf(blk.why, sizeof(blk.why), "%s",
-			 strstr(cmdline, "disk=") ? "disk=: the path is too long"
-						  : "no disk= word: the runner attached no disk file");
+			 strstr(cmdline, "disk=")
+			     ? "disk=: the path is too long"
+			     : "no disk= word: the runner attached no disk file");
 		return strstr(cmdline, "disk=") ? -ENAMETOOLONG : -ENODEV;
 	}
 	*odirect = false;
@@ -114,14 +115,13 @@ static int disk_words(char *path, size_t len, bool *odirect)
 static int open_error(const char *path, bool odirect, int e)
 {
 	if (e == ENOENT)
-		snprintf(blk.why, sizeof(blk.why), "disk=%s: no such file", path);
+		snprintf(blk.why, sizeof(blk.why), "disk= file does not exist: %s", path);
 	else if (e == EINVAL && odirect)
 		snprintf(blk.why, sizeof(blk.why),
-			 "disk=%s: its file system refuses O_DIRECT (odirect=0 uses the page cache)",
-			 path);
+			 "disk= file system refuses O_DIRECT (odirect=0: page cache): %s", path);
 	else
-		snprintf(blk.why, sizeof(blk.why), "disk=%s: cannot open read-write: %s", path,
-			 strerror(e));
+		snprintf(blk.why, sizeof(blk.why), "disk= cannot be opened read-write (%s): %s",
+			 strerror(e), path);
 	return -e;
 }
 
@@ -132,7 +132,8 @@ static int64_t disk_size(int fd, const char *path)
 	uint64_t bytes;
 
 	if (fstat(fd, &st) < 0) {
-		snprintf(blk.why, sizeof(blk.why), "disk=%s: fstat: %s", path, strerror(errno));
+		snprintf(blk.why, sizeof(blk.why), "disk= fstat failed (%s): %s", strerror(errno),
+			 path);
 		return -errno;
 	}
 	if (S_ISREG(st.st_mode))
@@ -141,13 +142,13 @@ static int64_t disk_size(int fd, const char *path)
 		;
 	else {
 		snprintf(blk.why, sizeof(blk.why),
-			 "disk=%s: neither a regular file nor a block device", path);
+			 "disk= is neither a regular file nor a block device: %s", path);
 		return -EINVAL;
 	}
 	if (bytes < MIN_BYTES) {
 		snprintf(blk.why, sizeof(blk.why),
-			 "disk=%s: %llu bytes, too small (at least %u: one 4 KiB block)", path,
-			 (unsigned long long)bytes, MIN_BYTES);
+			 "disk= too small: %llu bytes, at least %u (one 4 KiB block): %s",
+			 (unsigned long long)bytes, MIN_BYTES, path);
 		return -ENOSPC;
 	}
 	return (int64_t)bytes;
@@ -157,14 +158,17 @@ static int64_t disk_size(int fd, const char *path)
  * disk still works at depth 1 and the note says why. */
 static void aio_init(void)
 {
+	const char *cache = blk.odirect ? "O_DIRECT" : "page cache (no O_DIRECT)";
+
 	blk.ctx = 0;
 	blk.aio = sys_io_setup(DEPTH, &blk.ctx) == 0;
-	snprintf(blk.note, sizeof(blk.note), "native %s, pread/pwrite at QD1, %s%s",
-		 blk.odirect ? "O_DIRECT" : "page cache (no O_DIRECT)",
-		 blk.aio ? "Linux AIO deeper" : "no AIO (io_setup: ",
-		 blk.aio ? "" : strerror(errno));
-	if (!blk.aio)
-		snprintf(blk.note + strlen(blk.note), sizeof(blk.note) - strlen(blk.note), ")");
+	if (blk.aio)
+		snprintf(blk.note, sizeof(blk.note),
+			 "native %s, pread/pwrite at QD1, Linux AIO deeper", cache);
+	else
+		snprintf(blk.note, sizeof(blk.note),
+			 "native %s, pread/pwrite, QD1 only (io_setup: %s)", cache,
+			 strerror(errno));
 }
 
 int rt_blk_open(struct rt_blk_info *info, const char **why)
@@ -190,11 +194,11 @@ int rt_blk_open(struct rt_blk_info *info, const char **why)
 	}
 	aio_init();
 	blk.info = (struct rt_blk_info){
-		.sectors = (uint64_t)bytes / RT_BLK_SECTOR,
-		.max_depth = blk.aio ? DEPTH : 1,
-		.max_bytes = RT_BLK_MAX_BYTES,
-		.flush = true, /* fdatasync: as stable as this host's storage makes it */
-		.note = blk.note,
+	    .sectors = (uint64_t)bytes / RT_BLK_SECTOR,
+	    .max_depth = blk.aio ? DEPTH : 1,
+	    .max_bytes = RT_BLK_MAX_BYTES,
+	    .flush = true, /* fdatasync: as stable as this host's storage makes it */
+	    .note = blk.note,
 	};
 	blk.open = true;
 	*info = blk.info;
@@ -252,7 +256,7 @@ int rt_blk_submit(enum rt_blk_op op, uint64_t sector, void *buf, uint32_t bytes,
 		return -EINVAL;
 	if (outstanding() >= blk.info.max_depth)
 		return -EAGAIN;
-	blk.queued[blk.n_queued++] = (struct blk_req){ op, sector, buf, bytes, tag };
+	blk.queued[blk.n_queued++] = (struct blk_req){op, sector, buf, bytes, tag};
 	return 0;
 }
 
@@ -266,7 +270,9 @@ static int request_status(const struct blk_req *r, long res)
 	if (!blk.logged_error) {
 		blk.logged_error = true;
 		snprintf(line, sizeof(line), "native disk: %s of %u bytes at sector %llu: %s",
-			 r->op == RT_BLK_READ ? "read" : r->op == RT_BLK_WRITE ? "write" : "flush",
+			 r->op == RT_BLK_READ	 ? "read"
+			 : r->op == RT_BLK_WRITE ? "write"
+						 : "flush",
 			 r->bytes, (unsigned long long)r->sector,
 			 res < 0 ? strerror((int)-res) : "short transfer");
 		rt_log(line);
@@ -276,7 +282,7 @@ static int request_status(const struct blk_req *r, long res)
 
 static void complete(const struct blk_req *r, long res)
 {
-	blk.done[blk.n_done++] = (struct blk_done){ r->tag, request_status(r, res) };
+	blk.done[blk.n_done++] = (struct blk_done){r->tag, request_status(r, res)};
 }
 
 /* pread/pwrite of the whole request (retrying EINTR and short transfers);
@@ -329,12 +335,12 @@ static void submit_aio(struct blk_req *rw, unsigned n)
 		blk.slot[s] = rw[i];
 		blk.slot_busy[s] = true;
 		cb[i] = (struct iocb){
-			.aio_data = s,
-			.aio_lio_opcode = rw[i].op == RT_BLK_READ ? IOCB_CMD_PREAD : IOCB_CMD_PWRITE,
-			.aio_fildes = (uint32_t)blk.fd,
-			.aio_buf = (uint64_t)(uintptr_t)rw[i].buf,
-			.aio_nbytes = rw[i].bytes,
-			.aio_offset = (int64_t)(rw[i].sector * RT_BLK_SECTOR),
+		    .aio_data = s,
+		    .aio_lio_opcode = rw[i].op == RT_BLK_READ ? IOCB_CMD_PREAD : IOCB_CMD_PWRITE,
+		    .aio_fildes = (uint32_t)blk.fd,
+		    .aio_buf = (uint64_t)(uintptr_t)rw[i].buf,
+		    .aio_nbytes = rw[i].bytes,
+		    .aio_offset = (int64_t)(rw[i].sector * RT_BLK_SECTOR),
 		};
 		cbp[i] = &cb[i];
 	}
@@ -383,7 +389,7 @@ void rt_blk_kick(void)
 static void reap_aio(void)
 {
 	struct io_event ev[DEPTH];
-	struct timespec zero = { 0, 0 };
+	struct timespec zero = {0, 0};
 	long n;
 
 	if (!blk.in_aio)
