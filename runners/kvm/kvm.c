@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,7 +96,8 @@ static void kvm_describe(const struct hvb_runner *r, const struct hvb_config *cf
 	hvb_out_meta(out, "seccomp", sec);
 	if (cfg->disk) {
 		hvb_out_metaf(out, "blk", "virtio-blk mmio v2 at 0x%llx, notify=%s, backend: "
-					  "I/O thread, pread/pwrite%s",
+					  "I/O thread (pinned to a CPU other than the vCPU's where "
+					  "there is one), pread/pwrite%s",
 			      (unsigned long long)HVB_VIRTIO_MMIO_BASE,
 			      hv_blk_notify_name(cfg->kvm_blk_notify),
 			      cfg->disk->odirect ? " with O_DIRECT" : " (no O_DIRECT: page cache)");
@@ -222,6 +224,24 @@ static int attach_devices(struct kvm_job *kj, char *why, size_t len)
 	return r;
 }
 
+/*
+ * The CPU for the device's I/O thread: the first one this process may use
+ * other than the vCPU's, so that a polling I/O thread (notify=poll) and the
+ * vCPU polling the used ring do not take turns on one CPU; -1 (the
+ * scheduler's choice) when there is no other.
+ */
+static int io_thread_cpu(int vcpu_cpu)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return -1;
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (c != vcpu_cpu && CPU_ISSET(c, &set))
+			return c;
+	return -1;
+}
+
 /* The run's disk as virtio-blk (hv/virtio_blk.h), for a job (not a probe
  * boot) of a run that has one. */
 static int attach_disk(struct kvm_job *kj, char *why, size_t len)
@@ -232,7 +252,7 @@ static int attach_disk(struct kvm_job *kj, char *why, size_t len)
 		.direct = cfg->disk->odirect,
 		.notify = cfg->kvm_blk_notify,
 		.mmio_gpa = HVB_VIRTIO_MMIO_BASE,
-		.io_cpu = -1, /* the scheduler's choice: recorded per job in the log */
+		.io_cpu = io_thread_cpu(kj->job->cpu),
 	};
 	int r;
 
@@ -251,6 +271,13 @@ static int attach_disk(struct kvm_job *kj, char *why, size_t len)
 		return r;
 	}
 	kj->blk_fd = bc.fd;
+	if (kj->out && bc.io_cpu >= 0)
+		hvb_out_log(kj->out, "virtio-blk: notify=%s, I/O thread %d pinned to cpu %d",
+			    hv_blk_notify_name(bc.notify), (int)dev_virtio_blk_io_tid(kj->blk),
+			    bc.io_cpu);
+	else if (kj->out)
+		hvb_out_log(kj->out, "virtio-blk: notify=%s, I/O thread %d unpinned (no other CPU)",
+			    hv_blk_notify_name(bc.notify), (int)dev_virtio_blk_io_tid(kj->blk));
 	return 0;
 }
 
