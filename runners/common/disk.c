@@ -330,7 +330,15 @@ int hvb_disk_use(struct hvb_disk *d, const char *path, uint64_t min_bytes, char 
 		snprintf(err, len, "--disk %s: cannot read its size: %s", path, strerror(-r));
 		return r;
 	}
-	size -= size % ALIGN;
+	/* Each runner's device rounds another way (QEMU to 512, the core to
+	 * 4096): the io/ offsets, drawn over the capacity, would differ. */
+	if (size % ALIGN) {
+		snprintf(err, len,
+			 "--disk %s: its size (%llu bytes) is not a multiple of 4096, so the "
+			 "runners would see different capacities (truncate -s to a multiple)",
+			 path, (unsigned long long)size);
+		return -EINVAL;
+	}
 	if (size < min_bytes) {
 		snprintf(err, len,
 			 "--disk %s is too small: %llu bytes, the run needs at least %llu (%llu MiB)",

@@ -70,8 +70,8 @@ int hvb_disk_parse_size(const char *s, uint64_t *out, char *err, size_t len);
 int hvb_disk_create(struct hvb_disk *d, const char *dir, const char *run_id, uint64_t bytes,
 		    const volatile int *stop, char *err, size_t len);
 
-/* --disk PATH: an existing regular file or block device, writable, at least
- * min_bytes (the size is rounded down to 4096).  0 or -errno with err. */
+/* --disk PATH: an existing regular file or block device, writable, its
+ * size a multiple of 4096 and at least min_bytes.  0 or -errno with err. */
 int hvb_disk_use(struct hvb_disk *d, const char *path, uint64_t min_bytes, char *err, size_t len);
 
 /* Open the disk for a device: read-write, O_DIRECT when d->odirect,

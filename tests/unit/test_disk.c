@@ -145,9 +145,13 @@ static void test_given(void)
 	TAP_EQ_INT(hvb_disk_use(&d, path, 16ull << 20, err, sizeof(err)), -ENOSPC,
 		   "too small: refused");
 	TAP_OK(strstr(err, "too small") && strstr(err, "given.img"), "saying so");
-	TAP_OK(!ftruncate(fd, (32 << 20) + 100), "32 MiB + 100 bytes, sparse");
+	TAP_OK(!ftruncate(fd, (32 << 20) + 512), "32 MiB + 512 bytes");
+	TAP_EQ_INT(hvb_disk_use(&d, path, 16ull << 20, err, sizeof(err)), -EINVAL,
+		   "not a multiple of 4096: refused");
+	TAP_OK(strstr(err, "multiple of 4096") != NULL, "saying so");
+	TAP_OK(!ftruncate(fd, 32 << 20), "32 MiB, sparse");
 	TAP_EQ_INT(hvb_disk_use(&d, path, 16ull << 20, err, sizeof(err)), 0, "big enough");
-	TAP_OK(d.size_bytes == 32ull << 20 && !d.owned, "rounded down to 4 KiB; not owned");
+	TAP_OK(d.size_bytes == 32ull << 20 && !d.owned, "its size; not owned");
 	TAP_OK(strstr(d.fill, "SPARSE") != NULL, "a sparse file is called so");
 	hvb_disk_remove(&d);
 	TAP_OK(access(path, F_OK) == 0, "a given disk is never deleted");
