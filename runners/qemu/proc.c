@@ -52,6 +52,15 @@ bool qemu_blk_usable(const struct hvb_config *cfg)
 	return cfg->disk && qemu_machine_microvm(cfg);
 }
 
+char *qemu_machine_arg(const struct hvb_config *cfg)
+{
+	/* microvm writes the virtio_mmio.device= words the guest looks for
+	 * only without ACPI (with it, the windows are in the DSDT alone). */
+	if (qemu_blk_usable(cfg) && !strstr(cfg->qemu_machine, "acpi="))
+		return xasprintf("%s,acpi=off", cfg->qemu_machine);
+	return xstrdup(cfg->qemu_machine);
+}
+
 const char *qemu_blk_cache(const struct hvb_disk *d)
 {
 	/* cache=none is O_DIRECT, and aio=native needs it; without O_DIRECT
@@ -73,12 +82,7 @@ char **qemu_argv(const struct qemu_conf *conf, const struct hvb_config *cfg, con
 	ARG("-nodefaults");
 	ARG("-no-reboot");
 	ARG("-machine");
-	/* microvm writes the virtio_mmio.device= words the guest looks for
-	 * only without ACPI (with it, the windows are in the DSDT alone). */
-	if (qemu_blk_usable(cfg) && !strstr(cfg->qemu_machine, "acpi="))
-		ARG("%s,acpi=off", cfg->qemu_machine);
-	else
-		ARG("%s", cfg->qemu_machine);
+	v[n++] = qemu_machine_arg(cfg);
 	ARG("-accel");
 	ARG("%s", conf->accel);
 	ARG("-cpu");

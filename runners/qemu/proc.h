@@ -60,6 +60,9 @@ void qemu_argv_free(char **v);
  * a disk QEMU can attach there? */
 bool qemu_machine_microvm(const struct hvb_config *cfg);
 bool qemu_blk_usable(const struct hvb_config *cfg);
+/* The -machine value (malloc'ed): HVB_QEMU_MACHINE, with acpi=off added
+ * for a disk on microvm. */
+char *qemu_machine_arg(const struct hvb_config *cfg);
 /* The -drive cache and aio options for the run's disk. */
 const char *qemu_blk_cache(const struct hvb_disk *d);
 

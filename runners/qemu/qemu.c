@@ -157,12 +157,14 @@ static void qemu_describe(const struct hvb_runner *r, const struct hvb_config *c
 			  const struct hvb_out *out)
 {
 	const struct qemu_conf *conf = conf_of(r);
-	char buf[256];
+	char buf[256], *line;
 
 #define META(k, ...) hvb_out_metaf(out, k, __VA_ARGS__)
 	qemu_version(cfg, buf, sizeof(buf));
 	META("version", "%s", buf);
-	META("machine", "%s", cfg->qemu_machine);
+	line = qemu_machine_arg(cfg);
+	META("machine", "%s", line);
+	free(line);
 	META("cpu", "%s", conf->cpu);
 	META("accelerator", "%s", conf->accel);
 	META("guest_mem_mib", "%llu", (unsigned long long)cfg->guest_mem_mib);
