@@ -526,8 +526,8 @@ static int run_main(int argc, char **argv)
 		OPT_STR("disk", 0, &o.disk, "PATH",
 			"io/ workloads: use this existing file or block device as the run's "
 			"disk (never deleted; refused if read-only, not a multiple of 4K or "
-			"smaller than --disk-size or 16 MiB); default: a file the run creates in --out, fills and "
-			"removes"),
+			"smaller than --disk-size or 16 MiB); default: a file the run "
+			"creates in --out, fills and removes"),
 		OPT_STR("disk-size", 0, &o.disk_size, "SIZE",
 			"size of the disk the run creates, e.g. 256M, 1G (default 256M; "
 			"16M-1T, a multiple of 4K)"),
