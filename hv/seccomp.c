@@ -193,6 +193,8 @@ static const struct sc_rule io_rules[] = {
     ANY(SYS_fdatasync),
     ARG(SYS_futex, 1, ~(uint32_t)(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME), FUTEX_WAIT,
 	FUTEX_WAKE, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET),
+    /* Poll mode lets a vCPU on the same CPU run now and then. */
+    ANY(SYS_sched_yield),
     /* The bounce buffer (malloc: never executable), thread exit (glibc
      * releases the stack with madvise). */
     ARG(SYS_mmap, 2, PROT_EXEC, 0),

@@ -208,6 +208,7 @@ static void queue_enable(struct virtio_mmio *t, struct virtq *q)
 	}
 	q->event_idx = t->driver_features & (1ull << VIRTIO_RING_F_EVENT_IDX);
 	q->last_avail = q->used_idx = q->signalled = 0;
+	q->notify_off = false;
 	__atomic_store_n(&q->used->flags, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&q->used->idx, 0, __ATOMIC_RELEASE);
 	q->ready = true;
@@ -534,6 +535,7 @@ bool virtq_notifications(struct virtq *q, bool enable)
 	 * publish next, so it never asks for a notification. */
 	uint16_t event = enable ? q->last_avail : (uint16_t)(q->last_avail - 1);
 
+	q->notify_off = !enable;
 	__atomic_store_n(&q->used->flags, enable ? 0 : VRING_USED_F_NO_NOTIFY, __ATOMIC_RELAXED);
 	if (q->event_idx)
 		__atomic_store_n(avail_event(q), event, __ATOMIC_RELAXED);

@@ -79,6 +79,7 @@ struct virtq {
 	uint16_t last_avail; /* next available entry the device takes */
 	uint16_t used_idx;   /* the device's copy of used->idx */
 	uint16_t signalled;  /* used_idx when InterruptStatus was last considered */
+	bool notify_off;     /* virtq_notifications(q, false) was the last word */
 };
 
 /* One buffer of a descriptor chain, checked. */

@@ -69,7 +69,7 @@ struct hv_virtio_blk {
 	pthread_t thread;
 	int stop;	   /* atomic: detach asks the thread to end */
 	pid_t tid;	   /* atomic */
-	bool quiet;	   /* poll mode: notifications are off on the live queue */
+	unsigned poll_spins; /* poll mode: idle turns, for poll_idle's yields */
 	pthread_mutex_t start_lock;
 	pthread_cond_t started;
 	int start_result; /* 1 = pending */
@@ -478,16 +478,24 @@ static void async_give_up(struct hv_virtio_blk *b, struct virtq *q)
 			slot_finish(b, q, i, -EIO);
 }
 
-/* Complete what has ended: at least one (block) or what is there. */
-static void async_reap(struct hv_virtio_blk *b, struct virtq *q, bool block)
+/*
+ * Complete what has ended: wait for at least one, for as long as it takes
+ * (block) or at most POLL_REAP_NS (poll mode, which then looks at the ring
+ * again).  Poll mode sleeps here rather than spin: the kernel may need
+ * this CPU to complete the I/O (a write's completion work runs on the
+ * submitting CPU).  Returns how many.
+ */
+#define POLL_REAP_NS 50000
+static long async_reap(struct hv_virtio_blk *b, struct virtq *q, bool block)
 {
-	struct timespec zero = {0, 0};
-	long n = sys_io_getevents(b->aio, block, b->n_slots, b->events, block ? NULL : &zero);
+	struct timespec brief = {0, POLL_REAP_NS};
+	long n = sys_io_getevents(b->aio, 1, b->n_slots, b->events, block ? NULL : &brief);
 
 	if (n < 0 && errno != EINTR)
 		async_give_up(b, q);
 	for (long i = 0; i < n; i++)
 		slot_finish(b, q, (unsigned)b->events[i].data, b->events[i].res);
+	return n;
 }
 
 static void async_drain(struct hv_virtio_blk *b, struct virtq *q)
@@ -498,6 +506,22 @@ static void async_drain(struct hv_virtio_blk *b, struct virtq *q)
 }
 
 /* ------------------------------------------------------------ serving */
+
+/*
+ * Poll mode found the ring empty.  Every POLL_YIELD empty polls the thread
+ * yields its CPU: on a busy host, or when it is not pinned apart from the
+ * vCPU, the guest would otherwise wait for the scheduler to take the CPU
+ * away from a spinning thread, a whole time slice per request.
+ */
+#define POLL_YIELD 256
+static void poll_idle(struct hv_virtio_blk *b)
+{
+	count(&b->stats.polls_empty, 1);
+	if (++b->poll_spins % POLL_YIELD == 0)
+		sched_yield();
+	else
+		__builtin_ia32_pause();
+}
 
 /* One chain: parse, then queue it for AIO or execute and complete it.
  * false: the device needs a reset. */
@@ -533,8 +557,8 @@ static bool serve_chain(struct hv_virtio_blk *b, struct virtq *q)
 	return true;
 }
 
-/* Take chains while there is room in flight; false when the ring said stop
- * (empty, broken, reset needed). */
+/* Take chains while there is room in flight, until the ring is empty,
+ * broken or the device needs a reset; n counts them. */
 static void take_chains(struct hv_virtio_blk *b, struct virtq *q, unsigned *n)
 {
 	const char *why;
@@ -570,7 +594,7 @@ static unsigned serve(struct hv_virtio_blk *b)
 	bool poll_mode = b->cfg.notify == HV_BLK_NOTIFY_POLL;
 	unsigned n = 0;
 
-	if (virtio_queue_live(&b->t, 0) && (!poll_mode || !b->quiet))
+	if (virtio_queue_live(&b->t, 0) && !q->notify_off)
 		virtq_notifications(q, false);
 	for (;;) {
 		take_chains(b, q, &n);
@@ -579,14 +603,11 @@ static unsigned serve(struct hv_virtio_blk *b)
 			async_reap(b, q, !poll_mode);
 			continue;
 		}
-		if (!virtio_queue_live(&b->t, 0)) {
-			b->quiet = false;
+		if (!virtio_queue_live(&b->t, 0))
 			return n;
-		}
 		if (poll_mode) {
-			if (n || !b->quiet)
+			if (n) /* avail_event follows what was taken */
 				virtq_notifications(q, false);
-			b->quiet = true;
 			return n;
 		}
 		if (stopping(b) || !virtq_notifications(q, true))
@@ -652,10 +673,8 @@ static void io_loop(struct hv_virtio_blk *b)
 		virtio_lock(&b->t);
 		n = serve(b);
 		virtio_unlock(&b->t);
-		if (!n && b->cfg.notify == HV_BLK_NOTIFY_POLL) {
-			count(&b->stats.polls_empty, 1);
-			__builtin_ia32_pause();
-		}
+		if (!n && b->cfg.notify == HV_BLK_NOTIFY_POLL)
+			poll_idle(b);
 	}
 }
 

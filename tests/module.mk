@@ -13,6 +13,9 @@ UNIT_TESTS += $(sort $(wildcard tests/unit/test_*.c))
 test_xen_pv_LINK :=
 test_xen_ring_LINK :=
 test_virtio_guest_LINK :=
+# The guest virtio-blk driver, its sources included (the guest runtime is no
+# host layer): nothing.
+test_virtio_blk_driver_LINK :=
 # hv/: the reference core alone.
 test_hv_elf_LINK := hv
 test_hv_guest_LINK := hv

@@ -5,6 +5,10 @@ last operation that chose it, and no operation's block is missing.
 
     verify_disk.py DISK [--ops N]
 
+The file must have held zeros before, and have seen one io/verify cell (one
+guest boot, or one native child): every cell starts again at op 0, so a
+second one leaves blocks the replay of the last cannot explain.
+
 --ops N: the guest ran N operations (its LOG line "io/verify: N operations");
 the largest op index found in the file must then be N - 1.  Prints one line
 of figures and exits 0 if the file is right, else prints the first problem
