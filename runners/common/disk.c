@@ -366,6 +366,14 @@ int hvb_disk_open(const struct hvb_disk *d)
 	return fd < 0 ? -errno : fd;
 }
 
+void hvb_disk_child_unlock(const struct hvb_disk *d)
+{
+	/* flock belongs to the open file description the fork shared: the
+	 * child's copy of the fd keeps it held until closed. */
+	if (d && d->lock_fd >= 0)
+		close(d->lock_fd);
+}
+
 void hvb_disk_meta(const struct hvb_disk *d, struct hvb_sink *sink)
 {
 	hvb_sink_meta(sink, "disk.path", d->path);

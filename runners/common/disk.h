@@ -78,6 +78,11 @@ int hvb_disk_use(struct hvb_disk *d, const char *path, uint64_t min_bytes, char 
  * close-on-exec.  fd or -errno. */
 int hvb_disk_open(const struct hvb_disk *d);
 
+/* In a forked child that does not exec (the native runner's): drop the
+ * child's share of the run's lock, so that the disk of a hvbench killed
+ * with SIGKILL is a leftover at once, even while the child is still dying. */
+void hvb_disk_child_unlock(const struct hvb_disk *d);
+
 /* The disk.* keys of meta.csv and the log lines that go with them. */
 void hvb_disk_meta(const struct hvb_disk *d, struct hvb_sink *sink);
 

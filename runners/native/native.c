@@ -99,6 +99,7 @@ static void child_main(const struct hvb_job *job, int fd, struct native_counters
 
 	/* Die with hvbench: a killed parent must not leave a workload running. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	hvb_disk_child_unlock(job->cfg->disk);
 	if (getppid() != parent)
 		_exit(HVB_EXIT_PANIC); /* the parent died before prctl */
 	signal(SIGINT, SIG_IGN); /* the parent decides when to stop */

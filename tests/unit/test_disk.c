@@ -12,6 +12,8 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "disk.h"
@@ -133,6 +135,34 @@ static void test_leftovers(void)
 	unlink(other);
 }
 
+/* A forked child that dropped its share of the lock does not keep a dead
+ * parent's disk "live". */
+static void test_child_unlock(void)
+{
+	struct hvb_disk d;
+	char err[600];
+	int msgs = 0;
+	pid_t child;
+
+	TAP_EQ_INT(hvb_disk_create(&d, dir, "run-3", 16ull << 20, NULL, err, sizeof(err)), 0,
+		   "a disk for the fork case");
+	child = fork();
+	if (child == 0) {
+		hvb_disk_child_unlock(&d);
+		sleep(5);
+		_exit(0);
+	}
+	usleep(200000);
+	close(d.lock_fd); /* the parent "dies": its share of the lock goes */
+	d.lock_fd = -1;
+	TAP_EQ_INT(hvb_disk_clean_leftovers(dir, count_msg, &msgs), 1,
+		   "with the child alive, the dead parent's disk is a leftover");
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	d.owned = false; /* already gone */
+	hvb_disk_remove(&d);
+}
+
 static void test_given(void)
 {
 	char path[128], err[600];
@@ -207,6 +237,7 @@ int main(void)
 	test_create();
 	test_interrupted();
 	test_leftovers();
+	test_child_unlock();
 	test_given();
 	test_tmpfs();
 	rmdir(dir);
