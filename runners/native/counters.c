@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hvb/abi.h"
@@ -18,7 +19,9 @@
 
 /* One repetition's deltas; written with one write() (<= PIPE_BUF: atomic). */
 struct ctr_msg {
-	uint32_t magic, rep, n, pad;
+	uint32_t magic, rep, n;
+	int32_t cpu_err;  /* 0 or -errno: the child's CPU time over the repetition */
+	uint64_t cpu_ns;
 	struct hvb_perf_value v[HVB_PERF_MAX_EVENTS];
 };
 _Static_assert(sizeof(struct ctr_msg) <= PIPE_BUF, "counter message must be one atomic write");
@@ -57,6 +60,17 @@ int native_counters_init(struct native_counters *nc, const char *env, char *err,
 	return 0;
 }
 
+/* This process's CPU time (all its threads), ns. */
+static int process_cpu_ns(uint64_t *ns)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts))
+		return -errno;
+	*ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return 0;
+}
+
 /* The child's single instance (the rep hook has no argument). */
 static struct native_counters *child_nc;
 
@@ -68,6 +82,12 @@ static void child_send(struct native_counters *nc, const struct hvb_record *rec,
 	memset(&m, 0, sizeof(m));
 	m.magic = CTR_MAGIC;
 	m.rep = rec->rep;
+	m.cpu_err = nc->cpu_err;
+	if (!nc->cpu_err) {
+		uint64_t now = 0;
+		m.cpu_err = process_cpu_ns(&now);
+		m.cpu_ns = m.cpu_err ? 0 : now - nc->cpu_begin;
+	}
 	if (!nc->perf) {
 		/* Counters could not be opened at all: one row that says so. */
 		m.n = 1;
@@ -100,6 +120,7 @@ static void child_rep_hook(const struct hvb_record *rec, bool written)
 	int r = 0;
 
 	if (rec->type == HVB_REC_REP_BEGIN && written) {
+		nc->cpu_err = process_cpu_ns(&nc->cpu_begin);
 		nc->begun = nc->perf && !hvb_perf_read(nc->perf, &nc->begin);
 		if (nc->perf && !nc->begun)
 			memset(&nc->begin, 0, sizeof(nc->begin));
@@ -162,6 +183,8 @@ void native_counters_on_rep(void *arg, const struct hvb_record *rec, bool begin)
 	r = parent_recv(nc, &m);
 	if (!r && m.rep != rec->rep)
 		r = -EPROTO;
+	nc->rep_cpu_err = r ? r : m.cpu_err > 0 ? -EPROTO : m.cpu_err;
+	nc->rep_cpu_ns = r ? 0 : m.cpu_ns;
 	if (r) {
 		hvb_out_log(nc->out, "%s: rep %u: no perf counter data (%s)", workload, rec->rep,
 			    r == -ETIMEDOUT ? "timed out" : "malformed message");

@@ -30,11 +30,17 @@ struct native_counters {
 	size_t n;
 	/* parent */
 	const struct hvb_out *out;
+	/* the last REP_END's CPU time of the child (0 or -errno), read by
+	 * the child itself at its REP_BEGIN and REP_END */
+	int rep_cpu_err;
+	uint64_t rep_cpu_ns;
 	/* child */
 	struct hvb_perf *perf;
 	char err[200];
 	struct hvb_perf_snap begin;
 	bool begun;
+	uint64_t cpu_begin;
+	int cpu_err;
 };
 
 /*
@@ -51,7 +57,8 @@ void native_counters_child(struct native_counters *nc);
 /* In the parent, after fork: rows go to out. */
 void native_counters_parent(struct native_counters *nc, const struct hvb_out *out);
 
-/* The consumer's on_rep (arg = nc): at REP_END, write the rows of that rep. */
+/* The consumer's on_rep (arg = nc): at REP_END, write the rows of that rep
+ * and leave the child's CPU time over it in rep_cpu_err / rep_cpu_ns. */
 void native_counters_on_rep(void *arg, const struct hvb_record *rec, bool begin);
 
 /* Parent: close the side pipe. */

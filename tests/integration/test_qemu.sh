@@ -92,8 +92,10 @@ check "... the run is marked interrupted" meta_has "$dir" '^status,interrupted$'
 check "... and QEMU is reaped" no_qemu_left int
 
 # QEMU killed from outside (SIGKILL) while the guest runs: the cells of that
-# boot fail saying so.  This run's QEMU is the child of this hvbench.
-HVB_GUEST_IMAGE=$STUBS/stub-hang.elf "$HVBENCH" run -r qemu-tcg -w micro/rdtsc --reps 1 \
+# boot fail saying so.  This run's QEMU is the child of this hvbench.  On
+# -machine pc, whose firmware takes long enough for the kill to land before
+# the stub's HELLO (microvm boots it within the time pgrep needs).
+HVB_QEMU_MACHINE=pc HVB_GUEST_IMAGE=$STUBS/stub-hang.elf "$HVBENCH" run -r qemu-tcg -w micro/rdtsc --reps 1 \
 	--timeout 60 -o "$tmp/qkill" >"$tmp/qkill.out" 2>"$tmp/qkill.err" &
 pid=$!
 qpid=

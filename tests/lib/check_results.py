@@ -14,6 +14,12 @@ import sys
 SAMPLES = ["run_id", "runner", "workload", "metric", "unit", "better", "rep", "value",
            "status", "note"]
 UNIT_OF_KIND = {"ns/op": {"ns", "cycles"}, "MB/s": {"MB/s", "ns"}, "ops/s": {"ops/s", "ns"}}
+# Rows of per-request (io/) workloads whose unit is not their kind's: the
+# harness's requests per second and the runners' costs per request.
+PER_REQUEST_UNITS = {"ops_per_s": "ops/s", "host_cpu_ns_per_op": "ns",
+                     "notifies_per_op": "notifies"}
+# Units whose values must be > 0 (FORMAT.md); any other (a count) may be 0.
+POSITIVE_UNITS = {"ns", "cycles", "ms", "MB/s", "ops/s"}
 REQUIRED_META = ["format_version", "run_id", "status", "started_utc", "finished_utc",
                  "hvbench_version", "hvbench_commit", "command_line", "kernel", "cpu_model",
                  "tsc_khz", "hypervisor", "nesting", "mitigations", "thp", "governor",
@@ -62,12 +68,14 @@ def main():
         cells.add((row["runner"], row["workload"]))
         if row["status"] == "ok":
             v = float(row["value"])
-            if not math.isfinite(v) or v <= 0:
+            if not math.isfinite(v) or v < 0 or (v == 0 and row["unit"] in POSITIVE_UNITS):
                 fail("samples.csv:%d value %s is not positive" % (i, row["value"]))
             if row["better"] not in ("lower", "higher") or not row["unit"]:
                 fail("samples.csv:%d lacks unit/direction" % i)
             kind = kinds.get(row["workload"])
-            if kind and row["unit"] not in UNIT_OF_KIND.get(kind, {row["unit"]}):
+            if PER_REQUEST_UNITS.get(row["metric"]) == row["unit"]:
+                pass
+            elif kind and row["unit"] not in UNIT_OF_KIND.get(kind, {row["unit"]}):
                 fail("samples.csv:%d unit %s does not match the workload kind %s"
                      % (i, row["unit"], kind))
         elif row["status"] in ("skipped", "unsupported", "failed"):
