@@ -9,9 +9,10 @@
 # src: that is the layering check.  An undeclared test does not build.
 UNIT_TESTS += $(sort $(wildcard tests/unit/test_*.c))
 
-# Header-only code (the guest runtime's Xen PV and ring helpers): nothing.
+# Header-only code (the guest runtime's Xen PV, ring and split-driver helpers): nothing.
 test_xen_pv_LINK :=
 test_xen_ring_LINK :=
+test_xen_io_LINK :=
 # hv/: the reference core alone.
 test_hv_elf_LINK := hv
 test_hv_guest_LINK := hv
