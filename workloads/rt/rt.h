@@ -222,7 +222,7 @@ struct rt_blk_ops {
 	void (*kick)(void);
 	unsigned (*poll)(uint64_t *tags, int *status, unsigned max);
 };
-#define RT_PLATFORM_MMIO_MAX 2
+#define RT_PLATFORM_MMIO_MAX 3
 
 extern const struct rt_platform *rt_platform;
 extern const struct rt_platform rt_platform_hvm, rt_platform_xen_pvh, rt_platform_xen_pv;
