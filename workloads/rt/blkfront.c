@@ -17,7 +17,7 @@
  * them mapped, without it it maps them per request (the grant is still
  * made once).  A request names one grant per 4 KiB page (a segment); up to
  * 11 fit in the request itself, more go in an indirect page (one per
- * slot, granted read-only) if the backend offers
+ * slot) if the backend offers
  * feature-max-indirect-segments; max_bytes says which.  Completion:
  * rsp_prod is polled; rsp_event is left behind so the backend need not
  * notify us (nobody would take the event: events stay masked).
@@ -198,9 +198,12 @@ static void setup_indirect(void)
 	f.max_segs = BLKIF_MAX_SEGS;
 	if (max <= BLKIF_MAX_SEGS)
 		return;
+	/* Read-write although the backend only reads them: Linux blkback maps
+	 * every grant read-write once persistent grants are on (measured: a
+	 * read-only indirect page failed every indirect request). */
 	f.indirect = rt_alloc(BLKIF_RING_SIZE * 4096ull, 4096);
 	if (!f.indirect ||
-	    xen_gnttab_grant(f.backend, f.indirect, BLKIF_RING_SIZE, true, &f.indirect_ref))
+	    xen_gnttab_grant(f.backend, f.indirect, BLKIF_RING_SIZE, false, &f.indirect_ref))
 		return; /* direct requests only: max_bytes says so */
 	f.max_segs = max < BLKIF_INDIRECT_SEGS ? (unsigned)max : BLKIF_INDIRECT_SEGS;
 }
