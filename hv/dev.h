@@ -40,6 +40,14 @@ int vm_mmio_register(struct vm *vm, uint64_t gpa, uint64_t len, hv_mmio_fn fn, v
  * (-ENOTTY/-EINVAL when KVM has no ioeventfd support).
  */
 int vm_ioeventfd_add(struct vm *vm, uint64_t addr, bool pio);
+/* The same, and the eventfd in *fd_out for a thread to wait on (poll, then
+ * read: the count of guest writes since the last read).  The VM owns it
+ * (vm_destroy closes it). */
+int vm_ioeventfd_add_fd(struct vm *vm, uint64_t addr, bool pio, int *fd_out);
+
+/* Remove the MMIO registration that starts at gpa (a device detached while
+ * no vCPU runs).  0 or -ENOENT. */
+int vm_mmio_unregister(struct vm *vm, uint64_t gpa);
 
 /* ------------------------------------------------------------ console */
 

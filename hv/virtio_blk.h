@@ -38,6 +38,7 @@ struct hv_blk_config {
 	uint64_t mmio_gpa;	 /* window (HVB_VIRTIO_MMIO_BASE), HVB_VIRTIO_MMIO_SIZE bytes, outside RAM */
 	unsigned queue_size_max; /* largest queue the device offers: a power of two, 1..1024 (0 = 256) */
 	int io_cpu;		 /* CPU to pin the I/O thread to, -1 = leave it */
+	bool seccomp;		 /* the I/O thread installs its own allowlist (hv/seccomp.h) */
 };
 
 /* Counters since attach; read while the VM runs (monotonic, racy reads of
@@ -51,6 +52,7 @@ struct hv_blk_stats {
 	uint64_t bad_requests;/* of those, because the guest's request was malformed */
 	uint64_t resets_needed; /* times the device set DEVICE_NEEDS_RESET */
 	uint64_t bounced;     /* requests bounced through an aligned buffer (O_DIRECT) */
+	uint64_t bad_accesses; /* config-space writes, ignored (the config is read-only) */
 };
 
 struct hv_virtio_blk;
@@ -63,6 +65,9 @@ int dev_virtio_blk_attach(struct vm *vm, const struct hv_blk_config *cfg,
 /* Stop and join the I/O thread, free the device.  NULL is fine. */
 void dev_virtio_blk_detach(struct hv_virtio_blk *blk);
 void dev_virtio_blk_stats(const struct hv_virtio_blk *blk, struct hv_blk_stats *out);
+/* The device's Status register; with DEVICE_NEEDS_RESET (0x40) set, why
+ * the device stopped (may be NULL).  For verdicts and tests. */
+uint32_t dev_virtio_blk_status(const struct hv_virtio_blk *blk, char *why, size_t len);
 /* Thread id of the I/O thread (host CPU accounting), 0 when there is none. */
 pid_t dev_virtio_blk_io_tid(const struct hv_virtio_blk *blk);
 

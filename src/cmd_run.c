@@ -21,6 +21,7 @@
 #include "caps_probe.h"
 #include "cmd.h"
 #include "config.h"
+#include "disk.h"
 #include "harness.h"
 #include "matrix.h"
 #include "meta.h"
@@ -43,6 +44,7 @@ static void on_signal(int sig)
 
 struct run_opts {
 	const char *runners, *workloads, *out, *latest, *image, *page_size, *guest_mem;
+	const char *disk, *disk_size; /* --disk PATH, --disk-size SIZE */
 	unsigned page_kib; /* HVB_PAGE_4K or HVB_PAGE_2M, from page_size */
 	uint64_t reps, batches, goal_us, cpu; /* cpu: UINT64_MAX = default */
 	double timeout_s;
@@ -352,13 +354,10 @@ static int check_out_dir(const char *out)
 	return 0;
 }
 
-static int open_sink(const struct run_opts *o, struct hvb_sink **sink)
+static int open_sink(const struct run_opts *o, const char *run_id, struct hvb_sink **sink)
 {
-	char run_id[160];
-	int r;
+	int r = hvb_sink_open(sink, o->out, run_id);
 
-	make_run_id(run_id, sizeof(run_id));
-	r = hvb_sink_open(sink, o->out, run_id);
 	if (r)
 		hvb_err("cannot create the result directory %s/%s: %s (choose another with --out)",
 			o->out, run_id, strerror(-r));
@@ -420,6 +419,77 @@ static void point_latest(const char *link, const char *dir)
 	free(abs);
 }
 
+/* Does a selected workload use the run's disk? */
+static bool selection_needs_disk(const struct hvb_selection *sel)
+{
+	for (size_t i = 0; i < sel->n_workloads; i++) {
+		const struct hvb_workload *w = hvb_workload_find(sel->workloads[i]);
+
+		if (w && (w->needs & HVB_CAP_BLK))
+			return true;
+	}
+	return false;
+}
+
+static void say_leftover(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "hvbench: %s\n", msg);
+}
+
+/*
+ * The run's disk, made before the result directory so that a --disk that
+ * cannot serve leaves no run behind.  A killed run's leftover disk in --out
+ * is removed first, whatever this run selects.  Returns 0 (*have says
+ * whether there is a disk) or the command's exit status.
+ */
+static int prepare_disk(const struct run_opts *o, const struct hvb_selection *sel,
+			const char *run_id, struct hvb_disk *disk, bool *have)
+{
+	uint64_t bytes = HVB_DISK_DEFAULT_BYTES;
+	char err[600];
+	int r;
+
+	*have = false;
+	hvb_disk_clean_leftovers(o->out, say_leftover, NULL);
+	if (o->disk_size && hvb_disk_parse_size(o->disk_size, &bytes, err, sizeof(err))) {
+		hvb_err("run: %s", err);
+		return HVB_EXIT_USAGE;
+	}
+	if (!selection_needs_disk(sel)) {
+		if (o->disk || o->disk_size)
+			hvb_warn("--disk/--disk-size: no selected workload uses a disk (io/*): "
+				 "ignored");
+		return 0;
+	}
+	if (o->disk) {
+		r = hvb_disk_use(disk, o->disk, o->disk_size ? bytes : HVB_DISK_MIN_BYTES, err,
+				 sizeof(err));
+		if (r)
+			hvb_err("run: %s", err);
+		*have = !r;
+		return r ? HVB_EXIT_USAGE : 0;
+	}
+	if ((r = hvb_mkdir_p(o->out))) {
+		hvb_err("cannot create %s for the run's disk: %s (choose another --out)", o->out,
+			strerror(-r));
+		return HVB_EXIT_FAILURE;
+	}
+	fprintf(stderr, "hvbench: filling the run's disk (%llu MiB) ...\n",
+		(unsigned long long)(bytes >> 20));
+	r = hvb_disk_create(disk, o->out, run_id, bytes, &hvb_interrupted, err, sizeof(err));
+	if (r == -EINTR) {
+		hvb_err("interrupted while filling the run's disk (removed)");
+		return 128 + hvb_interrupted;
+	}
+	if (r) {
+		hvb_err("run: %s", err);
+		return HVB_EXIT_FAILURE;
+	}
+	*have = true;
+	return 0;
+}
+
 static int run_main(int argc, char **argv)
 {
 	/* reps, batches, goal_us: 0 = not given (the defaults depend on --quick). */
@@ -453,6 +523,14 @@ static int run_main(int argc, char **argv)
 			"guest RAM of every VM runner in MiB, 16-3072 (default: "
 			"$HVB_GUEST_MEM_MIB, else 1024); a working set that does not fit is "
 			"skipped"),
+		OPT_STR("disk", 0, &o.disk, "PATH",
+			"io/ workloads: use this existing file or block device as the run's "
+			"disk (never deleted; refused if smaller than --disk-size or 16 MiB, "
+			"or read-only); default: a file the run creates in --out, fills and "
+			"removes"),
+		OPT_STR("disk-size", 0, &o.disk_size, "SIZE",
+			"size of the disk the run creates, e.g. 256M, 1G (default 256M; "
+			"16M-1T, a multiple of 4K)"),
 		OPT_STR("latest", 0, &o.latest, "LINK",
 			"also point the symlink LINK at the run directory"),
 		OPT_STR("image", 0, &o.image, "PATH",
@@ -465,7 +543,9 @@ static int run_main(int argc, char **argv)
 	struct hvb_config cfg;
 	struct run_ctx ctx;
 	struct hvb_sink *sink = NULL;
-	char err[512], stopped_at[128] = "", started[32], finished[32], *cmdline;
+	struct hvb_disk disk = { .lock_fd = -1 };
+	bool have_disk;
+	char err[512], stopped_at[128] = "", started[32], finished[32], *cmdline, run_id[160];
 	uint64_t tsc_khz;
 	int npos, r, failed_jobs, status = HVB_EXIT_SUCCESS;
 
@@ -504,22 +584,36 @@ static int run_main(int argc, char **argv)
 		hvb_config_free(&cfg);
 		return HVB_EXIT_USAGE;
 	}
-	if (check_out_dir(o.out) || open_sink(&o, &sink)) {
+	if (check_out_dir(o.out)) {
 		hvb_selection_free(&sel);
 		hvb_config_free(&cfg);
 		return HVB_EXIT_FAILURE;
 	}
+	/* From here on a signal ends the run in order: the disk is removed. */
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN); /* a file size limit is a write error (EFBIG) */
+	make_run_id(run_id, sizeof(run_id));
+	status = prepare_disk(&o, &sel, run_id, &disk, &have_disk);
+	if (!status && open_sink(&o, run_id, &sink))
+		status = HVB_EXIT_FAILURE;
+	if (status) {
+		hvb_disk_remove(&disk);
+		hvb_selection_free(&sel);
+		hvb_config_free(&cfg);
+		return status;
+	}
+	cfg.disk = have_disk ? &disk : NULL;
 	tsc_khz = hvb_tsc_khz_measure(50);
 	cmdline = command_line(argc, argv);
 	utc_now(started, sizeof(started));
 	hvb_sink_meta(sink, "started_utc", started);
 	hvb_meta_host(sink);
 	meta_matrix(sink, &sel, &o, &cfg, cmdline, tsc_khz);
+	if (have_disk)
+		hvb_disk_meta(&disk, sink);
 	hvb_sink_write_meta(sink); /* so a run killed later says what it was asked to do */
 	fprintf(stderr, "hvbench: run %s: %zu runner(s) x %zu workload(s) x %llu rep(s)\n",
 		hvb_sink_run_id(sink), sel.n_runners, sel.n_workloads, (unsigned long long)o.reps);
@@ -533,6 +627,8 @@ static int run_main(int argc, char **argv)
 	if (stopped_at[0])
 		hvb_sink_meta(sink, "interrupted_at", stopped_at);
 	char *dir = xstrdup(hvb_sink_dir(sink));
+	/* Before the final meta.csv: a run that says it ended left no disk. */
+	hvb_disk_remove(&disk);
 	r = finish_sink(sink, stopped_at[0] ? "interrupted" : "complete");
 	if (r) {
 		status = HVB_EXIT_FAILURE;

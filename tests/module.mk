@@ -9,15 +9,18 @@
 # src: that is the layering check.  An undeclared test does not build.
 UNIT_TESTS += $(sort $(wildcard tests/unit/test_*.c))
 
-# Header-only code (the guest runtime's Xen PV, ring and split-driver helpers): nothing.
+# Header-only code (the guest runtime's Xen PV, ring, split-driver and virtio helpers): nothing.
 test_xen_pv_LINK :=
 test_xen_ring_LINK :=
 test_xen_io_LINK :=
+test_virtio_guest_LINK :=
 # hv/: the reference core alone.
 test_hv_elf_LINK := hv
 test_hv_guest_LINK := hv
 test_hv_seccomp_LINK := hv
 test_hv_bare_loop_LINK := hv
+test_virtio_LINK := hv
+test_virtio_blk_LINK := hv
 # probes/ alone.
 test_kvm_stats_LINK := probes
 test_perf_LINK := probes
@@ -25,6 +28,8 @@ test_xentrace_LINK := probes
 # workloads/ with the hosted rt_* they call.
 test_harness_LINK := workloads native-rt
 test_workloads_LINK := workloads native-rt
+test_harness_req_LINK := workloads native-rt
+test_io_LINK := workloads native-rt
 # lib/: without runners/ and src/.
 test_console_codec_LINK := lib probes workloads native-rt
 test_records_LINK := lib probes workloads native-rt
@@ -42,3 +47,6 @@ test_compare_LINK := src/compare.c src/compare_context.c src/stats.c lib probes 
 test_summary_LINK := src/summary.c src/compare.c src/compare_context.c src/stats.c lib probes workloads native-rt
 test_matrix_LINK := src/matrix.c runners runners-common lib hv probes workloads native-rt
 test_summarize_LINK := src/summarize.c src/summary.c src/compare.c src/compare_context.c src/stats.c lib probes workloads native-rt
+# runners/common's disk and host CPU accounting, alone over the layers below.
+test_disk_LINK := runners/common/disk.c lib probes workloads native-rt
+test_hostcpu_LINK := runners/common/hostcpu.c lib probes workloads native-rt

@@ -12,6 +12,9 @@
 #include <stdint.h>
 
 #include "image.h"
+#include "virtio_blk.h"
+
+struct hvb_disk;
 
 /*
  * Guest RAM of every VM runner (--guest-mem, HVB_GUEST_MEM_MIB).  1024 MiB
@@ -28,13 +31,19 @@ struct hvb_config {
 	uint64_t guest_mem_mib;        /* --guest-mem / HVB_GUEST_MEM_MIB: RAM of every VM guest */
 	const char *kvm_cmdline_extra; /* HVB_KVM_CMDLINE_EXTRA: guest words (debugging) */
 	const char *qemu_bin;          /* HVB_QEMU, default qemu-system-x86_64 */
-	const char *qemu_machine;      /* HVB_QEMU_MACHINE, default pc */
+	const char *qemu_machine;      /* HVB_QEMU_MACHINE, default microvm */
 	const char *qemu_probe_extra;  /* HVB_QEMU_PROBE_EXTRA: guest words of probe boots */
 	const char *events;            /* HVBENCH_EVENTS: perf events of the native runner */
 	const char *xentrace;          /* HVB_XENTRACE: 0 = off, else xentrace's path */
 	const char *xentrace_keep;     /* HVB_XENTRACE_KEEP: keep raw traces in this directory */
 	const char *xen_nesting;       /* HVB_XEN_NESTING: how this Xen itself runs */
 	bool seccomp;                  /* HVB_SECCOMP: the kvm vCPU thread's syscall filter */
+	/* HVB_KVM_BLK_NOTIFY: how the kvm guest's virtio-blk notifications
+	 * reach the device (default ioeventfd, the in-kernel fast path). */
+	enum hv_blk_notify kvm_blk_notify;
+	/* The run's disk (runners/common/disk.h), set by the command when a
+	 * selected workload needs HVB_CAP_BLK; NULL: no runner attaches one. */
+	const struct hvb_disk *disk;
 };
 
 /* Every setting that hvbench reads from the environment, for --help. */

@@ -18,11 +18,13 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "caps_probe.h"
 #include "config.h"
+#include "disk.h"
 #include "elf_load.h"
 #include "guest.h"
 #include "host.h"
@@ -91,6 +93,14 @@ static void kvm_describe(const struct hvb_runner *r, const struct hvb_config *cf
 	kvm_bound_describe(out);
 	hv_seccomp_vcpu_describe(cfg->seccomp, sec, sizeof(sec));
 	hvb_out_meta(out, "seccomp", sec);
+	if (cfg->disk) {
+		hvb_out_metaf(out, "blk", "virtio-blk mmio v2 at 0x%llx, notify=%s, backend: "
+					  "I/O thread, pread/pwrite%s",
+			      (unsigned long long)HVB_VIRTIO_MMIO_BASE,
+			      hv_blk_notify_name(cfg->kvm_blk_notify),
+			      cfg->disk->odirect ? " with O_DIRECT" : " (no O_DIRECT: page cache)");
+		hvb_out_meta(out, "blk_notify", hv_blk_notify_name(cfg->kvm_blk_notify));
+	}
 	hvb_out_meta(out, "image", img->path);
 	if (img->error)
 		hvb_out_meta(out, "image_error", img->why);
@@ -212,6 +222,61 @@ static int attach_devices(struct kvm_job *kj, char *why, size_t len)
 	return r;
 }
 
+/* The run's disk as virtio-blk (hv/virtio_blk.h), for a job (not a probe
+ * boot) of a run that has one. */
+static int attach_disk(struct kvm_job *kj, char *why, size_t len)
+{
+	const struct hvb_config *cfg = kj->job->cfg;
+	struct hv_blk_config bc = {
+		.size_bytes = cfg->disk->size_bytes,
+		.direct = cfg->disk->odirect,
+		.notify = cfg->kvm_blk_notify,
+		.mmio_gpa = HVB_VIRTIO_MMIO_BASE,
+		.io_cpu = -1, /* the scheduler's choice: recorded per job in the log */
+	};
+	int r;
+
+	bc.fd = hvb_disk_open(cfg->disk);
+	if (bc.fd < 0) {
+		snprintf(why, len, "cannot open the run's disk %s: %s", cfg->disk->path,
+			 strerror(-bc.fd));
+		return bc.fd;
+	}
+	r = dev_virtio_blk_attach(kj->vm, &bc, &kj->blk);
+	if (r) {
+		snprintf(why, len, "cannot attach virtio-blk (notify=%s) for %s: %s",
+			 hv_blk_notify_name(bc.notify), cfg->disk->path, strerror(-r));
+		close(bc.fd);
+		kj->blk = NULL;
+		return r;
+	}
+	kj->blk_fd = bc.fd;
+	return 0;
+}
+
+/* After the guest: what the device saw, then away with it. */
+static void detach_disk(struct kvm_job *kj)
+{
+	struct hv_blk_stats st;
+
+	if (!kj->blk)
+		return;
+	dev_virtio_blk_stats(kj->blk, &st);
+	if (kj->out)
+		hvb_out_log(kj->out,
+			    "virtio-blk: %llu requests (%llu reads, %llu writes, %llu flushes), "
+			    "%llu notifies, %llu empty polls, %llu I/O errors of which %llu bad "
+			    "requests, %llu resets needed, %llu bounced",
+			    (unsigned long long)st.requests, (unsigned long long)st.reads,
+			    (unsigned long long)st.writes, (unsigned long long)st.flushes,
+			    (unsigned long long)st.notifies, (unsigned long long)st.polls_empty,
+			    (unsigned long long)st.io_errors, (unsigned long long)st.bad_requests,
+			    (unsigned long long)st.resets_needed, (unsigned long long)st.bounced);
+	dev_virtio_blk_detach(kj->blk);
+	close(kj->blk_fd);
+	kj->blk = NULL;
+}
+
 /* The boot structures: the job's words and what this environment adds.
  * HVB_KVM_CMDLINE_EXTRA words (debugging, tests: fault=ud) go to job
  * boots, not to probe boots. */
@@ -221,12 +286,17 @@ static int boot_structures(struct kvm_job *kj, const char *words, uint32_t probe
 	const struct hvb_guest_env env = {
 		.pt_4k = hvb_job_pt_4k(kj->job),
 		.dev = "hvb",
-		.caps = kvm_host_caps(kj->hvb.kern_ioeventfds, probed),
+		.caps = kvm_host_caps(kj->hvb.kern_ioeventfds, probed) | (kj->blk ? HVB_CAP_BLK : 0),
 		.extra = kj->probing ? NULL : kj->job->cfg->kvm_cmdline_extra,
 	};
-	char *cmdline = hvb_guest_cmdline(words, &env);
+	/* The disk's window, the way Linux (and QEMU microvm) say it. */
+	char *all = kj->blk ? xasprintf("%s virtio_mmio.device=4K@0x%llx:%d", words,
+					(unsigned long long)HVB_VIRTIO_MMIO_BASE, KVM_BLK_IRQ)
+			    : xstrdup(words);
+	char *cmdline = hvb_guest_cmdline(all, &env);
 	int r = vm_pvh_setup(kj->vm, cmdline);
 
+	free(all);
 	if (r)
 		snprintf(why, len, "cannot set up the boot structures: %s (command line of %zu bytes)",
 			 strerror(-r), strlen(cmdline));
@@ -267,6 +337,8 @@ int kvm_setup(struct kvm_job *kj, const char *words, uint32_t probed, char *why,
 	}
 	if ((r = attach_devices(kj, why, len)))
 		return r;
+	if (cfg->disk && !kj->probing && (r = attach_disk(kj, why, len)))
+		return r;
 	return boot_structures(kj, words, probed, &hi, why, len);
 }
 
@@ -282,6 +354,14 @@ static void *vcpu_thread(void *arg)
 	if (kj->job->cpu >= 0)
 		kj->pin_err = hvb_topo_pin_thread(kj->job->cpu, kj->pin_desc, sizeof(kj->pin_desc));
 	kvm_probe_open(&kj->probe, kj->vm, kj->vcpu);
+	/* The host threads that serve this guest's requests. */
+	hvb_hostcpu_init(&kj->probe.cpu, getpid(),
+			 !kj->blk ? "the vCPU thread"
+			 : dev_virtio_blk_io_tid(kj->blk) ? "the vCPU thread + the I/O thread"
+							   : "the vCPU thread (no I/O thread)");
+	hvb_hostcpu_add_tid(&kj->probe.cpu, (pid_t)syscall(SYS_gettid));
+	if (kj->blk)
+		hvb_hostcpu_add_tid(&kj->probe.cpu, dev_virtio_blk_io_tid(kj->blk));
 	/* From here on only the calls the run loop needs (hv/seccomp.h).  A
 	 * filter meta.csv promised but that cannot be set fails the job. */
 	filtered = !hv_seccomp_vcpu_enter(kj->job->cfg->seccomp, why, sizeof(why));
@@ -440,6 +520,7 @@ static int kvm_run(const struct hvb_runner *runner, const struct hvb_job *job,
 		hvb_boot_failed(out, job, reason);
 	hvb_rec_finish(&kj->c, reason);
 	kvm_bound_finish(kj);
+	detach_disk(kj);
 	vm_destroy(kj->vm);
 	free(kj);
 	return ret;

@@ -12,9 +12,11 @@
 #include "bare_loop.h"
 #include "dev.h"
 #include "exit.h"
+#include "hostcpu.h"
 #include "kvm_stats.h"
 #include "records.h"
 #include "runner.h"
+#include "virtio_blk.h"
 #include "vm.h"
 
 struct hvb_probe_boot;
@@ -27,6 +29,10 @@ struct kvm_rep_probe {
 	uint64_t user_exits[HV_EXIT_REASONS];
 	uint64_t t0_ns;
 	bool open;
+	/* per_request workloads: host CPU of the vCPU + I/O thread and the
+	 * device's notifications (runner rows, FORMAT.md) */
+	struct hvb_hostcpu cpu;
+	struct hv_blk_stats blk_a;
 };
 
 /* The bound row (bound.c): the bare KVM_RUN loop timed beside the cells. */
@@ -60,6 +66,8 @@ struct kvm_job {
 	char pin_desc[128];
 	int pin_err;
 	struct kvm_bound bound;
+	struct hv_virtio_blk *blk; /* the run's disk, when the job needs it */
+	int blk_fd;
 };
 
 /* The capabilities the core always offers on this host, plus probed. */
@@ -69,6 +77,9 @@ uint32_t kvm_host_caps(bool ioeventfds, uint32_t probed);
  * `words` (+ the environment's words) as the guest's command line. */
 int kvm_setup(struct kvm_job *kj, const char *words, uint32_t caps_probed, char *why,
 	      size_t len);
+
+/* The guest's virtio-mmio window for the disk (abi.h). */
+#define KVM_BLK_IRQ 5
 
 /* stats.c: open/close around the vCPU's run; on_rep brackets a repetition. */
 void kvm_probe_open(struct kvm_rep_probe *p, struct vm *vm, struct vcpu *vcpu);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config.h"
 #include "kvm.h"
 #include "util.h"
 #include "watchdog.h"
@@ -148,6 +149,45 @@ static void probe_rep_end(struct kvm_job *kj, const struct hvb_record *rec)
 	kvm_stats_delta(p->vm_st, &p->vm_a, &p->vm_b, write_delta, &d);
 }
 
+/* The device's notifications per request over the repetition. */
+static void notifies_row(struct kvm_job *kj, const struct hvb_record *rec)
+{
+	struct hv_blk_stats b;
+	uint64_t ops = kj->c.rep_ops, n;
+	char note[200];
+
+	if (!kj->blk)
+		return;
+	dev_virtio_blk_stats(kj->blk, &b);
+	n = b.notifies - kj->probe.blk_a.notifies;
+	snprintf(note, sizeof(note),
+		 "virtio-blk notifications the device saw (notify=%s): %llu over %llu "
+		 "requests, REP_BEGIN..REP_END",
+		 hv_blk_notify_name(kj->job->cfg->kvm_blk_notify), (unsigned long long)n,
+		 (unsigned long long)ops);
+	hvb_out_sample(kj->out, .workload = rec->workload, .metric = "notifies_per_op",
+		       .unit = "notifies", .better = HVB_LOWER_IS_BETTER, .rep = rec->rep,
+		       .value = ops ? (double)n / (double)ops : 0,
+		       .status = ops ? HVB_ST_OK : HVB_ST_FAILED,
+		       .note = ops ? note : "operations of the repetition unknown");
+}
+
+/* Per-request workloads: the runner's rows of what each request cost the
+ * host (FORMAT.md: host_cpu_ns_per_op, notifies_per_op). */
+static void per_request_rep(struct kvm_job *kj, const struct hvb_record *rec, bool begin)
+{
+	if (!hvb_hostcpu_wanted(rec->workload))
+		return;
+	if (begin) {
+		if (kj->blk)
+			dev_virtio_blk_stats(kj->blk, &kj->probe.blk_a);
+		hvb_hostcpu_begin(&kj->probe.cpu);
+		return;
+	}
+	hvb_hostcpu_end(&kj->probe.cpu, kj->out, rec->workload, rec->rep, kj->c.rep_ops);
+	notifies_row(kj, rec);
+}
+
 /* REP_BEGIN / REP_END: the vCPU is stopped at the record's port exit. */
 void kvm_on_rep(void *arg, const struct hvb_record *rec, bool begin)
 {
@@ -155,6 +195,7 @@ void kvm_on_rep(void *arg, const struct hvb_record *rec, bool begin)
 	struct kvm_rep_probe *p = &kj->probe;
 
 	if (!begin) {
+		per_request_rep(kj, rec, false);
 		probe_rep_end(kj, rec);
 		return;
 	}
@@ -162,5 +203,6 @@ void kvm_on_rep(void *arg, const struct hvb_record *rec, bool begin)
 	if (!p->unsupported[0] && (__kvm_stats_snapshot(p->vcpu_st, &p->vcpu_a) ||
 				   __kvm_stats_snapshot(p->vm_st, &p->vm_a)))
 		snprintf(p->unsupported, sizeof(p->unsupported), "reading the stats fd failed");
+	per_request_rep(kj, rec, true);
 	p->t0_ns = hv_now_ns();
 }

@@ -19,8 +19,10 @@
 
 #include "config.h"
 #include "counters.h"
+#include "disk.h"
 #include "guest.h"
 #include "harness.h"
+#include "hostcpu.h"
 #include "native/rt_native.h"
 #include "records.h"
 #include "runner.h"
@@ -36,9 +38,24 @@ static bool native_available(const struct hvb_config *cfg, char *why, size_t len
 static void native_describe(const struct hvb_runner *r, const struct hvb_config *cfg,
 			    const struct hvb_out *out)
 {
-	(void)r, (void)cfg;
+	(void)r;
 	hvb_out_meta(out, "env", "host process (fork of hvbench), pinned");
 	hvb_out_meta(out, "analogues", "micro/hypercall and micro/syscall = raw getppid syscall");
+	if (cfg->disk)
+		hvb_out_metaf(out, "blk", "the run's disk opened by the child (disk=, odirect=%d): "
+					  "pread/pwrite at depth 1, Linux AIO deeper",
+			      cfg->disk->odirect);
+}
+
+/* The harness words of the job, plus the run's disk (abi.h disk=, odirect=;
+ * the path has no blanks: hvb_disk_* refuse those). */
+static char *job_words(const struct hvb_job *job)
+{
+	const struct hvb_disk *d = job->cfg->disk;
+
+	if (!d)
+		return xstrdup(job->cmdline);
+	return xasprintf("%s disk=%s odirect=%d", job->cmdline, d->path, d->odirect);
 }
 
 /* What --page-size asks of workload memory here; what each buffer got is in
@@ -73,8 +90,11 @@ static void child_main(const struct hvb_job *job, int fd, struct native_counters
 		       pid_t parent)
 {
 	/* cpuid runs natively unless the kernel enabled CPUID faulting for us. */
-	const struct hvb_guest_env env = { .native = true, .caps = HVB_CAP_CPUID };
-	char desc[128] = "unpinned", *cmdline;
+	const struct hvb_guest_env env = {
+		.native = true,
+		.caps = HVB_CAP_CPUID | (job->cfg->disk ? HVB_CAP_BLK : 0),
+	};
+	char desc[128] = "unpinned", *cmdline, *words;
 	int r;
 
 	/* Die with hvbench: a killed parent must not leave a workload running. */
@@ -89,7 +109,9 @@ static void child_main(const struct hvb_job *job, int fd, struct native_counters
 		snprintf(desc, sizeof(desc), "pinning to cpu %d failed: %s", job->cpu,
 			 strerror(-r));
 	native_counters_child(nc); /* after pinning: count where the workload runs */
-	cmdline = hvb_guest_cmdline(job->cmdline, &env);
+	words = job_words(job);
+	cmdline = hvb_guest_cmdline(words, &env);
+	free(words);
 	rt_log(desc);
 	r = hvb_harness_main(cmdline, 0);
 	free(cmdline);
@@ -158,11 +180,34 @@ static int collect(struct hvb_rec_consumer *c, int fd, const struct hvb_job *job
 	return r;
 }
 
+/* What the parent brackets each repetition with: the child's perf counters
+ * (it counts itself) and, for per-request workloads, its host CPU time. */
+struct native_rep {
+	struct native_counters *nc;
+	struct hvb_hostcpu cpu;
+	const struct hvb_out *out;
+	const struct hvb_rec_consumer *c;
+};
+
+static void native_on_rep(void *arg, const struct hvb_record *rec, bool begin)
+{
+	struct native_rep *nr = arg;
+
+	native_counters_on_rep(nr->nc, rec, begin);
+	if (!hvb_hostcpu_wanted(rec->workload))
+		return;
+	if (begin)
+		hvb_hostcpu_begin(&nr->cpu);
+	else
+		hvb_hostcpu_end(&nr->cpu, nr->out, rec->workload, rec->rep, nr->c->rep_ops);
+}
+
 static int native_run(const struct hvb_runner *runner, const struct hvb_job *job,
 		      const struct hvb_out *out)
 {
 	struct hvb_rec_consumer c;
 	struct native_counters nc;
+	struct native_rep nr = { .nc = &nc, .out = out, .c = &c };
 	char why[200] = "";
 	int fds[2], status = 0, r;
 	pid_t pid, parent = getpid();
@@ -197,8 +242,11 @@ static int native_run(const struct hvb_runner *runner, const struct hvb_job *job
 	close(fds[1]);
 	native_counters_parent(&nc, out);
 	hvb_rec_init(&c, out, job);
-	c.on_rep = native_counters_on_rep;
-	c.arg = &nc;
+	/* Read by the parent as the records arrive: the child's whole CPU
+	 * time, its Linux AIO submissions included. */
+	hvb_hostcpu_init(&nr.cpu, pid, "the native child (all its threads)");
+	c.on_rep = native_on_rep;
+	c.arg = &nr;
 	r = collect(&c, fds[0], job, why, sizeof(why));
 	if (r < 0)
 		kill(pid, SIGKILL);

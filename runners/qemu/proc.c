@@ -22,14 +22,47 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "disk.h"
 #include "util.h"
 
 #define QEMU_TERM_GRACE_MS 2000 /* SIGTERM -> SIGKILL */
 
+/* A file name inside a QEMU option value: commas doubled. */
+static char *qemu_escape(const char *s)
+{
+	char *out = xcalloc(2 * strlen(s) + 1, 1), *o = out;
+
+	for (; *s; s++) {
+		*o++ = *s;
+		if (*s == ',')
+			*o++ = ',';
+	}
+	return out;
+}
+
+bool qemu_machine_microvm(const struct hvb_config *cfg)
+{
+	const char *m = cfg->qemu_machine;
+
+	return !strncmp(m, "microvm", 7) && (!m[7] || m[7] == ',');
+}
+
+bool qemu_blk_usable(const struct hvb_config *cfg)
+{
+	return cfg->disk && qemu_machine_microvm(cfg);
+}
+
+const char *qemu_blk_cache(const struct hvb_disk *d)
+{
+	/* cache=none is O_DIRECT, and aio=native needs it; without O_DIRECT
+	 * the page cache is in the path anyway: QEMU's thread pool then. */
+	return d->odirect ? "cache=none,aio=native" : "cache=writeback,aio=threads";
+}
+
 char **qemu_argv(const struct qemu_conf *conf, const struct hvb_config *cfg, const char *image,
 		  const char *append)
 {
-	char **v = xcalloc(48, sizeof(char *));
+	char **v = xcalloc(56, sizeof(char *));
 	int n = 0;
 
 #define ARG(...) (v[n++] = xasprintf(__VA_ARGS__))
@@ -40,7 +73,12 @@ char **qemu_argv(const struct qemu_conf *conf, const struct hvb_config *cfg, con
 	ARG("-nodefaults");
 	ARG("-no-reboot");
 	ARG("-machine");
-	ARG("%s", cfg->qemu_machine);
+	/* microvm writes the virtio_mmio.device= words the guest looks for
+	 * only without ACPI (with it, the windows are in the DSDT alone). */
+	if (qemu_blk_usable(cfg) && !strstr(cfg->qemu_machine, "acpi="))
+		ARG("%s,acpi=off", cfg->qemu_machine);
+	else
+		ARG("%s", cfg->qemu_machine);
 	ARG("-accel");
 	ARG("%s", conf->accel);
 	ARG("-cpu");
@@ -65,6 +103,19 @@ char **qemu_argv(const struct qemu_conf *conf, const struct hvb_config *cfg, con
 	ARG("isa-debugcon,iobase=0x%x,chardev=hvbnull", QEMU_PIO_USER);
 	ARG("-device");
 	ARG("pc-testdev");
+	if (qemu_blk_usable(cfg)) {
+		/* The run's disk as virtio-blk on virtio-mmio (modern, version 2:
+		 * what the guest driver speaks); microvm tells the guest where
+		 * with virtio_mmio.device= words of its own. */
+		char *file = qemu_escape(cfg->disk->path);
+		ARG("-global");
+		ARG("virtio-mmio.force-legacy=false");
+		ARG("-drive");
+		ARG("id=hvbdisk,file=%s,if=none,format=raw,%s", file, qemu_blk_cache(cfg->disk));
+		ARG("-device");
+		ARG("virtio-blk-device,drive=hvbdisk");
+		free(file);
+	}
 #undef ARG
 	v[n] = NULL;
 	return v;

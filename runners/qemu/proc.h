@@ -15,6 +15,7 @@
 #include "console_stream.h"
 
 struct hvb_config;
+struct hvb_disk;
 
 #define QEMU_STDERR_TAIL 2048		     /* bytes of QEMU's stderr kept for verdicts */
 #define QEMU_PIO_USER	 HVB_PORT_BENCH_USER /* isa-debugcon placed here */
@@ -54,6 +55,13 @@ enum qemu_end {
 char **qemu_argv(const struct qemu_conf *conf, const struct hvb_config *cfg, const char *image,
 		 const char *append);
 void qemu_argv_free(char **v);
+
+/* Is the machine microvm (the one with virtio-mmio), and does the run have
+ * a disk QEMU can attach there? */
+bool qemu_machine_microvm(const struct hvb_config *cfg);
+bool qemu_blk_usable(const struct hvb_config *cfg);
+/* The -drive cache and aio options for the run's disk. */
+const char *qemu_blk_cache(const struct hvb_disk *d);
 
 /* The command as a shell would need it, for the log (malloc'ed). */
 char *qemu_argv_line(char **v);

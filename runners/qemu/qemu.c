@@ -27,8 +27,10 @@
 #include <sys/wait.h>
 
 #include "config.h"
+#include "disk.h"
 #include "guest.h"
 #include "host.h"
+#include "hostcpu.h"
 #include "qemu.h"
 #include "records.h"
 #include "runner.h"
@@ -66,6 +68,7 @@ struct qemu_job {
 	struct hvb_rec_consumer consumer;
 	struct hvb_console_stream stream;
 	bool boot_recorded;
+	struct hvb_hostcpu cpu;	   /* per_request workloads: all of QEMU's threads */
 	size_t log_used;	   /* console text bytes logged */
 	unsigned long log_dropped; /* console lines not logged (budget) */
 };
@@ -163,7 +166,8 @@ static void qemu_describe(const struct hvb_runner *r, const struct hvb_config *c
 	META("cpu", "%s", conf->cpu);
 	META("accelerator", "%s", conf->accel);
 	META("guest_mem_mib", "%llu", (unsigned long long)cfg->guest_mem_mib);
-	META("firmware", "QEMU default for the machine (SeaBIOS for pc) + PVH boot of -kernel");
+	META("firmware", "QEMU default for the machine (qboot for microvm, SeaBIOS for pc) + "
+			 "PVH boot of -kernel");
 	META("devices",
 	     "isa-debugcon(null) at port 0x%x for pio-*-user; pc-testdev iomem at "
 	     "0x%x for mmio-*-user; isa-debug-exit at 0xf4; serial 0x3f8 for records",
@@ -173,6 +177,13 @@ static void qemu_describe(const struct hvb_runner *r, const struct hvb_config *c
 		     base_caps(conf));
 	else
 		META("caps", "0x%x", base_caps(conf));
+	if (qemu_blk_usable(cfg))
+		META("blk", "qemu virtio-blk-device (virtio-mmio, modern) %s, raw file %s",
+		     qemu_blk_cache(cfg->disk),
+		     cfg->disk->odirect ? "with O_DIRECT" : "through the page cache (no O_DIRECT)");
+	else if (cfg->disk)
+		META("blk", "none: machine %s has no virtio-mmio (io/ needs microvm)",
+		     cfg->qemu_machine);
 	META("guest_image", "%s", cfg->image.path);
 	if (cfg->image.error)
 		META("image_error", "%s", cfg->image.why);
@@ -254,6 +265,25 @@ static int on_record(void *arg, const struct hvb_record *rec, uint32_t seq)
 	if (!had_hello && q->consumer.hello)
 		record_boot(q, q->stream.line_stamp, rec);
 	return 0;
+}
+
+/* REP_BEGIN / REP_END of a per-request workload: QEMU's CPU time, read
+ * when the record arrives on the serial line (a little after the guest
+ * sent it, at both ends alike). */
+static void on_rep(void *arg, const struct hvb_record *rec, bool begin)
+{
+	struct qemu_job *q = arg;
+
+	if (!hvb_hostcpu_wanted(rec->workload))
+		return;
+	if (begin) {
+		hvb_hostcpu_init(&q->cpu, q->proc.pid,
+				 "all QEMU threads (vCPU, main loop, I/O), read as the records "
+				 "arrive on the serial line");
+		hvb_hostcpu_begin(&q->cpu);
+	} else {
+		hvb_hostcpu_end(&q->cpu, q->out, rec->workload, rec->rep, q->consumer.rep_ops);
+	}
 }
 
 /* Verdict from how the job ended; empty = clean. */
@@ -361,7 +391,8 @@ static int boot_and_collect(struct qemu_job *q, const char *image, char *why, si
 	const struct hvb_guest_env env = {
 		.pt_4k = hvb_job_pt_4k(job),
 		.dev = "serial",
-		.caps = job_caps(q->runner, job, q->out, image),
+		.caps = job_caps(q->runner, job, q->out, image) |
+			(qemu_blk_usable(job->cfg) ? HVB_CAP_BLK : 0),
 		.mmio_user = QEMU_MMIO_USER,
 	};
 	char *append = hvb_guest_cmdline(job->cmdline, &env);
@@ -408,6 +439,8 @@ static int qemu_run(const struct hvb_runner *r, const struct hvb_job *job,
 	q->proc.stop = job->stop;
 	q->proc.stream = &q->stream;
 	hvb_rec_init(&q->consumer, out, job);
+	q->consumer.on_rep = on_rep;
+	q->consumer.arg = q;
 	hvb_console_stream_init(&q->stream, on_record, on_text, q);
 	/* QEMU reads exactly the bytes hashed for the run (a sealed copy). */
 	image = hvb_image_boot_path(&job->cfg->image, why, sizeof(why));

@@ -1,0 +1,231 @@
+#include "hostcpu.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "util.h"
+#include "workload.h"
+
+void hvb_hostcpu_init(struct hvb_hostcpu *h, pid_t pid, const char *threads)
+{
+	memset(h, 0, sizeof(*h));
+	h->pid = pid;
+	hvb_strlcpy(h->threads, threads, sizeof(h->threads));
+}
+
+void hvb_hostcpu_add_tid(struct hvb_hostcpu *h, pid_t tid)
+{
+	if (tid > 0 && h->n_tids < HVB_HOSTCPU_MAX_TIDS)
+		h->tids[h->n_tids++] = tid;
+}
+
+const char *hvb_hostcpu_src_name(enum hvb_hostcpu_src src)
+{
+	switch (src) {
+	case HVB_HOSTCPU_CLOCK:
+		return "process CPU clock, ns";
+	case HVB_HOSTCPU_THREAD_CLOCK:
+		return "thread CPU clocks, ns";
+	case HVB_HOSTCPU_SCHEDSTAT:
+		return "schedstat, ns";
+	case HVB_HOSTCPU_STAT:
+		return "stat utime+stime, clock ticks: coarse";
+	case HVB_HOSTCPU_NONE:
+		break;
+	}
+	return "none";
+}
+
+/* First field of a task's schedstat: ns it ran. */
+static int read_schedstat(pid_t pid, pid_t tid, uint64_t *ns)
+{
+	char path[64], buf[128];
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", (int)pid, (int)tid);
+	if ((r = hvb_read_file(path, buf, sizeof(buf))))
+		return r;
+	return sscanf(buf, "%" SCNu64, ns) == 1 ? 0 : -EINVAL;
+}
+
+/* utime + stime (fields 14, 15) of a /proc stat file, in ns. */
+static int read_stat(const char *path, uint64_t *ns)
+{
+	char buf[1024], *p;
+	unsigned long long ut, st;
+	long tick = sysconf(_SC_CLK_TCK);
+	int r;
+
+	if ((r = hvb_read_file(path, buf, sizeof(buf))))
+		return r;
+	p = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
+	if (!p || tick <= 0 ||
+	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return -EINVAL;
+	*ns = (ut + st) * (1000000000ull / (uint64_t)tick);
+	return 0;
+}
+
+/*
+ * A thread of this process by its CPU-time clock: the same sum_exec_runtime
+ * schedstat's first field shows, read with one clock_gettime, which the kvm
+ * vCPU thread's seccomp filter allows (opening /proc it does not).  The
+ * clock id of a thread is Linux's MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED),
+ * what glibc's pthread_getcpuclockid computes.
+ */
+static int read_thread_clock(pid_t tid, uint64_t *ns)
+{
+	clockid_t clk = (clockid_t)((~(unsigned)tid) << 3) | 6;
+	struct timespec ts;
+
+	if (clock_gettime(clk, &ts))
+		return -errno;
+	*ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return 0;
+}
+
+static int read_task(pid_t pid, pid_t tid, uint64_t *ns, enum hvb_hostcpu_src *src)
+{
+	char path[64];
+
+	if (pid == getpid() && !read_thread_clock(tid, ns)) {
+		*src = HVB_HOSTCPU_THREAD_CLOCK;
+		return 0;
+	}
+	if (!read_schedstat(pid, tid, ns)) {
+		*src = HVB_HOSTCPU_SCHEDSTAT;
+		return 0;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	*src = HVB_HOSTCPU_STAT;
+	return read_stat(path, ns);
+}
+
+/* Every task of pid, by schedstat: threads that ended are lost. */
+static int read_tasks(pid_t pid, uint64_t *ns)
+{
+	char path[64];
+	struct dirent *e;
+	DIR *d;
+	int r = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	if (!(d = opendir(path)))
+		return -errno;
+	*ns = 0;
+	while (!r && (e = readdir(d))) {
+		uint64_t t;
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		r = read_schedstat(pid, (pid_t)atoi(e->d_name), &t);
+		*ns += t;
+	}
+	closedir(d);
+	return r;
+}
+
+static int read_process(pid_t pid, uint64_t *ns, enum hvb_hostcpu_src *src)
+{
+	char path[64];
+	clockid_t clk;
+	struct timespec ts;
+
+	if (!clock_getcpuclockid(pid, &clk) && !clock_gettime(clk, &ts)) {
+		*ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+		*src = HVB_HOSTCPU_CLOCK;
+		return 0;
+	}
+	if (!read_tasks(pid, ns)) {
+		*src = HVB_HOSTCPU_SCHEDSTAT;
+		return 0;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	*src = HVB_HOSTCPU_STAT;
+	return read_stat(path, ns);
+}
+
+int hvb_hostcpu_read(const struct hvb_hostcpu *h, uint64_t *ns, enum hvb_hostcpu_src *src)
+{
+	*ns = 0;
+	*src = HVB_HOSTCPU_NONE;
+	if (h->pid <= 0)
+		return -ESRCH;
+	if (!h->n_tids)
+		return read_process(h->pid, ns, src);
+	for (unsigned i = 0; i < h->n_tids; i++) {
+		enum hvb_hostcpu_src s;
+		uint64_t t;
+		int r = read_task(h->pid, h->tids[i], &t, &s);
+		if (r)
+			return r;
+		*ns += t;
+		if (s > *src)
+			*src = s; /* the coarsest source used */
+	}
+	return 0;
+}
+
+bool hvb_hostcpu_wanted(const char *workload)
+{
+	const struct hvb_workload *w = hvb_workload_find(workload);
+
+	return w && w->per_request;
+}
+
+void hvb_hostcpu_begin(struct hvb_hostcpu *h)
+{
+	h->begun = !hvb_hostcpu_read(h, &h->begin_ns, &h->begin_src);
+}
+
+/* The row's status and note for a repetition that read ns at its end. */
+static enum hvb_status end_verdict(const struct hvb_hostcpu *h, int r, uint64_t ns,
+				   enum hvb_hostcpu_src src, uint64_t ops, char *note, size_t len)
+{
+	const char *why = NULL;
+
+	if (r)
+		why = r == -ENODATA ? "not readable at REP_BEGIN" : strerror(-r);
+	else if (!ops)
+		why = "operations of the repetition unknown";
+	else if (src != h->begin_src || ns < h->begin_ns)
+		why = "the two reads came from different sources";
+	if (why) {
+		snprintf(note, len, "host CPU of %s: %s", h->threads, why);
+		return HVB_ST_FAILED;
+	}
+	if (ns == h->begin_ns) {
+		/* The threads did run (the guest did the work): the two reads
+		 * saw the same instant, as when both records reach the host in
+		 * one console read, so the repetition is not bracketed. */
+		snprintf(note, len, "host CPU of %s: REP_BEGIN and REP_END were read at the "
+			 "same point (the records arrived together)", h->threads);
+		return HVB_ST_UNSUPPORTED;
+	}
+	snprintf(note, len, "host CPU of %s (%s): %" PRIu64 " ns over %" PRIu64
+		 " operations, REP_BEGIN..REP_END", h->threads, hvb_hostcpu_src_name(src),
+		 ns - h->begin_ns, ops);
+	return HVB_ST_OK;
+}
+
+void hvb_hostcpu_end(struct hvb_hostcpu *h, const struct hvb_out *out, const char *workload,
+		     unsigned rep, uint64_t ops)
+{
+	enum hvb_hostcpu_src src = HVB_HOSTCPU_NONE;
+	uint64_t ns = 0;
+	char note[300];
+	int r = h->begun ? hvb_hostcpu_read(h, &ns, &src) : -ENODATA;
+	enum hvb_status st = end_verdict(h, r, ns, src, ops, note, sizeof(note));
+
+	hvb_out_sample(out, .workload = workload, .metric = "host_cpu_ns_per_op", .unit = "ns",
+		       .better = HVB_LOWER_IS_BETTER, .rep = rep,
+		       .value = st == HVB_ST_OK ? (double)(ns - h->begin_ns) / (double)ops : 0,
+		       .status = st, .note = note);
+	h->begun = false;
+}

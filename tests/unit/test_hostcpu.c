@@ -1,0 +1,182 @@
+/*
+ * Host CPU accounting (runners/common/hostcpu.c): a thread set by
+ * schedstat and a whole process by its CPU clock both see CPU time spent
+ * between two reads, a sleeping thread's time does not grow, and the
+ * row written at REP_END carries the value per operation (or a failed
+ * row saying why).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "hostcpu.h"
+#include "results.h"
+#include "tap.h"
+#include "util.h"
+
+/* Spin until this thread has had ms of CPU (not of wall time: the host
+ * may be busy). */
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void spin_ms(unsigned ms)
+{
+	uint64_t end = thread_cpu_ns() + ms * 1000000ull;
+	volatile uint64_t x = 0;
+
+	while (thread_cpu_ns() < end)
+		x++;
+}
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static pid_t sleeper_tid;
+static int quit;
+
+static void *sleeper(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&mu);
+	sleeper_tid = (pid_t)syscall(SYS_gettid);
+	pthread_cond_broadcast(&cv);
+	while (!quit)
+		pthread_cond_wait(&cv, &mu);
+	pthread_mutex_unlock(&mu);
+	return NULL;
+}
+
+static void test_reads(void)
+{
+	struct hvb_hostcpu self, idle, proc;
+	enum hvb_hostcpu_src src;
+	uint64_t a, b, c, d;
+	pthread_t t;
+
+	pthread_create(&t, NULL, sleeper, NULL);
+	pthread_mutex_lock(&mu);
+	while (!sleeper_tid)
+		pthread_cond_wait(&cv, &mu);
+	pthread_mutex_unlock(&mu);
+
+	hvb_hostcpu_init(&self, getpid(), "this thread");
+	hvb_hostcpu_add_tid(&self, (pid_t)syscall(SYS_gettid));
+	hvb_hostcpu_init(&idle, getpid(), "a sleeping thread");
+	hvb_hostcpu_add_tid(&idle, sleeper_tid);
+	hvb_hostcpu_init(&proc, getpid(), "the process");
+
+	TAP_EQ_INT(hvb_hostcpu_read(&self, &a, &src), 0, "read a thread");
+	TAP_OK(src == HVB_HOSTCPU_THREAD_CLOCK, "by its thread CPU clock");
+	TAP_EQ_INT(hvb_hostcpu_read(&idle, &c, &src), 0, "read a sleeping thread");
+	TAP_EQ_INT(hvb_hostcpu_read(&proc, &d, &src), 0, "read the process");
+	TAP_OK(src == HVB_HOSTCPU_CLOCK, "by its CPU clock");
+	spin_ms(60);
+	hvb_hostcpu_read(&self, &b, &src);
+	TAP_OK(b - a >= 59000000ull && b - a < 2000000000ull, "60 ms of CPU: 59 ms to 2 s");
+	hvb_hostcpu_read(&idle, &a, &src);
+	TAP_OK(a - c < 5000000ull, "the sleeper gained under 5 ms");
+	hvb_hostcpu_read(&proc, &a, &src);
+	TAP_OK(a - d >= 59000000ull, "the process saw the spinning too");
+
+	pthread_mutex_lock(&mu);
+	quit = 1;
+	pthread_cond_broadcast(&cv);
+	pthread_mutex_unlock(&mu);
+	pthread_join(t, NULL);
+
+	hvb_hostcpu_init(&idle, getpid(), "a thread that is gone");
+	hvb_hostcpu_add_tid(&idle, sleeper_tid);
+	TAP_OK(hvb_hostcpu_read(&idle, &a, &src) < 0, "a thread that ended: an error");
+	/* Another process's threads: no thread clock, schedstat instead. */
+	pid_t child = fork();
+	if (child == 0) {
+		spin_ms(40);
+		pause();
+		_exit(0);
+	}
+	hvb_hostcpu_init(&idle, child, "a child's main thread");
+	hvb_hostcpu_add_tid(&idle, child);
+	for (int i = 0; i < 100; i++) { /* until it has spun (pause: state S) */
+		char path[64], buf[512];
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)child);
+		usleep(50000);
+		if (!hvb_read_file(path, buf, sizeof(buf)) && strstr(buf, ") S "))
+			break;
+	}
+	TAP_EQ_INT(hvb_hostcpu_read(&idle, &a, &src), 0, "read a child's thread");
+	TAP_OK(src == HVB_HOSTCPU_SCHEDSTAT && a >= 39000000ull, "by schedstat: its 40 ms spin");
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	hvb_hostcpu_init(&idle, 0, "nothing");
+	TAP_EQ_INT(hvb_hostcpu_read(&idle, &a, &src), -ESRCH, "no process: -ESRCH");
+}
+
+/* Rows through a real sink, read back. */
+static void test_rows(void)
+{
+	char tmpl[] = "/tmp/hvb-hostcpu-XXXXXX", err[300], *dir;
+	struct hvb_sink *sink;
+	struct hvb_hostcpu h;
+	struct hvb_run run;
+	bool found_ok = false, found_failed = false;
+
+	if (!mkdtemp(tmpl) || hvb_sink_open(&sink, tmpl, "r1")) {
+		TAP_SKIP("cannot open a sink");
+		return;
+	}
+	const struct hvb_out out = { .sink = sink, .runner = "native" };
+	hvb_hostcpu_init(&h, getpid(), "the test");
+	hvb_hostcpu_begin(&h);
+	spin_ms(20);
+	hvb_hostcpu_end(&h, &out, "io/x", 0, 1000);
+	hvb_hostcpu_begin(&h);
+	hvb_hostcpu_end(&h, &out, "io/x", 1, 0); /* ops unknown */
+	hvb_hostcpu_end(&h, &out, "io/x", 2, 10); /* never begun */
+	h.begun = true; /* a begin "in the future": the reads disagree */
+	h.begin_ns = UINT64_MAX;
+	hvb_hostcpu_end(&h, &out, "io/x", 3, 10);
+	dir = xasprintf("%s/r1", tmpl);
+	TAP_EQ_INT(hvb_sink_finish(sink, "complete", NULL, 0), 0, "sink closed");
+	TAP_EQ_INT(hvb_run_read(dir, false, &run, err, sizeof(err)), 0, "results read back");
+	for (size_t i = 0; i < run.n_samples; i++) {
+		const struct hvb_sample_row *s = &run.samples[i];
+		if (strcmp(s->metric, "host_cpu_ns_per_op"))
+			continue;
+		if (s->rep == 0 && s->status == HVB_ST_OK)
+			found_ok = s->value >= 10000 && !strcmp(s->unit, "ns") &&
+				   strstr(s->note, "process CPU clock");
+		if (s->rep == 1 && s->status == HVB_ST_FAILED)
+			found_failed = strstr(s->note, "operations of the repetition unknown");
+		if (s->rep == 2)
+			TAP_OK(s->status == HVB_ST_FAILED && strstr(s->note, "not readable"),
+			       "rep 2: never begun: failed");
+		if (s->rep == 3)
+			TAP_OK(s->status == HVB_ST_FAILED && strstr(s->note, "different"),
+			       "rep 3: time going backwards: failed");
+	}
+	TAP_OK(found_ok, "rep 0: >= 10 us per op (20 ms / 1000), ns, source named");
+	TAP_OK(found_failed, "rep 1: failed, ops unknown");
+	hvb_run_free(&run);
+	char *cmd = xasprintf("rm -rf '%s'", tmpl);
+	TAP_OK(system(cmd) == 0, "cleaned up");
+	free(cmd);
+	free(dir);
+}
+
+int main(void)
+{
+	test_reads();
+	test_rows();
+	return tap_done();
+}
