@@ -18,6 +18,7 @@
 
 #include "hvb/abi.h"
 #include "config.h"
+#include "disk.h"
 #include "guest.h"
 #include "records.h"
 #include "runner.h"
@@ -81,18 +82,12 @@ static void xen_describe(const struct hvb_runner *r, const struct hvb_config *cf
 
 #else /* HVB_HAVE_LIBXL */
 
-/*
- * The run's disk file, as dom0 sees it (hvbench runs in dom0, so the path
- * the run made is the one to attach).  PLACEHOLDER until the job carries
- * the run's disk (runners/common/disk, the blk-run branch): the
- * environment variable HVB_XEN_DISK names it.  NULL: no disk, io/ cells
- * skip (no HVB_CAP_BLK).
- */
-static const char *xen_disk_path(void)
+/* The run's disk (runners/common/disk.h) as dom0 sees it: hvbench runs in
+ * dom0, so the path the run made (or --disk named) is the one to attach.
+ * NULL: no disk, and the io/ cells skip (no HVB_CAP_BLK). */
+static const char *xen_disk_path(const struct hvb_config *cfg)
 {
-	const char *p = getenv("HVB_XEN_DISK");
-
-	return p && *p ? p : NULL;
+	return cfg->disk ? cfg->disk->path : NULL;
 }
 
 /* The PV runner (same image, same console path, another domain type). */
@@ -127,7 +122,7 @@ static void xen_describe(const struct hvb_runner *r, const struct hvb_config *cf
 	hvb_out_metaf(out, "guest_mem_mib", "%llu", (unsigned long long)cfg->guest_mem_mib);
 	hvb_out_meta(out, "nesting", nesting(cfg));
 	hvb_out_meta(out, "blk",
-		      xen_disk_path() ? "xen blkback (phy: a loop device over the disk file in dom0), "
+		      xen_disk_path(cfg) ? "xen blkback (phy: a loop device over the disk file in dom0), "
 					"guest blkfront in ring 3, polled"
 				      : "none (no disk attached)");
 	if (!hvb_xl_open(&xl, false, err, sizeof(err))) {
@@ -246,7 +241,7 @@ static void describe_pages(const struct hvb_runner *r, const struct hvb_job *job
 static int xen_run(const struct hvb_runner *r, const struct hvb_job *job,
 		   const struct hvb_out *out)
 {
-	const char *disk = xen_disk_path();
+	const char *disk = xen_disk_path(job->cfg);
 	const struct hvb_guest_env env = {
 		/* --page-size: PV has 4 KiB pages only (cmd_run refuses 2m for it). */
 		.pt_4k = !is_pv(r) && hvb_job_pt_4k(job),
