@@ -248,7 +248,7 @@ static int read_disk(struct rt_blk_info *info, const char **why)
 	return 0;
 }
 
-static int blkfront_open(struct rt_blk_info *info, const char **why)
+static int connect(struct rt_blk_info *info, const char **why)
 {
 	uint64_t state = 0;
 	uint32_t ring_ref = 0;
@@ -275,6 +275,23 @@ static int blkfront_open(struct rt_blk_info *info, const char **why)
 		return -RT_EIO;
 	}
 	return 0;
+}
+
+/* A failed handshake is not tried again: every io/ workload would wait
+ * for the same backend (up to WAIT_S each) and leave more half-made rings
+ * behind.  They all get the first attempt's reason. */
+static int blkfront_open(struct rt_blk_info *info, const char **why)
+{
+	static const char *failed_why;
+	static int failed;
+
+	if (failed) {
+		*why = failed_why;
+		return failed;
+	}
+	failed = connect(info, why);
+	failed_why = *why;
+	return failed;
 }
 
 /* ------------------------------------------------------------ buffers */
