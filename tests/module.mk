@@ -9,9 +9,10 @@
 # src: that is the layering check.  An undeclared test does not build.
 UNIT_TESTS += $(sort $(wildcard tests/unit/test_*.c))
 
-# Header-only code (the guest runtime's Xen PV, ring and virtio helpers): nothing.
+# Header-only code (the guest runtime's Xen PV, ring, split-driver and virtio helpers): nothing.
 test_xen_pv_LINK :=
 test_xen_ring_LINK :=
+test_xen_io_LINK :=
 test_virtio_guest_LINK :=
 # The guest virtio-blk driver, its sources included (the guest runtime is no
 # host layer): nothing.

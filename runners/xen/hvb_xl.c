@@ -2,7 +2,8 @@
  * hvb-xl: standalone test tool for runners/xen/xl.c.
  *
  *   hvb-xl available
- *   hvb-xl run [-m MB] [-c VCPUS] [-p CPU] [-e EXTRA] [-t SECONDS] [-l BYTES] [-v] KERNEL
+ *   hvb-xl run [-m MB] [-c VCPUS] [-p CPU] [-e EXTRA] [-t SECONDS] [-l BYTES] [-d DISK] [-P] [-v]
+ *              KERNEL
  *
  * run copies the guest's PV console to stdout and prints one outcome line
  * on stderr:  hvb-xl: domain D end=END create=S run=S console=N
@@ -31,7 +32,8 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: hvb-xl available\n"
 			"       hvb-xl run [-m MB] [-c VCPUS] [-p CPU] [-e EXTRA] [-t SECONDS] "
-			"[-l BYTES] [-P] [-v] KERNEL\n"
+			"[-l BYTES] [-d DISK] [-P] [-v] KERNEL\n"
+			"  -d  attach DISK (file or block device in dom0) as xvda, read-write\n"
 			"  -P  a PV domU (default PVH)\n");
 	return 1;
 }
@@ -73,7 +75,7 @@ static int cmd_run(int argc, char **argv)
 	char err[512] = "";
 	int opt, rc;
 
-	while ((opt = getopt(argc, argv, "m:c:p:e:t:l:Pv")) != -1) {
+	while ((opt = getopt(argc, argv, "m:c:p:e:t:l:d:Pv")) != -1) {
 		switch (opt) {
 		case 'm':
 			cfg.memory_mb = (unsigned)strtoul(optarg, NULL, 0);
@@ -92,6 +94,9 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'l':
 			cfg.console_max = strtoul(optarg, NULL, 0);
+			break;
+		case 'd':
+			cfg.disk = optarg;
 			break;
 		case 'P':
 			cfg.pv = true;

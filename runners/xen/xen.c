@@ -18,6 +18,7 @@
 
 #include "hvb/abi.h"
 #include "config.h"
+#include "disk.h"
 #include "guest.h"
 #include "records.h"
 #include "runner.h"
@@ -81,6 +82,14 @@ static void xen_describe(const struct hvb_runner *r, const struct hvb_config *cf
 
 #else /* HVB_HAVE_LIBXL */
 
+/* The run's disk (runners/common/disk.h) as dom0 sees it: hvbench runs in
+ * dom0, so the path the run made (or --disk named) is the one to attach.
+ * NULL: no disk, and the io/ cells skip (no HVB_CAP_BLK). */
+static const char *xen_disk_path(const struct hvb_config *cfg)
+{
+	return cfg->disk ? cfg->disk->path : NULL;
+}
+
 /* The PV runner (same image, same console path, another domain type). */
 static bool is_pv(const struct hvb_runner *r)
 {
@@ -112,6 +121,10 @@ static void xen_describe(const struct hvb_runner *r, const struct hvb_config *cf
 	hvb_out_meta(out, "domain", is_pv(r) ? "pv, 1 vcpu, libxl" : "pvh, 1 vcpu, libxl");
 	hvb_out_metaf(out, "guest_mem_mib", "%llu", (unsigned long long)cfg->guest_mem_mib);
 	hvb_out_meta(out, "nesting", nesting(cfg));
+	hvb_out_meta(out, "blk",
+		      xen_disk_path(cfg) ? "xen blkback (phy: a loop device over the disk file in dom0), "
+					"guest blkfront in ring 3, polled"
+				      : "none (no disk attached)");
 	if (!hvb_xl_open(&xl, false, err, sizeof(err))) {
 		if (!hvb_xl_version(xl, buf, sizeof(buf)))
 			hvb_out_meta(out, "xen_version", buf);
@@ -228,11 +241,13 @@ static void describe_pages(const struct hvb_runner *r, const struct hvb_job *job
 static int xen_run(const struct hvb_runner *r, const struct hvb_job *job,
 		   const struct hvb_out *out)
 {
+	const char *disk = xen_disk_path(job->cfg);
 	const struct hvb_guest_env env = {
 		/* --page-size: PV has 4 KiB pages only (cmd_run refuses 2m for it). */
 		.pt_4k = !is_pv(r) && hvb_job_pt_4k(job),
 		.dev = "xencons",
-		.caps = xen_caps(r, job->cfg),
+		/* io/ runs only when the disk is attached (xvda, blkback) */
+		.caps = xen_caps(r, job->cfg) | (disk ? HVB_CAP_BLK : 0),
 	};
 	struct hvb_xl_cfg cfg = { .vcpus = 1, .memory_mb = job->cfg->guest_mem_mib };
 	struct hvb_rec_consumer c;
@@ -252,6 +267,7 @@ static int xen_run(const struct hvb_runner *r, const struct hvb_job *job,
 	cfg.pv = is_pv(r);
 	cfg.cmdline = cmdline;
 	cfg.cpu = job->cpu;
+	cfg.disk = disk;
 	cfg.timeout_s = job->timeout_s;
 	cfg.on_console = xen_on_console;
 	cfg.arg = &x;

@@ -180,6 +180,33 @@ void hvb_xl_close(struct hvb_xl *xl)
 	free(xl);
 }
 
+/* The run's disk as xvda: blkback in dom0 over the file or device (libxl's
+ * phy backend; its hotplug script, /etc/xen/scripts/block, sets up a loop
+ * device for a file and removes it when the domain goes). */
+static int add_disk(const struct hvb_xl_cfg *cfg, libxl_domain_config *dc, char *err, size_t len)
+{
+	libxl_device_disk *d;
+
+	if (access(cfg->disk, R_OK | W_OK)) {
+		errf(err, len, "disk '%s' is not readable and writable: %s", cfg->disk,
+		     strerror(errno));
+		return -errno;
+	}
+	dc->disks = calloc(1, sizeof(*dc->disks));
+	if (!dc->disks)
+		return -ENOMEM;
+	dc->num_disks = 1;
+	d = &dc->disks[0];
+	libxl_device_disk_init(d);
+	d->backend_domid = 0;
+	d->pdev_path = strdup(cfg->disk);
+	d->vdev = strdup("xvda");
+	d->backend = LIBXL_DISK_BACKEND_PHY;
+	d->format = LIBXL_DISK_FORMAT_RAW;
+	d->readwrite = 1;
+	return d->pdev_path && d->vdev ? 0 : -ENOMEM;
+}
+
 /* Fill a libxl domain config for a PVH (or PV) guest from cfg. */
 static int build_config(struct hvb_xl *xl, const struct hvb_xl_cfg *cfg, libxl_domain_config *dc,
 			char *err, size_t len)
@@ -232,6 +259,13 @@ static int build_config(struct hvb_xl *xl, const struct hvb_xl_cfg *cfg, libxl_d
 	dc->on_crash = LIBXL_ACTION_ON_SHUTDOWN_PRESERVE;
 	if (!dc->c_info.name || !b->kernel || !b->cmdline)
 		goto nomem;
+	if (cfg->disk) {
+		int rc = add_disk(cfg, dc, err, len);
+
+		if (rc == -ENOMEM)
+			goto nomem;
+		return rc;
+	}
 	return 0;
 nomem:
 	errf(err, len, "out of memory building the domain config");

@@ -38,6 +38,10 @@ struct hvb_xl_cfg {
 	int cpu;               /* pin every vCPU to this physical CPU; -1: no pinning */
 	double timeout_s;      /* limit from unpause to shutdown; 0: 60 */
 	size_t console_max;    /* console flood limit in bytes; 0: 64 MiB */
+	/* dom0 path of a disk (a file or a block device) attached as xvda
+	 * (vbd 51712), read-write, served by blkback (phy backend: the
+	 * hotplug script puts a file on a loop device); NULL: no disk. */
+	const char *disk;
 	/* Receives the guest's PV console output in order, in chunks of any
 	 * size.  Return 0 to go on, or -errno to stop the guest (the domain is
 	 * destroyed and the run ends with HVB_XL_STOPPED).  May be NULL. */

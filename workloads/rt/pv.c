@@ -25,6 +25,7 @@
 #include "pv.h"
 #include "rt.h"
 #include "xen.h"
+#include "xen_io.h"
 
 /* pv.S */
 void hvb_pv_gate(void), hvb_pv_syscall(void);
@@ -216,6 +217,10 @@ void hvb_pv_boot(const struct pv_start_info *si, uint64_t entry_rsp)
 		boot_fail("the PV console page is not one of the domain's pages");
 	boot.console = (void *)(uintptr_t)(console_pfn * PV_PAGE);
 	boot.console_evtchn = si->console_evtchn;
+	if (store_pfn < si->nr_pages) {
+		boot.store = (void *)(uintptr_t)(store_pfn * PV_PAGE);
+		boot.store_evtchn = si->store_evtchn;
+	}
 	boot.nr_pages = si->nr_pages;
 	for (i = 0; i + 1 < sizeof(cmdline) && si->cmd_line[i]; i++)
 		cmdline[i] = si->cmd_line[i];
@@ -228,6 +233,11 @@ void hvb_pv_boot(const struct pv_start_info *si, uint64_t entry_rsp)
 	if (!why)
 		why = map_ram(si, pv_first_free_pfn(si, (uintptr_t)si, entry_rsp, console_pfn, store_pfn));
 	boot.why = why;
+}
+
+uint64_t rt_pv_mfn(uint64_t pfn)
+{
+	return p2m && pfn < boot.nr_pages ? p2m[pfn] : ~0ull;
 }
 
 /* ------------------------------------------------------------ first touch */
@@ -329,4 +339,5 @@ const struct rt_platform rt_platform_xen_pv = {
 	/* Xen's frame: RPL 3 for guest user mode, 0 for guest kernel mode */
 	.user_mode = " in PV user mode (workload or runtime)",
 	.kernel_mode = " in PV kernel mode (runtime)",
+	.blk = &rt_xen_blkfront, /* the same blkfront as PVH; grants name mfns */
 };

@@ -217,6 +217,8 @@ struct rt_pv_boot {
 	uint64_t l1_tables;        /* page tables the runtime added (mmu_update) */
 	void *console;             /* the PV console page (mapped) */
 	uint32_t console_evtchn;
+	void *store;               /* the xenstore ring page (mapped), NULL if none */
+	uint32_t store_evtchn;
 	const char *why;           /* non-NULL: the boot failed here (reported from user mode) */
 };
 
@@ -228,6 +230,9 @@ void rt_pv_publish(const struct rt_pv_boot *boot);
 void hvb_pv_user_start(uint64_t entry_tsc) __attribute__((noreturn));
 /* pv.c, guest kernel mode: the boot steps between entry and user mode. */
 void hvb_pv_boot(const struct pv_start_info *si, uint64_t entry_rsp);
+/* pv.c: the machine frame of pseudo-physical frame pfn (Xen's P2M, which
+ * user mode may read); ~0 past the domain's pages.  Grants name mfns. */
+uint64_t rt_pv_mfn(uint64_t pfn);
 /* pv.c, kernel mode (RT_SYS_PV_UNMAP): unmap the allocator's pages
  * [va, va + bytes) with batched mmu_update; 0 or -EINVAL (not whole pages
  * of the allocator's RAM). */

@@ -222,7 +222,8 @@ struct rt_blk_ops {
 	void (*kick)(void);
 	unsigned (*poll)(uint64_t *tags, int *status, unsigned max);
 };
-/* 8: the hvm platform maps up to that many virtio-mmio window pages. */
+/* 8: the hvm platform maps up to that many virtio-mmio window pages
+ * (Xen PVH: console, LAPIC, xenstore page). */
 #define RT_PLATFORM_MMIO_MAX 8
 
 extern const struct rt_platform *rt_platform;

@@ -13,6 +13,7 @@
 #include "pv.h"
 #include "rt.h"
 #include "xen.h"
+#include "xen_io.h"
 
 /* Filled by Xen when its address is written to the hypercall MSR. */
 uint8_t hvb_xen_hypercall_page[4096] __attribute__((aligned(4096)));
@@ -70,8 +71,7 @@ static uint32_t xen_cpuid_base(void)
 	return 0;
 }
 
-/* HVMOP_get_param for our own domain; 0 or Xen's -errno. */
-static long hvm_param(uint32_t index, uint64_t *value)
+long rt_xen_hvm_param(uint32_t index, uint64_t *value)
 {
 	struct {
 		uint16_t domid;
@@ -239,7 +239,8 @@ int rt_xen_init(const char **why)
 		*why = "dev=xencons: Xen did not fill the hypercall page";
 		return -5; /* -EIO */
 	}
-	if (hvm_param(HVM_PARAM_CONSOLE_PFN, &pfn) || hvm_param(HVM_PARAM_CONSOLE_EVTCHN, &port) ||
+	if (rt_xen_hvm_param(HVM_PARAM_CONSOLE_PFN, &pfn) ||
+	    rt_xen_hvm_param(HVM_PARAM_CONSOLE_EVTCHN, &port) ||
 	    !pfn) {
 		*why = "dev=xencons: Xen gave no PV console (HVM_PARAM_CONSOLE_PFN/EVTCHN)";
 		return -5;
@@ -445,13 +446,20 @@ void rt_xencons_stop(int code)
 /* ------------------------------------------------------------ the platform */
 
 /* With pt=4k rt_paging_init maps RAM and these pages only: the console
- * page (libxl puts it outside RAM) and micro/hlt-wake's wake-up source,
- * the LAPIC (RT_SYS_XEN_HLT). */
+ * page (libxl puts it outside RAM), micro/hlt-wake's wake-up source, the
+ * LAPIC (RT_SYS_XEN_HLT), and the xenstore ring (outside RAM too) that
+ * blkfront talks through. */
 static unsigned pvh_mmio_pages(uint64_t *page)
 {
+	uint64_t store = 0;
+
 	page[0] = (uintptr_t)ring;
 	page[1] = RT_LAPIC_BASE;
-	return 2;
+	if (rt_xen_hvm_param(HVM_PARAM_STORE_PFN, &store) || !store || store >= (1ull << 20) ||
+	    rt_mem_is_ram(store << 12, 4096))
+		return 2;
+	page[2] = store << 12;
+	return 3;
 }
 
 const struct rt_platform rt_platform_xen_pvh = {
@@ -467,4 +475,5 @@ const struct rt_platform rt_platform_xen_pvh = {
 	.mmio_pages = pvh_mmio_pages,
 	.user_mode = rt_hvm_user_mode, /* an HVM guest: ring 3 and ring 0 */
 	.kernel_mode = rt_hvm_kernel_mode,
+	.blk = &rt_xen_blkfront,
 };

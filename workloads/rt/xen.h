@@ -92,6 +92,8 @@ extern const uint32_t hvb_xen_crash;
 int rt_xen_init(const char **why);
 /* Hypercall nr(a1, a2) from ring 0 through the int3 gate; Xen's return value. */
 long rt_xen_hypercall(unsigned nr, uint64_t a1, uint64_t a2);
+/* HVMOP_get_param for our own domain (PVH); 0 or Xen's -errno. */
+long rt_xen_hvm_param(uint32_t index, uint64_t *value);
 /* micro/hypercall under Xen: xen_version(XENVER_version) through the gate. */
 long rt_xen_hypercall_null(void);
 /* What rt_xen_hypercall_null costs besides the hypercall (sample note). */
