@@ -95,11 +95,14 @@ static void kvm_describe(const struct hvb_runner *r, const struct hvb_config *cf
 	hv_seccomp_vcpu_describe(cfg->seccomp, sec, sizeof(sec));
 	hvb_out_meta(out, "seccomp", sec);
 	if (cfg->disk) {
-		hvb_out_metaf(out, "blk", "virtio-blk mmio v2 at 0x%llx, notify=%s, backend: "
-					  "I/O thread (pinned to a CPU other than the vCPU's where "
-					  "there is one), pread/pwrite%s",
+		hvb_out_metaf(out, "blk", "virtio-blk mmio v2 at 0x%llx, notify=%s, backend: %s%s",
 			      (unsigned long long)HVB_VIRTIO_MMIO_BASE,
 			      hv_blk_notify_name(cfg->kvm_blk_notify),
+			      cfg->kvm_blk_notify == HV_BLK_NOTIFY_SYNC
+				      ? "preadv/pwritev on the vCPU thread during the notify exit"
+				      : "I/O thread (pinned to a CPU other than the vCPU's where "
+					"there is one) with Linux AIO up to the queue depth "
+					"(preadv/pwritev if io_setup fails: logged per job)",
 			      cfg->disk->odirect ? " with O_DIRECT" : " (no O_DIRECT: page cache)");
 		hvb_out_meta(out, "blk_notify", hv_blk_notify_name(cfg->kvm_blk_notify));
 	}
@@ -253,6 +256,8 @@ static int attach_disk(struct kvm_job *kj, char *why, size_t len)
 		.notify = cfg->kvm_blk_notify,
 		.mmio_gpa = HVB_VIRTIO_MMIO_BASE,
 		.io_cpu = io_thread_cpu(kj->job->cpu),
+		/* The I/O thread gets its own allowlist whenever the vCPU has one. */
+		.seccomp = cfg->seccomp,
 	};
 	int r;
 
@@ -272,12 +277,13 @@ static int attach_disk(struct kvm_job *kj, char *why, size_t len)
 	}
 	kj->blk_fd = bc.fd;
 	if (kj->out && bc.io_cpu >= 0)
-		hvb_out_log(kj->out, "virtio-blk: notify=%s, I/O thread %d pinned to cpu %d",
-			    hv_blk_notify_name(bc.notify), (int)dev_virtio_blk_io_tid(kj->blk),
-			    bc.io_cpu);
+		hvb_out_log(kj->out, "virtio-blk: notify=%s, backend %s, I/O thread %d pinned to cpu %d",
+			    hv_blk_notify_name(bc.notify), dev_virtio_blk_backend(kj->blk),
+			    (int)dev_virtio_blk_io_tid(kj->blk), bc.io_cpu);
 	else if (kj->out)
-		hvb_out_log(kj->out, "virtio-blk: notify=%s, I/O thread %d unpinned (no other CPU)",
-			    hv_blk_notify_name(bc.notify), (int)dev_virtio_blk_io_tid(kj->blk));
+		hvb_out_log(kj->out, "virtio-blk: notify=%s, backend %s, I/O thread %d unpinned (no other CPU)",
+			    hv_blk_notify_name(bc.notify), dev_virtio_blk_backend(kj->blk),
+			    (int)dev_virtio_blk_io_tid(kj->blk));
 	return 0;
 }
 
