@@ -513,6 +513,12 @@ def html(rep):
         return ""
     r = _r()
     out = ['<h2 id="io">Block I/O</h2>', f'<p class="mut">{r.esc(INTRO)}</p>', _served_html(sec)]
+    out.append(r.figure(rep.plotter, PLOT, "Request latency per io/* workload and runner "
+                        "(req_ns.*; log10 axis past two decades, else linear from 0): box = "
+                        "p50 to p99, whisker to p99.9, dot = max, each the median over "
+                        "repetitions; a dashed outline marks a cell without latency, with its "
+                        "status; emulated runners left out; lower is better.",
+                        missing="no io/* workload timed its requests"))
     if sec.warnings:
         out.append('<p class="small">Read the I/O banners at the top of the page: '
                    + ", ".join(f'<a href="#{r.esc(wid)}-banner">{r.esc(title)}</a>'
@@ -623,3 +629,57 @@ def markdown(rep):
             continue
         out += _md_table(t)
     return out
+
+
+# ----------------------------------------------------------------- plot
+
+PLOT = "io-latency"
+
+
+def plot(plotter, rep):
+    """Request latency per io workload and runner (gnuplot/io.gp): box p50 to
+    p99, whisker to p99.9, dot at max, each the median over repetitions.
+    Emulated runners are left out, as in every chart; a cell without
+    latency is a dashed outline with its status (never a gap)."""
+    from . import plots
+    sec = rep.io
+    tables = [t for t in sec.tables if t.metric and any(
+        isinstance(row.latency["req_ns.p50"], Stat) for row in t.rows)]
+    present = [s for s in sec.series if not s.emulated and any(
+        row.series is s and isinstance(row.latency["req_ns.p50"], Stat)
+        for t in tables for row in t.rows)]
+    if not tables or not present:
+        return None
+    n = len(present)
+    boxw = 0.8 / n
+    stat_blocks, max_blocks, markers, vals = [], [], [], []
+    for i, s in enumerate(present):
+        off = (i - (n - 1) / 2) * boxw
+        sl, ml = [], []
+        for x, t in enumerate(tables):
+            row = next((row for row in t.rows if row.series is s), None)
+            lat = row.latency if row else {}
+            got = [lat.get(m) for m in LATENCY]
+            if all(isinstance(v, Stat) for v in got[:3]):
+                p50, p99, p999 = (v.median for v in got[:3])
+                sl.append(f"{x + off}\t{plots.num(p50)}\t{plots.num(p99)}\t{plots.num(p999)}")
+                vals += [p50, p99, p999]
+                if isinstance(got[3], Stat):
+                    ml.append(f"{x + off}\t{plots.num(got[3].median)}")
+                    vals.append(got[3].median)
+            else:
+                status = (row.cell_missing or got[0]).status if row else "n/a"
+                if status != "n/a":
+                    markers.append((x + off - boxw * 0.4, x + off + boxw * 0.4, status,
+                                    plotter.styles.color(s)))
+        stat_blocks.append("\n".join(sl or ["?\t?\t?\t?"]))
+        max_blocks.append("\n".join(ml or ["?\t?"]))
+    labels = [(t.workload.split("/", 1)[-1], x) for x, t in enumerate(tables)]
+    log, lo, hi = plots.absolute_axis(vals)
+    width = max(800, min(1400, 200 + 90 * len(tables) * max(1, n / 2)))
+    plotter.render(PLOT, "io.gp", {"statfile": "\n\n\n".join(stat_blocks) + "\n",
+                                   "maxfile": "\n\n\n".join(max_blocks) + "\n"},
+                   {"xtics_cmd": plots.xtics_cmd(labels), "boxw": repr(boxw),
+                    "logy": "1" if log else "0", "ylo": repr(lo), "yhi": repr(hi)},
+                   present, size=(int(width), 500), extra=plots.marker_cmds(markers, 0.0, 0.3))
+    return PLOT

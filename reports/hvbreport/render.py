@@ -185,6 +185,8 @@ class Report:
         plots.micro_plot(p, self.micro, self.series)
         plots.chase_plots(p, self.chase, self.series, self.seed)
         plots.exits_plot(p, self.exits)
+        if self.io:
+            io_section.plot(p, self)
 
     @property
     def resamples(self):

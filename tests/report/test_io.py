@@ -82,8 +82,9 @@ def generate(out, *args):
     return p.stdout.strip()
 
 
-def render(out, *dirs):
-    p = subprocess.run([sys.executable, SCRIPT, "--no-plots", "--out", out] + list(dirs),
+def render(out, *dirs, plots=False):
+    flags = [] if plots else ["--no-plots"]
+    p = subprocess.run([sys.executable, SCRIPT, "--out", out] + flags + list(dirs),
                        capture_output=True, text=True, timeout=300)
     if p.returncode != 0:
         raise AssertionError(f"report failed ({p.returncode}): {p.stderr}")
@@ -107,6 +108,9 @@ class Rendered:
             out = os.path.join(cls.tmp, "out-" + name)
             if name == "io":
                 cls.pages[name] = render(out, IO)
+            elif name == "plots":
+                cls.pages[name] = render(out, IO, plots=True)
+                cls.pages[name].out = out
             elif name == "no-io":
                 cls.pages[name] = render(out, NO_IO)
             elif name == "notify":   # a second run: kvm only, notify=exit, no native
@@ -367,6 +371,27 @@ class TestBanners(unittest.TestCase):
         self.assertIn("(not recorded)", p.section("io", "io-" + FLUSH))
 
 
+@unittest.skipUnless(shutil.which("gnuplot"), "gnuplot not installed")
+class TestPlot(unittest.TestCase):
+    def test_01_latency_plot(self):
+        """io-latency plot: drawn, inlined in the section, its data the medians shown"""
+        p = Rendered.get("plots")
+        self.assertIn("plot-io-latency", p.ids)
+        self.assertIn("plot-io-latency", p.section("io", "io-" + FLUSH))
+        plots = os.path.join(p.out, "plots")
+        for ext in ("png", "svg", "gp"):
+            self.assertTrue(os.path.getsize(os.path.join(plots, "io-latency." + ext)) > 0)
+        with open(os.path.join(plots, "io-latency.statfile.tsv"), encoding="utf-8") as f:
+            blocks = f.read().split("\n\n\n")
+        # series order: native, kvm, ...; workloads in report order (flush first, then qd1)
+        kvm_qd1 = [float(x) for x in blocks[1].splitlines()[1].split("\t")[1:]]
+        self.assertEqual(kvm_qd1, [150000 * 0.95, 150000 * 2.5, 150000 * 5.0])
+        with open(os.path.join(plots, "io-latency.gp"), encoding="utf-8") as f:
+            script = f.read()
+        self.assertIn("failed", script)       # qemu-kvm's flush: a marked gap, not nothing
+        self.assertIn("unsupported", script)  # xen-pvh's seq workloads
+
+
 class FakeRun:
     def __init__(self, run_id, **meta):
         self.run_id, self.meta = run_id, {k.replace("_", "."): v for k, v in meta.items()}
@@ -391,7 +416,7 @@ class TestWarnings(unittest.TestCase):
 
 def main():
     try:
-        return taplib.run_classes(TestFixture, TestSection, TestBanners, TestWarnings)
+        return taplib.run_classes(TestFixture, TestSection, TestBanners, TestPlot, TestWarnings)
     finally:
         if Rendered.tmp:
             shutil.rmtree(Rendered.tmp, ignore_errors=True)
