@@ -557,7 +557,8 @@ def _md_slowdown(row, na):
     if x is None or x.slowdown is None:
         return _md_missing(Missing("n/a", "no ratio (a median of 0, or no direction)"),
                            row.label, na)
-    return r.fmt_ratio(x.slowdown) + (f" {r.fmt_ci(x.ci, r.fmt_ratio)}" if x.ci else "")
+    return (r.fmt_ratio(x.slowdown) + (f" {r.fmt_ci(x.ci, r.fmt_ratio)}" if x.ci else "")
+            + (f" ({row.baseline_note})" if row.baseline_note else ""))
 
 
 def _md_exits(row, na):

@@ -333,6 +333,8 @@ class TestBanners(unittest.TestCase):
         self.assertIn("kvm (run 1) · notify=ioeventfd", sec)
         self.assertIn("kvm (run 2) · notify=exit", sec)
         self.assertIn("Notify modes differ between runs", p.md)
+        self.assertIn("| kvm (run 2) · notify=exit | 150,000", p.md)
+        self.assertIn("(baseline native from run 1)", p.md)
 
     def test_03_cross_run_baseline_and_exit_notify(self):
         """run 2 (no native) against run 1's native; notify=exit: 1 MMIO exit to the VMM/request"""
