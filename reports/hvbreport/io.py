@@ -170,9 +170,8 @@ class Section:
         self.runs = rep.runs
         workloads = io_workloads(rep.workloads)
         self.series = [s for s in rep.series if any(w in s.workloads for w in workloads)]
-        self.tables = []
+        self.tables, self.io_runs, self.warnings = [], [], []
         if not workloads:
-            self.warnings = []
             return
         bases = model.Baselines(rep.series)
         overhead = {r["workload"]: {s.key: (cmp, why) for s, cmp, why in r["cells"]}
@@ -184,8 +183,10 @@ class Section:
                 unit, better = "", ""
             else:
                 unit, better = model.metric_info(rep.series, w, metric)
+            # A cell its run asked for and has no row for stays a row (absent).
             rows = [Row(rep, exit_cells, bases, overhead.get(w, {}), s, w, metric or "")
-                    for s in self.series if w in s.workloads]
+                    for s in self.series
+                    if w in s.workloads or model.cell_status(s, w)[0] == "absent"]
             self.tables.append(Table(w, metric, unit, better, rows))
         self.io_runs = sorted({s.run_index for s in self.series})
         self.warnings = odirect_warnings(self.runs, self.io_runs) + \

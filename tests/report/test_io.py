@@ -130,7 +130,19 @@ class Rendered:
                 with open(meta, "w", encoding="utf-8") as f:
                     f.writelines(lines)
                 cls.pages[name] = render(out, d)
+            elif name == "absent":   # a cell with no row at all (breaks FORMAT.md)
+                d = generate(cls.tmp, "--run-id", "20261202-190000-fixhost-5050-io")
+                drop_cell(d, "qemu-kvm", "io/seqwrite-1m")
+                cls.pages[name] = render(out, d)
         return cls.pages[name]
+
+
+def drop_cell(d, runner, workload):
+    path = os.path.join(d, "samples.csv")
+    with open(path, encoding="utf-8") as f:
+        lines = [l for l in f if f",{runner},{workload}," not in l]
+    with open(path, "w", encoding="utf-8") as f:
+        f.writelines(lines)
 
 
 def csv_rows(name):
@@ -394,6 +406,16 @@ class TestPlot(unittest.TestCase):
         self.assertIn("unsupported", script)  # xen-pvh's seq workloads
 
 
+class TestAbsent(unittest.TestCase):
+    def test_01_absent_cell_is_a_row(self):
+        """a requested cell with no row at all is an 'absent' row, not left out"""
+        p = Rendered.get("absent")
+        rows = p.find(runner="qemu-kvm", workload="io/seqwrite-1m", status="absent")
+        self.assertTrue(rows)
+        sec = p.section("io-io/seqwrite-1m", "exits")
+        self.assertIn("the result file breaks FORMAT.md", sec)
+
+
 class FakeRun:
     def __init__(self, run_id, **meta):
         self.run_id, self.meta = run_id, {k.replace("_", "."): v for k, v in meta.items()}
@@ -418,7 +440,7 @@ class TestWarnings(unittest.TestCase):
 
 def main():
     try:
-        return taplib.run_classes(TestFixture, TestSection, TestBanners, TestPlot, TestWarnings)
+        return taplib.run_classes(TestFixture, TestSection, TestBanners, TestAbsent, TestPlot, TestWarnings)
     finally:
         if Rendered.tmp:
             shutil.rmtree(Rendered.tmp, ignore_errors=True)
