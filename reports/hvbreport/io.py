@@ -17,6 +17,7 @@ modes or disk set-ups.
 """
 
 import collections
+import os
 
 from . import model
 
@@ -25,12 +26,16 @@ IOPS = "ops_per_s"
 LATENCY = ("req_ns.p50", "req_ns.p99", "req_ns.p999", "req_ns.max")
 NOTIFIES = "notifies_per_op"
 HOST_CPU = "host_cpu_ns_per_op"
-DISK_KEYS = ("disk.path", "disk.size_bytes", "disk.fs", "disk.odirect", "disk.fill")
+# The run's disk, first in this order; any other disk.* key follows, sorted.
+DISK_KEYS = ("disk.path", "disk.size_bytes", "disk.fs", "disk.odirect", "disk.odirect_note",
+             "disk.fill", "disk.owned")
 # Disk keys that change what a request costs; disk.path differs per run anyway.
 DISK_FLAGS = ("disk.odirect", "disk.fs", "disk.size_bytes", "disk.fill")
 NOT_RECORDED = "(not recorded)"
 
-Stat = collections.namedtuple("Stat", "median ci n unit better")
+# partly: a Missing for the repetitions of the metric whose rows are not ok
+# (the median is over the others), or None.
+Stat = collections.namedtuple("Stat", "median ci n unit better partly", defaults=(None,))
 Missing = collections.namedtuple("Missing", "status reason")
 
 
@@ -81,11 +86,30 @@ def stat(s, w, metric, absent_why):
     if got is None:
         return missing(s, w, metric, absent_why)
     unit, better = s.unit[(w, metric)]
-    return Stat(got[0], got[1], got[2], unit, better)
+    bad = [p for p in s.problems if p["workload"] == w and p["metric"] == metric]
+    partly = Missing(bad[0]["status"], _problem_reason(bad)) if bad else None
+    return Stat(got[0], got[1], got[2], unit, better, partly)
 
 
 def _notes(s, w, metric):
     return sorted(s.notes.get((w, metric), set()))
+
+
+def common_note(notes):
+    """What every repetition's note says.  Runners write the threads they
+    counted, then that repetition's own figures ("host CPU of the vCPU
+    thread + the I/O thread (thread CPU clocks, ns): 8198092 ns over 25
+    operations, ..."): the statement is the part before the last ": " that
+    all notes share (for one note: before a ": " followed by figures)."""
+    if not notes:
+        return ""
+    text = notes[0] if len(notes) == 1 else os.path.commonprefix(notes)
+    cut = text.rfind(": ")
+    if cut > 0 and (len(notes) > 1 or text[cut + 2:cut + 3].isdigit()):
+        return text[:cut]
+    if len(notes) == 1:
+        return text
+    return "; ".join(notes[:2]) + (f" (+{len(notes) - 2} more)" if len(notes) > 2 else "")
 
 
 def _exit_cells(rep):
@@ -139,9 +163,9 @@ class Row:
         self.exits = _exits(rep, exit_cells, s, w)
         self.notifies = stat(s, w, NOTIFIES, f"no {NOTIFIES} row: only a runner that counts "
                                              "its device's notifications writes it (kvm)")
-        self.notify_notes = _notes(s, w, NOTIFIES)
+        self.notify_note = common_note(_notes(s, w, NOTIFIES))
         self.host_cpu = stat(s, w, HOST_CPU, f"no {HOST_CPU} row for this cell")
-        self.host_cpu_notes = _notes(s, w, HOST_CPU)
+        self.host_cpu_note = common_note(_notes(s, w, HOST_CPU))
         self.host_cpu_vs_native = None
         base, _why = bases.for_series(s)
         if (not self.native and base is not None and isinstance(self.host_cpu, Stat)
@@ -195,9 +219,14 @@ class Section:
     def __bool__(self):
         return bool(self.tables)
 
+    def disk_keys(self):
+        more = sorted({k for i in self.io_runs for k in self.runs[i].meta
+                       if k.startswith("disk.") and k not in DISK_KEYS})
+        return list(DISK_KEYS) + more
+
     def disk(self, run_index):
         meta = self.runs[run_index].meta
-        return {k: meta.get(k, NOT_RECORDED) for k in DISK_KEYS}
+        return {k: meta.get(k, NOT_RECORDED) for k in self.disk_keys()}
 
     def served(self):
         """(series, blk, notify) per series: what served its requests."""
@@ -213,15 +242,17 @@ def odirect_warnings(runs, io_runs):
         v = meta.get("disk.odirect")
         where = f"run {i + 1} ({runs[i].run_id})"
         fs = meta.get("disk.fs", NOT_RECORDED)
+        why = meta.get("disk.odirect_note")
         if v is None:
             out.append((f"io-odirect-{i + 1}", "O_DIRECT not recorded",
                         f"{where} has no disk.odirect: whether the host's page cache was in "
                         "the path of its io/* requests is unknown"))
         elif model.falsy(v):
             out.append((f"io-odirect-{i + 1}", "Page cache in the I/O path",
-                        f"{where} has disk.odirect = {v} (disk.fs {fs}): its disk was opened "
-                        "without O_DIRECT, so the host's page cache served or absorbed "
-                        "requests; its io/* figures are not device figures"))
+                        f"{where} has disk.odirect = {v} (disk.fs {fs}"
+                        + (f"; {why}" if why else "") + "): its disk was opened without "
+                        "O_DIRECT, so the host's page cache served or absorbed requests; its "
+                        "io/* figures are not device figures"))
         elif not model.truthy(v):
             out.append((f"io-odirect-{i + 1}", "O_DIRECT unclear",
                         f"{where} has disk.odirect = {v!r}, neither 1 nor 0"))
@@ -312,8 +343,13 @@ def _stat_html(v, w, s, metric, na, ci=True):
         return _missing_html(v, w, s, metric, na)
     interval = f' <span class=ci>{r.fmt_ci(v.ci)}</span>' if ci and v.ci else ""
     title = f"n={v.n}" + (f", interval of the median {r.fmt_ci(v.ci)}" if v.ci else "")
+    partly = ""
+    if v.partly:   # some repetitions have no value: say which and why
+        partly = (f'<br><span{r.data_attrs(runner=s.label, workload=w, metric=metric, kind="io-partly", status=v.partly.status)}>'
+                  f'{r.status_badge(v.partly.status, v.partly.reason)}</span> <span class=ci>'
+                  f'n={v.n}; {r.esc(v.partly.reason)}</span>')
     return (f'<span title="{r.esc(title)}"{r.data_attrs(runner=s.label, workload=w, metric=metric, kind="io", value=repr(v.median))}>'
-            f'{r.fmt(v.median)}</span>{interval}')
+            f'{r.fmt(v.median)}</span>{interval}{partly}')
 
 
 def _slowdown_html(row, w, metric, na):
@@ -380,10 +416,8 @@ def _host_cpu_html(row, w, na):
     if x is not None and x.slowdown is not None:
         out += (f'<br><span class=small{r.data_attrs(runner=row.series.label, workload=w, metric=HOST_CPU, kind="io-slowdown", value=repr(x.slowdown))}>'
                 f'{r.fmt_ratio(x.slowdown)} native</span>')
-    if row.host_cpu_notes:
-        notes = row.host_cpu_notes
-        more = f" (+{len(notes) - 2} more)" if len(notes) > 2 else ""
-        out += f'<br><span class="ci">threads: {r.esc("; ".join(notes[:2]) + more)}</span>'
+    if row.host_cpu_note:
+        out += f'<br><span class="ci">{r.esc(row.host_cpu_note)}</span>'
     return out
 
 
@@ -413,8 +447,7 @@ def _row_html(t, row, na, ncols):
     tds += [f'<td class=n>{_stat_html(row.latency[m], w, s, m, na, ci=False)}</td>'
             for m in LATENCY]
     tds.append(f'<td class=n{WRAP}>{_exits_html(row, w, na)}</td>')
-    notes = (f'<br><span class=ci>{r.esc("; ".join(row.notify_notes))}</span>'
-             if row.notify_notes else "")
+    notes = f'<br><span class=ci>{r.esc(row.notify_note)}</span>' if row.notify_note else ""
     tds.append(f'<td class=n{WRAP}>{_stat_html(row.notifies, w, s, NOTIFIES, na, ci=False)}'
                f'{notes}</td>')
     tds.append(f'<td class=n{WRAP}>{_host_cpu_html(row, w, na)}</td>')
@@ -471,7 +504,7 @@ def _served_html(sec):
         f'<tr{r.data_attrs(key=k)}><th class=mono>{r.esc(k)}</th>'
         + "".join(f'<td class=mono>{r.esc(_disk_value(k, sec.disk(i)[k]))}</td>'
                   for i in sec.io_runs) + '</tr>'
-        for k in DISK_KEYS)
+        for k in sec.disk_keys())
     return ('<div class="figs"><table id="io-served"><thead><tr><th>runner</th>'
             '<th class=n>run</th><th>what served the requests<br><span class=dir>meta '
             'runner.&lt;r&gt;.blk</span></th>'
@@ -545,7 +578,8 @@ def _md_value(v, label, na, ci=True):
     r = _r()
     if isinstance(v, Missing):
         return _md_missing(v, label, na)
-    return r.fmt(v.median) + (f" {r.fmt_ci(v.ci)}" if ci and v.ci else "")
+    return (r.fmt(v.median) + (f" {r.fmt_ci(v.ci)}" if ci and v.ci else "")
+            + (f" (n={v.n}; {v.partly.status}: {v.partly.reason})" if v.partly else ""))
 
 
 def _md_slowdown(row, na):
@@ -580,8 +614,8 @@ def _md_host_cpu(row, na):
     x = row.host_cpu_vs_native
     if x is not None and x.slowdown is not None:
         out += f" ({r.fmt_ratio(x.slowdown)} native)"
-    if row.host_cpu_notes:
-        out += f" [{'; '.join(row.host_cpu_notes[:2])}]"
+    if row.host_cpu_note:
+        out += f" [{row.host_cpu_note}]"
     return out
 
 
@@ -622,7 +656,7 @@ def markdown(rep):
                            for s, blk, n in sec.served()]))
     out += ["", r.md_table(["the run's disk"] + [f"run {i + 1}" for i in sec.io_runs],
                            [[k] + [_disk_value(k, sec.disk(i)[k]) for i in sec.io_runs]
-                            for k in DISK_KEYS])]
+                            for k in sec.disk_keys()])]
     for t in sec.tables:
         out += ["", f"### {t.workload}", ""]
         if t.metric is None:

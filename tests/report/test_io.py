@@ -268,8 +268,12 @@ class TestSection(unittest.TestCase):
         self.assertAlmostEqual(v(runner="qemu-kvm", workload=QD1, metric="host_cpu_ns_per_op",
                                  kind="io-slowdown"), 30000 / 9000, places=9)
         sec = self.p.section("io-" + QD1, "io-" + QD32)
-        self.assertIn("threads: vCPU thread + virtio-blk I/O thread (schedstat)", sec)
-        self.assertIn("all QEMU threads", sec)
+        # the threads, said once: what every repetition's note has in common
+        self.assertIn("host CPU of the vCPU thread + the I/O thread (thread CPU clocks, ns)<",
+                      sec)
+        self.assertNotIn("REP_BEGIN..REP_END", sec)
+        self.assertIn("host CPU of all QEMU threads (vCPU, main loop, I/O)", sec)
+        self.assertIn("virtio-blk notifications the device saw (notify=ioeventfd)<", sec)
 
     def test_10_missing_with_status(self):
         """missing values: their status and reason, never a number"""
@@ -292,6 +296,21 @@ class TestSection(unittest.TestCase):
             self.assertEqual([c["data-status"] for c in m], ["n/a"], (runner, metric))
         self.assertIn("no VM exits natively", qd1)
         self.assertIn("this runner does not count exits", qd1)
+
+    def test_10b_partly(self):
+        """a metric with some repetitions not ok: the median of the rest, and which and why"""
+        p = self.p
+        self.assertAlmostEqual(p.value(runner="qemu-kvm", workload=QD32,
+                                       metric="host_cpu_ns_per_op", kind="io"),
+                               (30000 + 30300) / 2, places=6)
+        m = p.find(runner="qemu-kvm", workload=QD32, metric="host_cpu_ns_per_op",
+                   kind="io-partly")
+        self.assertEqual([c["data-status"] for c in m], ["unsupported"])
+        sec = p.section("io-" + QD32, "io-" + WR)
+        self.assertIn("n=4; host CPU of all QEMU threads (vCPU, main loop, I/O) (process CPU "
+                      "clock, ns): REP_BEGIN and REP_END were read at the same point (the "
+                      "records arrived together) (repetitions 4)", sec)
+        self.assertIn("(n=4; unsupported: host CPU of all QEMU threads", p.md)
 
     def test_11_served_by(self):
         """what served the requests: runner.<r>.blk, the notify mode, the disk keys"""
@@ -438,9 +457,22 @@ class TestWarnings(unittest.TestCase):
         self.assertEqual(io_section.difference_warnings(runs, [0], []), [])
 
 
+class TestNotes(unittest.TestCase):
+    def test_01_common_note(self):
+        """common_note: the threads the notes share, without one repetition's figures"""
+        c = io_section.common_note
+        self.assertEqual(c(["host CPU of A (x): 12 ns over 5 operations, REP_BEGIN..REP_END",
+                            "host CPU of A (x): 97 ns over 7 operations, REP_BEGIN..REP_END"]),
+                         "host CPU of A (x)")
+        self.assertEqual(c(["host CPU of A: 12 ns over 5 operations"]), "host CPU of A")
+        self.assertEqual(c(["native analogue: getppid()"]), "native analogue: getppid()")
+        self.assertEqual(c(["one", "two", "three"]), "one; two (+1 more)")
+        self.assertEqual(c([]), "")
+
+
 def main():
     try:
-        return taplib.run_classes(TestFixture, TestSection, TestBanners, TestAbsent, TestPlot, TestWarnings)
+        return taplib.run_classes(TestFixture, TestSection, TestBanners, TestAbsent, TestPlot, TestWarnings, TestNotes)
     finally:
         if Rendered.tmp:
             shutil.rmtree(Rendered.tmp, ignore_errors=True)
