@@ -423,6 +423,7 @@ def _host_cpu_html(row, w, na):
 
 # Text-heavy cells (exits by class, the threads counted) may wrap: td.n does not.
 WRAP = ' style="white-space:normal;text-align:left;min-width:12ch;max-width:28ch"'
+NUM_WRAP = ' style="white-space:normal;min-width:10ch;max-width:24ch"'   # still right-aligned
 
 
 def _row_head(row):
@@ -441,7 +442,7 @@ def _row_html(t, row, na, ncols):
                 f'{_missing_html(row.cell_missing, w, s, t.metric, None)}</td></tr>')
     tds = [f'<td>{_row_head(row)}</td>',
            f'<td class=n>{_stat_html(row.primary, w, s, t.metric, na)}</td>',
-           f'<td class=n>{_slowdown_html(row, w, t.metric, na)}</td>']
+           f'<td class=n{NUM_WRAP}>{_slowdown_html(row, w, t.metric, na)}</td>']
     if t.shows_iops:
         tds.append(f'<td class=n>{_stat_html(row.iops, w, s, IOPS, na, ci=False)}</td>')
     tds += [f'<td class=n>{_stat_html(row.latency[m], w, s, m, na, ci=False)}</td>'
@@ -547,11 +548,13 @@ def html(rep):
         return ""
     r = _r()
     out = ['<h2 id="io">Block I/O</h2>', f'<p class="mut">{r.esc(INTRO)}</p>', _served_html(sec)]
+    modes = "; ".join(f"{r.esc(s.label)}: notify={r.esc(n)}" for s, _b, n in sec.served() if n)
     out.append(r.figure(rep.plotter, PLOT, "Request latency per io/* workload and runner "
                         "(req_ns.*; log10 axis past two decades, else linear from 0): box = "
                         "p50 to p99, whisker to p99.9, dot = max, each the median over "
                         "repetitions; a dashed outline marks a cell without latency, with its "
-                        "status; emulated runners left out; lower is better.",
+                        "status; emulated runners left out; lower is better"
+                        + (f" ({modes})" if modes else "") + ".",
                         missing="no io/* workload timed its requests"))
     if sec.warnings:
         out.append('<p class="small">Read the I/O banners at the top of the page: '
