@@ -115,9 +115,8 @@ def common_note(notes):
 def _exit_cells(rep):
     """(workload, series key) -> [exit_classes cell per source], io only."""
     out = {}
-    for w, cells in model.exit_classes(rep.exits):
-        if model.family(w) != FAMILY:
-            continue
+    io_rows = [t for t in rep.exits if model.family(t["workload"]) == FAMILY]
+    for w, cells in model.exit_classes(io_rows):
         for c in cells:
             out.setdefault((w, c["series"].key), []).append(c)
     return out
