@@ -82,8 +82,13 @@ def check_once(seen, d, run):
     seen.append((d, real, run.run_id))
 
 
-def load_all(dirs, allow_partial):
-    """Load every directory; refuse incomplete runs unless allowed."""
+def load_all(dirs, allow_partial, seed=stats.DEFAULT_SEED):
+    """Load every directory; refuse incomplete runs unless allowed.
+
+    meta.csv, counters.csv and exits.csv are read here; samples.csv only by
+    `hvbench summarize` (summarize below), whose document every run gets as
+    run.summary, so a malformed samples.csv is its error (file:line).
+    """
     runs, seen = [], []
     for d in dirs:
         run = load.load_run(d)
@@ -98,6 +103,7 @@ def load_all(dirs, allow_partial):
                 f"pass --allow-partial to report the cells it has (the report will say it is "
                 f"partial)")
         runs.append(run)
+    summarize(runs, dirs, allow_partial, seed)
     load.check_units(runs)
     return runs
 
@@ -122,24 +128,44 @@ def find_hvbench():
                            "statistics (hvbench summarize): run `make`, or set HVBENCH to it")
 
 
+# How hvbench prefixes summarize's errors (lib/util.c hvb_err, src/cmd_summarize.c).
+SUMMARIZE_PREFIX = "hvbench: summarize: "
+
+
 def summarize(runs, dirs, allow_partial, seed):
-    """Run `hvbench summarize` over dirs and attach its document to the runs."""
+    """Run `hvbench summarize` over dirs and attach its document to the runs.
+
+    Its reader is the one that validates samples.csv: an input error (exit
+    status 2) is shown as it words it, naming the file and line.
+    """
     exe = find_hvbench()
     cmd = [exe, "summarize", "--seed", str(seed)] + (["--allow-partial"] if allow_partial
                                                       else []) + ["--"] + list(dirs)
     try:
-        p = subprocess.run(cmd, capture_output=True, check=False)
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
     except OSError as e:
         raise load.ResultError(f"cannot run {exe}: {e}") from e
     if p.returncode != 0:
         msg = p.stderr.decode("utf-8", "replace").strip() or f"exit status {p.returncode}"
+        if p.returncode == 2 and msg.startswith(SUMMARIZE_PREFIX) and "\n" not in msg:
+            raise load.ResultError(msg[len(SUMMARIZE_PREFIX):])
         raise load.ResultError(f"{exe} summarize failed: {msg}")
     try:
         summ = model.Summary(json.loads(p.stdout))
     except (ValueError, KeyError) as e:
         raise load.ResultError(f"{exe} summarize: unreadable output: {e}") from e
+    del p  # the document's text: the parsed one is all the report keeps
     for i, run in enumerate(runs):
         run.summary, run.index = summ, i
+        # samples.csv's warnings (a torn last row) first, as its reader read it first
+        run.warnings[:0] = [_local(w, run.path) for w in summ.doc["runs"][i]["warnings"]]
+
+
+def _local(warning, path):
+    """A reader warning named by file, as the report's own ones are:
+    'DIR/samples.csv.partial: ...' -> 'samples.csv.partial: ...'."""
+    prefix = path + "/"  # as lib/results.c joins them
+    return warning[len(prefix):] if warning.startswith(prefix) else warning
 
 
 def write_file(path, text):
@@ -152,8 +178,7 @@ def write_file(path, text):
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        runs = load_all(args.dirs, args.allow_partial)
-        summarize(runs, args.dirs, args.allow_partial, args.seed)
+        runs = load_all(args.dirs, args.allow_partial, args.seed)
         out = args.out or default_out(runs)
     except load.ResultError as e:
         print(f"hvbench report: error: {e}", file=sys.stderr)

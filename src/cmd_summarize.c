@@ -22,8 +22,9 @@ static const char summarize_usage[] =
 	"workload's primary metric the slowdown of every series against every other,\n"
 	"with compare's bootstrap interval (same seed scheme and resamples); every\n"
 	"row without a value.  No interval below 3 repetitions.  Same input and seed\n"
-	"give the same bytes.  A run that did not complete is refused unless\n"
-	"--allow-partial.  Exit status: 0 ok, 1 cannot write, 2 usage or invalid input.";
+	"give the same bytes, whatever --threads.  A run that did not complete is\n"
+	"refused unless --allow-partial.  Exit status: 0 ok, 1 cannot write, 2 usage\n"
+	"or invalid input.";
 
 static int write_out(const char *const *dirs, size_t n, const struct hvb_sum_opts *o,
 		     const char *path)
@@ -50,14 +51,18 @@ static int write_out(const char *const *dirs, size_t n, const struct hvb_sum_opt
 static int summarize_main(int argc, char **argv)
 {
 	struct hvb_sum_opts o;
-	uint64_t seed = 1;
+	uint64_t seed = 1, threads;
 	bool partial = false;
 	const char *out = NULL;
 	hvb_sum_opts_init(&o);
+	threads = o.threads;
 	const struct hvb_opt opts[] = {
 		OPT_UINT("seed", 0, &seed, 0, 1e18, "N", "random seed (default 1, as compare)"),
 		OPT_FLAG("allow-partial", 0, &partial, "accept runs that did not complete"),
 		OPT_STR("out", 'o', &out, "FILE", "write to FILE (default: standard output)"),
+		OPT_UINT("threads", 0, &threads, 1, 256, "N",
+			 "threads for the bootstraps (default: the online CPUs, at most 8); the "
+			 "output is the same for any N"),
 		OPT_END(),
 	};
 	int npos, r = hvb_opt_parse("summarize", summarize_usage, opts, argc, argv, &npos);
@@ -69,6 +74,7 @@ static int summarize_main(int argc, char **argv)
 		return HVB_EXIT_USAGE;
 	}
 	o.seed = seed;
+	o.threads = (unsigned)threads;
 	o.allow_partial = partial;
 	return write_out((const char *const *)argv + 1, (size_t)npos, &o, out);
 }

@@ -6,9 +6,11 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "results.h"
 #include "stats.h"
@@ -17,6 +19,13 @@
 #include "util.h"
 
 #define NONE UINT32_MAX
+
+static unsigned default_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > HVB_SUM_MAX_THREADS ? HVB_SUM_MAX_THREADS : (unsigned)n;
+}
 
 void hvb_sum_opts_init(struct hvb_sum_opts *o)
 {
@@ -27,6 +36,7 @@ void hvb_sum_opts_init(struct hvb_sum_opts *o)
 		.iters = 10000,
 		.max_exact = 20000,
 		.min_reps = 3,
+		.threads = default_threads(),
 	};
 }
 
@@ -255,11 +265,17 @@ static int series_push(struct summary *s, const struct run_info *ri, uint32_t ru
 							    .line = r->line };
 	}
 	x = &s->series[i];
-	if (x->unit != unit || x->better != r->better) {
-		fail(err, len, "%s:%ld: %s %s %s: unit or direction differs from earlier rows "
-		     "(%s, %s vs %s, %s)", ri->samples_file, r->line, r->runner, r->workload,
-		     r->metric, s->names.s[x->unit], hvb_better_name(x->better), r->unit,
-		     hvb_better_name(r->better));
+	/* worded as the report's check across series (load.py check_units) */
+	if (x->unit != unit) {
+		fail(err, len, "%s:%ld: %s %s is in unit '%s' but %s:%ld has '%s': units disagree "
+		     "for the same metric", ri->samples_file, r->line, r->workload, r->metric,
+		     r->unit, ri->samples_file, x->line, s->names.s[x->unit]);
+		return -EINVAL;
+	}
+	if (x->better != r->better) {
+		fail(err, len, "%s:%ld: %s %s says better=%s but %s:%ld says better=%s",
+		     ri->samples_file, r->line, r->workload, r->metric, hvb_better_name(r->better),
+		     ri->samples_file, x->line, hvb_better_name(x->better));
 		return -EINVAL;
 	}
 	for (size_t j = 0; j < x->n; j++)
@@ -636,21 +652,98 @@ static size_t primary_series(struct summary *s, uint32_t w, size_t *out)
 	return n;
 }
 
+/* One unordered pair of a workload's primary series, the earlier as base:
+ * each is bootstrapped once, the reverse pair gets the reciprocal. */
+struct pair_job {
+	size_t base, cand;
+	struct ratio r;
+};
+
+struct pair_work {
+	const struct summary *s;
+	const struct hvb_sum_opts *o;
+	struct pair_job *jobs;
+	size_t n_jobs, stride, first;
+};
+
+/* Jobs first, first + stride, ...: every pair seeds its own random stream,
+ * so which thread computes it does not change a byte of the output. */
+static void *pair_worker(void *arg)
+{
+	struct pair_work *w = arg;
+
+	for (size_t k = w->first; k < w->n_jobs; k += w->stride) {
+		struct pair_job *j = &w->jobs[k];
+		ratio_eval(w->s, &w->s->series[j->base], &w->s->series[j->cand], w->o, &j->r);
+	}
+	return NULL;
+}
+
+/* The bootstraps are nearly all of summarize's time on a large run (10000
+ * resamples per pair): spread them over o->threads threads. */
+static void eval_pairs(const struct summary *s, const struct hvb_sum_opts *o,
+		       struct pair_job *jobs, size_t n_jobs)
+{
+	size_t n_threads = o->threads ? o->threads : 1;
+	struct pair_work *work;
+	pthread_t *tid;
+	size_t started = 1;
+
+	if (n_threads > n_jobs)
+		n_threads = n_jobs ? n_jobs : 1;
+	work = xcalloc(n_threads, sizeof(*work));
+	tid = xcalloc(n_threads, sizeof(*tid));
+	for (size_t t = 0; t < n_threads; t++)
+		work[t] = (struct pair_work){ .s = s, .o = o, .jobs = jobs, .n_jobs = n_jobs,
+					      .stride = n_threads, .first = t };
+	/* a thread that cannot start leaves its share to the calling one */
+	for (size_t t = 1; t < n_threads; t++, started++)
+		if (pthread_create(&tid[t], NULL, pair_worker, &work[t]))
+			break;
+	pair_worker(&work[0]);
+	for (size_t t = started; t < n_threads; t++)
+		for (size_t k = work[t].first; k < n_jobs; k += n_threads)
+			ratio_eval(s, &s->series[jobs[k].base], &s->series[jobs[k].cand], o,
+				   &jobs[k].r);
+	for (size_t t = 1; t < started; t++)
+		pthread_join(tid[t], NULL);
+	free(tid), free(work);
+}
+
+/* The pairs of workload w's primary series with the same metric, appended
+ * to *jobs (grown as needed) in (i, j > i) order; idx holds the series. */
+static size_t add_pairs(const struct summary *s, const size_t *idx, size_t n,
+			struct pair_job **jobs, size_t n_jobs)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++) {
+			if (s->series[idx[i]].metric != s->series[idx[j]].metric)
+				continue;
+			*jobs = grow(*jobs, n_jobs, sizeof(**jobs));
+			(*jobs)[n_jobs++] = (struct pair_job){ .base = idx[i], .cand = idx[j] };
+		}
+	return n_jobs;
+}
+
 static void write_ratios(FILE *f, struct summary *s, const struct hvb_sum_opts *o)
 {
-	size_t *idx = xcalloc(s->n_series + 1, sizeof(*idx));
+	size_t *idx = xcalloc(s->n_series + 1, sizeof(*idx)), n_jobs = 0, next = 0;
+	struct pair_job *jobs = NULL;
 	bool first = true;
 
+	for (size_t w = 0; w < s->n_workloads; w++)
+		n_jobs = add_pairs(s, idx, primary_series(s, s->workloads[w], idx), &jobs, n_jobs);
+	eval_pairs(s, o, jobs, n_jobs);
 	fputs("  \"ratios\": [\n", f);
 	for (size_t w = 0; w < s->n_workloads; w++) {
 		size_t n = primary_series(s, s->workloads[w], idx);
 		struct ratio *r = xcalloc(n * n + 1, sizeof(*r));
-		/* each unordered pair is bootstrapped once, the earlier series as base */
+		/* the jobs of this workload, in add_pairs' order */
 		for (size_t i = 0; i < n; i++)
 			for (size_t j = i + 1; j < n; j++) {
 				if (s->series[idx[i]].metric != s->series[idx[j]].metric)
 					continue;
-				ratio_eval(s, &s->series[idx[i]], &s->series[idx[j]], o, &r[i * n + j]);
+				r[i * n + j] = jobs[next++].r;
 				ratio_reverse(&r[i * n + j], &r[j * n + i]);
 			}
 		for (size_t i = 0; i < n; i++)
@@ -660,6 +753,7 @@ static void write_ratios(FILE *f, struct summary *s, const struct hvb_sum_opts *
 		free(r);
 	}
 	fputs("\n  ],\n", f);
+	free(jobs);
 	free(idx);
 }
 
@@ -703,6 +797,8 @@ static void write_runs(FILE *f, const struct summary *s)
 		json_str(f, ri->run_id);
 		fputs(", \"status\": ", f);
 		json_str(f, ri->status);
+		fputs(", \"samples\": ", f);
+		json_str(f, ri->samples_file);
 		fputs(", \"warnings\": [", f);
 		for (size_t j = 0; j < ri->n_warnings; j++) {
 			fputs(j ? ", " : "", f);

@@ -18,8 +18,12 @@ struct hvb_sum_opts {
 	unsigned iters;    /* bootstrap resamples (compare's) */
 	uint64_t max_exact; /* compare's permutation budget: keeps its random stream */
 	unsigned min_reps; /* no interval below this many repetitions */
+	unsigned threads;  /* bootstrapping the pairs; the output does not depend on it */
 	bool allow_partial;
 };
+
+/* Threads hvb_sum_opts_init picks: the online CPUs, at most this many. */
+#define HVB_SUM_MAX_THREADS 8
 
 void hvb_sum_opts_init(struct hvb_sum_opts *o);
 

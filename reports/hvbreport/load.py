@@ -4,6 +4,12 @@ Every check here exists so that the report never shows a number it cannot
 stand behind: a malformed row is an error naming the file and line, a partial
 run is refused unless the caller accepts it, and a skipped cell stays a row
 with its reason instead of disappearing.
+
+This reads the small files: meta.csv, counters.csv and exits.csv.
+samples.csv, which can hold millions of rows, is read and validated once, in
+C, by `hvbench summarize` (lib/results.c, the reader `hvbench compare`
+uses): the report takes every sample fact from its document
+(hvbench_report.py attaches it as run.summary) and never parses samples.csv.
 """
 
 import math
@@ -12,8 +18,6 @@ import re
 
 FORMAT_VERSION = "1"
 
-SAMPLES_COLS = ["run_id", "runner", "workload", "metric", "unit", "better", "rep",
-                "value", "status", "note"]
 COUNTERS_COLS = ["run_id", "runner", "workload", "rep", "event", "value", "time_enabled",
                  "time_running", "source", "status", "note"]
 EXITS_COLS = ["run_id", "runner", "workload", "rep", "reason", "count", "total_ns"]
@@ -23,15 +27,6 @@ STATUSES = ("ok", "skipped", "unsupported", "failed")
 RUN_STATUSES = ("complete", "interrupted", "running", "failed")
 # Runs whose data stays in *.partial files: the writer died, or a write failed.
 PARTIAL_STATUSES = ("running", "failed")
-
-
-# Times and rates are > 0; any other unit (a count, bytes) may be 0; nothing is
-# negative (FORMAT.md; hvb_value_valid in lib/csvfile.c).
-POSITIVE_UNITS = ("ns", "cycles", "ms", "MB/s", "ops/s")
-
-
-def value_valid(unit, value):
-    return math.isfinite(value) and (value > 0 if unit in POSITIVE_UNITS else value >= 0)
 
 
 RUN_ID_MAX = 128
@@ -57,12 +52,12 @@ class Row(dict):
 
 
 class Run:
-    """One result directory: its meta keys and the rows of its data files."""
+    """One result directory: its meta keys and the rows of its small data files
+    (samples are in run.summary, hvbench summarize's document)."""
 
     def __init__(self, path):
         self.path = path
         self.meta = {}
-        self.samples = []
         self.counters = []
         self.exits = []
         self.partial = False        # data read from *.partial files
@@ -300,56 +295,6 @@ def _check_status(row, path):
     return status
 
 
-def _check_sample(row, path, run_id):
-    """The columns every row has, then ok rows' or the others' rules (FORMAT.md,
-    What readers accept; lib/results.c checks the same in the same order)."""
-    line, value_text = row.line, row["value"]
-    if row["run_id"] != run_id:
-        raise ResultError(f"{path}:{line}: run_id '{row['run_id'][:80]}' is not this run's "
-                          f"('{run_id}' in meta.csv)")
-    for col in ("runner", "workload"):
-        if not row[col]:
-            raise ResultError(f"{path}:{line}: column {col} is empty")
-    row["status"] = _check_status(row, path)
-    if row["better"] not in ("", "lower", "higher"):
-        raise ResultError(f"{path}:{line}: better is '{row['better'][:80]}', "
-                          f"expected lower or higher")
-    row["rep"] = _number(row, "rep", path, False, integer=True)
-    row["value"] = _number(row, "value", path, False)
-    if row["status"] != "ok":
-        if row["value"] is not None:
-            raise ResultError(f"{path}:{line}: status {row['status']} row has a value")
-        return
-    for col in ("metric", "unit", "better", "rep", "value"):
-        if row[col] in ("", None):
-            if col == "better":
-                raise ResultError(f"{path}:{line}: better is '', expected lower or higher")
-            raise ResultError(f"{path}:{line}: column {col} is empty in an ok row")
-    if not value_valid(row["unit"], row["value"]):
-        rule = "> 0" if row["unit"] in POSITIVE_UNITS else ">= 0"
-        raise ResultError(f"{path}:{line}: column value: {value_text[:80]} {row['unit'][:80]} "
-                          f"must be {rule}")
-
-
-def _load_samples(run):
-    path, partial = _data_file(run, "samples")
-    rows = _read_csv(path, SAMPLES_COLS, partial, run.warnings)
-    for row in rows:
-        _check_sample(row, path, run.run_id)
-    # One row per (runner, workload, metric, rep): a second would move a median.
-    # After the row checks, as lib/results.c does it.
-    first = {}
-    for row in rows:
-        if not row["metric"] or row["rep"] is None:
-            continue
-        key = (row["runner"], row["workload"], row["metric"], row["rep"])
-        if key in first:
-            raise ResultError(f"{path}:{row.line}: duplicate row {' '.join(map(str, key[:3]))} "
-                              f"rep {key[3]} (first at line {first[key]})")
-        first[key] = row.line
-    run.samples = rows
-
-
 def _load_counters(run):
     path, partial = _data_file(run, "counters")
     rows = _read_csv(path, COUNTERS_COLS, partial, run.warnings)
@@ -394,7 +339,6 @@ def load_run(path):
         raise ResultError(f"{path}: not a result directory: no meta.csv{hint}")
     run = Run(path)
     _load_meta(run)
-    _load_samples(run)
     _load_counters(run)
     _load_exits(run)
     return run
@@ -405,22 +349,27 @@ def check_units(runs):
 
     A ratio of medians across runners is meaningless if one runner wrote ns
     and another cycles under the same name, so this is an error, not a note.
+    Checked on `hvbench summarize`'s series (attached as run.summary), which
+    are in file order of their first row and within which the unit and
+    direction are already one (summarize refuses a series that changes them),
+    so the first series that disagrees names the first row that does.
     """
+    if not runs:
+        return
+    summ = runs[0].summary
+    files = [r["samples"] for r in summ.doc["runs"]]
     seen = {}
-    for run in runs:
-        for row in run.samples:
-            if row["status"] != "ok":
-                continue
-            key = (row["workload"], row["metric"])
-            here = (row["unit"], row["better"])
-            where = os.path.join(run.path, row.where)
-            if key not in seen:
-                seen[key] = (here, where)
-                continue
-            first, first_where = seen[key]
-            if first[0] != here[0]:
-                raise ResultError(f"{where}: {key[0]} {key[1]} is in unit {here[0]!r} but "
-                                  f"{first_where} has {first[0]!r}: units disagree for the same metric")
-            if first[1] != here[1]:
-                raise ResultError(f"{where}: {key[0]} {key[1]} says better={here[1]} but "
-                                  f"{first_where} says better={first[1]}")
+    for e in summ.doc["series"]:
+        key = (e["workload"], e["metric"])
+        here = (e["unit"], e["better"])
+        where = f"{files[e['run']]}:{e['line']}"
+        if key not in seen:
+            seen[key] = (here, where)
+            continue
+        first, first_where = seen[key]
+        if first[0] != here[0]:
+            raise ResultError(f"{where}: {key[0]} {key[1]} is in unit {here[0]!r} but "
+                              f"{first_where} has {first[0]!r}: units disagree for the same metric")
+        if first[1] != here[1]:
+            raise ResultError(f"{where}: {key[0]} {key[1]} says better={here[1]} but "
+                              f"{first_where} says better={first[1]}")

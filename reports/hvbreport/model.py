@@ -136,10 +136,12 @@ class Series:
         self.runner = runner
         self.label = runner
         self.emulated = emulation_reason(run, runner)
-        self.values = {}     # (workload, metric) -> [(rep, value)]
+        self.values = {}     # (workload, metric) -> [[rep, value]]
+        self.metrics = {}    # workload -> [metric with values], in summary order
         self.notes = {}      # (workload, metric) -> set of ok-row notes
         self.unit = {}       # metric key -> (unit, better)
         self.problems = []   # non-ok sample rows
+        self.problems_of = {}  # workload -> its rows of problems, in order
         self.workloads = set()
         self.entry = {}      # (workload, metric) -> (index, summary series entry)
         self.summary = None
@@ -178,15 +180,18 @@ def build_series(runs):
     for idx, e in enumerate(summ.doc["series"] if summ else []):
         s = get(e["run"], e["runner"])
         k = (e["workload"], e["metric"])
-        s.values[k] = [(rep, v) for rep, v in e["values"]]
+        s.values[k] = e["values"]  # [rep, value] pairs, shared with the document
+        s.metrics.setdefault(k[0], []).append(k[1])
         s.unit[k] = (e["unit"], e["better"])
         s.entry[k] = (idx, e)
         if e["notes"]:
             s.notes[k] = {n.strip() for n in e["notes"] if n.strip()}
     for p in summ.doc["problems"] if summ else []:
         file, _, line = p["where"].rpartition(":")
-        get(p["run"], p["runner"]).problems.append(
-            ProblemRow(p, f"{file.rpartition('/')[2]}:{line}"))
+        s = get(p["run"], p["runner"])
+        row = ProblemRow(p, f"{file.rpartition('/')[2]}:{line}")
+        s.problems.append(row)
+        s.problems_of.setdefault(p["workload"], []).append(row)
     ordered = sorted(series.values(), key=lambda s: (runner_rank(s.runner), s.run_index))
     count = {}
     for s in ordered:
@@ -209,7 +214,7 @@ def metric_info(series, workload, metric):
 
 
 def metrics_of(series, workload):
-    ms = {m for s in series for (w, m) in s.values if w == workload}
+    ms = {m for s in series for m in s.metrics.get(workload, ())}
     return sorted(ms, key=lambda m: (PRIMARY_METRICS.index(m) if m in PRIMARY_METRICS
                                      else len(PRIMARY_METRICS), m))
 
@@ -340,8 +345,8 @@ def overhead_table(series, workloads, seed):
 
 def cell_status(s, workload):
     """(status, reason) of a runner x workload cell: ok, skipped, unsupported, failed, absent."""
-    ok = any(w == workload for (w, _m) in s.values)
-    probs = [r for r in s.problems if r["workload"] == workload]
+    ok = workload in s.metrics
+    probs = s.problems_of.get(workload, [])
     if ok and not probs:
         return "ok", ""
     if ok:
@@ -363,12 +368,8 @@ def run_workloads(run):
     """Workloads that appear anywhere in a run (cached): its effective matrix."""
     cached = getattr(run, "_workloads", None)
     if cached is None:
-        summ = getattr(run, "summary", None)
-        if summ is not None:
-            cached = {w for c in summ.doc["cells"] if c["run"] == run.index
-                      for w in c["workloads"]}
-        else:
-            cached = {r["workload"] for r in run.samples}
+        cached = {w for c in run.summary.doc["cells"] if c["run"] == run.index
+                  for w in c["workloads"]}
         run._workloads = cached
     return cached
 

@@ -296,8 +296,10 @@ def page_size_banners(rep):
     """Warn when mem/* rows side by side ran with different page sizes: their
     gap would be the TLB, not the hypervisor (meta page_size, --page-size)."""
     out, sizes = [], {}
-    for r in rep.runs:
-        mem = {row["runner"] for row in r.samples if row["workload"].startswith("mem/")}
+    for i, r in enumerate(rep.runs):
+        # runners with any samples.csv row of mem/* (hvbench summarize's cells)
+        mem = {s.runner for s in rep.series
+               if s.run_index == i and any(w.startswith("mem/") for w in s.workloads)}
         ps = r.meta.get("page_size")
         if ps:
             sizes.setdefault(ps, []).append(r.run_id)
@@ -445,7 +447,7 @@ def matrix_section(rep):
     for w, cells in rep.matrix:
         tds = []
         for s, st, why in cells:
-            n = max((len(s.reps(w, m)) for (ww, m) in s.values if ww == w), default=0)
+            n = max((len(s.values[(w, m)]) for m in s.metrics.get(w, ())), default=0)
             text = f"ok ({n})" if st == "ok" else st
             tds.append(f'<td{data_attrs(runner=s.label, workload=w, status=st)}>'
                        f'<span class="st st-{esc(st)}" title="{esc(why)}">{esc(text)}</span></td>')

@@ -61,8 +61,10 @@ static char *rows(const char *id, const char *runner, const char *wl, const char
 	return out;
 }
 
-/* summarize(dirs) into a string, or NULL with err set. */
-static char *summarize(const char *const *dirs, size_t n, uint64_t seed, char *err, size_t len)
+/* summarize(dirs) with this many threads (0: the default) into a string,
+ * or NULL with err set. */
+static char *summarize_threads(const char *const *dirs, size_t n, uint64_t seed,
+			       unsigned threads, char *err, size_t len)
 {
 	struct hvb_sum_opts o;
 	char *buf = NULL;
@@ -71,6 +73,8 @@ static char *summarize(const char *const *dirs, size_t n, uint64_t seed, char *e
 
 	hvb_sum_opts_init(&o);
 	o.seed = seed;
+	if (threads)
+		o.threads = threads;
 	if (hvb_summarize(dirs, n, &o, f, err, len)) {
 		fclose(f);
 		free(buf);
@@ -78,6 +82,11 @@ static char *summarize(const char *const *dirs, size_t n, uint64_t seed, char *e
 	}
 	fclose(f);
 	return buf;
+}
+
+static char *summarize(const char *const *dirs, size_t n, uint64_t seed, char *err, size_t len)
+{
+	return summarize_threads(dirs, n, seed, 0, err, len);
 }
 
 /* The number after `"key": ` in the first object at or after from that
@@ -202,6 +211,38 @@ static void test_deterministic(void)
 	free(x), free(y), free(z);
 }
 
+/* The pairs are bootstrapped on several threads; each seeds its own stream,
+ * so the thread count must not change a byte (7 pairs here: some threads
+ * get two, one gets none at 8). */
+static void test_threads(void)
+{
+	const char *dirs[] = { dir_a, dir_b };
+	char err[512];
+	char *one = summarize_threads(dirs, 2, 5, 1, err, sizeof(err));
+	char *three = summarize_threads(dirs, 2, 5, 3, err, sizeof(err));
+	char *eight = summarize_threads(dirs, 2, 5, 8, err, sizeof(err));
+
+	TAP_OK(one && three && !strcmp(one, three), "1 thread and 3 threads: the same bytes");
+	TAP_OK(one && eight && !strcmp(one, eight), "... and 8 threads, more than the pairs");
+	free(one), free(three), free(eight);
+}
+
+/* Each run names the samples file its series' lines are in (the report
+ * points at them without reading samples.csv). */
+static void test_samples_named(void)
+{
+	const char *dirs[] = { dir_a, dir_b };
+	char err[512];
+	char *doc = summarize(dirs, 2, 1, err, sizeof(err));
+	char *a = xasprintf("\"run_id\": \"%s\", \"status\": \"complete\", \"samples\": "
+			    "\"%s/samples.csv\"", A, dir_a);
+
+	TAP_OK(doc && strstr(doc, a), "a run names its samples.csv");
+	TAP_OK(doc && field(doc, "\"runner\": \"kvm\", \"workload\": \"cpu/x\"", "line") == 7,
+	       "a series names the line of its first row");
+	free(a), free(doc);
+}
+
 /* compare's interval for native -> kvm cpu/x and summarize's (seed 3), with
  * 5 + 5 repetitions (an exact permutation test, which draws nothing) and
  * 12 + 12 (a sampled one, drawn from the same stream before the bootstrap). */
@@ -278,6 +319,18 @@ static void test_errors(void)
 	expect_error(nan, "samples.csv:2", "a value that is not a number: file and line");
 	expect_error(cols, "samples.csv:2", "a short row: file and line");
 	free(dup), free(nan), free(cols);
+	dup = xasprintf("%s,kvm,cpu/x,ns_per_op,ns,lower,0,1,ok,\n"
+			"%s,kvm,cpu/x,ns_per_op,us,lower,1,2,ok,\n", id, id);
+	nan = xasprintf("%s,kvm,cpu/x,ns_per_op,ns,lower,0,1,ok,\n"
+			"%s,kvm,cpu/x,ns_per_op,ns,higher,1,2,ok,\n", id, id);
+	expect_error(dup, "samples.csv:3: cpu/x ns_per_op is in unit 'us' but ",
+		     "a unit that changes within a series: the row that changes it ...");
+	expect_error(dup, "samples.csv:2 has 'ns': units disagree for the same metric",
+		     "... and the first row, worded as the report's check across series");
+	expect_error(nan, "samples.csv:3: cpu/x ns_per_op says better=higher but ",
+		     "a direction that changes within a series ...");
+	expect_error(nan, "samples.csv:2 says better=lower", "... and the first row");
+	free(dup), free(nan);
 }
 
 int main(void)
@@ -287,6 +340,8 @@ int main(void)
 	setup();
 	test_values();
 	test_deterministic();
+	test_threads();
+	test_samples_named();
 	test_one_engine();
 	test_errors();
 	cmd = xasprintf("rm -rf '%s'", tmp);
