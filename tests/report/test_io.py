@@ -425,6 +425,30 @@ class TestPlot(unittest.TestCase):
         self.assertIn("unsupported", script)  # xen-pvh's seq workloads
 
 
+class TestScale(unittest.TestCase):
+    def test_01_no_samples_csv(self):
+        """the io section needs no samples.csv: every sample fact is hvbench summarize's"""
+        import builtins
+        import hvbench_report
+        from hvbreport import render as render_mod
+        real_open, opened = builtins.open, []
+
+        def guarded(path, *args, **kwargs):
+            if os.path.basename(str(path)).startswith("samples.csv"):
+                opened.append(path)
+            return real_open(path, *args, **kwargs)
+        builtins.open = guarded
+        try:
+            runs = hvbench_report.load_all([IO], False)
+            rep = render_mod.Report(runs, "t", 1, None, False)
+            html_text, md = render_mod.render_html(rep), render_mod.render_md(rep)
+        finally:
+            builtins.open = real_open
+        self.assertEqual(opened, [])
+        self.assertIn('id="io"', html_text)
+        self.assertIn("## Block I/O", md)
+
+
 class TestAbsent(unittest.TestCase):
     def test_01_absent_cell_is_a_row(self):
         """a requested cell with no row at all is an 'absent' row, not left out"""
@@ -472,7 +496,7 @@ class TestNotes(unittest.TestCase):
 
 def main():
     try:
-        return taplib.run_classes(TestFixture, TestSection, TestBanners, TestAbsent, TestPlot, TestWarnings, TestNotes)
+        return taplib.run_classes(TestFixture, TestSection, TestBanners, TestScale, TestAbsent, TestPlot, TestWarnings, TestNotes)
     finally:
         if Rendered.tmp:
             shutil.rmtree(Rendered.tmp, ignore_errors=True)
