@@ -433,6 +433,26 @@ class TestErrors(unittest.TestCase):
             self.assertIn("units disagree", r.stderr)
             self.assertIn("samples.csv:2", r.stderr)
 
+    def test_26a_units_disagree_across_series(self):
+        """a series in another unit or direction than another runner's is an error naming both
+        (the check runs on hvbench summarize's series: the first line of each)"""
+        for old, new, what in ((",ns,lower,", ",us,lower,", "is in unit 'us' but "),
+                               (",ns,lower,", ",ns,higher,", "says better=higher but ")):
+            with tempfile.TemporaryDirectory() as tmp:
+                d = copy_fixture(TCG, tmp)
+                path = os.path.join(d, "samples.csv")
+                with open(path) as f:
+                    lines = f.read().split("\n")
+                # every qemu-tcg micro/hypercall ns_per_op row: the whole series
+                lines = [l.replace(old, new) if ",micro/hypercall,ns_per_op," in l else l
+                         for l in lines]
+                with open(path, "w") as f:
+                    f.write("\n".join(lines))
+                r = run_report("--out", os.path.join(tmp, "o"), COMPLETE, d)
+                self.assertEqual(r.returncode, 1)
+                self.assertIn(f"{d}/samples.csv:2: micro/hypercall ns_per_op {what}"
+                              f"{COMPLETE}/samples.csv:2 ", r.stderr)
+
     def test_27_bad_header(self):
         """a wrong header is an error naming the file and line 1"""
         with tempfile.TemporaryDirectory() as tmp:
