@@ -150,10 +150,13 @@ $(HVBENCH): $(MAIN_OBJ) $(HOST_OBJS) $(WORKLOAD_OBJS)
 
 # A unit test links only what its NAME_LINK lists (tests/module.mk), so a
 # lower layer that calls into a higher one fails to link: the layering check.
+# Its own source and those objects only: the prerequisites its .d file adds
+# are headers, or guest sources a test includes (test_virtio_blk_driver).
 $(O)/tests/%: tests/unit/%.c $$(call test_objs,$$*)
 	$(call say,TEST-LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(HOST_CC) $(HOST_CFLAGS) -Itests $(DEPFLAGS) $(HOST_LDFLAGS) -o $@ $^ $(HOST_LIBS)
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) -Itests $(DEPFLAGS) $(HOST_LDFLAGS) -o $@ $< \
+		$(filter %.o,$^) $(HOST_LIBS)
 
 test: all $(TEST_DEPS)
 	$(Q)O=$(O) HVBENCH=$(HVBENCH) PYTHON=$(PYTHON) tests/run

@@ -39,7 +39,22 @@ int vm_mmio_register(struct vm *vm, uint64_t gpa, uint64_t len, hv_mmio_fn fn, v
 	return 0;
 }
 
+int vm_mmio_unregister(struct vm *vm, uint64_t gpa)
+{
+	for (unsigned i = 0; i < vm->n_mmio; i++)
+		if (vm->mmio[i].gpa == gpa) {
+			vm->mmio[i] = vm->mmio[--vm->n_mmio];
+			return 0;
+		}
+	return -ENOENT;
+}
+
 int vm_ioeventfd_add(struct vm *vm, uint64_t addr, bool pio)
+{
+	return vm_ioeventfd_add_fd(vm, addr, pio, NULL);
+}
+
+int vm_ioeventfd_add_fd(struct vm *vm, uint64_t addr, bool pio, int *fd_out)
 {
 	struct kvm_ioeventfd io = {.addr = addr, .len = 0};
 	int fd, r;
@@ -67,5 +82,7 @@ int vm_ioeventfd_add(struct vm *vm, uint64_t addr, bool pio)
 		return r;
 	}
 	vm->ioeventfds[vm->n_ioeventfds++] = fd;
+	if (fd_out)
+		*fd_out = fd;
 	return 0;
 }

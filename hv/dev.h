@@ -14,6 +14,12 @@
  *                   per run so a console flood cannot fill the disk.
  *   hvbench device  abi.h ports 0x500-0x50f and MMIO pages: records,
  *                   release requests, shutdown, the exit-benchmark no-ops.
+ *   virtio-blk      (virtio_blk.h, attached by the runner, not here) a
+ *                   virtio-mmio v2 window at HVB_VIRTIO_MMIO_BASE backed by
+ *                   a host file, served by an I/O thread or inside the
+ *                   QueueNotify exit; hostile drivers get failed requests
+ *                   or DEVICE_NEEDS_RESET, bad register accesses a verdict
+ *                   (virtio.h; README "virtio-blk" has the table).
  */
 #ifndef HV_DEV_H
 #define HV_DEV_H
@@ -40,6 +46,14 @@ int vm_mmio_register(struct vm *vm, uint64_t gpa, uint64_t len, hv_mmio_fn fn, v
  * (-ENOTTY/-EINVAL when KVM has no ioeventfd support).
  */
 int vm_ioeventfd_add(struct vm *vm, uint64_t addr, bool pio);
+/* The same, and the eventfd in *fd_out for a thread to wait on (poll, then
+ * read: the count of guest writes since the last read).  The VM owns it
+ * (vm_destroy closes it). */
+int vm_ioeventfd_add_fd(struct vm *vm, uint64_t addr, bool pio, int *fd_out);
+
+/* Remove the MMIO registration that starts at gpa (a device detached while
+ * no vCPU runs).  0 or -ENOENT. */
+int vm_mmio_unregister(struct vm *vm, uint64_t gpa);
 
 /* ------------------------------------------------------------ console */
 

@@ -102,6 +102,12 @@ static const struct sc_rule rules[] = {
      * file back to its last whole row when a write fails. */
     ANY(SYS_pwrite64),
     ANY(SYS_ftruncate),
+    /* virtio-blk with notify=sync serves requests inside the QueueNotify
+     * exit (hv/virtio_blk.c): reads, writes and flushes of the disk file;
+     * with notify=exit the exit wakes the I/O thread (write, above). */
+    ANY(SYS_preadv),
+    ANY(SYS_pwritev),
+    ANY(SYS_fdatasync),
     /* Mutexes, condition variables and joins of the watchdog, stdio locks. */
     ARG(SYS_futex, 1, ~(uint32_t)(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME), FUTEX_WAIT,
 	FUTEX_WAKE, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET),
@@ -165,6 +171,49 @@ static const struct sc_rule rules[] = {
     ANY(SYS_exit_group),
 };
 
+/*
+ * The virtio-blk I/O thread's allowlist (hv/virtio_blk.c), installed by the
+ * thread itself once it is pinned: it waits on its eventfd (poll, read),
+ * keeps reads and writes in flight (Linux AIO), reads and writes the disk
+ * file into guest memory synchronously (preadv/pwritev, the
+ * O_DIRECT bounce buffer: posix_memalign), flushes it (fdatasync), takes
+ * the device's mutex (futex), and ends.  No ioctl, no open, no socket.
+ */
+static const struct sc_rule io_rules[] = {
+    /* Linux AIO: submit and reap; io_destroy when io_getevents fails for
+     * good (the thread falls back to synchronous I/O). */
+    ANY(SYS_io_submit),
+    ANY(SYS_io_getevents),
+    ANY(SYS_io_destroy),
+    ANY(SYS_preadv),
+    ANY(SYS_pwritev),
+    ANY(SYS_poll),
+    ANY(SYS_ppoll),
+    ANY(SYS_read),
+    ANY(SYS_fdatasync),
+    ARG(SYS_futex, 1, ~(uint32_t)(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME), FUTEX_WAIT,
+	FUTEX_WAKE, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET),
+    /* Poll mode lets a vCPU on the same CPU run now and then. */
+    ANY(SYS_sched_yield),
+    /* The bounce buffer (malloc: never executable), thread exit (glibc
+     * releases the stack with madvise). */
+    ARG(SYS_mmap, 2, PROT_EXEC, 0),
+    ARG(SYS_mprotect, 2, PROT_EXEC, 0),
+    ANY(SYS_munmap),
+    ANY(SYS_brk),
+    ANY(SYS_madvise),
+    ANY(SYS_clock_gettime),
+    ANY(SYS_rt_sigprocmask),
+    ANY(SYS_rt_sigreturn),
+    ANY(SYS_restart_syscall),
+    /* ASan (make check) asks thread ids and tears down the thread's
+     * alternate signal stack. */
+    ANY(SYS_gettid),
+    ANY(SYS_sigaltstack),
+    ANY(SYS_exit),
+    ANY(SYS_exit_group),
+};
+
 struct prog {
 	struct sock_filter f[MAX_INSNS];
 	unsigned n;
@@ -211,7 +260,7 @@ static void emit_rule(struct prog *p, const struct sc_rule *r, uint32_t fail)
 	emit(p, BPF_RET | BPF_K, ok, 0, 0);
 }
 
-static void build(struct prog *p, uint32_t fail)
+static void build(struct prog *p, const struct sc_rule *tab, size_t n, uint32_t fail)
 {
 	p->n = 0;
 	p->overflow = false;
@@ -221,8 +270,8 @@ static void build(struct prog *p, uint32_t fail)
 	emit(p, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr), 0, 0);
 	emit(p, BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT, 0, 1);
 	emit(p, BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS, 0, 0);
-	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
-		emit_rule(p, &rules[i], fail);
+	for (size_t i = 0; i < n; i++)
+		emit_rule(p, &tab[i], fail);
 	emit(p, BPF_RET | BPF_K, fail, 0, 0);
 }
 
@@ -240,14 +289,12 @@ static long sys_seccomp(unsigned op, unsigned flags, void *arg)
 	return syscall(SYS_seccomp, op, flags, arg);
 }
 
-int hv_seccomp_install(enum hv_seccomp_action act)
+static int install(const struct sc_rule *tab, size_t n, uint32_t fail)
 {
 	struct prog p;
 	struct sock_fprog fp = {.filter = p.f};
 
-	if (act != HV_SECCOMP_EPERM && act != HV_SECCOMP_KILL)
-		return -EINVAL;
-	build(&p, act == HV_SECCOMP_KILL ? SECCOMP_RET_KILL_PROCESS : SECCOMP_RET_ERRNO | EPERM);
+	build(&p, tab, n, fail);
 	if (p.overflow)
 		return -E2BIG;
 	fp.len = (unsigned short)p.n;
@@ -261,6 +308,23 @@ int hv_seccomp_install(enum hv_seccomp_action act)
 	if (errno != EINVAL) /* EINVAL: Linux < 4.17, no SPEC_ALLOW (and no SSBD either) */
 		return -errno;
 	return sys_seccomp(SECCOMP_SET_MODE_FILTER, 0, &fp) ? -errno : 0;
+}
+
+int hv_seccomp_install(enum hv_seccomp_action act)
+{
+	if (act != HV_SECCOMP_EPERM && act != HV_SECCOMP_KILL)
+		return -EINVAL;
+	return install(rules, sizeof(rules) / sizeof(rules[0]),
+		       act == HV_SECCOMP_KILL ? SECCOMP_RET_KILL_PROCESS
+					      : SECCOMP_RET_ERRNO | EPERM);
+}
+
+int hv_seccomp_io_install(void)
+{
+	if (!hv_seccomp_supported(NULL, 0))
+		return 0;
+	return install(io_rules, sizeof(io_rules) / sizeof(io_rules[0]),
+		       SECCOMP_RET_ERRNO | EPERM);
 }
 
 static bool why_not(char *why, size_t len, const char *fmt, ...)

@@ -725,35 +725,51 @@ static size_t add_pairs(const struct summary *s, const size_t *idx, size_t n,
 	return n_jobs;
 }
 
+/* Workloads are bootstrapped in batches of at least this many pairs: enough
+ * to keep the threads busy, while memory stays that of a batch. */
+#define RATIO_BATCH 1024
+
+/* The ratios of workload w, both ways, from its pairs' results jobs[*next..). */
+static void write_workload_ratios(FILE *f, struct summary *s, uint32_t w, size_t *idx,
+				  const struct pair_job *jobs, size_t *next, bool *first)
+{
+	size_t n = primary_series(s, w, idx);
+	struct ratio *r = xcalloc(n * n + 1, sizeof(*r));
+
+	/* in add_pairs' order */
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++) {
+			if (s->series[idx[i]].metric != s->series[idx[j]].metric)
+				continue;
+			r[i * n + j] = jobs[(*next)++].r;
+			ratio_reverse(&r[i * n + j], &r[j * n + i]);
+		}
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < n; j++)
+			if (i != j && s->series[idx[i]].metric == s->series[idx[j]].metric)
+				write_ratio(f, s, idx[i], idx[j], &r[i * n + j], first);
+	free(r);
+}
+
 static void write_ratios(FILE *f, struct summary *s, const struct hvb_sum_opts *o)
 {
-	size_t *idx = xcalloc(s->n_series + 1, sizeof(*idx)), n_jobs = 0, next = 0;
-	struct pair_job *jobs = NULL;
+	size_t *idx = xcalloc(s->n_series + 1, sizeof(*idx));
 	bool first = true;
 
-	for (size_t w = 0; w < s->n_workloads; w++)
-		n_jobs = add_pairs(s, idx, primary_series(s, s->workloads[w], idx), &jobs, n_jobs);
-	eval_pairs(s, o, jobs, n_jobs);
 	fputs("  \"ratios\": [\n", f);
-	for (size_t w = 0; w < s->n_workloads; w++) {
-		size_t n = primary_series(s, s->workloads[w], idx);
-		struct ratio *r = xcalloc(n * n + 1, sizeof(*r));
-		/* the jobs of this workload, in add_pairs' order */
-		for (size_t i = 0; i < n; i++)
-			for (size_t j = i + 1; j < n; j++) {
-				if (s->series[idx[i]].metric != s->series[idx[j]].metric)
-					continue;
-				r[i * n + j] = jobs[next++].r;
-				ratio_reverse(&r[i * n + j], &r[j * n + i]);
-			}
-		for (size_t i = 0; i < n; i++)
-			for (size_t j = 0; j < n; j++)
-				if (i != j && s->series[idx[i]].metric == s->series[idx[j]].metric)
-					write_ratio(f, s, idx[i], idx[j], &r[i * n + j], &first);
-		free(r);
+	for (size_t w = 0, end; w < s->n_workloads; w = end) {
+		struct pair_job *jobs = NULL;
+		size_t n_jobs = 0, next = 0;
+
+		for (end = w; end < s->n_workloads && n_jobs < RATIO_BATCH; end++)
+			n_jobs = add_pairs(s, idx, primary_series(s, s->workloads[end], idx), &jobs,
+					   n_jobs);
+		eval_pairs(s, o, jobs, n_jobs);
+		for (size_t k = w; k < end; k++)
+			write_workload_ratios(f, s, s->workloads[k], idx, jobs, &next, &first);
+		free(jobs);
 	}
 	fputs("\n  ],\n", f);
-	free(jobs);
 	free(idx);
 }
 

@@ -9,14 +9,20 @@
 # src: that is the layering check.  An undeclared test does not build.
 UNIT_TESTS += $(sort $(wildcard tests/unit/test_*.c))
 
-# Header-only code (the guest runtime's Xen PV and ring helpers): nothing.
+# Header-only code (the guest runtime's Xen PV, ring and virtio helpers): nothing.
 test_xen_pv_LINK :=
 test_xen_ring_LINK :=
+test_virtio_guest_LINK :=
+# The guest virtio-blk driver, its sources included (the guest runtime is no
+# host layer): nothing.
+test_virtio_blk_driver_LINK :=
 # hv/: the reference core alone.
 test_hv_elf_LINK := hv
 test_hv_guest_LINK := hv
 test_hv_seccomp_LINK := hv
 test_hv_bare_loop_LINK := hv
+test_virtio_LINK := hv
+test_virtio_blk_LINK := hv
 # probes/ alone.
 test_kvm_stats_LINK := probes
 test_perf_LINK := probes
@@ -24,6 +30,8 @@ test_xentrace_LINK := probes
 # workloads/ with the hosted rt_* they call.
 test_harness_LINK := workloads native-rt
 test_workloads_LINK := workloads native-rt
+test_harness_req_LINK := workloads native-rt
+test_io_LINK := workloads native-rt
 # lib/: without runners/ and src/.
 test_console_codec_LINK := lib probes workloads native-rt
 test_records_LINK := lib probes workloads native-rt

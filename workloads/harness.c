@@ -4,6 +4,9 @@
  * warm up with one more batch, then per repetition time `batches` batches
  * with serialized TSC reads.  The repetition's value is total time / total
  * operations; the spread within it is given as percentiles of the batches.
+ * Workloads with per_request (io/) also time every request themselves
+ * (rt_req_time): the harness keeps those of the measured batches and gives
+ * their percentiles per repetition.
  */
 #include "harness.h"
 
@@ -12,6 +15,21 @@ extern const struct hvb_workload *const __stop_hvb_workloads[];
 
 static uint64_t tsc_khz;
 static uint32_t caps;
+static const char *harness_cmdline = "";
+static const char *fail_why; /* rt_fail of the cell being measured */
+
+/*
+ * Request times (cycles) of the repetition being measured: kept only while
+ * a measured batch runs (not during calibration or warm-up), up to
+ * HVB_REQ_MAX; the rest are counted as dropped.  The buffer comes from
+ * rt_alloc (512 KiB) for the cell of a per_request workload only.
+ */
+static struct {
+	uint64_t *v;
+	size_t kept;
+	uint64_t dropped;
+	bool on;
+} req;
 
 const struct hvb_workload *const *hvb_workloads_begin(void)
 {
@@ -55,6 +73,29 @@ const struct hvb_workload *hvb_workload_find(const char *name)
 		if (str_eq((*w)->name, name))
 			return *w;
 	return 0;
+}
+
+const char *hvb_harness_cmdline(void)
+{
+	return harness_cmdline;
+}
+
+void rt_req_time(struct hvb_ctx *ctx, uint64_t cycles)
+{
+	(void)ctx;
+	if (!req.on)
+		return;
+	if (req.kept < HVB_REQ_MAX)
+		req.v[req.kept++] = cycles;
+	else
+		req.dropped++;
+}
+
+void rt_fail(struct hvb_ctx *ctx, const char *why)
+{
+	(void)ctx;
+	if (!fail_why)
+		fail_why = why && *why ? why : "the workload reported a failure";
 }
 
 uint64_t rt_tsc_khz(void)
@@ -213,6 +254,52 @@ double hvb_percentile(const double *sorted, unsigned n, double q)
 	return sorted[i] + frac * (sorted[i + 1] - sorted[i]);
 }
 
+static void sift_down(uint64_t *v, size_t root, size_t n)
+{
+	for (;;) {
+		size_t child = 2 * root + 1;
+		uint64_t t;
+
+		if (child >= n)
+			return;
+		if (child + 1 < n && v[child + 1] > v[child])
+			child++;
+		if (v[root] >= v[child])
+			return;
+		t = v[root], v[root] = v[child], v[child] = t;
+		root = child;
+	}
+}
+
+void hvb_sort_u64(uint64_t *v, size_t n)
+{
+	if (n < 2)
+		return;
+	for (size_t i = n / 2; i-- > 0;)
+		sift_down(v, i, n);
+	for (size_t end = n - 1; end > 0; end--) {
+		uint64_t t = v[0];
+
+		v[0] = v[end], v[end] = t;
+		sift_down(v, 0, end);
+	}
+}
+
+double hvb_percentile_u64(const uint64_t *sorted, size_t n, double q)
+{
+	double pos, frac;
+	size_t i;
+
+	if (!n)
+		return 0;
+	pos = q * (double)(n - 1);
+	i = (size_t)pos;
+	frac = pos - (double)i;
+	if (i + 1 >= n)
+		return (double)sorted[n - 1];
+	return (double)sorted[i] + frac * ((double)sorted[i + 1] - (double)sorted[i]);
+}
+
 uint64_t hvb_calibrate_next(uint64_t n, uint64_t took, uint64_t goal)
 {
 	uint64_t next;
@@ -268,8 +355,8 @@ static void emit_status(const char *workload, enum hvb_status st, const char *re
 	rt_emit(&r);
 }
 
-static void emit_sample(const struct hvb_ctx *c, unsigned rep, const char *metric,
-			const char *unit, int better, double value)
+static void emit_sample_note(const struct hvb_ctx *c, unsigned rep, const char *metric,
+			     const char *unit, int better, double value, const char *note)
 {
 	struct hvb_record r;
 
@@ -279,8 +366,14 @@ static void emit_sample(const struct hvb_ctx *c, unsigned rep, const char *metri
 	r.value = value;
 	str_copy(r.metric, metric, sizeof(r.metric));
 	str_copy(r.unit, unit, sizeof(r.unit));
-	str_copy(r.text, c->note, sizeof(r.text));
+	str_copy(r.text, note, sizeof(r.text));
 	rt_emit(&r);
+}
+
+static void emit_sample(const struct hvb_ctx *c, unsigned rep, const char *metric,
+			const char *unit, int better, double value)
+{
+	emit_sample_note(c, rep, metric, unit, better, value, c->note);
 }
 
 void rt_log(const char *msg)
@@ -292,6 +385,31 @@ void rt_log(const char *msg)
 	rt_emit(&r);
 }
 
+/* Append s to the NUL-terminated text in buf[len], truncating; the new end. */
+static size_t str_append(char *buf, size_t len, size_t at, const char *s)
+{
+	while (s && *s && at + 1 < len)
+		buf[at++] = *s++;
+	if (at < len)
+		buf[at] = '\0';
+	return at;
+}
+
+static size_t dec_append(char *buf, size_t len, size_t at, uint64_t v)
+{
+	char digits[21];
+	unsigned n = 0;
+
+	do
+		digits[n++] = (char)('0' + v % 10);
+	while ((v /= 10) && n < sizeof(digits));
+	while (n && at + 1 < len)
+		buf[at++] = digits[--n];
+	if (at < len)
+		buf[at] = '\0';
+	return at;
+}
+
 /* ------------------------------------------------------- measurement */
 
 struct plan {
@@ -300,21 +418,26 @@ struct plan {
 	bool quick;
 };
 
-static uint64_t time_batch(struct hvb_ctx *c, uint64_t n)
+/* One batch of n operations; `keep`: a measured batch, whose request
+ * times (rt_req_time) count for the repetition. */
+static uint64_t time_batch(struct hvb_ctx *c, uint64_t n, bool keep)
 {
 	const struct hvb_workload *w = c->w;
 	uint64_t t0, t1;
 
 	if (w->before_batch)
 		w->before_batch(c, n);
+	req.on = keep && req.v; /* per_request workloads only */
 	t0 = rt_tsc_begin();
 	w->run(c, n);
 	t1 = rt_tsc_end();
+	req.on = false;
 	if (w->after_batch)
 		w->after_batch(c, n);
 	return t1 - t0;
 }
 
+/* The operation count per batch; 0 if the workload failed (rt_fail). */
 static uint64_t calibrate(struct hvb_ctx *c, uint64_t goal)
 {
 	const struct hvb_workload *w = c->w;
@@ -325,7 +448,9 @@ static uint64_t calibrate(struct hvb_ctx *c, uint64_t goal)
 	for (;;) {
 		if (w->max_ops && n > w->max_ops)
 			n = w->max_ops;
-		took = time_batch(c, n);
+		took = time_batch(c, n, false);
+		if (fail_why)
+			return 0;
 		if (took >= goal || (w->max_ops && n >= w->max_ops) || n >= (1ull << 40))
 			return n;
 		n = hvb_calibrate_next(n, took, goal);
@@ -335,6 +460,54 @@ static uint64_t calibrate(struct hvb_ctx *c, uint64_t goal)
 static double cycles_to_ns(double cycles)
 {
 	return cycles * 1e6 / (double)tsc_khz;
+}
+
+/* The note of the req_ns rows: the cell's, after what was dropped. */
+static const char *req_note(const struct hvb_ctx *c, char *buf, size_t len)
+{
+	size_t at = 0;
+
+	if (!req.dropped)
+		return c->note;
+	buf[0] = '\0';
+	at = str_append(buf, len, at, "kept ");
+	at = dec_append(buf, len, at, req.kept);
+	at = str_append(buf, len, at, " of ");
+	at = dec_append(buf, len, at, req.kept + req.dropped);
+	at = str_append(buf, len, at, " request times (HVB_REQ_MAX)");
+	if (c->note && *c->note) {
+		at = str_append(buf, len, at, "; ");
+		str_append(buf, len, at, c->note);
+	}
+	return buf;
+}
+
+/* req_ns.p50/.p99/.p999/.max over every request kept in the repetition,
+ * and ops_per_s unless the kind yields it already. */
+static void report_requests(struct hvb_ctx *c, unsigned rep, double ops, double ns_total)
+{
+	static const struct {
+		const char *metric;
+		double q;
+	} pct[] = {
+		{ "req_ns.p50", 0.50 }, { "req_ns.p99", 0.99 },
+		{ "req_ns.p999", 0.999 }, { "req_ns.max", 1.0 },
+	};
+	char buf[HVB_TEXT_MAX];
+	const char *note = req_note(c, buf, sizeof(buf));
+
+	if (c->w->kind != HVB_KIND_RATE)
+		emit_sample(c, rep, "ops_per_s", "ops/s", HVB_HIGHER_IS_BETTER,
+			    ops * 1e9 / ns_total);
+	if (!req.kept) {
+		rt_log("per_request workload timed no request (rt_req_time never called)");
+		return;
+	}
+	hvb_sort_u64(req.v, req.kept);
+	for (unsigned i = 0; i < sizeof(pct) / sizeof(pct[0]); i++)
+		emit_sample_note(c, rep, pct[i].metric, "ns", HVB_LOWER_IS_BETTER,
+				 cycles_to_ns(hvb_percentile_u64(req.v, req.kept, pct[i].q)),
+				 note);
 }
 
 static void report_rep(struct hvb_ctx *c, unsigned rep, const uint64_t *cyc, unsigned batches,
@@ -368,21 +541,51 @@ static void report_rep(struct hvb_ctx *c, unsigned rep, const uint64_t *cyc, uns
 		    hvb_percentile(per_op, batches, 0.90));
 	emit_sample(c, rep, "ns_per_op.p99", "ns", HVB_LOWER_IS_BETTER,
 		    hvb_percentile(per_op, batches, 0.99));
+	if (c->w->per_request)
+		report_requests(c, rep, ops, ns_total);
 }
 
 static void measure(struct hvb_ctx *c, const struct plan *p)
 {
 	uint64_t cyc[HVB_MAX_BATCHES], n = calibrate(c, p->goal_cycles);
 
-	emit_u64(HVB_REC_CELL_BEGIN, c->w->name, p->rep, n, p->batches);
-	(void)time_batch(c, n); /* warm-up at the calibrated size */
-	for (unsigned r = p->rep; r < p->rep + p->reps; r++) {
-		emit(HVB_REC_REP_BEGIN, c->w->name, r);
-		for (unsigned b = 0; b < p->batches; b++)
-			cyc[b] = time_batch(c, n);
-		emit(HVB_REC_REP_END, c->w->name, r);
-		report_rep(c, r, cyc, p->batches, n);
+	if (!n) {
+		emit_status(c->w->name, HVB_ST_FAILED, fail_why);
+		return;
 	}
+	emit_u64(HVB_REC_CELL_BEGIN, c->w->name, p->rep, n, p->batches);
+	(void)time_batch(c, n, false); /* warm-up at the calibrated size */
+	for (unsigned r = p->rep; r < p->rep + p->reps && !fail_why; r++) {
+		req.kept = 0;
+		req.dropped = 0;
+		emit(HVB_REC_REP_BEGIN, c->w->name, r);
+		for (unsigned b = 0; b < p->batches && !fail_why; b++)
+			cyc[b] = time_batch(c, n, true);
+		emit(HVB_REC_REP_END, c->w->name, r);
+		if (!fail_why)
+			report_rep(c, r, cyc, p->batches, n);
+	}
+	if (fail_why) /* no samples of the repetition it happened in */
+		emit_status(c->w->name, HVB_ST_FAILED, fail_why);
+}
+
+/* The per-request buffer of a per_request workload's cell; false when
+ * there is no memory for it (the cell fails: its latencies are the point). */
+static bool req_begin(const struct hvb_workload *w)
+{
+	req.kept = 0;
+	req.dropped = 0;
+	req.on = false;
+	if (!w->per_request)
+		return true;
+	req.v = rt_alloc(HVB_REQ_MAX * sizeof(*req.v), 4096);
+	return req.v != 0;
+}
+
+static void req_end(void)
+{
+	rt_free(req.v, HVB_REQ_MAX * sizeof(*req.v));
+	req.v = 0;
 }
 
 static void run_one(const char *name, const struct plan *p, bool native)
@@ -402,6 +605,7 @@ static void run_one(const char *name, const struct plan *p, bool native)
 	c.quick = p->quick;
 	c.caps = caps;
 	c.native = native;
+	fail_why = 0;
 	if (w->valid && !w->valid(&c, &why)) {
 		emit_status(name, HVB_ST_SKIPPED, why);
 		return;
@@ -410,7 +614,11 @@ static void run_one(const char *name, const struct plan *p, bool native)
 		emit_status(name, HVB_ST_FAILED, why && *why ? why : "setup failed");
 		return;
 	}
-	measure(&c, p);
+	if (req_begin(w))
+		measure(&c, p);
+	else
+		emit_status(name, HVB_ST_FAILED, "no memory for the per-request latencies");
+	req_end();
 	if (w->teardown)
 		w->teardown(&c);
 }
@@ -447,6 +655,7 @@ int hvb_harness_main(const char *cmdline, uint64_t entry_tsc)
 	bool ok = true;
 	uint64_t goal_us;
 
+	harness_cmdline = cmdline;
 	tsc_khz = cmdline_u64(cmdline, "tsc_khz", 0, &ok);
 	caps = (uint32_t)cmdline_u64(cmdline, "caps", 0, &ok);
 	p.rep = (unsigned)cmdline_u64(cmdline, "rep", 0, &ok);

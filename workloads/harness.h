@@ -17,6 +17,11 @@
  */
 int hvb_harness_main(const char *cmdline, uint64_t entry_tsc);
 
+/* The command line hvb_harness_main is running with ("" before it runs):
+ * environment back ends take their own words from it, e.g. the native
+ * block device its disk= and odirect= (workloads/native/blk.c). */
+const char *hvb_harness_cmdline(void);
+
 /* Delivery of one record to the host; implemented by each environment. */
 void rt_emit(const struct hvb_record *rec);
 
@@ -36,6 +41,12 @@ bool hvb_parse_u64(const char *s, uint64_t *out);
 void hvb_sort_doubles(double *v, unsigned n);
 /* Percentile q in [0,1] of sorted v (linear interpolation). */
 double hvb_percentile(const double *sorted, unsigned n, double q);
+/* Sort n values ascending in place: heapsort, O(n log n) in the worst
+ * case, no recursion and no memory (the per-request latencies: up to
+ * HVB_REQ_MAX values, far too many for the insertion sort above). */
+void hvb_sort_u64(uint64_t *v, size_t n);
+/* Percentile q in [0,1] of sorted v, interpolated as hvb_percentile. */
+double hvb_percentile_u64(const uint64_t *sorted, size_t n, double q);
 /* Next n for calibration: aims at goal cycles given that n took `took` cycles. */
 uint64_t hvb_calibrate_next(uint64_t n, uint64_t took, uint64_t goal);
 

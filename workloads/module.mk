@@ -4,6 +4,8 @@ WORKLOAD_SRCS += workloads/harness.c $(sort $(wildcard workloads/cpu/*.c workloa
 	workloads/micro/*.c workloads/io/*.c workloads/net/*.c))
 # The hosted rt_* implementation for the native runner.
 HOST_SRCS += workloads/native/rt_native.c
+# rt_blk_* natively: the run's disk file (disk=, odirect=; pread/pwrite, Linux AIO).
+HOST_SRCS += workloads/native/blk.c
 # The console record codec (console_codec.h): the guest encodes with the
 # same object the host decodes with.
 WORKLOAD_SRCS += workloads/console_codec.c

@@ -273,6 +273,14 @@ unsigned rt_blk_poll(uint64_t *tags, int *status, unsigned max);
 #define HVB_REQ_MAX (1u << 16)
 void rt_req_time(struct hvb_ctx *ctx, uint64_t cycles);
 
+/*
+ * A failure inside run() that the workload cannot carry on from (an I/O
+ * request that completed with an error): the harness finishes the current
+ * batch, emits no samples of that repetition, and ends the cell as failed
+ * with `why` (static text).  The first call of a cell counts.
+ */
+void rt_fail(struct hvb_ctx *ctx, const char *why);
+
 /* Capabilities of this environment (HVB_CAP_*). */
 uint32_t rt_caps(void);
 

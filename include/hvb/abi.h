@@ -62,8 +62,9 @@
  * which the guest finds the way Linux does, by command-line words
  *   virtio_mmio.device=<size>@<base>:<irq>   size: decimal, or with K/M
  *                                            suffix, or 0x-hex; base: 0x-hex
- * (QEMU microvm appends them itself; the reference core writes the same
- * words), taking the first window whose DeviceID is 2 (block).  The core
+ * (QEMU 7.2 microvm appends them itself only with acpi=off; the reference
+ * core writes the same words), taking the first window whose DeviceID is 2
+ * (block) and whose version is 2 (workloads/rt/README.md).  The core
  * puts its first window at HVB_VIRTIO_MMIO_BASE, one page per device.
  * Under Xen it is a blkfront against dom0's blkback (vbd 51712, xvda).
  */

@@ -34,6 +34,23 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
  * samples.csv (no separator: all of it is meta.csv). */
 #define FUZZ_RUN_SEP "\n--- samples.csv ---\n"
 
+/*
+ * fuzz_virtio_blk input: one configuration byte (bits 0-2: log2 of the
+ * device's QueueNumMax, bit 3: the O_DIRECT bounce path on), then
+ * operations until the input ends, each an opcode byte (modulo FZ_N_OPS)
+ * and its little-endian operands:
+ *   FZ_MEM    u32 gpa, u8 n, n bytes   write guest RAM (clamped to it)
+ *   FZ_WR     u16 off, u8 len, u64 v   MMIO write (len 1/2/4/8 from len & 3)
+ *   FZ_RD     u16 off, u8 len          MMIO read
+ *   FZ_INIT   u64 features, u8 log2num the driver's whole init sequence
+ *   FZ_REQ    u8 first, u32 type, u64 sector, u32 gpa, u32 seg_len, u8 nseg
+ *                                      a request of the usual shape, notified
+ *   FZ_DESC   u16 i, u64 addr, u32 len, u16 flags, u16 next   one descriptor
+ *   FZ_PUB    u16 head                 publish a chain and notify
+ */
+enum { FZ_MEM, FZ_WR, FZ_RD, FZ_INIT, FZ_REQ, FZ_DESC, FZ_PUB, FZ_N_OPS };
+#define FZ_CFG_DIRECT 0x08u
+
 static inline void fuzz_cleanup(void);
 
 /* Written to fd 2 directly: some harnesses silence stdio's stderr.  The

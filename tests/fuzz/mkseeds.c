@@ -230,6 +230,72 @@ static void capture_records(const char *path)
 	put("records", name, recs, n * sizeof(recs[0]));
 }
 
+/* ------------------------------------------------------------ virtio-blk */
+
+/* fuzz_virtio_blk inputs (fuzz.h, FZ_*): driver init, then requests of
+ * each kind, a multi-segment one and a few broken ones. */
+struct fz {
+	uint8_t b[512];
+	size_t n;
+};
+
+static void fz_le(struct fz *f, uint64_t v, unsigned bytes)
+{
+	for (unsigned i = 0; i < bytes; i++)
+		f->b[f->n++] = (uint8_t)(v >> (8 * i));
+}
+
+static void fz_init(struct fz *f, uint8_t conf, uint64_t features, uint8_t log2num)
+{
+	f->n = 0;
+	fz_le(f, conf, 1);
+	fz_le(f, FZ_INIT, 1);
+	fz_le(f, features, 8);
+	fz_le(f, log2num, 1);
+}
+
+static void fz_req(struct fz *f, uint8_t first, uint32_t type, uint64_t sector, uint32_t gpa,
+		   uint32_t seg_len, uint8_t nseg)
+{
+	fz_le(f, FZ_REQ, 1);
+	fz_le(f, first, 1);
+	fz_le(f, type, 4);
+	fz_le(f, sector, 8);
+	fz_le(f, gpa, 4);
+	fz_le(f, seg_len, 4);
+	fz_le(f, nseg, 1);
+}
+
+static void virtio_blk_seeds(void)
+{
+	const uint64_t v1 = 1ull << 32, eidx = 1ull << 29, flush = 1ull << 9;
+	struct fz f;
+
+	fz_init(&f, 4, v1 | flush, 4);
+	fz_req(&f, 0, 1 /* OUT */, 8, 0x30000, 4096, 1);
+	fz_req(&f, 3, 0 /* IN */, 8, 0x31000, 4096, 1);
+	put("virtio_blk", "write-read", f.b, f.n);
+	fz_init(&f, 4 | FZ_CFG_DIRECT, v1 | eidx | flush, 4);
+	fz_req(&f, 0, 0, 1, 0x30100, 512, 3);
+	fz_req(&f, 5, 4 /* FLUSH */, 0, 0, 0, 0);
+	fz_req(&f, 7, 8 /* GET_ID */, 0, 0x32000, 20, 1);
+	put("virtio_blk", "bounce-flush-getid", f.b, f.n);
+	fz_init(&f, 3, v1, 3);
+	fz_req(&f, 0, 1, 127, 0x30000, 1024, 1); /* runs past the end */
+	fz_req(&f, 2, 0, 0, 0x3ff00, 512, 1);	 /* straddles the end of RAM */
+	fz_le(&f, FZ_DESC, 1);
+	fz_le(&f, 1, 2), fz_le(&f, 0x30000, 8), fz_le(&f, 16, 4), fz_le(&f, 1, 2), fz_le(&f, 1, 2);
+	fz_le(&f, FZ_PUB, 1);
+	fz_le(&f, 1, 2); /* a loop */
+	put("virtio_blk", "broken", f.b, f.n);
+	f.n = 0;
+	fz_le(&f, 4, 1);
+	fz_le(&f, FZ_RD, 1), fz_le(&f, 0x000, 2), fz_le(&f, 2, 1);
+	fz_le(&f, FZ_WR, 1), fz_le(&f, 0x070, 2), fz_le(&f, 2, 1), fz_le(&f, 3, 8);
+	fz_le(&f, FZ_WR, 1), fz_le(&f, 0x050, 2), fz_le(&f, 1, 1), fz_le(&f, 0, 8);
+	put("virtio_blk", "registers", f.b, f.n);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -242,6 +308,7 @@ int main(int argc, char **argv)
 	job_records();
 	put("records", "job.bin", job, n_job * sizeof(job[0]));
 	console_seeds();
+	virtio_blk_seeds();
 	for (int i = 2; i < argc; i++)
 		capture_records(argv[i]);
 	return 0;

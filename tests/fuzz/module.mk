@@ -17,13 +17,13 @@
 FUZZ_CC ?= clang
 FUZZ_DIR := $(O)/fuzz
 FUZZ_SECONDS ?= 10
-FUZZ_ALL := elf console xentrace records run csv
+FUZZ_ALL := elf console xentrace records run csv virtio_blk
 FUZZERS ?= $(FUZZ_ALL)
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 # The host flags (includes, defines, warnings) at -O1, without gcc's sanitizer flags.
 FUZZ_CFLAGS = $(filter-out -O2 $(SAN),$(HOST_CFLAGS)) -O1 -g -Itests/fuzz -Itests
 FUZZ_LDFLAGS = $(filter-out $(SAN),$(HOST_LDFLAGS))
-FUZZ_LIBS := -lcsv -lm
+FUZZ_LIBS := -lcsv -lm -lpthread
 
 # $(call fuzz_srcs,NAMES): the sources called NAMES (file names, or paths
 # for files that do not move) in the build's source lists; an error for a
@@ -41,6 +41,8 @@ FUZZ_SRCS_xentrace = $(call fuzz_srcs,xentrace.c)
 FUZZ_SRCS_records = $(call fuzz_srcs,records.c csvfile.c util.c)
 FUZZ_SRCS_run = $(call fuzz_srcs,results.c csvfile.c util.c)
 FUZZ_SRCS_csv = $(FUZZ_SRCS_run)
+FUZZ_SRCS_virtio_blk = $(call fuzz_srcs,hv/virtio.c hv/virtio_blk.c hv/mem.c hv/dev.c hv/exit.c \
+	hv/vm.c hv/watchdog.c hv/seccomp.c)
 
 FUZZ_BINS := $(FUZZ_ALL:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_MKSEEDS := $(FUZZ_DIR)/mkseeds

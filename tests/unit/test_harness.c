@@ -1,4 +1,5 @@
 /* The harness's freestanding helpers, calibration and the descriptor registry. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
@@ -28,6 +29,52 @@ static void test_stats(void)
 	TAP_OK(hvb_percentile(v, 5, 0.5) == 3, "median of 1..5 is 3");
 	TAP_OK(hvb_percentile(v, 5, 0.9) == 4.6, "p90 interpolates");
 	TAP_OK(hvb_percentile(v, 1, 0.99) == 1, "percentile of one value");
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+	return a < b ? -1 : a > b;
+}
+
+/* The heapsort against qsort on the shapes that break sorts: random,
+ * sorted, reversed, all equal, few distinct values, every small length. */
+static void test_sort_u64(void)
+{
+	enum { N = 5000 };
+	static uint64_t v[N], ref[N];
+	uint64_t seed = 99;
+	int bad = 0;
+
+	for (unsigned shape = 0; shape < 5; shape++) {
+		for (unsigned n = 0; n <= N; n += n < 40 ? 1 : 997) {
+			for (unsigned i = 0; i < n; i++) {
+				uint64_t r = rt_rand(&seed);
+				v[i] = shape == 0 ? r : shape == 1 ? i : shape == 2 ? n - i : shape == 3 ? 7 : r % 3;
+			}
+			memcpy(ref, v, n * sizeof(v[0]));
+			qsort(ref, n, sizeof(ref[0]), cmp_u64);
+			hvb_sort_u64(v, n);
+			bad += n && memcmp(v, ref, n * sizeof(v[0])) != 0;
+		}
+	}
+	TAP_EQ_INT(bad, 0, "hvb_sort_u64 equals qsort (random, sorted, reversed, equal, few values; n 0..5000)");
+	v[0] = ~0ull, v[1] = 0, v[2] = ~0ull - 1;
+	hvb_sort_u64(v, 3);
+	TAP_OK(v[0] == 0 && v[1] == ~0ull - 1 && v[2] == ~0ull, "hvb_sort_u64 orders values near 2^64");
+}
+
+static void test_percentile_u64(void)
+{
+	uint64_t v[1001];
+
+	for (unsigned i = 0; i <= 1000; i++)
+		v[i] = 10 * i;
+	TAP_OK(hvb_percentile_u64(v, 1001, 0.5) == 5000, "median of 0, 10, ..., 10000");
+	TAP_OK(hvb_percentile_u64(v, 1001, 0.999) == 9990, "p99.9 lands on a value");
+	TAP_OK(hvb_percentile_u64(v, 1001, 1.0) == 10000, "p100 is the maximum");
+	TAP_OK(hvb_percentile_u64(v, 2, 0.25) == 2.5, "interpolates between two values");
+	TAP_OK(hvb_percentile_u64(v, 0, 0.5) == 0, "no values: 0");
 }
 
 static void test_calibration(void)
@@ -68,6 +115,8 @@ int main(void)
 {
 	test_cmdline();
 	test_stats();
+	test_sort_u64();
+	test_percentile_u64();
 	test_calibration();
 	test_registry();
 	return tap_done();

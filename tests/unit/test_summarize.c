@@ -227,6 +227,54 @@ static void test_threads(void)
 	free(one), free(three), free(eight);
 }
 
+/* More pairs than one batch of bootstraps (RATIO_BATCH, 1024): each
+ * workload's ratios must still be its own, in the later batches too.
+ * kvm is native x (1 + w % 5) in workload w, so its slowdown says which
+ * workload's pair it came from. */
+static void test_batches(void)
+{
+	enum { W = 1100 };
+	const char *id = "20260101-000000-many-4";
+	size_t size = 0;
+	char *rows_text = NULL, *dir, *doc, err[512];
+	FILE *f = open_memstream(&rows_text, &size);
+	const char *dirs[1];
+	size_t wrong = 0, n = 0;
+
+	for (int w = 0; w < W; w++)
+		for (int rep = 0; rep < 3; rep++) {
+			fprintf(f, "%s,native,batch/w%04d,ns_per_op,ns,lower,%d,%g,ok,\n", id, w, rep,
+				nat[rep]);
+			fprintf(f, "%s,kvm,batch/w%04d,ns_per_op,ns,lower,%d,%g,ok,\n", id, w, rep,
+				nat[rep] * (1 + w % 5));
+		}
+	fclose(f);
+	dir = make_run(id, rows_text);
+	dirs[0] = dir;
+	doc = summarize_threads(dirs, 1, 1, 2, err, sizeof(err));
+	TAP_OK(doc != NULL, "1100 workloads of one pair each summarize");
+	/* series 2w is native in workload w, 2w + 1 kvm; ratios in file order */
+	for (const char *p = doc ? strstr(doc, "\"ratios\": [") : NULL; p && (p = strstr(p, "{\"base\": "));
+	     p++) {
+		unsigned b, c;
+		double slow, want;
+
+		if (sscanf(p, "{\"base\": %u, \"cand\": %u, \"workload\": \"batch/w%*d\", "
+			      "\"metric\": \"ns_per_op\", \"slowdown\": %lf", &b, &c, &slow) != 3) {
+			wrong++;
+			continue;
+		}
+		n++;
+		want = 1 + (b / 2) % 5;
+		wrong += b % 2 ? c != b - 1 || fabs(slow - 1 / want) > 1e-12
+			       : c != b + 1 || slow != want;
+	}
+	printf("# %zu ratios, %zu wrong\n", n, wrong);
+	TAP_OK(doc && n == 2 * W, "every workload has its two ratios");
+	TAP_OK(doc && !wrong, "each is its own workload's slowdown, in every batch");
+	free(doc), free(dir), free(rows_text);
+}
+
 /* Each run names the samples file its series' lines are in (the report
  * points at them without reading samples.csv). */
 static void test_samples_named(void)
@@ -341,6 +389,7 @@ int main(void)
 	test_values();
 	test_deterministic();
 	test_threads();
+	test_batches();
 	test_samples_named();
 	test_one_engine();
 	test_errors();

@@ -20,4 +20,8 @@ void rt_native_set_rep_hook(void (*hook)(const struct hvb_record *rec, bool writ
  * rt_alloc and rt_fresh_alloc madvise their mappings accordingly. */
 void rt_native_set_page_kib(unsigned kib);
 
+/* Close the disk rt_blk_open opened and forget it, so that the next
+ * rt_blk_open reads disk=/odirect= again (tests: one disk per case). */
+void rt_native_blk_close(void);
+
 #endif

@@ -8,6 +8,7 @@
  */
 #include "harness.h"
 #include "rt.h"
+#include "virtio.h"
 
 static bool use_vmmcall;
 
@@ -80,11 +81,12 @@ void rt_hvm_fresh_release(uint64_t gpa, uint64_t bytes)
 	rt_emit(&r);
 }
 
-/* The hvbench MMIO pages are all (main.c maps them on every platform). */
+/* Besides the hvbench MMIO pages (main.c maps them on every platform): the
+ * virtio-mmio windows of the command line, for the block driver
+ * (virtio_blk.c), which reads them in ring 3. */
 static unsigned hvm_mmio_pages(uint64_t *page)
 {
-	(void)page;
-	return 0;
+	return rt_virtio_windows_init(rt_cmdline(), page, RT_PLATFORM_MMIO_MAX);
 }
 
 const char rt_hvm_user_mode[] = " in ring 3 (workload or runtime)";
@@ -103,6 +105,7 @@ const struct rt_platform rt_platform_hvm = {
 	.mmio_pages = hvm_mmio_pages,
 	.user_mode = rt_hvm_user_mode,
 	.kernel_mode = rt_hvm_kernel_mode,
+	.blk = &rt_virtio_blk_ops,
 };
 
 const struct rt_platform *rt_platform = &rt_platform_hvm;

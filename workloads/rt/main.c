@@ -42,6 +42,11 @@ static struct rt_memmap_entry memmap[MEMMAP_MAX];
 static uint32_t boot_caps;
 static uint64_t mmio_user = HVB_MMIO_BENCH_USER; /* mmio_user= (abi.h) */
 
+const char *rt_cmdline(void)
+{
+	return cmdline;
+}
+
 static void panic(const char *why) __attribute__((noreturn));
 static void panic(const char *why)
 {

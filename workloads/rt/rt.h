@@ -222,10 +222,17 @@ struct rt_blk_ops {
 	void (*kick)(void);
 	unsigned (*poll)(uint64_t *tags, int *status, unsigned max);
 };
-#define RT_PLATFORM_MMIO_MAX 2
+/* 8: the hvm platform maps up to that many virtio-mmio window pages. */
+#define RT_PLATFORM_MMIO_MAX 8
 
 extern const struct rt_platform *rt_platform;
 extern const struct rt_platform rt_platform_hvm, rt_platform_xen_pvh, rt_platform_xen_pv;
+
+/* main.c: the command line of this boot (copied from start info), for
+ * what runs before the harness (the hvm platform's virtio windows). */
+const char *rt_cmdline(void);
+/* virtio_blk.c: the hvm platform's block driver (virtio-blk on virtio-mmio). */
+extern const struct rt_blk_ops rt_virtio_blk_ops;
 
 /* hvm.c: the null hypercall instruction of the hvm platform (main.c picks
  * it from hc=, the CPU vendor or HVB_CAP_PVM): vmmcall if true, else vmcall. */
