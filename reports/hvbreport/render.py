@@ -12,6 +12,7 @@ import html
 import re
 
 from . import context as ctx, model, plots, stats
+from . import io as io_section
 
 IMPORTANT_KEYS = ["status", "interrupted_at", "run_id", "started_utc", "finished_utc",
                   "host_name", "cpu_model", "cpu_count", "mem_total_kib", "tsc_khz", "kernel",
@@ -167,6 +168,8 @@ class Report:
         self.versus = model.versus_table(self.series, self.workloads)
         self.run_set_warnings = ctx.report_warnings(
             runs, sorted({s.run_index for s in self.series if model.is_native(s.runner)}))
+        self.io = io_section.build(self)  # the io section; its banners join the others
+        self.run_set_warnings += self.io.warnings
         self.generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
         self.overhead_plots = []
         self.workload_plots = []
@@ -182,6 +185,8 @@ class Report:
         plots.micro_plot(p, self.micro, self.series)
         plots.chase_plots(p, self.chase, self.series, self.seed)
         plots.exits_plot(p, self.exits)
+        if self.io:
+            io_section.plot(p, self)
 
     @property
     def resamples(self):
@@ -312,10 +317,10 @@ def page_size_banners(rep):
     return out
 
 
-def nav():
+def nav(extra=()):
     items = [("headline", "At a glance"), ("meta", "Run context (metadata)"), ("matrix", "Matrix"), ("overhead", "Overhead vs native"),
              ("workloads", "Runners side by side"), ("versus", "Runner against runner"),
-             ("micro", "VM-exit micro-benchmarks"), ("chase", "Pointer chase"),
+             ("micro", "VM-exit micro-benchmarks"), ("chase", "Pointer chase"), *extra,
              ("exits", "Exit reasons"), ("counters", "Counters"),
              ("problems", "Skipped / unsupported / failed"), ("all", "All metrics"),
              ("method", "Method")]
@@ -1060,9 +1065,9 @@ standard library only) with gnuplot ({esc(rep.plotter.exe if rep.plotter and rep
 
 
 def render_html(rep):
-    body = [header(rep), nav(), headline_section(rep), context(rep), matrix_section(rep), overhead_section(rep),
+    body = [header(rep), nav(io_section.nav_items(rep)), headline_section(rep), context(rep), matrix_section(rep), overhead_section(rep),
             versus_section(rep), workloads_section(rep), micro_section(rep), chase_section(rep),
-            exits_section(rep), counters_section(rep), problems_section(rep), all_metrics_section(rep),
+            io_section.html(rep), exits_section(rep), counters_section(rep), problems_section(rep), all_metrics_section(rep),
             method_section(rep)]
     partial = " [PARTIAL]" if rep.partial_runs else ""
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -1174,6 +1179,7 @@ def render_md(rep):
         rows = [[model.human_size(size)] + [fmt(per[s.label][0]) if per.get(s.label) else "—"
                                             for s in rep.series] for size, _w, per in rep.chase]
         out.append(md_table(["working set"] + [s.label for s in rep.series], rows))
+    out += io_section.markdown(rep)
     if rep.exits:
         out += ["", "## VM exits", "", "Exits per repetition (median) and the largest reasons "
                 "(% of the total; reasons may overlap where the source says so).", ""]
