@@ -445,6 +445,16 @@ static uint64_t calibrate(struct hvb_ctx *c, uint64_t goal)
 
 	if (w->fixed_ops)
 		return w->fixed_ops;
+	/* A request's first run can be far slower than the rest (a cold
+	 * device path: QEMU's first flush took > 10 ms where the others took
+	 * 0.6 ms), and a batch of one that meets the goal ends calibration:
+	 * ten requests per repetition then stand for p99.9.  Warm the path
+	 * with one untimed request first. */
+	if (w->per_request) {
+		(void)time_batch(c, 1, false);
+		if (fail_why)
+			return 0;
+	}
 	for (;;) {
 		if (w->max_ops && n > w->max_ops)
 			n = w->max_ops;
@@ -467,14 +477,16 @@ static const char *req_note(const struct hvb_ctx *c, char *buf, size_t len)
 {
 	size_t at = 0;
 
-	if (!req.dropped)
-		return c->note;
+	/* The count first: a reader of p99.9 must see how many values it
+	 * stands on. */
 	buf[0] = '\0';
-	at = str_append(buf, len, at, "kept ");
 	at = dec_append(buf, len, at, req.kept);
-	at = str_append(buf, len, at, " of ");
-	at = dec_append(buf, len, at, req.kept + req.dropped);
-	at = str_append(buf, len, at, " request times (HVB_REQ_MAX)");
+	at = str_append(buf, len, at, " request times");
+	if (req.dropped) {
+		at = str_append(buf, len, at, " kept of ");
+		at = dec_append(buf, len, at, req.kept + req.dropped);
+		at = str_append(buf, len, at, " (HVB_REQ_MAX)");
+	}
 	if (c->note && *c->note) {
 		at = str_append(buf, len, at, "; ");
 		str_append(buf, len, at, c->note);

@@ -270,8 +270,10 @@ static int on_record(void *arg, const struct hvb_record *rec, uint32_t seq)
 }
 
 /* REP_BEGIN / REP_END of a per-request workload: QEMU's CPU time, read
- * when the record arrives on the serial line (a little after the guest
- * sent it, at both ends alike). */
+ * when the record arrives on the serial line.  The window therefore also
+ * holds the sending of the REP_END line (≈ 530 port writes, each an exit
+ * QEMU serves): with few requests per repetition that dominates, so the
+ * note says so and the figure is an upper bound. */
 static void on_rep(void *arg, const struct hvb_record *rec, bool begin)
 {
 	struct qemu_job *q = arg;
@@ -281,7 +283,8 @@ static void on_rep(void *arg, const struct hvb_record *rec, bool begin)
 	if (begin) {
 		hvb_hostcpu_init(&q->cpu, q->proc.pid,
 				 "all QEMU threads (vCPU, main loop, I/O), read as the records "
-				 "arrive on the serial line");
+				 "arrive on the serial line: an upper bound, it includes sending "
+				 "the REP_END record");
 		hvb_hostcpu_begin(&q->cpu);
 	} else {
 		hvb_hostcpu_end(&q->cpu, q->out, rec->workload, rec->rep, q->consumer.rep_ops);

@@ -43,6 +43,30 @@ static void run_counting_slow(struct hvb_ctx *c, uint64_t n)
 	}
 }
 
+/* The first request ever is slower than a whole batch's goal (a cold
+ * device path), the others cheap. */
+static bool cold_done;
+static void run_cold_first(struct hvb_ctx *c, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t t0 = rt_tsc_begin(), spin = cold_done ? 1000 : 30000000;
+
+		cold_done = true;
+		while (rt_tsc_end() - t0 < spin)
+			;
+		rt_req_time(c, counter++);
+	}
+}
+
+static const struct hvb_workload w_cold = {
+    .name = "test/req-cold",
+    .desc = "first request slower than the goal",
+    .kind = HVB_KIND_TIME_PER_OP,
+    .run = run_cold_first,
+    .per_request = true,
+};
+HVB_WORKLOAD(w_cold);
+
 static const struct hvb_workload w_fixed = {
     .name = "test/req-fixed",
     .desc = "rt_req_time(counter++)",
@@ -156,7 +180,8 @@ static void test_fixed(void)
 	TAP_OK(sample("req_ns.p50", 0) && sample("req_ns.p50", 0)->better == HVB_LOWER_IS_BETTER &&
 		   !strcmp(sample("req_ns.p50", 0)->unit, "ns"),
 	       "req_ns rows: ns, lower is better");
-	TAP_EQ_STR(sample("req_ns.p99", 0)->text, "cell note", "nothing dropped: the cell's note");
+	TAP_EQ_STR(sample("req_ns.p99", 0)->text, "400 request times; cell note",
+		   "nothing dropped: the count, then the cell's note");
 }
 
 /* Calibration batches are not kept either: the values of a repetition
@@ -200,8 +225,8 @@ static void test_dropped(void)
 	counter = 0;
 	harness("w=test/req-many batches=2");
 	TAP_OK(value("req_ns.max", 0) == 40000 + HVB_REQ_MAX - 1, "max of the kept values");
-	snprintf(expect, sizeof(expect), "kept %u of 80000 request times (HVB_REQ_MAX); cell note",
-		 HVB_REQ_MAX);
+	snprintf(expect, sizeof(expect),
+		 "%u request times kept of 80000 (HVB_REQ_MAX); cell note", HVB_REQ_MAX);
 	TAP_EQ_STR(sample("req_ns.p50", 0)->text, expect, "dropped values are named in the note");
 	TAP_EQ_STR(sample("ns_per_op", 0)->text, "cell note", "other rows keep the cell's note");
 }
@@ -240,9 +265,22 @@ static void test_fail(void)
 	       "the next cell is measured as usual");
 }
 
+/* A cold first request must not end calibration at one request per batch. */
+static void test_cold_first(void)
+{
+	const struct hvb_record *begin = NULL;
+
+	harness("w=test/req-cold batches=2");
+	for (unsigned i = 0; i < n_recs; i++)
+		if (recs[i].type == HVB_REC_CELL_BEGIN)
+			begin = &recs[i];
+	TAP_OK(begin && begin->u64[0] > 1, "cold first request: calibrated past n=1");
+}
+
 int main(void)
 {
 	test_fixed();
+	test_cold_first();
 	test_calibrated();
 	test_rate();
 	test_dropped();
