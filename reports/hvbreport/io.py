@@ -19,7 +19,7 @@ modes or disk set-ups.
 import collections
 import os
 
-from . import model
+from . import markup, model
 
 FAMILY = "io"
 IOPS = "ops_per_s"
@@ -303,8 +303,7 @@ def build(rep):
 # ------------------------------------------------------------------ HTML
 
 def _r():
-    from . import render  # render imports this module: import it when used
-    return render
+    return markup
 
 
 class NaNotes:

@@ -6,12 +6,27 @@ header carries its unit and direction, numeric cells carry data-* attributes
 without scraping text.
 """
 
-import base64
 import datetime
-import html
 import re
 
 from . import context as ctx, model, plots, stats
+from .markup import (
+    EMU_TEXT,
+    HIGHER,
+    LOWER,
+    arrow,
+    data_attrs,
+    direction,
+    esc,
+    figure,
+    fmt,
+    fmt_ci,
+    fmt_pct,
+    fmt_ratio,
+    md_cell,
+    md_table,
+    runner_head,
+    status_badge)
 from . import io as io_section
 
 IMPORTANT_KEYS = ["status", "interrupted_at", "run_id", "started_utc", "finished_utc",
@@ -23,9 +38,6 @@ VIRT_FLAGS = ["hypervisor", "vmx", "svm", "ept", "vpid", "npt", "ept_ad", "flexp
               "tpr_shadow", "vnmi", "pcid", "invpcid", "x2apic", "tsc_deadline_timer",
               "constant_tsc", "nonstop_tsc", "avx2", "avx512f", "md_clear", "flush_l1d",
               "arch_capabilities"]
-EMU_TEXT = "emulation: functional only, not performance"
-LOWER = "lower is better"
-HIGHER = "higher is better"
 
 CSS = """
 :root { --fg:#1b1f24; --mut:#57606a; --line:#d0d7de; --bg2:#f6f8fa; --ok:#1a7f37; --bad:#cf222e;
@@ -93,62 +105,6 @@ details > summary { cursor: pointer; color: var(--info); margin: 4px 0; }
 """
 
 
-def esc(x):
-    return html.escape(str(x), quote=True)
-
-
-def fmt(x, digits=4):
-    """Human number: 4 significant digits, thousands separators for large values."""
-    if x is None:
-        return "—"
-    ax = abs(x)
-    if ax >= 10000:
-        return f"{x:,.0f}"
-    if ax == 0:
-        return "0"
-    text = f"{x:.{digits}g}"
-    if "e" in text:
-        return f"{x:.3e}"
-    return text
-
-
-def fmt_ratio(x):
-    return "—" if x is None else (f"{x:.3f}×" if x < 100 else f"{x:.1f}×")
-
-
-def fmt_pct(x):
-    return "—" if x is None else f"{x:+.1f} %"
-
-
-def fmt_ci(ci, f=fmt):
-    return "" if not ci else f"[{f(ci[0])}, {f(ci[1])}]"
-
-
-def direction(better):
-    return {"lower": LOWER, "higher": HIGHER}.get(better, "direction unknown")
-
-
-def arrow(better):
-    return {"lower": "↓", "higher": "↑"}.get(better, "")
-
-
-def status_badge(status, title=""):
-    t = f' title="{esc(title)}"' if title else ""
-    return f'<span class="st st-{esc(status)}"{t}>{esc(status)}</span>'
-
-
-def runner_head(s):
-    """Series name for a table header, with the emulation label where it applies."""
-    out = esc(s.label)
-    if s.emulated:
-        out += f'<br><span class="emu" title="{esc(s.emulated)}">{EMU_TEXT}</span>'
-    return out
-
-
-def data_attrs(**kw):
-    return "".join(f' data-{k.replace("_", "-")}="{esc(v)}"' for k, v in kw.items() if v is not None)
-
-
 class Report:
     """Collects everything the renderers need, computed once."""
 
@@ -204,23 +160,6 @@ class Report:
     @property
     def emulated(self):
         return [s for s in self.series if s.emulated]
-
-
-def figure(plotter, name, caption, missing="no data for this plot"):
-    """An inlined PNG (the page stays one file) with links to the PNG/SVG beside it."""
-    if plotter is None:
-        return f'<div class="noplot">Plot {esc(name)} not drawn: plots disabled.</div>'
-    if name in plotter.made:
-        paths = plotter.made[name]
-        with open(paths["png"], "rb") as f:
-            b64 = base64.b64encode(f.read()).decode("ascii")
-        links = (f'<a href="plots/{esc(name)}.svg">SVG</a> · <a href="plots/{esc(name)}.png">PNG</a>'
-                 f' · <a href="plots/{esc(name)}.gp">gnuplot script</a>')
-        return (f'<figure id="plot-{esc(name)}"><img alt="{esc(caption)}" '
-                f'src="data:image/png;base64,{b64}"><figcaption>{caption} ({links})'
-                f'</figcaption></figure>')
-    why = plotter.failed.get(name, plotter.why_not or missing)
-    return f'<div class="noplot" id="plot-{esc(name)}">Plot {esc(name)} not drawn: {esc(why)}</div>'
 
 
 # ---------------------------------------------------------------- sections
@@ -1078,17 +1017,6 @@ def render_html(rep):
 
 
 # ---------------------------------------------------------------- markdown
-
-def md_cell(text):
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-def md_table(head, rows):
-    lines = ["| " + " | ".join(md_cell(h) for h in head) + " |",
-             "|" + "|".join("---" for _ in head) + "|"]
-    lines += ["| " + " | ".join(md_cell(c) for c in r) + " |" for r in rows]
-    return "\n".join(lines)
-
 
 def render_md(rep):
     out = [f"# {rep.title}", ""]

@@ -84,9 +84,9 @@ void rt_hvm_fresh_release(uint64_t gpa, uint64_t bytes)
 /* Besides the hvbench MMIO pages (main.c maps them on every platform): the
  * virtio-mmio windows of the command line, for the block driver
  * (virtio_blk.c), which reads them in ring 3. */
-static unsigned hvm_mmio_pages(uint64_t *page)
+static unsigned hvm_mmio_pages(const char *cmdline, uint64_t *page)
 {
-	return rt_virtio_windows_init(rt_cmdline(), page, RT_PLATFORM_MMIO_MAX);
+	return rt_virtio_windows_init(cmdline, page, RT_PLATFORM_MMIO_MAX);
 }
 
 const char rt_hvm_user_mode[] = " in ring 3 (workload or runtime)";

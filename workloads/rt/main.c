@@ -42,11 +42,6 @@ static struct rt_memmap_entry memmap[MEMMAP_MAX];
 static uint32_t boot_caps;
 static uint64_t mmio_user = HVB_MMIO_BENCH_USER; /* mmio_user= (abi.h) */
 
-const char *rt_cmdline(void)
-{
-	return cmdline;
-}
-
 static void panic(const char *why) __attribute__((noreturn));
 static void panic(const char *why)
 {
@@ -241,7 +236,7 @@ void hvb_user_start(uint32_t start_info, uint64_t entry_tsc)
 	mmio[0] = mmio_user;
 	mmio[1] = HVB_MMIO_BENCH_KERN;
 	/* pt=4k maps RAM and these pages only: the platform's too (Xen PVH) */
-	nmmio = 2 + rt_platform->mmio_pages(mmio + 2);
+	nmmio = 2 + rt_platform->mmio_pages(cmdline, mmio + 2);
 	err = rt_paging_init(word_is("pt", "4k"), mmio, nmmio);
 	if (err == -22)
 		panic("mmio_user= must be a page-aligned non-RAM address below 512 GiB");

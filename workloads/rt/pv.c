@@ -319,8 +319,9 @@ static const char *pv_page_note(void)
 }
 
 /* Never called: the PV boot maps memory itself (no rt_paging_init). */
-static unsigned pv_mmio_pages(uint64_t *page)
+static unsigned pv_mmio_pages(const char *boot_cmdline, uint64_t *page)
 {
+	(void)boot_cmdline;
 	(void)page;
 	return 0;
 }

@@ -196,8 +196,9 @@ struct rt_platform {
 	const char *(*page_note)(void);
 	/* Pages besides the hvbench MMIO pages that rt_paging_init maps
 	 * (uncached, user-accessible) at a PVH boot: written to page[], at
-	 * most RT_PLATFORM_MMIO_MAX; returns how many. */
-	unsigned (*mmio_pages)(uint64_t *page);
+	 * most RT_PLATFORM_MMIO_MAX; returns how many.  cmdline is the
+	 * boot's command line (hvm finds its virtio windows there). */
+	unsigned (*mmio_pages)(const char *cmdline, uint64_t *page);
 
 	/* The fault record's text: where a fault with RPL 3 (user_mode) or
 	 * RPL 0 (kernel_mode) in the saved cs happened. */
@@ -229,9 +230,6 @@ struct rt_blk_ops {
 extern const struct rt_platform *rt_platform;
 extern const struct rt_platform rt_platform_hvm, rt_platform_xen_pvh, rt_platform_xen_pv;
 
-/* main.c: the command line of this boot (copied from start info), for
- * what runs before the harness (the hvm platform's virtio windows). */
-const char *rt_cmdline(void);
 /* virtio_blk.c: the hvm platform's block driver (virtio-blk on virtio-mmio). */
 extern const struct rt_blk_ops rt_virtio_blk_ops;
 

@@ -449,10 +449,11 @@ void rt_xencons_stop(int code)
  * page (libxl puts it outside RAM), micro/hlt-wake's wake-up source, the
  * LAPIC (RT_SYS_XEN_HLT), and the xenstore ring (outside RAM too) that
  * blkfront talks through. */
-static unsigned pvh_mmio_pages(uint64_t *page)
+static unsigned pvh_mmio_pages(const char *cmdline, uint64_t *page)
 {
 	uint64_t store = 0;
 
+	(void)cmdline;
 	page[0] = (uintptr_t)ring;
 	page[1] = RT_LAPIC_BASE;
 	if (rt_xen_hvm_param(HVM_PARAM_STORE_PFN, &store) || !store || store >= (1ull << 20) ||
