@@ -1,6 +1,6 @@
 /*
  * The guest's Xen PV console ring writer (workloads/rt/xen.h,
- * xencons_ring_put): empty, partly full and full rings, wrap-around of the
+ * xen_ring_put): empty, partly full and full rings, wrap-around of the
  * ring and of the free-running 32-bit indexes, broken indexes, and a long
  * stream through a consumer that takes odd amounts, checked byte for byte.
  */
@@ -18,11 +18,11 @@ static void test_empty(void)
 	uint32_t prod = 0;
 
 	memset(ring, '.', sizeof(ring));
-	TAP_EQ_INT(xencons_ring_put(ring, SIZE, 0, &prod, "hello", 5), 5,
+	TAP_EQ_INT(xen_ring_put(ring, SIZE, 0, &prod, "hello", 5), 5,
 		   "empty ring takes 5 bytes");
 	TAP_EQ_INT(prod, 5, "producer index advanced by 5");
 	TAP_OK(!memcmp(ring, "hello.", 6), "bytes at the start, nothing beyond");
-	TAP_EQ_INT(xencons_ring_put(ring, SIZE, 0, &prod, "x", 0), 0, "nothing to write: 0");
+	TAP_EQ_INT(xen_ring_put(ring, SIZE, 0, &prod, "x", 0), 0, "nothing to write: 0");
 	TAP_EQ_INT(prod, 5, "... and the index stays");
 }
 
@@ -31,12 +31,12 @@ static void test_full(void)
 	uint32_t prod = SIZE;
 
 	memset(ring, 'o', sizeof(ring));
-	TAP_EQ_INT(xencons_ring_put(ring, SIZE, 0, &prod, "new", 3), 0, "full ring takes nothing");
+	TAP_EQ_INT(xen_ring_put(ring, SIZE, 0, &prod, "new", 3), 0, "full ring takes nothing");
 	TAP_EQ_INT(prod, SIZE, "full ring: index unchanged");
 	TAP_EQ_INT(ring[0], 'o', "full ring: unconsumed byte not overwritten");
 
 	prod = SIZE - 8;
-	TAP_EQ_INT(xencons_ring_put(ring, SIZE, 0, &prod, "0123456789abcdef", 16), 8,
+	TAP_EQ_INT(xen_ring_put(ring, SIZE, 0, &prod, "0123456789abcdef", 16), 8,
 		   "8 free bytes: 8 of 16 taken");
 	TAP_EQ_INT(prod, SIZE, "... and the ring is full");
 	TAP_OK(!memcmp(ring + SIZE - 8, "01234567", 8) && ring[0] == 'o',
@@ -48,20 +48,20 @@ static void test_wrap(void)
 	uint32_t prod = SIZE - 4;
 
 	memset(ring, '.', sizeof(ring));
-	TAP_EQ_INT(xencons_ring_put(ring, SIZE, SIZE - 4, &prod, "ABCDEFGH", 8), 8,
+	TAP_EQ_INT(xen_ring_put(ring, SIZE, SIZE - 4, &prod, "ABCDEFGH", 8), 8,
 		   "write across the end of the ring");
 	TAP_OK(!memcmp(ring + SIZE - 4, "ABCD", 4) && !memcmp(ring, "EFGH.", 5),
 	       "wrapped bytes continue at offset 0");
 
 	/* Free-running indexes wrap at 2^32 (Xen's rings never reset them). */
 	prod = 0xfffffffcu;
-	TAP_EQ_INT(xencons_ring_put(ring, SIZE, 0xfffffff0u, &prod, "12345678", 8), 8,
+	TAP_EQ_INT(xen_ring_put(ring, SIZE, 0xfffffff0u, &prod, "12345678", 8), 8,
 		   "indexes across 2^32");
 	TAP_EQ_INT(prod, 4, "producer index wrapped to 4");
 	TAP_OK(!memcmp(ring + SIZE - 4, "1234", 4) && !memcmp(ring, "5678", 4),
 	       "bytes land at index mod size");
 	prod = 0xfffffff0u + SIZE;
-	TAP_EQ_INT(xencons_ring_put(ring, SIZE, 0xfffffff0u, &prod, "z", 1), 0,
+	TAP_EQ_INT(xen_ring_put(ring, SIZE, 0xfffffff0u, &prod, "z", 1), 0,
 		   "full ring across 2^32 takes nothing");
 }
 
@@ -70,7 +70,7 @@ static void test_broken(void)
 	uint32_t prod = 5000;
 
 	memset(ring, 'k', sizeof(ring));
-	TAP_EQ_INT(xencons_ring_put(ring, SIZE, 100, &prod, "junk", 4), 0,
+	TAP_EQ_INT(xen_ring_put(ring, SIZE, 100, &prod, "junk", 4), 0,
 		   "indexes claiming more than the ring: nothing written");
 	TAP_EQ_INT(prod, 5000, "... and the index is left alone");
 	TAP_EQ_INT(ring[5000 % SIZE], 'k', "... and no byte changed");
@@ -90,7 +90,7 @@ static void test_stream(void)
 
 		if (sent < sizeof(src)) {
 			size_t n =
-			    xencons_ring_put(ring, SIZE, cons, &prod, src + sent,
+			    xen_ring_put(ring, SIZE, cons, &prod, src + sent,
 					     want < sizeof(src) - sent ? want : sizeof(src) - sent);
 			stalls += want && !n;
 			sent += n;

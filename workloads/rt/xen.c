@@ -345,7 +345,7 @@ static void ring_write(const char *s, size_t n)
 		size_t put;
 
 		rt_barrier(); /* read the indexes before touching the ring */
-		put = xencons_ring_put(ring->out, XENCONS_OUT_SIZE, cons, &prod, s, n);
+		put = xen_ring_put(ring->out, XENCONS_OUT_SIZE, cons, &prod, s, n);
 		if (!put) {
 			notify();
 			rt_xen_hypercall(XEN_HC_SCHED_OP, SCHEDOP_YIELD, 0);

@@ -9,7 +9,7 @@
  * (xen.h, sched.h, event_channel.h, hvm/hvm_op.h, hvm/params.h,
  * io/console.h, version.h); the ABI is stable.
  *
- * The ring arithmetic (xencons_ring_put) is a pure function so the host
+ * The ring arithmetic (xen_ring_put; xen_io.h adds the rest for xenstore) is a pure function so the host
  * unit tests (tests/unit/test_xen_ring.c) can check wrap-around and the
  * full ring; it is the only part of this header used outside the guest.
  */
@@ -54,7 +54,7 @@ struct xencons_interface {
 };
 
 /*
- * Copy as many of the n bytes at s into the output ring `ring` (size a
+ * Copy as many of the n bytes at src into the output ring `ring` (size a
  * power of two) as fit, given the backend's consumer index `cons` and our
  * producer index *prod (free-running uint32_t counters, as Xen's rings
  * use).  Returns the number copied and advances *prod by it; the caller
@@ -62,9 +62,10 @@ struct xencons_interface {
  * whose indexes claim more than `size` bytes in flight is broken: nothing
  * is written (0), never data the backend has not consumed.
  */
-static inline size_t xencons_ring_put(char *ring, uint32_t size, uint32_t cons, uint32_t *prod,
-				      const char *s, size_t n)
+static inline size_t xen_ring_put(char *ring, uint32_t size, uint32_t cons, uint32_t *prod,
+				  const void *src, size_t n)
 {
+	const char *s = src;
 	uint32_t p = *prod;
 	size_t i;
 

@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "xen.h"
+
 /* Hypercalls besides xen.h's. */
 #define XEN_HC_MEMORY_OP      12
 #define XEN_HC_MULTICALL      13
@@ -58,26 +60,7 @@ struct xen_multicall_entry {
 
 /* ------------------------------------------------------------ rings */
 
-/*
- * Copy min(n, free) bytes into a byte ring of `size` (a power of two)
- * given the consumer index cons and our producer *prod (free-running),
- * advancing *prod; 0 if the indexes claim more than size in flight
- * (broken).  The caller publishes *prod after a barrier.
- */
-static inline size_t xen_ring_put(char *ring, uint32_t size, uint32_t cons, uint32_t *prod,
-				  const void *src, size_t n)
-{
-	const char *s = src;
-	uint32_t p = *prod;
-	size_t i;
-
-	if (p - cons > size)
-		return 0;
-	for (i = 0; i < n && p - cons < size; i++, p++)
-		ring[p & (size - 1)] = s[i];
-	*prod = p;
-	return i;
-}
+/* xen_ring_put (writing a byte ring, as the console does) is in xen.h. */
 
 /* Bytes ready to read from a byte ring (0 for broken indexes). */
 static inline uint32_t xen_ring_avail(uint32_t size, uint32_t cons, uint32_t prod)
