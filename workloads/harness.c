@@ -385,8 +385,8 @@ void rt_log(const char *msg)
 	rt_emit(&r);
 }
 
-/* Append s to the NUL-terminated text in buf[len], truncating; the new end. */
-static size_t str_append(char *buf, size_t len, size_t at, const char *s)
+/* Text helpers of workload.h (rt_text_*). */
+size_t rt_text_str(char *buf, size_t len, size_t at, const char *s)
 {
 	while (s && *s && at + 1 < len)
 		buf[at++] = *s++;
@@ -395,7 +395,7 @@ static size_t str_append(char *buf, size_t len, size_t at, const char *s)
 	return at;
 }
 
-static size_t dec_append(char *buf, size_t len, size_t at, uint64_t v)
+size_t rt_text_dec(char *buf, size_t len, size_t at, uint64_t v)
 {
 	char digits[21];
 	unsigned n = 0;
@@ -405,6 +405,17 @@ static size_t dec_append(char *buf, size_t len, size_t at, uint64_t v)
 	while ((v /= 10) && n < sizeof(digits));
 	while (n && at + 1 < len)
 		buf[at++] = digits[--n];
+	if (at < len)
+		buf[at] = '\0';
+	return at;
+}
+
+size_t rt_text_hex(char *buf, size_t len, size_t at, uint64_t v)
+{
+	at = rt_text_str(buf, len, at, "0x");
+	for (int shift = 60; shift >= 0; shift -= 4)
+		if ((v >> shift || !shift) && at + 1 < len)
+			buf[at++] = "0123456789abcdef"[(v >> shift) & 15];
 	if (at < len)
 		buf[at] = '\0';
 	return at;
@@ -480,16 +491,16 @@ static const char *req_note(const struct hvb_ctx *c, char *buf, size_t len)
 	/* The count first: a reader of p99.9 must see how many values it
 	 * stands on. */
 	buf[0] = '\0';
-	at = dec_append(buf, len, at, req.kept);
-	at = str_append(buf, len, at, " request times");
+	at = rt_text_dec(buf, len, at, req.kept);
+	at = rt_text_str(buf, len, at, " request times");
 	if (req.dropped) {
-		at = str_append(buf, len, at, " kept of ");
-		at = dec_append(buf, len, at, req.kept + req.dropped);
-		at = str_append(buf, len, at, " (HVB_REQ_MAX)");
+		at = rt_text_str(buf, len, at, " kept of ");
+		at = rt_text_dec(buf, len, at, req.kept + req.dropped);
+		at = rt_text_str(buf, len, at, " (HVB_REQ_MAX)");
 	}
 	if (c->note && *c->note) {
-		at = str_append(buf, len, at, "; ");
-		str_append(buf, len, at, c->note);
+		at = rt_text_str(buf, len, at, "; ");
+		rt_text_str(buf, len, at, c->note);
 	}
 	return buf;
 }

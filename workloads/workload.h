@@ -281,6 +281,14 @@ void rt_req_time(struct hvb_ctx *ctx, uint64_t cycles);
  */
 void rt_fail(struct hvb_ctx *ctx, const char *why);
 
+/* ------------------------------------------------------------ text (no libc) */
+/* Append text, a decimal, or a 0x-hex number (no leading zeros) to the
+ * NUL-terminated text ending at buf[at], inside buf[len], truncating;
+ * returns the new end.  For notes and reasons a workload builds itself. */
+size_t rt_text_str(char *buf, size_t len, size_t at, const char *s);
+size_t rt_text_dec(char *buf, size_t len, size_t at, uint64_t v);
+size_t rt_text_hex(char *buf, size_t len, size_t at, uint64_t v);
+
 /* Capabilities of this environment (HVB_CAP_*). */
 uint32_t rt_caps(void);
 

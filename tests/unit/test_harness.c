@@ -111,8 +111,28 @@ static void test_registry(void)
 	TAP_OK(hvb_workload_find("nope/nope") == NULL, "unknown names are not found");
 }
 
+/* rt_text_*: appending, numbers, and truncation at the buffer's end. */
+static void test_text(void)
+{
+	char buf[16];
+	size_t at = rt_text_str(buf, sizeof(buf), 0, "op ");
+
+	at = rt_text_dec(buf, sizeof(buf), at, 0);
+	at = rt_text_str(buf, sizeof(buf), at, " ");
+	at = rt_text_hex(buf, sizeof(buf), at, 0x2a);
+	TAP_EQ_STR(buf, "op 0 0x2a", "text, decimal 0, hex without leading zeros");
+	TAP_OK(at == strlen(buf), "returns the new end");
+	at = rt_text_dec(buf, sizeof(buf), at, 18446744073709551615ull);
+	TAP_EQ_STR(buf, "op 0 0x2a184467", "truncated to the buffer, NUL-terminated");
+	TAP_OK(at == sizeof(buf) - 1, "end stays inside the buffer");
+	TAP_OK(rt_text_str(buf, sizeof(buf), 0, NULL) == 0 && !buf[0], "NULL text: empty");
+	at = rt_text_hex(buf, sizeof(buf), 0, 0);
+	TAP_EQ_STR(buf, "0x0", "hex 0");
+}
+
 int main(void)
 {
+	test_text();
 	test_cmdline();
 	test_stats();
 	test_sort_u64();

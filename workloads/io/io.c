@@ -67,30 +67,6 @@ static struct io {
 	char note[HVB_TEXT_MAX];
 } io;
 
-/* ------------------------------------------------------------ text */
-
-static unsigned put_str(char *buf, unsigned at, const char *s)
-{
-	while (s && *s && at + 1 < HVB_TEXT_MAX)
-		buf[at++] = *s++;
-	buf[at] = '\0';
-	return at;
-}
-
-static unsigned put_dec(char *buf, unsigned at, uint64_t v)
-{
-	char d[20];
-	unsigned n = 0;
-
-	do
-		d[n++] = (char)('0' + v % 10);
-	while ((v /= 10) && n < sizeof(d));
-	while (n && at + 1 < HVB_TEXT_MAX)
-		buf[at++] = d[--n];
-	buf[at] = '\0';
-	return at;
-}
-
 /* ------------------------------------------------------------ offsets */
 
 uint64_t io_next_sector(uint64_t *rng, uint64_t *next, uint64_t positions, uint32_t bytes,
@@ -142,20 +118,20 @@ static bool io_valid(const struct io_params *p, const char **why)
 /* What served the requests, and where this run differs from the name. */
 static void io_note(void)
 {
-	unsigned at = put_str(io.note, 0, io.info.note);
+	size_t at = rt_text_str(io.note, sizeof(io.note), 0, io.info.note);
 
 	if (io.depth < io.p->depth) {
-		at = put_str(io.note, at, "; QD");
-		at = put_dec(io.note, at, io.depth);
-		at = put_str(io.note, at, " (device max)");
+		at = rt_text_str(io.note, sizeof(io.note), at, "; QD");
+		at = rt_text_dec(io.note, sizeof(io.note), at, io.depth);
+		at = rt_text_str(io.note, sizeof(io.note), at, " (device max)");
 	}
 	if (io.bytes < io.p->bytes) {
-		at = put_str(io.note, at, "; ");
-		at = put_dec(io.note, at, io.bytes / 1024);
-		at = put_str(io.note, at, " KiB requests (device max)");
+		at = rt_text_str(io.note, sizeof(io.note), at, "; ");
+		at = rt_text_dec(io.note, sizeof(io.note), at, io.bytes / 1024);
+		at = rt_text_str(io.note, sizeof(io.note), at, " KiB requests (device max)");
 	}
 	if (io.p->flush && !io.info.flush)
-		put_str(io.note, at, "; flush is a no-op here");
+		rt_text_str(io.note, sizeof(io.note), at, "; flush is a no-op here");
 }
 
 static int io_setup(struct hvb_ctx *c, const char **why, const struct io_params *p)

@@ -70,52 +70,20 @@ static void pattern(uint64_t *buf, uint64_t k, uint64_t first_sector)
 	}
 }
 
-/* ---------------------------------------------- reasons (no libc here) */
-
-static char *put_str(char *p, char *end, const char *s)
-{
-	while (*s && p < end)
-		*p++ = *s++;
-	return p;
-}
-
-static char *put_dec(char *p, char *end, uint64_t x)
-{
-	char d[20];
-	int n = 0;
-
-	do
-		d[n++] = (char)('0' + x % 10);
-	while ((x /= 10) && n < 20);
-	while (n && p < end)
-		*p++ = d[--n];
-	return p;
-}
-
-static char *put_hex(char *p, char *end, uint64_t x)
-{
-	p = put_str(p, end, "0x");
-	for (int shift = 60; shift >= 0; shift -= 4)
-		if (x >> shift || !shift)
-			if (p < end)
-				*p++ = "0123456789abcdef"[(x >> shift) & 15];
-	return p;
-}
+/* ---------------------------------------------- reasons */
 
 /* "io/verify: op K, sector S: WHATTAIL" into v.why (records carry 95
  * characters: keep WHATTAIL under 50); returns it. */
 static const char *reason(uint64_t sector, const char *what, const char *tail)
 {
-	char *p = v.why, *end = v.why + sizeof(v.why) - 1;
+	size_t at = rt_text_str(v.why, sizeof(v.why), 0, "io/verify: op ");
 
-	p = put_str(p, end, "io/verify: op ");
-	p = put_dec(p, end, v.k);
-	p = put_str(p, end, ", sector ");
-	p = put_dec(p, end, sector);
-	p = put_str(p, end, ": ");
-	p = put_str(p, end, what);
-	p = put_str(p, end, tail);
-	*p = '\0';
+	at = rt_text_dec(v.why, sizeof(v.why), at, v.k);
+	at = rt_text_str(v.why, sizeof(v.why), at, ", sector ");
+	at = rt_text_dec(v.why, sizeof(v.why), at, sector);
+	at = rt_text_str(v.why, sizeof(v.why), at, ": ");
+	at = rt_text_str(v.why, sizeof(v.why), at, what);
+	rt_text_str(v.why, sizeof(v.why), at, tail);
 	return v.why;
 }
 
@@ -149,17 +117,16 @@ static const char *compare(uint64_t first_sector)
 	static char what[96];
 
 	for (unsigned i = 0; i < VERIFY_BYTES / 8; i++) {
-		char *p = what, *end = what + sizeof(what) - 1;
+		size_t at;
 
 		if (v.rbuf[i] == v.wbuf[i])
 			continue;
-		p = put_str(p, end, "byte ");
-		p = put_dec(p, end, (uint64_t)(i % WORDS_PER_SECTOR) * 8);
-		p = put_str(p, end, " reads ");
-		p = put_hex(p, end, v.rbuf[i]);
-		p = put_str(p, end, " not ");
-		p = put_hex(p, end, v.wbuf[i]);
-		*p = '\0';
+		at = rt_text_str(what, sizeof(what), 0, "byte ");
+		at = rt_text_dec(what, sizeof(what), at, (uint64_t)(i % WORDS_PER_SECTOR) * 8);
+		at = rt_text_str(what, sizeof(what), at, " reads ");
+		at = rt_text_hex(what, sizeof(what), at, v.rbuf[i]);
+		at = rt_text_str(what, sizeof(what), at, " not ");
+		rt_text_hex(what, sizeof(what), at, v.wbuf[i]);
 		return reason(first_sector + i / WORDS_PER_SECTOR, what, "");
 	}
 	return 0;
@@ -242,17 +209,16 @@ static void verify_run(struct hvb_ctx *ctx, uint64_t n)
 /* What the host-side check needs: how many operations ran, which was last. */
 static void verify_teardown(struct hvb_ctx *ctx)
 {
-	char msg[160], *p = msg, *end = msg + sizeof(msg) - 1;
+	char msg[160];
+	size_t at = rt_text_str(msg, sizeof(msg), 0, "io/verify: ");
 
 	(void)ctx;
-	p = put_str(p, end, "io/verify: ");
-	p = put_dec(p, end, v.k);
-	p = put_str(p, end, " operations, last op ");
-	p = put_dec(p, end, v.k - 1);
-	p = put_str(p, end, " at sector ");
-	p = put_dec(p, end, v.last_sector);
-	p = put_str(p, end, v.failed ? ", FAILED" : ", all verified");
-	*p = '\0';
+	at = rt_text_dec(msg, sizeof(msg), at, v.k);
+	at = rt_text_str(msg, sizeof(msg), at, " operations, last op ");
+	at = rt_text_dec(msg, sizeof(msg), at, v.k - 1);
+	at = rt_text_str(msg, sizeof(msg), at, " at sector ");
+	at = rt_text_dec(msg, sizeof(msg), at, v.last_sector);
+	rt_text_str(msg, sizeof(msg), at, v.failed ? ", FAILED" : ", all verified");
 	rt_log(msg);
 	release();
 }
