@@ -14,6 +14,7 @@ test_xen_pv_LINK :=
 test_xen_ring_LINK :=
 test_xen_io_LINK :=
 test_virtio_guest_LINK :=
+test_networds_LINK := workloads native-rt
 # The guest virtio-blk driver, its sources included (the guest runtime is no
 # host layer): nothing.
 test_virtio_blk_driver_LINK :=

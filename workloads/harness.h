@@ -35,6 +35,11 @@ const struct hvb_workload *const *hvb_workloads_end(void);
 /* Value of word `key=` in cmdline copied to buf (NUL-terminated); false if absent
  * or longer than len-1. */
 bool hvb_cmdline_get(const char *cmdline, const char *key, char *buf, size_t len);
+/* The addresses of the abi.h net.* words of cmdline into info (mac,
+ * peer_mac, ip, peer_ip, port, peer_port; the ports default to
+ * HVB_NET_PORT / HVB_NET_PEER_PORT).  0, or -EINVAL (-22) with *why
+ * naming the missing or malformed word (workloads/networds.c). */
+int hvb_net_words(const char *cmdline, struct rt_net_info *info, const char **why);
 /* Decimal or 0x-hex unsigned; false on junk or overflow. */
 bool hvb_parse_u64(const char *s, uint64_t *out);
 /* Sort n doubles ascending (small n: insertion sort). */

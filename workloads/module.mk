@@ -9,3 +9,5 @@ HOST_SRCS += workloads/native/blk.c
 # The console record codec (console_codec.h): the guest encodes with the
 # same object the host decodes with.
 WORKLOAD_SRCS += workloads/console_codec.c
+# The net.* words parser, shared by the guest's and the native rt_net_open.
+WORKLOAD_SRCS += workloads/networds.c

@@ -91,6 +91,7 @@ struct hvb_workload {
 	 * decides in the guest, where a few mechanisms differ per platform). */
 	uint32_t needs;
 	bool per_request;     /* run() calls rt_req_time() per request (above) */
+	bool counts_loss;     /* run() (or after_batch) calls rt_lost()/rt_reordered() (below) */
 };
 
 /* Per-run state handed to every hook.  `priv` belongs to the workload. */
@@ -258,6 +259,78 @@ void rt_blk_kick(void);
 /* Collect up to max completed requests without waiting: tags[i] as
  * submitted, status[i] 0 or -EIO.  Returns how many. */
 unsigned rt_blk_poll(uint64_t *tags, int *status, unsigned max);
+
+/* ------------------------------------------------------------ network (net/) */
+/*
+ * One Ethernet link per environment, the same calls everywhere, so net/
+ * bodies are identical natively and in every guest; what differs is what
+ * carries a frame, which is what net/ measures:
+ *   native        AF_PACKET on the run's veth (netif=), whose other end is
+ *                 the responder's, in hvbench's namespace
+ *   hvm           (reference core, QEMU microvm) a ring-3 virtio-net driver
+ *                 on virtio-mmio, polling the used rings
+ *   xen-pvh/-pv   a ring-3 netfront against dom0's netback
+ * Frames are whole Ethernet frames without FCS, built and checked by the
+ * workload (hvb/netproto.h): no offloads, no virtio-net header visible
+ * here.  valid() checks rt_has(HVB_CAP_NET) first.  Nothing here waits
+ * for an interrupt.
+ */
+#define RT_NET_FRAME_MIN 14u   /* an Ethernet header */
+#define RT_NET_FRAME_MAX 1514u /* HVB_NET_FRAME_MAX */
+
+struct rt_net_info {
+	uint8_t mac[6];		  /* ours (net.mac) */
+	uint8_t peer_mac[6];	  /* the responder side's interface (net.peer_mac) */
+	uint32_t ip, peer_ip;	  /* IPv4, host byte order (net.ip, net.peer_ip) */
+	uint16_t port, peer_port; /* UDP (net.port, net.peer_port) */
+	unsigned tx_depth;	  /* frames rt_net_send may queue before -EAGAIN */
+	unsigned rx_depth;	  /* receive buffers the driver keeps posted */
+	const char *note;	  /* what carries the frames, for sample notes, e.g.
+				   * "virtio-net mmio v2, polled used rings" */
+};
+
+/* Find and bring up the environment's link (the first call; later calls
+ * return the same info).  0, or -errno with *why set (no net.* words, no
+ * device, the device refused). */
+int rt_net_open(struct rt_net_info *info, const char **why);
+/* Queue one frame of len bytes (RT_NET_FRAME_MIN..RT_NET_FRAME_MAX) for
+ * sending; it is copied, so frame may be reused at once; not yet visible
+ * to the device.  Frames whose sending completed are reclaimed here.  0;
+ * -EAGAIN when tx_depth frames are queued or in flight (rt_net_kick, then
+ * retry); -EINVAL for a bad length. */
+int rt_net_send(const void *frame, uint32_t len);
+/* Make the queued frames visible and notify the device if it wants it. */
+void rt_net_kick(void);
+/* Take the next received frame, if any, into buf (at most max bytes: a
+ * longer frame is cut to max and still consumed) and post its buffer
+ * again.  Returns the frame's length (before any cut), 0 if none has
+ * arrived.  Never waits. */
+uint32_t rt_net_recv(void *buf, uint32_t max);
+
+struct rt_net_stats {
+	uint64_t tx_frames; /* handed to the device */
+	uint64_t tx_full;   /* rt_net_send calls refused with -EAGAIN */
+	uint64_t rx_frames; /* taken by rt_net_recv */
+	uint64_t rx_cut;    /* of those, longer than the caller's buffer */
+};
+/* The driver's counters since rt_net_open (zeros before it). */
+void rt_net_stats(struct rt_net_stats *st);
+
+/* ------------------------------------------------------------ loss (net/) */
+/*
+ * A workload whose descriptor sets counts_loss says, per batch, how many of
+ * its n operations did not happen (a datagram lost in either direction, a
+ * round trip that timed out) and how many arrived out of order; it may
+ * call these in run() or in after_batch of the same batch.  The harness
+ * counts delivered operations (n minus lost) for the kind's metrics
+ * (ns_per_op, ops_per_s and bandwidth are per delivered operation), and
+ * emits per repetition, over the timed batches: lost (datagrams, lower is
+ * better), loss_pct (percent of the operations, lower is better) and
+ * reordered (datagrams, lower is better), zeros included: a zero is a
+ * measurement.  A batch that delivered nothing fails the cell (rt_fail).
+ */
+void rt_lost(struct hvb_ctx *ctx, uint64_t n);
+void rt_reordered(struct hvb_ctx *ctx, uint64_t n);
 
 /* ------------------------------------------------------------ per-request latency */
 /*

@@ -67,9 +67,15 @@
  * (block) and whose version is 2 (workloads/rt/README.md).  The core
  * puts its first window at HVB_VIRTIO_MMIO_BASE, one page per device.
  * Under Xen it is a blkfront against dom0's blkback (vbd 51712, xvda).
+ *
+ * Network device (net/ workloads): virtio-net (DeviceID 1) the same way,
+ * in the core's window after the block device's (HVB_VIRTIO_MMIO_NET; the
+ * guest goes by DeviceID, not by address); under Xen a netfront against
+ * dom0's netback (vif 0).  Addresses: the net.* words below.
  */
 #define HVB_VIRTIO_MMIO_BASE 0xd0010000ull
 #define HVB_VIRTIO_MMIO_SIZE 0x1000ull
+#define HVB_VIRTIO_MMIO_NET  (HVB_VIRTIO_MMIO_BASE + HVB_VIRTIO_MMIO_SIZE)
 
 /* Hypercall used by micro/hypercall under KVM: an unknown number, answered
  * in the host kernel with -KVM_ENOSYS (the classic null hypercall). */
@@ -178,6 +184,15 @@ typedef char hvb_record_size_check[sizeof(struct hvb_record) == HVB_RECORD_SIZE 
  *   disk=PATH          native only: the run's disk file (io/ workloads)
  *   odirect=0|1        native only: open disk= with O_DIRECT (the runner
  *                      found out whether the file system allows it)
+ *   net.mac=XX:XX:XX:XX:XX:XX  net/: our MAC address (lower-case hex)
+ *   net.ip=A.B.C.D     net/: our IPv4 address
+ *   net.peer_mac=XX:XX:XX:XX:XX:XX  net/: the responder's interface (next hop)
+ *   net.peer_ip=A.B.C.D  net/: the responder's IPv4 address
+ *   net.port=N         net/: our UDP port
+ *   net.peer_port=N    net/: the responder's UDP port (hvb/netproto.h)
+ *   netif=NAME         native only: the interface AF_PACKET binds to (the
+ *                      runner starts the native child in the namespace
+ *                      that holds it)
  *   fault=WORD         guest test word: fault on purpose before any workload
  *                      (ud, pf, null, gp, de, ring0) -> FAULT record, HVB_EXIT_FAULT
  */
@@ -202,5 +217,6 @@ typedef char hvb_record_size_check[sizeof(struct hvb_record) == HVB_RECORD_SIZE 
 #define HVB_CAP_EMULATED     (1u << 10) /* full emulation (TCG): functional numbers only */
 #define HVB_CAP_XEN_PV       (1u << 11) /* a Xen PV guest: syscall and int3 are bounced by Xen */
 #define HVB_CAP_BLK          (1u << 12) /* the runner attached the run's disk (io/ workloads) */
+#define HVB_CAP_NET          (1u << 13) /* the runner attached the run's network link and responder (net/) */
 
 #endif /* HVB_ABI_H */

@@ -207,6 +207,9 @@ struct rt_platform {
 	/* The block driver of this platform (rt_blk_*, workload.h), NULL if
 	 * it has none: blk.c dispatches, so io/ bodies see one API. */
 	const struct rt_blk_ops *blk;
+	/* The network driver of this platform (rt_net_*), NULL if none:
+	 * net.c dispatches. */
+	const struct rt_net_ops *net;
 };
 
 /* A platform's block driver: the rt_blk_* contract of workload.h, one
@@ -223,6 +226,20 @@ struct rt_blk_ops {
 	void (*kick)(void);
 	unsigned (*poll)(uint64_t *tags, int *status, unsigned max);
 };
+/* A platform's network driver: the rt_net_* contract of workload.h.
+ * open runs once, with info's addresses already filled from the net.*
+ * words (net.c); it fills tx_depth, rx_depth and note, and may refuse
+ * addresses its device contradicts (a virtio-net MAC, Xen's vif mac). */
+struct rt_net_info;
+struct rt_net_stats;
+struct rt_net_ops {
+	const char *name; /* "virtio-net", "netfront" */
+	int (*open)(struct rt_net_info *info, const char **why);
+	int (*send)(const void *frame, uint32_t len);
+	void (*kick)(void);
+	uint32_t (*recv)(void *buf, uint32_t max);
+	void (*stats)(struct rt_net_stats *st);
+};
 /* 8: the hvm platform maps up to that many virtio-mmio window pages
  * (Xen PVH: console, LAPIC, xenstore page). */
 #define RT_PLATFORM_MMIO_MAX 8
@@ -232,6 +249,8 @@ extern const struct rt_platform rt_platform_hvm, rt_platform_xen_pvh, rt_platfor
 
 /* virtio_blk.c: the hvm platform's block driver (virtio-blk on virtio-mmio). */
 extern const struct rt_blk_ops rt_virtio_blk_ops;
+/* virtio_net.c: the hvm platform's network driver (virtio-net on virtio-mmio). */
+extern const struct rt_net_ops rt_virtio_net_ops;
 
 /* hvm.c: the null hypercall instruction of the hvm platform (main.c picks
  * it from hc=, the CPU vendor or HVB_CAP_PVM): vmmcall if true, else vmcall. */
