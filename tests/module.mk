@@ -15,6 +15,7 @@ test_xen_ring_LINK :=
 test_xen_io_LINK :=
 test_virtio_guest_LINK :=
 test_networds_LINK := workloads native-rt
+test_netframe_LINK := workloads native-rt
 # The guest virtio-blk driver, its sources included (the guest runtime is no
 # host layer): nothing.
 test_virtio_blk_driver_LINK :=
