@@ -36,7 +36,7 @@ const struct hvb_workload *const *hvb_workloads_end(void);
  * or longer than len-1. */
 bool hvb_cmdline_get(const char *cmdline, const char *key, char *buf, size_t len);
 /* The addresses of the abi.h net.* words of cmdline into info (mac,
- * peer_mac, ip, peer_ip, port, peer_port; the ports default to
+ * peer_mac, ip, peer_ip, port, peer_port, reflect; the ports default to
  * HVB_NET_PORT / HVB_NET_PEER_PORT).  0, or -EINVAL (-22) with *why
  * naming the missing or malformed word (workloads/networds.c). */
 int hvb_net_words(const char *cmdline, struct rt_net_info *info, const char **why);

@@ -283,6 +283,8 @@ struct rt_net_info {
 	uint8_t peer_mac[6];	  /* the responder side's interface (net.peer_mac) */
 	uint32_t ip, peer_ip;	  /* IPv4, host byte order (net.ip, net.peer_ip) */
 	uint16_t port, peer_port; /* UDP (net.port, net.peer_port) */
+	bool reflect;		  /* net.reflect=1: frames come back with addresses
+				   * swapped, no responder (only ECHO is answered) */
 	unsigned tx_depth;	  /* frames rt_net_send may queue before -EAGAIN */
 	unsigned rx_depth;	  /* receive buffers the driver keeps posted */
 	const char *note;	  /* what carries the frames, for sample notes, e.g.

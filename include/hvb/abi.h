@@ -190,6 +190,11 @@ typedef char hvb_record_size_check[sizeof(struct hvb_record) == HVB_RECORD_SIZE 
  *   net.peer_ip=A.B.C.D  net/: the responder's IPv4 address
  *   net.port=N         net/: our UDP port
  *   net.peer_port=N    net/: the responder's UDP port (hvb/netproto.h)
+ *   net.reflect=1      net/: no responder: the link reflects every frame
+ *                      back with Ethernet, IPv4 and UDP source and
+ *                      destination swapped (the reference core's loopback
+ *                      backend; checksums stay valid), so ECHO works and
+ *                      nothing else is answered
  *   netif=NAME         native only: the interface AF_PACKET binds to (the
  *                      runner starts the native child in the namespace
  *                      that holds it)

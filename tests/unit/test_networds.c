@@ -30,6 +30,11 @@ static void test_good(void)
 	TAP_OK(!memcmp(i.mac, mac, 6) && !memcmp(i.peer_mac, peer, 6), "... both MACs");
 	TAP_OK(i.ip == 0x0a4e0002u && i.peer_ip == 0x0a4e0001u, "... both addresses, host order");
 	TAP_OK(i.port == HVB_NET_PORT && i.peer_port == HVB_NET_PEER_PORT, "... default ports");
+	TAP_OK(!i.reflect, "... a responder, not a reflector");
+	TAP_EQ_INT(words(GOOD " net.reflect=1", &i, &why), 0, "net.reflect=1");
+	TAP_OK(i.reflect, "... says the link reflects");
+	words(GOOD " net.reflect=0", &i, &why);
+	TAP_OK(!i.reflect, "net.reflect=0 does not");
 	TAP_EQ_INT(words(GOOD " net.port=9 net.peer_port=0xffff", &i, &why), 0, "ports given");
 	TAP_OK(i.port == 9 && i.peer_port == 65535, "... decimal and hex");
 	TAP_EQ_INT(words("net.mac=AA:BB:CC:DD:EE:FF net.peer_mac=02:68:76:62:00:01 "
