@@ -186,6 +186,21 @@ void virtio_needs_reset(struct virtio_mmio *t, const char *why);
 enum virtq_pop_result virtq_pop(const struct vm *vm, struct virtq *q, struct virtq_chain *c,
 				const char **why);
 
+/* Under the lock, on a live queue: whether the driver has made chains
+ * available that the device has not taken yet (the ring is not checked:
+ * virtq_pop does that). */
+static inline bool virtq_pending(const struct virtq *q)
+{
+	return __atomic_load_n(&q->avail->idx, __ATOMIC_ACQUIRE) != q->last_avail;
+}
+
+/* Under the lock: give back the chain virtq_pop just took, untouched (the
+ * device cannot use it now; the next virtq_pop takes it again). */
+static inline void virtq_unpop(struct virtq *q)
+{
+	q->last_avail--;
+}
+
 /* Under the lock: put chain `head` in the used ring with `len` bytes
  * written; used->idx is published (release) by virtq_flush. */
 void virtq_push(struct virtq *q, uint16_t head, uint32_t len);
