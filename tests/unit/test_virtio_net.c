@@ -31,6 +31,7 @@
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,6 +42,7 @@
 #include <unistd.h>
 
 #include "dev.h"
+#include "seccomp.h"
 #include "exit.h"
 #include "tap.h"
 #include "vhost_net.h"
@@ -158,7 +160,7 @@ static bool fx_loop(struct fx *x)
 }
 
 /* Tap backend on a socket pair, in mode n. */
-static __attribute__((unused)) bool fx_tap(struct fx *x, enum hv_net_notify n, bool seccomp)
+static bool fx_tap(struct fx *x, enum hv_net_notify n, bool seccomp)
 {
 	struct hv_net_config c;
 
@@ -567,6 +569,287 @@ static void test_rx_malformed(void)
 	fx_down(&x);
 }
 
+
+/* ------------------------------------------------------------ 4. tap (socket pair) */
+
+/* One datagram from the "tap" side within ms: its length, -1 if none. */
+static ssize_t peer_recv(struct fx *x, uint8_t *buf, size_t cap, int ms)
+{
+	struct pollfd p = {.fd = x->sock[1], .events = POLLIN};
+
+	if (poll(&p, 1, ms) <= 0)
+		return -1;
+	return recv(x->sock[1], buf, cap, 0);
+}
+
+/* The kernel's side of a frame: header (flags set, which the device must
+ * not pass on) and frame. */
+static bool peer_send(struct fx *x, const uint8_t *f, unsigned len)
+{
+	uint8_t buf[NDRV_HDR + 1600];
+	struct virtio_net_hdr_v1 h = {.flags = VIRTIO_NET_HDR_F_DATA_VALID, .num_buffers = 7};
+
+	memcpy(buf, &h, NDRV_HDR);
+	memcpy(buf + NDRV_HDR, f, len);
+	return send(x->sock[1], buf, NDRV_HDR + len, 0) == (ssize_t)(NDRV_HDR + len);
+}
+
+static bool rx_has(struct fx *x, uint16_t idx, uint16_t slot, const uint8_t *f, unsigned len)
+{
+	const struct virtio_net_hdr_v1 *h = (const void *)rxbuf(x, slot);
+	struct vring_used_elem e = ndrv_used(&x->d, RXQ, idx);
+
+	return e.id == slot && e.len == NDRV_HDR + len && h->flags == 0 && h->num_buffers == 1 &&
+	       !memcmp(rxbuf(x, slot) + NDRV_HDR, f, len);
+}
+
+/* Both directions through the "tap" in mode n. */
+static void tap_both_ways(enum hv_net_notify n, bool seccomp, const char *mode)
+{
+	uint8_t f[1600], got[1700], zero[NDRV_HDR] = {0};
+	char d[160];
+	unsigned len;
+	ssize_t r;
+	struct fx x;
+	pid_t tids[4];
+
+	snprintf(d, sizeof(d), "tap (%s): attached on a socket pair", mode);
+	if (!TAP_OK(fx_tap(&x, n, seccomp), d)) {
+		fx_down(&x);
+		return;
+	}
+	len = udp_frame(f, 100, 5);
+	ndrv_tx(&x.d, 0, f, len);
+	ndrv_notify(&x.d, TXQ);
+	r = peer_recv(&x, got, sizeof(got), WAIT_MS);
+	snprintf(d, sizeof(d), "tap (%s): a transmitted frame reaches the tap whole, behind a zero header", mode);
+	TAP_OK(r == (ssize_t)(NDRV_HDR + len) && !memcmp(got, zero, NDRV_HDR) &&
+		   !memcmp(got + NDRV_HDR, f, len) && ndrv_wait(&x.d, TXQ, 1, WAIT_MS),
+	       d);
+	ndrv_rx_post(&x.d, 0, NDRV_BUF);
+	ndrv_notify(&x.d, RXQ);
+	len = udp_frame(f, 300, 5);
+	peer_send(&x, f, len);
+	snprintf(d, sizeof(d), "tap (%s): a frame from the tap lands in the receive buffer, "
+		 "the device's header replacing the kernel's", mode);
+	TAP_OK(ndrv_wait(&x.d, RXQ, 1, WAIT_MS) && rx_has(&x, 0, 0, f, len), d);
+
+	/* No buffer: frames wait in the tap, then come in order. */
+	for (unsigned i = 0; i < 3; i++) {
+		f[20] = (uint8_t)i;
+		peer_send(&x, f, 60 + i);
+	}
+	usleep(50000);
+	snprintf(d, sizeof(d), "tap (%s): no receive buffer: frames wait in the tap (none dropped)", mode);
+	TAP_OK(ndrv_used_idx(&x.d, RXQ) == 1 && stats(&x).rx_dropped == 0, d);
+	for (uint16_t i = 1; i <= 3; i++)
+		ndrv_rx_post(&x.d, i, NDRV_BUF);
+	ndrv_notify(&x.d, RXQ);
+	snprintf(d, sizeof(d), "tap (%s): buffers posted: the three come in order", mode);
+	TAP_OK(ndrv_wait(&x.d, RXQ, 4, WAIT_MS) && ndrv_used(&x.d, RXQ, 1).len == NDRV_HDR + 60 &&
+		   ndrv_used(&x.d, RXQ, 3).len == NDRV_HDR + 62 && rxbuf(&x, 3)[NDRV_HDR + 20] == 2,
+	       d);
+
+	/* Too large for the buffer: dropped, the buffer kept. */
+	ndrv_desc(&x.d, RXQ, 4, NDRV_RXBUF(4), NDRV_HDR + 50, VRING_DESC_F_WRITE, 0);
+	ndrv_publish(&x.d, RXQ, 4);
+	ndrv_notify(&x.d, RXQ);
+	peer_send(&x, f, 100);
+	f[20] = 0x5a;
+	peer_send(&x, f, 50);
+	snprintf(d, sizeof(d), "tap (%s): 100-byte frame, 62-byte buffer: dropped; the next (50) fits it", mode);
+	TAP_OK(ndrv_wait(&x.d, RXQ, 5, WAIT_MS) && stats(&x).rx_dropped == 1 &&
+		   rx_has(&x, 4, 4, f, 50),
+	       d);
+	snprintf(d, sizeof(d), "tap (%s): one thread serves the device, and it is ours", mode);
+	TAP_OK(dev_virtio_net_tids(x.net, tids, 4) == 1 && tids[0] != getpid() &&
+		   kill(tids[0], 0) == 0,
+	       d);
+	if (n == HV_NET_NOTIFY_POLL) {
+		TAP_OK(stats(&x).polls_empty > 0, "tap (poll): empty polls counted");
+	} else {
+		snprintf(d, sizeof(d), "tap (%s): notifications counted", mode);
+		TAP_OK(stats(&x).notifies >= 3, d);
+	}
+	TAP_OK(!needs_reset(&x), "... and nothing broke");
+	fx_down(&x);
+}
+
+/* A tap that refuses frames (its queue full): counted, never blocking. */
+static void test_tap_full(void)
+{
+	uint8_t f[1600];
+	struct hv_net_stats s;
+	unsigned len, sent = 0;
+	struct fx x;
+
+	if (!TAP_OK(fx_tap(&x, HV_NET_NOTIFY_EXIT, false), "full tap: attached")) {
+		fx_down(&x);
+		return;
+	}
+	len = udp_frame(f, 1400, 5);
+	for (unsigned round = 0; round < 40; round++) {
+		for (uint16_t i = 0; i < QSIZE; i++)
+			ndrv_tx(&x.d, i, f, len);
+		sent += QSIZE;
+		ndrv_notify(&x.d, TXQ);
+		ndrv_wait(&x.d, TXQ, (uint16_t)sent, WAIT_MS);
+	}
+	s = stats(&x);
+	printf("#   %u frames: %llu out, %llu refused\n", sent, (unsigned long long)s.tx_frames,
+	       (unsigned long long)s.tx_errors);
+	TAP_OK(ndrv_used_idx(&x.d, TXQ) == (uint16_t)sent, "every chain completed although the tap is full");
+	TAP_OK(s.tx_errors > 0 && s.tx_frames + s.tx_errors == sent,
+	       "refused frames counted (tx_errors), every frame accounted for");
+	fx_down(&x);
+}
+
+/* Frames keep coming while the device is detached. */
+static void test_detach_busy(void)
+{
+	uint8_t f[128];
+	struct fx x;
+	unsigned len = udp_frame(f, 22, 5);
+
+	if (!TAP_OK(fx_tap(&x, HV_NET_NOTIFY_POLL, false), "detach under load: attached")) {
+		fx_down(&x);
+		return;
+	}
+	for (uint16_t i = 0; i < QSIZE; i++) {
+		ndrv_rx_post(&x.d, i, NDRV_BUF);
+		ndrv_tx(&x.d, i, f, len);
+		peer_send(&x, f, len);
+	}
+	dev_virtio_net_detach(x.net);
+	x.net = NULL;
+	TAP_OK(1, "detach returned while the rings were busy (poll mode)");
+	fx_down(&x);
+}
+
+static void test_tap(void)
+{
+	tap_both_ways(HV_NET_NOTIFY_EXIT, false, "exit");
+	tap_both_ways(HV_NET_NOTIFY_POLL, false, "poll");
+	if (hv_seccomp_supported(NULL, 0))
+		tap_both_ways(HV_NET_NOTIFY_EXIT, true, "exit, I/O thread under seccomp");
+	else
+		TAP_SKIP("seccomp: this kernel cannot filter");
+	test_tap_full();
+	test_detach_busy();
+}
+
+/* ------------------------------------------------------------ 5. ioeventfd */
+
+/* ioeventfd mode needs KVM_IOEVENTFD: a real VM.  The guest's 4-byte
+ * QueueNotify writes would land in the per-queue eventfds; here a write
+ * that reaches userspace anyway takes the same way to the thread. */
+static void test_ioeventfd(void)
+{
+	struct hv_net_config c;
+	struct hv_virtio_net *net;
+	struct vcpu vcpu = {0};
+	struct hv_net_stats s;
+	struct ndrv d;
+	struct vm *vm;
+	uint8_t f[128], got[256];
+	int sock[2], efd, efd2, r;
+	unsigned len;
+
+	if (vm_create(&vm, NULL)) {
+		TAP_SKIP("ioeventfd mode: no /dev/kvm here");
+		return;
+	}
+	vm_mem_add(vm, 0, RAM);
+	vcpu.vm = vm, vcpu.fd = -1;
+	r = virtio_mmio_notify_eventfd(vm, BASE + 0x10000, 1, &efd);
+	if (r == -ENOTTY || r == -EINVAL) {
+		TAP_SKIP("ioeventfd mode: KVM without ioeventfds");
+		vm_destroy(vm);
+		return;
+	}
+	TAP_EQ_INT(r, 0, "datamatch ioeventfd on QueueNotify, queue 1: registered");
+	TAP_EQ_INT(virtio_mmio_notify_eventfd(vm, BASE + 0x10000, 1, &efd2), -EEXIST,
+		   "... the same queue again: -EEXIST (KVM matches the data)");
+	TAP_EQ_INT(virtio_mmio_notify_eventfd(vm, BASE + 0x10000, 0, &efd2), 0,
+		   "... queue 0 on the same register: its own eventfd");
+	virtio_mmio_notify_eventfd_del(vm, BASE + 0x10000, 0, efd2);
+	virtio_mmio_notify_eventfd_del(vm, BASE + 0x10000, 1, efd);
+	TAP_EQ_INT(virtio_mmio_notify_eventfd(vm, BASE + 0x10000, 1, &efd), 0,
+		   "... deleted: queue 1 can be registered again");
+	virtio_mmio_notify_eventfd_del(vm, BASE + 0x10000, 1, efd);
+
+	socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sock);
+	c = cfg_of(HV_NET_TAP, HV_NET_NOTIFY_IOEVENTFD, sock[0]);
+	r = dev_virtio_net_attach(vm, &c, &net);
+	TAP_EQ_INT(r, 0, "ioeventfd mode: attached on a real VM");
+	if (r)
+		goto out;
+	ndrv_init(&d, vm, &vcpu, BASE, NDRV_FEATURES, QSIZE);
+	len = udp_frame(f, 22, 5);
+	ndrv_tx(&d, 0, f, len);
+	ndrv_notify(&d, TXQ);
+	TAP_OK(ndrv_wait(&d, TXQ, 1, WAIT_MS) && recv(sock[1], got, sizeof(got), 0) == 12 + len,
+	       "... a QueueNotify that reached userspace is served through the queue's eventfd");
+	dev_virtio_net_stats(net, &s);
+	TAP_EQ_INT(s.notifies, 1, "... counted once, by the thread");
+	dev_virtio_net_detach(net);
+out:
+	close(sock[0]), close(sock[1]);
+	vm_destroy(vm);
+}
+
+/* ------------------------------------------------------------ 6. vhost translations */
+
+static void test_vhost_translation(void)
+{
+	struct fake_vm *f = fake_vm_new(RAM);
+	struct hv_vhost_mem m;
+	struct vhost_vring_addr a;
+	struct virtio_mmio t;
+	static const struct virtio_mmio_ops ops;
+	struct ndrv d;
+	static uint8_t high[0x10000] __attribute__((aligned(4096)));
+
+	f->vm.mem[1] = (struct vm_mem_region){.gpa = 1ull << 32, .size = sizeof(high), .hva = high};
+	f->vm.n_mem = 2;
+	hv_vhost_mem_table(&f->vm, &m);
+	TAP_EQ_INT(m.hdr.nregions, 2, "vhost memory table: one region per RAM region");
+	TAP_OK(m.region[0].guest_phys_addr == 0 && m.region[0].memory_size == RAM &&
+		   m.region[0].userspace_addr == (uintptr_t)f->vm.mem[0].hva,
+	       "... region 0: gpa 0, RAM bytes, at the VM's mapping");
+	TAP_OK(m.region[1].guest_phys_addr == 1ull << 32 && m.region[1].memory_size == sizeof(high) &&
+		   m.region[1].userspace_addr == (uintptr_t)high,
+	       "... region 1: above 4 GiB, at its own mapping");
+	TAP_OK((void *)m.region == (void *)m.hdr.regions, "... regions right behind the header (the ABI)");
+	/* Queue 1 set up by the driver on a bare two-queue transport. */
+	virtio_mmio_init(&t, &f->vm, "t", 1, 0, 0, QSIZE, 2, &ops, NULL);
+	memset(&d, 0, sizeof(d));
+	d.d = (struct drv){.vm = &f->vm, .vcpu = &f->vcpu, .base = 0};
+	d.num = QSIZE;
+	virtio_mmio_access(&t, &f->vcpu, VIRTIO_MMIO_DRIVER_FEATURES_SEL, (uint8_t *)&(uint32_t){1}, 4, true);
+	virtio_mmio_access(&t, &f->vcpu, VIRTIO_MMIO_DRIVER_FEATURES, (uint8_t *)&(uint32_t){1}, 4, true);
+	virtio_mmio_access(&t, &f->vcpu, VIRTIO_MMIO_STATUS, (uint8_t *)&(uint32_t){0xb}, 4, true);
+	{
+		static const uint32_t regs[][2] = {
+		    {VIRTIO_MMIO_QUEUE_SEL, 1}, {VIRTIO_MMIO_QUEUE_NUM, QSIZE},
+		    {VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)NDRV_RING(1)},
+		    {VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)NDRV_RING(1) + 0x4000},
+		    {VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)NDRV_RING(1) + 0x6000},
+		    {VIRTIO_MMIO_QUEUE_READY, 1}};
+		for (unsigned i = 0; i < sizeof(regs) / sizeof(regs[0]); i++)
+			virtio_mmio_access(&t, &f->vcpu, regs[i][0], (uint8_t *)&regs[i][1], 4, true);
+	}
+	TAP_OK(t.vq[1].ready, "a queue 1 set up through the registers");
+	hv_vhost_vring_addr(&t.vq[1], 1, &a);
+	TAP_OK(a.index == 1 && a.desc_user_addr == (uintptr_t)gpa_ptr(&f->vm, NDRV_RING(1)) &&
+		   a.avail_user_addr == (uintptr_t)gpa_ptr(&f->vm, NDRV_RING(1) + 0x4000) &&
+		   a.used_user_addr == (uintptr_t)gpa_ptr(&f->vm, NDRV_RING(1) + 0x6000) && !a.flags &&
+		   !a.log_guest_addr,
+	       "vring address of queue 1: its rings' host addresses, no logging");
+	virtio_mmio_destroy(&t);
+	fake_vm_free(f);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -576,5 +859,8 @@ int main(void)
 	test_loopback();
 	test_tx_malformed();
 	test_rx_malformed();
+	test_tap();
+	test_ioeventfd();
+	test_vhost_translation();
 	return tap_done();
 }
