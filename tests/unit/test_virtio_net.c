@@ -850,6 +850,163 @@ static void test_vhost_translation(void)
 	fake_vm_free(f);
 }
 
+/* ------------------------------------------------------------ 7. a real tap */
+
+static void write_file(const char *path, const char *v)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (write(fd, v, strlen(v)) < 0)
+			perror(path);
+		close(fd);
+	}
+}
+
+static int ifreq_ioctl(int s, unsigned long req, const char *name, struct ifreq *ifr)
+{
+	snprintf(ifr->ifr_name, IFNAMSIZ, "%s", name);
+	return ioctl(s, req, ifr);
+}
+
+static void set_ipv4(struct sockaddr *sa, const char *ip)
+{
+	struct sockaddr_in *in = (struct sockaddr_in *)sa;
+
+	memset(in, 0, sizeof(*in));
+	in->sin_family = AF_INET;
+	inet_pton(AF_INET, ip, &in->sin_addr);
+}
+
+/* A tap "hvbt0" as the runners make it (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR,
+ * header size 12, non-blocking), with the responder's MAC and 10.78.0.1/24,
+ * up, the guest's address resolved statically.  The fd, or -1 (why says). */
+static int tap_make(const char **why)
+{
+	struct ifreq ifr = {0};
+	struct arpreq arp = {0};
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK), s, hdr = NDRV_HDR;
+
+	if (fd < 0) {
+		*why = "no /dev/net/tun";
+		return -1;
+	}
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	if (ifreq_ioctl(fd, TUNSETIFF, "hvbt0", &ifr) || ioctl(fd, TUNSETVNETHDRSZ, &hdr)) {
+		*why = "TUNSETIFF / TUNSETVNETHDRSZ refused";
+		close(fd);
+		return -1;
+	}
+	write_file("/proc/sys/net/ipv6/conf/hvbt0/disable_ipv6", "1");
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+	memcpy(ifr.ifr_hwaddr.sa_data, mac_peer, 6);
+	ifreq_ioctl(s, SIOCSIFHWADDR, "hvbt0", &ifr);
+	set_ipv4(&ifr.ifr_addr, "10.78.0.1");
+	ifreq_ioctl(s, SIOCSIFADDR, "hvbt0", &ifr);
+	set_ipv4(&ifr.ifr_netmask, "255.255.255.0");
+	ifreq_ioctl(s, SIOCSIFNETMASK, "hvbt0", &ifr);
+	ifr.ifr_flags = IFF_UP;
+	if (ifreq_ioctl(s, SIOCSIFFLAGS, "hvbt0", &ifr)) {
+		*why = "cannot bring the tap up";
+		close(s), close(fd);
+		return -1;
+	}
+	set_ipv4(&arp.arp_pa, "10.78.0.2");
+	arp.arp_ha.sa_family = ARPHRD_ETHER;
+	memcpy(arp.arp_ha.sa_data, mac_guest, 6);
+	arp.arp_flags = ATF_COM | ATF_PERM;
+	snprintf(arp.arp_dev, sizeof(arp.arp_dev), "hvbt0");
+	if (ioctl(s, SIOCSARP, &arp)) {
+		*why = "SIOCSARP refused";
+		close(s), close(fd);
+		return -1;
+	}
+	close(s);
+	return fd;
+}
+
+/* The first receive buffer (from slot `from` on) that holds an IPv4/UDP
+ * frame to port 40000, or -1 within ms. */
+static int rx_find_udp(struct fx *x, uint16_t from, uint16_t upto, int ms)
+{
+	for (uint16_t i = from; i < upto; i++) {
+		const uint8_t *f;
+		if (!ndrv_wait(&x->d, RXQ, (uint16_t)(i + 1), (unsigned)ms) &&
+		    ndrv_used_idx(&x->d, RXQ) <= i)
+			return -1;
+		f = rxbuf(x, (uint16_t)ndrv_used(&x->d, RXQ, i).id) + NDRV_HDR;
+		if (f[12] == 0x08 && f[13] == 0 && f[14 + 9] == 17 && f[34 + 2] == 40000 >> 8 &&
+		    f[34 + 3] == (40000 & 0xff))
+			return (int)ndrv_used(&x->d, RXQ, i).id;
+	}
+	return -1;
+}
+
+static void test_real_tap(void)
+{
+	struct sockaddr_in me = {.sin_family = AF_INET, .sin_port = htons(7)}, from, guest;
+	socklen_t flen = sizeof(from);
+	struct hv_net_config c;
+	const char *why = "";
+	uint8_t f[256], got[256];
+	struct pollfd p;
+	int tap, u, slot;
+	unsigned len;
+	struct fx x;
+	ssize_t r;
+
+	if (unshare(CLONE_NEWNET)) {
+		TAP_SKIP("real tap: cannot make a network namespace (needs root)");
+		return;
+	}
+	write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
+	tap = tap_make(&why);
+	if (tap < 0) {
+		TAP_SKIP(why);
+		return;
+	}
+	u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	inet_pton(AF_INET, "10.78.0.1", &me.sin_addr);
+	TAP_OK(u >= 0 && !bind(u, (struct sockaddr *)&me, sizeof(me)),
+	       "real tap: a UDP socket on 10.78.0.1:7 in a namespace of the test's own");
+	memset(&x, 0, sizeof(x));
+	x.sock[0] = x.sock[1] = -1;
+	c = cfg_of(HV_NET_TAP, HV_NET_NOTIFY_EXIT, tap);
+	if (!TAP_OK(fx_up_cfg(&x, &c), "real tap: device attached on it")) {
+		fx_down(&x);
+		close(u), close(tap);
+		return;
+	}
+	for (uint16_t i = 0; i < QSIZE; i++)
+		ndrv_rx_post(&x.d, i, NDRV_BUF);
+	ndrv_notify(&x.d, RXQ);
+	len = udp_frame(f, 32, 5);
+	ndrv_tx(&x.d, 0, f, len);
+	ndrv_notify(&x.d, TXQ);
+	p = (struct pollfd){.fd = u, .events = POLLIN};
+	r = poll(&p, 1, WAIT_MS) == 1 ? recvfrom(u, got, sizeof(got), 0, (struct sockaddr *)&from, &flen)
+				      : -1;
+	TAP_OK(r == 32 && !memcmp(got, f + 42, 32) && from.sin_port == htons(40000) &&
+		   from.sin_addr.s_addr == htonl(0x0a4e0002),
+	       "real tap: the guest's datagram reaches the socket through the kernel's stack, "
+	       "from 10.78.0.2:40000, content equal");
+	guest = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(40000),
+				     .sin_addr.s_addr = htonl(0x0a4e0002)};
+	memcpy(got, "answer from the host's stack", 28);
+	sendto(u, got, 28, 0, (struct sockaddr *)&guest, sizeof(guest));
+	slot = rx_find_udp(&x, 0, QSIZE, WAIT_MS);
+	TAP_OK(slot >= 0 && !memcmp(rxbuf(&x, (uint16_t)slot) + NDRV_HDR, mac_guest, 6) &&
+		   !memcmp(rxbuf(&x, (uint16_t)slot) + NDRV_HDR + 6, mac_peer, 6) &&
+		   !memcmp(rxbuf(&x, (uint16_t)slot) + NDRV_HDR + 42, got, 28),
+	       "real tap: the answer comes back into a receive buffer, to the guest's MAC");
+	TAP_OK(stats(&x).tx_frames == 1 && stats(&x).rx_frames >= 1 && !stats(&x).tx_errors,
+	       "real tap: counted one out, the answer in");
+	fx_down(&x);
+	close(u), close(tap);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -862,5 +1019,6 @@ int main(void)
 	test_tap();
 	test_ioeventfd();
 	test_vhost_translation();
+	test_real_tap(); /* last: it leaves the process in its own namespace */
 	return tap_done();
 }
