@@ -22,8 +22,12 @@
  * ioeventfd with datamatch on its index (virtio_mmio_notify_eventfd): the
  * same registration vhost needs, and the thread can count and tell the
  * queues apart.  One eventfd without datamatch would do for the thread
- * alone (it serves both queues whenever it wakes); the cost of the second
- * fd in ppoll is not measurable next to a notification's exit here.
+ * alone (it serves both queues whenever it wakes); the second fd costs
+ * nothing measurable: an eventfd ping-pong between two threads took a
+ * median 12.5 us whether the sleeper polled 2 or 3 eventfds (13.3 us with
+ * a fourth, the tap; 5 rounds of 20000, load ~9 on 2 cores, 2026-12-02),
+ * noise far above any difference, and a guest's notification costs an
+ * exit on top.
  * While the thread has receive buffers it waits on the tap and asks the
  * driver not to notify the receive queue; once they run out it asks for
  * that notification (event index) and stops reading the tap, so frames
