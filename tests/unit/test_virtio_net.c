@@ -32,6 +32,8 @@
 #include <net/if_arp.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sys/uio.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -1006,6 +1008,62 @@ static void test_real_tap(void)
 	close(u), close(tap);
 }
 
+/* ------------------------------------------------------------ seccomp allowlists */
+
+struct sc_probe {
+	bool vhost;
+	int installed, open_err, readv_ok, ioctl_allowed_err, ioctl_other_err;
+};
+
+/* On a thread of its own: install the filter, then try what it allows and
+ * what it must refuse. */
+static void *sc_probe_main(void *arg)
+{
+	struct sc_probe *p = arg;
+	uint64_t features = 0;
+	char c = 'x';
+	struct iovec iov = {&c, 1};
+	int pipefd[2], fd;
+
+	if (pipe(pipefd))
+		return NULL;
+	p->installed = p->vhost ? hv_seccomp_vhost_install() : hv_seccomp_net_install();
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	p->open_err = fd < 0 ? errno : 0;
+	if (fd >= 0)
+		close(fd);
+	if (!p->vhost) {
+		p->readv_ok = writev(pipefd[1], &iov, 1) == 1 && readv(pipefd[0], &iov, 1) == 1;
+	} else {
+		p->ioctl_allowed_err = ioctl(pipefd[0], VHOST_SET_FEATURES, &features) ? errno : 0;
+		p->ioctl_other_err = ioctl(pipefd[0], VHOST_SET_OWNER, NULL) ? errno : 0;
+	}
+	return NULL;
+}
+
+static void test_seccomp_rules(void)
+{
+	struct sc_probe net = {.vhost = false}, vh = {.vhost = true};
+	pthread_t t;
+
+	if (!hv_seccomp_supported(NULL, 0)) {
+		TAP_SKIP("seccomp allowlists: this kernel cannot filter");
+		return;
+	}
+	pthread_create(&t, NULL, sc_probe_main, &net);
+	pthread_join(t, NULL);
+	TAP_EQ_INT(net.installed, 0, "net I/O thread allowlist: installed");
+	TAP_EQ_INT(net.open_err, EPERM, "... open is refused (EPERM)");
+	TAP_OK(net.readv_ok, "... readv and writev are allowed");
+	pthread_create(&t, NULL, sc_probe_main, &vh);
+	pthread_join(t, NULL);
+	TAP_EQ_INT(vh.installed, 0, "vhost thread allowlist: installed");
+	TAP_EQ_INT(vh.open_err, EPERM, "... open is refused");
+	TAP_EQ_INT(vh.ioctl_allowed_err, ENOTTY,
+		   "... VHOST_SET_FEATURES passes the filter (a pipe says ENOTTY)");
+	TAP_EQ_INT(vh.ioctl_other_err, EPERM, "... VHOST_SET_OWNER (attach's, not the thread's) is refused");
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -1018,6 +1076,7 @@ int main(void)
 	test_tap();
 	test_ioeventfd();
 	test_vhost_translation();
+	test_seccomp_rules();
 	test_real_tap(); /* last: it leaves the process in its own namespace */
 	return tap_done();
 }
