@@ -344,7 +344,9 @@ static void rx_put(struct hv_virtio_net *n, uint32_t len)
  * One frame from the tap into the next receive buffer.  The kernel's
  * header goes to a local copy (the guest gets the device's own), bytes
  * beyond the buffer into the overflow scratch: a frame that does not fit
- * is dropped and the buffer kept.  false: no buffer, or the tap is empty.
+ * is dropped and the buffer kept.  The runner leaves the tap's offloads
+ * off (no TUNSETOFFLOAD), so the kernel completes checksums itself.
+ * false: no buffer, or the tap is empty.
  */
 static bool rx_from_tap(struct hv_virtio_net *n)
 {
@@ -368,7 +370,11 @@ static bool rx_from_tap(struct hv_virtio_net *n)
 			count(&n->stats.rx_dropped, 1);
 		return got > 0; /* EAGAIN: empty; 0: the other end is gone */
 	}
-	if ((uint64_t)got > cap) {
+	/* Too large for the buffer; or the kernel left a checksum or a
+	 * segmentation to do (offloads turned on at the tap): the guest,
+	 * offered neither, would get a frame it cannot take. */
+	if ((uint64_t)got > cap || (khdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) ||
+	    khdr.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
 		virtq_unpop(q);
 		count(&n->stats.rx_dropped, 1);
 		return true;

@@ -663,6 +663,22 @@ static void tap_both_ways(enum hv_net_notify n, bool seccomp, const char *mode)
 	TAP_OK(ndrv_wait(&x.d, RXQ, 5, WAIT_MS) && stats(&x).rx_dropped == 1 &&
 		   rx_has(&x, 4, 4, f, 50),
 	       d);
+	{
+		uint8_t buf[NDRV_HDR + 64] = {VIRTIO_NET_HDR_F_NEEDS_CSUM};
+		uint16_t before = ndrv_used_idx(&x.d, RXQ);
+		ndrv_rx_post(&x.d, 5, NDRV_BUF);
+		ndrv_notify(&x.d, RXQ);
+		memcpy(buf + NDRV_HDR, f, 64);
+		send(x.sock[1], buf, sizeof(buf), 0);
+		buf[0] = 0, buf[1] = VIRTIO_NET_HDR_GSO_UDP;
+		send(x.sock[1], buf, sizeof(buf), 0);
+		peer_send(&x, f, 64);
+		snprintf(d, sizeof(d), "tap (%s): frames with a checksum or GSO left to do: "
+			 "dropped, the buffer kept for the next", mode);
+		TAP_OK(ndrv_wait(&x.d, RXQ, (uint16_t)(before + 1), WAIT_MS) &&
+			   stats(&x).rx_dropped == 3 && rx_has(&x, before, 5, f, 64),
+		       d);
+	}
 	snprintf(d, sizeof(d), "tap (%s): one thread serves the device, and it is ours", mode);
 	TAP_OK(dev_virtio_net_tids(x.net, tids, 4) == 1 && tids[0] != getpid() &&
 		   kill(tids[0], 0) == 0,
