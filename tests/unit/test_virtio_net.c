@@ -1057,6 +1057,128 @@ static void *sc_probe_main(void *arg)
 	return NULL;
 }
 
+/* The ioctls hv_vhost_start / stop make, recorded instead of done. */
+struct vh_call {
+	unsigned long req;
+	unsigned index, num;
+	int fd;
+	uint64_t u64;
+	struct vhost_vring_addr addr;
+	struct hv_vhost_mem mem;
+};
+static struct vh_call vh_calls[32];
+static unsigned vh_n;
+static unsigned long vh_fail_req; /* this request fails (-EIO) on queue vh_fail_q */
+static unsigned vh_fail_q;
+
+static int vh_record(int fd, unsigned long req, void *arg)
+{
+	struct vh_call *c = &vh_calls[vh_n < 32 ? vh_n++ : 31];
+	unsigned q = 0;
+
+	(void)fd;
+	memset(c, 0, sizeof(*c));
+	c->req = req;
+	if (req == VHOST_SET_FEATURES)
+		c->u64 = *(uint64_t *)arg;
+	else if (req == VHOST_SET_MEM_TABLE)
+		memcpy(&c->mem, arg, sizeof(c->mem));
+	else if (req == VHOST_SET_VRING_ADDR)
+		c->addr = *(struct vhost_vring_addr *)arg, q = c->index = c->addr.index;
+	else if (req == VHOST_SET_VRING_NUM || req == VHOST_SET_VRING_BASE ||
+		 req == VHOST_GET_VRING_BASE)
+		q = c->index = ((struct vhost_vring_state *)arg)->index,
+		c->num = ((struct vhost_vring_state *)arg)->num;
+	else if (req == VHOST_SET_VRING_KICK || req == VHOST_SET_VRING_CALL ||
+		 req == VHOST_NET_SET_BACKEND)
+		q = c->index = ((struct vhost_vring_file *)arg)->index,
+		c->fd = ((struct vhost_vring_file *)arg)->fd;
+	return req == vh_fail_req && q == vh_fail_q ? -EIO : 0;
+}
+
+static bool vh_is(unsigned i, unsigned long req, unsigned index, int fd)
+{
+	bool ok = i < vh_n && vh_calls[i].req == req && vh_calls[i].index == index &&
+		  vh_calls[i].fd == fd;
+
+	if (!ok)
+		printf("#   call %u: req 0x%lx index %u fd %d; expected 0x%lx %u %d\n", i,
+		       i < vh_n ? vh_calls[i].req : 0, i < vh_n ? vh_calls[i].index : 0,
+		       i < vh_n ? vh_calls[i].fd : 0, req, index, fd);
+	return ok;
+}
+
+static int t_mmio(void *opaque, struct vcpu *vcpu, uint64_t gpa, uint8_t *data, unsigned len,
+		  bool write)
+{
+	return virtio_mmio_access(opaque, vcpu, gpa - BASE, data, len, write);
+}
+
+static void test_vhost_sequence(void)
+{
+	static const struct virtio_mmio_ops ops;
+	struct fake_vm *f = fake_vm_new(RAM);
+	struct hv_vhost vh = {.fd = 99, .tap_fd = 42, .call_fd = {50, 51}, .ioctl_fn = vh_record};
+	const int kick[2] = {60, 61};
+	struct virtio_mmio t;
+	struct ndrv d;
+	char why[200] = "";
+	bool ok = true;
+	unsigned i = 0;
+
+	virtio_mmio_init(&t, &f->vm, "vhost-test", 1, 1ull << VIRTIO_RING_F_EVENT_IDX, 0, QSIZE, 2,
+			 &ops, NULL);
+	vm_mmio_register(&f->vm, BASE, 0x1000, t_mmio, &t, "vhost-test");
+	TAP_EQ_INT(hv_vhost_start(&vh, &f->vm, &t, kick, why, sizeof(why)), -EINVAL,
+		   "vhost start before the queues are ready: -EINVAL");
+	TAP_OK(strstr(why, "queue 0 not ready") && vh_n == 0, "... says so, and asks the kernel nothing");
+	ndrv_init(&d, &f->vm, &f->vcpu, BASE,
+		  (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_EVENT_IDX), QSIZE);
+	TAP_EQ_INT(hv_vhost_start(&vh, &f->vm, &t, kick, why, sizeof(why)), 0,
+		   "vhost start on two ready queues: 0");
+	TAP_OK(vh_n == 14 && vh_calls[0].req == VHOST_SET_FEATURES &&
+		   vh_calls[0].u64 == ((1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_EVENT_IDX)),
+	       "... 14 ioctls, first SET_FEATURES with what the driver accepted (VERSION_1, EVENT_IDX)");
+	TAP_OK(vh_calls[1].req == VHOST_SET_MEM_TABLE && vh_calls[1].mem.nregions == 1 &&
+		   vh_calls[1].mem.region[0].memory_size == RAM &&
+		   vh_calls[1].mem.region[0].userspace_addr == (uintptr_t)f->vm.mem[0].hva,
+	       "... then SET_MEM_TABLE with the VM's RAM");
+	for (unsigned q = 0; q < 2; q++) {
+		i = 2 + 5 * q;
+		ok &= vh_is(i, VHOST_SET_VRING_NUM, q, 0) && vh_calls[i].num == QSIZE;
+		ok &= vh_is(i + 1, VHOST_SET_VRING_BASE, q, 0) && vh_calls[i + 1].num == 0;
+		ok &= vh_calls[i + 2].req == VHOST_SET_VRING_ADDR && vh_calls[i + 2].index == q &&
+		      vh_calls[i + 2].addr.used_user_addr == (uintptr_t)d.q[q].used &&
+		      vh_calls[i + 2].addr.desc_user_addr == (uintptr_t)d.q[q].desc;
+		ok &= vh_is(i + 3, VHOST_SET_VRING_KICK, q, kick[q]);
+		ok &= vh_is(i + 4, VHOST_SET_VRING_CALL, q, 50 + (int)q);
+	}
+	TAP_OK(ok, "... per queue NUM, BASE 0, ADDR (its rings), KICK (its ioeventfd), CALL");
+	TAP_OK(vh_is(12, VHOST_NET_SET_BACKEND, 0, 42) && vh_is(13, VHOST_NET_SET_BACKEND, 1, 42),
+	       "... last the tap as backend of both queues");
+	vh_n = 0;
+	TAP_EQ_INT(hv_vhost_start(&vh, &f->vm, &t, kick, why, sizeof(why)), 0,
+		   "start again while running: nothing to do");
+	TAP_EQ_INT(vh_n, 0, "... no ioctl");
+	hv_vhost_stop(&vh);
+	TAP_OK(vh_n == 4 && vh_is(0, VHOST_NET_SET_BACKEND, 0, -1) &&
+		   vh_calls[1].req == VHOST_GET_VRING_BASE && vh_is(2, VHOST_NET_SET_BACKEND, 1, -1) &&
+		   vh_calls[3].req == VHOST_GET_VRING_BASE && !vh.running,
+	       "stop: backend -1 and GET_VRING_BASE per queue");
+	vh_n = 0;
+	hv_vhost_stop(&vh);
+	TAP_EQ_INT(vh_n, 0, "stop when stopped: no ioctl");
+	vh_fail_req = VHOST_NET_SET_BACKEND, vh_fail_q = 1;
+	TAP_EQ_INT(hv_vhost_start(&vh, &f->vm, &t, kick, why, sizeof(why)), -EIO,
+		   "the kernel refuses the backend of queue 1: the error comes back");
+	TAP_OK(strstr(why, "VHOST_NET_SET_BACKEND") && vh_is(vh_n - 1, VHOST_NET_SET_BACKEND, 0, -1) &&
+		   !vh.running,
+	       "... named in why, queue 0's backend taken back, not running");
+	vh_fail_req = 0;
+	virtio_mmio_destroy(&t);
+	fake_vm_free(f);
+}
+
 static void test_seccomp_rules(void)
 {
 	struct sc_probe net = {.vhost = false}, vh = {.vhost = true};
@@ -1092,6 +1214,7 @@ int main(void)
 	test_tap();
 	test_ioeventfd();
 	test_vhost_translation();
+	test_vhost_sequence();
 	test_seccomp_rules();
 	test_real_tap(); /* last: it leaves the process in its own namespace */
 	return tap_done();
