@@ -112,6 +112,7 @@ struct hv_virtio_net {
 	struct iovec iov[HV_VIRTQ_MAX + 2];
 	uint8_t frame[NET_FRAME_MAX];
 	uint8_t *overflow;
+	bool tap_gone; /* the tap failed for good (deleted, closed): not read or polled again */
 };
 
 static void count(uint64_t *c, uint64_t v)
@@ -368,7 +369,11 @@ static bool rx_from_tap(struct hv_virtio_net *n)
 		virtq_unpop(q);
 		if (got > 0) /* a read without a whole header: nothing to deliver */
 			count(&n->stats.rx_dropped, 1);
-		return got > 0; /* EAGAIN: empty; 0: the other end is gone */
+		/* EAGAIN: empty.  0 or another error: the tap is gone, and
+		 * polling it would wake the thread at once, forever. */
+		if (got == 0 || (got < 0 && errno != EAGAIN))
+			n->tap_gone = true;
+		return got > 0;
 	}
 	/* Too large for the buffer; or the kernel left a checksum or a
 	 * segmentation to do (offloads turned on at the tap): the guest,
@@ -390,7 +395,7 @@ static unsigned serve_rx(struct hv_virtio_net *n)
 {
 	unsigned done = 0;
 
-	if (n->cfg.backend != HV_NET_TAP)
+	if (n->cfg.backend != HV_NET_TAP || n->tap_gone)
 		return 0; /* the loopback fills receive buffers as it transmits */
 	while (!stopping(n) && rx_from_tap(n))
 		done++;
@@ -621,7 +626,7 @@ static void wait_work(struct hv_virtio_net *n)
 	bool tap_in;
 
 	virtio_lock(&n->t);
-	tap_in = n->cfg.backend == HV_NET_TAP && virtio_queue_live(&n->t, RXQ) &&
+	tap_in = n->cfg.backend == HV_NET_TAP && !n->tap_gone && virtio_queue_live(&n->t, RXQ) &&
 		 virtq_pending(&n->t.vq[RXQ]);
 	virtio_unlock(&n->t);
 	p[np++] = (struct pollfd){.fd = n->wake_fd, .events = POLLIN};

@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -744,6 +745,33 @@ static void test_detach_busy(void)
 	fx_down(&x);
 }
 
+/* The other end of the "tap" goes away: the thread must not spin on it. */
+static void test_tap_gone(void)
+{
+	struct rusage r0, r1;
+	struct fx x;
+	double cpu;
+
+	if (!TAP_OK(fx_tap(&x, HV_NET_NOTIFY_EXIT, false), "tap gone: attached")) {
+		fx_down(&x);
+		return;
+	}
+	ndrv_rx_post(&x.d, 0, NDRV_BUF);
+	ndrv_notify(&x.d, RXQ);
+	close(x.sock[1]);
+	x.sock[1] = -1;
+	usleep(20000);
+	getrusage(RUSAGE_SELF, &r0);
+	usleep(200000);
+	getrusage(RUSAGE_SELF, &r1);
+	cpu = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec + r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) +
+	      (double)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec + r1.ru_stime.tv_usec - r0.ru_stime.tv_usec) * 1e-6;
+	printf("#   CPU in 200 ms after the tap went away: %.3f s\n", cpu);
+	TAP_OK(cpu < 0.05, "tap gone (its other end closed): the I/O thread sleeps, no spinning");
+	TAP_OK(!needs_reset(&x) && ndrv_used_idx(&x.d, RXQ) == 0, "... and delivers nothing");
+	fx_down(&x);
+}
+
 static void test_tap(void)
 {
 	tap_both_ways(HV_NET_NOTIFY_EXIT, false, "exit");
@@ -754,6 +782,7 @@ static void test_tap(void)
 		TAP_SKIP("seccomp: this kernel cannot filter");
 	test_tap_full();
 	test_detach_busy();
+	test_tap_gone();
 }
 
 /* ------------------------------------------------------------ 5. ioeventfd */
