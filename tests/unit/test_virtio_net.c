@@ -898,81 +898,6 @@ static void test_vhost_translation(void)
 
 /* ------------------------------------------------------------ 7. a real tap */
 
-static void write_file(const char *path, const char *v)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		if (write(fd, v, strlen(v)) < 0)
-			perror(path);
-		close(fd);
-	}
-}
-
-static int ifreq_ioctl(int s, unsigned long req, const char *name, struct ifreq *ifr)
-{
-	snprintf(ifr->ifr_name, IFNAMSIZ, "%s", name);
-	return ioctl(s, req, ifr);
-}
-
-static void set_ipv4(struct sockaddr *sa, const char *ip)
-{
-	struct sockaddr_in *in = (struct sockaddr_in *)sa;
-
-	memset(in, 0, sizeof(*in));
-	in->sin_family = AF_INET;
-	inet_pton(AF_INET, ip, &in->sin_addr);
-}
-
-/* A tap "hvbt0" as the runners make it (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR,
- * header size 12, non-blocking), with the responder's MAC and 10.78.0.1/24,
- * up, the guest's address resolved statically.  The fd, or -1 (why says). */
-static int tap_make(const char **why)
-{
-	struct ifreq ifr = {0};
-	struct arpreq arp = {0};
-	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK), s, hdr = NDRV_HDR;
-
-	if (fd < 0) {
-		*why = "no /dev/net/tun";
-		return -1;
-	}
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	if (ifreq_ioctl(fd, TUNSETIFF, "hvbt0", &ifr) || ioctl(fd, TUNSETVNETHDRSZ, &hdr)) {
-		*why = "TUNSETIFF / TUNSETVNETHDRSZ refused";
-		close(fd);
-		return -1;
-	}
-	write_file("/proc/sys/net/ipv6/conf/hvbt0/disable_ipv6", "1");
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
-	memcpy(ifr.ifr_hwaddr.sa_data, mac_peer, 6);
-	ifreq_ioctl(s, SIOCSIFHWADDR, "hvbt0", &ifr);
-	set_ipv4(&ifr.ifr_addr, "10.78.0.1");
-	ifreq_ioctl(s, SIOCSIFADDR, "hvbt0", &ifr);
-	set_ipv4(&ifr.ifr_netmask, "255.255.255.0");
-	ifreq_ioctl(s, SIOCSIFNETMASK, "hvbt0", &ifr);
-	ifr.ifr_flags = IFF_UP;
-	if (ifreq_ioctl(s, SIOCSIFFLAGS, "hvbt0", &ifr)) {
-		*why = "cannot bring the tap up";
-		close(s), close(fd);
-		return -1;
-	}
-	set_ipv4(&arp.arp_pa, "10.78.0.2");
-	arp.arp_ha.sa_family = ARPHRD_ETHER;
-	memcpy(arp.arp_ha.sa_data, mac_guest, 6);
-	arp.arp_flags = ATF_COM | ATF_PERM;
-	snprintf(arp.arp_dev, sizeof(arp.arp_dev), "hvbt0");
-	if (ioctl(s, SIOCSARP, &arp)) {
-		*why = "SIOCSARP refused";
-		close(s), close(fd);
-		return -1;
-	}
-	close(s);
-	return fd;
-}
-
 /* The first receive buffer (from slot `from` on) that holds an IPv4/UDP
  * frame to port 40000, or -1 within ms. */
 static int rx_find_udp(struct fx *x, uint16_t from, uint16_t upto, int ms)
@@ -1003,12 +928,11 @@ static void test_real_tap(void)
 	struct fx x;
 	ssize_t r;
 
-	if (unshare(CLONE_NEWNET)) {
+	if (ndrv_netns_enter()) {
 		TAP_SKIP("real tap: cannot make a network namespace (needs root)");
 		return;
 	}
-	write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
-	tap = tap_make(&why);
+	tap = ndrv_tap_make(mac_peer, mac_guest, &why);
 	if (tap < 0) {
 		TAP_SKIP(why);
 		return;
