@@ -6,7 +6,9 @@
  * Layout in guest RAM: each queue's rings at NDRV_RING(q); receive buffer
  * slot i at NDRV_RXBUF(i), transmit slot i at NDRV_TXBUF(i), NDRV_BUF bytes
  * each (a 12-byte virtio-net header, then the frame).  Descriptor i of a
- * queue is used for slot i.  Queues of up to 256 entries.
+ * queue is used for slot i.  Queues of up to 256 entries.  At the end, a
+ * real tap as the runners make one, in a network namespace of the
+ * caller's own (ndrv_netns_enter, ndrv_tap_make: root only).
  */
 #ifndef HVB_VIRTIO_NET_DRV_H
 #define HVB_VIRTIO_NET_DRV_H
