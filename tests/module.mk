@@ -34,6 +34,7 @@ test_xentrace_LINK := probes
 test_harness_LINK := workloads native-rt
 test_workloads_LINK := workloads native-rt
 test_harness_req_LINK := workloads native-rt
+test_harness_loss_LINK := workloads native-rt
 test_io_LINK := workloads native-rt
 # lib/: without runners/ and src/.
 test_console_codec_LINK := lib probes workloads native-rt
