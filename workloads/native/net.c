@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "rt_native.h"
 
 #define NET_TX_DEPTH 256u
 #define NET_SOCKBUF  (4 << 20)
@@ -220,4 +221,13 @@ uint32_t rt_net_recv(void *buf, uint32_t max)
 void rt_net_stats(struct rt_net_stats *st)
 {
 	*st = net.open ? net.st : (struct rt_net_stats){ 0 };
+}
+
+void rt_native_net_close(void)
+{
+	if (net.fd >= 0)
+		close(net.fd);
+	net.fd = -1;
+	net.open = false;
+	net.tx_head = net.tx_count = 0;
 }
