@@ -355,6 +355,20 @@ static int sock_size(int fd, int opt)
 	return v;
 }
 
+/* The runner's signal handlers (Ctrl-C cleanup that removes the
+ * namespace) and blocked signals must not carry over: the responder ends
+ * on SIGTERM/SIGINT like any process. */
+static void default_signals(void)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigset_t none;
+
+	for (int sig = 1; sig < NSIG; sig++)
+		(void)sigaction(sig, &dfl, NULL); /* SIGKILL, SIGSTOP, RT ones: refused, fine */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 /* In the child: namespace, pinning, fds, socket; then serve forever. */
 static __attribute__((noreturn)) void child(const struct hvb_netns *ns, int cpu, pid_t parent,
 					    int hs_fd, uint32_t ip, uint16_t port)
@@ -364,6 +378,7 @@ static __attribute__((noreturn)) void child(const struct hvb_netns *ns, int cpu,
 	int fd;
 
 	handshake_fd = hs_fd;
+	default_signals();
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 		child_fail("prctl(PR_SET_PDEATHSIG)", errno);
 	if (getppid() != parent) /* died before the prctl */

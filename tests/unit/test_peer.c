@@ -348,6 +348,55 @@ static void test_stop(struct hvb_peer *p)
 	printf("# %s\n", why);
 }
 
+static volatile sig_atomic_t parent_handler_ran;
+
+static void parent_handler(int sig)
+{
+	(void)sig;
+	parent_handler_ran = 1;
+}
+
+/* A runner that blocks SIGTERM and handles SIGINT itself (its Ctrl-C
+ * cleanup): the responder does neither, so stop ends it at once and a
+ * SIGINT ends it rather than running the runner's handler in it. */
+static void test_signals(void)
+{
+	struct sigaction sa = { .sa_handler = parent_handler };
+	sigset_t term, old;
+	struct hvb_peer *p;
+	char why[256];
+	double t0;
+	int status;
+
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, &old);
+	sigaction(SIGINT, &sa, NULL);
+	p = start_ok();
+	if (p) {
+		t0 = now_ms();
+		TAP_OK(hvb_peer_stop(p, why, sizeof(why)) && now_ms() - t0 < 500,
+		       "SIGTERM blocked in the runner: the responder still stops at SIGTERM");
+	}
+	p = start_ok();
+	if (p) {
+		pid_t pid = hvb_peer_pid(p);
+		bool gone = false;
+
+		kill(pid, SIGINT);
+		for (int i = 0; i < 100 && !gone; i++) {
+			gone = waitpid(pid, &status, WNOHANG) == pid;
+			usleep(10000);
+		}
+		TAP_OK(gone && WIFSIGNALED(status) && WTERMSIG(status) == SIGINT &&
+			       !parent_handler_ran,
+		       "SIGINT ends the responder (the runner's handler is not its own)");
+		hvb_peer_stop(p, why, sizeof(why));
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	signal(SIGINT, SIG_DFL);
+}
+
 /* The runner dies (kill -9): the responder must go too.  A middle process
  * starts it and dies; we are the subreaper that gets the orphan. */
 static void test_parent_death(void)
@@ -410,6 +459,7 @@ int main(void)
 	drain();
 	test_start_failures();
 	test_stop(p);
+	test_signals();
 	test_parent_death();
 	return tap_done();
 }
