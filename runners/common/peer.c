@@ -234,8 +234,8 @@ static bool parse_stream(const uint8_t *p, size_t len, struct hvb_net_ctl *ctl)
 }
 
 /* Handle one datagram; ECHO answers go into out (sent by the caller). */
-static void handle(struct peer_state *st, struct mmsghdr *in, struct mmsghdr *out,
-		   unsigned *n_out, void (*flush)(struct peer_state *, struct mmsghdr *, unsigned *))
+static void handle(struct peer_state *st, struct mmsghdr *in, struct mmsghdr *out, unsigned *n_out,
+		   void (*flush)(struct peer_state *, struct mmsghdr *, unsigned *))
 {
 	const uint8_t *p = in->msg_hdr.msg_iov->iov_base;
 	const struct sockaddr_in *src = in->msg_hdr.msg_name;
@@ -568,8 +568,8 @@ bool hvb_peer_stop(struct hvb_peer *p, char *why, size_t len)
 		char st[64];
 
 		describe_status(status, st, sizeof(st));
-		snprintf(why, len, "the responder (pid %d) was gone before the stop: %s", (int)p->pid,
-			 st);
+		snprintf(why, len, "the responder (pid %d) was gone before the stop: %s",
+			 (int)p->pid, st);
 		alive = false;
 	} else {
 		kill(p->pid, SIGTERM);

@@ -216,16 +216,19 @@ static void test_counts(void)
 
 	lose_per_batch = 5, reorder_per_batch = 2;
 	TAP_EQ_INT(harness("w=test/loss-fixed batches=4 reps=2"), HVB_EXIT_OK, "harness ran");
-	TAP_OK(value("test/loss-fixed", "lost", 0) == 20 && value("test/loss-fixed", "lost", 1) == 20,
+	TAP_OK(value("test/loss-fixed", "lost", 0) == 20 &&
+		   value("test/loss-fixed", "lost", 1) == 20,
 	       "lost: the sum over the repetition's batches, warm-up not counted");
-	TAP_OK(value("test/loss-fixed", "loss_pct", 0) == 5.0, "loss_pct: percent of the operations");
+	TAP_OK(value("test/loss-fixed", "loss_pct", 0) == 5.0,
+	       "loss_pct: percent of the operations");
 	TAP_OK(value("test/loss-fixed", "reordered", 1) == 8, "reordered: the sum, per repetition");
 	r = sample("test/loss-fixed", "lost", 0);
 	TAP_OK(r && r->better == HVB_LOWER_IS_BETTER && !strcmp(r->unit, "datagrams") &&
 		   !strcmp(r->text, "cell note"),
 	       "lost: datagrams, lower is better, the cell's note");
 	r = sample("test/loss-fixed", "loss_pct", 0);
-	TAP_OK(r && r->better == HVB_LOWER_IS_BETTER && !strcmp(r->unit, "%"), "loss_pct: %, lower");
+	TAP_OK(r && r->better == HVB_LOWER_IS_BETTER && !strcmp(r->unit, "%"),
+	       "loss_pct: %, lower");
 	r = sample("test/loss-fixed", "ops_per_s", 0);
 	TAP_OK(r && value("test/loss-fixed", "ns_per_op", 0) > 0 &&
 		   r->value * value("test/loss-fixed", "ns_per_op", 0) > 0.999e9 &&
@@ -319,8 +322,8 @@ static void test_plain(void)
 {
 	lose_per_batch = 7;
 	harness("w=test/loss-plain batches=2");
-	TAP_OK(sample("test/loss-plain", "ops_per_s", 0) &&
-		   !sample("test/loss-plain", "lost", 0) && !sample("test/loss-plain", "loss_pct", 0) &&
+	TAP_OK(sample("test/loss-plain", "ops_per_s", 0) && !sample("test/loss-plain", "lost", 0) &&
+		   !sample("test/loss-plain", "loss_pct", 0) &&
 		   !sample("test/loss-plain", "reordered", 0),
 	       "without counts_loss: rt_lost is ignored, no loss rows");
 	lose_per_batch = 0;

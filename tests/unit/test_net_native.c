@@ -159,7 +159,8 @@ static int make_link(void)
 		  " address 02:68:76:62:00:02") ||
 	       sh("ip addr add 10.78.0.1/30 dev " PEER_IF) || sh("ip link set " PEER_IF " up") ||
 	       sh("ip link set " GUEST_IF " up") ||
-	       sh("ip neigh replace 10.78.0.2 lladdr 02:68:76:62:00:02 nud permanent dev " PEER_IF) ||
+	       sh("ip neigh replace 10.78.0.2 lladdr 02:68:76:62:00:02 nud permanent "
+		  "dev " PEER_IF) ||
 	       tx_csum_off(PEER_IF);
 }
 
@@ -268,13 +269,15 @@ static void test_workloads(void)
 		   value("net/udp-rr-64", "req_ns.p50", 0) < 5e6,
 	       "udp-rr p50 between 1 us and 5 ms");
 	TAP_OK(sample("net/udp-rr-64", "req_ns.p50", 0) &&
-		   strstr(sample("net/udp-rr-64", "req_ns.p50", 0)->text, "AF_PACKET on veth " GUEST_IF),
+		   strstr(sample("net/udp-rr-64", "req_ns.p50", 0)->text,
+			  "AF_PACKET on veth " GUEST_IF),
 	       "the note names the driver");
 	TAP_OK(value("net/tx-pps-64", "ops_per_s", 0) > 10000, "tx-pps > 10k delivered per second");
 	TAP_OK(value("net/rx-pps-64", "ops_per_s", 0) > 10000, "rx-pps > 10k per second");
 	TAP_OK(value("net/tx-stream-1500", "bandwidth", 0) > 10, "tx-stream > 10 MB/s");
 	TAP_OK(value("net/rx-stream-1500", "bandwidth", 0) > 10, "rx-stream > 10 MB/s");
-	TAP_OK(value("net/tx-pps-64", "loss_pct", 0) < 50 && value("net/rx-pps-64", "loss_pct", 0) < 50,
+	TAP_OK(value("net/tx-pps-64", "loss_pct", 0) < 50 &&
+		   value("net/rx-pps-64", "loss_pct", 0) < 50,
 	       "pps loss below half (a working link)");
 	TAP_OK(sample("net/rx-pps-64", "lost", 0) &&
 		   strstr(sample("net/rx-pps-64", "lost", 0)->text, "responder send errors"),

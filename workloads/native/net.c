@@ -118,7 +118,8 @@ int rt_net_open(struct rt_net_info *info, const char **why)
 		return e;
 	if (!hvb_cmdline_get(hvb_harness_cmdline(), "netif", net.ifname, sizeof(net.ifname)) ||
 	    !net.ifname[0]) {
-		*why = "netif= is missing or longer than an interface name (the runner attached no veth)";
+		*why = "netif= is missing or longer than an interface name (the runner attached no "
+		       "veth)";
 		return -EINVAL;
 	}
 	e = open_socket(why);

@@ -417,7 +417,8 @@ static void build_note(void)
 	size_t at = rt_text_str(nw.note, sizeof(nw.note), 0, nw.info.note);
 
 	if (nw.p->mode == NET_TX && nw.info.reflect)
-		rt_text_str(nw.note, sizeof(nw.note), at, "; loopback: reflected frames = delivered");
+		rt_text_str(nw.note, sizeof(nw.note), at,
+			    "; loopback: reflected frames = delivered");
 	if (nw.p->mode == NET_RX) {
 		at = rt_text_str(nw.note, sizeof(nw.note), at, "; responder send errors ");
 		rt_text_dec(nw.note, sizeof(nw.note), at, nw.peer_tx_errors);
