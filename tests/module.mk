@@ -35,6 +35,7 @@ test_xentrace_LINK := probes
 test_harness_LINK := workloads native-rt
 test_workloads_LINK := workloads native-rt
 test_harness_req_LINK := workloads native-rt
+test_harness_loss_LINK := workloads native-rt
 test_io_LINK := workloads native-rt
 # lib/: without runners/ and src/.
 test_console_codec_LINK := lib probes workloads native-rt
@@ -56,3 +57,7 @@ test_summarize_LINK := src/summarize.c src/summary.c src/compare.c src/compare_c
 # runners/common's disk and host CPU accounting, alone over the layers below.
 test_disk_LINK := runners/common/disk.c lib probes workloads native-rt
 test_hostcpu_LINK := runners/common/hostcpu.c lib probes workloads native-rt
+# The responder alone (it needs nothing but libc).
+test_peer_LINK := runners/common/peer.c
+# net/ natively end to end: the workloads over AF_PACKET against the responder.
+test_net_native_LINK := runners/common/peer.c workloads native-rt

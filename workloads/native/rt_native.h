@@ -24,4 +24,8 @@ void rt_native_set_page_kib(unsigned kib);
  * rt_blk_open reads disk=/odirect= again (tests: one disk per case). */
 void rt_native_blk_close(void);
 
+/* Close the link rt_net_open opened, so that the next rt_net_open reads
+ * the net.* words and netif= again (tests: another link per case). */
+void rt_native_net_close(void);
+
 #endif
