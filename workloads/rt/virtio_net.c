@@ -175,18 +175,26 @@ static uint8_t *rx_buf(unsigned i)
 	return vn.rx_bufs + (size_t)i * vn.rx_stride;
 }
 
-/* Give buffer i back to the device (visible at the next publish). */
+/* Queue buffer i for the device (not yet visible: rx_publish). */
 static void rx_post(unsigned i)
 {
-	vn.rx_held[i] = true;
 	rt_virtq_push(&vn.rx, (uint16_t)i);
+}
+
+/* Make the queued buffers visible, and the device's to use from now on
+ * (not before: a buffer used before it was published is a broken device). */
+static void rx_publish(void)
+{
+	for (uint16_t k = vn.rx.kicked_idx; k != vn.rx.avail_idx; k++)
+		vn.rx_held[vn.rx.avail[2 + (k & (vn.rx.num - 1))]] = true;
+	rt_virtq_kick(&vn.dev, &vn.rx);
 }
 
 /* Publish reposted buffers once a batch has gathered (see the top). */
 static void rx_refill(void)
 {
 	if ((uint16_t)(vn.rx.avail_idx - vn.rx.kicked_idx) >= vn.rx_refill)
-		rt_virtq_kick(&vn.dev, &vn.rx);
+		rx_publish();
 }
 
 /* The next used receive buffer: its id, or -1 if none (or the device broke). */
@@ -331,7 +339,7 @@ static int alloc_buffers(const char **why)
 	return 0;
 }
 
-/* Every receive buffer to the device, published (notified after DRIVER_OK). */
+/* Every receive buffer queued for the device (published after DRIVER_OK). */
 static void rx_post_all(void)
 {
 	volatile struct virtq_desc *d = vn.rx.desc;
@@ -396,7 +404,7 @@ static int open_window(const struct rt_virtio_window *w, struct rt_net_info *inf
 	info->rx_depth = vn.rx_depth;
 	info->tx_depth = vn.tx_depth;
 	rt_virtio_driver_ok(&vn.dev);
-	rt_virtq_kick(&vn.dev, &vn.rx); /* no notification before DRIVER_OK (§3.1.1) */
+	rx_publish(); /* no notification before DRIVER_OK (§3.1.1) */
 	return 0;
 }
 
