@@ -28,6 +28,7 @@ from .markup import (
     runner_head,
     status_badge)
 from . import io as io_section
+from . import net as net_section
 
 IMPORTANT_KEYS = ["status", "interrupted_at", "run_id", "started_utc", "finished_utc",
                   "host_name", "cpu_model", "cpu_count", "mem_total_kib", "tsc_khz", "kernel",
@@ -126,6 +127,8 @@ class Report:
             runs, sorted({s.run_index for s in self.series if model.is_native(s.runner)}))
         self.io = io_section.build(self)  # the io section; its banners join the others
         self.run_set_warnings += self.io.warnings
+        self.net = net_section.build(self)  # the net section; its banners too
+        self.run_set_warnings += self.net.warnings
         self.generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
         self.overhead_plots = []
         self.workload_plots = []
@@ -143,6 +146,8 @@ class Report:
         plots.exits_plot(p, self.exits)
         if self.io:
             io_section.plot(p, self)
+        if self.net:
+            net_section.plot(p, self)
 
     @property
     def resamples(self):
@@ -452,7 +457,8 @@ def overhead_section(rep):
                 if vals:  # the runner has numbers, only the native side is missing
                     tds.append(f'<td class=n><span{data_attrs(runner=s.label, workload=w, metric=m, kind="median", value=repr(s.median(w, m)))}>'
                                f'{fmt(s.median(w, m))}</span> <span class=ci>n={len(vals)}</span><br>'
-                               f'{status_badge("no baseline", why or "no native value")}</td>')
+                               f'{status_badge("no baseline", why or "no native value")}'
+                               f'{net_section.overhead_note(rep, s, w)}</td>')
                 else:
                     if st in ("ok", "partly"):  # the cell ran, but not this metric
                         st, swhy = f"no {m}", f"{s.label} recorded other metrics for {w}"
@@ -460,6 +466,7 @@ def overhead_section(rep):
                 continue
             cls = "worse" if cmp.ci and cmp.ci[0] > 1.0 else ("better" if cmp.ci and cmp.ci[1] < 1.0 else "")
             extra = f'<br><span class="ci">{esc(why)}</span>' if why else ""
+            extra += net_section.overhead_note(rep, s, w)  # loss, loopback beside net figures
             if s.emulated:  # a number, not a verdict: no red/green
                 cls, extra = "mut", extra + '<br><span class="emu">emulated: not performance</span>'
 
@@ -1004,9 +1011,9 @@ standard library only) with gnuplot ({esc(rep.plotter.exe if rep.plotter and rep
 
 
 def render_html(rep):
-    body = [header(rep), nav(io_section.nav_items(rep)), headline_section(rep), context(rep), matrix_section(rep), overhead_section(rep),
+    body = [header(rep), nav(io_section.nav_items(rep) + net_section.nav_items(rep)), headline_section(rep), context(rep), matrix_section(rep), overhead_section(rep),
             versus_section(rep), workloads_section(rep), micro_section(rep), chase_section(rep),
-            io_section.html(rep), exits_section(rep), counters_section(rep), problems_section(rep), all_metrics_section(rep),
+            io_section.html(rep), net_section.html(rep), exits_section(rep), counters_section(rep), problems_section(rep), all_metrics_section(rep),
             method_section(rep)]
     partial = " [PARTIAL]" if rep.partial_runs else ""
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -1062,11 +1069,13 @@ def render_md(rep):
         for s, cmp, why in r["cells"]:
             vals = s.reps(r["workload"], r["metric"])
             if cmp is None and vals:
-                row.append(f"{fmt(s.median(r['workload'], r['metric']))} (no native baseline)")
+                row.append(f"{fmt(s.median(r['workload'], r['metric']))} (no native baseline)"
+                           + net_section.overhead_note_md(rep, s, r["workload"]))
             elif cmp is None:
                 row.append(model.cell_status(s, r["workload"])[0])
             else:
-                row.append(f"{fmt(cmp.median)}: {fmt_ratio(cmp.slowdown)} {fmt_ci(cmp.ci, fmt_ratio)}")
+                row.append(f"{fmt(cmp.median)}: {fmt_ratio(cmp.slowdown)} {fmt_ci(cmp.ci, fmt_ratio)}"
+                           + net_section.overhead_note_md(rep, s, r["workload"]))
         rows.append(row)
     natives = [s.label for s in rep.series if model.is_native(s.runner)] or ["native"]
     out.append(md_table(["workload", "metric"] + [f"{n} median" for n in natives] +
@@ -1108,6 +1117,7 @@ def render_md(rep):
                                             for s in rep.series] for size, _w, per in rep.chase]
         out.append(md_table(["working set"] + [s.label for s in rep.series], rows))
     out += io_section.markdown(rep)
+    out += net_section.markdown(rep)
     if rep.exits:
         out += ["", "## VM exits", "", "Exits per repetition (median) and the largest reasons "
                 "(% of the total; reasons may overlap where the source says so).", ""]
