@@ -41,6 +41,7 @@ LOOPBACK_WHY = ("the core reflects each frame back inside the VMM: no tap, no ho
                 "stack, no responder, so it is not the path native crosses")
 NET_KEYS = ("net.netns", "net.link", "net.peer", "net.guest_ip", "net.peer_ip")
 NOT_RECORDED = "(not recorded)"
+PLAIN_NOTES = ("", "guest ring 3", "ring 3")
 LOSS_BG = ' style="background:#ffebe9"'
 
 
@@ -180,6 +181,10 @@ class Row:
         self.cell_missing = (Missing(*self.status) if self.status[0] not in ("ok", "partly")
                              else None)
         self.primary = stat(s, w, metric, f"no {metric} row: the cell recorded other metrics")
+        # What the workload says about its figures (the driver, under the
+        # loopback that delivered = reflected frames), unless only "ring 3".
+        note = _notes(s, w, metric)
+        self.primary_note = "" if note in PLAIN_NOTES else note
         self.native = model.is_native(s.runner)
         self.slowdown, self.baseline_note = None, None
         if not self.native:
@@ -412,6 +417,8 @@ def _primary_html(t, row, na):
         out += f'<br><span class=ci>{r.fmt(row.primary.median)} MB/s</span>'
     if isinstance(row.primary, Stat) and t.functional:
         out += '<br><span class=ci>content checked both ways</span>'
+    if row.primary_note:
+        out += f'<br><span class=ci>{r.esc(row.primary_note)}</span>'
     return out
 
 
@@ -536,7 +543,6 @@ def _row_head(row):
 
 def _columns(t):
     """(head html, cell function) per column after runner and primary."""
-    r = markup
     cols = []
     if not t.functional:
         cols.append(('<th rowspan=2>loss<br><span class=dir>↓, any loss flagged</span></th>',
@@ -794,7 +800,8 @@ def _md_table(t):
             m = row.cell_missing
             rows.append([name, f"{m.status}: {m.reason}"] + [m.status] * (len(head) - 2))
             continue
-        cells = [name, _md_value(row.primary, t.metric, row.label, na)]
+        cells = [name, _md_value(row.primary, t.metric, row.label, na)
+                 + (f" ({row.primary_note})" if row.primary_note else "")]
         cells += [] if t.functional else [_md_loss(row, na)]
         cells += [_md_slowdown(row, na)]
         if t.has_latency:

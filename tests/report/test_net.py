@@ -27,7 +27,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "reports"))
 
 import taplib  # noqa: E402
-from test_io import Page, render  # noqa: E402  (the same page reader as the io tests)
+from test_io import render  # noqa: E402  (the same page reader as the io tests)
 from hvbreport import net as net_section  # noqa: E402
 
 FIX = os.path.join(ROOT, "tests", "fixtures", "results")
@@ -41,7 +41,6 @@ NET_WORKLOADS = [RR, TXP, RXP, TXS, RXS, VERIFY]
 LOSSY = [RR, TXP, RXP, TXS, RXS]
 RUNNERS = ["native", "kvm", "kvm-loop", "qemu-kvm", "xen-pvh"]
 LOOP = "in-VMM loopback, no host stack"
-assert Page   # imported for render's result type
 
 
 def generate(out, *args):
@@ -322,6 +321,10 @@ class TestSection(unittest.TestCase):
         self.assertIn(LOOP, over[i:over.index("</td>", i)])
         self.assertIn(f"0.571× [", self.p.md)
         self.assertIn(f"| kvm-loop · notify=ioeventfd ({LOOP}) | 12 [", self.p.md)
+        # tx-* under the loopback: its note says what counted as delivered
+        self.assertIn("net.reflect=1: delivered = reflected frames the guest received",
+                      tds(row_html(self.p, "kvm-loop", TXP))[1])
+        self.assertNotIn("guest ring 3", tds(row_html(self.p, "kvm", TXP))[1])
 
     def test_13_cells_without_numbers(self):
         """skipped and failed cells: one row with status and reason, no number"""
