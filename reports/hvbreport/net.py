@@ -294,6 +294,16 @@ class Section:
     def row(self, s, w):
         return self.rows.get((s.key, w))
 
+    def left_out(self, s, w):
+        """Charts against native leave the loopback's net figures out."""
+        row = self.row(s, w)
+        return row is not None and row.loopback
+
+    def flag(self, s, w):
+        """'LOSS' for a chart's bar measured with datagrams lost, else ""."""
+        row = self.row(s, w)
+        return "LOSS" if row is not None and row.loss is not None and row.loss.flagged else ""
+
 
 def loss_text(loss):
     """'median 0.8 % (96 datagrams) lost; in 5 of 5 repetitions, worst 98

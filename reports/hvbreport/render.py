@@ -139,7 +139,8 @@ class Report:
         """Render every plot up front so the HTML can embed them."""
         p = self.plotter
         p.styles.assign(self.series)  # a series keeps its colour in every plot
-        self.overhead_plots = plots.overhead_plots(p, self.overhead, self.series)
+        self.overhead_plots = plots.overhead_plots(p, self.overhead, self.series,
+                                                   self.net.left_out, self.net.flag)
         self.workload_plots = plots.workload_plots(p, self.overhead, self.series, self.seed)
         plots.micro_plot(p, self.micro, self.series)
         plots.chase_plots(p, self.chase, self.series, self.seed)
@@ -427,8 +428,10 @@ def overhead_section(rep):
                            "baseline)."))
     if figs:
         out.append('<div class="figs">' + "".join(figs) + "</div>")
-        out.append('<p class="small mut">Not drawn: emulated runners and cells without a native '
-                   'value (the table below has them, with reasons).</p>')
+        out.append('<p class="small mut">Not drawn: emulated runners, cells without a native '
+                   'value and, for net/*, the in-VMM loopback (no host stack: not native\'s '
+                   'path); LOSS above a bar: measured with datagrams lost (the table below has '
+                   'them, with reasons and loss).</p>')
     if rep.plotter is None or not rep.plotter.available:
         out.append(figure(rep.plotter, "overhead", "overhead"))
     others = [s for s in rep.series if not model.is_native(s.runner)]

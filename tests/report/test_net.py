@@ -481,6 +481,19 @@ class TestPlot(unittest.TestCase):
                 ROOT, "reports", "gnuplot", "net.gp"), encoding="utf-8").read())
 
 
+    def test_02_overhead_chart(self):
+        """the net overhead chart: the loopback left out, LOSS above every lossy bar"""
+        p = Rendered.get("plots")
+        with open(os.path.join(p.out, "plots", "overhead-net.gp"), encoding="utf-8") as f:
+            script = f.read().split("set terminal svg")[0]   # the PNG half
+        titles = re.search(r"array TITLES\[\d+\] = \[(.*)\]", script).group(1)
+        self.assertEqual(titles, "'kvm', 'qemu-kvm', 'xen-pvh'")
+        self.assertEqual(script.count("'LOSS'"), len(lossy_cells()))
+        with open(os.path.join(p.out, "plots", "overhead-cpu.gp"), encoding="utf-8") as f:
+            self.assertIn("'kvm-loop'", f.read())   # not a net workload: drawn
+        self.assertIn("for net/*, the in-VMM loopback", p.section("overhead", "workloads"))
+
+
 class TestUnits(unittest.TestCase):
     def test_01_shown_unit(self):
         """ns -> µs for times, MB/s -> Gbit/s (x 8 / 1000), ops/s -> packets/s, others as is"""
