@@ -388,6 +388,15 @@ def build(rep):
     return Section(rep)
 
 
+def glance_labels(overhead_rows):
+    """The runners 'At a glance' averages: model.headline's default (every
+    non-emulated series with a slowdown) without the in-VMM loopback, whose
+    ratios to native compare paths that differ (its cpu/* is kvm's anyway)."""
+    return sorted({s.label for r in overhead_rows for s, cmp, _why in r["cells"]
+                   if cmp is not None and cmp.slowdown and not s.emulated
+                   and not is_loopback(s)})
+
+
 # ------------------------------------------------------------------ HTML
 
 def _missing_html(m, w, s, metric, na):

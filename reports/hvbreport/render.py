@@ -121,7 +121,7 @@ class Report:
         self.counters = model.counter_table(runs, self.series)
         self.problems = model.problems(runs, self.series)
         self.matrix = model.matrix(self.series, self.workloads)
-        self.headline = model.headline(self.overhead)
+        self.headline = model.headline(self.overhead, net_section.glance_labels(self.overhead))
         self.versus = model.versus_table(self.series, self.workloads)
         self.run_set_warnings = ctx.report_warnings(
             runs, sorted({s.run_index for s in self.series if model.is_native(s.runner)}))
@@ -351,8 +351,8 @@ def headline_section(rep):
             f'native (&gt;1 is worse, 1.000× = native) over the k workloads of each group that '
             f'<b>every</b> runner shown here measured, so each column averages the same set; '
             f'workloads only some runners have are listed as left out, not averaged. micro/* is '
-            f'not averaged (its native side is an analogue, see below); emulated runners are not '
-            f'shown. Per-workload values and intervals: <a href="#overhead">Overhead vs '
+            f'not averaged (its native side is an analogue, see below); emulated runners and the '
+            f'in-VMM loopback (kvm-loop: no host stack) are not shown. Per-workload values and intervals: <a href="#overhead">Overhead vs '
             f'native</a>.</p><table id="headline-table">'
             f'<thead><tr><th>group<br><span class=dir>slowdown vs native, &gt;1 is worse</span></th>'
             f'<th class=n>k</th>{head}<th>left out (not in every runner)</th></tr></thead>'
