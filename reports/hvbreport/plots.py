@@ -346,11 +346,13 @@ def overhead_plots(plotter, table, series, left_out=None, flag=None):
     return names
 
 
-def workload_plots(plotter, table, series, seed):
+def workload_plots(plotter, table, series, seed, flag=None):
     """Per workload family, one panel per workload with every runner's primary
     metric side by side (absolute: median over repetitions, 95% CI of the
     median), so kvm, qemu-kvm, xen-pvh and xen-pv meet directly, not only
-    through native.  Returns the plot names."""
+    through native.  flag(series, workload): text above a bar, or "" (the
+    net section's LOSS).  Returns the plot names."""
+    flag = flag or (lambda s, w: "")
     shown = [s for s in series if not s.emulated]
     names, fams = [], []
     for row in table:
@@ -367,7 +369,7 @@ def workload_plots(plotter, table, series, seed):
             stats_ = [model.summary_stat(s, w, m, seed) for s in shown]
             vals = [v for st in stats_ if st for v in ([st[0]] + list(st[1] or []))]
             log, lo, hi = absolute_axis(vals)
-            lines, markers = [], []
+            lines, markers, flags = [], [], []
             for i, (s, st) in enumerate(zip(shown, stats_)):
                 x = i + 1
                 if st is None:
@@ -375,6 +377,8 @@ def workload_plots(plotter, table, series, seed):
                                     plotter.styles.color(s)))
                     continue
                 clo, chi = st[1] if st[1] else (st[0], st[0])
+                if flag(s, w):
+                    flags.append((x, min(max(chi, st[0]) * 1.10, hi * 0.97), flag(s, w)))
                 color = int(plotter.styles.color(s)[1:], 16)
                 lines.append("\t".join([num(x), num(st[0]), num(clo), num(chi),
                                         num(lo if log else 0.0), str(color)]))
@@ -385,7 +389,7 @@ def workload_plots(plotter, table, series, seed):
             logs.append("1" if log else "0")
             ymin.append(repr(lo))
             ymax.append(repr(hi))
-            marks.append(gq("; ".join(marker_cmds(markers, 0.0, 0.45))))
+            marks.append(gq("; ".join(marker_cmds(markers, 0.0, 0.45) + flag_cmds(flags))))
         n = len(rows)
         nc = min(5, n)
         nr = (n + nc - 1) // nc

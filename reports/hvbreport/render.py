@@ -141,7 +141,8 @@ class Report:
         p.styles.assign(self.series)  # a series keeps its colour in every plot
         self.overhead_plots = plots.overhead_plots(p, self.overhead, self.series,
                                                    self.net.left_out, self.net.flag)
-        self.workload_plots = plots.workload_plots(p, self.overhead, self.series, self.seed)
+        self.workload_plots = plots.workload_plots(p, self.overhead, self.series, self.seed,
+                                                   self.net.flag)
         plots.micro_plot(p, self.micro, self.series)
         plots.chase_plots(p, self.chase, self.series, self.seed)
         plots.exits_plot(p, self.exits)

@@ -496,7 +496,8 @@ class TestPlot(unittest.TestCase):
 
 
     def test_02_overhead_chart(self):
-        """the net overhead chart: the loopback left out, LOSS above every lossy bar"""
+        """net charts vs native: the loopback left out, LOSS above every lossy bar (and in
+        Runners side by side)"""
         p = Rendered.get("plots")
         with open(os.path.join(p.out, "plots", "overhead-net.gp"), encoding="utf-8") as f:
             script = f.read().split("set terminal svg")[0]   # the PNG half
@@ -506,6 +507,9 @@ class TestPlot(unittest.TestCase):
         with open(os.path.join(p.out, "plots", "overhead-cpu.gp"), encoding="utf-8") as f:
             self.assertIn("'kvm-loop'", f.read())   # not a net workload: drawn
         self.assertIn("for net/*, the in-VMM loopback", p.section("overhead", "workloads"))
+        with open(os.path.join(p.out, "plots", "workloads-net.gp"), encoding="utf-8") as f:
+            script = f.read().split("set terminal svg")[0]
+        self.assertEqual(script.count("''LOSS''"), len(lossy_cells()))   # inside PMARK strings
 
 
 class TestUnits(unittest.TestCase):
