@@ -87,6 +87,10 @@ class Rendered:
                 d = generate(cls.tmp, "--run-id", "20261202-173000-fixhost-5454-net",
                              "--runners", "kvm", "--notify", "exit")
                 cls.pages[name] = render(out, NET, d)
+            elif name == "loop-only":   # rx-* have no value under any runner
+                d = generate(cls.tmp, "--run-id", "20261202-175000-fixhost-5656-net",
+                             "--runners", "kvm-loop")
+                cls.pages[name] = render(out, d)
             elif name == "blind":       # kvm tx-pps-64 without its loss rows
                 d = generate(cls.tmp, "--run-id", "20261202-174000-fixhost-5555-net")
                 drop_rows(d, lambda l: not re.search(
@@ -463,6 +467,16 @@ class TestVariants(unittest.TestCase):
         self.assertAlmostEqual(p.value(runner="kvm (run 2)", workload=RR, metric="ns_per_op",
                                        kind="net-slowdown"), 46000 / 21000, places=9)
         self.assertIn("baseline native from run 1", row_html(p, "kvm (run 2)", RR))
+
+    def test_04b_no_runner_has_a_value(self):
+        """a workload no runner has a value for: its table says so, rows keep the reason"""
+        p = Rendered.get("loop-only")
+        sec = p.section("net-" + RXP, "net-" + TXS)
+        self.assertIn("No runner has a value for this workload.", sec)
+        self.assertTrue(p.find(runner="kvm-loop", workload=RXP, status="skipped"))
+        self.assertIn("has no responder", sec)
+        self.assertIn(LOOP, sec)
+        self.assertFalse(p.find(kind="net-loss-flag", workload=RXP))
 
     def test_05_loss_not_recorded(self):
         """a throughput cell without loss rows: flagged 'loss not recorded', and a banner"""
