@@ -26,9 +26,10 @@ from .io import NaNotes, Missing, Stat, common_note, stat
 
 FAMILY = "net"
 RR = "net/udp-rr-64"
-FUNCTIONAL = ("net/verify",)
+FUNCTIONAL = ("net/verify",)      # content checks: no loss counted (workload.h)
+# Reading order: latency, rates, streams, then the functional check.
 WORKLOAD_ORDER = [RR, "net/tx-pps-64", "net/rx-pps-64", "net/tx-stream-1500",
-                  "net/rx-stream-1500", "net/verify"]      # content checks: no loss counted (workload.h)
+                  "net/rx-stream-1500", "net/verify"]
 LATENCY = ("req_ns.p50", "req_ns.p99", "req_ns.p999", "req_ns.max")
 LOSS, LOSS_PCT, REORDERED = "lost", "loss_pct", "reordered"
 HOST_CPU, PEER_CPU, NOTIFIES = "host_cpu_ns_per_op", "peer_cpu_ns_per_op", "notifies_per_op"
