@@ -272,9 +272,21 @@ def bar_slots(n_groups, n_series):
     return lambda j, i: (j + (i - (n_series - 1) / 2) * bw, bw * 0.45)
 
 
-def overhead_plots(plotter, table, series):
+def flag_cmds(flags, start=300):
+    """A short red label above a bar (e.g. LOSS: the figure was measured with
+    datagrams lost), so a chart never shows such a bar bare."""
+    return [f"set label {n} {gq(text)} at first {x!r}, first {y!r} center font ',8' "
+            f"tc rgb '#cf222e' front" for n, (x, y, text) in enumerate(flags, start)]
+
+
+def overhead_plots(plotter, table, series, left_out=None, flag=None):
     """One bar chart per workload family: slowdown vs native on the report's
-    ratio axis (log2, centred at 1); missing bars are marked with their status."""
+    ratio axis (log2, centred at 1); missing bars are marked with their status.
+    left_out(series, workload): a cell that must not be drawn against native
+    (the net section's in-VMM loopback); flag(series, workload): text to put
+    above its bar, or "" (the net section's LOSS)."""
+    left_out = left_out or (lambda s, w: False)
+    flag = flag or (lambda s, w: "")
     # Emulated runners are functional checks: a 14x TCG bar would flatten the
     # real hypervisors into the axis and invite a wrong reading, so they are
     # left out of the charts (the tables still show them, labelled).
@@ -287,7 +299,8 @@ def overhead_plots(plotter, table, series):
     for fam in fams:
         rows = [r for r in table if model.family(r["workload"]) == fam
                 and model.chase_size(r["workload"]) is None]
-        present = [s for s in others if any(c[0] is s and c[1] for r in rows for c in r["cells"])]
+        present = [s for s in others if any(c[0] is s and c[1] and not left_out(s, r["workload"])
+                                            for r in rows for c in r["cells"])]
         if not present:
             continue
         cmps = []
@@ -301,12 +314,15 @@ def overhead_plots(plotter, table, series):
         vals = [v for _w, cs in cmps for c in cs if c and c[1] and c[1].slowdown
                 for v in ([c[1].slowdown] + list(c[1].ci or []))]
         lo, hi, tics = ratio_axis(vals)
-        blocks, markers = [], []
+        blocks, markers, flags = [], [], []
         for i, s in enumerate(present):
             lines = []
             for j, (w, cs) in enumerate(cmps):
                 x, half = slot(j, i)
                 c = cs[i]
+                if left_out(s, w):
+                    markers.append((x - half, x + half, "left out", plotter.styles.color(s)))
+                    continue
                 if c is None or c[1] is None or c[1].slowdown is None:
                     markers.append((x - half, x + half, _missing_text(s, c and c[2], w),
                                     plotter.styles.color(s)))
@@ -314,6 +330,9 @@ def overhead_plots(plotter, table, series):
                 clo, chi = c[1].ci if c[1].ci else (c[1].slowdown, c[1].slowdown)
                 lines.append("\t".join(num(v) for v in (x, c[1].slowdown, clo, chi,
                                                         x - half, x + half)))
+                text = flag(s, w)
+                if text:
+                    flags.append((x, min(max(chi, c[1].slowdown, 1.0) * 1.12, hi), text))
             blocks.append("\n".join(lines or ["?\t?\t?\t?\t?\t?"]))
         labels = [(w.split("/", 1)[-1], j) for j, (w, _cs) in enumerate(cmps)]
         name = f"overhead-{fam}"
@@ -321,16 +340,19 @@ def overhead_plots(plotter, table, series):
         plotter.render(name, "overhead.gp", {"datafile": "\n\n\n".join(blocks) + "\n"},
                        {"xtics_cmd": tics_cmd("x", labels), "ytics_cmd": tics_cmd("y", tics),
                         "ylo": repr(lo), "yhi": repr(hi), "xhi": repr(len(cmps) - 0.5)},
-                       present, size=(width, 420), extra=marker_cmds(markers, 0.5, 0.8))
+                       present, size=(width, 420),
+                       extra=marker_cmds(markers, 0.5, 0.8) + flag_cmds(flags))
         names.append(name)
     return names
 
 
-def workload_plots(plotter, table, series, seed):
+def workload_plots(plotter, table, series, seed, flag=None):
     """Per workload family, one panel per workload with every runner's primary
     metric side by side (absolute: median over repetitions, 95% CI of the
     median), so kvm, qemu-kvm, xen-pvh and xen-pv meet directly, not only
-    through native.  Returns the plot names."""
+    through native.  flag(series, workload): text above a bar, or "" (the
+    net section's LOSS).  Returns the plot names."""
+    flag = flag or (lambda s, w: "")
     shown = [s for s in series if not s.emulated]
     names, fams = [], []
     for row in table:
@@ -347,7 +369,7 @@ def workload_plots(plotter, table, series, seed):
             stats_ = [model.summary_stat(s, w, m, seed) for s in shown]
             vals = [v for st in stats_ if st for v in ([st[0]] + list(st[1] or []))]
             log, lo, hi = absolute_axis(vals)
-            lines, markers = [], []
+            lines, markers, flags = [], [], []
             for i, (s, st) in enumerate(zip(shown, stats_)):
                 x = i + 1
                 if st is None:
@@ -355,6 +377,8 @@ def workload_plots(plotter, table, series, seed):
                                     plotter.styles.color(s)))
                     continue
                 clo, chi = st[1] if st[1] else (st[0], st[0])
+                if flag(s, w):
+                    flags.append((x, min(max(chi, st[0]) * 1.10, hi * 0.97), flag(s, w)))
                 color = int(plotter.styles.color(s)[1:], 16)
                 lines.append("\t".join([num(x), num(st[0]), num(clo), num(chi),
                                         num(lo if log else 0.0), str(color)]))
@@ -365,7 +389,7 @@ def workload_plots(plotter, table, series, seed):
             logs.append("1" if log else "0")
             ymin.append(repr(lo))
             ymax.append(repr(hi))
-            marks.append(gq("; ".join(marker_cmds(markers, 0.0, 0.45))))
+            marks.append(gq("; ".join(marker_cmds(markers, 0.0, 0.45) + flag_cmds(flags))))
         n = len(rows)
         nc = min(5, n)
         nr = (n + nc - 1) // nc

@@ -28,6 +28,7 @@ from .markup import (
     runner_head,
     status_badge)
 from . import io as io_section
+from . import net as net_section
 
 IMPORTANT_KEYS = ["status", "interrupted_at", "run_id", "started_utc", "finished_utc",
                   "host_name", "cpu_model", "cpu_count", "mem_total_kib", "tsc_khz", "kernel",
@@ -120,12 +121,14 @@ class Report:
         self.counters = model.counter_table(runs, self.series)
         self.problems = model.problems(runs, self.series)
         self.matrix = model.matrix(self.series, self.workloads)
-        self.headline = model.headline(self.overhead)
+        self.headline = model.headline(self.overhead, net_section.glance_labels(self.overhead))
         self.versus = model.versus_table(self.series, self.workloads)
         self.run_set_warnings = ctx.report_warnings(
             runs, sorted({s.run_index for s in self.series if model.is_native(s.runner)}))
         self.io = io_section.build(self)  # the io section; its banners join the others
         self.run_set_warnings += self.io.warnings
+        self.net = net_section.build(self)  # the net section; its banners too
+        self.run_set_warnings += self.net.warnings
         self.generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
         self.overhead_plots = []
         self.workload_plots = []
@@ -136,13 +139,17 @@ class Report:
         """Render every plot up front so the HTML can embed them."""
         p = self.plotter
         p.styles.assign(self.series)  # a series keeps its colour in every plot
-        self.overhead_plots = plots.overhead_plots(p, self.overhead, self.series)
-        self.workload_plots = plots.workload_plots(p, self.overhead, self.series, self.seed)
+        self.overhead_plots = plots.overhead_plots(p, self.overhead, self.series,
+                                                   self.net.left_out, self.net.flag)
+        self.workload_plots = plots.workload_plots(p, self.overhead, self.series, self.seed,
+                                                   self.net.flag)
         plots.micro_plot(p, self.micro, self.series)
         plots.chase_plots(p, self.chase, self.series, self.seed)
         plots.exits_plot(p, self.exits)
         if self.io:
             io_section.plot(p, self)
+        if self.net:
+            net_section.plot(p, self)
 
     @property
     def resamples(self):
@@ -345,8 +352,8 @@ def headline_section(rep):
             f'native (&gt;1 is worse, 1.000× = native) over the k workloads of each group that '
             f'<b>every</b> runner shown here measured, so each column averages the same set; '
             f'workloads only some runners have are listed as left out, not averaged. micro/* is '
-            f'not averaged (its native side is an analogue, see below); emulated runners are not '
-            f'shown. Per-workload values and intervals: <a href="#overhead">Overhead vs '
+            f'not averaged (its native side is an analogue, see below); emulated runners and the '
+            f'in-VMM loopback (kvm-loop: no host stack) are not shown. Per-workload values and intervals: <a href="#overhead">Overhead vs '
             f'native</a>.</p><table id="headline-table">'
             f'<thead><tr><th>group<br><span class=dir>slowdown vs native, &gt;1 is worse</span></th>'
             f'<th class=n>k</th>{head}<th>left out (not in every runner)</th></tr></thead>'
@@ -422,8 +429,10 @@ def overhead_section(rep):
                            "baseline)."))
     if figs:
         out.append('<div class="figs">' + "".join(figs) + "</div>")
-        out.append('<p class="small mut">Not drawn: emulated runners and cells without a native '
-                   'value (the table below has them, with reasons).</p>')
+        out.append('<p class="small mut">Not drawn: emulated runners, cells without a native '
+                   'value and, for net/*, the in-VMM loopback (no host stack: not native\'s '
+                   'path); LOSS above a bar: measured with datagrams lost (the table below has '
+                   'them, with reasons and loss).</p>')
     if rep.plotter is None or not rep.plotter.available:
         out.append(figure(rep.plotter, "overhead", "overhead"))
     others = [s for s in rep.series if not model.is_native(s.runner)]
@@ -452,7 +461,8 @@ def overhead_section(rep):
                 if vals:  # the runner has numbers, only the native side is missing
                     tds.append(f'<td class=n><span{data_attrs(runner=s.label, workload=w, metric=m, kind="median", value=repr(s.median(w, m)))}>'
                                f'{fmt(s.median(w, m))}</span> <span class=ci>n={len(vals)}</span><br>'
-                               f'{status_badge("no baseline", why or "no native value")}</td>')
+                               f'{status_badge("no baseline", why or "no native value")}'
+                               f'{net_section.overhead_note(rep, s, w)}</td>')
                 else:
                     if st in ("ok", "partly"):  # the cell ran, but not this metric
                         st, swhy = f"no {m}", f"{s.label} recorded other metrics for {w}"
@@ -460,6 +470,7 @@ def overhead_section(rep):
                 continue
             cls = "worse" if cmp.ci and cmp.ci[0] > 1.0 else ("better" if cmp.ci and cmp.ci[1] < 1.0 else "")
             extra = f'<br><span class="ci">{esc(why)}</span>' if why else ""
+            extra += net_section.overhead_note(rep, s, w)  # loss, loopback beside net figures
             if s.emulated:  # a number, not a verdict: no red/green
                 cls, extra = "mut", extra + '<br><span class="emu">emulated: not performance</span>'
 
@@ -1004,9 +1015,9 @@ standard library only) with gnuplot ({esc(rep.plotter.exe if rep.plotter and rep
 
 
 def render_html(rep):
-    body = [header(rep), nav(io_section.nav_items(rep)), headline_section(rep), context(rep), matrix_section(rep), overhead_section(rep),
+    body = [header(rep), nav(io_section.nav_items(rep) + net_section.nav_items(rep)), headline_section(rep), context(rep), matrix_section(rep), overhead_section(rep),
             versus_section(rep), workloads_section(rep), micro_section(rep), chase_section(rep),
-            io_section.html(rep), exits_section(rep), counters_section(rep), problems_section(rep), all_metrics_section(rep),
+            io_section.html(rep), net_section.html(rep), exits_section(rep), counters_section(rep), problems_section(rep), all_metrics_section(rep),
             method_section(rep)]
     partial = " [PARTIAL]" if rep.partial_runs else ""
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -1062,11 +1073,13 @@ def render_md(rep):
         for s, cmp, why in r["cells"]:
             vals = s.reps(r["workload"], r["metric"])
             if cmp is None and vals:
-                row.append(f"{fmt(s.median(r['workload'], r['metric']))} (no native baseline)")
+                row.append(f"{fmt(s.median(r['workload'], r['metric']))} (no native baseline)"
+                           + net_section.overhead_note_md(rep, s, r["workload"]))
             elif cmp is None:
                 row.append(model.cell_status(s, r["workload"])[0])
             else:
-                row.append(f"{fmt(cmp.median)}: {fmt_ratio(cmp.slowdown)} {fmt_ci(cmp.ci, fmt_ratio)}")
+                row.append(f"{fmt(cmp.median)}: {fmt_ratio(cmp.slowdown)} {fmt_ci(cmp.ci, fmt_ratio)}"
+                           + net_section.overhead_note_md(rep, s, r["workload"]))
         rows.append(row)
     natives = [s.label for s in rep.series if model.is_native(s.runner)] or ["native"]
     out.append(md_table(["workload", "metric"] + [f"{n} median" for n in natives] +
@@ -1108,6 +1121,7 @@ def render_md(rep):
                                             for s in rep.series] for size, _w, per in rep.chase]
         out.append(md_table(["working set"] + [s.label for s in rep.series], rows))
     out += io_section.markdown(rep)
+    out += net_section.markdown(rep)
     if rep.exits:
         out += ["", "## VM exits", "", "Exits per repetition (median) and the largest reasons "
                 "(% of the total; reasons may overlap where the source says so).", ""]
