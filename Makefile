@@ -179,8 +179,12 @@ BENCH_MEM := $(BENCH_MEM),mem/chase-4MiB,mem/chase-64MiB,mem/chase-512MiB
 BENCH_IO := io/randread-4k-qd1,io/randwrite-4k-qd1,io/randread-4k-qd32,io/seqread-1m,io/flush
 BENCH_WORKLOADS ?= micro/*,cpu/*,$(BENCH_MEM),$(BENCH_IO)
 BENCH_ARGS ?= --workload '$(BENCH_WORKLOADS)' --reps 5
+# It builds only what the run needs (not the unit tests and tools of `all`),
+# with one job per CPU unless the caller's make already has a job server.
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)case " $$MAKEFLAGS " in *" -j"*|*jobserver*) j= ;; \
+	  *) j=-j$$(nproc 2>/dev/null || echo 1) ;; esac; \
+	  $(MAKE) --no-print-directory $$j $(HVBENCH) $(GUEST_IMAGE)
 	$(Q)$(HVBENCH) run $(BENCH_ARGS) --out results --latest results/latest
 	$(Q)$(HVBENCH) report results/latest
 

@@ -347,6 +347,21 @@ uint64_t hvb_calibrate_next(uint64_t n, uint64_t took, uint64_t goal)
 	return next > n ? next : n + 1;
 }
 
+uint64_t hvb_req_floor(uint64_t n, uint64_t took, uint64_t goal, unsigned batches,
+		       uint64_t min_reqs)
+{
+	uint64_t want = batches ? (min_reqs + batches - 1) / batches : min_reqs, most;
+
+	if (n >= want)
+		return n;
+	if (took) {
+		most = (uint64_t)((double)n * (double)goal * HVB_REQ_FLOOR_GOALS / (double)took);
+		if (most < want)
+			want = most;
+	}
+	return want > n ? want : n;
+}
+
 /* ------------------------------------------------------- records */
 
 /* A zeroed record with the ABI header filled in. */
@@ -503,14 +518,13 @@ static uint64_t time_batch(struct hvb_ctx *c, uint64_t n, bool keep, uint64_t *d
 	return t1 - t0;
 }
 
-/* The operation count per batch; 0 if the workload failed (rt_fail). */
-static uint64_t calibrate(struct hvb_ctx *c, uint64_t goal)
+/* The operation count per batch that meets the time goal; 0 if the
+ * workload failed (rt_fail).  *took: what that count took. */
+static uint64_t calibrate_goal(struct hvb_ctx *c, uint64_t goal, uint64_t *took)
 {
 	const struct hvb_workload *w = c->w;
-	uint64_t n = 1, took;
+	uint64_t n = 1;
 
-	if (w->fixed_ops)
-		return w->fixed_ops;
 	/* A request's first run can be far slower than the rest (a cold
 	 * device path: QEMU's first flush took > 10 ms where the others took
 	 * 0.6 ms), and a batch of one that meets the goal ends calibration:
@@ -524,13 +538,30 @@ static uint64_t calibrate(struct hvb_ctx *c, uint64_t goal)
 	for (;;) {
 		if (w->max_ops && n > w->max_ops)
 			n = w->max_ops;
-		took = time_batch(c, n, false, 0);
+		*took = time_batch(c, n, false, 0);
 		if (fail_why)
 			return 0;
-		if (took >= goal || (w->max_ops && n >= w->max_ops) || n >= (1ull << 40))
+		if (*took >= goal || (w->max_ops && n >= w->max_ops) || n >= (1ull << 40))
 			return n;
-		n = hvb_calibrate_next(n, took, goal);
+		n = hvb_calibrate_next(n, *took, goal);
 	}
+}
+
+/* The operation count per batch: the time goal's, and for a per_request
+ * workload at least its floor of requests per repetition. */
+static uint64_t calibrate(struct hvb_ctx *c, const struct plan *p)
+{
+	const struct hvb_workload *w = c->w;
+	uint64_t took = 0, n;
+
+	if (w->fixed_ops)
+		return w->fixed_ops;
+	n = calibrate_goal(c, p->goal_cycles, &took);
+	if (!n || !w->per_request)
+		return n;
+	n = hvb_req_floor(n, took, p->goal_cycles, p->batches,
+			  p->quick ? HVB_REQ_MIN_PER_REP_QUICK : HVB_REQ_MIN_PER_REP);
+	return w->max_ops && n > w->max_ops ? w->max_ops : n;
 }
 
 static double cycles_to_ns(double cycles)
@@ -643,7 +674,7 @@ static void report_rep(struct hvb_ctx *c, unsigned rep, const uint64_t *cyc, con
 
 static void measure(struct hvb_ctx *c, const struct plan *p)
 {
-	uint64_t cyc[HVB_MAX_BATCHES], done[HVB_MAX_BATCHES], n = calibrate(c, p->goal_cycles);
+	uint64_t cyc[HVB_MAX_BATCHES], done[HVB_MAX_BATCHES], n = calibrate(c, p);
 
 	if (!n) {
 		emit_status(c->w->name, HVB_ST_FAILED, fail_why);

@@ -55,8 +55,24 @@ double hvb_percentile_u64(const uint64_t *sorted, size_t n, double q);
 /* Next n for calibration: aims at goal cycles given that n took `took` cycles. */
 uint64_t hvb_calibrate_next(uint64_t n, uint64_t took, uint64_t goal);
 
+/*
+ * Per-batch n of a per_request workload raised so that a repetition stands
+ * on at least min_reqs requests (n took `took` cycles, the goal is `goal`
+ * per batch), but no batch is planned longer than HVB_REQ_FLOOR_GOALS
+ * goals: a slow device cannot stretch a run without bound.
+ */
+uint64_t hvb_req_floor(uint64_t n, uint64_t took, uint64_t goal, unsigned batches,
+		       uint64_t min_reqs);
+
 /* Limits. */
 #define HVB_MAX_BATCHES 64
+/* Requests a repetition of a per_request workload should stand on: the
+ * time goal alone gave 3 per batch where a request took 4 ms (a shared
+ * disk at its worst), and a repetition's median of 30 requests moved
+ * 30-fold between repetitions. */
+#define HVB_REQ_MIN_PER_REP 256
+#define HVB_REQ_MIN_PER_REP_QUICK 32 /* --quick: a smoke test */
+#define HVB_REQ_FLOOR_GOALS 10
 #define HVB_DEFAULT_BATCHES 10
 #define HVB_DEFAULT_GOAL_US 10000
 

@@ -181,12 +181,21 @@ bool hvb_hostcpu_wanted(const char *workload)
 
 void hvb_hostcpu_begin(struct hvb_hostcpu *h)
 {
+	h->marked = false; /* a mark read before this begin is not an end */
 	h->begun = !hvb_hostcpu_read(h, &h->begin_ns, &h->begin_src);
 }
 
+void hvb_hostcpu_mark(struct hvb_hostcpu *h, const char *what)
+{
+	if (!h->begun)
+		return;
+	h->marked = !hvb_hostcpu_read(h, &h->mark_ns, &h->mark_src);
+	h->mark_what = what;
+}
+
 /* The row's status and note: r is 0 or -errno, ns the time over ops. */
-static enum hvb_status row_verdict(const char *threads, const char *src, int r, uint64_t ns,
-				   uint64_t ops, char *note, size_t len)
+static enum hvb_status row_verdict(const char *threads, const char *src, const char *until,
+				   int r, uint64_t ns, uint64_t ops, char *note, size_t len)
 {
 	const char *why = NULL;
 
@@ -211,15 +220,16 @@ static enum hvb_status row_verdict(const char *threads, const char *src, int r, 
 		return HVB_ST_UNSUPPORTED;
 	}
 	snprintf(note, len, "host CPU of %s (%s): %" PRIu64 " ns over %" PRIu64
-		 " operations, REP_BEGIN..REP_END", threads, src, ns, ops);
+		 " operations, REP_BEGIN..%s", threads, src, ns, ops, until);
 	return HVB_ST_OK;
 }
 
-void hvb_hostcpu_row(const struct hvb_out *out, const char *workload, unsigned rep,
-		     uint64_t ops, int r, uint64_t ns, const char *threads, const char *src)
+static void row_until(const struct hvb_out *out, const char *workload, unsigned rep,
+		      uint64_t ops, int r, uint64_t ns, const char *threads, const char *src,
+		      const char *until)
 {
-	char note[300];
-	enum hvb_status st = row_verdict(threads, src, r, ns, ops, note, sizeof(note));
+	char note[360];
+	enum hvb_status st = row_verdict(threads, src, until, r, ns, ops, note, sizeof(note));
 
 	if (st == HVB_ST_UNSUPPORTED) {
 		hvb_out_log(out, "%s rep %u: %s", workload, rep, note);
@@ -231,16 +241,27 @@ void hvb_hostcpu_row(const struct hvb_out *out, const char *workload, unsigned r
 		       .note = note);
 }
 
+void hvb_hostcpu_row(const struct hvb_out *out, const char *workload, unsigned rep,
+		     uint64_t ops, int r, uint64_t ns, const char *threads, const char *src)
+{
+	row_until(out, workload, rep, ops, r, ns, threads, src, "REP_END");
+}
+
 void hvb_hostcpu_end(struct hvb_hostcpu *h, const struct hvb_out *out, const char *workload,
 		     unsigned rep, uint64_t ops)
 {
-	enum hvb_hostcpu_src src = HVB_HOSTCPU_NONE;
-	uint64_t ns = 0;
-	int r = h->begun ? hvb_hostcpu_read(h, &ns, &src) : -ENODATA;
+	enum hvb_hostcpu_src src = h->mark_src;
+	uint64_t ns = h->mark_ns;
+	int r = 0;
 
+	if (!h->begun)
+		r = -ENODATA;
+	else if (!h->marked)
+		r = hvb_hostcpu_read(h, &ns, &src);
 	if (!r && (src != h->begin_src || ns < h->begin_ns))
 		r = -ERANGE;
-	hvb_hostcpu_row(out, workload, rep, ops, r, r ? 0 : ns - h->begin_ns, h->threads,
-			hvb_hostcpu_src_name(src));
+	row_until(out, workload, rep, ops, r, r ? 0 : ns - h->begin_ns, h->threads,
+		  hvb_hostcpu_src_name(src), h->begun && h->marked ? h->mark_what : "REP_END");
 	h->begun = false;
+	h->marked = false;
 }

@@ -43,6 +43,11 @@ struct hvb_hostcpu {
 	uint64_t begin_ns;
 	enum hvb_hostcpu_src begin_src;
 	bool begun;
+	/* the last hvb_hostcpu_mark since begin: where the repetition ended */
+	uint64_t mark_ns;
+	enum hvb_hostcpu_src mark_src;
+	bool marked;
+	const char *mark_what; /* the interval's end, for the note */
 };
 
 /* Count pid as a whole (n_tids 0) or the threads added with
@@ -60,8 +65,14 @@ bool hvb_hostcpu_wanted(const char *workload);
 
 /* REP_BEGIN: remember the time. */
 void hvb_hostcpu_begin(struct hvb_hostcpu *h);
+/* The repetition may end here: read now, once begun.  A runner that learns
+ * of REP_END only after the guest spent time sending it (a console line)
+ * marks where the line began (what: "the first byte of REP_END"); the last
+ * mark before hvb_hostcpu_end is the end of the interval. */
+void hvb_hostcpu_mark(struct hvb_hostcpu *h, const char *what);
 /* REP_END: the host_cpu_ns_per_op row of (workload, rep) over ops
- * operations (a failed row saying why when there is no value). */
+ * operations (a failed row saying why when there is no value), over
+ * REP_BEGIN..the last mark, else REP_BEGIN..now. */
 void hvb_hostcpu_end(struct hvb_hostcpu *h, const struct hvb_out *out, const char *workload,
 		     unsigned rep, uint64_t ops);
 

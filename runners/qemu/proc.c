@@ -235,6 +235,22 @@ void qemu_err_summary(const struct qemu_proc *q, char *out, size_t len)
 	out[o] = '\0';
 }
 
+/* Does this read hold the first byte of a line (its first byte, when the
+ * last read ended one, or a byte after a newline)?  Tell the hook, and
+ * whether that line also ended within the read. */
+static void note_line_start(struct qemu_proc *q, const char *buf, size_t n)
+{
+	const char *nl = memchr(buf, '\n', n), *start = NULL;
+
+	if (!q->line_open)
+		start = buf;
+	else if (nl && nl + 1 < buf + n)
+		start = nl + 1;
+	q->line_open = buf[n - 1] != '\n';
+	if (start && q->on_line_start)
+		q->on_line_start(q->hook_arg, memchr(start, '\n', (size_t)(buf + n - start)));
+}
+
 enum qemu_end qemu_collect(struct qemu_proc *q)
 {
 	int out_fd = q->out_fd, err_fd = q->err_fd;
@@ -268,6 +284,7 @@ enum qemu_end qemu_collect(struct qemu_proc *q)
 		if (n <= 0)
 			break;
 		q->stream->stamp = hvb_now_ns();
+		note_line_start(q, buf, (size_t)n);
 		if (hvb_console_stream_feed(q->stream, buf, (size_t)n))
 			return QEMU_END_PROTO;
 	}

@@ -39,6 +39,13 @@ struct qemu_proc {
 	int vcpu_tid;		    /* pinned vCPU thread, 0 = not yet, < 0 = failed (-errno) */
 	const volatile int *stop;   /* the user's stop flag (may be NULL) */
 	struct hvb_console_stream *stream; /* fed with the serial line */
+	/* Called (may be NULL) as soon as a read brings the first byte of a
+	 * serial line, before that read is fed to the stream: when the guest
+	 * began to send it, to within one read; whole: the line also ended
+	 * within that read (the reader was late, so "when it began" is lost). */
+	void (*on_line_start)(void *arg, bool whole);
+	void *hook_arg;
+	bool line_open; /* the last byte fed did not end a line */
 	char err_tail[QEMU_STDERR_TAIL];
 	size_t err_len;
 };

@@ -92,6 +92,22 @@ static void test_calibration(void)
 	TAP_EQ_INT(hvb_calibrate_next(4, 0, goal), 64, "a zero-time batch grows 16x");
 }
 
+/* The floor of requests per repetition: raised to it, never past
+ * HVB_REQ_FLOOR_GOALS goals per batch, never lowered. */
+static void test_req_floor(void)
+{
+	uint64_t goal = 1000000;
+
+	TAP_EQ_INT(hvb_req_floor(5, goal, goal, 10, 256), 26, "5/batch -> ceil(256/10)");
+	TAP_EQ_INT(hvb_req_floor(300, goal, goal, 10, 256), 300, "above the floor: unchanged");
+	TAP_EQ_INT(hvb_req_floor(2, goal, goal, 10, 256), 20,
+		   "a 500000-cycle request: capped at 10 goals per batch");
+	TAP_EQ_INT(hvb_req_floor(2, goal * 20, goal, 10, 256), 2,
+		   "slower than the cap already: never lowered");
+	TAP_EQ_INT(hvb_req_floor(3, 0, goal, 4, 32), 8, "no time measured: the floor");
+	TAP_EQ_INT(hvb_req_floor(1, goal, goal, 0, 5), 5, "no batches: the whole floor");
+}
+
 static void test_registry(void)
 {
 	const struct hvb_workload *const *w;
@@ -138,6 +154,7 @@ int main(void)
 	test_sort_u64();
 	test_percentile_u64();
 	test_calibration();
+	test_req_floor();
 	test_registry();
 	return tap_done();
 }

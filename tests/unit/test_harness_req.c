@@ -58,6 +58,29 @@ static void run_cold_first(struct hvb_ctx *c, uint64_t n)
 	}
 }
 
+/* Each request 5000 cycles: ~60 per batch meet the test's goal of 300 us,
+ * fewer than the floor of HVB_REQ_MIN_PER_REP per repetition over 2
+ * batches. */
+static void run_5k(struct hvb_ctx *c, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t t0 = rt_tsc_begin();
+
+		while (rt_tsc_end() - t0 < 5000)
+			;
+		rt_req_time(c, counter++);
+	}
+}
+
+static const struct hvb_workload w_5k = {
+    .name = "test/req-5k",
+    .desc = "5000 cycles per request",
+    .kind = HVB_KIND_TIME_PER_OP,
+    .run = run_5k,
+    .per_request = true,
+};
+HVB_WORKLOAD(w_5k);
+
 static const struct hvb_workload w_cold = {
     .name = "test/req-cold",
     .desc = "first request slower than the goal",
@@ -277,6 +300,31 @@ static void test_cold_first(void)
 	TAP_OK(begin && begin->u64[0] > 1, "cold first request: calibrated past n=1");
 }
 
+static uint64_t cell_n(void)
+{
+	for (unsigned i = 0; i < n_recs; i++)
+		if (recs[i].type == HVB_REC_CELL_BEGIN)
+			return recs[i].u64[0];
+	return 0;
+}
+
+/* A repetition stands on at least HVB_REQ_MIN_PER_REP requests when the
+ * time goal alone would give fewer; --quick's floor is lower. */
+static void test_floor(void)
+{
+	uint64_t n;
+
+	harness("w=test/req-5k batches=2");
+	n = cell_n();
+	TAP_OK(n * 2 >= HVB_REQ_MIN_PER_REP && n * 2 < HVB_REQ_MIN_PER_REP + 2,
+	       "floor: 2 batches x n = the floor of requests per repetition");
+	TAP_OK(sample("req_ns.p50", 0) && !strncmp(sample("req_ns.p50", 0)->text, "256 request", 11),
+	       "floor: the note counts them");
+	harness("w=test/req-5k batches=2 quick=1");
+	n = cell_n();
+	TAP_OK(n > 0 && n * 2 < HVB_REQ_MIN_PER_REP, "quick: the time goal's n (above its floor)");
+}
+
 int main(void)
 {
 	test_fixed();
@@ -286,5 +334,6 @@ int main(void)
 	test_dropped();
 	test_plain();
 	test_fail();
+	test_floor();
 	return tap_done();
 }

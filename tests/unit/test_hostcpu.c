@@ -152,6 +152,20 @@ static void test_rows(void)
 	h.begin_ns = UINT64_MAX;
 	hvb_hostcpu_end(&h, &out, "io/x", 3, 10);
 	hvb_hostcpu_row(&out, "io/x", 4, 10, 0, 0, "t", "s"); /* reads at one count */
+	/* A mark ends the window: the CPU spent after it is not counted. */
+	hvb_hostcpu_begin(&h);
+	spin_ms(20);
+	hvb_hostcpu_mark(&h, "the mark");
+	spin_ms(60);
+	hvb_hostcpu_end(&h, &out, "io/x", 5, 1000);
+	/* A mark outside a repetition, or one taken before its begin, is not
+	 * its end. */
+	hvb_hostcpu_mark(&h, "a mark before begin");
+	hvb_hostcpu_begin(&h);
+	hvb_hostcpu_mark(&h, "a mark of the repetition before");
+	hvb_hostcpu_begin(&h);
+	spin_ms(20);
+	hvb_hostcpu_end(&h, &out, "io/x", 6, 1000);
 	dir = xasprintf("%s/r1", tmpl);
 	TAP_EQ_INT(hvb_sink_finish(sink, "complete", NULL, 0), 0, "sink closed");
 	TAP_EQ_INT(hvb_run_read(dir, false, &run, err, sizeof(err)), 0, "results read back");
@@ -168,6 +182,14 @@ static void test_rows(void)
 			TAP_OK(s->status == HVB_ST_FAILED && strstr(s->note, "not readable"),
 			       "rep 2: never begun: failed");
 		found_4 |= s->rep == 4;
+		if (s->rep == 5)
+			TAP_OK(s->status == HVB_ST_OK && s->value >= 19000 && s->value < 60000 &&
+				       strstr(s->note, "REP_BEGIN..the mark"),
+			       "rep 5: the window ends at the mark (20 ms of 80, over 1000 ops)");
+		if (s->rep == 6)
+			TAP_OK(s->status == HVB_ST_OK && s->value >= 19000 &&
+				       strstr(s->note, "REP_BEGIN..REP_END"),
+			       "rep 6: begin drops an earlier mark");
 		if (s->rep == 3)
 			TAP_OK(s->status == HVB_ST_FAILED && strstr(s->note, "different"),
 			       "rep 3: time going backwards: failed");
