@@ -20,6 +20,9 @@
 #include "config.h"
 #include "disk.h"
 #include "guest.h"
+#include "harness.h"
+#include "netns.h"
+#include "peer.h"
 #include "records.h"
 #include "runner.h"
 #include "util.h"
@@ -30,6 +33,9 @@
 #endif
 
 #define XEN_LAST_TEXT   160
+#define XEN_VIF_SCRIPT  "vif-hvbench" /* ci/xen/vif-hotplug, in /etc/xen/scripts */
+#define XEN_SCRIPT_DIR  "/etc/xen/scripts"
+#define XEN_NET_DESC    "xen netfront, netback vif"
 
 /* How this Xen itself runs: $HVB_XEN_NESTING (set by ci/xen), else a guess
  * from dom0's view of the CPU and platform. */
@@ -82,6 +88,32 @@ static void xen_describe(const struct hvb_runner *r, const struct hvb_config *cf
 
 #else /* HVB_HAVE_LIBXL */
 
+/* The vif's hotplug script: $HVB_XEN_VIF_SCRIPT (a name in
+ * /etc/xen/scripts, as libxl takes it, or a path), else vif-hvbench. */
+static const char *vif_script(void)
+{
+	const char *s = getenv("HVB_XEN_VIF_SCRIPT");
+
+	return s && *s ? s : XEN_VIF_SCRIPT;
+}
+
+/* Can the vif be attached here?  Its script must exist in dom0 (libxl
+ * fails the whole domain otherwise); false with why. */
+static bool vif_script_ok(char *why, size_t len)
+{
+	const char *s = vif_script();
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s%s%s", s[0] == '/' ? "" : XEN_SCRIPT_DIR,
+		 s[0] == '/' ? "" : "/", s);
+	if (!access(path, X_OK))
+		return true;
+	if (snprintf(why, len, "no executable vif hotplug script %s: install ci/xen/vif-hotplug "
+			   "there, or name yours in HVB_XEN_VIF_SCRIPT (runners/xen/README.md)", path) >= (int)len)
+		why[len - 1] = '\0'; /* cut: snprintf did, the test tells GCC we know */
+	return false;
+}
+
 /* The run's disk (runners/common/disk.h) as dom0 sees it: hvbench runs in
  * dom0, so the path the run made (or --disk named) is the one to attach.
  * NULL: no disk, and the io/ cells skip (no HVB_CAP_BLK). */
@@ -125,6 +157,11 @@ static void xen_describe(const struct hvb_runner *r, const struct hvb_config *cf
 		      xen_disk_path(cfg) ? "xen blkback (phy: a loop device over the disk file in dom0), "
 					"guest blkfront in ring 3, polled"
 				      : "none (no disk attached)");
+	if (vif_script_ok(err, sizeof(err)))
+		hvb_out_metaf(out, "net", XEN_NET_DESC " (hotplug script %s; the vif moved into "
+					  "the job's namespace, the responder in dom0)", vif_script());
+	else
+		hvb_out_metaf(out, "net", "none: %s", err);
 	if (!hvb_xl_open(&xl, false, err, sizeof(err))) {
 		if (!hvb_xl_version(xl, buf, sizeof(buf)))
 			hvb_out_meta(out, "xen_version", buf);
@@ -137,6 +174,7 @@ struct xen_collect {
 	struct xen_trace *xt;
 	struct hvb_console_stream stream;
 	char last_text[XEN_LAST_TEXT]; /* last console text line: for failure reasons */
+	struct xen_net *net;
 };
 
 static int xen_on_record(void *arg, const struct hvb_record *rec, uint32_t seq)
@@ -238,16 +276,110 @@ static void describe_pages(const struct hvb_runner *r, const struct hvb_job *job
 				"is Xen's choice (superpages where it can)");
 }
 
+/* Does a workload of this job need the network link (HVB_CAP_NET)? */
+static bool job_needs_net(const struct hvb_job *job)
+{
+	for (size_t i = 0; i < job->n_workloads; i++) {
+		const struct hvb_workload *w = hvb_workload_find(job->workloads[i]);
+
+		if (w && (w->needs & HVB_CAP_NET))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The job's network link: a namespace of its own in dom0 (netns.h,
+ * HVB_LINK_ADOPT), into which the domain's vif<domid>.0 is moved once
+ * libxl has built the domain and before it runs, with the responder
+ * (peer.h) started in it.  hvbench runs in dom0, so the responder is a
+ * dom0 process beside it, as it is a host process for the other runners.
+ */
+struct xen_net {
+	struct hvb_netns ns;
+	struct hvb_peer *peer;
+	const struct hvb_out *out;
+	char *words; /* the guest's net.* words */
+	bool made;
+};
+
+/* Before the job: the namespace and the words; false (logged) if the
+ * link cannot be had, and the net/ cells skip without HVB_CAP_NET. */
+static bool xen_net_prepare(struct xen_net *n, const struct hvb_job *job,
+			    const struct hvb_out *out)
+{
+	char why[300];
+
+	n->out = out;
+	n->ns.ns_fd = -1;
+	n->ns.tap_fd = -1;
+	if (!job_needs_net(job))
+		return false;
+	if (!vif_script_ok(why, sizeof(why)) ||
+	    hvb_netns_create(&n->ns, HVB_LINK_ADOPT, false, why, sizeof(why))) {
+		hvb_out_log(out, "net: no vif for this job: %s", why);
+		return false;
+	}
+	n->made = true;
+	n->words = hvb_netns_words(&n->ns);
+	if (!n->words) {
+		hvb_out_log(out, "net: no vif for this job: out of memory");
+		return false;
+	}
+	return true;
+}
+
+/* The domain exists, paused: its vif joins the namespace, the responder
+ * starts.  Any failure stops the job (the guest was told it has a link). */
+static int xen_net_created(void *arg, uint32_t domid, char *err, size_t len)
+{
+	struct xen_net *n = ((struct xen_collect *)arg)->net;
+	char vif[32], why[300];
+	int rc;
+
+	snprintf(vif, sizeof(vif), "vif%u.0", domid);
+	rc = hvb_netns_adopt(&n->ns, vif, why, sizeof(why));
+	if (!rc)
+		rc = hvb_peer_start(&n->ns, -1, &n->peer, why, sizeof(why));
+	if (rc) {
+		snprintf(err, len, "net: %s", why);
+		return rc;
+	}
+	hvb_out_log(n->out, "net: %s in namespace %s, responder pid %d", vif, n->ns.name,
+		    (int)hvb_peer_pid(n->peer));
+	return 0;
+}
+
+/* After the job (the domain, and with it the vif, is gone). */
+static void xen_net_finish(struct xen_net *n)
+{
+	char why[200] = "";
+
+	if (n->peer && !hvb_peer_stop(n->peer, why, sizeof(why)))
+		hvb_out_log(n->out, "net: the responder had died: %s", why);
+	n->peer = NULL;
+	if (n->made)
+		hvb_netns_destroy(&n->ns);
+	n->made = false;
+	free(n->words);
+	n->words = NULL;
+}
+
 static int xen_run(const struct hvb_runner *r, const struct hvb_job *job,
 		   const struct hvb_out *out)
 {
 	const char *disk = xen_disk_path(job->cfg);
+	struct xen_net net = { .peer = NULL };
+	bool has_net = xen_net_prepare(&net, job, out);
 	const struct hvb_guest_env env = {
 		/* --page-size: PV has 4 KiB pages only (cmd_run refuses 2m for it). */
 		.pt_4k = !is_pv(r) && hvb_job_pt_4k(job),
 		.dev = "xencons",
-		/* io/ runs only when the disk is attached (xvda, blkback) */
-		.caps = xen_caps(r, job->cfg) | (disk ? HVB_CAP_BLK : 0),
+		/* io/ runs only when the disk is attached (xvda, blkback), net/
+		 * only with the vif and the responder */
+		.caps = xen_caps(r, job->cfg) | (disk ? HVB_CAP_BLK : 0) |
+			(has_net ? HVB_CAP_NET : 0),
+		.extra = has_net ? net.words : NULL,
 	};
 	struct hvb_xl_cfg cfg = { .vcpus = 1, .memory_mb = job->cfg->guest_mem_mib };
 	struct hvb_rec_consumer c;
@@ -268,9 +400,15 @@ static int xen_run(const struct hvb_runner *r, const struct hvb_job *job,
 	cfg.cmdline = cmdline;
 	cfg.cpu = job->cpu;
 	cfg.disk = disk;
+	if (has_net) {
+		cfg.nic_mac = net.ns.guest_mac;
+		cfg.nic_script = vif_script();
+		cfg.on_created = xen_net_created;
+	}
 	cfg.timeout_s = job->timeout_s;
 	cfg.on_console = xen_on_console;
 	cfg.arg = &x;
+	x.net = &net;
 	if (!cfg.kernel)
 		rc = -ENOENT;
 	if (!rc) {
@@ -292,6 +430,7 @@ static int xen_run(const struct hvb_runner *r, const struct hvb_job *job,
 		outcome_reason(&o, &x, job, why, sizeof(why));
 	}
 	xen_trace_finish(xt, o.domid ? (int)o.domid : -1); /* a domU is never domain 0 */
+	xen_net_finish(&net);
 	log_stream(out, &x.stream.stats);
 	if (why[0])
 		hvb_out_log(out, "%s", why);
