@@ -56,6 +56,7 @@ struct hvb_netns {
 	uint8_t guest_mac[6], peer_mac[6];
 	uint32_t guest_ip, peer_ip; /* host byte order */
 	uint16_t guest_port, peer_port;
+	unsigned txqueuelen;   /* of the responder's interface, for meta (0: unknown) */
 };
 
 /* Create the namespace and its link.  0, or -errno with why filled (what
