@@ -370,7 +370,7 @@ int hvb_netns_call(const struct hvb_netns *ns, int (*fn)(void *arg), void *arg)
 	return r;
 }
 
-static void fill_defaults(struct hvb_netns *ns, enum hvb_link_kind kind, bool vnet_hdr)
+void hvb_netns_init(struct hvb_netns *ns, enum hvb_link_kind kind, bool vnet_hdr)
 {
 	static const uint8_t peer_mac[6] = HVB_NET_PEER_MAC, guest_mac[6] = HVB_NET_GUEST_MAC;
 
@@ -410,7 +410,7 @@ int hvb_netns_create(struct hvb_netns *ns, enum hvb_link_kind kind, bool vnet_hd
 	char path[80];
 	int r;
 
-	fill_defaults(ns, kind, vnet_hdr);
+	hvb_netns_init(ns, kind, vnet_hdr);
 	netns_path(ns->name, path, sizeof(path));
 	if ((r = shared_netns_dir())) {
 		snprintf(why, len, "cannot prepare %s: %s (%s)", NETNS_DIR, strerror(-r),
@@ -477,9 +477,9 @@ void hvb_netns_destroy(struct hvb_netns *ns)
 	if (ns->name[0] && ns->tap_fd >= 0)
 		close(ns->tap_fd);
 	ns->tap_fd = -1;
-	if (ns->ns_fd >= 0)
+	if (ns->name[0] && ns->ns_fd >= 0)
 		close(ns->ns_fd);
-	if (ns->ns_fd >= 0 || ns->name[0])
+	if (ns->name[0])
 		remove_netns(ns->name);
 	ns->ns_fd = -1;
 	ns->name[0] = '\0';
