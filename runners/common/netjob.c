@@ -174,6 +174,12 @@ int hvb_netjob_start(struct hvb_netjob *nj, const struct hvb_job *job, const str
 		return r;
 	}
 	nj->on = true;
+	if (kind == HVB_LINK_ADOPT) {
+		/* The interface comes later (hvb_netjob_adopt), and the responder
+		 * binds to the address it will carry. */
+		nj->words = hvb_netns_words(&nj->ns);
+		return 0;
+	}
 	if ((r = start_peer(nj, job, err, sizeof(err)))) {
 		snprintf(why, sizeof(why), "cannot start the responder in %s: %s", nj->ns.name, err);
 		hvb_netjob_stop(nj, out);
@@ -187,6 +193,30 @@ int hvb_netjob_start(struct hvb_netjob *nj, const struct hvb_job *job, const str
 		    kind == HVB_LINK_VETH ? " <-> " : "",
 		    kind == HVB_LINK_VETH ? nj->ns.guest_if : "", nj->ns.txqueuelen,
 		    (int)hvb_peer_pid(nj->peer), peer_ip, nj->ns.peer_port);
+	run_meta(nj, out);
+	return 0;
+}
+
+int hvb_netjob_adopt(struct hvb_netjob *nj, const struct hvb_job *job, const struct hvb_out *out,
+		     const char *ifname, char *why, size_t len)
+{
+	char err[400], peer_ip[16];
+	int r;
+
+	if (!nj->on || nj->ns.kind != HVB_LINK_ADOPT)
+		return -EINVAL;
+	r = hvb_netns_adopt(&nj->ns, ifname, err, sizeof(err));
+	if (r) {
+		snprintf(why, len, "cannot move %s into %s: %s", ifname, nj->ns.name, err);
+		return r;
+	}
+	if ((r = start_peer(nj, job, err, sizeof(err)))) {
+		snprintf(why, len, "cannot start the responder in %s: %s", nj->ns.name, err);
+		return r;
+	}
+	fmt_ip(peer_ip, sizeof(peer_ip), nj->ns.peer_ip);
+	hvb_out_log(out, "net: namespace %s, vif %s moved in, responder pid %d on %s:%u",
+		    nj->ns.name, ifname, (int)hvb_peer_pid(nj->peer), peer_ip, nj->ns.peer_port);
 	run_meta(nj, out);
 	return 0;
 }

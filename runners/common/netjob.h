@@ -54,6 +54,14 @@ int hvb_other_cpu(int cpu);
  * valid(), and hvb_netjob_note_skip adds nj->off to those rows. */
 int hvb_netjob_start(struct hvb_netjob *nj, const struct hvb_job *job, const struct hvb_out *out,
 		     enum hvb_link_kind kind, bool vnet_hdr);
+/* HVB_LINK_ADOPT (Xen): hvb_netjob_start makes the namespace and the
+ * words only.  Once the interface exists (dom0's vif<domid>.0, before the
+ * guest runs), hvb_netjob_adopt moves it in, gives it the responder's side
+ * (hvb_netns_adopt), starts the responder, logs and writes the meta keys.
+ * 0, or -errno with why (the runner gives up the job: the guest was told
+ * it has a link); hvb_netjob_stop cleans up either way. */
+int hvb_netjob_adopt(struct hvb_netjob *nj, const struct hvb_job *job, const struct hvb_out *out,
+		     const char *ifname, char *why, size_t len);
 /* The job needs a link that the runner cannot give (e.g. qemu-kvm-vhost
  * without /dev/vhost-net): as a failed start, with why. */
 void hvb_netjob_refuse(struct hvb_netjob *nj, const struct hvb_job *job,

@@ -20,9 +20,7 @@
 #include "config.h"
 #include "disk.h"
 #include "guest.h"
-#include "harness.h"
-#include "netns.h"
-#include "peer.h"
+#include "netjob.h"
 #include "records.h"
 #include "runner.h"
 #include "util.h"
@@ -174,7 +172,9 @@ struct xen_collect {
 	struct xen_trace *xt;
 	struct hvb_console_stream stream;
 	char last_text[XEN_LAST_TEXT]; /* last console text line: for failure reasons */
-	struct xen_net *net;
+	struct hvb_netjob *net;	       /* the job's link (net/ workloads) */
+	const struct hvb_job *job;
+	const struct hvb_out *out;
 };
 
 static int xen_on_record(void *arg, const struct hvb_record *rec, uint32_t seq)
@@ -276,120 +276,69 @@ static void describe_pages(const struct hvb_runner *r, const struct hvb_job *job
 				"is Xen's choice (superpages where it can)");
 }
 
-/* Does a workload of this job need the network link (HVB_CAP_NET)? */
-static bool job_needs_net(const struct hvb_job *job)
-{
-	for (size_t i = 0; i < job->n_workloads; i++) {
-		const struct hvb_workload *w = hvb_workload_find(job->workloads[i]);
-
-		if (w && (w->needs & HVB_CAP_NET))
-			return true;
-	}
-	return false;
-}
-
 /*
- * The job's network link: a namespace of its own in dom0 (netns.h,
- * HVB_LINK_ADOPT), into which the domain's vif<domid>.0 is moved once
+ * The job's network link (netjob.h, HVB_LINK_ADOPT): a namespace of the
+ * job's own in dom0, into which the domain's vif<domid>.0 is moved once
  * libxl has built the domain and before it runs, with the responder
- * (peer.h) started in it.  hvbench runs in dom0, so the responder is a
- * dom0 process beside it, as it is a host process for the other runners.
+ * started in it: hvbench runs in dom0, so the responder is a dom0 process
+ * beside it, as it is a host process for the other runners.  Without the
+ * vif's hotplug script or the namespace, the job runs without HVB_CAP_NET
+ * and its net/ cells are skipped with the reason.
  */
-struct xen_net {
-	struct hvb_netns ns;
-	struct hvb_peer *peer;
-	const struct hvb_out *out;
-	char *words; /* the guest's net.* words */
-	bool made;
-};
-
-/* Before the job: the namespace and the words; false (logged) if the
- * link cannot be had, and the net/ cells skip without HVB_CAP_NET. */
-static bool xen_net_prepare(struct xen_net *n, const struct hvb_job *job,
-			    const struct hvb_out *out)
+static void xen_net_start(struct hvb_netjob *nj, const struct hvb_job *job,
+			  const struct hvb_out *out)
 {
 	char why[300];
 
-	n->out = out;
-	n->ns.ns_fd = -1;
-	n->ns.tap_fd = -1;
-	if (!job_needs_net(job))
-		return false;
-	if (!vif_script_ok(why, sizeof(why)) ||
-	    hvb_netns_create(&n->ns, HVB_LINK_ADOPT, false, why, sizeof(why))) {
-		hvb_out_log(out, "net: no vif for this job: %s", why);
-		return false;
-	}
-	n->made = true;
-	n->words = hvb_netns_words(&n->ns);
-	if (!n->words) {
-		hvb_out_log(out, "net: no vif for this job: out of memory");
-		return false;
-	}
-	return true;
+	if (hvb_job_needs_net(job) && !vif_script_ok(why, sizeof(why)))
+		hvb_netjob_refuse(nj, job, out, why);
+	else
+		hvb_netjob_start(nj, job, out, HVB_LINK_ADOPT, false);
 }
 
 /* The domain exists, paused: its vif joins the namespace, the responder
- * starts.  Any failure stops the job (the guest was told it has a link). */
+ * starts.  A failure stops the job (the guest was told it has a link). */
 static int xen_net_created(void *arg, uint32_t domid, char *err, size_t len)
 {
-	struct xen_net *n = ((struct xen_collect *)arg)->net;
-	char vif[32], why[300];
+	struct xen_collect *x = arg;
+	char vif[32], why[600];
 	int rc;
 
 	snprintf(vif, sizeof(vif), "vif%u.0", domid);
-	rc = hvb_netns_adopt(&n->ns, vif, why, sizeof(why));
-	if (!rc)
-		rc = hvb_peer_start(&n->ns, -1, &n->peer, why, sizeof(why));
-	if (rc) {
+	rc = hvb_netjob_adopt(x->net, x->job, x->out, vif, why, sizeof(why));
+	if (rc)
 		snprintf(err, len, "net: %s", why);
-		return rc;
-	}
-	hvb_out_log(n->out, "net: %s in namespace %s, responder pid %d", vif, n->ns.name,
-		    (int)hvb_peer_pid(n->peer));
-	return 0;
-}
-
-/* After the job (the domain, and with it the vif, is gone). */
-static void xen_net_finish(struct xen_net *n)
-{
-	char why[200] = "";
-
-	if (n->peer && !hvb_peer_stop(n->peer, why, sizeof(why)))
-		hvb_out_log(n->out, "net: the responder had died: %s", why);
-	n->peer = NULL;
-	if (n->made)
-		hvb_netns_destroy(&n->ns);
-	n->made = false;
-	free(n->words);
-	n->words = NULL;
+	return rc;
 }
 
 static int xen_run(const struct hvb_runner *r, const struct hvb_job *job,
 		   const struct hvb_out *out)
 {
 	const char *disk = xen_disk_path(job->cfg);
-	struct xen_net net = { .peer = NULL };
-	bool has_net = xen_net_prepare(&net, job, out);
-	const struct hvb_guest_env env = {
+	struct hvb_netjob net;
+	struct hvb_guest_env env = {
 		/* --page-size: PV has 4 KiB pages only (cmd_run refuses 2m for it). */
 		.pt_4k = !is_pv(r) && hvb_job_pt_4k(job),
 		.dev = "xencons",
 		/* io/ runs only when the disk is attached (xvda, blkback), net/
 		 * only with the vif and the responder */
-		.caps = xen_caps(r, job->cfg) | (disk ? HVB_CAP_BLK : 0) |
-			(has_net ? HVB_CAP_NET : 0),
-		.extra = has_net ? net.words : NULL,
+		.caps = xen_caps(r, job->cfg) | (disk ? HVB_CAP_BLK : 0),
 	};
 	struct hvb_xl_cfg cfg = { .vcpus = 1, .memory_mb = job->cfg->guest_mem_mib };
 	struct hvb_rec_consumer c;
 	struct hvb_xl_outcome o = { .domid = 0 };
-	struct xen_collect x = { .c = &c };
+	struct xen_collect x = { .c = &c, .net = &net, .job = job, .out = out };
 	struct xen_trace *xt = NULL;
 	char why[400] = "", err[768] = "";
 	struct hvb_xl *xl;
-	char *cmdline = hvb_guest_cmdline(job->cmdline, &env);
+	char *words, *cmdline;
 	int rc = 0;
+
+	xen_net_start(&net, job, out);
+	env.caps |= hvb_netjob_caps(&net);
+	words = hvb_netjob_cmdline(&net, job->cmdline);
+	cmdline = hvb_guest_cmdline(words, &env);
+	free(words);
 
 	hvb_rec_init(&c, out, job);
 	hvb_console_stream_init(&x.stream, xen_on_record, xen_on_text, &x);
@@ -400,7 +349,7 @@ static int xen_run(const struct hvb_runner *r, const struct hvb_job *job,
 	cfg.cmdline = cmdline;
 	cfg.cpu = job->cpu;
 	cfg.disk = disk;
-	if (has_net) {
+	if (net.on) {
 		cfg.nic_mac = net.ns.guest_mac;
 		cfg.nic_script = vif_script();
 		cfg.on_created = xen_net_created;
@@ -408,7 +357,6 @@ static int xen_run(const struct hvb_runner *r, const struct hvb_job *job,
 	cfg.timeout_s = job->timeout_s;
 	cfg.on_console = xen_on_console;
 	cfg.arg = &x;
-	x.net = &net;
 	if (!cfg.kernel)
 		rc = -ENOENT;
 	if (!rc) {
@@ -430,7 +378,7 @@ static int xen_run(const struct hvb_runner *r, const struct hvb_job *job,
 		outcome_reason(&o, &x, job, why, sizeof(why));
 	}
 	xen_trace_finish(xt, o.domid ? (int)o.domid : -1); /* a domU is never domain 0 */
-	xen_net_finish(&net);
+	hvb_netjob_stop(&net, out);
 	log_stream(out, &x.stream.stats);
 	if (why[0])
 		hvb_out_log(out, "%s", why);
