@@ -180,13 +180,26 @@ struct xen_collect {
 static int xen_on_record(void *arg, const struct hvb_record *rec, uint32_t seq)
 {
 	struct xen_collect *x = arg;
+	struct hvb_record copy;
 
 	(void)seq;
-	if (hvb_rec_deliver(x->c, rec))
+	/* a net/ cell skipped for want of the link says why the link is off */
+	if (hvb_rec_deliver(x->c, hvb_netjob_note_skip(x->net, rec, &copy)))
 		return -EPROTO;
 	if (rec->type == HVB_REC_CELL_BEGIN)
 		xen_trace_on_cell(x->xt, rec);
 	return 0;
+}
+
+/* REP_BEGIN / REP_END: exit accounting (xentrace) and the responder's CPU
+ * per operation (peer_cpu_ns_per_op). */
+static void xen_on_rep(void *arg, const struct hvb_record *rec, bool begin)
+{
+	struct xen_collect *x = arg;
+
+	if (x->xt)
+		xen_trace_on_rep(x->xt, rec, begin);
+	hvb_netjob_rep(x->net, x->out, rec, x->c->rep_ops, begin);
 }
 
 static void xen_on_text(void *arg, const char *text, size_t len)
@@ -363,8 +376,9 @@ static int xen_run(const struct hvb_runner *r, const struct hvb_job *job,
 		/* Exit accounting: xentrace runs from before the domain exists
 		 * (a PV domU has none: trace.c records why). */
 		xt = xen_trace_start(out, is_pv(r), job);
-		c.on_rep = xt ? xen_trace_on_rep : NULL;
-		c.arg = x.xt = xt;
+		c.on_rep = xen_on_rep;
+		c.arg = &x;
+		x.xt = xt;
 		rc = hvb_xl_open(&xl, false, err, sizeof(err));
 	}
 	if (!rc) {
