@@ -8,6 +8,7 @@
  * Runs in a Xen dom0 as root.  Built without libxl (no libxen-dev), the
  * runner is still listed and says how to get it.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -20,6 +21,7 @@
 #include "config.h"
 #include "disk.h"
 #include "guest.h"
+#include "harness.h"
 #include "netjob.h"
 #include "records.h"
 #include "runner.h"
@@ -167,6 +169,97 @@ static void xen_describe(const struct hvb_runner *r, const struct hvb_config *cf
 	}
 }
 
+/*
+ * Host CPU per operation of a net/ workload (host_cpu_ns_per_op): what
+ * serves the guest's frames besides the responder.  The domU's vCPU time
+ * from Xen (libxl_list_vcpu) plus dom0's netback kernel threads of its vif
+ * ("vif<domid>.0-q0-guest-rx", "...-dealloc", ns on CPU from
+ * /proc/<pid>/schedstat).  Not counted, because no thread owns it:
+ * netback's TX NAPI poll in softirq context, Xen's own time (event
+ * channels, grant copies in the hypervisor) and dom0's share of QEMU.
+ * The kernel threads appear when the backend connects (the guest's first
+ * rt_net_open), so they are looked up at every repetition's start.
+ */
+#define XEN_CPU_KTHREADS 4
+#define XEN_CPU_THREADS "the domU's vCPU (Xen's vcpu_time) + dom0's netback threads of its vif " \
+			"(guest-rx, dealloc; not the NAPI softirq, not the responder)"
+
+struct xen_cpu {
+	struct hvb_xl *xl; /* of hvb_xl_run, valid while the domain runs */
+	uint32_t domid;
+	bool begun;
+	int begin_err;
+	uint64_t begin_ns;
+	pid_t kthreads[XEN_CPU_KTHREADS];
+	unsigned n_kthreads;
+};
+
+/* dom0's kernel threads whose name starts with "vif<domid>.0-q". */
+static void find_kthreads(struct xen_cpu *c)
+{
+	char prefix[32], path[64], comm[32];
+	struct dirent *e;
+	DIR *d = opendir("/proc");
+
+	c->n_kthreads = 0;
+	snprintf(prefix, sizeof(prefix), "vif%u.0-q", c->domid);
+	while (d && (e = readdir(d)) && c->n_kthreads < XEN_CPU_KTHREADS) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%.20s/comm", e->d_name);
+		if (hvb_read_file(path, comm, sizeof(comm)) ||
+		    strncmp(comm, prefix, strlen(prefix)))
+			continue;
+		c->kthreads[c->n_kthreads++] = (pid_t)atoi(e->d_name);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* The set's CPU time now: 0 or -errno.  A thread that went away counts 0
+ * from then on, which the ERANGE check of the caller catches. */
+static int cpu_now(const struct xen_cpu *c, uint64_t *ns)
+{
+	char path[64], buf[128];
+	int r = hvb_xl_vcpu_ns(c->xl, c->domid, ns);
+
+	for (unsigned i = 0; !r && i < c->n_kthreads; i++) {
+		unsigned long long t;
+
+		snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)c->kthreads[i]);
+		if (hvb_read_file(path, buf, sizeof(buf)) || sscanf(buf, "%llu", &t) != 1)
+			return -ENOENT;
+		*ns += t;
+	}
+	return r;
+}
+
+static void xen_cpu_rep(struct xen_cpu *c, const struct hvb_out *out,
+			const struct hvb_record *rec, uint64_t ops, bool begin)
+{
+	uint64_t ns = 0;
+	int r;
+
+	if (!c->xl || !hvb_hostcpu_wanted(rec->workload) ||
+	    !(hvb_workload_find(rec->workload) &&
+	      hvb_workload_find(rec->workload)->needs & HVB_CAP_NET))
+		return;
+	if (begin) {
+		find_kthreads(c);
+		c->begin_err = cpu_now(c, &c->begin_ns);
+		c->begun = true;
+		return;
+	}
+	r = c->begun ? c->begin_err : -ENODATA;
+	if (!r)
+		r = cpu_now(c, &ns);
+	if (!r && ns < c->begin_ns)
+		r = -ERANGE;
+	hvb_hostcpu_row(out, rec->workload, rec->rep, ops, r, r ? 0 : ns - c->begin_ns,
+			XEN_CPU_THREADS, "libxl_list_vcpu + /proc/<pid>/schedstat, ns");
+	c->begun = false;
+}
+
 struct xen_collect {
 	struct hvb_rec_consumer *c;
 	struct xen_trace *xt;
@@ -175,6 +268,7 @@ struct xen_collect {
 	struct hvb_netjob *net;	       /* the job's link (net/ workloads) */
 	const struct hvb_job *job;
 	const struct hvb_out *out;
+	struct xen_cpu cpu;	       /* host CPU per operation of net/ workloads */
 };
 
 static int xen_on_record(void *arg, const struct hvb_record *rec, uint32_t seq)
@@ -200,6 +294,7 @@ static void xen_on_rep(void *arg, const struct hvb_record *rec, bool begin)
 	if (x->xt)
 		xen_trace_on_rep(x->xt, rec, begin);
 	hvb_netjob_rep(x->net, x->out, rec, x->c->rep_ops, begin);
+	xen_cpu_rep(&x->cpu, x->out, rec, x->c->rep_ops, begin);
 }
 
 static void xen_on_text(void *arg, const char *text, size_t len)
@@ -311,12 +406,14 @@ static void xen_net_start(struct hvb_netjob *nj, const struct hvb_job *job,
 
 /* The domain exists, paused: its vif joins the namespace, the responder
  * starts.  A failure stops the job (the guest was told it has a link). */
-static int xen_net_created(void *arg, uint32_t domid, char *err, size_t len)
+static int xen_net_created(void *arg, struct hvb_xl *xl, uint32_t domid, char *err, size_t len)
 {
 	struct xen_collect *x = arg;
 	char vif[32], why[600];
 	int rc;
 
+	x->cpu.xl = xl;
+	x->cpu.domid = domid;
 	snprintf(vif, sizeof(vif), "vif%u.0", domid);
 	rc = hvb_netjob_adopt(x->net, x->job, x->out, vif, why, sizeof(why));
 	if (rc)
@@ -383,6 +480,7 @@ static int xen_run(const struct hvb_runner *r, const struct hvb_job *job,
 	}
 	if (!rc) {
 		rc = hvb_xl_run(xl, &cfg, &o, err, sizeof(err));
+		x.cpu.xl = NULL; /* the domain is gone: no more vCPU times */
 		hvb_xl_close(xl);
 	}
 	if (rc) {

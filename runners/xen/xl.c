@@ -505,6 +505,20 @@ static void signals_restore(void)
 	sigaction(SIGTERM, &hvb_xl_old_term, NULL);
 }
 
+int hvb_xl_vcpu_ns(struct hvb_xl *xl, uint32_t domid, uint64_t *ns)
+{
+	int nb = 0, nrcpus = 0;
+	libxl_vcpuinfo *v = libxl_list_vcpu(xl->ctx, domid, &nb, &nrcpus);
+
+	if (!v)
+		return -EIO;
+	*ns = 0;
+	for (int i = 0; i < nb; i++)
+		*ns += v[i].vcpu_time;
+	libxl_vcpuinfo_list_free(v, nb);
+	return 0;
+}
+
 int hvb_xl_version(struct hvb_xl *xl, char *buf, size_t len)
 {
 	const libxl_version_info *v = libxl_get_version_info(xl->ctx);
@@ -545,7 +559,7 @@ int hvb_xl_run(struct hvb_xl *xl, const struct hvb_xl_cfg *cfg, struct hvb_xl_ou
 	if (rc)
 		goto out_destroy;
 	if (cfg->on_created) {
-		rc = cfg->on_created(cfg->arg, domid, err, len);
+		rc = cfg->on_created(cfg->arg, xl, domid, err, len);
 		if (rc)
 			goto out_destroy;
 	}
