@@ -245,7 +245,12 @@ static void xen_cpu_rep(struct xen_cpu *c, const struct hvb_out *out,
 	      hvb_workload_find(rec->workload)->needs & HVB_CAP_NET))
 		return;
 	if (begin) {
+		unsigned before = c->n_kthreads;
+
 		find_kthreads(c);
+		if (c->n_kthreads != before)
+			hvb_out_log(out, "net: host CPU counts the vCPU and %u netback thread(s) of "
+					 "vif%u.0", c->n_kthreads, c->domid);
 		c->begin_err = cpu_now(c, &c->begin_ns);
 		c->begun = true;
 		return;
