@@ -34,6 +34,7 @@ test_xentrace_LINK := probes
 test_harness_LINK := workloads native-rt
 test_workloads_LINK := workloads native-rt
 test_harness_req_LINK := workloads native-rt
+test_harness_loss_LINK := workloads native-rt
 test_io_LINK := workloads native-rt
 # lib/: without runners/ and src/.
 test_console_codec_LINK := lib probes workloads native-rt
@@ -57,3 +58,5 @@ test_disk_LINK := runners/common/disk.c lib probes workloads native-rt
 test_hostcpu_LINK := runners/common/hostcpu.c lib probes workloads native-rt
 # The run's network namespace (root; skips without).
 test_netns_LINK := runners/common/netns.c lib probes workloads native-rt
+# The responder alone (it needs nothing but libc).
+test_peer_LINK := runners/common/peer.c
