@@ -19,6 +19,7 @@ test_netframe_LINK := workloads native-rt
 # The guest virtio-blk driver, its sources included (the guest runtime is no
 # host layer): nothing.
 test_virtio_blk_driver_LINK :=
+test_virtio_net_driver_LINK :=
 # hv/: the reference core alone.
 test_hv_elf_LINK := hv
 test_hv_guest_LINK := hv
