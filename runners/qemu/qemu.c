@@ -421,8 +421,8 @@ static int boot_and_collect(struct qemu_job *q, const char *image, char *why, si
 			(qemu_blk_usable(job->cfg) ? HVB_CAP_BLK : 0) | hvb_netjob_caps(&q->nj),
 		.mmio_user = QEMU_MMIO_USER,
 	};
-	char mac[18];
 	const uint8_t *m = q->nj.ns.guest_mac;
+	char *mac = xasprintf("%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
 	struct qemu_net net = { .tap_fd = q->nj.ns.tap_fd,
 				.vhost = q->runner->variant == QEMU_VARIANT_VHOST, .mac = mac };
 	char *words = hvb_netjob_cmdline(&q->nj, job->cmdline);
@@ -433,8 +433,7 @@ static int boot_and_collect(struct qemu_job *q, const char *image, char *why, si
 	int e, status;
 
 	free(words);
-	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
-		 m[5]);
+	free(mac); /* in argv now */
 	q->proc.keep_fd = q->nj.on ? q->nj.ns.tap_fd : -1;
 	line = qemu_argv_line(argv);
 	hvb_out_log(q->out, "rep %u: %s (-kernel %s = %s, sha256 %s)", job->rep, line, image,
