@@ -112,6 +112,8 @@ static void run_meta(const struct hvb_netjob *nj, const struct hvb_out *out)
 		       HVB_NETNS_PREFIX "%d-<n>: one per job (log.txt names each), removed after it",
 		       (int)getpid());
 	note_link(out, nj->ns.kind);
+	if (nj->ns.txqueuelen)
+		hvb_sink_metaf(out->sink, "net.txqueuelen", "%u", nj->ns.txqueuelen);
 	hvb_sink_metaf(out->sink, "net.peer",
 		       "hvbench responder (runners/common/peer.c): a process per job in the job's "
 		       "namespace, %s:%u UDP, %s; last pid %d",
