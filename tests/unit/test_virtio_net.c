@@ -813,14 +813,13 @@ static void test_vhost_translation(void)
 	f->vm.mem[1] = (struct vm_mem_region){.gpa = 1ull << 32, .size = sizeof(high), .hva = high};
 	f->vm.n_mem = 2;
 	hv_vhost_mem_table(&f->vm, &m);
-	TAP_EQ_INT(m.hdr.nregions, 2, "vhost memory table: one region per RAM region");
+	TAP_EQ_INT(m.nregions, 2, "vhost memory table: one region per RAM region");
 	TAP_OK(m.region[0].guest_phys_addr == 0 && m.region[0].memory_size == RAM &&
 		   m.region[0].userspace_addr == (uintptr_t)f->vm.mem[0].hva,
 	       "... region 0: gpa 0, RAM bytes, at the VM's mapping");
 	TAP_OK(m.region[1].guest_phys_addr == 1ull << 32 && m.region[1].memory_size == sizeof(high) &&
 		   m.region[1].userspace_addr == (uintptr_t)high,
 	       "... region 1: above 4 GiB, at its own mapping");
-	TAP_OK((void *)m.region == (void *)m.hdr.regions, "... regions right behind the header (the ABI)");
 	/* Queue 1 set up by the driver on a bare two-queue transport. */
 	virtio_mmio_init(&t, &f->vm, "t", 1, 0, 0, QSIZE, 2, &ops, NULL);
 	memset(&d, 0, sizeof(d));

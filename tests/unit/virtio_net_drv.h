@@ -6,7 +6,7 @@
  * Layout in guest RAM: each queue's rings at NDRV_RING(q); receive buffer
  * slot i at NDRV_RXBUF(i), transmit slot i at NDRV_TXBUF(i), NDRV_BUF bytes
  * each (a 12-byte virtio-net header, then the frame).  Descriptor i of a
- * queue is used for slot i.  Queues of up to 512 entries.
+ * queue is used for slot i.  Queues of up to 256 entries.
  */
 #ifndef HVB_VIRTIO_NET_DRV_H
 #define HVB_VIRTIO_NET_DRV_H
@@ -17,9 +17,9 @@
 
 #define NDRV_RING(q)	(0x1000ull + 0x8000ull * (q)) /* desc; avail +0x4000, used +0x6000 */
 #define NDRV_BUF	2048u
-#define NDRV_RXBUF(i)	(0x100000ull + (uint64_t)NDRV_BUF * (i))
-#define NDRV_TXBUF(i)	(0x300000ull + (uint64_t)NDRV_BUF * (i))
-#define NDRV_RAM_MIN	0x500000ull
+#define NDRV_RXBUF(i)	(0x20000ull + (uint64_t)NDRV_BUF * (i))
+#define NDRV_TXBUF(i)	(0xa0000ull + (uint64_t)NDRV_BUF * (i))
+#define NDRV_RAM_MIN	0x120000ull /* 256 slots per queue */
 #define NDRV_HDR	12u
 #define NDRV_FEATURES                                                                              \
 	((1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_MAC) | (1ull << VIRTIO_NET_F_MTU))
