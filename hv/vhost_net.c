@@ -150,7 +150,7 @@ void hv_vhost_close(struct hv_vhost *vh)
 void hv_vhost_mem_table(const struct vm *vm, struct hv_vhost_mem *m)
 {
 	memset(m, 0, sizeof(*m));
-	m->hdr.nregions = vm->n_mem;
+	m->nregions = vm->n_mem;
 	for (unsigned i = 0; i < vm->n_mem; i++)
 		m->region[i] = (struct vhost_memory_region){
 		    .guest_phys_addr = vm->mem[i].gpa,

@@ -44,11 +44,14 @@ struct hv_vhost {
 	bool running;	   /* the backend is set on both queues */
 };
 
-/* A memory table with room for every region of a VM. */
+/* A memory table with room for every region of a VM: struct vhost_memory
+ * (nregions, padding, regions[]) with its array sized. */
 struct hv_vhost_mem {
-	struct vhost_memory hdr;
+	uint32_t nregions, padding;
 	struct vhost_memory_region region[HV_MAX_MEM_REGIONS];
 };
+_Static_assert(offsetof(struct hv_vhost_mem, region) == offsetof(struct vhost_memory, regions),
+	       "hv_vhost_mem must lay out as struct vhost_memory");
 
 /* Open path (NULL = "/dev/vhost-net"), become its owner, read its features.
  * -ENOENT / -EACCES (no vhost-net: the message says so), -EOPNOTSUPP (it

@@ -27,6 +27,7 @@ test_hv_seccomp_LINK := hv
 test_hv_bare_loop_LINK := hv
 test_virtio_LINK := hv
 test_virtio_blk_LINK := hv
+test_virtio_net_LINK := hv
 # probes/ alone.
 test_kvm_stats_LINK := probes
 test_perf_LINK := probes

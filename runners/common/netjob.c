@@ -5,6 +5,7 @@
 #include "netjob.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,23 @@ bool hvb_job_needs_net(const struct hvb_job *job)
 		if (w && (w->needs & HVB_CAP_NET))
 			return true;
 	}
+	return false;
+}
+
+bool hvb_vhost_net_usable(char *why, size_t len)
+{
+	int fd = open("/dev/vhost-net", O_RDWR | O_CLOEXEC);
+
+	if (fd >= 0) {
+		close(fd);
+		return true;
+	}
+	if (errno == ENOENT)
+		snprintf(why, len, "no /dev/vhost-net: this kernel has no vhost-net (modprobe "
+			 "vhost_net; the plain runner's tap backend needs none)");
+	else
+		snprintf(why, len, "/dev/vhost-net: %s (needs root or access to it)",
+			 strerror(errno));
 	return false;
 }
 
@@ -94,29 +112,18 @@ static void run_meta(const struct hvb_netjob *nj, const struct hvb_out *out)
 		       HVB_NETNS_PREFIX "%d-<n>: one per job (log.txt names each), removed after it",
 		       (int)getpid());
 	note_link(out, nj->ns.kind);
+	if (nj->ns.txqueuelen)
+		hvb_sink_metaf(out->sink, "net.txqueuelen", "%u", nj->ns.txqueuelen);
 	hvb_sink_metaf(out->sink, "net.peer",
 		       "hvbench responder (runners/common/peer.c): a process per job in the job's "
 		       "namespace, %s:%u UDP, %s; last pid %d",
 		       peer_ip, nj->ns.peer_port, cpu, (int)hvb_peer_pid(nj->peer));
 }
 
-/*
- * The responder comes from runners/common/peer.c.  Until that part of the
- * work is merged the symbols are weak, so the build links and a job that
- * needs the link fails with that reason instead of pretending to run.
- */
-#pragma weak hvb_peer_start
-#pragma weak hvb_peer_stop
-#pragma weak hvb_peer_pid
-
 static int start_peer(struct hvb_netjob *nj, const struct hvb_job *job, char *why, size_t len)
 {
 	int r;
 
-	if (!hvb_peer_start) {
-		snprintf(why, len, "this hvbench has no responder (runners/common/peer.c not built)");
-		return -ENOSYS;
-	}
 	nj->peer_cpu_nr = hvb_other_cpu(job->cpu);
 	r = hvb_peer_start(&nj->ns, nj->peer_cpu_nr, &nj->peer, why, len);
 	if (r)
@@ -286,7 +293,7 @@ void hvb_netjob_stop(struct hvb_netjob *nj, const struct hvb_out *out)
 
 	if (!nj->on)
 		return;
-	if (nj->peer && hvb_peer_stop && !hvb_peer_stop(nj->peer, why, sizeof(why)) && out)
+	if (nj->peer && !hvb_peer_stop(nj->peer, why, sizeof(why)) && out)
 		hvb_out_log(out, "net: the responder had died during the job: %s", why);
 	nj->peer = NULL;
 	if (out && nj->ns.name[0])

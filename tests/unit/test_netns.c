@@ -9,9 +9,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/ethtool.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
+#include <linux/sockios.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -55,6 +57,21 @@ static int ipv6_disabled(void *arg)
 		v[0] = '?';
 	close(fd);
 	return v[0] == '1';
+}
+
+/* 1 when the interface's transmit checksum offload is off. */
+static int tx_csum_is_off(void *arg)
+{
+	struct ethtool_value ev = { .cmd = ETHTOOL_GTXCSUM };
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), r;
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", (char *)arg);
+	ifr.ifr_data = (void *)&ev;
+	r = fd >= 0 && !ioctl(fd, SIOCETHTOOL, &ifr) && ev.data == 0;
+	if (fd >= 0)
+		close(fd);
+	return r;
 }
 
 static void test_tap(void)
@@ -170,6 +187,8 @@ static void test_veth(void)
 	TAP_OK(strcmp(ns.peer_if, ns.guest_if), "two ends");
 	TAP_OK(hvb_netns_call(&ns, index_of, ns.guest_if) > 0, "both in the namespace");
 	TAP_OK(hvb_netns_call(&ns, ipv6_disabled, ns.guest_if) == 1, "IPv6 off on the measured end");
+	TAP_OK(hvb_netns_call(&ns, tx_csum_is_off, ns.peer_if) == 1,
+	       "the responder's end sends finished checksums (tx offload off)");
 	if (!TAP_OK(hvb_netns_call(&ns, datagram_arrives, &p) == 1,
 		    "peer -> guest address: a frame on the measured end, no ARP"))
 		printf("# %s\n", p.why);
