@@ -58,6 +58,8 @@ test_summarize_LINK := src/summarize.c src/summary.c src/compare.c src/compare_c
 # runners/common's disk and host CPU accounting, alone over the layers below.
 test_disk_LINK := runners/common/disk.c lib probes workloads native-rt
 test_hostcpu_LINK := runners/common/hostcpu.c lib probes workloads native-rt
+# The run's network namespace (root; skips without).
+test_netns_LINK := runners/common/netns.c lib probes workloads native-rt
 # The responder alone (it needs nothing but libc).
 test_peer_LINK := runners/common/peer.c
 # net/ natively end to end: the workloads over AF_PACKET against the responder.

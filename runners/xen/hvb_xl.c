@@ -2,8 +2,8 @@
  * hvb-xl: standalone test tool for runners/xen/xl.c.
  *
  *   hvb-xl available
- *   hvb-xl run [-m MB] [-c VCPUS] [-p CPU] [-e EXTRA] [-t SECONDS] [-l BYTES] [-d DISK] [-P] [-v]
- *              KERNEL
+ *   hvb-xl run [-m MB] [-c VCPUS] [-p CPU] [-e EXTRA] [-t SECONDS] [-l BYTES] [-d DISK]
+ *              [-n MAC [-s SCRIPT]] [-P] [-v] KERNEL
  *
  * run copies the guest's PV console to stdout and prints one outcome line
  * on stderr:  hvb-xl: domain D end=END create=S run=S console=N
@@ -32,8 +32,10 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: hvb-xl available\n"
 			"       hvb-xl run [-m MB] [-c VCPUS] [-p CPU] [-e EXTRA] [-t SECONDS] "
-			"[-l BYTES] [-d DISK] [-P] [-v] KERNEL\n"
+			"[-l BYTES] [-d DISK] [-n MAC [-s SCRIPT]] [-P] [-v] KERNEL\n"
 			"  -d  attach DISK (file or block device in dom0) as xvda, read-write\n"
+			"  -n  attach a vif with MAC (aa:bb:cc:dd:ee:ff), netback in dom0\n"
+			"  -s  the vif's hotplug script (default vif-hvbench)\n"
 			"  -P  a PV domU (default PVH)\n");
 	return 1;
 }
@@ -71,11 +73,12 @@ static int cmd_run(int argc, char **argv)
 	struct hvb_xl_cfg cfg = { .cpu = -1, .on_console = to_stdout };
 	struct hvb_xl_outcome out;
 	struct hvb_xl *xl;
+	uint8_t mac[6];
 	bool verbose = false;
 	char err[512] = "";
 	int opt, rc;
 
-	while ((opt = getopt(argc, argv, "m:c:p:e:t:l:d:Pv")) != -1) {
+	while ((opt = getopt(argc, argv, "m:c:p:e:t:l:d:n:s:Pv")) != -1) {
 		switch (opt) {
 		case 'm':
 			cfg.memory_mb = (unsigned)strtoul(optarg, NULL, 0);
@@ -97,6 +100,17 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'd':
 			cfg.disk = optarg;
+			break;
+		case 'n':
+			if (sscanf(optarg, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1], &mac[2],
+				   &mac[3], &mac[4], &mac[5]) != 6) {
+				fprintf(stderr, "hvb-xl: -n wants a MAC aa:bb:cc:dd:ee:ff\n");
+				return 1;
+			}
+			cfg.nic_mac = mac;
+			break;
+		case 's':
+			cfg.nic_script = optarg;
 			break;
 		case 'P':
 			cfg.pv = true;

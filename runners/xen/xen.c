@@ -8,6 +8,7 @@
  * Runs in a Xen dom0 as root.  Built without libxl (no libxen-dev), the
  * runner is still listed and says how to get it.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -20,6 +21,8 @@
 #include "config.h"
 #include "disk.h"
 #include "guest.h"
+#include "harness.h"
+#include "netjob.h"
 #include "records.h"
 #include "runner.h"
 #include "util.h"
@@ -30,6 +33,9 @@
 #endif
 
 #define XEN_LAST_TEXT   160
+#define XEN_VIF_SCRIPT  "vif-hvbench" /* ci/xen/vif-hotplug, in /etc/xen/scripts */
+#define XEN_SCRIPT_DIR  "/etc/xen/scripts"
+#define XEN_NET_DESC    "xen netfront, netback vif"
 
 /* How this Xen itself runs: $HVB_XEN_NESTING (set by ci/xen), else a guess
  * from dom0's view of the CPU and platform. */
@@ -82,6 +88,32 @@ static void xen_describe(const struct hvb_runner *r, const struct hvb_config *cf
 
 #else /* HVB_HAVE_LIBXL */
 
+/* The vif's hotplug script: $HVB_XEN_VIF_SCRIPT (a name in
+ * /etc/xen/scripts, as libxl takes it, or a path), else vif-hvbench. */
+static const char *vif_script(void)
+{
+	const char *s = getenv("HVB_XEN_VIF_SCRIPT");
+
+	return s && *s ? s : XEN_VIF_SCRIPT;
+}
+
+/* Can the vif be attached here?  Its script must exist in dom0 (libxl
+ * fails the whole domain otherwise); false with why. */
+static bool vif_script_ok(char *why, size_t len)
+{
+	const char *s = vif_script();
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s%s%s", s[0] == '/' ? "" : XEN_SCRIPT_DIR,
+		 s[0] == '/' ? "" : "/", s);
+	if (!access(path, X_OK))
+		return true;
+	if (snprintf(why, len, "no executable vif hotplug script %s: install ci/xen/vif-hotplug "
+			   "there, or name yours in HVB_XEN_VIF_SCRIPT (runners/xen/README.md)", path) >= (int)len)
+		why[len - 1] = '\0'; /* cut: snprintf did, the test tells GCC we know */
+	return false;
+}
+
 /* The run's disk (runners/common/disk.h) as dom0 sees it: hvbench runs in
  * dom0, so the path the run made (or --disk named) is the one to attach.
  * NULL: no disk, and the io/ cells skip (no HVB_CAP_BLK). */
@@ -125,6 +157,11 @@ static void xen_describe(const struct hvb_runner *r, const struct hvb_config *cf
 		      xen_disk_path(cfg) ? "xen blkback (phy: a loop device over the disk file in dom0), "
 					"guest blkfront in ring 3, polled"
 				      : "none (no disk attached)");
+	if (vif_script_ok(err, sizeof(err)))
+		hvb_out_metaf(out, "net", XEN_NET_DESC " (hotplug script %s; the vif moved into "
+					  "the job's namespace, the responder in dom0)", vif_script());
+	else
+		hvb_out_metaf(out, "net", "none: %s", err);
 	if (!hvb_xl_open(&xl, false, err, sizeof(err))) {
 		if (!hvb_xl_version(xl, buf, sizeof(buf)))
 			hvb_out_meta(out, "xen_version", buf);
@@ -132,23 +169,137 @@ static void xen_describe(const struct hvb_runner *r, const struct hvb_config *cf
 	}
 }
 
+/*
+ * Host CPU per operation of a net/ workload (host_cpu_ns_per_op): what
+ * serves the guest's frames besides the responder.  The domU's vCPU time
+ * from Xen (libxl_list_vcpu) plus dom0's netback kernel threads of its vif
+ * ("vif<domid>.0-q0-guest-rx", "...-dealloc", ns on CPU from
+ * /proc/<pid>/schedstat).  Not counted, because no thread owns it:
+ * netback's TX NAPI poll in softirq context, Xen's own time (event
+ * channels, grant copies in the hypervisor) and dom0's share of QEMU.
+ * The kernel threads appear when the backend connects (the guest's first
+ * rt_net_open), so they are looked up at every repetition's start.
+ */
+#define XEN_CPU_KTHREADS 4
+#define XEN_CPU_THREADS "the domU's vCPU (Xen's vcpu_time) + dom0's netback threads of its vif " \
+			"(guest-rx, dealloc; not the NAPI softirq, not the responder)"
+
+struct xen_cpu {
+	struct hvb_xl *xl; /* of hvb_xl_run, valid while the domain runs */
+	uint32_t domid;
+	bool begun;
+	int begin_err;
+	uint64_t begin_ns;
+	pid_t kthreads[XEN_CPU_KTHREADS];
+	unsigned n_kthreads;
+};
+
+/* dom0's kernel threads whose name starts with "vif<domid>.0-q". */
+static void find_kthreads(struct xen_cpu *c)
+{
+	char prefix[32], path[64], comm[32];
+	struct dirent *e;
+	DIR *d = opendir("/proc");
+
+	c->n_kthreads = 0;
+	snprintf(prefix, sizeof(prefix), "vif%u.0-q", c->domid);
+	while (d && (e = readdir(d)) && c->n_kthreads < XEN_CPU_KTHREADS) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%.20s/comm", e->d_name);
+		if (hvb_read_file(path, comm, sizeof(comm)) ||
+		    strncmp(comm, prefix, strlen(prefix)))
+			continue;
+		c->kthreads[c->n_kthreads++] = (pid_t)atoi(e->d_name);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* The set's CPU time now: 0 or -errno.  A thread that went away counts 0
+ * from then on, which the ERANGE check of the caller catches. */
+static int cpu_now(const struct xen_cpu *c, uint64_t *ns)
+{
+	char path[64], buf[128];
+	int r = hvb_xl_vcpu_ns(c->xl, c->domid, ns);
+
+	for (unsigned i = 0; !r && i < c->n_kthreads; i++) {
+		unsigned long long t;
+
+		snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)c->kthreads[i]);
+		if (hvb_read_file(path, buf, sizeof(buf)) || sscanf(buf, "%llu", &t) != 1)
+			return -ENOENT;
+		*ns += t;
+	}
+	return r;
+}
+
+static void xen_cpu_rep(struct xen_cpu *c, const struct hvb_out *out,
+			const struct hvb_record *rec, uint64_t ops, bool begin)
+{
+	uint64_t ns = 0;
+	int r;
+
+	if (!c->xl || !hvb_hostcpu_wanted(rec->workload) ||
+	    !(hvb_workload_find(rec->workload) &&
+	      hvb_workload_find(rec->workload)->needs & HVB_CAP_NET))
+		return;
+	if (begin) {
+		unsigned before = c->n_kthreads;
+
+		find_kthreads(c);
+		if (c->n_kthreads != before)
+			hvb_out_log(out, "net: host CPU counts the vCPU and %u netback thread(s) of "
+					 "vif%u.0", c->n_kthreads, c->domid);
+		c->begin_err = cpu_now(c, &c->begin_ns);
+		c->begun = true;
+		return;
+	}
+	r = c->begun ? c->begin_err : -ENODATA;
+	if (!r)
+		r = cpu_now(c, &ns);
+	if (!r && ns < c->begin_ns)
+		r = -ERANGE;
+	hvb_hostcpu_row(out, rec->workload, rec->rep, ops, r, r ? 0 : ns - c->begin_ns,
+			XEN_CPU_THREADS, "libxl_list_vcpu + /proc/<pid>/schedstat, ns");
+	c->begun = false;
+}
+
 struct xen_collect {
 	struct hvb_rec_consumer *c;
 	struct xen_trace *xt;
 	struct hvb_console_stream stream;
 	char last_text[XEN_LAST_TEXT]; /* last console text line: for failure reasons */
+	struct hvb_netjob *net;	       /* the job's link (net/ workloads) */
+	const struct hvb_job *job;
+	const struct hvb_out *out;
+	struct xen_cpu cpu;	       /* host CPU per operation of net/ workloads */
 };
 
 static int xen_on_record(void *arg, const struct hvb_record *rec, uint32_t seq)
 {
 	struct xen_collect *x = arg;
+	struct hvb_record copy;
 
 	(void)seq;
-	if (hvb_rec_deliver(x->c, rec))
+	/* a net/ cell skipped for want of the link says why the link is off */
+	if (hvb_rec_deliver(x->c, hvb_netjob_note_skip(x->net, rec, &copy)))
 		return -EPROTO;
 	if (rec->type == HVB_REC_CELL_BEGIN)
 		xen_trace_on_cell(x->xt, rec);
 	return 0;
+}
+
+/* REP_BEGIN / REP_END: exit accounting (xentrace) and the responder's CPU
+ * per operation (peer_cpu_ns_per_op). */
+static void xen_on_rep(void *arg, const struct hvb_record *rec, bool begin)
+{
+	struct xen_collect *x = arg;
+
+	if (x->xt)
+		xen_trace_on_rep(x->xt, rec, begin);
+	hvb_netjob_rep(x->net, x->out, rec, x->c->rep_ops, begin);
+	xen_cpu_rep(&x->cpu, x->out, rec, x->c->rep_ops, begin);
 }
 
 static void xen_on_text(void *arg, const char *text, size_t len)
@@ -238,26 +389,71 @@ static void describe_pages(const struct hvb_runner *r, const struct hvb_job *job
 				"is Xen's choice (superpages where it can)");
 }
 
+/*
+ * The job's network link (netjob.h, HVB_LINK_ADOPT): a namespace of the
+ * job's own in dom0, into which the domain's vif<domid>.0 is moved once
+ * libxl has built the domain and before it runs, with the responder
+ * started in it: hvbench runs in dom0, so the responder is a dom0 process
+ * beside it, as it is a host process for the other runners.  Without the
+ * vif's hotplug script or the namespace, the job runs without HVB_CAP_NET
+ * and its net/ cells are skipped with the reason.
+ */
+static void xen_net_start(struct hvb_netjob *nj, const struct hvb_job *job,
+			  const struct hvb_out *out)
+{
+	char why[300];
+
+	if (hvb_job_needs_net(job) && !vif_script_ok(why, sizeof(why)))
+		hvb_netjob_refuse(nj, job, out, why);
+	else
+		hvb_netjob_start(nj, job, out, HVB_LINK_ADOPT, false);
+}
+
+/* The domain exists, paused: its vif joins the namespace, the responder
+ * starts.  A failure stops the job (the guest was told it has a link). */
+static int xen_net_created(void *arg, struct hvb_xl *xl, uint32_t domid, char *err, size_t len)
+{
+	struct xen_collect *x = arg;
+	char vif[32], why[600];
+	int rc;
+
+	x->cpu.xl = xl;
+	x->cpu.domid = domid;
+	snprintf(vif, sizeof(vif), "vif%u.0", domid);
+	rc = hvb_netjob_adopt(x->net, x->job, x->out, vif, why, sizeof(why));
+	if (rc)
+		snprintf(err, len, "net: %s", why);
+	return rc;
+}
+
 static int xen_run(const struct hvb_runner *r, const struct hvb_job *job,
 		   const struct hvb_out *out)
 {
 	const char *disk = xen_disk_path(job->cfg);
-	const struct hvb_guest_env env = {
+	struct hvb_netjob net;
+	struct hvb_guest_env env = {
 		/* --page-size: PV has 4 KiB pages only (cmd_run refuses 2m for it). */
 		.pt_4k = !is_pv(r) && hvb_job_pt_4k(job),
 		.dev = "xencons",
-		/* io/ runs only when the disk is attached (xvda, blkback) */
+		/* io/ runs only when the disk is attached (xvda, blkback), net/
+		 * only with the vif and the responder */
 		.caps = xen_caps(r, job->cfg) | (disk ? HVB_CAP_BLK : 0),
 	};
 	struct hvb_xl_cfg cfg = { .vcpus = 1, .memory_mb = job->cfg->guest_mem_mib };
 	struct hvb_rec_consumer c;
 	struct hvb_xl_outcome o = { .domid = 0 };
-	struct xen_collect x = { .c = &c };
+	struct xen_collect x = { .c = &c, .net = &net, .job = job, .out = out };
 	struct xen_trace *xt = NULL;
 	char why[400] = "", err[768] = "";
 	struct hvb_xl *xl;
-	char *cmdline = hvb_guest_cmdline(job->cmdline, &env);
+	char *words, *cmdline;
 	int rc = 0;
+
+	xen_net_start(&net, job, out);
+	env.caps |= hvb_netjob_caps(&net);
+	words = hvb_netjob_cmdline(&net, job->cmdline);
+	cmdline = hvb_guest_cmdline(words, &env);
+	free(words);
 
 	hvb_rec_init(&c, out, job);
 	hvb_console_stream_init(&x.stream, xen_on_record, xen_on_text, &x);
@@ -268,6 +464,11 @@ static int xen_run(const struct hvb_runner *r, const struct hvb_job *job,
 	cfg.cmdline = cmdline;
 	cfg.cpu = job->cpu;
 	cfg.disk = disk;
+	if (net.on) {
+		cfg.nic_mac = net.ns.guest_mac;
+		cfg.nic_script = vif_script();
+		cfg.on_created = xen_net_created;
+	}
 	cfg.timeout_s = job->timeout_s;
 	cfg.on_console = xen_on_console;
 	cfg.arg = &x;
@@ -277,12 +478,14 @@ static int xen_run(const struct hvb_runner *r, const struct hvb_job *job,
 		/* Exit accounting: xentrace runs from before the domain exists
 		 * (a PV domU has none: trace.c records why). */
 		xt = xen_trace_start(out, is_pv(r), job);
-		c.on_rep = xt ? xen_trace_on_rep : NULL;
-		c.arg = x.xt = xt;
+		c.on_rep = xen_on_rep;
+		c.arg = &x;
+		x.xt = xt;
 		rc = hvb_xl_open(&xl, false, err, sizeof(err));
 	}
 	if (!rc) {
 		rc = hvb_xl_run(xl, &cfg, &o, err, sizeof(err));
+		x.cpu.xl = NULL; /* the domain is gone: no more vCPU times */
 		hvb_xl_close(xl);
 	}
 	if (rc) {
@@ -292,6 +495,7 @@ static int xen_run(const struct hvb_runner *r, const struct hvb_job *job,
 		outcome_reason(&o, &x, job, why, sizeof(why));
 	}
 	xen_trace_finish(xt, o.domid ? (int)o.domid : -1); /* a domU is never domain 0 */
+	hvb_netjob_stop(&net, out);
 	log_stream(out, &x.stream.stats);
 	if (why[0])
 		hvb_out_log(out, "%s", why);

@@ -207,6 +207,26 @@ static int add_disk(const struct hvb_xl_cfg *cfg, libxl_domain_config *dc, char 
 	return d->pdev_path && d->vdev ? 0 : -ENOMEM;
 }
 
+/* The vif: netback in dom0, our mac, the caller's hotplug script (libxl
+ * runs it itself when there is no udev, as in ci/xen's dom0). */
+static int add_nic(const struct hvb_xl_cfg *cfg, libxl_domain_config *dc)
+{
+	libxl_device_nic *n;
+
+	dc->nics = calloc(1, sizeof(*dc->nics));
+	if (!dc->nics)
+		return -ENOMEM;
+	dc->num_nics = 1;
+	n = &dc->nics[0];
+	libxl_device_nic_init(n);
+	n->backend_domid = 0;
+	n->devid = 0;
+	n->nictype = LIBXL_NIC_TYPE_VIF;
+	memcpy(n->mac, cfg->nic_mac, sizeof(n->mac));
+	n->script = strdup(cfg->nic_script ? cfg->nic_script : "vif-hvbench");
+	return n->script ? 0 : -ENOMEM;
+}
+
 /* Fill a libxl domain config for a PVH (or PV) guest from cfg. */
 static int build_config(struct hvb_xl *xl, const struct hvb_xl_cfg *cfg, libxl_domain_config *dc,
 			char *err, size_t len)
@@ -258,6 +278,8 @@ static int build_config(struct hvb_xl *xl, const struct hvb_xl_cfg *cfg, libxl_d
 	dc->on_reboot = LIBXL_ACTION_ON_SHUTDOWN_PRESERVE;
 	dc->on_crash = LIBXL_ACTION_ON_SHUTDOWN_PRESERVE;
 	if (!dc->c_info.name || !b->kernel || !b->cmdline)
+		goto nomem;
+	if (cfg->nic_mac && add_nic(cfg, dc))
 		goto nomem;
 	if (cfg->disk) {
 		int rc = add_disk(cfg, dc, err, len);
@@ -483,6 +505,20 @@ static void signals_restore(void)
 	sigaction(SIGTERM, &hvb_xl_old_term, NULL);
 }
 
+int hvb_xl_vcpu_ns(struct hvb_xl *xl, uint32_t domid, uint64_t *ns)
+{
+	int nb = 0, nrcpus = 0;
+	libxl_vcpuinfo *v = libxl_list_vcpu(xl->ctx, domid, &nb, &nrcpus);
+
+	if (!v)
+		return -EIO;
+	*ns = 0;
+	for (int i = 0; i < nb; i++)
+		*ns += v[i].vcpu_time;
+	libxl_vcpuinfo_list_free(v, nb);
+	return 0;
+}
+
 int hvb_xl_version(struct hvb_xl *xl, char *buf, size_t len)
 {
 	const libxl_version_info *v = libxl_get_version_info(xl->ctx);
@@ -522,6 +558,11 @@ int hvb_xl_run(struct hvb_xl *xl, const struct hvb_xl_cfg *cfg, struct hvb_xl_ou
 	rc = console_open(xl, domid, &fd, err, len);
 	if (rc)
 		goto out_destroy;
+	if (cfg->on_created) {
+		rc = cfg->on_created(cfg->arg, xl, domid, err, len);
+		if (rc)
+			goto out_destroy;
+	}
 	if (libxl_domain_unpause(xl->ctx, domid, NULL)) {
 		errf(err, len, "libxl could not unpause domain %u", domid);
 		rc = -EIO;

@@ -42,6 +42,17 @@ struct hvb_xl_cfg {
 	 * (vbd 51712), read-write, served by blkback (phy backend: the
 	 * hotplug script puts a file on a loop device); NULL: no disk. */
 	const char *disk;
+	/* A vif (vif 0, netback in dom0) with mac nic_mac, set up by the
+	 * hotplug script nic_script (a name in /etc/xen/scripts or a path),
+	 * which must write hotplug-status connected; dom0 names the interface
+	 * vif<domid>.0.  nic_mac NULL: no vif. */
+	const uint8_t *nic_mac;
+	const char *nic_script;
+	/* Called once the domain is built (paused, its devices attached: the
+	 * vif exists in dom0) and before it is unpaused.  Return 0 to go on,
+	 * or -errno with err filled to give up (the domain is destroyed and
+	 * hvb_xl_run returns that error).  May be NULL. */
+	int (*on_created)(void *arg, struct hvb_xl *xl, uint32_t domid, char *err, size_t len);
 	/* Receives the guest's PV console output in order, in chunks of any
 	 * size.  Return 0 to go on, or -errno to stop the guest (the domain is
 	 * destroyed and the run ends with HVB_XL_STOPPED).  May be NULL. */
@@ -88,6 +99,11 @@ void hvb_xl_close(struct hvb_xl *xl);
  */
 int hvb_xl_run(struct hvb_xl *xl, const struct hvb_xl_cfg *cfg, struct hvb_xl_outcome *out,
 	       char *err, size_t len);
+
+/* CPU time all vCPUs of domid have run so far, in ns (libxl_list_vcpu,
+ * Xen's own accounting): 0, or -EIO.  Callable from cfg callbacks (the
+ * xl of on_created) while the domain runs. */
+int hvb_xl_vcpu_ns(struct hvb_xl *xl, uint32_t domid, uint64_t *ns);
 
 /* Xen version as "4.17.7" (major.minor + extra) into buf.  0 or -EIO. */
 int hvb_xl_version(struct hvb_xl *xl, char *buf, size_t len);

@@ -3,8 +3,10 @@
  * byte-ring put/get across the wrap of the ring and of the 32-bit indexes
  * (xenstore), the push-notify rule of io/ring.h, xenstore request framing
  * (lengths, NULs, what does not fit), blkif segment lists (one page, sub-
- * page ranges, page crossings, too many segments, misalignment) and the
- * blkif structure layouts blkback expects (x86_64 ABI).
+ * page ranges, page crossings, too many segments, misalignment), the
+ * blkif and netif structure layouts blkback and netback expect (x86_64
+ * ABI), and netfront's checks of what netback writes: response ids,
+ * status, offsets, flags and ring indexes, TX buffer placement, vif macs.
  */
 #include <stddef.h>
 #include <string.h>
@@ -112,6 +114,122 @@ static void test_layout(void)
 	TAP_EQ_INT(sizeof(struct xen_multicall_entry), 64, "multicall entry: 64 bytes");
 }
 
+static void test_netif_layout(void)
+{
+	TAP_EQ_INT(offsetof(struct netif_tx_request, offset), 4, "tx request offset at 4");
+	TAP_EQ_INT(offsetof(struct netif_tx_request, flags), 6, "tx request flags at 6");
+	TAP_EQ_INT(offsetof(struct netif_tx_request, id), 8, "tx request id at 8");
+	TAP_EQ_INT(offsetof(struct netif_tx_request, size), 10, "tx request size at 10");
+	TAP_EQ_INT(offsetof(struct netif_tx_response, status), 2, "tx response status at 2");
+	TAP_EQ_INT(offsetof(struct netif_rx_request, gref), 4, "rx request gref at 4 (after pad)");
+	TAP_EQ_INT(offsetof(struct netif_rx_response, offset), 2, "rx response offset at 2");
+	TAP_EQ_INT(offsetof(struct netif_rx_response, flags), 4, "rx response flags at 4");
+	TAP_EQ_INT(offsetof(struct netif_rx_response, status), 6, "rx response status at 6");
+	TAP_EQ_INT(sizeof(union netif_rx_entry), 8, "rx entry: 8 bytes");
+	TAP_EQ_INT(offsetof(struct netif_tx_sring, ring[NETIF_TX_RING_SIZE]), 64 + 256 * 12,
+		   "tx ring: 256 entries of 12 bytes fill one page");
+	TAP_OK((4096 - 64) / 12 < 2 * NETIF_TX_RING_SIZE && (4096 - 64) / 8 < 2 * NETIF_RX_RING_SIZE,
+	       "ring sizes are the largest powers of two that fit (io/ring.h __RD32)");
+	TAP_EQ_INT(offsetof(struct netif_rx_sring, rsp_prod), 8, "rsp_prod at 8, as in every sring");
+}
+
+static void test_netif_indexes(void)
+{
+	TAP_EQ_INT(netif_new_responses(5, 5, 10), 0, "nothing new");
+	TAP_EQ_INT(netif_new_responses(8, 5, 10), 3, "three new");
+	TAP_EQ_INT(netif_new_responses(2, 0xfffffffeu, 4), 4, "four across the index wrap");
+	TAP_EQ_INT(netif_new_responses(9, 5, 3), -1, "more responses than requests: broken");
+	TAP_EQ_INT(netif_new_responses(4, 5, 128), -1, "producer behind consumer: broken");
+}
+
+static void test_netif_tx_check(void)
+{
+	struct netif_tx_response r = {.id = 3, .status = NETIF_RSP_OKAY};
+	const char *why = NULL;
+
+	TAP_EQ_INT(netif_tx_check(&r, 128, true, &why), 0, "tx okay: sent");
+	r.status = NETIF_RSP_DROPPED;
+	TAP_EQ_INT(netif_tx_check(&r, 128, true, &why), 1, "tx dropped: counted, slot free");
+	r.status = NETIF_RSP_ERROR;
+	TAP_EQ_INT(netif_tx_check(&r, 128, true, &why), 1, "tx error: counted, slot free");
+	r.status = NETIF_RSP_NULL;
+	TAP_EQ_INT(netif_tx_check(&r, 128, true, &why), -1, "tx NULL (extra info we never sent): broken");
+	TAP_OK(why && strstr(why, "status"), "... the reason names the status");
+	r.status = 0;
+	why = NULL;
+	TAP_EQ_INT(netif_tx_check(&r, 128, false, &why), -1, "an id not in flight: broken");
+	TAP_OK(why && strstr(why, "bad id"), "... the reason names the id");
+	r.id = 128;
+	TAP_EQ_INT(netif_tx_check(&r, 128, true, &why), -1, "an id past our buffers: broken");
+	r.id = 0xffff;
+	TAP_EQ_INT(netif_tx_check(&r, 128, true, &why), -1, "id 0xffff: broken");
+}
+
+static void test_netif_rx_check(void)
+{
+	struct netif_rx_response r = {.id = 7, .offset = 0, .flags = 0, .status = 64};
+	const char *why = NULL;
+
+	TAP_EQ_INT(netif_rx_check(&r, 128, true, &why), 64, "a 64-byte frame at offset 0");
+	r.flags = NETRXF_DATA_VALIDATED;
+	TAP_EQ_INT(netif_rx_check(&r, 128, true, &why), 64, "data_validated is fine");
+	r.flags = 0;
+	r.offset = 4096 - 1514;
+	r.status = 1514;
+	TAP_EQ_INT(netif_rx_check(&r, 128, true, &why), 1514, "an MTU frame ending at the page end");
+	r.offset = 4096 - 1513;
+	TAP_EQ_INT(netif_rx_check(&r, 128, true, &why), -1, "one byte past the page: broken");
+	TAP_OK(why && strstr(why, "page"), "... the reason says it leaves its page");
+	r.offset = 0xffff;
+	r.status = 0x7fff;
+	TAP_EQ_INT(netif_rx_check(&r, 128, true, &why), -1, "huge offset and length: broken (no wrap)");
+	r.offset = 0;
+	r.status = 0;
+	TAP_EQ_INT(netif_rx_check(&r, 128, true, &why), -1, "zero-length frame: broken");
+	r.status = NETIF_RSP_DROPPED;
+	TAP_EQ_INT(netif_rx_check(&r, 128, true, &why), 0, "slot given back empty: 0, reposted");
+	r.status = NETIF_RSP_ERROR;
+	TAP_EQ_INT(netif_rx_check(&r, 128, true, &why), 0, "error: 0, reposted");
+	r.status = 64;
+	r.flags = NETRXF_MORE_DATA;
+	TAP_EQ_INT(netif_rx_check(&r, 128, true, &why), -1, "more_data without feature-sg: broken");
+	r.flags = NETRXF_EXTRA_INFO;
+	TAP_EQ_INT(netif_rx_check(&r, 128, true, &why), -1, "extra_info without GSO: broken");
+	r.flags = NETRXF_GSO_PREFIX;
+	TAP_EQ_INT(netif_rx_check(&r, 128, true, &why), -1, "gso prefix: broken");
+	r.flags = 0;
+	TAP_EQ_INT(netif_rx_check(&r, 128, false, &why), -1, "a buffer not posted: broken");
+	TAP_OK(why && strstr(why, "bad id"), "... the reason names the id");
+	r.id = 128;
+	TAP_EQ_INT(netif_rx_check(&r, 128, true, &why), -1, "an id past our buffers: broken");
+}
+
+static void test_netif_place_and_mac(void)
+{
+	uint8_t mac[6];
+	unsigned page;
+	uint16_t off;
+
+	netif_tx_place(0, &page, &off);
+	TAP_OK(page == 0 && off == 0, "tx slot 0: page 0 offset 0");
+	netif_tx_place(1, &page, &off);
+	TAP_OK(page == 0 && off == 2048, "tx slot 1: page 0 offset 2048");
+	netif_tx_place(127, &page, &off);
+	TAP_OK(page == 63 && off == 2048, "tx slot 127: page 63 offset 2048");
+	TAP_OK(2048 + 1514 <= 4096, "an MTU frame in the upper half stays inside its page");
+	TAP_OK(xen_mac_parse("02:68:76:62:00:02", mac) && mac[0] == 2 && mac[1] == 0x68 &&
+		       mac[5] == 2,
+	       "mac as libxl writes it");
+	TAP_OK(xen_mac_parse("AA:bb:CC:dd:EE:ff", mac) && mac[0] == 0xaa && mac[5] == 0xff,
+	       "mac in mixed case");
+	TAP_OK(!xen_mac_parse("02:68:76:62:00", mac), "five bytes: refused");
+	TAP_OK(!xen_mac_parse("02:68:76:62:00:02:", mac), "trailing colon: refused");
+	TAP_OK(!xen_mac_parse("02-68-76-62-00-02", mac), "dashes: refused");
+	TAP_OK(!xen_mac_parse("02:68:76:62:00:2", mac), "one digit: refused");
+	TAP_OK(!xen_mac_parse("02:68:76:62:00:0g", mac), "not hex: refused");
+	TAP_OK(!xen_mac_parse("", mac), "empty: refused");
+}
+
 int main(void)
 {
 	test_ring_wrap();
@@ -119,5 +237,10 @@ int main(void)
 	test_xs_build();
 	test_segments();
 	test_layout();
+	test_netif_layout();
+	test_netif_indexes();
+	test_netif_tx_check();
+	test_netif_rx_check();
+	test_netif_place_and_mac();
 	return tap_done();
 }

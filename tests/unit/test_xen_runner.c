@@ -1,11 +1,17 @@
-/* The Xen runners off Xen: both are registered, and say precisely why they cannot run. */
+/* The Xen runners off Xen: both are registered, and say precisely why they
+ * cannot run; their meta says whether a net/ job would get a vif (the
+ * hotplug script is there or not). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "results.h"
 #include "runner.h"
+#include "sink.h"
 #include "tap.h"
+#include "util.h"
 
 static void check(const char *name)
 {
@@ -34,8 +40,62 @@ static void check(const char *name)
 	printf("# %s: why: %s\n", name, why);
 }
 
+/* runner.<name>.net of describe() with HVB_XEN_VIF_SCRIPT = script. */
+static char *net_meta(const char *name, const char *script)
+{
+	char tmpl[] = "/tmp/hvb-xen-runner-XXXXXX", why[512], *dir, *v = NULL, key[64];
+	const struct hvb_runner *r = hvb_runner_find(name);
+	struct hvb_config cfg;
+	struct hvb_sink *sink;
+	struct hvb_run run;
+
+	if (!r || !mkdtemp(tmpl) || hvb_sink_open(&sink, tmpl, "r1"))
+		return NULL;
+	setenv("HVB_XEN_VIF_SCRIPT", script, 1);
+	if (!hvb_config_load(&cfg, NULL, why, sizeof(why))) {
+		const struct hvb_out out = { .sink = sink, .runner = name };
+
+		r->describe(r, &cfg, &out);
+		hvb_config_free(&cfg);
+	}
+	unsetenv("HVB_XEN_VIF_SCRIPT");
+	dir = xasprintf("%s/r1", tmpl);
+	if (!hvb_sink_finish(sink, "complete", NULL, 0) &&
+	    !hvb_run_read(dir, false, &run, why, sizeof(why))) {
+		snprintf(key, sizeof(key), "runner.%s.net", name);
+		v = hvb_run_meta(&run, key) ? xstrdup(hvb_run_meta(&run, key)) : NULL;
+		if (!v && hvb_run_meta(&run, "runner.xen-pvh.libxl"))
+			v = xstrdup("(stub)");
+		hvb_run_free(&run);
+	}
+	free(dir);
+	return v;
+}
+
+static void check_net_meta(void)
+{
+	char *none = net_meta("xen-pvh", "/nonexistent/vif-x"), *rel = net_meta("xen-pv", "vif-x-no");
+	char *yes = net_meta("xen-pv", "/bin/sh");
+
+	if (none && !strcmp(none, "(stub)")) {
+		TAP_SKIP("built without libxl: no vif in the stub");
+	} else {
+		TAP_OK(none && strstr(none, "none: no executable vif hotplug script /nonexistent/vif-x"),
+		       "no script at the path: net meta says none and names the path");
+		TAP_OK(rel && strstr(rel, "/etc/xen/scripts/vif-x-no"),
+		       "a bare name is looked up in /etc/xen/scripts, as libxl does");
+		TAP_OK(yes && !strncmp(yes, "xen netfront, netback vif (hotplug script /bin/sh", 49),
+		       "an executable script: xen netfront, netback vif");
+	}
+	printf("# net meta: %s | %s | %s\n", none ? none : "-", rel ? rel : "-", yes ? yes : "-");
+	free(none);
+	free(rel);
+	free(yes);
+}
+
 int main(void)
 {
+	check_net_meta();
 	check("xen-pvh");
 	check("xen-pv");
 	return tap_done();

@@ -71,90 +71,47 @@ static char note[HVB_TEXT_MAX];
 
 /* ------------------------------------------------------------ xenstore helpers */
 
-static char *path_of(char *out, size_t len, const char *dir, const char *key)
-{
-	char *p = rt_put_str(out, out + len - 1, dir);
-
-	p = rt_put_str(p, out + len - 1, "/");
-	p = rt_put_str(p, out + len - 1, key);
-	*p = '\0';
-	return out;
-}
-
-static int read_key(const char *dir, const char *key, uint64_t *v)
-{
-	char path[192];
-
-	return xs_read_u64(path_of(path, sizeof(path), dir, key), v);
-}
-
 /* A feature flag: 1 if the key reads as a non-zero number, else 0. */
 static uint64_t feature(const char *key)
 {
 	uint64_t v = 0;
 
-	return read_key(f.be, key, &v) ? 0 : v;
+	return xs_read_key(f.be, key, &v) ? 0 : v;
 }
 
 static int write_key(const char *key, const char *value)
 {
-	char path[192];
-
-	return xs_write(path_of(path, sizeof(path), f.fe, key), value);
+	return xs_write_key(f.fe, key, value);
 }
 
 static int write_num(const char *key, uint64_t v)
 {
-	char num[24], *p = rt_put_dec(num, num + sizeof(num) - 1, v);
-
-	*p = '\0';
-	return write_key(key, num);
+	return xs_write_key_num(f.fe, key, v);
 }
 
-/* Poll the backend's state until it reaches `want` (or more); its state,
- * or -ETIMEDOUT.  We yield between reads so dom0 can make progress. */
 static int wait_backend(uint64_t want, uint64_t *state)
 {
-	uint64_t until = rt_tsc_begin() + (uint64_t)WAIT_S * 1000 * rt_tsc_khz();
-
-	for (;;) {
-		if (!read_key(f.be, "state", state) && *state >= want)
-			return 0;
-		if (rt_tsc_begin() > until)
-			return -RT_ETIMEDOUT;
-		rt_xen_hypercall(XEN_HC_SCHED_OP, SCHEDOP_YIELD, 0);
-	}
+	return xs_wait_state(f.be, want, WAIT_S, state);
 }
 
 /* The first vbd the toolstack gave us (the runner attaches one: xvda). */
 static int find_device(const char **why)
 {
-	char names[256], tmp[sizeof(f.be)];
-	uint64_t id = 0, backend = 0;
-	int n = xs_directory("device/vbd", names, sizeof(names) - 1);
-	char *p;
+	struct xs_device d;
+	int e = xs_first_device("vbd", &d);
 
-	if (n <= 0) {
+	if (e == -RT_ENODEV)
 		*why = "Xen: no vbd in xenstore (device/vbd): the runner attached no disk";
-		return -RT_ENODEV;
-	}
-	names[n] = '\0';
-	for (p = names; *p >= '0' && *p <= '9' && id < 0x10000; p++)
-		id = id * 10 + (uint64_t)(*p - '0');
-	if (p == names || *p || id >= 0x10000) {
+	else if (e == -RT_EINVAL)
 		*why = "Xen: device/vbd holds an id that is not a small number";
-		return -RT_EINVAL;
-	}
-	f.handle = (uint16_t)id;
-	p = rt_put_str(f.fe, f.fe + sizeof(f.fe) - 1, "device/vbd/");
-	p = rt_put_dec(p, f.fe + sizeof(f.fe) - 1, id);
-	*p = '\0';
-	if (xs_read(path_of(tmp, sizeof(tmp), f.fe, "backend"), f.be, sizeof(f.be)) <= 0 ||
-	    read_key(f.fe, "backend-id", &backend) || backend >= 0x7ff0) {
+	else if (e)
 		*why = "Xen: the vbd has no backend / backend-id in xenstore";
-		return -RT_ENODEV;
-	}
-	f.backend = (uint16_t)backend;
+	if (e)
+		return e == -RT_EINVAL ? e : -RT_ENODEV;
+	rt_memcpy(f.fe, d.fe, sizeof(f.fe));
+	rt_memcpy(f.be, d.be, sizeof(f.be));
+	f.handle = d.id;
+	f.backend = d.backend;
 	return 0;
 }
 
@@ -227,11 +184,11 @@ static int read_disk(struct rt_blk_info *info, const char **why)
 {
 	uint64_t sectors = 0, ssize = 512;
 
-	if (read_key(f.be, "sectors", &sectors) || !sectors) {
+	if (xs_read_key(f.be, "sectors", &sectors) || !sectors) {
 		*why = "blkfront: the backend gave no disk size (sectors)";
 		return -RT_EIO;
 	}
-	read_key(f.be, "sector-size", &ssize);
+	xs_read_key(f.be, "sector-size", &ssize);
 	if (ssize != RT_BLK_SECTOR) {
 		*why = "blkfront: the backend's sector-size is not 512 (not supported)";
 		return -RT_EINVAL;

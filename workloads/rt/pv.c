@@ -341,4 +341,5 @@ const struct rt_platform rt_platform_xen_pv = {
 	.user_mode = " in PV user mode (workload or runtime)",
 	.kernel_mode = " in PV kernel mode (runtime)",
 	.blk = &rt_xen_blkfront, /* the same blkfront as PVH; grants name mfns */
+	.net = &rt_xen_netfront, /* likewise */
 };

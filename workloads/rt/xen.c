@@ -477,4 +477,5 @@ const struct rt_platform rt_platform_xen_pvh = {
 	.user_mode = rt_hvm_user_mode, /* an HVM guest: ring 3 and ring 0 */
 	.kernel_mode = rt_hvm_kernel_mode,
 	.blk = &rt_xen_blkfront,
+	.net = &rt_xen_netfront,
 };

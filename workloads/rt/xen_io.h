@@ -1,18 +1,19 @@
 /*
  * Xen split-driver I/O in the guest runtime: the grant table
  * (xen_gnttab.c), event channels (xen_evtchn.c), a polled xenstore client
- * (xenstore.c) and blkfront (blkfront.c), shared by Xen PVH and PV.
+ * (xenstore.c), blkfront (blkfront.c) and netfront (netfront.c), shared by
+ * Xen PVH and PV.
  *
  * Layouts and numbers are from Xen's public headers (grant_table.h,
- * event_channel.h, memory.h, xen.h, io/ring.h, io/blkif.h, io/xs_wire.h,
- * io/xenbus.h); the ABI is stable.  Everything runs in ring 3 (PV: user
+ * event_channel.h, memory.h, xen.h, io/ring.h, io/blkif.h, io/netif.h,
+ * io/xs_wire.h, io/xenbus.h); the ABI is stable.  Everything runs in ring 3 (PV: user
  * mode) except the hypercalls themselves (rt_xen_hypercall, the int3
  * gate); nothing waits for an event: completions and xenstore replies are
  * polled, which is why events can stay masked.
  *
  * The inline functions below are pure, so the host unit tests
  * (tests/unit/test_xen_io.c) check them: ring arithmetic, xenstore
- * message framing, blkif segment lists.
+ * message framing, blkif segment lists, netif response checks.
  */
 #ifndef HVB_RT_XEN_IO_H
 #define HVB_RT_XEN_IO_H
@@ -228,6 +229,180 @@ static inline unsigned blkif_segments(struct blkif_segment *seg, unsigned max, u
 	return n;
 }
 
+/* ------------------------------------------------------------ netif */
+
+/*
+ * io/netif.h, single queue, no scatter-gather, no GSO, no checksum
+ * offload: one ring slot per frame each way.  A TX request names a grant,
+ * an offset and a size that must stay inside one 4 KiB page (netback
+ * disables the vif otherwise); an RX request lends the backend a whole
+ * page, which it fills by copy (request-rx-copy) from offset `offset` of
+ * the response.
+ */
+#define NETTXF_CSUM_BLANK	(1u << 0)
+#define NETTXF_DATA_VALIDATED	(1u << 1)
+#define NETTXF_MORE_DATA	(1u << 2)
+#define NETTXF_EXTRA_INFO	(1u << 3)
+#define NETRXF_DATA_VALIDATED	(1u << 0)
+#define NETRXF_CSUM_BLANK	(1u << 1)
+#define NETRXF_MORE_DATA	(1u << 2)
+#define NETRXF_EXTRA_INFO	(1u << 3)
+#define NETRXF_GSO_PREFIX	(1u << 4)
+#define NETIF_RSP_DROPPED	(-2)
+#define NETIF_RSP_ERROR		(-1)
+#define NETIF_RSP_OKAY		0
+#define NETIF_RSP_NULL		1
+/* (4096 - 64) / 12 and / 8, rounded down to a power of two (io/ring.h) */
+#define NETIF_TX_RING_SIZE	256
+#define NETIF_RX_RING_SIZE	256
+
+struct netif_tx_request {
+	uint32_t gref;
+	uint16_t offset, flags; /* NETTXF_* */
+	uint16_t id, size;	/* id is echoed; size: the whole frame */
+};
+
+struct netif_tx_response {
+	uint16_t id;
+	int16_t status; /* NETIF_RSP_* */
+};
+
+struct netif_rx_request {
+	uint16_t id, pad;
+	uint32_t gref;
+};
+
+struct netif_rx_response {
+	uint16_t id, offset, flags; /* NETRXF_* */
+	int16_t status;		    /* < 0: NETIF_RSP_*; else the frame's length */
+};
+
+union netif_tx_entry {
+	struct netif_tx_request req;
+	struct netif_tx_response rsp;
+};
+
+union netif_rx_entry {
+	struct netif_rx_request req;
+	struct netif_rx_response rsp;
+};
+
+struct netif_tx_sring {
+	volatile uint32_t req_prod, req_event, rsp_prod, rsp_event;
+	uint8_t pad[48];
+	union netif_tx_entry ring[NETIF_TX_RING_SIZE];
+};
+
+struct netif_rx_sring {
+	volatile uint32_t req_prod, req_event, rsp_prod, rsp_event;
+	uint8_t pad[48];
+	union netif_rx_entry ring[NETIF_RX_RING_SIZE];
+};
+
+_Static_assert(sizeof(struct netif_tx_request) == 12, "netif_tx_request layout");
+_Static_assert(sizeof(struct netif_tx_response) == 4, "netif_tx_response layout");
+_Static_assert(sizeof(struct netif_rx_request) == 8, "netif_rx_request layout");
+_Static_assert(sizeof(struct netif_rx_response) == 8, "netif_rx_response layout");
+_Static_assert(sizeof(union netif_tx_entry) == 12, "netif tx ring entry");
+_Static_assert(offsetof(struct netif_tx_sring, ring) == 64, "netif tx ring header");
+_Static_assert(offsetof(struct netif_rx_sring, ring) == 64, "netif rx ring header");
+_Static_assert(sizeof(struct netif_tx_sring) <= 4096, "one tx ring page");
+_Static_assert(sizeof(struct netif_rx_sring) <= 4096, "one rx ring page");
+
+/*
+ * How many new responses the backend claims, given its rsp_prod, our
+ * rsp_cons and how many requests we have outstanding: a backend that
+ * answers more than was asked is broken (-1), never read past.
+ */
+static inline int netif_new_responses(uint32_t rsp_prod, uint32_t rsp_cons, unsigned outstanding)
+{
+	uint32_t n = rsp_prod - rsp_cons;
+
+	return n > outstanding ? -1 : (int)n;
+}
+
+/*
+ * A TX response for one of our nslots buffers: 0 sent, 1 the backend did
+ * not send it (dropped, error: counted, the slot is free again), -1 a
+ * broken response (an id we never used, a status netif.h does not have),
+ * with *why.  busy: is slot id in flight (checked by the caller's table).
+ */
+static inline int netif_tx_check(const struct netif_tx_response *r, unsigned nslots, bool busy,
+				 const char **why)
+{
+	if (r->id >= nslots || !busy) {
+		*why = "netfront: the backend answered a TX request we did not make (bad id)";
+		return -1;
+	}
+	if (r->status == NETIF_RSP_OKAY)
+		return 0;
+	if (r->status == NETIF_RSP_DROPPED || r->status == NETIF_RSP_ERROR)
+		return 1;
+	*why = "netfront: a TX response with a status netif.h does not define";
+	return -1;
+}
+
+/*
+ * An RX response for one of our nslots posted pages: the frame's length
+ * (> 0), 0 for a slot the backend gave back without a frame (status < 0:
+ * counted, the page is posted again), -1 broken with *why: an id we did
+ * not post, a frame that does not fit its page, or a multi-slot frame
+ * (more_data, extra_info, a GSO prefix: features we did not offer).
+ */
+static inline int netif_rx_check(const struct netif_rx_response *r, unsigned nslots, bool posted,
+				 const char **why)
+{
+	if (r->id >= nslots || !posted) {
+		*why = "netfront: the backend filled an RX buffer we did not post (bad id)";
+		return -1;
+	}
+	if (r->status < 0)
+		return 0;
+	if (r->flags & (NETRXF_MORE_DATA | NETRXF_EXTRA_INFO | NETRXF_GSO_PREFIX)) {
+		*why = "netfront: the backend sent a multi-slot frame (sg/gso not negotiated)";
+		return -1;
+	}
+	if (!r->status || (uint32_t)r->offset + (uint32_t)r->status > 4096u) {
+		*why = "netfront: an RX response whose offset + length leaves its page";
+		return -1;
+	}
+	return r->status;
+}
+
+/* Where TX buffer `slot` lives when two 2 KiB buffers share each page (a
+ * frame of up to 1514 bytes never crosses a page): page index and offset. */
+static inline void netif_tx_place(unsigned slot, unsigned *page, uint16_t *offset)
+{
+	*page = slot / 2;
+	*offset = (uint16_t)((slot & 1) * 2048u);
+}
+
+/* "aa:bb:cc:dd:ee:ff" (either case; what libxl writes as device/vif/N/mac)
+ * into mac; false on anything else. */
+static inline bool xen_mac_parse(const char *s, uint8_t mac[6])
+{
+	for (unsigned i = 0; i < 6; i++) {
+		unsigned v = 0;
+
+		for (unsigned k = 0; k < 2; k++) {
+			char c = *s++;
+
+			if (c >= '0' && c <= '9')
+				v = v * 16 + (unsigned)(c - '0');
+			else if (c >= 'a' && c <= 'f')
+				v = v * 16 + (unsigned)(c - 'a' + 10);
+			else if (c >= 'A' && c <= 'F')
+				v = v * 16 + (unsigned)(c - 'A' + 10);
+			else
+				return false;
+		}
+		mac[i] = (uint8_t)v;
+		if (*s++ != (i == 5 ? '\0' : ':'))
+			return false;
+	}
+	return true;
+}
+
 /* ------------------------------------------------------------ guest only */
 
 /* xen_gnttab.c.  Set up the grant table (PVH: frames added to the physmap
@@ -262,6 +437,28 @@ int xs_read_u64(const char *path, uint64_t *v);
 int xs_write(const char *path, const char *value);
 /* Names under path, NUL-separated, into buf: total bytes, or -errno. */
 int xs_directory(const char *path, char *buf, size_t len);
+/* dir/key into out (cut to len - 1 bytes); returns out. */
+char *xs_path(char *out, size_t len, const char *dir, const char *key);
+/* Read dir/key as an unsigned decimal; write a string, or a decimal,
+ * there: 0 or -errno. */
+int xs_read_key(const char *dir, const char *key, uint64_t *v);
+int xs_write_key(const char *dir, const char *key, const char *value);
+int xs_write_key_num(const char *dir, const char *key, uint64_t v);
+/* Poll dir/state until it reaches want (or more), yielding the CPU between
+ * reads so dom0 can make progress; 0 with *state, or -ETIMEDOUT after
+ * wait_s seconds (*state: the last value read). */
+int xs_wait_state(const char *dir, uint64_t want, unsigned wait_s, uint64_t *state);
+
+/* A split device the toolstack made for us: device/<class>/<id>. */
+struct xs_device {
+	char fe[32];  /* our directory, "device/vif/0" */
+	char be[128]; /* the backend's directory */
+	uint16_t id, backend;
+};
+/* The first device of class cls ("vbd", "vif"): 0; -ENODEV none there,
+ * -EINVAL an id that is not a small number, -ENOENT no backend /
+ * backend-id.  The caller words the reason. */
+int xs_first_device(const char *cls, struct xs_device *d);
 
 /* xen_gnttab.c: a hypercall with up to four arguments from user mode
  * through the two-argument gate (one multicall entry); the call's result,
@@ -271,5 +468,8 @@ long rt_xen_hypercall4(unsigned nr, uint64_t a1, uint64_t a2, uint64_t a3, uint6
 /* blkfront.c: the rt_blk_ops of Xen PVH and PV. */
 struct rt_blk_ops;
 extern const struct rt_blk_ops rt_xen_blkfront;
+/* netfront.c: the rt_net_ops of Xen PVH and PV. */
+struct rt_net_ops;
+extern const struct rt_net_ops rt_xen_netfront;
 
 #endif /* HVB_RT_XEN_IO_H */

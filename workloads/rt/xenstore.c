@@ -6,6 +6,10 @@
  * index we send an event so xenstored looks, and while we wait we yield
  * the CPU so dom0 can answer (one physical CPU under Xen-in-QEMU).
  *
+ * Below the client: what blkfront and netfront both need of a xenbus
+ * handshake (keys under a directory, polling the other end's state, the
+ * first device of a class).
+ *
  * The ring: PVH from HVM_PARAM_STORE_PFN/EVTCHN (a page outside RAM that
  * rt_paging_init maps with the console page), PV from start_info.
  */
@@ -17,6 +21,7 @@
 
 #define RT_ENOENT 2
 #define RT_EIO 5
+#define RT_ENODEV 19
 #define RT_EINVAL 22
 #define RT_EACCES 13
 #define RT_ETIMEDOUT 110
@@ -209,4 +214,80 @@ int xs_directory(const char *path, char *buf, size_t len)
 	for (int i = 0; i < n; i++)
 		buf[i] = reply[i];
 	return n;
+}
+
+/* ------------------------------------------------------------ frontend helpers */
+
+char *xs_path(char *out, size_t len, const char *dir, const char *key)
+{
+	char *p = rt_put_str(out, out + len - 1, dir);
+
+	p = rt_put_str(p, out + len - 1, "/");
+	p = rt_put_str(p, out + len - 1, key);
+	*p = '\0';
+	return out;
+}
+
+int xs_read_key(const char *dir, const char *key, uint64_t *v)
+{
+	char path[192];
+
+	return xs_read_u64(xs_path(path, sizeof(path), dir, key), v);
+}
+
+int xs_write_key(const char *dir, const char *key, const char *value)
+{
+	char path[192];
+
+	return xs_write(xs_path(path, sizeof(path), dir, key), value);
+}
+
+int xs_write_key_num(const char *dir, const char *key, uint64_t v)
+{
+	char num[24], *p = rt_put_dec(num, num + sizeof(num) - 1, v);
+
+	*p = '\0';
+	return xs_write_key(dir, key, num);
+}
+
+int xs_wait_state(const char *dir, uint64_t want, unsigned wait_s, uint64_t *state)
+{
+	uint64_t until = rt_tsc_begin() + (uint64_t)wait_s * 1000 * rt_tsc_khz();
+
+	for (;;) {
+		if (!xs_read_key(dir, "state", state) && *state >= want)
+			return 0;
+		if (rt_tsc_begin() > until)
+			return -RT_ETIMEDOUT;
+		rt_xen_hypercall(XEN_HC_SCHED_OP, SCHEDOP_YIELD, 0);
+	}
+}
+
+int xs_first_device(const char *cls, struct xs_device *d)
+{
+	char dir[32], names[256], tmp[sizeof(d->be)];
+	uint64_t id = 0, backend = 0;
+	char *p = rt_put_str(dir, dir + sizeof(dir) - 1, "device/");
+	int n;
+
+	p = rt_put_str(p, dir + sizeof(dir) - 1, cls);
+	*p = '\0';
+	n = xs_directory(dir, names, sizeof(names) - 1);
+	if (n <= 0)
+		return -RT_ENODEV;
+	names[n] = '\0';
+	for (p = names; *p >= '0' && *p <= '9' && id < 0x10000; p++)
+		id = id * 10 + (uint64_t)(*p - '0');
+	if (p == names || *p || id >= 0x10000)
+		return -RT_EINVAL;
+	d->id = (uint16_t)id;
+	p = rt_put_str(d->fe, d->fe + sizeof(d->fe) - 1, dir);
+	p = rt_put_str(p, d->fe + sizeof(d->fe) - 1, "/");
+	p = rt_put_dec(p, d->fe + sizeof(d->fe) - 1, id);
+	*p = '\0';
+	if (xs_read(xs_path(tmp, sizeof(tmp), d->fe, "backend"), d->be, sizeof(d->be)) <= 0 ||
+	    xs_read_key(d->fe, "backend-id", &backend) || backend >= 0x7ff0)
+		return -RT_ENOENT;
+	d->backend = (uint16_t)backend;
+	return 0;
 }
