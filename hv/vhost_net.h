@@ -42,6 +42,10 @@ struct hv_vhost {
 	uint64_t features; /* what the kernel offers */
 	pid_t worker_tid;  /* 0 when not found (kernels before 6.4: a kthread) */
 	bool running;	   /* the backend is set on both queues */
+	/* NULL: the ioctl system call (0 or -errno).  Tests put a recorder here to check the
+	 * sequence hv_vhost_start / hv_vhost_stop make without a kernel that
+	 * has vhost-net (set it after hv_vhost_open, or without it). */
+	int (*ioctl_fn)(int fd, unsigned long req, void *arg);
 };
 
 /* A memory table with room for every region of a VM: struct vhost_memory
