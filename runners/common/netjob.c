@@ -120,11 +120,11 @@ static void run_meta(const struct hvb_netjob *nj, const struct hvb_out *out)
 		       peer_ip, nj->ns.peer_port, cpu, (int)hvb_peer_pid(nj->peer));
 }
 
-static int start_peer(struct hvb_netjob *nj, const struct hvb_job *job, char *why, size_t len)
+static int start_peer(struct hvb_netjob *nj, int job_cpu, char *why, size_t len)
 {
 	int r;
 
-	nj->peer_cpu_nr = hvb_other_cpu(job->cpu);
+	nj->peer_cpu_nr = hvb_other_cpu(job_cpu);
 	r = hvb_peer_start(&nj->ns, nj->peer_cpu_nr, &nj->peer, why, len);
 	if (r)
 		return r;
@@ -187,7 +187,7 @@ int hvb_netjob_start(struct hvb_netjob *nj, const struct hvb_job *job, const str
 		nj->words = hvb_netns_words(&nj->ns);
 		return 0;
 	}
-	if ((r = start_peer(nj, job, err, sizeof(err)))) {
+	if ((r = start_peer(nj, job->cpu, err, sizeof(err)))) {
 		snprintf(why, sizeof(why), "cannot start the responder in %s: %s", nj->ns.name, err);
 		hvb_netjob_stop(nj, out);
 		say_off(nj, out, why);
@@ -217,7 +217,7 @@ int hvb_netjob_adopt(struct hvb_netjob *nj, const struct hvb_job *job, const str
 		snprintf(why, len, "cannot move %s into %s: %s", ifname, nj->ns.name, err);
 		return r;
 	}
-	if ((r = start_peer(nj, job, err, sizeof(err)))) {
+	if ((r = start_peer(nj, job->cpu, err, sizeof(err)))) {
 		snprintf(why, len, "cannot start the responder in %s: %s", nj->ns.name, err);
 		return r;
 	}

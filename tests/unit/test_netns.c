@@ -242,6 +242,45 @@ static void test_stale(void)
 	hvb_netns_destroy(&live);
 }
 
+/* A vif stand-in: one end of a veth in our namespace, moved in. */
+static int bind_peer_address(void *arg)
+{
+	const struct hvb_netns *ns = arg;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(ns->peer_ip),
+				 .sin_port = htons(ns->peer_port) };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), r;
+
+	r = fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof(a));
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+static void test_adopt(void)
+{
+	struct hvb_netns ns;
+	char why[300], cmd[160], a[16], b[16];
+
+	snprintf(a, sizeof(a), "hvbta%d", (int)getpid() % 100000);
+	snprintf(b, sizeof(b), "hvbtb%d", (int)getpid() % 100000);
+	snprintf(cmd, sizeof(cmd), "ip link add %s type veth peer name %s", a, b);
+	if (system(cmd)) {
+		TAP_SKIP("cannot make a veth to adopt (ip link add)");
+		return;
+	}
+	if (TAP_OK(!hvb_netns_create(&ns, HVB_LINK_ADOPT, false, why, sizeof(why)),
+		   "an ADOPT namespace, no interface of its own")) {
+		TAP_OK(!hvb_netns_adopt(&ns, a, why, sizeof(why)), "adopting an interface");
+		TAP_OK(if_nametoindex(a) == 0, "it left our namespace");
+		TAP_OK(hvb_netns_call(&ns, index_of, a) > 0, "it is in the namespace");
+		TAP_OK(hvb_netns_call(&ns, bind_peer_address, &ns) == 1,
+		       "with the responder's address");
+		hvb_netns_destroy(&ns);
+	}
+	snprintf(cmd, sizeof(cmd), "ip link del %s 2>/dev/null", b);
+	(void)!system(cmd);
+}
+
 static void test_refusals(void)
 {
 	struct hvb_netns ns;
@@ -269,6 +308,7 @@ int main(void)
 		test_tap();
 	test_veth();
 	test_stale();
+	test_adopt();
 	test_refusals();
 	return tap_done();
 }
