@@ -22,6 +22,7 @@
 #include <linux/futex.h>
 #include <linux/kvm.h>
 #include <linux/seccomp.h>
+#include <linux/vhost.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -40,7 +41,7 @@
 
 #define X32_SYSCALL_BIT 0x40000000u
 #define ARG_LO(i)	(uint32_t)(offsetof(struct seccomp_data, args) + 8 * (i)) /* little endian */
-#define MAX_VALS	5
+#define MAX_VALS	10 /* the vhost thread's ioctls */
 #define MAX_INSNS	512
 
 /* The flags glibc's pthread_create passes to clone: a thread, never a process. */
@@ -214,6 +215,69 @@ static const struct sc_rule io_rules[] = {
     ANY(SYS_exit_group),
 };
 
+/*
+ * The virtio-net I/O thread's allowlist (hv/virtio_net.c, tap and
+ * loopback): it sleeps in poll on its eventfds and the tap, reads the
+ * eventfds (read), moves frames between guest memory and the tap (readv,
+ * writev), wakes itself on stop (write), takes the device's mutex (futex)
+ * and ends.  No ioctl, no open, no socket.
+ */
+static const struct sc_rule net_rules[] = {
+    ANY(SYS_readv),
+    ANY(SYS_writev),
+    ANY(SYS_poll),
+    ANY(SYS_ppoll),
+    ANY(SYS_read),
+    ANY(SYS_write),
+    ARG(SYS_futex, 1, ~(uint32_t)(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME), FUTEX_WAIT,
+	FUTEX_WAKE, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET),
+    /* Poll mode lets a vCPU on the same CPU run now and then. */
+    ANY(SYS_sched_yield),
+    ANY(SYS_clock_gettime),
+    /* Thread exit (glibc releases the stack with madvise, munmap). */
+    ANY(SYS_madvise),
+    ANY(SYS_munmap),
+    ARG(SYS_mmap, 2, PROT_EXEC, 0),
+    ARG(SYS_mprotect, 2, PROT_EXEC, 0),
+    ANY(SYS_brk),
+    ANY(SYS_rt_sigprocmask),
+    ANY(SYS_rt_sigreturn),
+    ANY(SYS_restart_syscall),
+    ANY(SYS_gettid),
+    ANY(SYS_sigaltstack),
+    ANY(SYS_exit),
+    ANY(SYS_exit_group),
+};
+
+/*
+ * The virtio-net vhost thread's allowlist: it sleeps on its eventfd and
+ * hands the rings to the kernel at DRIVER_OK, takes them back at a reset
+ * (the vhost ioctls below, on /dev/vhost-net), takes the device's mutexes.
+ */
+static const struct sc_rule vhost_rules[] = {
+    ARG(SYS_ioctl, 1, ~0u, VHOST_SET_FEATURES, VHOST_SET_MEM_TABLE, VHOST_SET_VRING_NUM,
+	VHOST_SET_VRING_BASE, VHOST_SET_VRING_ADDR, VHOST_SET_VRING_KICK, VHOST_SET_VRING_CALL,
+	VHOST_NET_SET_BACKEND, VHOST_GET_VRING_BASE),
+    ANY(SYS_poll),
+    ANY(SYS_ppoll),
+    ANY(SYS_read),
+    ARG(SYS_futex, 1, ~(uint32_t)(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME), FUTEX_WAIT,
+	FUTEX_WAKE, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET),
+    ANY(SYS_clock_gettime),
+    ANY(SYS_madvise),
+    ANY(SYS_munmap),
+    ARG(SYS_mmap, 2, PROT_EXEC, 0),
+    ARG(SYS_mprotect, 2, PROT_EXEC, 0),
+    ANY(SYS_brk),
+    ANY(SYS_rt_sigprocmask),
+    ANY(SYS_rt_sigreturn),
+    ANY(SYS_restart_syscall),
+    ANY(SYS_gettid),
+    ANY(SYS_sigaltstack),
+    ANY(SYS_exit),
+    ANY(SYS_exit_group),
+};
+
 struct prog {
 	struct sock_filter f[MAX_INSNS];
 	unsigned n;
@@ -324,6 +388,22 @@ int hv_seccomp_io_install(void)
 	if (!hv_seccomp_supported(NULL, 0))
 		return 0;
 	return install(io_rules, sizeof(io_rules) / sizeof(io_rules[0]),
+		       SECCOMP_RET_ERRNO | EPERM);
+}
+
+int hv_seccomp_net_install(void)
+{
+	if (!hv_seccomp_supported(NULL, 0))
+		return 0;
+	return install(net_rules, sizeof(net_rules) / sizeof(net_rules[0]),
+		       SECCOMP_RET_ERRNO | EPERM);
+}
+
+int hv_seccomp_vhost_install(void)
+{
+	if (!hv_seccomp_supported(NULL, 0))
+		return 0;
+	return install(vhost_rules, sizeof(vhost_rules) / sizeof(vhost_rules[0]),
 		       SECCOMP_RET_ERRNO | EPERM);
 }
 

@@ -60,6 +60,16 @@ int hv_seccomp_install(enum hv_seccomp_action act);
  */
 int hv_seccomp_io_install(void);
 
+/*
+ * The virtio-net I/O thread's allowlists (seccomp.c, net_rules: tap and
+ * loopback; vhost_rules: the thread that hands the rings to vhost-net),
+ * installed by that thread on itself, unknown calls -> EPERM (a frame then
+ * counts as a tap error).  0 also when the kernel cannot filter, else
+ * -errno.
+ */
+int hv_seccomp_net_install(void);
+int hv_seccomp_vhost_install(void);
+
 /* How many system calls the filter allows (clone3's ENOSYS not counted). */
 unsigned hv_seccomp_n_allowed(void);
 

@@ -7,6 +7,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "exit.h"
 #include "mem.h"
@@ -22,12 +25,12 @@ static void atomic_add(uint64_t *p, uint64_t v)
 
 int virtio_mmio_init(struct virtio_mmio *t, struct vm *vm, const char *name, uint32_t device_id,
 		     uint64_t features, unsigned config_size, uint16_t queue_num_max,
-		     const struct virtio_mmio_ops *ops, void *dev)
+		     unsigned n_queues, const struct virtio_mmio_ops *ops, void *dev)
 {
 	int r;
 
 	if (config_size > HV_VIRTIO_CONFIG_MAX || !queue_num_max || queue_num_max > HV_VIRTQ_MAX ||
-	    (queue_num_max & (queue_num_max - 1)))
+	    (queue_num_max & (queue_num_max - 1)) || !n_queues || n_queues > HV_VIRTIO_MAX_QUEUES)
 		return -EINVAL;
 	memset(t, 0, sizeof(*t));
 	r = -pthread_mutex_init(&t->lock, NULL);
@@ -39,6 +42,7 @@ int virtio_mmio_init(struct virtio_mmio *t, struct vm *vm, const char *name, uin
 	t->features = features | (1ull << VIRTIO_F_VERSION_1);
 	t->config_size = config_size;
 	t->queue_num_max = queue_num_max;
+	t->n_queues = n_queues;
 	t->ops = ops;
 	t->dev = dev;
 	return 0;
@@ -111,7 +115,7 @@ bool virtio_queue_live(struct virtio_mmio *t, unsigned q)
 {
 	uint32_t s = virtio_status(t);
 
-	return q < HV_VIRTIO_MAX_QUEUES && t->vq[q].ready && (s & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	return q < t->n_queues && t->vq[q].ready && (s & VIRTIO_CONFIG_S_DRIVER_OK) &&
 	       !(s & VIRTIO_CONFIG_S_NEEDS_RESET);
 }
 
@@ -219,7 +223,7 @@ static struct virtq *queue_for_write(struct virtio_mmio *t, const char *reg)
 {
 	char why[96];
 
-	if (t->queue_sel >= HV_VIRTIO_MAX_QUEUES) {
+	if (t->queue_sel >= t->n_queues) {
 		snprintf(why, sizeof(why), "%s written with QueueSel %u, no such queue", reg,
 			 t->queue_sel);
 		virtio_needs_reset(t, why);
@@ -286,7 +290,7 @@ static int bad_access(struct virtio_mmio *t, struct vcpu *vcpu, uint64_t off, un
 /* A readable register's value; false for a register that cannot be read. */
 static bool reg_read(struct virtio_mmio *t, uint64_t off, uint32_t *v)
 {
-	const struct virtq *q = t->queue_sel < HV_VIRTIO_MAX_QUEUES ? &t->vq[t->queue_sel] : NULL;
+	const struct virtq *q = t->queue_sel < t->n_queues ? &t->vq[t->queue_sel] : NULL;
 
 	switch (off) {
 	case VIRTIO_MMIO_MAGIC_VALUE:
@@ -376,7 +380,7 @@ static int notify(struct virtio_mmio *t, struct vcpu *vcpu, uint32_t q)
 {
 	char why[64];
 
-	if (q >= HV_VIRTIO_MAX_QUEUES) {
+	if (q >= t->n_queues) {
 		snprintf(why, sizeof(why), "QueueNotify for queue %u, which does not exist", q);
 		virtio_lock(t);
 		virtio_needs_reset(t, why);
@@ -404,7 +408,7 @@ static int config_access(struct virtio_mmio *t, struct vcpu *vcpu, uint64_t off,
 int virtio_mmio_access(struct virtio_mmio *t, struct vcpu *vcpu, uint64_t off, uint8_t *data,
 		       unsigned len, bool write)
 {
-	uint32_t v;
+	uint32_t v, old, now;
 	bool ok;
 
 	if (off >= VIRTIO_MMIO_CONFIG)
@@ -425,9 +429,52 @@ int virtio_mmio_access(struct virtio_mmio *t, struct vcpu *vcpu, uint64_t off, u
 		return HV_CONTINUE;
 	}
 	virtio_lock(t);
+	old = virtio_status(t);
 	ok = reg_write(t, off, v);
+	now = virtio_status(t);
 	virtio_unlock(t);
+	if (now != old && t->ops->status_changed)
+		t->ops->status_changed(t->dev, old, now);
 	return ok ? HV_CONTINUE : bad_access(t, vcpu, off, len, write, "not a writable register");
+}
+
+/* ------------------------------------------------------------ notify eventfds */
+
+static int notify_eventfd_ioctl(struct vm *vm, uint64_t window_gpa, unsigned q, int fd,
+				bool deassign)
+{
+	struct kvm_ioeventfd io = {
+	    .datamatch = q,
+	    .addr = window_gpa + VIRTIO_MMIO_QUEUE_NOTIFY,
+	    .len = 4,
+	    .fd = fd,
+	    .flags = KVM_IOEVENTFD_FLAG_DATAMATCH | (deassign ? KVM_IOEVENTFD_FLAG_DEASSIGN : 0),
+	};
+
+	return ioctl(vm->fd, KVM_IOEVENTFD, &io) ? -errno : 0;
+}
+
+int virtio_mmio_notify_eventfd(struct vm *vm, uint64_t window_gpa, unsigned q, int *fd_out)
+{
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), r;
+
+	if (fd < 0)
+		return -errno;
+	r = notify_eventfd_ioctl(vm, window_gpa, q, fd, false);
+	if (r) {
+		close(fd);
+		return r;
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+void virtio_mmio_notify_eventfd_del(struct vm *vm, uint64_t window_gpa, unsigned q, int fd)
+{
+	if (fd < 0)
+		return;
+	notify_eventfd_ioctl(vm, window_gpa, q, fd, true);
+	close(fd);
 }
 
 /* ------------------------------------------------------------ split virtqueue */

@@ -1,7 +1,8 @@
 /*
  * virtio-mmio (version 2, "modern") transport and split virtqueues of the
- * reference core, independent of the device behind them (hv/virtio_blk.c
- * is the only one so far).
+ * reference core, independent of the device behind them (hv/virtio_blk.c:
+ * one queue; hv/virtio_net.c: two, receive and transmit).  Each device
+ * says how many queues it has; QueueSel and QueueNotify name one by index.
  *
  * Threads.  Register accesses run on the vCPU thread (the MMIO exit
  * handler).  A device may serve its queues on another thread (the I/O
@@ -61,7 +62,7 @@
 #define VIRTIO_MMIO_VERSION_2	 2u
 #define HV_VIRTIO_VENDOR_ID	 0x48564200u /* "\0BVH": hvbench */
 #define HV_VIRTQ_MAX		 1024u	     /* largest queue any device offers */
-#define HV_VIRTIO_MAX_QUEUES	 1u
+#define HV_VIRTIO_MAX_QUEUES	 2u /* virtio-net: receive + transmit */
 #define HV_VIRTIO_CONFIG_MAX	 256u /* bytes of device config a device may have */
 
 /* One split virtqueue. */
@@ -106,6 +107,10 @@ struct virtio_mmio_ops {
 	/* The driver wrote QueueNotify for queue q (a valid index) while the
 	 * device is live.  Runs on the vCPU thread, without the lock. */
 	int (*notify)(void *dev, struct vcpu *vcpu, unsigned q);
+	/* Optional: the Status register changed from old to new (a driver
+	 * write: DRIVER_OK, a reset to 0, ...).  Runs on the vCPU thread after
+	 * the write, without the lock (vhost-net sets its rings up here). */
+	void (*status_changed)(void *dev, uint32_t old, uint32_t new);
 };
 
 struct virtio_mmio {
@@ -115,6 +120,7 @@ struct virtio_mmio {
 	uint64_t features; /* offered */
 	unsigned config_size;
 	uint16_t queue_num_max;
+	unsigned n_queues; /* 1..HV_VIRTIO_MAX_QUEUES */
 	const struct virtio_mmio_ops *ops;
 	void *dev;
 
@@ -132,10 +138,23 @@ struct virtio_mmio {
 	char why[160];		/* why it was last set (under the lock) */
 };
 
-/* Set up the transport (no registration: the device does that). */
+/* Set up the transport with n_queues queues (no registration: the device
+ * does that).  -EINVAL for a config, queue size or queue count it cannot
+ * have. */
 int virtio_mmio_init(struct virtio_mmio *t, struct vm *vm, const char *name, uint32_t device_id,
 		     uint64_t features, unsigned config_size, uint16_t queue_num_max,
-		     const struct virtio_mmio_ops *ops, void *dev);
+		     unsigned n_queues, const struct virtio_mmio_ops *ops, void *dev);
+
+/*
+ * A KVM ioeventfd on the window's QueueNotify register that fires only for
+ * a 4-byte write of queue index q (KVM_IOEVENTFD_FLAG_DATAMATCH): one
+ * eventfd per queue, so a thread (or vhost) knows which queue was kicked
+ * without an exit.  The eventfd (non-blocking) is the caller's: remove the
+ * registration with virtio_mmio_notify_eventfd_del, then close it.
+ * 0 or -errno (-ENOTTY/-EINVAL: KVM without ioeventfds; -EBADF: no VM fd).
+ */
+int virtio_mmio_notify_eventfd(struct vm *vm, uint64_t window_gpa, unsigned q, int *fd_out);
+void virtio_mmio_notify_eventfd_del(struct vm *vm, uint64_t window_gpa, unsigned q, int fd);
 void virtio_mmio_destroy(struct virtio_mmio *t);
 
 /* The MMIO handler body: off is the offset in the window. */
@@ -166,6 +185,21 @@ void virtio_needs_reset(struct virtio_mmio *t, const char *why);
  */
 enum virtq_pop_result virtq_pop(const struct vm *vm, struct virtq *q, struct virtq_chain *c,
 				const char **why);
+
+/* Under the lock, on a live queue: whether the driver has made chains
+ * available that the device has not taken yet (the ring is not checked:
+ * virtq_pop does that). */
+static inline bool virtq_pending(const struct virtq *q)
+{
+	return __atomic_load_n(&q->avail->idx, __ATOMIC_ACQUIRE) != q->last_avail;
+}
+
+/* Under the lock: give back the chain virtq_pop just took, untouched (the
+ * device cannot use it now; the next virtq_pop takes it again). */
+static inline void virtq_unpop(struct virtq *q)
+{
+	q->last_avail--;
+}
 
 /* Under the lock: put chain `head` in the used ring with `len` bytes
  * written; used->idx is published (release) by virtq_flush. */

@@ -854,7 +854,7 @@ int dev_virtio_blk_attach(struct vm *vm, const struct hv_blk_config *cfg,
 	b->kick_fd = -1;
 	config_fill(b, qmax);
 	r = virtio_mmio_init(&b->t, vm, "virtio-blk", VIRTIO_ID_BLOCK, BLK_FEATURES,
-			     sizeof(b->config), (uint16_t)qmax, &blk_ops, b);
+			     sizeof(b->config), (uint16_t)qmax, 1, &blk_ops, b);
 	if (r) {
 		free(b);
 		return r;

@@ -16,7 +16,11 @@
  *             nobody waits on (the guest polls the used rings); the VMM
  *             moves no frame
  *   loopback  no host link: every transmitted frame is put in the next
- *             receive buffer as it is (isolates the virtio path)
+ *             receive buffer with its Ethernet, IPv4 and UDP source and
+ *             destination swapped (non-IPv4 frames: the MACs only), so an
+ *             echo request comes back as its answer and the checksums stay
+ *             valid; no receive buffer posted: dropped (rx_dropped).
+ *             Isolates the virtio path from the host stack
  *
  * Contract for the runner (runners/kvm), as virtio_blk.h: attach one device
  * per VM before the first KVM_RUN, write the "virtio_mmio.device=" word
@@ -53,6 +57,8 @@ enum hv_net_notify {
 	HV_NET_NOTIFY_IOEVENTFD = 0, /* QueueNotify is an ioeventfd per queue, the I/O thread wakes */
 	HV_NET_NOTIFY_EXIT,	     /* QueueNotify exits to the VMM, which wakes the I/O thread */
 	HV_NET_NOTIFY_POLL,	     /* no notification: the I/O thread polls the rings (event index) */
+	HV_NET_NOTIFY_SYNC,	     /* loopback only: QueueNotify is served inside the exit on the
+				      * vCPU thread, no I/O thread (deterministic: tests, fuzzer) */
 };
 
 struct hv_net_config {
@@ -85,10 +91,17 @@ struct hv_net_stats {
 struct hv_virtio_net;
 
 /* Register the window on vm, set up the backend, start the I/O thread
- * (tap, loopback).  0 or -errno (-EINVAL bad config, -EEXIST window
- * overlaps, -ENOENT/-EACCES no /dev/vhost-net, ioeventfd errors). */
+ * (tap, loopback; under vhost a thread that sets the kernel up at
+ * DRIVER_OK).  0 or -errno (-EINVAL bad config, -EEXIST window overlaps,
+ * -ENOENT/-EACCES no /dev/vhost-net, -EOPNOTSUPP vhost-net without
+ * VERSION_1 or EVENT_IDX, ioeventfd errors: ioeventfd mode and vhost need
+ * a real VM).  Attach on a thread without the vCPU seccomp filter. */
 int dev_virtio_net_attach(struct vm *vm, const struct hv_net_config *cfg,
 			  struct hv_virtio_net **out);
+/* A sentence for what attach returned (err < 0) with cfg, into buf:
+ * "virtio-net: no /dev/vhost-net: this kernel has no vhost-net ...". */
+const char *dev_virtio_net_strerror(const struct hv_net_config *cfg, int err, char *buf,
+				   size_t len);
 /* Stop the I/O thread / vhost, free the device.  NULL is fine. */
 void dev_virtio_net_detach(struct hv_virtio_net *net);
 void dev_virtio_net_stats(const struct hv_virtio_net *net, struct hv_net_stats *out);
@@ -101,7 +114,7 @@ unsigned dev_virtio_net_tids(const struct hv_virtio_net *net, pid_t *tids, unsig
 
 const char *hv_net_backend_name(enum hv_net_backend b); /* "tap", "vhost", "loopback" */
 int hv_net_backend_parse(const char *s, enum hv_net_backend *out); /* 0 or -EINVAL */
-const char *hv_net_notify_name(enum hv_net_notify n);	/* "ioeventfd", "exit", "poll" */
+const char *hv_net_notify_name(enum hv_net_notify n);	/* "ioeventfd", "exit", "poll", "sync" */
 int hv_net_notify_parse(const char *s, enum hv_net_notify *out);
 
 #endif

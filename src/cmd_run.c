@@ -22,6 +22,7 @@
 #include "cmd.h"
 #include "config.h"
 #include "disk.h"
+#include "netns.h"
 #include "harness.h"
 #include "matrix.h"
 #include "meta.h"
@@ -452,6 +453,9 @@ static int prepare_disk(const struct run_opts *o, const struct hvb_selection *se
 
 	*have = false;
 	hvb_disk_clean_leftovers(o->out, say_leftover, NULL);
+	/* A killed run's network namespaces (net/ workloads), whatever this
+	 * run selects: their owner's pid is gone (runners/common/netns.h). */
+	hvb_netns_cleanup_stale(say_leftover, NULL);
 	if (o->disk_size && hvb_disk_parse_size(o->disk_size, &bytes, err, sizeof(err))) {
 		hvb_err("run: %s", err);
 		return HVB_EXIT_USAGE;

@@ -19,6 +19,7 @@ test_netframe_LINK := workloads native-rt
 # The guest virtio-blk driver, its sources included (the guest runtime is no
 # host layer): nothing.
 test_virtio_blk_driver_LINK :=
+test_virtio_net_driver_LINK :=
 # hv/: the reference core alone.
 test_hv_elf_LINK := hv
 test_hv_guest_LINK := hv
@@ -34,6 +35,7 @@ test_xentrace_LINK := probes
 test_harness_LINK := workloads native-rt
 test_workloads_LINK := workloads native-rt
 test_harness_req_LINK := workloads native-rt
+test_harness_loss_LINK := workloads native-rt
 test_io_LINK := workloads native-rt
 # lib/: without runners/ and src/.
 test_console_codec_LINK := lib probes workloads native-rt
@@ -55,3 +57,5 @@ test_summarize_LINK := src/summarize.c src/summary.c src/compare.c src/compare_c
 # runners/common's disk and host CPU accounting, alone over the layers below.
 test_disk_LINK := runners/common/disk.c lib probes workloads native-rt
 test_hostcpu_LINK := runners/common/hostcpu.c lib probes workloads native-rt
+# The run's network namespace (root; skips without).
+test_netns_LINK := runners/common/netns.c lib probes workloads native-rt

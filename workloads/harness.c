@@ -6,7 +6,11 @@
  * operations; the spread within it is given as percentiles of the batches.
  * Workloads with per_request (io/) also time every request themselves
  * (rt_req_time): the harness keeps those of the measured batches and gives
- * their percentiles per repetition.
+ * their percentiles per repetition.  Workloads with counts_loss (net/)
+ * say per batch how many operations did not happen (rt_lost) and how many
+ * arrived out of order (rt_reordered): the kind's metrics are then per
+ * delivered operation, and lost / loss_pct / reordered are emitted per
+ * repetition.
  */
 #include "harness.h"
 
@@ -30,6 +34,20 @@ static struct {
 	uint64_t dropped;
 	bool on;
 } req;
+
+/*
+ * Loss of the batch being run (rt_lost / rt_reordered, counts_loss
+ * workloads): counted only while a measured batch runs, its after_batch
+ * included, so calibration and warm-up do not count; `delivered` and the
+ * totals are the repetition's.
+ */
+static struct {
+	uint64_t lost, reordered; /* of the batch being run */
+	uint64_t rep_lost, rep_reordered, rep_delivered;
+	bool on;
+} loss;
+
+#define LOSS_ALL_WHY "net: a batch delivered none of its operations (every one was lost)"
 
 const struct hvb_workload *const *hvb_workloads_begin(void)
 {
@@ -89,6 +107,20 @@ void rt_req_time(struct hvb_ctx *ctx, uint64_t cycles)
 		req.v[req.kept++] = cycles;
 	else
 		req.dropped++;
+}
+
+void rt_lost(struct hvb_ctx *ctx, uint64_t n)
+{
+	(void)ctx;
+	if (loss.on)
+		loss.lost += n;
+}
+
+void rt_reordered(struct hvb_ctx *ctx, uint64_t n)
+{
+	(void)ctx;
+	if (loss.on)
+		loss.reordered += n;
 }
 
 void rt_fail(struct hvb_ctx *ctx, const char *why)
@@ -429,9 +461,25 @@ struct plan {
 	bool quick;
 };
 
+/* The operations of a measured batch of n that were delivered (n minus
+ * what the workload said was lost, at least 0), added to the repetition's
+ * loss counters; a batch that delivered nothing fails the cell. */
+static uint64_t batch_delivered(uint64_t n)
+{
+	uint64_t lost = loss.lost < n ? loss.lost : n;
+
+	loss.rep_lost += lost;
+	loss.rep_reordered += loss.reordered;
+	loss.rep_delivered += n - lost;
+	if (lost == n)
+		rt_fail(0, LOSS_ALL_WHY);
+	return n - lost;
+}
+
 /* One batch of n operations; `keep`: a measured batch, whose request
- * times (rt_req_time) count for the repetition. */
-static uint64_t time_batch(struct hvb_ctx *c, uint64_t n, bool keep)
+ * times (rt_req_time) and loss (rt_lost) count for the repetition.  With
+ * `delivered`, the batch's delivered operations (n unless counts_loss). */
+static uint64_t time_batch(struct hvb_ctx *c, uint64_t n, bool keep, uint64_t *delivered)
 {
 	const struct hvb_workload *w = c->w;
 	uint64_t t0, t1;
@@ -439,12 +487,17 @@ static uint64_t time_batch(struct hvb_ctx *c, uint64_t n, bool keep)
 	if (w->before_batch)
 		w->before_batch(c, n);
 	req.on = keep && req.v; /* per_request workloads only */
+	loss.on = keep && w->counts_loss;
+	loss.lost = loss.reordered = 0;
 	t0 = rt_tsc_begin();
 	w->run(c, n);
 	t1 = rt_tsc_end();
 	req.on = false;
 	if (w->after_batch)
 		w->after_batch(c, n);
+	if (delivered)
+		*delivered = loss.on ? batch_delivered(n) : n;
+	loss.on = false;
 	return t1 - t0;
 }
 
@@ -462,14 +515,14 @@ static uint64_t calibrate(struct hvb_ctx *c, uint64_t goal)
 	 * ten requests per repetition then stand for p99.9.  Warm the path
 	 * with one untimed request first. */
 	if (w->per_request) {
-		(void)time_batch(c, 1, false);
+		(void)time_batch(c, 1, false, 0);
 		if (fail_why)
 			return 0;
 	}
 	for (;;) {
 		if (w->max_ops && n > w->max_ops)
 			n = w->max_ops;
-		took = time_batch(c, n, false);
+		took = time_batch(c, n, false, 0);
 		if (fail_why)
 			return 0;
 		if (took >= goal || (w->max_ops && n >= w->max_ops) || n >= (1ull << 40))
@@ -533,14 +586,30 @@ static void report_requests(struct hvb_ctx *c, unsigned rep, double ops, double 
 				 note);
 }
 
-static void report_rep(struct hvb_ctx *c, unsigned rep, const uint64_t *cyc, unsigned batches,
-		       uint64_t n)
+/* lost, loss_pct and reordered of a counts_loss workload's repetition,
+ * zeros included: a zero is a measurement. */
+static void report_loss(struct hvb_ctx *c, unsigned rep)
 {
-	double per_op[HVB_MAX_BATCHES], total = 0, ops = (double)n * batches, ns_total;
+	double all = (double)(loss.rep_lost + loss.rep_delivered);
+
+	emit_sample(c, rep, "lost", "datagrams", HVB_LOWER_IS_BETTER, (double)loss.rep_lost);
+	emit_sample(c, rep, "loss_pct", "%", HVB_LOWER_IS_BETTER,
+		    all > 0 ? (double)loss.rep_lost * 100.0 / all : 0);
+	emit_sample(c, rep, "reordered", "datagrams", HVB_LOWER_IS_BETTER,
+		    (double)loss.rep_reordered);
+}
+
+/* done[b]: the operations batch b delivered (n, or fewer for counts_loss):
+ * every per-operation figure is per delivered operation. */
+static void report_rep(struct hvb_ctx *c, unsigned rep, const uint64_t *cyc, const uint64_t *done,
+		       unsigned batches)
+{
+	double per_op[HVB_MAX_BATCHES], total = 0, ops = 0, ns_total;
 
 	for (unsigned b = 0; b < batches; b++) {
 		total += (double)cyc[b];
-		per_op[b] = cycles_to_ns((double)cyc[b]) / (double)n;
+		ops += (double)done[b];
+		per_op[b] = cycles_to_ns((double)cyc[b]) / (double)done[b];
 	}
 	ns_total = cycles_to_ns(total);
 	hvb_sort_doubles(per_op, batches);
@@ -566,27 +635,30 @@ static void report_rep(struct hvb_ctx *c, unsigned rep, const uint64_t *cyc, uns
 		    hvb_percentile(per_op, batches, 0.99));
 	if (c->w->per_request)
 		report_requests(c, rep, ops, ns_total);
+	if (c->w->counts_loss)
+		report_loss(c, rep);
 }
 
 static void measure(struct hvb_ctx *c, const struct plan *p)
 {
-	uint64_t cyc[HVB_MAX_BATCHES], n = calibrate(c, p->goal_cycles);
+	uint64_t cyc[HVB_MAX_BATCHES], done[HVB_MAX_BATCHES], n = calibrate(c, p->goal_cycles);
 
 	if (!n) {
 		emit_status(c->w->name, HVB_ST_FAILED, fail_why);
 		return;
 	}
 	emit_u64(HVB_REC_CELL_BEGIN, c->w->name, p->rep, n, p->batches);
-	(void)time_batch(c, n, false); /* warm-up at the calibrated size */
+	(void)time_batch(c, n, false, 0); /* warm-up at the calibrated size */
 	for (unsigned r = p->rep; r < p->rep + p->reps && !fail_why; r++) {
 		req.kept = 0;
 		req.dropped = 0;
+		loss.rep_lost = loss.rep_reordered = loss.rep_delivered = 0;
 		emit(HVB_REC_REP_BEGIN, c->w->name, r);
 		for (unsigned b = 0; b < p->batches && !fail_why; b++)
-			cyc[b] = time_batch(c, n, true);
+			cyc[b] = time_batch(c, n, true, &done[b]);
 		emit(HVB_REC_REP_END, c->w->name, r);
 		if (!fail_why)
-			report_rep(c, r, cyc, p->batches, n);
+			report_rep(c, r, cyc, done, p->batches);
 	}
 	if (fail_why) /* no samples of the repetition it happened in */
 		emit_status(c->w->name, HVB_ST_FAILED, fail_why);

@@ -172,11 +172,23 @@ int hvb_hostcpu_read(const struct hvb_hostcpu *h, uint64_t *ns, enum hvb_hostcpu
 	return 0;
 }
 
+static bool is_net(const struct hvb_workload *w)
+{
+	return w->counts_loss || !strncmp(w->name, "net/", 4);
+}
+
 bool hvb_hostcpu_wanted(const char *workload)
 {
 	const struct hvb_workload *w = hvb_workload_find(workload);
 
-	return w && w->per_request;
+	return w && (w->per_request || is_net(w));
+}
+
+bool hvb_hostcpu_wants_peer(const char *workload)
+{
+	const struct hvb_workload *w = hvb_workload_find(workload);
+
+	return w && is_net(w);
 }
 
 void hvb_hostcpu_begin(struct hvb_hostcpu *h)
@@ -218,6 +230,13 @@ static enum hvb_status row_verdict(const char *threads, const char *src, int r, 
 void hvb_hostcpu_row(const struct hvb_out *out, const char *workload, unsigned rep,
 		     uint64_t ops, int r, uint64_t ns, const char *threads, const char *src)
 {
+	hvb_hostcpu_row_metric(out, "host_cpu_ns_per_op", workload, rep, ops, r, ns, threads, src);
+}
+
+void hvb_hostcpu_row_metric(const struct hvb_out *out, const char *metric, const char *workload,
+			    unsigned rep, uint64_t ops, int r, uint64_t ns, const char *threads,
+			    const char *src)
+{
 	char note[300];
 	enum hvb_status st = row_verdict(threads, src, r, ns, ops, note, sizeof(note));
 
@@ -225,7 +244,7 @@ void hvb_hostcpu_row(const struct hvb_out *out, const char *workload, unsigned r
 		hvb_out_log(out, "%s rep %u: %s", workload, rep, note);
 		return;
 	}
-	hvb_out_sample(out, .workload = workload, .metric = "host_cpu_ns_per_op", .unit = "ns",
+	hvb_out_sample(out, .workload = workload, .metric = metric, .unit = "ns",
 		       .better = HVB_LOWER_IS_BETTER, .rep = rep,
 		       .value = st == HVB_ST_OK ? (double)ns / (double)ops : 0, .status = st,
 		       .note = note);
@@ -240,7 +259,8 @@ void hvb_hostcpu_end(struct hvb_hostcpu *h, const struct hvb_out *out, const cha
 
 	if (!r && (src != h->begin_src || ns < h->begin_ns))
 		r = -ERANGE;
-	hvb_hostcpu_row(out, workload, rep, ops, r, r ? 0 : ns - h->begin_ns, h->threads,
-			hvb_hostcpu_src_name(src));
+	hvb_hostcpu_row_metric(out, h->metric ? h->metric : "host_cpu_ns_per_op", workload, rep,
+			       ops, r, r ? 0 : ns - h->begin_ns, h->threads,
+			       hvb_hostcpu_src_name(src));
 	h->begun = false;
 }

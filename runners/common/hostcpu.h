@@ -39,6 +39,8 @@ struct hvb_hostcpu {
 	pid_t tids[HVB_HOSTCPU_MAX_TIDS];  /* threads of it to count; none: the whole process */
 	unsigned n_tids;
 	char threads[120];		   /* what is counted, for the note ("vCPU + I/O thread") */
+	const char *metric;		   /* the row's metric: NULL = host_cpu_ns_per_op
+					    * (peer_cpu_ns_per_op: the net/ responder) */
 	/* between begin and end */
 	uint64_t begin_ns;
 	enum hvb_hostcpu_src begin_src;
@@ -55,8 +57,12 @@ void hvb_hostcpu_add_tid(struct hvb_hostcpu *h, pid_t tid);
 int hvb_hostcpu_read(const struct hvb_hostcpu *h, uint64_t *ns, enum hvb_hostcpu_src *src);
 const char *hvb_hostcpu_src_name(enum hvb_hostcpu_src src);
 
-/* Does this workload want the runner's per-request rows (per_request)? */
+/* Does this workload want the runner's per-request rows (per_request, or
+ * a net/ workload: counts_loss or its name)? */
 bool hvb_hostcpu_wanted(const char *workload);
+/* Does it want the responder's rows (peer_cpu_ns_per_op): a net/ workload
+ * that talks to the responder. */
+bool hvb_hostcpu_wants_peer(const char *workload);
 
 /* REP_BEGIN: remember the time. */
 void hvb_hostcpu_begin(struct hvb_hostcpu *h);
@@ -69,5 +75,9 @@ void hvb_hostcpu_end(struct hvb_hostcpu *h, const struct hvb_out *out, const cha
  * own CPU clock): r 0 or -errno, ns over ops, src how it was read. */
 void hvb_hostcpu_row(const struct hvb_out *out, const char *workload, unsigned rep,
 		     uint64_t ops, int r, uint64_t ns, const char *threads, const char *src);
+/* The same with another metric name (peer_cpu_ns_per_op). */
+void hvb_hostcpu_row_metric(const struct hvb_out *out, const char *metric, const char *workload,
+			    unsigned rep, uint64_t ops, int r, uint64_t ns, const char *threads,
+			    const char *src);
 
 #endif

@@ -56,8 +56,14 @@ struct hvb_netns {
 	uint8_t guest_mac[6], peer_mac[6];
 	uint32_t guest_ip, peer_ip; /* host byte order */
 	uint16_t guest_port, peer_port;
+	unsigned txqueuelen;   /* of the responder's interface, for meta (0: unknown) */
 };
 
+/* Fill names, addresses and ports as hvb_netns_create would, without
+ * creating anything (a link the VMM makes itself: the words).  name is
+ * set, so hvb_netns_destroy would remove /run/netns/<name>: do not call it
+ * on a struct only initialised here unless create succeeded. */
+void hvb_netns_init(struct hvb_netns *ns, enum hvb_link_kind kind, bool vnet_hdr);
 /* Create the namespace and its link.  0, or -errno with why filled (what
  * is missing and what to do). */
 int hvb_netns_create(struct hvb_netns *ns, enum hvb_link_kind kind, bool vnet_hdr, char *why,

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include "harness.h"
 #include "hostcpu.h"
 #include "native/rt_native.h"
+#include "netjob.h"
 #include "records.h"
 #include "runner.h"
 #include "topology.h"
@@ -45,17 +47,22 @@ static void native_describe(const struct hvb_runner *r, const struct hvb_config 
 		hvb_out_metaf(out, "blk", "the run's disk opened by the child (disk=, odirect=%d): "
 					  "pread/pwrite at depth 1, Linux AIO deeper",
 			      cfg->disk->odirect);
+	hvb_out_meta(out, "net", "AF_PACKET on veth (net/: the child joins the job's namespace, "
+				 "netif= names its end; the responder has the other)");
 }
 
 /* The harness words of the job, plus the run's disk (abi.h disk=, odirect=;
- * the path has no blanks: hvb_disk_* refuse those). */
-static char *job_words(const struct hvb_job *job)
+ * the path has no blanks: hvb_disk_* refuse those) and the job's link
+ * (net.*, netif=). */
+static char *job_words(const struct hvb_job *job, const struct hvb_netjob *nj)
 {
 	const struct hvb_disk *d = job->cfg->disk;
+	char *w = d ? xasprintf("%s disk=%s odirect=%d", job->cmdline, d->path, d->odirect)
+		    : xstrdup(job->cmdline);
+	char *all = hvb_netjob_cmdline(nj, w);
 
-	if (!d)
-		return xstrdup(job->cmdline);
-	return xasprintf("%s disk=%s odirect=%d", job->cmdline, d->path, d->odirect);
+	free(w);
+	return all;
 }
 
 /* What --page-size asks of workload memory here; what each buffer got is in
@@ -87,12 +94,12 @@ static void describe_pages(const struct hvb_job *job, const struct hvb_out *out)
  * hvbench before the fork (hvbench may itself be pid 1 in a container, so
  * "my parent is 1" is no sign of a dead parent). */
 static void child_main(const struct hvb_job *job, int fd, struct native_counters *nc,
-		       pid_t parent)
+		       const struct hvb_netjob *nj, pid_t parent)
 {
 	/* cpuid runs natively unless the kernel enabled CPUID faulting for us. */
 	const struct hvb_guest_env env = {
 		.native = true,
-		.caps = HVB_CAP_CPUID | (job->cfg->disk ? HVB_CAP_BLK : 0),
+		.caps = HVB_CAP_CPUID | (job->cfg->disk ? HVB_CAP_BLK : 0) | hvb_netjob_caps(nj),
 	};
 	char desc[128] = "unpinned", *cmdline, *words;
 	int r;
@@ -103,6 +110,12 @@ static void child_main(const struct hvb_job *job, int fd, struct native_counters
 	if (getppid() != parent)
 		_exit(HVB_EXIT_PANIC); /* the parent died before prctl */
 	signal(SIGINT, SIG_IGN); /* the parent decides when to stop */
+	/* net/: the job's namespace, where netif= is (the parent stays out). */
+	if (nj->on && setns(nj->ns.ns_fd, CLONE_NEWNET)) {
+		rt_native_set_fd(fd);
+		rt_log("cannot join the job's network namespace");
+		_exit(HVB_EXIT_PANIC);
+	}
 	signal(SIGPIPE, SIG_DFL);
 	rt_native_set_fd(fd);
 	rt_native_set_page_kib(job->page_kib);
@@ -110,7 +123,7 @@ static void child_main(const struct hvb_job *job, int fd, struct native_counters
 		snprintf(desc, sizeof(desc), "pinning to cpu %d failed: %s", job->cpu,
 			 strerror(-r));
 	native_counters_child(nc); /* after pinning: count where the workload runs */
-	words = job_words(job);
+	words = job_words(job, nj);
 	cmdline = hvb_guest_cmdline(words, &env);
 	free(words);
 	rt_log(desc);
@@ -159,15 +172,15 @@ static void describe_exit(int status, char *buf, size_t len)
 		buf[0] = '\0';
 }
 
-static int collect(struct hvb_rec_consumer *c, int fd, const struct hvb_job *job, char *why,
-		   size_t len)
+static int collect(struct hvb_rec_consumer *c, int fd, const struct hvb_job *job,
+		   const struct hvb_netjob *nj, char *why, size_t len)
 {
 	uint64_t deadline = hvb_now_ns() + (uint64_t)(job->timeout_s * 1e9);
-	struct hvb_record rec;
+	struct hvb_record rec, copy;
 	int r;
 
 	while ((r = read_record(fd, &rec, deadline, job)) == 1) {
-		if (hvb_rec_deliver(c, &rec)) {
+		if (hvb_rec_deliver(c, hvb_netjob_note_skip(nj, &rec, &copy))) {
 			snprintf(why, len, "protocol error: %s", c->error);
 			return -EPROTO;
 		}
@@ -189,6 +202,7 @@ struct native_rep {
 	struct native_counters *nc;
 	const struct hvb_out *out;
 	const struct hvb_rec_consumer *c;
+	struct hvb_netjob *nj;
 };
 
 static void native_on_rep(void *arg, const struct hvb_record *rec, bool begin)
@@ -196,6 +210,7 @@ static void native_on_rep(void *arg, const struct hvb_record *rec, bool begin)
 	struct native_rep *nr = arg;
 
 	native_counters_on_rep(nr->nc, rec, begin);
+	hvb_netjob_rep(nr->nj, nr->out, rec, nr->c->rep_ops, begin);
 	if (!begin && hvb_hostcpu_wanted(rec->workload))
 		hvb_hostcpu_row(nr->out, rec->workload, rec->rep, nr->c->rep_ops,
 				nr->nc->rep_cpu_err, nr->nc->rep_cpu_ns,
@@ -208,7 +223,8 @@ static int native_run(const struct hvb_runner *runner, const struct hvb_job *job
 {
 	struct hvb_rec_consumer c;
 	struct native_counters nc;
-	struct native_rep nr = { .nc = &nc, .out = out, .c = &c };
+	struct hvb_netjob nj;
+	struct native_rep nr = { .nc = &nc, .out = out, .c = &c, .nj = &nj };
 	char why[200] = "";
 	int fds[2], status = 0, r;
 	pid_t pid, parent = getpid();
@@ -224,28 +240,34 @@ static int native_run(const struct hvb_runner *runner, const struct hvb_job *job
 		hvb_rec_finish(&c, why);
 		return 0; /* every cell is delivered (as failed): see runner.h */
 	}
+	/* net/: a veth in the job's namespace and the responder; without
+	 * them the net/ cells are skipped with the reason (note_skip). */
+	hvb_netjob_start(&nj, job, out, HVB_LINK_VETH, false);
 	if (pipe2(fds, O_CLOEXEC)) {
+		r = -errno;
+		hvb_netjob_stop(&nj, out);
 		native_counters_fini(&nc);
-		return -errno;
+		return r;
 	}
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
 		r = -errno;
 		close(fds[0]), close(fds[1]);
+		hvb_netjob_stop(&nj, out);
 		native_counters_fini(&nc);
 		return r;
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		child_main(job, fds[1], &nc, parent);
+		child_main(job, fds[1], &nc, &nj, parent);
 	}
 	close(fds[1]);
 	native_counters_parent(&nc, out);
 	hvb_rec_init(&c, out, job);
 	c.on_rep = native_on_rep;
 	c.arg = &nr;
-	r = collect(&c, fds[0], job, why, sizeof(why));
+	r = collect(&c, fds[0], job, &nj, why, sizeof(why));
 	if (r < 0)
 		kill(pid, SIGKILL);
 	close(fds[0]);
@@ -254,6 +276,7 @@ static int native_run(const struct hvb_runner *runner, const struct hvb_job *job
 		;
 	if (r >= 0)
 		describe_exit(status, why, sizeof(why));
+	hvb_netjob_stop(&nj, out);
 	if (why[0])
 		hvb_out_log(out, "%s", why);
 	hvb_rec_finish(&c, why[0] ? why : NULL);

@@ -38,6 +38,9 @@ struct dummy {
 	struct virtio_mmio t;
 	uint8_t config[12];
 	unsigned notifies;
+	unsigned last_q;
+	unsigned status_calls;
+	uint32_t status_old, status_new;
 };
 
 static void dummy_config_read(void *dev, uint32_t off, uint8_t *data, unsigned len)
@@ -51,12 +54,22 @@ static int dummy_notify(void *dev, struct vcpu *vcpu, unsigned q)
 {
 	struct dummy *d = dev;
 
-	(void)vcpu, (void)q;
+	(void)vcpu;
 	d->notifies++;
+	d->last_q = q;
 	return HV_CONTINUE;
 }
 
-static const struct virtio_mmio_ops dummy_ops = {dummy_config_read, dummy_notify};
+static void dummy_status(void *dev, uint32_t old, uint32_t new)
+{
+	struct dummy *d = dev;
+
+	d->status_calls++;
+	d->status_old = old, d->status_new = new;
+}
+
+static const struct virtio_mmio_ops dummy_ops = {dummy_config_read, dummy_notify, NULL};
+static const struct virtio_mmio_ops dummy2_ops = {dummy_config_read, dummy_notify, dummy_status};
 
 static int dummy_mmio(void *opaque, struct vcpu *vcpu, uint64_t gpa, uint8_t *data, unsigned len,
 		      bool write)
@@ -79,7 +92,7 @@ static void setup(struct fixture *x)
 	for (unsigned i = 0; i < sizeof(x->dev.config); i++)
 		x->dev.config[i] = (uint8_t)(0x10 + i);
 	virtio_mmio_init(&x->dev.t, &x->f->vm, "dummy", 42, F_EIDX | F_DEV, sizeof(x->dev.config),
-			 QMAX, &dummy_ops, &x->dev);
+			 QMAX, 1, &dummy_ops, &x->dev);
 	vm_mmio_register(&x->f->vm, BASE, 0x1000, dummy_mmio, &x->dev, "dummy");
 	x->drv = (struct drv){.vm = &x->f->vm, .vcpu = &x->f->vcpu, .base = BASE};
 }
@@ -305,6 +318,59 @@ static void test_queue_setup(void)
 	teardown(&x);
 }
 
+/* Two queues (virtio-net's shape): each is set up and served by index,
+ * QueueNotify names the queue, the status hook sees every change. */
+static void test_two_queues(void)
+{
+	struct fixture x;
+	struct drv *d = &x.drv;
+	struct virtio_mmio t;
+	unsigned calls;
+
+	TAP_EQ_INT(virtio_mmio_init(&t, NULL, "x", 1, 0, 0, QMAX, 0, &dummy_ops, NULL), -EINVAL,
+		   "init: 0 queues: -EINVAL");
+	TAP_EQ_INT(virtio_mmio_init(&t, NULL, "x", 1, 0, 0, QMAX, HV_VIRTIO_MAX_QUEUES + 1,
+				    &dummy_ops, NULL),
+		   -EINVAL, "init: more queues than HV_VIRTIO_MAX_QUEUES: -EINVAL");
+	setup(&x);
+	virtio_mmio_destroy(&x.dev.t);
+	virtio_mmio_init(&x.dev.t, &x.f->vm, "dummy", 42, F_EIDX | F_DEV, sizeof(x.dev.config),
+			 QMAX, 2, &dummy2_ops, &x.dev);
+	drv_init(d, &x.f->vm, &x.f->vcpu, BASE, F_V1, QMAX);
+	TAP_EQ_INT(x.dev.status_new & 0x4f, 0x0f, "status hook: last change is DRIVER_OK");
+	TAP_OK(x.dev.status_calls >= 4, "status hook: called for each change");
+	drv_wr(d, VIRTIO_MMIO_QUEUE_SEL, 1);
+	TAP_EQ_INT(drv_rd(d, VIRTIO_MMIO_QUEUE_NUM_MAX), QMAX, "QueueNumMax of queue 1");
+	TAP_EQ_INT(drv_rd(d, VIRTIO_MMIO_QUEUE_READY), 0, "queue 1 not ready yet");
+	drv_wr(d, VIRTIO_MMIO_QUEUE_NUM, QMAX);
+	drv_wr(d, VIRTIO_MMIO_QUEUE_DESC_LOW, 0x6000);
+	drv_wr(d, VIRTIO_MMIO_QUEUE_AVAIL_LOW, 0x7000);
+	drv_wr(d, VIRTIO_MMIO_QUEUE_USED_LOW, 0x8000);
+	drv_wr(d, VIRTIO_MMIO_QUEUE_READY, 1);
+	TAP_EQ_INT(drv_rd(d, VIRTIO_MMIO_QUEUE_READY), 1, "queue 1 set up and ready");
+	virtio_lock(&x.dev.t);
+	TAP_OK(virtio_queue_live(&x.dev.t, 0) && virtio_queue_live(&x.dev.t, 1) &&
+		   !virtio_queue_live(&x.dev.t, 2),
+	       "queues 0 and 1 live, no queue 2");
+	TAP_OK(x.dev.t.vq[1].desc == gpa_ptr(&x.f->vm, 0x6000) &&
+		   x.dev.t.vq[0].desc == gpa_ptr(&x.f->vm, DRV_DESC),
+	       "each queue keeps its own rings");
+	virtio_unlock(&x.dev.t);
+	drv_wr(d, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+	TAP_OK(x.dev.notifies == 1 && x.dev.last_q == 1, "QueueNotify 1 reaches the device as queue 1");
+	drv_wr(d, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	TAP_OK(x.dev.notifies == 2 && x.dev.last_q == 0, "QueueNotify 0 as queue 0");
+	calls = x.dev.status_calls;
+	drv_wr(d, VIRTIO_MMIO_QUEUE_NOTIFY, 2);
+	TAP_OK(needs_reset(&x) && x.dev.notifies == 2, "QueueNotify 2: NEEDS_RESET, not passed on");
+	TAP_EQ_INT(x.dev.status_calls, calls, "... the hook hears driver writes only");
+	drv_wr(d, VIRTIO_MMIO_STATUS, 0);
+	TAP_OK(x.dev.status_new == 0 && !virtio_queue_live(&x.dev.t, 1),
+	       "reset: the hook sees 0, queue 1 is down too");
+	TAP_EQ_INT(x.f->vm.verdict.outcome, HV_RUNNING, "none of it stopped the run");
+	teardown(&x);
+}
+
 /* ------------------------------------------------------------ 4. chains */
 
 static enum virtq_pop_result pop(struct fixture *x, struct virtq_chain *c, const char **why)
@@ -508,6 +574,7 @@ int main(void)
 	test_features_ok();
 	test_bad_accesses();
 	test_queue_setup();
+	test_two_queues();
 	test_chains();
 	test_used_ring();
 	return tap_done();

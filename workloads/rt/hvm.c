@@ -82,8 +82,11 @@ void rt_hvm_fresh_release(uint64_t gpa, uint64_t bytes)
 }
 
 /* Besides the hvbench MMIO pages (main.c maps them on every platform): the
- * virtio-mmio windows of the command line, for the block driver
- * (virtio_blk.c), which reads them in ring 3. */
+ * virtio-mmio windows of the command line, for the block and network
+ * drivers (virtio_blk.c, virtio_net.c), which read them in ring 3.  Every
+ * window's page is mapped: the core's block and network windows are two
+ * pages (HVB_VIRTIO_MMIO_BASE, HVB_VIRTIO_MMIO_NET), QEMU's 512-byte
+ * windows share one. */
 static unsigned hvm_mmio_pages(const char *cmdline, uint64_t *page)
 {
 	return rt_virtio_windows_init(cmdline, page, RT_PLATFORM_MMIO_MAX);
@@ -106,6 +109,7 @@ const struct rt_platform rt_platform_hvm = {
 	.user_mode = rt_hvm_user_mode,
 	.kernel_mode = rt_hvm_kernel_mode,
 	.blk = &rt_virtio_blk_ops,
+	.net = &rt_virtio_net_ops,
 };
 
 const struct rt_platform *rt_platform = &rt_platform_hvm;

@@ -119,6 +119,33 @@ int rt_virtio_negotiate(struct rt_virtio_dev *dev, uint64_t wanted, uint64_t req
 
 /* Config fields may change under us (§2.5.1): read until the generation
  * counter is the same before and after. */
+uint8_t rt_virtio_config8(struct rt_virtio_dev *dev, unsigned offset)
+{
+	volatile uint8_t *cfg = (volatile uint8_t *)dev->regs + VIRTIO_MMIO_CONFIG;
+	uint32_t gen;
+	uint8_t v;
+
+	do {
+		gen = reg_read(dev, VIRTIO_MMIO_CONFIG_GENERATION);
+		v = cfg[offset];
+	} while (gen != reg_read(dev, VIRTIO_MMIO_CONFIG_GENERATION));
+	return v;
+}
+
+uint16_t rt_virtio_config16(struct rt_virtio_dev *dev, unsigned offset)
+{
+	volatile uint16_t *cfg = (volatile uint16_t *)((volatile uint8_t *)dev->regs +
+						       VIRTIO_MMIO_CONFIG);
+	uint32_t gen;
+	uint16_t v;
+
+	do {
+		gen = reg_read(dev, VIRTIO_MMIO_CONFIG_GENERATION);
+		v = cfg[offset / 2];
+	} while (gen != reg_read(dev, VIRTIO_MMIO_CONFIG_GENERATION));
+	return v;
+}
+
 uint32_t rt_virtio_config32(struct rt_virtio_dev *dev, unsigned offset)
 {
 	uint32_t gen, v;
@@ -157,7 +184,8 @@ int rt_virtq_init(struct rt_virtio_dev *dev, struct rt_virtq *q, unsigned index,
 		num = max_num;
 	num = virtq_pow2_floor(num);
 	if (!num) {
-		*why = "the device has no queue 0 (QueueNumMax is 0)";
+		*why = index ? "the device lacks a queue the driver needs (QueueNumMax is 0)"
+			     : "the device has no queue 0 (QueueNumMax is 0)";
 		return -RT_ENODEV;
 	}
 	/* Zeroed by rt_alloc: flags 0, indexes 0.  Alignment as §2.7 asks

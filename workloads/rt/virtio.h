@@ -2,7 +2,8 @@
  * The guest's virtio driver side (virtio 1.2): the virtio-mmio transport
  * (version 2, "modern"), split virtqueues with event index, and the
  * `virtio_mmio.device=` command-line words that say where the windows are.
- * Used by virtio_blk.c (the hvm platform's rt_blk_ops); everything runs in
+ * Used by virtio_blk.c and virtio_net.c (the hvm platform's rt_blk_ops and
+ * rt_net_ops); everything runs in
  * ring 3 and polls: no interrupt is ever taken (rt.h, README.md).
  *
  * The parts without device access (the command-line scanner, the event
@@ -58,6 +59,7 @@
 #define VIRTIO_RING_F_EVENT_IDX	    29
 #define VIRTIO_F_VERSION_1	    32
 
+#define VIRTIO_ID_NET 1
 #define VIRTIO_ID_BLOCK 2
 
 /* ------------------------------------------------ split virtqueue (§2.7) */
@@ -264,6 +266,11 @@ void rt_virtio_driver_ok(struct rt_virtio_dev *dev);
 /* Tell the device it failed us (status FAILED), e.g. when set-up stopped. */
 void rt_virtio_fail(struct rt_virtio_dev *dev);
 uint32_t rt_virtio_status(struct rt_virtio_dev *dev);
+/* Device configuration reads, each as wide as its field (§4.2.2.2: 8-bit
+ * fields with 8-bit accesses, 16-bit ones with aligned 16-bit accesses),
+ * repeated until the generation counter holds still. */
+uint8_t rt_virtio_config8(struct rt_virtio_dev *dev, unsigned offset);
+uint16_t rt_virtio_config16(struct rt_virtio_dev *dev, unsigned offset);
 uint32_t rt_virtio_config32(struct rt_virtio_dev *dev, unsigned offset);
 uint64_t rt_virtio_config64(struct rt_virtio_dev *dev, unsigned offset);
 
@@ -276,7 +283,7 @@ bool rt_virtq_kick(struct rt_virtio_dev *dev, struct rt_virtq *q);
 /* Take one used element; false if there is none. */
 bool rt_virtq_pop(struct rt_virtq *q, uint32_t *id, uint32_t *len);
 
-/* ------------------------------------------------ hvm.c <-> virtio_blk.c */
+/* ------------------------------------------------ hvm.c <-> virtio_blk.c, virtio_net.c */
 
 #define RT_VIRTIO_WINDOWS_MAX 32 /* QEMU 7.2 microvm has 24 transports */
 
