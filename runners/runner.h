@@ -26,6 +26,11 @@ struct hvb_runner {
 	bool in_default;   /* part of the default runner set when available */
 	bool pages_4k_only; /* cannot honour --page-size 2m (Xen PV): its cells
 			     * are recorded unsupported instead of being run */
+	/* Which variant of a runner's code this is, for runners registered
+	 * more than once with the same functions (kvm, kvm-vhost, kvm-loop:
+	 * the virtio-net backend; qemu-kvm, qemu-kvm-vhost: vhost=on).  Its
+	 * meaning is the runner's own; 0 for the plain one. */
+	int variant;
 	/* Can this runner run here with this configuration?  false with a
 	 * reason that says what to do. */
 	bool (*available)(const struct hvb_config *cfg, char *why, size_t len);

@@ -27,6 +27,7 @@ test_hv_seccomp_LINK := hv
 test_hv_bare_loop_LINK := hv
 test_virtio_LINK := hv
 test_virtio_blk_LINK := hv
+test_virtio_net_LINK := hv
 # probes/ alone.
 test_kvm_stats_LINK := probes
 test_perf_LINK := probes
@@ -59,3 +60,5 @@ test_disk_LINK := runners/common/disk.c lib probes workloads native-rt
 test_hostcpu_LINK := runners/common/hostcpu.c lib probes workloads native-rt
 # The run's network namespace (root; skips without).
 test_netns_LINK := runners/common/netns.c lib probes workloads native-rt
+# The responder alone (it needs nothing but libc).
+test_peer_LINK := runners/common/peer.c

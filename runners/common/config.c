@@ -18,6 +18,8 @@ const struct hvb_env_doc hvb_env_docs[] = {
 	{ "HVB_KVM_CMDLINE_EXTRA", "extra guest command-line words under kvm (debugging)" },
 	{ "HVB_KVM_BLK_NOTIFY", "how the kvm guest's virtio-blk notifies its device: ioeventfd "
 				"(default), exit, sync or poll (io/ workloads)" },
+	{ "HVB_KVM_NET_NOTIFY", "how the kvm guest's virtio-net notifies its device: ioeventfd "
+				"(default), exit or poll; sync under kvm-loop only (net/ workloads)" },
 	{ "HVB_QEMU", "QEMU binary (default qemu-system-x86_64)" },
 	{ "HVB_QEMU_MACHINE", "QEMU machine type (default microvm; io/ needs it)" },
 	{ "HVB_QEMU_PROBE_EXTRA", "extra guest words for qemu-kvm's capability probe boots" },
@@ -117,6 +119,18 @@ static int blk_notify_env(struct hvb_config *cfg, char *err, size_t len)
 	return -EINVAL;
 }
 
+static int net_notify_env(struct hvb_config *cfg, char *err, size_t len)
+{
+	const char *v = getenv("HVB_KVM_NET_NOTIFY");
+
+	cfg->kvm_net_notify = HV_NET_NOTIFY_IOEVENTFD;
+	if (!v || !hv_net_notify_parse(v, &cfg->kvm_net_notify))
+		return 0;
+	snprintf(err, len, "HVB_KVM_NET_NOTIFY='%s': give ioeventfd, exit or poll (sync: kvm-loop "
+		 "only), or unset it", v);
+	return -EINVAL;
+}
+
 int hvb_config_load(struct hvb_config *cfg, const char *image, char *err, size_t len)
 {
 	int r;
@@ -129,6 +143,8 @@ int hvb_config_load(struct hvb_config *cfg, const char *image, char *err, size_t
 	r = hv_seccomp_env(&cfg->seccomp, err, len);
 	if (!r)
 		r = blk_notify_env(cfg, err, len);
+	if (!r)
+		r = net_notify_env(cfg, err, len);
 	if (r)
 		return r;
 	cfg->kvm_cmdline_extra = env("HVB_KVM_CMDLINE_EXTRA");

@@ -13,6 +13,7 @@
 
 #include "image.h"
 #include "virtio_blk.h"
+#include "virtio_net.h"
 
 struct hvb_disk;
 
@@ -41,6 +42,10 @@ struct hvb_config {
 	/* HVB_KVM_BLK_NOTIFY: how the kvm guest's virtio-blk notifications
 	 * reach the device (default ioeventfd, the in-kernel fast path). */
 	enum hv_blk_notify kvm_blk_notify;
+	/* HVB_KVM_NET_NOTIFY: how the kvm guest's virtio-net notifications
+	 * reach the device (net/; default ioeventfd; vhost is always
+	 * ioeventfd). */
+	enum hv_net_notify kvm_net_notify;
 	/* The run's disk (runners/common/disk.h), set by the command when a
 	 * selected workload needs HVB_CAP_BLK; NULL: no runner attaches one. */
 	const struct hvb_disk *disk;

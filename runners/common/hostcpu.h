@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "sink.h"
 
@@ -39,6 +40,9 @@ struct hvb_hostcpu {
 	pid_t tids[HVB_HOSTCPU_MAX_TIDS];  /* threads of it to count; none: the whole process */
 	unsigned n_tids;
 	char threads[120];		   /* what is counted, for the note ("vCPU + I/O thread") */
+	clockid_t clk;			   /* another whole process: its CPU clock, */
+	bool have_clk;			   /* resolved at init (clock_gettime is all a
+					    * seccomp-filtered reader may call) */
 	const char *metric;		   /* the row's metric: NULL = host_cpu_ns_per_op
 					    * (peer_cpu_ns_per_op: the net/ responder) */
 	/* between begin and end */

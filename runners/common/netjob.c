@@ -100,23 +100,10 @@ static void run_meta(const struct hvb_netjob *nj, const struct hvb_out *out)
 		       peer_ip, nj->ns.peer_port, cpu, (int)hvb_peer_pid(nj->peer));
 }
 
-/*
- * The responder comes from runners/common/peer.c.  Until that part of the
- * work is merged the symbols are weak, so the build links and a job that
- * needs the link fails with that reason instead of pretending to run.
- */
-#pragma weak hvb_peer_start
-#pragma weak hvb_peer_stop
-#pragma weak hvb_peer_pid
-
 static int start_peer(struct hvb_netjob *nj, const struct hvb_job *job, char *why, size_t len)
 {
 	int r;
 
-	if (!hvb_peer_start) {
-		snprintf(why, len, "this hvbench has no responder (runners/common/peer.c not built)");
-		return -ENOSYS;
-	}
 	nj->peer_cpu_nr = hvb_other_cpu(job->cpu);
 	r = hvb_peer_start(&nj->ns, nj->peer_cpu_nr, &nj->peer, why, len);
 	if (r)
@@ -256,7 +243,7 @@ void hvb_netjob_stop(struct hvb_netjob *nj, const struct hvb_out *out)
 
 	if (!nj->on)
 		return;
-	if (nj->peer && hvb_peer_stop && !hvb_peer_stop(nj->peer, why, sizeof(why)) && out)
+	if (nj->peer && !hvb_peer_stop(nj->peer, why, sizeof(why)) && out)
 		hvb_out_log(out, "net: the responder had died during the job: %s", why);
 	nj->peer = NULL;
 	if (out && nj->ns.name[0])

@@ -29,6 +29,9 @@ int hvb_peer_start(const struct hvb_netns *ns, int cpu, struct hvb_peer **out, c
 		   size_t len);
 /* Its pid (host CPU accounting: all of its CPU time serves the link). */
 pid_t hvb_peer_pid(const struct hvb_peer *p);
+/* For meta (net.peer) and logs: "pid N, cpu C, 10.78.0.1:47101, SO_RCVBUF
+ * B, SO_SNDBUF B" (the socket buffer sizes the kernel granted). */
+void hvb_peer_describe(const struct hvb_peer *p, char *buf, size_t len);
 /* Stop it (SIGTERM, then SIGKILL after a second) and reap it; NULL is fine.
  * Returns false if it had died before (then why says how). */
 bool hvb_peer_stop(struct hvb_peer *p, char *why, size_t len);

@@ -51,6 +51,51 @@ static bool kvm_available(const struct hvb_config *cfg, char *why, size_t len)
 	return true;
 }
 
+/* kvm-vhost: the host kernel's vhost-net serves the rings. */
+static bool kvm_vhost_available(const struct hvb_config *cfg, char *why, size_t len)
+{
+	int fd;
+
+	if (!kvm_available(cfg, why, len))
+		return false;
+	fd = open("/dev/vhost-net", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		return true;
+	}
+	if (errno == ENOENT)
+		snprintf(why, len, "no /dev/vhost-net: this kernel has no vhost-net (modprobe "
+			 "vhost_net; kvm's tap backend needs none)");
+	else
+		snprintf(why, len, "/dev/vhost-net: %s (needs root or access to it)",
+			 strerror(errno));
+	return false;
+}
+
+enum hv_net_notify kvm_net_notify(const struct kvm_job *kj)
+{
+	return kj->net_backend == HV_NET_VHOST ? HV_NET_NOTIFY_IOEVENTFD
+					       : kj->job->cfg->kvm_net_notify;
+}
+
+/* runner.<r>.net and friends: what carries the guest's frames. */
+static void describe_net(const struct hvb_runner *r, const struct hvb_config *cfg,
+			 const struct hvb_out *out)
+{
+	enum hv_net_backend b = (enum hv_net_backend)r->variant;
+	enum hv_net_notify n = b == HV_NET_VHOST ? HV_NET_NOTIFY_IOEVENTFD : cfg->kvm_net_notify;
+	const char *where = b == HV_NET_TAP	  ? "a tap in the job's namespace, I/O thread readv/writev"
+			    : b == HV_NET_VHOST ? "the same tap served by the host kernel's vhost-net"
+						: "in-VMM loopback: every frame reflected, no host link, "
+						  "no responder";
+
+	hvb_out_metaf(out, "net", "virtio-net mmio v2 at 0x%llx, backend=%s, notify=%s: %s",
+		      (unsigned long long)HVB_VIRTIO_MMIO_NET, hv_net_backend_name(b),
+		      hv_net_notify_name(n), where);
+	hvb_out_meta(out, "net_backend", hv_net_backend_name(b));
+	hvb_out_meta(out, "net_notify", hv_net_notify_name(n));
+}
+
 /*
  * What this host can really do for the guest (abi.h HVB_CAP_*): the base
  * set the core always provides, plus what the capability probe measured.
@@ -73,7 +118,6 @@ static void kvm_describe(const struct hvb_runner *r, const struct hvb_config *cf
 	char nest[200], sec[300];
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 
-	(void)r;
 	if (fd >= 0) {
 		hvb_out_metaf(out, "kvm_api", "%d", ioctl(fd, KVM_GET_API_VERSION, 0));
 		close(fd);
@@ -92,6 +136,7 @@ static void kvm_describe(const struct hvb_runner *r, const struct hvb_config *cf
 		      "permitting)",
 		      kvm_host_caps(true, 0));
 	kvm_bound_describe(out);
+	describe_net(r, cfg, out);
 	hv_seccomp_vcpu_describe(cfg->seccomp, sec, sizeof(sec));
 	hvb_out_meta(out, "seccomp", sec);
 	if (cfg->disk) {
@@ -154,7 +199,7 @@ static int on_record(void *arg, struct vcpu *vcpu, const struct hvb_record *rec,
 		     size_t len)
 {
 	struct kvm_job *kj = arg;
-	struct hvb_record copy;
+	struct hvb_record copy, copy2;
 
 	if (__atomic_load_n(&kj->abandoned, __ATOMIC_ACQUIRE)) {
 		snprintf(why, len, "the run was abandoned");
@@ -164,7 +209,8 @@ static int on_record(void *arg, struct vcpu *vcpu, const struct hvb_record *rec,
 		hvb_probe_boot_record(kj->probing, rec);
 		return 0;
 	}
-	if (hvb_rec_deliver(&kj->c, hvb_caps_note_skip(kj->job->caps, rec, &copy))) {
+	rec = hvb_caps_note_skip(kj->job->caps, rec, &copy);
+	if (hvb_rec_deliver(&kj->c, hvb_netjob_note_skip(&kj->nj, rec, &copy2))) {
 		snprintf(why, len, "%s", kj->c.error);
 		return -1;
 	}
@@ -310,6 +356,79 @@ static void detach_disk(struct kvm_job *kj)
 	kj->blk = NULL;
 }
 
+/*
+ * The job's link as virtio-net (hv/virtio_net.h) at HVB_VIRTIO_MMIO_NET:
+ * the tap of the job's namespace (tap, vhost) or none (loopback).  A device
+ * that cannot be attached leaves the job without HVB_CAP_NET: its net/
+ * cells are skipped with the reason.
+ */
+static void attach_net(struct kvm_job *kj)
+{
+	const struct hvb_config *cfg = kj->job->cfg;
+	static const uint8_t guest_mac[6] = HVB_NET_GUEST_MAC;
+	struct hv_net_config nc = {
+		.backend = kj->net_backend,
+		.notify = kvm_net_notify(kj),
+		.tap_fd = kj->nj.ns.tap_fd,
+		.mmio_gpa = HVB_VIRTIO_MMIO_NET,
+		.io_cpu = io_thread_cpu(kj->job->cpu),
+		.seccomp = cfg->seccomp,
+	};
+	char why[300];
+	pid_t tids[4];
+	unsigned n;
+	int r;
+
+	if (!kj->nj.on)
+		return;
+	memcpy(nc.mac, guest_mac, sizeof(nc.mac));
+	r = dev_virtio_net_attach(kj->vm, &nc, &kj->net);
+	if (r) {
+		kj->net = NULL;
+		dev_virtio_net_strerror(&nc, r, why, sizeof(why));
+		hvb_netjob_stop(&kj->nj, kj->out);
+		snprintf(kj->nj.off, sizeof(kj->nj.off), "%s", why);
+		hvb_out_log(kj->out, "net: %s", why);
+		hvb_warn("%s: net/ workloads skipped: %s", kj->out->runner, why);
+		return;
+	}
+	n = dev_virtio_net_tids(kj->net, tids, 4);
+	if (nc.io_cpu >= 0)
+		snprintf(why, sizeof(why), "pinned to cpu %d", nc.io_cpu);
+	else
+		snprintf(why, sizeof(why), "unpinned (no other CPU)");
+	hvb_out_log(kj->out, "virtio-net: backend %s, notify=%s, %u serving thread(s), I/O thread %s",
+		    hv_net_backend_name(nc.backend), hv_net_notify_name(nc.notify), n, why);
+}
+
+/* After the guest: what the device saw, then away with it and the link. */
+static void detach_net(struct kvm_job *kj)
+{
+	struct hv_net_stats st;
+	char why[200] = "";
+
+	if (kj->net) {
+		dev_virtio_net_stats(kj->net, &st);
+		if (dev_virtio_net_status(kj->net, why, sizeof(why)) & 0x40 /* NEEDS_RESET */)
+			hvb_out_log(kj->out, "virtio-net: DEVICE_NEEDS_RESET: %s", why);
+		hvb_out_log(kj->out,
+			    "virtio-net: tx %llu frames %llu bytes, rx %llu frames %llu bytes, "
+			    "%llu bad tx, %llu tx errors, %llu rx dropped, %llu notifies, %llu "
+			    "empty polls, %llu resets needed, %llu bad accesses%s",
+			    (unsigned long long)st.tx_frames, (unsigned long long)st.tx_bytes,
+			    (unsigned long long)st.rx_frames, (unsigned long long)st.rx_bytes,
+			    (unsigned long long)st.tx_bad, (unsigned long long)st.tx_errors,
+			    (unsigned long long)st.rx_dropped, (unsigned long long)st.notifies,
+			    (unsigned long long)st.polls_empty, (unsigned long long)st.resets_needed,
+			    (unsigned long long)st.bad_accesses,
+			    st.kernel_datapath ? " (vhost: frame counters are the kernel's, not read)"
+					       : "");
+		dev_virtio_net_detach(kj->net);
+		kj->net = NULL;
+	}
+	hvb_netjob_stop(&kj->nj, kj->out);
+}
+
 /* The boot structures: the job's words and what this environment adds.
  * HVB_KVM_CMDLINE_EXTRA words (debugging, tests: fault=ud) go to job
  * boots, not to probe boots. */
@@ -319,16 +438,23 @@ static int boot_structures(struct kvm_job *kj, const char *words, uint32_t probe
 	const struct hvb_guest_env env = {
 		.pt_4k = hvb_job_pt_4k(kj->job),
 		.dev = "hvb",
-		.caps = kvm_host_caps(kj->hvb.kern_ioeventfds, probed) | (kj->blk ? HVB_CAP_BLK : 0),
+		.caps = kvm_host_caps(kj->hvb.kern_ioeventfds, probed) | (kj->blk ? HVB_CAP_BLK : 0) |
+			(kj->net ? HVB_CAP_NET : 0),
 		.extra = kj->probing ? NULL : kj->job->cfg->kvm_cmdline_extra,
 	};
-	/* The disk's window, the way Linux (and QEMU microvm) say it. */
-	char *all = kj->blk ? xasprintf("%s virtio_mmio.device=4K@0x%llx:%d", words,
+	/* The devices' windows, the way Linux (and QEMU microvm) say them. */
+	char *blk = kj->blk ? xasprintf("%s virtio_mmio.device=4K@0x%llx:%d", words,
 					(unsigned long long)HVB_VIRTIO_MMIO_BASE, KVM_BLK_IRQ)
 			    : xstrdup(words);
+	char *net = kj->net ? xasprintf("%s virtio_mmio.device=4K@0x%llx:%d", blk,
+					(unsigned long long)HVB_VIRTIO_MMIO_NET, KVM_NET_IRQ)
+			    : xstrdup(blk);
+	char *all = kj->net ? hvb_netjob_cmdline(&kj->nj, net) : xstrdup(net);
 	char *cmdline = hvb_guest_cmdline(all, &env);
 	int r = vm_pvh_setup(kj->vm, cmdline);
 
+	free(blk);
+	free(net);
 	free(all);
 	if (r)
 		snprintf(why, len, "cannot set up the boot structures: %s (command line of %zu bytes)",
@@ -372,7 +498,29 @@ int kvm_setup(struct kvm_job *kj, const char *words, uint32_t probed, char *why,
 		return r;
 	if (cfg->disk && !kj->probing && (r = attach_disk(kj, why, len)))
 		return r;
+	if (!kj->probing)
+		attach_net(kj);
 	return boot_structures(kj, words, probed, &hi, why, len);
+}
+
+/* The host threads that serve this guest's requests and frames. */
+static void serving_threads(struct kvm_job *kj)
+{
+	pid_t tids[4];
+	unsigned n = kj->net ? dev_virtio_net_tids(kj->net, tids, 4) : 0;
+	char what[120];
+
+	snprintf(what, sizeof(what), "the vCPU thread%s%s",
+		 kj->blk && dev_virtio_blk_io_tid(kj->blk) ? " + the virtio-blk I/O thread" : "",
+		 !kj->net ? ""
+		 : kj->net_backend == HV_NET_VHOST ? " + the vhost worker"
+		 : n ? " + the virtio-net I/O thread" : "");
+	hvb_hostcpu_init(&kj->probe.cpu, getpid(), what);
+	hvb_hostcpu_add_tid(&kj->probe.cpu, (pid_t)syscall(SYS_gettid));
+	if (kj->blk)
+		hvb_hostcpu_add_tid(&kj->probe.cpu, dev_virtio_blk_io_tid(kj->blk));
+	for (unsigned i = 0; i < n; i++)
+		hvb_hostcpu_add_tid(&kj->probe.cpu, tids[i]);
 }
 
 static void *vcpu_thread(void *arg)
@@ -387,14 +535,7 @@ static void *vcpu_thread(void *arg)
 	if (kj->job->cpu >= 0)
 		kj->pin_err = hvb_topo_pin_thread(kj->job->cpu, kj->pin_desc, sizeof(kj->pin_desc));
 	kvm_probe_open(&kj->probe, kj->vm, kj->vcpu);
-	/* The host threads that serve this guest's requests. */
-	hvb_hostcpu_init(&kj->probe.cpu, getpid(),
-			 !kj->blk ? "the vCPU thread"
-			 : dev_virtio_blk_io_tid(kj->blk) ? "the vCPU thread + the I/O thread"
-							   : "the vCPU thread (no I/O thread)");
-	hvb_hostcpu_add_tid(&kj->probe.cpu, (pid_t)syscall(SYS_gettid));
-	if (kj->blk)
-		hvb_hostcpu_add_tid(&kj->probe.cpu, dev_virtio_blk_io_tid(kj->blk));
+	serving_threads(kj);
 	/* From here on only the calls the run loop needs (hv/seccomp.h).  A
 	 * filter meta.csv promised but that cannot be set fails the job. */
 	filtered = !hv_seccomp_vcpu_enter(kj->job->cfg->seccomp, why, sizeof(why));
@@ -524,9 +665,16 @@ static int kvm_run(const struct hvb_runner *runner, const struct hvb_job *job,
 	const char *reason = NULL;
 	int r, ret = 0;
 
-	(void)runner;
 	kj->job = job;
 	kj->out = out;
+	kj->net_backend = (enum hv_net_backend)runner->variant;
+	/* net/: the job's tap (with the vnet header the device expects) and
+	 * responder, or the loopback's words; the capability probe's boots
+	 * come first and get none. */
+	if (kj->net_backend == HV_NET_LOOPBACK)
+		hvb_netjob_start_reflect(&kj->nj, job, out);
+	else
+		hvb_netjob_start(&kj->nj, job, out, HVB_LINK_TAP, true);
 	hvb_rec_init(&kj->c, out, job);
 	kj->c.on_rep = kvm_on_rep;
 	kj->c.arg = kj;
@@ -546,6 +694,10 @@ static int kvm_run(const struct hvb_runner *runner, const struct hvb_job *job,
 		hvb_out_log(out, "%s", why);
 		hvb_warn("kvm: %s", why);
 		hvb_rec_finish(&kj->c, why);
+		/* The device and the VM stay with the abandoned thread; the
+		 * namespace and the responder go (nothing of the VM uses them
+		 * but the tap fd the device holds: the namespace's name goes). */
+		hvb_netjob_stop(&kj->nj, out);
 		return hvb_job_stopped(job) ? -EINTR : 0;
 	}
 	/* Interrupted: no row, like every other cell the user stopped (qemu too). */
@@ -554,6 +706,7 @@ static int kvm_run(const struct hvb_runner *runner, const struct hvb_job *job,
 	hvb_rec_finish(&kj->c, reason);
 	kvm_bound_finish(kj);
 	detach_disk(kj);
+	detach_net(kj);
 	vm_destroy(kj->vm);
 	free(kj);
 	return ret;
@@ -561,10 +714,34 @@ static int kvm_run(const struct hvb_runner *runner, const struct hvb_job *job,
 
 static const struct hvb_runner kvm_runner = {
 	.name = "kvm",
-	.desc = "the guest image under hvbench's reference core (hv/) on /dev/kvm",
+	.desc = "the guest image under hvbench's reference core (hv/) on /dev/kvm "
+		"(net/: virtio-net on a tap, I/O thread)",
 	.in_default = true,
 	.available = kvm_available,
 	.describe = kvm_describe,
 	.run = kvm_run,
+	.variant = HV_NET_TAP,
 };
 HVB_RUNNER(kvm_runner);
+
+/* Variants: the same runner with another virtio-net backend, so one run
+ * can put them side by side (not in the default set). */
+static const struct hvb_runner kvm_vhost_runner = {
+	.name = "kvm-vhost",
+	.desc = "kvm with virtio-net served by the host kernel's vhost-net on the same tap",
+	.available = kvm_vhost_available,
+	.describe = kvm_describe,
+	.run = kvm_run,
+	.variant = HV_NET_VHOST,
+};
+HVB_RUNNER(kvm_vhost_runner);
+
+static const struct hvb_runner kvm_loop_runner = {
+	.name = "kvm-loop",
+	.desc = "kvm with virtio-net on the core's loopback (frames reflected, no host link)",
+	.available = kvm_available,
+	.describe = kvm_describe,
+	.run = kvm_run,
+	.variant = HV_NET_LOOPBACK,
+};
+HVB_RUNNER(kvm_loop_runner);

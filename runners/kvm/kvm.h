@@ -16,7 +16,9 @@
 #include "kvm_stats.h"
 #include "records.h"
 #include "runner.h"
+#include "netjob.h"
 #include "virtio_blk.h"
+#include "virtio_net.h"
 #include "vm.h"
 
 struct hvb_probe_boot;
@@ -33,6 +35,7 @@ struct kvm_rep_probe {
 	 * device's notifications (runner rows, FORMAT.md) */
 	struct hvb_hostcpu cpu;
 	struct hv_blk_stats blk_a;
+	struct hv_net_stats net_a;
 };
 
 /* The bound row (bound.c): the bare KVM_RUN loop timed beside the cells. */
@@ -68,6 +71,11 @@ struct kvm_job {
 	struct kvm_bound bound;
 	struct hv_virtio_blk *blk; /* the run's disk, when the job needs it */
 	int blk_fd;
+	/* net/: the job's link (namespace, tap, responder) and the device on
+	 * it; the backend is the runner's variant (kvm, kvm-vhost, kvm-loop). */
+	enum hv_net_backend net_backend;
+	struct hvb_netjob nj;
+	struct hv_virtio_net *net;
 };
 
 /* The capabilities the core always offers on this host, plus probed. */
@@ -78,8 +86,13 @@ uint32_t kvm_host_caps(bool ioeventfds, uint32_t probed);
 int kvm_setup(struct kvm_job *kj, const char *words, uint32_t caps_probed, char *why,
 	      size_t len);
 
-/* The guest's virtio-mmio window for the disk (abi.h). */
+/* The guest's virtio-mmio windows for the disk and the network (abi.h);
+ * no interrupt is wired (no irqchip), the number only completes the word. */
 #define KVM_BLK_IRQ 5
+#define KVM_NET_IRQ 6
+
+/* The notify mode the job's virtio-net uses: vhost always ioeventfd. */
+enum hv_net_notify kvm_net_notify(const struct kvm_job *kj);
 
 /* stats.c: open/close around the vCPU's run; on_rep brackets a repetition. */
 void kvm_probe_open(struct kvm_rep_probe *p, struct vm *vm, struct vcpu *vcpu);

@@ -149,22 +149,35 @@ static void probe_rep_end(struct kvm_job *kj, const struct hvb_record *rec)
 	kvm_stats_delta(p->vm_st, &p->vm_a, &p->vm_b, write_delta, &d);
 }
 
-/* The device's notifications per request over the repetition. */
+/* The device's notifications per request (or packet) over the repetition:
+ * virtio-net's for a net/ workload, else virtio-blk's. */
 static void notifies_row(struct kvm_job *kj, const struct hvb_record *rec)
 {
 	struct hv_blk_stats b;
+	struct hv_net_stats ns;
 	uint64_t ops = kj->c.rep_ops, n;
 	char note[200];
 
-	if (!kj->blk)
+	if (kj->net && hvb_hostcpu_wants_peer(rec->workload)) {
+		dev_virtio_net_stats(kj->net, &ns);
+		n = ns.notifies - kj->probe.net_a.notifies;
+		snprintf(note, sizeof(note),
+			 "virtio-net notifications the device saw (backend %s, notify=%s): %llu "
+			 "over %llu operations, REP_BEGIN..REP_END%s",
+			 hv_net_backend_name(kj->net_backend), hv_net_notify_name(kvm_net_notify(kj)),
+			 (unsigned long long)n, (unsigned long long)ops,
+			 ns.kernel_datapath ? " (vhost: the kernel's kicks are not counted here)" : "");
+	} else if (kj->blk) {
+		dev_virtio_blk_stats(kj->blk, &b);
+		n = b.notifies - kj->probe.blk_a.notifies;
+		snprintf(note, sizeof(note),
+			 "virtio-blk notifications the device saw (notify=%s): %llu over %llu "
+			 "requests, REP_BEGIN..REP_END",
+			 hv_blk_notify_name(kj->job->cfg->kvm_blk_notify), (unsigned long long)n,
+			 (unsigned long long)ops);
+	} else {
 		return;
-	dev_virtio_blk_stats(kj->blk, &b);
-	n = b.notifies - kj->probe.blk_a.notifies;
-	snprintf(note, sizeof(note),
-		 "virtio-blk notifications the device saw (notify=%s): %llu over %llu "
-		 "requests, REP_BEGIN..REP_END",
-		 hv_blk_notify_name(kj->job->cfg->kvm_blk_notify), (unsigned long long)n,
-		 (unsigned long long)ops);
+	}
 	hvb_out_sample(kj->out, .workload = rec->workload, .metric = "notifies_per_op",
 		       .unit = "notifies", .better = HVB_LOWER_IS_BETTER, .rep = rec->rep,
 		       .value = ops ? (double)n / (double)ops : 0,
@@ -178,9 +191,12 @@ static void per_request_rep(struct kvm_job *kj, const struct hvb_record *rec, bo
 {
 	if (!hvb_hostcpu_wanted(rec->workload))
 		return;
+	hvb_netjob_rep(&kj->nj, kj->out, rec, kj->c.rep_ops, begin);
 	if (begin) {
 		if (kj->blk)
 			dev_virtio_blk_stats(kj->blk, &kj->probe.blk_a);
+		if (kj->net)
+			dev_virtio_net_stats(kj->net, &kj->probe.net_a);
 		hvb_hostcpu_begin(&kj->probe.cpu);
 		return;
 	}
