@@ -32,9 +32,11 @@ note() {
 	echo "ci/nested: $*" >&2
 }
 
-# nested_build: hvbench and the guest image for inside, in $NESTED_O.
+# nested_build: hvbench, the guest image and hvb-vhost-check
+# (tests/nested/vhost_check.c) for inside, in $NESTED_O.
 nested_build() {
 	make -s -C "$XEN_TOP" O="$NESTED_O" WORKLOAD_ARCH="$NESTED_ARCH" \
-		"$NESTED_O/hvbench" "$NESTED_O/guest/hvbench-guest.elf" ||
-		die "building hvbench and the guest image (WORKLOAD_ARCH=$NESTED_ARCH) failed"
+		"$NESTED_O/hvbench" "$NESTED_O/guest/hvbench-guest.elf" \
+		"$NESTED_O/nested/hvb-vhost-check" ||
+		die "building hvbench, the guest image and hvb-vhost-check (WORKLOAD_ARCH=$NESTED_ARCH) failed"
 }
