@@ -28,10 +28,10 @@ static void list_runners(const struct hvb_config *cfg)
 	for (const struct hvb_runner *const *r = hvb_runners_begin(); r < hvb_runners_end(); r++) {
 		char why[1024] = "";
 		bool ok = (*r)->available(cfg, why, sizeof(why));
-		printf("  %-10s %-13s %s%s\n", (*r)->name, ok ? "available" : "unavailable",
+		printf("  %-14s %-13s %s%s\n", (*r)->name, ok ? "available" : "unavailable",
 		       (*r)->desc, (*r)->emulated ? " [emulation: functional only]" : "");
 		if (!ok)
-			printf("  %-10s %-13s why: %s\n", "", "", why);
+			printf("  %-14s %-13s why: %s\n", "", "", why);
 	}
 }
 

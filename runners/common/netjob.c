@@ -5,6 +5,7 @@
 #include "netjob.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,23 @@ bool hvb_job_needs_net(const struct hvb_job *job)
 		if (w && (w->needs & HVB_CAP_NET))
 			return true;
 	}
+	return false;
+}
+
+bool hvb_vhost_net_usable(char *why, size_t len)
+{
+	int fd = open("/dev/vhost-net", O_RDWR | O_CLOEXEC);
+
+	if (fd >= 0) {
+		close(fd);
+		return true;
+	}
+	if (errno == ENOENT)
+		snprintf(why, len, "no /dev/vhost-net: this kernel has no vhost-net (modprobe "
+			 "vhost_net; the plain runner's tap backend needs none)");
+	else
+		snprintf(why, len, "/dev/vhost-net: %s (needs root or access to it)",
+			 strerror(errno));
 	return false;
 }
 

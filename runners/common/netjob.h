@@ -41,6 +41,9 @@ struct hvb_netjob {
 /* Does a workload of the job need the network (HVB_CAP_NET)? */
 bool hvb_job_needs_net(const struct hvb_job *job);
 
+/* Can this process open /dev/vhost-net?  false with what to do. */
+bool hvb_vhost_net_usable(char *why, size_t len);
+
 /* The first CPU this process may use other than cpu, or -1: the responder
  * and the VMM's I/O thread stay off the vCPU's (the workload's) CPU. */
 int hvb_other_cpu(int cpu);

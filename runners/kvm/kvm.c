@@ -54,22 +54,7 @@ static bool kvm_available(const struct hvb_config *cfg, char *why, size_t len)
 /* kvm-vhost: the host kernel's vhost-net serves the rings. */
 static bool kvm_vhost_available(const struct hvb_config *cfg, char *why, size_t len)
 {
-	int fd;
-
-	if (!kvm_available(cfg, why, len))
-		return false;
-	fd = open("/dev/vhost-net", O_RDWR | O_CLOEXEC);
-	if (fd >= 0) {
-		close(fd);
-		return true;
-	}
-	if (errno == ENOENT)
-		snprintf(why, len, "no /dev/vhost-net: this kernel has no vhost-net (modprobe "
-			 "vhost_net; kvm's tap backend needs none)");
-	else
-		snprintf(why, len, "/dev/vhost-net: %s (needs root or access to it)",
-			 strerror(errno));
-	return false;
+	return kvm_available(cfg, why, len) && hvb_vhost_net_usable(why, len);
 }
 
 enum hv_net_notify kvm_net_notify(const struct kvm_job *kj)

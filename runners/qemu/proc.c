@@ -52,11 +52,12 @@ bool qemu_blk_usable(const struct hvb_config *cfg)
 	return cfg->disk && qemu_machine_microvm(cfg);
 }
 
-char *qemu_machine_arg(const struct hvb_config *cfg)
+char *qemu_machine_arg(const struct hvb_config *cfg, bool net)
 {
 	/* microvm writes the virtio_mmio.device= words the guest looks for
 	 * only without ACPI (with it, the windows are in the DSDT alone). */
-	if (qemu_blk_usable(cfg) && !strstr(cfg->qemu_machine, "acpi="))
+	if ((qemu_blk_usable(cfg) || (net && qemu_machine_microvm(cfg))) &&
+	    !strstr(cfg->qemu_machine, "acpi="))
 		return xasprintf("%s,acpi=off", cfg->qemu_machine);
 	return xstrdup(cfg->qemu_machine);
 }
@@ -69,7 +70,7 @@ const char *qemu_blk_cache(const struct hvb_disk *d)
 }
 
 char **qemu_argv(const struct qemu_conf *conf, const struct hvb_config *cfg, const char *image,
-		  const char *append)
+		  const char *append, const struct qemu_net *net)
 {
 	char **v = xcalloc(56, sizeof(char *));
 	int n = 0;
@@ -82,7 +83,7 @@ char **qemu_argv(const struct qemu_conf *conf, const struct hvb_config *cfg, con
 	ARG("-nodefaults");
 	ARG("-no-reboot");
 	ARG("-machine");
-	v[n++] = qemu_machine_arg(cfg);
+	v[n++] = qemu_machine_arg(cfg, net != NULL);
 	ARG("-accel");
 	ARG("%s", conf->accel);
 	ARG("-cpu");
@@ -107,13 +108,23 @@ char **qemu_argv(const struct qemu_conf *conf, const struct hvb_config *cfg, con
 	ARG("isa-debugcon,iobase=0x%x,chardev=hvbnull", QEMU_PIO_USER);
 	ARG("-device");
 	ARG("pc-testdev");
+	if (qemu_blk_usable(cfg) || net) {
+		ARG("-global");
+		ARG("virtio-mmio.force-legacy=false");
+	}
+	if (net) {
+		/* The job's tap, opened by hvbench in the job's namespace and
+		 * inherited: QEMU probes its IFF_VNET_HDR itself (TUNGETIFF). */
+		ARG("-netdev");
+		ARG("tap,id=hvbnet,fd=%d%s", net->tap_fd, net->vhost ? ",vhost=on" : ",vhost=off");
+		ARG("-device");
+		ARG("virtio-net-device,netdev=hvbnet,mac=%s", net->mac);
+	}
 	if (qemu_blk_usable(cfg)) {
 		/* The run's disk as virtio-blk on virtio-mmio (modern, version 2:
 		 * what the guest driver speaks); microvm tells the guest where
 		 * with virtio_mmio.device= words of its own. */
 		char *file = qemu_escape(cfg->disk->path);
-		ARG("-global");
-		ARG("virtio-mmio.force-legacy=false");
 		ARG("-drive");
 		ARG("id=hvbdisk,file=%s,if=none,format=raw,%s", file, qemu_blk_cache(cfg->disk));
 		ARG("-device");
@@ -151,10 +162,13 @@ void qemu_argv_free(char **v)
 /* Child: QEMU in its own process group (the terminal's Ctrl-C reaches
  * hvbench, which stops QEMU itself), dying with hvbench. */
 static void __attribute__((noreturn)) exec_qemu(char **argv, int out_fd, int err_fd,
-					       bool thp_off)
+					       bool thp_off, int keep_fd)
 {
 	int null = open("/dev/null", O_RDONLY);
 
+	/* The tap QEMU is handed by number: across execve. */
+	if (keep_fd >= 0 && fcntl(keep_fd, F_SETFD, 0))
+		_exit(127);
 	/* QEMU madvises guest RAM MADV_HUGEPAGE itself and has no option
 	 * against it: --page-size 4k turns THP off for the process (kept
 	 * across execve), so guest RAM is backed by 4 KiB pages. */
@@ -339,7 +353,7 @@ int qemu_spawn(struct qemu_proc *q, char **argv, bool thp_off)
 		return e;
 	}
 	if (*pid == 0)
-		exec_qemu(argv, out[1], err[1], thp_off);
+		exec_qemu(argv, out[1], err[1], thp_off, q->keep_fd);
 	close(out[1]);
 	close(err[1]);
 	q->out_fd = out[0];

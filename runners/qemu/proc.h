@@ -41,6 +41,14 @@ struct qemu_proc {
 	struct hvb_console_stream *stream; /* fed with the serial line */
 	char err_tail[QEMU_STDERR_TAIL];
 	size_t err_len;
+	int keep_fd;		    /* an fd QEMU inherits (-netdev tap,fd=), -1 none */
+};
+
+/* net/: the job's tap for -netdev tap,fd= and virtio-net-device. */
+struct qemu_net {
+	int tap_fd;	     /* inherited by QEMU as it is (the same number) */
+	bool vhost;	     /* vhost=on: the host kernel's vhost-net serves it */
+	const char *mac;     /* the guest's, "xx:xx:..." */
 };
 
 enum qemu_end {
@@ -53,7 +61,7 @@ enum qemu_end {
 /* QEMU command line for conf booting image with the guest command line
  * append; free with qemu_argv_free. */
 char **qemu_argv(const struct qemu_conf *conf, const struct hvb_config *cfg, const char *image,
-		 const char *append);
+		 const char *append, const struct qemu_net *net);
 void qemu_argv_free(char **v);
 
 /* Is the machine microvm (the one with virtio-mmio), and does the run have
@@ -61,8 +69,8 @@ void qemu_argv_free(char **v);
 bool qemu_machine_microvm(const struct hvb_config *cfg);
 bool qemu_blk_usable(const struct hvb_config *cfg);
 /* The -machine value (malloc'ed): HVB_QEMU_MACHINE, with acpi=off added
- * for a disk on microvm. */
-char *qemu_machine_arg(const struct hvb_config *cfg);
+ * for a disk or a network device (net) on microvm. */
+char *qemu_machine_arg(const struct hvb_config *cfg, bool net);
 /* The -drive cache and aio options for the run's disk. */
 const char *qemu_blk_cache(const struct hvb_disk *d);
 

@@ -31,6 +31,7 @@
 #include "guest.h"
 #include "host.h"
 #include "hostcpu.h"
+#include "netjob.h"
 #include "qemu.h"
 #include "records.h"
 #include "runner.h"
@@ -52,11 +53,14 @@ static const struct qemu_conf conf_tcg = {
 	.kvm = false,
 };
 
-static const struct hvb_runner qemu_kvm_runner, qemu_tcg_runner;
+static const struct hvb_runner qemu_kvm_runner, qemu_kvm_vhost_runner, qemu_tcg_runner;
+
+/* The runner's variant: vhost=on for the job's virtio-net. */
+#define QEMU_VARIANT_VHOST 1
 
 static const struct qemu_conf *conf_of(const struct hvb_runner *r)
 {
-	return r == &qemu_kvm_runner ? &conf_kvm : &conf_tcg;
+	return r == &qemu_tcg_runner ? &conf_tcg : &conf_kvm;
 }
 
 /* One job: a QEMU process and what the runner makes of what it said. */
@@ -69,6 +73,7 @@ struct qemu_job {
 	struct hvb_console_stream stream;
 	bool boot_recorded;
 	struct hvb_hostcpu cpu;	   /* per_request workloads: all of QEMU's threads */
+	struct hvb_netjob nj;	   /* net/: the job's namespace, tap and responder */
 	size_t log_used;	   /* console text bytes logged */
 	unsigned long log_dropped; /* console lines not logged (budget) */
 };
@@ -97,6 +102,11 @@ static bool qemu_available(const struct qemu_conf *conf, const struct hvb_config
 static bool qemu_kvm_available(const struct hvb_config *cfg, char *why, size_t len)
 {
 	return qemu_available(&conf_kvm, cfg, why, len);
+}
+
+static bool qemu_kvm_vhost_available(const struct hvb_config *cfg, char *why, size_t len)
+{
+	return qemu_available(&conf_kvm, cfg, why, len) && hvb_vhost_net_usable(why, len);
 }
 
 static bool qemu_tcg_available(const struct hvb_config *cfg, char *why, size_t len)
@@ -162,7 +172,7 @@ static void qemu_describe(const struct hvb_runner *r, const struct hvb_config *c
 #define META(k, ...) hvb_out_metaf(out, k, __VA_ARGS__)
 	qemu_version(cfg, buf, sizeof(buf));
 	META("version", "%s", buf);
-	line = qemu_machine_arg(cfg);
+	line = qemu_machine_arg(cfg, false);
 	META("machine", "%s", line);
 	free(line);
 	META("cpu", "%s", conf->cpu);
@@ -185,6 +195,13 @@ static void qemu_describe(const struct hvb_runner *r, const struct hvb_config *c
 		     cfg->disk->odirect ? "with O_DIRECT" : "through the page cache (no O_DIRECT)");
 	else if (cfg->disk)
 		META("blk", "none: machine %s has no virtio-mmio (io/ needs microvm)",
+		     cfg->qemu_machine);
+	if (qemu_machine_microvm(cfg))
+		META("net", "qemu virtio-net-device (virtio-mmio, modern), tap (the job's, fd "
+			    "inherited), vhost=%s",
+		     r->variant == QEMU_VARIANT_VHOST ? "on" : "off");
+	else
+		META("net", "none: machine %s has no virtio-mmio (net/ needs microvm)",
 		     cfg->qemu_machine);
 	META("guest_image", "%s", cfg->image.path);
 	if (cfg->image.error)
@@ -262,7 +279,10 @@ static int on_record(void *arg, const struct hvb_record *rec, uint32_t seq)
 	struct hvb_record copy;
 
 	(void)seq;
-	if (hvb_rec_deliver(&q->consumer, hvb_caps_note_skip(q->job->caps, rec, &copy)))
+	struct hvb_record copy2;
+
+	rec = hvb_caps_note_skip(q->job->caps, rec, &copy);
+	if (hvb_rec_deliver(&q->consumer, hvb_netjob_note_skip(&q->nj, rec, &copy2)))
 		return -EPROTO;
 	if (!had_hello && q->consumer.hello)
 		record_boot(q, q->stream.line_stamp, rec);
@@ -280,6 +300,7 @@ static void on_rep(void *arg, const struct hvb_record *rec, bool begin)
 
 	if (!hvb_hostcpu_wanted(rec->workload))
 		return;
+	hvb_netjob_rep(&q->nj, q->out, rec, q->consumer.rep_ops, begin);
 	if (begin) {
 		hvb_hostcpu_init(&q->cpu, q->proc.pid,
 				 "all QEMU threads (vCPU, main loop, I/O), read as the records "
@@ -397,14 +418,23 @@ static int boot_and_collect(struct qemu_job *q, const char *image, char *why, si
 		.pt_4k = hvb_job_pt_4k(job),
 		.dev = "serial",
 		.caps = job_caps(q->runner, job, q->out, image) |
-			(qemu_blk_usable(job->cfg) ? HVB_CAP_BLK : 0),
+			(qemu_blk_usable(job->cfg) ? HVB_CAP_BLK : 0) | hvb_netjob_caps(&q->nj),
 		.mmio_user = QEMU_MMIO_USER,
 	};
-	char *append = hvb_guest_cmdline(job->cmdline, &env);
-	char **argv = qemu_argv(conf_of(q->runner), job->cfg, image, append), *line;
+	const uint8_t *m = q->nj.ns.guest_mac;
+	char *mac = xasprintf("%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+	struct qemu_net net = { .tap_fd = q->nj.ns.tap_fd,
+				.vhost = q->runner->variant == QEMU_VARIANT_VHOST, .mac = mac };
+	char *words = hvb_netjob_cmdline(&q->nj, job->cmdline);
+	char *append = hvb_guest_cmdline(words, &env);
+	char **argv = qemu_argv(conf_of(q->runner), job->cfg, image, append,
+				q->nj.on ? &net : NULL), *line;
 	enum qemu_end end;
 	int e, status;
 
+	free(words);
+	free(mac); /* in argv now */
+	q->proc.keep_fd = q->nj.on ? q->nj.ns.tap_fd : -1;
 	line = qemu_argv_line(argv);
 	hvb_out_log(q->out, "rep %u: %s (-kernel %s = %s, sha256 %s)", job->rep, line, image,
 		    job->cfg->image.path, job->cfg->image.sha256);
@@ -440,6 +470,7 @@ static int qemu_run(const struct hvb_runner *r, const struct hvb_job *job,
 	q->runner = r;
 	q->job = job;
 	q->out = out;
+	q->proc.keep_fd = -1;
 	q->proc.cpu = job->cpu;
 	q->proc.stop = job->stop;
 	q->proc.stream = &q->stream;
@@ -447,10 +478,19 @@ static int qemu_run(const struct hvb_runner *r, const struct hvb_job *job,
 	q->consumer.on_rep = on_rep;
 	q->consumer.arg = q;
 	hvb_console_stream_init(&q->stream, on_record, on_text, q);
+	/* net/: the job's tap (QEMU probes and sets its vnet header) and
+	 * responder; microvm only (virtio-mmio). */
+	if (!qemu_machine_microvm(job->cfg))
+		hvb_netjob_refuse(&q->nj, job, out,
+				  "the QEMU machine has no virtio-mmio for virtio-net-device "
+				  "(HVB_QEMU_MACHINE: net/ needs microvm)");
+	else
+		hvb_netjob_start(&q->nj, job, out, HVB_LINK_TAP, true);
 	/* QEMU reads exactly the bytes hashed for the run (a sealed copy). */
 	image = hvb_image_boot_path(&job->cfg->image, why, sizeof(why));
 	if (image)
 		e = boot_and_collect(q, image, why, sizeof(why));
+	hvb_netjob_stop(&q->nj, out);
 	if (why[0])
 		hvb_out_log(out, "rep %u: %s", job->rep, why);
 	if (!q->boot_recorded && e != -EINTR)
@@ -475,9 +515,21 @@ static const struct hvb_runner qemu_tcg_runner = {
 };
 HVB_RUNNER(qemu_tcg_runner);
 
+/* qemu-kvm with vhost=on for net/ (not in the default set). */
+static const struct hvb_runner qemu_kvm_vhost_runner = {
+	.name = "qemu-kvm-vhost",
+	.desc = "qemu-kvm with virtio-net on vhost-net (-netdev tap,vhost=on)",
+	.available = qemu_kvm_vhost_available,
+	.describe = qemu_describe,
+	.run = qemu_run,
+	.variant = QEMU_VARIANT_VHOST,
+};
+HVB_RUNNER(qemu_kvm_vhost_runner);
+
 static const struct hvb_runner qemu_kvm_runner = {
 	.name = "qemu-kvm",
-	.desc = "the guest image under QEMU on /dev/kvm (the full-featured peer VMM)",
+	.desc = "the guest image under QEMU on /dev/kvm (the full-featured peer VMM; net/: "
+		"virtio-net-device on a tap, vhost=off)",
 	.in_default = true,
 	.available = qemu_kvm_available,
 	.describe = qemu_describe,
