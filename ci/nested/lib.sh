@@ -21,7 +21,9 @@ NESTED_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # default x86-64-v3 build), so everything is built for x86-64-v2 in its own
 # O=, as ci/xen does, and meta's workload_cflags say so.
 NESTED_ARCH=${NESTED_WORKLOAD_ARCH:-x86-64-v2}
-NESTED_O=${NESTED_O:-$XEN_BUILD/nested-$NESTED_ARCH}
+# Absolute always: make keys its dependency files by the path O= had, so
+# switching between a relative and an absolute O= leaves stale objects.
+NESTED_O=$(realpath -m "${NESTED_O:-$XEN_BUILD/nested-$NESTED_ARCH}")
 
 die() {
 	echo "ci/nested: error: $*" >&2
