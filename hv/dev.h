@@ -20,6 +20,10 @@
  *                   QueueNotify exit; hostile drivers get failed requests
  *                   or DEVICE_NEEDS_RESET, bad register accesses a verdict
  *                   (virtio.h; README "virtio-blk" has the table).
+ *   virtio-net      (virtio_net.h, attached by the runner) the window at
+ *                   HVB_VIRTIO_MMIO_NET, receive and transmit queues, tap /
+ *                   vhost-net / loopback behind it; malformed frames are
+ *                   dropped and counted (README "virtio-net").
  */
 #ifndef HV_DEV_H
 #define HV_DEV_H

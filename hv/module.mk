@@ -20,3 +20,13 @@ ALL_TARGETS += $(HV_VMM)
 $(HV_VMM): hv/bench/hvb_vmm.c $$(HV_OBJS)
 	$(call say,LD,$@)
 	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(DEPFLAGS) $(HOST_LDFLAGS) -o $@ $^ -lpthread
+
+# hv-net-frames: frames/s through the core's virtio-net (loopback, tap on a
+# socket pair) with a host-side driver instead of a guest (no exits in the
+# figures).  Prints figures; asserts nothing.
+HV_NET_BENCH := $(O)/hv-net-frames
+ALL_TARGETS += $(HV_NET_BENCH)
+
+$(HV_NET_BENCH): hv/bench/net_frames.c $$(HV_OBJS)
+	$(call say,LD,$@)
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) -Itests $(DEPFLAGS) $(HOST_LDFLAGS) -o $@ $^ -lpthread

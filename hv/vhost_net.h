@@ -42,13 +42,20 @@ struct hv_vhost {
 	uint64_t features; /* what the kernel offers */
 	pid_t worker_tid;  /* 0 when not found (kernels before 6.4: a kthread) */
 	bool running;	   /* the backend is set on both queues */
+	/* NULL: the ioctl system call (0 or -errno).  Tests put a recorder here to check the
+	 * sequence hv_vhost_start / hv_vhost_stop make without a kernel that
+	 * has vhost-net (set it after hv_vhost_open, or without it). */
+	int (*ioctl_fn)(int fd, unsigned long req, void *arg);
 };
 
-/* A memory table with room for every region of a VM. */
+/* A memory table with room for every region of a VM: struct vhost_memory
+ * (nregions, padding, regions[]) with its array sized. */
 struct hv_vhost_mem {
-	struct vhost_memory hdr;
+	uint32_t nregions, padding;
 	struct vhost_memory_region region[HV_MAX_MEM_REGIONS];
 };
+_Static_assert(offsetof(struct hv_vhost_mem, region) == offsetof(struct vhost_memory, regions),
+	       "hv_vhost_mem must lay out as struct vhost_memory");
 
 /* Open path (NULL = "/dev/vhost-net"), become its owner, read its features.
  * -ENOENT / -EACCES (no vhost-net: the message says so), -EOPNOTSUPP (it

@@ -503,7 +503,8 @@ static int run_main(int argc, char **argv)
 	const struct hvb_opt opts[] = {
 		OPT_STR("runner", 'r', &o.runners, "LIST",
 			"runners, comma-separated (default: every available default runner; "
-			"'all': every available one)"),
+			"'all': every available one; variants for net/: kvm-vhost, kvm-loop, "
+			"qemu-kvm-vhost; `hvbench list`)"),
 		OPT_STR("workload", 'w', &o.workloads, "GLOBS",
 			"workloads, comma-separated globs, e.g. 'micro/*,mem/chase-*' (default: all)"),
 		OPT_UINT("reps", 'n', &o.reps, 1, 1000, "N", "repetitions per cell (default 5)"),

@@ -62,3 +62,5 @@ test_hostcpu_LINK := runners/common/hostcpu.c lib probes workloads native-rt
 test_netns_LINK := runners/common/netns.c lib probes workloads native-rt
 # The responder alone (it needs nothing but libc).
 test_peer_LINK := runners/common/peer.c
+# net/ natively end to end: the workloads over AF_PACKET against the responder.
+test_net_native_LINK := runners/common/peer.c workloads native-rt

@@ -156,6 +156,7 @@ static const char *cap_reason(uint32_t missing)
 		{ HVB_CAP_HLT, "needs hlt with a wake-up source" },
 		{ HVB_CAP_RELEASE, "needs a way to return pages to the host (fresh faults)" },
 		{ HVB_CAP_BLK, "needs the run's disk, which this runner did not attach" },
+		{ HVB_CAP_NET, "needs the run's network link and responder, which this runner did not attach" },
 	};
 	for (unsigned i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
 		if (missing & reasons[i].cap)

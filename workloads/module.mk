@@ -6,8 +6,8 @@ WORKLOAD_SRCS += workloads/harness.c $(sort $(wildcard workloads/cpu/*.c workloa
 HOST_SRCS += workloads/native/rt_native.c
 # rt_blk_* natively: the run's disk file (disk=, odirect=; pread/pwrite, Linux AIO).
 HOST_SRCS += workloads/native/blk.c
-# rt_net_* natively: weak refusals until workloads/native/net.c (net-wl) lands.
-HOST_SRCS += workloads/native/net_none.c
+# rt_net_* natively: AF_PACKET on the run's veth (netif=).
+HOST_SRCS += workloads/native/net.c
 # The console record codec (console_codec.h): the guest encodes with the
 # same object the host decodes with.
 WORKLOAD_SRCS += workloads/console_codec.c

@@ -112,17 +112,19 @@ static void run_meta(const struct hvb_netjob *nj, const struct hvb_out *out)
 		       HVB_NETNS_PREFIX "%d-<n>: one per job (log.txt names each), removed after it",
 		       (int)getpid());
 	note_link(out, nj->ns.kind);
+	if (nj->ns.txqueuelen)
+		hvb_sink_metaf(out->sink, "net.txqueuelen", "%u", nj->ns.txqueuelen);
 	hvb_sink_metaf(out->sink, "net.peer",
 		       "hvbench responder (runners/common/peer.c): a process per job in the job's "
 		       "namespace, %s:%u UDP, %s; last pid %d",
 		       peer_ip, nj->ns.peer_port, cpu, (int)hvb_peer_pid(nj->peer));
 }
 
-static int start_peer(struct hvb_netjob *nj, const struct hvb_job *job, char *why, size_t len)
+static int start_peer(struct hvb_netjob *nj, int job_cpu, char *why, size_t len)
 {
 	int r;
 
-	nj->peer_cpu_nr = hvb_other_cpu(job->cpu);
+	nj->peer_cpu_nr = hvb_other_cpu(job_cpu);
 	r = hvb_peer_start(&nj->ns, nj->peer_cpu_nr, &nj->peer, why, len);
 	if (r)
 		return r;
@@ -179,7 +181,14 @@ int hvb_netjob_start(struct hvb_netjob *nj, const struct hvb_job *job, const str
 		return r;
 	}
 	nj->on = true;
-	if ((r = start_peer(nj, job, err, sizeof(err)))) {
+	if (kind == HVB_LINK_ADOPT) {
+		/* The interface comes with the domain: hvb_netjob_adopt. */
+		nj->adopt_cpu = job->cpu;
+		nj->words = hvb_netns_words(&nj->ns);
+		hvb_out_log(out, "net: namespace %s, waiting for the interface to adopt", nj->ns.name);
+		return 0;
+	}
+	if ((r = start_peer(nj, job->cpu, err, sizeof(err)))) {
 		snprintf(why, sizeof(why), "cannot start the responder in %s: %s", nj->ns.name, err);
 		hvb_netjob_stop(nj, out);
 		say_off(nj, out, why);
@@ -192,6 +201,27 @@ int hvb_netjob_start(struct hvb_netjob *nj, const struct hvb_job *job, const str
 		    kind == HVB_LINK_VETH ? " <-> " : "",
 		    kind == HVB_LINK_VETH ? nj->ns.guest_if : "", nj->ns.txqueuelen,
 		    (int)hvb_peer_pid(nj->peer), peer_ip, nj->ns.peer_port);
+	run_meta(nj, out);
+	return 0;
+}
+
+int hvb_netjob_adopt(struct hvb_netjob *nj, const struct hvb_out *out, const char *ifname)
+{
+	char err[400], why[600];
+	int r;
+
+	if (!nj->on || nj->ns.kind != HVB_LINK_ADOPT)
+		return nj->on ? -EINVAL : 0;
+	r = hvb_netns_adopt(&nj->ns, ifname, why, sizeof(why));
+	if (!r && (r = start_peer(nj, nj->adopt_cpu, err, sizeof(err))))
+		snprintf(why, sizeof(why), "cannot start the responder in %s: %s", nj->ns.name, err);
+	if (r) {
+		hvb_netjob_stop(nj, out);
+		say_off(nj, out, why);
+		return r;
+	}
+	hvb_out_log(out, "net: %s adopted into %s (txqueuelen %u), responder pid %d", ifname,
+		    nj->ns.name, nj->ns.txqueuelen, (int)hvb_peer_pid(nj->peer));
 	run_meta(nj, out);
 	return 0;
 }

@@ -36,6 +36,7 @@ struct hvb_netjob {
 	struct hvb_hostcpu peer_cpu;
 	char *words;	  /* net.* (+ netif= for veth, net.reflect=1), malloc'd */
 	char off[300];	  /* why the job needed a link and has none ("" = fine) */
+	int adopt_cpu;	  /* HVB_LINK_ADOPT: the job's CPU, for the responder's */
 };
 
 /* Does a workload of the job need the network (HVB_CAP_NET)? */
@@ -57,6 +58,12 @@ int hvb_other_cpu(int cpu);
  * valid(), and hvb_netjob_note_skip adds nj->off to those rows. */
 int hvb_netjob_start(struct hvb_netjob *nj, const struct hvb_job *job, const struct hvb_out *out,
 		     enum hvb_link_kind kind, bool vnet_hdr);
+/* HVB_LINK_ADOPT (Xen: the vif appears with the domain): hvb_netjob_start
+ * makes the namespace and the words only; this moves ifname in, gives it
+ * the responder's side (hvb_netns_adopt) and starts the responder.  0, or
+ * -errno with nj->off set as for a failed start (the job then has no
+ * link: stop the guest's use of it as the runner sees fit). */
+int hvb_netjob_adopt(struct hvb_netjob *nj, const struct hvb_out *out, const char *ifname);
 /* The job needs a link that the runner cannot give (e.g. qemu-kvm-vhost
  * without /dev/vhost-net): as a failed start, with why. */
 void hvb_netjob_refuse(struct hvb_netjob *nj, const struct hvb_job *job,

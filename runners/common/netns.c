@@ -17,7 +17,9 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <linux/ethtool.h>
 #include <linux/if_tun.h>
+#include <linux/sockios.h>
 #include <linux/neighbour.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -228,6 +230,29 @@ static unsigned txqueuelen(const char *ifname)
 	return q;
 }
 
+/*
+ * The responder's end must send finished checksums: a veth (or vif)
+ * offloads them by default (CHECKSUM_PARTIAL: the UDP checksum field holds
+ * only the pseudo-header sum), and whatever reads the frames on the other
+ * side, the native child's AF_PACKET socket like a guest without
+ * offloads, checks the sum of the bytes it gets.  `ethtool -K IF tx off`.
+ * A tap offers no offloads unless TUNSETOFFLOAD asks: nothing to do there.
+ */
+static int tx_csum_off(const char *ifname)
+{
+	struct ethtool_value ev = { .cmd = ETHTOOL_STXCSUM, .data = 0 };
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&ev;
+	r = ioctl(fd, SIOCETHTOOL, &ifr) ? -errno : 0;
+	close(fd);
+	return r;
+}
+
 struct setup {
 	struct hvb_netns *ns;
 	const char *step; /* what failed */
@@ -271,6 +296,9 @@ static int peer_side(struct setup *s)
 	STEP(s, "give the responder's interface its address",
 	     add_addr(ifindex, ns->peer_ip, HVB_NET_PREFIX_LEN));
 	STEP(s, "add the guest's neighbour entry", add_neigh(ifindex, ns->guest_ip, ns->guest_mac));
+	if (ns->kind != HVB_LINK_TAP)
+		STEP(s, "turn transmit checksum offload off on the responder's interface",
+		     tx_csum_off(ns->peer_if));
 	ns->txqueuelen = txqueuelen(ns->peer_if);
 	return 0;
 }

@@ -553,7 +553,8 @@ bool hvb_peer_stop(struct hvb_peer *p, char *why, size_t len)
 		char st[64];
 
 		describe_status(status, st, sizeof(st));
-		snprintf(why, len, "the responder (pid %d) had %s", (int)p->pid, st);
+		snprintf(why, len, "the responder (pid %d) was gone before the stop: %s", (int)p->pid,
+			 st);
 		alive = false;
 	} else {
 		kill(p->pid, SIGTERM);

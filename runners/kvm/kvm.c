@@ -679,9 +679,11 @@ static int kvm_run(const struct hvb_runner *runner, const struct hvb_job *job,
 		hvb_out_log(out, "%s", why);
 		hvb_warn("kvm: %s", why);
 		hvb_rec_finish(&kj->c, why);
-		/* The device and the VM stay with the abandoned thread; the
-		 * namespace and the responder go (nothing of the VM uses them
-		 * but the tap fd the device holds: the namespace's name goes). */
+		/* The device and the VM stay with the abandoned thread, and so
+		 * does the tap fd its I/O thread may still use (closed, its
+		 * number could be reused under it): the responder and the
+		 * namespace's name go. */
+		kj->nj.ns.tap_fd = -1;
 		hvb_netjob_stop(&kj->nj, out);
 		return hvb_job_stopped(job) ? -EINTR : 0;
 	}

@@ -51,6 +51,23 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 enum { FZ_MEM, FZ_WR, FZ_RD, FZ_INIT, FZ_REQ, FZ_DESC, FZ_PUB, FZ_N_OPS };
 #define FZ_CFG_DIRECT 0x08u
 
+/*
+ * fuzz_virtio_net input: one configuration byte (bits 0-2: log2 of
+ * QueueNumMax, bit 3: MTU 9000 instead of 1500), then the same opcodes
+ * with virtio-net operands:
+ *   FZ_MEM, FZ_WR, FZ_RD   as above
+ *   FZ_INIT   u64 features, u8 log2num  both queues set up (num <= 256)
+ *   FZ_REQ    u8 slot, u16 frame_len, u16 rx_len, u8 kind
+ *                                       a receive buffer of rx_len (0: none)
+ *                                       and a frame (kind bit 0: IPv4/UDP
+ *                                       headers, bit 1: a non-zero
+ *                                       virtio-net header), notified
+ *   FZ_DESC   u8 queue, u16 i, u64 addr, u32 len, u16 flags, u16 next
+ *   FZ_PUB    u8 queue, u16 head        publish on queue & 1, notify queue
+ *                                       (QueueNotify value queue & 3)
+ */
+#define FZ_NET_CFG_JUMBO 0x08u
+
 static inline void fuzz_cleanup(void);
 
 /* Written to fd 2 directly: some harnesses silence stdio's stderr.  The

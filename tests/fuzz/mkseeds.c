@@ -296,6 +296,57 @@ static void virtio_blk_seeds(void)
 	put("virtio_blk", "registers", f.b, f.n);
 }
 
+/* ------------------------------------------------------------ virtio-net */
+
+/* fuzz_virtio_net inputs (fuzz.h): init, frames that come back, frames
+ * dropped for each reason, broken queues, registers. */
+static void fz_frame(struct fz *f, uint8_t slot, uint16_t len, uint16_t rx_len, uint8_t kind)
+{
+	fz_le(f, FZ_REQ, 1);
+	fz_le(f, slot, 1);
+	fz_le(f, len, 2);
+	fz_le(f, rx_len, 2);
+	fz_le(f, kind, 1);
+}
+
+static void virtio_net_seeds(void)
+{
+	const uint64_t v1 = 1ull << 32, eidx = 1ull << 29, mac = 1ull << 5, mtu = 1ull << 3;
+	struct fz f;
+
+	fz_init(&f, 4, v1 | mac | mtu, 4);
+	fz_frame(&f, 0, 64, 2048, 1 | (5 << 2));
+	fz_frame(&f, 1, 1514, 2048, 1 | (5 << 2));
+	fz_frame(&f, 2, 60, 2048, 0);
+	put("virtio_net", "reflect", f.b, f.n);
+	fz_init(&f, 4 | 0x08, v1 | eidx, 4);
+	fz_frame(&f, 0, 0, 2048, 0);	  /* zero-length frame */
+	fz_frame(&f, 1, 1515, 2048, 1);	  /* over the MTU (jumbo config: fine) */
+	fz_frame(&f, 2, 64, 40, 1);	  /* receive buffer too small */
+	fz_frame(&f, 3, 64, 0, 2);	  /* offload header, no receive buffer */
+	fz_frame(&f, 4, 64, 11, 1);	  /* receive buffer shorter than the header */
+	put("virtio_net", "drops", f.b, f.n);
+	fz_init(&f, 3, v1, 3);
+	fz_le(&f, FZ_DESC, 1);
+	fz_le(&f, 1, 1), fz_le(&f, 1, 2), fz_le(&f, 0xa0000, 8), fz_le(&f, 64, 4),
+	    fz_le(&f, 1, 2), fz_le(&f, 1, 2);
+	fz_le(&f, FZ_PUB, 1);
+	fz_le(&f, 1, 1), fz_le(&f, 1, 2); /* a loop on the transmit queue */
+	fz_le(&f, FZ_DESC, 1);
+	fz_le(&f, 0, 1), fz_le(&f, 2, 2), fz_le(&f, 0x11ff00, 8), fz_le(&f, 0x1000, 4),
+	    fz_le(&f, 2, 2), fz_le(&f, 0, 2);
+	fz_le(&f, FZ_PUB, 1);
+	fz_le(&f, 2, 1), fz_le(&f, 2, 2); /* receive buffer past RAM, QueueNotify 2 */
+	put("virtio_net", "broken", f.b, f.n);
+	f.n = 0;
+	fz_le(&f, 4, 1);
+	fz_le(&f, FZ_RD, 1), fz_le(&f, 0x100, 2), fz_le(&f, 0, 1);
+	fz_le(&f, FZ_RD, 1), fz_le(&f, 0x10a, 2), fz_le(&f, 1, 1);
+	fz_le(&f, FZ_WR, 1), fz_le(&f, 0x030, 2), fz_le(&f, 2, 1), fz_le(&f, 1, 8);
+	fz_le(&f, FZ_WR, 1), fz_le(&f, 0x050, 2), fz_le(&f, 2, 1), fz_le(&f, 1, 8);
+	put("virtio_net", "registers", f.b, f.n);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -309,6 +360,7 @@ int main(int argc, char **argv)
 	put("records", "job.bin", job, n_job * sizeof(job[0]));
 	console_seeds();
 	virtio_blk_seeds();
+	virtio_net_seeds();
 	for (int i = 2; i < argc; i++)
 		capture_records(argv[i]);
 	return 0;

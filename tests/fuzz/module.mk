@@ -17,7 +17,7 @@
 FUZZ_CC ?= clang
 FUZZ_DIR := $(O)/fuzz
 FUZZ_SECONDS ?= 10
-FUZZ_ALL := elf console xentrace records run csv virtio_blk
+FUZZ_ALL := elf console xentrace records run csv virtio_blk virtio_net
 FUZZERS ?= $(FUZZ_ALL)
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 # The host flags (includes, defines, warnings) at -O1, without gcc's sanitizer flags.
@@ -43,6 +43,8 @@ FUZZ_SRCS_run = $(call fuzz_srcs,results.c csvfile.c util.c)
 FUZZ_SRCS_csv = $(FUZZ_SRCS_run)
 FUZZ_SRCS_virtio_blk = $(call fuzz_srcs,hv/virtio.c hv/virtio_blk.c hv/mem.c hv/dev.c hv/exit.c \
 	hv/vm.c hv/watchdog.c hv/seccomp.c)
+FUZZ_SRCS_virtio_net = $(call fuzz_srcs,hv/virtio.c hv/virtio_net.c hv/vhost_net.c hv/mem.c \
+	hv/dev.c hv/exit.c hv/vm.c hv/watchdog.c hv/seccomp.c)
 
 FUZZ_BINS := $(FUZZ_ALL:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_MKSEEDS := $(FUZZ_DIR)/mkseeds

@@ -11,7 +11,7 @@ mkseeds=$1 out=$2 image=${3:-}
 tmp=$out.tmp
 
 rm -rf "$tmp"
-mkdir -p "$tmp"/{elf,console,xentrace,records,run,csv,virtio_blk}
+mkdir -p "$tmp"/{elf,console,xentrace,records,run,csv,virtio_blk,virtio_net}
 for d in tests/fuzz/corpus/*/; do
 	[ -d "$d" ] || continue
 	name=$(basename "$d")

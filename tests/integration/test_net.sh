@@ -104,6 +104,20 @@ pid=$(pid_of "$dir")
 check "after the run no namespace of it is left" [ -z "$(netns_of "$pid")" ]
 check "... nor a process of it (responder, QEMU)" [ -z "$(procs_of main)" ]
 
+# --- HVB_KVM_NET_NOTIFY: every mode carries the frames; a bad one is refused --
+if have kvm; then
+	for mode in exit poll; do
+		HVB_KVM_NET_NOTIFY=$mode run "notify-$mode" --runner kvm --workload net/verify --reps 1 --quick
+		check "kvm notify=$mode: net/verify ok" eval '[ "$rc" -eq 0 ] && has_ok "$dir" kvm net/verify'
+		check "... recorded as runner.kvm.net_notify,$mode" meta_has "$dir" "^runner\.kvm\.net_notify,$mode$"
+	done
+	HVB_KVM_NET_NOTIFY=bogus run bad-notify --runner kvm --workload net/verify --reps 1 --quick
+	check "HVB_KVM_NET_NOTIFY=bogus: usage error naming it" \
+		eval '[ "$rc" -ne 0 ] && err_has bad-notify "HVB_KVM_NET_NOTIFY=.bogus."'
+else
+	skip "kvm unavailable: the notify modes"
+fi
+
 # --- a runner that fails: the guest faults before its workloads ----------------
 if have kvm; then
 	HVB_KVM_CMDLINE_EXTRA=fault=ud run fail --runner kvm --workload net/verify --reps 1 --quick

@@ -17,7 +17,10 @@ UNIT_OF_KIND = {"ns/op": {"ns", "cycles"}, "MB/s": {"MB/s", "ns"}, "ops/s": {"op
 # Rows of per-request (io/) workloads whose unit is not their kind's: the
 # harness's requests per second and the runners' costs per request.
 PER_REQUEST_UNITS = {"ops_per_s": "ops/s", "host_cpu_ns_per_op": "ns",
-                     "notifies_per_op": "notifies"}
+                     "notifies_per_op": "notifies",
+                     # net/: the responder's CPU (runners) and the loss rows (harness)
+                     "peer_cpu_ns_per_op": "ns", "lost": "datagrams", "loss_pct": "%",
+                     "reordered": "datagrams"}
 # Units whose values must be > 0 (FORMAT.md); any other (a count) may be 0.
 POSITIVE_UNITS = {"ns", "cycles", "ms", "MB/s", "ops/s"}
 REQUIRED_META = ["format_version", "run_id", "status", "started_utc", "finished_utc",

@@ -9,9 +9,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/ethtool.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
+#include <linux/sockios.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -55,6 +57,21 @@ static int ipv6_disabled(void *arg)
 		v[0] = '?';
 	close(fd);
 	return v[0] == '1';
+}
+
+/* 1 when the interface's transmit checksum offload is off. */
+static int tx_csum_is_off(void *arg)
+{
+	struct ethtool_value ev = { .cmd = ETHTOOL_GTXCSUM };
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), r;
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", (char *)arg);
+	ifr.ifr_data = (void *)&ev;
+	r = fd >= 0 && !ioctl(fd, SIOCETHTOOL, &ifr) && ev.data == 0;
+	if (fd >= 0)
+		close(fd);
+	return r;
 }
 
 static void test_tap(void)
@@ -170,6 +187,8 @@ static void test_veth(void)
 	TAP_OK(strcmp(ns.peer_if, ns.guest_if), "two ends");
 	TAP_OK(hvb_netns_call(&ns, index_of, ns.guest_if) > 0, "both in the namespace");
 	TAP_OK(hvb_netns_call(&ns, ipv6_disabled, ns.guest_if) == 1, "IPv6 off on the measured end");
+	TAP_OK(hvb_netns_call(&ns, tx_csum_is_off, ns.peer_if) == 1,
+	       "the responder's end sends finished checksums (tx offload off)");
 	if (!TAP_OK(hvb_netns_call(&ns, datagram_arrives, &p) == 1,
 		    "peer -> guest address: a frame on the measured end, no ARP"))
 		printf("# %s\n", p.why);
@@ -223,6 +242,45 @@ static void test_stale(void)
 	hvb_netns_destroy(&live);
 }
 
+/* A vif stand-in: one end of a veth in our namespace, moved in. */
+static int bind_peer_address(void *arg)
+{
+	const struct hvb_netns *ns = arg;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(ns->peer_ip),
+				 .sin_port = htons(ns->peer_port) };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), r;
+
+	r = fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof(a));
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+static void test_adopt(void)
+{
+	struct hvb_netns ns;
+	char why[300], cmd[160], a[16], b[16];
+
+	snprintf(a, sizeof(a), "hvbta%d", (int)getpid() % 100000);
+	snprintf(b, sizeof(b), "hvbtb%d", (int)getpid() % 100000);
+	snprintf(cmd, sizeof(cmd), "ip link add %s type veth peer name %s", a, b);
+	if (system(cmd)) {
+		TAP_SKIP("cannot make a veth to adopt (ip link add)");
+		return;
+	}
+	if (TAP_OK(!hvb_netns_create(&ns, HVB_LINK_ADOPT, false, why, sizeof(why)),
+		   "an ADOPT namespace, no interface of its own")) {
+		TAP_OK(!hvb_netns_adopt(&ns, a, why, sizeof(why)), "adopting an interface");
+		TAP_OK(if_nametoindex(a) == 0, "it left our namespace");
+		TAP_OK(hvb_netns_call(&ns, index_of, a) > 0, "it is in the namespace");
+		TAP_OK(hvb_netns_call(&ns, bind_peer_address, &ns) == 1,
+		       "with the responder's address");
+		hvb_netns_destroy(&ns);
+	}
+	snprintf(cmd, sizeof(cmd), "ip link del %s 2>/dev/null", b);
+	(void)!system(cmd);
+}
+
 static void test_refusals(void)
 {
 	struct hvb_netns ns;
@@ -250,6 +308,7 @@ int main(void)
 		test_tap();
 	test_veth();
 	test_stale();
+	test_adopt();
 	test_refusals();
 	return tap_done();
 }

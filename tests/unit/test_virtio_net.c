@@ -32,12 +32,15 @@
 #include <net/if_arp.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sys/uio.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -661,6 +664,22 @@ static void tap_both_ways(enum hv_net_notify n, bool seccomp, const char *mode)
 	TAP_OK(ndrv_wait(&x.d, RXQ, 5, WAIT_MS) && stats(&x).rx_dropped == 1 &&
 		   rx_has(&x, 4, 4, f, 50),
 	       d);
+	{
+		uint8_t buf[NDRV_HDR + 64] = {VIRTIO_NET_HDR_F_NEEDS_CSUM};
+		uint16_t before = ndrv_used_idx(&x.d, RXQ);
+		ndrv_rx_post(&x.d, 5, NDRV_BUF);
+		ndrv_notify(&x.d, RXQ);
+		memcpy(buf + NDRV_HDR, f, 64);
+		send(x.sock[1], buf, sizeof(buf), 0);
+		buf[0] = 0, buf[1] = VIRTIO_NET_HDR_GSO_UDP;
+		send(x.sock[1], buf, sizeof(buf), 0);
+		peer_send(&x, f, 64);
+		snprintf(d, sizeof(d), "tap (%s): frames with a checksum or GSO left to do: "
+			 "dropped, the buffer kept for the next", mode);
+		TAP_OK(ndrv_wait(&x.d, RXQ, (uint16_t)(before + 1), WAIT_MS) &&
+			   stats(&x).rx_dropped == 3 && rx_has(&x, before, 5, f, 64),
+		       d);
+	}
 	snprintf(d, sizeof(d), "tap (%s): one thread serves the device, and it is ours", mode);
 	TAP_OK(dev_virtio_net_tids(x.net, tids, 4) == 1 && tids[0] != getpid() &&
 		   kill(tids[0], 0) == 0,
@@ -726,6 +745,33 @@ static void test_detach_busy(void)
 	fx_down(&x);
 }
 
+/* The other end of the "tap" goes away: the thread must not spin on it. */
+static void test_tap_gone(void)
+{
+	struct rusage r0, r1;
+	struct fx x;
+	double cpu;
+
+	if (!TAP_OK(fx_tap(&x, HV_NET_NOTIFY_EXIT, false), "tap gone: attached")) {
+		fx_down(&x);
+		return;
+	}
+	ndrv_rx_post(&x.d, 0, NDRV_BUF);
+	ndrv_notify(&x.d, RXQ);
+	close(x.sock[1]);
+	x.sock[1] = -1;
+	usleep(20000);
+	getrusage(RUSAGE_SELF, &r0);
+	usleep(200000);
+	getrusage(RUSAGE_SELF, &r1);
+	cpu = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec + r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) +
+	      (double)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec + r1.ru_stime.tv_usec - r0.ru_stime.tv_usec) * 1e-6;
+	printf("#   CPU in 200 ms after the tap went away: %.3f s\n", cpu);
+	TAP_OK(cpu < 0.05, "tap gone (its other end closed): the I/O thread sleeps, no spinning");
+	TAP_OK(!needs_reset(&x) && ndrv_used_idx(&x.d, RXQ) == 0, "... and delivers nothing");
+	fx_down(&x);
+}
+
 static void test_tap(void)
 {
 	tap_both_ways(HV_NET_NOTIFY_EXIT, false, "exit");
@@ -736,6 +782,7 @@ static void test_tap(void)
 		TAP_SKIP("seccomp: this kernel cannot filter");
 	test_tap_full();
 	test_detach_busy();
+	test_tap_gone();
 }
 
 /* ------------------------------------------------------------ 5. ioeventfd */
@@ -813,14 +860,13 @@ static void test_vhost_translation(void)
 	f->vm.mem[1] = (struct vm_mem_region){.gpa = 1ull << 32, .size = sizeof(high), .hva = high};
 	f->vm.n_mem = 2;
 	hv_vhost_mem_table(&f->vm, &m);
-	TAP_EQ_INT(m.hdr.nregions, 2, "vhost memory table: one region per RAM region");
+	TAP_EQ_INT(m.nregions, 2, "vhost memory table: one region per RAM region");
 	TAP_OK(m.region[0].guest_phys_addr == 0 && m.region[0].memory_size == RAM &&
 		   m.region[0].userspace_addr == (uintptr_t)f->vm.mem[0].hva,
 	       "... region 0: gpa 0, RAM bytes, at the VM's mapping");
 	TAP_OK(m.region[1].guest_phys_addr == 1ull << 32 && m.region[1].memory_size == sizeof(high) &&
 		   m.region[1].userspace_addr == (uintptr_t)high,
 	       "... region 1: above 4 GiB, at its own mapping");
-	TAP_OK((void *)m.region == (void *)m.hdr.regions, "... regions right behind the header (the ABI)");
 	/* Queue 1 set up by the driver on a bare two-queue transport. */
 	virtio_mmio_init(&t, &f->vm, "t", 1, 0, 0, QSIZE, 2, &ops, NULL);
 	memset(&d, 0, sizeof(d));
@@ -852,81 +898,6 @@ static void test_vhost_translation(void)
 
 /* ------------------------------------------------------------ 7. a real tap */
 
-static void write_file(const char *path, const char *v)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		if (write(fd, v, strlen(v)) < 0)
-			perror(path);
-		close(fd);
-	}
-}
-
-static int ifreq_ioctl(int s, unsigned long req, const char *name, struct ifreq *ifr)
-{
-	snprintf(ifr->ifr_name, IFNAMSIZ, "%s", name);
-	return ioctl(s, req, ifr);
-}
-
-static void set_ipv4(struct sockaddr *sa, const char *ip)
-{
-	struct sockaddr_in *in = (struct sockaddr_in *)sa;
-
-	memset(in, 0, sizeof(*in));
-	in->sin_family = AF_INET;
-	inet_pton(AF_INET, ip, &in->sin_addr);
-}
-
-/* A tap "hvbt0" as the runners make it (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR,
- * header size 12, non-blocking), with the responder's MAC and 10.78.0.1/24,
- * up, the guest's address resolved statically.  The fd, or -1 (why says). */
-static int tap_make(const char **why)
-{
-	struct ifreq ifr = {0};
-	struct arpreq arp = {0};
-	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK), s, hdr = NDRV_HDR;
-
-	if (fd < 0) {
-		*why = "no /dev/net/tun";
-		return -1;
-	}
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	if (ifreq_ioctl(fd, TUNSETIFF, "hvbt0", &ifr) || ioctl(fd, TUNSETVNETHDRSZ, &hdr)) {
-		*why = "TUNSETIFF / TUNSETVNETHDRSZ refused";
-		close(fd);
-		return -1;
-	}
-	write_file("/proc/sys/net/ipv6/conf/hvbt0/disable_ipv6", "1");
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
-	memcpy(ifr.ifr_hwaddr.sa_data, mac_peer, 6);
-	ifreq_ioctl(s, SIOCSIFHWADDR, "hvbt0", &ifr);
-	set_ipv4(&ifr.ifr_addr, "10.78.0.1");
-	ifreq_ioctl(s, SIOCSIFADDR, "hvbt0", &ifr);
-	set_ipv4(&ifr.ifr_netmask, "255.255.255.0");
-	ifreq_ioctl(s, SIOCSIFNETMASK, "hvbt0", &ifr);
-	ifr.ifr_flags = IFF_UP;
-	if (ifreq_ioctl(s, SIOCSIFFLAGS, "hvbt0", &ifr)) {
-		*why = "cannot bring the tap up";
-		close(s), close(fd);
-		return -1;
-	}
-	set_ipv4(&arp.arp_pa, "10.78.0.2");
-	arp.arp_ha.sa_family = ARPHRD_ETHER;
-	memcpy(arp.arp_ha.sa_data, mac_guest, 6);
-	arp.arp_flags = ATF_COM | ATF_PERM;
-	snprintf(arp.arp_dev, sizeof(arp.arp_dev), "hvbt0");
-	if (ioctl(s, SIOCSARP, &arp)) {
-		*why = "SIOCSARP refused";
-		close(s), close(fd);
-		return -1;
-	}
-	close(s);
-	return fd;
-}
-
 /* The first receive buffer (from slot `from` on) that holds an IPv4/UDP
  * frame to port 40000, or -1 within ms. */
 static int rx_find_udp(struct fx *x, uint16_t from, uint16_t upto, int ms)
@@ -957,12 +928,11 @@ static void test_real_tap(void)
 	struct fx x;
 	ssize_t r;
 
-	if (unshare(CLONE_NEWNET)) {
+	if (ndrv_netns_enter()) {
 		TAP_SKIP("real tap: cannot make a network namespace (needs root)");
 		return;
 	}
-	write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
-	tap = tap_make(&why);
+	tap = ndrv_tap_make(mac_peer, mac_guest, &why);
 	if (tap < 0) {
 		TAP_SKIP(why);
 		return;
@@ -1007,6 +977,184 @@ static void test_real_tap(void)
 	close(u), close(tap);
 }
 
+/* ------------------------------------------------------------ seccomp allowlists */
+
+struct sc_probe {
+	bool vhost;
+	int installed, open_err, readv_ok, ioctl_allowed_err, ioctl_other_err;
+};
+
+/* On a thread of its own: install the filter, then try what it allows and
+ * what it must refuse. */
+static void *sc_probe_main(void *arg)
+{
+	struct sc_probe *p = arg;
+	uint64_t features = 0;
+	char c = 'x';
+	struct iovec iov = {&c, 1};
+	int pipefd[2], fd;
+
+	if (pipe(pipefd))
+		return NULL;
+	p->installed = p->vhost ? hv_seccomp_vhost_install() : hv_seccomp_net_install();
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	p->open_err = fd < 0 ? errno : 0;
+	if (fd >= 0)
+		close(fd);
+	if (!p->vhost) {
+		p->readv_ok = writev(pipefd[1], &iov, 1) == 1 && readv(pipefd[0], &iov, 1) == 1;
+	} else {
+		p->ioctl_allowed_err = ioctl(pipefd[0], VHOST_SET_FEATURES, &features) ? errno : 0;
+		p->ioctl_other_err = ioctl(pipefd[0], VHOST_SET_OWNER, NULL) ? errno : 0;
+	}
+	return NULL;
+}
+
+/* The ioctls hv_vhost_start / stop make, recorded instead of done. */
+struct vh_call {
+	unsigned long req;
+	unsigned index, num;
+	int fd;
+	uint64_t u64;
+	struct vhost_vring_addr addr;
+	struct hv_vhost_mem mem;
+};
+static struct vh_call vh_calls[32];
+static unsigned vh_n;
+static unsigned long vh_fail_req; /* this request fails (-EIO) on queue vh_fail_q */
+static unsigned vh_fail_q;
+
+static int vh_record(int fd, unsigned long req, void *arg)
+{
+	struct vh_call *c = &vh_calls[vh_n < 32 ? vh_n++ : 31];
+	unsigned q = 0;
+
+	(void)fd;
+	memset(c, 0, sizeof(*c));
+	c->req = req;
+	if (req == VHOST_SET_FEATURES)
+		c->u64 = *(uint64_t *)arg;
+	else if (req == VHOST_SET_MEM_TABLE)
+		memcpy(&c->mem, arg, sizeof(c->mem));
+	else if (req == VHOST_SET_VRING_ADDR)
+		c->addr = *(struct vhost_vring_addr *)arg, q = c->index = c->addr.index;
+	else if (req == VHOST_SET_VRING_NUM || req == VHOST_SET_VRING_BASE ||
+		 req == VHOST_GET_VRING_BASE)
+		q = c->index = ((struct vhost_vring_state *)arg)->index,
+		c->num = ((struct vhost_vring_state *)arg)->num;
+	else if (req == VHOST_SET_VRING_KICK || req == VHOST_SET_VRING_CALL ||
+		 req == VHOST_NET_SET_BACKEND)
+		q = c->index = ((struct vhost_vring_file *)arg)->index,
+		c->fd = ((struct vhost_vring_file *)arg)->fd;
+	return req == vh_fail_req && q == vh_fail_q ? -EIO : 0;
+}
+
+static bool vh_is(unsigned i, unsigned long req, unsigned index, int fd)
+{
+	bool ok = i < vh_n && vh_calls[i].req == req && vh_calls[i].index == index &&
+		  vh_calls[i].fd == fd;
+
+	if (!ok)
+		printf("#   call %u: req 0x%lx index %u fd %d; expected 0x%lx %u %d\n", i,
+		       i < vh_n ? vh_calls[i].req : 0, i < vh_n ? vh_calls[i].index : 0,
+		       i < vh_n ? vh_calls[i].fd : 0, req, index, fd);
+	return ok;
+}
+
+static int t_mmio(void *opaque, struct vcpu *vcpu, uint64_t gpa, uint8_t *data, unsigned len,
+		  bool write)
+{
+	return virtio_mmio_access(opaque, vcpu, gpa - BASE, data, len, write);
+}
+
+static void test_vhost_sequence(void)
+{
+	static const struct virtio_mmio_ops ops;
+	struct fake_vm *f = fake_vm_new(RAM);
+	struct hv_vhost vh = {.fd = 99, .tap_fd = 42, .call_fd = {50, 51}, .ioctl_fn = vh_record};
+	const int kick[2] = {60, 61};
+	struct virtio_mmio t;
+	struct ndrv d;
+	char why[200] = "";
+	bool ok = true;
+	unsigned i = 0;
+
+	virtio_mmio_init(&t, &f->vm, "vhost-test", 1, 1ull << VIRTIO_RING_F_EVENT_IDX, 0, QSIZE, 2,
+			 &ops, NULL);
+	vm_mmio_register(&f->vm, BASE, 0x1000, t_mmio, &t, "vhost-test");
+	TAP_EQ_INT(hv_vhost_start(&vh, &f->vm, &t, kick, why, sizeof(why)), -EINVAL,
+		   "vhost start before the queues are ready: -EINVAL");
+	TAP_OK(strstr(why, "queue 0 not ready") && vh_n == 0, "... says so, and asks the kernel nothing");
+	ndrv_init(&d, &f->vm, &f->vcpu, BASE,
+		  (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_EVENT_IDX), QSIZE);
+	TAP_EQ_INT(hv_vhost_start(&vh, &f->vm, &t, kick, why, sizeof(why)), 0,
+		   "vhost start on two ready queues: 0");
+	TAP_OK(vh_n == 14 && vh_calls[0].req == VHOST_SET_FEATURES &&
+		   vh_calls[0].u64 == ((1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_EVENT_IDX)),
+	       "... 14 ioctls, first SET_FEATURES with what the driver accepted (VERSION_1, EVENT_IDX)");
+	TAP_OK(vh_calls[1].req == VHOST_SET_MEM_TABLE && vh_calls[1].mem.nregions == 1 &&
+		   vh_calls[1].mem.region[0].memory_size == RAM &&
+		   vh_calls[1].mem.region[0].userspace_addr == (uintptr_t)f->vm.mem[0].hva,
+	       "... then SET_MEM_TABLE with the VM's RAM");
+	for (unsigned q = 0; q < 2; q++) {
+		i = 2 + 5 * q;
+		ok &= vh_is(i, VHOST_SET_VRING_NUM, q, 0) && vh_calls[i].num == QSIZE;
+		ok &= vh_is(i + 1, VHOST_SET_VRING_BASE, q, 0) && vh_calls[i + 1].num == 0;
+		ok &= vh_calls[i + 2].req == VHOST_SET_VRING_ADDR && vh_calls[i + 2].index == q &&
+		      vh_calls[i + 2].addr.used_user_addr == (uintptr_t)d.q[q].used &&
+		      vh_calls[i + 2].addr.desc_user_addr == (uintptr_t)d.q[q].desc;
+		ok &= vh_is(i + 3, VHOST_SET_VRING_KICK, q, kick[q]);
+		ok &= vh_is(i + 4, VHOST_SET_VRING_CALL, q, 50 + (int)q);
+	}
+	TAP_OK(ok, "... per queue NUM, BASE 0, ADDR (its rings), KICK (its ioeventfd), CALL");
+	TAP_OK(vh_is(12, VHOST_NET_SET_BACKEND, 0, 42) && vh_is(13, VHOST_NET_SET_BACKEND, 1, 42),
+	       "... last the tap as backend of both queues");
+	vh_n = 0;
+	TAP_EQ_INT(hv_vhost_start(&vh, &f->vm, &t, kick, why, sizeof(why)), 0,
+		   "start again while running: nothing to do");
+	TAP_EQ_INT(vh_n, 0, "... no ioctl");
+	hv_vhost_stop(&vh);
+	TAP_OK(vh_n == 4 && vh_is(0, VHOST_NET_SET_BACKEND, 0, -1) &&
+		   vh_calls[1].req == VHOST_GET_VRING_BASE && vh_is(2, VHOST_NET_SET_BACKEND, 1, -1) &&
+		   vh_calls[3].req == VHOST_GET_VRING_BASE && !vh.running,
+	       "stop: backend -1 and GET_VRING_BASE per queue");
+	vh_n = 0;
+	hv_vhost_stop(&vh);
+	TAP_EQ_INT(vh_n, 0, "stop when stopped: no ioctl");
+	vh_fail_req = VHOST_NET_SET_BACKEND, vh_fail_q = 1;
+	TAP_EQ_INT(hv_vhost_start(&vh, &f->vm, &t, kick, why, sizeof(why)), -EIO,
+		   "the kernel refuses the backend of queue 1: the error comes back");
+	TAP_OK(strstr(why, "VHOST_NET_SET_BACKEND") && vh_is(vh_n - 1, VHOST_NET_SET_BACKEND, 0, -1) &&
+		   !vh.running,
+	       "... named in why, queue 0's backend taken back, not running");
+	vh_fail_req = 0;
+	virtio_mmio_destroy(&t);
+	fake_vm_free(f);
+}
+
+static void test_seccomp_rules(void)
+{
+	struct sc_probe net = {.vhost = false}, vh = {.vhost = true};
+	pthread_t t;
+
+	if (!hv_seccomp_supported(NULL, 0)) {
+		TAP_SKIP("seccomp allowlists: this kernel cannot filter");
+		return;
+	}
+	pthread_create(&t, NULL, sc_probe_main, &net);
+	pthread_join(t, NULL);
+	TAP_EQ_INT(net.installed, 0, "net I/O thread allowlist: installed");
+	TAP_EQ_INT(net.open_err, EPERM, "... open is refused (EPERM)");
+	TAP_OK(net.readv_ok, "... readv and writev are allowed");
+	pthread_create(&t, NULL, sc_probe_main, &vh);
+	pthread_join(t, NULL);
+	TAP_EQ_INT(vh.installed, 0, "vhost thread allowlist: installed");
+	TAP_EQ_INT(vh.open_err, EPERM, "... open is refused");
+	TAP_EQ_INT(vh.ioctl_allowed_err, ENOTTY,
+		   "... VHOST_SET_FEATURES passes the filter (a pipe says ENOTTY)");
+	TAP_EQ_INT(vh.ioctl_other_err, EPERM, "... VHOST_SET_OWNER (attach's, not the thread's) is refused");
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -1019,6 +1167,8 @@ int main(void)
 	test_tap();
 	test_ioeventfd();
 	test_vhost_translation();
+	test_vhost_sequence();
+	test_seccomp_rules();
 	test_real_tap(); /* last: it leaves the process in its own namespace */
 	return tap_done();
 }

@@ -99,6 +99,26 @@ uint32_t net_frame_udp(uint8_t *frame, const struct rt_net_info *info, uint16_t 
 	return HVB_NET_HDRS + payload_len;
 }
 
+void net_frame_put_hdr(uint8_t *frame, uint8_t type, uint32_t session, uint32_t seq,
+		       uint64_t stamp)
+{
+	uint8_t *udp = frame + HVB_NET_ETH_HDR + HVB_NET_IP_HDR, *hdr = udp + HVB_NET_UDP_HDR;
+	uint8_t old[sizeof(struct hvb_net_hdr)];
+	uint32_t sum = (uint16_t)~get16(udp + 6);
+	uint16_t c;
+
+	/* The header sits at an even offset of the UDP segment (8), so its
+	 * 16-bit words are words of the checksum: HC' = ~(~HC + ~m + m'). */
+	rt_memcpy(old, hdr, sizeof(old));
+	net_hdr_put(hdr, type, session, seq, stamp);
+	for (unsigned i = 0; i < sizeof(old); i += 2) {
+		sum += (uint16_t)~get16(old + i);
+		sum += get16(hdr + i);
+	}
+	c = (uint16_t)~net_csum_fold(sum);
+	put16(udp + 6, c ? c : 0xffff);
+}
+
 static bool to_us(const uint8_t *frame, const struct rt_net_info *info)
 {
 	for (unsigned i = 0; i < 6; i++)

@@ -23,6 +23,13 @@
 uint32_t net_frame_udp(uint8_t *frame, const struct rt_net_info *info, uint16_t ip_id,
 		       uint32_t payload_len);
 
+/* Rewrite the protocol header of a frame net_frame_udp built (the same
+ * length: only the header changes) and patch its UDP checksum
+ * incrementally (RFC 1624), so a stream of MTU frames costs 20 bytes of
+ * checksum per frame, not 1480. */
+void net_frame_put_hdr(uint8_t *frame, uint8_t type, uint32_t session, uint32_t seq,
+		       uint64_t stamp);
+
 /* The protocol header at the start of a payload (unaligned-safe). */
 static inline void net_hdr_put(uint8_t *payload, uint8_t type, uint32_t session, uint32_t seq,
 			       uint64_t stamp)
