@@ -27,6 +27,8 @@ const struct hvb_env_doc hvb_env_docs[] = {
 	{ "HVB_XENTRACE", "0: no exit tracing under Xen; else the xentrace binary" },
 	{ "HVB_XENTRACE_KEEP", "keep the raw Xen traces in this directory" },
 	{ "HVB_XEN_NESTING", "how this Xen itself runs, for meta.csv (ci/xen sets it)" },
+	{ "HVB_XEN_VIF_SCRIPT", "the vif hotplug script of net/ under Xen (default vif-hvbench in "
+				"/etc/xen/scripts)" },
 	{ "HVB_REPORTS_DIR", "where `hvbench report` finds its scripts (default: installed)" },
 	{ "PYTHON", "Python 3 for `hvbench report` (default python3)" },
 	{ "HVB_HVBENCH", "hvbench binary the report runs for its statistics (`hvbench report` "

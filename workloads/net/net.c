@@ -46,8 +46,8 @@
 #include "net/frame.h"
 
 #define RR_TIMEOUT_MS  50u
-#define CTL_TIMEOUT_MS 100u /* one RESET/STATS exchange */
-#define CTL_TRIES      3u
+#define CTL_TIMEOUT_MS 250u /* one RESET/STATS exchange: a loaded host can stall a VMM for 100 ms */
+#define CTL_TRIES      4u
 #define RX_IDLE_MS     20u
 #define RX_CHUNK       1024u
 #define TX_KICK	       32u
@@ -187,7 +187,7 @@ static bool reset_session(struct hvb_ctx *c)
 	nw.session++;
 	if (control(c, HVB_NET_RESET))
 		return true;
-	rt_fail(c, "net: the responder did not answer RESET (3 tries of 100 ms)");
+	rt_fail(c, "net: the responder did not answer RESET (4 tries of 250 ms)");
 	return false;
 }
 
@@ -276,12 +276,15 @@ static void tx_before(struct hvb_ctx *c, uint64_t n)
 }
 
 /* After the last frame under reflection: until all came back, or
- * RX_IDLE_MS without one. */
+ * RX_IDLE_MS without one (CTL_TIMEOUT_MS before the first). */
 static void tx_wait_reflections(uint64_t n)
 {
 	uint64_t last = rt_tsc_begin(), seen = refl.got;
 
-	while (refl.got < n && rt_tsc_end() - last < nw.rx_idle) {
+	/* Until the first reflection comes, wait as long as for a control
+	 * answer: on a loaded host the VMM's I/O thread may not have run yet,
+	 * and giving up then would count the whole batch as lost. */
+	while (refl.got < n && rt_tsc_end() - last < (refl.got ? nw.rx_idle : nw.ctl_timeout)) {
 		take_reflections();
 		if (refl.got != seen)
 			seen = refl.got, last = rt_tsc_begin();
@@ -465,7 +468,7 @@ static int net_setup(struct hvb_ctx *c, const char **why, const struct net_param
 	nw.frame_len = net_frame_udp(nw.frame, &nw.info, 0, p->payload);
 	drain();
 	if (p->mode == NET_RR && !nw.info.reflect && !control(c, HVB_NET_RESET)) {
-		*why = "net: the responder did not answer RESET (3 tries of 100 ms)";
+		*why = "net: the responder did not answer RESET (4 tries of 250 ms)";
 		return -1;
 	}
 	build_note();
