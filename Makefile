@@ -172,12 +172,14 @@ deps:
 # default: ./hvbench-report/<run-id>/, here the top of the tree, git-ignored).
 # The default comparison covers every family with one point per level of
 # the memory hierarchy instead of all sixteen chase sizes, the two STREAM
-# kernels most often quoted, and the io/ figures a reader asks for first;
-# `make bench BENCH_WORKLOADS='micro/*,cpu/*,mem/*,io/*'` runs them all.
+# kernels most often quoted, and the io/ and net/ figures a reader asks for
+# first (net/ needs root: without it those cells are skipped, with the reason);
+# `make bench BENCH_WORKLOADS='micro/*,cpu/*,mem/*,io/*,net/*'` runs them all.
 BENCH_MEM := mem/stream-copy,mem/stream-triad,mem/first-touch,mem/chase-32KiB,mem/chase-256KiB
 BENCH_MEM := $(BENCH_MEM),mem/chase-4MiB,mem/chase-64MiB,mem/chase-512MiB
 BENCH_IO := io/randread-4k-qd1,io/randwrite-4k-qd1,io/randread-4k-qd32,io/seqread-1m,io/flush
-BENCH_WORKLOADS ?= micro/*,cpu/*,$(BENCH_MEM),$(BENCH_IO)
+BENCH_NET := net/udp-rr-64,net/tx-pps-64,net/rx-pps-64
+BENCH_WORKLOADS ?= micro/*,cpu/*,$(BENCH_MEM),$(BENCH_IO),$(BENCH_NET)
 BENCH_ARGS ?= --workload '$(BENCH_WORKLOADS)' --reps 5
 # It builds only what the run needs (not the unit tests and tools of `all`),
 # with one job per CPU unless the caller's make already has a job server.
