@@ -12,7 +12,7 @@ host threads that served the VM and of the responder.  Every number comes
 from `hvbench summarize` (via model.Series) or, for exits, from exits.csv
 through model.exit_classes; only the unit shown changes (ns -> µs, MB/s ->
 Gbit/s = MB/s x 8 / 1000, ops/s -> packets/s).  A value that is not there
-is an io.Missing with its status and reason, never a 0 or a blank.
+is a section.Missing with its status and reason, never a 0 or a blank.
 
 Also what carried the frames (meta runner.<r>.net, .net_backend,
 .net_notify, net.*) and the warnings a reader needs: datagrams were lost,
@@ -21,10 +21,13 @@ loopback (kvm-loop) crosses no host stack: its rows and its slowdown say
 so, so no reader takes it for the path native crossed.
 """
 
-from . import markup, model
-from .io import NaNotes, Missing, Stat, common_note, stat
+from . import markup, model, section
+from .io import NaNotes, common_note, stat
+from .section import Missing, Stat
 
 FAMILY = "net"
+KIND = "net"     # data-kind prefix (section.py)
+PER = "packet"   # what an exit count is per
 RR = "net/udp-rr-64"
 FUNCTIONAL = ("net/verify",)      # content checks: no loss counted (workload.h)
 # Reading order: latency, rates, streams, then the functional check.
@@ -142,32 +145,6 @@ class Loss:
 
 # ------------------------------------------------------------------ model
 
-def _exit_cells(rep):
-    """(workload, series key) -> [exit_classes cell per source], net only."""
-    out = {}
-    rows = [t for t in rep.exits if model.family(t["workload"]) == FAMILY]
-    for w, cells in model.exit_classes(rows):
-        for c in cells:
-            out.setdefault((w, c["series"].key), []).append(c)
-    return out
-
-
-def _exits(exit_cells, s, w):
-    cells = exit_cells.get((w, s.key))
-    if cells:
-        return cells
-    if model.is_native(s.runner):
-        return Missing("n/a", "no VM exits natively")
-    status, why = model.cell_status(s, w)
-    if status not in ("ok", "partly"):
-        return Missing(status, why)
-    said = [r for r in s.run.counters if r["runner"] == s.runner and r["workload"] == w
-            and r["status"] != "ok" and "exit" in r["event"]]
-    if said:
-        return Missing(said[0]["status"], said[0]["note"])
-    return Missing("n/a", "no exits.csv rows: this runner does not count exits")
-
-
 def _notes(s, w, metric):
     return common_note(sorted(s.notes.get((w, metric), set())))
 
@@ -195,7 +172,7 @@ class Row:
         self.loss = None if functional else Loss(s, w)
         self.latency = {m: stat(s, w, m, "no req_ns.* rows: round trips not timed one by one")
                         for m in LATENCY}
-        self.exits = _exits(exit_cells, s, w)
+        self.exits = section.exits(exit_cells, s, w, lambda said: said[0]["note"])
         self.notifies = stat(s, w, NOTIFIES, f"no {NOTIFIES} row: only a runner that counts "
                                              "its device's notifications writes it (kvm)")
         self.notify_note = _notes(s, w, NOTIFIES)
@@ -241,7 +218,7 @@ class Section:
         bases = model.Baselines(rep.series)
         overhead = {r["workload"]: {s.key: (cmp, why) for s, cmp, why in r["cells"]}
                     for r in rep.overhead}
-        exit_cells = _exit_cells(rep)
+        exit_cells = section.exit_cells(rep, FAMILY)
         for w in workloads:
             metric = model.primary_metric(rep.series, w)
             unit, better = model.metric_info(rep.series, w, metric) if metric else ("", "")
@@ -359,12 +336,6 @@ def loss_warnings(tables):
     return out
 
 
-def _differing(values):
-    if len(set(values.values())) < 2:
-        return None
-    return ", ".join(f"run {i + 1} {v}" for i, v in sorted(values.items()))
-
-
 def difference_warnings(runs, series):
     """A banner when the same runner carried frames differently in the runs
     set side by side (runner.<r>.net, .net_backend, .net_notify)."""
@@ -374,7 +345,7 @@ def difference_warnings(runs, series):
         if len(have) < 2:
             continue
         for key in (net_key(r), backend_key(r), notify_key(r)):
-            d = _differing({i: runs[i].meta.get(key, NOT_RECORDED) for i in have})
+            d = section.differing({i: runs[i].meta.get(key, NOT_RECORDED) for i in have})
             if d:
                 diffs.append(f"{key}: {d}")
     if not diffs:
@@ -401,14 +372,7 @@ def glance_labels(overhead_rows):
 # ------------------------------------------------------------------ HTML
 
 def _missing_html(m, w, s, metric, na):
-    r = markup
-    attrs = r.data_attrs(runner=s.label, workload=w, metric=metric, kind="net-missing",
-                         status=m.status)
-    badge = f'<span{attrs}>{r.status_badge(m.status, m.reason)}</span>'
-    if m.status == "n/a" and na is not None:
-        na.add(s.label, m.reason)
-        return badge
-    return f'{badge} <span class="ci">{r.esc(m.reason)}</span>'
+    return section.missing_html(m, w, s, metric, na, KIND)
 
 
 def _stat_html(v, w, s, metric, na, ci=True, unit=None):
@@ -498,39 +462,8 @@ def _slowdown_html(row, w, metric, na):
             f'{r.fmt_ratio(x.slowdown)}</b><br>{ci}{note}')
 
 
-def _classes(c):
-    from . import exit_classes as ec
-    out = []
-    for k in ec.CLASS_KEYS:
-        if k in c["classes"]:
-            x = c["classes"][k]
-            out.append(f'{ec.CLASS_LABEL[k]} ' + (markup.fmt(x["per_op"]) if x["per_op"] is not None
-                                                  else f'{markup.fmt(x["per_rep"])}/rep'))
-    return ", ".join(out)
-
-
-def _total_text(c):
-    if c["total_per_op"] is not None:
-        return f'{markup.fmt(c["total_per_op"])} /packet'
-    if c["total_per_rep"] is not None:
-        return f'{markup.fmt(c["total_per_rep"])} /rep (ops unknown)'
-    return "no total"
-
-
 def _exits_html(row, w, na):
-    r = markup
-    s = row.series
-    if isinstance(row.exits, Missing):
-        return _missing_html(row.exits, w, s, "exits", na)
-    parts = []
-    for c in row.exits:
-        classes = _classes(c)
-        value = repr(c["total_per_op"]) if c["total_per_op"] is not None else None
-        parts.append(f'<span{r.data_attrs(runner=s.label, workload=w, source=c["source"], kind="net-exits-per-op", value=value)}>'
-                     f'<b>{r.esc(_total_text(c))}</b></span> <span class=ci>'
-                     f'{r.esc(c["source"])}</span>'
-                     + (f'<br><span class=ci>{r.esc(classes)}</span>' if classes else ""))
-    return "<br>".join(parts)
+    return section.exits_html(row, w, na, KIND, PER)
 
 
 def _cpu_html(v, note, w, s, metric, na, vs_native=None):
@@ -757,17 +690,10 @@ def overhead_note_md(rep, s, w):
 
 # -------------------------------------------------------------- Markdown
 
-def _md_missing(m, label, na):
-    if m.status == "n/a":
-        na.add(label, m.reason)
-        return "n/a"
-    return f"{m.status}: {m.reason}"
-
-
 def _md_value(v, metric, label, na, ci=True):
     r = markup
     if isinstance(v, Missing):
-        return _md_missing(v, label, na)
+        return section.md_missing(v, label, na)
     k, _u = shown_unit(metric, v.unit)
     return (r.fmt(v.median * k) + (f" {r.fmt_ci(tuple(x * k for x in v.ci))}" if ci and v.ci
                                    else "")
@@ -778,7 +704,7 @@ def _md_loss(row, na):
     loss = row.loss
     if not loss.recorded:
         m = loss.why_missing
-        return ("**loss not recorded**" if m.status == "n/a" else _md_missing(m, row.label, na))
+        return ("**loss not recorded**" if m.status == "n/a" else section.md_missing(m, row.label, na))
     out = f"**LOSS** {loss_text(loss)}" if loss.flagged else f"no loss ({loss.n} reps)"
     reord = reorder_text(loss)
     return out + (f"; {reord}" if reord else "")
@@ -790,9 +716,9 @@ def _md_slowdown(row, na):
         return "baseline"
     x = row.slowdown
     if isinstance(x, Missing):
-        return _md_missing(x, row.label, na)
+        return section.md_missing(x, row.label, na)
     if x is None or x.slowdown is None:
-        return _md_missing(Missing("n/a", "no ratio (a median of 0, or no direction)"),
+        return section.md_missing(Missing("n/a", "no ratio (a median of 0, or no direction)"),
                            row.label, na)
     return (r.fmt_ratio(x.slowdown) + (f" {r.fmt_ci(x.ci, r.fmt_ratio)}" if x.ci else "")
             + (f" ({row.baseline_note})" if row.baseline_note else "")
@@ -800,10 +726,7 @@ def _md_slowdown(row, na):
 
 
 def _md_exits(row, na):
-    if isinstance(row.exits, Missing):
-        return _md_missing(row.exits, row.label, na)
-    return "; ".join(f'{c["source"]} {_total_text(c)}'
-                     + (f" ({_classes(c)})" if _classes(c) else "") for c in row.exits)
+    return section.md_exits(row, na, PER)
 
 
 def _md_table(t):
@@ -875,45 +798,8 @@ PLOT = "net-latency"
 
 def plot(plotter, rep):
     """Round-trip latency per net workload and runner (gnuplot/net.gp), in
-    µs: box p50 to p99, whisker to p99.9, dot at max, medians over
-    repetitions; a cell without latency is a dashed outline with its status."""
-    from . import plots
+    µs (section.latency_plot)."""
     sec = rep.net
     tables = [t for t in sec.tables if t.metric and t.has_latency]
-    present = [s for s in sec.series if not s.emulated and any(
-        row.series is s and isinstance(row.latency[LATENCY[0]], Stat)
-        for t in tables for row in t.rows)]
-    if not tables or not present:
-        return None
-    n = len(present)
-    boxw = 0.8 / n
-    stat_blocks, max_blocks, markers, vals = [], [], [], []
-    for i, s in enumerate(present):
-        off = (i - (n - 1) / 2) * boxw
-        sl, ml = [], []
-        for x, t in enumerate(tables):
-            row = next((row for row in t.rows if row.series is s), None)
-            got = [row.latency.get(m) if row else None for m in LATENCY]
-            if all(isinstance(v, Stat) for v in got[:3]):
-                p50, p99, p999 = (v.median / 1e3 for v in got[:3])
-                sl.append(f"{x + off}\t{plots.num(p50)}\t{plots.num(p99)}\t{plots.num(p999)}")
-                vals += [p50, p99, p999]
-                if isinstance(got[3], Stat):
-                    ml.append(f"{x + off}\t{plots.num(got[3].median / 1e3)}")
-                    vals.append(got[3].median / 1e3)
-            else:
-                status = (row.cell_missing or got[0]).status if row else "n/a"
-                if status != "n/a":
-                    markers.append((x + off - boxw * 0.4, x + off + boxw * 0.4, status,
-                                    plotter.styles.color(s)))
-        stat_blocks.append("\n".join(sl or ["?\t?\t?\t?"]))
-        max_blocks.append("\n".join(ml or ["?\t?"]))
-    labels = [(t.workload.split("/", 1)[-1], x) for x, t in enumerate(tables)]
-    log, lo, hi = plots.absolute_axis(vals)
-    width = max(700, min(1400, 200 + 90 * len(tables) * max(1, n / 2)))
-    plotter.render(PLOT, "net.gp", {"statfile": "\n\n\n".join(stat_blocks) + "\n",
-                                    "maxfile": "\n\n\n".join(max_blocks) + "\n"},
-                   {"xtics_cmd": plots.xtics_cmd(labels), "boxw": repr(boxw),
-                    "logy": "1" if log else "0", "ylo": repr(lo), "yhi": repr(hi)},
-                   present, size=(int(width), 460), extra=plots.marker_cmds(markers, 0.0, 0.3))
-    return PLOT
+    return section.latency_plot(plotter, PLOT, "net.gp", sec, tables, LATENCY,
+                                scale=lambda v: v / 1e3, width_min=700, height=460)
