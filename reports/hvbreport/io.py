@@ -467,21 +467,16 @@ def html(rep):
     if not sec:
         return ""
     r = _r()
-    out = ['<h2 id="io">Block I/O</h2>', f'<p class="mut">{r.esc(INTRO)}</p>', _served_html(sec)]
     modes = "; ".join(f"{r.esc(s.label)}: notify={r.esc(n)}" for s, _b, n in sec.served() if n)
-    out.append(r.figure(rep.plotter, PLOT, "Request latency per io/* workload and runner "
-                        "(req_ns.*; log10 axis past two decades, else linear from 0): box = "
-                        "p50 to p99, whisker to p99.9, dot = max, each the median over "
-                        "repetitions; a dashed outline marks a cell without latency, with its "
-                        "status; emulated runners left out; lower is better"
-                        + (f" ({modes})" if modes else "") + ".",
-                        missing="no io/* workload timed its requests"))
-    if sec.warnings:
-        out.append('<p class="small">Read the I/O banners at the top of the page: '
-                   + ", ".join(f'<a href="#{r.esc(wid)}-banner">{r.esc(title)}</a>'
-                               for wid, title, _t in sec.warnings) + '.</p>')
-    out += [_table_html(t) for t in sec.tables]
-    return "\n".join(out)
+    fig = r.figure(rep.plotter, PLOT, "Request latency per io/* workload and runner "
+                   "(req_ns.*; log10 axis past two decades, else linear from 0): box = "
+                   "p50 to p99, whisker to p99.9, dot = max, each the median over "
+                   "repetitions; a dashed outline marks a cell without latency, with its "
+                   "status; emulated runners left out; lower is better"
+                   + (f" ({modes})" if modes else "") + ".",
+                   missing="no io/* workload timed its requests")
+    return section.html_section("io", "Block I/O", INTRO, [_served_html(sec), fig], "I/O",
+                                sec.warnings, [_table_html(t) for t in sec.tables])
 
 
 def nav_items(rep):
@@ -545,9 +540,7 @@ def _md_table(t):
                   _md_host_cpu(row, na)]
         rows.append(cells)
     out = [r.md_table(head, rows)]
-    if na.by_reason:
-        out += ["", "n/a: " + "; ".join(na.lines()) + "."]
-    return out
+    return out + section.md_na_lines(na)
 
 
 def markdown(rep):
@@ -556,23 +549,14 @@ def markdown(rep):
     if not sec:
         return []
     r = _r()
-    out = ["", "## Block I/O", "", INTRO, ""]
-    for _wid, title, text in sec.warnings:
-        out += [f"> **{title}**: {text}.", ""]
-    out.append(r.md_table(["runner", "run", "served by (runner.<r>.blk)", "notify"],
-                          [[s.label, str(s.run_index + 1), blk, n or "—"]
-                           for s, blk, n in sec.served()]))
-    out += ["", r.md_table(["the run's disk"] + [f"run {i + 1}" for i in sec.io_runs],
-                           [[k] + [_disk_value(k, sec.disk(i)[k]) for i in sec.io_runs]
-                            for k in sec.disk_keys()])]
-    for t in sec.tables:
-        out += ["", f"### {t.workload}", ""]
-        if t.metric is None:
-            out.append(r.md_table(["runner", "cell"], [[row.label, f"{row.status[0]}: "
-                                                        f"{row.status[1]}"] for row in t.rows]))
-            continue
-        out += _md_table(t)
-    return out
+    served = r.md_table(["runner", "run", "served by (runner.<r>.blk)", "notify"],
+                        [[s.label, str(s.run_index + 1), blk, n or "—"]
+                         for s, blk, n in sec.served()])
+    disk = r.md_table(["the run's disk"] + [f"run {i + 1}" for i in sec.io_runs],
+                      [[k] + [_disk_value(k, sec.disk(i)[k]) for i in sec.io_runs]
+                       for k in sec.disk_keys()])
+    return section.md_section("Block I/O", INTRO, sec.warnings, [served, disk], sec.tables,
+                              _md_table)
 
 
 # ----------------------------------------------------------------- plot

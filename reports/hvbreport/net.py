@@ -638,21 +638,15 @@ def html(rep):
     sec = rep.net
     if not sec:
         return ""
-    r = markup
-    out = ['<h2 id="net">Network</h2>', f'<p class="mut">{r.esc(INTRO)}</p>', _served_html(sec)]
-    out.append(r.figure(rep.plotter, PLOT, "Round-trip latency per net/* workload that times "
+    fig = markup.figure(rep.plotter, PLOT, "Round-trip latency per net/* workload that times "
                         "its round trips (req_ns.*, µs; log10 axis past two decades, else "
                         "linear from 0): box = p50 to p99, whisker to p99.9, dot = max, each "
                         "the median over repetitions; a dashed outline marks a cell without "
                         "latency, with its status; emulated runners left out; kvm-loop "
                         f"({LOOPBACK_TEXT}) is drawn but is not native's path; lower is "
-                        "better.", missing="no net/* workload timed its round trips"))
-    if sec.warnings:
-        out.append('<p class="small">Read the network banners at the top of the page: '
-                   + ", ".join(f'<a href="#{r.esc(wid)}-banner">{r.esc(title)}</a>'
-                               for wid, title, _t in sec.warnings) + '.</p>')
-    out += [_table_html(t) for t in sec.tables]
-    return "\n".join(out)
+                        "better.", missing="no net/* workload timed its round trips")
+    return section.html_section("net", "Network", INTRO, [_served_html(sec), fig], "network",
+                                sec.warnings, [_table_html(t) for t in sec.tables])
 
 
 def nav_items(rep):
@@ -757,9 +751,7 @@ def _md_table(t):
                   host, _md_value(row.peer_cpu, PEER_CPU, row.label, na, ci=False)]
         rows.append(cells)
     out = [r.md_table(head, rows)]
-    if na.by_reason:
-        out += ["", "n/a: " + "; ".join(na.lines()) + "."]
-    return out
+    return out + section.md_na_lines(na)
 
 
 def markdown(rep):
@@ -768,27 +760,17 @@ def markdown(rep):
     if not sec:
         return []
     r = markup
-    out = ["", "## Network", "", INTRO, ""]
-    for _wid, title, text in sec.warnings:
-        out += [f"> **{title}**: {text}.", ""]
-    out.append(r.md_table(["runner", "run", "carried by (runner.<r>.net)", "back-end", "notify"],
-                          [[s.label + (f" ({LOOPBACK_TEXT})" if is_loopback(s) else ""),
-                            str(s.run_index + 1),
-                            net + "".join(f"; {what}: {note}"
-                                          for what, note in sec.said.get(s.key, [])),
-                            b or "—", n or "—"]
-                           for s, net, b, n in sec.served()]))
-    out += ["", r.md_table(["the run's link"] + [f"run {i + 1}" for i in sec.net_runs],
-                           [[k] + [sec.link(i)[k] for i in sec.net_runs]
-                            for k in sec.net_keys()])]
-    for t in sec.tables:
-        out += ["", f"### {t.workload}", ""]
-        if t.metric is None:
-            out.append(r.md_table(["runner", "cell"], [[row.label, f"{row.status[0]}: "
-                                                        f"{row.status[1]}"] for row in t.rows]))
-            continue
-        out += _md_table(t)
-    return out
+    served = r.md_table(["runner", "run", "carried by (runner.<r>.net)", "back-end", "notify"],
+                        [[s.label + (f" ({LOOPBACK_TEXT})" if is_loopback(s) else ""),
+                          str(s.run_index + 1),
+                          net + "".join(f"; {what}: {note}"
+                                        for what, note in sec.said.get(s.key, [])),
+                          b or "—", n or "—"]
+                         for s, net, b, n in sec.served()])
+    link = r.md_table(["the run's link"] + [f"run {i + 1}" for i in sec.net_runs],
+                      [[k] + [sec.link(i)[k] for i in sec.net_runs] for k in sec.net_keys()])
+    return section.md_section("Network", INTRO, sec.warnings, [served, link], sec.tables,
+                              _md_table)
 
 
 # ----------------------------------------------------------------- plot

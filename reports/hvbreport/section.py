@@ -107,7 +107,46 @@ def exits_html(row, w, na, kind, per):
     return "<br>".join(parts)
 
 
+def html_section(anchor, title, intro, parts, banners, warnings, tables):
+    """The section's skeleton: heading, intro, parts (what served the runs,
+    the plot), a line pointing at the section's banners (called `banners`),
+    then one table per workload."""
+    r = markup
+    out = [f'<h2 id="{anchor}">{title}</h2>', f'<p class="mut">{r.esc(intro)}</p>'] + parts
+    if warnings:
+        out.append(f'<p class="small">Read the {banners} banners at the top of the page: '
+                   + ", ".join(f'<a href="#{r.esc(wid)}-banner">{r.esc(head)}</a>'
+                               for wid, head, _t in warnings) + '.</p>')
+    return "\n".join(out + tables)
+
+
 # --------------------------------------------------------------- Markdown
+
+def md_section(title, intro, warnings, setup, tables, md_table):
+    """The section's Markdown: heading, intro, its banners as quotes, the
+    setup tables (what served the runs), then each workload's table from
+    md_table(t), or its cells' status where no runner has a value."""
+    r = markup
+    out = ["", f"## {title}", "", intro, ""]
+    for _wid, head, text in warnings:
+        out += [f"> **{head}**: {text}.", ""]
+    out.append(setup[0])
+    for x in setup[1:]:
+        out += ["", x]
+    for t in tables:
+        out += ["", f"### {t.workload}", ""]
+        if t.metric is None:
+            out.append(r.md_table(["runner", "cell"], [[row.label, f"{row.status[0]}: "
+                                                        f"{row.status[1]}"] for row in t.rows]))
+            continue
+        out += md_table(t)
+    return out
+
+
+def md_na_lines(na):
+    """The note under a Markdown table that says why its n/a cells are n/a."""
+    return ["", "n/a: " + "; ".join(na.lines()) + "."] if na.by_reason else []
+
 
 def md_missing(m, label, na):
     if m.status == "n/a":
