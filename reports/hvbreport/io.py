@@ -116,16 +116,10 @@ class Row:
         self.series, self.label = s, label(s)
         self.status = model.cell_status(s, w)
         # A cell without any number: one status for the whole row.
-        self.cell_missing = (Missing(*self.status) if self.status[0] not in ("ok", "partly")
-                             else None)
+        self.cell_missing = section.cell_missing(self.status)
         self.primary = stat(s, w, metric, f"no {metric} row: the cell recorded other metrics")
-        self.baseline_note = None
         self.native = model.is_native(s.runner)
-        self.slowdown = None     # model.Cmp, or Missing
-        if not self.native:
-            cmp, why = overhead.get(s.key, (None, "no native baseline"))
-            self.slowdown = cmp if cmp is not None else Missing("n/a", why or "no baseline")
-            self.baseline_note = why
+        self.slowdown, self.baseline_note = section.slowdown(overhead, s)  # model.Cmp, Missing
         self.iops = stat(s, w, IOPS, f"no {IOPS} row: requests per second not counted")
         self.latency = {m: stat(s, w, m, "no req_ns.* rows: requests not timed one by one")
                         for m in LATENCY}
@@ -135,12 +129,8 @@ class Row:
         self.notify_note = common_note(_notes(s, w, NOTIFIES))
         self.host_cpu = stat(s, w, HOST_CPU, f"no {HOST_CPU} row for this cell")
         self.host_cpu_note = common_note(_notes(s, w, HOST_CPU))
-        self.host_cpu_vs_native = None
-        base, _why = bases.for_series(s)
-        if (not self.native and base is not None and isinstance(self.host_cpu, Stat)
-                and base.reps(w, HOST_CPU)):
-            self.host_cpu_vs_native = model.Cmp(s, base, w, HOST_CPU, self.host_cpu.unit,
-                                                self.host_cpu.better)
+        self.host_cpu_vs_native = section.host_cpu_vs_native(bases, s, w, HOST_CPU,
+                                                             self.host_cpu)
 
 
 class Table:
@@ -167,8 +157,7 @@ class Section:
         if not workloads:
             return
         bases = model.Baselines(rep.series)
-        overhead = {r["workload"]: {s.key: (cmp, why) for s, cmp, why in r["cells"]}
-                    for r in rep.overhead}
+        overhead = section.overheads(rep)
         exit_cells = section.exit_cells(rep, FAMILY)
         for w in workloads:
             metric = model.primary_metric(rep.series, w)

@@ -156,19 +156,14 @@ class Row:
         self.series, self.label = s, label(s)
         self.loopback = is_loopback(s)
         self.status = model.cell_status(s, w)
-        self.cell_missing = (Missing(*self.status) if self.status[0] not in ("ok", "partly")
-                             else None)
+        self.cell_missing = section.cell_missing(self.status)
         self.primary = stat(s, w, metric, f"no {metric} row: the cell recorded other metrics")
         # What the workload says about its figures (the driver, under the
         # loopback that delivered = reflected frames), unless only "ring 3".
         note = _notes(s, w, metric)
         self.primary_note = "" if note in PLAIN_NOTES else note
         self.native = model.is_native(s.runner)
-        self.slowdown, self.baseline_note = None, None
-        if not self.native:
-            cmp, why = overhead.get(s.key, (None, "no native baseline"))
-            self.slowdown = cmp if cmp is not None else Missing("n/a", why or "no baseline")
-            self.baseline_note = why
+        self.slowdown, self.baseline_note = section.slowdown(overhead, s)
         self.loss = None if functional else Loss(s, w)
         self.latency = {m: stat(s, w, m, "no req_ns.* rows: round trips not timed one by one")
                         for m in LATENCY}
@@ -182,12 +177,8 @@ class Row:
                     else f"no {PEER_CPU} row for this cell")
         self.peer_cpu = stat(s, w, PEER_CPU, peer_why)
         self.peer_cpu_note = _notes(s, w, PEER_CPU)
-        self.host_cpu_vs_native = None
-        base, _why = bases.for_series(s)
-        if (not self.native and base is not None and isinstance(self.host_cpu, Stat)
-                and base.reps(w, HOST_CPU)):
-            self.host_cpu_vs_native = model.Cmp(s, base, w, HOST_CPU, self.host_cpu.unit,
-                                                self.host_cpu.better)
+        self.host_cpu_vs_native = section.host_cpu_vs_native(bases, s, w, HOST_CPU,
+                                                             self.host_cpu)
 
 
 class Table:
@@ -216,8 +207,7 @@ class Section:
         if not workloads:
             return
         bases = model.Baselines(rep.series)
-        overhead = {r["workload"]: {s.key: (cmp, why) for s, cmp, why in r["cells"]}
-                    for r in rep.overhead}
+        overhead = section.overheads(rep)
         exit_cells = section.exit_cells(rep, FAMILY)
         for w in workloads:
             metric = model.primary_metric(rep.series, w)

@@ -26,6 +26,38 @@ def differing(values):
     return ", ".join(f"run {i + 1} {v}" for i, v in sorted(values.items()))
 
 
+# ------------------------------------------------------------------- rows
+
+def overheads(rep):
+    """{workload: {series key: (model.Cmp or None, why)}} from Overhead vs native."""
+    return {r["workload"]: {s.key: (cmp, why) for s, cmp, why in r["cells"]}
+            for r in rep.overhead}
+
+
+def cell_missing(status):
+    """A cell without any number: one status for the whole row, else None."""
+    return Missing(*status) if status[0] not in ("ok", "partly") else None
+
+
+def slowdown(overhead, s):
+    """(model.Cmp or Missing, the baseline's note) of a guest series against
+    native from overheads(rep)[w]; (None, None) for native itself."""
+    if model.is_native(s.runner):
+        return None, None
+    cmp, why = overhead.get(s.key, (None, "no native baseline"))
+    return (cmp if cmp is not None else Missing("n/a", why or "no baseline")), why
+
+
+def host_cpu_vs_native(bases, s, w, metric, host_cpu):
+    """The guest's host CPU per operation against native's (model.Cmp), or
+    None natively, without a value or without a native baseline."""
+    base, _why = bases.for_series(s)
+    if (model.is_native(s.runner) or base is None or not isinstance(host_cpu, Stat)
+            or not base.reps(w, metric)):
+        return None
+    return model.Cmp(s, base, w, metric, host_cpu.unit, host_cpu.better)
+
+
 # ------------------------------------------------------------------ exits
 
 def exit_cells(rep, family):
