@@ -19,7 +19,7 @@ modes or disk set-ups.
 import os
 
 from . import markup, model, section
-from .section import Missing, Stat
+from .section import NOT_RECORDED, Missing, Stat
 
 FAMILY = "io"
 IOPS = "ops_per_s"
@@ -31,7 +31,6 @@ DISK_KEYS = ("disk.path", "disk.size_bytes", "disk.fs", "disk.odirect", "disk.od
              "disk.fill", "disk.owned")
 # Disk keys that change what a request costs; disk.path differs per run anyway.
 DISK_FLAGS = ("disk.odirect", "disk.fs", "disk.size_bytes", "disk.fill")
-NOT_RECORDED = "(not recorded)"
 KIND = "io"   # data-kind prefix (section.py)
 PER = "req"   # what an exit count is per
 
@@ -178,13 +177,10 @@ class Section:
         return bool(self.tables)
 
     def disk_keys(self):
-        more = sorted({k for i in self.io_runs for k in self.runs[i].meta
-                       if k.startswith("disk.") and k not in DISK_KEYS})
-        return list(DISK_KEYS) + more
+        return section.prefixed_keys(self.runs, self.io_runs, "disk.", DISK_KEYS)
 
     def disk(self, run_index):
-        meta = self.runs[run_index].meta
-        return {k: meta.get(k, NOT_RECORDED) for k in self.disk_keys()}
+        return section.meta_values(self.runs[run_index].meta, self.disk_keys())
 
     def served(self):
         """(series, blk, notify) per series: what served its requests."""

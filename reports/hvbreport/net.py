@@ -23,7 +23,7 @@ so, so no reader takes it for the path native crossed.
 
 from . import markup, model, section
 from .io import NaNotes, common_note, stat
-from .section import Missing, Stat
+from .section import NOT_RECORDED, Missing, Stat
 
 FAMILY = "net"
 KIND = "net"     # data-kind prefix (section.py)
@@ -44,7 +44,6 @@ LOOPBACK_TEXT = "in-VMM loopback, no host stack"
 LOOPBACK_WHY = ("the core reflects each frame back inside the VMM: no tap, no host network "
                 "stack, no responder, so it is not the path native crosses")
 NET_KEYS = ("net.netns", "net.link", "net.peer", "net.guest_ip", "net.peer_ip")
-NOT_RECORDED = "(not recorded)"
 PLAIN_NOTES = ("", "guest ring 3", "ring 3")
 LOSS_BG = ' style="background:#ffebe9"'
 
@@ -245,13 +244,10 @@ class Section:
         return said
 
     def net_keys(self):
-        more = sorted({k for i in self.net_runs for k in self.runs[i].meta
-                       if k.startswith("net.") and k not in NET_KEYS})
-        return list(NET_KEYS) + more
+        return section.prefixed_keys(self.runs, self.net_runs, "net.", NET_KEYS)
 
     def link(self, run_index):
-        meta = self.runs[run_index].meta
-        return {k: meta.get(k, NOT_RECORDED) for k in self.net_keys()}
+        return section.meta_values(self.runs[run_index].meta, self.net_keys())
 
     def served(self):
         """(series, runner.<r>.net, backend, notify) per series."""

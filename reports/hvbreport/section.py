@@ -26,6 +26,21 @@ def differing(values):
     return ", ".join(f"run {i + 1} {v}" for i, v in sorted(values.items()))
 
 
+NOT_RECORDED = "(not recorded)"
+
+
+def prefixed_keys(runs, run_indexes, prefix, first):
+    """The meta keys of the runs' set-up (disk.*, net.*): first in that order,
+    then any other key with that prefix, sorted."""
+    more = sorted({k for i in run_indexes for k in runs[i].meta
+                   if k.startswith(prefix) and k not in first})
+    return list(first) + more
+
+
+def meta_values(meta, keys):
+    return {k: meta.get(k, NOT_RECORDED) for k in keys}
+
+
 # ------------------------------------------------------------------- rows
 
 def overheads(rep):
