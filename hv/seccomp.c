@@ -173,31 +173,17 @@ static const struct sc_rule rules[] = {
 };
 
 /*
- * The virtio-blk I/O thread's allowlist (hv/virtio_blk.c), installed by the
- * thread itself once it is pinned: it waits on its eventfd (poll, read),
- * keeps reads and writes in flight (Linux AIO), reads and writes the disk
- * file into guest memory synchronously (preadv/pwritev, the
- * O_DIRECT bounce buffer: posix_memalign), flushes it (fdatasync), takes
- * the device's mutex (futex), and ends.  No ioctl, no open, no socket.
+ * What every device I/O thread (hv/iothread.c) may do besides its device's
+ * work, appended to each allowlist below: sleep on its eventfds (poll,
+ * read), take the device's mutexes (futex), and end (glibc releases the
+ * thread's stack with madvise and munmap; malloc never maps executable).
  */
-static const struct sc_rule io_rules[] = {
-    /* Linux AIO: submit and reap; io_destroy when io_getevents fails for
-     * good (the thread falls back to synchronous I/O). */
-    ANY(SYS_io_submit),
-    ANY(SYS_io_getevents),
-    ANY(SYS_io_destroy),
-    ANY(SYS_preadv),
-    ANY(SYS_pwritev),
+static const struct sc_rule iothread_rules[] = {
     ANY(SYS_poll),
     ANY(SYS_ppoll),
     ANY(SYS_read),
-    ANY(SYS_fdatasync),
     ARG(SYS_futex, 1, ~(uint32_t)(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME), FUTEX_WAIT,
 	FUTEX_WAKE, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET),
-    /* Poll mode lets a vCPU on the same CPU run now and then. */
-    ANY(SYS_sched_yield),
-    /* The bounce buffer (malloc: never executable), thread exit (glibc
-     * releases the stack with madvise). */
     ARG(SYS_mmap, 2, PROT_EXEC, 0),
     ARG(SYS_mprotect, 2, PROT_EXEC, 0),
     ANY(SYS_munmap),
@@ -216,66 +202,57 @@ static const struct sc_rule io_rules[] = {
 };
 
 /*
+ * The virtio-blk I/O thread's allowlist (hv/virtio_blk.c), installed by the
+ * thread itself once it is pinned: it waits on its eventfd, keeps reads and
+ * writes in flight (Linux AIO), reads and writes the disk file into guest
+ * memory synchronously (preadv/pwritev, the O_DIRECT bounce buffer:
+ * posix_memalign), flushes it (fdatasync), and iothread_rules.  No ioctl,
+ * no open, no socket.
+ */
+static const struct sc_rule io_rules[] = {
+    /* Linux AIO: submit and reap; io_destroy when io_getevents fails for
+     * good (the thread falls back to synchronous I/O). */
+    ANY(SYS_io_submit),
+    ANY(SYS_io_getevents),
+    ANY(SYS_io_destroy),
+    ANY(SYS_preadv),
+    ANY(SYS_pwritev),
+    ANY(SYS_fdatasync),
+    /* Poll mode lets a vCPU on the same CPU run now and then. */
+    ANY(SYS_sched_yield),
+};
+
+/*
  * The virtio-net I/O thread's allowlist (hv/virtio_net.c, tap and
- * loopback): it sleeps in poll on its eventfds and the tap, reads the
- * eventfds (read), moves frames between guest memory and the tap (readv,
- * writev), wakes itself on stop (write), takes the device's mutex (futex)
- * and ends.  No ioctl, no open, no socket.
+ * loopback): it sleeps in poll on its eventfds and the tap, moves frames
+ * between guest memory and the tap (readv, writev), wakes itself on stop
+ * (write), and iothread_rules.  No ioctl, no open, no socket.
  */
 static const struct sc_rule net_rules[] = {
     ANY(SYS_readv),
     ANY(SYS_writev),
-    ANY(SYS_poll),
-    ANY(SYS_ppoll),
-    ANY(SYS_read),
     ANY(SYS_write),
-    ARG(SYS_futex, 1, ~(uint32_t)(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME), FUTEX_WAIT,
-	FUTEX_WAKE, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET),
     /* Poll mode lets a vCPU on the same CPU run now and then. */
     ANY(SYS_sched_yield),
-    ANY(SYS_clock_gettime),
-    /* Thread exit (glibc releases the stack with madvise, munmap). */
-    ANY(SYS_madvise),
-    ANY(SYS_munmap),
-    ARG(SYS_mmap, 2, PROT_EXEC, 0),
-    ARG(SYS_mprotect, 2, PROT_EXEC, 0),
-    ANY(SYS_brk),
-    ANY(SYS_rt_sigprocmask),
-    ANY(SYS_rt_sigreturn),
-    ANY(SYS_restart_syscall),
-    ANY(SYS_gettid),
-    ANY(SYS_sigaltstack),
-    ANY(SYS_exit),
-    ANY(SYS_exit_group),
 };
 
 /*
  * The virtio-net vhost thread's allowlist: it sleeps on its eventfd and
  * hands the rings to the kernel at DRIVER_OK, takes them back at a reset
- * (the vhost ioctls below, on /dev/vhost-net), takes the device's mutexes.
+ * (the vhost ioctls below, on /dev/vhost-net), and iothread_rules.
  */
 static const struct sc_rule vhost_rules[] = {
     ARG(SYS_ioctl, 1, ~0u, VHOST_SET_FEATURES, VHOST_SET_MEM_TABLE, VHOST_SET_VRING_NUM,
 	VHOST_SET_VRING_BASE, VHOST_SET_VRING_ADDR, VHOST_SET_VRING_KICK, VHOST_SET_VRING_CALL,
 	VHOST_NET_SET_BACKEND, VHOST_GET_VRING_BASE),
-    ANY(SYS_poll),
-    ANY(SYS_ppoll),
-    ANY(SYS_read),
-    ARG(SYS_futex, 1, ~(uint32_t)(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME), FUTEX_WAIT,
-	FUTEX_WAKE, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET),
-    ANY(SYS_clock_gettime),
-    ANY(SYS_madvise),
-    ANY(SYS_munmap),
-    ARG(SYS_mmap, 2, PROT_EXEC, 0),
-    ARG(SYS_mprotect, 2, PROT_EXEC, 0),
-    ANY(SYS_brk),
-    ANY(SYS_rt_sigprocmask),
-    ANY(SYS_rt_sigreturn),
-    ANY(SYS_restart_syscall),
-    ANY(SYS_gettid),
-    ANY(SYS_sigaltstack),
-    ANY(SYS_exit),
-    ANY(SYS_exit_group),
+};
+
+#define N_RULES(tab) (sizeof(tab) / sizeof((tab)[0]))
+
+/* A filter's allowlist: its own rules, then (for I/O threads) the common ones. */
+struct sc_list {
+	const struct sc_rule *own, *tail;
+	size_t n_own, n_tail;
 };
 
 struct prog {
@@ -324,7 +301,7 @@ static void emit_rule(struct prog *p, const struct sc_rule *r, uint32_t fail)
 	emit(p, BPF_RET | BPF_K, ok, 0, 0);
 }
 
-static void build(struct prog *p, const struct sc_rule *tab, size_t n, uint32_t fail)
+static void build(struct prog *p, const struct sc_list *l, uint32_t fail)
 {
 	p->n = 0;
 	p->overflow = false;
@@ -334,8 +311,10 @@ static void build(struct prog *p, const struct sc_rule *tab, size_t n, uint32_t 
 	emit(p, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr), 0, 0);
 	emit(p, BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT, 0, 1);
 	emit(p, BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS, 0, 0);
-	for (size_t i = 0; i < n; i++)
-		emit_rule(p, &tab[i], fail);
+	for (size_t i = 0; i < l->n_own; i++)
+		emit_rule(p, &l->own[i], fail);
+	for (size_t i = 0; i < l->n_tail; i++)
+		emit_rule(p, &l->tail[i], fail);
 	emit(p, BPF_RET | BPF_K, fail, 0, 0);
 }
 
@@ -343,7 +322,7 @@ unsigned hv_seccomp_n_allowed(void)
 {
 	unsigned n = 0;
 
-	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+	for (size_t i = 0; i < N_RULES(rules); i++)
 		n += !rules[i].ret;
 	return n;
 }
@@ -353,12 +332,12 @@ static long sys_seccomp(unsigned op, unsigned flags, void *arg)
 	return syscall(SYS_seccomp, op, flags, arg);
 }
 
-static int install(const struct sc_rule *tab, size_t n, uint32_t fail)
+static int install(const struct sc_list *l, uint32_t fail)
 {
 	struct prog p;
 	struct sock_fprog fp = {.filter = p.f};
 
-	build(&p, tab, n, fail);
+	build(&p, l, fail);
 	if (p.overflow)
 		return -E2BIG;
 	fp.len = (unsigned short)p.n;
@@ -376,35 +355,37 @@ static int install(const struct sc_rule *tab, size_t n, uint32_t fail)
 
 int hv_seccomp_install(enum hv_seccomp_action act)
 {
+	const struct sc_list l = {.own = rules, .n_own = N_RULES(rules)};
+
 	if (act != HV_SECCOMP_EPERM && act != HV_SECCOMP_KILL)
 		return -EINVAL;
-	return install(rules, sizeof(rules) / sizeof(rules[0]),
-		       act == HV_SECCOMP_KILL ? SECCOMP_RET_KILL_PROCESS
-					      : SECCOMP_RET_ERRNO | EPERM);
+	return install(&l, act == HV_SECCOMP_KILL ? SECCOMP_RET_KILL_PROCESS
+						  : SECCOMP_RET_ERRNO | EPERM);
+}
+
+/* An I/O thread's filter: its device's rules, then iothread_rules. */
+static int iothread_install(const struct sc_rule *own, size_t n_own)
+{
+	const struct sc_list l = {own, iothread_rules, n_own, N_RULES(iothread_rules)};
+
+	if (!hv_seccomp_supported(NULL, 0))
+		return 0;
+	return install(&l, SECCOMP_RET_ERRNO | EPERM);
 }
 
 int hv_seccomp_io_install(void)
 {
-	if (!hv_seccomp_supported(NULL, 0))
-		return 0;
-	return install(io_rules, sizeof(io_rules) / sizeof(io_rules[0]),
-		       SECCOMP_RET_ERRNO | EPERM);
+	return iothread_install(io_rules, N_RULES(io_rules));
 }
 
 int hv_seccomp_net_install(void)
 {
-	if (!hv_seccomp_supported(NULL, 0))
-		return 0;
-	return install(net_rules, sizeof(net_rules) / sizeof(net_rules[0]),
-		       SECCOMP_RET_ERRNO | EPERM);
+	return iothread_install(net_rules, N_RULES(net_rules));
 }
 
 int hv_seccomp_vhost_install(void)
 {
-	if (!hv_seccomp_supported(NULL, 0))
-		return 0;
-	return install(vhost_rules, sizeof(vhost_rules) / sizeof(vhost_rules[0]),
-		       SECCOMP_RET_ERRNO | EPERM);
+	return iothread_install(vhost_rules, N_RULES(vhost_rules));
 }
 
 static bool why_not(char *why, size_t len, const char *fmt, ...)

@@ -53,9 +53,10 @@ bool hv_seccomp_supported(char *why, size_t len);
 int hv_seccomp_install(enum hv_seccomp_action act);
 
 /*
- * The virtio-blk I/O thread's allowlist (seccomp.c, io_rules), installed
- * by that thread on itself: unknown calls fail with EPERM (a request then
- * completes with VIRTIO_BLK_S_IOERR).  0 also when the kernel cannot
+ * The virtio-blk I/O thread's allowlist (seccomp.c, io_rules and the
+ * iothread_rules every I/O thread has), installed by that thread on
+ * itself: unknown calls fail with EPERM (a request then completes with
+ * VIRTIO_BLK_S_IOERR).  0 also when the kernel cannot
  * filter (hv_seccomp_supported says no), else -errno.
  */
 int hv_seccomp_io_install(void);

@@ -41,6 +41,7 @@
 
 #include "dev.h"
 #include "hvb/abi.h"
+#include "iothread.h"
 #include "seccomp.h"
 #include "virtio.h"
 
@@ -65,14 +66,8 @@ struct hv_virtio_blk {
 	/* I/O thread */
 	int kick_fd;	   /* eventfd the thread waits on, -1 = none (sync, poll) */
 	bool own_kick_fd;  /* ours to close (exit mode); the VM owns an ioeventfd's */
-	bool have_thread;
-	pthread_t thread;
-	int stop;	   /* atomic: detach asks the thread to end */
-	pid_t tid;	   /* atomic */
+	struct hv_iothread io;
 	unsigned poll_spins; /* poll mode: idle turns, for poll_idle's yields */
-	pthread_mutex_t start_lock;
-	pthread_cond_t started;
-	int start_result; /* 1 = pending */
 
 	/* Linux AIO (I/O thread modes): 0 = not set up, serve synchronously. */
 	aio_context_t aio;
@@ -375,7 +370,7 @@ static void complete(struct hv_virtio_blk *b, struct virtq *q, uint16_t head, ui
 
 static bool stopping(struct hv_virtio_blk *b)
 {
-	return __atomic_load_n(&b->stop, __ATOMIC_ACQUIRE);
+	return hv_iothread_stopping(&b->io);
 }
 
 /* ------------------------------------------------------------ Linux AIO */
@@ -664,8 +659,10 @@ static void wait_kick(struct hv_virtio_blk *b)
 		count(&b->stats.notifies, n);
 }
 
-static void io_loop(struct hv_virtio_blk *b)
+static void io_loop(void *dev)
 {
+	struct hv_virtio_blk *b = dev;
+
 	while (!stopping(b)) {
 		unsigned n;
 		if (b->cfg.notify != HV_BLK_NOTIFY_POLL)
@@ -678,70 +675,24 @@ static void io_loop(struct hv_virtio_blk *b)
 	}
 }
 
-static void io_started(struct hv_virtio_blk *b, int r)
+/* Detach: get the thread out of its wait for a kick (poll mode has none). */
+static void io_wake(void *dev)
 {
-	pthread_mutex_lock(&b->start_lock);
-	b->start_result = r;
-	pthread_cond_signal(&b->started);
-	pthread_mutex_unlock(&b->start_lock);
+	struct hv_virtio_blk *b = dev;
+
+	if (b->kick_fd >= 0)
+		kick(b);
 }
 
-static int io_pin(int cpu)
-{
-	cpu_set_t set;
-
-	if (cpu < 0)
-		return 0;
-	if (cpu >= CPU_SETSIZE)
-		return -EINVAL;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
-}
-
-static void *io_thread(void *arg)
-{
-	struct hv_virtio_blk *b = arg;
-	int r;
-
-	__atomic_store_n(&b->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
-	r = io_pin(b->cfg.io_cpu);
-	if (!r && b->cfg.seccomp)
-		r = hv_seccomp_io_install();
-	io_started(b, r);
-	if (!r)
-		io_loop(b);
-	return NULL;
-}
+static const struct hv_iothread_ops blk_io_ops = {
+    .loop = io_loop,
+    .wake = io_wake,
+};
 
 static int io_thread_start(struct hv_virtio_blk *b)
 {
-	int r;
-
-	pthread_mutex_init(&b->start_lock, NULL);
-	pthread_cond_init(&b->started, NULL);
-	b->start_result = 1;
-	r = -pthread_create(&b->thread, NULL, io_thread, b);
-	if (r)
-		return r;
-	b->have_thread = true;
-	pthread_mutex_lock(&b->start_lock);
-	while (b->start_result == 1)
-		pthread_cond_wait(&b->started, &b->start_lock);
-	r = b->start_result;
-	pthread_mutex_unlock(&b->start_lock);
-	return r;
-}
-
-static void io_thread_stop(struct hv_virtio_blk *b)
-{
-	if (!b->have_thread)
-		return;
-	__atomic_store_n(&b->stop, 1, __ATOMIC_RELEASE);
-	if (b->kick_fd >= 0)
-		kick(b);
-	pthread_join(b->thread, NULL);
-	b->have_thread = false;
+	return hv_iothread_start(&b->io, b->cfg.io_cpu, b->cfg.seccomp ? hv_seccomp_io_install : NULL,
+				 &blk_io_ops, b);
 }
 
 /* ------------------------------------------------------------ attach */
@@ -873,7 +824,7 @@ int dev_virtio_blk_attach(struct vm *vm, const struct hv_blk_config *cfg,
 	return 0;
 
 err_unregister:
-	io_thread_stop(b);
+	hv_iothread_stop(&b->io);
 	vm_mmio_unregister(vm, cfg->mmio_gpa);
 err_free:
 	blk_free(b);
@@ -884,7 +835,7 @@ void dev_virtio_blk_detach(struct hv_virtio_blk *blk)
 {
 	if (!blk)
 		return;
-	io_thread_stop(blk);
+	hv_iothread_stop(&blk->io);
 	vm_mmio_unregister(blk->vm, blk->cfg.mmio_gpa);
 	blk_free(blk);
 }
@@ -902,7 +853,7 @@ void dev_virtio_blk_stats(const struct hv_virtio_blk *blk, struct hv_blk_stats *
 
 pid_t dev_virtio_blk_io_tid(const struct hv_virtio_blk *blk)
 {
-	return blk->have_thread ? __atomic_load_n(&blk->tid, __ATOMIC_ACQUIRE) : 0;
+	return hv_iothread_tid(&blk->io);
 }
 
 uint32_t dev_virtio_blk_status(const struct hv_virtio_blk *blk, char *why, size_t len)

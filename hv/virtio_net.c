@@ -46,12 +46,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "dev.h"
 #include "hvb/abi.h"
+#include "iothread.h"
 #include "seccomp.h"
 #include "vhost_net.h"
 #include "virtio.h"
@@ -90,14 +90,8 @@ struct hv_virtio_net {
 	/* I/O thread */
 	int wake_fd;	  /* ours: exit-mode notifications, stop, vhost requests */
 	int kick_fd[2];	  /* ioeventfd mode and vhost: KVM's, per queue, -1 = none */
-	bool have_thread;
-	pthread_t thread;
-	int stop; /* atomic */
-	pid_t tid; /* atomic */
+	struct hv_iothread io;
 	unsigned poll_spins;
-	pthread_mutex_t start_lock;
-	pthread_cond_t started;
-	int start_result; /* 1 = pending */
 
 	/* vhost: the thread applies the state the vCPU thread asked for. */
 	struct hv_vhost vhost;
@@ -122,7 +116,7 @@ static void count(uint64_t *c, uint64_t v)
 
 static bool stopping(const struct hv_virtio_net *n)
 {
-	return __atomic_load_n(&n->stop, __ATOMIC_ACQUIRE);
+	return hv_iothread_stopping(&n->io);
 }
 
 /* ------------------------------------------------------------ loopback */
@@ -565,7 +559,7 @@ static void net_status_changed(void *dev, uint32_t old, uint32_t now)
 	unsigned gen;
 
 	(void)old;
-	if (n->cfg.backend != HV_NET_VHOST || !n->have_thread)
+	if (n->cfg.backend != HV_NET_VHOST || !hv_iothread_running(&n->io))
 		return;
 	pthread_mutex_lock(&n->vh_lock);
 	n->vh_want_run = run;
@@ -664,8 +658,10 @@ static void vhost_loop(struct hv_virtio_net *n)
 	}
 }
 
-static void io_loop(struct hv_virtio_net *n)
+static void io_loop(void *dev)
 {
+	struct hv_virtio_net *n = dev;
+
 	if (n->cfg.backend == HV_NET_VHOST) {
 		vhost_loop(n);
 		return;
@@ -684,68 +680,30 @@ static void io_loop(struct hv_virtio_net *n)
 	}
 }
 
-static void io_started(struct hv_virtio_net *n, int r)
+static void io_wake(void *dev)
 {
-	pthread_mutex_lock(&n->start_lock);
-	n->start_result = r;
-	pthread_cond_signal(&n->started);
-	pthread_mutex_unlock(&n->start_lock);
+	wake(dev);
 }
 
-static int io_pin(int cpu)
-{
-	cpu_set_t set;
-
-	if (cpu < 0)
-		return 0;
-	if (cpu >= CPU_SETSIZE)
-		return -EINVAL;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
-}
-
-static void *io_thread(void *arg)
-{
-	struct hv_virtio_net *n = arg;
-	int r;
-
-	__atomic_store_n(&n->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
-	r = io_pin(n->cfg.io_cpu);
-	if (!r && n->cfg.seccomp)
-		r = n->cfg.backend == HV_NET_VHOST ? hv_seccomp_vhost_install()
-						   : hv_seccomp_net_install();
-	io_started(n, r);
-	if (!r)
-		io_loop(n);
-	return NULL;
-}
+static const struct hv_iothread_ops net_io_ops = {
+    .loop = io_loop,
+    .wake = io_wake,
+};
 
 static int io_thread_start(struct hv_virtio_net *n)
 {
-	int r;
+	int (*confine)(void) = NULL;
 
-	n->start_result = 1;
-	r = -pthread_create(&n->thread, NULL, io_thread, n);
-	if (r)
-		return r;
-	n->have_thread = true;
-	pthread_mutex_lock(&n->start_lock);
-	while (n->start_result == 1)
-		pthread_cond_wait(&n->started, &n->start_lock);
-	r = n->start_result;
-	pthread_mutex_unlock(&n->start_lock);
-	return r;
+	if (n->cfg.seccomp)
+		confine = n->cfg.backend == HV_NET_VHOST ? hv_seccomp_vhost_install
+							 : hv_seccomp_net_install;
+	return hv_iothread_start(&n->io, n->cfg.io_cpu, confine, &net_io_ops, n);
 }
 
 static void io_thread_stop(struct hv_virtio_net *n)
 {
-	if (!n->have_thread)
+	if (!hv_iothread_stop(&n->io))
 		return;
-	__atomic_store_n(&n->stop, 1, __ATOMIC_RELEASE);
-	wake(n);
-	pthread_join(n->thread, NULL);
-	n->have_thread = false;
 	pthread_mutex_lock(&n->vh_lock); /* a vCPU waiting for vhost: let it go */
 	n->vh_applied = n->vh_asked;
 	pthread_cond_broadcast(&n->vh_done);
@@ -819,8 +777,6 @@ static void net_free(struct hv_virtio_net *n)
 		hv_vhost_close(&n->vhost);
 	if (n->wake_fd >= 0)
 		close(n->wake_fd);
-	pthread_mutex_destroy(&n->start_lock);
-	pthread_cond_destroy(&n->started);
 	pthread_mutex_destroy(&n->vh_lock);
 	pthread_cond_destroy(&n->vh_done);
 	virtio_mmio_destroy(&n->t);
@@ -839,8 +795,6 @@ static struct hv_virtio_net *net_new(struct vm *vm, const struct hv_net_config *
 	n->kick_fd[0] = n->kick_fd[1] = -1;
 	n->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	n->overflow = malloc(OVERFLOW_LEN);
-	pthread_mutex_init(&n->start_lock, NULL);
-	pthread_cond_init(&n->started, NULL);
 	pthread_mutex_init(&n->vh_lock, NULL);
 	pthread_cond_init(&n->vh_done, NULL);
 	return n;
@@ -952,8 +906,8 @@ unsigned dev_virtio_net_tids(const struct hv_virtio_net *net, pid_t *tids, unsig
 
 	if (net->vhost_open && net->vhost.worker_tid && n < max)
 		tids[n++] = net->vhost.worker_tid;
-	if (net->have_thread && n < max)
-		tids[n++] = __atomic_load_n(&net->tid, __ATOMIC_ACQUIRE);
+	if (hv_iothread_running(&net->io) && n < max)
+		tids[n++] = hv_iothread_tid(&net->io);
 	return n;
 }
 

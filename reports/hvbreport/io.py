@@ -16,10 +16,10 @@ disk.*) and the warnings a reader needs: the page cache was in the path
 modes or disk set-ups.
 """
 
-import collections
 import os
 
-from . import markup, model
+from . import markup, model, section
+from .section import NOT_RECORDED, Missing, Stat
 
 FAMILY = "io"
 IOPS = "ops_per_s"
@@ -31,12 +31,8 @@ DISK_KEYS = ("disk.path", "disk.size_bytes", "disk.fs", "disk.odirect", "disk.od
              "disk.fill", "disk.owned")
 # Disk keys that change what a request costs; disk.path differs per run anyway.
 DISK_FLAGS = ("disk.odirect", "disk.fs", "disk.size_bytes", "disk.fill")
-NOT_RECORDED = "(not recorded)"
-
-# partly: a Missing for the repetitions of the metric whose rows are not ok
-# (the median is over the others), or None.
-Stat = collections.namedtuple("Stat", "median ci n unit better partly", defaults=(None,))
-Missing = collections.namedtuple("Missing", "status reason")
+KIND = "io"   # data-kind prefix (section.py)
+PER = "req"   # what an exit count is per
 
 
 def io_workloads(workloads):
@@ -112,33 +108,6 @@ def common_note(notes):
     return "; ".join(notes[:2]) + (f" (+{len(notes) - 2} more)" if len(notes) > 2 else "")
 
 
-def _exit_cells(rep):
-    """(workload, series key) -> [exit_classes cell per source], io only."""
-    out = {}
-    io_rows = [t for t in rep.exits if model.family(t["workload"]) == FAMILY]
-    for w, cells in model.exit_classes(io_rows):
-        for c in cells:
-            out.setdefault((w, c["series"].key), []).append(c)
-    return out
-
-
-def _exits(rep, exit_cells, s, w):
-    """The series' exit cells for w, or Missing with why there are none."""
-    cells = exit_cells.get((w, s.key))
-    if cells:
-        return cells
-    if model.is_native(s.runner):
-        return Missing("n/a", "no VM exits natively")
-    status, why = model.cell_status(s, w)
-    if status not in ("ok", "partly"):
-        return Missing(status, why)
-    said = [r for r in s.run.counters if r["runner"] == s.runner and r["workload"] == w
-            and r["status"] != "ok" and "exit" in r["event"]]
-    if said:
-        return Missing(said[0]["status"], _problem_reason(said))
-    return Missing("n/a", "no exits.csv rows: this runner does not count exits")
-
-
 class Row:
     """One series on one io workload."""
 
@@ -146,31 +115,21 @@ class Row:
         self.series, self.label = s, label(s)
         self.status = model.cell_status(s, w)
         # A cell without any number: one status for the whole row.
-        self.cell_missing = (Missing(*self.status) if self.status[0] not in ("ok", "partly")
-                             else None)
+        self.cell_missing = section.cell_missing(self.status)
         self.primary = stat(s, w, metric, f"no {metric} row: the cell recorded other metrics")
-        self.baseline_note = None
         self.native = model.is_native(s.runner)
-        self.slowdown = None     # model.Cmp, or Missing
-        if not self.native:
-            cmp, why = overhead.get(s.key, (None, "no native baseline"))
-            self.slowdown = cmp if cmp is not None else Missing("n/a", why or "no baseline")
-            self.baseline_note = why
+        self.slowdown, self.baseline_note = section.slowdown(overhead, s)  # model.Cmp, Missing
         self.iops = stat(s, w, IOPS, f"no {IOPS} row: requests per second not counted")
         self.latency = {m: stat(s, w, m, "no req_ns.* rows: requests not timed one by one")
                         for m in LATENCY}
-        self.exits = _exits(rep, exit_cells, s, w)
+        self.exits = section.exits(exit_cells, s, w, _problem_reason)
         self.notifies = stat(s, w, NOTIFIES, f"no {NOTIFIES} row: only a runner that counts "
                                              "its device's notifications writes it (kvm)")
         self.notify_note = common_note(_notes(s, w, NOTIFIES))
         self.host_cpu = stat(s, w, HOST_CPU, f"no {HOST_CPU} row for this cell")
         self.host_cpu_note = common_note(_notes(s, w, HOST_CPU))
-        self.host_cpu_vs_native = None
-        base, _why = bases.for_series(s)
-        if (not self.native and base is not None and isinstance(self.host_cpu, Stat)
-                and base.reps(w, HOST_CPU)):
-            self.host_cpu_vs_native = model.Cmp(s, base, w, HOST_CPU, self.host_cpu.unit,
-                                                self.host_cpu.better)
+        self.host_cpu_vs_native = section.host_cpu_vs_native(bases, s, w, HOST_CPU,
+                                                             self.host_cpu)
 
 
 class Table:
@@ -197,9 +156,8 @@ class Section:
         if not workloads:
             return
         bases = model.Baselines(rep.series)
-        overhead = {r["workload"]: {s.key: (cmp, why) for s, cmp, why in r["cells"]}
-                    for r in rep.overhead}
-        exit_cells = _exit_cells(rep)
+        overhead = section.overheads(rep)
+        exit_cells = section.exit_cells(rep, FAMILY)
         for w in workloads:
             metric = model.primary_metric(rep.series, w)
             if metric is None:   # no series has a number: one row per series with why
@@ -219,13 +177,10 @@ class Section:
         return bool(self.tables)
 
     def disk_keys(self):
-        more = sorted({k for i in self.io_runs for k in self.runs[i].meta
-                       if k.startswith("disk.") and k not in DISK_KEYS})
-        return list(DISK_KEYS) + more
+        return section.prefixed_keys(self.runs, self.io_runs, "disk.", DISK_KEYS)
 
     def disk(self, run_index):
-        meta = self.runs[run_index].meta
-        return {k: meta.get(k, NOT_RECORDED) for k in self.disk_keys()}
+        return section.meta_values(self.runs[run_index].meta, self.disk_keys())
 
     def served(self):
         """(series, blk, notify) per series: what served its requests."""
@@ -258,13 +213,6 @@ def odirect_warnings(runs, io_runs):
     return out
 
 
-def _differing(values):
-    """{run index: value} -> listed text when the values are not all equal."""
-    if len(set(values.values())) < 2:
-        return None
-    return ", ".join(f"run {i + 1} {v}" for i, v in sorted(values.items()))
-
-
 def difference_warnings(runs, io_runs, series):
     """Banners when the runs set side by side had different disk set-ups or
     served the same runner's requests differently (notify mode, backend)."""
@@ -272,7 +220,7 @@ def difference_warnings(runs, io_runs, series):
         return []
     out = []
     disk = [f"{k}: {d}" for k in DISK_FLAGS
-            if (d := _differing({i: runs[i].meta.get(k, NOT_RECORDED) for i in io_runs}))]
+            if (d := section.differing({i: runs[i].meta.get(k, NOT_RECORDED) for i in io_runs}))]
     if disk:
         out.append(("io-disk-diff", "Disks differ between runs",
                     "the io/* figures of different runs were measured on differently set-up "
@@ -282,7 +230,7 @@ def difference_warnings(runs, io_runs, series):
     for r in sorted({s.runner for s in series}, key=model.runner_rank):
         have = [s.run_index for s in series if s.runner == r]
         for key, acc in ((notify_key(r), notify), (blk_key(r), blk)):
-            d = _differing({i: runs[i].meta.get(key, NOT_RECORDED) for i in have})
+            d = section.differing({i: runs[i].meta.get(key, NOT_RECORDED) for i in have})
             if d:
                 acc.append(f"{key}: {d}")
     if notify:
@@ -323,16 +271,7 @@ class NaNotes:
 
 
 def _missing_html(m, w, s, metric, na):
-    """A missing value: its status badge (hover: the reason), and the reason
-    beside it, or, for n/a, in the note under the table."""
-    r = _r()
-    attrs = r.data_attrs(runner=s.label, workload=w, metric=metric, kind="io-missing",
-                         status=m.status)
-    badge = f'<span{attrs}>{r.status_badge(m.status, m.reason)}</span>'
-    if m.status == "n/a" and na is not None:
-        na.add(s.label, m.reason)
-        return badge
-    return f'{badge} <span class="ci">{r.esc(m.reason)}</span>'
+    return section.missing_html(m, w, s, metric, na, KIND)
 
 
 def _stat_html(v, w, s, metric, na, ci=True):
@@ -371,40 +310,8 @@ def _slowdown_html(row, w, metric, na):
             f'{r.fmt_ratio(x.slowdown)}</b><br>{ci}{note}')
 
 
-def _classes(c, fmt):
-    """'MMIO / NPF / EPT 1, other 2' per operation (per repetition where ops is unknown)."""
-    from . import exit_classes as ec
-    out = []
-    for k in ec.CLASS_KEYS:
-        if k in c["classes"]:
-            x = c["classes"][k]
-            out.append(f'{ec.CLASS_LABEL[k]} ' + (fmt(x["per_op"]) if x["per_op"] is not None
-                                                  else f'{fmt(x["per_rep"])}/rep'))
-    return ", ".join(out)
-
-
-def _total_text(c, fmt):
-    if c["total_per_op"] is not None:
-        return f'{fmt(c["total_per_op"])} /req'
-    if c["total_per_rep"] is not None:
-        return f'{fmt(c["total_per_rep"])} /rep (ops unknown)'
-    return "no total"   # the source counts some kinds only (vmm): its classes follow
-
-
 def _exits_html(row, w, na):
-    r = _r()
-    s = row.series
-    if isinstance(row.exits, Missing):
-        return _missing_html(row.exits, w, s, "exits", na)
-    parts = []
-    for c in row.exits:
-        classes = _classes(c, r.fmt)
-        value = repr(c["total_per_op"]) if c["total_per_op"] is not None else None
-        parts.append(f'<span{r.data_attrs(runner=s.label, workload=w, source=c["source"], kind="io-exits-per-op", value=value)}>'
-                     f'<b>{r.esc(_total_text(c, r.fmt))}</b></span> <span class=ci>'
-                     f'{r.esc(c["source"])}</span>'
-                     + (f'<br><span class=ci>{r.esc(classes)}</span>' if classes else ""))
-    return "<br>".join(parts)
+    return section.exits_html(row, w, na, KIND, PER)
 
 
 def _host_cpu_html(row, w, na):
@@ -545,21 +452,16 @@ def html(rep):
     if not sec:
         return ""
     r = _r()
-    out = ['<h2 id="io">Block I/O</h2>', f'<p class="mut">{r.esc(INTRO)}</p>', _served_html(sec)]
     modes = "; ".join(f"{r.esc(s.label)}: notify={r.esc(n)}" for s, _b, n in sec.served() if n)
-    out.append(r.figure(rep.plotter, PLOT, "Request latency per io/* workload and runner "
-                        "(req_ns.*; log10 axis past two decades, else linear from 0): box = "
-                        "p50 to p99, whisker to p99.9, dot = max, each the median over "
-                        "repetitions; a dashed outline marks a cell without latency, with its "
-                        "status; emulated runners left out; lower is better"
-                        + (f" ({modes})" if modes else "") + ".",
-                        missing="no io/* workload timed its requests"))
-    if sec.warnings:
-        out.append('<p class="small">Read the I/O banners at the top of the page: '
-                   + ", ".join(f'<a href="#{r.esc(wid)}-banner">{r.esc(title)}</a>'
-                               for wid, title, _t in sec.warnings) + '.</p>')
-    out += [_table_html(t) for t in sec.tables]
-    return "\n".join(out)
+    fig = r.figure(rep.plotter, PLOT, "Request latency per io/* workload and runner "
+                   "(req_ns.*; log10 axis past two decades, else linear from 0): box = "
+                   "p50 to p99, whisker to p99.9, dot = max, each the median over "
+                   "repetitions; a dashed outline marks a cell without latency, with its "
+                   "status; emulated runners left out; lower is better"
+                   + (f" ({modes})" if modes else "") + ".",
+                   missing="no io/* workload timed its requests")
+    return section.html_section("io", "Block I/O", INTRO, [_served_html(sec), fig], "I/O",
+                                sec.warnings, [_table_html(t) for t in sec.tables])
 
 
 def nav_items(rep):
@@ -568,17 +470,10 @@ def nav_items(rep):
 
 # -------------------------------------------------------------- Markdown
 
-def _md_missing(m, label, na):
-    if m.status == "n/a":
-        na.add(label, m.reason)
-        return "n/a"
-    return f"{m.status}: {m.reason}"
-
-
 def _md_value(v, label, na, ci=True):
     r = _r()
     if isinstance(v, Missing):
-        return _md_missing(v, label, na)
+        return section.md_missing(v, label, na)
     return (r.fmt(v.median) + (f" {r.fmt_ci(v.ci)}" if ci and v.ci else "")
             + (f" (n={v.n}; {v.partly.status}: {v.partly.reason})" if v.partly else ""))
 
@@ -589,24 +484,16 @@ def _md_slowdown(row, na):
         return "baseline"
     x = row.slowdown
     if isinstance(x, Missing):
-        return _md_missing(x, row.label, na)
+        return section.md_missing(x, row.label, na)
     if x is None or x.slowdown is None:
-        return _md_missing(Missing("n/a", "no ratio (a median of 0, or no direction)"),
+        return section.md_missing(Missing("n/a", "no ratio (a median of 0, or no direction)"),
                            row.label, na)
     return (r.fmt_ratio(x.slowdown) + (f" {r.fmt_ci(x.ci, r.fmt_ratio)}" if x.ci else "")
             + (f" ({row.baseline_note})" if row.baseline_note else ""))
 
 
 def _md_exits(row, na):
-    r = _r()
-    if isinstance(row.exits, Missing):
-        return _md_missing(row.exits, row.label, na)
-    parts = []
-    for c in row.exits:
-        classes = _classes(c, r.fmt)
-        parts.append(f'{c["source"]} {_total_text(c, r.fmt)}' + (f" ({classes})" if classes
-                                                                  else ""))
-    return "; ".join(parts)
+    return section.md_exits(row, na, PER)
 
 
 def _md_host_cpu(row, na):
@@ -638,9 +525,7 @@ def _md_table(t):
                   _md_host_cpu(row, na)]
         rows.append(cells)
     out = [r.md_table(head, rows)]
-    if na.by_reason:
-        out += ["", "n/a: " + "; ".join(na.lines()) + "."]
-    return out
+    return out + section.md_na_lines(na)
 
 
 def markdown(rep):
@@ -649,23 +534,14 @@ def markdown(rep):
     if not sec:
         return []
     r = _r()
-    out = ["", "## Block I/O", "", INTRO, ""]
-    for _wid, title, text in sec.warnings:
-        out += [f"> **{title}**: {text}.", ""]
-    out.append(r.md_table(["runner", "run", "served by (runner.<r>.blk)", "notify"],
-                          [[s.label, str(s.run_index + 1), blk, n or "—"]
-                           for s, blk, n in sec.served()]))
-    out += ["", r.md_table(["the run's disk"] + [f"run {i + 1}" for i in sec.io_runs],
-                           [[k] + [_disk_value(k, sec.disk(i)[k]) for i in sec.io_runs]
-                            for k in sec.disk_keys()])]
-    for t in sec.tables:
-        out += ["", f"### {t.workload}", ""]
-        if t.metric is None:
-            out.append(r.md_table(["runner", "cell"], [[row.label, f"{row.status[0]}: "
-                                                        f"{row.status[1]}"] for row in t.rows]))
-            continue
-        out += _md_table(t)
-    return out
+    served = r.md_table(["runner", "run", "served by (runner.<r>.blk)", "notify"],
+                        [[s.label, str(s.run_index + 1), blk, n or "—"]
+                         for s, blk, n in sec.served()])
+    disk = r.md_table(["the run's disk"] + [f"run {i + 1}" for i in sec.io_runs],
+                      [[k] + [_disk_value(k, sec.disk(i)[k]) for i in sec.io_runs]
+                       for k in sec.disk_keys()])
+    return section.md_section("Block I/O", INTRO, sec.warnings, [served, disk], sec.tables,
+                              _md_table)
 
 
 # ----------------------------------------------------------------- plot
@@ -674,49 +550,9 @@ PLOT = "io-latency"
 
 
 def plot(plotter, rep):
-    """Request latency per io workload and runner (gnuplot/io.gp): box p50 to
-    p99, whisker to p99.9, dot at max, each the median over repetitions.
-    Emulated runners are left out, as in every chart; a cell without
-    latency is a dashed outline with its status (never a gap)."""
-    from . import plots
+    """Request latency per io workload and runner (gnuplot/io.gp), in ns
+    (section.latency_plot)."""
     sec = rep.io
     tables = [t for t in sec.tables if t.metric and any(
-        isinstance(row.latency["req_ns.p50"], Stat) for row in t.rows)]
-    present = [s for s in sec.series if not s.emulated and any(
-        row.series is s and isinstance(row.latency["req_ns.p50"], Stat)
-        for t in tables for row in t.rows)]
-    if not tables or not present:
-        return None
-    n = len(present)
-    boxw = 0.8 / n
-    stat_blocks, max_blocks, markers, vals = [], [], [], []
-    for i, s in enumerate(present):
-        off = (i - (n - 1) / 2) * boxw
-        sl, ml = [], []
-        for x, t in enumerate(tables):
-            row = next((row for row in t.rows if row.series is s), None)
-            lat = row.latency if row else {}
-            got = [lat.get(m) for m in LATENCY]
-            if all(isinstance(v, Stat) for v in got[:3]):
-                p50, p99, p999 = (v.median for v in got[:3])
-                sl.append(f"{x + off}\t{plots.num(p50)}\t{plots.num(p99)}\t{plots.num(p999)}")
-                vals += [p50, p99, p999]
-                if isinstance(got[3], Stat):
-                    ml.append(f"{x + off}\t{plots.num(got[3].median)}")
-                    vals.append(got[3].median)
-            else:
-                status = (row.cell_missing or got[0]).status if row else "n/a"
-                if status != "n/a":
-                    markers.append((x + off - boxw * 0.4, x + off + boxw * 0.4, status,
-                                    plotter.styles.color(s)))
-        stat_blocks.append("\n".join(sl or ["?\t?\t?\t?"]))
-        max_blocks.append("\n".join(ml or ["?\t?"]))
-    labels = [(t.workload.split("/", 1)[-1], x) for x, t in enumerate(tables)]
-    log, lo, hi = plots.absolute_axis(vals)
-    width = max(800, min(1400, 200 + 90 * len(tables) * max(1, n / 2)))
-    plotter.render(PLOT, "io.gp", {"statfile": "\n\n\n".join(stat_blocks) + "\n",
-                                   "maxfile": "\n\n\n".join(max_blocks) + "\n"},
-                   {"xtics_cmd": plots.xtics_cmd(labels), "boxw": repr(boxw),
-                    "logy": "1" if log else "0", "ylo": repr(lo), "yhi": repr(hi)},
-                   present, size=(int(width), 500), extra=plots.marker_cmds(markers, 0.0, 0.3))
-    return PLOT
+        isinstance(row.latency[LATENCY[0]], Stat) for row in t.rows)]
+    return section.latency_plot(plotter, PLOT, "io.gp", sec, tables, LATENCY)

@@ -12,7 +12,7 @@ host threads that served the VM and of the responder.  Every number comes
 from `hvbench summarize` (via model.Series) or, for exits, from exits.csv
 through model.exit_classes; only the unit shown changes (ns -> µs, MB/s ->
 Gbit/s = MB/s x 8 / 1000, ops/s -> packets/s).  A value that is not there
-is an io.Missing with its status and reason, never a 0 or a blank.
+is a section.Missing with its status and reason, never a 0 or a blank.
 
 Also what carried the frames (meta runner.<r>.net, .net_backend,
 .net_notify, net.*) and the warnings a reader needs: datagrams were lost,
@@ -21,10 +21,13 @@ loopback (kvm-loop) crosses no host stack: its rows and its slowdown say
 so, so no reader takes it for the path native crossed.
 """
 
-from . import markup, model
-from .io import NaNotes, Missing, Stat, common_note, stat
+from . import markup, model, section
+from .io import NaNotes, common_note, stat
+from .section import NOT_RECORDED, Missing, Stat
 
 FAMILY = "net"
+KIND = "net"     # data-kind prefix (section.py)
+PER = "packet"   # what an exit count is per
 RR = "net/udp-rr-64"
 FUNCTIONAL = ("net/verify",)      # content checks: no loss counted (workload.h)
 # Reading order: latency, rates, streams, then the functional check.
@@ -41,7 +44,6 @@ LOOPBACK_TEXT = "in-VMM loopback, no host stack"
 LOOPBACK_WHY = ("the core reflects each frame back inside the VMM: no tap, no host network "
                 "stack, no responder, so it is not the path native crosses")
 NET_KEYS = ("net.netns", "net.link", "net.peer", "net.guest_ip", "net.peer_ip")
-NOT_RECORDED = "(not recorded)"
 PLAIN_NOTES = ("", "guest ring 3", "ring 3")
 LOSS_BG = ' style="background:#ffebe9"'
 
@@ -142,32 +144,6 @@ class Loss:
 
 # ------------------------------------------------------------------ model
 
-def _exit_cells(rep):
-    """(workload, series key) -> [exit_classes cell per source], net only."""
-    out = {}
-    rows = [t for t in rep.exits if model.family(t["workload"]) == FAMILY]
-    for w, cells in model.exit_classes(rows):
-        for c in cells:
-            out.setdefault((w, c["series"].key), []).append(c)
-    return out
-
-
-def _exits(exit_cells, s, w):
-    cells = exit_cells.get((w, s.key))
-    if cells:
-        return cells
-    if model.is_native(s.runner):
-        return Missing("n/a", "no VM exits natively")
-    status, why = model.cell_status(s, w)
-    if status not in ("ok", "partly"):
-        return Missing(status, why)
-    said = [r for r in s.run.counters if r["runner"] == s.runner and r["workload"] == w
-            and r["status"] != "ok" and "exit" in r["event"]]
-    if said:
-        return Missing(said[0]["status"], said[0]["note"])
-    return Missing("n/a", "no exits.csv rows: this runner does not count exits")
-
-
 def _notes(s, w, metric):
     return common_note(sorted(s.notes.get((w, metric), set())))
 
@@ -179,23 +155,18 @@ class Row:
         self.series, self.label = s, label(s)
         self.loopback = is_loopback(s)
         self.status = model.cell_status(s, w)
-        self.cell_missing = (Missing(*self.status) if self.status[0] not in ("ok", "partly")
-                             else None)
+        self.cell_missing = section.cell_missing(self.status)
         self.primary = stat(s, w, metric, f"no {metric} row: the cell recorded other metrics")
         # What the workload says about its figures (the driver, under the
         # loopback that delivered = reflected frames), unless only "ring 3".
         note = _notes(s, w, metric)
         self.primary_note = "" if note in PLAIN_NOTES else note
         self.native = model.is_native(s.runner)
-        self.slowdown, self.baseline_note = None, None
-        if not self.native:
-            cmp, why = overhead.get(s.key, (None, "no native baseline"))
-            self.slowdown = cmp if cmp is not None else Missing("n/a", why or "no baseline")
-            self.baseline_note = why
+        self.slowdown, self.baseline_note = section.slowdown(overhead, s)
         self.loss = None if functional else Loss(s, w)
         self.latency = {m: stat(s, w, m, "no req_ns.* rows: round trips not timed one by one")
                         for m in LATENCY}
-        self.exits = _exits(exit_cells, s, w)
+        self.exits = section.exits(exit_cells, s, w, lambda said: said[0]["note"])
         self.notifies = stat(s, w, NOTIFIES, f"no {NOTIFIES} row: only a runner that counts "
                                              "its device's notifications writes it (kvm)")
         self.notify_note = _notes(s, w, NOTIFIES)
@@ -205,12 +176,8 @@ class Row:
                     else f"no {PEER_CPU} row for this cell")
         self.peer_cpu = stat(s, w, PEER_CPU, peer_why)
         self.peer_cpu_note = _notes(s, w, PEER_CPU)
-        self.host_cpu_vs_native = None
-        base, _why = bases.for_series(s)
-        if (not self.native and base is not None and isinstance(self.host_cpu, Stat)
-                and base.reps(w, HOST_CPU)):
-            self.host_cpu_vs_native = model.Cmp(s, base, w, HOST_CPU, self.host_cpu.unit,
-                                                self.host_cpu.better)
+        self.host_cpu_vs_native = section.host_cpu_vs_native(bases, s, w, HOST_CPU,
+                                                             self.host_cpu)
 
 
 class Table:
@@ -239,9 +206,8 @@ class Section:
         if not workloads:
             return
         bases = model.Baselines(rep.series)
-        overhead = {r["workload"]: {s.key: (cmp, why) for s, cmp, why in r["cells"]}
-                    for r in rep.overhead}
-        exit_cells = _exit_cells(rep)
+        overhead = section.overheads(rep)
+        exit_cells = section.exit_cells(rep, FAMILY)
         for w in workloads:
             metric = model.primary_metric(rep.series, w)
             unit, better = model.metric_info(rep.series, w, metric) if metric else ("", "")
@@ -278,13 +244,10 @@ class Section:
         return said
 
     def net_keys(self):
-        more = sorted({k for i in self.net_runs for k in self.runs[i].meta
-                       if k.startswith("net.") and k not in NET_KEYS})
-        return list(NET_KEYS) + more
+        return section.prefixed_keys(self.runs, self.net_runs, "net.", NET_KEYS)
 
     def link(self, run_index):
-        meta = self.runs[run_index].meta
-        return {k: meta.get(k, NOT_RECORDED) for k in self.net_keys()}
+        return section.meta_values(self.runs[run_index].meta, self.net_keys())
 
     def served(self):
         """(series, runner.<r>.net, backend, notify) per series."""
@@ -359,12 +322,6 @@ def loss_warnings(tables):
     return out
 
 
-def _differing(values):
-    if len(set(values.values())) < 2:
-        return None
-    return ", ".join(f"run {i + 1} {v}" for i, v in sorted(values.items()))
-
-
 def difference_warnings(runs, series):
     """A banner when the same runner carried frames differently in the runs
     set side by side (runner.<r>.net, .net_backend, .net_notify)."""
@@ -374,7 +331,7 @@ def difference_warnings(runs, series):
         if len(have) < 2:
             continue
         for key in (net_key(r), backend_key(r), notify_key(r)):
-            d = _differing({i: runs[i].meta.get(key, NOT_RECORDED) for i in have})
+            d = section.differing({i: runs[i].meta.get(key, NOT_RECORDED) for i in have})
             if d:
                 diffs.append(f"{key}: {d}")
     if not diffs:
@@ -401,14 +358,7 @@ def glance_labels(overhead_rows):
 # ------------------------------------------------------------------ HTML
 
 def _missing_html(m, w, s, metric, na):
-    r = markup
-    attrs = r.data_attrs(runner=s.label, workload=w, metric=metric, kind="net-missing",
-                         status=m.status)
-    badge = f'<span{attrs}>{r.status_badge(m.status, m.reason)}</span>'
-    if m.status == "n/a" and na is not None:
-        na.add(s.label, m.reason)
-        return badge
-    return f'{badge} <span class="ci">{r.esc(m.reason)}</span>'
+    return section.missing_html(m, w, s, metric, na, KIND)
 
 
 def _stat_html(v, w, s, metric, na, ci=True, unit=None):
@@ -498,39 +448,8 @@ def _slowdown_html(row, w, metric, na):
             f'{r.fmt_ratio(x.slowdown)}</b><br>{ci}{note}')
 
 
-def _classes(c):
-    from . import exit_classes as ec
-    out = []
-    for k in ec.CLASS_KEYS:
-        if k in c["classes"]:
-            x = c["classes"][k]
-            out.append(f'{ec.CLASS_LABEL[k]} ' + (markup.fmt(x["per_op"]) if x["per_op"] is not None
-                                                  else f'{markup.fmt(x["per_rep"])}/rep'))
-    return ", ".join(out)
-
-
-def _total_text(c):
-    if c["total_per_op"] is not None:
-        return f'{markup.fmt(c["total_per_op"])} /packet'
-    if c["total_per_rep"] is not None:
-        return f'{markup.fmt(c["total_per_rep"])} /rep (ops unknown)'
-    return "no total"
-
-
 def _exits_html(row, w, na):
-    r = markup
-    s = row.series
-    if isinstance(row.exits, Missing):
-        return _missing_html(row.exits, w, s, "exits", na)
-    parts = []
-    for c in row.exits:
-        classes = _classes(c)
-        value = repr(c["total_per_op"]) if c["total_per_op"] is not None else None
-        parts.append(f'<span{r.data_attrs(runner=s.label, workload=w, source=c["source"], kind="net-exits-per-op", value=value)}>'
-                     f'<b>{r.esc(_total_text(c))}</b></span> <span class=ci>'
-                     f'{r.esc(c["source"])}</span>'
-                     + (f'<br><span class=ci>{r.esc(classes)}</span>' if classes else ""))
-    return "<br>".join(parts)
+    return section.exits_html(row, w, na, KIND, PER)
 
 
 def _cpu_html(v, note, w, s, metric, na, vs_native=None):
@@ -705,21 +624,15 @@ def html(rep):
     sec = rep.net
     if not sec:
         return ""
-    r = markup
-    out = ['<h2 id="net">Network</h2>', f'<p class="mut">{r.esc(INTRO)}</p>', _served_html(sec)]
-    out.append(r.figure(rep.plotter, PLOT, "Round-trip latency per net/* workload that times "
+    fig = markup.figure(rep.plotter, PLOT, "Round-trip latency per net/* workload that times "
                         "its round trips (req_ns.*, µs; log10 axis past two decades, else "
                         "linear from 0): box = p50 to p99, whisker to p99.9, dot = max, each "
                         "the median over repetitions; a dashed outline marks a cell without "
                         "latency, with its status; emulated runners left out; kvm-loop "
                         f"({LOOPBACK_TEXT}) is drawn but is not native's path; lower is "
-                        "better.", missing="no net/* workload timed its round trips"))
-    if sec.warnings:
-        out.append('<p class="small">Read the network banners at the top of the page: '
-                   + ", ".join(f'<a href="#{r.esc(wid)}-banner">{r.esc(title)}</a>'
-                               for wid, title, _t in sec.warnings) + '.</p>')
-    out += [_table_html(t) for t in sec.tables]
-    return "\n".join(out)
+                        "better.", missing="no net/* workload timed its round trips")
+    return section.html_section("net", "Network", INTRO, [_served_html(sec), fig], "network",
+                                sec.warnings, [_table_html(t) for t in sec.tables])
 
 
 def nav_items(rep):
@@ -757,17 +670,10 @@ def overhead_note_md(rep, s, w):
 
 # -------------------------------------------------------------- Markdown
 
-def _md_missing(m, label, na):
-    if m.status == "n/a":
-        na.add(label, m.reason)
-        return "n/a"
-    return f"{m.status}: {m.reason}"
-
-
 def _md_value(v, metric, label, na, ci=True):
     r = markup
     if isinstance(v, Missing):
-        return _md_missing(v, label, na)
+        return section.md_missing(v, label, na)
     k, _u = shown_unit(metric, v.unit)
     return (r.fmt(v.median * k) + (f" {r.fmt_ci(tuple(x * k for x in v.ci))}" if ci and v.ci
                                    else "")
@@ -778,7 +684,7 @@ def _md_loss(row, na):
     loss = row.loss
     if not loss.recorded:
         m = loss.why_missing
-        return ("**loss not recorded**" if m.status == "n/a" else _md_missing(m, row.label, na))
+        return ("**loss not recorded**" if m.status == "n/a" else section.md_missing(m, row.label, na))
     out = f"**LOSS** {loss_text(loss)}" if loss.flagged else f"no loss ({loss.n} reps)"
     reord = reorder_text(loss)
     return out + (f"; {reord}" if reord else "")
@@ -790,9 +696,9 @@ def _md_slowdown(row, na):
         return "baseline"
     x = row.slowdown
     if isinstance(x, Missing):
-        return _md_missing(x, row.label, na)
+        return section.md_missing(x, row.label, na)
     if x is None or x.slowdown is None:
-        return _md_missing(Missing("n/a", "no ratio (a median of 0, or no direction)"),
+        return section.md_missing(Missing("n/a", "no ratio (a median of 0, or no direction)"),
                            row.label, na)
     return (r.fmt_ratio(x.slowdown) + (f" {r.fmt_ci(x.ci, r.fmt_ratio)}" if x.ci else "")
             + (f" ({row.baseline_note})" if row.baseline_note else "")
@@ -800,10 +706,7 @@ def _md_slowdown(row, na):
 
 
 def _md_exits(row, na):
-    if isinstance(row.exits, Missing):
-        return _md_missing(row.exits, row.label, na)
-    return "; ".join(f'{c["source"]} {_total_text(c)}'
-                     + (f" ({_classes(c)})" if _classes(c) else "") for c in row.exits)
+    return section.md_exits(row, na, PER)
 
 
 def _md_table(t):
@@ -834,9 +737,7 @@ def _md_table(t):
                   host, _md_value(row.peer_cpu, PEER_CPU, row.label, na, ci=False)]
         rows.append(cells)
     out = [r.md_table(head, rows)]
-    if na.by_reason:
-        out += ["", "n/a: " + "; ".join(na.lines()) + "."]
-    return out
+    return out + section.md_na_lines(na)
 
 
 def markdown(rep):
@@ -845,27 +746,17 @@ def markdown(rep):
     if not sec:
         return []
     r = markup
-    out = ["", "## Network", "", INTRO, ""]
-    for _wid, title, text in sec.warnings:
-        out += [f"> **{title}**: {text}.", ""]
-    out.append(r.md_table(["runner", "run", "carried by (runner.<r>.net)", "back-end", "notify"],
-                          [[s.label + (f" ({LOOPBACK_TEXT})" if is_loopback(s) else ""),
-                            str(s.run_index + 1),
-                            net + "".join(f"; {what}: {note}"
-                                          for what, note in sec.said.get(s.key, [])),
-                            b or "—", n or "—"]
-                           for s, net, b, n in sec.served()]))
-    out += ["", r.md_table(["the run's link"] + [f"run {i + 1}" for i in sec.net_runs],
-                           [[k] + [sec.link(i)[k] for i in sec.net_runs]
-                            for k in sec.net_keys()])]
-    for t in sec.tables:
-        out += ["", f"### {t.workload}", ""]
-        if t.metric is None:
-            out.append(r.md_table(["runner", "cell"], [[row.label, f"{row.status[0]}: "
-                                                        f"{row.status[1]}"] for row in t.rows]))
-            continue
-        out += _md_table(t)
-    return out
+    served = r.md_table(["runner", "run", "carried by (runner.<r>.net)", "back-end", "notify"],
+                        [[s.label + (f" ({LOOPBACK_TEXT})" if is_loopback(s) else ""),
+                          str(s.run_index + 1),
+                          net + "".join(f"; {what}: {note}"
+                                        for what, note in sec.said.get(s.key, [])),
+                          b or "—", n or "—"]
+                         for s, net, b, n in sec.served()])
+    link = r.md_table(["the run's link"] + [f"run {i + 1}" for i in sec.net_runs],
+                      [[k] + [sec.link(i)[k] for i in sec.net_runs] for k in sec.net_keys()])
+    return section.md_section("Network", INTRO, sec.warnings, [served, link], sec.tables,
+                              _md_table)
 
 
 # ----------------------------------------------------------------- plot
@@ -875,45 +766,8 @@ PLOT = "net-latency"
 
 def plot(plotter, rep):
     """Round-trip latency per net workload and runner (gnuplot/net.gp), in
-    µs: box p50 to p99, whisker to p99.9, dot at max, medians over
-    repetitions; a cell without latency is a dashed outline with its status."""
-    from . import plots
+    µs (section.latency_plot)."""
     sec = rep.net
     tables = [t for t in sec.tables if t.metric and t.has_latency]
-    present = [s for s in sec.series if not s.emulated and any(
-        row.series is s and isinstance(row.latency[LATENCY[0]], Stat)
-        for t in tables for row in t.rows)]
-    if not tables or not present:
-        return None
-    n = len(present)
-    boxw = 0.8 / n
-    stat_blocks, max_blocks, markers, vals = [], [], [], []
-    for i, s in enumerate(present):
-        off = (i - (n - 1) / 2) * boxw
-        sl, ml = [], []
-        for x, t in enumerate(tables):
-            row = next((row for row in t.rows if row.series is s), None)
-            got = [row.latency.get(m) if row else None for m in LATENCY]
-            if all(isinstance(v, Stat) for v in got[:3]):
-                p50, p99, p999 = (v.median / 1e3 for v in got[:3])
-                sl.append(f"{x + off}\t{plots.num(p50)}\t{plots.num(p99)}\t{plots.num(p999)}")
-                vals += [p50, p99, p999]
-                if isinstance(got[3], Stat):
-                    ml.append(f"{x + off}\t{plots.num(got[3].median / 1e3)}")
-                    vals.append(got[3].median / 1e3)
-            else:
-                status = (row.cell_missing or got[0]).status if row else "n/a"
-                if status != "n/a":
-                    markers.append((x + off - boxw * 0.4, x + off + boxw * 0.4, status,
-                                    plotter.styles.color(s)))
-        stat_blocks.append("\n".join(sl or ["?\t?\t?\t?"]))
-        max_blocks.append("\n".join(ml or ["?\t?"]))
-    labels = [(t.workload.split("/", 1)[-1], x) for x, t in enumerate(tables)]
-    log, lo, hi = plots.absolute_axis(vals)
-    width = max(700, min(1400, 200 + 90 * len(tables) * max(1, n / 2)))
-    plotter.render(PLOT, "net.gp", {"statfile": "\n\n\n".join(stat_blocks) + "\n",
-                                    "maxfile": "\n\n\n".join(max_blocks) + "\n"},
-                   {"xtics_cmd": plots.xtics_cmd(labels), "boxw": repr(boxw),
-                    "logy": "1" if log else "0", "ylo": repr(lo), "yhi": repr(hi)},
-                   present, size=(int(width), 460), extra=plots.marker_cmds(markers, 0.0, 0.3))
-    return PLOT
+    return section.latency_plot(plotter, PLOT, "net.gp", sec, tables, LATENCY,
+                                scale=lambda v: v / 1e3, width_min=700, height=460)

@@ -19,13 +19,14 @@
  */
 #include "fuzz.h"
 
-#include "exit.h"
+#include "fuzz_vm.h"
 #include "hvb/abi.h"
 #include "virtio_blk.h"
 #include "unit/virtio_drv.h"
 
 #define RAM  (256u << 10)
 #define DISK (64u << 10)
+#define DEVICE "virtio-blk"
 #define BASE HVB_VIRTIO_MMIO_BASE
 
 static int disk_fd = -1;
@@ -45,30 +46,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		disk_fd = open(fuzz_path("disk"), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (disk_fd < 0 || ftruncate(disk_fd, DISK))
 		abort();
-	ram = aligned_alloc(4096, RAM);
-	if (!ram)
-		abort();
+	ram = fuzz_ram_alloc(RAM);
 	return 0;
 }
 
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint64_t take(struct in *in, unsigned bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < bytes && in->n; i++, in->p++, in->n--)
-		v |= (uint64_t)*in->p << (8 * i);
-	return v;
-}
-
 struct fuzz_vm {
-	struct vm vm;
-	struct vcpu vcpu;
-	struct kvm_run run;
+	struct fuzz_guest g;
 	struct drv d;
 	bool inited;
 	struct hv_virtio_blk *blk;
@@ -86,96 +69,66 @@ static void check_counters(struct fuzz_vm *f)
 }
 
 /* One operation; false: the run stopped. */
-static bool op(struct fuzz_vm *f, struct in *in)
+static bool op(struct fuzz_vm *f, struct fuzz_in *in)
 {
 	struct drv *d = &f->d;
 	uint64_t v = 0;
 	int r = HV_CONTINUE;
+	unsigned opcode = (unsigned)(fuzz_take(in, 1) % FZ_N_OPS);
 
-	switch (take(in, 1) % FZ_N_OPS) {
-	case FZ_MEM: {
-		uint64_t gpa = take(in, 4) % RAM, n = take(in, 1);
-		if (n > RAM - gpa)
-			n = RAM - gpa;
-		if (n > in->n)
-			n = in->n;
-		memcpy(gpa_ptr(&f->vm, gpa), in->p, n);
-		in->p += n, in->n -= n;
-		break;
-	}
-	case FZ_WR: {
-		uint64_t off = take(in, 2) % 0x1000;
-		unsigned len = 1u << (take(in, 1) & 3);
-		v = take(in, 8);
-		r = mmio_access(&f->vm, &f->vcpu, BASE + off, &v, len, true);
-		break;
-	}
-	case FZ_RD: {
-		uint64_t off = take(in, 2) % 0x1000;
-		r = mmio_access(&f->vm, &f->vcpu, BASE + off, &v, 1u << (take(in, 1) & 3), false);
-		break;
-	}
+	if (fuzz_guest_op(&f->g, opcode, in, BASE, &r))
+		return fuzz_guest_continues(&f->g, r, DEVICE);
+	switch (opcode) {
 	case FZ_INIT: {
-		uint64_t features = take(in, 8);
-		drv_init(d, &f->vm, &f->vcpu, BASE, features, (uint16_t)(1u << (take(in, 1) % 11)));
+		uint64_t features = fuzz_take(in, 8);
+		drv_init(d, &f->g.vm, &f->g.vcpu, BASE, features,
+			 (uint16_t)(1u << (fuzz_take(in, 1) % 11)));
 		f->inited = true;
-		r = f->vm.verdict.outcome == HV_RUNNING ? HV_CONTINUE : HV_STOP;
+		r = f->g.vm.verdict.outcome == HV_RUNNING ? HV_CONTINUE : HV_STOP;
 		break;
 	}
 	case FZ_REQ: {
-		uint8_t first = (uint8_t)take(in, 1);
-		uint32_t type = (uint32_t)take(in, 4);
-		uint64_t sector = take(in, 8), gpa = take(in, 4);
-		uint32_t seg_len = (uint32_t)take(in, 4);
-		unsigned nseg = (unsigned)take(in, 1);
+		uint8_t first = (uint8_t)fuzz_take(in, 1);
+		uint32_t type = (uint32_t)fuzz_take(in, 4);
+		uint64_t sector = fuzz_take(in, 8), gpa = fuzz_take(in, 4);
+		uint32_t seg_len = (uint32_t)fuzz_take(in, 4);
+		unsigned nseg = (unsigned)fuzz_take(in, 1);
 		if (!f->inited)
 			break;
 		drv_blk_req(d, (uint16_t)(first % d->num), type, sector, gpa, seg_len, nseg);
-		r = mmio_access(&f->vm, &f->vcpu, BASE + VIRTIO_MMIO_QUEUE_NOTIFY, &v, 4, true);
+		r = mmio_access(&f->g.vm, &f->g.vcpu, BASE + VIRTIO_MMIO_QUEUE_NOTIFY, &v, 4, true);
 		break;
 	}
 	case FZ_DESC: {
-		uint16_t i = (uint16_t)take(in, 2);
-		uint64_t addr = take(in, 8);
-		uint32_t len = (uint32_t)take(in, 4);
-		uint16_t flags = (uint16_t)take(in, 2), next = (uint16_t)take(in, 2);
+		uint16_t i = (uint16_t)fuzz_take(in, 2);
+		uint64_t addr = fuzz_take(in, 8);
+		uint32_t len = (uint32_t)fuzz_take(in, 4);
+		uint16_t flags = (uint16_t)fuzz_take(in, 2), next = (uint16_t)fuzz_take(in, 2);
 		if (f->inited)
 			drv_desc(d, (uint16_t)(i % d->num), addr, len, flags, next);
 		break;
 	}
 	case FZ_PUB: {
-		uint16_t head = (uint16_t)take(in, 2);
+		uint16_t head = (uint16_t)fuzz_take(in, 2);
 		if (!f->inited)
 			break;
 		drv_publish(d, head);
-		r = mmio_access(&f->vm, &f->vcpu, BASE + VIRTIO_MMIO_QUEUE_NOTIFY, &v, 4, true);
+		r = mmio_access(&f->g.vm, &f->g.vcpu, BASE + VIRTIO_MMIO_QUEUE_NOTIFY, &v, 4, true);
 		break;
 	}
 	}
-	if (r < 0)
-		return false; /* crosses the window's end: hv/exit.c stops the run */
-	if (r != HV_CONTINUE) {
-		FUZZ_CHECK(f->vm.verdict.outcome == HV_GUEST_ERROR);
-		FUZZ_CHECK(strstr(f->vm.verdict.msg, "virtio-blk") != NULL);
-		return false;
-	}
-	return true;
+	return fuzz_guest_continues(&f->g, r, DEVICE);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct fuzz_vm f;
-	struct in in = {data, size};
+	struct fuzz_in in = {data, size};
 	struct hv_blk_config cfg;
-	uint8_t conf = (uint8_t)take(&in, 1);
+	uint8_t conf = (uint8_t)fuzz_take(&in, 1);
 
-	memset(ram, 0, RAM);
 	memset(&f, 0, sizeof(f));
-	f.vm.fd = f.vm.kvm_fd = -1;
-	f.vm.mem[0] = (struct vm_mem_region){.gpa = 0, .size = RAM, .hva = ram};
-	f.vm.n_mem = 1;
-	f.vm.ram_size = RAM;
-	f.vcpu = (struct vcpu){.vm = &f.vm, .fd = -1, .run = &f.run};
+	fuzz_guest_reset(&f.g, ram, RAM);
 	if (ftruncate(disk_fd, 0) || ftruncate(disk_fd, DISK))
 		abort();
 	cfg = (struct hv_blk_config){
@@ -187,7 +140,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    .queue_size_max = 1u << (conf & 7),
 	    .io_cpu = -1,
 	};
-	FUZZ_CHECK(!dev_virtio_blk_attach(&f.vm, &cfg, &f.blk));
+	FUZZ_CHECK(!dev_virtio_blk_attach(&f.g.vm, &cfg, &f.blk));
 	while (in.n && op(&f, &in))
 		check_counters(&f);
 	check_counters(&f);

@@ -22,12 +22,13 @@
  */
 #include "fuzz.h"
 
-#include "exit.h"
+#include "fuzz_vm.h"
 #include "hvb/abi.h"
 #include "virtio_net.h"
 #include "unit/virtio_net_drv.h"
 
 #define RAM  NDRV_RAM_MIN
+#define DEVICE "virtio-net"
 #define BASE HVB_VIRTIO_MMIO_NET
 
 static uint8_t *ram; /* guest RAM: one heap block, ASan's redzones around it */
@@ -35,30 +36,12 @@ static uint8_t *ram; /* guest RAM: one heap block, ASan's redzones around it */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc, (void)argv;
-	ram = aligned_alloc(4096, RAM);
-	if (!ram)
-		abort();
+	ram = fuzz_ram_alloc(RAM);
 	return 0;
 }
 
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint64_t take(struct in *in, unsigned bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < bytes && in->n; i++, in->p++, in->n--)
-		v |= (uint64_t)*in->p << (8 * i);
-	return v;
-}
-
 struct fuzz_vm {
-	struct vm vm;
-	struct vcpu vcpu;
-	struct kvm_run run;
+	struct fuzz_guest g;
 	struct ndrv d;
 	bool inited;
 	unsigned frame_max;
@@ -80,7 +63,7 @@ static void check_counters(struct fuzz_vm *f)
 /* A frame in transmit slot `slot` (len bytes after a 12-byte header). */
 static void put_frame(struct fuzz_vm *f, uint16_t slot, uint16_t len, uint8_t kind)
 {
-	uint8_t *p = gpa_ptr(&f->vm, NDRV_TXBUF(slot % f->d.num));
+	uint8_t *p = gpa_ptr(&f->g.vm, NDRV_TXBUF(slot % f->d.num));
 	uint16_t max = NDRV_BUF - NDRV_HDR;
 
 	len = len > max ? max : len;
@@ -96,11 +79,11 @@ static void put_frame(struct fuzz_vm *f, uint16_t slot, uint16_t len, uint8_t ki
 	ndrv_publish(&f->d, 1, (uint16_t)(slot % f->d.num));
 }
 
-static int op_req(struct fuzz_vm *f, struct in *in)
+static int op_req(struct fuzz_vm *f, struct fuzz_in *in)
 {
-	uint16_t slot = (uint16_t)take(in, 1), len = (uint16_t)take(in, 2);
-	uint16_t rx_len = (uint16_t)take(in, 2);
-	uint8_t kind = (uint8_t)take(in, 1);
+	uint16_t slot = (uint16_t)fuzz_take(in, 1), len = (uint16_t)fuzz_take(in, 2);
+	uint16_t rx_len = (uint16_t)fuzz_take(in, 2);
+	uint8_t kind = (uint8_t)fuzz_take(in, 1);
 
 	if (!f->inited)
 		return HV_CONTINUE;
@@ -115,58 +98,39 @@ static int op_req(struct fuzz_vm *f, struct in *in)
 }
 
 /* One operation; false: the run stopped. */
-static bool op(struct fuzz_vm *f, struct in *in)
+static bool op(struct fuzz_vm *f, struct fuzz_in *in)
 {
 	struct ndrv *d = &f->d;
-	uint64_t v = 0;
 	int r = HV_CONTINUE;
+	unsigned opcode = (unsigned)(fuzz_take(in, 1) % FZ_N_OPS);
 
-	switch (take(in, 1) % FZ_N_OPS) {
-	case FZ_MEM: {
-		uint64_t gpa = take(in, 4) % RAM, n = take(in, 1);
-		if (n > RAM - gpa)
-			n = RAM - gpa;
-		if (n > in->n)
-			n = in->n;
-		memcpy(gpa_ptr(&f->vm, gpa), in->p, n);
-		in->p += n, in->n -= n;
-		break;
-	}
-	case FZ_WR: {
-		uint64_t off = take(in, 2) % 0x1000;
-		unsigned len = 1u << (take(in, 1) & 3);
-		v = take(in, 8);
-		r = mmio_access(&f->vm, &f->vcpu, BASE + off, &v, len, true);
-		break;
-	}
-	case FZ_RD: {
-		uint64_t off = take(in, 2) % 0x1000;
-		r = mmio_access(&f->vm, &f->vcpu, BASE + off, &v, 1u << (take(in, 1) & 3), false);
-		break;
-	}
+	if (fuzz_guest_op(&f->g, opcode, in, BASE, &r))
+		return fuzz_guest_continues(&f->g, r, DEVICE);
+	switch (opcode) {
 	case FZ_INIT: {
-		uint64_t features = take(in, 8);
-		ndrv_init(d, &f->vm, &f->vcpu, BASE, features, (uint16_t)(1u << (take(in, 1) % 9)));
+		uint64_t features = fuzz_take(in, 8);
+		ndrv_init(d, &f->g.vm, &f->g.vcpu, BASE, features,
+			  (uint16_t)(1u << (fuzz_take(in, 1) % 9)));
 		f->inited = true;
-		r = f->vm.verdict.outcome == HV_RUNNING ? HV_CONTINUE : HV_STOP;
+		r = f->g.vm.verdict.outcome == HV_RUNNING ? HV_CONTINUE : HV_STOP;
 		break;
 	}
 	case FZ_REQ:
 		r = op_req(f, in);
 		break;
 	case FZ_DESC: {
-		unsigned q = (unsigned)take(in, 1) & 1;
-		uint16_t i = (uint16_t)take(in, 2);
-		uint64_t addr = take(in, 8);
-		uint32_t len = (uint32_t)take(in, 4);
-		uint16_t flags = (uint16_t)take(in, 2), next = (uint16_t)take(in, 2);
+		unsigned q = (unsigned)fuzz_take(in, 1) & 1;
+		uint16_t i = (uint16_t)fuzz_take(in, 2);
+		uint64_t addr = fuzz_take(in, 8);
+		uint32_t len = (uint32_t)fuzz_take(in, 4);
+		uint16_t flags = (uint16_t)fuzz_take(in, 2), next = (uint16_t)fuzz_take(in, 2);
 		if (f->inited)
 			ndrv_desc(d, q, i, addr, len, flags, next);
 		break;
 	}
 	case FZ_PUB: {
-		unsigned q = (unsigned)take(in, 1);
-		uint16_t head = (uint16_t)take(in, 2);
+		unsigned q = (unsigned)fuzz_take(in, 1);
+		uint16_t head = (uint16_t)fuzz_take(in, 2);
 		if (!f->inited)
 			break;
 		ndrv_publish(d, q & 1, head);
@@ -174,30 +138,18 @@ static bool op(struct fuzz_vm *f, struct in *in)
 		break;
 	}
 	}
-	if (r < 0)
-		return false; /* crosses the window's end: hv/exit.c stops the run */
-	if (r != HV_CONTINUE) {
-		FUZZ_CHECK(f->vm.verdict.outcome == HV_GUEST_ERROR);
-		FUZZ_CHECK(strstr(f->vm.verdict.msg, "virtio-net") != NULL);
-		return false;
-	}
-	return true;
+	return fuzz_guest_continues(&f->g, r, DEVICE);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct fuzz_vm f;
-	struct in in = {data, size};
+	struct fuzz_in in = {data, size};
 	struct hv_net_config cfg;
-	uint8_t conf = (uint8_t)take(&in, 1);
+	uint8_t conf = (uint8_t)fuzz_take(&in, 1);
 
-	memset(ram, 0, RAM);
 	memset(&f, 0, sizeof(f));
-	f.vm.fd = f.vm.kvm_fd = -1;
-	f.vm.mem[0] = (struct vm_mem_region){.gpa = 0, .size = RAM, .hva = ram};
-	f.vm.n_mem = 1;
-	f.vm.ram_size = RAM;
-	f.vcpu = (struct vcpu){.vm = &f.vm, .fd = -1, .run = &f.run};
+	fuzz_guest_reset(&f.g, ram, RAM);
 	cfg = (struct hv_net_config){
 	    .backend = HV_NET_LOOPBACK,
 	    .notify = HV_NET_NOTIFY_SYNC,
@@ -208,7 +160,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    .io_cpu = -1,
 	};
 	f.frame_max = (conf & FZ_NET_CFG_JUMBO ? 9000 : 1500) + 14;
-	FUZZ_CHECK(!dev_virtio_net_attach(&f.vm, &cfg, &f.net));
+	FUZZ_CHECK(!dev_virtio_net_attach(&f.g.vm, &cfg, &f.net));
 	while (in.n && op(&f, &in))
 		check_counters(&f);
 	check_counters(&f);

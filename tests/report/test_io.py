@@ -10,14 +10,10 @@ fixture's CSV files, never from the code under test.
 TAP output (tests/run aggregates it).
 """
 
-import csv
-import html.parser
 import os
 import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -25,10 +21,11 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "reports"))
 
+import sectionlib  # noqa: E402
 import taplib  # noqa: E402
+from sectionlib import render  # noqa: E402
 from hvbreport import io as io_section  # noqa: E402
 
-SCRIPT = os.path.join(ROOT, "reports", "hvbench_report.py")
 FIX = os.path.join(ROOT, "tests", "fixtures", "results")
 GEN = os.path.join(FIX, "make_io.py")
 IO_RUN = "20261202-150000-fixhost-4646-io"
@@ -39,115 +36,55 @@ QD1, QD32, SEQR, WR, FLUSH = ("io/randread-4k-qd1", "io/randread-4k-qd32", "io/s
 IO_WORKLOADS = [FLUSH, QD1, QD32, WR, SEQR, "io/seqwrite-1m"]
 
 
-class Page(html.parser.HTMLParser):
-    """ids, links and every element with data-* attributes of report.html."""
-
-    def __init__(self, text):
-        super().__init__()
-        self.ids, self.links, self.cells = set(), [], []
-        self.text = text
-        self.feed(text)
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if "id" in a:
-            self.ids.add(a["id"])
-        if tag == "a":
-            self.links.append(a.get("href", ""))
-        if any(k.startswith("data-") for k in a):
-            self.cells.append(a)
-
-    def find(self, **want):
-        return [c for c in self.cells
-                if all(c.get("data-" + k.replace("_", "-")) == v for k, v in want.items())]
-
-    def value(self, **want):
-        hits = [c for c in self.find(**want) if "data-value" in c]
-        if not hits:
-            raise AssertionError(f"no cell with a value matches {want}")
-        values = {float(c["data-value"]) for c in hits}
-        if len(values) != 1:
-            raise AssertionError(f"cells disagree on {want}: {sorted(values)}")
-        return values.pop()
-
-    def section(self, start_id, end_id):
-        """The HTML between two headings (the io section's own text)."""
-        i = self.text.index(f'id="{start_id}"')
-        return self.text[i:self.text.index(f'id="{end_id}"', i)]
-
-
 def generate(out, *args):
-    p = subprocess.run([sys.executable, GEN, "--out", out] + list(args), capture_output=True,
-                       text=True, check=True)
-    return p.stdout.strip()
+    return sectionlib.generate(GEN, out, *args)
 
 
-def render(out, *dirs, plots=False):
-    flags = [] if plots else ["--no-plots"]
-    p = subprocess.run([sys.executable, SCRIPT, "--out", out] + flags + list(dirs),
-                       capture_output=True, text=True, timeout=300)
-    if p.returncode != 0:
-        raise AssertionError(f"report failed ({p.returncode}): {p.stderr}")
-    with open(os.path.join(out, "report.html"), encoding="utf-8") as f:
-        page = Page(f.read())
-    with open(os.path.join(out, "summary.md"), encoding="utf-8") as f:
-        page.md = f.read()
-    return page
-
-
-class Rendered:
+class Rendered(sectionlib.Rendered):
     """Each report rendered once, shared by the tests."""
-    tmp = None
-    pages = {}
+    prefix = "hvb-io-test-"
 
     @classmethod
-    def get(cls, name):
-        if cls.tmp is None:
-            cls.tmp = tempfile.mkdtemp(prefix="hvb-io-test-")
-        if name not in cls.pages:
-            out = os.path.join(cls.tmp, "out-" + name)
-            if name == "io":
-                cls.pages[name] = render(out, IO)
-            elif name == "plots":
-                cls.pages[name] = render(out, IO, plots=True)
-                cls.pages[name].out = out
-            elif name == "no-io":
-                cls.pages[name] = render(out, NO_IO)
-            elif name == "notify":   # a second run: kvm only, notify=exit, no native
-                d = generate(cls.tmp, "--run-id", "20261202-160000-fixhost-4747-io",
-                             "--runners", "kvm", "--notify", "exit")
-                cls.pages[name] = render(out, IO, d)
-            elif name == "tmpfs":    # the page cache in the path, beside the O_DIRECT run
-                d = generate(cls.tmp, "--run-id", "20261202-170000-fixhost-4848-io",
-                             "--odirect", "0", "--fs", "tmpfs")
-                cls.pages[name] = render(out, IO, d)
-            elif name == "no-odirect-key":
-                d = generate(cls.tmp, "--run-id", "20261202-180000-fixhost-4949-io",
-                             "--runners", "native,kvm")
-                meta = os.path.join(d, "meta.csv")
-                with open(meta, encoding="utf-8") as f:
-                    lines = [l for l in f if not l.startswith("disk.odirect,")]
-                with open(meta, "w", encoding="utf-8") as f:
-                    f.writelines(lines)
-                cls.pages[name] = render(out, d)
-            elif name == "absent":   # a cell with no row at all (breaks FORMAT.md)
-                d = generate(cls.tmp, "--run-id", "20261202-190000-fixhost-5050-io")
-                drop_cell(d, "qemu-kvm", "io/seqwrite-1m")
-                cls.pages[name] = render(out, d)
-        return cls.pages[name]
+    def make(cls, name, out):
+        if name == "io":
+            page = render(out, IO)
+        elif name == "plots":
+            page = render(out, IO, plots=True)
+            page.out = out
+        elif name == "no-io":
+            page = render(out, NO_IO)
+        elif name == "notify":   # a second run: kvm only, notify=exit, no native
+            d = generate(cls.tmp, "--run-id", "20261202-160000-fixhost-4747-io",
+                         "--runners", "kvm", "--notify", "exit")
+            page = render(out, IO, d)
+        elif name == "tmpfs":    # the page cache in the path, beside the O_DIRECT run
+            d = generate(cls.tmp, "--run-id", "20261202-170000-fixhost-4848-io",
+                         "--odirect", "0", "--fs", "tmpfs")
+            page = render(out, IO, d)
+        elif name == "no-odirect-key":
+            d = generate(cls.tmp, "--run-id", "20261202-180000-fixhost-4949-io",
+                         "--runners", "native,kvm")
+            meta = os.path.join(d, "meta.csv")
+            with open(meta, encoding="utf-8") as f:
+                lines = [l for l in f if not l.startswith("disk.odirect,")]
+            with open(meta, "w", encoding="utf-8") as f:
+                f.writelines(lines)
+            page = render(out, d)
+        elif name == "absent":   # a cell with no row at all (breaks FORMAT.md)
+            d = generate(cls.tmp, "--run-id", "20261202-190000-fixhost-5050-io")
+            drop_cell(d, "qemu-kvm", "io/seqwrite-1m")
+            page = render(out, d)
+        else:
+            raise KeyError(f"no page {name!r}")
+        return page
 
 
 def drop_cell(d, runner, workload):
-    path = os.path.join(d, "samples.csv")
-    with open(path, encoding="utf-8") as f:
-        lines = [l for l in f if f",{runner},{workload}," not in l]
-    with open(path, "w", encoding="utf-8") as f:
-        f.writelines(lines)
+    sectionlib.drop_rows(d, lambda l: f",{runner},{workload}," not in l)
 
 
 def csv_rows(name):
-    with open(os.path.join(IO, name), newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
+    return sectionlib.csv_rows(IO, name)
 
 
 def total_exits_per_op(runner, workload, source):
@@ -161,12 +98,7 @@ def total_exits_per_op(runner, workload, source):
 class TestFixture(unittest.TestCase):
     def test_01_generator_reproduces_fixture(self):
         """make_io.py writes exactly the committed io fixture (it is not stale)"""
-        with tempfile.TemporaryDirectory() as tmp:
-            d = generate(tmp)
-            for name in ("meta.csv", "samples.csv", "counters.csv", "exits.csv"):
-                with open(os.path.join(d, name), "rb") as a, open(os.path.join(IO, name),
-                                                                  "rb") as b:
-                    self.assertEqual(a.read(), b.read(), name)
+        sectionlib.assert_reproduces(self, GEN, IO)
 
     def test_02_fixture_rows_follow_format(self):
         """every ok row has a value its unit allows; non-ok rows have a note and no value"""
@@ -498,8 +430,7 @@ def main():
     try:
         return taplib.run_classes(TestFixture, TestSection, TestBanners, TestScale, TestAbsent, TestPlot, TestWarnings, TestNotes)
     finally:
-        if Rendered.tmp:
-            shutil.rmtree(Rendered.tmp, ignore_errors=True)
+        Rendered.cleanup()
 
 
 if __name__ == "__main__":

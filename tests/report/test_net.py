@@ -11,14 +11,11 @@ CSV files, never from the code under test.
 TAP output (tests/run aggregates it).
 """
 
-import csv
 import os
 import re
 import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -27,7 +24,8 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "reports"))
 
 import taplib  # noqa: E402
-from test_io import render  # noqa: E402  (the same page reader as the io tests)
+import sectionlib  # noqa: E402
+from sectionlib import drop_rows, render  # noqa: E402
 from hvbreport import net as net_section  # noqa: E402
 
 FIX = os.path.join(ROOT, "tests", "fixtures", "results")
@@ -44,64 +42,50 @@ LOOP = "in-VMM loopback, no host stack"
 
 
 def generate(out, *args):
-    p = subprocess.run([sys.executable, GEN, "--out", out] + list(args), capture_output=True,
-                       text=True, check=True)
-    return p.stdout.strip()
+    return sectionlib.generate(GEN, out, *args)
 
 
-def drop_rows(d, keep):
-    path = os.path.join(d, "samples.csv")
-    with open(path, encoding="utf-8") as f:
-        lines = [l for i, l in enumerate(f) if i == 0 or keep(l)]
-    with open(path, "w", encoding="utf-8") as f:
-        f.writelines(lines)
-
-
-class Rendered:
+class Rendered(sectionlib.Rendered):
     """Each report rendered once, shared by the tests."""
-    tmp = None
-    pages = {}
+    prefix = "hvb-net-test-"
 
     @classmethod
-    def get(cls, name):
-        if cls.tmp is None:
-            cls.tmp = tempfile.mkdtemp(prefix="hvb-net-test-")
-        if name not in cls.pages:
-            out = os.path.join(cls.tmp, "out-" + name)
-            if name == "net":
-                cls.pages[name] = render(out, NET)
-            elif name == "plots":
-                cls.pages[name] = render(out, NET, plots=True)
-                cls.pages[name].out = out
-            elif name == "no-net":
-                cls.pages[name] = render(out, NO_NET)
-            elif name == "no-native":   # runners missing: no baseline, no xen-pvh
-                d = generate(cls.tmp, "--run-id", "20261202-171000-fixhost-5252-net",
-                             "--runners", "kvm,qemu-kvm")
-                cls.pages[name] = render(out, d)
-            elif name == "two-reps":    # below min_reps: no interval anywhere
-                d = generate(cls.tmp, "--run-id", "20261202-172000-fixhost-5353-net",
-                             "--runners", "native,kvm", "--reps", "2")
-                cls.pages[name] = render(out, d)
-            elif name == "notify":      # a second run: kvm with notify=exit, no native
-                d = generate(cls.tmp, "--run-id", "20261202-173000-fixhost-5454-net",
-                             "--runners", "kvm", "--notify", "exit")
-                cls.pages[name] = render(out, NET, d)
-            elif name == "loop-only":   # rx-* have no value under any runner
-                d = generate(cls.tmp, "--run-id", "20261202-175000-fixhost-5656-net",
-                             "--runners", "kvm-loop")
-                cls.pages[name] = render(out, d)
-            elif name == "blind":       # kvm tx-pps-64 without its loss rows
-                d = generate(cls.tmp, "--run-id", "20261202-174000-fixhost-5555-net")
-                drop_rows(d, lambda l: not re.search(
-                    r",kvm,net/tx-pps-64,(lost|loss_pct|reordered),", l))
-                cls.pages[name] = render(out, d)
-        return cls.pages[name]
+    def make(cls, name, out):
+        if name == "net":
+            page = render(out, NET)
+        elif name == "plots":
+            page = render(out, NET, plots=True)
+            page.out = out
+        elif name == "no-net":
+            page = render(out, NO_NET)
+        elif name == "no-native":   # runners missing: no baseline, no xen-pvh
+            d = generate(cls.tmp, "--run-id", "20261202-171000-fixhost-5252-net",
+                         "--runners", "kvm,qemu-kvm")
+            page = render(out, d)
+        elif name == "two-reps":    # below min_reps: no interval anywhere
+            d = generate(cls.tmp, "--run-id", "20261202-172000-fixhost-5353-net",
+                         "--runners", "native,kvm", "--reps", "2")
+            page = render(out, d)
+        elif name == "notify":      # a second run: kvm with notify=exit, no native
+            d = generate(cls.tmp, "--run-id", "20261202-173000-fixhost-5454-net",
+                         "--runners", "kvm", "--notify", "exit")
+            page = render(out, NET, d)
+        elif name == "loop-only":   # rx-* have no value under any runner
+            d = generate(cls.tmp, "--run-id", "20261202-175000-fixhost-5656-net",
+                         "--runners", "kvm-loop")
+            page = render(out, d)
+        elif name == "blind":       # kvm tx-pps-64 without its loss rows
+            d = generate(cls.tmp, "--run-id", "20261202-174000-fixhost-5555-net")
+            drop_rows(d, lambda l: not re.search(
+                r",kvm,net/tx-pps-64,(lost|loss_pct|reordered),", l))
+            page = render(out, d)
+        else:
+            raise KeyError(f"no page {name!r}")
+        return page
 
 
 def csv_rows(name, d=NET):
-    with open(os.path.join(d, name), newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
+    return sectionlib.csv_rows(d, name)
 
 
 def values(runner, workload, metric):
@@ -133,12 +117,7 @@ def tds(tr):
 class TestFixture(unittest.TestCase):
     def test_01_generator_reproduces_fixture(self):
         """make_net.py writes exactly the committed net fixture (it is not stale)"""
-        with tempfile.TemporaryDirectory() as tmp:
-            d = generate(tmp)
-            for name in ("meta.csv", "samples.csv", "counters.csv", "exits.csv"):
-                with open(os.path.join(d, name), "rb") as a, open(os.path.join(NET, name),
-                                                                  "rb") as b:
-                    self.assertEqual(a.read(), b.read(), name)
+        sectionlib.assert_reproduces(self, GEN, NET)
 
     def test_02_fixture_rows_follow_format(self):
         """ok rows have values their unit allows; every loss-counting cell has lost,
@@ -559,8 +538,7 @@ def main():
     try:
         return taplib.run_classes(TestFixture, TestSection, TestVariants, TestPlot, TestUnits)
     finally:
-        if Rendered.tmp:
-            shutil.rmtree(Rendered.tmp, ignore_errors=True)
+        Rendered.cleanup()
 
 
 if __name__ == "__main__":

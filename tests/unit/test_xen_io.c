@@ -230,6 +230,24 @@ static void test_netif_place_and_mac(void)
 	TAP_OK(!xen_mac_parse("", mac), "empty: refused");
 }
 
+/* blkfront and netfront: a failed handshake is never tried again. */
+static void test_handshake_once(void)
+{
+	struct xen_handshake h = {0};
+	const char *why = "untouched";
+
+	TAP_OK(xen_handshake_failed(&h, &why) == 0 && !strcmp(why, "untouched"),
+	       "handshake: nothing failed yet, so the caller connects");
+	TAP_OK(xen_handshake_done(&h, 0, "ok") == 0 && xen_handshake_failed(&h, &why) == 0,
+	       "handshake: a success is not remembered as a failure");
+	TAP_OK(xen_handshake_done(&h, -110, "backend never reached InitWait") == -110,
+	       "handshake: done returns the attempt's error");
+	why = NULL;
+	TAP_OK(xen_handshake_failed(&h, &why) == -110 && why &&
+		       !strcmp(why, "backend never reached InitWait"),
+	       "handshake: a later open gets the failed attempt's error and reason");
+}
+
 int main(void)
 {
 	test_ring_wrap();
@@ -242,5 +260,6 @@ int main(void)
 	test_netif_tx_check();
 	test_netif_rx_check();
 	test_netif_place_and_mac();
+	test_handshake_once();
 	return tap_done();
 }

@@ -269,20 +269,17 @@ static int connect(struct rt_net_info *info, const char **why)
 	return 0;
 }
 
-/* A failed handshake is not tried again (as in blkfront): every net/
- * workload gets the first attempt's reason. */
+/* A failed handshake is not tried again (xen_handshake, as in blkfront):
+ * every net/ workload gets the first attempt's reason. */
 static int netfront_open(struct rt_net_info *info, const char **why)
 {
-	static const char *failed_why;
-	static int failed;
+	static struct xen_handshake hs;
+	int e;
 
-	if (failed) {
-		*why = failed_why;
-		return failed;
-	}
-	failed = connect(info, why);
-	failed_why = *why;
-	return failed;
+	if (xen_handshake_failed(&hs, why))
+		return hs.failed;
+	e = connect(info, why); /* before *why is read: it sets it */
+	return xen_handshake_done(&hs, e, *why);
 }
 
 /* ------------------------------------------------------------ frames */

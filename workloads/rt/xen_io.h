@@ -425,6 +425,33 @@ unsigned xen_gnttab_used(void);
 int xen_evtchn_alloc_unbound(uint16_t remote, uint32_t *port);
 void xen_evtchn_send(uint32_t port);
 
+/*
+ * A frontend's handshake with its backend, tried until it fails once: after
+ * a failure every later open gets that attempt's error and reason without
+ * trying again (each workload would wait for the same backend, up to its
+ * timeout, and leave more half-made rings behind).
+ */
+struct xen_handshake {
+	int failed; /* 0, or the failed attempt's -errno */
+	const char *why;
+};
+
+/* An earlier attempt failed: its -errno, with *why; else 0. */
+static inline int xen_handshake_failed(const struct xen_handshake *h, const char **why)
+{
+	if (h->failed)
+		*why = h->why;
+	return h->failed;
+}
+
+/* Record an attempt's result e (and *why) and return it. */
+static inline int xen_handshake_done(struct xen_handshake *h, int e, const char *why)
+{
+	h->failed = e;
+	h->why = why;
+	return e;
+}
+
 /* xenstore.c.  Find the xenstore ring (PVH: HVM params; PV: start_info).
  * 0, or -errno with *why. */
 int xs_init(const char **why);
