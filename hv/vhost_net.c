@@ -36,18 +36,24 @@ static int vh_ioctl(const struct hv_vhost *vh, unsigned long req, const void *ar
 
 /* ------------------------------------------------------------ worker thread */
 
-/* Whether thread tid of this process is named "vhost-<our pid>". */
-static bool is_vhost_worker(pid_t tid)
+/*
+ * The kernel names the worker "vhost-<id of the thread that made
+ * VHOST_SET_OWNER>" (current->pid).  Since Linux 6.4 it is a thread of the
+ * owner's process (vhost_task, /proc/self/task); before, a kernel thread
+ * of its own (kthread_create), a /proc/<pid> entry outside this process.
+ */
+#define PF_KTHREAD 0x00200000u /* include/linux/sched.h: stat's flags field */
+
+/* Whether the comm file at path reads exactly "vhost-<owner>". */
+static bool comm_is_worker(const char *path, pid_t owner)
 {
-	char path[64], comm[32], want[32];
-	FILE *f;
+	char comm[32], want[32];
+	FILE *f = fopen(path, "re");
 	bool yes = false;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/comm", (int)tid);
-	snprintf(want, sizeof(want), "vhost-%d", (int)getpid());
-	f = fopen(path, "re");
 	if (!f)
 		return false;
+	snprintf(want, sizeof(want), "vhost-%d", (int)owner);
 	if (fgets(comm, sizeof(comm), f)) {
 		comm[strcspn(comm, "\n")] = '\0';
 		yes = !strcmp(comm, want);
@@ -56,21 +62,70 @@ static bool is_vhost_worker(pid_t tid)
 	return yes;
 }
 
-unsigned hv_vhost_worker_tids(pid_t *tids, unsigned max)
+/* Whether task pid is a kernel thread (stat's ninth field has PF_KTHREAD):
+ * a process may call itself "vhost-<n>", only the kernel's worker is one. */
+static bool is_kthread(pid_t pid)
 {
-	DIR *d = opendir("/proc/self/task");
+	char path[64], buf[1024], *p;
+	unsigned flags;
+	FILE *f;
+	bool yes = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "re")))
+		return false;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) &&
+	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %u", &flags) == 1)
+		yes = flags & PF_KTHREAD;
+	fclose(f);
+	return yes;
+}
+
+/* Append the numeric entries of dir whose comm names owner's worker. */
+static unsigned scan_dir(const char *dir, bool kthreads, pid_t owner, pid_t *tids,
+			 unsigned n, unsigned max)
+{
+	char path[300];
+	DIR *d = opendir(dir);
 	struct dirent *e;
-	unsigned n = 0;
 
 	if (!d)
-		return 0;
+		return n;
 	while (n < max && (e = readdir(d))) {
 		pid_t tid = (pid_t)atoi(e->d_name);
-		if (tid > 0 && is_vhost_worker(tid))
+		if (tid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%d/comm", dir, (int)tid);
+		if (comm_is_worker(path, owner) && (!kthreads || is_kthread(tid)))
 			tids[n++] = tid;
 	}
 	closedir(d);
 	return n;
+}
+
+unsigned hv_vhost_workers_of(pid_t pid, pid_t owner, pid_t *tids, unsigned max)
+{
+	char task[64];
+	unsigned n;
+
+	snprintf(task, sizeof(task), "/proc/%d/task", (int)pid);
+	n = scan_dir(task, false, owner, tids, 0, max);
+	/* Readdir of /proc lists thread-group leaders only: a Linux >= 6.4
+	 * worker (a thread of pid) is not found twice. */
+	return scan_dir("/proc", true, owner, tids, n, max);
+}
+
+unsigned hv_vhost_worker_tids(pid_t *tids, unsigned max)
+{
+	return hv_vhost_workers_of(getpid(), gettid(), tids, max);
+}
+
+bool hv_vhost_is_thread_of(pid_t pid, pid_t tid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)pid, (int)tid);
+	return pid > 0 && tid > 0 && access(path, F_OK) == 0;
 }
 
 pid_t hv_vhost_find_worker(const pid_t *before, unsigned n_before)
@@ -110,6 +165,7 @@ int hv_vhost_open(struct hv_vhost *vh, const char *path, int tap_fd, char *why, 
 				     : "needs root or access to the device");
 		return -r;
 	}
+	vh->owner_tid = gettid();
 	r = vh_ioctl(vh, VHOST_SET_OWNER, NULL);
 	if (!r)
 		r = vh_ioctl(vh, VHOST_GET_FEATURES, &vh->features);
@@ -131,6 +187,7 @@ int hv_vhost_open(struct hv_vhost *vh, const char *path, int tap_fd, char *why, 
 		}
 	}
 	vh->worker_tid = hv_vhost_find_worker(before, n_before);
+	vh->worker_kthread = vh->worker_tid && !hv_vhost_is_thread_of(getpid(), vh->worker_tid);
 	return 0;
 err:
 	hv_vhost_close(vh);

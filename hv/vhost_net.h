@@ -5,8 +5,9 @@
  *
  * Sequence (Linux's vhost API, <linux/vhost.h>):
  *   attach      open /dev/vhost-net, VHOST_SET_OWNER (the kernel starts its
- *               worker, since Linux 6.4 a thread "vhost-<pid>" of this
- *               process), VHOST_GET_FEATURES (must offer VERSION_1 and
+ *               worker "vhost-<tid of the caller>": since Linux 6.4 a
+ *               thread of this process, before a kernel thread of its
+ *               own), VHOST_GET_FEATURES (must offer VERSION_1 and
  *               EVENT_IDX)
  *   DRIVER_OK   VHOST_SET_FEATURES (what the driver accepted of those two),
  *               VHOST_SET_MEM_TABLE (the VM's RAM regions, hv/mem.h),
@@ -40,7 +41,10 @@ struct hv_vhost {
 	int tap_fd;
 	int call_fd[HV_VHOST_QUEUES];
 	uint64_t features; /* what the kernel offers */
-	pid_t worker_tid;  /* 0 when not found (kernels before 6.4: a kthread) */
+	pid_t owner_tid;   /* the thread that made VHOST_SET_OWNER: the worker's name */
+	pid_t worker_tid;  /* the kernel's worker "vhost-<owner_tid>", 0 when not found */
+	bool worker_kthread; /* it is a kernel thread outside this process (Linux < 6.4),
+			      * not a thread of it (>= 6.4) */
 	bool running;	   /* the backend is set on both queues */
 	/* NULL: the ioctl system call (0 or -errno).  Tests put a recorder here to check the
 	 * sequence hv_vhost_start / hv_vhost_stop make without a kernel that
@@ -75,10 +79,17 @@ int hv_vhost_start(struct hv_vhost *vh, const struct vm *vm, const struct virtio
 /* Take the rings back (reset, detach).  Harmless when not running. */
 void hv_vhost_stop(struct hv_vhost *vh);
 
-/* The kernel worker of this process named "vhost-<pid>" that appeared
- * after VHOST_SET_OWNER (not one of `before`), or 0. */
+/* The kernel's vhost worker of the calling thread that appeared after its
+ * VHOST_SET_OWNER (not one of `before`), or 0. */
 pid_t hv_vhost_find_worker(const pid_t *before, unsigned n_before);
-/* This process's thread ids named "vhost-<pid>" (up to max). */
+/* The tasks named "vhost-<owner>" (the kernel names its worker after the
+ * thread that made VHOST_SET_OWNER), up to max: threads of process pid
+ * (Linux >= 6.4), then kernel threads in /proc (before 6.4; a task that
+ * only calls itself so is no kernel thread, and is left out). */
+unsigned hv_vhost_workers_of(pid_t pid, pid_t owner, pid_t *tids, unsigned max);
+/* The same for the calling thread as owner, in this process. */
 unsigned hv_vhost_worker_tids(pid_t *tids, unsigned max);
+/* Whether tid is a thread of process pid (a kernel thread is not). */
+bool hv_vhost_is_thread_of(pid_t pid, pid_t tid);
 
 #endif

@@ -904,11 +904,20 @@ unsigned dev_virtio_net_tids(const struct hv_virtio_net *net, pid_t *tids, unsig
 {
 	unsigned n = 0;
 
-	if (net->vhost_open && net->vhost.worker_tid && n < max)
-		tids[n++] = net->vhost.worker_tid;
 	if (hv_iothread_running(&net->io) && n < max)
 		tids[n++] = hv_iothread_tid(&net->io);
 	return n;
+}
+
+pid_t dev_virtio_net_vhost_worker(const struct hv_virtio_net *net, bool *kthread, pid_t *owner)
+{
+	*kthread = false;
+	*owner = 0;
+	if (!net->vhost_open)
+		return 0;
+	*kthread = net->vhost.worker_kthread;
+	*owner = net->vhost.owner_tid;
+	return net->vhost.worker_tid;
 }
 
 const char *dev_virtio_net_strerror(const struct hv_net_config *cfg, int err, char *buf,

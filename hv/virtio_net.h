@@ -107,10 +107,15 @@ void dev_virtio_net_detach(struct hv_virtio_net *net);
 void dev_virtio_net_stats(const struct hv_virtio_net *net, struct hv_net_stats *out);
 /* Status register; with DEVICE_NEEDS_RESET set, why (may be NULL). */
 uint32_t dev_virtio_net_status(const struct hv_virtio_net *net, char *why, size_t len);
-/* Thread ids that serve the device for host CPU accounting (the I/O
- * thread; under vhost the kernel's vhost worker of this process): up to
- * max into tids, returns how many. */
+/* Threads of this process that serve the device, for host CPU accounting
+ * (the I/O thread; under vhost the thread that makes the vhost ioctls): up
+ * to max into tids, returns how many.  Not the vhost worker: below. */
 unsigned dev_virtio_net_tids(const struct hv_virtio_net *net, pid_t *tids, unsigned max);
+/* Under vhost, the kernel's worker that moves the frames (0: not found, or
+ * not vhost); *kthread: a kernel thread outside this process (Linux < 6.4)
+ * rather than a thread of it; *owner: the thread it is named after
+ * ("vhost-<owner>"), 0 without vhost. */
+pid_t dev_virtio_net_vhost_worker(const struct hv_virtio_net *net, bool *kthread, pid_t *owner);
 
 const char *hv_net_backend_name(enum hv_net_backend b); /* "tap", "vhost", "loopback" */
 int hv_net_backend_parse(const char *s, enum hv_net_backend *out); /* 0 or -EINVAL */
