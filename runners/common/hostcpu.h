@@ -18,6 +18,12 @@
  *             thread, also those that ended during the repetition, which a
  *             sum over /proc/<pid>/task would lose), else the sum of its
  *             tasks' schedstat, else /proc/<pid>/stat utime + stime
+ *   tasks     (added to either) kernel threads outside the process, e.g.
+ *             vhost-<owner> before Linux 6.4: a kernel thread is the only
+ *             task of its thread group, so its process CPU clock is its
+ *             own CPU time in ns, and clock_gettime is all the kvm vCPU
+ *             thread's seccomp filter allows; else /proc/<tid>/schedstat
+ *             (ns), else /proc/<tid>/stat (ticks)
  */
 #ifndef HVB_RUNNERS_HOSTCPU_H
 #define HVB_RUNNERS_HOSTCPU_H
@@ -30,6 +36,7 @@
 #include "sink.h"
 
 #define HVB_HOSTCPU_MAX_TIDS 4
+#define HVB_HOSTCPU_MAX_TASKS 2
 
 /* In order of coarseness: a set read from several reports the coarsest. */
 enum hvb_hostcpu_src { HVB_HOSTCPU_NONE, HVB_HOSTCPU_CLOCK, HVB_HOSTCPU_THREAD_CLOCK,
@@ -39,7 +46,13 @@ struct hvb_hostcpu {
 	pid_t pid;			   /* the process */
 	pid_t tids[HVB_HOSTCPU_MAX_TIDS];  /* threads of it to count; none: the whole process */
 	unsigned n_tids;
-	char threads[120];		   /* what is counted, for the note ("vCPU + I/O thread") */
+	/* tasks outside pid counted too: kernel threads such as vhost-<owner>
+	 * before Linux 6.4 (not under /proc/<pid>/task) */
+	pid_t tasks[HVB_HOSTCPU_MAX_TASKS];
+	clockid_t task_clk[HVB_HOSTCPU_MAX_TASKS];
+	bool task_have_clk[HVB_HOSTCPU_MAX_TASKS];
+	unsigned n_tasks;
+	char threads[200];		   /* what is counted, for the note ("vCPU + I/O thread") */
 	clockid_t clk;			   /* another whole process: its CPU clock, */
 	bool have_clk;			   /* resolved at init (clock_gettime is all a
 					    * seccomp-filtered reader may call) */
@@ -61,6 +74,12 @@ struct hvb_hostcpu {
 void hvb_hostcpu_init(struct hvb_hostcpu *h, pid_t pid, const char *threads);
 /* Add a thread of h->pid (ignored past HVB_HOSTCPU_MAX_TIDS or for tid <= 0). */
 void hvb_hostcpu_add_tid(struct hvb_hostcpu *h, pid_t tid);
+/* Add a task outside h->pid, counted besides the process or its threads:
+ * a kernel thread (a thread-group leader of its own).  Read by its CPU
+ * clock, looked up here (a seccomp-filtered reader may call clock_gettime,
+ * not open /proc), else /proc/<tid>/schedstat (ns), else /proc/<tid>/stat
+ * (ticks).  0, or -E2BIG past HVB_HOSTCPU_MAX_TASKS, -EINVAL for tid <= 0. */
+int hvb_hostcpu_add_task(struct hvb_hostcpu *h, pid_t tid);
 
 /* CPU time of the set now, in ns: 0 or -errno; *src says how it was read. */
 int hvb_hostcpu_read(const struct hvb_hostcpu *h, uint64_t *ns, enum hvb_hostcpu_src *src);

@@ -3,7 +3,10 @@
  * schedstat and a whole process by its CPU clock both see CPU time spent
  * between two reads, a sleeping thread's time does not grow, and the
  * row written at REP_END carries the value per operation (or a failed
- * row saying why).
+ * row saying why).  A task outside the process (the kernel's vhost worker
+ * before Linux 6.4: a kernel thread; here a child process stands in, a
+ * thread-group leader of its own like a kernel thread) is counted besides
+ * threads or a whole process, by its CPU clock, else its schedstat.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -127,6 +130,93 @@ static void test_reads(void)
 	TAP_EQ_INT(hvb_hostcpu_read(&idle, &a, &src), -ESRCH, "no process: -ESRCH");
 }
 
+/* A child that spins 40 ms of CPU each time it reads a byte from go, and
+ * answers on done. */
+static pid_t spinner(int go[2], int done[2])
+{
+	pid_t child;
+	char c;
+
+	if (pipe(go) || pipe(done))
+		return -1;
+	child = fork();
+	if (child == 0) {
+		close(go[1]); /* so that the parent's close is an end of file */
+		while (read(go[0], &c, 1) == 1) {
+			spin_ms(40);
+			if (write(done[1], &c, 1) != 1)
+				break;
+		}
+		_exit(0);
+	}
+	return child;
+}
+
+/* Over one 40 ms spin of the child: the set's growth. */
+static uint64_t grown_over_spin(const struct hvb_hostcpu *h, int go, int done,
+				enum hvb_hostcpu_src *src, int *r)
+{
+	uint64_t a = 0, b = 0;
+	char c = 1;
+
+	*r = hvb_hostcpu_read(h, &a, src);
+	if (write(go, &c, 1) != 1 || read(done, &c, 1) != 1)
+		*r = -EIO;
+	if (!*r)
+		*r = hvb_hostcpu_read(h, &b, src);
+	return b - a;
+}
+
+static void test_outside_task(void)
+{
+	struct hvb_hostcpu h;
+	enum hvb_hostcpu_src src;
+	int go[2], done[2], r;
+	pid_t child = spinner(go, done);
+	uint64_t ns;
+	char d[160];
+
+	/* kvm-vhost before Linux 6.4: the vCPU thread + a kernel thread. */
+	hvb_hostcpu_init(&h, getpid(), "this thread + a task outside");
+	hvb_hostcpu_add_tid(&h, (pid_t)syscall(SYS_gettid));
+	TAP_EQ_INT(hvb_hostcpu_add_task(&h, child), 0, "add a task outside the process");
+	TAP_OK(h.task_have_clk[0], "its CPU clock looked up when added");
+	ns = grown_over_spin(&h, go[1], done[0], &src, &r);
+	TAP_EQ_INT(r, 0, "read threads + the task outside");
+	snprintf(d, sizeof(d), "the task's 40 ms spin is counted (%llu ns)", (unsigned long long)ns);
+	TAP_OK(ns >= 39000000ull && ns < 2000000000ull, d);
+	TAP_OK(src == HVB_HOSTCPU_THREAD_CLOCK, "sources: thread clock + its CPU clock, all ns");
+	/* Without its clock: /proc/<tid>/schedstat (ns), not /proc/<pid>/task. */
+	h.task_have_clk[0] = false;
+	ns = grown_over_spin(&h, go[1], done[0], &src, &r);
+	snprintf(d, sizeof(d), "without its clock: by /proc/<tid>/schedstat, the spin counted "
+		 "(%llu ns)", (unsigned long long)ns);
+	TAP_OK(!r && ns >= 39000000ull && src == HVB_HOSTCPU_SCHEDSTAT, d);
+
+	/* qemu-kvm-vhost before 6.4: a whole process + a kernel thread. */
+	hvb_hostcpu_init(&h, getpid(), "the process + a task outside");
+	hvb_hostcpu_add_task(&h, child);
+	ns = grown_over_spin(&h, go[1], done[0], &src, &r);
+	snprintf(d, sizeof(d), "a whole process + the task: by CPU clocks, the spin counted "
+		 "(%llu ns)", (unsigned long long)ns);
+	TAP_OK(!r && ns >= 39000000ull && src == HVB_HOSTCPU_CLOCK, d);
+
+	TAP_EQ_INT(hvb_hostcpu_add_task(&h, 0), -EINVAL, "task 0: -EINVAL");
+	hvb_hostcpu_add_task(&h, child);
+	TAP_EQ_INT(hvb_hostcpu_add_task(&h, child), -E2BIG,
+		   "past HVB_HOSTCPU_MAX_TASKS: -E2BIG");
+	TAP_EQ_INT((int)h.n_tasks, HVB_HOSTCPU_MAX_TASKS, "the set keeps what fits");
+
+	close(go[1]);
+	waitpid(child, NULL, 0);
+	close(go[0]);
+	close(done[0]);
+	close(done[1]);
+	hvb_hostcpu_init(&h, getpid(), "a task outside that is gone");
+	hvb_hostcpu_add_task(&h, child);
+	TAP_OK(hvb_hostcpu_read(&h, &ns, &src) < 0, "a task outside that ended: an error, not 0");
+}
+
 /* Rows through a real sink, read back. */
 static void test_rows(void)
 {
@@ -207,6 +297,7 @@ static void test_rows(void)
 int main(void)
 {
 	test_reads();
+	test_outside_task();
 	test_rows();
 	return tap_done();
 }
