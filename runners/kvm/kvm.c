@@ -341,6 +341,23 @@ static void detach_disk(struct kvm_job *kj)
 	kj->blk = NULL;
 }
 
+/* Where the kernel's vhost worker was found (host CPU counts it). */
+static void log_vhost_worker(struct kvm_job *kj)
+{
+	bool kthread;
+	pid_t owner, w = dev_virtio_net_vhost_worker(kj->net, &kthread, &owner);
+
+	if (!w)
+		hvb_out_log(kj->out, "virtio-net: vhost worker vhost-%d not found (neither a thread "
+			    "of hvbench nor a kernel thread): host CPU rows do not count it",
+			    (int)owner);
+	else
+		hvb_out_log(kj->out, "virtio-net: vhost worker vhost-%d is %s %d", (int)owner,
+			    kthread ? "the kernel thread (Linux < 6.4)"
+				    : "the hvbench thread (Linux >= 6.4)",
+			    (int)w);
+}
+
 /*
  * The job's link as virtio-net (hv/virtio_net.h) at HVB_VIRTIO_MMIO_NET:
  * the tap of the job's namespace (tap, vhost) or none (loopback).  A device
@@ -384,6 +401,8 @@ static void attach_net(struct kvm_job *kj)
 		snprintf(why, sizeof(why), "unpinned (no other CPU)");
 	hvb_out_log(kj->out, "virtio-net: backend %s, notify=%s, %u serving thread(s), I/O thread %s",
 		    hv_net_backend_name(nc.backend), hv_net_notify_name(nc.notify), n, why);
+	if (nc.backend == HV_NET_VHOST)
+		log_vhost_worker(kj);
 }
 
 /* After the guest: what the device saw, then away with it and the link. */
@@ -488,24 +507,53 @@ int kvm_setup(struct kvm_job *kj, const char *words, uint32_t probed, char *why,
 	return boot_structures(kj, words, probed, &hi, why, len);
 }
 
-/* The host threads that serve this guest's requests and frames. */
+/* The vhost worker's part of the note, and the worker counted where it
+ * is found: a thread of ours (Linux >= 6.4) or a kernel thread (before). */
+static void serving_vhost_worker(struct kvm_job *kj, char *what, size_t len)
+{
+	bool kthread;
+	pid_t owner, w = dev_virtio_net_vhost_worker(kj->net, &kthread, &owner);
+	int r = 0;
+
+	if (!w) {
+		snprintf(what, len, " (the vhost worker vhost-%d was not found: not counted)",
+			 (int)owner);
+		return;
+	}
+	if (kthread)
+		r = hvb_hostcpu_add_task(&kj->probe.cpu, w);
+	else
+		hvb_hostcpu_add_tid(&kj->probe.cpu, w);
+	if (r)
+		snprintf(what, len, " (the vhost worker, kernel thread %d, not counted: %s)", (int)w,
+			 strerror(-r));
+	else
+		snprintf(what, len, " + the vhost worker vhost-%d (%s %d)", (int)owner,
+			 kthread ? "kernel thread" : "thread", (int)w);
+}
+
+/* The host threads that serve this guest's requests and frames; the note
+ * names each one counted. */
 static void serving_threads(struct kvm_job *kj)
 {
 	pid_t tids[4];
 	unsigned n = kj->net ? dev_virtio_net_tids(kj->net, tids, 4) : 0;
-	char what[120];
+	bool vhost = kj->net && kj->net_backend == HV_NET_VHOST;
+	char what[200], worker[100] = "";
 
-	snprintf(what, sizeof(what), "the vCPU thread%s%s",
-		 kj->blk && dev_virtio_blk_io_tid(kj->blk) ? " + the virtio-blk I/O thread" : "",
-		 !kj->net ? ""
-		 : kj->net_backend == HV_NET_VHOST ? " + the vhost worker"
-		 : n ? " + the virtio-net I/O thread" : "");
-	hvb_hostcpu_init(&kj->probe.cpu, getpid(), what);
+	hvb_hostcpu_init(&kj->probe.cpu, getpid(), "");
 	hvb_hostcpu_add_tid(&kj->probe.cpu, (pid_t)syscall(SYS_gettid));
 	if (kj->blk)
 		hvb_hostcpu_add_tid(&kj->probe.cpu, dev_virtio_blk_io_tid(kj->blk));
 	for (unsigned i = 0; i < n; i++)
 		hvb_hostcpu_add_tid(&kj->probe.cpu, tids[i]);
+	if (vhost)
+		serving_vhost_worker(kj, worker, sizeof(worker));
+	snprintf(what, sizeof(what), "the vCPU thread%s%s%s",
+		 kj->blk && dev_virtio_blk_io_tid(kj->blk) ? " + the virtio-blk I/O thread" : "",
+		 !n ? "" : vhost ? " + the vhost ioctl thread" : " + the virtio-net I/O thread",
+		 worker);
+	hvb_strlcpy(kj->probe.cpu.threads, what, sizeof(kj->probe.cpu.threads));
 }
 
 static void *vcpu_thread(void *arg)
