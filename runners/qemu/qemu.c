@@ -36,6 +36,7 @@
 #include "records.h"
 #include "runner.h"
 #include "util.h"
+#include "vhost_net.h"
 
 #define QEMU_LOG_BUDGET (64 * 1024) /* console text logged per job */
 
@@ -74,6 +75,10 @@ struct qemu_job {
 	bool boot_recorded;
 	struct hvb_hostcpu cpu;	   /* per_request workloads: all of QEMU's threads */
 	struct hvb_netjob nj;	   /* net/: the job's namespace, tap and responder */
+	/* qemu-kvm-vhost: QEMU's vhost worker, looked up at the first REP_BEGIN */
+	bool vhost_looked;
+	pid_t vhost_worker;	   /* 0: not found */
+	bool vhost_kthread;	   /* a kernel thread (Linux < 6.4), not one of QEMU's */
 	size_t log_used;	   /* console text bytes logged */
 	unsigned long log_dropped; /* console lines not logged (budget) */
 };
@@ -299,6 +304,61 @@ static int on_record(void *arg, const struct hvb_record *rec, uint32_t seq)
  * Measured here: sending REP_END's line cost QEMU 20-27 ms of CPU, against
  * repetitions of 25-200 ms.
  */
+/*
+ * qemu-kvm-vhost: the kernel's worker "vhost-<QEMU's pid>" (QEMU makes
+ * VHOST_SET_OWNER on its main thread while it sets up the netdev, before
+ * the guest runs).  Since Linux 6.4 it is a thread of QEMU, which QEMU's
+ * process clock already holds; before, a kernel thread it does not hold,
+ * so it is counted besides (hvb_hostcpu_add_task: its own CPU clock).
+ */
+static void find_vhost_worker(struct qemu_job *q)
+{
+	pid_t pid = q->proc.pid, w;
+
+	q->vhost_looked = true;
+	q->vhost_worker = hv_vhost_workers_of(pid, pid, &w, 1) ? w : 0;
+	q->vhost_kthread = q->vhost_worker && !hv_vhost_is_thread_of(pid, w);
+	if (!q->vhost_worker)
+		hvb_out_log(q->out, "vhost worker vhost-%d of QEMU not found (neither a thread of "
+			    "QEMU nor a kernel thread): host CPU rows do not count it", (int)pid);
+	else
+		hvb_out_log(q->out, "vhost worker vhost-%d of QEMU is %s %d", (int)pid,
+			    q->vhost_kthread ? "the kernel thread (Linux < 6.4)"
+					     : "QEMU's thread (Linux >= 6.4)",
+			    (int)w);
+}
+
+/* What a repetition's host CPU counts: every QEMU thread, and under vhost
+ * the kernel's worker wherever it is; the note names each. */
+static void count_qemu_threads(struct qemu_job *q)
+{
+	const char *all = "all QEMU threads (vCPU, main loop, I/O)";
+	pid_t pid = q->proc.pid, w;
+	char what[200];
+	int r;
+
+	hvb_hostcpu_init(&q->cpu, pid, all);
+	if (q->runner->variant != QEMU_VARIANT_VHOST || !q->nj.on)
+		return;
+	if (!q->vhost_looked)
+		find_vhost_worker(q);
+	w = q->vhost_worker;
+	if (!w) {
+		snprintf(what, sizeof(what), "%s (QEMU's vhost worker vhost-%d was not found: "
+			 "not counted)", all, (int)pid);
+	} else if (!q->vhost_kthread) {
+		snprintf(what, sizeof(what), "all QEMU threads (vCPU, main loop, I/O, its vhost "
+			 "worker vhost-%d: thread %d)", (int)pid, (int)w);
+	} else if ((r = hvb_hostcpu_add_task(&q->cpu, w))) {
+		snprintf(what, sizeof(what), "%s (QEMU's vhost worker, kernel thread %d, not "
+			 "counted: %s)", all, (int)w, strerror(-r));
+	} else {
+		snprintf(what, sizeof(what), "%s + QEMU's vhost worker vhost-%d (kernel thread %d)",
+			 all, (int)pid, (int)w);
+	}
+	hvb_strlcpy(q->cpu.threads, what, sizeof(q->cpu.threads));
+}
+
 static void on_rep(void *arg, const struct hvb_record *rec, bool begin)
 {
 	struct qemu_job *q = arg;
@@ -307,7 +367,7 @@ static void on_rep(void *arg, const struct hvb_record *rec, bool begin)
 		return;
 	hvb_netjob_rep(&q->nj, q->out, rec, q->consumer.rep_ops, begin);
 	if (begin) {
-		hvb_hostcpu_init(&q->cpu, q->proc.pid, "all QEMU threads (vCPU, main loop, I/O)");
+		count_qemu_threads(q);
 		hvb_hostcpu_begin(&q->cpu);
 	} else {
 		hvb_hostcpu_end(&q->cpu, q->out, rec->workload, rec->rep, q->consumer.rep_ops);
