@@ -19,7 +19,9 @@
  *    "tap" while no buffer is posted, a full "tap" (tx_errors), the I/O
  *    thread under its seccomp filter, thread ids, detach under load.
  * 5. ioeventfd mode on a real VM: per-queue datamatch registrations.
- * 6. vhost's translations (memory table, ring addresses).
+ * 6. vhost's translations (memory table, ring addresses); the search for
+ *    its worker "vhost-<owner tid>": a thread of ours is found, a process
+ *    that only calls itself so (not a kernel thread) is not.
  * 7. A real tap in a fresh network namespace: a UDP datagram from the
  *    guest reaches a socket through the kernel's stack, and the answer
  *    comes back into a receive buffer.
@@ -40,7 +42,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -1155,6 +1159,84 @@ static void test_seccomp_rules(void)
 	TAP_EQ_INT(vh.ioctl_other_err, EPERM, "... VHOST_SET_OWNER (attach's, not the thread's) is refused");
 }
 
+/* ------------------------------------------------------------ 6b. vhost worker search */
+
+static pid_t named_owner;
+static pthread_mutex_t named_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t named_cv = PTHREAD_COND_INITIALIZER;
+static pid_t named_tid;
+static bool named_quit;
+
+/* A thread of ours named "vhost-<named_owner>", as Linux >= 6.4 makes it. */
+static void *named_thread(void *arg)
+{
+	char name[16];
+
+	(void)arg;
+	snprintf(name, sizeof(name), "vhost-%d", (int)named_owner);
+	prctl(PR_SET_NAME, name);
+	pthread_mutex_lock(&named_mu);
+	named_tid = gettid();
+	pthread_cond_broadcast(&named_cv);
+	while (!named_quit)
+		pthread_cond_wait(&named_cv, &named_mu);
+	pthread_mutex_unlock(&named_mu);
+	return NULL;
+}
+
+static void test_vhost_worker_search(void)
+{
+	pid_t tids[4], impostor;
+	char name[16];
+	pthread_t t;
+	int go[2];
+	char c;
+	unsigned n;
+
+	named_owner = gettid();
+	TAP_EQ_INT(hv_vhost_worker_tids(tids, 4), 0, "vhost worker search: none before any");
+	/* A process that calls itself vhost-<our tid>: not a kernel thread. */
+	snprintf(name, sizeof(name), "vhost-%d", (int)named_owner);
+	if (pipe(go))
+		return;
+	impostor = fork();
+	if (impostor == 0) {
+		prctl(PR_SET_NAME, name);
+		close(go[0]);
+		c = 1;
+		if (write(go[1], &c, 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(go[1]);
+	TAP_OK(read(go[0], &c, 1) == 1, "an impostor process named vhost-<our tid> runs");
+	close(go[0]);
+	TAP_EQ_INT(hv_vhost_worker_tids(tids, 4), 0,
+		   "... not taken for a worker (no PF_KTHREAD): none found");
+	pthread_create(&t, NULL, named_thread, NULL);
+	pthread_mutex_lock(&named_mu);
+	while (!named_tid)
+		pthread_cond_wait(&named_cv, &named_mu);
+	pthread_mutex_unlock(&named_mu);
+	n = hv_vhost_worker_tids(tids, 4);
+	TAP_OK(n == 1 && tids[0] == named_tid,
+	       "a thread of ours named vhost-<owner tid> (Linux >= 6.4): found, once");
+	TAP_OK(hv_vhost_is_thread_of(getpid(), named_tid) && !hv_vhost_is_thread_of(getpid(), impostor),
+	       "... a thread of this process; the impostor is not");
+	TAP_EQ_INT(hv_vhost_find_worker(tids, n), 0, "find_worker: one seen before is not new");
+	TAP_EQ_INT(hv_vhost_find_worker(NULL, 0), named_tid, "... one not seen before is");
+	TAP_EQ_INT(hv_vhost_workers_of(getpid(), named_owner + 1, tids, 4), 0,
+		   "another owner's name: not found");
+	pthread_mutex_lock(&named_mu);
+	named_quit = true;
+	pthread_cond_broadcast(&named_cv);
+	pthread_mutex_unlock(&named_mu);
+	pthread_join(t, NULL);
+	kill(impostor, SIGKILL);
+	waitpid(impostor, NULL, 0);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -1168,6 +1250,7 @@ int main(void)
 	test_ioeventfd();
 	test_vhost_translation();
 	test_vhost_sequence();
+	test_vhost_worker_search();
 	test_seccomp_rules();
 	test_real_tap(); /* last: it leaves the process in its own namespace */
 	return tap_done();
