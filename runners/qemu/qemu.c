@@ -333,29 +333,30 @@ static void find_vhost_worker(struct qemu_job *q)
 static void count_qemu_threads(struct qemu_job *q)
 {
 	const char *all = "all QEMU threads (vCPU, main loop, I/O)";
-	pid_t pid = q->proc.pid, w;
+	pid_t w;
 	char what[200];
 	int r;
 
-	hvb_hostcpu_init(&q->cpu, pid, all);
+	hvb_hostcpu_init(&q->cpu, q->proc.pid, all);
 	if (q->runner->variant != QEMU_VARIANT_VHOST || !q->nj.on)
 		return;
 	if (!q->vhost_looked)
 		find_vhost_worker(q);
 	w = q->vhost_worker;
-	if (!w) {
-		snprintf(what, sizeof(what), "%s (QEMU's vhost worker vhost-%d was not found: "
-			 "not counted)", all, (int)pid);
-	} else if (!q->vhost_kthread) {
+	/* Which task it was is in log.txt (find_vhost_worker): ids in the note
+	 * would differ between jobs, and the report shows what notes share. */
+	if (!w)
+		snprintf(what, sizeof(what), "%s (QEMU's vhost worker was not found: not counted)",
+			 all);
+	else if (!q->vhost_kthread)
 		snprintf(what, sizeof(what), "all QEMU threads (vCPU, main loop, I/O, its vhost "
-			 "worker vhost-%d: thread %d)", (int)pid, (int)w);
-	} else if ((r = hvb_hostcpu_add_task(&q->cpu, w))) {
-		snprintf(what, sizeof(what), "%s (QEMU's vhost worker, kernel thread %d, not "
-			 "counted: %s)", all, (int)w, strerror(-r));
-	} else {
-		snprintf(what, sizeof(what), "%s + QEMU's vhost worker vhost-%d (kernel thread %d)",
-			 all, (int)pid, (int)w);
-	}
+			 "worker)");
+	else if ((r = hvb_hostcpu_add_task(&q->cpu, w)))
+		snprintf(what, sizeof(what), "%s (QEMU's vhost worker, a kernel thread, not "
+			 "counted: %s)", all, strerror(-r));
+	else
+		snprintf(what, sizeof(what), "%s + QEMU's vhost worker (a kernel thread, "
+			 "Linux < 6.4)", all);
 	hvb_strlcpy(q->cpu.threads, what, sizeof(q->cpu.threads));
 }
 
