@@ -57,10 +57,11 @@ static bool kvm_vhost_available(const struct hvb_config *cfg, char *why, size_t 
 	return kvm_available(cfg, why, len) && hvb_vhost_net_usable(why, len);
 }
 
-enum hv_net_notify kvm_net_notify(const struct kvm_job *kj)
+/* The notify mode a virtio-net on backend b uses: vhost always ioeventfd
+ * (the kernel's kick), the others what HVB_KVM_NET_NOTIFY asked for. */
+static enum hv_net_notify net_notify_of(enum hv_net_backend b, const struct hvb_config *cfg)
 {
-	return kj->net_backend == HV_NET_VHOST ? HV_NET_NOTIFY_IOEVENTFD
-					       : kj->job->cfg->kvm_net_notify;
+	return b == HV_NET_VHOST ? HV_NET_NOTIFY_IOEVENTFD : cfg->kvm_net_notify;
 }
 
 /* runner.<r>.net and friends: what carries the guest's frames. */
@@ -68,7 +69,7 @@ static void describe_net(const struct hvb_runner *r, const struct hvb_config *cf
 			 const struct hvb_out *out)
 {
 	enum hv_net_backend b = (enum hv_net_backend)r->variant;
-	enum hv_net_notify n = b == HV_NET_VHOST ? HV_NET_NOTIFY_IOEVENTFD : cfg->kvm_net_notify;
+	enum hv_net_notify n = net_notify_of(b, cfg);
 	const char *where = b == HV_NET_TAP	  ? "a tap in the job's namespace, I/O thread readv/writev"
 			    : b == HV_NET_VHOST ? "the same tap served by the host kernel's vhost-net"
 						: "in-VMM loopback: every frame reflected, no host link, "
@@ -370,7 +371,7 @@ static void attach_net(struct kvm_job *kj)
 	static const uint8_t guest_mac[6] = HVB_NET_GUEST_MAC;
 	struct hv_net_config nc = {
 		.backend = kj->net_backend,
-		.notify = kvm_net_notify(kj),
+		.notify = kj->net_notify,
 		.tap_fd = kj->nj.ns.tap_fd,
 		.mmio_gpa = HVB_VIRTIO_MMIO_NET,
 		.io_cpu = io_thread_cpu(kj->job->cpu),
@@ -702,6 +703,7 @@ static int kvm_run(const struct hvb_runner *runner, const struct hvb_job *job,
 	kj->job = job;
 	kj->out = out;
 	kj->net_backend = (enum hv_net_backend)runner->variant;
+	kj->net_notify = net_notify_of(kj->net_backend, job->cfg);
 	/* net/: the job's tap (with the vnet header the device expects) and
 	 * responder, or the loopback's words; the capability probe's boots
 	 * come first and get none. */

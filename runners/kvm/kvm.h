@@ -74,6 +74,7 @@ struct kvm_job {
 	/* net/: the job's link (namespace, tap, responder) and the device on
 	 * it; the backend is the runner's variant (kvm, kvm-vhost, kvm-loop). */
 	enum hv_net_backend net_backend;
+	enum hv_net_notify net_notify; /* vhost: always ioeventfd (the kernel's kick) */
 	struct hvb_netjob nj;
 	struct hv_virtio_net *net;
 };
@@ -91,8 +92,7 @@ int kvm_setup(struct kvm_job *kj, const char *words, uint32_t caps_probed, char 
 #define KVM_BLK_IRQ 5
 #define KVM_NET_IRQ 6
 
-/* The notify mode the job's virtio-net uses: vhost always ioeventfd. */
-enum hv_net_notify kvm_net_notify(const struct kvm_job *kj);
+
 
 /* stats.c: open/close around the vCPU's run; on_rep brackets a repetition. */
 void kvm_probe_open(struct kvm_rep_probe *p, struct vm *vm, struct vcpu *vcpu);

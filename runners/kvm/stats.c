@@ -164,7 +164,7 @@ static void notifies_row(struct kvm_job *kj, const struct hvb_record *rec)
 		snprintf(note, sizeof(note),
 			 "virtio-net notifications the device saw (backend %s, notify=%s): %llu "
 			 "over %llu operations, REP_BEGIN..REP_END%s",
-			 hv_net_backend_name(kj->net_backend), hv_net_notify_name(kvm_net_notify(kj)),
+			 hv_net_backend_name(kj->net_backend), hv_net_notify_name(kj->net_notify),
 			 (unsigned long long)n, (unsigned long long)ops,
 			 ns.kernel_datapath ? " (vhost: the kernel's kicks are not counted here)" : "");
 	} else if (kj->blk) {
