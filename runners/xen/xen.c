@@ -170,19 +170,23 @@ static void xen_describe(const struct hvb_runner *r, const struct hvb_config *cf
 }
 
 /*
- * Host CPU per operation of a net/ workload (host_cpu_ns_per_op): what
- * serves the guest's frames besides the responder.  The domU's vCPU time
- * from Xen (libxl_list_vcpu) plus dom0's netback kernel threads of its vif
- * ("vif<domid>.0-q0-guest-rx", "...-dealloc", ns on CPU from
- * /proc/<pid>/schedstat).  Not counted, because no thread owns it:
- * netback's TX NAPI poll in softirq context, Xen's own time (event
- * channels, grant copies in the hypervisor) and dom0's share of QEMU.
- * The kernel threads appear when the backend connects (the guest's first
- * rt_net_open), so they are looked up at every repetition's start.
+ * Host CPU per operation of a net/ or io/ workload (host_cpu_ns_per_op):
+ * what serves the guest's frames or requests besides the responder.  The
+ * domU's vCPU time from Xen (libxl_list_vcpu) plus dom0's backend kernel
+ * threads of this domain: netback's of its vif ("vif<domid>.0-q0-guest-rx",
+ * "...-dealloc") or blkback's of its vbd ("blkback.<domid>.xvda"), ns on
+ * CPU from /proc/<pid>/schedstat.  Not counted, because no thread owns
+ * it: netback's TX NAPI poll in softirq context, the loop device's
+ * kworkers under blkback, Xen's own time (event channels, grant copies
+ * in the hypervisor) and dom0's share of QEMU.  The kernel threads appear
+ * when the backend connects (the guest's first open), so they are looked
+ * up at every repetition's start.
  */
 #define XEN_CPU_KTHREADS 4
 #define XEN_CPU_THREADS "the domU's vCPU (Xen's vcpu_time) + dom0's netback threads of its vif " \
 			"(guest-rx, dealloc; not the NAPI softirq, not the responder)"
+#define XEN_CPU_THREADS_BLK "the domU's vCPU (Xen's vcpu_time) + dom0's blkback thread of its " \
+			    "vbd (not the loop device's kworkers)"
 
 struct xen_cpu {
 	struct hvb_xl *xl; /* of hvb_xl_run, valid while the domain runs */
@@ -192,23 +196,33 @@ struct xen_cpu {
 	uint64_t begin_ns;
 	pid_t kthreads[XEN_CPU_KTHREADS];
 	unsigned n_kthreads;
+	char threads[200]; /* what the row counts, for its note */
 };
 
-/* dom0's kernel threads whose name starts with "vif<domid>.0-q". */
-static void find_kthreads(struct xen_cpu *c)
+/* dom0's kernel threads of this domain's backend: names starting with
+ * "vif<domid>.0-q" (net), or for blk "<domid>.xvd" (one per ring,
+ * "1.xvda-0", since multi-queue blkback) or "blkback.<domid>." (older
+ * kernels). */
+static void find_kthreads(struct xen_cpu *c, bool blk)
 {
-	char prefix[32], path[64], comm[32];
+	char prefix[32], alt[32] = "", path[64], comm[32];
 	struct dirent *e;
 	DIR *d = opendir("/proc");
 
 	c->n_kthreads = 0;
-	snprintf(prefix, sizeof(prefix), "vif%u.0-q", c->domid);
+	if (blk) {
+		snprintf(prefix, sizeof(prefix), "%u.xvd", c->domid);
+		snprintf(alt, sizeof(alt), "blkback.%u.", c->domid);
+	} else {
+		snprintf(prefix, sizeof(prefix), "vif%u.0-q", c->domid);
+	}
 	while (d && (e = readdir(d)) && c->n_kthreads < XEN_CPU_KTHREADS) {
 		if (e->d_name[0] < '1' || e->d_name[0] > '9')
 			continue;
 		snprintf(path, sizeof(path), "/proc/%.20s/comm", e->d_name);
 		if (hvb_read_file(path, comm, sizeof(comm)) ||
-		    strncmp(comm, prefix, strlen(prefix)))
+		    (strncmp(comm, prefix, strlen(prefix)) &&
+		     (!*alt || strncmp(comm, alt, strlen(alt)))))
 			continue;
 		c->kthreads[c->n_kthreads++] = (pid_t)atoi(e->d_name);
 	}
@@ -237,20 +251,30 @@ static int cpu_now(const struct xen_cpu *c, uint64_t *ns)
 static void xen_cpu_rep(struct xen_cpu *c, const struct hvb_out *out,
 			const struct hvb_record *rec, uint64_t ops, bool begin)
 {
+	const struct hvb_workload *w = hvb_workload_find(rec->workload);
+	bool blk = w && (w->needs & HVB_CAP_BLK);
 	uint64_t ns = 0;
 	int r;
 
-	if (!c->xl || !hvb_hostcpu_wanted(rec->workload) ||
-	    !(hvb_workload_find(rec->workload) &&
-	      hvb_workload_find(rec->workload)->needs & HVB_CAP_NET))
+	if (!c->xl || !hvb_hostcpu_wanted(rec->workload) || !w ||
+	    !(w->needs & (HVB_CAP_NET | HVB_CAP_BLK)))
 		return;
 	if (begin) {
 		unsigned before = c->n_kthreads;
 
-		find_kthreads(c);
+		find_kthreads(c, blk);
+		if (c->n_kthreads)
+			snprintf(c->threads, sizeof(c->threads), "%s",
+				 blk ? XEN_CPU_THREADS_BLK : XEN_CPU_THREADS);
+		else
+			snprintf(c->threads, sizeof(c->threads),
+				 "the domU's vCPU (Xen's vcpu_time) only: no dom0 %s thread of "
+				 "domain %u found, not counted", blk ? "blkback" : "netback",
+				 c->domid);
 		if (c->n_kthreads != before)
-			hvb_out_log(out, "net: host CPU counts the vCPU and %u netback thread(s) of "
-					 "vif%u.0", c->n_kthreads, c->domid);
+			hvb_out_log(out, "%s: host CPU counts the vCPU and %u %s thread(s) of domain %u",
+				    blk ? "io" : "net", c->n_kthreads, blk ? "blkback" : "netback",
+				    c->domid);
 		c->begin_err = cpu_now(c, &c->begin_ns);
 		c->begun = true;
 		return;
@@ -261,7 +285,7 @@ static void xen_cpu_rep(struct xen_cpu *c, const struct hvb_out *out,
 	if (!r && ns < c->begin_ns)
 		r = -ERANGE;
 	hvb_hostcpu_row(out, rec->workload, rec->rep, ops, r, r ? 0 : ns - c->begin_ns,
-			XEN_CPU_THREADS, "libxl_list_vcpu + /proc/<pid>/schedstat, ns");
+			c->threads, "libxl_list_vcpu + /proc/<pid>/schedstat, ns");
 	c->begun = false;
 }
 
@@ -409,9 +433,10 @@ static void xen_net_start(struct hvb_netjob *nj, const struct hvb_job *job,
 		hvb_netjob_start(nj, job, out, HVB_LINK_ADOPT, false);
 }
 
-/* The domain exists, paused: its vif joins the namespace, the responder
- * starts.  A failure stops the job (the guest was told it has a link). */
-static int xen_net_created(void *arg, struct hvb_xl *xl, uint32_t domid, char *err, size_t len)
+/* The domain exists, paused: host CPU accounting learns its id; with a
+ * link, its vif joins the namespace and the responder starts.  A failure
+ * stops the job (the guest was told it has a link). */
+static int xen_created(void *arg, struct hvb_xl *xl, uint32_t domid, char *err, size_t len)
 {
 	struct xen_collect *x = arg;
 	char vif[32], why[600];
@@ -419,6 +444,8 @@ static int xen_net_created(void *arg, struct hvb_xl *xl, uint32_t domid, char *e
 
 	x->cpu.xl = xl;
 	x->cpu.domid = domid;
+	if (!x->net->on)
+		return 0;
 	snprintf(vif, sizeof(vif), "vif%u.0", domid);
 	rc = hvb_netjob_adopt(x->net, x->job, x->out, vif, why, sizeof(why));
 	if (rc)
@@ -467,8 +494,8 @@ static int xen_run(const struct hvb_runner *r, const struct hvb_job *job,
 	if (net.on) {
 		cfg.nic_mac = net.ns.guest_mac;
 		cfg.nic_script = vif_script();
-		cfg.on_created = xen_net_created;
 	}
+	cfg.on_created = xen_created;
 	cfg.timeout_s = job->timeout_s;
 	cfg.on_console = xen_on_console;
 	cfg.arg = &x;
