@@ -13,6 +13,7 @@
 
 #include "harness.h"
 #include "native/rt_native.h"
+#include "harness_capture.h"
 #include "tap.h"
 
 #define MAX_RECS 4096
@@ -171,26 +172,14 @@ HVB_WORKLOAD(w_req);
 static int harness(const char *words)
 {
 	char cmdline[512];
-	FILE *f = tmpfile();
-	int r;
 
 	snprintf(cmdline, sizeof(cmdline), "tsc_khz=1000000 goal_us=300 %s", words);
-	rt_native_set_fd(fileno(f));
-	r = hvb_harness_main(cmdline, 0);
-	fflush(f);
-	rewind(f);
-	n_recs = (unsigned)fread(recs, sizeof(recs[0]), MAX_RECS, f);
-	fclose(f);
-	return r;
+	return harness_capture(cmdline, recs, MAX_RECS, &n_recs);
 }
 
 static const struct hvb_record *sample(const char *workload, const char *metric, unsigned rep)
 {
-	for (unsigned i = 0; i < n_recs; i++)
-		if (recs[i].type == HVB_REC_SAMPLE && recs[i].rep == rep &&
-		    !strcmp(recs[i].workload, workload) && !strcmp(recs[i].metric, metric))
-			return &recs[i];
-	return NULL;
+	return capture_sample(recs, n_recs, workload, metric, rep);
 }
 
 static double value(const char *workload, const char *metric, unsigned rep)
@@ -202,10 +191,7 @@ static double value(const char *workload, const char *metric, unsigned rep)
 
 static const struct hvb_record *status(const char *workload)
 {
-	for (unsigned i = 0; i < n_recs; i++)
-		if (recs[i].type == HVB_REC_STATUS && !strcmp(recs[i].workload, workload))
-			return &recs[i];
-	return NULL;
+	return capture_status(recs, n_recs, workload);
 }
 
 /* 4 batches of 100, 5 lost and 2 reordered each: the sums per repetition,

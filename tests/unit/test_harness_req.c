@@ -13,6 +13,7 @@
 
 #include "harness.h"
 #include "native/rt_native.h"
+#include "harness_capture.h"
 #include "tap.h"
 
 #define MAX_RECS 4096
@@ -149,17 +150,9 @@ HVB_WORKLOAD(w_fail);
 static int harness(const char *words)
 {
 	char cmdline[512];
-	FILE *f = tmpfile();
-	int r;
 
 	snprintf(cmdline, sizeof(cmdline), "tsc_khz=1000000 goal_us=300 %s", words);
-	rt_native_set_fd(fileno(f));
-	r = hvb_harness_main(cmdline, 0);
-	fflush(f);
-	rewind(f);
-	n_recs = (unsigned)fread(recs, sizeof(recs[0]), MAX_RECS, f);
-	fclose(f);
-	return r;
+	return harness_capture(cmdline, recs, MAX_RECS, &n_recs);
 }
 
 static const struct hvb_record *sample(const char *metric, unsigned rep)

@@ -25,6 +25,7 @@
 #include "harness.h"
 #include "io/io.h"
 #include "native/rt_native.h"
+#include "harness_capture.h"
 #include "tap.h"
 
 #define MAX_RECS   8192
@@ -62,16 +63,10 @@ HVB_WORKLOAD(w_api);
 static void harness(const char *words)
 {
 	char cmdline[1024];
-	FILE *f = tmpfile();
 
 	rt_native_blk_close();
 	snprintf(cmdline, sizeof(cmdline), "tsc_khz=1000000 goal_us=2000 batches=3 %s", words);
-	rt_native_set_fd(fileno(f));
-	hvb_harness_main(cmdline, 0);
-	fflush(f);
-	rewind(f);
-	n_recs = (unsigned)fread(recs, sizeof(recs[0]), MAX_RECS, f);
-	fclose(f);
+	(void)harness_capture(cmdline, recs, MAX_RECS, &n_recs);
 }
 
 static const struct hvb_record *find(uint16_t type, const char *workload, const char *metric)

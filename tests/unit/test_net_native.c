@@ -36,6 +36,7 @@
 #include "net/frame.h"
 #include "netns.h"
 #include "peer.h"
+#include "harness_capture.h"
 #include "tap.h"
 
 #define MAX_RECS 8192
@@ -69,27 +70,15 @@ static uint64_t measure_tsc_khz(void)
 static int harness(const char *words)
 {
 	char cmdline[1024];
-	FILE *f = tmpfile();
-	int r;
 
 	snprintf(cmdline, sizeof(cmdline), "tsc_khz=%llu env=native %s",
 		 (unsigned long long)tsc_khz, words);
-	rt_native_set_fd(fileno(f));
-	r = hvb_harness_main(cmdline, 0);
-	fflush(f);
-	rewind(f);
-	n_recs = (unsigned)fread(recs, sizeof(recs[0]), MAX_RECS, f);
-	fclose(f);
-	return r;
+	return harness_capture(cmdline, recs, MAX_RECS, &n_recs);
 }
 
 static const struct hvb_record *sample(const char *workload, const char *metric, unsigned rep)
 {
-	for (unsigned i = 0; i < n_recs; i++)
-		if (recs[i].type == HVB_REC_SAMPLE && recs[i].rep == rep &&
-		    !strcmp(recs[i].workload, workload) && !strcmp(recs[i].metric, metric))
-			return &recs[i];
-	return NULL;
+	return capture_sample(recs, n_recs, workload, metric, rep);
 }
 
 static double value(const char *workload, const char *metric, unsigned rep)
@@ -101,10 +90,7 @@ static double value(const char *workload, const char *metric, unsigned rep)
 
 static const struct hvb_record *status(const char *workload)
 {
-	for (unsigned i = 0; i < n_recs; i++)
-		if (recs[i].type == HVB_REC_STATUS && !strcmp(recs[i].workload, workload))
-			return &recs[i];
-	return NULL;
+	return capture_status(recs, n_recs, workload);
 }
 
 static int sh(const char *cmd)
