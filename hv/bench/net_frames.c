@@ -169,15 +169,17 @@ static void *peer_writer(void *arg)
 	return NULL;
 }
 
-static double tap_tx(struct rig *r)
+/* Batches of the 64-byte frame `build` makes, for secs, while `reader`
+ * counts what reaches the peer's side: frames/s that arrived. */
+static double tx_rate(struct rig *r, void (*build)(uint8_t *f), void *(*reader)(void *))
 {
 	uint8_t f[FRAME];
 	uint16_t done = 0;
 	pthread_t th;
 	double t0, t;
 
-	frame(f);
-	pthread_create(&th, NULL, peer_reader, r);
+	build(f);
+	pthread_create(&th, NULL, reader, r);
 	t0 = now();
 	do {
 		for (uint16_t i = 0; i < BATCH; i++)
@@ -192,28 +194,43 @@ static double tap_tx(struct rig *r)
 	return (double)r->peer_frames / (t - t0);
 }
 
-static double tap_rx(struct rig *r)
+/* Every receive buffer posted and reposted as it fills, for secs, while
+ * `writer` sends from the peer's side (yield: let a writer on this CPU
+ * run): frames/s the guest received. */
+static double rx_rate(struct rig *r, void *(*writer)(void *), bool yield)
 {
-	uint16_t posted = 0, seen = 0;
+	uint16_t seen = 0;
 	uint64_t n = 0;
 	pthread_t th;
 	double t0, t;
 
-	for (; posted < QSIZE; posted++)
-		ndrv_rx_post(&r->d, posted, NDRV_BUF);
+	for (uint16_t i = 0; i < QSIZE; i++)
+		ndrv_rx_post(&r->d, i, NDRV_BUF);
 	ndrv_notify(&r->d, 0);
-	pthread_create(&th, NULL, peer_writer, r);
+	pthread_create(&th, NULL, writer, r);
 	t0 = now();
 	do {
 		uint16_t idx = ndrv_used_idx(&r->d, 0);
 		for (; seen != idx; seen++, n++)
 			ndrv_rx_post(&r->d, ndrv_used(&r->d, 0, seen).id, NDRV_BUF);
 		ndrv_notify(&r->d, 0);
+		if (yield)
+			sched_yield();
 		t = now();
 	} while (t - t0 < secs);
 	r->stop = 1;
 	pthread_join(th, NULL);
 	return (double)n / (t - t0);
+}
+
+static double tap_tx(struct rig *r)
+{
+	return tx_rate(r, frame, peer_reader);
+}
+
+static double tap_rx(struct rig *r)
+{
+	return rx_rate(r, peer_writer, false);
 }
 
 /* ------------------------------------------------------------ a real tap */
@@ -272,51 +289,13 @@ static void *sock_send(void *arg)
 /* Frames/s that reached the socket through the stack. */
 static double real_tx(struct rig *r)
 {
-	uint8_t f[FRAME];
-	uint16_t done = 0;
-	pthread_t th;
-	double t0, t;
-
-	udp_frame(f);
-	pthread_create(&th, NULL, sock_drain, r);
-	t0 = now();
-	do {
-		for (uint16_t i = 0; i < BATCH; i++)
-			ndrv_tx(&r->d, (uint16_t)((done + i) % QSIZE), f, FRAME);
-		ndrv_notify(&r->d, 1);
-		done = (uint16_t)(done + BATCH);
-		ndrv_wait(&r->d, 1, done, 5000);
-		t = now();
-	} while (t - t0 < secs);
-	r->stop = 1;
-	pthread_join(th, NULL);
-	return (double)r->peer_frames / (t - t0);
+	return tx_rate(r, udp_frame, sock_drain);
 }
 
 /* Frames/s the guest received from a host thread's datagrams. */
 static double real_rx(struct rig *r)
 {
-	uint16_t seen = 0;
-	uint64_t n = 0;
-	pthread_t th;
-	double t0, t;
-
-	for (uint16_t i = 0; i < QSIZE; i++)
-		ndrv_rx_post(&r->d, i, NDRV_BUF);
-	ndrv_notify(&r->d, 0);
-	pthread_create(&th, NULL, sock_send, r);
-	t0 = now();
-	do {
-		uint16_t idx = ndrv_used_idx(&r->d, 0);
-		for (; seen != idx; seen++, n++)
-			ndrv_rx_post(&r->d, ndrv_used(&r->d, 0, seen).id, NDRV_BUF);
-		ndrv_notify(&r->d, 0);
-		sched_yield();
-		t = now();
-	} while (t - t0 < secs);
-	r->stop = 1;
-	pthread_join(th, NULL);
-	return (double)n / (t - t0);
+	return rx_rate(r, sock_send, true);
 }
 
 /* The namespace, its tap and the socket; false (and why) when not root. */
