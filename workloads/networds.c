@@ -9,13 +9,6 @@
 
 #define EINVAL_ 22
 
-static int strcmp_(const char *a, const char *b)
-{
-	while (*a && *a == *b)
-		a++, b++;
-	return (unsigned char)*a - (unsigned char)*b;
-}
-
 static int hexval(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -103,6 +96,6 @@ int hvb_net_words(const char *cmdline, struct rt_net_info *info, const char **wh
 		*why = "net.peer_port= is not a UDP port (1..65535)";
 		return -EINVAL_;
 	}
-	info->reflect = hvb_cmdline_get(cmdline, "net.reflect", v, sizeof(v)) && !strcmp_(v, "1");
+	info->reflect = hvb_cmdline_get(cmdline, "net.reflect", v, sizeof(v)) && v[0] == '1' && !v[1];
 	return 0;
 }
