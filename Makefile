@@ -180,7 +180,8 @@ BENCH_MEM := $(BENCH_MEM),mem/chase-4MiB,mem/chase-64MiB,mem/chase-512MiB
 BENCH_IO := io/randread-4k-qd1,io/randwrite-4k-qd1,io/randread-4k-qd32,io/seqread-1m,io/flush
 BENCH_NET := net/udp-rr-64,net/tx-pps-64,net/rx-pps-64
 BENCH_WORKLOADS ?= micro/*,cpu/*,$(BENCH_MEM),$(BENCH_IO),$(BENCH_NET)
-BENCH_ARGS ?= --workload '$(BENCH_WORKLOADS)' --reps 5
+BENCH_VCPUS ?= 1
+BENCH_ARGS ?= --workload '$(BENCH_WORKLOADS)' --reps 5 --vcpus $(BENCH_VCPUS)
 # It builds only what the run needs (not the unit tests and tools of `all`),
 # with one job per CPU unless the caller's make already has a job server.
 bench: deps

@@ -68,8 +68,8 @@ static int check_ehdr(const Elf64_Ehdr *eh, size_t len, char *err, size_t errlen
 }
 
 struct notes {
-	bool have_entry, have_abi;
-	uint32_t entry, abi;
+	bool have_entry, have_abi, have_ap_entry;
+	uint32_t entry, abi, ap_entry;
 };
 
 /* Walk the notes of one PT_NOTE segment (bounds already checked). */
@@ -106,6 +106,15 @@ static int scan_notes(const uint8_t *p, uint64_t n, struct notes *nt, char *err,
 					    "hvbench ABI note has a %u-byte value", nh.n_descsz);
 			memcpy(&nt->abi, desc, 4);
 			nt->have_abi = true;
+		} else if (nh.n_namesz == sizeof(HVB_NOTE_NAME) &&
+			   !memcmp(name, HVB_NOTE_NAME, sizeof(HVB_NOTE_NAME)) &&
+			   nh.n_type == HVB_NOTE_AP_ENTRY) {
+			if (nh.n_descsz != 4)
+				return fail(-ENOEXEC, err, errlen,
+					    "hvbench AP entry note has a %u-byte value",
+					    nh.n_descsz);
+			memcpy(&nt->ap_entry, desc, 4);
+			nt->have_ap_entry = true;
 		}
 	}
 	return 0;
@@ -202,6 +211,10 @@ int hv_elf_parse(const void *buf, size_t len, struct hv_image *img, char *err, s
 	if (!entry_loaded(img, nt.entry))
 		return fail(-ENOEXEC, err, errlen,
 			    "PVH entry 0x%x is not inside a loaded part of the image", nt.entry);
+	/* An AP entry outside the image would start the APs in zeroes. */
+	if (nt.have_ap_entry && !entry_loaded(img, nt.ap_entry))
+		return fail(-ENOEXEC, err, errlen,
+			    "AP entry 0x%x is not inside a loaded part of the image", nt.ap_entry);
 	if (!nt.have_abi)
 		return fail(-ENOEXEC, err, errlen,
 			    "no hvbench ABI note: not an hvbench guest image");
@@ -212,6 +225,7 @@ int hv_elf_parse(const void *buf, size_t len, struct hv_image *img, char *err, s
 		    "guest image with this tree (make)",
 		    nt.abi, HVB_ABI_VERSION);
 	img->entry = nt.entry;
+	img->ap_entry = nt.have_ap_entry ? nt.ap_entry : 0;
 	img->abi_version = nt.abi;
 	return 0;
 }

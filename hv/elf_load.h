@@ -26,6 +26,9 @@ struct hv_elf_seg {
 struct hv_image {
 	uint32_t entry;	      /* PVH 32-bit entry point (guest-physical) */
 	uint32_t abi_version; /* from the hvbench note */
+	/* Application processors' 32-bit entry (HVB_NOTE_AP_ENTRY), 0 = the
+	 * image has none: it can run one vCPU only. */
+	uint32_t ap_entry;
 	uint64_t lo, hi;      /* lowest and one-past-highest loaded guest-physical address */
 	unsigned n_segs;
 	struct hv_elf_seg segs[HV_ELF_MAX_SEGS];
@@ -36,7 +39,7 @@ struct hv_image {
  * ET_EXEC; program headers inside the file, PT_LOAD segments with
  * filesz <= memsz, file bytes inside the file, no address wrap, no two
  * segments overlapping; a PVH entry note whose address lies in a loaded
- * segment; an hvbench note with version HVB_ABI_VERSION.  Does not look at
+ * segment (and an AP entry note, when there is one, likewise); an hvbench note with version HVB_ABI_VERSION.  Does not look at
  * guest memory.  0, or -ENOEXEC (malformed / not a guest image) or -EPROTO
  * (ABI version mismatch) with a message in err.
  */

@@ -4,6 +4,7 @@
 #include "exit.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -69,13 +70,15 @@ const char *hv_outcome_name(enum hv_outcome outcome)
 int vm_stop(struct vm *vm, struct vcpu *vcpu, enum hv_outcome outcome, const char *fmt, ...)
 {
 	struct hv_verdict *v = &vm->verdict;
+	enum hv_outcome running = HV_RUNNING;
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	va_list ap;
 
-	if (v->outcome != HV_RUNNING)
+	/* vCPU threads may race to it (SMP): the first one decides. */
+	if (!__atomic_compare_exchange_n(&v->outcome, &running, outcome, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
 		return HV_STOP;
-	v->outcome = outcome;
 	va_start(ap, fmt);
 	vsnprintf(v->msg, sizeof(v->msg), fmt, ap);
 	va_end(ap);
@@ -286,6 +289,8 @@ enum hv_outcome vcpu_run(struct vcpu *vcpu, const struct hv_run_opts *opts)
 {
 	struct vm *vm = vcpu->vm;
 	struct hv_watchdog wd;
+	uint64_t t_exit = 0;
+	bool timed = false;
 	int r, why;
 
 	if (vm->verdict.outcome != HV_RUNNING)
@@ -296,7 +301,13 @@ enum hv_outcome vcpu_run(struct vcpu *vcpu, const struct hv_run_opts *opts)
 		return vm->verdict.outcome;
 	}
 	for (;;) {
+		if (opts->exit_time && timed) /* the previous exit's time in the VMM */
+			opts->exit_time(opts->exit_time_arg, vcpu->run->exit_reason,
+					__builtin_ia32_rdtsc() - t_exit);
 		r = ioctl(vcpu->fd, KVM_RUN, 0);
+		timed = opts->exit_time && r >= 0;
+		if (timed)
+			t_exit = __builtin_ia32_rdtsc();
 		if (unlikely(r < 0)) {
 			r = errno;
 			why = watchdog_kicked(&wd);

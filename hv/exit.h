@@ -19,6 +19,14 @@
 struct hv_run_opts {
 	uint64_t timeout_ns;	 /* watchdog: the run ends as HV_TIMEOUT after this (0 = none) */
 	const volatile int *stop_flag; /* non-zero = stop as HV_INTERRUPTED (may be NULL) */
+	/*
+	 * Optional (NULL = no TSC read at all): the time the VMM spent on each
+	 * exit, TSC cycles from KVM_RUN's return to the next KVM_RUN, called
+	 * right before that next KVM_RUN with the exit's reason.  Not called
+	 * for a KVM_RUN a signal interrupted, nor for the exit that ends the run.
+	 */
+	void (*exit_time)(void *arg, uint32_t reason, uint64_t cycles);
+	void *exit_time_arg;
 };
 
 /*

@@ -14,7 +14,7 @@ static void report_start(struct hv_iothread *t, int r)
 	pthread_mutex_unlock(&t->start_lock);
 }
 
-static int pin_self(int cpu)
+int hv_thread_pin_self(int cpu)
 {
 	cpu_set_t set;
 
@@ -33,7 +33,7 @@ static void *iothread_main(void *arg)
 	int r;
 
 	__atomic_store_n(&t->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
-	r = pin_self(t->cpu);
+	r = hv_thread_pin_self(t->cpu);
 	if (!r && t->confine)
 		r = t->confine();
 	report_start(t, r);

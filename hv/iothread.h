@@ -16,6 +16,10 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+/* Pin the calling thread (an I/O thread, an AP's vCPU thread) to cpu;
+ * cpu < 0: leave it where it is.  0 or -errno. */
+int hv_thread_pin_self(int cpu);
+
 struct hv_iothread_ops {
 	void (*loop)(void *dev);   /* serve until hv_iothread_stopping() */
 	void (*wake)(void *dev);   /* make a waiting loop look at the flag */

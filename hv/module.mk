@@ -30,3 +30,13 @@ ALL_TARGETS += $(HV_NET_BENCH)
 $(HV_NET_BENCH): hv/bench/net_frames.c $$(HV_OBJS)
 	$(call say,LD,$@)
 	$(Q)$(HOST_CC) $(HOST_CFLAGS) -Itests $(DEPFLAGS) $(HOST_LDFLAGS) -o $@ $^ -lpthread
+
+# hv-bare-boot: the kvm runner's boot_ms (`hvbench run`, one repetition)
+# against a bare PVH loader of the same image (hv/ helpers + a KVM_RUN loop
+# to HELLO), interleaved.  Prints figures and both breakdowns; asserts nothing.
+HV_BOOT_BENCH := $(O)/hv-bare-boot
+ALL_TARGETS += $(HV_BOOT_BENCH)
+
+$(HV_BOOT_BENCH): hv/bench/bare_boot.c $$(HV_OBJS)
+	$(call say,LD,$@)
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(DEPFLAGS) $(HOST_LDFLAGS) -o $@ $^ -lpthread

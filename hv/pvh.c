@@ -9,17 +9,20 @@
 
 int vm_pvh_setup(struct vm *vm, const char *cmdline)
 {
-	struct hv_memmap_entry map[3] = {
+	/* RAM ends where host-built page tables begin (paging.h). */
+	uint64_t ram_hi = vm->tables_gpa ? vm->tables_gpa : vm->ram_size;
+	struct hv_memmap_entry map[4] = {
 	    {.addr = 0, .size = HV_LOAD_MIN, .type = HV_E820_RESERVED},
-	    {.addr = HV_LOAD_MIN, .size = vm->ram_size - HV_LOAD_MIN, .type = HV_E820_RAM},
+	    {.addr = HV_LOAD_MIN, .size = ram_hi - HV_LOAD_MIN, .type = HV_E820_RAM},
 	    {.addr = HVB_MMIO_BENCH_USER, .size = 2 * HVB_MMIO_SIZE, .type = HV_E820_RESERVED},
+	    {.addr = ram_hi, .size = vm->ram_size - ram_hi, .type = HV_E820_RESERVED},
 	};
 	struct hv_start_info si = {
 	    .magic = HV_START_INFO_MAGIC,
 	    .version = 1,
 	    .cmdline_paddr = HV_CMDLINE_GPA,
 	    .memmap_paddr = HV_MEMMAP_GPA,
-	    .memmap_entries = 3,
+	    .memmap_entries = vm->tables_gpa ? 4 : 3,
 	};
 	size_t len = strlen(cmdline) + 1;
 	int r;

@@ -9,7 +9,9 @@
  *     HV_START_INFO_GPA        struct hv_start_info (hvm_start_info v1)
  *     HV_MEMMAP_GPA            struct hv_memmap_entry[] (hvm_memmap_table_entry)
  *     HV_CMDLINE_GPA           the command line, NUL-terminated, < HVB_CMDLINE_MAX
- *   [HV_LOAD_MIN, ram_size)    RAM: the image (p_paddr) and free memory above
+ *   [HV_LOAD_MIN, ram_hi)      RAM: the image (p_paddr) and free memory above;
+ *                              ram_hi = vm->tables_gpa if set, else ram_size
+ *   [tables_gpa, ram_size)     host-built page tables (paging.h), E820 type 2
  *   HVB_MMIO_BENCH_*           MMIO pages of the hvbench device (no RAM)
  *
  * Entry state (vcpu_setup_pvh): 32-bit protected mode, paging off, CS a
@@ -58,7 +60,8 @@ struct hv_memmap_entry {
 
 /*
  * Write start info, memory map (host-reserved low area, RAM above
- * HV_LOAD_MIN, the hvbench MMIO pages as reserved) and the command line
+ * HV_LOAD_MIN, the hvbench MMIO pages and host-built page tables as
+ * reserved) and the command line
  * into guest memory.  -E2BIG if cmdline does not fit HVB_CMDLINE_MAX,
  * -ERANGE if RAM does not cover the boot area.
  */

@@ -247,6 +247,15 @@ static const struct sc_rule vhost_rules[] = {
 	VHOST_NET_SET_BACKEND, VHOST_GET_VRING_BASE),
 };
 
+/*
+ * The interrupt bench device's thread (hv/dev_irqbench.c): it sleeps in
+ * poll on the kick ioeventfd and its stop eventfd, reads them, signals the
+ * irqfds (write), and iothread_rules.  No ioctl, no open, no socket.
+ */
+static const struct sc_rule irqbench_rules[] = {
+    ANY(SYS_write),
+};
+
 #define N_RULES(tab) (sizeof(tab) / sizeof((tab)[0]))
 
 /* A filter's allowlist: its own rules, then (for I/O threads) the common ones. */
@@ -381,6 +390,11 @@ int hv_seccomp_io_install(void)
 int hv_seccomp_net_install(void)
 {
 	return iothread_install(net_rules, N_RULES(net_rules));
+}
+
+int hv_seccomp_irqbench_install(void)
+{
+	return iothread_install(irqbench_rules, N_RULES(irqbench_rules));
 }
 
 int hv_seccomp_vhost_install(void)

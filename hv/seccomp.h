@@ -70,6 +70,9 @@ int hv_seccomp_io_install(void);
  */
 int hv_seccomp_net_install(void);
 int hv_seccomp_vhost_install(void);
+/* The interrupt bench device's thread (irqbench_rules: write on top of
+ * iothread_rules), like the above. */
+int hv_seccomp_irqbench_install(void);
 
 /* How many system calls the filter allows (clone3's ENOSYS not counted). */
 unsigned hv_seccomp_n_allowed(void);

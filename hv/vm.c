@@ -67,6 +67,8 @@ void vm_destroy(struct vm *vm)
 	}
 	for (unsigned i = 0; i < vm->n_ioeventfds; i++)
 		close(vm->ioeventfds[i]);
+	for (unsigned i = 0; i < vm->n_irqfds; i++)
+		close(vm->irqfds[i]);
 	close(vm->fd);
 	close(vm->kvm_fd);
 	for (unsigned i = 0; i < vm->n_mem; i++)
@@ -149,6 +151,41 @@ err_free:
 	return r;
 }
 
+#define CPUID_1_ECX_X2APIC	(1u << 21)
+#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
+#define KVM_LEAF_SIGNATURE	0x40000000u
+#define KVM_LEAF_FEATURES	0x40000001u
+
+/* This vCPU's view: its APIC ID, TSC-deadline with an irqchip; and note
+ * what the guest is offered. */
+static void cpuid_fixup(struct vcpu *vcpu, struct kvm_cpuid2 *cpuid)
+{
+	struct hv_cpu_features *f = &vcpu->feat;
+	uint32_t id = (uint32_t)vcpu->id;
+
+	memset(f, 0, sizeof(*f));
+	for (uint32_t i = 0; i < cpuid->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+
+		if (e->function == 1) {
+			e->ebx = (e->ebx & 0x00ffffffu) | id << 24;
+			if (vcpu->vm->irqchip != HV_IRQCHIP_NONE &&
+			    vm_check_cap(vcpu->vm, KVM_CAP_TSC_DEADLINE_TIMER))
+				e->ecx |= CPUID_1_ECX_TSC_DEADLINE;
+			f->x2apic = e->ecx & CPUID_1_ECX_X2APIC;
+			f->tsc_deadline = e->ecx & CPUID_1_ECX_TSC_DEADLINE;
+		} else if (e->function == 0xb || e->function == 0x1f) {
+			e->edx = id;
+		} else if (e->function == KVM_LEAF_SIGNATURE) {
+			f->kvm_leaf = true;
+		} else if (e->function == KVM_LEAF_FEATURES) {
+			f->pv_eoi = e->eax & (1u << 6);	      /* KVM_FEATURE_PV_EOI */
+			f->pv_unhalt = e->eax & (1u << 7);    /* KVM_FEATURE_PV_UNHALT */
+			f->pv_send_ipi = e->eax & (1u << 11); /* KVM_FEATURE_PV_SEND_IPI */
+		}
+	}
+}
+
 int vcpu_cpuid_init(struct vcpu *vcpu)
 {
 	struct kvm_cpuid2 *cpuid = NULL;
@@ -168,10 +205,24 @@ int vcpu_cpuid_init(struct vcpu *vcpu)
 			goto out;
 		nent *= 2;
 	}
+	cpuid_fixup(vcpu, cpuid);
 	r = ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid) ? -errno : 0;
 out:
 	free(cpuid);
 	return r;
+}
+
+int vcpu_tsc_offset_set(struct vcpu *vcpu, int64_t offset)
+{
+	struct kvm_device_attr attr = {
+	    .group = KVM_VCPU_TSC_CTRL,
+	    .attr = KVM_VCPU_TSC_OFFSET,
+	    .addr = (uint64_t)(uintptr_t)&offset,
+	};
+
+	if (ioctl(vcpu->fd, KVM_HAS_DEVICE_ATTR, &attr))
+		return errno == ENOTTY ? -ENOTTY : -ENXIO;
+	return ioctl(vcpu->fd, KVM_SET_DEVICE_ATTR, &attr) ? -errno : 0;
 }
 
 int vcpu_regs_get(struct vcpu *vcpu, struct kvm_regs *regs)

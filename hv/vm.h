@@ -22,6 +22,24 @@
 #define HV_MAX_MMIO	   8
 #define HV_MAX_IOEVENTFDS  8
 #define HV_EXIT_REASONS	   64
+#define HV_MAX_IRQFDS	   8
+
+/* The VM's interrupt controller (irqchip.h). */
+enum hv_irqchip {
+	HV_IRQCHIP_NONE = 0, /* no LAPIC: hlt exits to userspace, nothing is delivered */
+	HV_IRQCHIP_SPLIT,    /* LAPICs in the kernel, no PIC/PIT/IOAPIC (the core's choice) */
+	HV_IRQCHIP_KERNEL,   /* KVM_CREATE_IRQCHIP: LAPICs + PIC + IOAPIC in the kernel */
+};
+
+/* What vcpu_cpuid_init() offered the guest (CPUID as set). */
+struct hv_cpu_features {
+	bool x2apic;	   /* leaf 1 ecx bit 21 */
+	bool tsc_deadline; /* leaf 1 ecx bit 24 (set by us with an irqchip, KVM_CAP_TSC_DEADLINE_TIMER) */
+	bool kvm_leaf;	   /* the KVM signature leaf 0x40000000 */
+	bool pv_eoi;	   /* KVM_FEATURE_PV_EOI in leaf 0x40000001 */
+	bool pv_send_ipi;  /* KVM_FEATURE_PV_SEND_IPI */
+	bool pv_unhalt;	   /* KVM_FEATURE_PV_UNHALT */
+};
 
 struct vm;
 struct vcpu;
@@ -88,6 +106,7 @@ struct vcpu {
 	uint64_t n_exits;    /* KVM_RUN returns on this vCPU */
 	/* Userspace exits by KVM exit reason (reasons >= HV_EXIT_REASONS in [0]). */
 	uint64_t exit_counts[HV_EXIT_REASONS];
+	struct hv_cpu_features feat; /* after vcpu_cpuid_init() */
 };
 
 struct vm {
@@ -96,6 +115,9 @@ struct vm {
 	struct vm_mem_region mem[HV_MAX_MEM_REGIONS];
 	unsigned n_mem;
 	uint64_t ram_size; /* RAM is [0, ram_size) in region 0 */
+	/* Host-built initial page tables at [tables_gpa, ram_size), 0 = none
+	 * (paging.h); vm_pvh_setup reports them reserved. */
+	uint64_t tables_gpa;
 	struct vcpu *vcpus[HV_MAX_VCPUS];
 	unsigned n_vcpus;
 	struct vm_pio pio[HV_MAX_PIO];
@@ -104,6 +126,10 @@ struct vm {
 	unsigned n_mmio;
 	int ioeventfds[HV_MAX_IOEVENTFDS];
 	unsigned n_ioeventfds;
+	enum hv_irqchip irqchip; /* vm_irqchip_create (irqchip.h) */
+	struct kvm_irq_routing_entry routes[HV_MAX_IRQFDS];
+	int irqfds[HV_MAX_IRQFDS]; /* irqfds[i] raises routes[i] */
+	unsigned n_irqfds;
 	struct hv_verdict verdict;
 	/* Set by a user who wants the run to stop (e.g. &hvb_interrupted);
 	 * the watchdog polls it.  May be NULL. */
@@ -134,9 +160,26 @@ int vcpu_create(struct vm *vm, unsigned id, struct vcpu **out);
 /*
  * Give the vCPU the CPUID KVM supports on this host (KVM_GET_SUPPORTED_CPUID
  * -> KVM_SET_CPUID2), as every VMM does: without it the guest sees no
- * features and cannot enable SSE/AVX state (CR4.OSXSAVE, XCR0).
+ * features and cannot enable SSE/AVX state (CR4.OSXSAVE, XCR0).  Per vCPU,
+ * as a VMM must: the initial APIC ID (leaf 1 ebx[31:24], leaf 0xb edx) is
+ * the vCPU's id.  With an irqchip, TSC-deadline is offered where KVM has
+ * KVM_CAP_TSC_DEADLINE_TIMER (KVM leaves that bit to the VMM).  What was
+ * offered is in vcpu->feat.
  */
 int vcpu_cpuid_init(struct vcpu *vcpu);
+
+/*
+ * One clock for host and guest: the vCPU's TSC offset set to 0
+ * (KVM_SET_DEVICE_ATTR, group KVM_VCPU_TSC_CTRL, attribute
+ * KVM_VCPU_TSC_OFFSET; Linux >= 5.16), so a guest rdtsc reads what the
+ * host's rdtsc reads at the same instant (TSC scaling aside: the vCPU
+ * keeps the host's frequency unless a VMM changes it, and the core does
+ * not).  KVM otherwise starts each VM's TSC at 0, so guest stamps and the
+ * host's (abi.h interrupt bench device) would be on two clocks.  0, or
+ * -errno: -ENXIO / -ENOTTY where this KVM has no such attribute (the TSC
+ * then stays KVM's default; the caller records it).
+ */
+int vcpu_tsc_offset_set(struct vcpu *vcpu, int64_t offset);
 
 /* KVM_GET_REGS / KVM_SET_REGS / KVM_GET_SREGS / KVM_SET_SREGS: 0 or -errno. */
 int vcpu_regs_get(struct vcpu *vcpu, struct kvm_regs *regs);

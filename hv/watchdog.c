@@ -47,6 +47,13 @@ static void kick(struct hv_watchdog *wd, int why)
 	pthread_kill(wd->target, HV_KICK_SIGNAL);
 }
 
+/* Another thread may end the run (vCPU 0's shutdown seen by an AP, an
+ * AP's crash, a device thread's verdict): this vCPU must leave KVM_RUN too. */
+static bool sibling_ended_run(const struct vcpu *vcpu)
+{
+	return __atomic_load_n(&vcpu->vm->verdict.outcome, __ATOMIC_ACQUIRE) != HV_RUNNING;
+}
+
 static void *watchdog_main(void *arg)
 {
 	struct hv_watchdog *wd = arg;
@@ -68,6 +75,8 @@ static void *watchdog_main(void *arg)
 			break;
 		if (wd->stop_flag && *wd->stop_flag)
 			kick(wd, HV_INTERRUPTED);
+		else if (sibling_ended_run(wd->vcpu))
+			kick(wd, HV_INTERRUPTED); /* the verdict is the sibling's */
 		else if (wd->deadline_ns && hv_now_ns() >= wd->deadline_ns)
 			kick(wd, HV_TIMEOUT);
 	}

@@ -36,6 +36,18 @@ static int seq_accept(struct hvb_console_stream *s, uint32_t seq)
 	return 1;
 }
 
+/* The first "@hvb1 " or "@hvb2 " after the line's start, or NULL. */
+static const char *glued_record(const char *p, size_t len)
+{
+	const char *a, *b;
+
+	if (len < 2)
+		return NULL;
+	a = memmem(p + 1, len - 1, HVB_CONSOLE_PREFIX, sizeof(HVB_CONSOLE_PREFIX) - 1);
+	b = memmem(p + 1, len - 1, HVB_CONSOLE_PREFIX_Z, sizeof(HVB_CONSOLE_PREFIX_Z) - 1);
+	return !a ? b : !b ? a : a < b ? a : b;
+}
+
 /* One complete line (without '\n'). */
 static int line_done(struct hvb_console_stream *s, const char *p, size_t len)
 {
@@ -43,9 +55,8 @@ static int line_done(struct hvb_console_stream *s, const char *p, size_t len)
 	const char *mark;
 	uint32_t seq;
 
-	/* A record glued to preceding text that had no newline. */
-	mark = len > 1 ? memmem(p + 1, len - 1, HVB_CONSOLE_PREFIX, sizeof(HVB_CONSOLE_PREFIX) - 1)
-		       : NULL;
+	/* A record glued to preceding text that had no newline (either form). */
+	mark = glued_record(p, len);
 	if (mark) {
 		text_line(s, p, (size_t)(mark - p));
 		len -= (size_t)(mark - p);

@@ -20,7 +20,8 @@ const char *const hvb_counters_header[HVB_COUNTERS_COLS] = { "run_id",       "ru
 					       "event",        "value",  "time_enabled",
 					       "time_running", "source", "status",   "note" };
 const char *const hvb_exits_header[HVB_EXITS_COLS] = { "run_id", "runner", "workload", "rep",
-					    "reason", "count",  "total_ns", "source", "ops" };
+					    "reason", "count",  "total_ns", "source", "ops",
+					    "p50_ns", "p90_ns", "p99_ns", "max_ns" };
 
 const char *hvb_status_name(enum hvb_status st)
 {

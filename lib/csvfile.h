@@ -15,7 +15,7 @@
 /* The header rows of the data files (FORMAT.md). */
 #define HVB_SAMPLES_COLS  10
 #define HVB_COUNTERS_COLS 11
-#define HVB_EXITS_COLS	  9
+#define HVB_EXITS_COLS	  13
 extern const char *const hvb_samples_header[HVB_SAMPLES_COLS];
 extern const char *const hvb_counters_header[HVB_COUNTERS_COLS];
 extern const char *const hvb_exits_header[HVB_EXITS_COLS];

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hvb/abi.h"
+
 struct hvb_config;     /* runners/common/config.h: resolved once per run */
 struct hvb_caps_cache; /* runners/common/caps_probe.h: one per runner per run */
 
@@ -27,6 +29,13 @@ struct hvb_job {
 	unsigned batches;    /* timed batches per repetition */
 	uint64_t tsc_khz;    /* host TSC frequency (measured once per run) */
 	int cpu;             /* CPU to pin the workload / vCPU 0 to, -1 = none */
+	/* CPUs of the guest (vCPUs) or native worker threads (--vcpus, 1..
+	 * HVB_MAX_VCPUS); the cmdline carries vcpus=N when > 1.  cpus[i] is
+	 * the host CPU vCPU / worker i is pinned to (-1 = none; cpus[0] ==
+	 * cpu), chosen once by the command (--cpus LIST or round robin from
+	 * cpu) and recorded in meta as placement. */
+	unsigned vcpus;
+	int cpus[HVB_MAX_VCPUS];
 	double timeout_s;    /* wall-clock limit for the whole job (watchdog) */
 	/* Page size of workload memory (--page-size), HVB_PAGE_4K or
 	 * HVB_PAGE_2M: natively the madvise of workload buffers, in a guest its

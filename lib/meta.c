@@ -10,9 +10,12 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "hvb/abi.h"
+#include "irq_state.h"
 #include "perf.h"
 #include "topology.h"
 #include "util.h"
+#include "vmcost.h"
 
 int hvb_cpuinfo_get(const char *key, char *buf, size_t len)
 {
@@ -73,42 +76,97 @@ void hvb_meta_hypervisor(char *buf, size_t len)
 		hvb_strlcpy(buf, "unknown (hypervisor bit set, no signature)", len);
 }
 
+/* (meta.h) */
+const char *hvb_host_root(void)
+{
+	const char *r = getenv("HVB_HOST_ROOT");
+
+	return r ? r : "";
+}
+
+/* The CPUID signature in words, for the nesting text: the raw list is the
+ * `hypervisor` key, so nesting names the vendor once instead of repeating
+ * it ("TCGTCGTCGTCG (0x40000000)" twice read as a stutter). */
+static const char *hv_vendor_name(const char *sig)
+{
+	static const struct {
+		const char *sig, *name;
+	} v[] = {
+		{ "TCGTCGTCGTCG", "QEMU TCG" }, { "KVMKVMKVM", "KVM" },
+		{ "XenVMMXenVMM", "Xen" },	  { "Microsoft Hv", "Hyper-V" },
+		{ "VMwareVMware", "VMware" },	  { "VBoxVBoxVBox", "VirtualBox" },
+		{ "bhyve bhyve", "bhyve" },	  { "ACRNACRNACRN", "ACRN" },
+	};
+
+	if (!*sig)
+		return "no hypervisor";
+	for (size_t i = 0; i < ARRAY_SIZE(v); i++)
+		if (!strncmp(sig, v[i].sig, strlen(v[i].sig)))
+			return v[i].name;
+	return "another hypervisor";
+}
+
+static void host_cpuid_signature(const char *root, char *sig, size_t len);
+static bool host_read(const char *root, const char *path, char *buf, size_t len);
+static bool host_exists(const char *root, const char *path);
+static bool host_cpuinfo(const char *root, const char *key, char *buf, size_t len);
+
 /* "dom0" or "domU" when this kernel runs on Xen (PV or PVH), else NULL. */
-static const char *xen_domain_kind(void)
+static const char *xen_domain_kind(const char *root)
 {
 	char caps[256];
 
-	if (access("/proc/xen", F_OK) != 0 && access("/sys/hypervisor/type", F_OK) != 0)
+	if (!host_exists(root, "/proc/xen") && !host_exists(root, "/sys/hypervisor/type"))
 		return NULL;
-	if (hvb_read_file("/sys/hypervisor/type", caps, sizeof(caps)) == 0 && strcmp(caps, "xen"))
+	if (host_read(root, "/sys/hypervisor/type", caps, sizeof(caps)) && strcmp(caps, "xen"))
 		return NULL;
-	if (hvb_read_file("/proc/xen/capabilities", caps, sizeof(caps)) == 0)
+	if (host_read(root, "/proc/xen/capabilities", caps, sizeof(caps)))
 		return strstr(caps, "control_d") ? "dom0" : "domU";
-	return access("/dev/xen/privcmd", F_OK) == 0 ? "dom0" : "domU";
+	return host_exists(root, "/dev/xen/privcmd") ? "dom0" : "domU";
 }
 
-void hvb_meta_nesting(char *buf, size_t len)
+/* Is word a whole word of the space-separated flags? */
+static bool has_flag(const char *flags, const char *word)
 {
-	char flags[4096] = "", hv[256];
-	const char *xen = xen_domain_kind();
+	size_t n = strlen(word);
+
+	for (const char *p = strstr(flags, word); p; p = strstr(p + 1, word))
+		if ((p == flags || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+void hvb_meta_nesting_at(const char *root, char *buf, size_t len)
+{
+	char flags[8192] = "", sig[256];
+	const char *xen = xen_domain_kind(root), *hv;
 	bool vmx, svm;
 
-	hvb_cpuinfo_get("flags", flags, sizeof(flags));
-	vmx = strstr(flags, " vmx") != NULL;
-	svm = strstr(flags, " svm") != NULL;
-	hvb_meta_hypervisor(hv, sizeof(hv));
-	if (access("/sys/module/kvm_pvm", F_OK) == 0)
+	host_cpuinfo(root, "flags", flags, sizeof(flags));
+	vmx = has_flag(flags, "vmx");
+	svm = has_flag(flags, "svm");
+	host_cpuid_signature(root, sig, sizeof(sig));
+	hv = hv_vendor_name(sig);
+	if (host_exists(root, "/sys/module/kvm_pvm"))
 		snprintf(buf, len, "pvm (/dev/kvm is kvm_pvm: guest ring 0 is "
 				   "instruction-emulated, no vmx/svm)");
 	else if (xen)
 		snprintf(buf, len, "xen %s (CPUID: %s)", xen, hv);
-	else if (access("/dev/kvm", F_OK) != 0)
-		snprintf(buf, len, "no /dev/kvm (hypervisor: %s)", hv);
+	else if (!host_exists(root, "/dev/kvm"))
+		snprintf(buf, len, "no /dev/kvm (%s)", hv);
 	else if (vmx || svm)
-		snprintf(buf, len, "kvm on hardware virtualization (%s; hypervisor: %s)",
-			 vmx ? "vmx" : "svm", hv);
+		snprintf(buf, len, "kvm on hardware virtualization (%s; %s)", vmx ? "vmx" : "svm",
+			 *sig ? (strcmp(hv, "QEMU TCG") ? hv : "emulated by QEMU TCG")
+			      : "bare metal");
 	else
 		snprintf(buf, len, "/dev/kvm without vmx/svm (software KVM, e.g. PVM)");
+}
+
+/* The real host's, whatever HVB_HOST_ROOT says: runners decide by it
+ * (hvb_host_is_pvm), and a fake tree must not change what they run. */
+void hvb_meta_nesting(char *buf, size_t len)
+{
+	hvb_meta_nesting_at("", buf, len);
 }
 
 static void meta_file(struct hvb_sink *s, const char *key, const char *path, const char *def)
@@ -362,17 +420,38 @@ void hvb_meta_host_identity(const char *root, char *hash, size_t hlen, char *fie
 	snprintf(hash, hlen, "%016llx", (unsigned long long)h);
 }
 
-/* HVB_HOST_ROOT: a fake /proc + /sys tree for the tests; unset on real hosts. */
-static const char *host_root(void)
-{
-	const char *r = getenv("HVB_HOST_ROOT");
 
-	return r ? r : "";
+/* host.irq.*: what decides interrupt costs here (probes/irq_state.c). */
+static void meta_irq_state(struct hvb_sink *s, const char *root)
+{
+	struct hvb_irq_state st;
+	char key[64];
+
+	hvb_irq_state_read(root, &st);
+	for (int i = 0; i < st.n; i++) {
+		snprintf(key, sizeof(key), "host.irq.%s", st.item[i].key);
+		hvb_sink_meta(s, key, st.item[i].value);
+	}
+}
+
+/* host.ksm.*, host.thp.*, host.overcommit_memory, host.swap.*: the memory
+ * policy that decides per-VM memory and memory-bound figures
+ * (probes/vmcost.c). */
+static void meta_mem_state(struct hvb_sink *s, const char *root)
+{
+	struct hvb_mem_state st;
+	char key[64];
+
+	hvb_mem_state_read(root, &st);
+	for (int i = 0; i < st.n; i++) {
+		snprintf(key, sizeof(key), "host.%s", st.item[i].key);
+		hvb_sink_meta(s, key, st.item[i].value);
+	}
 }
 
 static void meta_host_context(struct hvb_sink *s)
 {
-	const char *root = host_root();
+	const char *root = hvb_host_root();
 	char kind[32], evidence[1024], hash[32], fields[256], v[256];
 
 	hvb_meta_host_kind(root, kind, sizeof(kind), evidence, sizeof(evidence));
@@ -385,4 +464,23 @@ static void meta_host_context(struct hvb_sink *s)
 	hvb_meta_host_identity(root, hash, sizeof(hash), fields, sizeof(fields));
 	hvb_sink_meta(s, "host_identity", hash);
 	hvb_sink_meta(s, "host_identity_fields", fields);
+	meta_irq_state(s, root);
+	meta_mem_state(s, root);
+}
+
+void hvb_meta_placement(struct hvb_sink *sink, unsigned vcpus, const int *cpus,
+			unsigned host_cpus, bool overcommit)
+{
+	char list[HVB_MAX_VCPUS * 12] = "";
+	size_t at = 0;
+
+	for (unsigned i = 0; i < vcpus && i < HVB_MAX_VCPUS && at < sizeof(list); i++)
+		at += (size_t)snprintf(list + at, sizeof(list) - at, "%s%d", i ? "," : "", cpus[i]);
+	hvb_sink_metaf(sink, "vcpus", "%u", vcpus);
+	hvb_sink_meta(sink, "cpus", list);
+	if (overcommit)
+		hvb_sink_metaf(sink, "overcommit", "yes: %u vCPUs on %u host CPU(s)", vcpus,
+			       host_cpus);
+	else
+		hvb_sink_meta(sink, "overcommit", "no");
 }

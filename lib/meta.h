@@ -2,19 +2,37 @@
 #ifndef HVB_META_H
 #define HVB_META_H
 
+#include <stdbool.h>
+
 #include "sink.h"
 
 /* Write the host keys: kernel, CPU, memory, hypervisor/nesting, mitigations,
  * huge pages, governor, topology, compiler and workload flags, build. */
 void hvb_meta_host(struct hvb_sink *sink);
 
+/* The run's placement (--vcpus, --cpus): meta keys vcpus, cpus (host CPU of
+ * vCPU / worker i, comma-separated; -1 = unpinned) and overcommit ("no",
+ * or "yes: N vCPUs on M host CPUs"). */
+void hvb_meta_placement(struct hvb_sink *sink, unsigned vcpus, const int *cpus,
+			unsigned host_cpus, bool overcommit);
+
 /* What the host itself runs on: "none", or the CPUID hypervisor vendor
  * ("KVMKVMKVM", "XenVMMXenVMM", ...), written into buf. */
 void hvb_meta_hypervisor(char *buf, size_t len);
 
-/* Nesting: "pvm (/dev/kvm is kvm_pvm ...)", "kvm on hardware virtualization
- * (vmx)", "no /dev/kvm", ...  written into buf. */
+/* Nesting of the real host (never under HVB_HOST_ROOT: runners decide by
+ * it): "pvm (/dev/kvm is kvm_pvm ...)", "kvm on hardware virtualization
+ * (vmx; bare metal)", "no /dev/kvm (KVM)", ...  written into buf. */
 void hvb_meta_nesting(char *buf, size_t len);
+
+/* The same read under root ("" for the real host; tests give a fake tree
+ * with ROOT/cpuid-hypervisor, see HVB_HOST_ROOT).  The CPUID signature is
+ * named in words ("QEMU TCG", "KVM"): the raw list is the hypervisor key. */
+void hvb_meta_nesting_at(const char *root, char *buf, size_t len);
+
+/* HVB_HOST_ROOT: a fake /proc + /sys tree for the tests; "" (the real
+ * host) when unset.  The root the host.* readers take. */
+const char *hvb_host_root(void);
 
 /* Value of the first "key : value" line of /proc/cpuinfo with that key. */
 int hvb_cpuinfo_get(const char *key, char *buf, size_t len);

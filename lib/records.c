@@ -97,21 +97,31 @@ static bool seen_before(struct hvb_rec_consumer *c, int wi, const char *metric, 
 static int deliver_sample(struct hvb_rec_consumer *c, const struct hvb_record *r, int wi,
 			  const char *metric, const char *unit, const char *text)
 {
-	if (!isfinite(r->value))
+	bool measured = r->status == HVB_ST_OK;
+
+	if (r->status != HVB_ST_OK && r->status != HVB_ST_SKIPPED &&
+	    r->status != HVB_ST_UNSUPPORTED)
+		return proto(c, "sample %s/%s has status %d (ok, skipped or unsupported)",
+			     c->job->workloads[wi], metric, r->status);
+	if (!measured && !*text)
+		return proto(c, "sample %s/%s not measured, without the reason",
+			     c->job->workloads[wi], metric);
+	if (measured && !isfinite(r->value))
 		return proto(c, "sample %s/%s is not a finite number", c->job->workloads[wi],
 			     metric);
 	if (r->better != HVB_LOWER_IS_BETTER && r->better != HVB_HIGHER_IS_BETTER)
 		return proto(c, "sample %s/%s has no direction", c->job->workloads[wi], metric);
 	if (!*metric || !*unit)
 		return proto(c, "sample of %s without metric or unit", c->job->workloads[wi]);
-	if (!hvb_value_valid(unit, r->value))
+	if (measured && !hvb_value_valid(unit, r->value))
 		return proto(c, "sample %s/%s is %g %s: must be %s", c->job->workloads[wi], metric,
 			     r->value, unit, hvb_unit_positive(unit) ? "> 0" : ">= 0");
 	if (seen_before(c, wi, metric, r->rep))
 		return proto(c, "sample %s/%s of repetition %u sent twice", c->job->workloads[wi],
 			     metric, r->rep);
 	hvb_out_sample(c->out, .workload = c->job->workloads[wi], .metric = metric, .unit = unit,
-		       .better = r->better, .rep = r->rep, .value = r->value, .note = text);
+		       .better = r->better, .rep = r->rep, .value = r->value,
+		       .status = (enum hvb_status)r->status, .note = text);
 	c->delivered[wi] = 1;
 	return 0;
 }

@@ -11,12 +11,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util.h"
 
+struct exits_ctx;
+
 struct read_ctx {
 	struct hvb_run *run;
+	struct exits_ctx *exits; /* exits.csv only */
 	const char *path;
 	char *err;
 	size_t errlen;
@@ -401,6 +405,26 @@ bool hvb_run_id_valid(const char *id)
 	       strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
 }
 
+void hvb_run_id_make(char *buf, size_t len)
+{
+	char host[64] = "host";
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gethostname(host, sizeof(host));
+	host[sizeof(host) - 1] = '\0';
+	host[strcspn(host, ".")] = '\0';
+	/* A run id is one safe path component, whatever the host calls itself. */
+	for (char *c = host; *c; c++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-", *c))
+			*c = '-';
+	if (!host[0])
+		snprintf(host, sizeof(host), "host");
+	gmtime_r(&now, &tm);
+	snprintf(buf, len, "%04d%02d%02d-%02d%02d%02d-%s-%d", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, host, (int)getpid());
+}
+
 /* The keys every reader needs: format_version 1, a known status, a run id
  * that is one safe path component. */
 static int meta_check(const struct hvb_run *run, char *err, size_t errlen)
@@ -539,4 +563,157 @@ void hvb_run_free(struct hvb_run *run)
 	free(run->dir);
 	free(run->status);
 	memset(run, 0, sizeof(*run));
+}
+
+/* ------------------------------------------------------------ exits.csv */
+
+/* The columns every exits.csv has (the first version's, less nothing),
+ * then the ones added later, found by name. */
+#define EXITS_FIXED 7
+enum { X_SOURCE, X_OPS, X_P50, X_P90, X_P99, X_MAX, X_LATER };
+static const char *const exits_later[X_LATER] = { "source", "ops",    "p50_ns",
+						  "p90_ns", "p99_ns", "max_ns" };
+
+struct exits_ctx {
+	int col[X_LATER]; /* -1: the file has no such column */
+	struct hvb_exit_row *rows;
+	size_t n;
+};
+
+static int exits_header(struct read_ctx *c, char **f, size_t n, long line)
+{
+	int r = header_row(c, f, n, line, hvb_exits_header, EXITS_FIXED);
+
+	for (int k = 0; k < X_LATER; k++) {
+		c->exits->col[k] = -1;
+		for (size_t i = EXITS_FIXED; i < n; i++)
+			if (!strcmp(f[i], exits_later[k]))
+				c->exits->col[k] = (int)i;
+	}
+	return r;
+}
+
+static const char *later(struct read_ctx *c, char **f, int k)
+{
+	return c->exits->col[k] < 0 ? "" : f[c->exits->col[k]];
+}
+
+/* A number column: required, or optional (empty = *has false). */
+static int exit_number(struct read_ctx *c, long line, const char *name, const char *text,
+		       bool required, bool *has, double *out)
+{
+	int r;
+
+	*has = *text != '\0';
+	if (!*has)
+		return required ? badf(c, line, "column %s is empty", name) : 0;
+	if (!decimal_syntax(text))
+		return badf(c, line, "column %s: '%.80s' is not a decimal number", name, text);
+	*out = strtod(text, NULL);
+	if (!isfinite(*out))
+		return badf(c, line, "column %s: '%.80s' is not finite", name, text);
+	r = *out < 0 ? badf(c, line, "column %s: %.80s is negative", name, text) : 0;
+	return r;
+}
+
+/* p50 <= p90 <= p99 <= max, all four or none (FORMAT.md). */
+static int exit_latency(struct read_ctx *c, char **f, long line, struct hvb_exit_row *x)
+{
+	double *v[4] = { &x->p50_ns, &x->p90_ns, &x->p99_ns, &x->max_ns };
+	bool has[4];
+	int r, n = 0;
+
+	for (int k = 0; k < 4; k++) {
+		if ((r = exit_number(c, line, exits_later[X_P50 + k], later(c, f, X_P50 + k),
+				     false, &has[k], v[k])))
+			return r;
+		n += has[k];
+	}
+	if (n && n != 4)
+		return bad(c, line, "latency columns p50_ns,p90_ns,p99_ns,max_ns: all four or none");
+	for (int k = 1; n && k < 4; k++)
+		if (*v[k] < *v[k - 1])
+			return badf(c, line, "column %s: %g is below %s %g", exits_later[X_P50 + k],
+				    *v[k], exits_later[X_P50 + k - 1], *v[k - 1]);
+	x->has_latency = n == 4;
+	return 0;
+}
+
+static int check_exit(struct read_ctx *c, char **f, long line, struct hvb_exit_row *x)
+{
+	bool has;
+	int r;
+
+	if (!*f[1])
+		return bad(c, line, "column runner is empty");
+	if (!*f[2])
+		return bad(c, line, "column workload is empty");
+	if (!*f[4])
+		return bad(c, line, "column reason is empty");
+	if ((r = parse_rep(c, line, f[3], &x->rep)) ||
+	    (r = exit_number(c, line, "count", f[5], true, &has, &x->count)) ||
+	    (r = exit_number(c, line, "total_ns", f[6], false, &x->has_total, &x->total_ns)) ||
+	    (r = exit_number(c, line, "ops", later(c, f, X_OPS), false, &x->has_ops, &x->ops)))
+		return r;
+	if (x->has_ops && x->ops <= 0)
+		return badf(c, line, "column ops: %g operations, must be > 0 (empty when unknown)",
+			    x->ops);
+	return exit_latency(c, f, line, x);
+}
+
+static int exit_row(void *arg, char **f, size_t n, long line)
+{
+	struct read_ctx *c = arg;
+	struct exits_ctx *e = c->exits;
+	struct hvb_exit_row x = { .line = line };
+	int r;
+
+	if (!c->header_seen++)
+		return exits_header(c, f, n, line);
+	if ((r = field_count(c, n, line)) || (r = check_exit(c, f, line, &x)))
+		return r;
+	x.runner = xstrdup(f[1]), x.workload = xstrdup(f[2]), x.reason = xstrdup(f[4]);
+	x.source = xstrdup(later(c, f, X_SOURCE));
+	e->rows = realloc(e->rows, (e->n + 1) * sizeof(*e->rows));
+	if (!e->rows)
+		abort();
+	e->rows[e->n++] = x;
+	return 0;
+}
+
+int hvb_run_read_exits(const struct hvb_run *run, struct hvb_exit_row **rows, size_t *n,
+		       char *err, size_t errlen)
+{
+	const char *name = run->partial && exists(run->dir, "exits.csv.partial")
+				   ? "exits.csv.partial"
+				   : "exits.csv";
+	struct exits_ctx e = { .rows = NULL };
+	char *path = xasprintf("%s/%s", run->dir, name);
+	struct read_ctx c = { .run = (struct hvb_run *)run, .exits = &e, .path = path,
+			      .err = err, .errlen = errlen };
+	long torn = 0;
+	int r = hvb_csv_read(path, exit_row, &c, run->partial ? &torn : NULL, err, errlen);
+
+	if (r == -ENOENT)
+		snprintf(err, errlen, "%s: missing (every result directory holds exits.csv, see "
+				      "results/FORMAT.md)", path);
+	else if (!r && !c.header_seen)
+		r = bad(&c, 1, "empty file (no header)");
+	free(path);
+	if (r) {
+		hvb_exit_rows_free(e.rows, e.n);
+		return r;
+	}
+	*rows = e.rows;
+	*n = e.n;
+	return 0;
+}
+
+void hvb_exit_rows_free(struct hvb_exit_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(rows[i].runner), free(rows[i].workload);
+		free(rows[i].reason), free(rows[i].source);
+	}
+	free(rows);
 }

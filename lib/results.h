@@ -53,6 +53,34 @@ void hvb_run_free(struct hvb_run *run);
 #define HVB_RUN_ID_MAX 128
 bool hvb_run_id_valid(const char *id);
 
+/* A new run id for a run started now by this process (FORMAT.md):
+ * YYYYmmdd-HHMMSS-<host>-<pid>, UTC, the host name cut at its first dot
+ * and made a valid id.  buf of at least 96 bytes. */
+void hvb_run_id_make(char *buf, size_t len);
+
+/* One exits.csv row (FORMAT.md).  Columns added after the first version
+ * may be missing from a file: source is then "" (unknown), has_ops and
+ * has_latency false. */
+struct hvb_exit_row {
+	char *runner, *workload, *reason, *source;
+	long rep;
+	double count;
+	bool has_total, has_ops, has_latency;
+	double total_ns, ops;
+	double p50_ns, p90_ns, p99_ns, max_ns;
+	long line; /* in exits.csv */
+};
+
+/*
+ * Read the exits of a run hvb_run_read() read: exits.csv, or
+ * exits.csv.partial when the samples came from *.partial.  Rows in file
+ * order into *rows (malloc'ed, *n of them).  On error -errno or -EINVAL
+ * and err names the file and line; a missing file is -ENOENT.
+ */
+int hvb_run_read_exits(const struct hvb_run *run, struct hvb_exit_row **rows, size_t *n,
+		       char *err, size_t errlen);
+void hvb_exit_rows_free(struct hvb_exit_row *rows, size_t n);
+
 /* Value of a meta key, or NULL. */
 const char *hvb_run_meta(const struct hvb_run *run, const char *key);
 

@@ -429,6 +429,7 @@ void hvb_sink_counter(struct hvb_sink *s, const char *runner, const struct hvb_c
 void hvb_sink_exit(struct hvb_sink *s, const char *runner, const struct hvb_exit_out *x)
 {
 	char rep_s[16], cnt_s[24], ns_s[40] = "", ops_s[24] = "";
+	char lat[4][40] = { "", "", "", "" };
 
 	snprintf(rep_s, sizeof(rep_s), "%u", x->rep);
 	snprintf(cnt_s, sizeof(cnt_s), "%llu", (unsigned long long)x->count);
@@ -436,8 +437,15 @@ void hvb_sink_exit(struct hvb_sink *s, const char *runner, const struct hvb_exit
 		fmt_double(ns_s, sizeof(ns_s), x->total_ns);
 	if (x->has_ops)
 		snprintf(ops_s, sizeof(ops_s), "%llu", (unsigned long long)x->ops);
+	if (x->has_latency) {
+		fmt_double(lat[0], sizeof(lat[0]), x->p50_ns);
+		fmt_double(lat[1], sizeof(lat[1]), x->p90_ns);
+		fmt_double(lat[2], sizeof(lat[2]), x->p99_ns);
+		fmt_double(lat[3], sizeof(lat[3]), x->max_ns);
+	}
 	const char *row[HVB_EXITS_COLS] = { s->run_id, runner, x->workload, rep_s, x->reason,
-					    cnt_s,     ns_s,   x->source,   ops_s };
+					    cnt_s,     ns_s,   x->source,   ops_s, lat[0],
+					    lat[1],    lat[2], lat[3] };
 	file_add_row(s, F_EXITS, row, HVB_EXITS_COLS);
 }
 

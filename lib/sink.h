@@ -64,7 +64,9 @@ struct hvb_counter_out {
  * source: who counted them ("kvm-stats", "vmm", "xentrace"; FORMAT.md).
  * ops: the operations the guest performed in the interval the exits were
  * counted over (so count / ops is exits per operation), only if has_ops:
- * the column stays empty when the runner does not know it. */
+ * the column stays empty when the runner does not know it.
+ * has_latency: p50/p90/p99/max_ns are the distribution of the time per
+ * exit (over the timed exits); false (the default) leaves them empty. */
 struct hvb_exit_out {
 	const char *workload;
 	unsigned rep;
@@ -75,6 +77,8 @@ struct hvb_exit_out {
 	const char *source;
 	bool has_ops;
 	uint64_t ops;
+	bool has_latency;
+	double p50_ns, p90_ns, p99_ns, max_ns;
 };
 
 /*

@@ -380,3 +380,23 @@ int kvm_stats_delta(const struct kvm_stats *st, const struct kvm_stats_snap *bef
 	}
 	return 0;
 }
+
+const char *kvm_stats_exit_reason(const char *name, char *buf, size_t len)
+{
+	size_t n = strlen(name);
+
+	if (!strcmp(name, "exits"))
+		return "total";
+	if (!strcmp(name, "halt_exits"))
+		return "hlt";
+	if (!strcmp(name, "hypercalls"))
+		return "hypercall";
+	if (!strcmp(name, "insn_emulation"))
+		return name;
+	if (n > 6 && !strcmp(name + n - 6, "_exits") && n - 6 < len) {
+		memcpy(buf, name, n - 6);
+		buf[n - 6] = '\0';
+		return buf; /* io, mmio, irq, irq_window, nmi_window, signal, request_irq, ... */
+	}
+	return NULL;
+}

@@ -111,6 +111,16 @@ typedef int (*kvm_stats_cb)(void *arg, const char *name, double delta, const cha
 int kvm_stats_delta(const struct kvm_stats *st, const struct kvm_stats_snap *before,
 		    const struct kvm_stats_snap *after, kvm_stats_cb cb, void *arg);
 
+/*
+ * The exits.csv reason of a vCPU statistic, or NULL for one that does not
+ * count exits (pf_* count faults, insn_emulation_fail failures): "exits" is
+ * "total", halt_exits "hlt", hypercalls "hypercall", insn_emulation itself,
+ * NAME_exits "NAME".  One table for every runner that reads KVM's stats
+ * (the kvm runner's fd, QEMU's query-stats), so their rows line up.  buf
+ * holds the NAME form.
+ */
+const char *kvm_stats_exit_reason(const char *name, char *buf, size_t len);
+
 /* Close the stats fd and free st (NULL is fine). */
 void kvm_stats_close(struct kvm_stats *st);
 

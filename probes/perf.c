@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <perfmon/pfmlib_perf_event.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +144,65 @@ static int open_one(struct perf_event_attr *attr, pid_t pid, int group_fd, bool 
 	return fd < 0 ? -errno : fd;
 }
 
+/*
+ * Most software events (all but cpu-clock and task-clock) switch a static
+ * key in the kernel, perf_swevent_enabled[config], when the first event of
+ * their kind opens and the last one closes, and every switch rewrites the
+ * kernel's text on all CPUs (text_poke_bp: an int3 at each site, then IPIs
+ * that wait for every CPU), the scheduler's context-switch hook among the
+ * sites.  Runners open and close counters per job, so without this the
+ * kernel would patch __schedule once per job while the last job's threads
+ * (a halting vCPU: a context switch per halt) still switch on the other
+ * CPUs.  Under the nested Linux on QEMU TCG that race wedged the host for
+ * good (issue 14, ci/nested/README.md): one CPU looping on the patch's int3
+ * in __schedule with interrupts off, the other waiting for it in
+ * smp_call_function_many_cond while closing a job's counters; no timeout,
+ * SIGTERM or SIGKILL can end that.  So the first open of each such kind
+ * also opens a disabled event of that kind on the process (its main
+ * thread), kept until exit: each key switches once per process, before the
+ * first job's counters, and never back while guests run.
+ */
+static bool sw_event_has_key(const struct perf_event_attr *attr)
+{
+	return attr->type == PERF_TYPE_SOFTWARE && attr->config < PERF_COUNT_SW_MAX &&
+	       attr->config != PERF_COUNT_SW_CPU_CLOCK && attr->config != PERF_COUNT_SW_TASK_CLOCK;
+}
+
+static pthread_mutex_t key_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool key_held[PERF_COUNT_SW_MAX];
+
+/* Best effort: an event the kernel refuses holds nothing (and the real
+ * open will say why); the fd is never closed (process lifetime). */
+static void hold_sw_key(const struct perf_event_attr *attr)
+{
+	struct perf_event_attr a = *attr;
+	bool user_only = false;
+	int fd;
+
+	if (!sw_event_has_key(attr))
+		return;
+	pthread_mutex_lock(&key_lock);
+	if (!key_held[attr->config]) {
+		fd = open_one(&a, getpid(), -1, &user_only);
+		if (fd >= 0) {
+			ioctl(fd, PERF_EVENT_IOC_DISABLE, 0); /* disabled, it still holds the key */
+			key_held[attr->config] = true;
+		}
+	}
+	pthread_mutex_unlock(&key_lock);
+}
+
+int hvb_perf_sw_keys_held(void)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&key_lock);
+	for (unsigned i = 0; i < PERF_COUNT_SW_MAX; i++)
+		n += key_held[i];
+	pthread_mutex_unlock(&key_lock);
+	return n;
+}
+
 static struct perf_group *group_new(struct hvb_perf *p, int leader)
 {
 	struct perf_group *g = &p->g[p->ngroups++];
@@ -182,6 +242,7 @@ static void place(struct hvb_perf *p, unsigned i, struct perf_event_attr *attr, 
 	struct perf_event_attr a = *attr;
 	int fd = -ENOENT;
 
+	hold_sw_key(attr);
 	if (g) {
 		fd = open_one(&a, pid, g->leader, &e->user_only);
 		if (fd >= 0) {

@@ -65,6 +65,14 @@ int hvb_perf_open(struct hvb_perf **out, pid_t pid, const char *const *events, s
 		  char *err, size_t errlen);
 
 /*
+ * How many software event kinds have their kernel static key held by this
+ * process (perf.c hold_sw_key: the first open of a kind keeps a disabled
+ * event of it open until exit, so the kernel does not rewrite its text at
+ * every job's open and close).  For tests and meta.
+ */
+int hvb_perf_sw_keys_held(void);
+
+/*
  * Parse a comma-separated event list ("cycles,task-clock") into at most
  * max names pointing into buf (modified).  Number of names, or -E2BIG.
  */

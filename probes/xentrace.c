@@ -336,8 +336,10 @@ static int counts_add(struct xt_counts *k, uint32_t code, uint64_t cycles)
 	}
 	k->reasons[i].count++;
 	k->reasons[i].cycles += cycles;
+	hvb_lathist_add(&k->reasons[i].h, cycles);
 	k->exits++;
 	k->cycles += cycles;
+	hvb_lathist_add(&k->h, cycles);
 	return 0;
 }
 

@@ -36,6 +36,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lathist.h"
+
 /* xentrace -e: TRC_HVM (entry/exit and handler subclasses) and the
  * scheduler's runstate changes.  Xen matches class and subclass bits
  * separately, so this also lets scheduler-specific records through (small). */
@@ -69,12 +71,14 @@ struct xt_reason {
 	uint64_t count;  /* exits */
 	uint64_t cycles; /* TSC cycles from VMEXIT to the next VMENTRY (or until
 			  * Xen switched the vCPU out), summed */
+	struct hvb_lathist h; /* the same per exit, for p50/p90/p99/max */
 };
 
 /* Exits of one domain over one interval. */
 struct xt_counts {
 	uint64_t exits;            /* all VMEXITs */
 	uint64_t cycles;           /* sum of the reasons' cycles */
+	struct hvb_lathist h;      /* every exit's cycles */
 	struct xt_reason *reasons; /* by code, ascending */
 	size_t n_reasons;
 };

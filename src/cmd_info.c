@@ -1,6 +1,6 @@
 /*
  * hvbench info: what this host offers for benchmarking, in sections (CPU,
- * KVM, PMU, Xen, QEMU, topology, memory, mitigations, runners), as text or
+ * KVM, interrupts, PMU, Xen, QEMU, topology, memory, mitigations, runners), as text or
  * as CSV (section,key,value) for scripts.  Every probe says what it found
  * or why it could not look; nothing here changes the host.
  */
@@ -22,6 +22,7 @@
 #include "cmd.h"
 #include "config.h"
 #include "host.h"
+#include "irq_state.h"
 #include "kvm_stats.h"
 #include "meta.h"
 #include "opt.h"
@@ -317,6 +318,19 @@ static void info_qemu(void)
 	put("version", "%s", line[0] ? line : "unknown (--version printed nothing)");
 }
 
+/* ------------------------------------------------------------ interrupts */
+
+/* What decides interrupt costs here: the host.irq.* meta keys of a run. */
+static void info_irq(void)
+{
+	struct hvb_irq_state st;
+
+	section("Interrupts (meta host.irq.*)");
+	hvb_irq_state_read(hvb_host_root(), &st);
+	for (int i = 0; i < st.n; i++)
+		put(st.item[i].key, "%s", st.item[i].value);
+}
+
 /* ------------------------------------------------------------ topology, memory */
 
 static void info_topology(void)
@@ -452,6 +466,7 @@ static int info_main(int argc, char **argv)
 	}
 	info_cpu();
 	info_kvm();
+	info_irq();
 	info_pmu();
 	info_xen();
 	info_qemu();

@@ -35,14 +35,30 @@ static void list_runners(const struct hvb_config *cfg)
 	}
 }
 
+/* A workload's parameters under it: the --param key, range, default, help. */
+static void list_params(const struct hvb_workload *w)
+{
+	for (unsigned j = 0; j < HVB_PARAMS_MAX && w->params[j].name; j++) {
+		const struct hvb_param *p = &w->params[j];
+		char key[HVB_PARAM_KEY_MAX];
+
+		hvb_param_key(w, p, key, sizeof(key));
+		printf("  %-24s --param %s=N (%s, %llu-%llu, default %llu): %s\n", "", key,
+		       p->unit, (unsigned long long)p->min, (unsigned long long)p->max,
+		       (unsigned long long)p->def, p->help);
+	}
+}
+
 static void list_workloads(void)
 {
 	const struct hvb_workload **w;
 	size_t n = hvb_workloads_sorted(&w);
 
 	printf("workloads:\n");
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		printf("  %-24s %-24s %s\n", w[i]->name, kind_unit(w[i]), w[i]->desc);
+		list_params(w[i]);
+	}
 	free(w);
 	/* Rows runners write beside the workloads (results/FORMAT.md): a
 	 * reader of a result directory meets them, so say what they are. */

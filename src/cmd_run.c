@@ -22,11 +22,13 @@
 #include "cmd.h"
 #include "config.h"
 #include "disk.h"
+#include "guest.h"
 #include "netns.h"
 #include "harness.h"
 #include "matrix.h"
 #include "meta.h"
 #include "opt.h"
+#include "placement.h"
 #include "progress.h"
 #include "results.h"
 #include "summary.h"
@@ -46,32 +48,15 @@ static void on_signal(int sig)
 struct run_opts {
 	const char *runners, *workloads, *out, *latest, *image, *page_size, *guest_mem;
 	const char *disk, *disk_size; /* --disk PATH, --disk-size SIZE */
+	const char *cpus;  /* --cpus LIST */
+	struct hvb_opt_list params; /* --param KEY=VALUE, repeatable */
+	uint64_t vcpus;    /* --vcpus N */
+	struct hvb_placement place; /* --vcpus / --cpus / --cpu, resolved once */
 	unsigned page_kib; /* HVB_PAGE_4K or HVB_PAGE_2M, from page_size */
 	uint64_t reps, batches, goal_us, cpu; /* cpu: UINT64_MAX = default */
 	double timeout_s;
 	bool quick, quiet;
 };
-
-static void make_run_id(char *buf, size_t len)
-{
-	char host[64] = "host";
-	time_t now = time(NULL);
-	struct tm tm;
-
-	gethostname(host, sizeof(host));
-	host[sizeof(host) - 1] = '\0';
-	host[strcspn(host, ".")] = '\0';
-	/* A run id is one safe path component (FORMAT.md: [A-Za-z0-9._-]),
-	 * whatever the host calls itself. */
-	for (char *c = host; *c; c++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-", *c))
-			*c = '-';
-	if (!host[0])
-		snprintf(host, sizeof(host), "host");
-	gmtime_r(&now, &tm);
-	snprintf(buf, len, "%04d%02d%02d-%02d%02d%02d-%s-%d", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, host, (int)getpid());
-}
 
 static void utc_now(char *buf, size_t len)
 {
@@ -119,6 +104,18 @@ static void meta_primary(struct hvb_sink *sink, const struct hvb_selection *sel)
 	hvb_sink_meta(sink, "primary." HVB_BOOT_WORKLOAD, HVB_BOOT_METRIC);
 }
 
+/* param.<key>: the value every selected workload's parameter had (the
+ * default where --param did not set it). */
+static void meta_params(struct hvb_sink *sink, const struct hvb_params *params)
+{
+	for (unsigned i = 0; i < params->n; i++) {
+		char *key = xasprintf("param.%s", params->v[i].key);
+
+		hvb_sink_metaf(sink, key, "%llu", (unsigned long long)params->v[i].value);
+		free(key);
+	}
+}
+
 static void meta_matrix(struct hvb_sink *sink, const struct hvb_selection *sel,
 			const struct run_opts *o, const struct hvb_config *cfg, const char *cmdline,
 			uint64_t tsc_khz)
@@ -140,9 +137,12 @@ static void meta_matrix(struct hvb_sink *sink, const struct hvb_selection *sel,
 	hvb_sink_metaf(sink, "batches", "%llu", (unsigned long long)o->batches);
 	hvb_sink_metaf(sink, "goal_us", "%llu", (unsigned long long)o->goal_us);
 	hvb_sink_meta(sink, "page_size", o->page_kib == HVB_PAGE_2M ? "2m" : "4k");
+	hvb_meta_placement(sink, o->place.vcpus, o->place.cpus, o->place.host_cpus,
+			   o->place.overcommit);
 	hvb_sink_meta(sink, "order", "interleaved: runner order reverses every repetition");
 	hvb_sink_meta(sink, "command_line", cmdline);
 	meta_primary(sink, sel);
+	meta_params(sink, &cfg->params);
 	hvb_sink_metaf(sink, "tsc_khz", "%llu", (unsigned long long)tsc_khz);
 	for (size_t i = 0; i < sel->n_runners; i++) {
 		const struct hvb_runner *r = sel->runners[i];
@@ -155,15 +155,70 @@ static void meta_matrix(struct hvb_sink *sink, const struct hvb_selection *sel,
 	}
 }
 
-static char *job_cmdline(const struct hvb_selection *sel, const struct run_opts *o, unsigned rep,
-			 uint64_t tsc_khz)
+static char *job_cmdline(const struct hvb_selection *sel, const struct run_opts *o,
+			 const struct hvb_config *cfg, unsigned rep, uint64_t tsc_khz)
 {
 	char *w = join(sel->workloads, sel->n_workloads, ",");
+	char *params = hvb_param_words(&cfg->params);
 	char *s = xasprintf("w=%s rep=%u reps=1 goal_us=%llu batches=%llu tsc_khz=%llu quick=%d",
 			    w, rep, (unsigned long long)o->goal_us, (unsigned long long)o->batches,
 			    (unsigned long long)tsc_khz, o->quick ? 1 : 0);
 	free(w);
+	if (o->place.vcpus > 1) { /* absent = 1: a one-CPU run's words stay as they were */
+		char *t = xasprintf("%s vcpus=%u", s, o->place.vcpus);
+
+		free(s);
+		s = t;
+	}
+	if (params[0]) { /* no parameters: the words stay as they were */
+		char *t = xasprintf("%s %s", s, params);
+
+		free(s);
+		s = t;
+	}
+	free(params);
 	return s;
+}
+
+/*
+ * Bytes the runners add to the job's words (env=, pt=, dev=, caps=,
+ * mmio_user=, net.*, virtio_mmio.device=, smp=, disk=, cpus=): about 250
+ * at most as measured from their code; the rest of a runner's limit is the
+ * job's.
+ */
+#define ENV_WORDS_RESERVE 300
+
+/* The longest command line a runner's guest receives whole: a Xen PV
+ * guest gets it in start_info.cmd_line, 1024 bytes (Xen's
+ * MAX_GUEST_CMDLINE; libxc truncates a longer one); every other guest and
+ * the native harness take HVB_CMDLINE_MAX (hv/pvh.c refuses more). */
+static size_t runner_cmdline_max(const struct hvb_runner *r)
+{
+	return strcmp(r->name, "xen-pv") ? HVB_CMDLINE_MAX : 1024;
+}
+
+/* The job's words (the last repetition's: the longest) must fit every
+ * selected runner's limit with the runners' own words: a truncated or
+ * refused command line would fail or, worse, mislabel every cell. */
+static int check_cmdline_fits(const struct hvb_selection *sel, const struct run_opts *o,
+			      const struct hvb_config *cfg)
+{
+	char *c = job_cmdline(sel, o, cfg, (unsigned)o->reps, UINT64_MAX);
+	size_t n = strlen(c);
+
+	free(c);
+	for (size_t i = 0; i < sel->n_runners; i++) {
+		size_t max = runner_cmdline_max(sel->runners[i]);
+
+		if (n + ENV_WORDS_RESERVE < max)
+			continue;
+		hvb_err("run: the guest command line would be %zu bytes, more than the %zu that "
+			"runner %s takes with its own words (%d kept for them): select fewer "
+			"workloads or parameters, or run that runner on its own selection",
+			n, max - ENV_WORDS_RESERVE, sel->runners[i]->name, ENV_WORDS_RESERVE);
+		return -1;
+	}
+	return 0;
 }
 
 /* A runner that cannot give workloads 2 MiB pages (Xen PV) is not run with
@@ -220,7 +275,8 @@ static int run_job(const struct run_ctx *ctx, size_t runner, unsigned rep, const
 		.goal_us = o->goal_us,
 		.batches = (unsigned)o->batches,
 		.tsc_khz = ctx->tsc_khz,
-		.cpu = o->cpu == UINT64_MAX ? hvb_topo_default_pu() : (int)o->cpu,
+		.cpu = o->place.cpus[0],
+		.vcpus = o->place.vcpus,
 		.timeout_s = o->timeout_s,
 		.page_kib = o->page_kib,
 		.cmdline = cmdline,
@@ -231,6 +287,7 @@ static int run_job(const struct run_ctx *ctx, size_t runner, unsigned rep, const
 	};
 	int e;
 
+	memcpy(job.cpus, o->place.cpus, sizeof(job.cpus));
 	if (o->page_kib != HVB_PAGE_4K && r->pages_4k_only) {
 		if (rep == 0)
 			refuse_page_size(&out, sel);
@@ -276,7 +333,7 @@ static int run_matrix(const struct run_ctx *ctx, char *stopped_at, size_t len)
 	int failed = 0;
 
 	for (unsigned rep = 0; rep < ctx->o->reps && go_on(ctx, stopped_at); rep++) {
-		char *cmdline = job_cmdline(sel, ctx->o, rep, ctx->tsc_khz);
+		char *cmdline = job_cmdline(sel, ctx->o, ctx->cfg, rep, ctx->tsc_khz);
 		for (size_t k = 0; k < sel->n_runners && go_on(ctx, stopped_at); k++) {
 			/* A B, B A, A B, ...: drift spreads over every runner. */
 			size_t i = rep % 2 ? sel->n_runners - 1 - k : k;
@@ -337,6 +394,33 @@ static int check_cpu(uint64_t cpu)
 		hvb_err("run: --cpu %llu: no such CPU available to this process (it may use %d "
 			"CPUs; see 'hvbench info', Topology)",
 			(unsigned long long)cpu, CPU_COUNT(&set));
+		return -1;
+	}
+	return 0;
+}
+
+/* --vcpus, --cpus and --cpu into o->place (once: every job gets the same
+ * placement).  --cpus overrides the default of --cpu; both given, its
+ * first CPU must be --cpu. */
+static int resolve_placement(struct run_opts *o)
+{
+	cpu_set_t set;
+	char err[256];
+	int cpu0 = o->cpu == UINT64_MAX ? hvb_topo_default_pu() : (int)o->cpu;
+
+	if (sched_getaffinity(0, sizeof(set), &set)) {
+		hvb_err("run: cannot read this process's CPU set: %s", strerror(errno));
+		return -1;
+	}
+	if (hvb_placement_resolve(&o->place, (unsigned)o->vcpus, cpu0, o->cpus, &set, err,
+				  sizeof(err))) {
+		hvb_err("run: %s", err);
+		return -1;
+	}
+	if (o->cpus && o->cpu != UINT64_MAX && o->place.cpus[0] != (int)o->cpu) {
+		hvb_err("run: --cpus starts with CPU %d but --cpu is %llu: vCPU 0 runs on one "
+			"CPU (drop --cpu or put it first in --cpus)",
+			o->place.cpus[0], (unsigned long long)o->cpu);
 		return -1;
 	}
 	return 0;
@@ -498,7 +582,8 @@ static int run_main(int argc, char **argv)
 {
 	/* reps, batches, goal_us: 0 = not given (the defaults depend on --quick). */
 	struct run_opts o = {
-		.out = "results", .timeout_s = 600, .cpu = UINT64_MAX, .page_size = "4k"
+		.out = "results", .timeout_s = 600, .cpu = UINT64_MAX, .page_size = "4k",
+		.vcpus = 1,
 	};
 	const struct hvb_opt opts[] = {
 		OPT_STR("runner", 'r', &o.runners, "LIST",
@@ -518,6 +603,14 @@ static int run_main(int argc, char **argv)
 			 "calibration goal per batch in microseconds (default 10000)"),
 		OPT_UINT("cpu", 0, &o.cpu, 0, 4095, "N",
 			 "pin workloads / vCPU 0 to CPU N (default: the last CPU)"),
+		OPT_UINT("vcpus", 0, &o.vcpus, 1, HVB_MAX_VCPUS, "N",
+			 "CPUs of each guest (vCPUs) and native worker threads, 1-8 (default 1); "
+			 "smp workloads (mem/stream-*, cpu/*) then also run on all of them at "
+			 "once (<metric>.smpN)"),
+		OPT_STR("cpus", 0, &o.cpus, "LIST",
+			"host CPU of each vCPU / worker, comma-separated, one per --vcpus, "
+			"e.g. 0,1 (default: round robin from --cpu over this process's CPUs; "
+			"more vCPUs than CPUs is allowed and recorded as overcommit)"),
 		OPT_DOUBLE("timeout", 0, &o.timeout_s, 1, 86400, "SECONDS",
 			   "limit for one job: one runner, one repetition (default 600)"),
 		OPT_STR("page-size", 0, &o.page_size, "4k|2m",
@@ -536,6 +629,11 @@ static int run_main(int argc, char **argv)
 		OPT_STR("disk-size", 0, &o.disk_size, "SIZE",
 			"size of the disk the run creates, e.g. 256M, 1G (default 256M; "
 			"16M-1T, a multiple of 4K)"),
+		OPT_LIST("param", 0, &o.params, "KEY=VALUE",
+			 "a workload parameter, repeatable, KEY <workload>.<name> with the "
+			 "workload's name after its family, e.g. open-loop.rate=20000 "
+			 "(`hvbench list` shows each workload's parameters, ranges and "
+			 "defaults; every value used is in meta.csv as param.KEY)"),
 		OPT_STR("latest", 0, &o.latest, "LINK",
 			"also point the symlink LINK at the run directory"),
 		OPT_STR("image", 0, &o.image, "PATH",
@@ -575,6 +673,8 @@ static int run_main(int argc, char **argv)
 		o.reps = o.quick ? 2 : 5;
 	if (o.cpu != UINT64_MAX && check_cpu(o.cpu))
 		return HVB_EXIT_USAGE;
+	if (resolve_placement(&o))
+		return HVB_EXIT_USAGE;
 	/* Everything the runners read, resolved once: no setenv round trip. */
 	if (hvb_config_load(&cfg, o.image, err, sizeof(err)) ||
 	    hvb_config_guest_mem(&cfg, o.guest_mem, err, sizeof(err))) {
@@ -585,6 +685,15 @@ static int run_main(int argc, char **argv)
 	if (hvb_select_runners(o.runners, &cfg, &sel, err, sizeof(err)) ||
 	    hvb_select_workloads(o.workloads, &sel, err, sizeof(err))) {
 		hvb_err("run: %s", err);
+		hvb_selection_free(&sel);
+		hvb_config_free(&cfg);
+		return HVB_EXIT_USAGE;
+	}
+	r = hvb_config_params(&cfg, sel.workloads, sel.n_workloads, o.params.v, o.params.n, err,
+			      sizeof(err));
+	if (r)
+		hvb_err("run: %s", err);
+	if (r || check_cmdline_fits(&sel, &o, &cfg)) {
 		hvb_selection_free(&sel);
 		hvb_config_free(&cfg);
 		return HVB_EXIT_USAGE;
@@ -600,7 +709,7 @@ static int run_main(int argc, char **argv)
 	signal(SIGHUP, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN); /* a file size limit is a write error (EFBIG) */
-	make_run_id(run_id, sizeof(run_id));
+	hvb_run_id_make(run_id, sizeof(run_id));
 	status = prepare_disk(&o, &sel, run_id, &disk, &have_disk);
 	if (!status && open_sink(&o, run_id, &sink))
 		status = HVB_EXIT_FAILURE;

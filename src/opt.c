@@ -84,6 +84,17 @@ static int store(const char *cmd, const struct hvb_opt *o, const char *val)
 	case OPT_T_STR:
 		*(const char **)o->target = val;
 		return 0;
+	case OPT_T_LIST: {
+		struct hvb_opt_list *l = o->target;
+
+		if (l->n < HVB_OPT_LIST_MAX) {
+			l->v[l->n++] = val;
+			return 0;
+		}
+		fprintf(stderr, "hvbench %s: --%s given more than %d times\n", cmd, o->name,
+			HVB_OPT_LIST_MAX);
+		return -1;
+	}
 	case OPT_T_UINT:
 		if (hvb_parse_uint(val, (uint64_t)o->min, (uint64_t)o->max, &u) == 0) {
 			*(uint64_t *)o->target = u;

@@ -16,13 +16,20 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-enum hvb_opt_type { OPT_T_END, OPT_T_FLAG, OPT_T_STR, OPT_T_UINT, OPT_T_DOUBLE };
+enum hvb_opt_type { OPT_T_END, OPT_T_FLAG, OPT_T_STR, OPT_T_UINT, OPT_T_DOUBLE, OPT_T_LIST };
+
+/* The values of a repeatable option (OPT_LIST), in the order given. */
+#define HVB_OPT_LIST_MAX 64
+struct hvb_opt_list {
+	const char *v[HVB_OPT_LIST_MAX];
+	unsigned n;
+};
 
 struct hvb_opt {
 	enum hvb_opt_type type;
 	const char *name; /* long name, without "--" */
 	char shortname;   /* 0 = none */
-	void *target;     /* bool *, const char **, uint64_t *, double * */
+	void *target;     /* bool *, const char **, uint64_t *, double *, struct hvb_opt_list * */
 	double min, max;  /* accepted range for numbers */
 	const char *metavar;
 	const char *help;
@@ -32,6 +39,8 @@ struct hvb_opt {
 #define OPT_STR(n, s, t, m, h)                 { OPT_T_STR, n, s, t, 0, 0, m, h }
 #define OPT_UINT(n, s, t, lo, hi, m, h)        { OPT_T_UINT, n, s, t, lo, hi, m, h }
 #define OPT_DOUBLE(n, s, t, lo, hi, m, h)      { OPT_T_DOUBLE, n, s, t, lo, hi, m, h }
+/* Repeatable: every occurrence adds its value (at most HVB_OPT_LIST_MAX). */
+#define OPT_LIST(n, s, t, m, h)                { OPT_T_LIST, n, s, t, 0, 0, m, h }
 #define OPT_END()                              { OPT_T_END, NULL, 0, NULL, 0, 0, NULL, NULL }
 
 /*

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 static bool progress_shown;
@@ -29,8 +30,24 @@ void hvb_progress_end(void)
 	progress_shown = false;
 }
 
+/* Seconds since the first cell of this process started (a long run shows
+ * how far it got, and a slow cell shows where the time goes). */
+static unsigned elapsed_s(void)
+{
+	static struct timespec t0;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!t0.tv_sec && !t0.tv_nsec)
+		t0 = now;
+	return (unsigned)(now.tv_sec - t0.tv_sec);
+}
+
 void hvb_progress_cell(const struct hvb_job *job, const char *runner, unsigned rep,
 		       const char *workload)
 {
-	hvb_progress("rep %u/%u  %-9s %s", rep + 1, job->total_reps, runner, workload);
+	unsigned s = elapsed_s();
+
+	hvb_progress("rep %u/%u  %-9s %-28s %u:%02u", rep + 1, job->total_reps, runner, workload,
+		     s / 60, s % 60);
 }

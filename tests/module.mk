@@ -22,9 +22,11 @@ test_virtio_blk_driver_LINK :=
 test_virtio_net_driver_LINK :=
 # hv/: the reference core alone.
 test_hv_elf_LINK := hv
+test_hv_paging_LINK := hv
 test_hv_guest_LINK := hv
 test_hv_seccomp_LINK := hv
 test_hv_bare_loop_LINK := hv
+test_hv_irqchip_LINK := hv
 test_virtio_LINK := hv
 test_virtio_blk_LINK := hv
 test_virtio_net_LINK := hv
@@ -32,25 +34,41 @@ test_virtio_net_LINK := hv
 test_kvm_stats_LINK := probes
 test_perf_LINK := probes
 test_xentrace_LINK := probes
+test_lathist_LINK := probes
+test_vmcost_LINK := probes
+test_kvm_trace_LINK := hv probes
 # workloads/ with the hosted rt_* they call.
 test_harness_LINK := workloads native-rt
 test_workloads_LINK := workloads native-rt
 test_harness_req_LINK := workloads native-rt
+test_harness_params_LINK := workloads native-rt
+# svc/open-loop's accounting (workloads/svc/sched.c) on a synthetic clock.
+test_svc_sched_LINK := workloads native-rt
 test_harness_loss_LINK := workloads native-rt
+test_harness_smp_LINK := workloads native-rt
+test_irq_micro_LINK := workloads native-rt
 test_io_LINK := workloads native-rt
 # lib/: without runners/ and src/.
 test_console_codec_LINK := lib probes workloads native-rt
 test_records_LINK := lib probes workloads native-rt
 test_results_LINK := lib probes workloads native-rt
 test_host_kind_LINK := lib probes workloads native-rt
+test_host_irq_LINK := lib probes workloads native-rt
 # One runner file over runners/common/ and the layers below.
 test_xen_trace_LINK := runners/xen/trace.c runners-common lib hv probes workloads native-rt
+# The run's configuration (runners/common/config.c: the probe switches).
+test_config_LINK := runners-common lib hv probes workloads native-rt
+# --param resolution (config.c) and its harness words (guest.c).
+test_params_LINK := runners-common lib hv probes workloads native-rt
 # The runner registry (hvb_runner_find): every runner.
 test_xen_runner_LINK := runners runners-common lib hv probes workloads native-rt
 # src/ files that tests reach one by one (the commands themselves are
 # tested through the hvbench binary, tests/integration/).
 test_stats_LINK := src/stats.c lib probes workloads native-rt
+# The capacity search alone (pure; stats.c for the median).
+test_capacity_search_LINK := src/capacity_search.c src/stats.c lib probes workloads native-rt
 test_ab_LINK := src/stats.c lib probes workloads native-rt
+test_placement_LINK := src/placement.c
 test_compare_LINK := src/compare.c src/compare_context.c src/stats.c lib probes workloads native-rt
 test_summary_LINK := src/summary.c src/compare.c src/compare_context.c src/stats.c lib probes workloads native-rt
 test_matrix_LINK := src/matrix.c runners runners-common lib hv probes workloads native-rt
@@ -60,7 +78,15 @@ test_disk_LINK := runners/common/disk.c lib probes workloads native-rt
 test_hostcpu_LINK := runners/common/hostcpu.c lib probes workloads native-rt
 # The run's network namespace (root; skips without).
 test_netns_LINK := runners/common/netns.c lib probes workloads native-rt
+# The kvm runner's per-vCPU exit timing (stats.c and what it calls).
+test_kvm_vmm_time_LINK := runners/kvm/stats.c runners/kvm/thread_placement.c runners-common lib hv probes workloads native-rt
+# The capability probe's interrupt probe, caps naming and the counter relay.
+test_caps_probe_LINK := runners/common/caps_probe.c runners/common/vmm_counters.c lib probes workloads native-rt
 # The responder alone (it needs nothing but libc).
 test_peer_LINK := runners/common/peer.c
 # net/ natively end to end: the workloads over AF_PACKET against the responder.
 test_net_native_LINK := runners/common/peer.c workloads native-rt
+# The QMP client of the QEMU runners (and its JSON reader), alone.
+test_qmp_LINK := runners/qemu/qmp.c runners/qemu/qmp_json.c runners/qemu/qmp_stats.c lib probes workloads native-rt
+# Thread placement probes (topology.c): probes/ alone.
+test_thread_placement_LINK := probes

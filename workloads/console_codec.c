@@ -74,6 +74,49 @@ size_t hvb_console_encode(const struct hvb_record *rec, uint32_t seq, char *line
 	return (size_t)(out - line);
 }
 
+static char *put_prefix(char *out, const char *prefix, uint32_t seq)
+{
+	while (*prefix)
+		*out++ = *prefix++;
+	out = put_hex32(out, seq);
+	*out++ = ' ';
+	return out;
+}
+
+static char *put_crc(char *out, uint32_t seq, const struct hvb_record *rec)
+{
+	*out++ = ' ';
+	out = put_hex32(out, line_crc(seq, rec));
+	*out++ = '\n';
+	return out;
+}
+
+size_t hvb_console_encode_z(const struct hvb_record *rec, uint32_t seq, char *line)
+{
+	const unsigned char *b = (const unsigned char *)rec;
+	char *out = put_prefix(line, HVB_CONSOLE_PREFIX_Z, seq);
+	size_t i = 0;
+
+	while (i < HVB_RECORD_SIZE) {
+		size_t run = 0;
+
+		while (i + run < HVB_RECORD_SIZE && !b[i + run] && run < 255)
+			run++;
+		if (run >= 2) { /* "zNN" (3 bytes) for NN zero bytes (2 NN) */
+			*out++ = 'z';
+			*out++ = hex_digits[run >> 4];
+			*out++ = hex_digits[run & 15];
+			i += run;
+			continue;
+		}
+		*out++ = hex_digits[b[i] >> 4];
+		*out++ = hex_digits[b[i] & 15];
+		i++;
+	}
+	out = put_crc(out, seq, rec);
+	return (size_t)(out - line);
+}
+
 /* One lowercase hex digit, or -1 (upper case is not what the encoder writes,
  * so it is damage, not a variant). */
 static int hex_value(char c)
@@ -109,6 +152,46 @@ static bool starts_with(const char *s, size_t len, const char *prefix)
 	return true;
 }
 
+/* "@hvb2": the record's tokens must make exactly HVB_RECORD_SIZE bytes and
+ * end at the space before the checksum, which ends the line. */
+static enum hvb_console_result decode_z(const char *line, size_t len, struct hvb_record *rec,
+					uint32_t *seq)
+{
+	unsigned char *b = (unsigned char *)rec;
+	const char *p = line + sizeof(HVB_CONSOLE_PREFIX_Z) - 1, *end = line + len;
+	size_t i = 0;
+	uint32_t s, crc;
+
+	if (end - p < 8 + 1 + 1 + 8 || !get_hex32(p, &s) || p[8] != ' ')
+		return HVB_CONSOLE_CORRUPT;
+	p += 9;
+	while (i < HVB_RECORD_SIZE) {
+		int hi, lo;
+
+		if (end - p < 2)
+			return HVB_CONSOLE_CORRUPT;
+		if (*p == 'z') {
+			if (end - p < 3 || (hi = hex_value(p[1])) < 0 || (lo = hex_value(p[2])) < 0)
+				return HVB_CONSOLE_CORRUPT;
+			size_t run = (size_t)(hi << 4 | lo);
+			if (run < 2 || run > HVB_RECORD_SIZE - i)
+				return HVB_CONSOLE_CORRUPT;
+			while (run--)
+				b[i++] = 0;
+			p += 3;
+			continue;
+		}
+		if ((hi = hex_value(p[0])) < 0 || (lo = hex_value(p[1])) < 0)
+			return HVB_CONSOLE_CORRUPT;
+		b[i++] = (unsigned char)(hi << 4 | lo);
+		p += 2;
+	}
+	if (end - p != 1 + 8 || *p != ' ' || !get_hex32(p + 1, &crc) || crc != line_crc(s, rec))
+		return HVB_CONSOLE_CORRUPT;
+	*seq = s;
+	return HVB_CONSOLE_RECORD;
+}
+
 enum hvb_console_result hvb_console_decode(const char *line, size_t len, struct hvb_record *rec,
 					   uint32_t *seq)
 {
@@ -124,6 +207,8 @@ enum hvb_console_result hvb_console_decode(const char *line, size_t len, struct 
 	/* "@hvb" without the rest of the prefix is a damaged record line, not text. */
 	if (!starts_with(line, len, HVB_CONSOLE_MARK))
 		return HVB_CONSOLE_TEXT;
+	if (starts_with(line, len, HVB_CONSOLE_PREFIX_Z))
+		return decode_z(line, len, rec, seq);
 	if (len != HVB_CONSOLE_LINE_LEN - 1 || !starts_with(line, len, HVB_CONSOLE_PREFIX))
 		return HVB_CONSOLE_CORRUPT;
 	p = line + plen;

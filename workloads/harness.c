@@ -5,12 +5,14 @@
  * with serialized TSC reads.  The repetition's value is total time / total
  * operations; the spread within it is given as percentiles of the batches.
  * Workloads with per_request (io/) also time every request themselves
- * (rt_req_time): the harness keeps those of the measured batches and gives
- * their percentiles per repetition.  Workloads with counts_loss (net/)
+ * (rt_req_time), and may time named parts of them (rt_req_part): the
+ * harness keeps those of the measured batches and gives their percentiles
+ * per repetition.  Workloads with counts_loss (net/)
  * say per batch how many operations did not happen (rt_lost) and how many
  * arrived out of order (rt_reordered): the kind's metrics are then per
  * delivered operation, and lost / loss_pct / reordered are emitted per
- * repetition.
+ * repetition.  Workloads with smp, given more than one CPU, are also run
+ * on all of them at once after each repetition (SMP section below).
  */
 #include "harness.h"
 
@@ -21,6 +23,7 @@ static uint64_t tsc_khz;
 static uint32_t caps;
 static const char *harness_cmdline = "";
 static const char *fail_why; /* rt_fail of the cell being measured */
+static const char *cpus_why; /* vcpus= asked for CPUs this environment does not have */
 
 /*
  * Request times (cycles) of the repetition being measured: kept only while
@@ -33,6 +36,10 @@ static struct {
 	size_t kept;
 	uint64_t dropped;
 	bool on;
+	/* rt_req_part's values, per named part (req_parts), kept the same way */
+	uint64_t *part[HVB_REQ_PARTS];
+	size_t part_kept[HVB_REQ_PARTS];
+	uint64_t count; /* rt_req_count's total of the repetition (req_count) */
 } req;
 
 /*
@@ -109,6 +116,22 @@ void rt_req_time(struct hvb_ctx *ctx, uint64_t cycles)
 		req.dropped++;
 }
 
+void rt_req_part(struct hvb_ctx *ctx, unsigned part, uint64_t cycles)
+{
+	(void)ctx;
+	if (!req.on || part >= HVB_REQ_PARTS || !req.part[part])
+		return;
+	if (req.part_kept[part] < HVB_REQ_MAX)
+		req.part[part][req.part_kept[part]++] = cycles;
+}
+
+void rt_req_count(struct hvb_ctx *ctx, uint64_t n)
+{
+	(void)ctx;
+	if (req.on)
+		req.count += n;
+}
+
 void rt_lost(struct hvb_ctx *ctx, uint64_t n)
 {
 	(void)ctx;
@@ -128,6 +151,16 @@ void rt_fail(struct hvb_ctx *ctx, const char *why)
 	(void)ctx;
 	if (!fail_why)
 		fail_why = why && *why ? why : "the workload reported a failure";
+}
+
+uint64_t rt_param(struct hvb_ctx *ctx, const char *name)
+{
+	for (unsigned i = 0; i < HVB_PARAMS_MAX && ctx->w->params[i].name; i++)
+		if (str_eq(ctx->w->params[i].name, name))
+			return ctx->param[i];
+	rt_fail(ctx, "rt_param: the workload asked for a parameter its descriptor does not "
+		     "declare (a bug in the workload)");
+	return 0;
 }
 
 uint64_t rt_tsc_khz(void)
@@ -158,6 +191,12 @@ static const char *cap_reason(uint32_t missing)
 		{ HVB_CAP_BLK, "needs the run's disk, which this runner did not attach" },
 		{ HVB_CAP_NET,
 		  "needs the run's network link and responder, which this runner did not attach" },
+		{ HVB_CAP_IRQ,
+		  "needs interrupt delivery (HVB_CAP_IRQ), which this runner has not verified here" },
+		{ HVB_CAP_VIRQ,
+		  "needs host-injected interrupts (HVB_CAP_VIRQ: the interrupt bench device's irqfd)" },
+		{ HVB_CAP_KICK,
+		  "needs the interrupt bench device (HVB_CAP_KICK: a host thread stamps each kick)" },
 	};
 	for (unsigned i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
 		if (missing & reasons[i].cap)
@@ -554,8 +593,8 @@ static uint64_t calibrate(struct hvb_ctx *c, const struct plan *p)
 	const struct hvb_workload *w = c->w;
 	uint64_t took = 0, n;
 
-	if (w->fixed_ops)
-		return w->fixed_ops;
+	if (c->fixed_ops)
+		return c->fixed_ops;
 	n = calibrate_goal(c, p->goal_cycles, &took);
 	if (!n || !w->per_request)
 		return n;
@@ -591,6 +630,25 @@ static const char *req_note(const struct hvb_ctx *c, char *buf, size_t len)
 	return buf;
 }
 
+/* <part>.p50 and .p99 of a named request part (rt_req_part) over the
+ * repetition: the split of a request where the workload has the stamps. */
+static void report_part(struct hvb_ctx *c, unsigned rep, unsigned k)
+{
+	char name[HVB_METRIC_MAX];
+	size_t at, n = req.part_kept[k];
+
+	if (!req.part[k] || !n)
+		return;
+	hvb_sort_u64(req.part[k], n);
+	at = rt_text_str(name, sizeof(name), 0, c->w->req_parts[k]);
+	rt_text_str(name, sizeof(name), at, ".p50");
+	emit_sample(c, rep, name, "ns", HVB_LOWER_IS_BETTER,
+		    cycles_to_ns(hvb_percentile_u64(req.part[k], n, 0.50)));
+	rt_text_str(name, sizeof(name), at, ".p99");
+	emit_sample(c, rep, name, "ns", HVB_LOWER_IS_BETTER,
+		    cycles_to_ns(hvb_percentile_u64(req.part[k], n, 0.99)));
+}
+
 /* req_ns.p50/.p99/.p999/.max over every request kept in the repetition,
  * and ops_per_s unless the kind yields it already. */
 static void report_requests(struct hvb_ctx *c, unsigned rep, double ops, double ns_total)
@@ -617,6 +675,11 @@ static void report_requests(struct hvb_ctx *c, unsigned rep, double ops, double 
 		emit_sample_note(c, rep, pct[i].metric, "ns", HVB_LOWER_IS_BETTER,
 				 cycles_to_ns(hvb_percentile_u64(req.v, req.kept, pct[i].q)),
 				 note);
+	for (unsigned k = 0; k < HVB_REQ_PARTS; k++)
+		report_part(c, rep, k);
+	if (c->w->req_count)
+		emit_sample(c, rep, c->w->req_count, "requests", HVB_LOWER_IS_BETTER,
+			    (double)req.count);
 }
 
 /* lost, loss_pct and reordered of a counts_loss workload's repetition,
@@ -672,9 +735,329 @@ static void report_rep(struct hvb_ctx *c, unsigned rep, const uint64_t *cyc, con
 		report_loss(c, rep);
 }
 
-static void measure(struct hvb_ctx *c, const struct plan *p)
+/* ------------------------------------------------------- SMP (smp workloads) */
+/*
+ * With rt_cpus() > 1, an smp workload is also run on every CPU at once,
+ * after its one-CPU batches of each repetition: one ctx per CPU, set up on
+ * its own CPU (memory first-touched there), the one-CPU calibration's n on
+ * every CPU, each batch started together: the last CPU to arrive at the
+ * barrier sets a start TSC a little ahead and every CPU spins until it.
+ * A batch's span is the first start to the last end (the TSC is one clock
+ * for every CPU: KVM and Xen keep the vCPUs' TSCs in step, the host's are).
+ */
+
+/* Used where the environment defines no rt_cpu_* of its own (a platform
+ * without SMP support): one CPU.  The native and guest runtimes override
+ * them. */
+__attribute__((weak)) unsigned rt_cpus(void)
 {
+	return 1;
+}
+
+__attribute__((weak)) unsigned rt_cpu_self(void)
+{
+	return 0;
+}
+
+__attribute__((weak)) int rt_cpu_start(unsigned cpu, void (*fn)(void *arg, unsigned cpu),
+				       void *arg)
+{
+	(void)cpu, (void)fn, (void)arg;
+	return -22; /* -EINVAL: there is no CPU but 0 */
+}
+
+__attribute__((weak)) void rt_cpu_wait(unsigned cpu)
+{
+	(void)cpu;
+}
+
+__attribute__((weak)) const char *rt_cpu_note(void)
+{
+	return "one CPU (this environment starts no others)";
+}
+
+/* Cycles between the barrier's last arrival and the common start: enough
+ * for every spinning CPU to see the start TSC before it passes. */
+#define SMP_START_AHEAD_US 20
+
+struct smp_run {
+	struct hvb_ctx ctx[HVB_MAX_VCPUS];
+	bool set_up[HVB_MAX_VCPUS];
+	const char *setup_why[HVB_MAX_VCPUS];
+	unsigned cpus;
+	uint64_t n, ahead;
+	unsigned batches; /* of the repetition being run */
+	unsigned arrived; /* every CPU's arrivals, cumulative over the repetition */
+	bool abort;       /* a CPU would not start: the others leave the barrier */
+	bool cant_start;  /* smp_begin failed because a CPU would not start (not its setup) */
+	uint64_t go[HVB_MAX_BATCHES + 1]; /* start TSC of each batch, 0 = not yet */
+	uint64_t t0[HVB_MAX_VCPUS][HVB_MAX_BATCHES + 1], t1[HVB_MAX_VCPUS][HVB_MAX_BATCHES + 1];
+};
+
+static void cpu_relax(void)
+{
+	__asm__ volatile("pause" ::: "memory");
+}
+
+/* Batch b's barrier: wait for every CPU, then until the common start TSC;
+ * false if the run was aborted meanwhile. */
+static bool smp_barrier(struct smp_run *s, unsigned b)
+{
+	unsigned want = s->cpus * (b + 1);
+	uint64_t go;
+
+	if (__atomic_add_fetch(&s->arrived, 1, __ATOMIC_ACQ_REL) == want)
+		__atomic_store_n(&s->go[b], rt_tsc_begin() + s->ahead, __ATOMIC_RELEASE);
+	while (!(go = __atomic_load_n(&s->go[b], __ATOMIC_ACQUIRE)))
+		if (__atomic_load_n(&s->abort, __ATOMIC_ACQUIRE))
+			return false;
+		else
+			cpu_relax();
+	while (rt_tsc_begin() < go)
+		cpu_relax();
+	return true;
+}
+
+/* One CPU's share of a repetition: its batches, each after the barrier. */
+static void smp_batches(void *arg, unsigned cpu)
+{
+	struct smp_run *s = arg;
+	struct hvb_ctx *c = &s->ctx[cpu];
+
+	for (unsigned b = 0; b < s->batches; b++) {
+		if (!smp_barrier(s, b))
+			return;
+		if (c->w->before_batch)
+			c->w->before_batch(c, s->n);
+		s->t0[cpu][b] = rt_tsc_begin();
+		c->w->run(c, s->n);
+		s->t1[cpu][b] = rt_tsc_end();
+		if (c->w->after_batch)
+			c->w->after_batch(c, s->n);
+	}
+}
+
+static void smp_setup_one(void *arg, unsigned cpu)
+{
+	struct smp_run *s = arg;
+	struct hvb_ctx *c = &s->ctx[cpu];
+	const char *why = "";
+
+	s->set_up[cpu] = !c->w->setup || c->w->setup(c, &why) >= 0;
+	s->setup_why[cpu] = why && *why ? why : "setup failed";
+}
+
+static void smp_teardown_one(void *arg, unsigned cpu)
+{
+	struct smp_run *s = arg;
+
+	if (s->set_up[cpu] && s->ctx[cpu].w->teardown)
+		s->ctx[cpu].w->teardown(&s->ctx[cpu]);
+	s->set_up[cpu] = false;
+}
+
+/* fn on CPU cpu (CPU 0: here), and wait for it; false if it cannot start. */
+static bool on_cpu(unsigned cpu, void (*fn)(void *, unsigned), void *arg)
+{
+	if (!cpu) {
+		fn(arg, 0);
+		return true;
+	}
+	if (rt_cpu_start(cpu, fn, arg) < 0)
+		return false;
+	rt_cpu_wait(cpu);
+	return true;
+}
+
+static void smp_why(char *buf, size_t len, unsigned cpu, const char *what)
+{
+	size_t at = rt_text_str(buf, len, 0, "smp: CPU ");
+	at = rt_text_dec(buf, len, at, cpu);
+	at = rt_text_str(buf, len, at, ": ");
+	rt_text_str(buf, len, at, what);
+}
+
+/* Contexts for CPUs 1..N-1 like c (CPU 0's, already set up), each set up
+ * on its own CPU, one after the other (a workload's setup may write shared
+ * tables).  false with buf saying why. */
+static bool smp_begin(struct smp_run *s, const struct hvb_ctx *c, char *buf, size_t len)
+{
+	s->ctx[0] = *c;
+	for (unsigned i = 1; i < s->cpus; i++) {
+		s->ctx[i] = *c;
+		s->ctx[i].priv = 0;
+		s->ctx[i].bytes_per_op = c->w->bytes_per_op;
+		s->ctx[i].cpu = i;
+		if (!on_cpu(i, smp_setup_one, s)) {
+			smp_why(buf, len, i, "would not start (rt_cpu_start)");
+			s->cant_start = true;
+			return false;
+		}
+		if (!s->set_up[i]) {
+			smp_why(buf, len, i, s->setup_why[i]);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void smp_end(struct smp_run *s)
+{
+	for (unsigned i = 1; i < s->cpus; i++)
+		(void)on_cpu(i, smp_teardown_one, s);
+}
+
+/* Every CPU's batches of one repetition (or the warm-up): CPUs 1..N-1
+ * started, CPU 0 joins, then all are waited for.  false if one would not
+ * start: those already started leave the barrier (abort) and are waited
+ * for, so no CPU is left running. */
+static bool smp_rep(struct smp_run *s, unsigned batches)
+{
+	unsigned started = 1;
+
+	s->batches = batches;
+	s->arrived = 0;
+	s->abort = false;
+	for (unsigned b = 0; b <= HVB_MAX_BATCHES; b++)
+		s->go[b] = 0;
+	for (; started < s->cpus; started++)
+		if (rt_cpu_start(started, smp_batches, s) < 0)
+			break;
+	if (started < s->cpus) {
+		__atomic_store_n(&s->abort, true, __ATOMIC_RELEASE);
+		for (unsigned i = 1; i < started; i++)
+			rt_cpu_wait(i);
+		return false;
+	}
+	smp_batches(s, 0);
+	for (unsigned i = 1; i < s->cpus; i++)
+		rt_cpu_wait(i);
+	return true;
+}
+
+/* "<primary>.smp<N><suffix>" (suffix "" / ".per_cpu" / ".cpu<i>"). */
+static const char *smp_metric(char *buf, size_t len, const struct smp_run *s, const char *suffix,
+			      int cpu)
+{
+	size_t at = rt_text_str(buf, len, 0, hvb_kind_primary(s->ctx[0].w->kind));
+
+	at = rt_text_str(buf, len, at, ".smp");
+	at = rt_text_dec(buf, len, at, s->cpus);
+	at = rt_text_str(buf, len, at, suffix);
+	if (cpu >= 0)
+		rt_text_dec(buf, len, at, (uint64_t)cpu);
+	return buf;
+}
+
+/* The note of the smp rows: how the CPUs run, then the cell's own note. */
+static const char *smp_note(const struct smp_run *s, char *buf, size_t len)
+{
+	size_t at = rt_text_str(buf, len, 0, rt_cpu_note());
+
+	if (s->ctx[0].note && *s->ctx[0].note) {
+		at = rt_text_str(buf, len, at, "; ");
+		rt_text_str(buf, len, at, s->ctx[0].note);
+	}
+	return buf;
+}
+
+/* What one CPU's ops amount to in `cycles`: MB/s or ops/s (higher is
+ * better), or ns per op of one CPU (the kind's primary metric). */
+static double smp_value(const struct hvb_ctx *c, enum hvb_kind kind, double ops, double cycles)
+{
+	double ns = cycles_to_ns(cycles);
+
+	if (kind == HVB_KIND_BANDWIDTH)
+		return (double)c->bytes_per_op * ops * 1e3 / ns;
+	if (kind == HVB_KIND_RATE)
+		return ops * 1e9 / ns;
+	return ns / ops;
+}
+
+/* The unit of the kind's primary metric, which the smp rows carry. */
+static const char *smp_unit(enum hvb_kind kind)
+{
+	return kind == HVB_KIND_BANDWIDTH ? "MB/s" : kind == HVB_KIND_RATE ? "ops/s" : "ns";
+}
+
+/* The smp phase could not be set up (e.g. no memory for N copies of the
+ * working set): the one-CPU rows stand, and each repetition says why it has
+ * no <primary>.smpN (status skipped) instead of failing the cell. */
+static void smp_report_skipped(const struct hvb_ctx *c, unsigned rep, unsigned cpus,
+			       const char *why)
+{
+	struct hvb_record r;
+	size_t at;
+
+	record_init(&r, HVB_REC_SAMPLE, c->w->name, rep);
+	r.better = c->w->kind == HVB_KIND_TIME_PER_OP ? HVB_LOWER_IS_BETTER : HVB_HIGHER_IS_BETTER;
+	r.status = HVB_ST_SKIPPED;
+	at = rt_text_str(r.metric, sizeof(r.metric), 0, hvb_kind_primary(c->w->kind));
+	at = rt_text_str(r.metric, sizeof(r.metric), at, ".smp");
+	rt_text_dec(r.metric, sizeof(r.metric), at, cpus);
+	str_copy(r.unit, smp_unit(c->w->kind), sizeof(r.unit));
+	str_copy(r.text, why, sizeof(r.text));
+	rt_emit(&r);
+}
+
+/*
+ * One repetition's smp rows.  span: the sum over batches of first start to
+ * last end.  Higher-is-better kinds: .smp<N> sums every CPU's work over the
+ * span (the machine's throughput), .per_cpu is that / N, .cpu<i> is CPU i
+ * over its own batch times (>= its share of the span: the difference is
+ * how unevenly the CPUs ran).  Time per op: .smp<N> is the span per op of
+ * one CPU, .per_cpu the mean over CPUs of their own, .cpu<i> CPU i's own.
+ */
+static void smp_report(struct smp_run *s, unsigned rep)
+{
+	const struct hvb_ctx *c0 = &s->ctx[0];
+	enum hvb_kind kind = c0->w->kind;
+	int better = kind == HVB_KIND_TIME_PER_OP ? HVB_LOWER_IS_BETTER : HVB_HIGHER_IS_BETTER;
+	const char *unit = smp_unit(kind);
+	double span = 0, own[HVB_MAX_VCPUS] = { 0 }, ops = (double)s->n * s->batches;
+	double agg = 0, mean = 0;
+	char name[HVB_METRIC_MAX], note[HVB_TEXT_MAX];
+
+	for (unsigned b = 0; b < s->batches; b++) {
+		uint64_t first = s->t0[0][b], last = s->t1[0][b];
+
+		for (unsigned i = 0; i < s->cpus; i++) {
+			first = s->t0[i][b] < first ? s->t0[i][b] : first;
+			last = s->t1[i][b] > last ? s->t1[i][b] : last;
+			own[i] += (double)(s->t1[i][b] - s->t0[i][b]);
+		}
+		span += (double)(last - first);
+	}
+	for (unsigned i = 0; i < s->cpus; i++) {
+		agg += smp_value(&s->ctx[i], kind, ops, span);
+		mean += smp_value(&s->ctx[i], kind, ops, own[i]) / s->cpus;
+	}
+	if (kind == HVB_KIND_TIME_PER_OP)
+		agg = cycles_to_ns(span) / ops;
+	smp_note(s, note, sizeof(note));
+	emit_sample_note(c0, rep, smp_metric(name, sizeof(name), s, "", -1), unit, better, agg,
+			 note);
+	emit_sample_note(c0, rep, smp_metric(name, sizeof(name), s, ".per_cpu", -1), unit,
+			 better, kind == HVB_KIND_TIME_PER_OP ? mean : agg / s->cpus, note);
+	for (unsigned i = 0; i < s->cpus; i++)
+		emit_sample_note(c0, rep, smp_metric(name, sizeof(name), s, ".cpu", (int)i), unit,
+				 better, smp_value(&s->ctx[i], kind, ops, own[i]), note);
+}
+
+/* Is workload c (CPU 0's ctx) also run on every CPU at once? */
+static bool smp_wanted(const struct hvb_ctx *c)
+{
+	/* Request times and loss are counted for one CPU (req, loss): such
+	 * workloads are not smp. */
+	return c->w->smp && !c->w->per_request && !c->w->counts_loss && rt_cpus() > 1;
+}
+
+static void measure(struct hvb_ctx *c, const struct plan *p, struct smp_run *smp)
+{
+	static char why[HVB_TEXT_MAX]; /* rt_fail keeps the pointer */
 	uint64_t cyc[HVB_MAX_BATCHES], done[HVB_MAX_BATCHES], n = calibrate(c, p);
+	const char *smp_skip = 0;
+	unsigned smp_cpus = 0;
 
 	if (!n) {
 		emit_status(c->w->name, HVB_ST_FAILED, fail_why);
@@ -682,9 +1065,27 @@ static void measure(struct hvb_ctx *c, const struct plan *p)
 	}
 	emit_u64(HVB_REC_CELL_BEGIN, c->w->name, p->rep, n, p->batches);
 	(void)time_batch(c, n, false, 0); /* warm-up at the calibrated size */
+	if (smp) {
+		smp->n = n;
+		smp->ahead = tsc_khz * SMP_START_AHEAD_US / 1000;
+		if (!smp_begin(smp, c, why, sizeof(why))) {
+			if (smp->cant_start) {
+				rt_fail(c, why);
+			} else { /* a CPU's setup failed: the one-CPU rows stand */
+				smp_end(smp);
+				smp_skip = why;
+				smp_cpus = smp->cpus;
+				smp = 0;
+			}
+		} else if (!smp_rep(smp, 1)) { /* warm-up */
+			rt_fail(c, "smp: a CPU would not start (rt_cpu_start)");
+		}
+	}
 	for (unsigned r = p->rep; r < p->rep + p->reps && !fail_why; r++) {
 		req.kept = 0;
 		req.dropped = 0;
+		req.part_kept[0] = req.part_kept[1] = 0;
+		req.count = 0;
 		loss.rep_lost = loss.rep_reordered = loss.rep_delivered = 0;
 		emit(HVB_REC_REP_BEGIN, c->w->name, r);
 		for (unsigned b = 0; b < p->batches && !fail_why; b++)
@@ -692,7 +1093,16 @@ static void measure(struct hvb_ctx *c, const struct plan *p)
 		emit(HVB_REC_REP_END, c->w->name, r);
 		if (!fail_why)
 			report_rep(c, r, cyc, done, p->batches);
+		/* After the repetition's probes (REP_END): they bracket one CPU. */
+		if (smp && !fail_why && !smp_rep(smp, p->batches))
+			rt_fail(c, "smp: a CPU would not start (rt_cpu_start)");
+		if (smp && !fail_why)
+			smp_report(smp, r);
+		if (smp_skip && !fail_why)
+			smp_report_skipped(c, r, smp_cpus, smp_skip);
 	}
+	if (smp)
+		smp_end(smp);
 	if (fail_why) /* no samples of the repetition it happened in */
 		emit_status(c->w->name, HVB_ST_FAILED, fail_why);
 }
@@ -707,23 +1117,107 @@ static bool req_begin(const struct hvb_workload *w)
 	if (!w->per_request)
 		return true;
 	req.v = rt_alloc(HVB_REQ_MAX * sizeof(*req.v), 4096);
+	for (unsigned k = 0; k < HVB_REQ_PARTS; k++) {
+		req.part_kept[k] = 0;
+		if (w->req_parts[k])
+			req.part[k] = rt_alloc(HVB_REQ_MAX * sizeof(*req.v), 4096);
+		if (w->req_parts[k] && !req.part[k])
+			return false;
+	}
 	return req.v != 0;
 }
 
 static void req_end(void)
 {
+	for (unsigned k = HVB_REQ_PARTS; k-- > 0;) { /* the guest's allocator is LIFO */
+		rt_free(req.part[k], HVB_REQ_MAX * sizeof(*req.v));
+		req.part[k] = 0;
+	}
 	rt_free(req.v, HVB_REQ_MAX * sizeof(*req.v));
 	req.v = 0;
 }
 
+/* The smp run state, in static memory: a ctx and two TSC stamps per CPU
+ * and batch are too much for a guest CPU's stack. */
+static struct smp_run *smp_run_init(struct smp_run *s)
+{
+	rt_memset(s, 0, sizeof(*s));
+	s->cpus = rt_cpus() < HVB_MAX_VCPUS ? rt_cpus() : HVB_MAX_VCPUS;
+	return s;
+}
+
+/* The workload's short name: what follows its family ("open-loop"). */
+static const char *short_name(const char *name)
+{
+	const char *s = name;
+
+	for (const char *p = name; *p; p++)
+		if (*p == '/')
+			s = p + 1;
+	return s;
+}
+
+/* "param.<short>.<name>" of parameter k of c's workload into buf. */
+static const char *param_key(const struct hvb_ctx *c, unsigned k, char *buf, size_t len)
+{
+	size_t at = rt_text_str(buf, len, 0, "param.");
+
+	at = rt_text_str(buf, len, at, short_name(c->w->name));
+	at = rt_text_str(buf, len, at, ".");
+	rt_text_str(buf, len, at, c->w->params[k].name);
+	return buf;
+}
+
+/* A parameter word the host should never have sent: why, with the range. */
+static const char *param_why(const struct hvb_ctx *c, unsigned k, const char *key,
+			     const char *val)
+{
+	static char why[HVB_TEXT_MAX];
+	size_t at = rt_text_str(why, sizeof(why), 0, key);
+
+	at = rt_text_str(why, sizeof(why), at, "=");
+	at = rt_text_str(why, sizeof(why), at, val);
+	at = rt_text_str(why, sizeof(why), at, ": not a whole number from ");
+	at = rt_text_dec(why, sizeof(why), at, c->w->params[k].min);
+	at = rt_text_str(why, sizeof(why), at, " to ");
+	rt_text_dec(why, sizeof(why), at, c->w->params[k].max);
+	return why;
+}
+
+/* c->param[] from the param.* words of the command line, defaults where
+ * absent; false with *why for a malformed or out-of-range word. */
+static bool resolve_params(struct hvb_ctx *c, const char **why)
+{
+	char key[HVB_NAME_MAX + HVB_PARAM_NAME_MAX + 8], val[32];
+
+	for (unsigned k = 0; k < HVB_PARAMS_MAX && c->w->params[k].name; k++) {
+		const struct hvb_param *p = &c->w->params[k];
+		uint64_t v = p->def;
+
+		param_key(c, k, key, sizeof(key));
+		if (hvb_cmdline_get(harness_cmdline, key, val, sizeof(val)) &&
+		    (!hvb_parse_u64(val, &v) || v < p->min || v > p->max)) {
+			*why = param_why(c, k, key, val);
+			return false;
+		}
+		c->param[k] = v;
+	}
+	return true;
+}
+
 static void run_one(const char *name, const struct plan *p, bool native)
 {
+	static struct smp_run smp;
 	const struct hvb_workload *w = hvb_workload_find(name);
 	struct hvb_ctx c;
 	const char *why = "";
 
 	if (!w) {
 		emit_status(name, HVB_ST_FAILED, "no such workload in this build");
+		return;
+	}
+	if (cpus_why) { /* measured on fewer CPUs, a cell would be mislabelled */
+		emit_status(name, HVB_ST_SKIPPED, cpus_why);
 		return;
 	}
 	rt_memset(&c, 0, sizeof(c));
@@ -733,7 +1227,12 @@ static void run_one(const char *name, const struct plan *p, bool native)
 	c.quick = p->quick;
 	c.caps = caps;
 	c.native = native;
+	c.fixed_ops = w->fixed_ops;
 	fail_why = 0;
+	if (!resolve_params(&c, &why)) {
+		emit_status(name, HVB_ST_FAILED, why);
+		return;
+	}
 	if (w->valid && !w->valid(&c, &why)) {
 		emit_status(name, HVB_ST_SKIPPED, why);
 		return;
@@ -743,7 +1242,7 @@ static void run_one(const char *name, const struct plan *p, bool native)
 		return;
 	}
 	if (req_begin(w))
-		measure(&c, p);
+		measure(&c, p, smp_wanted(&c) ? smp_run_init(&smp) : 0);
 	else
 		emit_status(name, HVB_ST_FAILED, "no memory for the per-request latencies");
 	req_end();
@@ -775,6 +1274,29 @@ static void run_list(const char *list, const struct plan *p, bool native)
 	}
 }
 
+/* NULL, or why the CPUs that run are not the vcpus= asked for (every
+ * cell is then skipped with it: not silently measured on fewer). */
+static const char *check_cpus(const char *cmdline)
+{
+	static char why[HVB_TEXT_MAX];
+	bool ok = true;
+	uint64_t want = cmdline_u64(cmdline, "vcpus", 1, &ok);
+	size_t at;
+
+	if (ok && want == rt_cpus())
+		return 0;
+	at = rt_text_str(why, sizeof(why), 0, "vcpus=");
+	if (ok)
+		at = rt_text_dec(why, sizeof(why), at, want);
+	else
+		at = rt_text_str(why, sizeof(why), at, "(not a number)");
+	at = rt_text_str(why, sizeof(why), at, " asked, this environment runs ");
+	at = rt_text_dec(why, sizeof(why), at, rt_cpus());
+	at = rt_text_str(why, sizeof(why), at, " CPU(s): ");
+	rt_text_str(why, sizeof(why), at, rt_cpu_note());
+	return why;
+}
+
 int hvb_harness_main(const char *cmdline, uint64_t entry_tsc)
 {
 	static char list[HVB_CMDLINE_MAX];
@@ -800,6 +1322,7 @@ int hvb_harness_main(const char *cmdline, uint64_t entry_tsc)
 		return HVB_EXIT_BADCMD;
 	}
 	p.goal_cycles = goal_us * tsc_khz / 1000;
+	cpus_why = check_cpus(cmdline);
 	run_list(list, &p, str_eq(env, "native"));
 	emit(HVB_REC_DONE, "", 0);
 	return HVB_EXIT_OK;

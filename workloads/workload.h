@@ -66,6 +66,26 @@ static inline const char *hvb_kind_primary(enum hvb_kind kind)
 #define HVB_BOOT_WORKLOAD "boot"
 #define HVB_BOOT_METRIC	  "boot_ms"
 
+#define HVB_REQ_PARTS 2 /* parts of a request a workload may time (rt_req_part) */
+
+/*
+ * A workload parameter: an unsigned integer the user sets with `hvbench
+ * run --param <short>.<name>=VALUE`, where <short> is the workload's name
+ * after its family ("open-loop" for svc/open-loop).  The command checks
+ * the key and the range (an error lists what the selected workloads
+ * accept), records param.<short>.<name> in meta.csv (defaults included),
+ * and passes the value to the harness as the word param.<short>.<name>=V;
+ * the workload reads it with rt_param().  An unset parameter is `def`.
+ */
+#define HVB_PARAMS_MAX	   4
+#define HVB_PARAM_NAME_MAX 32 /* <name> (a-z, 0-9, _), NUL included */
+struct hvb_param {
+	const char *name; /* NULL ends the list */
+	uint64_t def, min, max;
+	const char *unit; /* "req/s", "ns", "us", "requests" */
+	const char *help; /* one line */
+};
+
 struct hvb_workload {
 	const char *name;  /* stable "family/name", e.g. "mem/stream-triad" */
 	const char *desc;  /* one line: what one operation is */
@@ -91,7 +111,22 @@ struct hvb_workload {
 	 * decides in the guest, where a few mechanisms differ per platform). */
 	uint32_t needs;
 	bool per_request;     /* run() calls rt_req_time() per request (above) */
+	/* per_request only: names of up to HVB_REQ_PARTS parts of a request
+	 * that run() times with rt_req_part() (below), e.g. "deliver_ns";
+	 * NULL = none. */
+	const char *req_parts[HVB_REQ_PARTS];
+	/* per_request only: name of a per-repetition count of requests that
+	 * run() adds to with rt_req_count() (below), e.g. "late"; NULL = none. */
+	const char *req_count;
 	bool counts_loss;     /* run() (or after_batch) calls rt_lost()/rt_reordered() (below) */
+	/* Scales with CPUs: with rt_cpus() > 1 the harness also runs it on every
+	 * CPU at once (one ctx per CPU, setup on each, batches started together
+	 * by a barrier) and emits <metric>.smp<N> (aggregate over the N CPUs)
+	 * and <metric>.smp<N>.per_cpu (their mean), beside the one-CPU metrics,
+	 * which keep their meaning (results/FORMAT.md). */
+	bool smp;
+	/* Parameters (struct hvb_param above), up to HVB_PARAMS_MAX. */
+	struct hvb_param params[HVB_PARAMS_MAX];
 };
 
 /* Per-run state handed to every hook.  `priv` belongs to the workload. */
@@ -103,6 +138,11 @@ struct hvb_ctx {
 	bool quick;            /* smoke run: smaller working sets are fine */
 	uint32_t caps;         /* HVB_CAP_* of this environment */
 	bool native;           /* running natively (not in a guest) */
+	unsigned cpu;          /* the CPU this ctx runs on (smp workloads: one ctx per CPU) */
+	/* Operations per batch: copied from the descriptor's fixed_ops; setup
+	 * may set it (e.g. from a parameter), 0 = calibrate to the time goal. */
+	uint64_t fixed_ops;
+	uint64_t param[HVB_PARAMS_MAX]; /* the values of descriptor params[i] (rt_param) */
 };
 
 #define HVB_WORKLOAD(var)                                                              \
@@ -349,12 +389,155 @@ void rt_reordered(struct hvb_ctx *ctx, uint64_t n);
 void rt_req_time(struct hvb_ctx *ctx, uint64_t cycles);
 
 /*
+ * A part of a request the workload can time too (send -> the handler's
+ * stamp inside a round trip; the host's share of a request), named by the
+ * descriptor's req_parts[part] (a metric-safe word ending in "_ns"): one
+ * call per request and part, beside its rt_req_time, kept like those, and
+ * emitted per repetition as <name>.p50 and <name>.p99 (ns, lower is
+ * better).  A part with no name is ignored.
+ */
+void rt_req_part(struct hvb_ctx *ctx, unsigned part, uint64_t cycles);
+
+/*
  * A failure inside run() that the workload cannot carry on from (an I/O
  * request that completed with an error): the harness finishes the current
  * batch, emits no samples of that repetition, and ends the cell as failed
  * with `why` (static text).  The first call of a cell counts.
  */
 void rt_fail(struct hvb_ctx *ctx, const char *why);
+
+/*
+ * A count of the repetition beside its request times (descriptor
+ * req_count): rt_req_count adds n while a measured batch runs (calibration
+ * and warm-up do not count); the harness emits the total per repetition as
+ * the metric <req_count> (unit "requests", lower is better), zero included.
+ */
+void rt_req_count(struct hvb_ctx *ctx, uint64_t n);
+
+/* ------------------------------------------------------------ parameters */
+/*
+ * The value of the workload's parameter `name` (a descriptor params[]
+ * entry) for this cell: the param.<short>.<name>= word, else its default.
+ * The harness checked the word before valid() (a malformed or out-of-range
+ * value fails the cell with the reason); a name the descriptor does not
+ * declare is a bug in the workload: 0, and the cell fails saying so.
+ */
+uint64_t rt_param(struct hvb_ctx *ctx, const char *name);
+
+/* ------------------------------------------------------------ waiting (svc/) */
+/*
+ * Native only: sleep until the TSC reaches `deadline` with
+ * clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME) (the distance converted
+ * at rt_tsc_khz(), timer slack 1 ns), so an idle worker gives the CPU
+ * away as a server does.  0 (also for a past deadline), or -ENOSYS in a
+ * guest, which waits with its one-shot timer (rt_timer_arm + rt_irq_wait)
+ * or spins.  It may return a little early or late: the caller reads the TSC.
+ */
+int rt_sleep_until(uint64_t deadline);
+
+/* ------------------------------------------------------------ CPUs (SMP) */
+/*
+ * The CPUs of this environment: vcpus= of them (guest: vCPUs, each started
+ * by the runtime at boot; native: worker threads pinned by the harness).
+ * CPU 0 runs the harness; the others idle until given work: in a guest
+ * with HVB_CAP_IRQ they halt with interrupts on and are woken by an IPI
+ * (HVB_VEC_WAKE), otherwise they spin with `pause` (say so in notes).
+ * Work runs in ring 3 (guest) with the same instructions as on CPU 0.
+ */
+unsigned rt_cpus(void);                 /* CPUs that run, >= 1 */
+unsigned rt_cpu_self(void);             /* index of the calling CPU */
+/* Run fn(arg, cpu) on CPU cpu (1..rt_cpus()-1), which must be idle: 0 or
+ * -EINVAL (no such CPU) / -EBUSY (still running earlier work). */
+int rt_cpu_start(unsigned cpu, void (*fn)(void *arg, unsigned cpu), void *arg);
+/* Wait until CPU cpu finished its work (returns at once if idle). */
+void rt_cpu_wait(unsigned cpu);
+/* How the CPUs were started and idle, for notes ("core-started APs, idle in
+ * hlt", "INIT-SIPI-SIPI", "VCPUOP_up", "native threads pinned to 0,1"). */
+const char *rt_cpu_note(void);
+
+/* ------------------------------------------------------------ interrupts (micro/) */
+/*
+ * What micro/ needs to measure interrupt costs on every platform.  Each
+ * kind has one handler (ring 0 in a guest; a signal handler natively):
+ * count it on the receiving CPU, stamp the TSC, EOI (except RT_IRQ_STORM),
+ * return.  The mechanism differs per platform and is what is measured:
+ *   hvm           LAPIC, x2APIC MSRs if the CPU has x2APIC, else xAPIC MMIO
+ *                 (mapped user-accessible so ring-3 register accesses trap
+ *                 like a guest kernel's would)
+ *   xen-pvh       the emulated LAPIC (xAPIC/x2APIC) as hvm
+ *   xen-pv        event channels: EVTCHNOP_bind_ipi, bind_virq(VIRQ_TIMER)
+ *   native        analogues: signals between pinned threads (tgkill),
+ *                 timerfd / POSIX timers, eventfd wakeups
+ * rt_irq_info.mech says which ran; workloads copy it into their notes.
+ * valid() checks rt_has(HVB_CAP_IRQ) (native: always present) first.
+ */
+enum rt_irq_kind {
+	RT_IRQ_SELF = 0, /* HVB_VEC_SELF */
+	RT_IRQ_PING,	 /* HVB_VEC_PING: answered with RT_IRQ_PONG to the sender */
+	RT_IRQ_PONG,	 /* HVB_VEC_PONG */
+	RT_IRQ_TIMER,	 /* HVB_VEC_TIMER */
+	RT_IRQ_VIRQ,	 /* HVB_VEC_VIRQ (host-injected) */
+	RT_IRQ_STORM,	 /* HVB_VEC_STORM: counted, not EOI'd (hostile-guest tests only) */
+	RT_IRQ_KINDS
+};
+
+struct rt_irq_info {
+	const char *mech;     /* "x2APIC", "xAPIC", "Xen event channels", "native: signals" */
+	bool x2apic;	      /* register access through MSRs (else MMIO or none) */
+	bool tsc_deadline;    /* rt_timer_arm uses the TSC-deadline MSR */
+	bool timer;	      /* some one-shot timer exists (TSC-deadline, LAPIC, Xen) */
+	bool apic_regs;	      /* rt_apic_read / rt_apic_eoi / rt_tpr_write exist here */
+	bool virq, kick;      /* HVB_CAP_VIRQ / HVB_CAP_KICK (host-side stamps) */
+	const char *timer_note; /* "TSC-deadline", "LAPIC one-shot", "VCPUOP_set_singleshot_timer" */
+};
+
+/* Set up interrupt delivery on every CPU (the first call; later calls return
+ * the same info).  0, or -errno with *why set. */
+int rt_irq_open(struct rt_irq_info *info, const char **why);
+/* Let interrupts in on the calling CPU while it runs workload code (guest:
+ * RFLAGS.IF in ring 3; native: unblock the signals), or keep them out. */
+void rt_irq_enable(bool on);
+/* Handled so far on CPU cpu, and the TSC its handler stamped last. */
+uint64_t rt_irq_count(unsigned cpu, enum rt_irq_kind k);
+uint64_t rt_irq_stamp(unsigned cpu, enum rt_irq_kind k);
+/* Send kind k (SELF, PING, STORM) to CPU cpu (rt_cpu_self() for a self-IPI). */
+void rt_ipi_send(unsigned cpu, enum rt_irq_kind k);
+/* Wait with interrupts on until count(self, k) exceeds `seen`, halting
+ * (hlt / SCHEDOP_block / sigsuspend) rather than spinning if halt is true. */
+void rt_irq_wait(enum rt_irq_kind k, uint64_t seen, bool halt);
+/* A bounded halt: the caller armed the one-shot timer (rt_timer_arm) as a
+ * backstop and read count(self, RT_IRQ_TIMER) into timer_seen first.
+ * Halts (sti; hlt / SCHEDOP_block / sigsuspend) until count(self, k)
+ * exceeds `seen` or the timer's count exceeds timer_seen; the test runs
+ * with interrupts off (turned off for it and back on if they were on), so
+ * neither arrival can slip in between the test and the halt.  True if k
+ * arrived, false if only the backstop did (or there are no interrupts).
+ * k must not be RT_IRQ_TIMER; the timer stays armed if k won. */
+bool rt_irq_halt_or_timer(enum rt_irq_kind k, uint64_t seen, uint64_t timer_seen);
+/* One read of an interrupt-controller register that traps (the LAPIC version
+ * register), one EOI write with nothing in service, one TPR (CR8) write
+ * (the priority class 0-15), one TPR (CR8) read. */
+uint32_t rt_apic_read(void);
+void rt_apic_eoi(void);
+void rt_tpr_write(unsigned tpr);
+unsigned rt_tpr_read(void);
+/* For a failure text: the interrupt controller's state of kind k on the
+ * calling CPU appended to buf at `at` (LAPIC: TPR, PPR, the vector's IRR and
+ * ISR bits, the highest vector in service; Xen PV: the event port's pending
+ * and mask bits and the vCPU's upcall flags; natively: whether the signal
+ * is pending).  Returns the new end, as rt_text_str. */
+size_t rt_irq_state(char *buf, size_t len, size_t at, enum rt_irq_kind k);
+/* Arm the one-shot timer of the calling CPU to fire RT_IRQ_TIMER at TSC
+ * `deadline` (already past: at once). */
+void rt_timer_arm(uint64_t deadline);
+/* The interrupt bench device (abi.h HVB_PORT_KICK): kick the host; with
+ * inject, ask it to inject RT_IRQ_VIRQ on CPU cpu afterwards.  *host gets
+ * the host's stamps for this kick once it served it (rt_kick waits for
+ * that, up to a bound; -ETIMEDOUT then).  0 or -errno. */
+struct rt_kick_stamps {
+	uint64_t rx_tsc, inject_tsc;
+};
+int rt_kick(bool inject, unsigned cpu, struct rt_kick_stamps *host);
 
 /* ------------------------------------------------------------ text (no libc) */
 /* Append text, a decimal, or a 0x-hex number (no leading zeros) to the

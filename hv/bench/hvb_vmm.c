@@ -1,7 +1,7 @@
 /*
  * hvb-vmm: boot a guest image under the reference core, standalone.
  *
- *   hvb-vmm [-t SECONDS] [-m MIB] IMAGE [COMMAND-LINE WORDS...]
+ *   hvb-vmm [-t SECONDS] [-m MIB] [-c VCPUS] IMAGE [COMMAND-LINE WORDS...]
  *
  * Prints the guest's console lines and every record it sends (type,
  * workload, metric, value, text: not validated, this is a debugging aid),
@@ -10,7 +10,11 @@
  * The hvbench kvm runner uses the same library; this tool is for looking at
  * a guest by hand.  As in the runner, the vCPU runs on its own thread under
  * the seccomp allowlist (hv/seccomp.h; HVB_SECCOMP=0 turns it off): the
- * first line says which.
+ * first line says which.  -c VCPUS (1-8, default 1) runs that many vCPUs:
+ * the APs start at the image's AP entry note on threads of their own
+ * (hv/smp.h), filtered alike, and the guest gets "vcpus=N smp=direct".
+ * There is no irqchip (as with one vCPU: hlt is a halt exit), so the
+ * guest's APs spin while idle; pass caps= words yourself, as for one vCPU.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -24,6 +28,7 @@
 #include "exit.h"
 #include "pvh.h"
 #include "seccomp.h"
+#include "smp.h"
 #include "vm.h"
 
 static const char *const rec_names[] = {
@@ -74,8 +79,9 @@ static int parse_seconds(const char *s, double *out)
 	return 0;
 }
 
-/* -m MIB: a whole decimal number of MiB in [2, 3072]. */
-static int parse_mib(const char *s, unsigned long *out)
+/* A whole decimal number in [lo, hi] (-m MIB: [2, 3072]; -c VCPUS:
+ * [1, HV_MAX_VCPUS]). */
+static int parse_range(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
 {
 	char *end;
 	unsigned long v;
@@ -84,7 +90,7 @@ static int parse_mib(const char *s, unsigned long *out)
 		return -EINVAL;
 	errno = 0;
 	v = strtoul(s, &end, 10);
-	if (*end || errno || v < 2 || v > 3072)
+	if (*end || errno || v < lo || v > hi)
 		return -EINVAL;
 	*out = v;
 	return 0;
@@ -94,7 +100,18 @@ struct vcpu_job {
 	struct vcpu *vcpu;
 	struct hv_run_opts o;
 	bool seccomp; /* HVB_SECCOMP */
+	struct hv_smp smp;
 };
+
+/* An AP's thread, before its run: the same allowlist as vCPU 0's. */
+static int ap_enter(void *arg, struct vcpu *vcpu)
+{
+	struct vcpu_job *j = arg;
+	char why[300];
+
+	(void)vcpu;
+	return hv_seccomp_vcpu_enter(j->seccomp, why, sizeof(why)) ? -EPERM : 0;
+}
 
 /* The vCPU thread, filtered like the kvm runner's (its output too). */
 static void *vcpu_main(void *arg)
@@ -102,15 +119,24 @@ static void *vcpu_main(void *arg)
 	struct vcpu_job *j = arg;
 	char why[300];
 
+	if (j->vcpu->vm->n_vcpus > 1) { /* unpinned: a tool, not a measurement */
+		j->smp.enter = ap_enter;
+		j->smp.arg = j;
+		hv_smp_start(&j->smp, j->vcpu->vm, NULL, &j->o); /* a failure is the verdict */
+	}
 	if (hv_seccomp_vcpu_enter(j->seccomp, why, sizeof(why)))
 		vm_stop(j->vcpu->vm, NULL, HV_HOST_ERROR, "%s", why);
 	vcpu_run(j->vcpu, &j->o);
+	/* The APs leave with vCPU 0's verdict (their watchdogs see it). */
+	if (j->vcpu->vm->n_vcpus > 1 && hv_smp_join(&j->smp, 5000000000ull))
+		fprintf(stderr, "hvb-vmm: an AP's KVM_RUN did not come back\n");
 	return NULL;
 }
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: hvb-vmm [-t SECONDS] [-m MIB] IMAGE [COMMAND-LINE WORDS...]\n");
+	fprintf(stderr, "usage: hvb-vmm [-t SECONDS] [-m MIB] [-c VCPUS] IMAGE [COMMAND-LINE "
+			"WORDS...]\n");
 	return 2;
 }
 
@@ -118,6 +144,7 @@ int main(int argc, char **argv)
 {
 	double timeout = 60;
 	unsigned long mib = 256;
+	unsigned long vcpus = 1;
 	char cmdline[HVB_CMDLINE_MAX] = "", err[512];
 	struct hv_console con;
 	struct hv_hvb hvb = {.record = on_record};
@@ -129,16 +156,20 @@ int main(int argc, char **argv)
 	bool seccomp;
 	int opt, r;
 
-	while ((opt = getopt(argc, argv, "t:m:")) != -1) {
+	while ((opt = getopt(argc, argv, "t:m:c:")) != -1) {
 		if (opt == 't' && parse_seconds(optarg, &timeout)) {
 			fprintf(stderr, "hvb-vmm: -t '%s': give seconds, a number in (0, 86400]\n",
 				optarg);
 			return 2;
-		} else if (opt == 'm' && parse_mib(optarg, &mib)) {
+		} else if (opt == 'm' && parse_range(optarg, 2, 3072, &mib)) {
 			fprintf(stderr, "hvb-vmm: -m '%s': give MiB, a whole number from 2 to 3072\n",
 				optarg);
 			return 2;
-		} else if (opt != 't' && opt != 'm') {
+		} else if (opt == 'c' && parse_range(optarg, 1, HV_MAX_VCPUS, &vcpus)) {
+			fprintf(stderr, "hvb-vmm: -c '%s': give vCPUs, a whole number from 1 to %d\n",
+				optarg, HV_MAX_VCPUS);
+			return 2;
+		} else if (opt != 't' && opt != 'm' && opt != 'c') {
 			return usage();
 		}
 	}
@@ -154,6 +185,11 @@ int main(int argc, char **argv)
 		size_t n = strlen(cmdline);
 		snprintf(cmdline + n, sizeof(cmdline) - n, "%s%s", n ? " " : "", argv[i]);
 	}
+	if (vcpus > 1) {
+		size_t n = strlen(cmdline);
+		snprintf(cmdline + n, sizeof(cmdline) - n, "%svcpus=%lu smp=direct", n ? " " : "",
+			 vcpus);
+	}
 	r = vm_create(&vm, NULL);
 	if (r) {
 		fprintf(stderr, "hvb-vmm: cannot create a VM on /dev/kvm: %s\n", strerror(-r));
@@ -164,10 +200,30 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hvb-vmm: cannot set up the VM: %s\n", strerror(-r));
 		return 1;
 	}
+	for (unsigned i = 1; i < vcpus && !r; i++) {
+		struct vcpu *ap;
+		if (!(r = vcpu_create(vm, i, &ap)))
+			r = vcpu_cpuid_init(ap);
+	}
+	if (r) {
+		fprintf(stderr, "hvb-vmm: cannot create the APs: %s\n", strerror(-r));
+		return 1;
+	}
 	if (vm_load_elf_file(vm, argv[optind], &hi, NULL, err, sizeof(err))) {
 		fprintf(stderr, "hvb-vmm: %s\n", err);
 		return 1;
 	}
+	if (vcpus > 1 && !hi.ap_entry) {
+		fprintf(stderr, "hvb-vmm: -c %lu: %s has no AP entry note (HVB_NOTE_AP_ENTRY): it "
+				"runs 1 vCPU only\n", vcpus, argv[optind]);
+		return 1;
+	}
+	for (unsigned i = 1; i < vcpus; i++)
+		if ((r = vcpu_setup_ap(vm->vcpus[i], hi.ap_entry))) {
+			fprintf(stderr, "hvb-vmm: cannot put vCPU %u at the AP entry: %s\n", i,
+				strerror(-r));
+			return 1;
+		}
 	if ((r = dev_console_attach(vm, &con, 0, on_line, NULL)) ||
 	    (r = dev_hvb_attach(vm, &hvb)) || (r = vm_pvh_setup(vm, cmdline)) ||
 	    (r = vcpu_setup_pvh(vcpu, hi.entry))) {

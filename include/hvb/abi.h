@@ -57,6 +57,44 @@
 #define HVB_MMIO_SIZE        0x1000ull
 
 /*
+ * Interrupt bench device (reference core only; HVB_CAP_VIRQ / HVB_CAP_KICK):
+ *   HVB_PORT_KICK   outb: an ioeventfd.  A host thread blocked on it stamps
+ *                   its receipt (host TSC) into the shared page and, when
+ *                   the guest asked for it (virq_req), stamps again and
+ *                   signals an irqfd that raises HVB_VEC_VIRQ on the vCPU
+ *                   named by virq_cpu.  I/O latency out = kick_rx_tsc - the
+ *                   guest's TSC before the out; in = the guest handler's
+ *                   TSC - inject_tsc (Dall et al. 2016).  The guest and the
+ *                   host read the same TSC (no offset under KVM; the host
+ *                   checks KVM_GET_TSC_KHZ/offset and refuses otherwise).
+ *   HVB_SHARED_IRQ  one page of ordinary RAM (its own memslot), mapped by the
+ *                   guest cached and user-accessible: struct hvb_irq_shared.
+ */
+#define HVB_PORT_KICK        0x050e
+#define HVB_SHARED_IRQ       0xd0002000ull
+
+struct hvb_irq_shared {
+	uint64_t seq;         /* guest: bumped before each kick */
+	uint64_t virq_req;    /* guest: 1 = inject HVB_VEC_VIRQ after this kick */
+	uint64_t virq_cpu;    /* guest: target vCPU index of the injection */
+	uint64_t kick_seq;    /* host: seq seen by the last kick it served; written
+			       * last (release): the stamps and totals are final then */
+	uint64_t kick_rx_tsc; /* host: TSC when its thread saw the kick */
+	uint64_t inject_tsc;  /* host: TSC just before it signalled the irqfd */
+	uint64_t kicks, injections; /* host: totals (checked against the guest's counts) */
+};
+
+/* Interrupt vectors the guest runtime installs (IDT; xAPIC/x2APIC).  One
+ * handler per kind: count, stamp the TSC, EOI, return. */
+#define HVB_VEC_SELF  0xe0  /* self-IPI */
+#define HVB_VEC_PING  0xe1  /* IPI to another vCPU; its handler answers with PONG */
+#define HVB_VEC_PONG  0xe2  /* the answer */
+#define HVB_VEC_WAKE  0xe3  /* IPI that only wakes an idle vCPU (SMP work dispatch) */
+#define HVB_VEC_TIMER 0xe4  /* TSC-deadline / one-shot LAPIC timer */
+#define HVB_VEC_VIRQ  0xe5  /* injected by the host (irqfd / VMM) */
+#define HVB_VEC_STORM 0xe6  /* hostile-guest tests: counted, never EOI'd on purpose */
+
+/*
  * Block device (io/ workloads).  Under the reference core and QEMU (machine
  * microvm) it is virtio-blk behind a virtio-mmio (version 2, modern) window,
  * which the guest finds the way Linux does, by command-line words
@@ -104,7 +142,8 @@ enum hvb_record_type {
 	HVB_REC_CELL_BEGIN = 2, /* workload starts: workload; u64[0] = iterations per batch, u64[1] = batches */
 	HVB_REC_REP_BEGIN = 3,  /* a measured repetition starts (host brackets its probes here) */
 	HVB_REC_REP_END = 4,    /* ... and ends */
-	HVB_REC_SAMPLE = 5,     /* one observation: workload, metric, unit, better, rep, value, text = note */
+	HVB_REC_SAMPLE = 5,     /* one observation: workload, metric, unit, better, rep, value, text = note;
+				 * status skipped/unsupported: not measured, text = why (value unread) */
 	HVB_REC_STATUS = 6,     /* cell not run or failed: status + text = reason */
 	HVB_REC_LOG = 7,        /* diagnostic text (not a result) */
 	HVB_REC_FAULT = 8,      /* guest exception: u64 = {vector, error code, rip, cr2}, text = where */
@@ -154,11 +193,15 @@ typedef char hvb_record_size_check[sizeof(struct hvb_record) == HVB_RECORD_SIZE 
 /*
  * Console framing (QEMU serial, Xen PV console): one record per line,
  *   "@hvb1 <seq-hex8> <record as 512 lowercase hex digits> <crc32c-hex8>\n"
+ * or, compact (where every byte costs an exit: the serial line),
+ *   "@hvb2 <seq-hex8> <record: 2 hex digits a byte, "zNN" a run of NN
+ *    (hex, 02..ff) zero bytes> <crc32c-hex8>\n"
  * crc32c over the seq (4 bytes, little-endian) then the 256 record bytes;
  * seq counts 0, 1, 2, ... from boot.  The host drops lines that fail the
  * check and reports them; seq lets it detect lost and duplicated records.
  */
-#define HVB_CONSOLE_PREFIX "@hvb1 "
+#define HVB_CONSOLE_PREFIX   "@hvb1 "
+#define HVB_CONSOLE_PREFIX_Z "@hvb2 "
 
 /*
  * Command-line words (host -> guest and native harness), space separated:
@@ -198,8 +241,20 @@ typedef char hvb_record_size_check[sizeof(struct hvb_record) == HVB_RECORD_SIZE 
  *   netif=NAME         native only: the interface AF_PACKET binds to (the
  *                      runner starts the native child in the namespace
  *                      that holds it)
+ *   vcpus=N            guest and native: CPUs that run (1..HVB_MAX_VCPUS,
+ *                      default 1); natively worker threads, pinned
+ *   smp=direct|sipi|xen  guest: how application processors start: the VMM
+ *                      starts them at the image's AP entry (HVB_NOTE_AP_ENTRY,
+ *                      reference core), the BSP sends INIT-SIPI-SIPI (QEMU),
+ *                      or VCPUOP_initialise/VCPUOP_up (Xen PVH and PV)
+ *   cpus=LIST          native only: host CPUs the worker threads are pinned to
+ *   param.S.N=V        workload parameter N of the workload whose name after
+ *                      its family is S (e.g. param.open-loop.rate=2000),
+ *                      unsigned; the harness checks it against the
+ *                      descriptor's range (workload.h struct hvb_param)
  *   fault=WORD         guest test word: fault on purpose before any workload
- *                      (ud, pf, null, gp, de, ring0) -> FAULT record, HVB_EXIT_FAULT
+ *                      (ud, pf, null, gp, de, ring0) -> FAULT record, HVB_EXIT_FAULT;
+ *                      hang: cli; hlt for good in ring 0 (the host's timeout ends it)
  */
 #define HVB_CMDLINE_MAX 4096
 
@@ -223,5 +278,18 @@ typedef char hvb_record_size_check[sizeof(struct hvb_record) == HVB_RECORD_SIZE 
 #define HVB_CAP_XEN_PV       (1u << 11) /* a Xen PV guest: syscall and int3 are bounced by Xen */
 #define HVB_CAP_BLK          (1u << 12) /* the runner attached the run's disk (io/ workloads) */
 #define HVB_CAP_NET          (1u << 13) /* the runner attached the run's network link and responder (net/) */
+#define HVB_CAP_IRQ          (1u << 14) /* interrupts are delivered: an irqchip / LAPIC (or Xen event
+					   * channels) the host checked delivers IPIs and timers */
+#define HVB_CAP_VIRQ         (1u << 15) /* the interrupt bench device injects HVB_VEC_VIRQ (above) */
+#define HVB_CAP_KICK         (1u << 16) /* HVB_PORT_KICK is served by a host thread that stamps receipt */
+
+/* Most vCPUs a guest (or native worker threads) may have. */
+#define HVB_MAX_VCPUS 8
+
+/* ELF note in the guest image: name "hvbench", type HVB_NOTE_AP_ENTRY, 4-byte
+ * desc = 32-bit physical address where an application processor starts in
+ * 32-bit protected mode, paging off, flat segments, interrupts off, %esi =
+ * its vCPU index (1..vcpus-1) (workloads/rt/README.md). */
+#define HVB_NOTE_AP_ENTRY 0x4841 /* 'HA' */
 
 #endif /* HVB_ABI_H */

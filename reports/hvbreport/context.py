@@ -14,6 +14,10 @@ that they match.
 CONTEXT_RUN_KEYS = (
     "host_name", "host_kind", "host_identity", "cpu_model", "kernel", "microcode",
     "mitigations", "quick", "batches", "goal_us", "page_size", "hvbench_version",
+    # what decides SMP and interrupt figures (issue 14)
+    "vcpus", "overcommit", "host.irq.apicv", "host.irq.avic", "host.irq.posted_interrupts",
+    "host.irq.x2apic", "host.irq.tsc_deadline", "host.irq.halt_poll_ns",
+    "host.irq.lapic_timer_advance", "host.irq.kvm_pv", "host.irq.pvm",
 )
 # Per-runner meta keys: runner.<name>.KEY.
 CONTEXT_RUNNER_KEYS = ("guest_mem_mib", "image_sha256")

@@ -323,7 +323,23 @@ def _load_exits(run):
                               f"must be > 0 (empty when unknown)")
         if not row["reason"]:
             raise ResultError(f"{path}:{row.line}: column reason is empty")
+        _exit_latency(row, path)
     run.exits = rows
+
+
+LATENCY_COLS = ("p50_ns", "p90_ns", "p99_ns", "max_ns")
+
+
+def _exit_latency(row, path):
+    """The per-exit latency columns (added later): numbers, all four or none;
+    a file without them, or empty fields, means the source did not time
+    each exit (None)."""
+    given = [c for c in LATENCY_COLS if row.get(c)]
+    if given and len(given) != len(LATENCY_COLS):
+        raise ResultError(f"{path}:{row.line}: latency columns {','.join(LATENCY_COLS)}: "
+                          f"all four or none")
+    for c in LATENCY_COLS:
+        row[c] = _number(row, c, path, False) if given else None
 
 
 def load_run(path):

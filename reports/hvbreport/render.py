@@ -29,6 +29,9 @@ from .markup import (
     status_badge)
 from . import io as io_section
 from . import net as net_section
+from . import capacity as capacity_section
+from . import irq as irq_section
+from . import crosscheck as crosscheck_section
 
 IMPORTANT_KEYS = ["status", "interrupted_at", "run_id", "started_utc", "finished_utc",
                   "host_name", "cpu_model", "cpu_count", "mem_total_kib", "tsc_khz", "kernel",
@@ -129,6 +132,9 @@ class Report:
         self.run_set_warnings += self.io.warnings
         self.net = net_section.build(self)  # the net section; its banners too
         self.run_set_warnings += self.net.warnings
+        self.irq = irq_section.build(self)  # Interrupts and SMP scaling
+        self.crosscheck = crosscheck_section.build(self)  # guest vs host instruments
+        self.capacity = capacity_section.build(self)  # hvbench capacity's steps (N VMs)
         self.generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
         self.overhead_plots = []
         self.workload_plots = []
@@ -150,6 +156,8 @@ class Report:
             io_section.plot(p, self)
         if self.net:
             net_section.plot(p, self)
+        if self.capacity:
+            capacity_section.plot(p, self)
 
     @property
     def resamples(self):
@@ -1015,9 +1023,9 @@ standard library only) with gnuplot ({esc(rep.plotter.exe if rep.plotter and rep
 
 
 def render_html(rep):
-    body = [header(rep), nav(io_section.nav_items(rep) + net_section.nav_items(rep)), headline_section(rep), context(rep), matrix_section(rep), overhead_section(rep),
+    body = [header(rep), nav(io_section.nav_items(rep) + net_section.nav_items(rep) + irq_section.nav_items(rep) + crosscheck_section.nav_items(rep) + capacity_section.nav_items(rep)), headline_section(rep), context(rep), matrix_section(rep), overhead_section(rep),
             versus_section(rep), workloads_section(rep), micro_section(rep), chase_section(rep),
-            io_section.html(rep), net_section.html(rep), exits_section(rep), counters_section(rep), problems_section(rep), all_metrics_section(rep),
+            io_section.html(rep), net_section.html(rep), irq_section.html(rep), crosscheck_section.html(rep)] + ([capacity_section.html(rep)] if rep.capacity else []) + [exits_section(rep), counters_section(rep), problems_section(rep), all_metrics_section(rep),
             method_section(rep)]
     partial = " [PARTIAL]" if rep.partial_runs else ""
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -1122,6 +1130,9 @@ def render_md(rep):
         out.append(md_table(["working set"] + [s.label for s in rep.series], rows))
     out += io_section.markdown(rep)
     out += net_section.markdown(rep)
+    out += irq_section.markdown(rep)
+    out += crosscheck_section.markdown(rep)
+    out += capacity_section.markdown(rep)
     if rep.exits:
         out += ["", "## VM exits", "", "Exits per repetition (median) and the largest reasons "
                 "(% of the total; reasons may overlap where the source says so).", ""]

@@ -54,6 +54,10 @@ struct hvb_probe_boot {
 	bool ran[HVB_N_PROBES];
 	char status[HVB_N_PROBES][HVB_TEXT_MAX + 1];
 	char fault[HVB_TEXT_MAX + 80];
+	/* the guest's interrupt self-test (selftest=smp words, LOG records;
+	 * hvb_caps_probe_irq): which checks passed, the first that failed */
+	bool irq_self_ok, irq_timer_ok;
+	char irq_fail[HVB_TEXT_MAX + 1];
 	/* ... and by the runner: why the boot ended where it did. */
 	char why[600];
 };
@@ -73,6 +77,11 @@ struct hvb_caps_cache {
 		char why[200];
 	} res[HVB_N_PROBES];
 	char desc[1200]; /* runner.<name>.caps_probe */
+	/* hvb_caps_probe_irq's answer, once per run */
+	struct {
+		bool done, ok;
+		char why[300]; /* why granted or not (meta runner.<name>.irq) */
+	} irq;
 };
 
 /* Run the probe for the job's workloads once per cache; later calls return
@@ -82,6 +91,30 @@ struct hvb_caps_cache {
  * capabilities (without base). */
 uint32_t hvb_caps_probe(struct hvb_caps_cache *cache, const struct hvb_job *job,
 			const struct hvb_out *out, uint32_t base, hvb_probe_boot_fn boot, void *arg);
+
+/*
+ * Interrupt delivery for a VMM whose LAPIC hvbench does not emulate itself
+ * (QEMU's in-kernel one under KVM, which nested PVM serves with emulated
+ * ring 0): one boot of the image offered base | HVB_CAP_IRQ | HVB_CAP_HLT
+ * with the guest's own interrupt self-test (selftest=smp: each self-IPI and
+ * each LAPIC timer must arrive exactly once, or the check reports FAILED
+ * after its wait) and micro/hlt-wake, which with HVB_CAP_IRQ halts with
+ * interrupts on and only a timer interrupt wakes it.  HVB_CAP_IRQ is
+ * granted if both checks passed and hlt-wake delivered an ok sample; then
+ * HVB_CAP_HLT too (the hlt probe's question, answered by the same sample,
+ * so hvb_caps_probe does not ask it again).  Only for jobs that need it:
+ * a workload needing IRQ/VIRQ/HLT, or more than one vCPU (the APs halt
+ * between work with interrupts, else they spin).  Cached in cache->irq;
+ * the outcome goes to meta runner.<name>.irq and the log.  Call before
+ * hvb_caps_probe, with base as it passes it.  Returns HVB_CAP_IRQ or 0.
+ */
+uint32_t hvb_caps_probe_irq(struct hvb_caps_cache *cache, const struct hvb_job *job,
+			    const struct hvb_out *out, uint32_t base, hvb_probe_boot_fn boot,
+			    void *arg);
+
+/* The capability names of caps, e.g. "PIO_USER|MMIO_USER|IRQ" ("none"),
+ * for meta.csv; unknown bits as 0x... */
+const char *hvb_caps_names(uint32_t caps, char *buf, size_t len);
 
 /* A record of a probe boot (not validated: only its header and the fields
  * used here are looked at; text is made printable). */

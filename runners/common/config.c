@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness.h"
+#include "irqchip.h"
 #include "seccomp.h"
 #include "util.h"
 
@@ -15,11 +17,25 @@ const struct hvb_env_doc hvb_env_docs[] = {
 	{ "HVB_KVM_MEM_MIB", "deprecated alias of HVB_GUEST_MEM_MIB (an error if they differ)" },
 	{ "HVB_QEMU_MEM", "no longer read: an error (use --guest-mem / HVB_GUEST_MEM_MIB)" },
 	{ "HVB_SECCOMP", "0: no seccomp filter on the kvm vCPU thread (default 1)" },
+	{ "HVB_KVM_TRACE", "1: trace the kvm vCPU thread's kvm tracepoints per repetition (exits.csv "
+			   "source kvm-trace; default 0)" },
+	{ "HVB_VMM_COUNTERS", "0: no perf counters on the VMM threads of kvm, qemu-kvm and "
+			      "qemu-tcg (vcpu-threads.*, vmm-threads.*; default 1)" },
+	{ "HVB_KVM_VMM_COUNTERS", "older name of HVB_VMM_COUNTERS for the kvm runner only (an "
+				  "error if the two disagree)" },
+	{ "HVB_VMM_EXIT_TIMING", "0: the kvm core does not time its userspace exits (exits.csv "
+				 "source vmm without latency columns; default 1)" },
+	{ "HVB_KVM_STATS", "0: no KVM binary statistics under kvm and no QMP query-stats under "
+			   "qemu-kvm (counters.csv kvm-stats unsupported, 'off'; default 1)" },
 	{ "HVB_KVM_CMDLINE_EXTRA", "extra guest command-line words under kvm (debugging)" },
 	{ "HVB_KVM_BLK_NOTIFY", "how the kvm guest's virtio-blk notifies its device: ioeventfd "
 				"(default), exit, sync or poll (io/ workloads)" },
 	{ "HVB_KVM_NET_NOTIFY", "how the kvm guest's virtio-net notifies its device: ioeventfd "
 				"(default), exit or poll; sync under kvm-loop only (net/ workloads)" },
+	{ "HVB_KVM_IRQCHIP", "the kvm guest's interrupt controller: split (default: LAPICs in "
+			     "the kernel, no PIC/IOAPIC), kernel (the full in-kernel irqchip) or "
+			     "none (no LAPIC: hlt exits to userspace, no interrupt workloads); "
+			     "split falls back to kernel, kernel to none, where KVM refuses it" },
 	{ "HVB_QEMU", "QEMU binary (default qemu-system-x86_64)" },
 	{ "HVB_QEMU_MACHINE", "QEMU machine type (default microvm; io/ needs it)" },
 	{ "HVB_QEMU_PROBE_EXTRA", "extra guest words for qemu-kvm's capability probe boots" },
@@ -33,7 +49,7 @@ const struct hvb_env_doc hvb_env_docs[] = {
 	{ "PYTHON", "Python 3 for `hvbench report` (default python3)" },
 	{ "HVB_HVBENCH", "hvbench binary the report runs for its statistics (`hvbench report` "
 			 "sets it to itself)" },
-	{ "HVB_HOST_ROOT", "tests only: read host_kind/host_identity sources under this root" },
+	{ "HVB_HOST_ROOT", "tests only: read host_kind/host_identity/host.irq.* sources under this root" },
 	{ "HVB_GNUPLOT", "gnuplot for `hvbench report`'s plots (default: gnuplot on PATH)" },
 	{ "TMPDIR", "where a Xen job's raw trace is written while it runs (default /tmp)" },
 	{ NULL, NULL },
@@ -133,6 +149,73 @@ static int net_notify_env(struct hvb_config *cfg, char *err, size_t len)
 	return -EINVAL;
 }
 
+static int irqchip_env(struct hvb_config *cfg, char *err, size_t len)
+{
+	const char *v = getenv("HVB_KVM_IRQCHIP");
+
+	cfg->kvm_irqchip = HV_IRQCHIP_SPLIT;
+	if (!v || hv_irqchip_parse(v, &cfg->kvm_irqchip))
+		return 0;
+	snprintf(err, len, "HVB_KVM_IRQCHIP='%s': give split, kernel or none (or unset it)", v);
+	return -EINVAL;
+}
+
+/*
+ * A probe switch: unset or empty gives def, "0" off, "1" on; anything else
+ * is an error naming the variable.  One parser, so every switch reads
+ * alike (tools/probe-overhead sets them).
+ */
+static int env_switch(const char *name, bool def, bool *out, char *err, size_t len)
+{
+	const char *v = env(name);
+
+	*out = def;
+	if (!v)
+		return 0;
+	if (!strcmp(v, "0") || !strcmp(v, "1")) {
+		*out = v[0] == '1';
+		return 0;
+	}
+	snprintf(err, len, "%s='%s': give 0 (off) or 1 (on; the default is %s), or unset it", name,
+		 v, def ? "on" : "off");
+	return -EINVAL;
+}
+
+/* HVB_VMM_COUNTERS for every runner; HVB_KVM_VMM_COUNTERS, its older
+ * kvm-only name, still decides the kvm runner's (kept: scripts set it). */
+static int vmm_counters_env(struct hvb_config *cfg, char *err, size_t len)
+{
+	bool all, kvm;
+	int r = env_switch("HVB_VMM_COUNTERS", true, &all, err, len);
+
+	if (!r)
+		r = env_switch("HVB_KVM_VMM_COUNTERS", all, &kvm, err, len);
+	if (r)
+		return r;
+	if (env("HVB_VMM_COUNTERS") && env("HVB_KVM_VMM_COUNTERS") && kvm != all) {
+		snprintf(err, len, "HVB_VMM_COUNTERS=%d and HVB_KVM_VMM_COUNTERS=%d disagree: unset "
+			 "the older HVB_KVM_VMM_COUNTERS", all, kvm);
+		return -EINVAL;
+	}
+	cfg->kvm_vmm_counters = kvm;
+	cfg->qemu_vmm_counters = all;
+	return 0;
+}
+
+/* Every probe switch (README "Probe overhead"). */
+static int probe_switches_env(struct hvb_config *cfg, char *err, size_t len)
+{
+	int r = env_switch("HVB_KVM_TRACE", false, &cfg->kvm_trace, err, len);
+
+	if (!r)
+		r = vmm_counters_env(cfg, err, len);
+	if (!r)
+		r = env_switch("HVB_VMM_EXIT_TIMING", true, &cfg->vmm_exit_timing, err, len);
+	if (!r)
+		r = env_switch("HVB_KVM_STATS", true, &cfg->kvm_stats, err, len);
+	return r;
+}
+
 int hvb_config_load(struct hvb_config *cfg, const char *image, char *err, size_t len)
 {
 	int r;
@@ -147,6 +230,10 @@ int hvb_config_load(struct hvb_config *cfg, const char *image, char *err, size_t
 		r = blk_notify_env(cfg, err, len);
 	if (!r)
 		r = net_notify_env(cfg, err, len);
+	if (!r)
+		r = probe_switches_env(cfg, err, len);
+	if (!r)
+		r = irqchip_env(cfg, err, len);
 	if (r)
 		return r;
 	cfg->kvm_cmdline_extra = env("HVB_KVM_CMDLINE_EXTRA");
@@ -167,4 +254,138 @@ int hvb_config_load(struct hvb_config *cfg, const char *image, char *err, size_t
 void hvb_config_free(struct hvb_config *cfg)
 {
 	hvb_image_free(&cfg->image);
+}
+
+/* ------------------------------------------------------------ --param */
+
+void hvb_param_key(const struct hvb_workload *w, const struct hvb_param *p, char *buf,
+		   size_t len)
+{
+	const char *slash = strrchr(w->name, '/');
+
+	snprintf(buf, len, "%s.%s", slash ? slash + 1 : w->name, p->name);
+}
+
+/* The entry of key in params, or NULL. */
+static struct hvb_param_value *param_find(struct hvb_params *params, const char *key)
+{
+	for (unsigned i = 0; i < params->n; i++)
+		if (!strcmp(params->v[i].key, key))
+			return &params->v[i];
+	return NULL;
+}
+
+/* The descriptor behind a key of the selection (for its range), or NULL. */
+static const struct hvb_param *param_decl(const char *const *workloads, size_t n,
+					  const char *key)
+{
+	char k[HVB_PARAM_KEY_MAX];
+
+	for (size_t i = 0; i < n; i++) {
+		const struct hvb_workload *w = hvb_workload_find(workloads[i]);
+
+		for (unsigned j = 0; w && j < HVB_PARAMS_MAX && w->params[j].name; j++) {
+			hvb_param_key(w, &w->params[j], k, sizeof(k));
+			if (!strcmp(k, key))
+				return &w->params[j];
+		}
+	}
+	return NULL;
+}
+
+/* Every parameter of the selection at its default (a key two workloads
+ * share is one entry: they get the same value). */
+static int params_defaults(struct hvb_params *params, const char *const *workloads, size_t n,
+			   char *err, size_t len)
+{
+	params->n = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct hvb_workload *w = hvb_workload_find(workloads[i]);
+
+		for (unsigned j = 0; w && j < HVB_PARAMS_MAX && w->params[j].name; j++) {
+			struct hvb_param_value v = { .value = w->params[j].def };
+
+			hvb_param_key(w, &w->params[j], v.key, sizeof(v.key));
+			if (param_find(params, v.key))
+				continue;
+			if (params->n == HVB_RUN_PARAMS_MAX) {
+				snprintf(err, len, "--param: the selected workloads declare more "
+					 "than %d parameters; select fewer", HVB_RUN_PARAMS_MAX);
+				return -EINVAL;
+			}
+			params->v[params->n++] = v;
+		}
+	}
+	return 0;
+}
+
+/* "open-loop.rate (req/s, 1-1000000, default 2000), ..." or a sentence
+ * saying there are none. */
+static void params_accepted(const struct hvb_params *params, const char *const *workloads,
+			    size_t n, char *buf, size_t len)
+{
+	size_t at = 0;
+
+	if (!params->n) {
+		snprintf(buf, len, "the selected workloads take no parameters (hvbench list "
+			 "shows those that do)");
+		return;
+	}
+	at += (size_t)snprintf(buf, len, "the selected workloads take: ");
+	for (unsigned i = 0; i < params->n && at < len; i++) {
+		const struct hvb_param *p = param_decl(workloads, n, params->v[i].key);
+
+		at += (size_t)snprintf(buf + at, len - at, "%s%s (%s, %llu-%llu, default %llu)",
+				       i ? ", " : "", params->v[i].key, p->unit,
+				       (unsigned long long)p->min, (unsigned long long)p->max,
+				       (unsigned long long)p->def);
+	}
+}
+
+/* One "KEY=VALUE" argument into params.  0 or -EINVAL with err. */
+static int param_set(struct hvb_params *params, const char *const *workloads, size_t n,
+		     const char *arg, char *err, size_t len)
+{
+	const char *eq = strchr(arg, '=');
+	char key[HVB_PARAM_KEY_MAX], accepted[1024];
+	const struct hvb_param *p;
+	struct hvb_param_value *v;
+	uint64_t val;
+
+	if (!eq || eq == arg || !eq[1] || (size_t)(eq - arg) >= sizeof(key)) {
+		snprintf(err, len, "--param '%s': give KEY=VALUE, e.g. open-loop.rate=20000", arg);
+		return -EINVAL;
+	}
+	snprintf(key, sizeof(key), "%.*s", (int)(eq - arg), arg);
+	v = param_find(params, key);
+	if (!v) {
+		params_accepted(params, workloads, n, accepted, sizeof(accepted));
+		snprintf(err, len, "--param %s: no selected workload takes '%s'; %s", arg, key,
+			 accepted);
+		return -EINVAL;
+	}
+	if (v->given) {
+		snprintf(err, len, "--param %s: '%s' is given twice; give it once", arg, key);
+		return -EINVAL;
+	}
+	p = param_decl(workloads, n, key);
+	if (hvb_parse_uint(eq + 1, p->min, p->max, &val)) {
+		snprintf(err, len, "--param %s: '%s' is not a whole number from %llu to %llu (%s)",
+			 arg, eq + 1, (unsigned long long)p->min, (unsigned long long)p->max,
+			 p->unit);
+		return -EINVAL;
+	}
+	v->value = val;
+	v->given = true;
+	return 0;
+}
+
+int hvb_config_params(struct hvb_config *cfg, const char *const *workloads, size_t n,
+		      const char *const *args, unsigned nargs, char *err, size_t len)
+{
+	int r = params_defaults(&cfg->params, workloads, n, err, len);
+
+	for (unsigned i = 0; !r && i < nargs; i++)
+		r = param_set(&cfg->params, workloads, n, args[i], err, len);
+	return r;
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "config.h"
 #include "util.h"
 #include "workload.h"
 
@@ -17,6 +18,20 @@ char *hvb_guest_cmdline(const char *words, const struct hvb_guest_env *env)
 	return xasprintf("%s%s%s%s caps=0x%x%s%s%s", words, env->native ? " env=native" : "",
 			 env->pt_4k ? " pt=4k" : "", dev, env->caps, mmio, env->extra ? " " : "",
 			 env->extra ? env->extra : "");
+}
+
+char *hvb_param_words(const struct hvb_params *params)
+{
+	char *s = xstrdup("");
+
+	for (unsigned i = 0; i < params->n; i++) {
+		char *t = xasprintf("%s%sparam.%s=%llu", s, i ? " " : "", params->v[i].key,
+				    (unsigned long long)params->v[i].value);
+
+		free(s);
+		s = t;
+	}
+	return s;
 }
 
 const char *hvb_guest_exit_name(int code)

@@ -27,6 +27,16 @@ struct hvb_guest_env {
 /* The harness's command line: words, then the environment's; malloc'ed. */
 char *hvb_guest_cmdline(const char *words, const struct hvb_guest_env *env);
 
+struct hvb_params;
+
+/* The harness words of the run's workload parameters (config.h), every
+ * one with its value, defaults included, so the harness and meta.csv
+ * agree whatever defaults the image was built with:
+ * "param.open-loop.rate=2000 param.open-loop.work_ns=2000 ..." ("" for
+ * none); malloc'ed.  The command appends them to the job's words, which
+ * every runner (native included) passes to hvb_guest_cmdline. */
+char *hvb_param_words(const struct hvb_params *params);
+
 /* Does the job ask for 4 KiB guest page tables? */
 static inline bool hvb_job_pt_4k(const struct hvb_job *job)
 {

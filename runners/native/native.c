@@ -42,6 +42,9 @@ static void native_describe(const struct hvb_runner *r, const struct hvb_config 
 {
 	(void)r;
 	hvb_out_meta(out, "env", "host process (fork of hvbench), pinned");
+	hvb_out_meta(out, "smp", "--vcpus N: N threads of the child (the harness and N-1 "
+				 "workers), each pinned to its --cpus entry (cells' notes: "
+				 "read back)");
 	hvb_out_meta(out, "analogues", "micro/hypercall and micro/syscall = raw getppid syscall");
 	if (cfg->disk)
 		hvb_out_metaf(out, "blk", "the run's disk opened by the child (disk=, odirect=%d): "
@@ -51,16 +54,32 @@ static void native_describe(const struct hvb_runner *r, const struct hvb_config 
 				 "netif= names its end; the responder has the other)");
 }
 
-/* The harness words of the job, plus the run's disk (abi.h disk=, odirect=;
- * the path has no blanks: hvb_disk_* refuse those) and the job's link
- * (net.*, netif=). */
+/* cmdline plus cpus= (abi.h): the host CPU of each worker thread, when
+ * there are workers (vcpus= > 1) and they are pinned. */
+static char *with_cpus(const struct hvb_job *job, const char *cmdline)
+{
+	char list[HVB_MAX_VCPUS * 12] = "";
+	size_t at = 0;
+
+	if (job->vcpus < 2 || job->cpus[0] < 0)
+		return xstrdup(cmdline);
+	for (unsigned i = 0; i < job->vcpus && i < HVB_MAX_VCPUS; i++)
+		at += (size_t)snprintf(list + at, sizeof(list) - at, "%s%d", i ? "," : "",
+				       job->cpus[i]);
+	return xasprintf("%s cpus=%s", cmdline, list);
+}
+
+/* The harness words of the job (vcpus= in it, cpus= added), plus the run's
+ * disk (abi.h disk=, odirect=; the path has no blanks: hvb_disk_* refuse
+ * those) and the job's link (net.*, netif=). */
 static char *job_words(const struct hvb_job *job, const struct hvb_netjob *nj)
 {
 	const struct hvb_disk *d = job->cfg->disk;
-	char *w = d ? xasprintf("%s disk=%s odirect=%d", job->cmdline, d->path, d->odirect)
-		    : xstrdup(job->cmdline);
+	char *c = with_cpus(job, job->cmdline);
+	char *w = d ? xasprintf("%s disk=%s odirect=%d", c, d->path, d->odirect) : xstrdup(c);
 	char *all = hvb_netjob_cmdline(nj, w);
 
+	free(c);
 	free(w);
 	return all;
 }

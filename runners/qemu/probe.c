@@ -95,7 +95,7 @@ void qemu_probe_boot(void *arg, struct hvb_probe_boot *b)
 	p->proc.stop = job->stop;
 	p->proc.stream = &p->stream;
 	hvb_console_stream_init(&p->stream, on_probe_record, NULL, p);
-	argv = qemu_argv(a->conf, job->cfg, a->image, append, NULL);
+	argv = qemu_argv(a->conf, job->cfg, a->image, append, NULL, 1);
 	e = qemu_spawn(&p->proc, argv, false);
 	if (e) {
 		snprintf(b->why, sizeof(b->why), "cannot start QEMU: %s", strerror(-e));

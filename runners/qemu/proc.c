@@ -70,9 +70,9 @@ const char *qemu_blk_cache(const struct hvb_disk *d)
 }
 
 char **qemu_argv(const struct qemu_conf *conf, const struct hvb_config *cfg, const char *image,
-		  const char *append, const struct qemu_net *net)
+		  const char *append, const struct qemu_net *net, unsigned vcpus)
 {
-	char **v = xcalloc(56, sizeof(char *));
+	char **v = xcalloc(QEMU_ARGV_CAP, sizeof(char *));
 	int n = 0;
 
 #define ARG(...) (v[n++] = xasprintf(__VA_ARGS__))
@@ -89,7 +89,7 @@ char **qemu_argv(const struct qemu_conf *conf, const struct hvb_config *cfg, con
 	ARG("-cpu");
 	ARG("%s", conf->cpu);
 	ARG("-smp");
-	ARG("1");
+	ARG("%u", vcpus ? vcpus : 1);
 	ARG("-m");
 	ARG("%lluM", (unsigned long long)cfg->guest_mem_mib);
 	ARG("-kernel");
@@ -184,20 +184,14 @@ static void __attribute__((noreturn)) exec_qemu(char **argv, int out_fd, int err
 	_exit(127);
 }
 
-/*
- * Pin QEMU's vCPU thread (named "CPU 0/KVM" or "CPU 0/TCG" with
- * -name debug-threads=on) to the job's CPU, as the reference core pins its
- * vCPU thread; QEMU's other threads (main loop, RCU, ...) stay unpinned.
- * Returns the thread id, 0 if it does not exist yet, or -errno.
- */
-static int pin_vcpu_thread(pid_t pid, int cpu)
+int qemu_vcpu_tid(pid_t pid, unsigned index)
 {
-	char path[64], comm[64];
+	char path[64], comm[64], want[16];
 	struct dirent *d;
-	cpu_set_t set;
 	DIR *dir;
 	int tid = 0;
 
+	snprintf(want, sizeof(want), "CPU %u/", index);
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	dir = opendir(path);
 	if (!dir)
@@ -206,15 +200,39 @@ static int pin_vcpu_thread(pid_t pid, int cpu)
 		if (d->d_name[0] < '1' || d->d_name[0] > '9')
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/comm", (int)pid, d->d_name);
-		if (!hvb_read_file(path, comm, sizeof(comm)) && !strncmp(comm, "CPU 0/", 6))
+		if (!hvb_read_file(path, comm, sizeof(comm)) && !strncmp(comm, want, strlen(want)))
 			tid = atoi(d->d_name);
 	}
 	closedir(dir);
-	if (!tid)
-		return 0;
+	return tid;
+}
+
+/*
+ * Pin QEMU's thread of vCPU `index` to cpu, as the reference core pins its
+ * vCPU threads; QEMU's other threads (main loop, RCU, ...) stay unpinned.
+ * (No QMP here: the thread names are what query-cpus-fast would give.)
+ * Returns the thread id, 0 if it does not exist yet, or -errno.
+ */
+static int pin_vcpu_thread(pid_t pid, unsigned index, int cpu)
+{
+	int tid = qemu_vcpu_tid(pid, index);
+	cpu_set_t set;
+
+	if (tid <= 0)
+		return tid;
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
 	return sched_setaffinity(tid, sizeof(set), &set) ? -errno : tid;
+}
+
+/* Pin every vCPU thread not pinned yet (QEMU starts them one by one). */
+static void pin_vcpu_threads(struct qemu_proc *q)
+{
+	if (!q->vcpu_tid && q->cpu >= 0)
+		q->vcpu_tid = pin_vcpu_thread(q->pid, 0, q->cpu);
+	for (unsigned i = 1; i < q->vcpus && i < HVB_MAX_VCPUS; i++)
+		if (!q->vcpu_tids[i] && q->cpus[i] >= 0)
+			q->vcpu_tids[i] = pin_vcpu_thread(q->pid, i, q->cpus[i]);
 }
 
 /* Keep the last QEMU_STDERR_TAIL bytes of QEMU's stderr. */
@@ -279,8 +297,7 @@ enum qemu_end qemu_collect(struct qemu_proc *q)
 			return QEMU_END_INTERRUPT;
 		if (left <= 0)
 			return QEMU_END_TIMEOUT;
-		if (!q->vcpu_tid && q->cpu >= 0)
-			q->vcpu_tid = pin_vcpu_thread(q->pid, q->cpu);
+		pin_vcpu_threads(q);
 		if (poll(p, 2, left / 1000000 > 200 ? 200 : (int)(left / 1000000) + 1) <= 0)
 			continue;
 		if (p[1].revents) {

@@ -20,6 +20,7 @@ struct hvb_disk;
 #define QEMU_STDERR_TAIL 2048		     /* bytes of QEMU's stderr kept for verdicts */
 #define QEMU_PIO_USER	 HVB_PORT_BENCH_USER /* isa-debugcon placed here */
 #define QEMU_MMIO_USER	 0xff000000u	     /* pc-testdev's userspace MMIO (mmio_user=) */
+#define QEMU_ARGV_CAP	 56		     /* entries of qemu_argv's vector, NULL included */
 
 /* Accelerator and CPU model of one QEMU runner. */
 struct qemu_conf {
@@ -37,6 +38,11 @@ struct qemu_proc {
 	uint64_t deadline;	    /* host ns: qemu_collect stops with QEMU_END_TIMEOUT */
 	int cpu;		    /* pin the vCPU thread here (-1: do not) */
 	int vcpu_tid;		    /* pinned vCPU thread, 0 = not yet, < 0 = failed (-errno) */
+	/* --vcpus: vCPU i's thread ("CPU i/KVM") pinned to cpus[i] (i >= 1;
+	 * vCPU 0 is cpu / vcpu_tid above); 0 vcpus = 1. */
+	unsigned vcpus;
+	int cpus[HVB_MAX_VCPUS];
+	int vcpu_tids[HVB_MAX_VCPUS];
 	const volatile int *stop;   /* the user's stop flag (may be NULL) */
 	struct hvb_console_stream *stream; /* fed with the serial line */
 	/* Called (may be NULL) as soon as a read brings the first byte of a
@@ -66,9 +72,9 @@ enum qemu_end {
 };
 
 /* QEMU command line for conf booting image with the guest command line
- * append; free with qemu_argv_free. */
+ * append and `vcpus` vCPUs (-smp); free with qemu_argv_free. */
 char **qemu_argv(const struct qemu_conf *conf, const struct hvb_config *cfg, const char *image,
-		 const char *append, const struct qemu_net *net);
+		 const char *append, const struct qemu_net *net, unsigned vcpus);
 void qemu_argv_free(char **v);
 
 /* Is the machine microvm (the one with virtio-mmio), and does the run have
@@ -92,6 +98,10 @@ int qemu_spawn(struct qemu_proc *q, char **argv, bool thp_off);
  * exits, q->deadline passes, the user stops or the stream refuses a
  * record.  Pins the vCPU thread to q->cpu on the way. */
 enum qemu_end qemu_collect(struct qemu_proc *q);
+
+/* QEMU's thread of vCPU `index` (named "CPU 0/KVM" or "CPU 0/TCG" with
+ * -name debug-threads=on): its id, 0 if it does not exist (yet), or -errno. */
+int qemu_vcpu_tid(pid_t pid, unsigned index);
 
 /* Close QEMU's pipes and reap it, stopping it first if must_stop (SIGTERM,
  * then SIGKILL after a grace period); returns its wait status.  Never

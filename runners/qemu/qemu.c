@@ -31,7 +31,10 @@
 #include "guest.h"
 #include "host.h"
 #include "hostcpu.h"
+#include "kvm_qmp.h"
 #include "netjob.h"
+#include "thread_placement.h"
+#include "vmm_counters.h"
 #include "qemu.h"
 #include "records.h"
 #include "runner.h"
@@ -75,6 +78,8 @@ struct qemu_job {
 	bool boot_recorded;
 	struct hvb_hostcpu cpu;	   /* per_request workloads: all of QEMU's threads */
 	struct hvb_netjob nj;	   /* net/: the job's namespace, tap and responder */
+	struct qemu_kvm_stats kst; /* qemu-kvm: KVM's vCPU stats over QMP */
+	struct hvb_vmm_counters vc; /* perf counters on QEMU's threads */
 	/* qemu-kvm-vhost: QEMU's vhost worker, looked up at the first REP_BEGIN */
 	bool vhost_looked;
 	pid_t vhost_worker;	   /* 0: not found */
@@ -124,21 +129,30 @@ static bool qemu_tcg_available(const struct hvb_config *cfg, char *why, size_t l
  * userspace exit devices QEMU is given.  Under TCG the rest is a property
  * of QEMU's emulator, not of the host: ring 0 is a faithful x86 for cpuid
  * and MSRs, vmcall/vmmcall outside a nested guest raise #UD (no null
- * hypercall) and hlt with interrupts off never wakes.  Under KVM the host
- * decides (nested PVM emulates guest ring 0 and may fault or hang on some
- * instructions), so the capability probe (probe.c) adds what really works.
+ * hypercall).  Under KVM the host decides (nested PVM emulates guest ring
+ * 0 and may fault or hang on some instructions), so the capability probe
+ * (probe.c) adds what really works.
+ * HVB_CAP_IRQ: TCG emulates the LAPIC (xAPIC and x2APIC, TSC-deadline with
+ * -cpu max) faithfully, so IPIs and timers are delivered; and with it
+ * HVB_CAP_HLT: the guest then halts with interrupts on and the LAPIC timer
+ * wakes it (micro/hlt-wake, about 15 us per wake-up measured under TCG).
+ * Under KVM the LAPIC is in the host kernel, whose ring-0 path nested PVM
+ * emulates: the interrupt probe (hvb_caps_probe_irq) decides both.
  */
 static uint32_t base_caps(const struct qemu_conf *conf)
 {
 	uint32_t caps = HVB_CAP_PIO_USER | HVB_CAP_MMIO_USER;
 
 	if (!conf->kvm)
-		return caps | HVB_CAP_CPUID | HVB_CAP_MSR | HVB_CAP_EMULATED;
+		return caps | HVB_CAP_CPUID | HVB_CAP_MSR | HVB_CAP_IRQ | HVB_CAP_HLT |
+		       HVB_CAP_EMULATED;
 	return hvb_host_is_pvm() ? caps | HVB_CAP_PVM : caps;
 }
 
 /* The capabilities for a job: under KVM, probed at the first job of the
- * run (recorded in meta.csv and the log then), the cached answer after. */
+ * run (recorded in meta.csv and the log then), the cached answer after:
+ * interrupt delivery first (with it, hlt-wake is woken by the timer, so
+ * the other probes' boots run as the jobs will), then the rest. */
 static uint32_t job_caps(const struct hvb_runner *r, const struct hvb_job *job,
 			 const struct hvb_out *out, const char *image)
 {
@@ -148,6 +162,7 @@ static uint32_t job_caps(const struct hvb_runner *r, const struct hvb_job *job,
 
 	if (!conf->kvm)
 		return caps;
+	caps |= hvb_caps_probe_irq(job->caps, job, out, caps, qemu_probe_boot, &arg);
 	return caps | hvb_caps_probe(job->caps, job, out, caps, qemu_probe_boot, &arg);
 }
 
@@ -189,11 +204,21 @@ static void qemu_describe(const struct hvb_runner *r, const struct hvb_config *c
 	     "isa-debugcon(null) at port 0x%x for pio-*-user; pc-testdev iomem at "
 	     "0x%x for mmio-*-user; isa-debug-exit at 0xf4; serial 0x3f8 for records",
 	     QEMU_PIO_USER, QEMU_MMIO_USER);
+	META("smp", "--vcpus N: -smp N, the guest's BSP starts the APs with INIT-SIPI-SIPI "
+		    "(smp=sipi); vCPU thread i ('CPU i/%s', -name debug-threads=on) pinned to "
+		    "--cpus entry i (log: which thread where)",
+	     conf->kvm ? "KVM" : "TCG");
+	META("irq", "%s", conf->kvm ? "in-kernel LAPIC; HVB_CAP_IRQ as the interrupt probe "
+				      "finds at the first job (replaced by its outcome)"
+				    : "emulated LAPIC (xAPIC/x2APIC, TSC-deadline): HVB_CAP_IRQ, "
+				      "and HVB_CAP_HLT (the LAPIC timer wakes hlt)");
 	if (conf->kvm)
-		META("caps", "0x%x + what the capability probe finds at the first job",
-		     base_caps(conf));
+		META("caps", "0x%x (%s) + what the capability probe finds at the first job "
+			     "(replaced by the job's caps once a guest booted)",
+		     base_caps(conf), hvb_caps_names(base_caps(conf), buf, sizeof(buf)));
 	else
-		META("caps", "0x%x", base_caps(conf));
+		META("caps", "0x%x (%s)", base_caps(conf),
+		     hvb_caps_names(base_caps(conf), buf, sizeof(buf)));
 	if (qemu_blk_usable(cfg))
 		META("blk", "qemu virtio-blk-device (virtio-mmio, modern) %s, raw file %s",
 		     qemu_blk_cache(cfg->disk),
@@ -216,6 +241,13 @@ static void qemu_describe(const struct hvb_runner *r, const struct hvb_config *c
 	META("boot_ms", "host clock: QEMU fork -> first byte of the guest's HELLO record "
 			"on the serial line (HELLO is sent right after the first workload "
 			"instruction's TSC read)");
+	/* Which probes bracket each repetition (FORMAT.md runner.<name>.probes):
+	 * HVB_KVM_STATS and HVB_VMM_COUNTERS switch them. */
+	if (conf->kvm)
+		META("probes", "kvm-stats=%s vmm-counters=%s", hvb_on_off(cfg->kvm_stats),
+		     hvb_on_off(cfg->qemu_vmm_counters));
+	else
+		META("probes", "vmm-counters=%s", hvb_on_off(cfg->qemu_vmm_counters));
 	if (!conf->kvm)
 		META("emulated", "yes: TCG full emulation; functional evidence only, not "
 				 "performance (the guest TSC is QEMU's virtual clock)");
@@ -360,19 +392,74 @@ static void count_qemu_threads(struct qemu_job *q)
 	hvb_strlcpy(q->cpu.threads, what, sizeof(q->cpu.threads));
 }
 
+/* Where QEMU's vCPU thread and its main thread ran, at REP_END. */
+static void record_placement(struct qemu_job *q)
+{
+	pid_t pid = q->proc.pid;
+	int tid = q->proc.vcpu_tid > 0 ? q->proc.vcpu_tid : qemu_vcpu_tid(pid, 0);
+
+	if (tid > 0) {
+		hvb_placement_record(q->out, "vcpu0", pid, tid);
+	} else {
+		char *key = xasprintf("placement.%s.vcpu0", q->out->runner);
+		hvb_sink_meta(q->out->sink, key, "unknown: QEMU's vCPU thread (CPU 0/...) not found");
+		free(key);
+	}
+	hvb_placement_record(q->out, "main", pid, pid);
+}
+
+/* QEMU's vCPU thread i (pinned, or found by name), or 0. */
+static pid_t vcpu_tid_of(const struct qemu_job *q, unsigned i)
+{
+	int t = i == 0 ? q->proc.vcpu_tid : q->proc.vcpu_tids[i];
+
+	if (t <= 0)
+		t = qemu_vcpu_tid(q->proc.pid, i);
+	return t > 0 ? (pid_t)t : 0;
+}
+
+/* perf counters on QEMU's threads: reopened at every REP_BEGIN, so the
+ * threads QEMU started since (I/O pool workers) are counted too; every
+ * vCPU thread among vcpu-threads (--vcpus). */
+static void count_threads_rep(struct qemu_job *q, const struct hvb_record *rec, bool begin)
+{
+	pid_t vcpus[HVB_MAX_VCPUS];
+	unsigned n = q->proc.vcpus > 1 ? q->proc.vcpus : 1;
+
+	if (!q->job->cfg->qemu_vmm_counters)
+		return; /* HVB_VMM_COUNTERS=0: no rows (meta runner.<name>.probes) */
+	if (!begin) {
+		hvb_vmm_counters_end(&q->vc, q->out, rec->workload, rec->rep, q->consumer.rep_ops);
+		return;
+	}
+	if (n > HVB_MAX_VCPUS)
+		n = HVB_MAX_VCPUS;
+	for (unsigned i = 0; i < n; i++)
+		vcpus[i] = vcpu_tid_of(q, i);
+	hvb_vmm_counters_close(&q->vc);
+	hvb_vmm_counters_open(&q->vc, q->proc.pid, vcpus, n);
+	hvb_vmm_counters_begin(&q->vc);
+}
+
+/* Host CPU is read first at REP_BEGIN and from the mark at REP_END, so
+ * the QMP round trips of the KVM stats stay outside its interval. */
 static void on_rep(void *arg, const struct hvb_record *rec, bool begin)
 {
 	struct qemu_job *q = arg;
+	bool cpu = hvb_hostcpu_wanted(rec->workload);
 
-	if (!hvb_hostcpu_wanted(rec->workload))
-		return;
-	hvb_netjob_rep(&q->nj, q->out, rec, q->consumer.rep_ops, begin);
-	if (begin) {
+	if (cpu)
+		hvb_netjob_rep(&q->nj, q->out, rec, q->consumer.rep_ops, begin);
+	count_threads_rep(q, rec, begin);
+	if (cpu && begin) {
 		count_qemu_threads(q);
 		hvb_hostcpu_begin(&q->cpu);
-	} else {
+	} else if (cpu) {
 		hvb_hostcpu_end(&q->cpu, q->out, rec->workload, rec->rep, q->consumer.rep_ops);
 	}
+	qemu_kvm_stats_rep(&q->kst, q->out, rec, q->consumer.rep_ops, begin);
+	if (!begin)
+		record_placement(q);
 }
 
 /* A serial line began: inside a repetition, where it may end.  When the
@@ -456,10 +543,36 @@ static void log_damage(struct qemu_job *q)
 			     q->log_dropped, QEMU_LOG_BUDGET);
 }
 
+/* The job's words (vcpus= in them when > 1) with the net.* words and, for
+ * several vCPUs, smp=sipi: the BSP starts the APs with INIT-SIPI-SIPI, as
+ * on hardware (QEMU does not start them at the AP entry note). */
+static char *qemu_smp_words(struct hvb_netjob *nj, const struct hvb_job *job)
+{
+	char *w = hvb_netjob_cmdline(nj, job->cmdline), *all;
+
+	if (job->vcpus < 2)
+		return w;
+	all = xasprintf("%s smp=sipi", w);
+	free(w);
+	return all;
+}
+
 static void log_pinning(struct qemu_job *q)
 {
 	int cpu = q->job->cpu;
 
+	for (unsigned i = 1; i < q->proc.vcpus && i < HVB_MAX_VCPUS; i++) {
+		int tid = q->proc.vcpu_tids[i];
+
+		if (q->proc.cpus[i] < 0)
+			hvb_out_log(q->out, "vCPU %u thread: unpinned", i);
+		else if (tid > 0)
+			hvb_out_log(q->out, "vCPU %u thread %d pinned to cpu %d", i, tid,
+				    q->proc.cpus[i]);
+		else
+			hvb_out_log(q->out, "vCPU %u thread: %s", i,
+				    tid < 0 ? strerror(-tid) : "not found, not pinned");
+	}
 	if (cpu < 0)
 		hvb_out_log(q->out, "vCPU thread: unpinned");
 	else if (q->proc.vcpu_tid > 0)
@@ -496,19 +609,27 @@ static int boot_and_collect(struct qemu_job *q, const char *image, char *why, si
 			(qemu_blk_usable(job->cfg) ? HVB_CAP_BLK : 0) | hvb_netjob_caps(&q->nj),
 		.mmio_user = QEMU_MMIO_USER,
 	};
+	char names[200];
 	const uint8_t *m = q->nj.ns.guest_mac;
 	char *mac = xasprintf("%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
 	struct qemu_net net = { .tap_fd = q->nj.ns.tap_fd,
 				.vhost = q->runner->variant == QEMU_VARIANT_VHOST, .mac = mac };
-	char *words = hvb_netjob_cmdline(&q->nj, job->cmdline);
+	char *words = qemu_smp_words(&q->nj, job);
 	char *append = hvb_guest_cmdline(words, &env);
 	char **argv = qemu_argv(conf_of(q->runner), job->cfg, image, append,
-				q->nj.on ? &net : NULL), *line;
+				q->nj.on ? &net : NULL, job->vcpus), *line;
 	enum qemu_end end;
 	int e, status;
 
 	free(words);
 	free(mac); /* in argv now */
+	/* What the guest got, by name (the probe's own line was the hex). */
+	hvb_out_metaf(q->out, "caps", "0x%x (%s)", env.caps,
+		      hvb_caps_names(env.caps, names, sizeof(names)));
+	if (conf_of(q->runner)->kvm && !job->cfg->kvm_stats)
+		qemu_kvm_stats_off(&q->kst, "off: HVB_KVM_STATS=0");
+	else if (conf_of(q->runner)->kvm && !qemu_kvm_stats_init(&q->kst))
+		qemu_kvm_stats_argv(&q->kst, argv, QEMU_ARGV_CAP);
 	q->proc.keep_fd = q->nj.on ? q->nj.ns.tap_fd : -1;
 	line = qemu_argv_line(argv);
 	hvb_out_log(q->out, "rep %u: %s (-kernel %s = %s, sha256 %s)", job->rep, line, image,
@@ -526,9 +647,13 @@ static int boot_and_collect(struct qemu_job *q, const char *image, char *why, si
 		log_damage(q);
 		log_stderr(q);
 		log_pinning(q);
+		if (q->kst.state < 0 && job->cfg->kvm_stats)
+			hvb_out_log(q->out, "KVM stats over QMP: %s", q->kst.why);
 		if (end == QEMU_END_INTERRUPT)
 			e = -EINTR;
 	}
+	qemu_kvm_stats_close(&q->kst);
+	hvb_vmm_counters_close(&q->vc);
 	qemu_argv_free(argv);
 	free(append);
 	return e;
@@ -547,6 +672,8 @@ static int qemu_run(const struct hvb_runner *r, const struct hvb_job *job,
 	q->out = out;
 	q->proc.keep_fd = -1;
 	q->proc.cpu = job->cpu;
+	q->proc.vcpus = job->vcpus;
+	memcpy(q->proc.cpus, job->cpus, sizeof(q->proc.cpus));
 	q->proc.stop = job->stop;
 	q->proc.stream = &q->stream;
 	q->proc.on_line_start = on_line_start;

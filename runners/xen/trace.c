@@ -314,17 +314,29 @@ static void keep_trace(struct xen_trace *xt, int domid)
 		hvb_out_log(xt->out, "xentrace file kept as %s", dst);
 }
 
+static double cycles_ns(const struct xen_trace *xt, uint64_t cycles)
+{
+	return (double)cycles * 1e6 / (double)xt->job->tsc_khz;
+}
+
 /* One exits.csv row.  PV entries have no VMENTRY to end them: no time
- * (empty, not zero); nor without the TSC frequency. */
+ * (empty, not zero); nor without the TSC frequency.  Each exit is timed,
+ * so a timed row has its distribution too (the same shape as kvm-trace's). */
 static void exit_row(struct xen_trace *xt, const struct rep_rec *r, const char *reason,
-		     uint64_t count, uint64_t cycles)
+		     uint64_t count, uint64_t cycles, const struct hvb_lathist *h)
 {
 	bool timed = !xt->pv && xt->job->tsc_khz;
+	bool lat = timed && h->n;
 
 	hvb_out_exit(xt->out, .workload = r->workload, .rep = r->rep, .reason = reason,
 		     .count = count, .timed = timed,
-		     .total_ns = timed ? (double)cycles * 1e6 / (double)xt->job->tsc_khz : 0,
-		     .source = "xentrace", .has_ops = r->ops != 0, .ops = r->ops);
+		     .total_ns = timed ? cycles_ns(xt, cycles) : 0,
+		     .source = "xentrace", .has_ops = r->ops != 0, .ops = r->ops,
+		     .has_latency = lat,
+		     .p50_ns = lat ? cycles_ns(xt, hvb_lathist_quantile(h, 0.50)) : 0,
+		     .p90_ns = lat ? cycles_ns(xt, hvb_lathist_quantile(h, 0.90)) : 0,
+		     .p99_ns = lat ? cycles_ns(xt, hvb_lathist_quantile(h, 0.99)) : 0,
+		     .max_ns = lat ? cycles_ns(xt, h->max) : 0);
 }
 
 static void rep_rows(struct xen_trace *xt, const struct rep_rec *r, const struct xt_rep *tr)
@@ -333,10 +345,10 @@ static void rep_rows(struct xen_trace *xt, const struct rep_rec *r, const struct
 	uint64_t span = tr->end_tsc - tr->begin_tsc;
 	uint64_t span_ns = xt->job->tsc_khz ? span * 1000000 / xt->job->tsc_khz : 0;
 
-	exit_row(xt, r, "total", tr->c.exits, tr->c.cycles);
+	exit_row(xt, r, "total", tr->c.exits, tr->c.cycles, &tr->c.h);
 	for (size_t i = 0; i < tr->c.n_reasons; i++)
 		exit_row(xt, r, xt_exit_name(xt->vendor, tr->c.reasons[i].code, name, sizeof(name)),
-			 tr->c.reasons[i].count, tr->c.reasons[i].cycles);
+			 tr->c.reasons[i].count, tr->c.reasons[i].cycles, &tr->c.reasons[i].h);
 	snprintf(note, sizeof(note), "records Xen's trace buffers dropped (any domain) between "
 				     "the guest's markers (vcpu %u, %llu TSC cycles); ops=%llu%s",
 		 tr->vcpu, (unsigned long long)span, (unsigned long long)r->ops,

@@ -88,6 +88,30 @@ static void xen_describe(const struct hvb_runner *r, const struct hvb_config *cf
 
 #else /* HVB_HAVE_LIBXL */
 
+static bool is_pv_name(const char *name)
+{
+	return !strcmp(name, "xen-pv");
+}
+
+/*
+ * Interrupts (HVB_CAP_IRQ), both checked by selftest=smp in
+ * ci/xen/smp-test.  PVH: the LAPIC Xen emulates for the domain (the
+ * runtime's lapic.c, as under hvm).  PV has no LAPIC: event channels
+ * (workloads/rt/xen_evtirq.c: bind_ipi per vCPU and kind, VIRQ_TIMER with
+ * the single-shot timer, the upcall demultiplexing shared info).
+ */
+#define XEN_PV_IRQ_CAP HVB_CAP_IRQ
+
+static const char *xen_irq_desc(const struct hvb_runner *r)
+{
+	return is_pv_name(r->name)
+		       ? "Xen event channels (no LAPIC under PV): EVTCHNOP_bind_ipi per vCPU and "
+			 "kind, VIRQ_TIMER + VCPUOP_set_singleshot_timer, SCHEDOP_block to idle: "
+			 "HVB_CAP_IRQ"
+		       : "Xen's emulated LAPIC (xAPIC/x2APIC as cpuid says, TSC-deadline or "
+			 "one-shot timer): HVB_CAP_IRQ";
+}
+
 /* The vif's hotplug script: $HVB_XEN_VIF_SCRIPT (a name in
  * /etc/xen/scripts, as libxl takes it, or a path), else vif-hvbench. */
 static const char *vif_script(void)
@@ -125,7 +149,7 @@ static const char *xen_disk_path(const struct hvb_config *cfg)
 /* The PV runner (same image, same console path, another domain type). */
 static bool is_pv(const struct hvb_runner *r)
 {
-	return !strcmp(r->name, "xen-pv");
+	return is_pv_name(r->name);
 }
 
 static bool xen_available(const struct hvb_config *cfg, char *why, size_t len)
@@ -150,7 +174,21 @@ static void xen_describe(const struct hvb_runner *r, const struct hvb_config *cf
 		hvb_out_meta(out, "image_error", cfg->image.why);
 	else
 		hvb_out_meta(out, "image_sha256", cfg->image.sha256);
-	hvb_out_meta(out, "domain", is_pv(r) ? "pv, 1 vcpu, libxl" : "pvh, 1 vcpu, libxl");
+	hvb_out_meta(out, "domain", is_pv(r) ? "pv, libxl, vcpus= of --vcpus (runner.xen-pv.vcpus)"
+					     : "pvh, libxl, vcpus= of --vcpus (runner.xen-pvh.vcpus)");
+	hvb_out_meta(out, "smp",
+		      is_pv(r) ? "--vcpus N: the domain's vcpus=N (cpus= hard affinity from --cpus); "
+				 "the guest starts its APs itself (smp=xen: VCPUOP_initialise with a "
+				 "PV vcpu_guest_context + VCPUOP_up)"
+			       : "--vcpus N: the domain's vcpus=N (cpus= hard affinity from --cpus); "
+				 "the guest starts its APs itself (smp=xen: VCPUOP_initialise with a "
+				 "32-bit vcpu_hvm_context at the AP entry + VCPUOP_up)");
+	hvb_out_meta(out, "irq", xen_irq_desc(r));
+	/* Which probes bracket the jobs (FORMAT.md runner.<name>.probes):
+	 * xentrace unless HVB_XENTRACE=0 (trace.c; its rows say if it could
+	 * not run). */
+	hvb_out_metaf(out, "probes", "xentrace=%s",
+		      hvb_on_off(!cfg->xentrace || strcmp(cfg->xentrace, "0")));
 	hvb_out_metaf(out, "guest_mem_mib", "%llu", (unsigned long long)cfg->guest_mem_mib);
 	hvb_out_meta(out, "nesting", nesting(cfg));
 	hvb_out_meta(out, "blk",
@@ -298,7 +336,41 @@ struct xen_collect {
 	const struct hvb_job *job;
 	const struct hvb_out *out;
 	struct xen_cpu cpu;	       /* host CPU per operation of net/ workloads */
+	unsigned vcpus;		       /* the domain's */
+	int pcpu[HVB_MAX_VCPUS];       /* where Xen had each vCPU at the last sample */
+	bool pcpu_seen;
 };
+
+/* Where each vCPU is (libxl_list_vcpu): at creation and at each REP_END,
+ * the last sample stays for meta (runner.<name>.vcpuN.cpu). */
+static void sample_pcpus(struct xen_collect *x)
+{
+	if (x->cpu.xl && !hvb_xl_vcpu_pcpus(x->cpu.xl, x->cpu.domid, x->pcpu, x->vcpus))
+		x->pcpu_seen = true;
+}
+
+/* runner.<name>.vcpus and runner.<name>.vcpuN.cpu, as the kvm runner
+ * writes them: the physical CPU beside what the vCPU was pinned to. */
+static void describe_placement(const struct xen_collect *x, const struct hvb_xl_cfg *cfg,
+			       const struct hvb_out *out)
+{
+	char key[32], ran[48];
+
+	hvb_out_metaf(out, "vcpus", "%u", x->vcpus);
+	for (unsigned i = 0; i < x->vcpus; i++) {
+		int pin = cfg->vcpu_cpus ? cfg->vcpu_cpus[i] : cfg->cpu;
+
+		snprintf(key, sizeof(key), "vcpu%u.cpu", i);
+		if (x->pcpu_seen && x->pcpu[i] >= 0)
+			snprintf(ran, sizeof(ran), "%d", x->pcpu[i]);
+		else
+			snprintf(ran, sizeof(ran), "unknown");
+		if (pin < 0)
+			hvb_out_metaf(out, key, "%s (not pinned)", ran);
+		else
+			hvb_out_metaf(out, key, "%s (pinned to %d)", ran, pin);
+	}
+}
 
 static int xen_on_record(void *arg, const struct hvb_record *rec, uint32_t seq)
 {
@@ -322,6 +394,8 @@ static void xen_on_rep(void *arg, const struct hvb_record *rec, bool begin)
 
 	if (x->xt)
 		xen_trace_on_rep(x->xt, rec, begin);
+	if (!begin)
+		sample_pcpus(x);
 	hvb_netjob_rep(x->net, x->out, rec, x->c->rep_ops, begin);
 	xen_cpu_rep(&x->cpu, x->out, rec, x->c->rep_ops, begin);
 }
@@ -390,12 +464,14 @@ static void log_stream(const struct hvb_out *out, const struct hvb_console_stats
  * repeat (RELEASE: the guest unmaps fresh pages itself, mem.c); "hlt" is
  * SCHEDOP_poll with a timeout (HLT: blocked, woken by Xen); no MSRs:
  * Xen's PV MSR emulation answers IA32_TSC_ADJUST with #GP (measured, 4.17).
+ * Both: IRQ (Xen's LAPIC under PVH, event channels under PV: above).
  */
 static unsigned xen_caps(const struct hvb_runner *r, const struct hvb_config *cfg)
 {
 	unsigned caps = is_pv(r) ? HVB_CAP_HYPERCALL | HVB_CAP_CPUID | HVB_CAP_RELEASE |
-					   HVB_CAP_XEN_PV | HVB_CAP_HLT
-				 : HVB_CAP_HYPERCALL | HVB_CAP_CPUID | HVB_CAP_MSR | HVB_CAP_HLT;
+					   HVB_CAP_XEN_PV | HVB_CAP_HLT | XEN_PV_IRQ_CAP
+				 : HVB_CAP_HYPERCALL | HVB_CAP_CPUID | HVB_CAP_MSR | HVB_CAP_HLT |
+					   HVB_CAP_IRQ;
 
 	return caps | (strstr(nesting(cfg), "tcg") ? HVB_CAP_EMULATED : 0);
 }
@@ -444,6 +520,7 @@ static int xen_created(void *arg, struct hvb_xl *xl, uint32_t domid, char *err, 
 
 	x->cpu.xl = xl;
 	x->cpu.domid = domid;
+	sample_pcpus(x);
 	if (!x->net->on)
 		return 0;
 	snprintf(vif, sizeof(vif), "vif%u.0", domid);
@@ -451,6 +528,19 @@ static int xen_created(void *arg, struct hvb_xl *xl, uint32_t domid, char *err, 
 	if (rc)
 		snprintf(err, len, "net: %s", why);
 	return rc;
+}
+
+/* The job's words (vcpus= in them when > 1) with the net.* words and, for
+ * several vCPUs, smp=xen: the guest starts its APs with VCPUOP_up. */
+static char *xen_smp_words(struct hvb_netjob *nj, const struct hvb_job *job)
+{
+	char *w = hvb_netjob_cmdline(nj, job->cmdline), *all;
+
+	if (job->vcpus < 2)
+		return w;
+	all = xasprintf("%s smp=xen", w);
+	free(w);
+	return all;
 }
 
 static int xen_run(const struct hvb_runner *r, const struct hvb_job *job,
@@ -466,10 +556,11 @@ static int xen_run(const struct hvb_runner *r, const struct hvb_job *job,
 		 * only with the vif and the responder */
 		.caps = xen_caps(r, job->cfg) | (disk ? HVB_CAP_BLK : 0),
 	};
-	struct hvb_xl_cfg cfg = { .vcpus = 1, .memory_mb = job->cfg->guest_mem_mib };
+	unsigned vcpus = job->vcpus ? job->vcpus : 1;
+	struct hvb_xl_cfg cfg = { .vcpus = vcpus, .memory_mb = job->cfg->guest_mem_mib };
 	struct hvb_rec_consumer c;
 	struct hvb_xl_outcome o = { .domid = 0 };
-	struct xen_collect x = { .c = &c, .net = &net, .job = job, .out = out };
+	struct xen_collect x = { .c = &c, .net = &net, .job = job, .out = out, .vcpus = vcpus };
 	struct xen_trace *xt = NULL;
 	char why[400] = "", err[768] = "";
 	struct hvb_xl *xl;
@@ -478,7 +569,7 @@ static int xen_run(const struct hvb_runner *r, const struct hvb_job *job,
 
 	xen_net_start(&net, job, out);
 	env.caps |= hvb_netjob_caps(&net);
-	words = hvb_netjob_cmdline(&net, job->cmdline);
+	words = xen_smp_words(&net, job);
 	cmdline = hvb_guest_cmdline(words, &env);
 	free(words);
 
@@ -490,6 +581,7 @@ static int xen_run(const struct hvb_runner *r, const struct hvb_job *job,
 	cfg.pv = is_pv(r);
 	cfg.cmdline = cmdline;
 	cfg.cpu = job->cpu;
+	cfg.vcpu_cpus = vcpus > 1 ? job->cpus : NULL; /* cpus[0] is job->cpu */
 	cfg.disk = disk;
 	if (net.on) {
 		cfg.nic_mac = net.ns.guest_mac;
@@ -521,6 +613,7 @@ static int xen_run(const struct hvb_runner *r, const struct hvb_job *job,
 		hvb_console_stream_finish(&x.stream);
 		outcome_reason(&o, &x, job, why, sizeof(why));
 	}
+	describe_placement(&x, &cfg, out);
 	xen_trace_finish(xt, o.domid ? (int)o.domid : -1); /* a domU is never domain 0 */
 	hvb_netjob_stop(&net, out);
 	log_stream(out, &x.stream.stats);

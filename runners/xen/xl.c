@@ -254,20 +254,26 @@ static int build_config(struct hvb_xl *xl, const struct hvb_xl_cfg *cfg, libxl_d
 	for (unsigned i = 0; i < vcpus; i++)
 		libxl_bitmap_set(&b->avail_vcpus, (int)i);
 	/* Pin with per-vCPU hard affinity, as xl's cpus= does (the older
-	 * b_info.cpumap gets freed twice by libxl 4.17's dispose). */
-	if (cfg->cpu >= 0) {
+	 * b_info.cpumap gets freed twice by libxl 4.17's dispose).  An
+	 * unpinned vCPU of a pinned domain gets every CPU. */
+	if (cfg->cpu >= 0 || cfg->vcpu_cpus) {
 		b->vcpu_hard_affinity = calloc(vcpus, sizeof(*b->vcpu_hard_affinity));
 		if (!b->vcpu_hard_affinity)
 			goto nomem;
 		b->num_vcpu_hard_affinity = (int)vcpus;
 		for (unsigned i = 0; i < vcpus; i++) {
 			libxl_bitmap *m = &b->vcpu_hard_affinity[i];
+			int pin = cfg->vcpu_cpus ? cfg->vcpu_cpus[i] : cfg->cpu;
 
 			libxl_bitmap_init(m);
 			if (libxl_cpu_bitmap_alloc(xl->ctx, m, 0))
 				goto nomem;
+			if (pin < 0) {
+				libxl_bitmap_set_any(m);
+				continue;
+			}
 			libxl_bitmap_set_none(m);
-			libxl_bitmap_set(m, cfg->cpu);
+			libxl_bitmap_set(m, pin);
 		}
 	}
 	b->max_memkb = (uint64_t)mem * 1024;
@@ -515,6 +521,22 @@ int hvb_xl_vcpu_ns(struct hvb_xl *xl, uint32_t domid, uint64_t *ns)
 	*ns = 0;
 	for (int i = 0; i < nb; i++)
 		*ns += v[i].vcpu_time;
+	libxl_vcpuinfo_list_free(v, nb);
+	return 0;
+}
+
+int hvb_xl_vcpu_pcpus(struct hvb_xl *xl, uint32_t domid, int *cpu, unsigned n)
+{
+	int nb = 0, nrcpus = 0;
+	libxl_vcpuinfo *v = libxl_list_vcpu(xl->ctx, domid, &nb, &nrcpus);
+
+	if (!v)
+		return -EIO;
+	for (unsigned i = 0; i < n; i++)
+		cpu[i] = -1;
+	for (int i = 0; i < nb; i++)
+		if (v[i].vcpuid < n && v[i].online)
+			cpu[v[i].vcpuid] = (int)v[i].cpu;
 	libxl_vcpuinfo_list_free(v, nb);
 	return 0;
 }

@@ -36,6 +36,9 @@ struct hvb_xl_cfg {
 	unsigned memory_mb;    /* guest memory; 0: 32 */
 	unsigned vcpus;        /* 0: 1 */
 	int cpu;               /* pin every vCPU to this physical CPU; -1: no pinning */
+	/* Per-vCPU pinning instead (xl's cpus= list): vCPU i to vcpu_cpus[i],
+	 * -1 leaves it unpinned; vcpus entries.  NULL: cpu above for all. */
+	const int *vcpu_cpus;
 	double timeout_s;      /* limit from unpause to shutdown; 0: 60 */
 	size_t console_max;    /* console flood limit in bytes; 0: 64 MiB */
 	/* dom0 path of a disk (a file or a block device) attached as xvda
@@ -104,6 +107,10 @@ int hvb_xl_run(struct hvb_xl *xl, const struct hvb_xl_cfg *cfg, struct hvb_xl_ou
  * Xen's own accounting): 0, or -EIO.  Callable from cfg callbacks (the
  * xl of on_created) while the domain runs. */
 int hvb_xl_vcpu_ns(struct hvb_xl *xl, uint32_t domid, uint64_t *ns);
+
+/* The physical CPU each vCPU of domid is on now (libxl_list_vcpu; -1
+ * for one that is offline or past Xen's list), cpu[0..n): 0 or -EIO. */
+int hvb_xl_vcpu_pcpus(struct hvb_xl *xl, uint32_t domid, int *cpu, unsigned n);
 
 /* Xen version as "4.17.7" (major.minor + extra) into buf.  0 or -EIO. */
 int hvb_xl_version(struct hvb_xl *xl, char *buf, size_t len);

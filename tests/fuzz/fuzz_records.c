@@ -73,7 +73,13 @@ void hvb_sink_sample(struct hvb_sink *s, const char *r, const struct hvb_sample_
 	check_str(x->note, HVB_TEXT_MAX, false);
 	FUZZ_CHECK(x->better == HVB_LOWER_IS_BETTER || x->better == HVB_HIGHER_IS_BETTER);
 	FUZZ_CHECK(rep_of_job(x->rep));
-	FUZZ_CHECK(isfinite(x->value) && x->status == HVB_ST_OK);
+	/* A measured sample has a finite value; one the guest could not
+	 * measure (skipped/unsupported) carries its reason instead. */
+	if (x->status == HVB_ST_OK)
+		FUZZ_CHECK(isfinite(x->value));
+	else
+		FUZZ_CHECK((x->status == HVB_ST_SKIPPED || x->status == HVB_ST_UNSUPPORTED) &&
+			   x->note && *x->note);
 }
 
 void hvb_sink_cell_status(struct hvb_sink *s, const char *r, const char *workload,

@@ -17,7 +17,7 @@
 FUZZ_CC ?= clang
 FUZZ_DIR := $(O)/fuzz
 FUZZ_SECONDS ?= 10
-FUZZ_ALL := elf console xentrace records run csv virtio_blk virtio_net
+FUZZ_ALL := elf console xentrace records run csv virtio_blk virtio_net kvm_trace
 FUZZERS ?= $(FUZZ_ALL)
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 # The host flags (includes, defines, warnings) at -O1, without gcc's sanitizer flags.
@@ -38,6 +38,7 @@ fuzz_objs = $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(1))
 FUZZ_SRCS_elf = $(call fuzz_srcs,hv/elf.c hv/mem.c hv/sha256.c)
 FUZZ_SRCS_console = $(call fuzz_srcs,console_codec.c console_stream.c)
 FUZZ_SRCS_xentrace = $(call fuzz_srcs,xentrace.c)
+FUZZ_SRCS_kvm_trace = $(call fuzz_srcs,kvm_trace.c xentrace.c lathist.c)
 FUZZ_SRCS_records = $(call fuzz_srcs,records.c csvfile.c util.c)
 FUZZ_SRCS_run = $(call fuzz_srcs,results.c csvfile.c util.c)
 FUZZ_SRCS_csv = $(FUZZ_SRCS_run)

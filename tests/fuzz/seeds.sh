@@ -11,7 +11,7 @@ mkseeds=$1 out=$2 image=${3:-}
 tmp=$out.tmp
 
 rm -rf "$tmp"
-mkdir -p "$tmp"/{elf,console,xentrace,records,run,csv,virtio_blk,virtio_net}
+mkdir -p "$tmp"/{elf,console,xentrace,records,run,csv,virtio_blk,virtio_net,kvm_trace}
 for d in tests/fuzz/corpus/*/; do
 	[ -d "$d" ] || continue
 	name=$(basename "$d")
@@ -25,6 +25,7 @@ if [ -n "$image" ] && [ -f "$image" ] && command -v objcopy >/dev/null; then
 fi
 
 cp tests/fixtures/xentrace/*.bin "$tmp/xentrace/"
+cp tests/fixtures/kvm_trace/*.bin "$tmp/kvm_trace/"
 
 # Result fixtures: fuzz_run gets meta.csv + separator (fuzz.h FUZZ_RUN_SEP)
 # + the first rows of samples.csv; fuzz_csv every file's first rows.

@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../.."
 . tests/lib/tap.sh
 O=${O:-build}
 secs=${HVB_FUZZ_SECONDS:-5}
-fuzzers="elf console xentrace records run csv virtio_blk virtio_net"
+fuzzers="elf console xentrace records run csv virtio_blk virtio_net kvm_trace"
 cc=${FUZZ_CC:-clang}
 
 skip_all() {

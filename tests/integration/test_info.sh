@@ -11,7 +11,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 "$HVBENCH" info >"$tmp/out" 2>"$tmp/err"
 check "hvbench info exits 0" [ "$?" -eq 0 ]
-for s in CPU KVM PMU Xen QEMU Topology Memory Mitigations Runners; do
+for s in CPU KVM Interrupts PMU Xen QEMU Topology Memory Mitigations Runners; do
 	check "section $s present" grep -q "^$s" "$tmp/out"
 done
 # line KEY: the value printed for KEY (first match, in any section)
@@ -37,6 +37,7 @@ fi
 mhz=$(line 'TSC frequency' | awk '{print $1}')
 check "CPU: a measured TSC frequency" "$PY" -c "import sys; sys.exit(0 if float('$mhz' or 0) > 0 else 1)"
 check "Topology: PUs allowed match nproc" [ "$(line 'PUs allowed to hvbench')" = "$(nproc)" ]
+check "Interrupts: every host.irq.* key of a run's meta, with a value" sh -c 'for k in apicv avic posted_interrupts x2apic tsc_deadline halt_poll_ns lapic_timer_advance kvm_pv pvm; do grep -qE "^  $k +[^ ]" "$0" || exit 1; done' "$tmp/out"
 
 check "PMU: task-clock supported" [ "$(line task-clock)" = supported ]
 if command -v perf >/dev/null && perf stat -x, -e task-clock true >/dev/null 2>&1; then

@@ -37,10 +37,18 @@ check "boot time is its own metric (boot/boot_ms, ms, lower)" \
 for k in version machine cpu accelerator emulated; do
 	check "meta has runner.qemu-tcg.$k" grep -q "^runner.qemu-tcg.$k," "$dir/meta.csv"
 done
+check "meta runner.qemu-tcg.probes: counters on QEMU's threads, no KVM statistics under TCG" \
+	grep -q '^runner.qemu-tcg.probes,vmm-counters=on$' "$dir/meta.csv"
 check "console text goes to the log" grep -q 'console: .*stub: hello from the test guest' "$dir/log.txt"
 check "the QEMU command is logged, telling the guest dev=serial, caps and mmio_user" \
 	grep -qE "rep 0: qemu-system-x86_64 .* -append 'w=micro/rdtsc .* dev=serial caps=0x[0-9a-f]+ mmio_user=0xff000000'" \
 	"$dir/log.txt"
+
+# HVB_VMM_COUNTERS=0 switches the counters on QEMU's threads off, under TCG too
+HVB_VMM_COUNTERS=0 boot vc0 "$STUBS/stub-ok.elf" -r qemu-tcg -w micro/rdtsc --reps 1
+check "HVB_VMM_COUNTERS=0: runner.qemu-tcg.probes says vmm-counters=off, no (vcpu|vmm)-threads rows" \
+	sh -c "[ $rc -eq 0 ] && grep -q '^runner.qemu-tcg.probes,vmm-counters=off\$' '$dir/meta.csv' &&
+	       ! grep -qE ',qemu-tcg,[^,]*,[0-9]+,(vcpu|vmm)-threads' '$dir/counters.csv'"
 
 boot damaged "$STUBS/stub-damaged.elf" -r qemu-tcg -w micro/rdtsc --reps 1
 check "a damaged console still delivers the intact records" \
@@ -180,7 +188,8 @@ else
 	boot probe "$GUEST" -r qemu-kvm -w "$probe_ws" --quick --batches 2 --reps 2 --timeout 300
 	check "qemu-kvm runs with the capability probe (exit $rc)" [ "$rc" -eq 0 ]
 	probe=$(sed -n 's/^runner.qemu-kvm.caps_probe,//p' "$dir/meta.csv")
-	caps=$(sed -n 's/^runner.qemu-kvm.caps,//p' "$dir/meta.csv")
+	# "0x... (NAMES)": the hex part
+	caps=$(sed -n 's/^runner.qemu-kvm.caps,"\{0,1\}\(0x[0-9a-f]*\).*/\1/p' "$dir/meta.csv")
 	# name:workload:HVB_CAP_* bit (include/hvb/abi.h)
 	for c in cpuid:micro/cpuid:0x20 msr:micro/msr-read:0x40 hypercall:micro/hypercall:0x10 \
 		hlt:micro/hlt-wake:0x80; do
@@ -196,11 +205,18 @@ else
 		*) not_ok "probe: meta records an outcome for $cap" "$probe" ;;
 		esac
 	done
-	# hlt in ring 0 with interrupts off: QEMU's in-kernel irqchip never
-	# wakes it, so the probe must catch the hang with its timeout.
-	check "probe: a hanging capability (hlt) is caught by the timeout" \
-		grep -q '^runner.qemu-kvm.caps_probe,.*hlt: no (micro/hlt-wake: timeout: no record for' \
-		"$dir/meta.csv"
+	# hlt: with interrupts delivered (the interrupt probe, first) the
+	# LAPIC timer wakes `sti; hlt` and that probe grants HLT too; without
+	# them hlt runs in ring 0 with interrupts off, QEMU's in-kernel irqchip
+	# never wakes it, so the probe must catch the hang with its timeout.
+	if grep -q '^runner.qemu-kvm.irq,"\{0,1\}granted' "$dir/meta.csv"; then
+		check "probe: interrupts granted, hlt granted with them" \
+			grep -q '^runner.qemu-kvm.caps_probe,.*hlt: ok (micro/hlt-wake ran)' "$dir/meta.csv"
+	else
+		check "probe: a hanging capability (hlt) is caught by the timeout" \
+			grep -q '^runner.qemu-kvm.caps_probe,.*hlt: no (micro/hlt-wake: timeout: no record for' \
+			"$dir/meta.csv"
+	fi
 	n=$(grep -c 'capability probe: ' "$dir/log.txt")
 	check "probe: once per run, not per repetition ($n)" [ "$n" -eq 1 ]
 	check "... and the guest got the probed caps ($caps) in every repetition" \

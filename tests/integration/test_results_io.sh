@@ -45,7 +45,7 @@ whole_rows() {
 	"$PY" - "$1" <<'EOF'
 import csv, os, sys
 d = sys.argv[1]
-cols = {"samples.csv": 10, "counters.csv": 11, "exits.csv": 9}
+cols = {"samples.csv": 10, "counters.csv": 11, "exits.csv": 13}
 for name, n in cols.items():
     for path in (os.path.join(d, name), os.path.join(d, name + ".partial")):
         if not os.path.exists(path):

@@ -30,6 +30,15 @@ done
 for m in 4abc 0x10 1 99999 -5 ''; do
 	refuses "hvb-vmm -m '$m' is refused, naming -m" "-m '$m'" "$VMM" -m "$m" /nonexistent.elf
 done
+for c in 0 9 2x -1 ''; do
+	refuses "hvb-vmm -c '$c' is refused, naming -c" "-c '$c'" "$VMM" -c "$c" /nonexistent.elf
+done
+BOOT=$O/hv-bare-boot
+for a in "0|0" "--help|--help" "5x|5x" "5 1g|1g" "5 4k 8|8" "5 4k 4096|4096" "5 4k 64 -1|-1"; do
+	bad=${a#*|} a=${a%|*}
+	# shellcheck disable=SC2086 # the words are the arguments
+	refuses "hv-bare-boot $a is refused, naming '$bad'" "'$bad' is not valid there" "$BOOT" $a
+done
 refuses "hvb-console-dump DIR fails, saying it is a directory" "Is a directory" "$DUMP" "$tmp"
 printf '' >"$tmp/empty"
 "$DUMP" "$tmp/empty" >/dev/null 2>&1

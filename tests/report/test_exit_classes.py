@@ -65,7 +65,9 @@ def vmm_names():
         {"userspace_unknown"}
 
 
-# KVM's x86 per-vCPU statistics that stats.c turns into exit reasons: the
+# KVM's x86 per-vCPU statistics that probes/kvm_stats.c's
+# kvm_stats_exit_reason turns into exit reasons (for the kvm runner and
+# qemu-kvm's query-stats rows alike): the
 # "<name>_exits" ones (Linux 6.1 arch/x86/include/asm/kvm_host.h and
 # virt/kvm), halt_exits, hypercalls, insn_emulation.
 KVM_EXIT_STATS = ["io_exits", "mmio_exits", "signal_exits", "irq_window_exits",
@@ -74,10 +76,11 @@ KVM_EXIT_STATS = ["io_exits", "mmio_exits", "signal_exits", "irq_window_exits",
 
 
 def kvm_stats_names():
-    text = open(os.path.join(ROOT, "runners/kvm/stats.c")).read()
-    # The mapping stats.c applies (if it changes, this test must follow).
+    text = open(os.path.join(ROOT, "probes/kvm_stats.c")).read()
+    # The mapping kvm_stats_exit_reason applies (if it changes, this test
+    # must follow).
     assert '"halt_exits"' in text and '"hlt"' in text and '"_exits"' in text, \
-        "runners/kvm/stats.c: stat_reason changed; update this test"
+        "probes/kvm_stats.c: kvm_stats_exit_reason changed; update this test"
     out = set()
     for s in KVM_EXIT_STATS:
         out.add({"halt_exits": "hlt", "hypercalls": "hypercall"}.get(s, s[:-6] if s.endswith(
@@ -147,6 +150,27 @@ class TestTable(unittest.TestCase):
                  ("kvm-trace.IO_INSTRUCTION", None, "pio"), ("kvm-trace.npf", None, "mmio")]
         for reason, source, want in cases:
             self.assertEqual(ec.classify(reason, source), want, reason)
+
+    def test_04b_kvm_trace_events(self):
+        """kvm-trace's event names (probes/kvm_trace.c) and split pairs have a class"""
+        names = {"kvm_userspace_exit." + n for n in c_array("probes/kvm_trace.c", "exit_names")}
+        names |= {"kvm_mmio." + n for n in c_array("probes/kvm_trace.c", "mmio_kinds")}
+        names |= {"kvm_userspace_exit.restart", "kvm_userspace_exit.error",
+                  "kvm_userspace_exit.0x40", "kvm_mmio.mmio_other", "kvm_pio.pio_in",
+                  "kvm_pio.pio_out", "kvm_msr.read", "kvm_msr.write", "kvm_hypercall",
+                  "kvm_cpuid", "kvm_page_fault", "kvm_emulate_insn"}
+        self.check_known(names, "kvm-trace")
+        cases = [("kvm_pio.pio_out", "pio"), ("kvm_userspace_exit.io", "pio"),
+                 ("kvm_mmio.mmio_read_unsatisfied", "mmio"), ("kvm_userspace_exit.mmio", "mmio"),
+                 ("kvm_msr.write", "msr"), ("kvm_userspace_exit.hlt", "halt"),
+                 ("kvm_emulate_insn", "other"), ("vmx.io_instruction.pio_out", "pio"),
+                 ("svm.npf.mmio_write", "mmio"), ("vmx.ept_misconfig.mmio_read", "mmio")]
+        for reason, want in cases:
+            self.assertEqual(ec.classify(reason, "kvm-trace"), want, reason)
+        self.assertTrue(ec.lookup("kvm_pio.pio_out", "kvm-trace")[1])
+        self.assertFalse(ec.lookup("kvm_frobnicate", "kvm-trace")[2])
+        # the split suffix is only kvm-trace's: xentrace's names have none
+        self.assertFalse(ec.lookup("vmx.io_instruction.pio_out", "xentrace")[2])
 
     def test_05_overlap_notes(self):
         """counts that are not exits or overlap say so"""

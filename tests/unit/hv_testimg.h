@@ -27,6 +27,8 @@ struct timg {
 	uint64_t memsz; /* segment 0 p_memsz (0 = code_len) */
 	uint32_t entry; /* PVH entry (0 = paddr) */
 	bool no_xen_note, no_abi_note;
+	uint32_t ap_entry; /* != 0: an HVB_NOTE_AP_ENTRY note with this address */
+	uint32_t ap_note_size; /* its desc size (0 = 4) */
 	uint32_t abi; /* 0 = HVB_ABI_VERSION */
 	/* optional second PT_LOAD (file bytes = the same code) */
 	bool seg2;
@@ -39,7 +41,7 @@ static size_t timg_build(uint8_t *out, const struct timg *t)
 	uint64_t paddr = t->paddr ? t->paddr : TIMG_LOAD;
 	unsigned nph = t->seg2 ? 3 : 2;
 	size_t note_off = sizeof(Elf64_Ehdr) + nph * sizeof(Elf64_Phdr), n = 0;
-	uint8_t notes[64];
+	uint8_t notes[96] = {0};
 	Elf64_Ehdr eh = {
 	    .e_ident = {ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB, EV_CURRENT},
 	    .e_type = ET_EXEC,
@@ -85,6 +87,13 @@ static size_t timg_build(uint8_t *out, const struct timg *t)
 		memcpy(notes + n, &nh, sizeof(nh)), n += sizeof(nh);
 		memcpy(notes + n, HVB_NOTE_NAME, sizeof(HVB_NOTE_NAME)), n += 8;
 		memcpy(notes + n, &abi, 4), n += 4;
+	}
+	if (t->ap_entry) {
+		uint32_t sz = t->ap_note_size ? t->ap_note_size : 4;
+		Elf64_Nhdr nh = {sizeof(HVB_NOTE_NAME), sz, HVB_NOTE_AP_ENTRY};
+		memcpy(notes + n, &nh, sizeof(nh)), n += sizeof(nh);
+		memcpy(notes + n, HVB_NOTE_NAME, sizeof(HVB_NOTE_NAME)), n += 8;
+		memcpy(notes + n, &t->ap_entry, 4), n += (sz + 3) & ~3u;
 	}
 	ph[1].p_filesz = ph[1].p_memsz = n;
 	memcpy(out, &eh, sizeof(eh));

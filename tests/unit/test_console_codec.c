@@ -366,10 +366,69 @@ static void test_stream_stamp(void)
 	TAP_EQ_INT(seen_stamp, 200, "line_stamp is the stamp of the record's first byte");
 }
 
+/* "@hvb2": zero runs as "zNN"; the same records, the same checks. */
+static void test_compact(void)
+{
+	char line[HVB_CONSOLE_LINE_LEN + 2], bad[HVB_CONSOLE_LINE_LEN + 8];
+	struct hvb_record in, out, all0, none0;
+	uint32_t seq = 0;
+	size_t n;
+
+	make_record(&in, 7);
+	n = hvb_console_encode_z(&in, 42, line);
+	TAP_OK(n < HVB_CONSOLE_LINE_LEN / 2 && !strncmp(line, "@hvb2 0000002a ", 15) &&
+		       line[n - 1] == '\n',
+	       "compact: a typical record is under half of @hvb1's 537 bytes");
+	TAP_EQ_INT(hvb_console_decode(line, n, &out, &seq), HVB_CONSOLE_RECORD, "compact decodes");
+	TAP_OK(!memcmp(&in, &out, sizeof(in)) && seq == 42, "... to the same record and seq");
+	memset(&all0, 0, sizeof(all0));
+	n = hvb_console_encode_z(&all0, 1, line);
+	TAP_EQ_INT(n, 6 + 9 + 5 + 10, "256 zero bytes: a run of ff, then one 00 (a run is 2..ff)");
+	memset(&out, 0xaa, sizeof(out));
+	TAP_OK(hvb_console_decode(line, n, &out, &seq) == HVB_CONSOLE_RECORD &&
+		       !memcmp(&all0, &out, sizeof(out)),
+	       "all zeros round-trips");
+	memset(&none0, 0x5c, sizeof(none0));
+	n = hvb_console_encode_z(&none0, 2, line);
+	TAP_EQ_INT(n, HVB_CONSOLE_LINE_LEN, "no zero byte: as long as @hvb1, never longer");
+	TAP_OK(hvb_console_decode(line, n, &out, &seq) == HVB_CONSOLE_RECORD &&
+		       !memcmp(&none0, &out, sizeof(out)),
+	       "no zero byte round-trips");
+	/* Damage: every one must be refused, none taken for text. */
+	n = hvb_console_encode_z(&in, 3, line);
+	memcpy(bad, line, n);
+	bad[20] ^= 1;
+	TAP_EQ_INT(hvb_console_decode(bad, n, &out, &seq), HVB_CONSOLE_CORRUPT, "a flipped bit");
+	TAP_EQ_INT(hvb_console_decode(line, n - 5, &out, &seq), HVB_CONSOLE_CORRUPT, "truncated");
+	memcpy(bad, line, n);
+	{
+		char *z = memchr(bad + 15, 'z', n - 15);
+
+		TAP_OK(z != NULL, "the record has a run");
+		if (z) {
+			z[1] = 'f', z[2] = 'f';
+			TAP_EQ_INT(hvb_console_decode(bad, n, &out, &seq), HVB_CONSOLE_CORRUPT,
+				   "a run past the record's end");
+			z[1] = '0', z[2] = '0';
+			TAP_EQ_INT(hvb_console_decode(bad, n, &out, &seq), HVB_CONSOLE_CORRUPT,
+				   "a run of 0 (the encoder writes 2..ff)");
+			z[1] = '0', z[2] = 'G';
+			TAP_EQ_INT(hvb_console_decode(bad, n, &out, &seq), HVB_CONSOLE_CORRUPT,
+				   "a run length that is not hex");
+		}
+	}
+	memcpy(bad, line, n - 10);
+	memcpy(bad + n - 10, "00", 2);
+	memcpy(bad + n - 8, line + n - 10, 10);
+	TAP_EQ_INT(hvb_console_decode(bad, n + 2, &out, &seq), HVB_CONSOLE_CORRUPT,
+		   "a byte more than the record holds");
+}
+
 int main(void)
 {
 	test_crc();
 	test_roundtrip();
+	test_compact();
 	test_corrupt();
 	test_stream_split();
 	test_stream_damage();

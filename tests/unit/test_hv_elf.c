@@ -30,13 +30,14 @@ static void fake_init(void)
 	fake.ram_size = 4ull << 20;
 }
 
+static struct hv_image parsed; /* what the last parse() found */
+
 static int parse(const struct timg *t, size_t cut, char *err)
 {
-	struct hv_image hi;
 	size_t len = timg_build(img, t);
 
 	err[0] = '\0';
-	return hv_elf_parse(img, cut ? cut : len, &hi, err, 256);
+	return hv_elf_parse(img, cut ? cut : len, &parsed, err, 256);
 }
 
 static int load(const struct timg *t, char *err)
@@ -177,6 +178,18 @@ static void test_notes(void)
 	REFUSED(parse(&t, 0, err), -ENOEXEC, "not inside a loaded part",
 		"PVH entry outside the image refused");
 	t.entry = 0;
+	TAP_EQ_INT(parse(&t, 0, err), 0, "an image without an AP entry note parses");
+	TAP_EQ_INT(parsed.ap_entry, 0, "... with no AP entry (1 vCPU only)");
+	t.ap_entry = TIMG_LOAD + 3;
+	TAP_EQ_INT(parse(&t, 0, err), 0, "an AP entry note inside the image parses");
+	TAP_EQ_INT(parsed.ap_entry, TIMG_LOAD + 3, "... and gives its address");
+	t.ap_entry = 0x500000;
+	REFUSED(parse(&t, 0, err), -ENOEXEC, "AP entry 0x500000 is not inside",
+		"AP entry outside the image refused");
+	t.ap_entry = TIMG_LOAD, t.ap_note_size = 8;
+	REFUSED(parse(&t, 0, err), -ENOEXEC, "AP entry note has a 8-byte value",
+		"AP entry note of the wrong size refused");
+	t.ap_entry = 0, t.ap_note_size = 0;
 	timg_build(img, &t);
 	/* a note whose name size runs past the note segment */
 	uint32_t huge = 0xfffffff0u;

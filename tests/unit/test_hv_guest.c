@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "tap.h"
@@ -347,6 +348,50 @@ static void test_stop_flag(void)
 	vm_destroy(vm);
 }
 
+/* The guest's IA32_TSC as KVM_GET_MSRS reads it; false if it cannot. */
+static bool guest_tsc(struct vcpu *vcpu, uint64_t *tsc)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = {.hdr.nmsrs = 1, .e.index = 0x10 /* IA32_TSC */};
+
+	if (ioctl(vcpu->fd, KVM_GET_MSRS, &m) != 1)
+		return false;
+	*tsc = m.e.data;
+	return true;
+}
+
+/* vcpu_tsc_offset_set(0): the guest's TSC reads between two host rdtscs
+ * taken around the read (KVM's default would start it near 0). */
+static void test_tsc_offset(void)
+{
+	struct vm *vm;
+	struct vcpu *vcpu;
+	uint64_t before, tsc = 0, after;
+	int r;
+
+	if (vm_create(&vm, NULL) || vcpu_create(vm, 0, &vcpu)) {
+		TAP_OK(0, "set up a VM for the TSC offset test");
+		return;
+	}
+	r = vcpu_tsc_offset_set(vcpu, 0);
+	if (r == -ENXIO || r == -ENOTTY) {
+		TAP_SKIP("this KVM has no KVM_VCPU_TSC_OFFSET (Linux < 5.16)");
+		vm_destroy(vm);
+		return;
+	}
+	TAP_EQ_INT(r, 0, "TSC offset 0 set (KVM_VCPU_TSC_OFFSET)");
+	before = __builtin_ia32_rdtsc();
+	TAP_OK(guest_tsc(vcpu, &tsc), "the guest's IA32_TSC read");
+	after = __builtin_ia32_rdtsc();
+	TAP_OK(tsc >= before && tsc <= after, "... it is the host's TSC (between two host reads)");
+	if (tsc < before || tsc > after)
+		printf("# host %llu .. %llu, guest %llu\n", (unsigned long long)before,
+		       (unsigned long long)after, (unsigned long long)tsc);
+	vm_destroy(vm);
+}
+
 int main(void)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -372,5 +417,6 @@ int main(void)
 	test_vmmcall_ring0();
 	test_hlt();
 	test_stop_flag();
+	test_tsc_offset();
 	return tap_done();
 }

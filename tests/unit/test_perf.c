@@ -149,11 +149,72 @@ static void test_counting(void)
 	hvb_perf_close(p);
 }
 
+/* perf event fds this process has open (anon_inode:[perf_event]). */
+static int perf_fds(void)
+{
+	char path[64], target[64];
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++) {
+		ssize_t len;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		len = readlink(path, target, sizeof(target) - 1);
+		if (len <= 0)
+			continue;
+		target[len] = '\0';
+		n += strstr(target, "perf_event") != NULL;
+	}
+	return n;
+}
+
+/*
+ * The kernel's static keys of software events are held for the process
+ * (perf.c hold_sw_key, issue 14): after the first open of page-faults and
+ * context-switches a disabled event of each stays open, closing the
+ * counters leaves those two fds, and opening them again adds no holder.
+ * task-clock has no key and gets none.  Runs first: nothing opened yet.
+ */
+static void test_sw_keys_held(void)
+{
+	const char *const keyed[] = { "page-faults", "context-switches" };
+	const char *const clock[] = { "task-clock" };
+	struct hvb_perf *p;
+	char err[256] = "";
+	int before;
+
+	TAP_EQ_INT(hvb_perf_sw_keys_held(), 0, "no software key held before any open");
+	if (!TAP_EQ_INT(hvb_perf_open(&p, 0, clock, 1, err, sizeof(err)), 0, "task-clock opened"))
+		printf("# %s\n", err);
+	else
+		hvb_perf_close(p);
+	TAP_EQ_INT(hvb_perf_sw_keys_held(), 0, "task-clock holds no key (it has none)");
+	before = perf_fds();
+	if (!TAP_EQ_INT(hvb_perf_open(&p, 0, keyed, 2, err, sizeof(err)), 0,
+			"page-faults and context-switches opened")) {
+		printf("# %s\n", err);
+		return;
+	}
+	if (!hvb_perf_supported(p, 0, NULL) || !hvb_perf_supported(p, 1, NULL)) {
+		hvb_perf_close(p);
+		TAP_SKIP("software events refused here: nothing to hold");
+		return;
+	}
+	TAP_EQ_INT(hvb_perf_sw_keys_held(), 2, "their two keys are held");
+	hvb_perf_close(p);
+	TAP_EQ_INT(perf_fds() - before, 2, "closing the counters leaves the two holders open");
+	if (TAP_EQ_INT(hvb_perf_open(&p, 0, keyed, 2, err, sizeof(err)), 0, "opened again"))
+		hvb_perf_close(p);
+	TAP_EQ_INT(perf_fds() - before, 2, "... and no second holder was added");
+	TAP_EQ_INT(hvb_perf_sw_keys_held(), 2, "still two keys held");
+}
+
 int main(void)
 {
 	char pmu[512];
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	test_sw_keys_held();
 	test_errors();
 	test_counting();
 	hvb_perf_pmu_summary(pmu, sizeof(pmu));

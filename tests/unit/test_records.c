@@ -227,12 +227,39 @@ static void test_unterminated(struct hvb_sink *sink)
 	hvb_rec_finish(&c, "test over");
 }
 
+/* A sample the guest could not measure (e.g. an smp phase that could not
+ * be set up): status skipped or unsupported with the reason, no value. */
+static void test_unmeasured(struct hvb_sink *sink)
+{
+	const struct hvb_out out = { .sink = sink, .runner = "native" };
+	struct hvb_rec_consumer c;
+	struct hvb_record r = sample("micro/a", 3, 0);
+
+	strcpy(r.metric, "bandwidth.smp2");
+	strcpy(r.unit, "MB/s");
+	r.better = HVB_HIGHER_IS_BETTER;
+	r.status = HVB_ST_SKIPPED;
+	hvb_rec_init(&c, &out, &job);
+	TAP_EQ_INT(hvb_rec_deliver(&c, &r), -EPROTO, "an unmeasured sample without a reason is refused");
+	TAP_OK(strstr(c.error, "without the reason") != NULL, "... saying so");
+	hvb_rec_finish(&c, NULL);
+	strcpy(r.text, "smp: CPU 1: out of memory (test)");
+	r.status = HVB_ST_FAILED;
+	hvb_rec_init(&c, &out, &job);
+	TAP_EQ_INT(hvb_rec_deliver(&c, &r), -EPROTO, "a sample with status failed is refused (cells fail)");
+	hvb_rec_finish(&c, NULL);
+	r.status = HVB_ST_SKIPPED;
+	hvb_rec_init(&c, &out, &job);
+	TAP_EQ_INT(hvb_rec_deliver(&c, &r), 0, "a skipped sample with its reason is accepted (value 0 unchecked)");
+	hvb_rec_finish(&c, NULL);
+}
+
 int main(void)
 {
 	struct hvb_sink *sink;
 	struct hvb_run run;
 	char err[256], *dir;
-	int failed = 0;
+	int failed = 0, skipped_row = 0;
 
 	memset(long_name, 'w', sizeof(long_name) - 1);
 	if (!mkdtemp(tmpdir)) {
@@ -248,14 +275,20 @@ int main(void)
 	test_values(sink);
 	test_repeats();
 	test_unterminated(sink);
+	test_unmeasured(sink);
 	dir = xstrdup(hvb_sink_dir(sink));
 	TAP_EQ_INT(hvb_sink_close(sink, "complete"), 0, "sink closes");
 	TAP_EQ_INT(hvb_run_read(dir, false, &run, err, sizeof(err)), 0, "the rows read back");
-	for (size_t i = 0; i < run.n_samples; i++)
+	for (size_t i = 0; i < run.n_samples; i++) {
 		failed += run.samples[i].status == HVB_ST_FAILED;
+		skipped_row += run.samples[i].status == HVB_ST_SKIPPED &&
+			       !strcmp(run.samples[i].metric, "bandwidth.smp2") &&
+			       !run.samples[i].has_value && run.samples[i].rep == 3;
+	}
 	TAP_OK(run.n_samples > 0 && run.samples[0].rep == 4 && run.samples[0].has_value,
 	       "the valid sample was written");
-	TAP_EQ_INT(failed, 15, "every undelivered cell of every job got a failed row");
+	TAP_EQ_INT(failed, 20, "every undelivered cell of every job got a failed row"); /* 15 + test_unmeasured's 2 + 2 + 1 */
+	TAP_EQ_INT(skipped_row, 1, "the skipped sample reads back: metric, rep, status, no value");
 	hvb_run_free(&run);
 	free(dir);
 	dir = xasprintf("rm -rf %s", tmpdir);

@@ -127,8 +127,25 @@ static void test_l1(void)
 	TAP_EQ_INT(pv_l1e_maddr(0x1234, 2 * MIB - PV_PAGE), 0x1234ff8, "last entry at 4088");
 }
 
+/* The single-shot timer's deadline: TSC -> Xen system time (xen_evtirq.c). */
+static void test_system_time(void)
+{
+	TAP_EQ_INT(pv_system_time_at(1000, 5000, 0x80000000u, 0, 1000 + 2000000000ull),
+		   5000 + 1000000000ull, "2 GHz (mul 0.5, shift 0): 2e9 cycles are 1 s");
+	TAP_EQ_INT(pv_system_time_at(0, 0, 0x80000000u, -1, 4000000000ull), 1000000000ull,
+		   "4 GHz (shift -1): 4e9 cycles are 1 s");
+	TAP_EQ_INT(pv_system_time_at(0, 7, 0xfa000000u, 1, 1000), 7 + 1953,
+		   "shift 1, mul 0.9766: 1000 cycles");
+	TAP_EQ_INT(pv_system_time_at(500, 42, 0x80000000u, 0, 100), 42,
+		   "a TSC before the stamp is the stamp's time (a past deadline fires at once)");
+	TAP_EQ_INT(pv_system_time_at(0, 0, 0xffffffffu, 0, 1ull << 62),
+		   (uint64_t)(((unsigned __int128)(1ull << 62) * 0xffffffffu) >> 32),
+		   "no 64-bit overflow in the product");
+}
+
 int main(void)
 {
+	test_system_time();
 	test_layout();
 	test_start_info();
 	test_first_free();

@@ -28,6 +28,21 @@ static void rec(struct hvb_record *r, int type, const char *w, unsigned rep)
 	snprintf(r->workload, sizeof(r->workload), "%s", w);
 }
 
+/* Rows after marker whose p50,p90,p99,max columns are present and ordered. */
+static int latency_ordered(const char *out, const char *marker)
+{
+	int n = 0;
+
+	for (const char *p = strstr(out, marker); p; p = strstr(p + 1, marker)) {
+		double q[4];
+
+		if (sscanf(p + strlen(marker), "%lf,%lf,%lf,%lf", &q[0], &q[1], &q[2], &q[3]) == 4 &&
+		    q[0] <= q[1] && q[1] <= q[2] && q[2] <= q[3] && q[3] > 0)
+			n++;
+	}
+	return n;
+}
+
 /* One job of two repetitions of micro/hypercall through the trace module;
  * returns the run directory's files concatenated in *out (caller frees). */
 static char *job(const char *name, bool pv, int domid)
@@ -158,9 +173,11 @@ int main(void)
 	out = job("traced", false, 3);
 	TAP_OK(out && strstr(out, ",xen-pvh,micro/hypercall,0,total,85,"),
 	       "traced: rep 0 has the fixture's 85 exits");
-	TAP_OK(out && count(out, ",xentrace,80\n") == 4,
+	TAP_OK(out && count(out, ",xentrace,80,") == 4,
 	       "traced: total + 3 exit codes (vmmcall, rdtsc, #NM), source xentrace, "
 	       "over the repetition's 80 operations (ops column)");
+	TAP_OK(out && latency_ordered(out, ",xentrace,80,") == 4,
+	       "traced: each row has p50 <= p90 <= p99 <= max, max > 0 (every exit is timed)");
 	TAP_OK(out && strstr(out, ",micro/hypercall,0,xentrace.lost_records,0,") &&
 		       strstr(out, "ops=80"),
 	       "traced: lost_records 0, with the repetition's operations");

@@ -196,6 +196,7 @@ static const struct hvb_workload w_sha256 = {
     .setup = setup_sha256,
     .run = run_sha256,
     .teardown = teardown_hash,
+    .smp = true,
 };
 HVB_WORKLOAD(w_sha256);
 
@@ -296,6 +297,7 @@ static const struct hvb_workload w_crc32c = {
     .setup = setup_crc32c,
     .run = run_crc32c,
     .teardown = teardown_hash,
+    .smp = true,
 };
 HVB_WORKLOAD(w_crc32c);
 
@@ -442,6 +444,7 @@ static const struct hvb_workload w_matmul = {
     .setup = setup_matmul,
     .run = run_matmul,
     .teardown = teardown_matmul,
+    .smp = true,
 };
 HVB_WORKLOAD(w_matmul);
 
@@ -622,5 +625,6 @@ static const struct hvb_workload w_sort = {
     .run = run_sort,
     .teardown = teardown_sort,
     .max_ops = SORT_MAX_OPS,
+    .smp = true,
 };
 HVB_WORKLOAD(w_sort);

@@ -103,8 +103,6 @@ struct stream {
 	size_t n, bytes; /* elements and bytes per array */
 };
 
-static struct stream stream;
-
 static size_t stream_bytes(const struct hvb_ctx *c)
 {
 	return c->quick ? STREAM_QUICK_BYTES : STREAM_BYTES;
@@ -117,10 +115,12 @@ static bool valid_stream(struct hvb_ctx *c, const char **why)
 	return mem_fits(3 * stream_bytes(c), why);
 }
 
+/* The arrays and the struct itself: one per ctx (per CPU in an smp run),
+ * so no two CPUs share a buffer. */
 static void stream_free(struct stream *s)
 {
 	rt_free(s->a, s->bytes), rt_free(s->b, s->bytes), rt_free(s->c, s->bytes);
-	s->a = s->b = s->c = 0;
+	rt_free(s, sizeof(*s));
 }
 
 static void stream_pass(const struct stream *s, enum stream_kernel k)
@@ -159,9 +159,14 @@ static int stream_setup(struct hvb_ctx *c, const char **why, enum stream_kernel 
 {
 	static const double expect[] = {
 	    [STREAM_COPY] = 1.0, [STREAM_SCALE] = 6.0, [STREAM_ADD] = 3.0, [STREAM_TRIAD] = 8.0};
-	struct stream *s = &stream;
+	struct stream *s = rt_alloc(sizeof(*s), 64);
 	const double *out;
 
+	if (!s) {
+		*why = "out of memory for the STREAM state";
+		return -1;
+	}
+	rt_memset(s, 0, sizeof(*s));
 	s->bytes = stream_bytes(c);
 	s->n = s->bytes / sizeof(double);
 	s->a = rt_alloc(s->bytes, ALIGN_2M);
@@ -169,7 +174,8 @@ static int stream_setup(struct hvb_ctx *c, const char **why, enum stream_kernel 
 	s->c = rt_alloc(s->bytes, ALIGN_2M);
 	if (!s->a || !s->b || !s->c) {
 		stream_free(s);
-		*why = "out of memory for the three STREAM arrays";
+		/* (each CPU of an smp run has its own three) */
+		*why = "out of memory for the three STREAM arrays: raise --guest-mem";
 		return -1;
 	}
 	for (size_t i = 0; i < s->n; i++)
@@ -211,6 +217,7 @@ static void stream_teardown(struct hvb_ctx *c)
 	    .setup = setup_stream_##kname,                                                         \
 	    .run = run_stream_##kname,                                                             \
 	    .teardown = stream_teardown,                                                           \
+	    .smp = true,                                                                           \
 	};                                                                                         \
 	HVB_WORKLOAD(w_stream_##kname)
 

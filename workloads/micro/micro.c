@@ -10,6 +10,7 @@
 #include "workload.h"
 
 #define MSR_IA32_TSC_ADJUST 0x3b
+#define MSR_IA32_KERNEL_GS_BASE 0xc0000102
 #define PAGE_SIZE 4096ull
 
 /* ------------------------------------------------------------ no exit */
@@ -366,6 +367,90 @@ static const struct hvb_workload w_msr_write = {
 	.run = run_msr_write,
 };
 HVB_WORKLOAD(w_msr_write);
+
+/*
+ * micro/msr-write-gsbase (kvm-unit-tests wr_kernel_gs_base): an MSR a
+ * hypervisor usually passes through (the VMX MSR bitmap lets the guest
+ * write it, the CPU switches it on entry and exit), beside micro/msr-write's
+ * intercepted one.  The runtime itself never uses swapgs, so writing the
+ * value read at setup changes nothing.
+ */
+static bool valid_msr_gsbase(struct hvb_ctx *c, const char **why)
+{
+	if (c->native) {
+		*why = "MSR access needs ring 0 (guest kernel); not measured natively";
+		return false;
+	}
+	if ((c->caps & (HVB_CAP_XEN_PV | HVB_CAP_MSR)) == HVB_CAP_XEN_PV) {
+		*why = "Xen PV: no MSR access for the guest (HVB_CAP_MSR); a PV kernel's wrmsr "
+		       "traps into Xen's emulation, its GS base is HYPERVISOR_set_segment_base";
+		return false;
+	}
+	if (!rt_has(HVB_CAP_MSR, why))
+		return false;
+	c->note = "wrmsr IA32_KERNEL_GS_BASE with its value, through the runtime's gate "
+		  "(VMX/SVM: passed through by the MSR bitmap; compare micro/msr-write)";
+	return true;
+}
+
+static int setup_msr_gsbase(struct hvb_ctx *c, const char **why)
+{
+	(void)why;
+	c->priv = (void *)(uintptr_t)rt_msr_read(MSR_IA32_KERNEL_GS_BASE);
+	return 0;
+}
+
+static void run_msr_gsbase(struct hvb_ctx *c, uint64_t n)
+{
+	uint64_t v = (uint64_t)(uintptr_t)c->priv;
+
+	for (uint64_t i = 0; i < n; i++)
+		rt_msr_write(MSR_IA32_KERNEL_GS_BASE, v);
+}
+
+static const struct hvb_workload w_msr_gsbase = {
+	.name = "micro/msr-write-gsbase",
+	.needs = HVB_CAP_MSR,
+	.desc = "wrmsr IA32_KERNEL_GS_BASE with its current value (usually not intercepted)",
+	.valid = valid_msr_gsbase,
+	.setup = setup_msr_gsbase,
+	.run = run_msr_gsbase,
+};
+HVB_WORKLOAD(w_msr_gsbase);
+
+/* ------------------------------------------------------------ pause */
+
+/*
+ * micro/pause-loop (after kvm-unit-tests ple_round_robin): one pause per
+ * operation, a batch one tight pause loop.  Under VMX pause-loop exiting
+ * (SVM: the pause filter) a loop that outlasts the window exits so the
+ * host can run another vCPU, which helps only with more vCPUs than CPUs
+ * (and VMMs with dedicated CPUs turn it off); under PVM and TCG there is
+ * no PLE.  What ran is in exits.csv where the runner counts exits.
+ */
+static bool valid_pause(struct hvb_ctx *c, const char **why)
+{
+	(void)why;
+	c->note = c->native ? "native: the same pause loop, no hypervisor"
+			    : "ring-3 pause loop; PLE (if the host has it) exits once the loop "
+			      "outlasts its window";
+	return true;
+}
+
+static void run_pause(struct hvb_ctx *c, uint64_t n)
+{
+	(void)c;
+	for (uint64_t i = 0; i < n; i++)
+		__asm__ volatile("pause" ::: "memory");
+}
+
+static const struct hvb_workload w_pause = {
+	.name = "micro/pause-loop",
+	.desc = "one pause in a tight pause loop (pause-loop exiting, where the host has it)",
+	.valid = valid_pause,
+	.run = run_pause,
+};
+HVB_WORKLOAD(w_pause);
 
 /* ------------------------------------------------------------ hlt */
 

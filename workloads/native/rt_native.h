@@ -28,4 +28,8 @@ void rt_native_blk_close(void);
  * the net.* words and netif= again (tests: another link per case). */
 void rt_native_net_close(void);
 
+/* End the worker threads of vcpus= (rt_cpu_*, smp.c): the next rt_cpus()
+ * starts them anew from the harness's command line (tests). */
+void rt_native_cpus_end(void);
+
 #endif

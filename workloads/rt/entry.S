@@ -50,6 +50,11 @@
 	.balign 4
 	.long RT_ABI_VERSION
 	.balign 4
+	.long 8, 4, RT_NOTE_AP_ENTRY	/* "hvbench", HVB_NOTE_AP_ENTRY */
+	.asciz "hvbench"
+	.balign 4
+	.long hvb_ap_start		/* 32-bit physical AP entry, %esi = vCPU index */
+	.balign 4
 
 /* ------------------------------------------------------------ PVH entry */
 
@@ -143,6 +148,145 @@ hvb_start64:
 	push $hvb_user_start
 	iretq
 
+/* ------------------------------------------------------------ AP entry */
+
+/*
+ * Application processors (SMP): entered in the PVH entry's state (32-bit
+ * protected mode, paging off, flat segments, IF=0) with %esi = the vCPU
+ * index, by the reference core directly (HVB_NOTE_AP_ENTRY), by the SIPI
+ * trampoline below (QEMU) or by VCPUOP_up (Xen PVH).  The same steps as
+ * the BSP, against per-CPU static data: TSS (selector RT_TSS + 16 * i, its
+ * own rsp0 and IST1 stacks), kernel and user stacks; the boot page tables
+ * first, the BSP's own (pt=4k, RAM above 4 GiB) from ring 3 once it has
+ * published them (smp.c).  XCR0 is the BSP's; nothing is probed again.
+ * An index out of range parks the CPU for good.
+ */
+	.code32
+	.globl hvb_ap_start
+hvb_ap_start:
+	cli
+	cld
+	test %esi, %esi
+	jz hvb_ap_park
+	cmp $RT_MAX_CPUS, %esi
+	jae hvb_ap_park
+	lgdt hvb_gdt_ptr
+	mov $(CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_OSXSAVE), %eax
+	mov %eax, %cr4
+	mov $hvb_boot_pml4, %eax
+	mov %eax, %cr3
+	mov $MSR_EFER, %ecx
+	mov $(EFER_LME | EFER_SCE), %eax
+	xor %edx, %edx
+	wrmsr
+	mov $(CR0_PG | CR0_WP | CR0_NE | CR0_ET | CR0_MP | CR0_PE), %eax
+	mov %eax, %cr0
+	ljmp $RT_KCS, $hvb_ap_start64
+hvb_ap_park:
+	cli
+	hlt
+	jmp hvb_ap_park
+
+	.code64
+hvb_ap_start64:
+	mov $RT_KDS, %eax
+	mov %eax, %ds
+	mov %eax, %es
+	mov %eax, %ss
+	xor %eax, %eax
+	mov %eax, %fs
+	mov %eax, %gs
+	mov %esi, %eax
+	shl $RT_KSTACK_SHIFT, %eax	/* CPU i's stack: [base + (i-1) * size, base + i * size) */
+	add $hvb_ap_kstacks, %eax
+	mov %eax, %esp
+	lidt hvb_idt_ptr
+	mov %esi, %eax
+	shl $4, %eax
+	add $RT_TSS, %eax
+	ltr %ax
+	/* XCR0 as the BSP probed it (1, x87 only: it set none).  Started by
+	 * the VMM (smp=direct), an AP may get here before the BSP has: wait
+	 * (a few hundred ring-0 instructions of the BSP's boot). */
+2:	mov hvb_xcr0, %eax
+	test %eax, %eax
+	jnz 3f
+	pause
+	jmp 2b
+3:	cmp $1, %eax
+	je 1f
+	xor %ecx, %ecx
+	xor %edx, %edx
+	xsetbv
+1:	mov $MSR_STAR, %ecx
+	xor %eax, %eax
+	mov $((RT_KDS << 16) | RT_KCS), %edx
+	wrmsr
+	mov $MSR_LSTAR, %ecx
+	mov $hvb_syscall_entry, %eax
+	xor %edx, %edx
+	wrmsr
+	mov $MSR_FMASK, %ecx
+	mov $SYSCALL_FMASK, %eax
+	wrmsr
+	/* To ring 3: hvb_ap_user(index) on CPU i's user stack. */
+	mov %esi, %edi
+	mov %esi, %eax
+	shl $RT_AP_USTACK_SHIFT, %eax
+	add $(hvb_ap_ustacks - 8), %eax
+	push $RT_UDS
+	push %rax
+	push $USER_RFLAGS
+	push $RT_UCS
+	push $hvb_ap_user
+	iretq
+
+/*
+ * QEMU (smp=sipi): smp.c copies hvb_sipi_start..hvb_sipi_end to
+ * RT_SIPI_PAGE (below 1 MiB, which the allocator never hands out) and
+ * broadcasts INIT-SIPI-SIPI with that page as the start vector.  Every AP
+ * starts here in real mode at RT_SIPI_PAGE:0, switches to 32-bit protected
+ * mode with the trampoline's own GDT (the image's 64-bit code segment is a
+ * 16-bit one outside long mode), takes an index from an atomic ticket and
+ * goes to hvb_ap_start.  A CPU beyond vcpus= parks.
+ */
+	.code16
+	.globl hvb_sipi_start, hvb_sipi_end
+hvb_sipi_start:
+	cli
+	mov %cs, %ax
+	mov %ax, %ds
+	lgdtl (hvb_sipi_gdtr - hvb_sipi_start)
+	mov %cr0, %eax
+	or $CR0_PE, %eax
+	mov %eax, %cr0
+	ljmpl $0x08, $(RT_SIPI_PAGE + hvb_sipi32 - hvb_sipi_start)
+	.code32
+hvb_sipi32:
+	mov $0x10, %eax
+	mov %eax, %ds
+	mov %eax, %es
+	mov %eax, %ss
+	mov $1, %esi
+	lock xadd %esi, hvb_sipi_ticket
+	cmp hvb_sipi_limit, %esi
+	jae 1f
+	mov $hvb_ap_start, %eax
+	jmp *%eax
+1:	cli
+	hlt
+	jmp 1b
+	.balign 8
+hvb_sipi_gdt:
+	.quad 0
+	.quad 0x00cf9b000000ffff	/* 0x08 code, 32-bit */
+	.quad 0x00cf93000000ffff	/* 0x10 data */
+hvb_sipi_gdtr:
+	.word 23
+	.long RT_SIPI_PAGE + hvb_sipi_gdt - hvb_sipi_start
+hvb_sipi_end:
+	.code64
+
 /* ------------------------------------------------------------ system calls */
 
 /*
@@ -210,6 +354,16 @@ hvb_sys_gate:
 	je hvb_xen_hcall
 	cmp $RT_SYS_XEN_HLT, %eax
 	je hvb_xen_hlt
+	cmp $RT_SYS_IDLE, %eax
+	je hvb_sys_idle
+	cmp $RT_SYS_IRQ_IF, %eax
+	je hvb_sys_irq_if
+	cmp $RT_SYS_SET_CR8, %eax
+	je hvb_sys_set_cr8
+	cmp $RT_SYS_GET_CR3, %eax
+	je hvb_sys_get_cr3
+	cmp $RT_SYS_GET_CR8, %eax
+	je hvb_sys_get_cr8
 	test %eax, %eax			/* RT_SYS_NULL: the gate's own cost */
 	jz 9f
 	mov $-38, %rax			/* -ENOSYS */
@@ -244,6 +398,48 @@ hvb_xen_hlt:
 	xor %eax, %eax
 	iretq
 
+/*
+ * Idle (smp.c, rt_irq_wait): halt with interrupts on unless the 64-bit word
+ * at rdi no longer holds rsi.  The test runs with interrupts off, so an
+ * interrupt that changes the word after it stays pending and ends the hlt
+ * at once (sti's shadow covers the hlt): no wake-up is lost.
+ */
+hvb_sys_idle:
+	cmp (%rdi), %rsi
+	jne 1f
+	sti
+	hlt
+	cli
+1:	xor %eax, %eax
+	iretq
+
+/* rt_irq_enable: IF of ring 3 (rdi != 0: on), by editing the RFLAGS the
+ * iretq restores: ring 3 runs with IOPL 0, where sti faults and popf
+ * ignores IF; this works the same under PVM, TCG and hardware. */
+hvb_sys_irq_if:
+	andq $~0x200, 16(%rsp)
+	test %edi, %edi
+	jz 1f
+	orq $0x200, 16(%rsp)
+1:	xor %eax, %eax
+	iretq
+
+/* rt_tpr_write: CR8 = rdi (the TPR's priority class). */
+hvb_sys_set_cr8:
+	mov %rdi, %cr8
+	xor %eax, %eax
+	iretq
+
+/* rt_tpr_read (micro/tpr-read): the TPR's priority class. */
+hvb_sys_get_cr8:
+	mov %cr8, %rax
+	iretq
+
+/* smp.c: the page tables the BSP runs on, for the APs. */
+hvb_sys_get_cr3:
+	mov %cr3, %rax
+	iretq
+
 hvb_wake_isr:
 	push %rax
 	mov $RT_LAPIC_BASE, %eax
@@ -269,6 +465,12 @@ hvb_isr_stubs:
 	jmp hvb_sys_gate		/* int3: the privileged gate, not a fault */
 	.elseif vec == RT_VEC_WAKE
 	jmp hvb_wake_isr		/* the LAPIC timer of RT_SYS_XEN_HLT */
+	.elseif vec >= RT_VEC_SELF && vec <= RT_VEC_STORM
+	push %rax
+	mov $(vec - RT_VEC_SELF), %eax	/* the slot of hvb_irq_counts / hvb_irq_stamps */
+	jmp hvb_irq_common
+	.elseif vec == RT_VEC_SPURIOUS
+	iretq				/* LAPIC spurious interrupt: no EOI */
 	.else
 	.if !(vec == 8 || (vec >= 10 && vec <= 14) || vec == 17 || vec == 21 || vec == 29 || vec == 30)
 	pushq $0
@@ -278,6 +480,75 @@ hvb_isr_stubs:
 	.endif
 	.set vec, vec + 1
 	.endr
+
+/*
+ * The interrupts of smp.c / lapic.c (HVB_VEC_*), with %eax = vector -
+ * RT_VEC_SELF and the interrupted %rax pushed.  Stamp the TSC first, then
+ * count on this CPU (found from the kernel stack it runs on: each CPU has
+ * its own rsp0), answer a PING with a PONG to the CPU that sent it, EOI
+ * unless STORM (never acknowledged: the hostile-guest case), return.
+ * Only the receiving CPU writes its slots.
+ */
+hvb_irq_common:
+	push %rcx
+	push %rdx
+	mov %eax, %ecx
+	rdtsc
+	shl $32, %rdx
+	or %rdx, %rax
+	mov %rsp, %rdx
+	sub $hvb_ap_kstacks, %rdx
+	cmp $((RT_MAX_CPUS - 1) << RT_KSTACK_SHIFT), %rdx
+	jae 1f
+	shr $RT_KSTACK_SHIFT, %edx
+	inc %edx			/* an AP: 1 + its stack's index */
+	jmp 2f
+1:	xor %edx, %edx			/* the BSP's stack: CPU 0 */
+2:	shl $RT_IRQ_SLOTS_SHIFT, %edx
+	add %ecx, %edx
+	mov %rax, hvb_irq_stamps(, %rdx, 8)
+	incq hvb_irq_counts(, %rdx, 8)
+	cmp $(RT_VEC_STORM - RT_VEC_SELF), %ecx
+	je 4f
+	cmp $(RT_VEC_PING - RT_VEC_SELF), %ecx
+	jne 3f
+	shr $RT_IRQ_SLOTS_SHIFT, %edx
+	mov hvb_ping_from(, %rdx, 4), %edx
+	and $(RT_MAX_CPUS - 1), %edx
+	mov hvb_apic_ids(, %rdx, 4), %edx
+	mov $RT_VEC_PONG, %eax
+	call hvb_apic_send
+3:	call hvb_apic_eoi
+4:	pop %rdx
+	pop %rcx
+	pop %rax
+	iretq
+
+/* Ring 0 LAPIC access (lapic.c sets hvb_apic_x2 before any interrupt):
+ * send ICR low %eax to APIC ID %edx; EOI.  Clobber rax, rcx, rdx. */
+hvb_apic_send:
+	cmpb $0, hvb_apic_x2
+	jne 1f
+	mov $RT_LAPIC_BASE, %ecx
+	shl $24, %edx
+	mov %edx, RT_LAPIC_ICR_HI(%rcx)
+	mov %eax, RT_LAPIC_ICR_LO(%rcx)
+	ret
+1:	mov $RT_X2APIC_ICR, %ecx
+	wrmsr
+	ret
+
+hvb_apic_eoi:
+	cmpb $0, hvb_apic_x2
+	jne 1f
+	mov $RT_LAPIC_BASE, %eax
+	movl $0, RT_LAPIC_EOI(%rax)
+	ret
+1:	mov $RT_X2APIC_EOI, %ecx
+	xor %eax, %eax
+	xor %edx, %edx
+	wrmsr
+	ret
 
 /*
  * Stack: vector, error, rip, cs, rflags, rsp, ss.  A probed instruction
@@ -353,14 +624,20 @@ hvb_gdt:
 	.quad 0x00cf93000000ffff	/* 0x10 kernel data */
 	.quad 0x00cff3000000ffff	/* 0x18 user data (DPL 3) */
 	.quad 0x00affb000000ffff	/* 0x20 user code, 64-bit (DPL 3) */
-	.word hvb_tss_end - hvb_tss - 1	/* 0x28 TSS: limit, base split by guest.ld */
-	.word __hvb_tss_b0
+	/* 0x28 + 16 * i: CPU i's TSS (limit, base split by guest.ld; the
+	 * TSSes do not cross a 64 KiB boundary, so only the low word differs) */
+	.set cpu, 0
+	.rept RT_MAX_CPUS
+	.word hvb_tss_end - hvb_tss - 1
+	.word __hvb_tss_b0 + cpu * RT_TSS_STRIDE
 	.byte __hvb_tss_b16
 	.byte 0x89			/* present, available 64-bit TSS */
 	.byte 0
 	.byte __hvb_tss_b24
 	.long __hvb_tss_b32
 	.long 0
+	.set cpu, cpu + 1
+	.endr
 hvb_gdt_end:
 hvb_gdt_ptr:
 	.word hvb_gdt_end - hvb_gdt - 1
@@ -374,19 +651,16 @@ hvb_gdt_ptr:
  * it whenever CPL > IOPL, so this is right everywhere.  Ports past the
  * bitmap (> 0x50f) are denied by the TSS limit.
  */
-	.balign 128
-	.globl hvb_tss
-hvb_tss:
+	.macro TSS_BODY rsp0, ist1
 	.long 0
-	.quad hvb_kstack_top		/* rsp0 */
+	.quad \rsp0			/* rsp0 */
 	.quad 0, 0			/* rsp1, rsp2 */
 	.quad 0
-	.quad hvb_iststack_top		/* ist1 */
+	.quad \ist1			/* ist1 */
 	.quad 0, 0, 0, 0, 0, 0		/* ist2-7 */
 	.quad 0
 	.word 0
-	.word hvb_iobitmap - hvb_tss	/* I/O map base */
-hvb_iobitmap:
+	.word 0x68			/* I/O map base: right after this header */
 	.set byte, 0
 	.rept 0xa2			/* ports 0x000-0x50f */
 	.if byte == 0x1d		/* 0xe9 */
@@ -401,7 +675,21 @@ hvb_iobitmap:
 	.set byte, byte + 1
 	.endr
 	.byte 0xff			/* the CPU reads the bitmap two bytes at a time */
+	.endm
+
+	.balign 4096			/* all TSSes in one 64 KiB block (GDT above) */
+	.globl hvb_tss
+hvb_tss:
+	TSS_BODY hvb_kstack_top, hvb_iststack_top
 hvb_tss_end:
+	/* CPU i >= 1 (SMP): its TSS at hvb_tss + i * RT_TSS_STRIDE, its own
+	 * stacks, the same I/O bitmap. */
+	.set cpu, 1
+	.rept RT_MAX_CPUS - 1
+	.org hvb_tss + cpu * RT_TSS_STRIDE
+	TSS_BODY (hvb_ap_kstacks+cpu*RT_KSTACK_SIZE), (hvb_ap_iststacks+cpu*RT_ISTSTACK_SIZE)
+	.set cpu, cpu + 1
+	.endr
 
 /* IDT: 256 interrupt gates to hvb_isr_stubs + 16 * vector (DPL 0, but 3 for int3). */
 	.balign 16
@@ -500,5 +788,16 @@ hvb_iststack_top:
 hvb_ustack_top:
 	.space RT_FSTACK_SIZE
 hvb_fstack_top:
+	/* The APs' (CPU i >= 1: the stack below base + i * size): smp.c and
+	 * hvb_irq_common find the CPU from the stack pointer. */
+	.globl hvb_ap_kstacks, hvb_ap_iststacks, hvb_ap_ustacks
+	.balign 4096
+hvb_ap_kstacks:
+	.space (RT_MAX_CPUS - 1) * RT_KSTACK_SIZE
+hvb_ap_iststacks:
+	.space (RT_MAX_CPUS - 1) * RT_ISTSTACK_SIZE
+	.balign 65536
+hvb_ap_ustacks:
+	.space (RT_MAX_CPUS - 1) * RT_AP_USTACK_SIZE
 
 	.section .note.GNU-stack, "", @progbits

@@ -5,6 +5,7 @@
  * the start; xen.c and pv.c switch it when they find Xen.
  *
  * Everything here runs in ring 3; the halt goes through the int3 gate.
+ * SMP and interrupts are smp.c and lapic.c; the AP start is here.
  */
 #include "harness.h"
 #include "rt.h"
@@ -43,17 +44,37 @@ static const char *hvm_hypercall_name(void)
 	return use_vmmcall ? "vmmcall" : "vmcall";
 }
 
-/* Nothing to arm: the VMM resumes the vCPU after the halt exit (HVB_CAP_HLT). */
+/*
+ * Without interrupts: nothing to arm, the VMM resumes the vCPU after the
+ * halt exit (HVB_CAP_HLT).  With them (HVB_CAP_IRQ: an in-kernel irqchip
+ * handles hlt and would never wake a vCPU halted with interrupts off):
+ * the LAPIC timer wakes `sti; hlt`, as under Xen PVH.
+ */
 static int hvm_halt_prepare(const char **note, const char **why)
 {
-	(void)note, (void)why;
-	return 0;
+	return rt_smp_irq_up() ? rt_smp_halt_prepare(note, why) : 0;
 }
 
-/* hlt in ring 0 with interrupts off (RT_SYS_HLT). */
+/* hlt in ring 0 with interrupts off (RT_SYS_HLT), or woken by the timer. */
 static void hvm_halt_wake(void)
 {
-	rt_sys(RT_SYS_HLT, 0, 0);
+	if (rt_smp_irq_up())
+		rt_smp_timer_halt();
+	else
+		rt_sys(RT_SYS_HLT, 0, 0);
+}
+
+/* smp=direct: the reference core started the APs at HVB_NOTE_AP_ENTRY
+ * already; smp=sipi: QEMU's, started by the BSP. */
+static int hvm_smp_start(unsigned want, const char *mode, const char **why)
+{
+	(void)want;
+	if (mode[0] == 'd')
+		return 0;
+	if (mode[0] == 's')
+		return rt_smp_sipi(why);
+	*why = "smp=xen is for Xen guests, not the hvm platform";
+	return -22;
 }
 
 /* Never touched since boot: the host backs them on the first touch. */
@@ -89,7 +110,14 @@ void rt_hvm_fresh_release(uint64_t gpa, uint64_t bytes)
  * windows share one. */
 static unsigned hvm_mmio_pages(const char *cmdline, uint64_t *page)
 {
-	return rt_virtio_windows_init(cmdline, page, RT_PLATFORM_MMIO_MAX);
+	unsigned n = 0;
+
+	/* The xAPIC page (lapic.c: ring-3 register access) and the interrupt
+	 * bench device's shared page (smp.c rt_kick), unless RAM holds it. */
+	page[n++] = RT_LAPIC_BASE;
+	if (!rt_mem_is_ram(HVB_SHARED_IRQ, 4096))
+		page[n++] = HVB_SHARED_IRQ;
+	return n + rt_virtio_windows_init(cmdline, page + n, RT_PLATFORM_MMIO_MAX - n);
 }
 
 const char rt_hvm_user_mode[] = " in ring 3 (workload or runtime)";
@@ -110,6 +138,8 @@ const struct rt_platform rt_platform_hvm = {
 	.kernel_mode = rt_hvm_kernel_mode,
 	.blk = &rt_virtio_blk_ops,
 	.net = &rt_virtio_net_ops,
+	.smp_start = hvm_smp_start,
+	.irq = &rt_lapic_irq_ops,
 };
 
 const struct rt_platform *rt_platform = &rt_platform_hvm;

@@ -142,7 +142,10 @@ static void choose_hypercall(void)
 }
 
 /* fault=WORD: fault on purpose before any workload, so hosts can test the
- * FAULT verdict (and ring 0 faults: fault=ring0). */
+ * FAULT verdict (and ring 0 faults: fault=ring0); fault=hang halts for good
+ * with interrupts off in ring 0 (cli; hlt), so hosts can test that their
+ * timeout ends a vCPU that never exits again (with an in-kernel LAPIC the
+ * halt never leaves the host kernel). */
 static void test_fault(void)
 {
 	char what[16];
@@ -163,7 +166,9 @@ static void test_fault(void)
 		__asm__ volatile("divl %2" : "+a"(v) : "d"(0), "r"(zero));
 	} else if (word_is("fault", "ring0"))
 		rt_sys(RT_SYS_FAULT, 0, 0);
-	panic("fault= must be ud, pf, null, gp, de or ring0");
+	else if (word_is("fault", "hang"))
+		rt_sys(RT_SYS_STOP, 0, 0);
+	panic("fault= must be ud, pf, null, gp, de, ring0 or hang");
 }
 
 /* One LOG record with what the runtime set up (the host keeps it with the
@@ -200,10 +205,12 @@ static void select_console(void)
 }
 
 /* Common to PVH and PV: hypercall choice, the runtime's LOG record, the
- * fault= test word, then the harness. */
+ * fault= test word, the APs (vcpus=, smp.c: each checked in, before the
+ * first workload), then the harness. */
 static void __attribute__((noreturn)) start_harness(bool small_pages, uint64_t entry_tsc,
 						    uint64_t ring3_tsc)
 {
+	const char *why;
 	uint64_t t0;
 
 	choose_hypercall();
@@ -213,6 +220,11 @@ static void __attribute__((noreturn)) start_harness(bool small_pages, uint64_t e
 	log_runtime(small_pages, ring3_tsc - entry_tsc);
 	entry_tsc += rt_tsc_end() - t0;
 	test_fault();
+	why = rt_smp_boot(cmdline, boot_caps, word_u64("tsc_khz", 0));
+	if (why)
+		panic(why);
+	if (word_is("selftest", "smp"))
+		rt_smp_selftest();
 	rt_shutdown(hvb_harness_main(cmdline, entry_tsc));
 }
 
@@ -237,9 +249,13 @@ void hvb_user_start(uint32_t start_info, uint64_t entry_tsc)
 	mmio[1] = HVB_MMIO_BENCH_KERN;
 	/* pt=4k maps RAM and these pages only: the platform's too (Xen PVH) */
 	nmmio = 2 + rt_platform->mmio_pages(cmdline, mmio + 2);
-	err = rt_paging_init(word_is("pt", "4k"), mmio, nmmio);
+	if (word_u64("pt_root", 0) && !word_is("pt", "4k"))
+		panic("pt_root= (host-built 4 KiB page tables) without pt=4k");
+	err = rt_paging_init(word_is("pt", "4k"), word_u64("pt_root", 0), mmio, nmmio);
 	if (err == -22)
 		panic("mmio_user= must be a page-aligned non-RAM address below 512 GiB");
+	if (err == -71)
+		panic(rt_paging_why());
 	if (err < 0)
 		panic("not enough memory for the page tables");
 	start_harness(word_is("pt", "4k"), entry_tsc, ring3_tsc);
@@ -369,4 +385,12 @@ volatile void *rt_mmio(uint64_t gpa)
 	if (gpa == HVB_MMIO_BENCH_KERN)
 		return (volatile void *)(uintptr_t)gpa;
 	return 0;
+}
+
+/* No sleeping clock in the guest runtime: a guest worker waits with its
+ * one-shot timer (rt_timer_arm + rt_irq_wait) or spins; svc/ chooses. */
+int rt_sleep_until(uint64_t deadline)
+{
+	(void)deadline;
+	return -38; /* -ENOSYS */
 }

@@ -48,6 +48,8 @@ static unsigned nregions;
 static struct alloc allocs[ALLOCS_MAX];
 static struct rt_memmap_entry ram[MAP_MAX];
 static unsigned nram;
+static struct rt_memmap_entry reserved[MAP_MAX]; /* the map's other ranges (host tables) */
+static unsigned nreserved;
 
 static uint64_t align_up(uint64_t v, uint64_t a)
 {
@@ -78,8 +80,13 @@ int rt_mem_init(const struct rt_memmap_entry *map, unsigned n)
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t lo = map[i].addr, hi = map[i].addr + map[i].size;
 
-		if (map[i].type != RT_E820_RAM || hi <= lo)
+		if (hi <= lo)
 			continue;
+		if (map[i].type != RT_E820_RAM) {
+			if (nreserved < MAP_MAX)
+				reserved[nreserved++] = map[i];
+			continue;
+		}
 		if (nram < MAP_MAX)
 			ram[nram++] = map[i];
 		lo = align_up(lo < image_end ? image_end : lo, PAGE);
@@ -99,7 +106,10 @@ bool rt_mem_is_ram(uint64_t gpa, uint64_t len)
 
 /* ------------------------------------------------------------ rt_alloc */
 
-void *rt_alloc(size_t bytes, size_t align)
+/* Every CPU may allocate (smp workloads set up on their own CPU). */
+static rt_lock_t mem_lock;
+
+static void *alloc_locked(size_t bytes, size_t align)
 {
 	struct alloc *slot = 0;
 
@@ -122,10 +132,33 @@ void *rt_alloc(size_t bytes, size_t align)
 		r->bump = p + bytes;
 		if (r->bump > r->high)
 			r->high = r->bump;
-		memset((void *)(uintptr_t)p, 0, bytes);
 		return (void *)(uintptr_t)p;
 	}
 	return 0;
+}
+
+/* Memory the caller zeroes itself, as far as it uses it (no first touch
+ * of pages it never uses). */
+static void *reserve(size_t bytes, size_t align)
+{
+	void *p;
+
+	rt_lock(&mem_lock);
+	p = alloc_locked(bytes, align);
+	rt_unlock(&mem_lock);
+	return p;
+}
+
+void *rt_alloc(size_t bytes, size_t align)
+{
+	void *p;
+
+	rt_lock(&mem_lock);
+	p = alloc_locked(bytes, align);
+	rt_unlock(&mem_lock);
+	if (p) /* outside the lock: the first touches take long */
+		memset(p, 0, bytes);
+	return p;
 }
 
 /* Give back the top of each region, then whatever freed blocks it uncovers. */
@@ -154,13 +187,15 @@ static void collapse(void)
 
 void rt_free(void *p, size_t bytes)
 {
+	rt_lock(&mem_lock);
 	for (unsigned i = 0; p && i < ALLOCS_MAX; i++) {
 		if (allocs[i].live && allocs[i].p == (uintptr_t)p && allocs[i].end - allocs[i].p == bytes) {
 			allocs[i].live = false;
 			collapse();
-			return;
+			break;
 		}
 	}
+	rt_unlock(&mem_lock);
 }
 
 uint64_t rt_mem_available(void)
@@ -174,11 +209,8 @@ uint64_t rt_mem_available(void)
 
 /* ------------------------------------------------------------ fresh pages */
 
-void *rt_fresh_alloc(size_t bytes)
+static void *fresh_alloc_locked(size_t bytes)
 {
-	bytes = align_up(bytes, PAGE);
-	if (!bytes)
-		return 0;
 	for (unsigned i = nregions; i-- > 0;) {
 		struct region *r = &regions[i];
 
@@ -196,6 +228,19 @@ void *rt_fresh_alloc(size_t bytes)
 	return 0;
 }
 
+void *rt_fresh_alloc(size_t bytes)
+{
+	void *p;
+
+	bytes = align_up(bytes, PAGE);
+	if (!bytes)
+		return 0;
+	rt_lock(&mem_lock);
+	p = fresh_alloc_locked(bytes);
+	rt_unlock(&mem_lock);
+	return p;
+}
+
 /*
  * The platform lets the pages fault again on their next first touch (hvm
  * and Xen PVH: a RELEASE record with HVB_CAP_RELEASE, the host drops the
@@ -210,9 +255,11 @@ void rt_fresh_release(void *p, size_t bytes)
 	if (!p || !bytes)
 		return;
 	rt_platform->fresh_release(gpa, bytes);
+	rt_lock(&mem_lock);
 	for (unsigned i = 0; i < nregions; i++)
 		if (regions[i].fresh == gpa && bytes <= regions[i].hi - gpa)
 			regions[i].fresh = gpa + bytes;
+	rt_unlock(&mem_lock);
 }
 
 /* ------------------------------------------------------------ page tables */
@@ -222,18 +269,19 @@ void rt_fresh_release(void *p, size_t bytes)
 static uint64_t pool, pool_end;
 
 /*
- * Reserve a zeroed pool below 4 GiB (reachable through the boot map) for
- * the tables to come: with small pages, for all RAM plus `extra` ranges of
- * up to 2 MiB; with 2 MiB pages, only for what the boot map does not cover
- * (RAM and MMIO above 4 GiB), usually nothing.  Every pool page is touched
- * (zeroed), which costs a host fault each, so it is kept tight.
+ * Reserve a pool below 4 GiB (reachable through the boot map) for the
+ * tables to come: with small pages, for all RAM (unless the host mapped it
+ * already: ram_mapped) plus `extra` ranges of up to 2 MiB; with 2 MiB
+ * pages, only for what the boot map does not cover (RAM and MMIO above
+ * 4 GiB), usually nothing.  A pool page is zeroed when it is taken, so
+ * only the pages used are touched (a first touch costs a host fault each).
  */
-static int pool_init(bool small_pages, const uint64_t *mmio, unsigned n)
+static int pool_init(bool small_pages, bool ram_mapped, const uint64_t *mmio, unsigned n)
 {
 	uint64_t pages = 0;
 	void *p;
 
-	for (unsigned i = 0; i < nram; i++) {
+	for (unsigned i = 0; i < nram && !ram_mapped; i++) {
 		uint64_t lo = ram[i].addr, hi = ram[i].addr + ram[i].size;
 
 		hi = hi > TOP ? TOP : hi;
@@ -250,7 +298,7 @@ static int pool_init(bool small_pages, const uint64_t *mmio, unsigned n)
 	if (!pages)
 		return 0;
 	pages += 1; /* the PDPT under PML4 entry 0 */
-	p = rt_alloc(pages * PAGE, PAGE);
+	p = reserve(pages * PAGE, PAGE);
 	if (!p || (uintptr_t)p + pages * PAGE > (1ull << 32))
 		return -12;
 	pool = (uintptr_t)p;
@@ -265,6 +313,7 @@ static uint64_t *table_alloc(void)
 	if (pool >= pool_end)
 		return 0;
 	pool += PAGE;
+	rt_memset(t, 0, PAGE);
 	return t;
 }
 
@@ -350,23 +399,126 @@ static int map_mmio_large(const uint64_t *mmio, unsigned n)
 	return 0;
 }
 
-/* pt=4k: a new identity map of all RAM with 4 KiB pages (page 0 left out),
- * the MMIO pages uncached, then cr3 from ring 0. */
-static int map_all_small(const uint64_t *mmio, unsigned n)
+/* ------------------------------------------------- host-built tables (pt_root=) */
+
+static const char *paging_why = "";
+static uint64_t host_lo, host_hi; /* the reserved range that holds the host's tables */
+
+const char *rt_paging_why(void)
 {
-	uint64_t *pml4 = table_alloc();
+	return paging_why;
+}
+
+/* A table entry the host wrote: P|W|U exactly, pointing into its range. */
+static bool host_table_entry(uint64_t e)
+{
+	return (e & ~PTE_ADDR) == PTE_TABLE && (e & PTE_ADDR) >= host_lo &&
+	       (e & PTE_ADDR) < host_hi;
+}
+
+/* The page table (level-1 table) the host made for va, or 0. */
+static const uint64_t *host_pt(const uint64_t *pml4, uint64_t va)
+{
+	const uint64_t *t = pml4;
+
+	for (int level = 3; level > 0; level--) {
+		uint64_t e = t[(va >> (12 + 9 * level)) & 511];
+
+		if (!host_table_entry(e))
+			return 0;
+		t = (const uint64_t *)(uintptr_t)(e & PTE_ADDR);
+	}
+	return t;
+}
+
+static uint64_t host_pte(const uint64_t *pml4, uint64_t va)
+{
+	const uint64_t *pt = host_pt(pml4, va);
+
+	return pt ? pt[(va >> 12) & 511] : ~0ull;
+}
+
+/* The host must map page va of RAM (identity, P|W|U, nothing else). */
+static bool host_maps(const uint64_t *pml4, uint64_t va)
+{
+	return host_pte(pml4, va) == (va | PTE_P | PTE_W | PTE_U);
+}
+
+/* A page outside RAM: absent, where the host has a page table for it. */
+static bool host_leaves_out(const uint64_t *pml4, uint64_t va)
+{
+	const uint64_t *pt = host_pt(pml4, va);
+
+	return !pt || !(pt[(va >> 12) & 511] & PTE_P);
+}
+
+/*
+ * pt_root=: check what the VMM built (hv/paging.h) without reading all of
+ * it, since every table page the guest reads is a first touch too: the
+ * root and every upper-level entry over RAM (a few pages), then the
+ * entries of the first and last page of each RAM range, of the image, of
+ * page 0 and of the pages just outside each range.  The VMM owns guest
+ * memory anyway; this catches a VMM and a guest that disagree (a layout
+ * change on one side), not a hostile one.
+ */
+static const char *check_host_tables(uint64_t root)
+{
+	const uint64_t *pml4 = (const uint64_t *)(uintptr_t)root;
+	uint64_t img_lo = (uintptr_t)__image_start, img_hi = align_up((uintptr_t)__image_end, PAGE);
+
+	for (unsigned i = 0; i < nreserved && !host_hi; i++)
+		if (root >= reserved[i].addr && root - reserved[i].addr < reserved[i].size)
+			host_lo = reserved[i].addr, host_hi = reserved[i].addr + reserved[i].size;
+	if ((root & (PAGE - 1)) || !host_hi || host_hi > (1ull << 32) || rt_mem_is_ram(root, PAGE))
+		return "pt_root= is not a page of a reserved memory-map range below 4 GiB";
+	for (unsigned i = 0; i < nram; i++) {
+		uint64_t lo = ram[i].addr, hi = ram[i].addr + ram[i].size;
+
+		hi = hi > TOP ? TOP : hi;
+		for (uint64_t va = align_down(lo, HUGE); va < hi; va += HUGE)
+			if (!host_pt(pml4, va))
+				return "pt_root= tables leave RAM without a page table (upper "
+				       "levels)";
+		if (!host_maps(pml4, align_up(lo, PAGE)) ||
+		    !host_maps(pml4, align_down(hi - 1, PAGE)))
+			return "pt_root= tables do not map the ends of a RAM range 4 KiB, identity";
+		if ((lo >= PAGE && !rt_mem_is_ram(lo - PAGE, PAGE) &&
+		     !host_leaves_out(pml4, lo - PAGE)) ||
+		    (!rt_mem_is_ram(hi, PAGE) && !host_leaves_out(pml4, hi)))
+			return "pt_root= tables map a page beside a RAM range";
+	}
+	if (!host_maps(pml4, img_lo) || !host_maps(pml4, img_hi - PAGE))
+		return "pt_root= tables do not map the image";
+	if (!host_leaves_out(pml4, 0))
+		return "pt_root= tables map page 0 (NULL accesses must fault)";
+	return 0;
+}
+
+/*
+ * pt=4k: an identity map of all RAM with 4 KiB pages (page 0 left out):
+ * the host's (host_root) or a new one; the MMIO pages uncached, then cr3
+ * from ring 0.
+ */
+static int map_all_small(uint64_t host_root, const uint64_t *mmio, unsigned n)
+{
+	uint64_t *pml4 = host_root ? (uint64_t *)(uintptr_t)host_root : table_alloc();
 	uint64_t img_lo = (uintptr_t)__image_start, img_hi = (uintptr_t)__image_end;
 	int err;
 
 	if (!pml4)
 		return -12;
-	for (unsigned i = 0; i < nram; i++) {
+	if (host_root && (paging_why = check_host_tables(host_root)))
+		return -71; /* -EPROTO */
+	for (unsigned i = 0; i < nram && !host_root; i++) {
 		uint64_t hi = ram[i].addr + ram[i].size;
 		err = map_small(pml4, ram[i].addr, hi > TOP ? TOP : hi, 0);
 		if (err)
 			return err;
 	}
-	err = map_small(pml4, img_lo, img_hi, 0); /* in case a loader's map leaves it out */
+	if (!host_root) /* in case a loader's map leaves it out (the host's is checked) */
+		err = map_small(pml4, img_lo, img_hi, 0);
+	else
+		err = 0;
 	for (unsigned i = 0; !err && i < n; i++)
 		err = map_small(pml4, mmio[i], mmio[i] + PAGE, PTE_PCD | PTE_PWT);
 	if (err)
@@ -390,19 +542,21 @@ const char *rt_mem_page_note(const void *p, size_t bytes)
 	return rt_platform->page_note();
 }
 
-int rt_paging_init(bool small_pages, const uint64_t *mmio, unsigned n)
+int rt_paging_init(bool small_pages, uint64_t host_root, const uint64_t *mmio, unsigned n)
 {
 	int err;
 
 	mapped_small = small_pages;
+	if (!small_pages)
+		host_root = 0;
 	for (unsigned i = 0; i < n; i++)
 		if ((mmio[i] & (PAGE - 1)) || mmio[i] >= TOP || rt_mem_is_ram(mmio[i], PAGE))
 			return -22; /* -EINVAL */
-	err = pool_init(small_pages, mmio, n);
+	err = pool_init(small_pages, host_root != 0, mmio, n);
 	if (err)
 		return err;
 	if (small_pages)
-		return map_all_small(mmio, n);
+		return map_all_small(host_root, mmio, n);
 	err = map_high_ram();
 	return err ? err : map_mmio_large(mmio, n);
 }

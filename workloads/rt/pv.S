@@ -37,6 +37,27 @@
 	pop %rbp
 .endm
 
+/*
+ * \reg = this vCPU's vcpu_info in the shared-info page (64 bytes per
+ * vCPU), the CPU found from the kernel stack as entry.S's handlers do: an
+ * AP's is hvb_ap_kstacks[(i-1) * size, i * size), anything else is the
+ * BSP's.  Clobbers only \reg and the flags.
+ */
+.macro PV_VCPU_INFO reg
+	mov %rsp, \reg
+	sub $hvb_ap_kstacks, \reg
+	cmp $((RT_MAX_CPUS - 1) << RT_KSTACK_SHIFT), \reg
+	jb .Lap\@
+	xor \reg, \reg
+	jmp .Lsum\@
+.Lap\@:
+	shr $RT_KSTACK_SHIFT, \reg
+	inc \reg
+	shl $6, \reg
+.Lsum\@:
+	add $hvb_pv_shared_info, \reg
+.endm
+
 .macro NOTE type, value
 	.balign 4
 	.long 4, 8, \type
@@ -122,6 +143,42 @@ hvb_pv_start:
 	push $0
 	jmp HC(PV_HC_IRET)
 
+/* ------------------------------------------------------------ AP entry */
+
+/*
+ * An AP (smp=xen, pv.c rt_xen_pv_smp_start): Xen starts it here in guest
+ * kernel mode with the BSP's page tables, trap table and callbacks, %rsp
+ * = its own kernel stack and %rdi = its index.  What is left of the BSP's
+ * steps: events masked in its vcpu_info (as hvb_pv_boot does for vCPU 0),
+ * CR4.OSXSAVE and XCR0 as the BSP found them (not probed again), then user
+ * mode: hvb_ap_user(index) on its own user stack (smp.c).
+ */
+	.globl hvb_pv_ap_start
+hvb_pv_ap_start:
+	cld
+	PV_VCPU_INFO %rax
+	movb $1, 1(%rax)		/* evtchn_upcall_mask */
+	mov hvb_xcr0, %eax
+	test %eax, %eax			/* 0: the BSP found no XSAVE */
+	jz 1f
+	mov %cr4, %rax
+	or $(1 << 18), %eax
+	mov %rax, %cr4
+	mov hvb_xcr0, %eax
+	xor %ecx, %ecx
+	xor %edx, %edx
+	xsetbv
+1:	mov %edi, %eax
+	shl $RT_AP_USTACK_SHIFT, %eax
+	add $(hvb_ap_ustacks - 8), %rax
+	push $PV_USER_SS
+	push %rax
+	push $USER_RFLAGS
+	push $PV_USER_CS
+	push $hvb_ap_user
+	push $0
+	jmp HC(PV_HC_IRET)
+
 /* ------------------------------------------------------------ syscall */
 
 /*
@@ -185,7 +242,17 @@ hvb_pv_gate:
 	pop %rsi
 	pop %rdi
 	jmp 9f
-5:	test %eax, %eax			/* RT_SYS_NULL: the gate's own cost */
+5:	cmp $RT_SYS_IDLE, %eax
+	je hvb_pv_idle
+	cmp $RT_SYS_IRQ_IF, %eax
+	jne 6f
+	andq $~0x200, 16(%rsp)		/* the user's IF: HYPERVISOR_iret sets the */
+	test %edi, %edi			/* upcall mask to !IF (xen_evtirq.c) */
+	jz 7f
+	orq $0x200, 16(%rsp)
+7:	xor %eax, %eax
+	jmp 9f
+6:	test %eax, %eax			/* RT_SYS_NULL: the gate's own cost */
 	jz 9f
 	mov $-38, %rax			/* -ENOSYS: hlt, cr3 (never granted under PV) */
 	jmp 9f
@@ -196,6 +263,71 @@ hvb_pv_gate:
 	mov %rdx, %rsi
 	call *%rax
 9:	push $0				/* the iret restores the user's rcx, r11 (popped above) */
+	jmp HC(PV_HC_IRET)
+
+/*
+ * RT_SYS_IDLE (xen_evtirq.c): block unless the word at rdi no longer holds
+ * rsi.  The gate runs with events masked (every trap masks them on entry,
+ * pv.c), so an event after the test stays pending, and SCHEDOP_block
+ * unmasks and blocks only if none is: no wake-up is lost.  The event
+ * callback then runs here in kernel mode (hvb_pv_upcall) before the
+ * hypercall returns; the iret to user mode restores the user's mask.
+ * rt_sys keeps rdi, rsi and r8-r11: the hypercall may clobber them.
+ */
+hvb_pv_idle:
+	cmp (%rdi), %rsi
+	jne 1f
+	push %rdi
+	push %rsi
+	push %r8
+	push %r9
+	push %r10
+	push %r11
+	mov $1, %edi			/* SCHEDOP_block */
+	xor %esi, %esi
+	call HC(PV_HC_SCHED_OP)
+	pop %r11
+	pop %r10
+	pop %r9
+	pop %r8
+	pop %rsi
+	pop %rdi
+1:	xor %eax, %eax
+	push $0
+	jmp HC(PV_HC_IRET)
+
+/*
+ * The event callback (xen_evtirq.c: interrupts as event channels).  Xen
+ * enters it with events masked, from user or kernel mode, with rcx and
+ * r11 on top of the frame as for a trap; the C demultiplexer counts and
+ * acknowledges what is pending; HYPERVISOR_iret returns to either mode
+ * and restores the upcall mask from the frame's IF in one step, so no
+ * event slips in between (Xen re-checks what is pending on that exit).
+ */
+	.globl hvb_pv_upcall
+hvb_pv_upcall:
+	pop %rcx
+	pop %r11
+	push %rax
+	push %rcx
+	push %rdx
+	push %rsi
+	push %rdi
+	push %r8
+	push %r9
+	push %r10
+	push %r11
+	CALL_ALIGNED hvb_pv_evtchn_upcall
+	pop %r11
+	pop %r10
+	pop %r9
+	pop %r8
+	pop %rdi
+	pop %rsi
+	pop %rdx
+	pop %rcx
+	pop %rax
+	push $0
 	jmp HC(PV_HC_IRET)
 
 /* ------------------------------------------------------------ exceptions */
@@ -243,7 +375,8 @@ hvb_pv_trap14:
 	push %r10
 	push %r11
 	mov 72(%rsp), %rsi		/* error code */
-	mov hvb_pv_shared_info + 16, %rdi	/* vcpu_info[0].arch.cr2 */
+	PV_VCPU_INFO %rdi
+	mov 16(%rdi), %rdi		/* this vCPU's vcpu_info.arch.cr2 */
 	CALL_ALIGNED hvb_pv_demand_fault
 	test %eax, %eax
 	pop %r11
@@ -289,7 +422,8 @@ hvb_pv_trap_common:
 	rep movsq
 	movzwl hvb_fault_info + 24, %eax	/* cs without Xen's upcall mask */
 	mov %rax, hvb_fault_info + 24
-	mov hvb_pv_shared_info + 16, %rax	/* vcpu_info[0].arch.cr2 */
+	PV_VCPU_INFO %rax
+	mov 16(%rax), %rax		/* this vCPU's vcpu_info.arch.cr2 */
 	mov %rax, hvb_fault_info + 56
 	push $PV_USER_SS
 	push $(hvb_fstack_top - 8)
@@ -299,7 +433,7 @@ hvb_pv_trap_common:
 	push $0
 	jmp HC(PV_HC_IRET)
 
-/* Event and failsafe callbacks (events stay masked: neither is expected),
+/* The failsafe callback (Xen could not load a segment: never expected),
  * a fault while reporting a fault, RT_SYS_STOP: SCHEDOP_shutdown(crash). */
 	.globl hvb_pv_hard_stop
 hvb_pv_hard_stop:

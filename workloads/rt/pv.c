@@ -28,21 +28,28 @@
 #include "xen_io.h"
 
 /* pv.S */
-void hvb_pv_gate(void), hvb_pv_syscall(void);
+void hvb_pv_gate(void), hvb_pv_syscall(void), hvb_pv_upcall(void);
 void hvb_pv_hard_stop(void) __attribute__((noreturn));
 void hvb_pv_trap0(void), hvb_pv_trap1(void), hvb_pv_trap4(void), hvb_pv_trap5(void);
 void hvb_pv_trap6(void), hvb_pv_trap7(void), hvb_pv_trap8(void), hvb_pv_trap9(void);
 void hvb_pv_trap10(void), hvb_pv_trap11(void), hvb_pv_trap12(void), hvb_pv_trap13(void);
 void hvb_pv_trap14(void), hvb_pv_trap16(void), hvb_pv_trap17(void), hvb_pv_trap18(void);
 void hvb_pv_trap19(void), hvb_pv_trap20(void), hvb_pv_trap21(void);
+void hvb_pv_ap_start(void);
 extern uint8_t hvb_pv_shared_info[4096];
-extern char hvb_kstack_top[];
+extern char hvb_kstack_top[], hvb_ap_kstacks[];
 
-#define TRAP(v, fn) { v, 0, PV_KERNEL_CS, (uintptr_t)fn }
+/* Flags: DPL in bits 0-1; PV_TRAP_MASK_EVENTS masks events on entry, so
+ * kernel mode always runs with events masked (as ring 0 runs with IF=0
+ * under PVH) and only the event callback itself sees them, from user
+ * mode or from the gate's SCHEDOP_block (xen_evtirq.c). */
+#define PV_TRAP_MASK_EVENTS 4
+#define TRAP(v, fn) { v, PV_TRAP_MASK_EVENTS, PV_KERNEL_CS, (uintptr_t)fn }
 
 /* DPL 0 (only the CPU raises these) except int3, the gate (DPL 3). */
 static const struct pv_trap_info traps[] = {
-	TRAP(0, hvb_pv_trap0), TRAP(1, hvb_pv_trap1), { 3, 3, PV_KERNEL_CS, (uintptr_t)hvb_pv_gate },
+	TRAP(0, hvb_pv_trap0), TRAP(1, hvb_pv_trap1),
+	{ 3, 3 | PV_TRAP_MASK_EVENTS, PV_KERNEL_CS, (uintptr_t)hvb_pv_gate },
 	TRAP(4, hvb_pv_trap4), TRAP(5, hvb_pv_trap5), TRAP(6, hvb_pv_trap6),
 	TRAP(7, hvb_pv_trap7), TRAP(8, hvb_pv_trap8), TRAP(9, hvb_pv_trap9),
 	TRAP(10, hvb_pv_trap10), TRAP(11, hvb_pv_trap11), TRAP(12, hvb_pv_trap12),
@@ -55,6 +62,7 @@ static struct rt_pv_boot boot;
 static bool started;
 static const uint64_t *p2m;      /* Xen's P2M (start_info.mfn_list) */
 static const uint64_t *l2_table; /* the level-2 table mapping RAM (read-only) */
+static uint64_t kernel_l4_pfn;   /* the top-level table Xen built (start_info.pt_base) */
 static char cmdline[sizeof(((struct pv_start_info *)0)->cmd_line) + 1];
 
 /* Hypercall nr(a1, a2, a3, a4) from guest kernel mode. */
@@ -119,7 +127,7 @@ static void setup_cpu(const uint64_t *kernel_l4)
 		boot_fail("set_trap_table failed");
 	if (hc(PV_HC_STACK_SWITCH, PV_KERNEL_SS, (uintptr_t)hvb_kstack_top, 0, 0))
 		boot_fail("stack_switch failed");
-	if (set_callback(PV_CALLBACKTYPE_EVENT, hvb_pv_hard_stop) ||
+	if (set_callback(PV_CALLBACKTYPE_EVENT, hvb_pv_upcall) ||
 	    set_callback(PV_CALLBACKTYPE_FAILSAFE, hvb_pv_hard_stop) ||
 	    set_callback(PV_CALLBACKTYPE_SYSCALL, hvb_pv_syscall))
 		boot_fail("callback_op(register) failed");
@@ -199,6 +207,7 @@ void hvb_pv_boot(const struct pv_start_info *si, uint64_t entry_rsp)
 	if (!pv_start_info_ok(si, (uintptr_t)__image_start, &why))
 		boot_fail(why); /* before the trap table: what it needs is checked here */
 	p2m = (const uint64_t *)(uintptr_t)si->mfn_list;
+	kernel_l4_pfn = si->pt_base / PV_PAGE;
 	setup_cpu((const uint64_t *)(uintptr_t)si->pt_base);
 	started = true;
 	rt_pv_publish(&boot);
@@ -233,6 +242,11 @@ void hvb_pv_boot(const struct pv_start_info *si, uint64_t entry_rsp)
 	if (!why)
 		why = map_ram(si, pv_first_free_pfn(si, (uintptr_t)si, entry_rsp, console_pfn, store_pfn));
 	boot.why = why;
+}
+
+long rt_pv_kernel_hypercall(unsigned nr, uint64_t a1, uint64_t a2)
+{
+	return hc(nr, a1, a2, 0, 0);
 }
 
 uint64_t rt_pv_mfn(uint64_t pfn)
@@ -277,6 +291,60 @@ int hvb_pv_demand_fault(uint64_t va, uint64_t error)
 		return 0; /* a protection fault, or not one of ours: report it */
 	/* Not-present entries are never cached: no flush needed. */
 	return hc(PV_HC_UPDATE_VA_MAPPING, va, pv_pte(p2m[va / PV_PAGE], PV_PTE_RAM), 0, 0) == 0;
+}
+
+/* ------------------------------------------------------------ APs */
+
+/* Built in user mode, one AP at a time (5 KiB: not on the stack). */
+static struct pv_vcpu_context ap_ctx;
+
+/*
+ * What setup_cpu gave the BSP, as the initial state of AP `cpu`: guest
+ * kernel mode at hvb_pv_ap_start (pv.S) with %rdi = cpu on its own kernel
+ * stack (also its stack for traps from user mode: kernel_sp), the BSP's
+ * kernel and user top-level tables (already pinned: one address space),
+ * the same trap table and callbacks, no GDT of its own (Xen's flat
+ * selectors), events masked on syscall and failsafe entry as the BSP's
+ * callbacks say (CALLBACKF_MASK_EVENTS).
+ */
+static void pv_ap_context(struct pv_vcpu_context *c, unsigned cpu)
+{
+	uint64_t kstack = (uintptr_t)hvb_ap_kstacks + (uint64_t)cpu * RT_KSTACK_SIZE;
+
+	memset(c, 0, sizeof(*c));
+	c->flags = PV_VGCF_IN_KERNEL | PV_VGCF_FAILSAFE_DISABLES_EVENTS |
+		   PV_VGCF_SYSCALL_DISABLES_EVENTS;
+	c->user_regs.rip = (uintptr_t)hvb_pv_ap_start;
+	c->user_regs.rsp = kstack;
+	c->user_regs.rdi = cpu;
+	c->user_regs.cs = PV_KERNEL_CS;
+	c->user_regs.ss = PV_KERNEL_SS;
+	c->user_regs.rflags = 0x2;
+	for (const struct pv_trap_info *t = traps; t->address; t++)
+		c->trap_ctxt[t->vector] = *t;
+	c->kernel_ss = PV_KERNEL_SS;
+	c->kernel_sp = kstack;
+	c->ctrlreg[3] = pv_cr3_of_mfn(p2m[kernel_l4_pfn]);
+	c->ctrlreg[1] = pv_cr3_of_mfn(p2m[(uintptr_t)user_l4 / PV_PAGE]);
+	c->event_callback_eip = (uintptr_t)hvb_pv_upcall;
+	c->failsafe_callback_eip = (uintptr_t)hvb_pv_hard_stop;
+	c->syscall_callback_eip = (uintptr_t)hvb_pv_syscall;
+}
+
+int rt_xen_pv_smp_start(unsigned want, const char *mode, const char **why)
+{
+	int rc;
+
+	if (mode[0] != 'x') {
+		*why = "Xen PV starts APs with smp=xen (VCPUOP_up) only";
+		return -22;
+	}
+	for (unsigned cpu = 1; cpu < want; cpu++) {
+		pv_ap_context(&ap_ctx, cpu);
+		if ((rc = rt_xen_vcpu_start(cpu, &ap_ctx, why)))
+			return (int)cpu; /* CPUs 0..cpu-1 run: do not wait for the rest */
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------ the platform */
@@ -342,4 +410,6 @@ const struct rt_platform rt_platform_xen_pv = {
 	.kernel_mode = " in PV kernel mode (runtime)",
 	.blk = &rt_xen_blkfront, /* the same blkfront as PVH; grants name mfns */
 	.net = &rt_xen_netfront, /* likewise */
+	.smp_start = rt_xen_pv_smp_start, /* smp=xen: VCPUOP_initialise + VCPUOP_up */
+	.irq = &rt_xen_evtchn_irq_ops, /* no LAPIC: event channels (xen_evtirq.c) */
 };

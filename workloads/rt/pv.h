@@ -122,6 +122,64 @@ struct pv_mmuext_op {
 	uint64_t arg2;
 };
 
+/* struct cpu_user_regs (xen-x86_64.h), in struct pv_vcpu_context. */
+struct pv_cpu_user_regs {
+	uint64_t r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8, rax, rcx, rdx, rsi, rdi;
+	uint32_t error_code, entry_vector; /* Xen's */
+	uint64_t rip;
+	uint16_t cs, pad0;
+	uint8_t saved_upcall_mask, pad1[3];
+	uint64_t rflags, rsp;
+	uint16_t ss, pad2[3], es, pad3[3], ds, pad4[3], fs, pad5[3], gs, pad6[3];
+};
+
+/* struct vcpu_guest_context (arch-x86/xen.h, 64-bit guest): what
+ * VCPUOP_initialise takes for a PV vCPU (an AP of smp=xen). */
+#define PV_VGCF_IN_KERNEL (1 << 2)
+#define PV_VGCF_FAILSAFE_DISABLES_EVENTS (1 << 3)
+#define PV_VGCF_SYSCALL_DISABLES_EVENTS (1 << 4)
+struct pv_vcpu_context {
+	uint8_t fpu[512];
+	uint64_t flags;
+	struct pv_cpu_user_regs user_regs;
+	struct pv_trap_info trap_ctxt[256];
+	uint64_t ldt_base, ldt_ents;
+	uint64_t gdt_frames[16], gdt_ents;
+	uint64_t kernel_ss, kernel_sp;
+	uint64_t ctrlreg[8]; /* cr3: the kernel top-level table, ctrlreg[1]: the user one */
+	uint64_t debugreg[8];
+	uint64_t event_callback_eip, failsafe_callback_eip, syscall_callback_eip;
+	uint64_t vm_assist;
+	uint64_t fs_base, gs_base_kernel, gs_base_user;
+};
+_Static_assert(sizeof(struct pv_cpu_user_regs) == 200, "xen-x86_64.h cpu_user_regs");
+_Static_assert(sizeof(struct pv_trap_info) == 16, "xen-x86_64.h trap_info");
+_Static_assert(offsetof(struct pv_vcpu_context, trap_ctxt) == 720, "vcpu_guest_context");
+_Static_assert(offsetof(struct pv_vcpu_context, ctrlreg) == 4984, "vcpu_guest_context");
+_Static_assert(offsetof(struct pv_vcpu_context, event_callback_eip) == 5112, "vcpu_guest_context");
+_Static_assert(sizeof(struct pv_vcpu_context) == 5168, "vcpu_guest_context");
+
+/*
+ * Xen system time (ns) at TSC value tsc, from a vcpu_time_info's stamp
+ * (tsc_timestamp, system_time, tsc_to_system_mul, tsc_shift; xen.h):
+ * ((tsc - stamp) << shift, or >> -shift) * mul / 2^32 past system_time.
+ * A TSC before the stamp gives system_time itself (a past deadline).
+ */
+static inline uint64_t pv_system_time_at(uint64_t stamp, uint64_t system_time, uint32_t mul,
+					  int8_t shift, uint64_t tsc)
+{
+	uint64_t delta = tsc > stamp ? tsc - stamp : 0;
+
+	delta = shift < 0 ? delta >> -shift : delta << shift;
+	return system_time + (uint64_t)(((unsigned __int128)delta * mul) >> 32);
+}
+
+/* Xen's cr3 format for a 64-bit guest (xen_pfn_to_cr3). */
+static inline uint64_t pv_cr3_of_mfn(uint64_t mfn)
+{
+	return mfn << 12;
+}
+
 /*
  * Is si a start_info Xen wrote for a 64-bit PV guest whose image starts at
  * image_start (virtual = pseudo-physical)?  true, or false with *why set.
@@ -221,6 +279,20 @@ struct rt_pv_boot {
 	uint32_t store_evtchn;
 	const char *why;           /* non-NULL: the boot failed here (reported from user mode) */
 };
+
+/* pv.c: smp=xen under PV, VCPUOP_initialise with a vcpu_guest_context
+ * (the BSP's page tables, trap table, callbacks; kernel mode at
+ * hvb_pv_ap_start, %rdi = index) + VCPUOP_up (rt_platform smp_start). */
+int rt_xen_pv_smp_start(unsigned want, const char *mode, const char **why);
+
+/* pv.c: hypercall nr(a1, a2) from guest kernel mode itself (the event
+ * callback's PONG), not through the gate. */
+long rt_pv_kernel_hypercall(unsigned nr, uint64_t a1, uint64_t a2);
+/* xen_evtirq.c, guest kernel mode (pv.S hvb_pv_upcall, events masked):
+ * count, stamp and acknowledge this vCPU's pending event channels. */
+void hvb_pv_evtchn_upcall(void);
+/* xen_evtirq.c: interrupts under Xen PV (struct rt_irq_ops). */
+extern const struct rt_irq_ops rt_xen_evtchn_irq_ops;
 
 /* pvboot.c: the boot's result; NULL unless the image was started as a PV
  * guest (pv.c publishes it once the trap table and callbacks are set). */

@@ -33,6 +33,11 @@
 #define RT_SYS_XEN_HCALL 7 /* rax = Xen hypercall rdi(rsi, rdx) via the hypercall page (xen.c) */
 #define RT_SYS_PV_UNMAP 8  /* Xen PV only: unmap [rdi, rdi + rsi) so the next touch faults (pv.c) */
 #define RT_SYS_XEN_HLT 9   /* Xen PVH: LAPIC timer count 1, sti; hlt; cli: woken by RT_VEC_WAKE */
+#define RT_SYS_IDLE 10     /* sti; hlt; cli unless *(uint64_t *)rdi != rsi (smp.c idle, rt_irq_wait) */
+#define RT_SYS_IRQ_IF 11   /* RFLAGS.IF of ring 3 = (rdi != 0) (rt_irq_enable) */
+#define RT_SYS_SET_CR8 12  /* cr8 = rdi (rt_tpr_write) */
+#define RT_SYS_GET_CR3 13  /* rax = cr3 (smp.c: the APs take the BSP's page tables) */
+#define RT_SYS_GET_CR8 14  /* rax = cr8 (rt_tpr_read) */
 
 /* The xAPIC (Xen emulates one for a PVH domU) and the vector of its
  * timer, whose handler only acknowledges it (entry.S hvb_wake_isr). */
@@ -40,6 +45,28 @@
 #define RT_LAPIC_EOI 0xb0
 #define RT_LAPIC_TMICT 0x380
 #define RT_VEC_WAKE 0xef
+
+/* LAPIC registers (xAPIC MMIO offsets; x2APIC MSR = 0x800 + offset / 16)
+ * and the vectors entry.S handles (abi.h HVB_VEC_*; main.c checks they
+ * match). */
+#define RT_LAPIC_ICR_LO 0x300
+#define RT_LAPIC_ICR_HI 0x310
+#define RT_X2APIC_EOI 0x80b
+#define RT_X2APIC_ICR 0x830
+#define RT_VEC_SELF 0xe0
+#define RT_VEC_PING 0xe1
+#define RT_VEC_PONG 0xe2
+#define RT_VEC_STORM 0xe6
+#define RT_VEC_SPURIOUS 0xff
+/* Per CPU, one counter and one TSC stamp per vector RT_VEC_SELF + slot. */
+#define RT_IRQ_SLOTS_SHIFT 3
+
+/* SMP: CPUs (abi.h HVB_MAX_VCPUS), the stride of the per-CPU TSSes, and
+ * the page below 1 MiB the SIPI trampoline is copied to (QEMU). */
+#define RT_MAX_CPUS 8
+#define RT_TSS_STRIDE 0x180
+#define RT_SIPI_PAGE 0x8000
+#define RT_NOTE_AP_ENTRY 0x4841
 
 /* Read-only alias of guest-physical 0-2 MiB (boot data in page 0). */
 #define RT_LOW_ALIAS 0x8000000000ull
@@ -54,6 +81,9 @@
 
 /* Sizes of the static stacks (bytes). */
 #define RT_KSTACK_SIZE 8192
+#define RT_KSTACK_SHIFT 13
+#define RT_AP_USTACK_SIZE (64 * 1024) /* each AP's ring-3 stack */
+#define RT_AP_USTACK_SHIFT 16
 #define RT_ISTSTACK_SIZE 8192
 #define RT_USTACK_SIZE (256 * 1024)
 #define RT_FSTACK_SIZE 16384
@@ -111,6 +141,27 @@ static inline uint64_t rt_sys(uint64_t nr, uint64_t a, uint64_t b)
 	return ret;
 }
 
+/*
+ * A spinlock for the runtime's shared state once APs run workload code
+ * (allocator, record transport).  Ring 3, interrupts may be on: no
+ * interrupt handler takes one, so a handler cannot deadlock on it.
+ */
+typedef struct {
+	uint32_t held;
+} rt_lock_t;
+
+static inline void rt_lock(rt_lock_t *l)
+{
+	while (__atomic_exchange_n(&l->held, 1, __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(&l->held, __ATOMIC_RELAXED))
+			__asm__ volatile("pause");
+}
+
+static inline void rt_unlock(rt_lock_t *l)
+{
+	__atomic_store_n(&l->held, 0, __ATOMIC_RELEASE);
+}
+
 /* main.c: ring-3 entry from entry.S (start_info GPA, TSC at the PVH entry). */
 void hvb_user_start(uint32_t start_info, uint64_t entry_tsc) __attribute__((noreturn));
 /* main.c: ring-3 fault reporter, entered by ring 0 with hvb_fault_info filled. */
@@ -146,9 +197,14 @@ struct rt_memmap_entry {
 int rt_mem_init(const struct rt_memmap_entry *map, unsigned n);
 /* Map RAM above 4 GiB (2 MiB pages) or rebuild everything with 4 KiB pages
  * (small_pages) and switch to the new tables; map the n MMIO pages mmio[]
- * user-accessible and uncached.  0, -ENOMEM, or -EINVAL for an MMIO page
- * that is unaligned, above 512 GiB or inside RAM. */
-int rt_paging_init(bool small_pages, const uint64_t *mmio, unsigned n);
+ * user-accessible and uncached.  host_root (small pages only; 0 = none) is
+ * the PML4 of 4 KiB tables for all RAM that the VMM built before entry
+ * (pt_root=, hv/paging.h): checked, then used instead of building them
+ * (every table page the guest writes is a first-touch fault).  0, -ENOMEM,
+ * -EINVAL for an MMIO page that is unaligned, above 512 GiB or inside RAM,
+ * or -EPROTO for host tables that fail the check (rt_paging_why says how). */
+int rt_paging_init(bool small_pages, uint64_t host_root, const uint64_t *mmio, unsigned n);
+const char *rt_paging_why(void);
 /* Is [gpa, gpa+len) inside a RAM range of the memory map? */
 bool rt_mem_is_ram(uint64_t gpa, uint64_t len);
 /* The page size of the tables rt_paging_init built: the page note of the
@@ -210,7 +266,61 @@ struct rt_platform {
 	/* The network driver of this platform (rt_net_*), NULL if none:
 	 * net.c dispatches. */
 	const struct rt_net_ops *net;
+
+	/* SMP (smp.c): start APs 1..want-1 at hvb_ap_start with %esi = index
+	 * the way smp= (mode: "direct", "sipi", "xen") says: 0 (all started),
+	 * N with *why when only CPUs 0..N-1 were (the host refused CPU N), or
+	 * -errno with *why.  NULL: the platform runs one CPU.  smp.c then waits
+	 * for each AP started (or, after -errno, each wanted) to check in. */
+	int (*smp_start)(unsigned want, const char *mode, const char **why);
+	/* Interrupt delivery behind rt_irq_* (smp.c dispatches): the LAPIC of
+	 * lapic.c (hvm, Xen PVH), or NULL (none in this runtime). */
+	const struct rt_irq_ops *irq;
 };
+
+/*
+ * A platform's interrupts, for smp.c (workload.h rt_irq_*, the idle APs).
+ * The handlers of every mechanism count and stamp in hvb_irq_counts /
+ * hvb_irq_stamps (slot = (cpu << RT_IRQ_SLOTS_SHIFT) + vector -
+ * HVB_VEC_SELF), answer PING with PONG to hvb_ping_from[cpu], and
+ * acknowledge everything but STORM.
+ */
+struct rt_irq_info;
+struct rt_irq_ops {
+	/* On the BSP, once, before any AP goes: choose the interface, fill
+	 * info's mech and x2apic; 0 or -errno with *why. */
+	int (*detect)(uint32_t caps, const char *cmdline, struct rt_irq_info *info,
+		      const char **why);
+	/* On each CPU itself (the BSP first, each AP before it checks in). */
+	void (*cpu_init)(unsigned cpu);
+	/* Interrupt vector vec (HVB_VEC_*) to CPU cpu, which may be the caller. */
+	void (*send)(unsigned cpu, unsigned self, unsigned vec);
+	/* Halt with interrupts on unless *word != seen (no lost wake-up). */
+	void (*idle)(const uint64_t *word, uint64_t seen);
+	/* The caller's interrupt flag while it runs workload code. */
+	void (*enable)(bool on);
+	/* At the first rt_irq_open: set up the one-shot timer, fill info's
+	 * timer, tsc_deadline, timer_note. */
+	void (*timer_open)(uint64_t tsc_khz, struct rt_irq_info *info);
+	void (*timer_arm)(uint64_t deadline);
+	/* Register operations (rt_apic_read, rt_apic_eoi, rt_tpr_write,
+	 * rt_tpr_read), NULL where the mechanism has none (info.apic_regs
+	 * false). */
+	uint32_t (*apic_read)(void);
+	void (*apic_eoi)(void);
+	void (*tpr_write)(unsigned tpr);
+	unsigned (*tpr_read)(void);
+	/* The APIC ID of CPU cpu for the start-up LOG records, or -1. */
+	long (*cpu_id)(unsigned cpu);
+	/* rt_irq_state: the controller's view of vector vec on the calling
+	 * CPU appended to buf at `at` (NULL: nothing to say). */
+	size_t (*state)(char *buf, size_t len, size_t at, unsigned vec);
+};
+/* lapic.c: xAPIC / x2APIC (hvm, Xen PVH). */
+extern const struct rt_irq_ops rt_lapic_irq_ops;
+/* smp.c: per-CPU interrupt counts and stamps, the PING senders. */
+extern uint64_t hvb_irq_counts[], hvb_irq_stamps[];
+extern uint32_t hvb_ping_from[];
 
 /* A platform's block driver: the rt_blk_* contract of workload.h, one
  * member per call.  open runs once (blk.c remembers its info). */
@@ -262,6 +372,31 @@ long rt_hvm_fresh_alloc(uint64_t gpa, uint64_t bytes);
 void rt_hvm_fresh_release(uint64_t gpa, uint64_t bytes);
 /* hvm.c, shared with Xen PVH: ring 3 and ring 0 of the fault record. */
 extern const char rt_hvm_user_mode[], rt_hvm_kernel_mode[];
+
+/* smp.c: vcpus=, smp=, AP start-up and their check-in (before the harness;
+ * NULL or why the words are wrong). */
+const char *rt_smp_boot(const char *cmdline, uint32_t caps, uint64_t tsc_khz);
+/* smp.c: smp=sipi, INIT-SIPI-SIPI to the trampoline (hvm.c's smp_start). */
+int rt_smp_sipi(const char **why);
+/* smp.c: interrupts are delivered (HVB_CAP_IRQ, LAPIC set up). */
+bool rt_smp_irq_up(void);
+/* smp.c: the TSC frequency of tsc_khz= (usable before the harness runs). */
+uint64_t rt_smp_tsc_khz(void);
+/* smptest.c: selftest=smp, LOG records per check (tests/guest/test_smp_qemu.sh). */
+void rt_smp_selftest(void);
+/* smp.c: micro/hlt-wake with interrupts delivered (rt_smp_irq_up): arm the
+ * timer at once and halt with interrupts on until it fired (hvm, Xen PVH). */
+int rt_smp_halt_prepare(const char **note, const char **why);
+void rt_smp_timer_halt(void);
+/* smp.c: HVB_VEC_WAKE interrupts CPU cpu took. */
+uint64_t rt_irq_wakeups(unsigned cpu);
+/* entry.S / lapic.c: the ring-0 handlers' view of the LAPIC. */
+extern uint8_t hvb_apic_x2;
+extern uint32_t hvb_apic_ids[RT_MAX_CPUS];
+
+/* lapic.c: the ICR (the SIPI broadcast of smp.c, no destination). */
+void rt_lapic_send(uint32_t apic_id, uint32_t icr_lo);
+void rt_lapic_cpu_init(unsigned cpu);
 
 #endif /* !__ASSEMBLER__ */
 #endif /* HVB_RT_H */

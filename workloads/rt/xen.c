@@ -1,12 +1,11 @@
 /*
- * The guest under Xen (PVH domU): detection, hypercalls, the PV console
+ * The guest under Xen (PVH domU): detection, the PV console
  * transport (dev=xencons), the null hypercall of micro/hypercall, and the
  * Xen PVH platform table (rt_platform_xen_pvh, at the end).
  * See xen.h for the protocol and runners/xen/README.md for the host side.
  *
- * Everything here runs in ring 3 like the rest of the runtime; the only
- * ring-0 step is the hypercall itself (entry.S, RT_SYS_XEN_HCALL), because
- * Xen refuses hypercalls from CPL 3.
+ * Everything here runs in ring 3 like the rest of the runtime; hypercalls
+ * go through xen_hcall.c.
  */
 #include "console_codec.h"
 #include "harness.h"
@@ -25,20 +24,6 @@ static uint32_t ring_port;
 static bool active;
 static uint64_t gate_cycles; /* bare int3 gate round trip, measured at init */
 static char hc_note[HVB_TEXT_MAX];
-
-long rt_xen_hypercall(unsigned nr, uint64_t a1, uint64_t a2)
-{
-	uint64_t rax = RT_SYS_XEN_HCALL, rdi = nr;
-	register uint64_t rdx __asm__("rdx") = a2;
-
-	/* Xen preserves the other registers, but a debug Xen poisons the
-	 * argument registers a hypercall does not use: all are clobbered. */
-	__asm__ volatile("int3"
-			 : "+a"(rax), "+D"(rdi), "+S"(a1), "+r"(rdx)
-			 :
-			 : "rcx", "r8", "r9", "r10", "r11", "memory");
-	return (long)rax;
-}
 
 long rt_xen_hypercall_null(void)
 {
@@ -283,6 +268,8 @@ int rt_xen_wake_init(const char **note, const char **why)
 	uint64_t base;
 	uint32_t ver;
 
+	if (rt_smp_irq_up()) /* lapic.c drives the LAPIC (HVB_CAP_IRQ): its timer */
+		return rt_smp_halt_prepare(note, why);
 	if (!ready) {
 		base = rt_msr_read(MSR_APIC_BASE);
 		if (!(base & APIC_BASE_ENABLE) || (base & ~0xfffull) != RT_LAPIC_BASE) {
@@ -309,7 +296,10 @@ int rt_xen_wake_init(const char **note, const char **why)
 /* Each operation: timer count 1, sti; hlt; cli in ring 0 (entry.S). */
 static void pvh_halt_wake(void)
 {
-	rt_sys(RT_SYS_XEN_HLT, 0, 0);
+	if (rt_smp_irq_up())
+		rt_smp_timer_halt();
+	else
+		rt_sys(RT_SYS_XEN_HLT, 0, 0);
 }
 
 long rt_xen_poll_wake(void)
@@ -478,4 +468,6 @@ const struct rt_platform rt_platform_xen_pvh = {
 	.kernel_mode = rt_hvm_kernel_mode,
 	.blk = &rt_xen_blkfront,
 	.net = &rt_xen_netfront,
+	.smp_start = rt_xen_pvh_smp_start, /* smp=xen: VCPUOP_initialise + VCPUOP_up */
+	.irq = &rt_lapic_irq_ops, /* Xen emulates a LAPIC for a PVH domU */
 };

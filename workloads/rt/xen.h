@@ -117,6 +117,15 @@ int rt_xen_wake_init(const char **note, const char **why);
  */
 long rt_xen_poll_wake(void);
 
+/* xen_smp.c: smp=xen under PVH, VCPUOP_initialise (struct vcpu_hvm_context,
+ * 32-bit protected mode at hvb_ap_start, %esi = index) + VCPUOP_up for
+ * vCPUs 1..want-1 (rt_platform smp_start). */
+int rt_xen_pvh_smp_start(unsigned want, const char *mode, const char **why);
+/* xen_smp.c: VCPUOP_initialise(cpu, ctx) + VCPUOP_up(cpu) with the
+ * platform's context (PVH: vcpu_hvm_context, PV: vcpu_guest_context);
+ * 0, or Xen's -errno with *why. */
+int rt_xen_vcpu_start(unsigned cpu, void *ctx, const char **why);
+
 /* The dev=xencons transport (console.c's table). */
 void rt_xencons_init(void);
 void rt_xencons_emit(const struct hvb_record *rec);

@@ -28,14 +28,6 @@ static uint8_t frames[GNT_FRAMES_MAX][4096] __attribute__((aligned(4096)));
 static unsigned nframes;
 static uint32_t next_ref = GNT_RESERVED;
 
-long rt_xen_hypercall4(unsigned nr, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4)
-{
-	struct xen_multicall_entry e = {.op = nr, .args = {a1, a2, a3, a4}};
-	long rc = rt_xen_hypercall(XEN_HC_MULTICALL, (uintptr_t)&e, 1);
-
-	return rc ? rc : (long)e.result;
-}
-
 uint64_t xen_frame_of(const void *va)
 {
 	return rt_pv() ? rt_pv_mfn((uintptr_t)va / 4096) : (uintptr_t)va / 4096;
