@@ -12,26 +12,32 @@
 #include "cmd.h"
 #include "compare_cli.h"
 #include "opt.h"
+#include "runfolder.h"
 #include "util.h"
 
-/* Split comma-separated directory lists into a, appending. */
-static void dirs_add(char ***v, size_t *n, const char *list)
+/* Split comma-separated lists of run directories or folders of runs into
+ * v, appending, each folder as its runs (runfolder.h).  -1 after saying
+ * which one is neither. */
+static int dirs_add(char ***v, size_t *n, const char *list)
 {
-	char *copy = xstrdup(list), *save = NULL;
+	char *copy = xstrdup(list), *save = NULL, err[4400];
+	int r = 0;
 
-	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		*v = realloc(*v, (*n + 1) * sizeof(**v));
-		if (!*v)
-			abort();
-		(*v)[(*n)++] = xstrdup(t);
-	}
+	for (char *t = strtok_r(copy, ",", &save); t && !r; t = strtok_r(NULL, ",", &save))
+		if (hvb_runs_expand(t, v, n, err, sizeof(err))) {
+			hvb_err("compare: %s", err);
+			r = -1;
+		}
 	free(copy);
+	return r;
 }
 
 static const char compare_usage[] =
 	"compare [options] BASE CAND\n\n"
 	"Compare two result directories (or comma-separated sets of them, pooled per\n"
-	"repetition; or --base/--cand).  Per runner, workload and metric: the\n"
+	"repetition; or --base/--cand).  A folder of runs (an --out parent, an\n"
+	"hvbench merge folder) stands for every run in it; runs of several hosts\n"
+	"pooled on one side get a warning.  Per runner, workload and metric: the\n"
 	"slowdown, > 1 is worse (medians cand/base for lower-is-better metrics,\n"
 	"base/cand for higher-is-better ones; --paired: the median pair slowdown)\n"
 	"with a bootstrap CI (none below --min-reps), a permutation p-value and\n"
@@ -71,8 +77,10 @@ static int compare_main(int argc, char **argv)
 			npos ? "too many arguments" : "give a base and a candidate directory");
 		return HVB_EXIT_USAGE;
 	}
-	dirs_add(&a.base, &a.n_base, base);
-	dirs_add(&a.cand, &a.n_cand, cand);
+	if (dirs_add(&a.base, &a.n_base, base) || dirs_add(&a.cand, &a.n_cand, cand)) {
+		hvb_cmp_args_free(&a);
+		return HVB_EXIT_USAGE;
+	}
 	if (!a.n_base || !a.n_cand) {
 		hvb_err("compare: empty directory list (give result directories, comma-separated)");
 		hvb_cmp_args_free(&a);

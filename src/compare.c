@@ -863,6 +863,10 @@ int hvb_cmp_dirs(const char *const *base, size_t n_base, const char *const *cand
 		char *ctx = hvb_cmp_context_diff(&sb.ctx, &sc.ctx, o->base_runner, o->cand_runner);
 		if (ctx)
 			warning_add(res, ctx);
+		if ((ctx = hvb_cmp_context_pooled(&sb.ctx, "base")))
+			warning_add(res, ctx);
+		if ((ctx = hvb_cmp_context_pooled(&sc.ctx, "cand")))
+			warning_add(res, ctx);
 	}
 	if (!r)
 		r = merge_sides(&sb, &sc, o->paired, res, err, errlen);

@@ -125,6 +125,22 @@ char *hvb_cmp_context_diff(const struct hvb_cmp_context *base, const struct hvb_
 	return msg;
 }
 
+char *hvb_cmp_context_pooled(const struct hvb_cmp_context *c, const char *side)
+{
+	/* identity first: two machines may share a name (a fleet of clones) */
+	static const char *const keys[] = { "host_identity", "host_name" };
+
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		long i = ctx_find(c, keys[k]);
+		if (i >= 0 && strstr(c->value[i], " | "))
+			return xasprintf("%s pools runs of several hosts (%s '%s'): its figures mix "
+					 "machines; give one host's runs per side (an hvbench merge "
+					 "folder's merge.csv says which run is which host's)",
+					 side, keys[k], c->value[i]);
+	}
+	return NULL;
+}
+
 void hvb_cmp_context_free(struct hvb_cmp_context *c)
 {
 	for (size_t i = 0; i < c->n; i++)

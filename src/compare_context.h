@@ -35,6 +35,10 @@ void hvb_cmp_context_note(struct hvb_cmp_context *c, const struct hvb_run *run,
 char *hvb_cmp_context_diff(const struct hvb_cmp_context *base, const struct hvb_cmp_context *cand,
 			   const char *base_runner, const char *cand_runner);
 
+/* A warning (malloc'ed) when one side's runs come from several hosts by
+ * host_identity or host_name (a folder of a fleet's runs), else NULL. */
+char *hvb_cmp_context_pooled(const struct hvb_cmp_context *c, const char *side);
+
 void hvb_cmp_context_free(struct hvb_cmp_context *c);
 
 #endif
