@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """hvbench report: result directories -> report.html + summary.md (+ plots/).
 
-Usage: hvbench_report.py [--out DIR] [--allow-partial] [--title T] RESULT_DIR...
+Usage: hvbench_report.py [--out DIR] [--allow-partial] [--title T] RESULT_DIR_OR_FOLDER...
 
 `hvbench report` execs exactly this script, so the CLI is a contract
 (reports/README.md).  Python 3 standard library only; gnuplot for plots when
@@ -37,7 +37,9 @@ def parse_args(argv):
     p = Parser(prog="hvbench report",
                description="Render an offline HTML report and a Markdown summary from hvbench "
                            "result directories (results/FORMAT.md).")
-    p.add_argument("dirs", nargs="+", metavar="RESULT_DIR", help="result directory (one run)")
+    p.add_argument("dirs", nargs="+", metavar="RESULT_DIR",
+                   help="result directory (one run), or a folder of runs (an --out parent, an "
+                        "hvbench merge folder): every run in it, grouped by host")
     p.add_argument("--out", metavar="DIR",
                    help="output directory (default: ./hvbench-report/<run-id of the first dir>[+N] "
                         "under the current directory)")
@@ -90,6 +92,7 @@ def load_all(dirs, allow_partial, seed=stats.DEFAULT_SEED):
     run.summary, so a malformed samples.csv is its error (file:line).
     """
     runs, seen = [], []
+    dirs = load.expand_dirs(dirs)  # a folder of runs (an --out parent, a merge) is its runs
     for d in dirs:
         run = load.load_run(d)
         check_once(seen, d, run)

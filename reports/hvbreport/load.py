@@ -342,6 +342,36 @@ def _exit_latency(row, path):
         row[c] = _number(row, c, path, False) if given else None
 
 
+def _child_runs(path):
+    """The run directories directly under a folder, by name: real directories
+    (not links such as results/latest, which would list a run twice), not
+    dot names, holding meta.csv; as lib/runfolder.c lists them."""
+    out = []
+    for name in sorted(os.listdir(path)):
+        child = os.path.join(path, name)
+        if (not name.startswith(".") and not os.path.islink(child) and os.path.isdir(child)
+                and os.path.exists(os.path.join(child, "meta.csv"))):
+            out.append(child)
+    return out
+
+
+def expand_dirs(paths):
+    """Each path as the runs it stands for: a run directory itself, a folder
+    of runs (an --out parent, an hvbench merge folder) each run in it."""
+    out = []
+    for p in paths:
+        if os.path.isdir(p) and not os.path.exists(os.path.join(p, "meta.csv")):
+            try:
+                runs = _child_runs(p)
+            except OSError as e:
+                raise ResultError(f"{p}: cannot list: {e.strerror}")
+            if runs:
+                out.extend(runs)
+                continue
+        out.append(p)  # load_run says what is wrong with it
+    return out
+
+
 def load_run(path):
     """Load one result directory, or raise ResultError saying what is wrong."""
     if not os.path.isdir(path):

@@ -56,8 +56,11 @@ def status_badge(status, title=""):
 
 
 def runner_head(s):
-    """Series name for a table header, with the emulation label where it applies."""
+    """Series name for a table header, with its host (when the runs come from several)
+    and the emulation label where they apply."""
     out = esc(s.label)
+    if getattr(s, "host", None):  # runs of several hosts (hosts.py): say whose
+        out += f'<br><span class="dir"{data_attrs(host=s.host)}>@ {esc(s.host)}</span>'
     if s.emulated:
         out += f'<br><span class="emu" title="{esc(s.emulated)}">{EMU_TEXT}</span>'
     return out

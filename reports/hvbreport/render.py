@@ -32,6 +32,7 @@ from . import net as net_section
 from . import capacity as capacity_section
 from . import irq as irq_section
 from . import crosscheck as crosscheck_section
+from . import hosts as hosts_section
 
 IMPORTANT_KEYS = ["status", "interrupted_at", "run_id", "started_utc", "finished_utc",
                   "host_name", "cpu_model", "cpu_count", "mem_total_kib", "tsc_khz", "kernel",
@@ -128,6 +129,8 @@ class Report:
         self.versus = model.versus_table(self.series, self.workloads)
         self.run_set_warnings = ctx.report_warnings(
             runs, sorted({s.run_index for s in self.series if model.is_native(s.runner)}))
+        self.hosts = hosts_section.build(self)  # which machine each run is from
+        self.run_set_warnings += self.hosts.warnings
         self.io = io_section.build(self)  # the io section; its banners join the others
         self.run_set_warnings += self.io.warnings
         self.net = net_section.build(self)  # the net section; its banners too
@@ -446,7 +449,7 @@ def overhead_section(rep):
     others = [s for s in rep.series if not model.is_native(s.runner)]
     head = "".join(f'<th class=n>{runner_head(s)}</th>' for s in others)
     natives = [s for s in rep.series if model.is_native(s.runner)]
-    nhead = "".join(f'<th class=n>{esc(s.label)}<br><span class=dir>baseline</span></th>'
+    nhead = "".join(f'<th class=n>{runner_head(s)}<br><span class=dir>baseline</span></th>'
                     for s in natives) or "<th class=n>native</th>"
     rows = []
     for r in rep.overhead:
@@ -1023,7 +1026,7 @@ standard library only) with gnuplot ({esc(rep.plotter.exe if rep.plotter and rep
 
 
 def render_html(rep):
-    body = [header(rep), nav(io_section.nav_items(rep) + net_section.nav_items(rep) + irq_section.nav_items(rep) + crosscheck_section.nav_items(rep) + capacity_section.nav_items(rep)), headline_section(rep), context(rep), matrix_section(rep), overhead_section(rep),
+    body = [header(rep), nav(hosts_section.nav_items(rep) + io_section.nav_items(rep) + net_section.nav_items(rep) + irq_section.nav_items(rep) + crosscheck_section.nav_items(rep) + capacity_section.nav_items(rep)), headline_section(rep), context(rep), hosts_section.html(rep), matrix_section(rep), overhead_section(rep),
             versus_section(rep), workloads_section(rep), micro_section(rep), chase_section(rep),
             io_section.html(rep), net_section.html(rep), irq_section.html(rep), crosscheck_section.html(rep)] + ([capacity_section.html(rep)] if rep.capacity else []) + [exits_section(rep), counters_section(rep), problems_section(rep), all_metrics_section(rep),
             method_section(rep)]
@@ -1057,6 +1060,7 @@ def render_md(rep):
             "compiler", "workload_cflags", "reps"]
     out.append(md_table(["key"] + [f"run {i + 1}" for i in range(len(rep.runs))],
                         [[k] + [r.meta.get(k, "(absent)") for r in rep.runs] for k in keys]))
+    out += hosts_section.markdown(rep)
     if rep.headline:
         labels = glance_labels(rep)
         out += ["", "## At a glance", "", "Geometric mean slowdown vs native per group (>1 is "
@@ -1089,9 +1093,11 @@ def render_md(rep):
                 row.append(f"{fmt(cmp.median)}: {fmt_ratio(cmp.slowdown)} {fmt_ci(cmp.ci, fmt_ratio)}"
                            + net_section.overhead_note_md(rep, s, r["workload"]))
         rows.append(row)
-    natives = [s.label for s in rep.series if model.is_native(s.runner)] or ["native"]
+    natives = ([hosts_section.label_md(s) for s in rep.series if model.is_native(s.runner)]
+               or ["native"])
     out.append(md_table(["workload", "metric"] + [f"{n} median" for n in natives] +
-                        [s.label + (" (emulated)" if s.emulated else "") for s in others], rows))
+                        [hosts_section.label_md(s) + (" (emulated)" if s.emulated else "")
+                         for s in others], rows))
     if rep.versus:
         pairs = [(a, b) for a, b, _r, _w in rep.versus[0]["cells"]]
         out += ["", "## Runner against runner", "",

@@ -417,11 +417,17 @@ class TestErrors(unittest.TestCase):
             self.assertIn("exits.csv: missing", r.stderr)
 
     def test_25_not_result_dir(self):
-        """a directory without meta.csv is not a result dir; the parent dir hint is given"""
+        """a directory without meta.csv and without runs in it is not a result dir; a
+        folder of runs stands for its runs (here refused for its incomplete one)"""
+        with tempfile.TemporaryDirectory() as tmp:
+            empty = os.path.join(tmp, "empty")
+            os.mkdir(empty)
+            r = run_report("--out", os.path.join(tmp, "o"), empty)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("not a result directory", r.stderr)
         r = run_report("--out", tempfile.gettempdir() + "/hvb-never", FIX)
         self.assertEqual(r.returncode, 1)
-        self.assertIn("not a result directory", r.stderr)
-        self.assertIn("contains run directories", r.stderr)
+        self.assertIn("20261126-113000-fixhost-4343: run is incomplete", r.stderr)
         self.assertEqual(run_report(os.path.join(FIX, "nonexistent")).returncode, 1)
 
     def test_26_units_disagree(self):
