@@ -117,13 +117,8 @@ static int index_write(const struct merge *m)
 		r = -errno;
 	if (!r && rename(tmp, path))
 		r = -errno;
-	if (!r) {
-		int fd = open(m->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0 || fsync(fd))
-			r = -errno;
-		if (fd >= 0)
-			close(fd);
-	}
+	if (!r)
+		r = hvb_fsync_dir(m->dir);
 	if (r) {
 		hvb_err("merge: cannot write %s: %s", path, strerror(-r));
 		unlink(tmp);
@@ -211,6 +206,25 @@ static int run_known(struct merge *m, const char *src, const char *id)
 	return r;
 }
 
+/* The index row of a run read from src (replacing the row of a run whose
+ * directory was removed from the folder since). */
+static void entry_of_run(struct merge *m, const struct hvb_run *run, const char *src)
+{
+	struct entry *e = entry_find(m, hvb_run_meta(run, "run_id"));
+	char rows[32];
+	const char *vals[N_COLS] = { hvb_run_meta(run, "run_id"), meta_or(run, "host_name"),
+				     meta_or(run, "host_identity"), meta_or(run, "host_kind"),
+				     run->status, src, rows };
+
+	if (e)
+		entry_free(e);
+	else
+		e = entry_add(m);
+	snprintf(rows, sizeof(rows), "%zu", run->n_samples);
+	for (int i = 0; i < N_COLS; i++)
+		e->f[i] = xstrdup(vals[i]);
+}
+
 /* An input run that this merge must place (checked, not yet written). */
 struct pending {
 	char *src, *id;
@@ -237,6 +251,8 @@ static int input_check(struct merge *m, const char *src, struct pending **p, siz
 		if (r == 0)
 			hvb_err("merge: %s and %s are two different runs with one run id %s (%s)",
 				(*p)[i].src, src, id, err);
+		else if (r < 0)
+			hvb_err("merge: %s", err);
 		r = r == 1 ? 2 : -1; /* 2: the same run given twice */
 	}
 	if (!r)
@@ -249,30 +265,14 @@ static int input_check(struct merge *m, const char *src, struct pending **p, siz
 		r = -1;
 	}
 	if (!r) {
-		struct entry *e = entry_add(m);
-		const char *vals[N_COLS] = { id, meta_or(&run, "host_name"),
-					     meta_or(&run, "host_identity"),
-					     meta_or(&run, "host_kind"), run.status, src, NULL };
-		char rows[32];
-		snprintf(rows, sizeof(rows), "%zu", run.n_samples);
-		vals[COL_ROWS] = rows;
-		for (int i = 0; i < N_COLS; i++)
-			e->f[i] = xstrdup(vals[i]);
+		entry_of_run(m, &run, src);
 		*p = realloc(*p, (*np + 1) * sizeof(**p));
 		if (!*p)
 			abort();
 		(*p)[(*np)++] = (struct pending){ xstrdup(src), xstrdup(id), run.n_samples };
 	} else if (r == 1 && !entry_find(m, id)) {
 		/* placed by a merge killed before its index: index it now */
-		struct entry *e = entry_add(m);
-		const char *vals[N_COLS] = { id, meta_or(&run, "host_name"),
-					     meta_or(&run, "host_identity"),
-					     meta_or(&run, "host_kind"), run.status, src, "" };
-		for (int i = 0; i < N_COLS; i++)
-			e->f[i] = xstrdup(vals[i]);
-		snprintf(err, sizeof(err), "%zu", run.n_samples);
-		free(e->f[COL_ROWS]);
-		e->f[COL_ROWS] = xstrdup(err);
+		entry_of_run(m, &run, src);
 		fprintf(stderr, "hvbench: merge: %s already in %s, indexed\n", id, m->dir);
 	} else if (r == 1) {
 		fprintf(stderr, "hvbench: merge: %s already in %s\n", id, m->dir);

@@ -200,17 +200,6 @@ static int file_place(const char *src, const char *dst, bool *linked)
 	return file_copy(src, dst);
 }
 
-static int dir_sync(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
-
-	if (fd < 0 || fsync(fd))
-		r = -errno;
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
 static void tmp_remove(const char *tmp)
 {
 	DIR *d = opendir(tmp);
@@ -264,13 +253,13 @@ int hvb_merge_place(const char *folder, const char *src, const char *run_id, boo
 			snprintf(err, errlen, "cannot put %s into %s: %s", s, tmp, strerror(-r));
 		free(s), free(d);
 	}
-	if (!r && (r = dir_sync(tmp)))
+	if (!r && (r = hvb_fsync_dir(tmp)))
 		snprintf(err, errlen, "cannot fsync %s: %s", tmp, strerror(-r));
 	if (!r && rename(tmp, dst)) {
 		r = -errno;
 		snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, dst, strerror(errno));
 	}
-	if (!r && (r = dir_sync(folder)))
+	if (!r && (r = hvb_fsync_dir(folder)))
 		snprintf(err, errlen, "cannot fsync %s: %s", folder, strerror(-r));
 	if (r)
 		tmp_remove(tmp);

@@ -20,7 +20,11 @@ merge() { # merge NAME ARGS...: stdout+stderr in $tmp/NAME.out, rc
 	rc=$?
 }
 has() { grep -q -- "$2" "$tmp/$1.out"; }
-lacks() { ! grep -q -- "$1" "$2"; }
+lacks() { [ -f "$2" ] && ! grep -q -- "$1" "$2"; }
+all_of() { # all_of 'CMD' ...: every command (a string, evaluated) succeeds
+	local c
+	for c; do eval "$c" || return 1; done
+}
 
 # The fixture is what its generator writes.
 "$PY" $fleet/make_fleet.py "$tmp/gen" >/dev/null
@@ -31,7 +35,7 @@ m=$tmp/m
 merge first --out "$m" "$fleet"
 check "merge of a folder of two hosts' runs succeeds (rc $rc)" [ "$rc" -eq 0 ]
 check "... prints the merge folder on stdout" has first "^$m\$"
-check "... one directory per run" [ -f "$m/$A/meta.csv" ] && [ -f "$m/$B/samples.csv" ]
+check "... one directory per run" all_of '[ -f "$m/$A/meta.csv" ]' '[ -f "$m/$B/samples.csv" ]'
 check "... merge.csv has the header" \
 	[ "$(head -1 "$m/merge.csv")" = "run_id,host_name,host_identity,host_kind,status,source,rows" ]
 check "... host a's row: name, identity, kind, status, source, rows" \
@@ -69,7 +73,7 @@ check "a merge folder merged into itself changes nothing (rc $rc)" \
 
 merge add --out "$m" "$other"
 check "merging another run into the folder adds it (rc $rc)" \
-	[ "$rc" -eq 0 ] && [ "$(wc -l <"$m/merge.csv")" -eq 4 ]
+	all_of '[ "$rc" -eq 0 ]' '[ "$(wc -l <"$m/merge.csv")" -eq 4 ]'
 check "... keeps the earlier rows as they were" \
 	[ "$(head -3 "$m/merge.csv")" = "$(cat "$tmp/index.1")" ]
 check "... a run without host_identity has an empty identity" \
@@ -80,21 +84,21 @@ cp "$m/merge.csv" "$tmp/index.2"
 merge part --out "$m" "$partial"
 check "an incomplete run is refused without --allow-partial (rc $rc = 2)" [ "$rc" -eq 2 ]
 check "... the message says how to accept it" has part "incomplete (meta.csv status running); pass --allow-partial"
-check "... nothing written" cmp -s "$m/merge.csv" "$tmp/index.2" &&
-	[ ! -e "$m/$(basename "$partial")" ]
+check "... nothing written" all_of 'cmp -s "$m/merge.csv" "$tmp/index.2"' \
+	'[ ! -e "$m/$(basename "$partial")" ]'
 cp -r "$fleet/$A" "$tmp/dup"
 sed -i '2s/,95\.959,/,96.959,/' "$tmp/dup/samples.csv"
 merge dup --out "$m" "$tmp/dup"
 check "a run id already merged with other content is refused (rc $rc = 2)" [ "$rc" -eq 2 ]
 check "... naming the file that differs" has dup "already in $m with other content (samples.csv differs)"
-check "... the merged run and the index untouched" cmp -s "$m/merge.csv" "$tmp/index.2" &&
-	diff -r -q "$m/$A" "$fleet/$A"
+check "... the merged run and the index untouched" \
+	all_of 'cmp -s "$m/merge.csv" "$tmp/index.2"' 'diff -r -q "$m/$A" "$fleet/$A"'
 merge dup2 --out "$tmp/m2" "$fleet/$A" "$tmp/dup"
 check "two inputs with one run id and different content are refused (rc $rc = 2)" [ "$rc" -eq 2 ]
-check "... before anything is written" [ ! -e "$tmp/m2/$A" ] && [ ! -s "$tmp/m2/merge.csv" ]
+check "... before anything is written" all_of '[ ! -e "$tmp/m2/$A" ]' '[ ! -s "$tmp/m2/merge.csv" ]'
 merge twice --out "$tmp/m3" "$fleet/$A" "$fleet/$A"
 check "the same run given twice is merged once (rc $rc)" \
-	[ "$rc" -eq 0 ] && [ "$(wc -l <"$tmp/m3/merge.csv")" -eq 2 ]
+	all_of '[ "$rc" -eq 0 ]' '[ "$(wc -l <"$tmp/m3/merge.csv")" -eq 2 ]'
 mkdir "$tmp/notmerge" && touch "$tmp/notmerge/notes.txt"
 merge notm --out "$tmp/notmerge" "$fleet"
 check "a non-empty directory that is not a merge folder is refused (rc $rc = 2)" [ "$rc" -eq 2 ]
@@ -113,17 +117,21 @@ merge crash --out "$tmp/m4" "$fleet/$B"
 check "a run placed by a killed merge is indexed by the next (rc $rc)" \
 	grep -q "^$B,fleet-b," "$tmp/m4/merge.csv"
 check "... and the killed merge's temporary directory is removed" [ ! -e "$tmp/m4/.merge-x.tmp" ]
+rm -r "$tmp/m4/$A"
+merge removed --out "$tmp/m4" "$fleet/$A"
+check "a run removed from the folder is placed again, still one index row (rc $rc)" \
+	all_of '[ -f "$tmp/m4/$A/samples.csv" ]' '[ "$(grep -c "^$A," "$tmp/m4/merge.csv")" -eq 1 ]'
 printf 'not,an,index\n' >"$tmp/m4/merge.csv"
 merge badidx --out "$tmp/m4" "$fleet/$A"
-check "a merge.csv with another header is refused (rc $rc = 2)" [ "$rc" -eq 2 ] && has badidx "not an hvbench merge index"
+check "a merge.csv with another header is refused (rc $rc = 2)" all_of '[ "$rc" -eq 2 ]' 'has badidx "not an hvbench merge index"'
 
 merge noout "$fleet"
-check "merge without --out is a usage error (rc $rc = 2)" [ "$rc" -eq 2 ] && has noout "give --out DIR"
+check "merge without --out is a usage error (rc $rc = 2)" all_of '[ "$rc" -eq 2 ]' 'has noout "give --out DIR"'
 merge notrun --out "$tmp/m5" "$tmp/notmerge"
 check "an input that is neither a run nor a folder of runs is refused (rc $rc = 2)" \
-	[ "$rc" -eq 2 ] && has notrun "no run directory in it"
+	all_of '[ "$rc" -eq 2 ]' 'has notrun "no run directory in it"'
 "$HVBENCH" merge --help >"$tmp/help.out" 2>&1
-check "merge --help names merge.csv and --allow-partial" has help "merge.csv" && has help "--allow-partial"
+check "merge --help names merge.csv and --allow-partial" all_of 'has help merge.csv' 'has help --allow-partial'
 
 # compare takes folders of runs.
 "$HVBENCH" merge --out "$tmp/ha" "$fleet/$A" >/dev/null 2>&1
@@ -141,7 +149,8 @@ check "a side that pools two hosts' runs gets a warning naming their identities"
 "$HVBENCH" compare "$tmp/notmerge" "$tmp/hb" >"$tmp/cmpbad.out" 2>&1
 rc=$?
 check "compare of a folder without runs is refused (rc $rc = 2)" \
-	[ "$rc" -eq 2 ] && grep -q "notmerge: not a result directory (no meta.csv) and no run directory in it" "$tmp/cmpbad.out"
+	all_of '[ "$rc" -eq 2 ]' \
+	'grep -q "notmerge: not a result directory (no meta.csv) and no run directory in it" "$tmp/cmpbad.out"'
 
 # report takes a folder of runs and groups it by host.
 "$HVBENCH" report --no-plots --out "$tmp/rep" "$tmp/ha/../m3" "$tmp/hb" >"$tmp/rep.out" 2>&1
@@ -149,8 +158,8 @@ rc=$?
 html=$tmp/rep/report.html md=$tmp/rep/summary.md
 check "report of two merge folders succeeds (rc $rc)" [ "$rc" -eq 0 ]
 check "... has a Hosts section with each host's identity and kind" \
-	grep -q 'data-host="fleet-a" data-identity="a1a1a1a1a1a1a1a1" data-kind="bare-metal"' "$html" &&
-	grep -q 'data-host="fleet-b" data-identity="b2b2b2b2b2b2b2b2" data-kind="nested"' "$html"
+	all_of "grep -q 'data-host=\"fleet-a\" data-identity=\"a1a1a1a1a1a1a1a1\" data-kind=\"bare-metal\"' \"\$html\"" \
+	"grep -q 'data-host=\"fleet-b\" data-identity=\"b2b2b2b2b2b2b2b2\" data-kind=\"nested\"' \"\$html\""
 check "... a banner that says the runs are from 2 hosts, never pooled" \
 	grep -q 'Runs from 2 hosts</b>: fleet-a (bare-metal, host_identity a1a1a1a1a1a1a1a1): run 1; fleet-b' "$html"
 check "... every runner column names its host" \
