@@ -8,8 +8,11 @@ to see that: a Hosts section (per host its name, host_identity, host_kind
 and runs), the host under every runner's column header, and a banner that
 says the runs come from several hosts and are not pooled.
 
-A host is its host_identity where the run records it (two boots of one
-machine share it; two clones may share a name), else its host_name.
+A host is its host_name together with its host_identity (where the run
+records it): two machines with one name (a fleet of clones) are two hosts,
+and so are two systems with one identity but their own names (containers
+or namespaces of one machine, say; the banner then says they are one
+machine by host_identity, so they shared its CPUs).
 """
 
 from . import context as ctx
@@ -35,8 +38,7 @@ class Hosts:
 
 
 def host_key(run):
-    identity = run.meta.get("host_identity")
-    return ("identity", identity) if identity else ("name", run.meta.get("host_name", "?"))
+    return (run.meta.get("host_name", "?"), run.meta.get("host_identity", ""))
 
 
 def _group(runs):
@@ -56,8 +58,21 @@ def _names(hosts):
     count = {}
     for h in hosts:
         count[h.name] = count.get(h.name, 0) + 1
-    return {h.key: h.name if count[h.name] == 1 else f"{h.name} [{h.identity[:8]}]"
-            for h in hosts}
+    return {h.key: h.name if count[h.name] == 1
+            else f"{h.name} [{h.identity[:8] or 'no identity'}]" for h in hosts}
+
+
+def _shared_machines(hosts):
+    """'; fleet-a and fleet-b are one machine by host_identity ...' for hosts
+    that differ by name only: what ran on them competed for one machine."""
+    by_id = {}
+    for h in hosts:
+        if h.identity:
+            by_id.setdefault(h.identity, []).append(h.tag)
+    return "".join(f". {' and '.join(tags)} are one machine by host_identity ({identity}): "
+                   f"containers, namespaces or boots of one host, which shared its CPUs and "
+                   f"memory when they ran at once" for identity, tags in by_id.items()
+                   if len(tags) > 1)
 
 
 def build(rep):
@@ -76,7 +91,8 @@ def build(rep):
                          f"{listed}. Runs of different hosts are never pooled: every runner "
                          f"column is one run on one host (its header names the host), its "
                          f"slowdown is against the native of its own run, and a runner "
-                         f"measured on several hosts has a column per host; see Hosts"))
+                         f"measured on several hosts has a column per host; see Hosts"
+                         + _shared_machines(hosts)))
     return Hosts(hosts, warnings)
 
 
@@ -101,7 +117,7 @@ def html(rep):
                     f"<td>{esc(h.kind)}<br><span class=dir>{esc(h.evidence)}</span></td>"
                     f"<td>{runs}</td><td>{esc(_runners(rep, h))}</td></tr>")
     return (f'<h2 id="hosts">Hosts</h2><p class="mut">The runs come from {len(rep.hosts.hosts)} '
-            f'hosts (by host_identity, else host_name). Each host\'s runners are compared with '
+            f'hosts (by host_name and host_identity). Each host\'s runners are compared with '
             f'its own native only; to compare hosts, compare their runs with hvbench compare '
             f'(one host per side).</p><table id="hosts-table"><thead><tr><th>host</th>'
             f'<th>host_identity</th><th>host_kind</th><th>runs</th><th>runners</th></tr>'
