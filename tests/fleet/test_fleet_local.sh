@@ -22,10 +22,17 @@ check "... from the archive: no .git, the commit in .hvbench-commit" \
 check "... and kept its result directory there" [ -L "$tmp/host/results/latest" ]
 check "one host: the report has no Hosts section" lacks 'id="hosts"' "$tmp/out/report/report.html"
 
-# A run that fails stops the play before anything is merged.
-sed -i 's/hvb_cpu=[0-9]*/hvb_cpu=4096/' "$tmp/inventory.ini"
-playbook refused "$tmp/inventory.ini" "$tmp/out2"
-check "a run hvbench refuses (--cpu 4096) fails the playbook (rc $rc)" [ "$rc" -ne 0 ]
-check "... at the run, before merging" all_of '[ ! -e "$tmp/out2/merged/merge.csv" ]' \
-	'grep -A3 "TASK \[hvbench_bench : Run the matrix\]" "$tmp/refused.out" | grep -q "^fatal: \[thishost\]"'
+# A host whose run fails: the others' runs are not merged as if it had none.
+cat >"$tmp/inventory2.ini" <<INV
+[fleet]
+thishost ansible_connection=local ansible_python_interpreter=/usr/bin/python3 hvb_workdir=$tmp/host hvb_cpu=$cpu
+broken ansible_connection=local ansible_python_interpreter=/usr/bin/python3 hvb_workdir=$tmp/broken hvb_cpu=4096
+INV
+playbook refused "$tmp/inventory2.ini" "$tmp/out2"
+check "a host whose run hvbench refuses (--cpu 4096) fails the playbook (rc $rc)" [ "$rc" -ne 0 ]
+check "... at its run" \
+	all_of 'grep -A3 "TASK \[hvbench_bench : Run the matrix\]" "$tmp/refused.out" | grep -q "^fatal: \[broken\]"'
+check "... and the controller stops before merging, naming it" \
+	all_of 'grep -q "no run from broken (its play failed" "$tmp/refused.out"' \
+	'[ ! -e "$tmp/out2/merged/merge.csv" ]'
 tap_done
