@@ -41,6 +41,8 @@ struct entry {
 struct merge {
 	const char *dir;
 	bool allow_partial;
+	bool fresh;  /* DIR did not exist: made after the inputs are checked */
+	int lock_fd; /* DIR, flock'ed */
 	size_t n;
 	struct entry *e;
 };
@@ -143,23 +145,37 @@ static bool dir_has_content(const char *dir)
 	return any;
 }
 
-/* Open (or start) the merge folder, locked against a second merge into it.
- * Returns the lock's fd, or -1 after saying why (*usage: invalid input). */
+/* Lock the merge folder against a second merge into it: 0 (m->lock_fd
+ * set), or -1 after saying why. */
+static int folder_lock(struct merge *m)
+{
+	m->lock_fd = open(m->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (m->lock_fd < 0) {
+		hvb_err("merge: cannot open %s: %s", m->dir, strerror(errno));
+		return -1;
+	}
+	if (flock(m->lock_fd, LOCK_EX | LOCK_NB)) {
+		hvb_err("merge: %s is locked by another hvbench merge; wait for it", m->dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* An existing merge folder, locked, its index read; a missing one is
+ * created only once the inputs passed (m->fresh).  0, or -1 after saying
+ * why (*usage: invalid input). */
 static int folder_open(struct merge *m, bool *usage)
 {
 	char err[4400];
-	int fd, r;
+	int r;
 
 	*usage = false;
-	if ((r = hvb_mkdir_p(m->dir)) || (fd = open(m->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		hvb_err("merge: cannot create %s: %s", m->dir, strerror(r ? -r : errno));
-		return -1;
+	if (access(m->dir, F_OK) && errno == ENOENT) {
+		m->fresh = true;
+		return 0;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB)) {
-		hvb_err("merge: %s is locked by another hvbench merge; wait for it", m->dir);
-		close(fd);
+	if (folder_lock(m))
 		return -1;
-	}
 	r = index_read(m, err, sizeof(err));
 	if (r == -ENOENT && dir_has_content(m->dir)) {
 		hvb_err("merge: %s is not empty and not a merge folder (no " MERGE_INDEX
@@ -170,12 +186,22 @@ static int folder_open(struct merge *m, bool *usage)
 		hvb_err("merge: %s", err);
 		*usage = true;
 	}
-	if (*usage) {
-		close(fd);
+	if (*usage)
+		return -1;
+	hvb_merge_clean(m->dir);
+	return 0;
+}
+
+/* The folder of a first merge, made once its inputs passed. */
+static int folder_create(struct merge *m)
+{
+	int r = hvb_mkdir_p(m->dir);
+
+	if (r) {
+		hvb_err("merge: cannot create %s: %s", m->dir, strerror(-r));
 		return -1;
 	}
-	hvb_merge_clean(m->dir);
-	return fd;
+	return folder_lock(m);
 }
 
 static const char *meta_or(const struct hvb_run *run, const char *key)
@@ -353,6 +379,8 @@ static int merge_inputs(struct merge *m, char **runs, size_t n_runs)
 		pending_free(p, np);
 		return HVB_EXIT_USAGE;
 	}
+	if (m->fresh)
+		r = folder_create(m);
 	for (size_t i = 0; i < np && !r; i++)
 		r = pending_place(m, &p[i]);
 	/* after a failure the index stays the last merge's: the runs placed
@@ -365,11 +393,11 @@ static int merge_inputs(struct merge *m, char **runs, size_t n_runs)
 
 static int merge_main(int argc, char **argv)
 {
-	struct merge m = { 0 };
+	struct merge m = { .lock_fd = -1 };
 	char **runs = NULL, err[4400];
 	size_t n_runs = 0;
 	bool usage;
-	int npos, fd, r;
+	int npos, r;
 	const struct hvb_opt opts[] = {
 		OPT_STR("out", 'o', &m.dir, "DIR", "the merge folder (created; or an earlier merge)"),
 		OPT_FLAG("allow-partial", 0, &m.allow_partial,
@@ -391,12 +419,12 @@ static int merge_main(int argc, char **argv)
 			hvb_runs_free(runs, n_runs);
 			return HVB_EXIT_USAGE;
 		}
-	fd = folder_open(&m, &usage);
-	r = fd < 0 ? (usage ? HVB_EXIT_USAGE : HVB_EXIT_FAILURE) : merge_inputs(&m, runs, n_runs);
+	r = folder_open(&m, &usage) ? (usage ? HVB_EXIT_USAGE : HVB_EXIT_FAILURE)
+				    : merge_inputs(&m, runs, n_runs);
 	if (!r)
 		printf("%s\n", m.dir);
-	if (fd >= 0)
-		close(fd);
+	if (m.lock_fd >= 0)
+		close(m.lock_fd);
 	for (size_t i = 0; i < m.n; i++)
 		entry_free(&m.e[i]);
 	free(m.e);

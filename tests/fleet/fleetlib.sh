@@ -13,6 +13,7 @@ need_ansible() {
 # Ansible's own state (temporary files, ssh control sockets) stays under $tmp.
 playbook() {
 	: >"$tmp/ansible.cfg" # no ansible.cfg of the machine or the user applies
+	shipped=$(git describe --always --dirty) # what the controller archives now
 	ANSIBLE_LOCAL_TEMP=$tmp/ansible-local ANSIBLE_SSH_CONTROL_PATH_DIR=$tmp/ansible-cp \
 		ANSIBLE_HOST_KEY_CHECKING=False ANSIBLE_NOCOLOR=1 ANSIBLE_RETRY_FILES_ENABLED=0 \
 		ANSIBLE_CONFIG=$tmp/ansible.cfg \
@@ -47,8 +48,8 @@ fleet_checks() {
 		check "$name: native and kvm both have cpu/crc32c rows" \
 			all_of 'grep -q ",native,cpu/crc32c," "$m/$dir/samples.csv"' \
 			'grep -q ",kvm,cpu/crc32c," "$m/$dir/samples.csv"'
-		check "$name: built from this tree's commit" \
-			grep -qx "hvbench_commit,$(git describe --always --dirty)" "$m/$dir/meta.csv"
+		check "$name: built from this tree's commit ($shipped)" \
+			grep -qx "hvbench_commit,$shipped" "$m/$dir/meta.csv"
 	done
 	check "the report of the merged folder was written" [ -s "$out/report/report.html" ]
 }
