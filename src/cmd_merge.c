@@ -255,6 +255,7 @@ static void entry_of_run(struct merge *m, const struct hvb_run *run, const char 
 struct pending {
 	char *src, *id;
 	size_t rows;
+	bool complete; /* only a complete run is hard-linked */
 };
 
 /* Read and check one input run; a new one becomes a pending entry. */
@@ -295,7 +296,8 @@ static int input_check(struct merge *m, const char *src, struct pending **p, siz
 		*p = realloc(*p, (*np + 1) * sizeof(**p));
 		if (!*p)
 			abort();
-		(*p)[(*np)++] = (struct pending){ xstrdup(src), xstrdup(id), run.n_samples };
+		(*p)[(*np)++] = (struct pending){ xstrdup(src), xstrdup(id), run.n_samples,
+						     !strcmp(run.status, "complete") };
 	} else if (r == 1 && !entry_find(m, id)) {
 		/* placed by a merge killed before its index: index it now */
 		entry_of_run(m, &run, src);
@@ -333,7 +335,7 @@ static int pending_place(const struct merge *m, const struct pending *p)
 	char err[4400];
 	bool linked;
 
-	if (hvb_merge_place(m->dir, p->src, p->id, &linked, err, sizeof(err))) {
+	if (hvb_merge_place(m->dir, p->src, p->id, p->complete, &linked, err, sizeof(err))) {
 		hvb_err("merge: %s", err);
 		return -1;
 	}
@@ -348,7 +350,8 @@ static const char merge_usage[] =
 	"merge --out DIR [--allow-partial] RUN_OR_FOLDER...\n\n"
 	"Combine result directories (from several hosts, or several runs) into one\n"
 	"folder of runs: DIR/<run-id>/ for each input run, hard-linked where DIR is on\n"
-	"the run's file system, else copied, each read back with the results reader;\n"
+	"the run's file system (a complete run), else copied, each read back with the\n"
+	"results reader;\n"
 	"then DIR/merge.csv (run_id, host_name, host_identity, host_kind, status,\n"
 	"source, rows), written atomically last.  An input that is a folder of runs\n"
 	"(an --out parent, another merge) stands for every run in it.  Merging into\n"

@@ -190,11 +190,11 @@ static int file_copy(const char *src, const char *dst)
 /* One file into the temporary directory: a hard link where the file
  * system allows it (the bytes are the source's, nothing to fsync), else a
  * copy. */
-static int file_place(const char *src, const char *dst, bool *linked)
+static int file_place(const char *src, const char *dst, bool may_link, bool *linked)
 {
-	if (!link(src, dst))
+	if (may_link && !link(src, dst))
 		return 0;
-	if (errno != EXDEV && errno != EPERM && errno != EMLINK && errno != EACCES)
+	if (may_link && errno != EXDEV && errno != EPERM && errno != EMLINK && errno != EACCES)
 		return -errno;
 	*linked = false;
 	return file_copy(src, dst);
@@ -234,8 +234,8 @@ void hvb_merge_clean(const char *folder)
 	closedir(d);
 }
 
-int hvb_merge_place(const char *folder, const char *src, const char *run_id, bool *linked,
-		    char *err, size_t errlen)
+int hvb_merge_place(const char *folder, const char *src, const char *run_id, bool may_link,
+		    bool *linked, char *err, size_t errlen)
 {
 	char *tmp = xasprintf("%s/" HVB_MERGE_TMP_PREFIX "%s.tmp", folder, run_id);
 	char *dst = xasprintf("%s/%s", folder, run_id);
@@ -249,7 +249,7 @@ int hvb_merge_place(const char *folder, const char *src, const char *run_id, boo
 	}
 	for (size_t i = 0; !r && i < ns.n; i++) {
 		char *s = xasprintf("%s/%s", src, ns.v[i]), *d = xasprintf("%s/%s", tmp, ns.v[i]);
-		if ((r = file_place(s, d, linked)))
+		if ((r = file_place(s, d, may_link, linked)))
 			snprintf(err, errlen, "cannot put %s into %s: %s", s, tmp, strerror(-r));
 		free(s), free(d);
 	}

@@ -24,12 +24,15 @@ int hvb_merge_same(const char *a, const char *b, char *why, size_t len);
 
 /*
  * Put run directory src into folder as folder/<run_id>: each file linked
- * (*linked true) or, across file systems, copied and fsync'ed, into the
+ * (*linked true) where may_link and the file system allow it, else copied
+ * and fsync'ed (a run that did not complete is never linked: a writer that
+ * is still appending to, or cutting back, its *.partial files would change
+ * the merged copy under it), into the
  * temporary directory, which is then renamed and the folder fsync'ed.
  * folder/<run_id> must not exist.  0, or -errno with err naming the file.
  */
-int hvb_merge_place(const char *folder, const char *src, const char *run_id, bool *linked,
-		    char *err, size_t errlen);
+int hvb_merge_place(const char *folder, const char *src, const char *run_id, bool may_link,
+		    bool *linked, char *err, size_t errlen);
 
 /* Remove the temporary directories a killed merge left in folder. */
 void hvb_merge_clean(const char *folder);

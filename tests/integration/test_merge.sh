@@ -109,6 +109,9 @@ check "with --allow-partial the incomplete run is merged (rc $rc)" [ "$rc" -eq 0
 check "... and merge.csv marks its status" \
 	grep -q "^20261126-113000-fixhost-4343,fixhost,,,running,$partial,36\$" "$m/merge.csv"
 check "... its *.partial files are there" [ -f "$m/20261126-113000-fixhost-4343/samples.csv.partial" ]
+check "... copied, not linked (a live writer would change a link under it)" \
+	[ "$(stat -c %i "$m/20261126-113000-fixhost-4343/samples.csv.partial")" != \
+	  "$(stat -c %i "$partial/samples.csv.partial")" ]
 
 # A merge killed after placing a run, before its index: the next one indexes it.
 mkdir "$tmp/m4" && "$HVBENCH" merge --out "$tmp/m4" "$fleet/$A" >/dev/null 2>&1
