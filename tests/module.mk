@@ -35,6 +35,7 @@ test_kvm_stats_LINK := probes
 test_perf_LINK := probes
 test_xentrace_LINK := probes
 test_lathist_LINK := probes
+test_tsc_LINK := probes
 test_vmcost_LINK := probes
 test_kvm_trace_LINK := hv probes
 # workloads/ with the hosted rt_* they call.
