@@ -213,6 +213,13 @@ static const struct hvb_thresh_line *line_of(const struct hvb_thresh_history *h,
 	return NULL;
 }
 
+/* Derive from dirs (err: 512 bytes). */
+static int derive(char **dirs, size_t n, const struct hvb_thresh_opts *o,
+		  struct hvb_thresh_history *h, char *err)
+{
+	return hvb_thresh_derive((const char *const *)dirs, n, o, h, err, 512);
+}
+
 static void free_dirs(char **dirs, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -221,16 +228,16 @@ static void free_dirs(char **dirs, size_t n)
 
 static void test_derive_noisy(void)
 {
-	struct hvb_thresh_opts o;
-	struct hvb_thresh_history h;
-	char *dirs[5], err[512] = "";
-	size_t n = history("noisy", dirs, 5);
-	const struct hvb_thresh_line *l;
 	/* make_history.py: factors 0.97 .. 1.04 over 5 runs */
 	double noise = 100 * M_SQRT2 * log(1.04 / 0.97) / 2.325929;
+	char *dirs[5], err[512] = "";
+	size_t n = history("noisy", dirs, 5);
+	struct hvb_thresh_history h;
+	const struct hvb_thresh_line *l;
+	struct hvb_thresh_opts o;
 
 	hvb_thresh_opts_init(&o);
-	if (!TAP_EQ_INT(hvb_thresh_derive((const char *const *)dirs, n, &o, &h, err, sizeof(err)),
+	if (!TAP_EQ_INT(derive(dirs, n, &o, &h, err),
 			0, "noisy history: derived"))
 		printf("#   %s\n", err);
 	TAP_EQ_INT(h.n_lines, 8, "... 8 lines: 2 runners x (crc32c ns, cycles; stream bw, ns)");
@@ -256,7 +263,7 @@ static void test_derive_noisy(void)
 	o.floor_pct = 5;
 	o.metrics = "*";
 	o.runners = "native";
-	hvb_thresh_derive((const char *const *)dirs, n, &o, &h, err, sizeof(err));
+	derive(dirs, n, &o, &h, err);
 	l = line_of(&h, "native", "cpu/crc32c", "ns_per_op.p50");
 	TAP_OK(h.n_lines == 5 && l && l->pct == 5,
 	       "--metrics '*' --runner native, k 1: 5 lines, the floor 5% above 1 x 4.24");
@@ -275,7 +282,7 @@ static void test_derive_quiet(void)
 
 	hvb_thresh_opts_init(&o);
 	o.floor_pct = 0.5;
-	TAP_EQ_INT(hvb_thresh_derive((const char *const *)dirs, n, &o, &h, err, sizeof(err)), 0,
+	TAP_EQ_INT(derive(dirs, n, &o, &h, err), 0,
 		   "quiet history, floor 0.5: derived");
 	l = line_of(&h, "native", "cpu/crc32c", "ns_per_op");
 	TAP_OK(l && near(l->noise_pct, noise, 1e-5) && near(l->pct, 3 * noise, 1e-5),
@@ -284,16 +291,16 @@ static void test_derive_quiet(void)
 	TAP_OK(l && l->noise_pct == 0 && l->pct == 0.5, "... a key without noise gets the floor");
 	hvb_thresh_history_free(&h);
 
-	TAP_EQ_INT(hvb_thresh_derive((const char *const *)dirs, 2, &o, &h, err, sizeof(err)),
+	TAP_EQ_INT(derive(dirs, 2, &o, &h, err),
 		   -EINVAL, "2 runs: refused");
 	TAP_OK(strstr(err, "2 baseline run(s)") && strstr(err, "at least 3"), "... saying 3 needed");
 	free(dirs[2]);
 	dirs[2] = xstrdup(dirs[0]);
-	TAP_EQ_INT(hvb_thresh_derive((const char *const *)dirs, 3, &o, &h, err, sizeof(err)),
+	TAP_EQ_INT(derive(dirs, 3, &o, &h, err),
 		   -EINVAL, "a run given twice: refused");
 	TAP_OK(strstr(err, "is given twice"), "... saying so");
 	o.runners = "xen-*";
-	TAP_EQ_INT(hvb_thresh_derive((const char *const *)dirs, n, &o, &h, err, sizeof(err)),
+	TAP_EQ_INT(derive(dirs, n, &o, &h, err),
 		   -EINVAL, "a selection nothing matches: refused");
 	free_dirs(dirs, n);
 }
