@@ -26,6 +26,11 @@ err_has() { grep -qE -- "$2" "$tmp/$1.err"; }
 "$PY" $fix/make_history.py --out "$tmp/regen" >/dev/null
 check "make_history.py still writes the committed fixtures" \
 	diff -r "$tmp/regen" "$fix" -x make_history.py
+bad_runs=
+for d in $fix/*/*/; do
+	"$PY" tests/lib/check_results.py "$d" >/dev/null || bad_runs="$bad_runs $d"
+done
+check "... every one a valid result directory (check_results.py)${bad_runs:+:$bad_runs}" [ -z "$bad_runs" ]
 
 # --- derivation
 hvb noisy thresholds --out "$tmp/noisy.csv" $fix/noisy/*/
