@@ -70,10 +70,13 @@ test_stats_LINK := src/stats.c lib probes workloads native-rt
 test_capacity_search_LINK := src/capacity_search.c src/stats.c lib probes workloads native-rt
 test_ab_LINK := src/stats.c lib probes workloads native-rt
 test_placement_LINK := src/placement.c
-test_compare_LINK := src/compare.c src/compare_context.c src/stats.c lib probes workloads native-rt
-test_summary_LINK := src/summary.c src/compare.c src/compare_context.c src/stats.c lib probes workloads native-rt
+test_compare_LINK := src/compare.c src/compare_context.c src/thresholds.c src/stats.c lib probes workloads native-rt
+# Thresholds files, their derivation from run directories and their use
+# in the verdict.
+test_thresholds_LINK := src/thresholds.c src/thresholds_derive.c src/compare.c src/compare_context.c src/stats.c lib probes workloads native-rt
+test_summary_LINK := src/summary.c src/compare.c src/compare_context.c src/thresholds.c src/stats.c lib probes workloads native-rt
 test_matrix_LINK := src/matrix.c runners runners-common lib hv probes workloads native-rt
-test_summarize_LINK := src/summarize.c src/summary.c src/compare.c src/compare_context.c src/stats.c lib probes workloads native-rt
+test_summarize_LINK := src/summarize.c src/summary.c src/compare.c src/compare_context.c src/thresholds.c src/stats.c lib probes workloads native-rt
 # runners/common's disk and host CPU accounting, alone over the layers below.
 test_disk_LINK := runners/common/disk.c lib probes workloads native-rt
 test_hostcpu_LINK := runners/common/hostcpu.c lib probes workloads native-rt
