@@ -24,6 +24,13 @@ const char *hvb_export_status(const struct hvb_run *run);
  * with unit, direction and slowdown vs native. */
 void hvb_export_run_doc(struct hvb_json *j, const struct hvb_run *run);
 
+/* Read the run in dir (incomplete ones too) and write its run document,
+ * pretty, to f: what `hvbench run --format json` prints at its end.  A run
+ * that cannot be read back still gets a document (status partial, no
+ * cells, the reader's error in warnings), so the caller's standard output
+ * is always one document.  0, or -1 if it could not be read. */
+int hvb_export_run_dir(FILE *f, const char *dir, const char *run_id);
+
 /* Write one JSON line (schema hvbench-sample/1) per samples.csv row to f.
  * Returns the number of lines. */
 size_t hvb_export_samples(FILE *f, const struct hvb_run *run);

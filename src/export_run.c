@@ -154,3 +154,25 @@ void hvb_export_run_doc(struct hvb_json *j, const struct hvb_run *run)
 	hvb_json_arr_end(j);
 	hvb_json_obj_end(j);
 }
+
+int hvb_export_run_dir(FILE *f, const char *dir, const char *run_id)
+{
+	char err[1024], *warn = err, *key = (char *)"run_id", *val = (char *)run_id;
+	struct hvb_run run;
+	struct hvb_json j;
+	int r = hvb_run_read(dir, true, &run, err, sizeof(err));
+
+	hvb_json_init(&j, f, true);
+	if (r) {
+		/* what is known without the files */
+		run = (struct hvb_run){ .dir = (char *)dir, .status = (char *)"failed",
+					.n_meta = 1, .meta_keys = &key, .meta_values = &val,
+					.n_warnings = 1, .warnings = &warn };
+		hvb_export_run_doc(&j, &run);
+	} else {
+		hvb_export_run_doc(&j, &run);
+		hvb_run_free(&run);
+	}
+	hvb_json_end(&j);
+	return r ? -1 : 0;
+}
