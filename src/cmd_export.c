@@ -18,7 +18,11 @@
 #include "util.h"
 
 static const char export_usage[] =
-	"export [--format jsonl|json] [--out FILE] [--allow-partial] RUN_DIR...";
+	"export [--format jsonl|json] [--out FILE] [--allow-partial]\n"
+	"                      RUN_DIR...\n\n"
+	"Write result directories as data: one JSON line per sample (schema\n"
+	"hvbench-sample/1) or one run document per directory (hvbench-run/1);\n"
+	"the schemas are results/schema/*.schema.json (results/FORMAT.md).";
 
 struct export_opts {
 	const char *format, *out;
@@ -115,8 +119,8 @@ static int export_main(int argc, char **argv)
 		return HVB_EXIT_USAGE;
 	}
 	if (!npos) {
-		hvb_err("export: give at least one result directory (usage: hvbench %s)",
-			export_usage);
+		hvb_err("export: give at least one result directory (see 'hvbench export "
+			"--help')");
 		return HVB_EXIT_USAGE;
 	}
 	runs = xcalloc((size_t)npos, sizeof(*runs));
@@ -134,6 +138,6 @@ static const struct hvb_cmd export_cmd = {
 	.name = "export",
 	.summary = "export result directories as JSON Lines samples or JSON run documents",
 	.main = export_main,
-	.order = 7,
+	.order = 9,
 };
 HVB_CMD(export_cmd);
