@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,19 +22,6 @@ int hvb_outfile_open(struct hvb_outfile *o, const char *path, char *err, size_t 
 		return -e;
 	}
 	return 0;
-}
-
-static int fsync_dir_of(const char *path)
-{
-	char *copy = xstrdup(path);
-	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
-
-	if (fd < 0 || fsync(fd))
-		r = -errno;
-	if (fd >= 0)
-		close(fd);
-	free(copy);
-	return r;
 }
 
 static void outfile_free(struct hvb_outfile *o)
@@ -59,7 +45,7 @@ int hvb_outfile_commit(struct hvb_outfile *o, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot write %s: %s (free space or choose another --out)",
 			 o->path, strerror(-r));
 		unlink(o->tmp);
-	} else if ((r = fsync_dir_of(o->path))) {
+	} else if ((r = hvb_fsync_parent(o->path))) {
 		snprintf(err, errlen, "cannot fsync the directory of %s: %s", o->path,
 			 strerror(-r));
 	}

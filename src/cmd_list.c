@@ -12,44 +12,28 @@
 #include "opt.h"
 #include "runner.h"
 
-static const char *kind_unit(const struct hvb_workload *w)
-{
-	switch (w->kind) {
-	case HVB_KIND_BANDWIDTH:
-		return "MB/s, higher is better";
-	case HVB_KIND_RATE:
-		return "ops/s, higher is better";
-	case HVB_KIND_TIME_PER_OP:
-		break;
-	}
-	return "ns/op, lower is better";
-}
+/* What a workload's kind means for its primary metric (workload.h):
+ * the kind's name, the unit as samples.csv writes it, as the listing says
+ * it, and the direction. */
+struct kind_info {
+	const char *name, *unit, *text, *better;
+};
 
-/* The primary metric's unit as samples.csv writes it (FORMAT.md). */
-static const char *kind_csv_unit(const struct hvb_workload *w)
+static const struct kind_info *kind_info(const struct hvb_workload *w)
 {
-	switch (w->kind) {
-	case HVB_KIND_BANDWIDTH:
-		return "MB/s";
-	case HVB_KIND_RATE:
-		return "ops/s";
-	case HVB_KIND_TIME_PER_OP:
-		break;
-	}
-	return "ns";
-}
+	static const struct kind_info bw = { "bandwidth", "MB/s", "MB/s", "higher" };
+	static const struct kind_info rate = { "rate", "ops/s", "ops/s", "higher" };
+	static const struct kind_info time = { "time_per_op", "ns", "ns/op", "lower" };
 
-static const char *kind_name(const struct hvb_workload *w)
-{
 	switch (w->kind) {
 	case HVB_KIND_BANDWIDTH:
-		return "bandwidth";
+		return &bw;
 	case HVB_KIND_RATE:
-		return "rate";
+		return &rate;
 	case HVB_KIND_TIME_PER_OP:
 		break;
 	}
-	return "time_per_op";
+	return &time;
 }
 
 /* ------------------------------------------------------------ JSON (hvbench-list/1) */
@@ -126,10 +110,10 @@ static void json_workload(struct hvb_json *j, const struct hvb_workload *w)
 	hvb_json_obj_begin(j);
 	hvb_json_kv_str(j, "name", w->name);
 	hvb_json_kv_str(j, "desc", w->desc);
-	hvb_json_kv_str(j, "kind", kind_name(w));
+	hvb_json_kv_str(j, "kind", kind_info(w)->name);
 	hvb_json_kv_str(j, "metric", hvb_kind_primary(w->kind));
-	hvb_json_kv_str(j, "unit", kind_csv_unit(w));
-	hvb_json_kv_str(j, "better", w->kind == HVB_KIND_TIME_PER_OP ? "lower" : "higher");
+	hvb_json_kv_str(j, "unit", kind_info(w)->unit);
+	hvb_json_kv_str(j, "better", kind_info(w)->better);
 	hvb_json_key(j, "needs");
 	json_caps(j, w->needs);
 	hvb_json_kv_bool(j, "per_request", w->per_request);
@@ -189,7 +173,11 @@ static void list_workloads(void)
 
 	printf("workloads:\n");
 	for (size_t i = 0; i < n; i++) {
-		printf("  %-24s %-24s %s\n", w[i]->name, kind_unit(w[i]), w[i]->desc);
+		char unit[40];
+
+		snprintf(unit, sizeof(unit), "%s, %s is better", kind_info(w[i])->text,
+			 kind_info(w[i])->better);
+		printf("  %-24s %-24s %s\n", w[i]->name, unit, w[i]->desc);
 		list_params(w[i]);
 	}
 	free(w);
