@@ -77,6 +77,26 @@ check "list --format json: fits list.schema.json" $VALIDATE $S/list.schema.json 
 check "info --format json: pure JSON, fits info.schema.json" \
 	sh -c 'is_json() { "$0" -c "import json,sys; json.load(sys.stdin)" <"$1"; }; is_json "$1" && '"$VALIDATE"' '$S'/info.schema.json "$1"' "$PY" "$tmp/info.json"
 
+# An interrupted run still ends with its document, status interrupted.
+"$HVBENCH" run -r native -w 'micro/syscall,micro/rdtsc' --reps 200 -o "$tmp/int" --format json \
+	>"$tmp/int.json" 2>"$tmp/int.err" &
+pid=$!
+has_samples() {
+	[ "$(cat "$tmp"/int/*/samples.csv.partial 2>/dev/null | wc -l)" -gt 1 ] ||
+		! kill -0 $pid 2>/dev/null
+}
+wait_until 120 has_samples || echo "# no samples within 120 s: $(tail -c 300 "$tmp/int.err")"
+kill -INT $pid
+wait $pid
+rc=$?
+check "interrupted run --format json: exit 130" [ "$rc" -eq 130 ]
+check "... stdout is one document that fits run.schema.json" \
+	sh -c '"$0" -c "import json,sys; json.load(sys.stdin)" <"$1" && '"$VALIDATE"' '$S'/run.schema.json "$1"' "$PY" "$tmp/int.json"
+check "... status interrupted, with the rows it kept" "$PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if d["status"] == "interrupted" and d["rows"] > 0 and d["cells"] else 1)' "$tmp/int.json"
+
 for cmd in run list info; do
 	"$HVBENCH" $cmd --format xml >"$tmp/bad.out" 2>"$tmp/bad.err"
 	rc=$?
