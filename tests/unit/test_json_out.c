@@ -10,15 +10,15 @@
 #include "json_out.h"
 #include "tap.h"
 
-/* What fn writes with a compact writer, as a string (malloc'ed). */
-static char *compact(void (*fn)(struct hvb_json *))
+/* What fn writes, compact or pretty, as a string (malloc'ed). */
+static char *written(void (*fn)(struct hvb_json *), bool pretty)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	struct hvb_json j;
 
-	hvb_json_init(&j, f, false);
+	hvb_json_init(&j, f, pretty);
 	fn(&j);
 	fclose(f);
 	return buf;
@@ -65,45 +65,38 @@ static void numbers(struct hvb_json *j)
 	hvb_json_arr_end(j);
 }
 
-static void pretty(void)
+static void pretty_doc(struct hvb_json *j)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	struct hvb_json j;
-
-	hvb_json_init(&j, f, true);
-	hvb_json_obj_begin(&j);
-	hvb_json_kv_int(&j, "a", 1);
-	hvb_json_key(&j, "b");
-	hvb_json_arr_begin(&j);
-	hvb_json_arr_end(&j);
-	hvb_json_obj_end(&j);
-	hvb_json_end(&j);
-	fclose(f);
-	TAP_OK(!strcmp(buf, "{\n  \"a\": 1,\n  \"b\": []\n}\n"), "pretty: indented, empty array inline");
-	free(buf);
+	hvb_json_obj_begin(j);
+	hvb_json_kv_int(j, "a", 1);
+	hvb_json_key(j, "b");
+	hvb_json_arr_begin(j);
+	hvb_json_arr_end(j);
+	hvb_json_obj_end(j);
+	hvb_json_end(j);
 }
 
 int main(void)
 {
-	char *s = compact(nested);
+	char *s = written(nested, false);
 
 	TAP_OK(!strcmp(s, "{\"a\":\"x\",\"l\":[1,{},[],null],\"t\":true,\"n\":null}"),
 	       "commas and nesting: one comma between members, none after the last");
 	free(s);
-	s = compact(escapes);
+	s = written(escapes, false);
 	TAP_OK(!strcmp(s, "\"q\\\" b\\\\ n\\n t\\t r\\r c\\u0001 del\\u007f é\""),
 	       "escapes: quote, backslash, control characters; UTF-8 kept");
 	free(s);
-	s = compact(bad_utf8);
+	s = written(bad_utf8, false);
 	TAP_OK(!strcmp(s, "\"a\\ufffd b\\ufffd c\\ufffd\\ufffd d\\ufffd\\ufffd\\ufffd e\""),
 	       "invalid UTF-8 becomes U+FFFD byte by byte (the output stays valid JSON)");
 	free(s);
-	s = compact(numbers);
+	s = written(numbers, false);
 	TAP_OK(!strcmp(s, "[95.959,0.30000000000000004,null,null,-0.5,-3]"),
 	       "numbers: shortest text that reads back exactly; NaN and infinity are null");
 	free(s);
-	pretty();
+	s = written(pretty_doc, true);
+	TAP_OK(!strcmp(s, "{\n  \"a\": 1,\n  \"b\": []\n}\n"), "pretty: indented, empty array inline");
+	free(s);
 	return tap_done();
 }
