@@ -55,6 +55,8 @@ test_records_LINK := lib probes workloads native-rt
 test_results_LINK := lib probes workloads native-rt
 test_host_kind_LINK := lib probes workloads native-rt
 test_host_irq_LINK := lib probes workloads native-rt
+# The JSON writer of every document (lib/json_out.c).
+test_json_out_LINK := lib probes workloads native-rt
 # One runner file over runners/common/ and the layers below.
 test_xen_trace_LINK := runners/xen/trace.c runners-common lib hv probes workloads native-rt
 # The run's configuration (runners/common/config.c: the probe switches).
