@@ -198,8 +198,7 @@ static const char *cap_reason(uint32_t missing)
 		{ HVB_CAP_KICK,
 		  "needs the interrupt bench device (HVB_CAP_KICK: a host thread stamps each kick)" },
 		{ HVB_CAP_ONE_TSC,
-		  "needs one TSC for guest and host stamps (HVB_CAP_ONE_TSC), which this host "
-		  "cannot give: see runner.kvm.tsc_offset" },
+		  "no guest/host shared TSC (HVB_CAP_ONE_TSC): see meta runner.kvm.tsc_offset" },
 	};
 	for (unsigned i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
 		if (missing & reasons[i].cap)
