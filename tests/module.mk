@@ -54,6 +54,8 @@ test_records_LINK := lib probes workloads native-rt
 test_results_LINK := lib probes workloads native-rt
 test_host_kind_LINK := lib probes workloads native-rt
 test_host_irq_LINK := lib probes workloads native-rt
+# The per-CPU run locks: libc only.
+test_cpulock_LINK := lib/cpulock.c
 # One runner file over runners/common/ and the layers below.
 test_xen_trace_LINK := runners/xen/trace.c runners-common lib hv probes workloads native-rt
 # The run's configuration (runners/common/config.c: the probe switches).
