@@ -89,9 +89,20 @@ static void put_line(char *buf, size_t len, size_t *at, const char *key, const c
 	buf[*at] = '\0';
 }
 
+/* path, absolute: whoever reads a lock file may stand elsewhere. */
+static void abs_path(const char *path, char *buf, size_t len)
+{
+	char cwd[PATH_MAX];
+
+	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		snprintf(buf, len, "%s", path);
+	else
+		snprintf(buf, len, "%s/%s", cwd, path);
+}
+
 static void write_who(int fd, const struct hvb_cpulock_who *who)
 {
-	char buf[WHO_MAX], pid[16], since[32];
+	char buf[WHO_MAX], pid[16], since[32], dir[PATH_MAX + 8];
 	time_t now = time(NULL);
 	struct tm tm;
 	size_t at = 0;
@@ -102,7 +113,8 @@ static void write_who(int fd, const struct hvb_cpulock_who *who)
 	buf[0] = '\0';
 	put_line(buf, sizeof(buf), &at, "pid", pid);
 	put_line(buf, sizeof(buf), &at, "command", who && who->command ? who->command : "?");
-	put_line(buf, sizeof(buf), &at, "run_dir", who && who->run_dir ? who->run_dir : "none");
+	abs_path(who && who->run_dir ? who->run_dir : "none", dir, sizeof(dir));
+	put_line(buf, sizeof(buf), &at, "run_dir", who && who->run_dir ? dir : "none");
 	put_line(buf, sizeof(buf), &at, "since", since);
 	/* Best effort: the lock is what counts, the text only explains it. */
 	if (!ftruncate(fd, 0) && pwrite(fd, buf, at, 0) < 0)

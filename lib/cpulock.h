@@ -42,7 +42,7 @@ struct hvb_cpulock {
 /* Who holds the locks: written into each lock file after locking. */
 struct hvb_cpulock_who {
 	const char *command; /* the command line */
-	const char *run_dir; /* the result directory it writes */
+	const char *run_dir; /* the result directory it writes (made absolute) */
 };
 
 /* The lock directory (see above), created if missing.  0, or -errno with
