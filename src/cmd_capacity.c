@@ -744,7 +744,7 @@ static int lock_cpus(struct cap_ctx *c, const char *run_id, int argc, char **arg
 	r = hvb_cpulock_take(&c->lock, c->cpus, n < c->n_cpus ? n : c->n_cpus, &who, true, err,
 			     sizeof(err));
 	if (r)
-		hvb_err("capacity: %s", err);
+		hvb_err("capacity: %s%s", err, r == -EBUSY ? "; " HVB_CPULOCK_HINT : "");
 	else
 		hvb_cpulock_describe(&c->lock, c->lock_desc, sizeof(c->lock_desc));
 	free((char *)who.command);

@@ -427,16 +427,6 @@ static int resolve_placement(struct run_opts *o)
 	return 0;
 }
 
-/* out/run_id, absolute: whoever reads a lock file may stand elsewhere. */
-static char *abs_run_dir(const char *out, const char *run_id)
-{
-	char cwd[PATH_MAX];
-
-	if (out[0] == '/' || !getcwd(cwd, sizeof(cwd)))
-		return xasprintf("%s/%s", out, run_id);
-	return xasprintf("%s/%s/%s", cwd, out, run_id);
-}
-
 /* A run that takes no lock still says when it shares a locked CPU. */
 static void warn_held(const struct run_opts *o, bool pinned)
 {
@@ -450,7 +440,7 @@ static void warn_held(const struct run_opts *o, bool pinned)
 }
 
 /*
- * The run's CPUs, locked for its life (lib/cpulock.h) before its first job
+ * The run's CPUs, locked for its life (probes/cpulock.h) before its first job
  * and before its disk is filled, so that a refused run leaves nothing
  * behind.  Unpinned (no CPU known) or --no-cpu-lock: nothing is taken, a
  * held lock is warned about.  0 (desc: the cpu_lock meta value) or the exit
@@ -471,11 +461,11 @@ static int lock_cpus(const struct run_opts *o, const char *cmdline, const char *
 		return 0;
 	}
 	struct hvb_cpulock_who who = { .command = cmdline,
-				       .run_dir = abs_run_dir(o->out, run_id) };
+				       .run_dir = xasprintf("%s/%s", o->out, run_id) };
 	r = hvb_cpulock_take(lock, o->place.cpus, o->place.vcpus, &who, false, err, sizeof(err));
 	free((char *)who.run_dir);
 	if (r) {
-		hvb_err("run: %s", err);
+		hvb_err("run: %s%s", err, r == -EBUSY ? "; " HVB_CPULOCK_HINT : "");
 		return r == -EBUSY ? HVB_EXIT_USAGE : HVB_EXIT_FAILURE;
 	}
 	hvb_cpulock_describe(lock, desc, len);

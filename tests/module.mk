@@ -37,6 +37,8 @@ test_xentrace_LINK := probes
 test_lathist_LINK := probes
 test_vmcost_LINK := probes
 test_kvm_trace_LINK := hv probes
+# The per-CPU run locks (probes/cpulock.c): libc only.
+test_cpulock_LINK := probes/cpulock.c
 # workloads/ with the hosted rt_* they call.
 test_harness_LINK := workloads native-rt
 test_workloads_LINK := workloads native-rt
@@ -54,8 +56,6 @@ test_records_LINK := lib probes workloads native-rt
 test_results_LINK := lib probes workloads native-rt
 test_host_kind_LINK := lib probes workloads native-rt
 test_host_irq_LINK := lib probes workloads native-rt
-# The per-CPU run locks: libc only.
-test_cpulock_LINK := lib/cpulock.c
 # One runner file over runners/common/ and the layers below.
 test_xen_trace_LINK := runners/xen/trace.c runners-common lib hv probes workloads native-rt
 # The run's configuration (runners/common/config.c: the probe switches).

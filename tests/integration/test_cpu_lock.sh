@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CPU locks (lib/cpulock.h, README "CPU locks"): while a run holds its CPU a
+# CPU locks (probes/cpulock.h, README "CPU locks"): while a run holds its CPU a
 # second run pinned there refuses (exit 2, naming the CPU, the holder's pid,
 # command line and run directory) and leaves no result directory; a run on
 # another CPU goes ahead; --no-cpu-lock measures anyway, recorded in meta;

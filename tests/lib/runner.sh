@@ -19,7 +19,7 @@ HVBENCH=${HVBENCH:-$O/hvbench}
 PY=${PYTHON:-python3}
 GUEST=$O/guest/hvbench-guest.elf
 tmp=$(mktemp -d "/tmp/hvb-${1:-test}-XXXXXX")
-# CPU locks (lib/cpulock.h) of this test alone unless tests/run set the
+# CPU locks (probes/cpulock.h) of this test alone unless tests/run set the
 # suite's: tests check correctness, not speed, and another worktree's suite
 # running at the same time must not make them refuse.
 export HVB_LOCK_DIR=${HVB_LOCK_DIR:-$tmp/cpu-locks}

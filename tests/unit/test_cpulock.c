@@ -1,5 +1,5 @@
 /*
- * Per-CPU run locks (lib/cpulock.c): a second holder of a CPU is refused
+ * Per-CPU run locks (probes/cpulock.c): a second holder of a CPU is refused
  * with the first one's pid, command and run directory; distinct CPUs do
  * not conflict; a killed holder leaves no lock; locks passed down through
  * HVB_CPU_LOCKS are shared by the children, a bogus variable is ignored;
@@ -106,8 +106,8 @@ static void test_conflict(void)
 	       "... naming the CPU and the holder's pid");
 	TAP_OK(strstr(child_err(), "(hvbench run?--cpu 3)") && strstr(child_err(), "/results/r1"),
 	       "... its command line (control bytes as ?) and run directory");
-	TAP_OK(strstr(child_err(), "--cpus") && strstr(child_err(), "--no-cpu-lock"),
-	       "... and what to do");
+	snprintf(path, sizeof(path), "(lock %s/cpu5.lock)", dir);
+	TAP_OK(strstr(child_err(), path), "... and the lock file");
 	snprintf(path, sizeof(path), "%s/cpu7.lock", dir);
 	fd = open(path, O_RDWR);
 	TAP_OK(fd >= 0 && !flock(fd, LOCK_EX | LOCK_NB), "... holding nothing (CPU 7 is free)");
@@ -122,6 +122,35 @@ static void test_conflict(void)
 	hvb_cpulock_release(&l);
 	TAP_EQ_INT(hvb_cpulock_held(dir, NULL, 0, desc, sizeof(desc)), 0, "none after release");
 	TAP_EQ_INT(take_in_child(same, 2, false), 0, "... and CPU 5 can be taken again");
+}
+
+/* A holder that writes nothing (flock(1)): the file still holds the last
+ * run's text, which must not be quoted as the holder. */
+static void test_silent_holder(int cpu)
+{
+	char path[300], want[64];
+	int fd, other;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/cpu%d.lock", dir, cpu);
+	pid = fork();
+	if (pid == 0) {
+		fd = open(path, O_RDONLY);
+		if (fd < 0 || flock(fd, LOCK_EX))
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	other = open(path, O_RDONLY);
+	while (other >= 0 && !flock(other, LOCK_EX | LOCK_NB)) /* until the child has it */
+		flock(other, LOCK_UN), usleep(1000);
+	close(other);
+	TAP_EQ_INT(take_in_child(&cpu, 1, false), 1, "a silent holder (flock(1)) is refused too");
+	snprintf(want, sizeof(want), "held by pid %d ", (int)pid);
+	TAP_OK(strstr(child_err(), want) && !strstr(child_err(), "in use by another run"),
+	       "... naming its pid from /proc/locks, not the file's earlier run");
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
 }
 
 /* A holder killed with SIGKILL: the kernel drops its flock. */
@@ -151,6 +180,7 @@ static void test_killed(void)
 	kill(pid, SIGKILL);
 	waitpid(pid, &st, 0);
 	TAP_EQ_INT(take_in_child(cpus, 1, false), 0, "after kill -9 of the holder CPU 9 is free");
+	test_silent_holder(cpus[0]);
 }
 
 static void test_pass_down(void)

@@ -134,26 +134,64 @@ static void who_field(const char *text, const char *key, char *out, size_t len)
 		}
 }
 
+/* The pid holding an flock on (dev, ino) per /proc/locks, or 0. */
+static int lock_holder(FILE *locks, dev_t dev, ino_t ino)
+{
+	char line[256];
+
+	rewind(locks);
+	while (fgets(line, sizeof(line), locks)) {
+		unsigned maj, min;
+		unsigned long long i;
+		char type[16];
+		int pid;
+
+		/* "1: FLOCK  ADVISORY  WRITE 1234 00:2a:5678 0 EOF"; "1: -> ..." waits */
+		if (strstr(line, "->") ||
+		    sscanf(line, "%*d: %15s %*s %*s %d %x:%x:%llu", type, &pid, &maj, &min, &i) != 5)
+			continue;
+		if (!strcmp(type, "FLOCK") && major(dev) == maj && minor(dev) == min && ino == i)
+			return pid;
+	}
+	return 0;
+}
+
+/* The pid /proc/locks says holds fd's file, or 0 if it cannot tell. */
+static int holder_pid(int fd)
+{
+	FILE *locks = fopen("/proc/locks", "re");
+	struct stat st;
+	int pid = 0;
+
+	if (locks && !fstat(fd, &st))
+		pid = lock_holder(locks, st.st_dev, st.st_ino);
+	if (locks)
+		fclose(locks);
+	return pid;
+}
+
 static void say_busy(int fd, int cpu, const char *path, char *err, size_t len)
 {
 	char text[WHO_MAX], pid[32], cmd[1024], dir[1024], since[64];
 	ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
+	int real = holder_pid(fd);
 
 	text[n > 0 ? n : 0] = '\0';
 	who_field(text, "pid", pid, sizeof(pid));
 	who_field(text, "command", cmd, sizeof(cmd));
 	who_field(text, "run_dir", dir, sizeof(dir));
 	who_field(text, "since", since, sizeof(since));
-	if (!pid[0])
+	/* The text is the last writer's: a holder that wrote nothing (flock(1),
+	 * or one that has just locked) leaves an earlier run's there. */
+	if (real > 0 && (!pid[0] || atoi(pid) != real))
+		snprintf(err, len, "CPU %d is held by pid %d (lock %s), which did not say who it "
+				   "is (flock(1)? or a run just starting)", cpu, real, path);
+	else if (!pid[0])
 		snprintf(err, len, "CPU %d is held (lock %s) by a process that wrote nothing into "
-				   "it (just starting, or flock(1)); wait for it to end, choose "
-				   "other CPUs with --cpus (or --cpu), or measure anyway with "
-				   "--no-cpu-lock (recorded in meta.csv)", cpu, path);
+				   "it (just starting, or flock(1))", cpu, path);
 	else
 		snprintf(err, len, "CPU %d is in use by another run: pid %s (%s), run directory "
-				   "%s, since %s (lock %s); wait for it to end, choose other CPUs "
-				   "with --cpus (or --cpu), or measure anyway with --no-cpu-lock "
-				   "(recorded in meta.csv)", cpu, pid, cmd, dir, since, path);
+				   "%s, since %s (lock %s)", cpu, pid, cmd, dir, since, path);
 }
 
 /* ------------------------------------------------------------ inherited */
@@ -332,28 +370,6 @@ void hvb_cpulock_release(struct hvb_cpulock *l)
 		close(l->fd[i]);
 	l->n = 0;
 	l->parent = 0;
-}
-
-/* The pid holding an flock on (dev, ino) per /proc/locks, or 0. */
-static int lock_holder(FILE *locks, dev_t dev, ino_t ino)
-{
-	char line[256];
-
-	rewind(locks);
-	while (fgets(line, sizeof(line), locks)) {
-		unsigned maj, min;
-		unsigned long long i;
-		char type[16];
-		int pid;
-
-		/* "1: FLOCK  ADVISORY  WRITE 1234 00:2a:5678 0 EOF"; "1: -> ..." waits */
-		if (strstr(line, "->") ||
-		    sscanf(line, "%*d: %15s %*s %*s %d %x:%x:%llu", type, &pid, &maj, &min, &i) != 5)
-			continue;
-		if (!strcmp(type, "FLOCK") && major(dev) == maj && minor(dev) == min && ino == i)
-			return pid;
-	}
-	return 0;
 }
 
 static int held_one(FILE *locks, const char *dir, int cpu, char *buf, size_t len, size_t *at)

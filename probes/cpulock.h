@@ -55,11 +55,16 @@ int hvb_cpulock_dir(char *dir, size_t len, char *err, size_t elen);
  * across exec and HVB_CPULOCK_ENV is set for children; else inherited ones
  * are closed on exec and HVB_CPULOCK_ENV is unset.  0; -EBUSY when a CPU
  * is held elsewhere, err naming the CPU, the holder's pid, command line
- * and run directory and what to do (nothing stays locked); other -errno
- * with err.  l is released (hvb_cpulock_release) on every error.
+ * and run directory (nothing stays locked: the caller adds what to do);
+ * other -errno with err.  l is released (hvb_cpulock_release) on every error.
  */
 int hvb_cpulock_take(struct hvb_cpulock *l, const int *cpus, unsigned n,
 		     const struct hvb_cpulock_who *who, bool pass_down, char *err, size_t len);
+
+/* What a refused run (-EBUSY) of the hvbench commands can do. */
+#define HVB_CPULOCK_HINT                                                                   \
+	"wait for it to end, choose other CPUs with --cpus (or --cpu), or measure anyway "  \
+	"with --no-cpu-lock (recorded in meta.csv cpu_lock)"
 
 /* What is locked, for meta.csv cpu_lock: "cpus 0,1 (flock DIR/cpu0.lock
  * DIR/cpu1.lock)", with "; passed down by pid P: cpus 0" for a parent's. */
