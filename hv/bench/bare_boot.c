@@ -21,7 +21,8 @@
  * guest's TSC at the harness's first instruction (HELLO u64[1]), related
  * to the host clock by reading the guest TSC at the HELLO exit.  Rounds
  * run in interleaved order (bare core core bare ...), pinned to the same
- * CPU, and the median of per-round ratios core / bare is printed, like
+ * CPU (locked against other runs for the tool's life and passed down to
+ * its core rounds' `hvbench run`, bench_lock.h), and the median of per-round ratios core / bare is printed, like
  * hv-bare-exit.  A figure for a report, not a test: nothing is asserted.
  *
  *   usage: hv-bare-boot [rounds (5)] [page-size 4k|2m (4k)] [guest-mem MiB (1024)] [cpu]
@@ -38,6 +39,7 @@
 #include <unistd.h>
 
 #include "bench_args.h"
+#include "bench_lock.h"
 #include "elf_load.h"
 #include "hvb/abi.h"
 #include "mem.h"
@@ -346,6 +348,7 @@ int main(int argc, char **argv)
 	double *first = calloc(rounds, sizeof(double)), *later = calloc(rounds, sizeof(double));
 	uint8_t *image;
 	size_t size;
+	struct hvb_cpulock lock;
 	cpu_set_t set;
 
 	if (strcmp(page_size, "4k") && strcmp(page_size, "2m"))
@@ -356,6 +359,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hv-bare-boot: %s (run make first)\n", err);
 		return 1;
 	}
+	/* Held until exit, and shared with the core rounds' `hvbench run --cpu`. */
+	bench_lock_cpu(&lock, TOOL, argc, argv, cpu, true,
+		       "wait for it to end, or give another cpu (the fourth argument)");
 	if (!mkdtemp(tmp)) {
 		perror("hv-bare-boot: mkdtemp");
 		return 1;

@@ -14,6 +14,9 @@
  * figure for a report, not a test: nothing is asserted.
  *
  *   usage: hv-bare-exit [exits-per-round (default 20000)] [rounds (default 10)] [cpu]
+ *
+ * With cpu it pins itself there and locks the CPU against hvbench runs
+ * (bench_lock.h): a CPU another run holds is refused with exit 2.
  */
 #include <errno.h>
 #include <sched.h>
@@ -24,6 +27,7 @@
 
 #include "bare_loop.h"
 #include "bench_args.h"
+#include "bench_lock.h"
 #include "exit.h"
 #include "watchdog.h"
 
@@ -83,7 +87,11 @@ int main(int argc, char **argv)
 	struct hv_run_opts opts = {.timeout_ns = 600ull * 1000000000ull};
 
 	if (argc > 3) {
+		struct hvb_cpulock lock; /* held until exit */
 		cpu_set_t set;
+
+		bench_lock_cpu(&lock, TOOL, argc, argv, cpu, false,
+			       "wait for it to end, or give another cpu (the third argument)");
 		CPU_ZERO(&set);
 		CPU_SET(cpu, &set);
 		if (sched_setaffinity(0, sizeof(set), &set))
