@@ -167,3 +167,19 @@ void hvb_printable(char *out, size_t len, const char *text, size_t max)
 		out[i] = (unsigned char)text[i] < 0x20 || text[i] == 0x7f ? '?' : text[i];
 	out[i] = '\0';
 }
+
+int hvb_fsync_parent(const char *path)
+{
+	char *p = xstrdup(path), *slash = strrchr(p, '/');
+	int fd, r = 0;
+
+	if (slash)
+		*slash = '\0';
+	fd = open(slash ? (*p ? p : "/") : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd))
+		r = -errno;
+	if (fd >= 0)
+		close(fd);
+	free(p);
+	return r;
+}

@@ -23,6 +23,7 @@
 #include "config.h"
 #include "cpulock.h"
 #include "disk.h"
+#include "export.h"
 #include "guest.h"
 #include "netns.h"
 #include "harness.h"
@@ -57,6 +58,7 @@ struct run_opts {
 	uint64_t reps, batches, goal_us, cpu; /* cpu: UINT64_MAX = default */
 	double timeout_s;
 	bool quick, quiet, no_cpu_lock;
+	const char *format; /* --format text|json */
 };
 
 static void utc_now(char *buf, size_t len)
@@ -371,6 +373,41 @@ static int print_summary(const char *dir)
 	return failed ? 1 : 0;
 }
 
+/* --format json: standard output is for the document alone, so everything
+ * else this process and its children (QEMU) print goes to standard error
+ * from here on.  The saved standard output, or -1. */
+static int json_stdout(void)
+{
+	int fd;
+
+	fflush(stdout);
+	fd = dup(STDOUT_FILENO);
+	if (fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+		hvb_err("run: --format json: cannot redirect standard output: %s",
+			strerror(errno));
+		return -1;
+	}
+	return fd;
+}
+
+/* The run document on the saved standard output.  0, or 1. */
+static int print_json(int fd, const char *dir, const char *run_id)
+{
+	FILE *f = fdopen(fd, "w");
+	int r;
+
+	if (!f) {
+		hvb_err("run: --format json: %s", strerror(errno));
+		return 1;
+	}
+	r = hvb_export_run_dir(f, dir, run_id);
+	if (fclose(f)) {
+		hvb_err("run: cannot write the JSON document: %s", strerror(errno));
+		return 1;
+	}
+	return r ? 1 : 0;
+}
+
 /* "4k" or "2m" (either case) to KiB; 0 for anything else. */
 static unsigned parse_page_size(const char *s)
 {
@@ -629,7 +666,7 @@ static int run_main(int argc, char **argv)
 	/* reps, batches, goal_us: 0 = not given (the defaults depend on --quick). */
 	struct run_opts o = {
 		.out = "results", .timeout_s = 600, .cpu = UINT64_MAX, .page_size = "4k",
-		.vcpus = 1,
+		.vcpus = 1, .format = "text",
 	};
 	const struct hvb_opt opts[] = {
 		OPT_STR("runner", 'r', &o.runners, "LIST",
@@ -684,6 +721,10 @@ static int run_main(int argc, char **argv)
 			 "workload's name after its family, e.g. open-loop.rate=20000 "
 			 "(`hvbench list` shows each workload's parameters, ranges and "
 			 "defaults; every value used is in meta.csv as param.KEY)"),
+		OPT_STR("format", 0, &o.format, "text|json",
+			"text: the summary table on standard output (default); json: one "
+			"JSON document (hvbench-run/1, results/FORMAT.md) on standard output "
+			"at the end, everything else on standard error"),
 		OPT_STR("latest", 0, &o.latest, "LINK",
 			"also point the symlink LINK at the run directory"),
 		OPT_STR("image", 0, &o.image, "PATH",
@@ -699,9 +740,10 @@ static int run_main(int argc, char **argv)
 	struct hvb_disk disk = { .lock_fd = -1 };
 	struct hvb_cpulock cpu_lock;
 	bool have_disk;
-	char err[512], lock_desc[2048], stopped_at[128] = "", started[32], finished[32], *cmdline, run_id[160];
+	char err[512], lock_desc[2048], stopped_at[128] = "", started[32], finished[32], *cmdline;
+	char run_id[160];
 	uint64_t tsc_khz;
-	int npos, r, failed_jobs, status = HVB_EXIT_SUCCESS;
+	int npos, r, failed_jobs, status = HVB_EXIT_SUCCESS, json_fd = -1;
 
 	r = hvb_opt_parse("run", run_usage, opts, argc, argv, &npos);
 	if (r)
@@ -710,6 +752,12 @@ static int run_main(int argc, char **argv)
 		hvb_err("run: unexpected argument '%s' (workloads go in --workload)", argv[1]);
 		return HVB_EXIT_USAGE;
 	}
+	if (strcmp(o.format, "text") && strcmp(o.format, "json")) {
+		hvb_err("run: --format must be text or json, not '%s'", o.format);
+		return HVB_EXIT_USAGE;
+	}
+	if (!strcmp(o.format, "json") && (json_fd = json_stdout()) < 0)
+		return HVB_EXIT_FAILURE;
 	o.page_kib = parse_page_size(o.page_size);
 	if (!o.page_kib) {
 		hvb_err("run: --page-size '%s': give 4k or 2m", o.page_size);
@@ -814,6 +862,8 @@ static int run_main(int argc, char **argv)
 		if (print_summary(dir) || failed_jobs)
 			status = HVB_EXIT_FAILURE;
 	}
+	if (json_fd >= 0 && print_json(json_fd, dir, run_id))
+		status = HVB_EXIT_FAILURE;
 	if (stopped_at[0] && !r)
 		status = 128 + (hvb_interrupted ? hvb_interrupted : SIGINT);
 	free(dir);

@@ -10,6 +10,7 @@
 #include "compare_context.h"
 #include "results.h"
 #include "stats.h"
+#include "thresholds.h"
 #include "util.h"
 
 void hvb_cmp_opts_init(struct hvb_cmp_opts *o)
@@ -82,6 +83,11 @@ static bool match_list(const char *globs, const char *name)
 		hit = hvb_glob_match(t, name);
 	free(copy);
 	return hit;
+}
+
+bool hvb_cmp_match_list(const char *globs, const char *name)
+{
+	return match_list(globs, name);
 }
 
 static struct side_key *side_find(struct side *s, const char *runner, const char *workload,
@@ -789,6 +795,19 @@ static void count_workloads(struct hvb_cmp_result *res)
 		res->wcount[res->workloads[i].verdict]++;
 }
 
+/* The minimum effect of a row: its thresholds file line's, or the default. */
+static void row_threshold(struct hvb_cmp_row *row, const struct hvb_cmp_result *res,
+			  const struct hvb_cmp_opts *o)
+{
+	const struct hvb_thresh_line *l =
+		res->thresholds ? hvb_thresholds_find(res->thresholds, row->runner,
+						      row->workload, row->metric)
+				: NULL;
+
+	row->threshold = l ? l->pct / 100 : o->threshold;
+	row->threshold_line = l ? l->line : 0;
+}
+
 void hvb_cmp_finish(struct hvb_cmp_result *res, const struct hvb_cmp_opts *o)
 {
 	double *p = xmalloc((res->n_rows ? res->n_rows : 1) * sizeof(*p));
@@ -801,10 +820,11 @@ void hvb_cmp_finish(struct hvb_cmp_result *res, const struct hvb_cmp_opts *o)
 	for (size_t i = 0; i < res->n_rows; i++) {
 		struct hvb_cmp_row *row = &res->rows[i];
 		row->q = p[i];
+		row_threshold(row, res, o);
 		if (!isnan(row->q)) {
 			bool lower = row->better == HVB_LOWER_IS_BETTER;
-			bool up = row->ci_lo > 1 + o->threshold;
-			bool down = row->ci_hi < 1 - o->threshold;
+			bool up = row->ci_lo > 1 + row->threshold;
+			bool down = row->ci_hi < 1 - row->threshold;
 			row->verdict = HVB_V_NO_CHANGE;
 			if (row->q < o->alpha && (up || down))
 				row->verdict = up == lower ? HVB_V_REGRESSION : HVB_V_IMPROVEMENT;
@@ -823,6 +843,19 @@ int hvb_cmp_exit_status(const struct hvb_cmp_result *res)
 	return res->count[HVB_V_REGRESSION] || res->cand_failed ? 1 : 0;
 }
 
+static int thresholds_load(struct hvb_cmp_result *res, const char *path, char *err,
+			   size_t errlen)
+{
+	struct hvb_thresholds *t = xcalloc(1, sizeof(*t));
+	int r = hvb_thresholds_read(path, t, err, errlen);
+
+	if (r)
+		free(t);
+	else
+		res->thresholds = t;
+	return r;
+}
+
 int hvb_cmp_dirs(const char *const *base, size_t n_base, const char *const *cand, size_t n_cand,
 		 const struct hvb_cmp_opts *o, struct hvb_cmp_result *res, char *err,
 		 size_t errlen)
@@ -834,6 +867,8 @@ int hvb_cmp_dirs(const char *const *base, size_t n_base, const char *const *cand
 	int r = 0;
 
 	memset(res, 0, sizeof(*res));
+	if (o->thresholds && (r = thresholds_load(res, o->thresholds, err, errlen)))
+		return r;
 	if (!o->base_runner != !o->cand_runner) {
 		fail(err, errlen, "runner against runner needs both --base-runner and --cand-runner");
 		return -EINVAL;
@@ -904,5 +939,8 @@ void hvb_cmp_result_free(struct hvb_cmp_result *res)
 	for (size_t i = 0; i < res->n_warnings; i++)
 		free(res->warnings[i]);
 	free(res->warnings);
+	if (res->thresholds)
+		hvb_thresholds_free(res->thresholds);
+	free(res->thresholds);
 	memset(res, 0, sizeof(*res));
 }

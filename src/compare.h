@@ -29,6 +29,8 @@
  * primary metrics (not the within-repetition .pNN percentiles). */
 #define HVB_CMP_DEFAULT_METRICS "ns_per_op,cycles_per_op,bandwidth,ops_per_s,boot_ms"
 
+struct hvb_thresholds;
+
 struct hvb_cmp_opts {
 	const char *metrics;   /* comma-separated globs; NULL = the default list */
 	const char *runners;   /* globs; NULL = all */
@@ -48,6 +50,9 @@ struct hvb_cmp_opts {
 	 * The same run may then stand on both sides (one run of kvm and
 	 * xen-pvh); each side still refuses a run given twice. */
 	const char *base_runner, *cand_runner;
+	/* A thresholds file (thresholds.h): per-metric minimum effects, the
+	 * first matching line's; threshold where none matches.  NULL: none. */
+	const char *thresholds;
 };
 
 /* Defaults: 2%, alpha 0.05, 95%, 10000 iterations, exact up to 20000,
@@ -79,6 +84,8 @@ struct hvb_cmp_row {
 	size_t n_unpaired;      /* values left out for want of a partner */
 	enum hvb_verdict verdict;
 	char *why;              /* reason for inconclusive / one-sided rows, else NULL */
+	double threshold;       /* the minimum effect the verdict used, fraction */
+	long threshold_line;    /* its line in the thresholds file, 0: the default */
 };
 
 /*
@@ -136,6 +143,7 @@ struct hvb_cmp_result {
 	 * (meta page_size) in base and cand. */
 	size_t n_warnings;
 	char **warnings;
+	struct hvb_thresholds *thresholds; /* read from opts->thresholds, or NULL */
 };
 
 /*
@@ -160,6 +168,9 @@ void hvb_cmp_row_eval(struct hvb_cmp_row *row, const struct hvb_cmp_opts *o);
 /* After every row is evaluated: BH q-values over the tested rows, verdicts
  * and counts, per metric row and per workload. */
 void hvb_cmp_finish(struct hvb_cmp_result *res, const struct hvb_cmp_opts *o);
+
+/* Does name match one of the comma-separated globs (NULL: any name)? */
+bool hvb_cmp_match_list(const char *globs, const char *name);
 
 /* Exit status for a result: 1 if a regression (a workload with a regressed
  * metric, or a cell that failed in cand only), else 0. */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "thresholds.h"
 #include "util.h"
 
 void hvb_cmp_args_free(struct hvb_cmp_args *a)
@@ -63,6 +64,21 @@ int hvb_cmp_run(const struct hvb_cmp_args *a, const struct hvb_cmp_opts *o,
 	return r;
 }
 
+/* A bad thresholds file is refused before ab runs anything; the
+ * comparison reads it again (hvb_cmp_dirs). */
+static int thresholds_check(const struct hvb_cmp_cli *c)
+{
+	struct hvb_thresholds t;
+	char err[1024];
+
+	if (hvb_thresholds_read(c->opts.thresholds, &t, err, sizeof(err))) {
+		hvb_err("%s: --thresholds %s", c->cmd, err);
+		return -1;
+	}
+	hvb_thresholds_free(&t);
+	return 0;
+}
+
 /* Options shared with `hvbench ab`. */
 int hvb_cmp_opts_parse(struct hvb_cmp_cli *c)
 {
@@ -77,7 +93,7 @@ int hvb_cmp_opts_parse(struct hvb_cmp_cli *c)
 	o->iters = (unsigned)c->iters;
 	o->min_reps = (unsigned)c->min_reps;
 	o->seed = c->seed;
-	return 0;
+	return o->thresholds ? thresholds_check(c) : 0;
 }
 
 void hvb_cmp_cli_init(struct hvb_cmp_cli *c, const char *cmd)

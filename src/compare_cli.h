@@ -35,6 +35,9 @@ struct hvb_cmp_cli {
 	OPT_STR("workload", 'w', &(c).opts.workloads, "GLOBS", "only these workloads"),           \
 	OPT_DOUBLE("threshold", 't', &(c).threshold_pct, 0, 100, "PCT",                           \
 		   "minimum effect in percent: smaller changes are 'no change' (default 2)"),     \
+	OPT_STR("thresholds", 0, &(c).opts.thresholds, "FILE",                                   \
+		"per-metric minimum effects, the first matching line's (hvbench thresholds "      \
+		"writes one); --threshold where no line matches"),                                \
 	OPT_DOUBLE("alpha", 'a', &(c).opts.alpha, 1e-6, 0.5, "A",                                 \
 		   "false discovery rate for the q-values (default 0.05)"),                       \
 	OPT_DOUBLE("confidence", 0, &(c).opts.confidence, 0.5, 0.9999, "C",                       \
