@@ -198,6 +198,8 @@ static const char ab_usage[] =
 	"independent samples): the table shows the median pair slowdown (> 1 is\n"
 	"worse) and labels the side medians as unpaired.  --runner/--workload go to both\n"
 	"the runs and the comparison; other run options go after '--'.\n"
+	"ab holds no CPU lock: each round's run locks its own CPUs, and a round whose\n"
+	"CPU another run holds stops ab with exit 2 (-- --no-cpu-lock: measure anyway).\n"
 	"Exit status as compare's: 0, 1 regression, 2 invalid; 128+signal if stopped.";
 
 /* Options that ab sets itself must not come in through "--". */
