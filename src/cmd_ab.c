@@ -198,6 +198,8 @@ static const char ab_usage[] =
 	"independent samples): the table shows the median pair slowdown (> 1 is\n"
 	"worse) and labels the side medians as unpaired.  --runner/--workload go to both\n"
 	"the runs and the comparison; other run options go after '--'.\n"
+	"ab holds no CPU lock: each round's run locks its own CPUs, and a round whose\n"
+	"CPU another run holds stops ab with exit 2 (-- --no-cpu-lock: measure anyway).\n"
 	"Exit status as compare's: 0, 1 regression, 2 invalid; 128+signal if stopped.";
 
 /* Options that ab sets itself must not come in through "--". */
@@ -262,6 +264,27 @@ static int prepare_out(const char *out, struct ab_side *side)
 	return 0;
 }
 
+/* The last line of a side's log (the child's refusal, e.g. a CPU held by
+ * another run) into buf, "" if unreadable. */
+static void log_last_line(const struct ab_side *s, char *buf, size_t len)
+{
+	char *log = xasprintf("%s.log", s->dir), tail[1024];
+	int fd = open(log, O_RDONLY | O_CLOEXEC);
+	off_t end = fd < 0 ? 0 : lseek(fd, 0, SEEK_END);
+	ssize_t n = end > 0 ? pread(fd, tail, sizeof(tail) - 1, end > 1023 ? end - 1023 : 0) : 0;
+	char *nl;
+
+	buf[0] = '\0';
+	if (fd >= 0)
+		close(fd);
+	free(log);
+	tail[n > 0 ? n : 0] = '\0';
+	while (n > 0 && tail[n - 1] == '\n')
+		tail[--n] = '\0';
+	nl = strrchr(tail, '\n');
+	snprintf(buf, len, "%s", nl ? nl + 1 : tail);
+}
+
 /* All rounds in ABBA order; returns 0, or the exit status to stop with. */
 static int run_rounds(struct ab_side *side, const struct ab_opts *o)
 {
@@ -282,8 +305,11 @@ static int run_rounds(struct ab_side *side, const struct ab_opts *o)
 			if (ab_stop)
 				break;
 			if (st == 2 || st < 0 || st > 1) {
-				hvb_err("ab: the %s run exited with status %d: see %s.log", s->name,
-					st, s->dir);
+				char last[1024];
+
+				log_last_line(s, last, sizeof(last));
+				hvb_err("ab: the %s run exited with status %d: see %s.log%s%s",
+					s->name, st, s->dir, last[0] ? "; it ends: " : "", last);
 				return HVB_EXIT_USAGE;
 			}
 		}

@@ -21,6 +21,7 @@
 #include "caps_probe.h"
 #include "cmd.h"
 #include "config.h"
+#include "cpulock.h"
 #include "disk.h"
 #include "export.h"
 #include "guest.h"
@@ -56,7 +57,7 @@ struct run_opts {
 	unsigned page_kib; /* HVB_PAGE_4K or HVB_PAGE_2M, from page_size */
 	uint64_t reps, batches, goal_us, cpu; /* cpu: UINT64_MAX = default */
 	double timeout_s;
-	bool quick, quiet;
+	bool quick, quiet, no_cpu_lock;
 	const char *format; /* --format text|json */
 };
 
@@ -463,6 +464,51 @@ static int resolve_placement(struct run_opts *o)
 	return 0;
 }
 
+/* A run that takes no lock still says when it shares a locked CPU. */
+static void warn_held(const struct run_opts *o, bool pinned)
+{
+	char dir[PATH_MAX], err[512], held[512];
+
+	if (!hvb_cpulock_dir(dir, sizeof(dir), err, sizeof(err)) &&
+	    hvb_cpulock_held(dir, pinned ? o->place.cpus : NULL, pinned ? o->place.vcpus : 0,
+			     held, sizeof(held)) > 0)
+		hvb_warn("CPU(s) %s locked by other runs (%s): this run measures with them%s", held,
+			 dir, pinned ? " (--no-cpu-lock)" : " (unpinned: it shares every CPU)");
+}
+
+/*
+ * The run's CPUs, locked for its life (probes/cpulock.h) before its first job
+ * and before its disk is filled, so that a refused run leaves nothing
+ * behind.  Unpinned (no CPU known) or --no-cpu-lock: nothing is taken, a
+ * held lock is warned about.  0 (desc: the cpu_lock meta value) or the exit
+ * status to stop with: 2 when a CPU is held.
+ */
+static int lock_cpus(const struct run_opts *o, const char *cmdline, const char *run_id,
+		     struct hvb_cpulock *lock, char *desc, size_t len)
+{
+	bool pinned = o->place.cpus[0] >= 0;
+	char err[2048];
+	int r;
+
+	lock->n = 0;
+	if (!pinned || o->no_cpu_lock) {
+		snprintf(desc, len, "%s", pinned ? "off (--no-cpu-lock)"
+						 : "none (unpinned: no CPU known, shares every CPU)");
+		warn_held(o, pinned);
+		return 0;
+	}
+	struct hvb_cpulock_who who = { .command = cmdline,
+				       .run_dir = xasprintf("%s/%s", o->out, run_id) };
+	r = hvb_cpulock_take(lock, o->place.cpus, o->place.vcpus, &who, false, err, sizeof(err));
+	free((char *)who.run_dir);
+	if (r) {
+		hvb_err("run: %s%s", err, r == -EBUSY ? "; " HVB_CPULOCK_HINT : "");
+		return r == -EBUSY ? HVB_EXIT_USAGE : HVB_EXIT_FAILURE;
+	}
+	hvb_cpulock_describe(lock, desc, len);
+	return 0;
+}
+
 static const char run_usage[] = "run [options]\n\n"
 				"Run workloads under runners and write a result directory.";
 
@@ -648,6 +694,10 @@ static int run_main(int argc, char **argv)
 			"host CPU of each vCPU / worker, comma-separated, one per --vcpus, "
 			"e.g. 0,1 (default: round robin from --cpu over this process's CPUs; "
 			"more vCPUs than CPUs is allowed and recorded as overcommit)"),
+		OPT_FLAG("no-cpu-lock", 0, &o.no_cpu_lock,
+			 "measure even if another run holds one of this run's CPUs (each host "
+			 "CPU is otherwise locked for the run's life, and a run whose CPU is "
+			 "held refuses; meta.csv cpu_lock says which)"),
 		OPT_DOUBLE("timeout", 0, &o.timeout_s, 1, 86400, "SECONDS",
 			   "limit for one job: one runner, one repetition (default 600)"),
 		OPT_STR("page-size", 0, &o.page_size, "4k|2m",
@@ -688,8 +738,10 @@ static int run_main(int argc, char **argv)
 	struct run_ctx ctx;
 	struct hvb_sink *sink = NULL;
 	struct hvb_disk disk = { .lock_fd = -1 };
+	struct hvb_cpulock cpu_lock;
 	bool have_disk;
-	char err[512], stopped_at[128] = "", started[32], finished[32], *cmdline, run_id[160];
+	char err[512], lock_desc[2048], stopped_at[128] = "", started[32], finished[32], *cmdline;
+	char run_id[160];
 	uint64_t tsc_khz;
 	int npos, r, failed_jobs, status = HVB_EXIT_SUCCESS, json_fd = -1;
 
@@ -757,22 +809,32 @@ static int run_main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN); /* a file size limit is a write error (EFBIG) */
 	hvb_run_id_make(run_id, sizeof(run_id));
+	cmdline = command_line(argc, argv);
+	status = lock_cpus(&o, cmdline, run_id, &cpu_lock, lock_desc, sizeof(lock_desc));
+	if (status) {
+		free(cmdline);
+		hvb_selection_free(&sel);
+		hvb_config_free(&cfg);
+		return status;
+	}
 	status = prepare_disk(&o, &sel, run_id, &disk, &have_disk);
 	if (!status && open_sink(&o, run_id, &sink))
 		status = HVB_EXIT_FAILURE;
 	if (status) {
 		hvb_disk_remove(&disk);
+		hvb_cpulock_release(&cpu_lock);
+		free(cmdline);
 		hvb_selection_free(&sel);
 		hvb_config_free(&cfg);
 		return status;
 	}
 	cfg.disk = have_disk ? &disk : NULL;
 	tsc_khz = hvb_tsc_khz_measure(50);
-	cmdline = command_line(argc, argv);
 	utc_now(started, sizeof(started));
 	hvb_sink_meta(sink, "started_utc", started);
 	hvb_meta_host(sink);
 	meta_matrix(sink, &sel, &o, &cfg, cmdline, tsc_khz);
+	hvb_sink_meta(sink, "cpu_lock", lock_desc);
 	if (have_disk)
 		hvb_disk_meta(&disk, sink);
 	hvb_sink_write_meta(sink); /* so a run killed later says what it was asked to do */
@@ -806,6 +868,7 @@ static int run_main(int argc, char **argv)
 		status = 128 + (hvb_interrupted ? hvb_interrupted : SIGINT);
 	free(dir);
 	free(cmdline);
+	hvb_cpulock_release(&cpu_lock); /* the run's last use of its CPUs is over */
 	hvb_selection_free(&sel);
 	hvb_config_free(&cfg);
 	return status;

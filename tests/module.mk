@@ -38,6 +38,8 @@ test_lathist_LINK := probes
 test_tsc_LINK := probes
 test_vmcost_LINK := probes
 test_kvm_trace_LINK := hv probes
+# The per-CPU run locks (probes/cpulock.c): libc only.
+test_cpulock_LINK := probes/cpulock.c
 # workloads/ with the hosted rt_* they call.
 test_harness_LINK := workloads native-rt
 test_workloads_LINK := workloads native-rt
