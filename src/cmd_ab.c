@@ -178,8 +178,8 @@ static int run_side(struct ab_side *s, const struct ab_opts *o, unsigned round)
 }
 
 static const char ab_usage[] =
-	"ab [--a BASE | --a-rev REV] [--b CAND | --b-rev REV] [side options] [options]\n"
-	"   [-- run options]\n\n"
+	"ab [--a BIN | --a-rev REV] [--b BIN | --b-rev REV] [side options]\n"
+	"   [options] [-- run options]\n\n"
 	"A/B test on one host.  A (base) and B (candidate) are configurations: each an\n"
 	"hvbench binary or build directory (default: this hvbench; e.g. --a ../main/build\n"
 	"--b build) or a git revision of hvbench (--a-rev main --b-rev HEAD: checked out\n"
