@@ -101,7 +101,9 @@ static int build(struct ab_side *s, char **make_args, size_t n_make_args)
 		s->commit, s->label, s->build_log);
 	st = step(argv, s->build_log, s->src);
 	free(argv);
-	fprintf(stderr, "%s\n", st ? "failed" : "ok");
+	fprintf(stderr, "%s\n", ab_stop ? "stopped" : st ? "failed" : "ok");
+	if (st && ab_stop)
+		return -1; /* ab says it was stopped */
 	if (st) {
 		hvb_err("ab: --%s-rev %s (%.12s): the build failed (status %d), see %s", s->name,
 			s->cli->rev, s->commit, st, s->build_log);

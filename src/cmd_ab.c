@@ -316,6 +316,9 @@ static int sides_build(struct ab_side *side, const struct ab_opts *o, const char
 		if (o->side[i].rev && ab_rev_build(&side[i], o->repo, out, make_args, n_make_args))
 			r = HVB_EXIT_USAGE;
 	ab_words_free(make_args, n_make_args);
+	if (ab_stop)
+		fprintf(stderr, "hvbench: ab: stopped by signal %d while building; nothing ran\n",
+			(int)ab_stop);
 	return ab_stop ? 128 + (int)ab_stop : r;
 }
 

@@ -95,6 +95,8 @@ if wait_until 60 test -e "$tmp/intr/src-a/Makefile"; then
 	wait $pid
 	rc=$?
 	check "Ctrl-C during a build: exit 130 (rc $rc)" [ $rc -eq 130 ]
+	check "Ctrl-C during a build: says it stopped, not that the build failed" \
+		sh -c "grep -q 'stopped by signal 2 while building' '$tmp/intr.err' && ! grep -q 'the build failed' '$tmp/intr.err'"
 	check "Ctrl-C during a build: the worktree is removed" \
 		sh -c "[ ! -e '$tmp/intr/src-a' ] && [ \$(git -C '$repo' worktree list | wc -l) -eq 1 ]"
 else
