@@ -12,6 +12,7 @@
 #include "stats.h"
 #include "thresholds.h"
 #include "util.h"
+#include "workload.h"
 
 void hvb_cmp_opts_init(struct hvb_cmp_opts *o)
 {
@@ -88,6 +89,19 @@ static bool match_list(const char *globs, const char *name)
 bool hvb_cmp_match_list(const char *globs, const char *name)
 {
 	return match_list(globs, name);
+}
+
+/*
+ * Every booting runner writes a boot row next to whatever workloads ran:
+ * a change that slows the boot must not vanish from the verdict because
+ * --workload named what the guest ran.  Only no_boot leaves it out; a
+ * --workload list that names boot alone keeps only boot.
+ */
+bool hvb_cmp_workload_selected(const struct hvb_cmp_opts *o, const char *workload)
+{
+	if (!strcmp(workload, HVB_BOOT_WORKLOAD))
+		return !o->no_boot;
+	return match_list(o->workloads, workload);
 }
 
 static struct side_key *side_find(struct side *s, const char *runner, const char *workload,
@@ -416,7 +430,7 @@ static int side_read_dir(struct side *s, size_t dir_i, const char *dir,
 		const char *key_runner = cross_key(o, s, row->runner);
 		struct side_key *k;
 		if (!key_runner || !match_list(o->runners, row->runner) ||
-		    !match_list(o->workloads, row->workload))
+		    !hvb_cmp_workload_selected(o, row->workload))
 			continue;
 		if (!strncmp(row->workload, "mem/", 4))
 			side_page_note(s, res, dir, row->runner, run_page_size(&run, row->runner));

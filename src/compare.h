@@ -34,7 +34,8 @@ struct hvb_thresholds;
 struct hvb_cmp_opts {
 	const char *metrics;   /* comma-separated globs; NULL = the default list */
 	const char *runners;   /* globs; NULL = all */
-	const char *workloads; /* globs; NULL = all */
+	const char *workloads; /* globs; NULL = all (boot is in any case, see no_boot) */
+	bool no_boot;          /* leave out the boot rows (boot_ms) that --workload keeps */
 	double threshold;      /* minimum effect, fraction (0.02 = 2%) */
 	double alpha;          /* FDR level for q */
 	double confidence;     /* of the bootstrap interval, e.g. 0.95 */
@@ -58,6 +59,10 @@ struct hvb_cmp_opts {
 /* Defaults: 2%, alpha 0.05, 95%, 10000 iterations, exact up to 20000,
  * seed 1, at least 3 repetitions per side. */
 void hvb_cmp_opts_init(struct hvb_cmp_opts *o);
+
+/* Whether rows of workload are compared: boot (boot_ms) unless no_boot,
+ * any other workload when it matches the workloads globs. */
+bool hvb_cmp_workload_selected(const struct hvb_cmp_opts *o, const char *workload);
 
 enum hvb_verdict {
 	HVB_V_NO_CHANGE,

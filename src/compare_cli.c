@@ -12,6 +12,7 @@
 #include "cmd.h"
 #include "thresholds.h"
 #include "util.h"
+#include "workload.h"
 
 void hvb_cmp_args_free(struct hvb_cmp_args *a)
 {
@@ -87,6 +88,11 @@ int hvb_cmp_opts_parse(struct hvb_cmp_cli *c)
 	if (hvb_cmp_format_parse(c->format, &c->fmt)) {
 		hvb_err("%s: unknown --format '%s' (table, csv, json or markdown)", c->cmd,
 			c->format);
+		return -1;
+	}
+	if (o->no_boot && o->workloads && !strcmp(o->workloads, HVB_BOOT_WORKLOAD)) {
+		hvb_err("%s: --workload boot with --no-boot leaves nothing to compare: give "
+			"one of them", c->cmd);
 		return -1;
 	}
 	o->threshold = c->threshold_pct / 100;

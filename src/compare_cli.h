@@ -32,7 +32,10 @@ struct hvb_cmp_cli {
 	OPT_STR("cand-runner", 0, &(c).opts.cand_runner, "RUNNER",                                \
 		"... against the cand side's rows of RUNNER (e.g. --base-runner kvm "            \
 		"--cand-runner xen-pvh; one run may be both sides)"),                             \
-	OPT_STR("workload", 'w', &(c).opts.workloads, "GLOBS", "only these workloads"),           \
+	OPT_STR("workload", 'w', &(c).opts.workloads, "GLOBS",                                    \
+		"only these workloads; boot (boot_ms of VM runners) stays unless "                \
+		"--no-boot, and '-w boot' compares boot alone"),                                  \
+	OPT_FLAG("no-boot", 0, &(c).opts.no_boot, "leave out boot_ms (workload boot)"),           \
 	OPT_DOUBLE("threshold", 't', &(c).threshold_pct, 0, 100, "PCT",                           \
 		   "minimum effect in percent: smaller changes are 'no change' (default 2)"),     \
 	OPT_STR("thresholds", 0, &(c).opts.thresholds, "FILE",                                   \

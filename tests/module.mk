@@ -73,6 +73,8 @@ test_stats_LINK := src/stats.c lib probes workloads native-rt
 # The capacity search alone (pure; stats.c for the median).
 test_capacity_search_LINK := src/capacity_search.c src/stats.c lib probes workloads native-rt
 test_ab_LINK := src/stats.c lib probes workloads native-rt
+# A side of hvbench ab: its words, identity and command line.
+test_ab_side_LINK := src/ab_side.c lib probes workloads native-rt
 test_placement_LINK := src/placement.c
 test_compare_LINK := src/compare.c src/compare_context.c src/thresholds.c src/stats.c lib probes workloads native-rt
 # Thresholds files, their derivation from run directories and their use

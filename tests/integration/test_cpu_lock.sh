@@ -73,7 +73,7 @@ check "... recorded: meta cpu_lock off (--no-cpu-lock)" \
 check "... with a warning naming the holder" \
 	err_has anyway "warning: CPU\(s\) $C0 \(pid $holder\) locked by other runs"
 
-cmd abheld ab --a "$O" --b "$O" --reps 1 -r native -w $W --out "$tmp/abheld" -- --quick \
+cmd abheld ab --aa --a "$O" --b "$O" --reps 1 -r native -w $W --out "$tmp/abheld" -- --quick \
 	--cpu "$C0"
 check "ab on the held CPU stops with exit 2" [ "$rc" -eq 2 ]
 check "... quoting its run's refusal" grep -q "it ends: .*CPU $C0 is in use.*pid $holder" \
@@ -98,7 +98,7 @@ check "... and a new run on it exits 0" [ "$rc" -eq 0 ]
 check "... and names itself in the lock file" grep -q "^run_dir ${dir%/}$" "$LD/cpu$C0.lock"
 
 # --- ab: children one after another, no deadlock on each other
-cmd ab ab --a "$O" --b "$O" --reps 2 -r native -w $W --out "$tmp/ab" -- --quick --cpu "$C0"
+cmd ab ab --aa --a "$O" --b "$O" --reps 2 -r native -w $W --out "$tmp/ab" -- --quick --cpu "$C0"
 check "ab of 2 rounds on CPU $C0 ends (0 or 1, not 2)" [ "$rc" -le 1 ]
 [ "$rc" -le 1 ] || echo "# $(tail -c 400 "$tmp/ab.err")"
 n=$(grep -l "^cpu_lock,cpus $C0 (flock $LD/cpu$C0.lock)$" "$tmp"/ab/[ab]/*/meta.csv 2>/dev/null |
