@@ -4,7 +4,8 @@
  * repetition with a known value, so the test controls the truth and runs in
  * a fraction of a second per round:
  *   ABBA order, one run per side per round, the comparison and its exit
- *   status, a failing side, refused options, and Ctrl-C.
+ *   status, a failing side, refused options, the gate (refusals before any
+ *   round, exit 3), and Ctrl-C.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -138,6 +139,88 @@ static int run_ab(const char *env, const char *args, char **out)
 
 /* ---------------------------------------------------------------- tests */
 
+/* Did a refused ab leave no trace: no round ran, no directory made? */
+static bool nothing_ran(const char *name)
+{
+	char *order = xasprintf("%s/%s-order", tmpdir, name), *out = xasprintf("%s/%s", tmpdir, name);
+	bool none = access(order, F_OK) && access(out, F_OK);
+
+	free(order), free(out);
+	return none;
+}
+
+/* ab's gate: refusals before any round, the mode said, its exit statuses. */
+static void test_ab_gate(void)
+{
+	char *out, *args, *env;
+	int rc;
+
+	env = xasprintf("FAKE_LOG=%s/g3-order", tmpdir);
+	args = xasprintf("--gate --reps 3 --out %s/g3", tmpdir);
+	rc = run_ab(env, args, &out);
+	CHECK(rc == 2 && strstr(out, "3 round(s) can never reach alpha=0.05") &&
+		      strstr(out, "paired sign-flip test with 3 rounds is 0.25 (2/2^n)") &&
+		      strstr(out, "use --reps 6 or more"),
+	      "--gate --reps 3: refused (exit 2): 2/2^3 = 0.25, the smallest --reps is 6");
+	TAP_OK(nothing_ran("g3"), "... before running any round");
+	free(env), free(args), free(out);
+
+	args = xasprintf("--gate --unpaired --reps 3 --out %s/gu", tmpdir);
+	rc = run_ab("", args, &out);
+	CHECK(rc == 2 && strstr(out, "rank permutation test with 3 rounds is 0.1") &&
+		      strstr(out, "use --reps 4 or more"),
+	      "--unpaired: the rank test's floor 2/C(6,3) = 0.1, so 4 rounds");
+	free(args), free(out);
+
+	args = xasprintf("--reps 5 --out %s/ci5", tmpdir);
+	rc = run_ab("CI=true", args, &out);
+	CHECK(rc == 2 && strstr(out, "gate: 5 round(s) can never reach"),
+	      "CI=true turns the gate on: 5 rounds refused");
+	free(args), free(out);
+
+	env = xasprintf("FAKE_LOG=%s/q-order CI=true", tmpdir);
+	args = xasprintf("--reps 6 --out %s/q -- --quick", tmpdir);
+	rc = run_ab(env, args, &out);
+	CHECK(rc == 2 && strstr(out, "'--quick' after -- makes every run a smoke test") &&
+		      strstr(out, "CI=true in the environment"),
+	      "gate: a --quick run is refused, saying why the gate is on");
+	TAP_OK(nothing_ran("q"), "... before running any round");
+	free(env), free(args), free(out);
+
+	args = xasprintf("--no-gate --reps 3 --out %s/nogate", tmpdir);
+	rc = run_ab("CI=true", args, &out);
+	CHECK(rc == 0 && strstr(out, "warning: ab: 3 round(s) can never reach alpha") &&
+		      strstr(out, "3 pairs") && strstr(out, "gate: off (--no-gate)"),
+	      "--no-gate under CI=true: warned, ran, said the gate is off, exit 0");
+	free(args), free(out);
+
+	/* B's ns_per_op 10% slower in every round, its bandwidth not: 6 rounds
+	 * give p = 2/2^6 for that metric, q = 2 x p over the 2 tested ones */
+	args = xasprintf("--gate --reps 6 --out %s/g6", tmpdir);
+	rc = run_ab("FAKE_SLOW_B=1.10", args, &out);
+	CHECK(rc == 3 && strstr(out, "gate: on (--gate)") &&
+		      strstr(out, "native micro/syscall ns_per_op: no verdict") &&
+		      strstr(out, "p=0.0312 is below alpha, but Benjamini-Hochberg over 2 tested "
+				  "metrics makes it q=0.0625") &&
+		      strstr(out, "needs p below 0.025, at least 7 rounds"),
+	      "--gate, 6 rounds, B 10% slower in one of 2 metrics: inconclusive (exit 3), "
+	      "BH named, 7 rounds asked for");
+	free(args), free(out);
+	args = xasprintf("--gate --reps 7 --out %s/g7", tmpdir);
+	rc = run_ab("FAKE_SLOW_B=1.10", args, &out);
+	CHECK(rc == 1 && strstr(out, "gate: FAIL: regression (exit 1)"),
+	      "--gate, 7 rounds: the gate fails on the regression (exit 1)");
+	free(args), free(out);
+
+	args = xasprintf("--gate --reps 6 --ratio-to native --out %s/gnone", tmpdir);
+	rc = run_ab("", args, &out);
+	CHECK(rc == 3 && strstr(out, "other than those of --ratio-to native") &&
+		      strstr(out, "gate: INCONCLUSIVE, nothing was compared"),
+	      "--gate: nothing compared (only the --ratio-to runner ran) is inconclusive, "
+	      "exit 3");
+	free(args), free(out);
+}
+
 static void test_ab(void)
 {
 	char *out, *args, *env, *order_log = xasprintf("%s/order", tmpdir), *order;
@@ -213,6 +296,8 @@ static void test_ab(void)
 	rc = run_ab("", args, &out);
 	CHECK(rc == 2 && strstr(out, "not empty"), "a used output directory is refused");
 	free(args), free(out);
+
+	test_ab_gate();
 
 	char *cmd = xasprintf("%s ab --a %s/nothing --b %s/b >/dev/null 2>&1", hvbench, tmpdir,
 			      tmpdir);
