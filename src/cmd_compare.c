@@ -99,7 +99,8 @@ static int compare_main(int argc, char **argv)
 
 static const struct hvb_cmd compare_cmd = {
 	.name = "compare",
-	.summary = "compare two sets of results: regressions beyond noise (exit 1 if any)",
+	.summary = "compare two sets of results: regressions beyond noise (exit 1; --gate: 3 "
+		   "if one cannot be judged)",
 	.main = compare_main,
 	.order = 4,
 };
