@@ -149,55 +149,59 @@ static bool nothing_ran(const char *name)
 	return none;
 }
 
+/* run_ab() with "--out <tmpdir>/<dir> <opts>". */
+static int ab_in(const char *env, const char *dir, const char *opts, char **out)
+{
+	char *args = xasprintf("--out %s/%s %s", tmpdir, dir, opts);
+	int rc = run_ab(env, args, out);
+
+	free(args);
+	return rc;
+}
+
 /* ab's gate: refusals before any round, the mode said, its exit statuses. */
 static void test_ab_gate(void)
 {
-	char *out, *args, *env;
+	char *out, *env;
 	int rc;
 
 	env = xasprintf("FAKE_LOG=%s/g3-order", tmpdir);
-	args = xasprintf("--gate --reps 3 --out %s/g3", tmpdir);
-	rc = run_ab(env, args, &out);
+	rc = ab_in(env, "g3", "--gate --reps 3", &out);
 	CHECK(rc == 2 && strstr(out, "3 round(s) can never reach alpha=0.05") &&
 		      strstr(out, "paired sign-flip test with 3 rounds is 0.25 (2/2^n)") &&
 		      strstr(out, "use --reps 6 or more"),
 	      "--gate --reps 3: refused (exit 2): 2/2^3 = 0.25, the smallest --reps is 6");
 	TAP_OK(nothing_ran("g3"), "... before running any round");
-	free(env), free(args), free(out);
+	free(env), free(out);
 
-	args = xasprintf("--gate --unpaired --reps 3 --out %s/gu", tmpdir);
-	rc = run_ab("", args, &out);
+	rc = ab_in("", "gu", "--gate --unpaired --reps 3", &out);
 	CHECK(rc == 2 && strstr(out, "rank permutation test with 3 rounds is 0.1") &&
 		      strstr(out, "use --reps 4 or more"),
 	      "--unpaired: the rank test's floor 2/C(6,3) = 0.1, so 4 rounds");
-	free(args), free(out);
+	free(out);
 
-	args = xasprintf("--reps 5 --out %s/ci5", tmpdir);
-	rc = run_ab("CI=true", args, &out);
+	rc = ab_in("CI=true", "ci5", "--reps 5", &out);
 	CHECK(rc == 2 && strstr(out, "gate: 5 round(s) can never reach"),
 	      "CI=true turns the gate on: 5 rounds refused");
-	free(args), free(out);
+	free(out);
 
 	env = xasprintf("FAKE_LOG=%s/q-order CI=true", tmpdir);
-	args = xasprintf("--reps 6 --out %s/q -- --quick", tmpdir);
-	rc = run_ab(env, args, &out);
+	rc = ab_in(env, "q", "--reps 6 -- --quick", &out);
 	CHECK(rc == 2 && strstr(out, "'--quick' after -- makes every run a smoke test") &&
 		      strstr(out, "CI=true in the environment"),
 	      "gate: a --quick run is refused, saying why the gate is on");
 	TAP_OK(nothing_ran("q"), "... before running any round");
-	free(env), free(args), free(out);
+	free(env), free(out);
 
-	args = xasprintf("--no-gate --reps 3 --out %s/nogate", tmpdir);
-	rc = run_ab("CI=true", args, &out);
+	rc = ab_in("CI=true", "nogate", "--no-gate --reps 3", &out);
 	CHECK(rc == 0 && strstr(out, "warning: ab: 3 round(s) can never reach alpha") &&
 		      strstr(out, "3 pairs") && strstr(out, "gate: off (--no-gate)"),
 	      "--no-gate under CI=true: warned, ran, said the gate is off, exit 0");
-	free(args), free(out);
+	free(out);
 
 	/* B's ns_per_op 10% slower in every round, its bandwidth not: 6 rounds
 	 * give p = 2/2^6 for that metric, q = 2 x p over the 2 tested ones */
-	args = xasprintf("--gate --reps 6 --out %s/g6", tmpdir);
-	rc = run_ab("FAKE_SLOW_B=1.10", args, &out);
+	rc = ab_in("FAKE_SLOW_B=1.10", "g6", "--gate --reps 6", &out);
 	CHECK(rc == 3 && strstr(out, "gate: on (--gate)") &&
 		      strstr(out, "native micro/syscall ns_per_op: no verdict") &&
 		      strstr(out, "p=0.0312 is below alpha, but Benjamini-Hochberg over 2 tested "
@@ -205,20 +209,18 @@ static void test_ab_gate(void)
 		      strstr(out, "needs p below 0.025, at least 7 rounds"),
 	      "--gate, 6 rounds, B 10% slower in one of 2 metrics: inconclusive (exit 3), "
 	      "BH named, 7 rounds asked for");
-	free(args), free(out);
-	args = xasprintf("--gate --reps 7 --out %s/g7", tmpdir);
-	rc = run_ab("FAKE_SLOW_B=1.10", args, &out);
+	free(out);
+	rc = ab_in("FAKE_SLOW_B=1.10", "g7", "--gate --reps 7", &out);
 	CHECK(rc == 1 && strstr(out, "gate: FAIL: regression (exit 1)"),
 	      "--gate, 7 rounds: the gate fails on the regression (exit 1)");
-	free(args), free(out);
+	free(out);
 
-	args = xasprintf("--gate --reps 6 --ratio-to native --out %s/gnone", tmpdir);
-	rc = run_ab("", args, &out);
+	rc = ab_in("", "gnone", "--gate --reps 6 --ratio-to native", &out);
 	CHECK(rc == 3 && strstr(out, "other than those of --ratio-to native") &&
 		      strstr(out, "gate: INCONCLUSIVE, nothing was compared"),
 	      "--gate: nothing compared (only the --ratio-to runner ran) is inconclusive, "
 	      "exit 3");
-	free(args), free(out);
+	free(out);
 }
 
 static void test_ab(void)
