@@ -712,7 +712,8 @@ static int merge_sides(struct side *base, struct side *cand, bool paired,
 		row->verdict = HVB_V_ONLY_CAND;
 		row->why = missing_reason(res, "base", b->runner, b->workload, b->metric, &failed);
 	}
-	qsort(res->rows, res->n_rows, sizeof(*res->rows), cmp_rows);
+	if (res->n_rows) /* rows is NULL then, which qsort must not get */
+		qsort(res->rows, res->n_rows, sizeof(*res->rows), cmp_rows);
 	return 0;
 }
 
