@@ -262,7 +262,12 @@ static int check_gate(const struct ab_opts *o)
 
 	if (need && o->reps >= need)
 		return 0;
-	if (!need)
+	if (need && hvb_cmp_min_p(c, c->paired, (unsigned)o->reps) < c->alpha)
+		say("ab: %s%llu round(s) are fewer than --min-reps %u: every metric would be "
+		    "inconclusive; use --reps %u or more%s",
+		    gate ? "gate: " : "", (unsigned long long)o->reps, c->min_reps, need,
+		    gate ? " (or --no-gate to look without a verdict)" : "");
+	else if (!need)
 		say("ab: %sno number of rounds can reach alpha=%g with --iters %u: raise --iters "
 		    "or --alpha",
 		    gate ? "gate: " : "", c->alpha, c->iters);

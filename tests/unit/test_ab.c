@@ -180,6 +180,12 @@ static void test_ab_gate(void)
 	      "--unpaired: the rank test's floor 2/C(6,3) = 0.1, so 4 rounds");
 	free(out);
 
+	rc = ab_in("", "mr", "--gate --reps 7 --min-reps 10", &out);
+	CHECK(rc == 2 && strstr(out, "gate: 7 round(s) are fewer than --min-reps 10") &&
+		      strstr(out, "use --reps 10 or more"),
+	      "--gate: rounds that reach alpha but not --min-reps are refused, saying which");
+	free(out);
+
 	rc = ab_in("CI=true", "ci5", "--reps 5", &out);
 	CHECK(rc == 2 && strstr(out, "gate: 5 round(s) can never reach"),
 	      "CI=true turns the gate on: 5 rounds refused");
