@@ -71,6 +71,10 @@ check "... under CI=true: exit 3" [ $? -eq 3 ]
 CI=true "$HVBENCH" compare --no-gate "$BASE" "$(fx straddle)" >"$tmp/str_ng.out" 2>&1
 check "... CI=true --no-gate: exit 0, 'gate: off (--no-gate)'" \
 	sh -c "[ $? -eq 0 ] && grep -qF 'gate: off (--no-gate)' '$tmp/str_ng.out'"
+printf 'runner,workload,metric,threshold_pct\nkvm,cpu/sha256,ns_per_op,10\n' >"$tmp/th.csv"
+cmp str_th --gate --thresholds "$tmp/th.csv" "$BASE" "$(fx straddle)"
+check "... the same with a 10% threshold for it (--thresholds): within it, the gate passes" \
+	sh -c "[ $rc -eq 0 ] && grep -qF 'gate: PASS: all 6 gated metric(s) judged' '$tmp/str_th.out'"
 
 # ------------------------------------------- too few reps: --quick (2) vs 3
 cmp few "$(fx quick)" "$(fx three)"
