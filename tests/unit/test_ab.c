@@ -159,45 +159,48 @@ static int ab_in(const char *env, const char *dir, const char *opts, char **out)
 	return rc;
 }
 
+/* What ab refuses before running any round (exit 2), and what it says. */
+static const struct refusal {
+	const char *env, *dir, *opts;
+	const char *says[3];
+	const char *desc;
+} refusals[] = {
+	{ "", "g3", "--gate --reps 3",
+	  { "3 round(s) can never reach alpha=0.05",
+	    "paired sign-flip test with 3 rounds is 0.25 (2/2^n)", "use --reps 6 or more" },
+	  "--gate --reps 3: refused (exit 2): 2/2^3 = 0.25, the smallest --reps is 6" },
+	{ "", "gu", "--gate --unpaired --reps 3",
+	  { "rank permutation test with 3 rounds is 0.1", "use --reps 4 or more" },
+	  "--unpaired: the rank test's floor 2/C(6,3) = 0.1, so 4 rounds" },
+	{ "", "mr", "--gate --reps 7 --min-reps 10",
+	  { "gate: 7 round(s) are fewer than --min-reps 10", "use --reps 10 or more" },
+	  "--gate: rounds that reach alpha but not --min-reps are refused, saying which" },
+	{ "CI=true", "ci5", "--reps 5",
+	  { "gate: 5 round(s) can never reach" },
+	  "CI=true turns the gate on: 5 rounds refused" },
+	{ "CI=true", "q", "--reps 6 -- --quick",
+	  { "'--quick' after -- makes every run a smoke test", "CI=true in the environment" },
+	  "gate: a --quick run is refused, saying why the gate is on" },
+};
+
 /* ab's gate: refusals before any round, the mode said, its exit statuses. */
 static void test_ab_gate(void)
 {
 	char *out, *env;
 	int rc;
 
-	env = xasprintf("FAKE_LOG=%s/g3-order", tmpdir);
-	rc = ab_in(env, "g3", "--gate --reps 3", &out);
-	CHECK(rc == 2 && strstr(out, "3 round(s) can never reach alpha=0.05") &&
-		      strstr(out, "paired sign-flip test with 3 rounds is 0.25 (2/2^n)") &&
-		      strstr(out, "use --reps 6 or more"),
-	      "--gate --reps 3: refused (exit 2): 2/2^3 = 0.25, the smallest --reps is 6");
-	TAP_OK(nothing_ran("g3"), "... before running any round");
-	free(env), free(out);
-
-	rc = ab_in("", "gu", "--gate --unpaired --reps 3", &out);
-	CHECK(rc == 2 && strstr(out, "rank permutation test with 3 rounds is 0.1") &&
-		      strstr(out, "use --reps 4 or more"),
-	      "--unpaired: the rank test's floor 2/C(6,3) = 0.1, so 4 rounds");
-	free(out);
-
-	rc = ab_in("", "mr", "--gate --reps 7 --min-reps 10", &out);
-	CHECK(rc == 2 && strstr(out, "gate: 7 round(s) are fewer than --min-reps 10") &&
-		      strstr(out, "use --reps 10 or more"),
-	      "--gate: rounds that reach alpha but not --min-reps are refused, saying which");
-	free(out);
-
-	rc = ab_in("CI=true", "ci5", "--reps 5", &out);
-	CHECK(rc == 2 && strstr(out, "gate: 5 round(s) can never reach"),
-	      "CI=true turns the gate on: 5 rounds refused");
-	free(out);
-
-	env = xasprintf("FAKE_LOG=%s/q-order CI=true", tmpdir);
-	rc = ab_in(env, "q", "--reps 6 -- --quick", &out);
-	CHECK(rc == 2 && strstr(out, "'--quick' after -- makes every run a smoke test") &&
-		      strstr(out, "CI=true in the environment"),
-	      "gate: a --quick run is refused, saying why the gate is on");
-	TAP_OK(nothing_ran("q"), "... before running any round");
-	free(env), free(out);
+	for (size_t i = 0; i < ARRAY_SIZE(refusals); i++) {
+		const struct refusal *t = &refusals[i];
+		/* FAKE_LOG: a round that ran would leave <dir>-order behind */
+		env = xasprintf("FAKE_LOG=%s/%s-order %s", tmpdir, t->dir, t->env);
+		rc = ab_in(env, t->dir, t->opts, &out);
+		bool said = true;
+		for (size_t k = 0; k < ARRAY_SIZE(t->says) && t->says[k]; k++)
+			said &= strstr(out, t->says[k]) != NULL;
+		CHECK(rc == 2 && said, t->desc);
+		TAP_OK(nothing_ran(t->dir), "... before running any round");
+		free(env), free(out);
+	}
 
 	rc = ab_in("CI=true", "nogate", "--no-gate --reps 3", &out);
 	CHECK(rc == 0 && strstr(out, "warning: ab: 3 round(s) can never reach alpha") &&
