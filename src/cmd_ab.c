@@ -252,9 +252,9 @@ static int check_gate(const struct ab_opts *o)
 	}
 	for (int i = 0; gate && i < o->n_run_args; i++)
 		if (!strcmp(o->run_args[i], "--quick") || !strcmp(o->run_args[i], "-q")) {
-			hvb_err("ab: gate (%s): '%s' after -- makes every run a smoke test (5 "
-				"batches of 2 ms, meta quick=1), not a measurement to gate on: drop "
-				"it, or --no-gate",
+			hvb_err("ab: gate (%s): '%s' after -- makes every run a smoke test "
+				"(5 batches of 2 ms, meta quick=1), not a measurement to gate "
+				"on: drop it, or --no-gate",
 				c->gate_why, o->run_args[i]);
 			return -1;
 		}

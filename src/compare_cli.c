@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "thresholds.h"
 #include "compare_gate.h"
+#include "thresholds.h"
 #include "util.h"
 
 void hvb_cmp_args_free(struct hvb_cmp_args *a)

@@ -308,13 +308,15 @@ static void print_gate(FILE *f, const struct hvb_cmp_result *res, const struct h
 	if (!o->gate) {
 		if (res->count[HVB_V_INCONCLUSIVE] + res->count[HVB_V_ONLY_BASE] +
 		    res->count[HVB_V_ONLY_CAND])
-			fprintf(f, "%sgate: off: inconclusive metrics do not change the exit status; "
-				   "--gate fails on them\n",
+			fprintf(f, "%sgate: off: inconclusive metrics do not change the exit "
+				   "status; --gate fails on them\n",
 				prefix);
 		return;
 	}
 	if (st == 1)
-		fprintf(f, "%sgate: FAIL: regression (exit 1)%s\n", prefix,
+		fprintf(f, "%sgate: FAIL: %s (exit 1)%s\n", prefix,
+			res->count[HVB_V_REGRESSION] ? "regression"
+						     : "a cell base measured failed in cand",
 			res->gate.n ? "; besides, these could not be judged:" : "");
 	else if (st)
 		fprintf(f, "%sgate: INCONCLUSIVE (exit %d): %zu gated metric(s) or run(s) could "
