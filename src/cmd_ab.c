@@ -29,6 +29,7 @@
 #include "ab_side.h"
 #include "cmd.h"
 #include "compare_cli.h"
+#include "compare_gate.h"
 #include "opt.h"
 #include "util.h"
 
@@ -200,13 +201,75 @@ static const char ab_usage[] =
 	"change).  Other run options for both go after '--'.\n"
 	"ab holds no CPU lock: each round's run locks its own CPUs, and a round whose\n"
 	"CPU another run holds stops ab with exit 2 (-- --no-cpu-lock: measure anyway).\n"
-	"Exit status as compare's: 0, 1 regression, 2 invalid (also: a side that cannot\n"
-	"be built or run); 128+signal if stopped.";
+	"--ratio-to RUNNER compares, round by round, each runner's ratio to RUNNER\n"
+	"within the same run (RUNNER must be among --runner).\n"
+	"Gate mode (--gate, or CI=true; --no-gate): ab refuses before running when\n"
+	"its rounds cannot reach alpha (paired: 2/2^n must be below it, so at least 6\n"
+	"rounds at alpha 0.05; --unpaired: 4) or the runs are --quick; without the\n"
+	"gate it warns and runs.\n"
+	"Exit status: 0 no regression (in gate mode: every gated metric judged),\n"
+	"1 regression, 2 usage or invalid input (the refusals above, a side that\n"
+	"cannot be built or run), 3 gate\n"
+	"mode only: no regression but a gated metric could not be judged (each is\n"
+	"named with what to do); 128+signal if stopped.";
 
 /* Options that ab sets itself must not come in through "--". */
 static int check_run_args(const struct ab_opts *o)
 {
 	return ab_own_args_check(o->run_args, (size_t)o->n_run_args, "");
+}
+
+/*
+ * Before running anything: can these rounds give a verdict at all?  The
+ * comparison's own test sets the floor of p (paired: the sign-flip test,
+ * 2/2^n for n rounds; Benjamini-Hochberg does not raise it), so fewer
+ * rounds than that can only end inconclusive.  In gate mode that is
+ * refused, as are --quick runs and a --ratio-to runner the runs leave out;
+ * otherwise ab says so and runs.  0, or -1 after printing why.
+ */
+static int check_gate(const struct ab_opts *o)
+{
+	const struct hvb_cmp_opts *c = &o->cmp.opts;
+	unsigned need = hvb_cmp_reps_needed(c, c->paired, 1000);
+	bool gate = c->gate;
+
+	if (c->ratio_to && !hvb_cmp_match_list(c->runners, c->ratio_to)) {
+		hvb_err("ab: --ratio-to %s, but --runner '%s' does not run %s: add it (e.g. "
+			"--runner %s,%s)",
+			c->ratio_to, c->runners, c->ratio_to, c->ratio_to, c->runners);
+		return -1;
+	}
+	for (int i = 0; gate && i < o->n_run_args; i++)
+		if (!strcmp(o->run_args[i], "--quick") || !strcmp(o->run_args[i], "-q")) {
+			hvb_err("ab: gate (%s): '%s' after -- makes every run a smoke test "
+				"(5 batches of 2 ms, meta quick=1), not a measurement to gate "
+				"on: drop it, or --no-gate",
+				c->gate_why, o->run_args[i]);
+			return -1;
+		}
+	void (*say)(const char *, ...) = gate ? hvb_err : hvb_warn;
+
+	if (need && o->reps >= need)
+		return 0;
+	if (need && hvb_cmp_min_p(c, c->paired, (unsigned)o->reps) < c->alpha)
+		say("ab: %s%llu round(s) are fewer than --min-reps %u: every metric would be "
+		    "inconclusive; use --reps %u or more%s",
+		    gate ? "gate: " : "", (unsigned long long)o->reps, c->min_reps, need,
+		    gate ? " (or --no-gate to look without a verdict)" : "");
+	else if (!need)
+		say("ab: %sno number of rounds can reach alpha=%g with --iters %u: raise --iters "
+		    "or --alpha",
+		    gate ? "gate: " : "", c->alpha, c->iters);
+	else
+		say("ab: %s%llu round(s) can never reach alpha=%g: the smallest two-sided p of "
+		    "the %s with %llu rounds is %.3g%s; use --reps %u or more%s",
+		    gate ? "gate: " : "", (unsigned long long)o->reps, c->alpha,
+		    c->paired ? "paired sign-flip test" : "rank permutation test",
+		    (unsigned long long)o->reps, hvb_cmp_min_p(c, c->paired, (unsigned)o->reps),
+		    c->paired ? " (2/2^n)" : "", need,
+		    gate ? " (or --no-gate to look without a verdict)"
+			 : "; the comparison will be inconclusive (--gate refuses)");
+	return gate ? -1 : 0;
 }
 
 static char *join(char **v, size_t n)
@@ -407,6 +470,8 @@ static int ab_main(int argc, char **argv)
 	/* the two runs of a round share the host's state at that time */
 	o.cmp.opts.paired = !unpaired;
 	o.run_workloads = run_workloads(o.cmp.opts.workloads);
+	if (check_gate(&o))
+		return HVB_EXIT_USAGE;
 	r = HVB_EXIT_USAGE;
 	out = o.out ? xstrdup(o.out) : default_out();
 	side[0].dir = xasprintf("%s/a", out);

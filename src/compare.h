@@ -54,6 +54,20 @@ struct hvb_cmp_opts {
 	/* A thresholds file (thresholds.h): per-metric minimum effects, the
 	 * first matching line's; threshold where none matches.  NULL: none. */
 	const char *thresholds;
+	/* Gate mode (compare_gate.h): a gated metric that cannot be judged
+	 * fails the gate (HVB_EXIT_INCONCLUSIVE).  gate_why says why the mode
+	 * is what it is ("--gate", "CI=true in the environment", ...). */
+	bool gate;
+	const char *gate_why;
+	/* Ratio to a reference runner (e.g. "native"): every other runner's
+	 * value of a (workload, metric) is divided by this runner's value of
+	 * the same repetition of the same run (the runners of a run are
+	 * interleaved repetition by repetition, so the two shared the host's
+	 * state), or by the median of its repetitions in that run when it
+	 * lacks that repetition.  The rows compare those ratios (unit
+	 * "ratio", direction kept); the reference's own rows are not
+	 * compared.  NULL: compare the values themselves. */
+	const char *ratio_to;
 };
 
 /* Defaults: 2%, alpha 0.05, 95%, 10000 iterations, exact up to 20000,
@@ -149,6 +163,16 @@ struct hvb_cmp_result {
 	size_t n_warnings;
 	char **warnings;
 	struct hvb_thresholds *thresholds; /* read from opts->thresholds, or NULL */
+	size_t n_quick;       /* directories that are --quick runs (meta quick=1) */
+	/* Gate mode: what keeps the gate from passing (compare_gate.c fills it). */
+	struct hvb_cmp_gate {
+		bool on;
+		size_t n;
+		struct hvb_cmp_gate_item {
+			char *what; /* "kvm cpu/crc32c ns_per_op", or a directory */
+			char *why;  /* the reason and what to do */
+		} *items;
+	} gate;
 };
 
 /*
@@ -178,7 +202,9 @@ void hvb_cmp_finish(struct hvb_cmp_result *res, const struct hvb_cmp_opts *o);
 bool hvb_cmp_match_list(const char *globs, const char *name);
 
 /* Exit status for a result: 1 if a regression (a workload with a regressed
- * metric, or a cell that failed in cand only), else 0. */
+ * metric, or a cell that failed in cand only), else, in gate mode,
+ * HVB_EXIT_INCONCLUSIVE (3) if res->gate lists anything, else 0.  A
+ * regression wins: it is a finding, whatever else could not be judged. */
 int hvb_cmp_exit_status(const struct hvb_cmp_result *res);
 
 void hvb_cmp_result_free(struct hvb_cmp_result *res);

@@ -20,6 +20,7 @@ struct hvb_cmp_cli {
 	enum hvb_cmp_format fmt;
 	double threshold_pct;
 	uint64_t iters, min_reps, seed;
+	bool gate, no_gate; /* hvb_cmp_gate_mode() makes opts.gate of them */
 };
 
 #define HVB_CMP_OPTS(c)                                                                           \
@@ -55,7 +56,19 @@ struct hvb_cmp_cli {
 	OPT_STR("format", 'f', &(c).format, "FMT", "table (default), csv, json or markdown"),     \
 	OPT_FLAG("allow-partial", 0, &(c).opts.allow_partial,                                     \
 		 "accept runs that did not complete (interrupted, or the writer died); "         \
-		 "the output says the comparison is partial")
+		 "the output says the comparison is partial"),                                   \
+	HVB_CMP_OPTS_GATE(c)
+
+/* The gate (compare_gate.h) and what it compares. */
+#define HVB_CMP_OPTS_GATE(c)                                                                      \
+	OPT_FLAG("gate", 0, &(c).gate,                                                            \
+		 "gate mode: a gated metric that cannot be judged (too few reps, an interval "   \
+		 "past the threshold, one side only, a partial run, nothing compared) fails "    \
+		 "with exit 3 (default when CI=true)"),                                          \
+	OPT_FLAG("no-gate", 0, &(c).no_gate, "no gate mode, even with CI=true"),                 \
+	OPT_STR("ratio-to", 0, &(c).opts.ratio_to, "RUNNER",                                      \
+		"compare every other runner's ratio to RUNNER (e.g. native) of the same "        \
+		"repetition of the same run: cancels what slowed the whole host")
 
 /* compare only: ab pairs its rounds by default (ab --unpaired). */
 #define HVB_CMP_OPT_PAIRED(c)                                                                     \
@@ -72,8 +85,8 @@ int hvb_cmp_format_parse(const char *s, enum hvb_cmp_format *out);
 
 void hvb_cmp_args_free(struct hvb_cmp_args *a);
 
-/* Compare and print in fmt to out; returns the exit status (0, 1, or 2
- * after printing why the input is invalid). */
+/* Compare and print in fmt to out; returns the exit status (0, 1, 2 after
+ * printing why the input is invalid, 3 when the gate could not judge). */
 int hvb_cmp_run(const struct hvb_cmp_args *a, const struct hvb_cmp_opts *o,
 		enum hvb_cmp_format fmt, FILE *out);
 

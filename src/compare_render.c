@@ -153,6 +153,10 @@ static void print_legend(FILE *f, const struct hvb_cmp_result *res, const struct
 	fprintf(f, "%sslowdown: > 1 is worse%s (cand/base for lower-is-better metrics, "
 		   "base/cand for higher-is-better ones)\n",
 		emph, emph);
+	if (o->ratio_to)
+		fprintf(f, "%sratio to %s:%s each value is the runner's over %s's in the same "
+			   "repetition of the same run (unit ratio); %s itself is not compared\n",
+			emph, o->ratio_to, emph, o->ratio_to, o->ratio_to);
 	if (o->paired)
 		fprintf(f, "%spaired:%s the slowdown is the median of the per-pair slowdowns; "
 			   "* base and cand medians are unpaired, for reference: their "
@@ -290,6 +294,41 @@ static void print_no_interval(FILE *f, const struct hvb_cmp_result *res,
 			o->paired ? "pairs" : "repetitions");
 }
 
+/*
+ * Which mode ran and why, then the gate's outcome: in gate mode every
+ * gated metric that could not be judged, named with what to do.  Each
+ * line starts with prefix, each listed item with bullet.
+ */
+static void print_gate(FILE *f, const struct hvb_cmp_result *res, const struct hvb_cmp_opts *o,
+		       const char *prefix, const char *bullet)
+{
+	int st = hvb_cmp_exit_status(res);
+
+	fprintf(f, "%sgate: %s (%s)\n", prefix, o->gate ? "on" : "off", o->gate_why);
+	if (!o->gate) {
+		if (res->count[HVB_V_INCONCLUSIVE] + res->count[HVB_V_ONLY_BASE] +
+		    res->count[HVB_V_ONLY_CAND])
+			fprintf(f, "%sgate: off: inconclusive metrics do not change the exit "
+				   "status; --gate fails on them\n",
+				prefix);
+		return;
+	}
+	if (st == 1)
+		fprintf(f, "%sgate: FAIL: %s (exit 1)%s\n", prefix,
+			res->count[HVB_V_REGRESSION] ? "regression"
+						     : "a cell base measured failed in cand",
+			res->gate.n ? "; besides, these could not be judged:" : "");
+	else if (st)
+		fprintf(f, "%sgate: INCONCLUSIVE (exit %d): %zu gated metric(s) or run(s) could "
+			   "not be judged, so the gate cannot pass:\n",
+			prefix, st, res->gate.n);
+	else
+		fprintf(f, "%sgate: PASS: all %zu gated metric(s) judged, none regressed\n", prefix,
+			res->n_rows);
+	for (size_t i = 0; i < res->gate.n; i++)
+		fprintf(f, "%s%s: %s\n", bullet, res->gate.items[i].what, res->gate.items[i].why);
+}
+
 static void print_text(FILE *f, const struct hvb_cmp_result *res, const struct hvb_cmp_opts *o)
 {
 	char part[4096];
@@ -307,6 +346,7 @@ static void print_text(FILE *f, const struct hvb_cmp_result *res, const struct h
 	print_summary(f, res, o, "summary: ");
 	if (res->cand_failed)
 		fprintf(f, "cand failed where base measured: see 'only in base' above\n");
+	print_gate(f, res, o, "", "  ");
 }
 
 /* ----------------------------------------------------------------- CSV */
@@ -507,6 +547,22 @@ static void json_workloads(FILE *f, const struct hvb_cmp_result *res,
 	fputs("  ]\n", f);
 }
 
+/* "gate": {"on", "why", "inconclusive": [{"what", "why"}]} */
+static void json_gate(FILE *f, const struct hvb_cmp_result *res, const struct hvb_cmp_opts *o)
+{
+	fprintf(f, "  \"gate\": {\"on\": %s, \"why\": ", o->gate ? "true" : "false");
+	json_str(f, o->gate_why);
+	fputs(", \"inconclusive\": [", f);
+	for (size_t i = 0; i < res->gate.n; i++) {
+		fputs(i ? ", {\"what\": " : "{\"what\": ", f);
+		json_str(f, res->gate.items[i].what);
+		fputs(", \"why\": ", f);
+		json_str(f, res->gate.items[i].why);
+		fputs("}", f);
+	}
+	fputs("]},\n", f);
+}
+
 static void print_json(FILE *f, const struct hvb_cmp_result *res, const struct hvb_cmp_opts *o,
 		       const struct hvb_cmp_args *a)
 {
@@ -527,6 +583,12 @@ static void print_json(FILE *f, const struct hvb_cmp_result *res, const struct h
 		json_str(f, res->thresholds->path);
 		fputs(",\n", f);
 	}
+	fputs("  \"ratio_to\": ", f);
+	if (o->ratio_to)
+		json_str(f, o->ratio_to);
+	else
+		fputs("null", f);
+	fputs(",\n", f);
 	fputs("  \"rows\": [\n", f);
 	for (size_t i = 0; i < res->n_rows; i++) {
 		json_row(f, &res->rows[i], res->thresholds);
@@ -561,7 +623,9 @@ static void print_json(FILE *f, const struct hvb_cmp_result *res, const struct h
 		fputs(i ? ", " : "", f);
 		json_str(f, res->warnings[i]);
 	}
-	fputs("],\n  \"summary\": {", f);
+	fputs("],\n", f);
+	json_gate(f, res, o);
+	fputs("  \"summary\": {", f);
 	for (size_t i = 0; i < ARRAY_SIZE(order); i++)
 		fprintf(f, "%s\"%s\": %u", i ? ", " : "", hvb_verdict_name(order[i]),
 			res->count[order[i]]);
@@ -631,6 +695,8 @@ static void print_markdown(FILE *f, const struct hvb_cmp_result *res,
 	print_no_interval(f, res, o, "- ");
 	fputs("**Summary:**\n\n", f);
 	print_summary(f, res, o, "- ");
+	fputc('\n', f);
+	print_gate(f, res, o, "", "- ");
 }
 
 static void print_unselected(FILE *f, const struct hvb_cmp_result *res)
@@ -658,6 +724,7 @@ void hvb_cmp_render(FILE *out, const struct hvb_cmp_result *res, const struct hv
 			fprintf(stderr, "hvbench: compare: %s\n", part);
 		print_no_interval(stderr, res, o, "hvbench: compare: ");
 		print_summary(stderr, res, o, "hvbench: compare: ");
+		print_gate(stderr, res, o, "hvbench: compare: ", "hvbench: compare:   ");
 		break;
 	case HVB_FMT_JSON:
 		print_json(out, res, o, a);

@@ -57,6 +57,7 @@ const struct hvb_env_doc hvb_env_docs[] = {
 	{ "XDG_RUNTIME_DIR", "the CPU locks' directory when /run/hvbench is not writable" },
 	{ "HVB_CPU_LOCKS", "set by capacity for its VMs' runs: the CPU locks they share (not for "
 			   "users)" },
+	{ "CI", "true (or 1): compare and ab default to --gate (--no-gate turns it off)" },
 	{ NULL, NULL },
 };
 
