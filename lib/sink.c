@@ -190,23 +190,6 @@ static void reserve_meta(struct hvb_sink *s)
 	close(fd);
 }
 
-/* fsync the directory that holds path (after creating an entry in it). */
-static int fsync_parent(const char *path)
-{
-	char *p = xstrdup(path), *slash = strrchr(p, '/');
-	int fd, r = 0;
-
-	if (slash)
-		*slash = '\0';
-	fd = open(slash ? (*p ? p : "/") : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd))
-		r = -errno;
-	if (fd >= 0)
-		close(fd);
-	free(p);
-	return r;
-}
-
 /* Is dir still the run directory (not removed, moved, or unmounted)? */
 static int check_dir(struct hvb_sink *s)
 {
@@ -292,7 +275,7 @@ int hvb_sink_open(struct hvb_sink **out, const char *parent, const char *run_id)
 		r = -errno;
 	made = !r; /* only a directory this call created is ever cleaned up */
 	if (!r)
-		r = fsync_parent(s->dir);
+		r = hvb_fsync_parent(s->dir);
 	if (!r)
 		r = open_files(s);
 	if (!r) {

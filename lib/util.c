@@ -178,3 +178,15 @@ void hvb_printable(char *out, size_t len, const char *text, size_t max)
 		out[i] = (unsigned char)text[i] < 0x20 || text[i] == 0x7f ? '?' : text[i];
 	out[i] = '\0';
 }
+
+int hvb_fsync_parent(const char *path)
+{
+	char *p = xstrdup(path), *slash = strrchr(p, '/');
+	int r;
+
+	if (slash)
+		*slash = '\0';
+	r = hvb_fsync_dir(slash ? (*p ? p : "/") : ".");
+	free(p);
+	return r;
+}

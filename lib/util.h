@@ -44,6 +44,10 @@ int hvb_read_file(const char *path, char *buf, size_t len);
  * directory is fine.  0 or -errno. */
 int hvb_mkdir_p(const char *path);
 
+/* fsync the directory that holds path (after creating or renaming an entry
+ * in it), so the entry is durable.  0 or -errno. */
+int hvb_fsync_parent(const char *path);
+
 /* fsync a directory (after creating, renaming or removing an entry in it,
  * so the change survives a crash).  0 or -errno. */
 int hvb_fsync_dir(const char *dir);

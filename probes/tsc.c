@@ -1,5 +1,9 @@
 #include "tsc.h"
 
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 static uint64_t rdtsc_ordered(void)
@@ -43,4 +47,49 @@ uint64_t hvb_tsc_khz_measure(unsigned window_ms)
 	if (v[0] > v[1])
 		t = v[0], v[0] = v[1], v[1] = t;
 	return v[1];
+}
+
+/*
+ * Linux registers the TSC as a clocksource only while it trusts it: a TSC
+ * marked unstable early (unsynchronized between CPUs, stopping in deep idle)
+ * is never registered, and one marked later loses CLOCK_SOURCE_VALID_FOR_HRES
+ * and leaves available_clocksource (kernel/time/clocksource.c).  KVM keys
+ * off the same verdict (check_tsc_unstable): on such a host it re-offsets a
+ * guest's TSC at every vCPU load, so a guest's TSC is not the host's even
+ * with its offset set to 0 ("kvm: SMP vm created on host with unstable TSC;
+ * guest TSC will not be reliable").
+ */
+bool hvb_tsc_stable_in(const char *available)
+{
+	for (const char *p = available; (p = strstr(p, "tsc")); p += 3) {
+		bool starts = p == available || isspace((unsigned char)p[-1]);
+		bool ends = !p[3] || isspace((unsigned char)p[3]);
+
+		if (starts && ends)
+			return true;
+	}
+	return false;
+}
+
+#define CLOCKSOURCES "/sys/devices/system/clocksource/clocksource0/available_clocksource"
+
+bool hvb_tsc_stable(char *why, size_t len)
+{
+	char buf[256] = "";
+	FILE *f = fopen(CLOCKSOURCES, "r");
+	bool stable;
+
+	if (!f) {
+		snprintf(why, len, "unknown: cannot read " CLOCKSOURCES ": %s", strerror(errno));
+		return false;
+	}
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	stable = hvb_tsc_stable_in(buf);
+	snprintf(why, len, "%s: available clocksources '%s'%s",
+		 stable ? "stable" : "unstable", buf,
+		 stable ? "" : " (no tsc: Linux marked the TSC unstable)");
+	return stable;
 }

@@ -18,7 +18,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from hvbreport import load, model, plots, render, stats  # noqa: E402
+from hvbreport import jsonout, load, model, plots, render, stats  # noqa: E402
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -51,6 +51,10 @@ def parse_args(argv):
                    help=f"seed of the bootstrap intervals, passed to hvbench summarize (default "
                         f"{stats.DEFAULT_SEED})")
     p.add_argument("--no-plots", action="store_true", help="do not run gnuplot (tables only)")
+    p.add_argument("--format", choices=("html", "json"), default="html",
+                   help="html: write report.html and summary.md (default); json: print the "
+                        "report's figures as one JSON document (hvbench-report/1, "
+                        "results/FORMAT.md) on standard output and write no files")
     return p.parse_args(argv)
 
 
@@ -178,6 +182,14 @@ def write_file(path, text):
     os.replace(tmp, path)
 
 
+def print_json(runs, args):
+    """--format json: the document on stdout, nothing written, no plots."""
+    rep = render.Report(runs, args.title or default_title(runs), args.seed, None,
+                        args.allow_partial)
+    sys.stdout.write(jsonout.render(rep))
+    return EXIT_OK
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
@@ -186,6 +198,8 @@ def main(argv=None):
     except load.ResultError as e:
         print(f"hvbench report: error: {e}", file=sys.stderr)
         return EXIT_FAIL
+    if args.format == "json":
+        return print_json(runs, args)
     try:
         os.makedirs(out, exist_ok=True)
         plotter = None if args.no_plots else plots.Plotter(out)

@@ -66,6 +66,8 @@ static char **child_argv(const struct hvb_cap_vm *vm, const struct hvb_cap_child
 	v[n++] = xasprintf("--timeout=%g", a->timeout_s);
 	if (a->quick)
 		v[n++] = xstrdup("--quick");
+	if (a->no_cpu_lock) /* else they share the capacity run's locks */
+		v[n++] = xstrdup("--no-cpu-lock");
 	if (a->guest_mem)
 		v[n++] = xasprintf("--guest-mem=%s", a->guest_mem);
 	if (a->image)

@@ -52,6 +52,7 @@ struct hvb_cap_child_args {
 	const char *params;    /* "K=V,K=V" -> --param K=V each to the VMs whose
 				* workload takes K (hvb_cap_param_for); NULL: none */
 	double timeout_s;      /* --timeout of each child job */
+	bool no_cpu_lock;      /* --no-cpu-lock: the capacity run holds no lock */
 };
 
 struct hvb_cap_step_run {

@@ -12,7 +12,8 @@ struct hvb_cmd {
 	const char *name;
 	const char *summary; /* one line for `hvbench --help` */
 	/* Run the command; argv[0] is the command name.  Returns the process
-	 * exit status: 0 ok, 1 failure (or regression for compare), 2 usage. */
+	 * exit status: 0 ok, 1 failure (or regression for compare), 2 usage,
+	 * 3 inconclusive (compare and ab in gate mode). */
 	int (*main)(int argc, char **argv);
 	int order; /* position in `hvbench --help` */
 };
@@ -25,6 +26,11 @@ struct hvb_cmd {
 #define HVB_EXIT_SUCCESS 0
 #define HVB_EXIT_FAILURE 1
 #define HVB_EXIT_USAGE   2
+/* compare/ab in gate mode: no regression, but a gated metric could not be
+ * judged (too few repetitions, an interval that straddles the threshold, a
+ * metric on one side only, a partial run, nothing compared): the gate
+ * cannot pass on what it did not test. */
+#define HVB_EXIT_INCONCLUSIVE 3
 
 /* Iterate over registered commands. */
 const struct hvb_cmd *const *hvb_cmds_begin(void);

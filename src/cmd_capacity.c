@@ -26,6 +26,7 @@
 #include "capacity_vms.h"
 #include "cmd.h"
 #include "config.h"
+#include "cpulock.h"
 #include "harness.h"
 #include "matrix.h"
 #include "meta.h"
@@ -51,7 +52,7 @@ struct cap_opts {
 	const char *runner, *guest_mem, *probe, *background, *params, *out, *image, *slo;
 	uint64_t vcpus, probe_vms, max_vms, reps;
 	double slo_p99_us, slo_tput_pct, timeout_s;
-	bool quick;
+	bool quick, no_cpu_lock;
 };
 
 /* What the search's callback needs, and what the steps leave for meta. */
@@ -70,6 +71,8 @@ struct cap_ctx {
 	/* Each measured step's figures, by N (for the closing lines). */
 	struct hvb_cap_figure p99_at[HVB_CAP_MAX_N + 1], thr_at[HVB_CAP_MAX_N + 1];
 	char *runners;         /* "<r>.n1,<r>.n2,...": the runners key */
+	struct hvb_cpulock lock; /* every CPU a step may use, passed down to the VMs */
+	char lock_desc[2048];  /* meta cpu_lock */
 	char stopped_at[128];
 };
 
@@ -379,7 +382,8 @@ static void child_args(const struct cap_opts *o, struct hvb_cap_child_args *a)
 	*a = (struct hvb_cap_child_args){ .runner = o->runner, .vcpus = (unsigned)o->vcpus,
 					  .guest_mem = o->guest_mem, .image = o->image,
 					  .probe_reps = (unsigned)o->reps, .quick = o->quick,
-					  .params = o->params, .timeout_s = o->timeout_s };
+					  .params = o->params, .timeout_s = o->timeout_s,
+					  .no_cpu_lock = o->no_cpu_lock };
 }
 
 static void say_step(unsigned no, unsigned n, const struct hvb_cap_verdict *v, bool judged)
@@ -478,16 +482,23 @@ static void utc_now(struct hvb_sink *sink, const char *key)
 	hvb_sink_meta(sink, key, buf);
 }
 
-static void meta_start(struct cap_ctx *c, int argc, char **argv)
+static char *command_line(int argc, char **argv)
 {
-	const struct cap_opts *o = c->o;
-	char *cmd = xstrdup("hvbench"), *bg = xstrdup("");
+	char *cmd = xstrdup("hvbench");
 
 	for (int i = 0; i < argc; i++) {
 		char *t = xasprintf("%s %s", cmd, argv[i]);
 		free(cmd);
 		cmd = t;
 	}
+	return cmd;
+}
+
+static void meta_start(struct cap_ctx *c, int argc, char **argv)
+{
+	const struct cap_opts *o = c->o;
+	char *cmd = command_line(argc, argv), *bg = xstrdup("");
+
 	for (size_t i = 0; i < c->n_bg; i++) {
 		char *t = xasprintf("%s%s%s", bg, i ? "," : "", c->bg[i]);
 		free(bg);
@@ -496,6 +507,7 @@ static void meta_start(struct cap_ctx *c, int argc, char **argv)
 	utc_now(c->sink, "started_utc");
 	hvb_meta_host(c->sink);
 	hvb_sink_meta(c->sink, "command_line", cmd);
+	hvb_sink_meta(c->sink, "cpu_lock", c->lock_desc);
 	hvb_sink_metaf(c->sink, "workloads", "%s%s%s,capacity/step", o->probe, c->n_bg ? "," : "",
 		       bg);
 	hvb_sink_metaf(c->sink, "reps", "%llu", (unsigned long long)o->reps);
@@ -630,6 +642,10 @@ static int parse(int argc, char **argv, struct cap_opts *o)
 		OPT_STR("out", 'o', &o->out, "DIR", "parent directory of the run (default "
 			"results)"),
 		OPT_FLAG("quick", 'q', &o->quick, "smoke run: every VM's run with --quick"),
+		OPT_FLAG("no-cpu-lock", 0, &o->no_cpu_lock,
+			 "measure even if another run holds one of the CPUs the VMs use (they "
+			 "are otherwise locked once for the whole search, and shared by its "
+			 "VMs; meta.csv cpu_lock says which)"),
 		OPT_DOUBLE("timeout", 0, &o->timeout_s, 1, 86400, "SECONDS",
 			   "limit for the probes of one step (default 600)"),
 		OPT_STR("image", 0, &o->image, "PATH", "guest image (as run's --image)"),
@@ -705,6 +721,37 @@ static int exit_status(const struct cap_ctx *c, int search_e, int finish_e)
 	return search_e ? HVB_EXIT_FAILURE : HVB_EXIT_SUCCESS;
 }
 
+/*
+ * The CPUs the steps' VMs may use (the first min(allowed, max-vms x vcpus)
+ * of this process's, as plan_vm spreads them), locked once for the whole
+ * search and passed down (HVB_CPU_LOCKS): the VMs share them on purpose and
+ * must not refuse each other; another run is refused, and so is this one
+ * when one of them is held.  0 or the exit status to stop with.
+ */
+static int lock_cpus(struct cap_ctx *c, const char *run_id, int argc, char **argv)
+{
+	unsigned n = (unsigned)(c->o->max_vms * c->o->vcpus);
+	char err[2048];
+	struct hvb_cpulock_who who = { .command = command_line(argc, argv) };
+	int r;
+
+	if (c->o->no_cpu_lock) {
+		snprintf(c->lock_desc, sizeof(c->lock_desc), "off (--no-cpu-lock)");
+		free((char *)who.command);
+		return 0;
+	}
+	who.run_dir = xasprintf("%s/%s", c->o->out, run_id);
+	r = hvb_cpulock_take(&c->lock, c->cpus, n < c->n_cpus ? n : c->n_cpus, &who, true, err,
+			     sizeof(err));
+	if (r)
+		hvb_err("capacity: %s%s", err, r == -EBUSY ? "; " HVB_CPULOCK_HINT : "");
+	else
+		hvb_cpulock_describe(&c->lock, c->lock_desc, sizeof(c->lock_desc));
+	free((char *)who.command);
+	free((char *)who.run_dir);
+	return r == -EBUSY ? HVB_EXIT_USAGE : r ? HVB_EXIT_FAILURE : 0;
+}
+
 static int capacity_main(int argc, char **argv)
 {
 	struct cap_opts o = { .probe = DEFAULT_PROBE, .out = "results", .vcpus = 1,
@@ -726,9 +773,14 @@ static int capacity_main(int argc, char **argv)
 	signal(SIGHUP, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	hvb_run_id_make(run_id, sizeof(run_id));
+	if ((r = lock_cpus(&c, run_id, argc, argv))) {
+		free(bg);
+		return r;
+	}
 	if ((e = hvb_sink_open(&c.sink, o.out, run_id))) {
 		hvb_err("cannot create the result directory %s/%s: %s (choose another with --out)",
 			o.out, run_id, strerror(-e));
+		hvb_cpulock_release(&c.lock);
 		free(bg);
 		return HVB_EXIT_FAILURE;
 	}
@@ -744,6 +796,7 @@ static int capacity_main(int argc, char **argv)
 	else
 		print_result(&c, &res, dir);
 	r = exit_status(&c, e, fe);
+	hvb_cpulock_release(&c.lock);
 	free(dir);
 	free(bg);
 	free(c.runners);

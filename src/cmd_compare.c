@@ -42,12 +42,26 @@ static const char compare_usage[] =
 	"base/cand for higher-is-better ones; --paired: the median pair slowdown)\n"
 	"with a bootstrap CI (none below --min-reps), a permutation p-value and\n"
 	"BH-adjusted q.  A regression needs q < alpha AND a CI beyond the threshold\n"
-	"in the bad direction.  The summary counts workloads (regressed if any of\n"
-	"its metrics is; improved if one is and none regresses) and names the\n"
-	"metrics.  csv/json keep the raw ratio cand/base and add slowdown.\n"
+	"in the bad direction (--thresholds FILE: per metric, the first matching line\n"
+	"of FILE; 'hvbench thresholds' derives one from baseline runs).  The summary\n"
+	"counts workloads (regressed if any of its metrics is; improved if one is\n"
+	"and none regresses) and names the metrics.  csv/json keep the raw ratio\n"
+	"cand/base and add slowdown.\n"
 	"A run that did not complete is refused unless --allow-partial.\n"
-	"Exit status: 0 no regression, 1 regression (or a cell that failed in cand\n"
-	"only), 2 usage or invalid input (an incomplete run without --allow-partial).";
+	"--ratio-to RUNNER (e.g. native): each other runner's value is divided by\n"
+	"RUNNER's of the same repetition of the same run (by the median of RUNNER's\n"
+	"repetitions in that run if it lacks that one) and those ratios are compared\n"
+	"(unit ratio; RUNNER's rows are not): what slowed the whole host cancels.\n"
+	"Gate mode (--gate; the default when CI=true, --no-gate turns it off; the\n"
+	"output says which ran and why): every compared metric must be judged.\n"
+	"Too few repetitions, an interval reaching past the threshold without a\n"
+	"verdict, a metric on one side only, a ratio that cannot be formed, a\n"
+	"partial run, or nothing compared at all fail it, each named with what to\n"
+	"do (e.g. 'rerun with --reps 4').\n"
+	"Exit status: 0 no regression (in gate mode: every gated metric judged),\n"
+	"1 regression (or a cell that failed in cand only; it wins over 3),\n"
+	"2 usage or invalid input (an incomplete run without --allow-partial;\n"
+	"nothing compared, without the gate), 3 gate mode only: inconclusive.";
 
 static int compare_main(int argc, char **argv)
 {
@@ -93,7 +107,8 @@ static int compare_main(int argc, char **argv)
 
 static const struct hvb_cmd compare_cmd = {
 	.name = "compare",
-	.summary = "compare two sets of results: regressions beyond noise (exit 1 if any)",
+	.summary = "compare two sets of results: regressions beyond noise (exit 1; --gate: 3 "
+		   "if one cannot be judged)",
 	.main = compare_main,
 	.order = 4,
 };

@@ -23,6 +23,7 @@
 #include "config.h"
 #include "host.h"
 #include "irq_state.h"
+#include "json_out.h"
 #include "kvm_stats.h"
 #include "meta.h"
 #include "opt.h"
@@ -35,13 +36,27 @@
 
 /* ------------------------------------------------------------ output */
 
-static bool as_csv;
+enum info_format { INFO_TEXT, INFO_CSV, INFO_JSON };
+
+static enum info_format out_fmt;
 static const char *cur_section;
+/* --format json (hvbench-info/1): sections stream into one document */
+static struct hvb_json json;
 
 static void section(const char *name)
 {
+	if (out_fmt == INFO_JSON) {
+		if (cur_section) {
+			hvb_json_arr_end(&json); /* the previous section's entries */
+			hvb_json_obj_end(&json);
+		}
+		hvb_json_obj_begin(&json);
+		hvb_json_kv_str(&json, "name", name);
+		hvb_json_key(&json, "entries");
+		hvb_json_arr_begin(&json);
+	}
 	cur_section = name;
-	if (!as_csv)
+	if (out_fmt == INFO_TEXT)
 		printf("\n%s\n", name);
 }
 
@@ -54,7 +69,12 @@ static void put(const char *key, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(val, sizeof(val), fmt, ap);
 	va_end(ap);
-	if (as_csv) {
+	if (out_fmt == INFO_JSON) {
+		hvb_json_obj_begin(&json);
+		hvb_json_kv_str(&json, "key", key);
+		hvb_json_kv_str(&json, "value", val);
+		hvb_json_obj_end(&json);
+	} else if (out_fmt == INFO_CSV) {
 		const char *row[3] = { cur_section, key, val };
 		hvb_csv_write_row(stdout, row, 3);
 	} else {
@@ -438,11 +458,13 @@ static int info_main(int argc, char **argv)
 {
 	const char *format = "text";
 	const struct hvb_opt opts[] = {
-		OPT_STR("format", 'f', &format, "text|csv",
-			"text (sections) or csv (section,key,value rows)"),
+		OPT_STR("format", 'f', &format, "text|csv|json",
+			"text (sections), csv (section,key,value rows) or json (one "
+			"document, hvbench-info/1: results/FORMAT.md)"),
 		OPT_END(),
 	};
-	int npos, r = hvb_opt_parse("info", "info [--format text|csv]", opts, argc, argv, &npos);
+	int npos, r = hvb_opt_parse("info", "info [--format text|csv|json]", opts, argc, argv,
+				   &npos);
 
 	if (r)
 		return r > 0 ? HVB_EXIT_SUCCESS : HVB_EXIT_USAGE;
@@ -453,14 +475,23 @@ static int info_main(int argc, char **argv)
 			argv[1]);
 		return HVB_EXIT_USAGE;
 	}
-	if (strcmp(format, "text") && strcmp(format, "csv")) {
-		fprintf(stderr, "hvbench info: --format must be text or csv, not '%s'\n", format);
+	if (strcmp(format, "text") && strcmp(format, "csv") && strcmp(format, "json")) {
+		fprintf(stderr, "hvbench info: --format must be text, csv or json, not '%s'\n",
+			format);
 		return HVB_EXIT_USAGE;
 	}
-	as_csv = !strcmp(format, "csv");
-	if (as_csv) {
+	out_fmt = !strcmp(format, "csv") ? INFO_CSV : !strcmp(format, "json") ? INFO_JSON : INFO_TEXT;
+	if (out_fmt == INFO_CSV) {
 		const char *hdr[3] = { "section", "key", "value" };
 		hvb_csv_write_row(stdout, hdr, 3);
+	} else if (out_fmt == INFO_JSON) {
+		hvb_json_init(&json, stdout, true);
+		hvb_json_obj_begin(&json);
+		hvb_json_kv_str(&json, "schema", "hvbench-info/1");
+		hvb_json_kv_str(&json, "hvbench_version", hvb_version);
+		hvb_json_kv_str(&json, "hvbench_commit", hvb_commit);
+		hvb_json_key(&json, "sections");
+		hvb_json_arr_begin(&json);
 	} else {
 		printf("hvbench %s (%s): host capabilities\n", hvb_version, hvb_commit);
 	}
@@ -474,6 +505,13 @@ static int info_main(int argc, char **argv)
 	info_memory();
 	info_mitigations();
 	info_runners();
+	if (out_fmt == INFO_JSON) {
+		hvb_json_arr_end(&json); /* the last section's entries */
+		hvb_json_obj_end(&json);
+		hvb_json_arr_end(&json);
+		hvb_json_obj_end(&json);
+		hvb_json_end(&json);
+	}
 	return fflush(stdout) ? HVB_EXIT_FAILURE : HVB_EXIT_SUCCESS;
 }
 

@@ -21,7 +21,9 @@
 #include "caps_probe.h"
 #include "cmd.h"
 #include "config.h"
+#include "cpulock.h"
 #include "disk.h"
+#include "export.h"
 #include "guest.h"
 #include "netns.h"
 #include "harness.h"
@@ -55,7 +57,8 @@ struct run_opts {
 	unsigned page_kib; /* HVB_PAGE_4K or HVB_PAGE_2M, from page_size */
 	uint64_t reps, batches, goal_us, cpu; /* cpu: UINT64_MAX = default */
 	double timeout_s;
-	bool quick, quiet;
+	bool quick, quiet, no_cpu_lock;
+	const char *format; /* --format text|json */
 };
 
 static void utc_now(char *buf, size_t len)
@@ -370,6 +373,41 @@ static int print_summary(const char *dir)
 	return failed ? 1 : 0;
 }
 
+/* --format json: standard output is for the document alone, so everything
+ * else this process and its children (QEMU) print goes to standard error
+ * from here on.  The saved standard output, or -1. */
+static int json_stdout(void)
+{
+	int fd;
+
+	fflush(stdout);
+	fd = dup(STDOUT_FILENO);
+	if (fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+		hvb_err("run: --format json: cannot redirect standard output: %s",
+			strerror(errno));
+		return -1;
+	}
+	return fd;
+}
+
+/* The run document on the saved standard output.  0, or 1. */
+static int print_json(int fd, const char *dir, const char *run_id)
+{
+	FILE *f = fdopen(fd, "w");
+	int r;
+
+	if (!f) {
+		hvb_err("run: --format json: %s", strerror(errno));
+		return 1;
+	}
+	r = hvb_export_run_dir(f, dir, run_id);
+	if (fclose(f)) {
+		hvb_err("run: cannot write the JSON document: %s", strerror(errno));
+		return 1;
+	}
+	return r ? 1 : 0;
+}
+
 /* "4k" or "2m" (either case) to KiB; 0 for anything else. */
 static unsigned parse_page_size(const char *s)
 {
@@ -423,6 +461,51 @@ static int resolve_placement(struct run_opts *o)
 			o->place.cpus[0], (unsigned long long)o->cpu);
 		return -1;
 	}
+	return 0;
+}
+
+/* A run that takes no lock still says when it shares a locked CPU. */
+static void warn_held(const struct run_opts *o, bool pinned)
+{
+	char dir[PATH_MAX], err[512], held[512];
+
+	if (!hvb_cpulock_dir(dir, sizeof(dir), err, sizeof(err)) &&
+	    hvb_cpulock_held(dir, pinned ? o->place.cpus : NULL, pinned ? o->place.vcpus : 0,
+			     held, sizeof(held)) > 0)
+		hvb_warn("CPU(s) %s locked by other runs (%s): this run measures with them%s", held,
+			 dir, pinned ? " (--no-cpu-lock)" : " (unpinned: it shares every CPU)");
+}
+
+/*
+ * The run's CPUs, locked for its life (probes/cpulock.h) before its first job
+ * and before its disk is filled, so that a refused run leaves nothing
+ * behind.  Unpinned (no CPU known) or --no-cpu-lock: nothing is taken, a
+ * held lock is warned about.  0 (desc: the cpu_lock meta value) or the exit
+ * status to stop with: 2 when a CPU is held.
+ */
+static int lock_cpus(const struct run_opts *o, const char *cmdline, const char *run_id,
+		     struct hvb_cpulock *lock, char *desc, size_t len)
+{
+	bool pinned = o->place.cpus[0] >= 0;
+	char err[2048];
+	int r;
+
+	lock->n = 0;
+	if (!pinned || o->no_cpu_lock) {
+		snprintf(desc, len, "%s", pinned ? "off (--no-cpu-lock)"
+						 : "none (unpinned: no CPU known, shares every CPU)");
+		warn_held(o, pinned);
+		return 0;
+	}
+	struct hvb_cpulock_who who = { .command = cmdline,
+				       .run_dir = xasprintf("%s/%s", o->out, run_id) };
+	r = hvb_cpulock_take(lock, o->place.cpus, o->place.vcpus, &who, false, err, sizeof(err));
+	free((char *)who.run_dir);
+	if (r) {
+		hvb_err("run: %s%s", err, r == -EBUSY ? "; " HVB_CPULOCK_HINT : "");
+		return r == -EBUSY ? HVB_EXIT_USAGE : HVB_EXIT_FAILURE;
+	}
+	hvb_cpulock_describe(lock, desc, len);
 	return 0;
 }
 
@@ -583,7 +666,7 @@ static int run_main(int argc, char **argv)
 	/* reps, batches, goal_us: 0 = not given (the defaults depend on --quick). */
 	struct run_opts o = {
 		.out = "results", .timeout_s = 600, .cpu = UINT64_MAX, .page_size = "4k",
-		.vcpus = 1,
+		.vcpus = 1, .format = "text",
 	};
 	const struct hvb_opt opts[] = {
 		OPT_STR("runner", 'r', &o.runners, "LIST",
@@ -611,6 +694,10 @@ static int run_main(int argc, char **argv)
 			"host CPU of each vCPU / worker, comma-separated, one per --vcpus, "
 			"e.g. 0,1 (default: round robin from --cpu over this process's CPUs; "
 			"more vCPUs than CPUs is allowed and recorded as overcommit)"),
+		OPT_FLAG("no-cpu-lock", 0, &o.no_cpu_lock,
+			 "measure even if another run holds one of this run's CPUs (each host "
+			 "CPU is otherwise locked for the run's life, and a run whose CPU is "
+			 "held refuses; meta.csv cpu_lock says which)"),
 		OPT_DOUBLE("timeout", 0, &o.timeout_s, 1, 86400, "SECONDS",
 			   "limit for one job: one runner, one repetition (default 600)"),
 		OPT_STR("page-size", 0, &o.page_size, "4k|2m",
@@ -634,6 +721,10 @@ static int run_main(int argc, char **argv)
 			 "workload's name after its family, e.g. open-loop.rate=20000 "
 			 "(`hvbench list` shows each workload's parameters, ranges and "
 			 "defaults; every value used is in meta.csv as param.KEY)"),
+		OPT_STR("format", 0, &o.format, "text|json",
+			"text: the summary table on standard output (default); json: one "
+			"JSON document (hvbench-run/1, results/FORMAT.md) on standard output "
+			"at the end, everything else on standard error"),
 		OPT_STR("latest", 0, &o.latest, "LINK",
 			"also point the symlink LINK at the run directory"),
 		OPT_STR("image", 0, &o.image, "PATH",
@@ -647,10 +738,12 @@ static int run_main(int argc, char **argv)
 	struct run_ctx ctx;
 	struct hvb_sink *sink = NULL;
 	struct hvb_disk disk = { .lock_fd = -1 };
+	struct hvb_cpulock cpu_lock;
 	bool have_disk;
-	char err[512], stopped_at[128] = "", started[32], finished[32], *cmdline, run_id[160];
+	char err[512], lock_desc[2048], stopped_at[128] = "", started[32], finished[32], *cmdline;
+	char run_id[160];
 	uint64_t tsc_khz;
-	int npos, r, failed_jobs, status = HVB_EXIT_SUCCESS;
+	int npos, r, failed_jobs, status = HVB_EXIT_SUCCESS, json_fd = -1;
 
 	r = hvb_opt_parse("run", run_usage, opts, argc, argv, &npos);
 	if (r)
@@ -659,6 +752,12 @@ static int run_main(int argc, char **argv)
 		hvb_err("run: unexpected argument '%s' (workloads go in --workload)", argv[1]);
 		return HVB_EXIT_USAGE;
 	}
+	if (strcmp(o.format, "text") && strcmp(o.format, "json")) {
+		hvb_err("run: --format must be text or json, not '%s'", o.format);
+		return HVB_EXIT_USAGE;
+	}
+	if (!strcmp(o.format, "json") && (json_fd = json_stdout()) < 0)
+		return HVB_EXIT_FAILURE;
 	o.page_kib = parse_page_size(o.page_size);
 	if (!o.page_kib) {
 		hvb_err("run: --page-size '%s': give 4k or 2m", o.page_size);
@@ -710,22 +809,32 @@ static int run_main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN); /* a file size limit is a write error (EFBIG) */
 	hvb_run_id_make(run_id, sizeof(run_id));
+	cmdline = command_line(argc, argv);
+	status = lock_cpus(&o, cmdline, run_id, &cpu_lock, lock_desc, sizeof(lock_desc));
+	if (status) {
+		free(cmdline);
+		hvb_selection_free(&sel);
+		hvb_config_free(&cfg);
+		return status;
+	}
 	status = prepare_disk(&o, &sel, run_id, &disk, &have_disk);
 	if (!status && open_sink(&o, run_id, &sink))
 		status = HVB_EXIT_FAILURE;
 	if (status) {
 		hvb_disk_remove(&disk);
+		hvb_cpulock_release(&cpu_lock);
+		free(cmdline);
 		hvb_selection_free(&sel);
 		hvb_config_free(&cfg);
 		return status;
 	}
 	cfg.disk = have_disk ? &disk : NULL;
 	tsc_khz = hvb_tsc_khz_measure(50);
-	cmdline = command_line(argc, argv);
 	utc_now(started, sizeof(started));
 	hvb_sink_meta(sink, "started_utc", started);
 	hvb_meta_host(sink);
 	meta_matrix(sink, &sel, &o, &cfg, cmdline, tsc_khz);
+	hvb_sink_meta(sink, "cpu_lock", lock_desc);
 	if (have_disk)
 		hvb_disk_meta(&disk, sink);
 	hvb_sink_write_meta(sink); /* so a run killed later says what it was asked to do */
@@ -753,10 +862,13 @@ static int run_main(int argc, char **argv)
 		if (print_summary(dir) || failed_jobs)
 			status = HVB_EXIT_FAILURE;
 	}
+	if (json_fd >= 0 && print_json(json_fd, dir, run_id))
+		status = HVB_EXIT_FAILURE;
 	if (stopped_at[0] && !r)
 		status = 128 + (hvb_interrupted ? hvb_interrupted : SIGINT);
 	free(dir);
 	free(cmdline);
+	hvb_cpulock_release(&cpu_lock); /* the run's last use of its CPUs is over */
 	hvb_selection_free(&sel);
 	hvb_config_free(&cfg);
 	return status;

@@ -7,10 +7,13 @@
 #include <string.h>
 
 #include "compare.h"
+#include "cmd.h"
 #include "compare_context.h"
 #include "results.h"
 #include "stats.h"
+#include "thresholds.h"
 #include "util.h"
+#include "workload.h"
 
 void hvb_cmp_opts_init(struct hvb_cmp_opts *o)
 {
@@ -22,6 +25,7 @@ void hvb_cmp_opts_init(struct hvb_cmp_opts *o)
 		.max_exact = 20000,
 		.seed = 1,
 		.min_reps = 3,
+		.gate_why = "the default",
 	};
 }
 
@@ -53,6 +57,7 @@ struct side_key {
 	size_t n, cap;
 	double *v;
 	long *unit_id; /* dir index * 2^32 + rep: one value per repetition */
+	char *why;     /* --ratio-to: why a directory's values could not be divided */
 };
 
 /* The page size a runner's mem/ workloads workloads ran with on one side. */
@@ -82,6 +87,24 @@ static bool match_list(const char *globs, const char *name)
 		hit = hvb_glob_match(t, name);
 	free(copy);
 	return hit;
+}
+
+bool hvb_cmp_match_list(const char *globs, const char *name)
+{
+	return match_list(globs, name);
+}
+
+/*
+ * Every booting runner writes a boot row next to whatever workloads ran:
+ * a change that slows the boot must not vanish from the verdict because
+ * --workload named what the guest ran.  Only no_boot leaves it out; a
+ * --workload list that names boot alone keeps only boot.
+ */
+bool hvb_cmp_workload_selected(const struct hvb_cmp_opts *o, const char *workload)
+{
+	if (!strcmp(workload, HVB_BOOT_WORKLOAD))
+		return !o->no_boot;
+	return match_list(o->workloads, workload);
 }
 
 static struct side_key *side_find(struct side *s, const char *runner, const char *workload,
@@ -118,7 +141,7 @@ static void side_free(struct side *s)
 	for (size_t i = 0; i < s->n_keys; i++) {
 		struct side_key *k = &s->keys[i];
 		free(k->runner), free(k->workload), free(k->metric), free(k->unit);
-		free(k->v), free(k->unit_id);
+		free(k->v), free(k->unit_id), free(k->why);
 	}
 	free(s->keys);
 	for (size_t i = 0; i < s->n_pages; i++)
@@ -377,11 +400,115 @@ static const char *cross_key(const struct hvb_cmp_opts *o, const struct side *s,
 	return strcmp(runner, mine) ? NULL : s->label;
 }
 
+/* --------------------------------------------------------- --ratio-to */
+
+/* The reference runner's values in one run (rows of the run, not copies). */
+struct ref_rows {
+	size_t n;
+	const struct hvb_sample_row **v;
+};
+
+static void ref_collect(const struct hvb_run *run, const struct hvb_cmp_opts *o,
+			struct ref_rows *ref)
+{
+	ref->n = 0;
+	ref->v = xmalloc((run->n_samples ? run->n_samples : 1) * sizeof(*ref->v));
+	for (size_t i = 0; i < run->n_samples; i++) {
+		const struct hvb_sample_row *r = &run->samples[i];
+		if (!strcmp(r->runner, o->ratio_to) && r->status == HVB_ST_OK && r->has_value)
+			ref->v[ref->n++] = r;
+	}
+}
+
+/*
+ * What a value of row r is divided by: the reference's value of the same
+ * repetition (it ran next to it: runners are interleaved repetition by
+ * repetition), else the median of the reference's repetitions of that
+ * (workload, metric) in the run.  0, or -ENOENT when the run has none.
+ */
+static int ref_divisor(const struct ref_rows *ref, const struct hvb_sample_row *r, double *div,
+		       bool *by_median)
+{
+	double *v = xmalloc((ref->n ? ref->n : 1) * sizeof(*v));
+	size_t n = 0;
+
+	*by_median = false;
+	for (size_t i = 0; i < ref->n; i++) {
+		const struct hvb_sample_row *x = ref->v[i];
+		if (strcmp(x->workload, r->workload) || strcmp(x->metric, r->metric))
+			continue;
+		if (x->rep == r->rep) {
+			*div = x->value;
+			free(v);
+			return 0;
+		}
+		v[n++] = x->value;
+	}
+	if (n) {
+		*div = hvb_median(v, n);
+		*by_median = true;
+	}
+	free(v);
+	return n ? 0 : -ENOENT;
+}
+
+/* Why the reference cannot divide a value of r in dir: its own status row
+ * for the cell, if the run has one. */
+static char *ref_missing(const struct hvb_run *run, const char *ref, const char *dir,
+			 const struct hvb_sample_row *r)
+{
+	for (size_t i = 0; i < run->n_samples; i++) {
+		const struct hvb_sample_row *x = &run->samples[i];
+		if (!strcmp(x->runner, ref) && !strcmp(x->workload, r->workload) &&
+		    x->status != HVB_ST_OK)
+			return xasprintf("--ratio-to %s: %s has no %s value of %s %s to divide by "
+					 "(%s: %s); measure %s in every run, or leave the "
+					 "workload out (--workload)",
+					 ref, dir, ref, r->workload, r->metric,
+					 hvb_status_name(x->status), x->note ? x->note : "", ref);
+	}
+	return xasprintf("--ratio-to %s: %s has no %s row of %s %s to divide by; run %s in "
+			 "every run (--runner %s,...), or leave the workload out (--workload)",
+			 ref, dir, ref, r->workload, r->metric, ref, ref);
+}
+
+/* The per-repetition value as compared: r itself, or --ratio-to its ratio
+ * to the reference (unit "ratio").  false (with k->why set by the caller
+ * from *why) when the ratio is undefined. */
+static bool value_of(const struct hvb_cmp_opts *o, const struct ref_rows *ref,
+		     const struct hvb_run *run, const char *dir, const struct hvb_sample_row *r,
+		     struct hvb_sample_row *x, size_t *n_by_median, char **why)
+{
+	double div;
+	bool by_median;
+
+	*x = *r;
+	*why = NULL;
+	if (!o->ratio_to)
+		return true;
+	x->unit = "ratio";
+	if (ref_divisor(ref, r, &div, &by_median)) {
+		*why = ref_missing(run, o->ratio_to, dir, r);
+		return false;
+	}
+	if (!(div > 0)) {
+		*why = xasprintf("--ratio-to %s: %s's %s %s is %g in %s: the ratio is undefined",
+				 o->ratio_to, o->ratio_to, r->workload, r->metric, div, dir);
+		return false;
+	}
+	*n_by_median += by_median;
+	x->value = r->value / div;
+	return true;
+}
+
 static int side_read_dir(struct side *s, size_t dir_i, const char *dir,
 			 const struct hvb_cmp_opts *o, struct hvb_cmp_result *res,
 			 struct name_set *unselected, struct seen *seen, char *err, size_t len)
 {
 	struct hvb_run run;
+	struct ref_rows ref = { 0 };
+	size_t n_by_median = 0;
+	const char *quick;
 	char rerr[512];
 	int r = hvb_run_read(dir, o->allow_partial, &run, rerr, sizeof(rerr));
 
@@ -398,6 +525,8 @@ static int side_read_dir(struct side *s, size_t dir_i, const char *dir,
 			     : !strcmp(s->name, "base") ? o->base_runner : o->cand_runner);
 	for (size_t i = 0; i < run.n_warnings; i++) /* e.g. a torn last row, dropped */
 		warning_add(res, xstrdup(run.warnings[i]));
+	quick = hvb_run_meta(&run, "quick");
+	res->n_quick += quick && !strcmp(quick, "1");
 	if (strcmp(run.status, "complete")) {
 		r = partial_add(res, s->name, dir, &run, o, err, len);
 		if (r) {
@@ -405,12 +534,16 @@ static int side_read_dir(struct side *s, size_t dir_i, const char *dir,
 			return r;
 		}
 	}
+	if (o->ratio_to)
+		ref_collect(&run, o, &ref);
 	for (size_t i = 0; i < run.n_samples && !r; i++) {
 		const struct hvb_sample_row *row = &run.samples[i];
 		const char *key_runner = cross_key(o, s, row->runner);
+		struct hvb_sample_row x;
 		struct side_key *k;
+		char *why;
 		if (!key_runner || !match_list(o->runners, row->runner) ||
-		    !match_list(o->workloads, row->workload))
+		    !hvb_cmp_workload_selected(o, row->workload))
 			continue;
 		if (!strncmp(row->workload, "mem/", 4))
 			side_page_note(s, res, dir, row->runner, run_page_size(&run, row->runner));
@@ -422,11 +555,27 @@ static int side_read_dir(struct side *s, size_t dir_i, const char *dir,
 			name_set_add(unselected, row->metric);
 			continue;
 		}
+		/* --ratio-to: the reference divides the others, it is not compared */
+		if (o->ratio_to && !strcmp(row->runner, o->ratio_to))
+			continue;
+		bool have = value_of(o, &ref, &run, dir, row, &x, &n_by_median, &why);
 		k = side_find(s, key_runner, row->workload, row->metric);
 		if (!k)
-			k = side_add(s, row, key_runner);
-		r = key_push(k, row, dir_i, dir, s->name, err, len);
+			k = side_add(s, &x, key_runner);
+		if (have)
+			r = key_push(k, &x, dir_i, dir, s->name, err, len);
+		else if (!k->why)
+			k->why = why;
+		else
+			free(why);
 	}
+	if (n_by_median)
+		warning_add(res, xasprintf("--ratio-to %s: %zu value(s) of %s divided by the "
+					   "median of %s's repetitions in that run: %s lacked "
+					   "the same repetition",
+					   o->ratio_to, n_by_median, dir, o->ratio_to,
+					   o->ratio_to));
+	free(ref.v);
 	hvb_run_free(&run);
 	return r;
 }
@@ -521,6 +670,13 @@ static void pair_values(struct hvb_cmp_row *row, const struct side_key *a,
 	row->n_base = row->n_cand = n;
 }
 
+/* A row decided before its statistics: inconclusive, for why. */
+static void set_undividable(struct hvb_cmp_row *row, const char *why)
+{
+	row->verdict = HVB_V_INCONCLUSIVE;
+	row->why = xstrdup(why);
+}
+
 static int merge_sides(struct side *base, struct side *cand, bool paired,
 		       struct hvb_cmp_result *res, char *err, size_t len)
 {
@@ -553,6 +709,8 @@ static int merge_sides(struct side *base, struct side *cand, bool paired,
 						  &failed);
 			res->cand_failed |= failed;
 		}
+		if (b && (a->why || b->why)) /* --ratio-to could not divide */
+			set_undividable(row, a->why ? a->why : b->why);
 	}
 	for (size_t i = 0; i < cand->n_keys; i++) {
 		struct side_key *b = &cand->keys[i];
@@ -568,7 +726,8 @@ static int merge_sides(struct side *base, struct side *cand, bool paired,
 		row->verdict = HVB_V_ONLY_CAND;
 		row->why = missing_reason(res, "base", b->runner, b->workload, b->metric, &failed);
 	}
-	qsort(res->rows, res->n_rows, sizeof(*res->rows), cmp_rows);
+	if (res->n_rows) /* rows is NULL then, which qsort must not get */
+		qsort(res->rows, res->n_rows, sizeof(*res->rows), cmp_rows);
 	return 0;
 }
 
@@ -647,7 +806,8 @@ void hvb_cmp_row_eval(struct hvb_cmp_row *row, const struct hvb_cmp_opts *o)
 	struct hvb_perm_result perm;
 	struct hvb_rng rng;
 
-	if (row->verdict == HVB_V_ONLY_BASE || row->verdict == HVB_V_ONLY_CAND)
+	if (row->verdict == HVB_V_ONLY_BASE || row->verdict == HVB_V_ONLY_CAND ||
+	    (row->verdict == HVB_V_INCONCLUSIVE && row->why))
 		return;
 	row->med_base = hvb_median(row->base, row->n_base);
 	row->med_cand = hvb_median(row->cand, row->n_cand);
@@ -789,6 +949,19 @@ static void count_workloads(struct hvb_cmp_result *res)
 		res->wcount[res->workloads[i].verdict]++;
 }
 
+/* The minimum effect of a row: its thresholds file line's, or the default. */
+static void row_threshold(struct hvb_cmp_row *row, const struct hvb_cmp_result *res,
+			  const struct hvb_cmp_opts *o)
+{
+	const struct hvb_thresh_line *l =
+		res->thresholds ? hvb_thresholds_find(res->thresholds, row->runner,
+						      row->workload, row->metric)
+				: NULL;
+
+	row->threshold = l ? l->pct / 100 : o->threshold;
+	row->threshold_line = l ? l->line : 0;
+}
+
 void hvb_cmp_finish(struct hvb_cmp_result *res, const struct hvb_cmp_opts *o)
 {
 	double *p = xmalloc((res->n_rows ? res->n_rows : 1) * sizeof(*p));
@@ -801,10 +974,11 @@ void hvb_cmp_finish(struct hvb_cmp_result *res, const struct hvb_cmp_opts *o)
 	for (size_t i = 0; i < res->n_rows; i++) {
 		struct hvb_cmp_row *row = &res->rows[i];
 		row->q = p[i];
+		row_threshold(row, res, o);
 		if (!isnan(row->q)) {
 			bool lower = row->better == HVB_LOWER_IS_BETTER;
-			bool up = row->ci_lo > 1 + o->threshold;
-			bool down = row->ci_hi < 1 - o->threshold;
+			bool up = row->ci_lo > 1 + row->threshold;
+			bool down = row->ci_hi < 1 - row->threshold;
 			row->verdict = HVB_V_NO_CHANGE;
 			if (row->q < o->alpha && (up || down))
 				row->verdict = up == lower ? HVB_V_REGRESSION : HVB_V_IMPROVEMENT;
@@ -820,7 +994,22 @@ void hvb_cmp_finish(struct hvb_cmp_result *res, const struct hvb_cmp_opts *o)
 
 int hvb_cmp_exit_status(const struct hvb_cmp_result *res)
 {
-	return res->count[HVB_V_REGRESSION] || res->cand_failed ? 1 : 0;
+	if (res->count[HVB_V_REGRESSION] || res->cand_failed)
+		return 1;
+	return res->gate.on && res->gate.n ? HVB_EXIT_INCONCLUSIVE : HVB_EXIT_SUCCESS;
+}
+
+static int thresholds_load(struct hvb_cmp_result *res, const char *path, char *err,
+			   size_t errlen)
+{
+	struct hvb_thresholds *t = xcalloc(1, sizeof(*t));
+	int r = hvb_thresholds_read(path, t, err, errlen);
+
+	if (r)
+		free(t);
+	else
+		res->thresholds = t;
+	return r;
 }
 
 int hvb_cmp_dirs(const char *const *base, size_t n_base, const char *const *cand, size_t n_cand,
@@ -834,6 +1023,8 @@ int hvb_cmp_dirs(const char *const *base, size_t n_base, const char *const *cand
 	int r = 0;
 
 	memset(res, 0, sizeof(*res));
+	if (o->thresholds && (r = thresholds_load(res, o->thresholds, err, errlen)))
+		return r;
 	if (!o->base_runner != !o->cand_runner) {
 		fail(err, errlen, "runner against runner needs both --base-runner and --cand-runner");
 		return -EINVAL;
@@ -841,6 +1032,12 @@ int hvb_cmp_dirs(const char *const *base, size_t n_base, const char *const *cand
 	if (o->base_runner) {
 		snprintf(label, sizeof(label), "%s->%s", o->base_runner, o->cand_runner);
 		sb.label = sc.label = label;
+	}
+	if (o->ratio_to && o->base_runner) {
+		fail(err, errlen,
+		     "--ratio-to and --base-runner/--cand-runner do not go together: the first "
+		     "divides every runner by one, the second sets one runner against another");
+		return -EINVAL;
 	}
 	if (o->paired && n_base != n_cand) {
 		fail(err, errlen,
@@ -908,5 +1105,11 @@ void hvb_cmp_result_free(struct hvb_cmp_result *res)
 	for (size_t i = 0; i < res->n_warnings; i++)
 		free(res->warnings[i]);
 	free(res->warnings);
+	if (res->thresholds)
+		hvb_thresholds_free(res->thresholds);
+	free(res->thresholds);
+	for (size_t i = 0; i < res->gate.n; i++)
+		free(res->gate.items[i].what), free(res->gate.items[i].why);
+	free(res->gate.items);
 	memset(res, 0, sizeof(*res));
 }

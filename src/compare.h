@@ -29,10 +29,13 @@
  * primary metrics (not the within-repetition .pNN percentiles). */
 #define HVB_CMP_DEFAULT_METRICS "ns_per_op,cycles_per_op,bandwidth,ops_per_s,boot_ms"
 
+struct hvb_thresholds;
+
 struct hvb_cmp_opts {
 	const char *metrics;   /* comma-separated globs; NULL = the default list */
 	const char *runners;   /* globs; NULL = all */
-	const char *workloads; /* globs; NULL = all */
+	const char *workloads; /* globs; NULL = all (boot is in any case, see no_boot) */
+	bool no_boot;          /* leave out the boot rows (boot_ms) that --workload keeps */
 	double threshold;      /* minimum effect, fraction (0.02 = 2%) */
 	double alpha;          /* FDR level for q */
 	double confidence;     /* of the bootstrap interval, e.g. 0.95 */
@@ -48,11 +51,32 @@ struct hvb_cmp_opts {
 	 * The same run may then stand on both sides (one run of kvm and
 	 * xen-pvh); each side still refuses a run given twice. */
 	const char *base_runner, *cand_runner;
+	/* A thresholds file (thresholds.h): per-metric minimum effects, the
+	 * first matching line's; threshold where none matches.  NULL: none. */
+	const char *thresholds;
+	/* Gate mode (compare_gate.h): a gated metric that cannot be judged
+	 * fails the gate (HVB_EXIT_INCONCLUSIVE).  gate_why says why the mode
+	 * is what it is ("--gate", "CI=true in the environment", ...). */
+	bool gate;
+	const char *gate_why;
+	/* Ratio to a reference runner (e.g. "native"): every other runner's
+	 * value of a (workload, metric) is divided by this runner's value of
+	 * the same repetition of the same run (the runners of a run are
+	 * interleaved repetition by repetition, so the two shared the host's
+	 * state), or by the median of its repetitions in that run when it
+	 * lacks that repetition.  The rows compare those ratios (unit
+	 * "ratio", direction kept); the reference's own rows are not
+	 * compared.  NULL: compare the values themselves. */
+	const char *ratio_to;
 };
 
 /* Defaults: 2%, alpha 0.05, 95%, 10000 iterations, exact up to 20000,
  * seed 1, at least 3 repetitions per side. */
 void hvb_cmp_opts_init(struct hvb_cmp_opts *o);
+
+/* Whether rows of workload are compared: boot (boot_ms) unless no_boot,
+ * any other workload when it matches the workloads globs. */
+bool hvb_cmp_workload_selected(const struct hvb_cmp_opts *o, const char *workload);
 
 enum hvb_verdict {
 	HVB_V_NO_CHANGE,
@@ -79,6 +103,8 @@ struct hvb_cmp_row {
 	size_t n_unpaired;      /* values left out for want of a partner */
 	enum hvb_verdict verdict;
 	char *why;              /* reason for inconclusive / one-sided rows, else NULL */
+	double threshold;       /* the minimum effect the verdict used, fraction */
+	long threshold_line;    /* its line in the thresholds file, 0: the default */
 };
 
 /*
@@ -136,6 +162,17 @@ struct hvb_cmp_result {
 	 * (meta page_size) in base and cand. */
 	size_t n_warnings;
 	char **warnings;
+	struct hvb_thresholds *thresholds; /* read from opts->thresholds, or NULL */
+	size_t n_quick;       /* directories that are --quick runs (meta quick=1) */
+	/* Gate mode: what keeps the gate from passing (compare_gate.c fills it). */
+	struct hvb_cmp_gate {
+		bool on;
+		size_t n;
+		struct hvb_cmp_gate_item {
+			char *what; /* "kvm cpu/crc32c ns_per_op", or a directory */
+			char *why;  /* the reason and what to do */
+		} *items;
+	} gate;
 };
 
 /*
@@ -161,8 +198,13 @@ void hvb_cmp_row_eval(struct hvb_cmp_row *row, const struct hvb_cmp_opts *o);
  * and counts, per metric row and per workload. */
 void hvb_cmp_finish(struct hvb_cmp_result *res, const struct hvb_cmp_opts *o);
 
+/* Does name match one of the comma-separated globs (NULL: any name)? */
+bool hvb_cmp_match_list(const char *globs, const char *name);
+
 /* Exit status for a result: 1 if a regression (a workload with a regressed
- * metric, or a cell that failed in cand only), else 0. */
+ * metric, or a cell that failed in cand only), else, in gate mode,
+ * HVB_EXIT_INCONCLUSIVE (3) if res->gate lists anything, else 0.  A
+ * regression wins: it is a finding, whatever else could not be judged. */
 int hvb_cmp_exit_status(const struct hvb_cmp_result *res);
 
 void hvb_cmp_result_free(struct hvb_cmp_result *res);

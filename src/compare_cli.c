@@ -10,7 +10,10 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "compare_gate.h"
+#include "thresholds.h"
 #include "util.h"
+#include "workload.h"
 
 void hvb_cmp_args_free(struct hvb_cmp_args *a)
 {
@@ -47,20 +50,44 @@ int hvb_cmp_run(const struct hvb_cmp_args *a, const struct hvb_cmp_opts *o,
 		return HVB_EXIT_USAGE;
 	}
 	if (!res.n_rows) {
-		hvb_err("compare: no metric matches on either side (metrics '%s'); see "
-			"--metrics, --runner, --workload",
-			o->metrics ? o->metrics : HVB_CMP_DEFAULT_METRICS);
+		/* a gate that compared nothing must not pass, nor look like a typo */
+		hvb_err("compare: no metric matches on either side (metrics '%s'%s%s); see "
+			"--metrics, --runner, --workload%s",
+			o->metrics ? o->metrics : HVB_CMP_DEFAULT_METRICS,
+			o->ratio_to ? ", other than those of --ratio-to " : "",
+			o->ratio_to ? o->ratio_to : "",
+			o->gate ? "; gate: INCONCLUSIVE, nothing was compared" : "");
 		hvb_cmp_result_free(&res);
-		return HVB_EXIT_USAGE;
+		return o->gate ? HVB_EXIT_INCONCLUSIVE : HVB_EXIT_USAGE;
 	}
+	hvb_cmp_gate_eval(&res, o);
 	/* On stderr too, in every format: a pipe into a file must not hide it. */
 	for (size_t i = 0; i < res.n_warnings; i++)
 		hvb_warn("compare: %s", res.warnings[i]);
 	hvb_cmp_render(out, &res, o, a, fmt);
 	fflush(out);
 	r = hvb_cmp_exit_status(&res);
+	if (r == HVB_EXIT_INCONCLUSIVE)
+		hvb_err("compare: gate: INCONCLUSIVE (exit %d): %zu gated metric(s) or run(s) "
+			"could not be judged, each named with what to do in the output",
+			r, res.gate.n);
 	hvb_cmp_result_free(&res);
 	return r;
+}
+
+/* A bad thresholds file is refused before ab runs anything; the
+ * comparison reads it again (hvb_cmp_dirs). */
+static int thresholds_check(const struct hvb_cmp_cli *c)
+{
+	struct hvb_thresholds t;
+	char err[1024];
+
+	if (hvb_thresholds_read(c->opts.thresholds, &t, err, sizeof(err))) {
+		hvb_err("%s: --thresholds %s", c->cmd, err);
+		return -1;
+	}
+	hvb_thresholds_free(&t);
+	return 0;
 }
 
 /* Options shared with `hvbench ab`. */
@@ -73,11 +100,24 @@ int hvb_cmp_opts_parse(struct hvb_cmp_cli *c)
 			c->format);
 		return -1;
 	}
+	if (o->no_boot && o->workloads && !strcmp(o->workloads, HVB_BOOT_WORKLOAD)) {
+		hvb_err("%s: --workload boot with --no-boot leaves nothing to compare: give "
+			"one of them", c->cmd);
+		return -1;
+	}
+	if (hvb_cmp_gate_mode(c->gate, c->no_gate, &o->gate, &o->gate_why)) {
+		hvb_err("%s: --gate and --no-gate contradict each other: give one", c->cmd);
+		return -1;
+	}
+	if (o->ratio_to && !o->ratio_to[0]) {
+		hvb_err("%s: --ratio-to needs a runner name (e.g. --ratio-to native)", c->cmd);
+		return -1;
+	}
 	o->threshold = c->threshold_pct / 100;
 	o->iters = (unsigned)c->iters;
 	o->min_reps = (unsigned)c->min_reps;
 	o->seed = c->seed;
-	return 0;
+	return o->thresholds ? thresholds_check(c) : 0;
 }
 
 void hvb_cmp_cli_init(struct hvb_cmp_cli *c, const char *cmd)

@@ -20,6 +20,7 @@ struct hvb_cmp_cli {
 	enum hvb_cmp_format fmt;
 	double threshold_pct;
 	uint64_t iters, min_reps, seed;
+	bool gate, no_gate; /* hvb_cmp_gate_mode() makes opts.gate of them */
 };
 
 #define HVB_CMP_OPTS(c)                                                                           \
@@ -32,9 +33,15 @@ struct hvb_cmp_cli {
 	OPT_STR("cand-runner", 0, &(c).opts.cand_runner, "RUNNER",                                \
 		"... against the cand side's rows of RUNNER (e.g. --base-runner kvm "            \
 		"--cand-runner xen-pvh; one run may be both sides)"),                             \
-	OPT_STR("workload", 'w', &(c).opts.workloads, "GLOBS", "only these workloads"),           \
+	OPT_STR("workload", 'w', &(c).opts.workloads, "GLOBS",                                    \
+		"only these workloads; boot (boot_ms of VM runners) stays unless "                \
+		"--no-boot, and '-w boot' compares boot alone"),                                  \
+	OPT_FLAG("no-boot", 0, &(c).opts.no_boot, "leave out boot_ms (workload boot)"),           \
 	OPT_DOUBLE("threshold", 't', &(c).threshold_pct, 0, 100, "PCT",                           \
 		   "minimum effect in percent: smaller changes are 'no change' (default 2)"),     \
+	OPT_STR("thresholds", 0, &(c).opts.thresholds, "FILE",                                   \
+		"per-metric minimum effects, the first matching line's (hvbench thresholds "      \
+		"writes one); --threshold where no line matches"),                                \
 	OPT_DOUBLE("alpha", 'a', &(c).opts.alpha, 1e-6, 0.5, "A",                                 \
 		   "false discovery rate for the q-values (default 0.05)"),                       \
 	OPT_DOUBLE("confidence", 0, &(c).opts.confidence, 0.5, 0.9999, "C",                       \
@@ -49,7 +56,19 @@ struct hvb_cmp_cli {
 	OPT_STR("format", 'f', &(c).format, "FMT", "table (default), csv, json or markdown"),     \
 	OPT_FLAG("allow-partial", 0, &(c).opts.allow_partial,                                     \
 		 "accept runs that did not complete (interrupted, or the writer died); "         \
-		 "the output says the comparison is partial")
+		 "the output says the comparison is partial"),                                   \
+	HVB_CMP_OPTS_GATE(c)
+
+/* The gate (compare_gate.h) and what it compares. */
+#define HVB_CMP_OPTS_GATE(c)                                                                      \
+	OPT_FLAG("gate", 0, &(c).gate,                                                            \
+		 "gate mode: a gated metric that cannot be judged (too few reps, an interval "   \
+		 "past the threshold, one side only, a partial run, nothing compared) fails "    \
+		 "with exit 3 (default when CI=true)"),                                          \
+	OPT_FLAG("no-gate", 0, &(c).no_gate, "no gate mode, even with CI=true"),                 \
+	OPT_STR("ratio-to", 0, &(c).opts.ratio_to, "RUNNER",                                      \
+		"compare every other runner's ratio to RUNNER (e.g. native) of the same "        \
+		"repetition of the same run: cancels what slowed the whole host")
 
 /* compare only: ab pairs its rounds by default (ab --unpaired). */
 #define HVB_CMP_OPT_PAIRED(c)                                                                     \
@@ -66,8 +85,8 @@ int hvb_cmp_format_parse(const char *s, enum hvb_cmp_format *out);
 
 void hvb_cmp_args_free(struct hvb_cmp_args *a);
 
-/* Compare and print in fmt to out; returns the exit status (0, 1, or 2
- * after printing why the input is invalid). */
+/* Compare and print in fmt to out; returns the exit status (0, 1, 2 after
+ * printing why the input is invalid, 3 when the gate could not judge). */
 int hvb_cmp_run(const struct hvb_cmp_args *a, const struct hvb_cmp_opts *o,
 		enum hvb_cmp_format fmt, FILE *out);
 

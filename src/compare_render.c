@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "csvfile.h"
+#include "thresholds.h"
 #include "util.h"
 
 /* ------------------------------------------------------------ numbers */
@@ -60,16 +61,16 @@ static const char *fmt_p(char *buf, size_t len, double p)
 /* --------------------------------------------------------------- table */
 
 enum { C_RUNNER, C_WORKLOAD, C_METRIC, C_UNIT, C_N, C_BASE, C_CAND, C_SLOWDOWN, C_CI, C_P,
-       C_Q, C_VERDICT, NCOLS };
+       C_Q, C_THRESH, C_VERDICT, NCOLS };
 
 /* Paired, the slowdown is the median of the per-pair ratios: the two
  * sides' medians are shown for reference only (their quotient is another
  * figure), and their headers say so. */
 static const char *const col_names[2][NCOLS] = {
 	{ "runner", "workload", "metric", "unit", "reps", "base median", "cand median",
-	  "slowdown", "CI", "p", "q", "verdict" },
+	  "slowdown", "CI", "p", "q", "threshold", "verdict" },
 	{ "runner", "workload", "metric", "unit", "pairs", "base median*", "cand median*",
-	  "median pair slowdown", "CI", "p", "q", "verdict" },
+	  "median pair slowdown", "CI", "p", "q", "threshold", "verdict" },
 };
 
 struct cells {
@@ -103,6 +104,11 @@ static void row_cells(const struct hvb_cmp_row *r, struct cells *c)
 	fmt_ci(c->s[C_CI], sizeof(c->s[0]), lo, hi);
 	fmt_p(c->s[C_P], sizeof(c->s[0]), r->p);
 	fmt_p(c->s[C_Q], sizeof(c->s[0]), r->q);
+	if (r->threshold_line)
+		snprintf(c->s[C_THRESH], sizeof(c->s[0]), "%g%% (line %ld)", r->threshold * 100,
+			 r->threshold_line);
+	else
+		snprintf(c->s[C_THRESH], sizeof(c->s[0]), "%g%% (default)", r->threshold * 100);
 	hvb_strlcpy(c->s[C_VERDICT], hvb_verdict_name(r->verdict), sizeof(c->s[0]));
 }
 
@@ -114,6 +120,13 @@ static size_t display_width(const char *s)
 	for (; *s; s++)
 		w += ((unsigned char)*s & 0xc0) != 0x80;
 	return w;
+}
+
+/* The threshold column only with a thresholds file: without one, every
+ * row has --threshold, which the summary states once. */
+static bool col_shown(int c, const struct hvb_cmp_result *res)
+{
+	return c != C_THRESH || res->thresholds;
 }
 
 static bool col_right(int c)
@@ -134,16 +147,25 @@ static void print_cell(FILE *f, int c, size_t w, const char *s)
 }
 
 /* What every table's numbers mean, stated above it. */
-static void print_legend(FILE *f, const struct hvb_cmp_opts *o, const char *emph)
+static void print_legend(FILE *f, const struct hvb_cmp_result *res, const struct hvb_cmp_opts *o,
+			 const char *emph)
 {
 	fprintf(f, "%sslowdown: > 1 is worse%s (cand/base for lower-is-better metrics, "
 		   "base/cand for higher-is-better ones)\n",
 		emph, emph);
+	if (o->ratio_to)
+		fprintf(f, "%sratio to %s:%s each value is the runner's over %s's in the same "
+			   "repetition of the same run (unit ratio); %s itself is not compared\n",
+			emph, o->ratio_to, emph, o->ratio_to, o->ratio_to);
 	if (o->paired)
 		fprintf(f, "%spaired:%s the slowdown is the median of the per-pair slowdowns; "
 			   "* base and cand medians are unpaired, for reference: their "
 			   "quotient is not the paired figure\n",
 			emph, emph);
+	if (res->thresholds)
+		fprintf(f, "%sthreshold:%s per metric, the first matching line of %s; "
+			   "--threshold %g%% (default) where no line matches\n",
+			emph, emph, res->thresholds->path, o->threshold * 100);
 }
 
 static void print_table(FILE *f, const struct hvb_cmp_result *res, const struct hvb_cmp_opts *o)
@@ -160,13 +182,15 @@ static void print_table(FILE *f, const struct hvb_cmp_result *res, const struct 
 			if (display_width(cells[i].s[c]) > w[c])
 				w[c] = display_width(cells[i].s[c]);
 	}
-	print_legend(f, o, "");
+	print_legend(f, res, o, "");
 	for (int c = 0; c < NCOLS; c++)
-		print_cell(f, c, w[c], head.s[c]);
+		if (col_shown(c, res))
+			print_cell(f, c, w[c], head.s[c]);
 	fputc('\n', f);
 	for (size_t i = 0; i < res->n_rows; i++) {
 		for (int c = 0; c < NCOLS; c++)
-			print_cell(f, c, w[c], cells[i].s[c]);
+			if (col_shown(c, res))
+				print_cell(f, c, w[c], cells[i].s[c]);
 		fputc('\n', f);
 	}
 	free(cells);
@@ -252,10 +276,11 @@ static void print_summary(FILE *f, const struct hvb_cmp_result *res,
 	fprintf(f,
 		"%sper metric: %u regression(s), %u improvement(s), %u no change, %u "
 		"inconclusive; %u only in base, %u only in cand; %zu not measured "
-		"(alpha %g with Benjamini-Hochberg FDR, threshold %g%%, %g%% CI%s)\n",
+		"(alpha %g with Benjamini-Hochberg FDR, threshold %s%g%%, %g%% CI%s)\n",
 		prefix, n[HVB_V_REGRESSION], n[HVB_V_IMPROVEMENT], n[HVB_V_NO_CHANGE],
 		n[HVB_V_INCONCLUSIVE], n[HVB_V_ONLY_BASE], n[HVB_V_ONLY_CAND], res->n_gaps,
-		o->alpha, o->threshold * 100, o->confidence * 100,
+		o->alpha, res->thresholds ? "per metric from --thresholds, else " : "",
+		o->threshold * 100, o->confidence * 100,
 		o->paired ? ", paired rounds" : "");
 }
 
@@ -267,6 +292,41 @@ static void print_no_interval(FILE *f, const struct hvb_cmp_result *res,
 		fprintf(f, "%sno interval for %zu row(s): fewer than --min-reps %u %s per side\n",
 			prefix, res->n_no_interval, o->min_reps,
 			o->paired ? "pairs" : "repetitions");
+}
+
+/*
+ * Which mode ran and why, then the gate's outcome: in gate mode every
+ * gated metric that could not be judged, named with what to do.  Each
+ * line starts with prefix, each listed item with bullet.
+ */
+static void print_gate(FILE *f, const struct hvb_cmp_result *res, const struct hvb_cmp_opts *o,
+		       const char *prefix, const char *bullet)
+{
+	int st = hvb_cmp_exit_status(res);
+
+	fprintf(f, "%sgate: %s (%s)\n", prefix, o->gate ? "on" : "off", o->gate_why);
+	if (!o->gate) {
+		if (res->count[HVB_V_INCONCLUSIVE] + res->count[HVB_V_ONLY_BASE] +
+		    res->count[HVB_V_ONLY_CAND])
+			fprintf(f, "%sgate: off: inconclusive metrics do not change the exit "
+				   "status; --gate fails on them\n",
+				prefix);
+		return;
+	}
+	if (st == 1)
+		fprintf(f, "%sgate: FAIL: %s (exit 1)%s\n", prefix,
+			res->count[HVB_V_REGRESSION] ? "regression"
+						     : "a cell base measured failed in cand",
+			res->gate.n ? "; besides, these could not be judged:" : "");
+	else if (st)
+		fprintf(f, "%sgate: INCONCLUSIVE (exit %d): %zu gated metric(s) or run(s) could "
+			   "not be judged, so the gate cannot pass:\n",
+			prefix, st, res->gate.n);
+	else
+		fprintf(f, "%sgate: PASS: all %zu gated metric(s) judged, none regressed\n", prefix,
+			res->n_rows);
+	for (size_t i = 0; i < res->gate.n; i++)
+		fprintf(f, "%s%s: %s\n", bullet, res->gate.items[i].what, res->gate.items[i].why);
 }
 
 static void print_text(FILE *f, const struct hvb_cmp_result *res, const struct hvb_cmp_opts *o)
@@ -286,6 +346,7 @@ static void print_text(FILE *f, const struct hvb_cmp_result *res, const struct h
 	print_summary(f, res, o, "summary: ");
 	if (res->cand_failed)
 		fprintf(f, "cand failed where base measured: see 'only in base' above\n");
+	print_gate(f, res, o, "", "  ");
 }
 
 /* ----------------------------------------------------------------- CSV */
@@ -310,6 +371,15 @@ static enum hvb_verdict workload_verdict(const struct hvb_cmp_result *res,
 	return row->verdict;
 }
 
+/* "line 3" of the thresholds file, or "default" (--threshold). */
+static void threshold_source(char *buf, size_t len, const struct hvb_cmp_row *x)
+{
+	if (x->threshold_line)
+		snprintf(buf, len, "line %ld", x->threshold_line);
+	else
+		snprintf(buf, len, "default");
+}
+
 static int print_csv(FILE *f, const struct hvb_cmp_result *res)
 {
 	double sd[3];
@@ -318,9 +388,12 @@ static int print_csv(FILE *f, const struct hvb_cmp_result *res)
 		"base_median", "cand_median", "ratio", "change_pct", "ci_lo_pct", "ci_hi_pct",
 		"p",       "q",         "exact",     "verdict",   "reason", "side",   "paired",
 		"slowdown", "slowdown_lo", "slowdown_hi", "workload_verdict",
+		"threshold_pct", "threshold_source",
 	};
-	char num[13][40];
-	int r = hvb_csv_write_row(f, head, ARRAY_SIZE(head));
+	/* the threshold columns only with a thresholds file (col_shown) */
+	size_t ncols = ARRAY_SIZE(head) - (res->thresholds ? 0 : 2);
+	char num[13][40], thr[40], src[40];
+	int r = hvb_csv_write_row(f, head, ncols);
 
 	for (size_t i = 0; i < res->n_rows && !r; i++) {
 		const struct hvb_cmp_row *x = &res->rows[i];
@@ -337,23 +410,25 @@ static int print_csv(FILE *f, const struct hvb_cmp_result *res)
 		hvb_cmp_row_slowdown(x, &sd[0], &sd[1], &sd[2]);
 		for (int k = 0; k < 3; k++)
 			csv_num(num[10 + k], sizeof(num[0]), sd[k]);
+		snprintf(thr, sizeof(thr), "%.17g", x->threshold * 100);
+		threshold_source(src, sizeof(src), x);
 		const char *fields[] = {
 			x->runner, x->workload, x->metric, x->unit, hvb_better_name(x->better),
 			num[0], num[1], num[2], num[3], num[4], num[5], num[6], num[7], num[8],
 			num[9], isnan(x->p) ? "" : x->exact ? "1" : "0",
 			hvb_verdict_name(x->verdict), x->why ? x->why : "", "",
 			x->paired ? "1" : "0", num[10], num[11], num[12],
-			hvb_verdict_name(workload_verdict(res, x)),
+			hvb_verdict_name(workload_verdict(res, x)), thr, src,
 		};
-		r = hvb_csv_write_row(f, fields, ARRAY_SIZE(fields));
+		r = hvb_csv_write_row(f, fields, ncols);
 	}
 	/* cells without values: verdict column = their status */
 	for (size_t i = 0; i < res->n_gaps && !r; i++) {
 		const struct hvb_cmp_gap *g = &res->gaps[i];
 		const char *fields[] = { g->runner, g->workload, g->metric, "", "", "", "", "", "", "",
 					 "", "", "", "", "", "", g->status, g->note, g->side, "",
-					 "", "", "", "" };
-		r = hvb_csv_write_row(f, fields, ARRAY_SIZE(fields));
+					 "", "", "", "", "", "" };
+		r = hvb_csv_write_row(f, fields, ncols);
 	}
 	return r;
 }
@@ -394,7 +469,7 @@ static void json_dirs(FILE *f, const char *key, char *const *dirs, size_t n)
 	fputs("],\n", f);
 }
 
-static void json_row(FILE *f, const struct hvb_cmp_row *x)
+static void json_row(FILE *f, const struct hvb_cmp_row *x, bool thresholds)
 {
 	double sd, lo, hi;
 
@@ -437,6 +512,14 @@ static void json_row(FILE *f, const struct hvb_cmp_row *x)
 		json_str(f, x->why);
 	else
 		fputs("null", f);
+	if (thresholds) {
+		char src[40];
+		threshold_source(src, sizeof(src), x);
+		fputs(", \"threshold_pct\": ", f);
+		json_num(f, x->threshold * 100);
+		fputs(", \"threshold_source\": ", f);
+		json_str(f, src);
+	}
 	fputs("}", f);
 }
 
@@ -464,6 +547,22 @@ static void json_workloads(FILE *f, const struct hvb_cmp_result *res,
 	fputs("  ]\n", f);
 }
 
+/* "gate": {"on", "why", "inconclusive": [{"what", "why"}]} */
+static void json_gate(FILE *f, const struct hvb_cmp_result *res, const struct hvb_cmp_opts *o)
+{
+	fprintf(f, "  \"gate\": {\"on\": %s, \"why\": ", o->gate ? "true" : "false");
+	json_str(f, o->gate_why);
+	fputs(", \"inconclusive\": [", f);
+	for (size_t i = 0; i < res->gate.n; i++) {
+		fputs(i ? ", {\"what\": " : "{\"what\": ", f);
+		json_str(f, res->gate.items[i].what);
+		fputs(", \"why\": ", f);
+		json_str(f, res->gate.items[i].why);
+		fputs("}", f);
+	}
+	fputs("]},\n", f);
+}
+
 static void print_json(FILE *f, const struct hvb_cmp_result *res, const struct hvb_cmp_opts *o,
 		       const struct hvb_cmp_args *a)
 {
@@ -479,9 +578,20 @@ static void print_json(FILE *f, const struct hvb_cmp_result *res, const struct h
 		"\"min_reps\": %u, \"paired\": %s, \"rows_without_interval\": %zu,\n",
 		o->alpha, o->threshold, o->confidence, (unsigned long long)o->seed, o->min_reps,
 		o->paired ? "true" : "false", res->n_no_interval);
+	if (res->thresholds) {
+		fputs("  \"thresholds\": ", f);
+		json_str(f, res->thresholds->path);
+		fputs(",\n", f);
+	}
+	fputs("  \"ratio_to\": ", f);
+	if (o->ratio_to)
+		json_str(f, o->ratio_to);
+	else
+		fputs("null", f);
+	fputs(",\n", f);
 	fputs("  \"rows\": [\n", f);
 	for (size_t i = 0; i < res->n_rows; i++) {
-		json_row(f, &res->rows[i]);
+		json_row(f, &res->rows[i], res->thresholds);
 		fputs(i + 1 < res->n_rows ? ",\n" : "\n", f);
 	}
 	fputs("  ],\n  \"not_measured\": [\n", f);
@@ -513,7 +623,9 @@ static void print_json(FILE *f, const struct hvb_cmp_result *res, const struct h
 		fputs(i ? ", " : "", f);
 		json_str(f, res->warnings[i]);
 	}
-	fputs("],\n  \"summary\": {", f);
+	fputs("],\n", f);
+	json_gate(f, res, o);
+	fputs("  \"summary\": {", f);
 	for (size_t i = 0; i < ARRAY_SIZE(order); i++)
 		fprintf(f, "%s\"%s\": %u", i ? ", " : "", hvb_verdict_name(order[i]),
 			res->count[order[i]]);
@@ -553,19 +665,23 @@ static void print_markdown(FILE *f, const struct hvb_cmp_result *res,
 		fprintf(f, "**%s**\n\n", part);
 	for (size_t i = 0; i < res->n_warnings; i++)
 		fprintf(f, "**WARNING: %s**\n\n", res->warnings[i]);
-	print_legend(f, o, "**");
+	print_legend(f, res, o, "**");
 	fputc('\n', f);
 	head_cells(&head, o);
 	for (int c = 0; c < NCOLS; c++)
-		md_cell(f, head.s[c]);
+		if (col_shown(c, res))
+			md_cell(f, head.s[c]);
 	fputs("|\n", f);
 	for (int c = 0; c < NCOLS; c++)
-		fputs(col_right(c) ? "| ---: " : "| --- ", f);
+		if (col_shown(c, res))
+			fputs(col_right(c) ? "| ---: " : "| --- ", f);
 	fputs("|\n", f);
 	for (size_t i = 0; i < res->n_rows; i++) {
 		struct cells cells;
 		row_cells(&res->rows[i], &cells);
 		for (int c = 0; c < NCOLS; c++) {
+			if (!col_shown(c, res))
+				continue;
 			bool bold = c == C_VERDICT && (res->rows[i].verdict == HVB_V_REGRESSION ||
 						       res->rows[i].verdict == HVB_V_IMPROVEMENT);
 			char buf[80];
@@ -579,6 +695,8 @@ static void print_markdown(FILE *f, const struct hvb_cmp_result *res,
 	print_no_interval(f, res, o, "- ");
 	fputs("**Summary:**\n\n", f);
 	print_summary(f, res, o, "- ");
+	fputc('\n', f);
+	print_gate(f, res, o, "", "- ");
 }
 
 static void print_unselected(FILE *f, const struct hvb_cmp_result *res)
@@ -606,6 +724,7 @@ void hvb_cmp_render(FILE *out, const struct hvb_cmp_result *res, const struct hv
 			fprintf(stderr, "hvbench: compare: %s\n", part);
 		print_no_interval(stderr, res, o, "hvbench: compare: ");
 		print_summary(stderr, res, o, "hvbench: compare: ");
+		print_gate(stderr, res, o, "hvbench: compare: ", "hvbench: compare:   ");
 		break;
 	case HVB_FMT_JSON:
 		print_json(out, res, o, a);

@@ -35,8 +35,11 @@ test_kvm_stats_LINK := probes
 test_perf_LINK := probes
 test_xentrace_LINK := probes
 test_lathist_LINK := probes
+test_tsc_LINK := probes
 test_vmcost_LINK := probes
 test_kvm_trace_LINK := hv probes
+# The per-CPU run locks (probes/cpulock.c): libc only.
+test_cpulock_LINK := probes/cpulock.c
 # workloads/ with the hosted rt_* they call.
 test_harness_LINK := workloads native-rt
 test_workloads_LINK := workloads native-rt
@@ -54,6 +57,8 @@ test_records_LINK := lib probes workloads native-rt
 test_results_LINK := lib probes workloads native-rt
 test_host_kind_LINK := lib probes workloads native-rt
 test_host_irq_LINK := lib probes workloads native-rt
+# The JSON writer of every document (lib/json_out.c).
+test_json_out_LINK := lib probes workloads native-rt
 # One runner file over runners/common/ and the layers below.
 test_xen_trace_LINK := runners/xen/trace.c runners-common lib hv probes workloads native-rt
 # The run's configuration (runners/common/config.c: the probe switches).
@@ -68,11 +73,16 @@ test_stats_LINK := src/stats.c lib probes workloads native-rt
 # The capacity search alone (pure; stats.c for the median).
 test_capacity_search_LINK := src/capacity_search.c src/stats.c lib probes workloads native-rt
 test_ab_LINK := src/stats.c lib probes workloads native-rt
+# A side of hvbench ab: its words, identity and command line.
+test_ab_side_LINK := src/ab_side.c lib probes workloads native-rt
 test_placement_LINK := src/placement.c
-test_compare_LINK := src/compare.c src/compare_context.c src/stats.c lib probes workloads native-rt
-test_summary_LINK := src/summary.c src/compare.c src/compare_context.c src/stats.c lib probes workloads native-rt
+test_compare_LINK := src/compare.c src/compare_context.c src/thresholds.c src/stats.c lib probes workloads native-rt
+# Thresholds files, their derivation from run directories and their use
+# in the verdict.
+test_thresholds_LINK := src/thresholds.c src/thresholds_derive.c src/compare.c src/compare_context.c src/stats.c lib probes workloads native-rt
+test_summary_LINK := src/summary.c src/compare.c src/compare_context.c src/thresholds.c src/stats.c lib probes workloads native-rt
 test_matrix_LINK := src/matrix.c runners runners-common lib hv probes workloads native-rt
-test_summarize_LINK := src/summarize.c src/summary.c src/compare.c src/compare_context.c src/stats.c lib probes workloads native-rt
+test_summarize_LINK := src/summarize.c src/summary.c src/compare.c src/compare_context.c src/thresholds.c src/stats.c lib probes workloads native-rt
 # runners/common's disk and host CPU accounting, alone over the layers below.
 test_disk_LINK := runners/common/disk.c lib probes workloads native-rt
 test_hostcpu_LINK := runners/common/hostcpu.c lib probes workloads native-rt

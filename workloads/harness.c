@@ -197,6 +197,8 @@ static const char *cap_reason(uint32_t missing)
 		  "needs host-injected interrupts (HVB_CAP_VIRQ: the interrupt bench device's irqfd)" },
 		{ HVB_CAP_KICK,
 		  "needs the interrupt bench device (HVB_CAP_KICK: a host thread stamps each kick)" },
+		{ HVB_CAP_ONE_TSC,
+		  "no guest/host shared TSC (HVB_CAP_ONE_TSC): see meta runner.kvm.tsc_offset" },
 	};
 	for (unsigned i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
 		if (missing & reasons[i].cap)

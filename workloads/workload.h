@@ -488,6 +488,7 @@ struct rt_irq_info {
 	bool timer;	      /* some one-shot timer exists (TSC-deadline, LAPIC, Xen) */
 	bool apic_regs;	      /* rt_apic_read / rt_apic_eoi / rt_tpr_write exist here */
 	bool virq, kick;      /* HVB_CAP_VIRQ / HVB_CAP_KICK (host-side stamps) */
+	bool one_tsc;         /* HVB_CAP_ONE_TSC: host-side stamps compare with the guest's */
 	const char *timer_note; /* "TSC-deadline", "LAPIC one-shot", "VCPUOP_set_singleshot_timer" */
 };
 

@@ -21,7 +21,8 @@
  * guest's TSC at the harness's first instruction (HELLO u64[1]), related
  * to the host clock by reading the guest TSC at the HELLO exit.  Rounds
  * run in interleaved order (bare core core bare ...), pinned to the same
- * CPU, and the median of per-round ratios core / bare is printed, like
+ * CPU (locked against other runs for the tool's life and passed down to
+ * its core rounds' `hvbench run`, bench_lock.h), and the median of per-round ratios core / bare is printed, like
  * hv-bare-exit.  A figure for a report, not a test: nothing is asserted.
  *
  *   usage: hv-bare-boot [rounds (5)] [page-size 4k|2m (4k)] [guest-mem MiB (1024)] [cpu]
@@ -37,6 +38,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_args.h"
+#include "bench_lock.h"
 #include "elf_load.h"
 #include "hvb/abi.h"
 #include "mem.h"
@@ -284,28 +287,14 @@ static double median(double *v, unsigned n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+#define TOOL  "hv-bare-boot"
+#define USAGE "hv-bare-boot [rounds 1..1000] [page-size 4k|2m] [guest-mem MiB 16..3072] [cpu]"
+
 static void usage_exit(const char *bad)
 {
-	fprintf(stderr,
-		"usage: hv-bare-boot [rounds 1..1000] [page-size 4k|2m] [guest-mem MiB 16..3072] "
-		"[cpu]\nhv-bare-boot: '%s' is not valid there\n",
-		bad);
+	fprintf(stderr, "usage: %s\n%s: page-size '%s' is not valid there: give 4k or 2m\n",
+		USAGE, TOOL, bad);
 	exit(2);
-}
-
-static unsigned long arg_num(int argc, char **argv, int i, unsigned long def, unsigned long lo,
-			     unsigned long hi)
-{
-	char *end;
-	unsigned long v;
-
-	if (argc <= i)
-		return def;
-	errno = 0;
-	v = strtoul(argv[i], &end, 10);
-	if (errno || *end || !*argv[i] || argv[i][0] == '-' || v < lo || v > hi)
-		usage_exit(argv[i]);
-	return v;
 }
 
 /* The last CPU this process may run on: where hvbench puts vCPU 0 by default. */
@@ -347,16 +336,19 @@ static void summary(const char *what, double *core, double *bare, unsigned round
 
 int main(int argc, char **argv)
 {
-	unsigned rounds = (unsigned)arg_num(argc, argv, 1, 5, 1, 1000);
+	unsigned rounds = (unsigned)bench_arg_num(TOOL, USAGE, argc, argv, 1, "rounds", 5, 1, 1000);
 	const char *page_size = argc > 2 ? argv[2] : "4k";
-	uint64_t mem_mib = arg_num(argc, argv, 3, 1024, 16, 3072);
-	int cpu = argc > 4 ? (int)arg_num(argc, argv, 4, 0, 0, CPU_SETSIZE - 1) : last_cpu();
+	uint64_t mem_mib = bench_arg_num(TOOL, USAGE, argc, argv, 3, "guest-mem", 1024, 16, 3072);
+	int cpu = argc > 4 ? (int)bench_arg_num(TOOL, USAGE, argc, argv, 4, "cpu", 0, 0,
+						 CPU_SETSIZE - 1)
+			   : last_cpu();
 	char dir[PATH_MAX], image_path[PATH_MAX + 32], err[300] = "";
 	char tmp[] = "/tmp/hv-bare-boot.XXXXXX", cmdline[200], rm[sizeof(tmp) + 16];
 	double *bare = calloc(rounds, sizeof(double)), *bare2 = calloc(rounds, sizeof(double));
 	double *first = calloc(rounds, sizeof(double)), *later = calloc(rounds, sizeof(double));
 	uint8_t *image;
 	size_t size;
+	struct hvb_cpulock lock;
 	cpu_set_t set;
 
 	if (strcmp(page_size, "4k") && strcmp(page_size, "2m"))
@@ -367,6 +359,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hv-bare-boot: %s (run make first)\n", err);
 		return 1;
 	}
+	/* Held until exit, and shared with the core rounds' `hvbench run --cpu`. */
+	bench_lock_cpu(&lock, TOOL, argc, argv, cpu, true,
+		       "wait for it to end, or give another cpu (the fourth argument)");
 	if (!mkdtemp(tmp)) {
 		perror("hv-bare-boot: mkdtemp");
 		return 1;

@@ -14,6 +14,9 @@
  * figure for a report, not a test: nothing is asserted.
  *
  *   usage: hv-bare-exit [exits-per-round (default 20000)] [rounds (default 10)] [cpu]
+ *
+ * With cpu it pins itself there and locks the CPU against hvbench runs
+ * (bench_lock.h): a CPU another run holds is refused with exit 2.
  */
 #include <errno.h>
 #include <sched.h>
@@ -23,6 +26,8 @@
 #include <time.h>
 
 #include "bare_loop.h"
+#include "bench_args.h"
+#include "bench_lock.h"
 #include "exit.h"
 #include "watchdog.h"
 
@@ -65,33 +70,16 @@ static void summary(const char *what, double *bare, double *core, unsigned round
 	       mc / mb, mc - mb, core[0] / bare[0]);
 }
 
-/* argv[i] as a whole number in [lo, hi], or def when absent; exits on junk
- * (a "--help" read as 0 once wrapped the unrolled loop to 4 billion rounds). */
-static unsigned long arg_num(int argc, char **argv, int i, unsigned long def, unsigned long lo,
-			     unsigned long hi)
-{
-	char *end;
-	unsigned long v;
-
-	if (argc <= i)
-		return def;
-	errno = 0;
-	v = strtoul(argv[i], &end, 0);
-	if (errno || *end || !*argv[i] || argv[i][0] == '-' || v < lo || v > hi) {
-		fprintf(stderr,
-			"usage: hv-bare-exit [exits-per-round %lu..%lu] [rounds] [cpu]\n"
-			"hv-bare-exit: '%s' is not a number from %lu to %lu\n",
-			lo, hi, argv[i], lo, hi);
-		exit(2);
-	}
-	return v;
-}
+#define TOOL  "hv-bare-exit"
+#define USAGE "hv-bare-exit [exits-per-round (default 20000)] [rounds (default 10)] [cpu]"
 
 int main(int argc, char **argv)
 {
-	unsigned long exits = arg_num(argc, argv, 1, 20000, 1, 100000000);
-	unsigned rounds = (unsigned)arg_num(argc, argv, 2, 10, 1, 10000);
-	int cpu = (int)arg_num(argc, argv, 3, 0, 0, CPU_SETSIZE - 1);
+	/* a "--help" read as 0 once wrapped the unrolled loop to 4 billion rounds */
+	unsigned long exits = bench_arg_num(TOOL, USAGE, argc, argv, 1, "exits-per-round", 20000, 1,
+					    100000000);
+	unsigned rounds = (unsigned)bench_arg_num(TOOL, USAGE, argc, argv, 2, "rounds", 10, 1, 10000);
+	int cpu = (int)bench_arg_num(TOOL, USAGE, argc, argv, 3, "cpu", 0, 0, CPU_SETSIZE - 1);
 	uint32_t iters = (uint32_t)((exits + HV_BARE_UNROLL - 1) / HV_BARE_UNROLL);
 	double *bare = calloc(rounds, sizeof(double)), *core = calloc(rounds, sizeof(double));
 	double *bare_cpu = calloc(rounds, sizeof(double)),
@@ -99,7 +87,11 @@ int main(int argc, char **argv)
 	struct hv_run_opts opts = {.timeout_ns = 600ull * 1000000000ull};
 
 	if (argc > 3) {
+		struct hvb_cpulock lock; /* held until exit */
 		cpu_set_t set;
+
+		bench_lock_cpu(&lock, TOOL, argc, argv, cpu, false,
+			       "wait for it to end, or give another cpu (the third argument)");
 		CPU_ZERO(&set);
 		CPU_SET(cpu, &set);
 		if (sched_setaffinity(0, sizeof(set), &set))

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "dev.h"
+#include "bench_args.h"
 #include "elf_load.h"
 #include "exit.h"
 #include "pvh.h"
@@ -74,23 +75,6 @@ static int parse_seconds(const char *s, double *out)
 	errno = 0;
 	v = strtod(s, &end);
 	if (!*s || *end || errno || !(v > 0 && v <= 86400)) /* also refuses nan, inf, 1e300 */
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
-/* A whole decimal number in [lo, hi] (-m MIB: [2, 3072]; -c VCPUS:
- * [1, HV_MAX_VCPUS]). */
-static int parse_range(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (*end || errno || v < lo || v > hi)
 		return -EINVAL;
 	*out = v;
 	return 0;
@@ -161,11 +145,11 @@ int main(int argc, char **argv)
 			fprintf(stderr, "hvb-vmm: -t '%s': give seconds, a number in (0, 86400]\n",
 				optarg);
 			return 2;
-		} else if (opt == 'm' && parse_range(optarg, 2, 3072, &mib)) {
+		} else if (opt == 'm' && bench_parse_num(optarg, 2, 3072, &mib)) {
 			fprintf(stderr, "hvb-vmm: -m '%s': give MiB, a whole number from 2 to 3072\n",
 				optarg);
 			return 2;
-		} else if (opt == 'c' && parse_range(optarg, 1, HV_MAX_VCPUS, &vcpus)) {
+		} else if (opt == 'c' && bench_parse_num(optarg, 1, HV_MAX_VCPUS, &vcpus)) {
 			fprintf(stderr, "hvb-vmm: -c '%s': give vCPUs, a whole number from 1 to %d\n",
 				optarg, HV_MAX_VCPUS);
 			return 2;

@@ -282,6 +282,10 @@ typedef char hvb_record_size_check[sizeof(struct hvb_record) == HVB_RECORD_SIZE 
 					   * channels) the host checked delivers IPIs and timers */
 #define HVB_CAP_VIRQ         (1u << 15) /* the interrupt bench device injects HVB_VEC_VIRQ (above) */
 #define HVB_CAP_KICK         (1u << 16) /* HVB_PORT_KICK is served by a host thread that stamps receipt */
+#define HVB_CAP_ONE_TSC      (1u << 17) /* the guest's TSC is the host's: host-side stamps (kick
+					   * receipt, inject) and guest stamps are one clock.  Not
+					   * granted where the host's TSC is unstable: KVM then
+					   * re-offsets the guest's TSC at every vCPU load */
 
 /* Most vCPUs a guest (or native worker threads) may have. */
 #define HVB_MAX_VCPUS 8

@@ -52,6 +52,12 @@ const struct hvb_env_doc hvb_env_docs[] = {
 	{ "HVB_HOST_ROOT", "tests only: read host_kind/host_identity/host.irq.* sources under this root" },
 	{ "HVB_GNUPLOT", "gnuplot for `hvbench report`'s plots (default: gnuplot on PATH)" },
 	{ "TMPDIR", "where a Xen job's raw trace is written while it runs (default /tmp)" },
+	{ "HVB_LOCK_DIR", "directory of the per-CPU run locks cpu<N>.lock (default /run/hvbench "
+			  "when writable, else $XDG_RUNTIME_DIR/hvbench, else /tmp/hvbench-<uid>)" },
+	{ "XDG_RUNTIME_DIR", "the CPU locks' directory when /run/hvbench is not writable" },
+	{ "HVB_CPU_LOCKS", "set by capacity for its VMs' runs: the CPU locks they share (not for "
+			   "users)" },
+	{ "CI", "true (or 1): compare and ab default to --gate (--no-gate turns it off)" },
 	{ NULL, NULL },
 };
 

@@ -39,6 +39,7 @@
 #include "pvh.h"
 #include "seccomp.h"
 #include "topology.h"
+#include "tsc.h"
 #include "util.h"
 #include "watchdog.h"
 
@@ -121,6 +122,8 @@ static uint32_t irq_caps(const struct kvm_job *kj)
 	struct hv_irqbench_stats st;
 	uint32_t caps = kj->irq_ok ? HVB_CAP_IRQ : 0;
 
+	if (!kj->tsc_err && kj->tsc_stable)
+		caps |= HVB_CAP_ONE_TSC;
 	if (!kj->irqb)
 		return caps;
 	dev_irqbench_stats(kj->irqb, &st);
@@ -616,6 +619,7 @@ static int create_vcpus(struct kvm_job *kj, char *why, size_t len)
 			 HV_MAX_VCPUS);
 		return -EINVAL;
 	}
+	kj->tsc_stable = hvb_tsc_stable(kj->tsc_why, sizeof(kj->tsc_why));
 	for (unsigned i = 0; i < n && !r; i++) {
 		r = vcpu_create(kj->vm, i, &v);
 		if (!r)
@@ -1049,6 +1053,12 @@ static void describe_irq(struct kvm_job *kj)
 			      "KVM's default (the guest's TSC starts near 0): KVM_VCPU_TSC_OFFSET "
 			      "refused (%s), so guest and host TSC stamps are two clocks",
 			      strerror(-kj->tsc_err));
+	else if (!kj->tsc_stable)
+		hvb_out_metaf(out, "tsc_offset",
+			      "0 (KVM_VCPU_TSC_OFFSET), but the host's TSC is %s: KVM re-offsets "
+			      "the guest's TSC at every vCPU load, so guest and host TSC stamps "
+			      "are two clocks (micro/virq-inject and io-kick unsupported)",
+			      kj->tsc_why);
 	else
 		hvb_out_meta(out, "tsc_offset", "0 (KVM_VCPU_TSC_OFFSET): the guest's TSC is the "
 						"host's");

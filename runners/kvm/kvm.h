@@ -170,6 +170,8 @@ struct kvm_job {
 	bool aps_stuck; /* an AP's KVM_RUN never came back: leave the VM */
 	int cpu_ran[HV_MAX_VCPUS]; /* sched_getcpu() of each vCPU thread (-1 unknown) */
 	int tsc_err; /* vcpu_tsc_offset_set's first error (0: every vCPU's TSC is the host's) */
+	bool tsc_stable;    /* probes/tsc.h hvb_tsc_stable: KVM leaves the offset alone */
+	char tsc_why[192];  /* its evidence */
 };
 
 /* The capabilities the core always offers on this host, plus probed. */

@@ -10,7 +10,9 @@ need_ansible() {
 }
 
 # playbook NAME INVENTORY OUT: run the playbook, its output in $tmp/NAME.out, rc.
-# Ansible's own state (temporary files, ssh control sockets) stays under $tmp.
+# Ansible's own state (temporary files, ssh control sockets) stays under $tmp;
+# the hosts' runs take the test's CPU locks (runner.sh's HVB_LOCK_DIR, as
+# every test's runs do), not those of benchmarks running on this machine.
 playbook() {
 	: >"$tmp/ansible.cfg" # no ansible.cfg of the machine or the user applies
 	shipped=$(git describe --always --dirty) # what the controller archives now
@@ -18,7 +20,9 @@ playbook() {
 		ANSIBLE_HOST_KEY_CHECKING=False ANSIBLE_NOCOLOR=1 ANSIBLE_RETRY_FILES_ENABLED=0 \
 		ANSIBLE_CONFIG=$tmp/ansible.cfg \
 		ansible-playbook -i "$2" ci/fleet/playbook.yml -e "fleet_out=$3" \
-		-e "fleet_hvbench=$(realpath "$HVBENCH")" >"$tmp/$1.out" 2>&1
+		-e "fleet_hvbench=$(realpath "$HVBENCH")" \
+		-e "{\"hvb_run_environment\": {\"HVB_LOCK_DIR\": \"$HVB_LOCK_DIR\"}}" \
+		>"$tmp/$1.out" 2>&1
 	rc=$?
 }
 

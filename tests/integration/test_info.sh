@@ -78,7 +78,7 @@ PY
 
 "$HVBENCH" info --format yaml >/dev/null 2>"$tmp/e"
 check "bad --format: exit 2" [ "$?" -eq 2 ]
-check "bad --format: the message says what is accepted" grep -q 'text or csv' "$tmp/e"
+check "bad --format: the message says what is accepted" grep -q 'text, csv or json' "$tmp/e"
 "$HVBENCH" info extra >/dev/null 2>&1
 check "unexpected argument: exit 2" [ "$?" -eq 2 ]
 tap_done

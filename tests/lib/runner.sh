@@ -11,6 +11,7 @@
 #	GUEST		the guest image ($O/guest/hvbench-guest.elf)
 #	tmp		a fresh directory, removed at exit (KEEP=1 keeps it),
 #			together with a run still going in the background
+#	HVB_LOCK_DIR	the CPU locks: $tmp/cpu-locks unless already set
 # Runs write their output under $tmp/NAME (see run); checks read it.
 . tests/lib/tap.sh
 O=${O:-build}
@@ -18,6 +19,10 @@ HVBENCH=${HVBENCH:-$O/hvbench}
 PY=${PYTHON:-python3}
 GUEST=$O/guest/hvbench-guest.elf
 tmp=$(mktemp -d "/tmp/hvb-${1:-test}-XXXXXX")
+# CPU locks (probes/cpulock.h) of this test alone unless tests/run set the
+# suite's: tests check correctness, not speed, and another worktree's suite
+# running at the same time must not make them refuse.
+export HVB_LOCK_DIR=${HVB_LOCK_DIR:-$tmp/cpu-locks}
 bg= bg_name=
 
 hvb_cleanup() {

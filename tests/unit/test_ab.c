@@ -4,7 +4,8 @@
  * repetition with a known value, so the test controls the truth and runs in
  * a fraction of a second per round:
  *   ABBA order, one run per side per round, the comparison and its exit
- *   status, a failing side, refused options, and Ctrl-C.
+ *   status, a failing side, refused options, the gate (refusals before any
+ *   round, exit 3), and Ctrl-C.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -138,6 +139,99 @@ static int run_ab(const char *env, const char *args, char **out)
 
 /* ---------------------------------------------------------------- tests */
 
+/* Did a refused ab leave no trace: no round ran, no directory made? */
+static bool nothing_ran(const char *name)
+{
+	char *order = xasprintf("%s/%s-order", tmpdir, name), *out = xasprintf("%s/%s", tmpdir, name);
+	bool none = access(order, F_OK) && access(out, F_OK);
+
+	free(order), free(out);
+	return none;
+}
+
+/* run_ab() with "--out <tmpdir>/<dir> <opts>". */
+static int ab_in(const char *env, const char *dir, const char *opts, char **out)
+{
+	char *args = xasprintf("--out %s/%s %s", tmpdir, dir, opts);
+	int rc = run_ab(env, args, out);
+
+	free(args);
+	return rc;
+}
+
+/* What ab refuses before running any round (exit 2), and what it says. */
+static const struct refusal {
+	const char *env, *dir, *opts;
+	const char *says[3];
+	const char *desc;
+} refusals[] = {
+	{ "", "g3", "--gate --reps 3",
+	  { "3 round(s) can never reach alpha=0.05",
+	    "paired sign-flip test with 3 rounds is 0.25 (2/2^n)", "use --reps 6 or more" },
+	  "--gate --reps 3: refused (exit 2): 2/2^3 = 0.25, the smallest --reps is 6" },
+	{ "", "gu", "--gate --unpaired --reps 3",
+	  { "rank permutation test with 3 rounds is 0.1", "use --reps 4 or more" },
+	  "--unpaired: the rank test's floor 2/C(6,3) = 0.1, so 4 rounds" },
+	{ "", "mr", "--gate --reps 7 --min-reps 10",
+	  { "gate: 7 round(s) are fewer than --min-reps 10", "use --reps 10 or more" },
+	  "--gate: rounds that reach alpha but not --min-reps are refused, saying which" },
+	{ "CI=true", "ci5", "--reps 5",
+	  { "gate: 5 round(s) can never reach" },
+	  "CI=true turns the gate on: 5 rounds refused" },
+	{ "CI=true", "q", "--reps 6 -- --quick",
+	  { "'--quick' after -- makes every run a smoke test", "CI=true in the environment" },
+	  "gate: a --quick run is refused, saying why the gate is on" },
+};
+
+/* ab's gate: refusals before any round, the mode said, its exit statuses. */
+static void test_ab_gate(void)
+{
+	char *out, *env;
+	int rc;
+
+	for (size_t i = 0; i < ARRAY_SIZE(refusals); i++) {
+		const struct refusal *t = &refusals[i];
+		/* FAKE_LOG: a round that ran would leave <dir>-order behind */
+		env = xasprintf("FAKE_LOG=%s/%s-order %s", tmpdir, t->dir, t->env);
+		rc = ab_in(env, t->dir, t->opts, &out);
+		bool said = true;
+		for (size_t k = 0; k < ARRAY_SIZE(t->says) && t->says[k]; k++)
+			said &= strstr(out, t->says[k]) != NULL;
+		CHECK(rc == 2 && said, t->desc);
+		TAP_OK(nothing_ran(t->dir), "... before running any round");
+		free(env), free(out);
+	}
+
+	rc = ab_in("CI=true", "nogate", "--no-gate --reps 3", &out);
+	CHECK(rc == 0 && strstr(out, "warning: ab: 3 round(s) can never reach alpha") &&
+		      strstr(out, "3 pairs") && strstr(out, "gate: off (--no-gate)"),
+	      "--no-gate under CI=true: warned, ran, said the gate is off, exit 0");
+	free(out);
+
+	/* B's ns_per_op 10% slower in every round, its bandwidth not: 6 rounds
+	 * give p = 2/2^6 for that metric, q = 2 x p over the 2 tested ones */
+	rc = ab_in("FAKE_SLOW_B=1.10", "g6", "--gate --reps 6", &out);
+	CHECK(rc == 3 && strstr(out, "gate: on (--gate)") &&
+		      strstr(out, "native micro/syscall ns_per_op: no verdict") &&
+		      strstr(out, "p=0.0312 is below alpha, but Benjamini-Hochberg over 2 tested "
+				  "metrics makes it q=0.0625") &&
+		      strstr(out, "needs p below 0.025, at least 7 rounds"),
+	      "--gate, 6 rounds, B 10% slower in one of 2 metrics: inconclusive (exit 3), "
+	      "BH named, 7 rounds asked for");
+	free(out);
+	rc = ab_in("FAKE_SLOW_B=1.10", "g7", "--gate --reps 7", &out);
+	CHECK(rc == 1 && strstr(out, "gate: FAIL: regression (exit 1)"),
+	      "--gate, 7 rounds: the gate fails on the regression (exit 1)");
+	free(out);
+
+	rc = ab_in("", "gnone", "--gate --reps 6 --ratio-to native", &out);
+	CHECK(rc == 3 && strstr(out, "other than those of --ratio-to native") &&
+		      strstr(out, "gate: INCONCLUSIVE, nothing was compared"),
+	      "--gate: nothing compared (only the --ratio-to runner ran) is inconclusive, "
+	      "exit 3");
+	free(out);
+}
+
 static void test_ab(void)
 {
 	char *out, *args, *env, *order_log = xasprintf("%s/order", tmpdir), *order;
@@ -214,6 +308,8 @@ static void test_ab(void)
 	CHECK(rc == 2 && strstr(out, "not empty"), "a used output directory is refused");
 	free(args), free(out);
 
+	test_ab_gate();
+
 	char *cmd = xasprintf("%s ab --a %s/nothing --b %s/b >/dev/null 2>&1", hvbench, tmpdir,
 			      tmpdir);
 	rc = system(cmd);
@@ -250,6 +346,11 @@ int main(int argc, char **argv)
 {
 	if (strstr(argv[0], "/hvbench") && argc > 1 && !strcmp(argv[1], "run"))
 		return fake_run(argv[0], argc, argv);
+	/* ab records each side's version */
+	if (strstr(argv[0], "/hvbench") && argc > 1 && !strcmp(argv[1], "--version")) {
+		printf("hvbench stand-in (%s)\n", strstr(argv[0], "/b/") ? "B" : "A");
+		return 0;
+	}
 	hvbench = getenv("HVBENCH");
 	if (!hvbench || access(hvbench, X_OK)) {
 		TAP_SKIP("HVBENCH is not set to the hvbench binary (run through tests/run)");

@@ -1020,8 +1020,8 @@ static bool no_native_host(struct hvb_ctx *c, const char **why)
 
 static bool valid_virq(struct hvb_ctx *c, const char **why)
 {
-	if (!no_native_host(c, why) || !rt_has(HVB_CAP_KICK | HVB_CAP_VIRQ, why) ||
-	    !irq_valid(c, why))
+	if (!no_native_host(c, why) ||
+	    !rt_has(HVB_CAP_KICK | HVB_CAP_VIRQ | HVB_CAP_ONE_TSC, why) || !irq_valid(c, why))
 		return false;
 	if (!st.info.virq) {
 		*why = "the guest runtime sees no interrupt bench device (rt_irq_info.virq)";
@@ -1083,7 +1083,7 @@ static const struct hvb_workload w_virq = {
 	.name = "micro/virq-inject",
 	.desc = "host injects (irqfd) -> the guest handler's stamp; kick_ns, host_ns: the "
 		"request before it",
-	.needs = LAPIC_NEEDS | HVB_CAP_VIRQ | HVB_CAP_KICK,
+	.needs = LAPIC_NEEDS | HVB_CAP_VIRQ | HVB_CAP_KICK | HVB_CAP_ONE_TSC,
 	.valid = valid_virq,
 	.setup = setup_virq,
 	.before_batch = irq_on,
@@ -1098,7 +1098,7 @@ HVB_WORKLOAD(w_virq);
  * stamp comes back through the shared page. */
 static bool valid_kick(struct hvb_ctx *c, const char **why)
 {
-	if (!no_native_host(c, why) || !rt_has(HVB_CAP_KICK, why))
+	if (!no_native_host(c, why) || !rt_has(HVB_CAP_KICK | HVB_CAP_ONE_TSC, why))
 		return false;
 	c->note = "outb to the bench device's ioeventfd; its thread stamps receipt";
 	return true;
@@ -1136,7 +1136,7 @@ static void run_kick(struct hvb_ctx *c, uint64_t n)
 static const struct hvb_workload w_kick = {
 	.name = "micro/io-kick",
 	.desc = "guest kick (outb to an ioeventfd) -> the host thread's receipt stamp",
-	.needs = HVB_CAP_KICK,
+	.needs = HVB_CAP_KICK | HVB_CAP_ONE_TSC,
 	.valid = valid_kick,
 	.setup = setup_kick,
 	.run = run_kick,

@@ -400,6 +400,7 @@ int rt_irq_open(struct rt_irq_info *info, const char **why)
 			irq->apic_read && irq->apic_eoi && irq->tpr_write && irq->tpr_read;
 		opened.virq = (smp_caps & HVB_CAP_VIRQ) != 0;
 		opened.kick = (smp_caps & HVB_CAP_KICK) != 0;
+		opened.one_tsc = (smp_caps & HVB_CAP_ONE_TSC) != 0;
 		timer_opened = true;
 	}
 	*info = opened;
