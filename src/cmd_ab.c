@@ -506,7 +506,7 @@ static int ab_main(int argc, char **argv)
 	fprintf(stderr, "hvbench: ab: comparing %zu A run(s) (base) with %zu B run(s) (cand)\n",
 		args.n_base, args.n_cand);
 	fflush(stdout);
-	r = hvb_cmp_run(&args, &o.cmp.opts, o.cmp.fmt, stdout);
+	r = hvb_cmp_run(&args, &o.cmp.opts, o.cmp.fmt, &o.cmp.ci, stdout);
 out:
 	sides_free(side, &o);
 	free(o.run_workloads);

@@ -100,7 +100,7 @@ static int compare_main(int argc, char **argv)
 		hvb_cmp_args_free(&a);
 		return HVB_EXIT_USAGE;
 	}
-	r = hvb_cmp_run(&a, &c.opts, c.fmt, stdout);
+	r = hvb_cmp_run(&a, &c.opts, c.fmt, &c.ci, stdout);
 	hvb_cmp_args_free(&a);
 	return r;
 }

@@ -38,7 +38,7 @@ int hvb_cmp_format_parse(const char *s, enum hvb_cmp_format *out)
 }
 
 int hvb_cmp_run(const struct hvb_cmp_args *a, const struct hvb_cmp_opts *o,
-		enum hvb_cmp_format fmt, FILE *out)
+		enum hvb_cmp_format fmt, const struct hvb_ci_opts *ci, FILE *out)
 {
 	struct hvb_cmp_result res;
 	char err[1024];
@@ -71,6 +71,8 @@ int hvb_cmp_run(const struct hvb_cmp_args *a, const struct hvb_cmp_opts *o,
 		hvb_err("compare: gate: INCONCLUSIVE (exit %d): %zu gated metric(s) or run(s) "
 			"could not be judged, each named with what to do in the output",
 			r, res.gate.n);
+	if (hvb_ci_emit(ci, out, &res, o, a))
+		r = HVB_EXIT_USAGE;
 	hvb_cmp_result_free(&res);
 	return r;
 }
@@ -117,7 +119,9 @@ int hvb_cmp_opts_parse(struct hvb_cmp_cli *c)
 	o->iters = (unsigned)c->iters;
 	o->min_reps = (unsigned)c->min_reps;
 	o->seed = c->seed;
-	return o->thresholds ? thresholds_check(c) : 0;
+	if (o->thresholds && thresholds_check(c))
+		return -1;
+	return hvb_ci_opts_parse(&c->ci, c->fmt);
 }
 
 void hvb_cmp_cli_init(struct hvb_cmp_cli *c, const char *cmd)
@@ -130,5 +134,6 @@ void hvb_cmp_cli_init(struct hvb_cmp_cli *c, const char *cmd)
 	c->iters = c->opts.iters;
 	c->min_reps = c->opts.min_reps;
 	c->seed = c->opts.seed;
+	hvb_ci_opts_init(&c->ci, cmd);
 }
 

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "compare_junit.h"
 #include "compare_render.h"
 #include "opt.h"
 
@@ -21,6 +22,7 @@ struct hvb_cmp_cli {
 	double threshold_pct;
 	uint64_t iters, min_reps, seed;
 	bool gate, no_gate; /* hvb_cmp_gate_mode() makes opts.gate of them */
+	struct hvb_ci_opts ci; /* --junit, --annotations */
 };
 
 #define HVB_CMP_OPTS(c)                                                                           \
@@ -57,6 +59,12 @@ struct hvb_cmp_cli {
 	OPT_FLAG("allow-partial", 0, &(c).opts.allow_partial,                                     \
 		 "accept runs that did not complete (interrupted, or the writer died); "         \
 		 "the output says the comparison is partial"),                                   \
+	OPT_STR("junit", 0, &(c).ci.junit, "FILE",                                                \
+		"also write the verdicts as JUnit XML to FILE (atomically), one test case per "  \
+		"runner, workload and metric"),                                                   \
+	OPT_STR("annotations", 0, &(c).ci.annotations, "MODE",                                    \
+		"github: print GitHub Actions ::error/::warning lines after the table "          \
+		"(default under GITHUB_ACTIONS=true), none"),                                     \
 	HVB_CMP_OPTS_GATE(c)
 
 /* The gate (compare_gate.h) and what it compares. */
@@ -85,9 +93,10 @@ int hvb_cmp_format_parse(const char *s, enum hvb_cmp_format *out);
 
 void hvb_cmp_args_free(struct hvb_cmp_args *a);
 
-/* Compare and print in fmt to out; returns the exit status (0, 1, 2 after
- * printing why the input is invalid, 3 when the gate could not judge). */
+/* Compare and print in fmt to out, then the CI outputs ci asks for;
+ * returns the exit status (0, 1, 2 after printing why the input is invalid
+ * or the JUnit file could not be written, 3 when the gate could not judge). */
 int hvb_cmp_run(const struct hvb_cmp_args *a, const struct hvb_cmp_opts *o,
-		enum hvb_cmp_format fmt, FILE *out);
+		enum hvb_cmp_format fmt, const struct hvb_ci_opts *ci, FILE *out);
 
 #endif

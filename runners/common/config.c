@@ -58,6 +58,8 @@ const struct hvb_env_doc hvb_env_docs[] = {
 	{ "HVB_CPU_LOCKS", "set by capacity for its VMs' runs: the CPU locks they share (not for "
 			   "users)" },
 	{ "CI", "true (or 1): compare and ab default to --gate (--no-gate turns it off)" },
+	{ "GITHUB_ACTIONS", "true: compare and ab print GitHub annotations after the table "
+			   "(--annotations none turns them off)" },
 	{ NULL, NULL },
 };
 

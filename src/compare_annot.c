@@ -1,0 +1,82 @@
+/*
+ * GitHub Actions annotations of a comparison (`--annotations github`, on by
+ * default under GITHUB_ACTIONS=true): after the table, one workflow command
+ * per row that fails (::error) or cannot be judged (::warning), which
+ * GitHub shows on the run's summary and the pull request.
+ */
+#include "compare_junit.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csvfile.h"
+#include "util.h"
+
+/*
+ * GitHub's escaping of workflow commands (actions/toolkit command.ts):
+ * in the message '%', CR and LF are percent-encoded; in a property value
+ * ':' and ',' too, since they end the property.  Nothing else is special,
+ * so a hostile note cannot start a command of its own on a new line.
+ */
+static void annot_put(FILE *f, const char *s, bool property)
+{
+	for (; *s; s++) {
+		if (*s == '%')
+			fputs("%25", f);
+		else if (*s == '\r')
+			fputs("%0D", f);
+		else if (*s == '\n')
+			fputs("%0A", f);
+		else if (property && *s == ':')
+			fputs("%3A", f);
+		else if (property && *s == ',')
+			fputs("%2C", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+static void annot_value(char *buf, size_t len, double v, const char *unit)
+{
+	if (isnan(v))
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%.6g %s", v, unit);
+}
+
+static void annot_row(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_cmp_row *x,
+		      const struct hvb_cmp_opts *o, enum hvb_ci_outcome out, const char *type)
+{
+	char fig[512], b[64], c[64], *title, *msg;
+
+	hvb_ci_row_figures(fig, sizeof(fig), x, o);
+	annot_value(b, sizeof(b), x->med_base, x->unit);
+	annot_value(c, sizeof(c), x->med_cand, x->unit);
+	title = xasprintf("hvbench %s: %s %s %s %s", ci->cmd,
+			  type ? type : hvb_verdict_name(x->verdict), x->runner, x->workload,
+			  x->metric);
+	msg = xasprintf("%s; base median %s, cand median %s (%s is better)%s%s", fig, b, c,
+			hvb_better_name(x->better), x->why ? "; " : "", x->why ? x->why : "");
+	fputs(out == HVB_CI_FAIL ? "::error title=" : "::warning title=", f);
+	annot_put(f, title, true);
+	fputs("::", f);
+	annot_put(f, msg, false);
+	fputc('\n', f);
+	free(title);
+	free(msg);
+}
+
+void hvb_annot_print(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_cmp_result *res,
+		     const struct hvb_cmp_opts *o)
+{
+	if (ci->annot != HVB_ANNOT_GITHUB)
+		return;
+	for (size_t i = 0; i < res->n_rows; i++) {
+		const char *type;
+		enum hvb_ci_outcome out = hvb_ci_row_outcome(res, &res->rows[i], ci, &type);
+		if (out != HVB_CI_PASS)
+			annot_row(f, ci, &res->rows[i], o, out, type);
+	}
+	fflush(f);
+}

@@ -1,0 +1,468 @@
+/*
+ * JUnit XML of a comparison (`--junit FILE`), in the dialect Jenkins,
+ * GitLab and GitHub's test reporters read: <testsuites> holding one
+ * <testsuite> (this comparison), one <testcase> per (runner, workload,
+ * metric) with classname "runner.workload" and name the metric.  A
+ * regression is a <failure>, a row that cannot be judged is <skipped> (or,
+ * in gate mode, a <failure type="inconclusive">), the rest pass with their
+ * figures in <system-out>.  Also the outcome of a row for every CI output,
+ * and the options that choose them.
+ */
+#include "compare_junit.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "csvfile.h"
+#include "outfile.h"
+#include "util.h"
+
+void hvb_ci_opts_init(struct hvb_ci_opts *ci, const char *cmd)
+{
+	memset(ci, 0, sizeof(*ci));
+	ci->cmd = cmd;
+	ci->t0_ns = hvb_now_ns();
+}
+
+void hvb_ci_gate_inconclusive(struct hvb_ci_opts *ci, bool fails)
+{
+	ci->inconclusive_fails = fails;
+}
+
+static int annot_parse(struct hvb_ci_opts *ci, enum hvb_cmp_format fmt)
+{
+	const char *env = getenv("GITHUB_ACTIONS");
+	bool machine = fmt == HVB_FMT_CSV || fmt == HVB_FMT_JSON;
+
+	if (!ci->annotations) {
+		if (!env || strcmp(env, "true"))
+			return 0;
+		if (machine) {
+			hvb_err("%s: GITHUB_ACTIONS=true, but no annotations with --format %s "
+				"(they would break the document; --junit FILE carries the verdicts)",
+				ci->cmd, fmt == HVB_FMT_CSV ? "csv" : "json");
+			return 0;
+		}
+		hvb_err("%s: GITHUB_ACTIONS=true: GitHub annotations follow the table "
+			"(--annotations none turns them off)",
+			ci->cmd);
+		ci->annot = HVB_ANNOT_GITHUB;
+		return 0;
+	}
+	if (!strcmp(ci->annotations, "none"))
+		return 0;
+	if (strcmp(ci->annotations, "github")) {
+		hvb_err("%s: unknown --annotations '%s' (github or none)", ci->cmd,
+			ci->annotations);
+		return -1;
+	}
+	if (machine) {
+		hvb_err("%s: --annotations github prints after the table on stdout: not with "
+			"--format csv or json (use the table or markdown, or --junit FILE)",
+			ci->cmd);
+		return -1;
+	}
+	ci->annot = HVB_ANNOT_GITHUB;
+	return 0;
+}
+
+/* Refuse a --junit path that cannot be written now, before ab's rounds. */
+static int junit_check_path(const struct hvb_ci_opts *ci)
+{
+	char *copy = xstrdup(ci->junit), *dir = dirname(copy);
+	struct stat st;
+	int r = 0;
+
+	if (!ci->junit[0] || ci->junit[strlen(ci->junit) - 1] == '/') {
+		hvb_err("%s: --junit '%s' is not a file name (give e.g. --junit junit.xml)",
+			ci->cmd, ci->junit);
+		r = -1;
+	} else if (!stat(ci->junit, &st) && S_ISDIR(st.st_mode)) {
+		hvb_err("%s: --junit %s is a directory (give a file name in it, e.g. %s/junit.xml)",
+			ci->cmd, ci->junit, ci->junit);
+		r = -1;
+	} else if (access(dir, W_OK | X_OK)) {
+		hvb_err("%s: --junit %s: cannot write in %s: %s (create the directory or "
+			"choose another path)",
+			ci->cmd, ci->junit, dir, strerror(errno));
+		r = -1;
+	}
+	free(copy);
+	return r;
+}
+
+int hvb_ci_opts_parse(struct hvb_ci_opts *ci, enum hvb_cmp_format fmt)
+{
+	if (annot_parse(ci, fmt))
+		return -1;
+	return ci->junit ? junit_check_path(ci) : 0;
+}
+
+/* Mirrors compare.c's cand_failed: a cell or metric that failed in cand. */
+static bool cand_failed(const struct hvb_cmp_result *res, const struct hvb_cmp_row *row)
+{
+	for (size_t i = 0; i < res->n_gaps; i++) {
+		const struct hvb_cmp_gap *g = &res->gaps[i];
+		if (!strcmp(g->side, "base") || strcmp(g->runner, row->runner) ||
+		    strcmp(g->workload, row->workload))
+			continue;
+		if ((!g->metric[0] || !strcmp(g->metric, row->metric)) &&
+		    !strcmp(g->status, "failed"))
+			return true;
+	}
+	return false;
+}
+
+enum hvb_ci_outcome hvb_ci_row_outcome(const struct hvb_cmp_result *res,
+				       const struct hvb_cmp_row *row,
+				       const struct hvb_ci_opts *ci, const char **type)
+{
+	*type = NULL;
+	switch (row->verdict) {
+	case HVB_V_NO_CHANGE:
+	case HVB_V_IMPROVEMENT:
+		return HVB_CI_PASS;
+	case HVB_V_REGRESSION:
+		*type = "regression";
+		return HVB_CI_FAIL;
+	case HVB_V_ONLY_BASE:
+		if (cand_failed(res, row)) {
+			*type = "cand-failed";
+			return HVB_CI_FAIL;
+		}
+		break;
+	case HVB_V_INCONCLUSIVE:
+	case HVB_V_ONLY_CAND:
+		break;
+	}
+	if (!ci->inconclusive_fails)
+		return HVB_CI_SKIP;
+	*type = "inconclusive";
+	return HVB_CI_FAIL;
+}
+
+static void fmt_interval(char *buf, size_t len, double lo, double hi)
+{
+	if (isnan(lo) || isnan(hi))
+		snprintf(buf, len, "[no interval]");
+	else
+		snprintf(buf, len, "[%.3g, %.3g]", lo, hi);
+}
+
+void hvb_ci_row_figures(char *buf, size_t len, const struct hvb_cmp_row *row,
+			const struct hvb_cmp_opts *o)
+{
+	char ci[64], sci[64], slow[96] = "", q[32] = "q=-";
+	double s, lo, hi;
+
+	if (isnan(row->ratio)) {
+		snprintf(buf, len, "no ratio: %s", row->why ? row->why : "undefined");
+		return;
+	}
+	fmt_interval(ci, sizeof(ci), row->ci_lo, row->ci_hi);
+	hvb_cmp_row_slowdown(row, &s, &lo, &hi);
+	/* The ratio is cand/base as CSV and JSON have it; where more is
+	 * better the suite's slowdown (> 1 is worse) is its inverse. */
+	if (row->better == HVB_HIGHER_IS_BETTER && !isnan(s)) {
+		fmt_interval(sci, sizeof(sci), lo, hi);
+		snprintf(slow, sizeof(slow), " (slowdown %.3g %s)", s, sci);
+	}
+	if (!isnan(row->q))
+		snprintf(q, sizeof(q), "q=%.2g", row->q);
+	snprintf(buf, len, "ratio %.3g %s%s, %s, threshold %g%%", row->ratio, ci, slow, q,
+		 o->threshold * 100);
+}
+
+/* ------------------------------------------------------------ XML text */
+
+/* Length of the valid UTF-8 sequence XML allows at s, or 0. */
+static size_t utf8_char(const unsigned char *s)
+{
+	size_t n = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : s[0] >= 0xe0 && s[0] < 0xf0 ? 3
+	      : s[0] >= 0xf0 && s[0] < 0xf5 ? 4 : 0;
+	uint32_t cp = n == 1 ? s[0] : s[0] & (0x7f >> n);
+
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (!n || (n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	/* XML 1.0 Char: no C0 control but tab, LF, CR; no surrogates, FFFE, FFFF */
+	if ((cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') ||
+	    (cp >= 0xd800 && cp < 0xe000) || cp == 0xfffe || cp == 0xffff)
+		return 0;
+	return n;
+}
+
+/*
+ * s as XML character data, or as an attribute value (attr: quotes, and
+ * tab, LF, CR as references, which attribute normalisation would turn into
+ * blanks).  What XML cannot carry (control bytes, invalid UTF-8) becomes
+ * '?', so a hostile note cannot make the file unreadable.
+ */
+static void xml_put(FILE *f, const char *s, bool attr)
+{
+	for (const unsigned char *c = (const unsigned char *)s; *c;) {
+		size_t n = utf8_char(c);
+		if (!n) {
+			fputc('?', f), c++;
+			continue;
+		}
+		if (*c == '&')
+			fputs("&amp;", f);
+		else if (*c == '<')
+			fputs("&lt;", f);
+		else if (*c == '>')
+			fputs("&gt;", f);
+		else if (attr && *c == '"')
+			fputs("&quot;", f);
+		else if (attr && (*c == '\t' || *c == '\n' || *c == '\r'))
+			fprintf(f, "&#%d;", *c);
+		else
+			fwrite(c, 1, n, f);
+		c += n;
+	}
+}
+
+static void xml_attr(FILE *f, const char *name, const char *value)
+{
+	fprintf(f, " %s=\"", name);
+	xml_put(f, value, true);
+	fputc('"', f);
+}
+
+static void xml_attr_num(FILE *f, const char *name, double v, const char *fmt)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), fmt, v);
+	xml_attr(f, name, buf);
+}
+
+/* ---------------------------------------------------------------- JUnit */
+
+struct junit_counts {
+	unsigned tests, failures, skipped;
+};
+
+static void count_rows(const struct hvb_ci_opts *ci, const struct hvb_cmp_result *res,
+		       struct junit_counts *n)
+{
+	const char *type;
+
+	memset(n, 0, sizeof(*n));
+	for (size_t i = 0; i < res->n_rows; i++) {
+		enum hvb_ci_outcome out = hvb_ci_row_outcome(res, &res->rows[i], ci, &type);
+		n->tests++;
+		n->failures += out == HVB_CI_FAIL;
+		n->skipped += out == HVB_CI_SKIP;
+	}
+}
+
+static void fmt_value(char *buf, size_t len, double v, const char *unit)
+{
+	if (isnan(v))
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%.6g %s", v, unit);
+}
+
+/* The figures a reader of the CI page wants without opening the table. */
+static void case_details(FILE *f, const struct hvb_cmp_row *x, const struct hvb_cmp_opts *o)
+{
+	char fig[512], b[64], c[64];
+	char *s;
+
+	fmt_value(b, sizeof(b), x->med_base, x->unit);
+	fmt_value(c, sizeof(c), x->med_cand, x->unit);
+	hvb_ci_row_figures(fig, sizeof(fig), x, o);
+	s = xasprintf("%s\nbase median %s, cand median %s (%zu and %zu %s%s; %s is better)\n"
+		      "verdict %s%s%s\n",
+		      fig, b, c, x->n_base, x->n_cand, x->paired ? "pairs" : "repetitions",
+		      x->paired ? ": side medians are unpaired references" : "",
+		      hvb_better_name(x->better), hvb_verdict_name(x->verdict),
+		      x->why ? ": " : "", x->why ? x->why : "");
+	xml_put(f, s, false);
+	free(s);
+}
+
+static void write_case(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_cmp_result *res,
+		       const struct hvb_cmp_row *x, const struct hvb_cmp_opts *o)
+{
+	char *classname = xasprintf("%s.%s", x->runner, x->workload), msg[600], fig[512];
+	const char *type;
+	enum hvb_ci_outcome out = hvb_ci_row_outcome(res, x, ci, &type);
+
+	fputs("    <testcase", f);
+	xml_attr(f, "classname", classname);
+	xml_attr(f, "name", x->metric);
+	fputs(" time=\"0\">\n", f);
+	hvb_ci_row_figures(fig, sizeof(fig), x, o);
+	if (x->why && !isnan(x->ratio))
+		snprintf(msg, sizeof(msg), "%s: %s; %s", hvb_verdict_name(x->verdict), x->why, fig);
+	else if (x->why)
+		snprintf(msg, sizeof(msg), "%s: %s", hvb_verdict_name(x->verdict), x->why);
+	else
+		hvb_strlcpy(msg, fig, sizeof(msg));
+	if (out == HVB_CI_FAIL) {
+		fputs("      <failure", f);
+		xml_attr(f, "message", msg);
+		xml_attr(f, "type", type);
+		fputs(">", f);
+		case_details(f, x, o);
+		fputs("</failure>\n", f);
+	} else {
+		if (out == HVB_CI_SKIP) {
+			fputs("      <skipped", f);
+			xml_attr(f, "message", msg);
+			fputs("/>\n", f);
+		}
+		fputs("      <system-out>", f);
+		case_details(f, x, o);
+		fputs("</system-out>\n", f);
+	}
+	fputs("    </testcase>\n", f);
+	free(classname);
+}
+
+static void write_property(FILE *f, const char *name, const char *value)
+{
+	fputs("      <property", f);
+	xml_attr(f, "name", name);
+	xml_attr(f, "value", value);
+	fputs("/>\n", f);
+}
+
+static void write_dirs_property(FILE *f, const char *name, char *const *dirs, size_t n)
+{
+	char *s = xstrdup("");
+
+	for (size_t i = 0; i < n; i++) {
+		char *t = xasprintf("%s%s%s", s, i ? "," : "", dirs[i]);
+		free(s);
+		s = t;
+	}
+	write_property(f, name, s);
+	free(s);
+}
+
+static void write_properties(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_cmp_opts *o,
+			     const struct hvb_cmp_args *a)
+{
+	char buf[64];
+
+	fputs("    <properties>\n", f);
+	write_dirs_property(f, "base", a->base, a->n_base);
+	write_dirs_property(f, "cand", a->cand, a->n_cand);
+	snprintf(buf, sizeof(buf), "%g", o->alpha);
+	write_property(f, "alpha", buf);
+	snprintf(buf, sizeof(buf), "%g%%", o->threshold * 100);
+	write_property(f, "threshold", buf);
+	snprintf(buf, sizeof(buf), "%g", o->confidence);
+	write_property(f, "confidence", buf);
+	snprintf(buf, sizeof(buf), "%u", o->min_reps);
+	write_property(f, "min_reps", buf);
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)o->seed);
+	write_property(f, "seed", buf);
+	write_property(f, "paired", o->paired ? "true" : "false");
+	write_property(f, "inconclusive", ci->inconclusive_fails ? "fails (gate)" : "skipped");
+	write_property(f, "hvbench_version", hvb_version);
+	fputs("    </properties>\n", f);
+}
+
+/* What has no test case: warnings, partial runs, cells without values. */
+static void write_suite_out(FILE *f, const struct hvb_cmp_result *res)
+{
+	char *s = xstrdup("");
+
+	for (size_t i = 0; i < res->n_warnings; i++) {
+		char *t = xasprintf("%sWARNING: %s\n", s, res->warnings[i]);
+		free(s), s = t;
+	}
+	for (size_t i = 0; i < res->n_incomplete; i++) {
+		const struct hvb_cmp_partial *p = &res->incomplete[i];
+		char *t = xasprintf("%sPARTIAL: %s %s is %s%s%s\n", s, p->side, p->dir, p->status,
+				    p->where[0] ? " at " : "", p->where);
+		free(s), s = t;
+	}
+	for (size_t i = 0; i < res->n_gaps; i++) {
+		const struct hvb_cmp_gap *g = &res->gaps[i];
+		char *t = xasprintf("%snot measured: %s: %s %s%s%s: %s: %s\n", s, g->side,
+				    g->runner, g->workload, g->metric[0] ? " " : "", g->metric,
+				    g->status, g->note);
+		free(s), s = t;
+	}
+	fputs("    <system-out>", f);
+	xml_put(f, s, false);
+	fputs("</system-out>\n", f);
+	free(s);
+}
+
+static void junit_print(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_cmp_result *res,
+			const struct hvb_cmp_opts *o, const struct hvb_cmp_args *a)
+{
+	double secs = (double)(hvb_now_ns() - ci->t0_ns) / 1e9;
+	struct junit_counts n;
+	char stamp[32], host[256] = "localhost", *name = xasprintf("hvbench %s", ci->cmd);
+	time_t now = time(NULL);
+	struct tm tm;
+
+	count_rows(ci, res, &n);
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (gethostname(host, sizeof(host) - 1))
+		hvb_strlcpy(host, "localhost", sizeof(host));
+	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites", f);
+	xml_attr(f, "name", "hvbench");
+	fprintf(f, " tests=\"%u\" failures=\"%u\" errors=\"0\" skipped=\"%u\"", n.tests,
+		n.failures, n.skipped);
+	xml_attr_num(f, "time", secs, "%.3f");
+	fputs(">\n  <testsuite", f);
+	xml_attr(f, "name", name);
+	fprintf(f, " tests=\"%u\" failures=\"%u\" errors=\"0\" skipped=\"%u\"", n.tests,
+		n.failures, n.skipped);
+	xml_attr_num(f, "time", secs, "%.3f");
+	xml_attr(f, "timestamp", stamp);
+	xml_attr(f, "hostname", host);
+	fputs(">\n", f);
+	write_properties(f, ci, o, a);
+	for (size_t i = 0; i < res->n_rows; i++)
+		write_case(f, ci, res, &res->rows[i], o);
+	write_suite_out(f, res);
+	fputs("  </testsuite>\n</testsuites>\n", f);
+	free(name);
+}
+
+int hvb_junit_write(const struct hvb_ci_opts *ci, const struct hvb_cmp_result *res,
+		    const struct hvb_cmp_opts *o, const struct hvb_cmp_args *a)
+{
+	struct hvb_outfile out;
+	char err[512];
+	int r = hvb_outfile_open(&out, ci->junit, err, sizeof(err));
+
+	if (!r) {
+		junit_print(out.f, ci, res, o, a);
+		r = hvb_outfile_commit(&out, err, sizeof(err));
+	}
+	/* outfile's messages name its own option: say ours */
+	if (r)
+		hvb_err("%s: cannot write the JUnit file %s: %s (check the path and free space "
+			"of --junit)",
+			ci->cmd, ci->junit, strerror(-r));
+	return r;
+}
+
+int hvb_ci_emit(const struct hvb_ci_opts *ci, FILE *out, const struct hvb_cmp_result *res,
+		const struct hvb_cmp_opts *o, const struct hvb_cmp_args *a)
+{
+	hvb_annot_print(out, ci, res, o);
+	return ci->junit ? hvb_junit_write(ci, res, o, a) : 0;
+}

@@ -1,0 +1,78 @@
+/*
+ * What a comparison says to a CI system (compare_junit.c, compare_annot.c):
+ * a JUnit XML file (--junit FILE) and GitHub workflow annotations
+ * (--annotations github), for `hvbench compare` and `hvbench ab`.
+ *
+ * Every (runner, workload, metric) row is one test case.  Its outcome is
+ * decided once, here, so the JUnit file, the annotations and the exit
+ * status of the command never disagree about what failed.
+ */
+#ifndef HVB_COMPARE_JUNIT_H
+#define HVB_COMPARE_JUNIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "compare.h"
+#include "compare_render.h"
+
+enum hvb_ci_annot { HVB_ANNOT_NONE, HVB_ANNOT_GITHUB };
+
+/* The CI outputs of one command, as its options set them. */
+struct hvb_ci_opts {
+	const char *cmd;         /* "compare" or "ab": the suite's name, messages */
+	const char *junit;       /* --junit FILE, or NULL */
+	const char *annotations; /* --annotations MODE as given, or NULL */
+	enum hvb_ci_annot annot; /* resolved by hvb_ci_opts_parse */
+	/* Gate mode: a row that cannot be judged (inconclusive, or measured
+	 * on one side only) fails instead of being skipped.  Set it with
+	 * hvb_ci_gate_inconclusive(). */
+	bool inconclusive_fails;
+	uint64_t t0_ns;          /* when the command started: the suite's time */
+};
+
+enum hvb_ci_outcome { HVB_CI_PASS, HVB_CI_FAIL, HVB_CI_SKIP };
+
+void hvb_ci_opts_init(struct hvb_ci_opts *ci, const char *cmd);
+
+/*
+ * Resolve --annotations (github, none; unset: github when the environment
+ * has GITHUB_ACTIONS=true, said on stderr) against the output format, and
+ * check that --junit can be written before anything runs.  0, or -1 after
+ * printing what to do.
+ */
+int hvb_ci_opts_parse(struct hvb_ci_opts *ci, enum hvb_cmp_format fmt);
+
+/* The gate's hook: in gate mode rows that cannot be judged fail (JUnit
+ * <failure type="inconclusive">, a ::error annotation). */
+void hvb_ci_gate_inconclusive(struct hvb_ci_opts *ci, bool fails);
+
+/* How row reads to CI, and the failure's type ("regression", "cand-failed",
+ * "inconclusive") in *type, or NULL when it does not fail. */
+enum hvb_ci_outcome hvb_ci_row_outcome(const struct hvb_cmp_result *res,
+				       const struct hvb_cmp_row *row,
+				       const struct hvb_ci_opts *ci, const char **type);
+
+/* A row's figures in one line: "ratio 1.12 [1.08, 1.15], q=0.003,
+ * threshold 2%" (plus the slowdown where the ratio is not one), or why it
+ * has none. */
+void hvb_ci_row_figures(char *buf, size_t len, const struct hvb_cmp_row *row,
+			const struct hvb_cmp_opts *o);
+
+/* Write the JUnit XML of res to ci->junit atomically (temporary file,
+ * fsync, rename).  0, or -errno after printing why. */
+int hvb_junit_write(const struct hvb_ci_opts *ci, const struct hvb_cmp_result *res,
+		    const struct hvb_cmp_opts *o, const struct hvb_cmp_args *a);
+
+/* Print the GitHub annotations of res to f (nothing with HVB_ANNOT_NONE). */
+void hvb_annot_print(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_cmp_result *res,
+		     const struct hvb_cmp_opts *o);
+
+/* Both, after the comparison is printed: 0, or -errno if the JUnit file
+ * could not be written. */
+int hvb_ci_emit(const struct hvb_ci_opts *ci, FILE *out, const struct hvb_cmp_result *res,
+		const struct hvb_cmp_opts *o, const struct hvb_cmp_args *a);
+
+#endif
