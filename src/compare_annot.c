@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "csvfile.h"
 #include "util.h"
@@ -49,6 +50,7 @@ static void annot_row(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_cm
 		      const struct hvb_cmp_opts *o, enum hvb_ci_outcome out, const char *type)
 {
 	char fig[512], b[64], c[64], *title, *msg;
+	const char *why;
 
 	hvb_ci_row_figures(fig, sizeof(fig), x, o);
 	annot_value(b, sizeof(b), x->med_base, x->unit);
@@ -56,8 +58,10 @@ static void annot_row(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_cm
 	title = xasprintf("hvbench %s: %s %s %s %s", ci->cmd,
 			  type ? type : hvb_verdict_name(x->verdict), x->runner, x->workload,
 			  x->metric);
+	/* without a ratio the figures are the reason already */
+	why = isnan(x->ratio) ? NULL : x->why;
 	msg = xasprintf("%s; base median %s, cand median %s (%s is better)%s%s", fig, b, c,
-			hvb_better_name(x->better), x->why ? "; " : "", x->why ? x->why : "");
+			hvb_better_name(x->better), why ? "; " : "", why ? why : "");
 	fputs(out == HVB_CI_FAIL ? "::error title=" : "::warning title=", f);
 	annot_put(f, title, true);
 	fputs("::", f);
@@ -79,4 +83,33 @@ void hvb_annot_print(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_cmp
 			annot_row(f, ci, &res->rows[i], o, out, type);
 	}
 	fflush(f);
+}
+
+/*
+ * The table holds notes from the result files: a line break in one
+ * followed by "::" would be a command to GitHub.  Between
+ * ::stop-commands::TOKEN and ::TOKEN:: GitHub reads none, and the token is
+ * random, so the notes cannot end the pause themselves.
+ */
+void hvb_annot_pause(FILE *f, const struct hvb_ci_opts *ci, char *token, size_t len)
+{
+	unsigned char r[16];
+
+	token[0] = '\0';
+	if (ci->annot != HVB_ANNOT_GITHUB || len < 2 * sizeof(r) + 1)
+		return;
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+		uint64_t t = hvb_now_ns();
+		memcpy(r, &t, sizeof(t));
+		memcpy(r + sizeof(t), &t, sizeof(t));
+	}
+	for (size_t i = 0; i < sizeof(r); i++)
+		snprintf(token + 2 * i, len - 2 * i, "%02x", r[i]);
+	fprintf(f, "::stop-commands::hvbench-%s\n", token);
+}
+
+void hvb_annot_resume(FILE *f, const char *token)
+{
+	if (token[0])
+		fprintf(f, "::hvbench-%s::\n", token);
 }

@@ -41,7 +41,7 @@ int hvb_cmp_run(const struct hvb_cmp_args *a, const struct hvb_cmp_opts *o,
 		enum hvb_cmp_format fmt, const struct hvb_ci_opts *ci, FILE *out)
 {
 	struct hvb_cmp_result res;
-	char err[1024];
+	char err[1024], token[40];
 	int r = hvb_cmp_dirs((const char *const *)a->base, a->n_base,
 			     (const char *const *)a->cand, a->n_cand, o, &res, err, sizeof(err));
 
@@ -64,7 +64,9 @@ int hvb_cmp_run(const struct hvb_cmp_args *a, const struct hvb_cmp_opts *o,
 	/* On stderr too, in every format: a pipe into a file must not hide it. */
 	for (size_t i = 0; i < res.n_warnings; i++)
 		hvb_warn("compare: %s", res.warnings[i]);
+	hvb_annot_pause(out, ci, token, sizeof(token));
 	hvb_cmp_render(out, &res, o, a, fmt);
+	hvb_annot_resume(out, token);
 	fflush(out);
 	r = hvb_cmp_exit_status(&res);
 	if (r == HVB_EXIT_INCONCLUSIVE)

@@ -279,6 +279,8 @@ static void fmt_value(char *buf, size_t len, double v, const char *unit)
 static void case_details(FILE *f, const struct hvb_cmp_row *x, const struct hvb_cmp_opts *o)
 {
 	char fig[512], b[64], c[64];
+	/* without a ratio the figures are the reason already */
+	const char *why = isnan(x->ratio) ? NULL : x->why;
 	char *s;
 
 	fmt_value(b, sizeof(b), x->med_base, x->unit);
@@ -288,8 +290,8 @@ static void case_details(FILE *f, const struct hvb_cmp_row *x, const struct hvb_
 		      "verdict %s%s%s\n",
 		      fig, b, c, x->n_base, x->n_cand, x->paired ? "pairs" : "repetitions",
 		      x->paired ? ": side medians are unpaired references" : "",
-		      hvb_better_name(x->better), hvb_verdict_name(x->verdict),
-		      x->why ? ": " : "", x->why ? x->why : "");
+		      hvb_better_name(x->better), hvb_verdict_name(x->verdict), why ? ": " : "",
+		      why ? why : "");
 	xml_put(f, s, false);
 	free(s);
 }

@@ -70,6 +70,12 @@ int hvb_junit_write(const struct hvb_ci_opts *ci, const struct hvb_cmp_result *r
 void hvb_annot_print(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_cmp_result *res,
 		     const struct hvb_cmp_opts *o);
 
+/* Around the table, with annotations on: GitHub reads no command from
+ * the text between (a note of a result file cannot issue one).  token
+ * (at least 33 bytes) is set by pause, "" when annotations are off. */
+void hvb_annot_pause(FILE *f, const struct hvb_ci_opts *ci, char *token, size_t len);
+void hvb_annot_resume(FILE *f, const char *token);
+
 /* Both, after the comparison is printed: 0, or -errno if the JUnit file
  * could not be written. */
 int hvb_ci_emit(const struct hvb_ci_opts *ci, FILE *out, const struct hvb_cmp_result *res,
