@@ -38,14 +38,6 @@ static void annot_put(FILE *f, const char *s, bool property)
 	}
 }
 
-static void annot_value(char *buf, size_t len, double v, const char *unit)
-{
-	if (isnan(v))
-		snprintf(buf, len, "-");
-	else
-		snprintf(buf, len, "%.6g %s", v, unit);
-}
-
 static void annot_row(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_cmp_row *x,
 		      const struct hvb_cmp_opts *o, enum hvb_ci_outcome out, const char *type)
 {
@@ -53,8 +45,8 @@ static void annot_row(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_cm
 	const char *why;
 
 	hvb_ci_row_figures(fig, sizeof(fig), x, o);
-	annot_value(b, sizeof(b), x->med_base, x->unit);
-	annot_value(c, sizeof(c), x->med_cand, x->unit);
+	hvb_ci_value(b, sizeof(b), x->med_base, x->unit);
+	hvb_ci_value(c, sizeof(c), x->med_cand, x->unit);
 	title = xasprintf("hvbench %s: %s %s %s %s", ci->cmd,
 			  type ? type : hvb_verdict_name(x->verdict), x->runner, x->workload,
 			  x->metric);

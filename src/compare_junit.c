@@ -181,11 +181,25 @@ void hvb_ci_row_figures(char *buf, size_t len, const struct hvb_cmp_row *row,
 
 /* ------------------------------------------------------------ XML text */
 
+/* Bytes of the UTF-8 sequence lead byte c starts: 0 for a continuation
+ * byte or the lead of an overlong two-byte form. */
+static size_t utf8_len(unsigned char c)
+{
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c < 0xe0)
+		return 2;
+	if (c >= 0xe0 && c < 0xf0)
+		return 3;
+	if (c >= 0xf0 && c < 0xf5)
+		return 4;
+	return 0;
+}
+
 /* Length of the valid UTF-8 sequence XML allows at s, or 0. */
 static size_t utf8_char(const unsigned char *s)
 {
-	size_t n = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : s[0] >= 0xe0 && s[0] < 0xf0 ? 3
-	      : s[0] >= 0xf0 && s[0] < 0xf5 ? 4 : 0;
+	size_t n = utf8_len(s[0]);
 	uint32_t cp = n == 1 ? s[0] : s[0] & (0x7f >> n);
 
 	for (size_t i = 1; i < n; i++) {
@@ -267,7 +281,7 @@ static void count_rows(const struct hvb_ci_opts *ci, const struct hvb_cmp_result
 	}
 }
 
-static void fmt_value(char *buf, size_t len, double v, const char *unit)
+void hvb_ci_value(char *buf, size_t len, double v, const char *unit)
 {
 	if (isnan(v))
 		snprintf(buf, len, "-");
@@ -283,8 +297,8 @@ static void case_details(FILE *f, const struct hvb_cmp_row *x, const struct hvb_
 	const char *why = isnan(x->ratio) ? NULL : x->why;
 	char *s;
 
-	fmt_value(b, sizeof(b), x->med_base, x->unit);
-	fmt_value(c, sizeof(c), x->med_cand, x->unit);
+	hvb_ci_value(b, sizeof(b), x->med_base, x->unit);
+	hvb_ci_value(c, sizeof(c), x->med_cand, x->unit);
 	hvb_ci_row_figures(fig, sizeof(fig), x, o);
 	s = xasprintf("%s\nbase median %s, cand median %s (%zu and %zu %s%s; %s is better)\n"
 		      "verdict %s%s%s\n",

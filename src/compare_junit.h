@@ -61,6 +61,9 @@ enum hvb_ci_outcome hvb_ci_row_outcome(const struct hvb_cmp_result *res,
 void hvb_ci_row_figures(char *buf, size_t len, const struct hvb_cmp_row *row,
 			const struct hvb_cmp_opts *o);
 
+/* A median with its unit, "-" when there is none. */
+void hvb_ci_value(char *buf, size_t len, double v, const char *unit);
+
 /* Write the JUnit XML of res to ci->junit atomically (temporary file,
  * fsync, rename).  0, or -errno after printing why. */
 int hvb_junit_write(const struct hvb_ci_opts *ci, const struct hvb_cmp_result *res,

@@ -68,11 +68,14 @@ run_gate() {
 	"$hvb" ab --a "$base" --b "$cand" --reps "${HVB_AB_ROUNDS:-10}" \
 		--runner "${HVB_AB_RUNNER:-kvm}" --workload "${HVB_AB_WORKLOAD:-micro/cpuid,cpu/crc32c}" \
 		--threshold "${HVB_AB_THRESHOLD:-2}" --out "$out/ab" --junit "$out/junit.xml" \
-		--format markdown -- ${HVB_AB_RUN_ARGS:-} | tee "$out/ab.md"
+		--format markdown -- ${HVB_AB_RUN_ARGS:-} | tee "$out/ab.out"
 	st=${PIPESTATUS[0]}
+	# the Markdown without the workflow commands (annotations) around it
+	grep -v '^::' "$out/ab.out" >"$out/ab.md"
+	rm -f "$out/ab.out"
 	set -e
 	if [ -n "${GITHUB_STEP_SUMMARY:-}" ] && [ -s "$out/ab.md" ]; then
-		grep -v '^::' "$out/ab.md" >>"$GITHUB_STEP_SUMMARY" || true
+		cat "$out/ab.md" >>"$GITHUB_STEP_SUMMARY"
 	fi
 	# The reports are for reading: one that fails does not change the verdict.
 	for side in a b; do

@@ -162,6 +162,8 @@ static void test_xml_escaping(void)
 	a.base = base, a.n_base = 1, a.cand = cand, a.n_cand = 1;
 	r = row_add(&res, "k<v>&m", "bandwidth", HVB_V_INCONCLUSIVE);
 	r->why = xstrdup("said \"no\" & 'left'\nthen\x01 \xff\xfe µs");
+	r = row_add(&res, "kvm", "ns_per_op", HVB_V_INCONCLUSIVE);
+	r->why = xstrdup("\xe0\x80\x80|\xed\xa0\x80|\xf0\x9f\x98\x80");
 	TAP_OK(mkdtemp(dir), "temporary directory");
 	path = xasprintf("%s/junit.xml", dir);
 	hvb_ci_opts_init(&ci, "compare");
@@ -173,6 +175,8 @@ static void test_xml_escaping(void)
 			   "then? ?? µs\"/>"),
 	       "message: quotes, & and the line break as references, control byte and invalid "
 	       "UTF-8 as '?', valid UTF-8 kept");
+	TAP_OK(strstr(xml, "message=\"inconclusive: ???|???|\xf0\x9f\x98\x80\""),
+	       "an overlong form and a surrogate as '?' byte by byte, a 4-byte character kept");
 	TAP_OK(strstr(xml, "value=\"b&amp;&lt;dir&gt;\""), "directories escaped in properties");
 	TAP_OK(strstr(xml, "value=\"c&quot;dir\""), "... quotes too");
 	TAP_OK(!strchr(xml, '\x01') && !strstr(xml, "\xff"), "no byte XML cannot carry");
