@@ -207,7 +207,7 @@ HVB_WORKLOAD(w_sha256);
 
 static uint32_t crc_table[8][256];
 /* crc32c.passes: 1 but where a test injects a known slowdown. */
-static uint64_t crc32c_passes;
+static uint64_t crc32c_passes = 1;
 
 void cpu_crc32c_init(void)
 {
