@@ -39,12 +39,12 @@ static void annot_put(FILE *f, const char *s, bool property)
 }
 
 static void annot_row(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_cmp_row *x,
-		      const struct hvb_cmp_opts *o, enum hvb_ci_outcome out, const char *type)
+		      enum hvb_ci_outcome out, const char *type)
 {
 	char fig[512], b[64], c[64], *title, *msg;
 	const char *why;
 
-	hvb_ci_row_figures(fig, sizeof(fig), x, o);
+	hvb_ci_row_figures(fig, sizeof(fig), x);
 	hvb_ci_value(b, sizeof(b), x->med_base, x->unit);
 	hvb_ci_value(c, sizeof(c), x->med_cand, x->unit);
 	title = xasprintf("hvbench %s: %s %s %s %s", ci->cmd,
@@ -63,8 +63,7 @@ static void annot_row(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_cm
 	free(msg);
 }
 
-void hvb_annot_print(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_cmp_result *res,
-		     const struct hvb_cmp_opts *o)
+void hvb_annot_print(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_cmp_result *res)
 {
 	if (ci->annot != HVB_ANNOT_GITHUB)
 		return;
@@ -72,7 +71,7 @@ void hvb_annot_print(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_cmp
 		const char *type;
 		enum hvb_ci_outcome out = hvb_ci_row_outcome(res, &res->rows[i], ci, &type);
 		if (out != HVB_CI_PASS)
-			annot_row(f, ci, &res->rows[i], o, out, type);
+			annot_row(f, ci, &res->rows[i], out, type);
 	}
 	fflush(f);
 }

@@ -21,6 +21,7 @@
 
 #include "csvfile.h"
 #include "outfile.h"
+#include "thresholds.h"
 #include "util.h"
 
 void hvb_ci_opts_init(struct hvb_ci_opts *ci, const char *cmd)
@@ -155,10 +156,9 @@ static void fmt_interval(char *buf, size_t len, double lo, double hi)
 		snprintf(buf, len, "[%.3g, %.3g]", lo, hi);
 }
 
-void hvb_ci_row_figures(char *buf, size_t len, const struct hvb_cmp_row *row,
-			const struct hvb_cmp_opts *o)
+void hvb_ci_row_figures(char *buf, size_t len, const struct hvb_cmp_row *row)
 {
-	char ci[64], sci[64], slow[96] = "", q[32] = "q=-";
+	char ci[64], sci[64], slow[96] = "", q[32] = "q=-", line[32] = "";
 	double s, lo, hi;
 
 	if (isnan(row->ratio)) {
@@ -175,8 +175,11 @@ void hvb_ci_row_figures(char *buf, size_t len, const struct hvb_cmp_row *row,
 	}
 	if (!isnan(row->q))
 		snprintf(q, sizeof(q), "q=%.2g", row->q);
-	snprintf(buf, len, "ratio %.3g %s%s, %s, threshold %g%%", row->ratio, ci, slow, q,
-		 o->threshold * 100);
+	/* the row's own minimum effect: a thresholds file's line, or --threshold */
+	if (row->threshold_line)
+		snprintf(line, sizeof(line), " (line %ld)", row->threshold_line);
+	snprintf(buf, len, "ratio %.3g %s%s, %s, threshold %g%%%s", row->ratio, ci, slow, q,
+		 row->threshold * 100, line);
 }
 
 /* ------------------------------------------------------------ XML text */
@@ -290,7 +293,7 @@ void hvb_ci_value(char *buf, size_t len, double v, const char *unit)
 }
 
 /* The figures a reader of the CI page wants without opening the table. */
-static void case_details(FILE *f, const struct hvb_cmp_row *x, const struct hvb_cmp_opts *o)
+static void case_details(FILE *f, const struct hvb_cmp_row *x)
 {
 	char fig[512], b[64], c[64];
 	/* without a ratio the figures are the reason already */
@@ -299,7 +302,7 @@ static void case_details(FILE *f, const struct hvb_cmp_row *x, const struct hvb_
 
 	hvb_ci_value(b, sizeof(b), x->med_base, x->unit);
 	hvb_ci_value(c, sizeof(c), x->med_cand, x->unit);
-	hvb_ci_row_figures(fig, sizeof(fig), x, o);
+	hvb_ci_row_figures(fig, sizeof(fig), x);
 	s = xasprintf("%s\nbase median %s, cand median %s (%zu and %zu %s%s; %s is better)\n"
 		      "verdict %s%s%s\n",
 		      fig, b, c, x->n_base, x->n_cand, x->paired ? "pairs" : "repetitions",
@@ -311,7 +314,7 @@ static void case_details(FILE *f, const struct hvb_cmp_row *x, const struct hvb_
 }
 
 static void write_case(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_cmp_result *res,
-		       const struct hvb_cmp_row *x, const struct hvb_cmp_opts *o)
+		       const struct hvb_cmp_row *x)
 {
 	char *classname = xasprintf("%s.%s", x->runner, x->workload), msg[600], fig[512];
 	const char *type;
@@ -321,7 +324,7 @@ static void write_case(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_c
 	xml_attr(f, "classname", classname);
 	xml_attr(f, "name", x->metric);
 	fputs(" time=\"0\">\n", f);
-	hvb_ci_row_figures(fig, sizeof(fig), x, o);
+	hvb_ci_row_figures(fig, sizeof(fig), x);
 	if (x->why && !isnan(x->ratio))
 		snprintf(msg, sizeof(msg), "%s: %s; %s", hvb_verdict_name(x->verdict), x->why, fig);
 	else if (x->why)
@@ -333,7 +336,7 @@ static void write_case(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_c
 		xml_attr(f, "message", msg);
 		xml_attr(f, "type", type);
 		fputs(">", f);
-		case_details(f, x, o);
+		case_details(f, x);
 		fputs("</failure>\n", f);
 	} else {
 		if (out == HVB_CI_SKIP) {
@@ -342,7 +345,7 @@ static void write_case(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_c
 			fputs("/>\n", f);
 		}
 		fputs("      <system-out>", f);
-		case_details(f, x, o);
+		case_details(f, x);
 		fputs("</system-out>\n", f);
 	}
 	fputs("    </testcase>\n", f);
@@ -370,8 +373,8 @@ static void write_dirs_property(FILE *f, const char *name, char *const *dirs, si
 	free(s);
 }
 
-static void write_properties(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_cmp_opts *o,
-			     const struct hvb_cmp_args *a)
+static void write_properties(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_cmp_result *res,
+			     const struct hvb_cmp_opts *o, const struct hvb_cmp_args *a)
 {
 	char buf[64];
 
@@ -382,6 +385,9 @@ static void write_properties(FILE *f, const struct hvb_ci_opts *ci, const struct
 	write_property(f, "alpha", buf);
 	snprintf(buf, sizeof(buf), "%g%%", o->threshold * 100);
 	write_property(f, "threshold", buf);
+	/* per metric from a file, the line in each case's message */
+	if (res->thresholds)
+		write_property(f, "thresholds", res->thresholds->path);
 	snprintf(buf, sizeof(buf), "%g", o->confidence);
 	write_property(f, "confidence", buf);
 	snprintf(buf, sizeof(buf), "%u", o->min_reps);
@@ -449,9 +455,9 @@ static void junit_print(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_
 	xml_attr(f, "timestamp", stamp);
 	xml_attr(f, "hostname", host);
 	fputs(">\n", f);
-	write_properties(f, ci, o, a);
+	write_properties(f, ci, res, o, a);
 	for (size_t i = 0; i < res->n_rows; i++)
-		write_case(f, ci, res, &res->rows[i], o);
+		write_case(f, ci, res, &res->rows[i]);
 	write_suite_out(f, res);
 	fputs("  </testsuite>\n</testsuites>\n", f);
 	free(name);
@@ -479,6 +485,6 @@ int hvb_junit_write(const struct hvb_ci_opts *ci, const struct hvb_cmp_result *r
 int hvb_ci_emit(const struct hvb_ci_opts *ci, FILE *out, const struct hvb_cmp_result *res,
 		const struct hvb_cmp_opts *o, const struct hvb_cmp_args *a)
 {
-	hvb_annot_print(out, ci, res, o);
+	hvb_annot_print(out, ci, res);
 	return ci->junit ? hvb_junit_write(ci, res, o, a) : 0;
 }

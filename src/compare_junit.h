@@ -56,10 +56,10 @@ enum hvb_ci_outcome hvb_ci_row_outcome(const struct hvb_cmp_result *res,
 				       const struct hvb_ci_opts *ci, const char **type);
 
 /* A row's figures in one line: "ratio 1.12 [1.08, 1.15], q=0.003,
- * threshold 2%" (plus the slowdown where the ratio is not one), or why it
+ * threshold 2%" (plus the slowdown where more is better, and the
+ * thresholds file's line where the threshold came from one), or why it
  * has none. */
-void hvb_ci_row_figures(char *buf, size_t len, const struct hvb_cmp_row *row,
-			const struct hvb_cmp_opts *o);
+void hvb_ci_row_figures(char *buf, size_t len, const struct hvb_cmp_row *row);
 
 /* A median with its unit, "-" when there is none. */
 void hvb_ci_value(char *buf, size_t len, double v, const char *unit);
@@ -70,8 +70,7 @@ int hvb_junit_write(const struct hvb_ci_opts *ci, const struct hvb_cmp_result *r
 		    const struct hvb_cmp_opts *o, const struct hvb_cmp_args *a);
 
 /* Print the GitHub annotations of res to f (nothing with HVB_ANNOT_NONE). */
-void hvb_annot_print(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_cmp_result *res,
-		     const struct hvb_cmp_opts *o);
+void hvb_annot_print(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_cmp_result *res);
 
 /* Around the table, with annotations on: GitHub reads no command from
  * the text between (a note of a result file cannot issue one).  token

@@ -60,6 +60,18 @@ check "the suite has the settings as properties" \
 	grep -q '<property name="threshold" value="2%"/>' "$tmp/r.xml"
 check "no temporary file is left beside it" sh -c "! ls '$tmp'/r.xml.tmp* 2>/dev/null"
 
+# A thresholds file: each case names its own threshold and the file's line.
+printf 'runner,workload,metric,threshold_pct\n*,micro/cpuid,*,50\n' >"$tmp/t.csv"
+"$HVBENCH" compare --base-runner kvm --cand-runner xen-pvh -w "$W" --thresholds "$tmp/t.csv" \
+	--junit "$tmp/t.xml" "$F" "$F" >/dev/null 2>&1
+check "--thresholds: cpuid's 38% is below its 50% (exit 0)" [ $? -eq 0 ]
+c=$(case_of "$tmp/t.xml" 'kvm->xen-pvh.micro/cpuid' ns_per_op)
+check "... its case says threshold 50% (line 2) ($c)" \
+	[ "$c" = "pass||ratio 1.38 [1.36, 1.43], q=0.0079, threshold 50% (line 2)" ]
+c=$(case_of "$tmp/t.xml" 'kvm->xen-pvh.micro/hypercall' ns_per_op)
+check "... the others the default ($c)" [ "$c" = "pass||ratio 0.699 [0.682, 0.724], q=0.0079, threshold 2%" ]
+check "... and the suite names the file" grep -q "<property name=\"thresholds\" value=\"$tmp/t.csv\"/>" "$tmp/t.xml"
+
 # Too few repetitions for --min-reps: every row inconclusive, skipped.
 "$HVBENCH" compare --base-runner kvm --cand-runner xen-pvh -w "$W" --min-reps 6 \
 	--junit "$tmp/i.xml" "$F" "$F" >/dev/null 2>&1

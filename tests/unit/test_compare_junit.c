@@ -104,31 +104,29 @@ static void test_outcomes(void)
 static void test_figures(void)
 {
 	struct hvb_cmp_result res = { 0 };
-	struct hvb_cmp_opts o;
 	struct hvb_cmp_row *r;
 	char buf[512];
 
-	hvb_cmp_opts_init(&o);
 	r = row_add(&res, "kvm", "ns_per_op", HVB_V_REGRESSION);
 	r->better = HVB_LOWER_IS_BETTER;
-	r->ratio = 1.12, r->ci_lo = 1.08, r->ci_hi = 1.15, r->q = 0.003;
-	hvb_ci_row_figures(buf, sizeof(buf), r, &o);
+	r->ratio = 1.12, r->ci_lo = 1.08, r->ci_hi = 1.15, r->q = 0.003, r->threshold = 0.02;
+	hvb_ci_row_figures(buf, sizeof(buf), r);
 	TAP_EQ_STR(buf, "ratio 1.12 [1.08, 1.15], q=0.003, threshold 2%",
 		   "lower is better: ratio, interval, q, threshold");
 	r = row_add(&res, "kvm", "bandwidth", HVB_V_REGRESSION);
-	r->ratio = 0.5, r->ci_lo = 0.4, r->ci_hi = 0.625, r->q = 0.01;
-	o.threshold = 0.05;
-	hvb_ci_row_figures(buf, sizeof(buf), r, &o);
+	r->ratio = 0.5, r->ci_lo = 0.4, r->ci_hi = 0.625, r->q = 0.01, r->threshold = 0.05;
+	hvb_ci_row_figures(buf, sizeof(buf), r);
 	TAP_EQ_STR(buf, "ratio 0.5 [0.4, 0.625] (slowdown 2 [1.6, 2.5]), q=0.01, threshold 5%",
 		   "higher is better: the slowdown beside the raw ratio");
 	r = row_add(&res, "kvm", "x", HVB_V_INCONCLUSIVE);
-	r->ratio = 1.01;
-	hvb_ci_row_figures(buf, sizeof(buf), r, &o);
-	TAP_EQ_STR(buf, "ratio 1.01 [no interval] (slowdown 0.99 [no interval]), q=-, threshold 5%",
-		   "no interval, no q: said, not printed as nan");
+	r->ratio = 1.01, r->threshold = 0.1271, r->threshold_line = 4;
+	hvb_ci_row_figures(buf, sizeof(buf), r);
+	TAP_EQ_STR(buf, "ratio 1.01 [no interval] (slowdown 0.99 [no interval]), q=-, "
+			"threshold 12.71% (line 4)",
+		   "no interval, no q: said, not printed as nan; a thresholds file's line named");
 	r = row_add(&res, "kvm", "y", HVB_V_ONLY_BASE);
 	r->why = xstrdup("not in cand's results");
-	hvb_ci_row_figures(buf, sizeof(buf), r, &o);
+	hvb_ci_row_figures(buf, sizeof(buf), r);
 	TAP_EQ_STR(buf, "no ratio: not in cand's results", "no ratio: why");
 	hvb_cmp_result_free(&res);
 }
@@ -191,23 +189,21 @@ static void test_xml_escaping(void)
 static void test_annotations(void)
 {
 	struct hvb_cmp_result res = { 0 };
-	struct hvb_cmp_opts o;
 	struct hvb_ci_opts ci;
 	struct hvb_cmp_row *r;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
-	hvb_cmp_opts_init(&o);
 	hvb_ci_opts_init(&ci, "ab");
 	ci.annot = HVB_ANNOT_GITHUB;
 	r = row_add(&res, "a,b:c", "bandwidth", HVB_V_REGRESSION);
-	r->ratio = 0.5, r->ci_lo = 0.4, r->ci_hi = 0.625, r->q = 0.01;
+	r->ratio = 0.5, r->ci_lo = 0.4, r->ci_hi = 0.625, r->q = 0.01, r->threshold = 0.02;
 	r->med_base = 100, r->med_cand = 50;
 	r = row_add(&res, "kvm", "ns_per_op", HVB_V_INCONCLUSIVE);
 	r->why = xstrdup("100% sure\r\n::error::injected");
 	row_add(&res, "kvm", "ops", HVB_V_NO_CHANGE);
-	hvb_annot_print(f, &ci, &res, &o);
+	hvb_annot_print(f, &ci, &res);
 	fclose(f);
 	TAP_OK(strstr(buf, "::error title=hvbench ab%3A regression a%2Cb%3Ac cpu/crc32c "
 			   "bandwidth::ratio 0.5 [0.4, 0.625] (slowdown 2 [1.6, 2.5]), q=0.01, "
