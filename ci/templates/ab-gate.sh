@@ -19,7 +19,7 @@
 #   HVB_AB_OUT        output directory (default ab-gate; must not hold an ab/ yet)
 #   HVB_AB_ROUNDS     ABBA rounds (default 10: with 10 pairs the paired test's
 #                     smallest p, 2/2^10, stays below alpha 0.05 after the
-#                     Benjamini-Hochberg adjustment over 8 metrics)
+#                     Benjamini-Hochberg adjustment over up to 25 metrics)
 #   HVB_AB_RUNNER     runners (default kvm)
 #   HVB_AB_WORKLOAD   workloads (default micro/cpuid,cpu/crc32c: short)
 #   HVB_AB_THRESHOLD  smallest effect that counts, in percent (default 2)
