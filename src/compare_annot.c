@@ -38,11 +38,21 @@ static void annot_put(FILE *f, const char *s, bool property)
 	}
 }
 
+static void annot_line(FILE *f, enum hvb_ci_outcome out, const char *title, const char *msg)
+{
+	fputs(out == HVB_CI_FAIL ? "::error title=" : "::warning title=", f);
+	annot_put(f, title, true);
+	fputs("::", f);
+	annot_put(f, msg, false);
+	fputc('\n', f);
+}
+
 static void annot_row(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_cmp_row *x,
-		      enum hvb_ci_outcome out, const char *type)
+		      enum hvb_ci_outcome out, const char *type, const char *gate_why)
 {
 	char fig[512], b[64], c[64], *title, *msg;
-	const char *why;
+	/* without a ratio the figures are the reason already */
+	const char *why = gate_why ? gate_why : isnan(x->ratio) ? NULL : x->why;
 
 	hvb_ci_row_figures(fig, sizeof(fig), x);
 	hvb_ci_value(b, sizeof(b), x->med_base, x->unit);
@@ -50,15 +60,9 @@ static void annot_row(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_cm
 	title = xasprintf("hvbench %s: %s %s %s %s", ci->cmd,
 			  type ? type : hvb_verdict_name(x->verdict), x->runner, x->workload,
 			  x->metric);
-	/* without a ratio the figures are the reason already */
-	why = isnan(x->ratio) ? NULL : x->why;
 	msg = xasprintf("%s; base median %s, cand median %s (%s is better)%s%s", fig, b, c,
 			hvb_better_name(x->better), why ? "; " : "", why ? why : "");
-	fputs(out == HVB_CI_FAIL ? "::error title=" : "::warning title=", f);
-	annot_put(f, title, true);
-	fputs("::", f);
-	annot_put(f, msg, false);
-	fputc('\n', f);
+	annot_line(f, out, title, msg);
 	free(title);
 	free(msg);
 }
@@ -68,11 +72,19 @@ void hvb_annot_print(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_cmp
 	if (ci->annot != HVB_ANNOT_GITHUB)
 		return;
 	for (size_t i = 0; i < res->n_rows; i++) {
-		const char *type;
-		enum hvb_ci_outcome out = hvb_ci_row_outcome(res, &res->rows[i], ci, &type);
+		const char *type, *gate_why;
+		enum hvb_ci_outcome out =
+			hvb_ci_row_outcome(res, &res->rows[i], &type, &gate_why);
 		if (out != HVB_CI_PASS)
-			annot_row(f, ci, &res->rows[i], out, type);
+			annot_row(f, ci, &res->rows[i], out, type, gate_why);
 	}
+	for (size_t i = 0; i < res->gate.n; i++)
+		if (hvb_ci_gate_extra(res, i)) {
+			char *title = xasprintf("hvbench %s: inconclusive %s", ci->cmd,
+						res->gate.items[i].what);
+			annot_line(f, HVB_CI_FAIL, title, res->gate.items[i].why);
+			free(title);
+		}
 	fflush(f);
 }
 

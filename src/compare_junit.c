@@ -31,11 +31,6 @@ void hvb_ci_opts_init(struct hvb_ci_opts *ci, const char *cmd)
 	ci->t0_ns = hvb_now_ns();
 }
 
-void hvb_ci_gate_inconclusive(struct hvb_ci_opts *ci, bool fails)
-{
-	ci->inconclusive_fails = fails;
-}
-
 static int annot_parse(struct hvb_ci_opts *ci, enum hvb_cmp_format fmt)
 {
 	const char *env = getenv("GITHUB_ACTIONS");
@@ -120,32 +115,62 @@ static bool cand_failed(const struct hvb_cmp_result *res, const struct hvb_cmp_r
 	return false;
 }
 
-enum hvb_ci_outcome hvb_ci_row_outcome(const struct hvb_cmp_result *res,
-				       const struct hvb_cmp_row *row,
-				       const struct hvb_ci_opts *ci, const char **type)
+/* The gate's item for key "runner workload metric" (compare_gate.c names
+ * a row's item so), or NULL: judged, or no gate. */
+static const struct hvb_cmp_gate_item *gate_item(const struct hvb_cmp_result *res,
+						 const char *key)
 {
+	for (size_t i = 0; res->gate.on && i < res->gate.n; i++)
+		if (!strcmp(res->gate.items[i].what, key))
+			return &res->gate.items[i];
+	return NULL;
+}
+
+static const struct hvb_cmp_gate_item *row_gate_item(const struct hvb_cmp_result *res,
+						     const struct hvb_cmp_row *row)
+{
+	char *key = xasprintf("%s %s %s", row->runner, row->workload, row->metric);
+	const struct hvb_cmp_gate_item *it = gate_item(res, key);
+
+	free(key);
+	return it;
+}
+
+enum hvb_ci_outcome hvb_ci_row_outcome(const struct hvb_cmp_result *res,
+				       const struct hvb_cmp_row *row, const char **type,
+				       const char **gate_why)
+{
+	const struct hvb_cmp_gate_item *it;
+
 	*type = NULL;
-	switch (row->verdict) {
-	case HVB_V_NO_CHANGE:
-	case HVB_V_IMPROVEMENT:
-		return HVB_CI_PASS;
-	case HVB_V_REGRESSION:
+	if (gate_why)
+		*gate_why = NULL;
+	if (row->verdict == HVB_V_REGRESSION) {
 		*type = "regression";
 		return HVB_CI_FAIL;
-	case HVB_V_ONLY_BASE:
-		if (cand_failed(res, row)) {
-			*type = "cand-failed";
-			return HVB_CI_FAIL;
-		}
-		break;
-	case HVB_V_INCONCLUSIVE:
-	case HVB_V_ONLY_CAND:
-		break;
 	}
-	if (!ci->inconclusive_fails)
-		return HVB_CI_SKIP;
-	*type = "inconclusive";
-	return HVB_CI_FAIL;
+	if (row->verdict == HVB_V_ONLY_BASE && cand_failed(res, row)) {
+		*type = "cand-failed";
+		return HVB_CI_FAIL;
+	}
+	if ((it = row_gate_item(res, row))) {
+		*type = "inconclusive";
+		if (gate_why)
+			*gate_why = it->why;
+		return HVB_CI_FAIL;
+	}
+	if (row->verdict == HVB_V_NO_CHANGE || row->verdict == HVB_V_IMPROVEMENT)
+		return HVB_CI_PASS;
+	return HVB_CI_SKIP;
+}
+
+/* Gate items that are no row (a partial run): they fail the gate too. */
+bool hvb_ci_gate_extra(const struct hvb_cmp_result *res, size_t i)
+{
+	for (size_t k = 0; k < res->n_rows; k++)
+		if (row_gate_item(res, &res->rows[k]) == &res->gate.items[i])
+			return false;
+	return true;
 }
 
 static void fmt_interval(char *buf, size_t len, double lo, double hi)
@@ -270,18 +295,20 @@ struct junit_counts {
 	unsigned tests, failures, skipped;
 };
 
-static void count_rows(const struct hvb_ci_opts *ci, const struct hvb_cmp_result *res,
-		       struct junit_counts *n)
+static void count_rows(const struct hvb_cmp_result *res, struct junit_counts *n)
 {
 	const char *type;
 
 	memset(n, 0, sizeof(*n));
 	for (size_t i = 0; i < res->n_rows; i++) {
-		enum hvb_ci_outcome out = hvb_ci_row_outcome(res, &res->rows[i], ci, &type);
+		enum hvb_ci_outcome out = hvb_ci_row_outcome(res, &res->rows[i], &type, NULL);
 		n->tests++;
 		n->failures += out == HVB_CI_FAIL;
 		n->skipped += out == HVB_CI_SKIP;
 	}
+	for (size_t i = 0; i < res->gate.n; i++)
+		if (hvb_ci_gate_extra(res, i))
+			n->tests++, n->failures++;
 }
 
 void hvb_ci_value(char *buf, size_t len, double v, const char *unit)
@@ -313,19 +340,21 @@ static void case_details(FILE *f, const struct hvb_cmp_row *x)
 	free(s);
 }
 
-static void write_case(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_cmp_result *res,
-		       const struct hvb_cmp_row *x)
+static void write_case(FILE *f, const struct hvb_cmp_result *res, const struct hvb_cmp_row *x)
 {
-	char *classname = xasprintf("%s.%s", x->runner, x->workload), msg[600], fig[512];
-	const char *type;
-	enum hvb_ci_outcome out = hvb_ci_row_outcome(res, x, ci, &type);
+	char *classname = xasprintf("%s.%s", x->runner, x->workload), msg[1200], fig[512];
+	const char *type, *gate_why;
+	enum hvb_ci_outcome out = hvb_ci_row_outcome(res, x, &type, &gate_why);
 
 	fputs("    <testcase", f);
 	xml_attr(f, "classname", classname);
 	xml_attr(f, "name", x->metric);
 	fputs(" time=\"0\">\n", f);
 	hvb_ci_row_figures(fig, sizeof(fig), x);
-	if (x->why && !isnan(x->ratio))
+	if (gate_why)
+		snprintf(msg, sizeof(msg), "inconclusive (gate): %s%s%s", gate_why,
+			 isnan(x->ratio) ? "" : "; ", isnan(x->ratio) ? "" : fig);
+	else if (x->why && !isnan(x->ratio))
 		snprintf(msg, sizeof(msg), "%s: %s; %s", hvb_verdict_name(x->verdict), x->why, fig);
 	else if (x->why)
 		snprintf(msg, sizeof(msg), "%s: %s", hvb_verdict_name(x->verdict), x->why);
@@ -352,6 +381,17 @@ static void write_case(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_c
 	free(classname);
 }
 
+/* A gate item that is no row (a partial run) as a failed case of its own,
+ * so the file fails where the exit status (3) does. */
+static void write_gate_case(FILE *f, const struct hvb_cmp_gate_item *it)
+{
+	fputs("    <testcase classname=\"gate\"", f);
+	xml_attr(f, "name", it->what);
+	fputs(" time=\"0\">\n      <failure type=\"inconclusive\"", f);
+	xml_attr(f, "message", it->why);
+	fputs("/>\n    </testcase>\n", f);
+}
+
 static void write_property(FILE *f, const char *name, const char *value)
 {
 	fputs("      <property", f);
@@ -373,8 +413,8 @@ static void write_dirs_property(FILE *f, const char *name, char *const *dirs, si
 	free(s);
 }
 
-static void write_properties(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_cmp_result *res,
-			     const struct hvb_cmp_opts *o, const struct hvb_cmp_args *a)
+static void write_properties(FILE *f, const struct hvb_cmp_result *res, const struct hvb_cmp_opts *o,
+			     const struct hvb_cmp_args *a)
 {
 	char buf[64];
 
@@ -395,7 +435,7 @@ static void write_properties(FILE *f, const struct hvb_ci_opts *ci, const struct
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)o->seed);
 	write_property(f, "seed", buf);
 	write_property(f, "paired", o->paired ? "true" : "false");
-	write_property(f, "inconclusive", ci->inconclusive_fails ? "fails (gate)" : "skipped");
+	write_property(f, "gate", o->gate ? o->gate_why : "off: inconclusive rows are skipped");
 	write_property(f, "hvbench_version", hvb_version);
 	fputs("    </properties>\n", f);
 }
@@ -437,7 +477,7 @@ static void junit_print(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_
 	time_t now = time(NULL);
 	struct tm tm;
 
-	count_rows(ci, res, &n);
+	count_rows(res, &n);
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
 	if (gethostname(host, sizeof(host) - 1))
@@ -455,9 +495,12 @@ static void junit_print(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_
 	xml_attr(f, "timestamp", stamp);
 	xml_attr(f, "hostname", host);
 	fputs(">\n", f);
-	write_properties(f, ci, res, o, a);
+	write_properties(f, res, o, a);
 	for (size_t i = 0; i < res->n_rows; i++)
-		write_case(f, ci, res, &res->rows[i]);
+		write_case(f, res, &res->rows[i]);
+	for (size_t i = 0; i < res->gate.n; i++)
+		if (hvb_ci_gate_extra(res, i))
+			write_gate_case(f, &res->gate.items[i]);
 	write_suite_out(f, res);
 	fputs("  </testsuite>\n</testsuites>\n", f);
 	free(name);

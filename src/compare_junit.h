@@ -26,10 +26,6 @@ struct hvb_ci_opts {
 	const char *junit;       /* --junit FILE, or NULL */
 	const char *annotations; /* --annotations MODE as given, or NULL */
 	enum hvb_ci_annot annot; /* resolved by hvb_ci_opts_parse */
-	/* Gate mode: a row that cannot be judged (inconclusive, or measured
-	 * on one side only) fails instead of being skipped.  Set it with
-	 * hvb_ci_gate_inconclusive(). */
-	bool inconclusive_fails;
 	uint64_t t0_ns;          /* when the command started: the suite's time */
 };
 
@@ -45,15 +41,20 @@ void hvb_ci_opts_init(struct hvb_ci_opts *ci, const char *cmd);
  */
 int hvb_ci_opts_parse(struct hvb_ci_opts *ci, enum hvb_cmp_format fmt);
 
-/* The gate's hook: in gate mode rows that cannot be judged fail (JUnit
- * <failure type="inconclusive">, a ::error annotation). */
-void hvb_ci_gate_inconclusive(struct hvb_ci_opts *ci, bool fails);
-
-/* How row reads to CI, and the failure's type ("regression", "cand-failed",
- * "inconclusive") in *type, or NULL when it does not fail. */
+/*
+ * How row reads to CI, and the failure's type ("regression", "cand-failed",
+ * "inconclusive") in *type, or NULL when it does not fail.  In gate mode
+ * (res->gate.on) a row the gate could not judge fails as inconclusive, as
+ * the exit status 3 does, and *gate_why (if not NULL) is the gate's reason
+ * with what to do; without the gate such a row is skipped.
+ */
 enum hvb_ci_outcome hvb_ci_row_outcome(const struct hvb_cmp_result *res,
-				       const struct hvb_cmp_row *row,
-				       const struct hvb_ci_opts *ci, const char **type);
+				       const struct hvb_cmp_row *row, const char **type,
+				       const char **gate_why);
+
+/* Whether gate item i of res is no row (a partial run): it fails as a
+ * case of its own. */
+bool hvb_ci_gate_extra(const struct hvb_cmp_result *res, size_t i);
 
 /* A row's figures in one line: "ratio 1.12 [1.08, 1.15], q=0.003,
  * threshold 2%" (plus the slowdown where more is better, and the

@@ -28,9 +28,12 @@
 #   HVB_AB_MAKE_ARGS  make options of build-base (default -j<CPUs>)
 #
 # Exit status of run: ab's (0 no regression, 1 regression or a cell that
-# failed in the candidate only, 2 invalid input or a run that failed),
-# 3 when ab passed but some metric could not be judged (inconclusive, or
-# measured on one side only): a gate must not pass on what it did not test.
+# failed in the candidate only, 2 invalid input, too few rounds for the
+# gate or a run that failed, 3 the gate could not judge a metric: ab is in
+# gate mode under CI=true, which CI systems set), and 3 too when ab without
+# the gate passed but some metric could not be judged (a skipped JUnit
+# case: inconclusive, or measured on one side only): a gate must not pass
+# on what it did not test.
 set -euo pipefail
 
 die() {

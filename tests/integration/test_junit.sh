@@ -15,7 +15,7 @@ tmp=$(mktemp -d /tmp/hvb-junit-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 F=tests/fixtures/results/20261126-101500-fixhost-4242 # native, kvm, qemu-kvm, xen-pvh x 5 reps
 W='micro/cpuid,micro/hypercall,micro/syscall,cpu/sha256'
-unset GITHUB_ACTIONS
+unset GITHUB_ACTIONS CI
 
 # case CLASSNAME NAME: "outcome|type|message" of that test case in $1
 case_of() {
@@ -75,12 +75,36 @@ check "... and the suite names the file" grep -q "<property name=\"thresholds\" 
 # Too few repetitions for --min-reps: every row inconclusive, skipped.
 "$HVBENCH" compare --base-runner kvm --cand-runner xen-pvh -w "$W" --min-reps 6 \
 	--junit "$tmp/i.xml" "$F" "$F" >/dev/null 2>&1
-check "inconclusive only: exit 0 (no gate)" [ $? -eq 0 ]
+check "inconclusive only, no gate: exit 0" [ $? -eq 0 ]
 out=$($CHECK "$tmp/i.xml" --tests 8 --failures 0 --skipped 8)
 check "valid: 8 skipped ($out)" [ "$out" = ok ]
 c=$(case_of "$tmp/i.xml" 'kvm->xen-pvh.micro/cpuid' ns_per_op)
 check "<skipped> says inconclusive and why ($c)" \
 	sh -c "echo '$c' | grep -q '^skipped||inconclusive: 5 repetition(s) in base, 5 in cand: '"
+
+# Gate mode: what the gate could not judge fails, as exit 3 does.
+"$HVBENCH" compare --gate --base-runner kvm --cand-runner xen-pvh -w "$W" --min-reps 6 \
+	--junit "$tmp/gi.xml" "$F" "$F" >/dev/null 2>&1
+check "--gate, too few repetitions: exit 3" [ $? -eq 3 ]
+out=$($CHECK "$tmp/gi.xml" --tests 8 --failures 8 --skipped 0)
+check "... all 8 cases fail ($out)" [ "$out" = ok ]
+c=$(case_of "$tmp/gi.xml" 'kvm->xen-pvh.micro/cpuid' ns_per_op)
+check "... as <failure type=inconclusive> with the gate's reason and what to do ($c)" \
+	sh -c "echo '$c' | grep -q '^failure|inconclusive|inconclusive (gate): 5 repetition(s) in base, 5 in cand: .*--reps 6'"
+check "... the suite says the gate was on and why" grep -q '<property name="gate" value="--gate"/>' "$tmp/gi.xml"
+CI=true "$HVBENCH" compare --base-runner kvm --cand-runner xen-pvh -w "$W" --min-reps 6 \
+	--junit "$tmp/ci.xml" "$F" "$F" >/dev/null 2>&1
+check "CI=true: the gate by default, the same failures (exit 3)" \
+	sh -c "[ $? -eq 3 ] && $CHECK '$tmp/ci.xml' --failures 8 >/dev/null && grep -q '<property name=\"gate\" value=\"CI=true' '$tmp/ci.xml'"
+"$HVBENCH" compare --gate --allow-partial -w micro/cpuid --junit "$tmp/gp.xml" --annotations github \
+	"$F" tests/fixtures/results/20261126-113000-fixhost-4343 >"$tmp/gp.out" 2>&1
+check "--gate with a partial cand: exit 3" [ $? -eq 3 ]
+check "... the partial run is a failed case of its own, so the file fails too" \
+	sh -c "$CHECK '$tmp/gp.xml' >/dev/null &&
+	       grep -A1 '<testcase classname=\"gate\" name=\"cand tests/fixtures/results/20261126-113000-fixhost-4343\"' '$tmp/gp.xml' |
+	       grep -q '<failure type=\"inconclusive\" message=\"a partial run (status running)'"
+check "... and an ::error annotation" \
+	grep -q '^::error title=hvbench compare%3A inconclusive cand tests/fixtures/results/20261126-113000-fixhost-4343::a partial run' "$tmp/gp.out"
 
 # A cand whose kvm micro/cpuid cell failed, with a hostile note: markup,
 # quotes, '%' and a line that would be a workflow command of its own.

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "compare_gate.h"
 #include "compare_junit.h"
 #include "hvb/abi.h"
 #include "tap.h"
@@ -51,53 +52,68 @@ static void gap_add(struct hvb_cmp_result *res, const char *side, const char *ru
 	g->note = xstrdup("boom");
 }
 
-static enum hvb_ci_outcome outcome(const struct hvb_cmp_result *res, size_t i,
-				   const struct hvb_ci_opts *ci, const char **type)
+static enum hvb_ci_outcome outcome(const struct hvb_cmp_result *res, size_t i, const char **type,
+				   const char **why)
 {
-	return hvb_ci_row_outcome(res, &res->rows[i], ci, type);
+	return hvb_ci_row_outcome(res, &res->rows[i], type, why);
 }
 
-/* Every verdict's outcome, and what the gate's hook changes. */
+/* Every verdict's outcome, and what the gate mode changes: the gate's own
+ * judgement (compare_gate.c) decides which rows fail as inconclusive. */
 static void test_outcomes(void)
 {
 	struct hvb_cmp_result res = { 0 };
-	struct hvb_ci_opts ci;
-	const char *type;
+	struct hvb_cmp_opts o;
+	struct hvb_cmp_row *r;
+	const char *type, *why;
 
-	hvb_ci_opts_init(&ci, "compare");
+	hvb_cmp_opts_init(&o);
 	row_add(&res, "a", "bandwidth", HVB_V_REGRESSION);
 	row_add(&res, "a", "ns_per_op", HVB_V_IMPROVEMENT);
 	row_add(&res, "a", "ops", HVB_V_NO_CHANGE);
-	row_add(&res, "a", "x", HVB_V_INCONCLUSIVE);
+	row_add(&res, "a", "x", HVB_V_INCONCLUSIVE)->why = xstrdup("2 repetition(s)");
 	row_add(&res, "failed", "bandwidth", HVB_V_ONLY_BASE);
 	row_add(&res, "skipped", "bandwidth", HVB_V_ONLY_BASE);
 	row_add(&res, "new", "bandwidth", HVB_V_ONLY_CAND);
+	/* no change, but the interval reaches 10% past a 2% threshold */
+	r = row_add(&res, "a", "wide", HVB_V_NO_CHANGE);
+	r->ratio = 1, r->ci_lo = 0.9, r->ci_hi = 1.1, r->p = r->q = 0.5, r->threshold = 0.02;
 	gap_add(&res, "cand", "failed", "failed");
 	gap_add(&res, "cand", "skipped", "skipped");
 	gap_add(&res, "base", "new", "failed");
 
-	TAP_EQ_INT(outcome(&res, 0, &ci, &type), HVB_CI_FAIL, "regression fails");
+	TAP_EQ_INT(outcome(&res, 0, &type, &why), HVB_CI_FAIL, "regression fails");
 	TAP_EQ_STR(type, "regression", "... of type regression");
-	TAP_EQ_INT(outcome(&res, 1, &ci, &type), HVB_CI_PASS, "improvement passes");
-	TAP_OK(!type, "... without a type");
-	TAP_EQ_INT(outcome(&res, 2, &ci, &type), HVB_CI_PASS, "no change passes");
-	TAP_EQ_INT(outcome(&res, 3, &ci, &type), HVB_CI_SKIP, "inconclusive is skipped");
-	TAP_EQ_INT(outcome(&res, 4, &ci, &type), HVB_CI_FAIL,
+	TAP_EQ_INT(outcome(&res, 1, &type, &why), HVB_CI_PASS, "improvement passes");
+	TAP_OK(!type && !why, "... without a type or a gate reason");
+	TAP_EQ_INT(outcome(&res, 2, &type, &why), HVB_CI_PASS, "no change passes");
+	TAP_EQ_INT(outcome(&res, 3, &type, &why), HVB_CI_SKIP, "inconclusive is skipped");
+	TAP_EQ_INT(outcome(&res, 4, &type, &why), HVB_CI_FAIL,
 		   "only in base, the cell failed in cand: fails (exit status 1 too)");
 	TAP_EQ_STR(type, "cand-failed", "... of type cand-failed");
-	TAP_EQ_INT(outcome(&res, 5, &ci, &type), HVB_CI_SKIP,
+	TAP_EQ_INT(outcome(&res, 5, &type, &why), HVB_CI_SKIP,
 		   "only in base, skipped in cand: skipped");
-	TAP_EQ_INT(outcome(&res, 6, &ci, &type), HVB_CI_SKIP,
+	TAP_EQ_INT(outcome(&res, 6, &type, &why), HVB_CI_SKIP,
 		   "only in cand (failed in base): skipped, base failing is no regression");
+	TAP_EQ_INT(outcome(&res, 7, &type, &why), HVB_CI_PASS,
+		   "no gate: a wide interval without a verdict passes as no change");
 
-	hvb_ci_gate_inconclusive(&ci, true);
-	TAP_EQ_INT(outcome(&res, 3, &ci, &type), HVB_CI_FAIL, "gate: inconclusive fails");
+	o.gate = true, o.gate_why = "--gate";
+	hvb_cmp_gate_eval(&res, &o);
+	TAP_EQ_INT(outcome(&res, 3, &type, &why), HVB_CI_FAIL, "gate: inconclusive fails");
 	TAP_EQ_STR(type, "inconclusive", "... of type inconclusive");
-	TAP_EQ_INT(outcome(&res, 5, &ci, &type), HVB_CI_FAIL, "gate: only in base fails");
-	TAP_EQ_INT(outcome(&res, 6, &ci, &type), HVB_CI_FAIL, "gate: only in cand fails");
-	TAP_EQ_INT(outcome(&res, 4, &ci, &type), HVB_CI_FAIL, "gate: cand failed still fails");
+	TAP_OK(why && strstr(why, "2 repetition(s)"), "... with the gate's reason");
+	TAP_EQ_INT(outcome(&res, 5, &type, &why), HVB_CI_FAIL, "gate: only in base fails");
+	TAP_EQ_INT(outcome(&res, 6, &type, &why), HVB_CI_FAIL, "gate: only in cand fails");
+	TAP_EQ_INT(outcome(&res, 7, &type, &why), HVB_CI_FAIL,
+		   "gate: the wide interval fails as inconclusive, as exit 3 does");
+	TAP_OK(why && strstr(why, "reaches past the 2% threshold"), "... saying why");
+	TAP_EQ_INT(outcome(&res, 4, &type, &why), HVB_CI_FAIL, "gate: cand failed still fails");
 	TAP_EQ_STR(type, "cand-failed", "... as cand-failed");
-	TAP_EQ_INT(outcome(&res, 1, &ci, &type), HVB_CI_PASS, "gate: improvement passes");
+	TAP_EQ_INT(outcome(&res, 1, &type, &why), HVB_CI_PASS, "gate: improvement passes");
+	TAP_EQ_INT(outcome(&res, 2, &type, &why), HVB_CI_PASS, "gate: a judged no change passes");
+	for (size_t i = 0; i < res.gate.n; i++)
+		TAP_OK(!hvb_ci_gate_extra(&res, i), "gate: every item is a row's");
 	hvb_cmp_result_free(&res);
 }
 
