@@ -1,7 +1,7 @@
 /*
  * The CI outputs of a comparison on hand-made results (compare_junit.c,
  * compare_annot.c): the outcome of every verdict with and without the
- * gate's hook, the one-line figures, the JUnit file's escaping of what
+ * gate mode, the one-line figures, the JUnit file's escaping of what
  * XML cannot carry, and GitHub's escaping of workflow commands.
  * tests/integration/test_junit.sh checks the same outputs of the hvbench
  * binary with tests/lib/check_junit.py.
