@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,6 +251,40 @@ static bool seen(const struct hvb_cpulock *l, int cpu)
 }
 
 /* Lock one CPU's file: its fd, or -EBUSY / -errno with err. */
+/*
+ * A run killed with SIGKILL releases its lock only when the last process
+ * sharing the lock's open file is gone: a forked child (the native
+ * runner's worker, a fill process) may still be exiting on its
+ * PR_SET_PDEATHSIG.  When the pid recorded in the file is dead, wait a
+ * little for those to go instead of refusing a free CPU.  0 once locked,
+ * -1 (errno EWOULDBLOCK) if still held.
+ */
+static int flock_after_dead_holder(int fd)
+{
+	char text[WHO_MAX], pid[32];
+	ssize_t n;
+
+	if (errno != EWOULDBLOCK)
+		return -1;
+	n = pread(fd, text, sizeof(text) - 1, 0);
+	text[n > 0 ? n : 0] = '\0';
+	who_field(text, "pid", pid, sizeof(pid));
+	if (!pid[0] || atoi(pid) <= 0 || !(kill(atoi(pid), 0) && errno == ESRCH)) {
+		errno = EWOULDBLOCK;
+		return -1;
+	}
+	for (int i = 0; i < 100; i++) { /* 5 s */
+		struct timespec t = { 0, 50 * 1000 * 1000 };
+
+		if (!flock(fd, LOCK_EX | LOCK_NB))
+			return 0;
+		if (errno != EWOULDBLOCK)
+			return -1;
+		nanosleep(&t, NULL);
+	}
+	return -1;
+}
+
 static int lock_one(const struct hvb_cpulock *l, int cpu, char *err, size_t len)
 {
 	char path[PATH_MAX + 32];
@@ -266,7 +301,7 @@ static int lock_one(const struct hvb_cpulock *l, int cpu, char *err, size_t len)
 		return e;
 	}
 	(void)fchmod(fd, 0666); /* runs of other users share /run/hvbench: let them record */
-	if (!flock(fd, LOCK_EX | LOCK_NB))
+	if (!flock(fd, LOCK_EX | LOCK_NB) || !flock_after_dead_holder(fd))
 		return fd;
 	e = errno == EWOULDBLOCK ? -EBUSY : -errno;
 	if (e == -EBUSY)

@@ -183,6 +183,41 @@ static void test_killed(void)
 	test_silent_holder(cpus[0]);
 }
 
+/* kill -9 of a run whose forked worker still shares the lock's open file
+ * (exiting on its PR_SET_PDEATHSIG): the next run waits for it instead of
+ * refusing a CPU whose run is gone. */
+static void test_dead_holder_child(void)
+{
+	const int cpus[] = { 11 };
+	int ready[2];
+	char c;
+	pid_t pid;
+
+	TAP_OK(!pipe(ready), "pipe");
+	pid = fork();
+	if (pid == 0) {
+		struct hvb_cpulock l;
+		char err[1024];
+
+		if (hvb_cpulock_take(&l, cpus, 1, &who, false, err, sizeof(err)))
+			_exit(1);
+		if (fork() == 0) { /* the worker: outlives the run by 400 ms */
+			usleep(400 * 1000);
+			_exit(0);
+		}
+		(void)!write(ready[1], "x", 1);
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	TAP_OK(read(ready[0], &c, 1) == 1, "a run holds CPU 11 and its forked worker shares it");
+	close(ready[0]);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	TAP_EQ_INT(take_in_child(cpus, 1, false), 0,
+		   "after kill -9 of the run the next one waits for its worker, then has CPU 11");
+}
+
 static void test_pass_down(void)
 {
 	const int all[] = { 0, 1 }, one[] = { 1 };
@@ -216,6 +251,7 @@ int main(void)
 	test_dir();
 	test_conflict();
 	test_killed();
+	test_dead_holder_child();
 	test_pass_down();
 	if (fork() == 0)
 		execlp("rm", "rm", "-rf", dir, (char *)NULL), _exit(1);
