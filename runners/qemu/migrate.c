@@ -125,6 +125,8 @@ int qemu_mig_info_parse(struct qemu_mig_info *mi, const struct qj_doc *d, int re
 int qemu_migrate_init(struct qemu_migrate *m, const struct qemu_migrate_params *p, char *why,
 		      size_t len)
 {
+	const char *tmp = getenv("TMPDIR");
+
 	memset(m, 0, sizeof(*m));
 	m->p = *p;
 	if (!m->p.max_bw)
@@ -132,7 +134,9 @@ int qemu_migrate_init(struct qemu_migrate *m, const struct qemu_migrate_params *
 	if (!m->p.limit_ms)
 		m->p.limit_ms = QEMU_MIG_LIMIT_MS;
 	snprintf(m->res.why, sizeof(m->res.why), "the migration was not started");
-	snprintf(m->dir, sizeof(m->dir), "/tmp/hvbench-mig-XXXXXX");
+	/* $TMPDIR when it leaves room for the socket names (sun_path). */
+	snprintf(m->dir, sizeof(m->dir), "%s/hvbench-mig-XXXXXX",
+		 tmp && *tmp == '/' && strlen(tmp) < 40 ? tmp : "/tmp");
 	if (!mkdtemp(m->dir)) {
 		int e = -errno;
 		snprintf(why, len, "cannot make a directory for the migration's sockets: %s",
@@ -331,15 +335,15 @@ static void cancel(struct qemu_migrate *m, struct qmp *src, uint64_t t0, const c
 	       strcmp(r->last.status, "cancelled") && strcmp(r->last.status, "failed"))
 		usleep(QEMU_MIG_POLL_MS * 1000);
 	r->end = QEMU_MIG_CANCELLED;
-	r->last = at; /* the figures as they were when it gave up */
 	snprintf(r->why, sizeof(r->why),
 		 "did not converge: %s (after %llu ms, %llu rounds, %llu bytes sent, %llu bytes "
-		 "remaining, dirty rate %llu pages/s, expected downtime %llu ms > limit); "
-		 "cancelled (migrate_cancel), the guest ran on at the source (%s)",
+		 "remaining, dirty rate %llu pages/s, QEMU's expected downtime %llu ms); "
+		 "cancelled (migrate_cancel: QEMU then said %s), the guest ran on at the source",
 		 over, (unsigned long long)ms_since(t0), (unsigned long long)at.dirty_sync_count,
 		 (unsigned long long)at.transferred, (unsigned long long)at.remaining,
 		 (unsigned long long)at.dirty_pages_rate,
 		 (unsigned long long)at.expected_downtime_ms, r->last.status);
+	r->last = at; /* the figures as they were when it gave up */
 }
 
 /* Completed: pin the destination's vCPU, quit the source. */
@@ -353,7 +357,10 @@ static void take_over(struct qemu_migrate *m, struct qmp *src)
 		CPU_SET(m->p.cpu, &set);
 		sched_setaffinity(tid, sizeof(set), &set);
 	}
-	/* quit answers, or QEMU closes the socket on its way out: either is it. */
+	/* quit answers, or QEMU closes the socket on its way out: either is
+	 * it.  The source's vCPU is stopped since completion, so what the
+	 * console says from here on is the destination's. */
+	__atomic_store_n(&m->res.t_switch, hvb_now_ns(), __ATOMIC_RELEASE);
 	exec_simple(src, "{\"execute\":\"quit\"}");
 	m->took_over = true;
 	m->res.end = QEMU_MIG_COMPLETED;
@@ -500,6 +507,13 @@ int qemu_migrate_start(struct qemu_migrate *m, char **argv, pid_t src_pid)
 	}
 	m->thread_on = true;
 	return 0;
+}
+
+bool qemu_migrate_after_switch(const struct qemu_migrate *m, uint64_t t)
+{
+	uint64_t s = __atomic_load_n(&m->res.t_switch, __ATOMIC_ACQUIRE);
+
+	return s && t > s;
 }
 
 void qemu_migrate_arm(struct qemu_migrate *m, uint64_t t)

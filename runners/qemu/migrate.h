@@ -100,6 +100,7 @@ struct qemu_migrate_result {
 	uint64_t max_dirty_rate;  /* highest ram.dirty-pages-rate seen, pages/s */
 	uint64_t max_expected_ms; /* highest expected-downtime seen */
 	unsigned polls;
+	uint64_t t_switch;	  /* host ns the source was told to quit (0: never) */
 	char transitions[256];	  /* "setup@0 active@14 completed@310" (ms after migrate) */
 	char why[1024];		  /* the verdict, one line */
 };
@@ -130,6 +131,9 @@ int qemu_migrate_argv(struct qemu_migrate *m, char **argv, unsigned cap);
 int qemu_migrate_start(struct qemu_migrate *m, char **argv, pid_t src_pid);
 /* The guest said HELLO at host ns t (the runner's thread). */
 void qemu_migrate_arm(struct qemu_migrate *m, uint64_t t);
+/* Did a console read stamped at host ns t come after the switch (so from
+ * the destination)?  Safe from the runner's thread while the engine runs. */
+bool qemu_migrate_after_switch(const struct qemu_migrate *m, uint64_t t);
 /* Join the engine; a migration still under way is cancelled, and a
  * destination that did not take over is killed and reaped. */
 void qemu_migrate_stop(struct qemu_migrate *m);

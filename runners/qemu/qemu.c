@@ -89,6 +89,7 @@ struct qemu_job {
 	 * once to a second QEMU during the job (migrate.h). */
 	bool mig_on;
 	struct qemu_migrate mig;
+	unsigned long mig_records_after; /* records read after the switch */
 	size_t log_used;	   /* console text bytes logged */
 	unsigned long log_dropped; /* console lines not logged (budget) */
 };
@@ -330,6 +331,8 @@ static int on_record(void *arg, const struct hvb_record *rec, uint32_t seq)
 		return -EPROTO;
 	if (!had_hello && q->consumer.hello)
 		record_boot(q, q->stream.line_stamp, rec);
+	if (q->mig_on && qemu_migrate_after_switch(&q->mig, q->stream.line_stamp))
+		q->mig_records_after++;
 	return 0;
 }
 
@@ -618,8 +621,10 @@ static int collect_end(struct qemu_job *q, enum qemu_end end)
 		return status;
 	if (q->mig.took_over)
 		status = qemu_migrate_reap_dst(&q->mig, end != QEMU_END_EOF);
-	hvb_out_log(q->out, "rep %u: migration: %s; states %s", q->job->rep, q->mig.res.why,
-		    q->mig.res.transitions[0] ? q->mig.res.transitions : "none");
+	hvb_out_log(q->out, "rep %u: migration: %s; states %s; %lu console records came from "
+		    "the destination", q->job->rep, q->mig.res.why,
+		    q->mig.res.transitions[0] ? q->mig.res.transitions : "none",
+		    q->mig_records_after);
 	qemu_migrate_rows(&q->mig, q->out, q->job->workloads[0], q->job->rep);
 	return status;
 }
