@@ -573,8 +573,16 @@ void qemu_migrate_rows(const struct qemu_migrate *m, const struct hvb_out *out,
 	const char *n = ran ? note : r->why;
 
 	row(out, workload, rep, "migrate.total_ms", "ms", HVB_LOWER_IS_BETTER,
-	    (double)mi->total_ms, ran && mi->has_total, n);
-	if (r->converged)
+	    (double)mi->total_ms, ran && mi->has_total && mi->total_ms, n);
+	if (r->converged && mi->has_downtime && !mi->downtime_ms)
+		/* An ms value must be > 0 (FORMAT.md): QEMU 7.2 counts whole ms,
+		 * so 0 is a downtime under its resolution, not a zero. */
+		hvb_out_sample(out, .workload = workload, .rep = rep,
+			       .metric = "migrate.downtime_ms", .unit = "ms",
+			       .better = HVB_LOWER_IS_BETTER, .status = HVB_ST_UNSUPPORTED,
+			       .note = "below QEMU's resolution: it reports whole milliseconds "
+				       "and said 0 (the guest stopped for under 1 ms)");
+	else if (r->converged)
 		row(out, workload, rep, "migrate.downtime_ms", "ms", HVB_LOWER_IS_BETTER,
 		    (double)mi->downtime_ms, mi->has_downtime, n);
 	else
