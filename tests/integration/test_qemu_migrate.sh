@@ -12,9 +12,7 @@ set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/runner.sh qemumig
 
-command -v qemu-system-x86_64 >/dev/null ||
-	skip_rest "qemu-system-x86_64 not installed (apt-get install qemu-system-x86)"
-[ -r "$GUEST" ] || skip_rest "no guest image ($GUEST): make all"
+need_qemu_guest
 need_runner qemu-kvm
 
 # The sockets go under TMPDIR: the test's own, checked empty after each run.

@@ -13,32 +13,9 @@
 #include <unistd.h>
 
 #include "qemu/migrate.h"
+#include "qmp_fixture.h"
 #include "tap.h"
 #include "util.h"
-
-static char *fixture(const char *name)
-{
-	const char *src = __FILE__, *cut = strstr(src, "tests/unit/");
-	char path[512];
-	FILE *f;
-	char *buf;
-	long n;
-
-	snprintf(path, sizeof(path), "%.*stests/fixtures/qmp/%s", (int)(cut ? cut - src : 0), src,
-		 name);
-	f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = calloc(1, (size_t)n + 1);
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-		n = 0;
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
 
 /* Parse text as a QMP reply and its return value: the parser's result. */
 static int parse_text(struct qemu_mig_info *mi, const char *text, char *why, size_t len)
@@ -54,7 +31,7 @@ static int parse_text(struct qemu_mig_info *mi, const char *text, char *why, siz
 
 static int parse_fixture(struct qemu_mig_info *mi, const char *name)
 {
-	char *text = fixture(name), why[200] = "";
+	char *text = qmp_fixture(name), why[200] = "";
 	int e;
 
 	if (!text) {
