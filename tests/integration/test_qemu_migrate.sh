@@ -116,6 +116,15 @@ check "killed destination: the guest ran on at the source (workload rows ok)" \
 	workload_ok "$dir" qemu-kvm cpu/crc32c
 check "killed destination: no QEMU left, no socket left" no_leftovers kill
 
+# ------------------------------------------------------------ interrupted
+# Ctrl-C while the migration runs: the engine cancels it, both QEMUs go.
+HVB_QEMU_MIGRATE_AT_MS=300 HVB_QEMU_MIGRATE_BW_MIBS=1 \
+	start int --runner qemu-kvm --workload cpu/crc32c "${job[@]}"
+int_dst_up() { [ -n "$(run_procs int '-incoming unix:')" ]; }
+signal_when INT 30 int_dst_up
+check "interrupted mid-migration: the run says interrupted" meta_has "$dir" '^status,interrupted$'
+check "interrupted mid-migration: no QEMU left, no socket left" no_leftovers int
+
 # ------------------------------------------------------------ does not converge
 HVB_QEMU_MIGRATE_AT_MS=300 HVB_QEMU_MIGRATE_BW_MIBS=1 HVB_QEMU_MIGRATE_LIMIT_MS=500 \
 	run slow --runner qemu-kvm --workload cpu/crc32c "${job[@]}"
