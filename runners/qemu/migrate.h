@@ -16,7 +16,7 @@
  * moves with the guest; the console stream drops what it saw twice).
  *
  * Life cycle, all from the runner's thread except the engine's own:
- *	qemu_migrate_init      (params checked, socket directory made)
+ *	qemu_migrate_init      (defaults applied, socket directory made)
  *	qemu_migrate_argv      (the source's -qmp, before it is spawned)
  *	qemu_migrate_start     (the engine thread, after the spawn)
  *	qemu_migrate_arm       (the guest said HELLO: at_ms counts from here)
@@ -121,7 +121,8 @@ struct qemu_migrate {
 	struct qemu_migrate_result res;
 };
 
-/* Check p and make the socket directory: 0, or -EINVAL / -errno with why. */
+/* Take p (its defaults filled in) and make the socket directory under
+ * $TMPDIR (or /tmp): 0, or -errno with why. */
 int qemu_migrate_init(struct qemu_migrate *m, const struct qemu_migrate_params *p, char *why,
 		      size_t len);
 /* Add the source's -qmp socket to argv (NULL-terminated, cap entries). */

@@ -19,6 +19,11 @@
  * nothing; read: returns its readback byte), and pc-testdev's MMIO region
  * at 0xff000000 stands in for HVB_MMIO_BENCH_USER (mmio_user= word).
  * Nothing is handled in the host kernel, so the *-kernel benchmarks skip.
+ *
+ * Live migration (migrate.h): with HVB_QEMU_MIGRATE_AT_MS (or the migrate
+ * command) the job's guest moves once to a second QEMU that writes into
+ * the same serial pipe, so collecting goes on unchanged; the QEMU reaped
+ * for the verdict is then the destination.
  */
 #include <errno.h>
 #include <stdio.h>
