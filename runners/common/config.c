@@ -38,6 +38,14 @@ const struct hvb_env_doc hvb_env_docs[] = {
 			     "split falls back to kernel, kernel to none, where KVM refuses it" },
 	{ "HVB_QEMU", "QEMU binary (default qemu-system-x86_64)" },
 	{ "HVB_QEMU_MACHINE", "QEMU machine type (default microvm; io/ needs it)" },
+	{ "HVB_QEMU_MIGRATE_AT_MS", "tests and the migrate command: qemu-kvm/qemu-tcg move the "
+				    "guest once to a second QEMU this many ms after its HELLO "
+				    "(migrate.* rows; read by the QEMU runners at each job)" },
+	{ "HVB_QEMU_MIGRATE_BW_MIBS", "that migration's max-bandwidth in MiB/s (default: no limit)" },
+	{ "HVB_QEMU_MIGRATE_DOWNTIME_MS", "that migration's downtime-limit (default QEMU's, 300)" },
+	{ "HVB_QEMU_MIGRATE_LIMIT_MS", "cancel that migration if not done in this many ms (converged=0; "
+				       "default 60000)" },
+	{ "HVB_QEMU_MIGRATE_ROUNDS", "cancel it after this many pre-copy rounds (default: no limit)" },
 	{ "HVB_QEMU_PROBE_EXTRA", "extra guest words for qemu-kvm's capability probe boots" },
 	{ "HVBENCH_EVENTS", "perf events counted by the native runner (comma-separated)" },
 	{ "HVB_XENTRACE", "0: no exit tracing under Xen; else the xentrace binary" },
@@ -51,7 +59,8 @@ const struct hvb_env_doc hvb_env_docs[] = {
 			 "sets it to itself)" },
 	{ "HVB_HOST_ROOT", "tests only: read host_kind/host_identity/host.irq.* sources under this root" },
 	{ "HVB_GNUPLOT", "gnuplot for `hvbench report`'s plots (default: gnuplot on PATH)" },
-	{ "TMPDIR", "where a Xen job's raw trace is written while it runs (default /tmp)" },
+	{ "TMPDIR", "where a Xen job's raw trace is written while it runs, and a QEMU migration's "
+		    "sockets (default /tmp)" },
 	{ "HVB_LOCK_DIR", "directory of the per-CPU run locks cpu<N>.lock (default /run/hvbench "
 			  "when writable, else $XDG_RUNTIME_DIR/hvbench, else /tmp/hvbench-<uid>)" },
 	{ "XDG_RUNTIME_DIR", "the CPU locks' directory when /run/hvbench is not writable" },

@@ -367,6 +367,19 @@ int qemu_reap(struct qemu_proc *q, bool must_stop)
 	return status;
 }
 
+int qemu_spawn_on(struct qemu_proc *q, char **argv, bool thp_off, int out_wr, int err_wr)
+{
+	fflush(NULL);
+	q->t_start = hvb_now_ns();
+	q->out_fd = q->err_fd = -1;
+	q->pid = fork();
+	if (q->pid < 0)
+		return -errno;
+	if (q->pid == 0)
+		exec_qemu(argv, out_wr, err_wr, thp_off, q->keep_fd);
+	return 0;
+}
+
 int qemu_spawn(struct qemu_proc *q, char **argv, bool thp_off)
 {
 	int out[2], err[2];

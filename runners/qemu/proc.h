@@ -94,6 +94,12 @@ char *qemu_argv_line(char **v);
  * thp_off: THP disabled for the QEMU process (--page-size 4k). */
 int qemu_spawn(struct qemu_proc *q, char **argv, bool thp_off);
 
+/* Start QEMU with argv writing its serial and stderr to out_wr and err_wr,
+ * which the caller keeps or closes (q->pid and t_start set, out_fd and
+ * err_fd -1): the migration destination, writing into the pipes of the
+ * source (migrate.c).  0 or -errno. */
+int qemu_spawn_on(struct qemu_proc *q, char **argv, bool thp_off, int out_wr, int err_wr);
+
 /* Feed q->stream from QEMU's serial (and keep its stderr tail) until QEMU
  * exits, q->deadline passes, the user stops or the stream refuses a
  * record.  Pins the vCPU thread to q->cpu on the way. */

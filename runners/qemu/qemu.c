@@ -19,6 +19,11 @@
  * nothing; read: returns its readback byte), and pc-testdev's MMIO region
  * at 0xff000000 stands in for HVB_MMIO_BENCH_USER (mmio_user= word).
  * Nothing is handled in the host kernel, so the *-kernel benchmarks skip.
+ *
+ * Live migration (migrate.h): with HVB_QEMU_MIGRATE_AT_MS (or the migrate
+ * command) the job's guest moves once to a second QEMU that writes into
+ * the same serial pipe, so collecting goes on unchanged; the QEMU reaped
+ * for the verdict is then the destination.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -32,6 +37,7 @@
 #include "host.h"
 #include "hostcpu.h"
 #include "kvm_qmp.h"
+#include "migrate.h"
 #include "netjob.h"
 #include "thread_placement.h"
 #include "vmm_counters.h"
@@ -84,6 +90,11 @@ struct qemu_job {
 	bool vhost_looked;
 	pid_t vhost_worker;	   /* 0: not found */
 	bool vhost_kthread;	   /* a kernel thread (Linux < 6.4), not one of QEMU's */
+	/* HVB_QEMU_MIGRATE_AT_MS (or the migrate command): the guest moves
+	 * once to a second QEMU during the job (migrate.h). */
+	bool mig_on;
+	struct qemu_migrate mig;
+	unsigned long mig_records_after; /* records read after the switch */
 	size_t log_used;	   /* console text bytes logged */
 	unsigned long log_dropped; /* console lines not logged (budget) */
 };
@@ -307,6 +318,8 @@ static void record_boot(struct qemu_job *q, uint64_t stamp, const struct hvb_rec
 		snprintf(note + n, sizeof(note) - (size_t)n, "; emulated (TCG): not performance");
 	hvb_boot_time(q->out, job, ms, note);
 	q->boot_recorded = true;
+	if (q->mig_on)
+		qemu_migrate_arm(&q->mig, stamp);
 }
 
 static int on_record(void *arg, const struct hvb_record *rec, uint32_t seq)
@@ -323,6 +336,8 @@ static int on_record(void *arg, const struct hvb_record *rec, uint32_t seq)
 		return -EPROTO;
 	if (!had_hello && q->consumer.hello)
 		record_boot(q, q->stream.line_stamp, rec);
+	if (q->mig_on && qemu_migrate_after_switch(&q->mig, q->stream.line_stamp))
+		q->mig_records_after++;
 	return 0;
 }
 
@@ -598,6 +613,59 @@ static void log_stderr(struct qemu_job *q)
 			     QEMU_STDERR_TAIL, tail);
 }
 
+/* Reap what ran the guest: the source, and the destination if it took
+ * over (then its exit status is the guest's). */
+static int collect_end(struct qemu_job *q, enum qemu_end end)
+{
+	int status;
+
+	if (q->mig_on)
+		qemu_migrate_stop(&q->mig);
+	status = qemu_reap(&q->proc, end != QEMU_END_EOF);
+	if (!q->mig_on)
+		return status;
+	if (q->mig.took_over)
+		status = qemu_migrate_reap_dst(&q->mig, end != QEMU_END_EOF);
+	hvb_out_log(q->out, "rep %u: migration: %s; states %s; %lu console records came from "
+		    "the destination", q->job->rep, q->mig.res.why,
+		    q->mig.res.transitions[0] ? q->mig.res.transitions : "none",
+		    q->mig_records_after);
+	qemu_migrate_rows(&q->mig, q->out, q->job->workloads[0], q->job->rep);
+	return status;
+}
+
+/* HVB_QEMU_MIGRATE_*: the migration's set-up, said in meta.csv.  0, or
+ * -EINVAL with why (a malformed value, or a job it cannot move). */
+static int migrate_setup(struct qemu_job *q, char *why, size_t len)
+{
+	struct qemu_migrate_params p;
+	const struct hvb_job *job = q->job;
+	char ver[128];
+
+	if (qemu_migrate_params_env(&p, &q->mig_on, why, len))
+		return -EINVAL;
+	if (!q->mig_on)
+		return 0;
+	if (q->nj.on || qemu_blk_usable(job->cfg)) {
+		snprintf(why, len, "HVB_QEMU_MIGRATE_AT_MS: a job with a disk or a network device "
+			 "cannot migrate here (both QEMUs would own it): run without them");
+		return -EINVAL;
+	}
+	p.cpu = job->cpu;
+	p.thp_off = hvb_job_pt_4k(job);
+	if (qemu_migrate_init(&q->mig, &p, why, len))
+		return -EINVAL;
+	qemu_version(job->cfg, ver, sizeof(ver));
+	hvb_out_metaf(q->out, "migrate",
+		      "at_ms=%u max_bandwidth=%llu B/s%s downtime_limit=%s%.0u%s limit_ms=%u "
+		      "max_rounds=%u uri=unix (one host) qemu=%s",
+		      q->mig.p.at_ms, (unsigned long long)q->mig.p.max_bw,
+		      q->mig.p.max_bw == QEMU_MIG_BW_UNLIMITED ? " (unlimited)" : "",
+		      p.downtime_ms ? "" : "QEMU's default (300 ms)", p.downtime_ms,
+		      p.downtime_ms ? " ms" : "", q->mig.p.limit_ms, p.max_rounds, ver);
+	return 0;
+}
+
 /* Boot the job's QEMU and collect it: why it ended badly ("" = it did not). */
 static int boot_and_collect(struct qemu_job *q, const char *image, char *why, size_t len)
 {
@@ -626,11 +694,16 @@ static int boot_and_collect(struct qemu_job *q, const char *image, char *why, si
 	/* What the guest got, by name (the probe's own line was the hex). */
 	hvb_out_metaf(q->out, "caps", "0x%x (%s)", env.caps,
 		      hvb_caps_names(env.caps, names, sizeof(names)));
-	if (conf_of(q->runner)->kvm && !job->cfg->kvm_stats)
+	/* KVM stats are read from the source's QMP, gone after the move. */
+	if (conf_of(q->runner)->kvm && q->mig_on)
+		qemu_kvm_stats_off(&q->kst, "off: the job migrates (HVB_QEMU_MIGRATE_AT_MS)");
+	else if (conf_of(q->runner)->kvm && !job->cfg->kvm_stats)
 		qemu_kvm_stats_off(&q->kst, "off: HVB_KVM_STATS=0");
 	else if (conf_of(q->runner)->kvm && !qemu_kvm_stats_init(&q->kst))
 		qemu_kvm_stats_argv(&q->kst, argv, QEMU_ARGV_CAP);
 	q->proc.keep_fd = q->nj.on ? q->nj.ns.tap_fd : -1;
+	if (q->mig_on && qemu_migrate_argv(&q->mig, argv, QEMU_ARGV_CAP))
+		q->mig_on = false; /* no room: rows say it never started */
 	line = qemu_argv_line(argv);
 	hvb_out_log(q->out, "rep %u: %s (-kernel %s = %s, sha256 %s)", job->rep, line, image,
 		    job->cfg->image.path, job->cfg->image.sha256);
@@ -641,8 +714,10 @@ static int boot_and_collect(struct qemu_job *q, const char *image, char *why, si
 		snprintf(why, len, "cannot start QEMU: %s", strerror(-e));
 	} else {
 		q->proc.deadline = q->proc.t_start + (uint64_t)(job->timeout_s * 1e9);
+		if (q->mig_on)
+			qemu_migrate_start(&q->mig, argv, q->proc.pid);
 		end = qemu_collect(&q->proc);
-		status = qemu_reap(&q->proc, end != QEMU_END_EOF);
+		status = collect_end(q, end);
 		verdict(q, end, status, why, len);
 		log_damage(q);
 		log_stderr(q);
@@ -692,8 +767,10 @@ static int qemu_run(const struct hvb_runner *r, const struct hvb_job *job,
 		hvb_netjob_start(&q->nj, job, out, HVB_LINK_TAP, true);
 	/* QEMU reads exactly the bytes hashed for the run (a sealed copy). */
 	image = hvb_image_boot_path(&job->cfg->image, why, sizeof(why));
-	if (image)
+	if (image && !migrate_setup(q, why, sizeof(why)))
 		e = boot_and_collect(q, image, why, sizeof(why));
+	if (q->mig_on)
+		qemu_migrate_close(&q->mig);
 	hvb_netjob_stop(&q->nj, out);
 	if (why[0])
 		hvb_out_log(out, "rep %u: %s", job->rep, why);

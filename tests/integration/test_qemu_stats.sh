@@ -7,9 +7,7 @@ set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/runner.sh qemustats
 
-command -v qemu-system-x86_64 >/dev/null ||
-	skip_rest "qemu-system-x86_64 not installed (apt-get install qemu-system-x86)"
-[ -r "$GUEST" ] || skip_rest "no guest image ($GUEST): make all"
+need_qemu_guest
 "$HVBENCH" list 2>/dev/null | grep -qE '^ *qemu-kvm .*(yes|usable)' ||
 	[ -w /dev/kvm ] || skip_rest "/dev/kvm not usable here"
 

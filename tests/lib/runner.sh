@@ -184,3 +184,11 @@ families() {
 	awk '/\// {split($1, p, "/"); print p[1] "/*"}' "$tmp/workloads" | sort -u |
 		grep -E "^($re)/" | paste -sd, -
 }
+
+# need_qemu_guest: the rest of the test needs QEMU and the guest image:
+# skip it, saying what to install or build, where either is missing.
+need_qemu_guest() {
+	command -v qemu-system-x86_64 >/dev/null ||
+		skip_rest "qemu-system-x86_64 not installed (apt-get install qemu-system-x86)"
+	[ -r "$GUEST" ] || skip_rest "no guest image ($GUEST): make all"
+}

@@ -15,31 +15,8 @@
 
 #include "kvm_stats.h"
 #include "qemu/qmp.h"
+#include "qmp_fixture.h"
 #include "tap.h"
-
-static char *fixture(const char *name)
-{
-	const char *src = __FILE__, *cut = strstr(src, "tests/unit/");
-	char path[512];
-	FILE *f;
-	char *buf;
-	long n;
-
-	snprintf(path, sizeof(path), "%.*stests/fixtures/qmp/%s", (int)(cut ? cut - src : 0), src,
-		 name);
-	f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = calloc(1, (size_t)n + 1);
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-		n = 0;
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
 
 static void json_cases(void)
 {
@@ -140,9 +117,9 @@ static void finish(struct session *s)
 
 static void recorded_session(void)
 {
-	char *greet = fixture("greeting.json"), *caps = fixture("capabilities.json"),
-	     *schema = fixture("schemas.json"), *stats = fixture("stats.json"),
-	     *err = fixture("error.json");
+	char *greet = qmp_fixture("greeting.json"), *caps = qmp_fixture("capabilities.json"),
+	     *schema = qmp_fixture("schemas.json"), *stats = qmp_fixture("stats.json"),
+	     *err = qmp_fixture("error.json");
 	const char *event = "{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, \"event\": "
 			    "\"RESUME\"}\r\n";
 	char *stats2 = malloc(strlen(event) + strlen(stats) + 1);
