@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 
 #include "dev.h"
+#include "dirty.h"
 #include "watchdog.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -37,6 +38,7 @@ static const char *const reason_names[] = {
     [KVM_EXIT_X86_RDMSR] = "x86_rdmsr",
     [KVM_EXIT_X86_WRMSR] = "x86_wrmsr",
     [KVM_EXIT_X86_BUS_LOCK] = "x86_bus_lock",
+    [KVM_EXIT_DIRTY_RING_FULL] = "dirty_ring_full",
 };
 
 const char *hv_exit_reason_name(uint32_t reason)
@@ -249,6 +251,18 @@ static int exit_unexpected(struct vcpu *vcpu)
 		       hv_exit_reason_name(reason), rip_of(vcpu));
 }
 
+/* The vCPU's dirty ring is full (dirty.h ring mode): harvest it and go
+ * back in; without tracking in progress nobody asked for a ring. */
+static int exit_dirty_ring_full(struct vcpu *vcpu)
+{
+	int r = vcpu->vm->dirty ? hv_dirty_ring_full(vcpu->vm->dirty, vcpu) : -ENODEV;
+
+	if (!r)
+		return HV_CONTINUE;
+	return vm_stop(vcpu->vm, vcpu, HV_HOST_ERROR, "dirty ring full and not harvested: %s",
+		       strerror(-r));
+}
+
 typedef int (*exit_fn)(struct vcpu *);
 
 static const exit_fn exit_handlers[] = {
@@ -261,6 +275,7 @@ static const exit_fn exit_handlers[] = {
     [KVM_EXIT_FAIL_ENTRY] = exit_fail_entry,
     [KVM_EXIT_SYSTEM_EVENT] = exit_system_event,
     [KVM_EXIT_INTR] = exit_intr,
+    [KVM_EXIT_DIRTY_RING_FULL] = exit_dirty_ring_full,
 };
 
 /* ------------------------------------------------------------ run loop */

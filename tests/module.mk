@@ -27,6 +27,9 @@ test_hv_guest_LINK := hv
 test_hv_seccomp_LINK := hv
 test_hv_bare_loop_LINK := hv
 test_hv_irqchip_LINK := hv
+# Dirty tracking, vCPU state and migration (two processes over a socket).
+test_hv_dirty_LINK := hv
+test_hv_migrate_LINK := hv
 test_virtio_LINK := hv
 test_virtio_blk_LINK := hv
 test_virtio_net_LINK := hv
