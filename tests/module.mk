@@ -47,6 +47,8 @@ test_harness_req_LINK := workloads native-rt
 test_harness_params_LINK := workloads native-rt
 # svc/open-loop's accounting (workloads/svc/sched.c) on a synthetic clock.
 test_svc_sched_LINK := workloads native-rt
+# migrate/dirty natively through the harness (rows, the working-set check).
+test_migrate_dirty_LINK := workloads native-rt
 test_harness_loss_LINK := workloads native-rt
 test_harness_smp_LINK := workloads native-rt
 test_irq_micro_LINK := workloads native-rt
