@@ -4,6 +4,8 @@
 #include "exit.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -280,6 +282,12 @@ static const exit_fn exit_handlers[] = {
 
 /* ------------------------------------------------------------ run loop */
 
+void vcpu_kick(struct vcpu *vcpu, pthread_t thread)
+{
+	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_RELEASE);
+	pthread_kill(thread, HV_KICK_SIGNAL);
+}
+
 int __vcpu_run(struct vcpu *vcpu)
 {
 	return ioctl(vcpu->fd, KVM_RUN, 0) < 0 ? -errno : 0;
@@ -332,6 +340,10 @@ enum hv_outcome vcpu_run(struct vcpu *vcpu, const struct hv_run_opts *opts)
 				stop_kicked(vcpu, &wd, opts, why);
 				break;
 			}
+			/* Another thread ended the run (vcpu_kick, or an AP's
+			 * verdict): leave now, not at the watchdog's poll. */
+			if (__atomic_load_n(&vm->verdict.outcome, __ATOMIC_ACQUIRE) != HV_RUNNING)
+				break;
 			if (r == EINTR || r == EAGAIN)
 				continue; /* some other signal: go back in */
 			vm_stop(vm, vcpu, HV_HOST_ERROR, "KVM_RUN failed: %s", strerror(r));

@@ -77,17 +77,15 @@ static int runner_start(struct runner *r, struct vm *vm)
 	return r->started ? 0 : -EAGAIN;
 }
 
-/* The pause callback: the stop flag kicks the vCPU out of KVM_RUN. */
+/* The pause callback: a verdict and a kick take the vCPU out of KVM_RUN. */
 static int runner_pause(void *arg)
 {
 	struct runner *r = arg;
 
 	if (!r->started)
 		return 0;
-	r->stop = 1;
-	/* Kick it now rather than at the watchdog's next poll. */
-	__atomic_store_n(&r->vm->vcpus[0]->run->immediate_exit, 1, __ATOMIC_RELEASE);
-	pthread_kill(r->t, HV_KICK_SIGNAL);
+	vm_stop(r->vm, NULL, HV_INTERRUPTED, "paused for the migration");
+	vcpu_kick(r->vm->vcpus[0], r->t);
 	pthread_join(r->t, NULL);
 	r->started = false;
 	return 0;
