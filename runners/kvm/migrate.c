@@ -124,6 +124,8 @@ static int spawn_dest(struct kvm_mig *mg, int fd, char *why, size_t len)
 	return 0;
 }
 
+#define PAUSED "paused: the guest moved to the destination"
+
 /* The pause of hv_migrate_send: vCPU 0 out of KVM_RUN (and its thread
  * past vcpu_run). */
 static int mig_pause(void *arg)
@@ -132,7 +134,13 @@ static int mig_pause(void *arg)
 	struct kvm_job *kj = mg->kj;
 	uint64_t t0 = hv_now_ns();
 
-	vm_stop(kj->vm, NULL, HV_INTERRUPTED, "paused: the guest moved to the destination");
+	/* A guest that ended on the source meanwhile (its last exit taken,
+	 * its records delivered here) must not be resumed after its end:
+	 * vm_stop keeps the first verdict: ours, or the guest's own end. */
+	vm_stop(kj->vm, NULL, HV_INTERRUPTED, "%s", PAUSED);
+	if (__atomic_load_n(&kj->vm->verdict.outcome, __ATOMIC_ACQUIRE) != HV_INTERRUPTED ||
+	    strcmp(kj->vm->verdict.msg, PAUSED))
+		return -ECANCELED;
 	vcpu_kick(kj->vcpu, kj->vcpu_thread);
 	while (!__atomic_load_n(&kj->vcpu_out, __ATOMIC_ACQUIRE))
 		if (hv_now_ns() - t0 > 5000000000ull)
@@ -258,6 +266,12 @@ static void *mig_thread(void *arg)
 		return NULL;
 	}
 	r = hv_migrate_send(kj->vm, mg->fd, &o, &mg->st, mg->why, sizeof(mg->why));
+	if (r == -ECANCELED) {
+		snprintf(mg->why, sizeof(mg->why), "not migrated: the guest ended on the source "
+			 "during pre-copy round %u (give the workload more --batches, or a faster "
+			 "link)", mg->st.rounds);
+		return NULL;
+	}
 	if (r) {
 		mg->failed = true;
 		/* Not moved: the guest must not go on here either. */
