@@ -220,16 +220,13 @@ static void test_names_and_part_sizes(void)
 
 int main(void)
 {
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	char why[128];
 
 	test_names_and_part_sizes();
-	if (fd < 0) {
-		char why[128];
-		snprintf(why, sizeof(why), "/dev/kvm unusable: %s", strerror(errno));
+	if (dg_kvm_unusable(why, sizeof(why))) {
 		TAP_SKIP(why);
 		return tap_done();
 	}
-	close(fd);
 	for (unsigned m = 0; m < HV_DIRTY_MODES; m++)
 		test_dirty_mode((enum hv_dirty_mode)m);
 	test_state_round_trip();

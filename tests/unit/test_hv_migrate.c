@@ -474,15 +474,12 @@ static void test_corrupt_streams(void)
 
 int main(void)
 {
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	char why[128];
 
-	if (fd < 0) {
-		char why[128];
-		snprintf(why, sizeof(why), "/dev/kvm unusable: %s", strerror(errno));
+	if (dg_kvm_unusable(why, sizeof(why))) {
 		TAP_SKIP(why);
 		return tap_done();
 	}
-	close(fd);
 	signal(SIGPIPE, SIG_IGN);
 	test_corrupt_streams();
 	for (unsigned m = 0; m < HV_DIRTY_MODES; m++)
