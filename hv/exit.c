@@ -4,6 +4,8 @@
 #include "exit.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 #include <sys/ioctl.h>
 
 #include "dev.h"
+#include "dirty.h"
 #include "watchdog.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -37,6 +40,7 @@ static const char *const reason_names[] = {
     [KVM_EXIT_X86_RDMSR] = "x86_rdmsr",
     [KVM_EXIT_X86_WRMSR] = "x86_wrmsr",
     [KVM_EXIT_X86_BUS_LOCK] = "x86_bus_lock",
+    [KVM_EXIT_DIRTY_RING_FULL] = "dirty_ring_full",
 };
 
 const char *hv_exit_reason_name(uint32_t reason)
@@ -249,6 +253,18 @@ static int exit_unexpected(struct vcpu *vcpu)
 		       hv_exit_reason_name(reason), rip_of(vcpu));
 }
 
+/* The vCPU's dirty ring is full (dirty.h ring mode): harvest it and go
+ * back in; without tracking in progress nobody asked for a ring. */
+static int exit_dirty_ring_full(struct vcpu *vcpu)
+{
+	int r = vcpu->vm->dirty ? hv_dirty_ring_full(vcpu->vm->dirty, vcpu) : -ENODEV;
+
+	if (!r)
+		return HV_CONTINUE;
+	return vm_stop(vcpu->vm, vcpu, HV_HOST_ERROR, "dirty ring full and not harvested: %s",
+		       strerror(-r));
+}
+
 typedef int (*exit_fn)(struct vcpu *);
 
 static const exit_fn exit_handlers[] = {
@@ -261,9 +277,16 @@ static const exit_fn exit_handlers[] = {
     [KVM_EXIT_FAIL_ENTRY] = exit_fail_entry,
     [KVM_EXIT_SYSTEM_EVENT] = exit_system_event,
     [KVM_EXIT_INTR] = exit_intr,
+    [KVM_EXIT_DIRTY_RING_FULL] = exit_dirty_ring_full,
 };
 
 /* ------------------------------------------------------------ run loop */
+
+void vcpu_kick(struct vcpu *vcpu, pthread_t thread)
+{
+	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_RELEASE);
+	pthread_kill(thread, HV_KICK_SIGNAL);
+}
 
 int __vcpu_run(struct vcpu *vcpu)
 {
@@ -317,6 +340,10 @@ enum hv_outcome vcpu_run(struct vcpu *vcpu, const struct hv_run_opts *opts)
 				stop_kicked(vcpu, &wd, opts, why);
 				break;
 			}
+			/* Another thread ended the run (vcpu_kick, or an AP's
+			 * verdict): leave now, not at the watchdog's poll. */
+			if (__atomic_load_n(&vm->verdict.outcome, __ATOMIC_ACQUIRE) != HV_RUNNING)
+				break;
 			if (r == EINTR || r == EAGAIN)
 				continue; /* some other signal: go back in */
 			vm_stop(vm, vcpu, HV_HOST_ERROR, "KVM_RUN failed: %s", strerror(r));

@@ -12,6 +12,7 @@
 #ifndef HV_EXIT_H
 #define HV_EXIT_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "vm.h"
@@ -51,6 +52,15 @@ int __vcpu_run(struct vcpu *vcpu);
  */
 int vm_stop(struct vm *vm, struct vcpu *vcpu, enum hv_outcome outcome, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/*
+ * From another thread, once the VM has a verdict (vm_stop): kick vCPU
+ * `vcpu`, run by `thread`, out of KVM_RUN now (immediate_exit and the
+ * watchdog's signal) instead of at the watchdog's next poll; its
+ * vcpu_run() returns.  For a pause (migration) the caller then settles
+ * the vCPU (vcpu_state.h) before it reads its state.
+ */
+void vcpu_kick(struct vcpu *vcpu, pthread_t thread);
 
 /* Clear the verdict (and any watchdog kick) so the VM can be run again. */
 void vm_verdict_reset(struct vm *vm);

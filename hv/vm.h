@@ -43,6 +43,7 @@ struct hv_cpu_features {
 
 struct vm;
 struct vcpu;
+struct hv_dirty; /* dirty.h */
 
 /* What a device handler returns: keep running, or the run is over (the
  * handler has set the verdict with vm_stop()). */
@@ -134,6 +135,9 @@ struct vm {
 	/* Set by a user who wants the run to stop (e.g. &hvb_interrupted);
 	 * the watchdog polls it.  May be NULL. */
 	const volatile int *stop_flag;
+	/* Dirty tracking in progress (dirty.h), NULL = none: a full dirty
+	 * ring exit is harvested through it. */
+	struct hv_dirty *dirty;
 };
 
 /*

@@ -27,6 +27,9 @@ test_hv_guest_LINK := hv
 test_hv_seccomp_LINK := hv
 test_hv_bare_loop_LINK := hv
 test_hv_irqchip_LINK := hv
+# Dirty tracking, vCPU state and migration (two processes over a socket).
+test_hv_dirty_LINK := hv
+test_hv_migrate_LINK := hv
 test_virtio_LINK := hv
 test_virtio_blk_LINK := hv
 test_virtio_net_LINK := hv
@@ -47,6 +50,8 @@ test_harness_req_LINK := workloads native-rt
 test_harness_params_LINK := workloads native-rt
 # svc/open-loop's accounting (workloads/svc/sched.c) on a synthetic clock.
 test_svc_sched_LINK := workloads native-rt
+# migrate/dirty natively through the harness (rows, the working-set check).
+test_migrate_dirty_LINK := workloads native-rt
 test_harness_loss_LINK := workloads native-rt
 test_harness_smp_LINK := workloads native-rt
 test_irq_micro_LINK := workloads native-rt

@@ -680,7 +680,9 @@ static void report_requests(struct hvb_ctx *c, unsigned rep, double ops, double 
 	for (unsigned k = 0; k < HVB_REQ_PARTS; k++)
 		report_part(c, rep, k);
 	if (c->w->req_count)
-		emit_sample(c, rep, c->w->req_count, "requests", HVB_LOWER_IS_BETTER,
+		emit_sample(c, rep, c->w->req_count,
+			    c->w->req_count_unit ? c->w->req_count_unit : "requests",
+			    HVB_LOWER_IS_BETTER,
 			    (double)req.count);
 }
 

@@ -1,7 +1,8 @@
 # Workload bodies and the harness: compiled once with WORKLOAD_CFLAGS; the
 # same objects are linked into hvbench (native runner) and the guest image.
 WORKLOAD_SRCS += workloads/harness.c $(sort $(wildcard workloads/cpu/*.c workloads/mem/*.c \
-	workloads/micro/*.c workloads/io/*.c workloads/net/*.c workloads/svc/*.c))
+	workloads/micro/*.c workloads/io/*.c workloads/net/*.c workloads/svc/*.c \
+	workloads/migrate/*.c))
 # The hosted rt_* implementation for the native runner.
 HOST_SRCS += workloads/native/rt_native.c
 # rt_cpu_* natively: worker threads pinned to cpus= (vcpus=).

@@ -118,6 +118,7 @@ struct hvb_workload {
 	/* per_request only: name of a per-repetition count of requests that
 	 * run() adds to with rt_req_count() (below), e.g. "late"; NULL = none. */
 	const char *req_count;
+	const char *req_count_unit; /* its unit; NULL = "requests" */
 	bool counts_loss;     /* run() (or after_batch) calls rt_lost()/rt_reordered() (below) */
 	/* Scales with CPUs: with rt_cpus() > 1 the harness also runs it on every
 	 * CPU at once (one ctx per CPU, setup on each, batches started together
@@ -410,7 +411,8 @@ void rt_fail(struct hvb_ctx *ctx, const char *why);
  * A count of the repetition beside its request times (descriptor
  * req_count): rt_req_count adds n while a measured batch runs (calibration
  * and warm-up do not count); the harness emits the total per repetition as
- * the metric <req_count> (unit "requests", lower is better), zero included.
+ * the metric <req_count> (unit req_count_unit, "requests" by default; lower
+ * is better), zero included.
  */
 void rt_req_count(struct hvb_ctx *ctx, uint64_t n);
 

@@ -36,6 +36,10 @@ const struct hvb_env_doc hvb_env_docs[] = {
 			     "the kernel, no PIC/IOAPIC), kernel (the full in-kernel irqchip) or "
 			     "none (no LAPIC: hlt exits to userspace, no interrupt workloads); "
 			     "split falls back to kernel, kernel to none, where KVM refuses it" },
+	{ "HVB_KVM_MIGRATE", "kvm: migrate the guest to a second core process during "
+			     "migrate/dirty: a spec such as dirty=log,bw_mib=100,downtime_ms=30,"
+			     "rounds=10,after_ms=300 (1 = defaults; hvbench migrate sets it per "
+			     "grid point)" },
 	{ "HVB_QEMU", "QEMU binary (default qemu-system-x86_64)" },
 	{ "HVB_QEMU_MACHINE", "QEMU machine type (default microvm; io/ needs it)" },
 	{ "HVB_QEMU_MIGRATE_AT_MS", "tests and the migrate command: qemu-kvm/qemu-tcg move the "
@@ -177,6 +181,16 @@ static int irqchip_env(struct hvb_config *cfg, char *err, size_t len)
 	return -EINVAL;
 }
 
+static int migrate_env(struct hvb_config *cfg, char *err, size_t len)
+{
+	const char *v = env("HVB_KVM_MIGRATE");
+
+	cfg->migrate.on = false;
+	if (!v)
+		return 0;
+	return hvb_mig_cfg_parse(v, &cfg->migrate, err, len);
+}
+
 /*
  * A probe switch: unset or empty gives def, "0" off, "1" on; anything else
  * is an error naming the variable.  One parser, so every switch reads
@@ -251,6 +265,8 @@ int hvb_config_load(struct hvb_config *cfg, const char *image, char *err, size_t
 		r = probe_switches_env(cfg, err, len);
 	if (!r)
 		r = irqchip_env(cfg, err, len);
+	if (!r)
+		r = migrate_env(cfg, err, len);
 	if (r)
 		return r;
 	cfg->kvm_cmdline_extra = env("HVB_KVM_CMDLINE_EXTRA");

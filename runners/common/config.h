@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "image.h"
+#include "migrate_cfg.h"
 #include "workload.h"
 #include "virtio_blk.h"
 #include "virtio_net.h"
@@ -81,6 +82,9 @@ struct hvb_config {
 	/* HVB_KVM_IRQCHIP: the irqchip the kvm runner asks for first (default
 	 * split; hv/irqchip.h falls back from there). */
 	enum hv_irqchip kvm_irqchip;
+	/* HVB_KVM_MIGRATE (or hvbench migrate, per grid point): migrate the
+	 * guest during migrate/dirty (migrate_cfg.h); .on false: never. */
+	struct hvb_mig_cfg migrate;
 	/* The run's disk (runners/common/disk.h), set by the command when a
 	 * selected workload needs HVB_CAP_BLK; NULL: no runner attaches one. */
 	const struct hvb_disk *disk;

@@ -290,6 +290,11 @@ static int on_record(void *arg, struct vcpu *vcpu, const struct hvb_record *rec,
 	return 0;
 }
 
+int kvm_deliver_record(struct kvm_job *kj, const struct hvb_record *rec, char *why, size_t len)
+{
+	return on_record(kj, kj->vcpu, rec, why, len);
+}
+
 static void on_console(void *arg, const char *text)
 {
 	struct kvm_job *kj = arg;
@@ -740,6 +745,8 @@ int kvm_setup(struct kvm_job *kj, const char *words, uint32_t probed, char *why,
 	}
 	advise_ram(kj);
 	kvm_boot_lap(&kj->clock, KVM_BOOT_MEMORY);
+	if ((r = kvm_mig_prepare(kj, why, len))) /* the dirty ring: before the vCPUs */
+		return r;
 	if ((r = create_vcpus(kj, why, len)))
 		return r;
 	kvm_boot_lap(&kj->clock, KVM_BOOT_VCPUS);
@@ -932,6 +939,7 @@ static void *vcpu_thread(void *arg)
 		vm_stop(kj->vm, NULL, HV_HOST_ERROR, "%s", why);
 	kvm_boot_lap(&kj->clock, KVM_BOOT_SECCOMP);
 	vcpu_run(kj->vcpu, &o);
+	__atomic_store_n(&kj->vcpu_out, true, __ATOMIC_RELEASE); /* a migration's pause waits */
 	join_aps(kj);
 	kvm_probe_close(&kj->probe);
 	if (kj->vm->verdict.outcome != HV_TIMEOUT)
@@ -1153,10 +1161,11 @@ static int run_guest(struct kvm_job *kj, const char **reason, char *why, size_t 
 		CPU_SET(kj->job->cpu, &set);
 		pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
 	}
-	r = pthread_create(&t, &attr, vcpu_thread, kj);
+	r = pthread_create(&kj->vcpu_thread, &attr, vcpu_thread, kj);
 	pthread_attr_destroy(&attr);
 	if (r == EINVAL) /* a CPU the attribute cannot take: the thread pins itself */
-		r = pthread_create(&t, NULL, vcpu_thread, kj);
+		r = pthread_create(&kj->vcpu_thread, NULL, vcpu_thread, kj);
+	t = kj->vcpu_thread;
 
 	if (r) {
 		snprintf(why, len, "cannot start the vCPU thread: %s", strerror(r));
@@ -1170,6 +1179,7 @@ static int run_guest(struct kvm_job *kj, const char **reason, char *why, size_t 
 		return -ETIMEDOUT;
 	}
 	hvb_vmm_counters_close(&kj->probe.vmm);
+	kvm_mig_finish(kj); /* the destination's part of the run, and its verdict */
 	log_boot(kj);
 	*reason = verdict_reason(kj, why, len);
 	return kj->vm->verdict.outcome == HV_INTERRUPTED ? -EINTR : 0;
@@ -1222,6 +1232,8 @@ static int kvm_run(const struct hvb_runner *runner, const struct hvb_job *job,
 	hold_perf_keys(job->cfg);
 	kvm_bound_prepare(kj); /* before kvm_setup: not inside the guest's boot time */
 	r = kvm_setup(kj, job->cmdline, probed_caps(job, out), why, sizeof(why));
+	if (!r)
+		r = kvm_mig_start(kj, why, sizeof(why));
 	if (r) {
 		hvb_out_log(out, "%s", why);
 		reason = why;
@@ -1250,6 +1262,7 @@ static int kvm_run(const struct hvb_runner *runner, const struct hvb_job *job,
 	/* Interrupted: no row, like every other cell the user stopped (qemu too). */
 	if (!kj->boot_done && ret != -EINTR)
 		hvb_boot_failed(out, job, reason);
+	kvm_mig_finish(kj); /* when the guest never ran: the destination goes */
 	hvb_rec_finish(&kj->c, reason);
 	kvm_bound_finish(kj);
 	detach_disk(kj);

@@ -6,6 +6,7 @@
 #ifndef HVB_RUNNERS_KVM_H
 #define HVB_RUNNERS_KVM_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -172,6 +173,11 @@ struct kvm_job {
 	int tsc_err; /* vcpu_tsc_offset_set's first error (0: every vCPU's TSC is the host's) */
 	bool tsc_stable;    /* probes/tsc.h hvb_tsc_stable: KVM leaves the offset alone */
 	char tsc_why[192];  /* its evidence */
+	/* Live migration (migrate.c, cfg->migrate.on): its state, vCPU 0's
+	 * thread (to kick it) and whether vcpu_run has returned there. */
+	struct kvm_mig *mig;
+	pthread_t vcpu_thread;
+	bool vcpu_out; /* atomic */
 };
 
 /* The capabilities the core always offers on this host, plus probed. */
@@ -225,6 +231,24 @@ void kvm_bound_describe(const struct hvb_out *out);
 void kvm_bound_prepare(struct kvm_job *kj);
 void kvm_bound_measure(struct kvm_job *kj, bool filtered_as_promised);
 void kvm_bound_finish(struct kvm_job *kj);
+
+/* kvm.c: a record as if vCPU 0 had just sent it (the migration relay). */
+int kvm_deliver_record(struct kvm_job *kj, const struct hvb_record *rec, char *why, size_t len);
+
+/*
+ * migrate.c: live migration of the job's guest to a second core process
+ * (cfg->migrate, migrate_cfg.h).  kvm_mig_prepare before the vCPUs exist
+ * (refusals; the dirty ring); kvm_mig_start once the guest is set up
+ * (starts the destination and the migration thread, which waits for the
+ * first REP_BEGIN of migrate/dirty); kvm_mig_finish after vCPU 0's
+ * thread ended (the relay of the destination's records, the verdict, the
+ * migration rows).  Without cfg->migrate.on all three do nothing.
+ */
+int kvm_mig_prepare(struct kvm_job *kj, char *why, size_t len);
+int kvm_mig_start(struct kvm_job *kj, char *why, size_t len);
+void kvm_mig_finish(struct kvm_job *kj);
+/* The destination process (hvbench migrate-dest): 0 or HVB_EXIT_*. */
+int kvm_mig_dest_main(int argc, char **argv);
 
 /* probe.c: the capability probe's boot (an hvb_probe_boot_fn). */
 void kvm_probe_boot(void *arg, struct hvb_probe_boot *b);

@@ -22,7 +22,9 @@ PER_REQUEST_UNITS = {"ops_per_s": "ops/s", "host_cpu_ns_per_op": "ns",
                      "peer_cpu_ns_per_op": "ns", "lost": "datagrams", "loss_pct": "%",
                      "reordered": "datagrams",
                      # svc/open-loop: requests that started more than a period late
-                     "late": "requests"}
+                     "late": "requests",
+                     # migrate/dirty: pages that failed the working-set check
+                     "lost_pages": "pages"}
 # Units whose values must be > 0 (FORMAT.md); any other (a count) may be 0.
 POSITIVE_UNITS = {"ns", "cycles", "ms", "MB/s", "ops/s"}
 REQUIRED_META = ["format_version", "run_id", "status", "started_utc", "finished_utc",
