@@ -356,6 +356,7 @@ const char *hvb_caps_names(uint32_t caps, char *buf, size_t len)
 		{ HVB_CAP_BLK, "BLK" },		  { HVB_CAP_NET, "NET" },
 		{ HVB_CAP_IRQ, "IRQ" },		  { HVB_CAP_VIRQ, "VIRQ" },
 		{ HVB_CAP_KICK, "KICK" },
+		{ HVB_CAP_ONE_TSC, "ONE_TSC" },
 	};
 	uint32_t known = 0;
 	size_t o = 0;
