@@ -23,6 +23,13 @@
 #   HVB_AB_RUNNER     runners (default kvm)
 #   HVB_AB_WORKLOAD   workloads (default micro/cpuid,cpu/crc32c: short)
 #   HVB_AB_THRESHOLD  smallest effect that counts, in percent (default 2)
+#   HVB_AB_THRESHOLDS a thresholds file (hvbench thresholds --out FILE of a few
+#                     baseline runs on this runner): per-metric minimum effects
+#                     from the runner's own noise, HVB_AB_THRESHOLD for the rest.
+#                     CI systems set CI=true, which puts ab in gate mode: an A/A
+#                     whose intervals are wider than the threshold then ends 3
+#                     (inconclusive), so a noisy runner needs this file, a larger
+#                     threshold or more rounds
 #   HVB_AB_RUN_ARGS   more `hvbench run` options for both sides (e.g. "--cpu 1")
 #   HVBENCH           the hvbench that runs ab (default: CAND's)
 #   HVB_AB_MAKE_ARGS  make options of build-base (default -j<CPUs>)
@@ -62,6 +69,7 @@ junit_count() {
 
 run_gate() {
 	local base=$1 cand=$2 out=${HVB_AB_OUT:-ab-gate} hvb st skipped
+	local thresholds=${HVB_AB_THRESHOLDS:-}
 	hvb=${HVBENCH:-$(bin_of "$cand")}
 	[ -x "$hvb" ] || die "no hvbench at $hvb (build the candidate first, or set HVBENCH)"
 	[ -e "$out/ab" ] && die "$out/ab exists: give a new HVB_AB_OUT"
@@ -70,7 +78,9 @@ run_gate() {
 	# shellcheck disable=SC2086 # HVB_AB_RUN_ARGS is a list of options
 	"$hvb" ab --a "$base" --b "$cand" --reps "${HVB_AB_ROUNDS:-10}" \
 		--runner "${HVB_AB_RUNNER:-kvm}" --workload "${HVB_AB_WORKLOAD:-micro/cpuid,cpu/crc32c}" \
-		--threshold "${HVB_AB_THRESHOLD:-2}" --out "$out/ab" --junit "$out/junit.xml" \
+		--threshold "${HVB_AB_THRESHOLD:-2}" \
+		${thresholds:+--thresholds "$thresholds"} \
+		--out "$out/ab" --junit "$out/junit.xml" \
 		--format markdown -- ${HVB_AB_RUN_ARGS:-} | tee "$out/ab.out"
 	st=${PIPESTATUS[0]}
 	# the Markdown without the workflow commands (annotations) around it
