@@ -37,6 +37,15 @@ int hvb_cmp_format_parse(const char *s, enum hvb_cmp_format *out)
 	return -EINVAL;
 }
 
+/* The CI outputs, after the comparison is printed: the annotations, then
+ * the JUnit file.  0, or -errno if the JUnit file could not be written. */
+static int ci_emit(const struct hvb_ci_opts *ci, FILE *out, const struct hvb_cmp_result *res,
+		   const struct hvb_cmp_opts *o, const struct hvb_cmp_args *a)
+{
+	hvb_annot_print(out, ci, res);
+	return ci->junit ? hvb_junit_write(ci, res, o, a) : 0;
+}
+
 int hvb_cmp_run(const struct hvb_cmp_args *a, const struct hvb_cmp_opts *o,
 		enum hvb_cmp_format fmt, const struct hvb_ci_opts *ci, FILE *out)
 {
@@ -73,7 +82,7 @@ int hvb_cmp_run(const struct hvb_cmp_args *a, const struct hvb_cmp_opts *o,
 		hvb_err("compare: gate: INCONCLUSIVE (exit %d): %zu gated metric(s) or run(s) "
 			"could not be judged, each named with what to do in the output",
 			r, res.gate.n);
-	if (hvb_ci_emit(ci, out, &res, o, a))
+	if (ci_emit(ci, out, &res, o, a))
 		r = HVB_EXIT_USAGE;
 	hvb_cmp_result_free(&res);
 	return r;

@@ -1,5 +1,6 @@
 /*
- * What a comparison says to a CI system (compare_junit.c, compare_annot.c):
+ * What a comparison says to a CI system (compare_ci.c: the options and each
+ * row's outcome; compare_junit.c, compare_annot.c: the two outputs):
  * a JUnit XML file (--junit FILE) and GitHub workflow annotations
  * (--annotations github), for `hvbench compare` and `hvbench ab`.
  *
@@ -78,10 +79,5 @@ void hvb_annot_print(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_cmp
  * (at least 33 bytes) is set by pause, "" when annotations are off. */
 void hvb_annot_pause(FILE *f, const struct hvb_ci_opts *ci, char *token, size_t len);
 void hvb_annot_resume(FILE *f, const char *token);
-
-/* Both, after the comparison is printed: 0, or -errno if the JUnit file
- * could not be written. */
-int hvb_ci_emit(const struct hvb_ci_opts *ci, FILE *out, const struct hvb_cmp_result *res,
-		const struct hvb_cmp_opts *o, const struct hvb_cmp_args *a);
 
 #endif

@@ -87,7 +87,7 @@ test_compare_LINK := src/compare.c src/compare_context.c src/thresholds.c src/st
 test_thresholds_LINK := src/thresholds.c src/thresholds_derive.c src/compare.c src/compare_context.c src/stats.c lib probes workloads native-rt
 test_summary_LINK := src/summary.c src/compare.c src/compare_context.c src/thresholds.c src/stats.c lib probes workloads native-rt
 # compare's CI outputs (JUnit, GitHub annotations) over the engine.
-test_compare_junit_LINK := src/compare_junit.c src/compare_annot.c src/compare_gate.c src/compare.c src/compare_context.c src/thresholds.c src/stats.c lib probes workloads native-rt
+test_compare_junit_LINK := src/compare_ci.c src/compare_junit.c src/compare_annot.c src/compare_gate.c src/compare.c src/compare_context.c src/thresholds.c src/stats.c lib probes workloads native-rt
 test_matrix_LINK := src/matrix.c runners runners-common lib hv probes workloads native-rt
 test_summarize_LINK := src/summarize.c src/summary.c src/compare.c src/compare_context.c src/thresholds.c src/stats.c lib probes workloads native-rt
 # runners/common's disk and host CPU accounting, alone over the layers below.

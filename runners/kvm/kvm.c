@@ -290,7 +290,7 @@ static int on_record(void *arg, struct vcpu *vcpu, const struct hvb_record *rec,
 	return 0;
 }
 
-int kvm_deliver_record(struct kvm_job *kj, const struct hvb_record *rec, char *why, size_t len)
+static int deliver_record(struct kvm_job *kj, const struct hvb_record *rec, char *why, size_t len)
 {
 	return on_record(kj, kj->vcpu, rec, why, len);
 }
@@ -745,6 +745,7 @@ int kvm_setup(struct kvm_job *kj, const char *words, uint32_t probed, char *why,
 	}
 	advise_ram(kj);
 	kvm_boot_lap(&kj->clock, KVM_BOOT_MEMORY);
+	kj->deliver = deliver_record; /* a record as if vCPU 0 had just sent it */
 	if ((r = kvm_mig_prepare(kj, why, len))) /* the dirty ring: before the vCPUs */
 		return r;
 	if ((r = create_vcpus(kj, why, len)))
@@ -1161,11 +1162,11 @@ static int run_guest(struct kvm_job *kj, const char **reason, char *why, size_t 
 		CPU_SET(kj->job->cpu, &set);
 		pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
 	}
-	r = pthread_create(&kj->vcpu_thread, &attr, vcpu_thread, kj);
+	r = pthread_create(&kj->vcpu_main, &attr, vcpu_thread, kj);
 	pthread_attr_destroy(&attr);
 	if (r == EINVAL) /* a CPU the attribute cannot take: the thread pins itself */
-		r = pthread_create(&kj->vcpu_thread, NULL, vcpu_thread, kj);
-	t = kj->vcpu_thread;
+		r = pthread_create(&kj->vcpu_main, NULL, vcpu_thread, kj);
+	t = kj->vcpu_main;
 
 	if (r) {
 		snprintf(why, len, "cannot start the vCPU thread: %s", strerror(r));

@@ -176,7 +176,11 @@ struct kvm_job {
 	/* Live migration (migrate.c, cfg->migrate.on): its state, vCPU 0's
 	 * thread (to kick it) and whether vcpu_run has returned there. */
 	struct kvm_mig *mig;
-	pthread_t vcpu_thread;
+	/* How the core takes a record that did not come from this VM's own
+	 * vCPUs (the destination's, relayed by migrate.c): set by the core, so
+	 * the module calls back through the job, not into kvm.c. */
+	int (*deliver)(struct kvm_job *kj, const struct hvb_record *rec, char *why, size_t len);
+	pthread_t vcpu_main;
 	bool vcpu_out; /* atomic */
 };
 
@@ -231,9 +235,6 @@ void kvm_bound_describe(const struct hvb_out *out);
 void kvm_bound_prepare(struct kvm_job *kj);
 void kvm_bound_measure(struct kvm_job *kj, bool filtered_as_promised);
 void kvm_bound_finish(struct kvm_job *kj);
-
-/* kvm.c: a record as if vCPU 0 had just sent it (the migration relay). */
-int kvm_deliver_record(struct kvm_job *kj, const struct hvb_record *rec, char *why, size_t len);
 
 /*
  * migrate.c: live migration of the job's guest to a second core process

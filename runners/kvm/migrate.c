@@ -141,7 +141,7 @@ static int mig_pause(void *arg)
 	if (__atomic_load_n(&kj->vm->verdict.outcome, __ATOMIC_ACQUIRE) != HV_INTERRUPTED ||
 	    strcmp(kj->vm->verdict.msg, PAUSED))
 		return -ECANCELED;
-	vcpu_kick(kj->vcpu, kj->vcpu_thread);
+	vcpu_kick(kj->vcpu, kj->vcpu_main);
 	while (!__atomic_load_n(&kj->vcpu_out, __ATOMIC_ACQUIRE))
 		if (hv_now_ns() - t0 > 5000000000ull)
 			return -ETIMEDOUT;
@@ -171,7 +171,7 @@ static int relay_record(struct kvm_mig *mg, const struct hvb_record *rec)
 	if (rec->type == HVB_REC_SAMPLE && rec->rep == mg->rep &&
 	    !strcmp(rec->workload, HVB_MIGRATE_WORKLOAD) && !strcmp(rec->metric, "req_ns.max"))
 		mg->guest_gap_ns = rec->value;
-	if (kvm_deliver_record(mg->kj, rec, why, sizeof(why))) {
+	if (mg->kj->deliver(mg->kj, rec, why, sizeof(why))) {
 		snprintf(mg->why, sizeof(mg->why), "after the migration: %s", why);
 		return -EPROTO;
 	}
@@ -276,7 +276,7 @@ static void *mig_thread(void *arg)
 		mg->failed = true;
 		/* Not moved: the guest must not go on here either. */
 		vm_stop(kj->vm, NULL, HV_HOST_ERROR, "migration failed: %.220s", mg->why);
-		vcpu_kick(kj->vcpu, kj->vcpu_thread);
+		vcpu_kick(kj->vcpu, kj->vcpu_main);
 		return NULL;
 	}
 	mg->migrated = true;
