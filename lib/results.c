@@ -29,24 +29,9 @@ struct read_ctx {
 	const char *run_id; /* meta's, for samples.csv rows */
 };
 
-static int bad(struct read_ctx *c, long line, const char *what)
-{
-	snprintf(c->err, c->errlen, "%s:%ld: %s", c->path, line, what);
-	return -EINVAL;
-}
-
-static int badf(struct read_ctx *c, long line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int badf(struct read_ctx *c, long line, const char *fmt, ...)
-{
-	char what[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	return bad(c, line, what);
-}
+/* A malformed line of the file c reads: "PATH:LINE: ..." into c->err, -EINVAL. */
+#define badf(c, line, ...) hvb_file_line_errf((c)->err, (c)->errlen, (c)->path, line, __VA_ARGS__)
+#define bad(c, line, what) badf(c, line, "%s", what)
 
 static char *join(const char *const *v, size_t n)
 {

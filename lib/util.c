@@ -190,3 +190,15 @@ int hvb_fsync_parent(const char *path)
 	free(p);
 	return r;
 }
+
+int hvb_file_line_errf(char *err, size_t len, const char *path, long line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(err, len, "%s:%ld: %s", path, line, msg);
+	return -EINVAL;
+}

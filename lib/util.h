@@ -62,4 +62,8 @@ int hvb_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 extern const char hvb_version[];
 extern const char hvb_commit[];
 
+/* "PATH:LINE: message" into err (a malformed file's line); returns -EINVAL. */
+int hvb_file_line_errf(char *err, size_t len, const char *path, long line, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
 #endif

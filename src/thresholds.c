@@ -36,19 +36,8 @@ struct reader {
 	size_t errlen;
 };
 
-static int bad(struct reader *rd, long line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int bad(struct reader *rd, long line, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	snprintf(rd->err, rd->errlen, "%s:%ld: %s", rd->t->path, line, msg);
-	return -EINVAL;
-}
+/* A malformed line of the file rd reads: "PATH:LINE: ..." into rd->err, -EINVAL. */
+#define bad(rd, line, ...) hvb_file_line_errf((rd)->err, (rd)->errlen, (rd)->t->path, line, __VA_ARGS__)
 
 static int col_index(const char *name)
 {

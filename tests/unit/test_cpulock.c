@@ -153,47 +153,20 @@ static void test_silent_holder(int cpu)
 	waitpid(pid, NULL, 0);
 }
 
-/* A holder killed with SIGKILL: the kernel drops its flock. */
-static void test_killed(void)
+/*
+ * A child that holds cpus[0] (and, with worker_ms, a forked worker of its
+ * own that shares the lock's open file and outlives it by that long, as a
+ * run's native worker exits on its PR_SET_PDEATHSIG); returns its pid once
+ * it holds the lock, or -1.
+ */
+static pid_t hold_in_child(const int *cpus, unsigned worker_ms)
 {
-	const int cpus[] = { 9 };
-	int ready[2], st;
-	char c;
-	pid_t pid;
-
-	TAP_OK(!pipe(ready), "pipe");
-	pid = fork();
-	if (pid == 0) {
-		struct hvb_cpulock l;
-		char err[1024];
-
-		if (hvb_cpulock_take(&l, cpus, 1, &who, false, err, sizeof(err)))
-			_exit(1);
-		(void)!write(ready[1], "x", 1);
-		pause();
-		_exit(0);
-	}
-	close(ready[1]);
-	TAP_OK(read(ready[0], &c, 1) == 1, "a child holds CPU 9");
-	close(ready[0]);
-	TAP_EQ_INT(take_in_child(cpus, 1, false), 1, "... so CPU 9 is refused");
-	kill(pid, SIGKILL);
-	waitpid(pid, &st, 0);
-	TAP_EQ_INT(take_in_child(cpus, 1, false), 0, "after kill -9 of the holder CPU 9 is free");
-	test_silent_holder(cpus[0]);
-}
-
-/* kill -9 of a run whose forked worker still shares the lock's open file
- * (exiting on its PR_SET_PDEATHSIG): the next run waits for it instead of
- * refusing a CPU whose run is gone. */
-static void test_dead_holder_child(void)
-{
-	const int cpus[] = { 11 };
 	int ready[2];
 	char c;
 	pid_t pid;
 
-	TAP_OK(!pipe(ready), "pipe");
+	if (pipe(ready))
+		return -1;
 	pid = fork();
 	if (pid == 0) {
 		struct hvb_cpulock l;
@@ -201,8 +174,8 @@ static void test_dead_holder_child(void)
 
 		if (hvb_cpulock_take(&l, cpus, 1, &who, false, err, sizeof(err)))
 			_exit(1);
-		if (fork() == 0) { /* the worker: outlives the run by 400 ms */
-			usleep(400 * 1000);
+		if (worker_ms && fork() == 0) {
+			usleep(worker_ms * 1000);
 			_exit(0);
 		}
 		(void)!write(ready[1], "x", 1);
@@ -210,8 +183,35 @@ static void test_dead_holder_child(void)
 		_exit(0);
 	}
 	close(ready[1]);
-	TAP_OK(read(ready[0], &c, 1) == 1, "a run holds CPU 11 and its forked worker shares it");
+	if (read(ready[0], &c, 1) != 1)
+		pid = -1;
 	close(ready[0]);
+	return pid;
+}
+
+/* A holder killed with SIGKILL: the kernel drops its flock. */
+static void test_killed(void)
+{
+	const int cpus[] = { 9 };
+	pid_t pid = hold_in_child(cpus, 0);
+
+	TAP_OK(pid > 0, "a child holds CPU 9");
+	TAP_EQ_INT(take_in_child(cpus, 1, false), 1, "... so CPU 9 is refused");
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	TAP_EQ_INT(take_in_child(cpus, 1, false), 0, "after kill -9 of the holder CPU 9 is free");
+	test_silent_holder(cpus[0]);
+}
+
+/* kill -9 of a run whose forked worker still shares the lock's open file:
+ * the next run waits for the worker instead of refusing a CPU whose run is
+ * gone. */
+static void test_dead_holder_child(void)
+{
+	const int cpus[] = { 11 };
+	pid_t pid = hold_in_child(cpus, 400);
+
+	TAP_OK(pid > 0, "a run holds CPU 11 and its forked worker shares it");
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	TAP_EQ_INT(take_in_child(cpus, 1, false), 0,
