@@ -62,7 +62,10 @@ static char **child_argv(const struct hvb_cap_vm *vm, const struct hvb_cap_child
 			   : xstrdup("--reps=" BACKGROUND_REPS);
 	v[n++] = xasprintf("--out=%s", vm->dir);
 	v[n++] = xasprintf("--vcpus=%u", a->vcpus);
-	v[n++] = xasprintf("--cpus=%s", vm->cpus);
+	if (vm->cpus) /* hvbench migrate leaves placement to run */
+		v[n++] = xasprintf("--cpus=%s", vm->cpus);
+	if (a->batches)
+		v[n++] = xasprintf("--batches=%u", a->batches);
 	v[n++] = xasprintf("--timeout=%g", a->timeout_s);
 	if (a->quick)
 		v[n++] = xstrdup("--quick");
