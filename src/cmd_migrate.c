@@ -290,11 +290,32 @@ static void point_meta(struct mig_ctx *c, const struct mig_point *p)
 	c->runner_names = names;
 }
 
+/* The last line the child said (its error, when it failed early), or "". */
+static void last_line(const char *dir, char *buf, size_t len)
+{
+	char *path = xasprintf("%s/hvbench.out", dir), line[400];
+	FILE *f = fopen(path, "r");
+
+	buf[0] = '\0';
+	while (f && fgets(line, sizeof(line), f))
+		if (line[0] != '\n' && line[0] != '\r') {
+			line[strcspn(line, "\r\n")] = '\0';
+			snprintf(buf, len, "%s", line);
+		}
+	if (f)
+		fclose(f);
+	free(path);
+}
+
 /* The point failed before it had rows of its own: one failed cell row. */
 static void point_failed(struct mig_ctx *c, const struct mig_point *p, unsigned rep,
 			 const char *why, const char *dir)
 {
-	char *note = xasprintf("rep %u: %s; see %s/hvbench.out", rep, why, dir);
+	char said[400], *note;
+
+	last_line(dir, said, sizeof(said));
+	note = xasprintf("rep %u: %s%s%s; see %s/hvbench.out", rep, why, said[0] ? ": " : "",
+			 said, dir);
 
 	hvb_sink_sample(c->sink, p->name,
 			&(const struct hvb_sample_out){ .workload = HVB_MIGRATE_WORKLOAD,
@@ -317,6 +338,42 @@ static void copy_runner_meta(struct mig_ctx *c, const struct mig_point *p, const
 			free(key);
 		}
 	free(prefix);
+}
+
+static const struct hvb_sample_row *find_row(const struct hvb_run *run, const char *metric, long rep)
+{
+	for (size_t j = 0; j < run->n_samples; j++) {
+		const struct hvb_sample_row *r = &run->samples[j];
+
+		if (r->rep == rep && r->status == HVB_ST_OK && r->has_value && r->metric &&
+		    !strcmp(r->workload, HVB_MIGRATE_WORKLOAD) && !strcmp(r->metric, metric))
+			return r;
+	}
+	return NULL;
+}
+
+/*
+ * QEMU's runner reports QEMU's figures only; the guest's own downtime is
+ * migrate/dirty's largest heartbeat gap in the migrated repetition, the
+ * figure kvm's runner writes as migrate.guest_downtime_ms: the same row,
+ * so the two line up.  Only where a migration ran (a migrate.converged row).
+ */
+static void add_guest_downtime(struct mig_ctx *c, const struct mig_point *p, unsigned rep,
+			       const struct hvb_run *run)
+{
+	const struct hvb_sample_row *gap = find_row(run, "req_ns.max", 0);
+
+	if (find_row(run, "migrate.guest_downtime_ms", 0) || !find_row(run, "migrate.converged", 0) ||
+	    !gap || gap->value <= 0)
+		return;
+	hvb_sink_sample(c->sink, p->name,
+			&(const struct hvb_sample_out){
+				.workload = HVB_MIGRATE_WORKLOAD,
+				.metric = "migrate.guest_downtime_ms", .unit = "ms",
+				.better = HVB_LOWER_IS_BETTER, .rep = rep, .value = gap->value / 1e6,
+				.status = HVB_ST_OK,
+				.note = "the guest's largest heartbeat gap in the migrated "
+					"repetition (req_ns.max; added by hvbench migrate)" });
 }
 
 /* Every row of the child's run under the point's runner, its rep 0 as rep. */
@@ -372,6 +429,7 @@ static bool collect(struct mig_ctx *c, const struct mig_point *p, unsigned rep,
 	}
 	if (rep == 0)
 		copy_runner_meta(c, p, &run);
+	add_guest_downtime(c, p, rep, &run);
 	ok = !copy_rows(c, p, rep, &run) && WIFEXITED(vm->wait_status) &&
 	     WEXITSTATUS(vm->wait_status) == 0;
 	hvb_sink_log(c->sink, p->name, "rep %u: %s, its run %s", rep, outcome, dir);
