@@ -23,6 +23,7 @@
 
 #include "capacity_vms.h"
 #include "cmd.h"
+#include "harness.h"
 #include "meta.h"
 #include "migrate_cfg.h"
 #include "opt.h"
@@ -174,7 +175,7 @@ static int parse(int argc, char **argv, struct mig_opts *o)
 			 "repetition; QEMU: after the guest's HELLO) (default 300)"),
 		OPT_STR("dirty-log", 0, &o->dirty, "log|clear|ring",
 			"kvm's dirty tracking (default log)"),
-		OPT_UINT("batches", 0, &o->batches, 1, 100000, "N",
+		OPT_UINT("batches", 0, &o->batches, 1, HVB_MAX_BATCHES, "N",
 			 "migrate/dirty's batches of 100 ms per run: the repetition must outlast "
 			 "the migration (default 40)"),
 		OPT_STR("guest-mem", 0, &o->guest_mem, "MIB", "guest RAM in MiB (default 128)"),
