@@ -63,6 +63,9 @@ class Point:
         med, span, n = self.fig[m]
         if med is None:
             return "—"
+        if m == "migrate.converged":  # a yes/no per rep: how many of them
+            yes = sum(1 for v in self.series.reps(WORKLOAD, m) if v)
+            return f"{yes} of {n}"
         if n > 1 and span[0] != span[1]:
             return f"{markup.fmt(med)} [{markup.fmt(span[0])}, {markup.fmt(span[1])}]"
         return markup.fmt(med)
