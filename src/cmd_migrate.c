@@ -23,6 +23,7 @@
 
 #include "capacity_vms.h"
 #include "cmd.h"
+#include "cmd_meta.h"
 #include "harness.h"
 #include "meta.h"
 #include "migrate_cfg.h"
@@ -523,17 +524,6 @@ static int run_grid(struct mig_ctx *c)
 
 /* ------------------------------------------------------------ the run */
 
-static void utc_now(struct hvb_sink *sink, const char *key)
-{
-	char buf[32];
-	time_t now = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&now, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	hvb_sink_meta(sink, key, buf);
-}
-
 static char *axis_str(const struct mig_axis *a)
 {
 	char *s = xstrdup("");
@@ -549,17 +539,12 @@ static char *axis_str(const struct mig_axis *a)
 static void meta_start(struct mig_ctx *c, int argc, char **argv)
 {
 	const struct mig_opts *o = c->o;
-	char *cmd = xstrdup("hvbench"), *ax[4];
+	char *cmd = hvb_cmd_line(argc, argv), *ax[4];
 	const struct mig_axis *axes[4] = { &c->rate, &c->wss, &c->bw, &c->dt };
 
-	for (int i = 0; i < argc; i++) {
-		char *t = xasprintf("%s %s", cmd, argv[i]);
-		free(cmd);
-		cmd = t;
-	}
 	for (int i = 0; i < 4; i++)
 		ax[i] = axis_str(axes[i]);
-	utc_now(c->sink, "started_utc");
+	hvb_cmd_meta_utc(c->sink, "started_utc");
 	hvb_meta_host(c->sink);
 	hvb_sink_meta(c->sink, "command_line", cmd);
 	hvb_sink_meta(c->sink, "cpu_lock", o->no_cpu_lock ? "off (--no-cpu-lock)"
@@ -595,7 +580,7 @@ static int finish(struct mig_ctx *c)
 
 	hvb_sink_metaf(c->sink, "migrate.points_failed", "%u of %u runs", c->points_failed,
 		       c->points_run);
-	utc_now(c->sink, "finished_utc");
+	hvb_cmd_meta_utc(c->sink, "finished_utc");
 	if (c->stopped_at[0])
 		hvb_sink_meta(c->sink, "interrupted_at", c->stopped_at);
 	fe = hvb_sink_finish(c->sink, c->stopped_at[0] ? "interrupted" : "complete", msg,
@@ -621,20 +606,15 @@ static int migrate_main(int argc, char **argv)
 			      .out = "results" };
 	struct mig_ctx c = { .o = &o };
 	char run_id[160];
-	int r, e;
+	int r;
 
 	if ((r = parse(argc, argv, &o)))
 		return r > 0 ? HVB_EXIT_SUCCESS : HVB_EXIT_USAGE;
 	if (setup(&c))
 		return HVB_EXIT_USAGE;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
-	signal(SIGPIPE, SIG_IGN);
+	hvb_cmd_signals(on_signal);
 	hvb_run_id_make(run_id, sizeof(run_id));
-	if ((e = hvb_sink_open(&c.sink, o.out, run_id))) {
-		hvb_err("cannot create the result directory %s/%s: %s (choose another with --out)",
-			o.out, run_id, strerror(-e));
+	if (hvb_cmd_sink_open(&c.sink, o.out, run_id)) {
 		return HVB_EXIT_FAILURE;
 	}
 	meta_start(&c, argc, argv);
