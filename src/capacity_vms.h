@@ -64,6 +64,7 @@ struct hvb_cap_step_run {
 	bool interrupted;       /* a stop request arrived while it ran */
 	bool timed_out;         /* the probes outlived the step limit: killed */
 	unsigned not_started;   /* children that could not be started */
+	const char *label;      /* progress names the run so (NULL: "step K (N=n)") */
 };
 
 /*

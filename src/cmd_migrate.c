@@ -457,13 +457,14 @@ static int run_rep(struct mig_ctx *c, const struct mig_point *p, unsigned rep, u
 {
 	char *params = xasprintf("dirty.rate=%llu,dirty.wss_mib=%llu", (unsigned long long)p->rate,
 				 (unsigned long long)p->wss);
+	char *label = xasprintf("migrate %u/%u: %s rep %u", no, total, p->name, rep);
 	struct hvb_cap_vm vm = { .probe = true, .workload = HVB_MIGRATE_WORKLOAD };
-	struct hvb_cap_step_run run = { .n = 1, .vms = &vm };
+	struct hvb_cap_step_run run = { .n = 1, .vms = &vm, .label = label };
 	struct hvb_cap_child_args a;
 	int e;
 
 	vm.dir = xasprintf("%s/runs/%s/rep%u", hvb_sink_dir(c->sink), p->name, rep);
-	fprintf(stderr, "hvbench: migrate %u/%u: %s rep %u\n", no, total, p->name, rep);
+	fprintf(stderr, "hvbench: %s\n", label);
 	point_env(c, p);
 	child_args(c->o, &a, p->runner, params);
 	e = hvb_cap_step_exec(&run, &a, no, c->o->timeout_s + 30, &mig_interrupted);
@@ -487,6 +488,7 @@ static int run_rep(struct mig_ctx *c, const struct mig_point *p, unsigned rep, u
 	hvb_sink_write_meta(c->sink);
 	free(vm.dir);
 	free(params);
+	free(label);
 	return e == -EINTR ? e : 0;
 }
 
