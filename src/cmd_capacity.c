@@ -133,24 +133,17 @@ static int check_probe(const char *probe)
 /* The runner must exist and be available here (hvb_select_runners says why not). */
 static int check_runner(const struct cap_opts *o)
 {
-	struct hvb_selection sel = { 0 };
-	struct hvb_config cfg;
 	char err[512];
-	int r = -1;
 
 	if (strchr(o->runner, ',')) {
 		hvb_err("capacity: --runner: one runner per capacity run ('%s')", o->runner);
 		return -1;
 	}
-	if (hvb_config_load(&cfg, o->image, err, sizeof(err)) ||
-	    hvb_config_guest_mem(&cfg, o->guest_mem, err, sizeof(err)) ||
-	    hvb_select_runners(o->runner, &cfg, &sel, err, sizeof(err)))
+	if (hvb_cmd_runners_available(o->runner, o->image, o->guest_mem, err, sizeof(err))) {
 		hvb_err("capacity: %s", err);
-	else
-		r = 0;
-	hvb_selection_free(&sel);
-	hvb_config_free(&cfg);
-	return r;
+		return -1;
+	}
+	return 0;
 }
 
 static int allowed_cpus(struct cap_ctx *c)

@@ -7,6 +7,8 @@
 #include <time.h>
 
 #include "cmd_meta.h"
+#include "config.h"
+#include "matrix.h"
 #include "util.h"
 
 void hvb_cmd_meta_utc(struct hvb_sink *sink, const char *key)
@@ -48,4 +50,21 @@ int hvb_cmd_sink_open(struct hvb_sink **sink, const char *out, const char *run_i
 		hvb_err("cannot create the result directory %s/%s: %s (choose another with --out)",
 			out, run_id, strerror(-e));
 	return e;
+}
+
+int hvb_cmd_runners_available(const char *list, const char *image, const char *guest_mem,
+			      char *err, size_t len)
+{
+	struct hvb_selection sel = { 0 };
+	struct hvb_config cfg;
+	int r = 0;
+
+	if (hvb_config_load(&cfg, image, err, len))
+		return -1;
+	if (hvb_config_guest_mem(&cfg, guest_mem, err, len) ||
+	    hvb_select_runners(list, &cfg, &sel, err, len))
+		r = -1;
+	hvb_selection_free(&sel);
+	hvb_config_free(&cfg);
+	return r;
 }

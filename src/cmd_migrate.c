@@ -224,6 +224,7 @@ static int check_spec(const struct mig_opts *o)
 static int setup(struct mig_ctx *c)
 {
 	const struct mig_opts *o = c->o;
+	char err[512];
 
 	c->rate.name = "dirty-rate";
 	c->wss.name = "wss";
@@ -236,7 +237,14 @@ static int setup(struct mig_ctx *c)
 	    axis_parse(&c->bw, o->bw, 0, 1u << 20, " (0 = unlimited)") ||
 	    axis_parse(&c->dt, o->downtime, 1, 3600000, ""))
 		return -1;
-	return split_runners(c) || check_spec(o) ? -1 : 0;
+	if (split_runners(c) || check_spec(o))
+		return -1;
+	/* An unavailable runner would fail every point: say so once, now. */
+	if (hvb_cmd_runners_available(o->runner_list, o->image, o->guest_mem, err, sizeof(err))) {
+		hvb_err("migrate: %s", err);
+		return -1;
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------ one point */
@@ -600,6 +608,13 @@ static int finish(struct mig_ctx *c)
 	return c->points_failed ? HVB_EXIT_FAILURE : HVB_EXIT_SUCCESS;
 }
 
+static void free_runners(struct mig_ctx *c)
+{
+	for (unsigned i = 0; i < c->n_runners; i++)
+		free((char *)c->runners[i]);
+	free(c->runner_names);
+}
+
 static int migrate_main(int argc, char **argv)
 {
 	struct mig_opts o = { .rates = "8,64", .wss = "16", .bw = "0", .downtime = "30",
@@ -612,11 +627,14 @@ static int migrate_main(int argc, char **argv)
 
 	if ((r = parse(argc, argv, &o)))
 		return r > 0 ? HVB_EXIT_SUCCESS : HVB_EXIT_USAGE;
-	if (setup(&c))
+	if (setup(&c)) {
+		free_runners(&c);
 		return HVB_EXIT_USAGE;
+	}
 	hvb_cmd_signals(on_signal);
 	hvb_run_id_make(run_id, sizeof(run_id));
 	if (hvb_cmd_sink_open(&c.sink, o.out, run_id)) {
+		free_runners(&c);
 		return HVB_EXIT_FAILURE;
 	}
 	meta_start(&c, argc, argv);
@@ -624,9 +642,7 @@ static int migrate_main(int argc, char **argv)
 		o.runner_list);
 	run_grid(&c);
 	r = finish(&c);
-	for (unsigned i = 0; i < c.n_runners; i++)
-		free((char *)c.runners[i]);
-	free(c.runner_names);
+	free_runners(&c);
 	return r;
 }
 

@@ -8,7 +8,8 @@
 #   - QEMU points get migrate.guest_downtime_ms too (from the heartbeat)
 #   - a point whose run fails (a working set above half the guest's RAM) is
 #     a failed row saying why, and the grid goes on
-#   - native and xen-pvh are refused with exit 2 before anything runs
+#   - native and xen-pvh, and a runner unavailable here, are refused with
+#     exit 2 before anything runs
 #   - Ctrl-C mid-grid: exit 130, the run interrupted, what was measured kept.
 # Correctness only: no figure is compared with a time.
 set -u
@@ -37,6 +38,10 @@ mig native --runner native
 mig xen --runner kvm,xen-pvh
 [ "$rc" = 2 ] && err_has xen 'xen-pvh: not yet' && [ -z "$dir" ] &&
 	ok "xen-pvh is refused with exit 2 (not yet, with why)" || not_ok "xen-pvh is refused" "$(show xen)"
+HVB_GUEST_IMAGE=$tmp/no-such-image mig noimg --runner kvm
+[ "$rc" = 2 ] && err_has noimg "runner 'kvm' is not available here: cannot open guest image" &&
+	[ -z "$dir" ] && ok "an unavailable runner is refused once, with exit 2, before any run" ||
+	not_ok "an unavailable runner is refused before any run" "$(show noimg)"
 mig zero --runner kvm --dirty-rate 0
 [ "$rc" = 2 ] && err_has zero 'dirty-rate.*at least 1 MiB/s' &&
 	ok "--dirty-rate 0 is refused saying the lowest rate" || not_ok "--dirty-rate 0 refused" "$(show zero)"
