@@ -62,7 +62,10 @@ static char **child_argv(const struct hvb_cap_vm *vm, const struct hvb_cap_child
 			   : xstrdup("--reps=" BACKGROUND_REPS);
 	v[n++] = xasprintf("--out=%s", vm->dir);
 	v[n++] = xasprintf("--vcpus=%u", a->vcpus);
-	v[n++] = xasprintf("--cpus=%s", vm->cpus);
+	if (vm->cpus) /* hvbench migrate leaves placement to run */
+		v[n++] = xasprintf("--cpus=%s", vm->cpus);
+	if (a->batches)
+		v[n++] = xasprintf("--batches=%u", a->batches);
 	v[n++] = xasprintf("--timeout=%g", a->timeout_s);
 	if (a->quick)
 		v[n++] = xstrdup("--quick");
@@ -235,8 +238,11 @@ static void progress(const struct hvb_cap_step_run *run, unsigned step_no, const
 {
 	unsigned s = (unsigned)(hvb_cap_now() - run->started_s);
 
-	hvb_progress("step %u (N=%u): %s: %u of %u VMs running, elapsed %u:%02u", step_no, run->n,
-		     what, count_running(run, false), run->n, s / 60, s % 60);
+	if (run->label)
+		hvb_progress("%s: running, elapsed %u:%02u", run->label, s / 60, s % 60);
+	else
+		hvb_progress("step %u (N=%u): %s: %u of %u VMs running, elapsed %u:%02u", step_no,
+			     run->n, what, count_running(run, false), run->n, s / 60, s % 60);
 }
 
 /* One pass of the watch loop: costs, reaping, progress. */

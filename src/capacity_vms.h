@@ -27,7 +27,7 @@ struct hvb_cap_vm {
 	bool probe;           /* runs the probe workload (else background) */
 	const char *workload; /* what it runs */
 	char *dir;            /* its --out directory (the child's run is inside) */
-	char *cpus;           /* its --cpus list */
+	char *cpus;           /* its --cpus list (NULL: none given) */
 	pid_t pid;            /* 0 before start / when it could not start */
 	bool running;         /* started and not ended */
 	bool reaped;          /* waited for (wait_status, ru valid) */
@@ -53,6 +53,7 @@ struct hvb_cap_child_args {
 				* workload takes K (hvb_cap_param_for); NULL: none */
 	double timeout_s;      /* --timeout of each child job */
 	bool no_cpu_lock;      /* --no-cpu-lock: the capacity run holds no lock */
+	unsigned batches;      /* --batches of each child (0: run's default) */
 };
 
 struct hvb_cap_step_run {
@@ -63,6 +64,7 @@ struct hvb_cap_step_run {
 	bool interrupted;       /* a stop request arrived while it ran */
 	bool timed_out;         /* the probes outlived the step limit: killed */
 	unsigned not_started;   /* children that could not be started */
+	const char *label;      /* progress names the run so (NULL: "step K (N=n)") */
 };
 
 /*

@@ -25,6 +25,7 @@
 #include "capacity_search.h"
 #include "capacity_vms.h"
 #include "cmd.h"
+#include "cmd_meta.h"
 #include "config.h"
 #include "cpulock.h"
 #include "harness.h"
@@ -132,24 +133,17 @@ static int check_probe(const char *probe)
 /* The runner must exist and be available here (hvb_select_runners says why not). */
 static int check_runner(const struct cap_opts *o)
 {
-	struct hvb_selection sel = { 0 };
-	struct hvb_config cfg;
 	char err[512];
-	int r = -1;
 
 	if (strchr(o->runner, ',')) {
 		hvb_err("capacity: --runner: one runner per capacity run ('%s')", o->runner);
 		return -1;
 	}
-	if (hvb_config_load(&cfg, o->image, err, sizeof(err)) ||
-	    hvb_config_guest_mem(&cfg, o->guest_mem, err, sizeof(err)) ||
-	    hvb_select_runners(o->runner, &cfg, &sel, err, sizeof(err)))
+	if (hvb_cmd_runners_available(o->runner, o->image, o->guest_mem, err, sizeof(err))) {
 		hvb_err("capacity: %s", err);
-	else
-		r = 0;
-	hvb_selection_free(&sel);
-	hvb_config_free(&cfg);
-	return r;
+		return -1;
+	}
+	return 0;
 }
 
 static int allowed_cpus(struct cap_ctx *c)
@@ -471,40 +465,17 @@ static int measure_step(void *arg, unsigned n, struct hvb_cap_verdict *v)
 
 /* ------------------------------------------------------------ the run */
 
-static void utc_now(struct hvb_sink *sink, const char *key)
-{
-	char buf[32];
-	time_t now = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&now, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	hvb_sink_meta(sink, key, buf);
-}
-
-static char *command_line(int argc, char **argv)
-{
-	char *cmd = xstrdup("hvbench");
-
-	for (int i = 0; i < argc; i++) {
-		char *t = xasprintf("%s %s", cmd, argv[i]);
-		free(cmd);
-		cmd = t;
-	}
-	return cmd;
-}
-
 static void meta_start(struct cap_ctx *c, int argc, char **argv)
 {
 	const struct cap_opts *o = c->o;
-	char *cmd = command_line(argc, argv), *bg = xstrdup("");
+	char *cmd = hvb_cmd_line(argc, argv), *bg = xstrdup("");
 
 	for (size_t i = 0; i < c->n_bg; i++) {
 		char *t = xasprintf("%s%s%s", bg, i ? "," : "", c->bg[i]);
 		free(bg);
 		bg = t;
 	}
-	utc_now(c->sink, "started_utc");
+	hvb_cmd_meta_utc(c->sink, "started_utc");
 	hvb_meta_host(c->sink);
 	hvb_sink_meta(c->sink, "command_line", cmd);
 	hvb_sink_meta(c->sink, "cpu_lock", c->lock_desc);
@@ -553,7 +524,7 @@ static void meta_end(struct cap_ctx *c, const struct hvb_cap_result *r)
 	hvb_sink_metaf(c->sink, "overcommit", "%s", c->overcommitted ?
 			       "yes: some steps ran more vCPUs than host CPUs (capacity.n<N>.overcommit)"
 						      : "no");
-	utc_now(c->sink, "finished_utc");
+	hvb_cmd_meta_utc(c->sink, "finished_utc");
 	if (c->stopped_at[0])
 		hvb_sink_meta(c->sink, "interrupted_at", c->stopped_at);
 }
@@ -732,7 +703,7 @@ static int lock_cpus(struct cap_ctx *c, const char *run_id, int argc, char **arg
 {
 	unsigned n = (unsigned)(c->o->max_vms * c->o->vcpus);
 	char err[2048];
-	struct hvb_cpulock_who who = { .command = command_line(argc, argv) };
+	struct hvb_cpulock_who who = { .command = hvb_cmd_line(argc, argv) };
 	int r;
 
 	if (c->o->no_cpu_lock) {
@@ -768,18 +739,13 @@ static int capacity_main(int argc, char **argv)
 		free(bg);
 		return HVB_EXIT_USAGE;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
-	signal(SIGPIPE, SIG_IGN);
+	hvb_cmd_signals(on_signal);
 	hvb_run_id_make(run_id, sizeof(run_id));
 	if ((r = lock_cpus(&c, run_id, argc, argv))) {
 		free(bg);
 		return r;
 	}
-	if ((e = hvb_sink_open(&c.sink, o.out, run_id))) {
-		hvb_err("cannot create the result directory %s/%s: %s (choose another with --out)",
-			o.out, run_id, strerror(-e));
+	if (hvb_cmd_sink_open(&c.sink, o.out, run_id)) {
 		hvb_cpulock_release(&c.lock);
 		free(bg);
 		return HVB_EXIT_FAILURE;

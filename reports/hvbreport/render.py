@@ -30,6 +30,7 @@ from .markup import (
 from . import io as io_section
 from . import net as net_section
 from . import capacity as capacity_section
+from . import migration as migration_section
 from . import irq as irq_section
 from . import crosscheck as crosscheck_section
 from . import hosts as hosts_section
@@ -138,6 +139,7 @@ class Report:
         self.irq = irq_section.build(self)  # Interrupts and SMP scaling
         self.crosscheck = crosscheck_section.build(self)  # guest vs host instruments
         self.capacity = capacity_section.build(self)  # hvbench capacity's steps (N VMs)
+        self.migration = migration_section.build(self)  # hvbench migrate's grid points
         self.generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
         self.overhead_plots = []
         self.workload_plots = []
@@ -161,6 +163,8 @@ class Report:
             net_section.plot(p, self)
         if self.capacity:
             capacity_section.plot(p, self)
+        if self.migration:
+            migration_section.plot(p, self)
 
     @property
     def resamples(self):
@@ -1026,9 +1030,9 @@ standard library only) with gnuplot ({esc(rep.plotter.exe if rep.plotter and rep
 
 
 def render_html(rep):
-    body = [header(rep), nav(hosts_section.nav_items(rep) + io_section.nav_items(rep) + net_section.nav_items(rep) + irq_section.nav_items(rep) + crosscheck_section.nav_items(rep) + capacity_section.nav_items(rep)), headline_section(rep), context(rep), hosts_section.html(rep), matrix_section(rep), overhead_section(rep),
+    body = [header(rep), nav(hosts_section.nav_items(rep) + io_section.nav_items(rep) + net_section.nav_items(rep) + irq_section.nav_items(rep) + crosscheck_section.nav_items(rep) + capacity_section.nav_items(rep) + migration_section.nav_items(rep)), headline_section(rep), context(rep), hosts_section.html(rep), matrix_section(rep), overhead_section(rep),
             versus_section(rep), workloads_section(rep), micro_section(rep), chase_section(rep),
-            io_section.html(rep), net_section.html(rep), irq_section.html(rep), crosscheck_section.html(rep)] + ([capacity_section.html(rep)] if rep.capacity else []) + [exits_section(rep), counters_section(rep), problems_section(rep), all_metrics_section(rep),
+            io_section.html(rep), net_section.html(rep), irq_section.html(rep), crosscheck_section.html(rep)] + ([capacity_section.html(rep)] if rep.capacity else []) + ([migration_section.html(rep)] if rep.migration else []) + [exits_section(rep), counters_section(rep), problems_section(rep), all_metrics_section(rep),
             method_section(rep)]
     partial = " [PARTIAL]" if rep.partial_runs else ""
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -1139,6 +1143,7 @@ def render_md(rep):
     out += irq_section.markdown(rep)
     out += crosscheck_section.markdown(rep)
     out += capacity_section.markdown(rep)
+    out += migration_section.markdown(rep)
     if rep.exits:
         out += ["", "## VM exits", "", "Exits per repetition (median) and the largest reasons "
                 "(% of the total; reasons may overlap where the source says so).", ""]

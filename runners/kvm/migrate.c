@@ -355,7 +355,9 @@ static void row(struct kvm_mig *mg, const char *metric, const char *unit, int be
 		       .status = HVB_ST_OK, .note = note);
 }
 
-/* The migration's rows (results/FORMAT.md "Migration runs"). */
+/* The migration's rows (results/FORMAT.md "Migration rows"): the migrate.*
+ * names and units QEMU's runner writes too, so compare and the report line
+ * the two up. */
 static void write_rows(struct kvm_mig *mg)
 {
 	const struct hv_mig_stats *st = &mg->st;
@@ -367,19 +369,19 @@ static void write_rows(struct kvm_mig *mg)
 	snprintf(note, sizeof(note), "%s; %s after %u round(s); reference core, two processes over "
 		 "a unix socket", spec, st->converged ? "converged" : "not converged: round limit",
 		 st->rounds);
-	row(mg, "total_ms", "ms", HVB_LOWER_IS_BETTER, (double)st->total_ns / 1e6, note);
-	row(mg, "downtime_ms", "ms", HVB_LOWER_IS_BETTER, (double)st->downtime_ns / 1e6,
+	row(mg, "migrate.total_ms", "ms", HVB_LOWER_IS_BETTER, (double)st->total_ns / 1e6, note);
+	row(mg, "migrate.downtime_ms", "ms", HVB_LOWER_IS_BETTER, (double)st->downtime_ns / 1e6,
 	    "VMM-measured: the vCPU's stop -> the destination's answer that it runs");
 	if (mg->guest_gap_ns > 0)
-		row(mg, "guest_downtime_ms", "ms", HVB_LOWER_IS_BETTER, mg->guest_gap_ns / 1e6,
+		row(mg, "migrate.guest_downtime_ms", "ms", HVB_LOWER_IS_BETTER, mg->guest_gap_ns / 1e6,
 		    "the guest's largest heartbeat gap in the migrated repetition (req_ns.max)");
-	row(mg, "bytes_sent", "bytes", HVB_LOWER_IS_BETTER, (double)st->bytes_sent, note);
-	row(mg, "rounds", "rounds", HVB_LOWER_IS_BETTER, st->rounds, note);
-	row(mg, "converged", "bool", HVB_HIGHER_IS_BETTER, st->converged, note);
-	row(mg, "final_pages", "pages", HVB_LOWER_IS_BETTER, (double)st->final_pages,
+	row(mg, "migrate.bytes", "bytes", HVB_LOWER_IS_BETTER, (double)st->bytes_sent, note);
+	row(mg, "migrate.rounds", "rounds", HVB_LOWER_IS_BETTER, st->rounds, note);
+	row(mg, "migrate.converged", "bool", HVB_HIGHER_IS_BETTER, st->converged, note);
+	row(mg, "migrate.final_pages", "pages", HVB_LOWER_IS_BETTER, (double)st->final_pages,
 	    "pages sent while the vCPU was stopped");
 	if (dirty_mb_s > 0)
-		row(mg, "dirty_rate_vmm", "MB/s", HVB_HIGHER_IS_BETTER, dirty_mb_s,
+		row(mg, "migrate.dirty_rate_vmm", "MB/s", HVB_HIGHER_IS_BETTER, dirty_mb_s,
 		    "pages found dirty after the pre-copy rounds x 4 KiB / pre-copy time (the "
 		    "dirty log's view of the guest's rate)");
 }

@@ -4,7 +4,7 @@
 # to a second core process during its repetition:
 #   - a low dirty rate, no bandwidth limit: the rows of the guest (from the
 #     destination: lost_pages 0, the heartbeat gaps) and of the migration
-#     (converged 1, rounds, downtime_ms, guest_downtime_ms, bytes_sent)
+#     (migrate.converged 1, .rounds, .downtime_ms, .guest_downtime_ms, .bytes)
 #   - a dirty rate above a 4 MiB/s link with a 1 ms target and 3 rounds:
 #     converged 0 after exactly 3 rounds, still completed and verified
 #   - the destination killed (-9) mid-migration: the cell fails saying it
@@ -32,9 +32,10 @@ HVB_KVM_MIGRATE=dirty=log,downtime_ms=1000,rounds=5,after_ms=200 run conv $RUN $
 [ "$rc" = 0 ] && [ -n "$dir" ] && ok "converging: the run completed" || not_ok "converging: the run completed" "$(show conv)"
 [ "$(metric "$dir" lost_pages)" = 0 ] && ok "the guest verified every page on the destination" ||
 	not_ok "the guest verified every page on the destination" "$(show conv)"
-[ "$(metric "$dir" converged)" = 1 ] && ok "converged = 1 at a low dirty rate" ||
+[ "$(metric "$dir" migrate.converged)" = 1 ] && ok "converged = 1 at a low dirty rate" ||
 	not_ok "converged = 1 at a low dirty rate" "$(show conv)"
-for m in total_ms downtime_ms guest_downtime_ms bytes_sent rounds req_ns.max bandwidth; do
+for m in migrate.total_ms migrate.downtime_ms migrate.guest_downtime_ms migrate.bytes migrate.rounds \
+	migrate.final_pages req_ns.max bandwidth; do
 	[ -n "$(metric "$dir" "$m")" ] && ok "row $m present" || not_ok "row $m present" "$(show conv)"
 done
 grep -q 'verdict: shutdown: on the destination' "$dir/log.txt" 2>/dev/null &&
@@ -45,9 +46,9 @@ check "the run's results are valid" "$PY" tests/lib/check_results.py "$dir"
 
 HVB_KVM_MIGRATE=dirty=log,bw_mib=4,downtime_ms=1,rounds=3,after_ms=200 run noconv $RUN \
 	--param dirty.wss_mib=1 --param dirty.rate=64
-[ "$(metric "$dir" converged)" = 0 ] && ok "above the link: converged = 0" ||
+[ "$(metric "$dir" migrate.converged)" = 0 ] && ok "above the link: converged = 0" ||
 	not_ok "above the link: converged = 0" "$(show noconv)"
-[ "$(metric "$dir" rounds)" = 3 ] && ok "it ended by the round limit (3)" ||
+[ "$(metric "$dir" migrate.rounds)" = 3 ] && ok "it ended by the round limit (3)" ||
 	not_ok "it ended by the round limit (3)" "$(show noconv)"
 [ "$(metric "$dir" lost_pages)" = 0 ] && ok "and still completed by stop-and-copy, verified" ||
 	not_ok "and still completed by stop-and-copy, verified" "$(show noconv)"
