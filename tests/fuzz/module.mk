@@ -42,10 +42,10 @@ FUZZ_SRCS_kvm_trace = $(call fuzz_srcs,kvm_trace.c xentrace.c lathist.c)
 FUZZ_SRCS_records = $(call fuzz_srcs,records.c csvfile.c util.c)
 FUZZ_SRCS_run = $(call fuzz_srcs,results.c csvfile.c util.c)
 FUZZ_SRCS_csv = $(FUZZ_SRCS_run)
-FUZZ_SRCS_virtio_blk = $(call fuzz_srcs,hv/virtio.c hv/virtio_blk.c hv/iothread.c hv/mem.c hv/dev.c hv/exit.c \
+FUZZ_SRCS_virtio_blk = $(call fuzz_srcs,hv/virtio.c hv/virtio_blk.c hv/iothread.c hv/mem.c hv/dev.c hv/exit.c hv/dirty.c \
 	hv/vm.c hv/watchdog.c hv/seccomp.c)
 FUZZ_SRCS_virtio_net = $(call fuzz_srcs,hv/virtio.c hv/virtio_net.c hv/iothread.c hv/vhost_net.c hv/mem.c \
-	hv/dev.c hv/exit.c hv/vm.c hv/watchdog.c hv/seccomp.c)
+	hv/dev.c hv/exit.c hv/dirty.c hv/vm.c hv/watchdog.c hv/seccomp.c)
 
 FUZZ_BINS := $(FUZZ_ALL:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_MKSEEDS := $(FUZZ_DIR)/mkseeds
