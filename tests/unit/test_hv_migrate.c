@@ -356,7 +356,8 @@ struct stream {
 
 static void put(struct stream *s, const void *p, size_t n)
 {
-	memcpy(s->buf + s->n, p, n);
+	if (n) /* an empty section has no payload pointer */
+		memcpy(s->buf + s->n, p, n);
 	s->n += n;
 }
 
