@@ -10,23 +10,12 @@ set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/tap.sh
 O=${O:-build}
-IMAGE=$O/guest/hvbench-guest.elf
-DUMP=$O/tests/guest/hvb-console-dump
+. tests/lib/qemu_guest.sh
 tmp=$(mktemp -d /tmp/hvb-guest-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
-if ! command -v qemu-system-x86_64 >/dev/null; then
-	skip "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)"
-	tap_done
-	exit
-fi
-for f in "$IMAGE" "$DUMP"; do
-	if [ ! -e "$f" ]; then
-		not_ok "$f is built (run make first)"
-		tap_done
-		exit
-	fi
-done
+need_qemu
+need_built
 
 # boot NAME CMDLINE [qemu args...]: serial capture in $tmp/NAME.out,
 # decoded records in $tmp/NAME.rec, QEMU's exit status in $tmp/NAME.rc.

@@ -16,8 +16,7 @@ cd "$(dirname "$0")/../.."
 . tests/lib/tap.sh
 O=${O:-build}
 PY=${PYTHON:-python3}
-IMAGE=$O/guest/hvbench-guest.elf
-DUMP=$O/tests/guest/hvb-console-dump
+. tests/lib/qemu_guest.sh
 NS=hvbtest-net-$$
 TAP=hvbt$$
 GUEST_MAC=02:68:76:62:00:02
@@ -48,13 +47,7 @@ if [ -n "$why_not" ]; then
 	tap_done
 	exit
 fi
-for f in "$IMAGE" "$DUMP"; do
-	if [ ! -e "$f" ]; then
-		not_ok "$f is built (run make first)"
-		tap_done
-		exit
-	fi
-done
+need_built
 
 # The link: a tap whose host side is the responder's interface, no IPv6
 # (no router solicitations on the wire), the guest's MAC a permanent

@@ -18,23 +18,12 @@ cd "$(dirname "$0")/../.."
 . tests/lib/tap.sh
 O=${O:-build}
 PY=${PYTHON:-python3}
-IMAGE=$O/guest/hvbench-guest.elf
-DUMP=$O/tests/guest/hvb-console-dump
+. tests/lib/qemu_guest.sh
 tmp=$(mktemp -d /tmp/hvb-vblk-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
-if ! command -v qemu-system-x86_64 >/dev/null; then
-	skip "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)"
-	tap_done
-	exit
-fi
-for f in "$IMAGE" "$DUMP"; do
-	if [ ! -e "$f" ]; then
-		not_ok "$f is built (run make first)"
-		tap_done
-		exit
-	fi
-done
+need_qemu
+need_built
 
 WORD="virtio_mmio.device=512@0xfeb02e00:47"
 CAPS_BLK=0x1000 # HVB_CAP_BLK
