@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "csvfile.h"
+#include "json_out.h"
 #include "thresholds.h"
 #include "util.h"
 
@@ -435,20 +436,10 @@ static int print_csv(FILE *f, const struct hvb_cmp_result *res)
 
 /* ---------------------------------------------------------------- JSON */
 
+/* lib/json_out's escaping, the one every JSON output of hvbench uses. */
 static void json_str(FILE *f, const char *s)
 {
-	fputc('"', f);
-	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-		if (*c == '"' || *c == '\\')
-			fprintf(f, "\\%c", *c);
-		else if (*c == '\n')
-			fputs("\\n", f);
-		else if (*c < 0x20)
-			fprintf(f, "\\u%04x", *c);
-		else
-			fputc(*c, f);
-	}
-	fputc('"', f);
+	hvb_json_write_string(f, s);
 }
 
 static void json_num(FILE *f, double v)

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "json_out.h"
 #include "results.h"
 #include "stats.h"
 #include "summarize.h"
@@ -447,19 +448,10 @@ static uint64_t cmp_key_hash(const char *runner, const char *workload, const cha
 
 /* ------------------------------------------------------------- JSON */
 
+/* lib/json_out's escaping, the one every JSON output of hvbench uses. */
 static void json_str(FILE *f, const char *s)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
+	hvb_json_write_string(f, s);
 }
 
 /* Shortest of %.15g / %.17g that reads back exactly; null if not finite. */
