@@ -74,6 +74,8 @@ for machine in pc microvm; do
 		check_log "$n" "$what: 8 self-IPIs, each arrived once" "^$st self ok arrived=8/8"
 		check_log "$n" "$what: PING to a halted AP: 8 PINGs there, 8 PONGs back" "^$st ping ok pongs=8/8"
 		check_log "$n" "$what: PING to a spinning AP: 8 PONGs" "^$st ping-spin ok pongs=8/8"
+		check_log "$n" "$what: a PING held at CPU 1 (interrupts off) survives CPU 0's interrupts" \
+			"^$st cross ok held PING answered=1/1"
 		check_log "$n" "$what: 8 timers, each fired once" "^$st timer ok fired=8/8"
 		check_log "$n" "$what: 8 self-IPIs sent with interrupts off, each ended its bounded sti; hlt" \
 			"^$st halt-self ok woken by the self-IPI=8/8"

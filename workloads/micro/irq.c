@@ -128,8 +128,8 @@ static const char *fail_text(const struct hvb_ctx *c, const char *what, uint64_t
 	return st.why;
 }
 
-/* A send of kind k to cpu that did not arrive in WAIT_MS. */
-static void fail_lost(struct hvb_ctx *c, unsigned cpu, enum rt_irq_kind k)
+/* "micro/x: a K to CPU n did not arrive within 1000 ms (lost)" */
+static size_t lost_text(const struct hvb_ctx *c, unsigned cpu, enum rt_irq_kind k)
 {
 	size_t at = rt_text_str(st.why, sizeof(st.why), 0, c->w->name);
 
@@ -137,7 +137,28 @@ static void fail_lost(struct hvb_ctx *c, unsigned cpu, enum rt_irq_kind k)
 	at = rt_text_str(st.why, sizeof(st.why), at, kind_name[k]);
 	at = rt_text_str(st.why, sizeof(st.why), at, " to CPU ");
 	at = rt_text_dec(st.why, sizeof(st.why), at, cpu);
-	rt_text_str(st.why, sizeof(st.why), at, " did not arrive within 1000 ms (lost)");
+	return rt_text_str(st.why, sizeof(st.why), at, " did not arrive within 1000 ms (lost)");
+}
+
+/* A send of kind k to cpu that did not arrive in WAIT_MS. */
+static void fail_lost(struct hvb_ctx *c, unsigned cpu, enum rt_irq_kind k)
+{
+	lost_text(c, cpu, k);
+	rt_fail(c, st.why);
+}
+
+/* A PONG that did not come back: which leg was lost (did CPU 1 count the
+ * PING?) and what CPU 0's controller holds for the PONG, so a lost
+ * interrupt can be told from a slow one. */
+static void fail_lost_pong(struct hvb_ctx *c, uint64_t pings_before)
+{
+	size_t at = lost_text(c, 0, RT_IRQ_PONG);
+
+	at = rt_text_str(st.why, sizeof(st.why), at,
+			 rt_irq_count(1, RT_IRQ_PING) > pings_before ? "; CPU 1 took the PING"
+								     : "; CPU 1 never took the PING");
+	at = rt_text_str(st.why, sizeof(st.why), at, "; CPU 0's PONG: ");
+	rt_irq_state(st.why, sizeof(st.why), at, RT_IRQ_PONG);
 	rt_fail(c, st.why);
 }
 
@@ -415,12 +436,13 @@ static int setup_ipi_halted(struct hvb_ctx *c, const char **why)
  * handler stamp; false (cell failed) if the PONG never came. */
 static bool ping_pong(struct hvb_ctx *c, uint64_t *took)
 {
-	uint64_t seen = rt_irq_count(0, RT_IRQ_PONG), t0, t1, stamp;
+	uint64_t seen = rt_irq_count(0, RT_IRQ_PONG), pings = rt_irq_count(1, RT_IRQ_PING);
+	uint64_t t0, t1, stamp;
 
 	t0 = rt_tsc_begin();
 	rt_ipi_send(1, RT_IRQ_PING);
 	if (!await(0, RT_IRQ_PONG, seen)) {
-		fail_lost(c, 0, RT_IRQ_PONG);
+		fail_lost_pong(c, pings);
 		return false;
 	}
 	t1 = rt_tsc_end();

@@ -10,6 +10,10 @@
  *   self      each self-IPI arrives exactly once
  *   ping      PING to an idle (halted) AP: one PING there, one PONG back
  *   ping-spin the same to an AP spinning with interrupts on
+ *   cross     a PING held pending at CPU 1 (interrupts off there) while
+ *             CPU 0 takes interrupts of its own arrives once CPU 1 turns
+ *             interrupts on: one CPU's handler never takes another's
+ *             (Xen PV: the pending bitmaps are the domain's)
  *   timer     each one-shot / TSC-deadline timer fires exactly once
  *   halt-self a self-IPI sent with interrupts off ends the bounded halt
  *             (rt_irq_halt_or_timer: sti; hlt / SCHEDOP_block) before its
@@ -204,6 +208,56 @@ static void check_ping(void)
 	ping_rounds("ping-spin");
 	stop_spin = 1;
 	rt_cpu_wait(1);
+}
+
+static volatile uint32_t cross_ready, cross_go;
+
+/* CPU 1 for cross: interrupts off until told, then wait for the PING. */
+static void cross_target(void *arg, unsigned cpu)
+{
+	uint64_t seen = rt_irq_count(cpu, RT_IRQ_PING);
+
+	(void)arg;
+	rt_irq_enable(false);
+	cross_ready = 1;
+	while (!cross_go)
+		__asm__ volatile("pause" ::: "memory");
+	rt_irq_wait(RT_IRQ_PING, seen, false); /* interrupts on while it waits */
+}
+
+static void check_cross(void)
+{
+	uint64_t ping0 = rt_irq_count(1, RT_IRQ_PING), pong0 = rt_irq_count(0, RT_IRQ_PONG);
+	uint64_t self0 = rt_irq_count(0, RT_IRQ_SELF), pings, pongs, selfs;
+
+	if (rt_cpus() < 2)
+		return;
+	cross_ready = cross_go = 0;
+	if (rt_cpu_start(1, cross_target, 0) < 0) {
+		report("cross", false, "started", 0, 1);
+		return;
+	}
+	while (!cross_ready)
+		__asm__ volatile("pause" ::: "memory");
+	rt_ipi_send(1, RT_IRQ_PING); /* held: CPU 1 has interrupts off */
+	settle();
+	for (int i = 0; i < ROUNDS; i++) { /* CPU 0's own upcalls meanwhile */
+		uint64_t seen = rt_irq_count(0, RT_IRQ_SELF);
+
+		rt_ipi_send(0, RT_IRQ_SELF);
+		rt_irq_wait(RT_IRQ_SELF, seen, false);
+	}
+	cross_go = 1;
+	rt_cpu_wait(1);
+	rt_irq_wait(RT_IRQ_PONG, pong0, false);
+	pings = rt_irq_count(1, RT_IRQ_PING) - ping0;
+	pongs = rt_irq_count(0, RT_IRQ_PONG) - pong0;
+	selfs = rt_irq_count(0, RT_IRQ_SELF) - self0;
+	report("cross", pings == 1 && pongs == 1, "held PING answered", pongs, 1);
+	if (pings != 1)
+		report("cross", false, "pings", pings, 1);
+	if (selfs != ROUNDS)
+		report("cross", false, "selfs", selfs, ROUNDS);
 }
 
 static void check_timer(const struct rt_irq_info *info)
@@ -419,6 +473,7 @@ void rt_smp_selftest(void)
 		rt_irq_enable(true);
 		check_self();
 		check_ping();
+		check_cross();
 		check_timer(&info);
 		check_halt_bounded(&info);
 		check_storm(&info);

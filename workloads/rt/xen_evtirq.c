@@ -13,8 +13,10 @@
  *           hvb_pv_evtchn_upcall in guest kernel mode with events masked:
  *           it demultiplexes the shared-info bitmaps of its vCPU
  *           (evtchn_upcall_pending, evtchn_pending_sel, evtchn_pending,
- *           evtchn_mask), clears each pending bit before it counts (a send
- *           after that raises a new upcall, none is lost), stamps the TSC
+ *           evtchn_mask), takes only its own ports (the bitmaps are the
+ *           domain's: another vCPU's pending port is left to it), clears
+ *           each pending bit before it counts (a send after that raises a
+ *           new upcall, none is lost), stamps the TSC
  *           and counts in hvb_irq_counts / hvb_irq_stamps as entry.S's
  *           handlers do, answers PING with PONG.  STORM is never
  *           acknowledged: its port is masked with the bit left pending, so
@@ -131,7 +133,15 @@ static void handle_port(unsigned port, unsigned cpu, uint64_t tsc)
 	uint64_t bit = 1ull << (port % 64);
 	unsigned slot, i;
 
-	if (port >= EVT_PORTS || !port_slot[port] || port_cpu[port] != cpu) {
+	if (port >= EVT_PORTS)
+		return;
+	/* The pending bitmap is the domain's, not the vCPU's: a bit of
+	 * another vCPU's port is that vCPU's to take (as Linux masks the
+	 * word with its per-CPU port mask).  Clearing it here lost a PING
+	 * sent to CPU 1 whenever CPU 0 took an upcall before CPU 1 did. */
+	if (port_slot[port] && port_cpu[port] != cpu)
+		return;
+	if (!port_slot[port]) {
 		__atomic_fetch_and(pending, ~bit, __ATOMIC_SEQ_CST); /* a polled frontend's */
 		return;
 	}
