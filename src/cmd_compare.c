@@ -52,6 +52,8 @@ static const char compare_usage[] =
 	"RUNNER's of the same repetition of the same run (by the median of RUNNER's\n"
 	"repetitions in that run if it lacks that one) and those ratios are compared\n"
 	"(unit ratio; RUNNER's rows are not): what slowed the whole host cancels.\n"
+	"Cells RUNNER has no analogue of (it skipped them, or never writes them:\n"
+	"boot) are compared as absolute values in their own unit, with a warning.\n"
 	"Gate mode (--gate; the default when CI=true, --no-gate turns it off; the\n"
 	"output says which ran and why): every compared metric must be judged.\n"
 	"Too few repetitions, an interval reaching past the threshold without a\n"

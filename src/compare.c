@@ -58,6 +58,11 @@ struct side_key {
 	double *v;
 	long *unit_id; /* dir index * 2^32 + rep: one value per repetition */
 	char *why;     /* --ratio-to: why a directory's values could not be divided */
+	/* --ratio-to: the reference has no analogue of the cell (skipped it,
+	 * or has no row of it), so its values are compared as they are;
+	 * abs_why says why they could not be divided. */
+	bool absolute;
+	char *abs_why;
 };
 
 /* The page size a runner's mem/ workloads workloads ran with on one side. */
@@ -141,7 +146,7 @@ static void side_free(struct side *s)
 	for (size_t i = 0; i < s->n_keys; i++) {
 		struct side_key *k = &s->keys[i];
 		free(k->runner), free(k->workload), free(k->metric), free(k->unit);
-		free(k->v), free(k->unit_id), free(k->why);
+		free(k->v), free(k->unit_id), free(k->why), free(k->abs_why);
 	}
 	free(s->keys);
 	for (size_t i = 0; i < s->n_pages; i++)
@@ -472,24 +477,63 @@ static char *ref_missing(const struct hvb_run *run, const char *ref, const char 
 			 ref, dir, ref, r->workload, r->metric, ref, ref);
 }
 
+/*
+ * Whether the reference has no analogue of r's cell in run: it ran (has
+ * values in the run) but skipped the workload or marked it unsupported,
+ * or has no row of it at all (rows only VM runners write: boot, the bound
+ * of a bare KVM_RUN), or has the workload without r's metric.  A failed
+ * cell of the reference is no such thing: that is a missing value.
+ */
+static bool ref_has_no_analogue(const struct hvb_run *run, const struct ref_rows *ref,
+				const char *name, const struct hvb_sample_row *r)
+{
+	if (!ref->n)
+		return false; /* the reference did not run: nothing says it has none */
+	for (size_t i = 0; i < run->n_samples; i++) {
+		const struct hvb_sample_row *x = &run->samples[i];
+		if (!strcmp(x->runner, name) && !strcmp(x->workload, r->workload) &&
+		    x->status == HVB_ST_FAILED)
+			return false;
+	}
+	return true;
+}
+
+/* A key divided in some of a side's runs and not in dir (or the reverse). */
+static char *mixed_why(const struct hvb_cmp_opts *o, const struct side_key *k, const char *dir)
+{
+	return xasprintf("--ratio-to %s: %s %s is divided by %s's value in some runs of this "
+			 "side and not in %s (%s); measure %s in every run, or leave the "
+			 "workload out (--workload)",
+			 o->ratio_to, k->workload, k->metric, o->ratio_to, dir,
+			 k->absolute ? "divided there" : "no value to divide by there", o->ratio_to);
+}
+
 /* The per-repetition value as compared: r itself, or --ratio-to its ratio
  * to the reference (unit "ratio").  false (with k->why set by the caller
- * from *why) when the ratio is undefined. */
+ * from *why) when the ratio is undefined.  Where the reference has no
+ * analogue of the cell, r itself (*absolute, *why saying why not divided):
+ * a gate then still sees boot_ms and the exits native cannot make, as
+ * absolute values, instead of calling them inconclusive. */
 static bool value_of(const struct hvb_cmp_opts *o, const struct ref_rows *ref,
 		     const struct hvb_run *run, const char *dir, const struct hvb_sample_row *r,
-		     struct hvb_sample_row *x, size_t *n_by_median, char **why)
+		     struct hvb_sample_row *x, size_t *n_by_median, char **why, bool *absolute)
 {
 	double div;
 	bool by_median;
 
 	*x = *r;
 	*why = NULL;
+	*absolute = false;
 	if (!o->ratio_to)
 		return true;
 	x->unit = "ratio";
 	if (ref_divisor(ref, r, &div, &by_median)) {
 		*why = ref_missing(run, o->ratio_to, dir, r);
-		return false;
+		if (!ref_has_no_analogue(run, ref, o->ratio_to, r))
+			return false;
+		x->unit = r->unit;
+		*absolute = true;
+		return true;
 	}
 	if (!(div > 0)) {
 		*why = xasprintf("--ratio-to %s: %s's %s %s is %g in %s: the ratio is undefined",
@@ -558,13 +602,21 @@ static int side_read_dir(struct side *s, size_t dir_i, const char *dir,
 		/* --ratio-to: the reference divides the others, it is not compared */
 		if (o->ratio_to && !strcmp(row->runner, o->ratio_to))
 			continue;
-		bool have = value_of(o, &ref, &run, dir, row, &x, &n_by_median, &why);
+		bool absolute, have = value_of(o, &ref, &run, dir, row, &x, &n_by_median, &why,
+					       &absolute);
 		k = side_find(s, key_runner, row->workload, row->metric);
-		if (!k)
+		if (!k) {
 			k = side_add(s, &x, key_runner);
-		if (have)
+			k->absolute = absolute;
+		}
+		if (have && k->absolute != absolute) /* a ratio in one run, not in another */
+			have = false, why = why ? why : mixed_why(o, k, dir);
+		if (have) {
 			r = key_push(k, &x, dir_i, dir, s->name, err, len);
-		else if (!k->why)
+			if (why && !k->abs_why)
+				k->abs_why = why, why = NULL;
+			free(why);
+		} else if (!k->why)
 			k->why = why;
 		else
 			free(why);
@@ -686,7 +738,8 @@ static int merge_sides(struct side *base, struct side *cand, bool paired,
 		struct hvb_cmp_row *row;
 		bool failed;
 
-		if (b && (strcmp(a->unit, b->unit) || a->better != b->better)) {
+		if (b && a->absolute == b->absolute &&
+		    (strcmp(a->unit, b->unit) || a->better != b->better)) {
 			fail(err, len,
 			     "%s %s %s: base has unit '%s' (%s is better), cand has '%s' (%s is "
 			     "better); the results are not comparable",
@@ -711,6 +764,8 @@ static int merge_sides(struct side *base, struct side *cand, bool paired,
 		}
 		if (b && (a->why || b->why)) /* --ratio-to could not divide */
 			set_undividable(row, a->why ? a->why : b->why);
+		else if (b && a->absolute != b->absolute) /* divided on one side only */
+			set_undividable(row, a->absolute ? a->abs_why : b->abs_why);
 	}
 	for (size_t i = 0; i < cand->n_keys; i++) {
 		struct side_key *b = &cand->keys[i];
@@ -1012,6 +1067,39 @@ static int thresholds_load(struct hvb_cmp_result *res, const char *path, char *e
 	return r;
 }
 
+/* --ratio-to: which workloads were compared as absolute values (the
+ * reference has no analogue), said once so no reader takes them as ratios. */
+static void absolute_warn(const struct side *sb, const struct side *sc,
+			  const struct hvb_cmp_opts *o, struct hvb_cmp_result *res)
+{
+	struct name_set wl = { 0 };
+	const struct side *sides[] = { sb, sc };
+	size_t len = 1;
+	char *list;
+
+	for (size_t i = 0; i < 2; i++)
+		for (size_t j = 0; j < sides[i]->n_keys; j++)
+			if (sides[i]->keys[j].absolute && !sides[i]->keys[j].why)
+				name_set_add(&wl, sides[i]->keys[j].workload);
+	if (!wl.n)
+		return;
+	for (size_t i = 0; i < wl.n; i++)
+		len += strlen(wl.v[i]) + 2;
+	list = xmalloc(len);
+	list[0] = '\0';
+	for (size_t i = 0; i < wl.n; i++) {
+		strcat(list, i ? ", " : "");
+		strcat(list, wl.v[i]);
+		free(wl.v[i]);
+	}
+	free(wl.v);
+	warning_add(res, xasprintf("--ratio-to %s: %s has no analogue of %s (no row, or skipped): "
+				   "their metrics are compared as absolute values, in their own "
+				   "units, not as ratios to %s",
+				   o->ratio_to, o->ratio_to, list, o->ratio_to));
+	free(list);
+}
+
 int hvb_cmp_dirs(const char *const *base, size_t n_base, const char *const *cand, size_t n_cand,
 		 const struct hvb_cmp_opts *o, struct hvb_cmp_result *res, char *err,
 		 size_t errlen)
@@ -1067,6 +1155,8 @@ int hvb_cmp_dirs(const char *const *base, size_t n_base, const char *const *cand
 	}
 	if (!r)
 		r = merge_sides(&sb, &sc, o->paired, res, err, errlen);
+	if (!r && o->ratio_to)
+		absolute_warn(&sb, &sc, o, res);
 	if (!r) {
 		for (size_t i = 0; i < res->n_rows; i++)
 			hvb_cmp_row_eval(&res->rows[i], o);

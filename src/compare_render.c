@@ -156,8 +156,9 @@ static void print_legend(FILE *f, const struct hvb_cmp_result *res, const struct
 		emph, emph);
 	if (o->ratio_to)
 		fprintf(f, "%sratio to %s:%s each value is the runner's over %s's in the same "
-			   "repetition of the same run (unit ratio); %s itself is not compared\n",
-			emph, o->ratio_to, emph, o->ratio_to, o->ratio_to);
+			   "repetition of the same run (unit ratio; another unit: %s has no "
+			   "analogue, absolute values); %s itself is not compared\n",
+			emph, o->ratio_to, emph, o->ratio_to, o->ratio_to, o->ratio_to);
 	if (o->paired)
 		fprintf(f, "%spaired:%s the slowdown is the median of the per-pair slowdowns; "
 			   "* base and cand medians are unpaired, for reference: their "

@@ -164,6 +164,18 @@ check "a repetition native lacks: divided by the median of native's, said, the r
 	sh -c "grep -qF '1 value(s) of $(fx nonative) divided by the median of native'\''s repetitions in that run' '$tmp/nat_r.err' && grep -qE '^kvm +micro/cpuid +ns_per_op +ratio .* no change' '$tmp/nat_r.out'"
 cmp nat_ng --ratio-to native "$BASE" "$(fx nonative)"
 check "... without the gate: exit 0" [ $rc -eq 0 ]
+# Cells native has no analogue of (skipped, or no row at all: boot) on both
+# sides are compared as absolute values, said once, and gated.
+"$PYTHON" "$G/make_gate.py" --noanalogue "$tmp/na" >/dev/null
+cmp na_r --gate --ratio-to native "$tmp"/na/base/* "$tmp"/na/cand/*
+check "no analogue on both sides: boot_ms and cpu/sha256 compared absolute (ms, ns), all judged, exit 0" \
+	sh -c "[ $rc -eq 0 ] && grep -qE '^kvm +boot +boot_ms +ms .* no change' '$tmp/na_r.out' && grep -qE '^kvm +cpu/sha256 +ns_per_op +ns .* no change' '$tmp/na_r.out' && grep -qE '^kvm +micro/cpuid +ns_per_op +ratio .* no change' '$tmp/na_r.out'"
+check "... a warning names them as absolute values, not ratios" \
+	grep -qF -- '--ratio-to native: native has no analogue of cpu/sha256, boot (no row, or skipped): their metrics are compared as absolute values' "$tmp/na_r.err"
+"$PYTHON" "$G/make_gate.py" --noanalogue "$tmp/nv" --cand-vm 1.2 >/dev/null
+cmp nv_r --gate --ratio-to native "$tmp"/nv/base/* "$tmp"/nv/cand/*
+check "... kvm 20% slower: boot_ms and cpu/sha256 regress as absolute values (exit 1)" \
+	sh -c "[ $rc -eq 1 ] && grep -qE '^kvm +boot +boot_ms +ms .* 1\.200× slower .* regression' '$tmp/nv_r.out' && grep -qE '^kvm +cpu/sha256 +ns_per_op +ns .* 1\.200× slower .* regression' '$tmp/nv_r.out'"
 cmp cross --ratio-to native --base-runner kvm --cand-runner native "$BASE" "$(fx same)"
 check "--ratio-to with --base-runner: refused (exit 2)" \
 	sh -c "[ $rc -eq 2 ] && grep -qF 'do not go together' '$tmp/cross.err'"
