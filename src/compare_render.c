@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compare_context.h"
 #include "csvfile.h"
 #include "json_out.h"
 #include "thresholds.h"
@@ -110,7 +111,14 @@ static void row_cells(const struct hvb_cmp_row *r, struct cells *c)
 			 r->threshold_line);
 	else
 		snprintf(c->s[C_THRESH], sizeof(c->s[0]), "%g%% (default)", r->threshold * 100);
-	hvb_strlcpy(c->s[C_VERDICT], hvb_verdict_name(r->verdict), sizeof(c->s[0]));
+	/* a changed workload's verdict is not the hypervisor's: say so on the row */
+	if (r->not_comparable)
+		hvb_strlcpy(c->s[C_VERDICT], "not comparable (params)", sizeof(c->s[0]));
+	else if (r->params)
+		snprintf(c->s[C_VERDICT], sizeof(c->s[0]), "%s (params differ)",
+			 hvb_verdict_name(r->verdict));
+	else
+		hvb_strlcpy(c->s[C_VERDICT], hvb_verdict_name(r->verdict), sizeof(c->s[0]));
 }
 
 /* Width on a terminal: UTF-8 continuation bytes take no column (×). */
@@ -210,6 +218,19 @@ static void print_notes(FILE *f, const struct hvb_cmp_result *res, const char *b
 		head = true;
 		fprintf(f, "%s%s %s %s: %s: %s\n", bullet, r->runner, r->workload, r->metric,
 			hvb_verdict_name(r->verdict), r->why);
+	}
+	head = false;
+	for (size_t i = 0; i < res->n_rows; i++) {
+		const struct hvb_cmp_row *r = &res->rows[i];
+		if (!r->params || r->not_comparable || (i && res->rows[i - 1].params &&
+							!strcmp(res->rows[i - 1].runner, r->runner) &&
+							!strcmp(res->rows[i - 1].workload, r->workload)))
+			continue;
+		if (!head)
+			fprintf(f, "\nparams differ (the verdict measures the changed workload, not "
+				   "the hypervisor):\n");
+		head = true;
+		fprintf(f, "%s%s %s: %s\n", bullet, r->runner, r->workload, r->params);
 	}
 	head = false;
 	for (size_t i = 0; i < res->n_gaps; i++) {
@@ -503,6 +524,12 @@ static void json_row(FILE *f, const struct hvb_cmp_row *x, bool thresholds)
 		json_str(f, x->why);
 	else
 		fputs("null", f);
+	fputs(", \"params_differ\": ", f);
+	if (x->params)
+		json_str(f, x->params);
+	else
+		fputs("null", f);
+	fprintf(f, ", \"not_comparable\": %s", x->not_comparable ? "true" : "false");
 	if (thresholds) {
 		char src[40];
 		threshold_source(src, sizeof(src), x);
@@ -536,6 +563,24 @@ static void json_workloads(FILE *f, const struct hvb_cmp_result *res,
 		fputs(i + 1 < res->n_workloads ? "},\n" : "}\n", f);
 	}
 	fputs("  ]\n", f);
+}
+
+/* "params_differ": [{"key", "base", "cand"}]: the workload parameters
+ * (param.* meta keys) that differ between the sides, as the warning names them. */
+static void json_params(FILE *f, const struct hvb_cmp_result *res)
+{
+	fputs("  \"params_differ\": [", f);
+	for (size_t i = 0; i < res->n_params; i++) {
+		const struct hvb_cmp_param *p = &res->params[i];
+		fputs(i ? ", {\"key\": " : "{\"key\": ", f);
+		json_str(f, p->key);
+		fputs(", \"base\": ", f);
+		json_str(f, p->base);
+		fputs(", \"cand\": ", f);
+		json_str(f, p->cand);
+		fputs("}", f);
+	}
+	fputs("],\n", f);
 }
 
 /* "gate": {"on", "why", "inconclusive": [{"what", "why"}]} */
@@ -615,6 +660,7 @@ static void print_json(FILE *f, const struct hvb_cmp_result *res, const struct h
 		json_str(f, res->warnings[i]);
 	}
 	fputs("],\n", f);
+	json_params(f, res);
 	json_gate(f, res, o);
 	fputs("  \"summary\": {", f);
 	for (size_t i = 0; i < ARRAY_SIZE(order); i++)
