@@ -463,6 +463,17 @@ static void json_str(FILE *f, const char *s)
 	hvb_json_write_string(f, s);
 }
 
+/* {"key": "value", ...} of n string pairs */
+static void json_strings(FILE *f, const char *const kv[][2], size_t n)
+{
+	fputc('{', f);
+	for (size_t k = 0; k < n; k++) {
+		fprintf(f, "%s\"%s\": ", k ? ", " : "", kv[k][0]);
+		json_str(f, kv[k][1]);
+	}
+	fputc('}', f);
+}
+
 static void json_num(FILE *f, double v)
 {
 	if (isnan(v) || isinf(v))
@@ -572,13 +583,9 @@ static void json_params(FILE *f, const struct hvb_cmp_result *res)
 	fputs("  \"params_differ\": [", f);
 	for (size_t i = 0; i < res->n_params; i++) {
 		const struct hvb_cmp_param *p = &res->params[i];
-		fputs(i ? ", {\"key\": " : "{\"key\": ", f);
-		json_str(f, p->key);
-		fputs(", \"base\": ", f);
-		json_str(f, p->base);
-		fputs(", \"cand\": ", f);
-		json_str(f, p->cand);
-		fputs("}", f);
+		const char *kv[][2] = { { "key", p->key }, { "base", p->base }, { "cand", p->cand } };
+		fputs(i ? ", " : "", f);
+		json_strings(f, kv, ARRAY_SIZE(kv));
 	}
 	fputs("],\n", f);
 }
@@ -636,12 +643,9 @@ static void print_json(FILE *f, const struct hvb_cmp_result *res, const struct h
 		const char *kv[][2] = { { "side", g->side },         { "runner", g->runner },
 					{ "workload", g->workload }, { "metric", g->metric },
 					{ "status", g->status },     { "reason", g->note } };
-		fputs("    {", f);
-		for (size_t k = 0; k < ARRAY_SIZE(kv); k++) {
-			fprintf(f, "%s\"%s\": ", k ? ", " : "", kv[k][0]);
-			json_str(f, kv[k][1]);
-		}
-		fputs(i + 1 < res->n_gaps ? "},\n" : "}\n", f);
+		fputs("    ", f);
+		json_strings(f, kv, ARRAY_SIZE(kv));
+		fputs(i + 1 < res->n_gaps ? ",\n" : "\n", f);
 	}
 	fputs("  ],\n  \"partial\": [", f);
 	for (size_t i = 0; i < res->n_incomplete; i++) {
