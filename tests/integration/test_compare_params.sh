@@ -65,6 +65,11 @@ check "... the other workloads' rows do not" sh -c "! grep 'cpu/sha256' '$tmp/di
 check "... and a note per runner and workload lists the parameters" \
 	grep -qF "  kvm cpu/sort: param.sort.passes: base '1', cand '4'" "$tmp/diff.out"
 
+compare other --no-gate --workload cpu/sha256 "$tmp/base" "$tmp/cand"
+check "the changed workload left out (--workload): exit 0, the warning still names its parameters" \
+	sh -c "[ $rc -eq 0 ] && grep -qF \"WARNING: workload parameters differ between base and cand: no workload compared (param.sort.passes: base '1', cand '4'\" '$tmp/other.out'"
+check "... and no row is marked" sh -c "! grep -q '(params differ)' '$tmp/other.out'"
+
 compare same "$tmp/base" "$tmp/same"
 check "equal parameters: no such warning, no row marked" \
 	sh -c "! grep -q 'params' '$tmp/same.out' && ! grep -q 'workload parameters' '$tmp/same.err'"
