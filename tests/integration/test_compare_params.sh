@@ -117,6 +117,8 @@ for c in cases:
     else:
         assert f is None, c.attrib
 EOF
+out=$($PY tests/lib/check_junit.py "$tmp/gate.xml" --failures 8 --errors 0)
+check "... the file is valid, 8 failures (the not comparable rows) ($out)" [ "$out" = ok ]
 check "annotations, gate: an ::error per not comparable row" \
 	sh -c "[ \$(grep -c '^::error title=hvbench compare%3A not-comparable .* cpu/sort ' '$tmp/junit.out') -eq 8 ]"
 
