@@ -199,6 +199,10 @@ static const char ab_usage[] =
 	"unless --no-boot, and --workload boot alone runs micro/cpuid and compares boot.\n"
 	"Identical sides are refused unless --aa (an A/A run: the gate must pass on no\n"
 	"change).  Other run options for both go after '--'.\n"
+	"Sides that ran a workload with different parameters (--b-args '--param\n"
+	"crc32c.passes=4', meta param.*) are the change under test: the output names\n"
+	"each parameter with both values and the verdicts stand (compare, which does not\n"
+	"expect it, marks those rows and in gate mode calls them not comparable).\n"
 	"ab holds no CPU lock: each round's run locks its own CPUs, and a round whose\n"
 	"CPU another run holds stops ab with exit 2 (-- --no-cpu-lock: measure anyway).\n"
 	"--ratio-to RUNNER compares, round by round, each runner's ratio to RUNNER\n"
@@ -469,6 +473,8 @@ static int ab_main(int argc, char **argv)
 		return HVB_EXIT_USAGE;
 	/* the two runs of a round share the host's state at that time */
 	o.cmp.opts.paired = !unpaired;
+	/* a --param on one side is the change under test, not a confound */
+	o.cmp.opts.params_expected = true;
 	o.run_workloads = run_workloads(o.cmp.opts.workloads);
 	if (check_gate(&o))
 		return HVB_EXIT_USAGE;

@@ -314,6 +314,92 @@ static void pages_compare(const struct side *base, const struct side *cand,
 	}
 }
 
+/* "param.crc32c.passes: base '1', cand '4'" for every differing parameter of
+ * workload (or, NULL, of no compared workload), "; "-separated; NULL if none. */
+static char *params_of(const struct hvb_cmp_result *res, const char *workload)
+{
+	char *list = NULL, *n;
+
+	for (size_t i = 0; i < res->n_params; i++) {
+		const struct hvb_cmp_param *p = &res->params[i];
+		bool of = false;
+		if (workload)
+			of = hvb_cmp_param_of(p->key, workload);
+		else
+			for (size_t r = 0; r < res->n_rows && !of; r++)
+				of = hvb_cmp_param_of(p->key, res->rows[r].workload);
+		if (workload ? !of : of)
+			continue;
+		n = xasprintf("%s%s%s: base '%s', cand '%s'", list ? list : "", list ? "; " : "",
+			      p->key, p->base, p->cand);
+		free(list);
+		list = n;
+	}
+	return list;
+}
+
+/* The warning's list: per compared workload its parameters, then those of
+ * workloads not compared. */
+static char *params_by_workload(const struct hvb_cmp_result *res)
+{
+	char *list = NULL, *n, *of;
+
+	for (size_t i = 0; i < res->n_rows; i++) {
+		const struct hvb_cmp_row *r = &res->rows[i];
+		bool seen = false;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = !strcmp(res->rows[k].workload, r->workload);
+		if (seen || !r->params)
+			continue;
+		n = xasprintf("%s%s%s (%s)", list ? list : "", list ? "; " : "", r->workload,
+			      r->params);
+		free(list);
+		list = n;
+	}
+	if ((of = params_of(res, NULL))) {
+		n = xasprintf("%s%sno workload compared (%s)", list ? list : "", list ? "; " : "",
+			      of);
+		free(list);
+		free(of);
+		list = n;
+	}
+	return list;
+}
+
+/*
+ * Workload parameters (param.* meta keys, `run --param`) that differ
+ * between the sides: a "regression" there is the workload doing more
+ * work.  Named in a warning and on each row of those workloads; ab's
+ * sides differ in them by design (o->params_expected), said as such.
+ */
+static void params_compare(const struct side *base, const struct side *cand,
+			   const struct hvb_cmp_opts *o, struct hvb_cmp_result *res)
+{
+	char *list;
+
+	res->n_params = hvb_cmp_context_params(&base->ctx, &cand->ctx, &res->params);
+	if (!res->n_params)
+		return;
+	for (size_t i = 0; i < res->n_rows; i++)
+		res->rows[i].params = params_of(res, res->rows[i].workload);
+	list = params_by_workload(res);
+	if (o->params_expected)
+		warning_add(res, xasprintf("workload parameters differ between base (A) and cand "
+					   "(B), as the sides were set up (--a-args/--b-args "
+					   "--param, or their builds): %s; the verdicts of these "
+					   "workloads measure that change of the workload",
+					   list));
+	else
+		warning_add(res, xasprintf("workload parameters differ between base and cand: %s; "
+					   "the rows of these workloads measure the changed "
+					   "workload, not the hypervisor (%s; rerun with the same "
+					   "--param on both sides)",
+					   list,
+					   o->gate ? "gate mode: they are not comparable"
+						   : "their verdicts say so"));
+	free(list);
+}
+
 /*
  * A run that did not complete (interrupted, or its writer died) holds only
  * some repetitions: refused unless o->allow_partial, else listed in the
@@ -1017,6 +1103,26 @@ static void row_threshold(struct hvb_cmp_row *row, const struct hvb_cmp_result *
 	row->threshold_line = l ? l->line : 0;
 }
 
+/*
+ * Gate mode, a workload whose parameters differ (compare, not ab): its
+ * figures measure the changed workload, so the gate can judge neither a
+ * regression nor its absence there.  Inconclusive, saying why, keeps exit
+ * 3 (cmd.h: could not be judged) and every output's verdict set as it is.
+ */
+static void row_not_comparable(struct hvb_cmp_row *row)
+{
+	if (!row->not_comparable) {
+		free(row->why);
+		row->why = xasprintf("not comparable: the workload ran with different parameters "
+				     "(%s), so its figures measure the changed workload, not the "
+				     "hypervisor; rerun with the same --param on both sides, or "
+				     "leave it out (--workload)",
+				     row->params);
+		row->not_comparable = true;
+	}
+	row->verdict = HVB_V_INCONCLUSIVE;
+}
+
 void hvb_cmp_finish(struct hvb_cmp_result *res, const struct hvb_cmp_opts *o)
 {
 	double *p = xmalloc((res->n_rows ? res->n_rows : 1) * sizeof(*p));
@@ -1038,6 +1144,9 @@ void hvb_cmp_finish(struct hvb_cmp_result *res, const struct hvb_cmp_opts *o)
 			if (row->q < o->alpha && (up || down))
 				row->verdict = up == lower ? HVB_V_REGRESSION : HVB_V_IMPROVEMENT;
 		}
+		if (o->gate && !o->params_expected && row->params &&
+		    row->verdict != HVB_V_ONLY_BASE && row->verdict != HVB_V_ONLY_CAND)
+			row_not_comparable(row);
 		res->count[row->verdict]++;
 		if (row->verdict != HVB_V_ONLY_BASE && row->verdict != HVB_V_ONLY_CAND &&
 		    (row->n_base < o->min_reps || row->n_cand < o->min_reps))
@@ -1157,6 +1266,8 @@ int hvb_cmp_dirs(const char *const *base, size_t n_base, const char *const *cand
 		r = merge_sides(&sb, &sc, o->paired, res, err, errlen);
 	if (!r && o->ratio_to)
 		absolute_warn(&sb, &sc, o, res);
+	if (!r)
+		params_compare(&sb, &sc, o, res);
 	if (!r) {
 		for (size_t i = 0; i < res->n_rows; i++)
 			hvb_cmp_row_eval(&res->rows[i], o);
@@ -1178,8 +1289,9 @@ void hvb_cmp_result_free(struct hvb_cmp_result *res)
 	for (size_t i = 0; i < res->n_rows; i++) {
 		struct hvb_cmp_row *row = &res->rows[i];
 		free(row->runner), free(row->workload), free(row->metric), free(row->unit);
-		free(row->base), free(row->cand), free(row->why);
+		free(row->base), free(row->cand), free(row->why), free(row->params);
 	}
+	hvb_cmp_params_free(res->params, res->n_params);
 	for (size_t i = 0; i < res->n_gaps; i++) {
 		struct hvb_cmp_gap *g = &res->gaps[i];
 		free(g->runner), free(g->workload), free(g->metric), free(g->status), free(g->note);

@@ -30,6 +30,7 @@
 #define HVB_CMP_DEFAULT_METRICS "ns_per_op,cycles_per_op,bandwidth,ops_per_s,boot_ms"
 
 struct hvb_thresholds;
+struct hvb_cmp_param;
 
 struct hvb_cmp_opts {
 	const char *metrics;   /* comma-separated globs; NULL = the default list */
@@ -68,6 +69,12 @@ struct hvb_cmp_opts {
 	 * "ratio", direction kept); the reference's own rows are not
 	 * compared.  NULL: compare the values themselves. */
 	const char *ratio_to;
+	/* The sides differ in workload parameters (param.* in meta.csv) by
+	 * design: `hvbench ab`, whose B side may inject a change with
+	 * --param.  The output still names them; the verdicts stand, gate
+	 * mode too.  false (compare): in gate mode a workload whose
+	 * parameters differ is not comparable (see struct hvb_cmp_row). */
+	bool params_expected;
 };
 
 /* Defaults: 2%, alpha 0.05, 95%, 10000 iterations, exact up to 20000,
@@ -105,6 +112,13 @@ struct hvb_cmp_row {
 	char *why;              /* reason for inconclusive / one-sided rows, else NULL */
 	double threshold;       /* the minimum effect the verdict used, fraction */
 	long threshold_line;    /* its line in the thresholds file, 0: the default */
+	/* The workload ran with different parameters in base and cand
+	 * ("param.crc32c.passes: base '1', cand '4'"), else NULL: the figures
+	 * measure the workload's change, not the hypervisor's.  In gate mode
+	 * (without params_expected) the row is then not_comparable: verdict
+	 * inconclusive, why "not comparable: ...", and the gate cannot pass. */
+	char *params;
+	bool not_comparable;
 };
 
 /*
@@ -162,6 +176,10 @@ struct hvb_cmp_result {
 	 * (meta page_size) in base and cand. */
 	size_t n_warnings;
 	char **warnings;
+	/* Workload parameters that differ between the sides (compare_context.h),
+	 * each also in warnings and in its workload's rows (row->params). */
+	size_t n_params;
+	struct hvb_cmp_param *params;
 	struct hvb_thresholds *thresholds; /* read from opts->thresholds, or NULL */
 	size_t n_quick;       /* directories that are --quick runs (meta quick=1) */
 	/* Gate mode: what keeps the gate from passing (compare_gate.c fills it). */

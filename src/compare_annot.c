@@ -50,18 +50,19 @@ static void annot_line(FILE *f, enum hvb_ci_outcome out, const char *title, cons
 static void annot_row(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_cmp_row *x,
 		      enum hvb_ci_outcome out, const char *type, const char *gate_why)
 {
-	char fig[512], b[64], c[64], *title, *msg;
+	char fig[512], b[64], c[64], params[600], *title, *msg;
 	/* without a ratio the figures are the reason already */
 	const char *why = gate_why ? gate_why : isnan(x->ratio) ? NULL : x->why;
 
 	hvb_ci_row_figures(fig, sizeof(fig), x);
+	hvb_ci_row_params(params, sizeof(params), x);
 	hvb_ci_value(b, sizeof(b), x->med_base, x->unit);
 	hvb_ci_value(c, sizeof(c), x->med_cand, x->unit);
 	title = xasprintf("hvbench %s: %s %s %s %s", ci->cmd,
 			  type ? type : hvb_verdict_name(x->verdict), x->runner, x->workload,
 			  x->metric);
-	msg = xasprintf("%s; base median %s, cand median %s (%s is better)%s%s", fig, b, c,
-			hvb_better_name(x->better), why ? "; " : "", why ? why : "");
+	msg = xasprintf("%s; base median %s, cand median %s (%s is better)%s%s%s", fig, b, c,
+			hvb_better_name(x->better), why ? "; " : "", why ? why : "", params);
 	annot_line(f, out, title, msg);
 	free(title);
 	free(msg);
@@ -75,7 +76,8 @@ void hvb_annot_print(FILE *f, const struct hvb_ci_opts *ci, const struct hvb_cmp
 		const char *type, *gate_why;
 		enum hvb_ci_outcome out =
 			hvb_ci_row_outcome(res, &res->rows[i], &type, &gate_why);
-		if (out != HVB_CI_PASS)
+		/* a pass of a changed workload says so too (a ::warning) */
+		if (out != HVB_CI_PASS || res->rows[i].params)
 			annot_row(f, ci, &res->rows[i], out, type, gate_why);
 	}
 	for (size_t i = 0; i < res->gate.n; i++)

@@ -148,7 +148,7 @@ enum hvb_ci_outcome hvb_ci_row_outcome(const struct hvb_cmp_result *res,
 		return HVB_CI_FAIL;
 	}
 	if ((it = row_gate_item(res, row))) {
-		*type = "inconclusive";
+		*type = row->not_comparable ? "not-comparable" : "inconclusive";
 		if (gate_why)
 			*gate_why = it->why;
 		return HVB_CI_FAIL;
@@ -173,6 +173,14 @@ static void fmt_interval(char *buf, size_t len, double lo, double hi)
 		snprintf(buf, len, "[no interval]");
 	else
 		snprintf(buf, len, "[%.3g, %.3g]", lo, hi);
+}
+
+void hvb_ci_row_params(char *buf, size_t len, const struct hvb_cmp_row *row)
+{
+	buf[0] = '\0';
+	if (row->params && !row->not_comparable)
+		snprintf(buf, len, "; workload parameters differ (%s): not a hypervisor change",
+			 row->params);
 }
 
 void hvb_ci_row_figures(char *buf, size_t len, const struct hvb_cmp_row *row)

@@ -8,6 +8,7 @@
 #ifndef HVB_COMPARE_CONTEXT_H
 #define HVB_COMPARE_CONTEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "results.h"
@@ -19,6 +20,12 @@ extern const char *const hvb_ctx_runner_keys[];
 struct hvb_cmp_context {
 	size_t n;
 	char **key, **value; /* distinct values of a side joined by " | " */
+	/* What the side's runs selected (meta workloads, names or globs), for
+	 * the param.* keys: a side lacks a parameter only where it ran the
+	 * workload.  ran_any: a run without the key (it may have run any). */
+	size_t n_ran;
+	char **ran;
+	bool ran_any;
 };
 
 /*
@@ -38,6 +45,27 @@ char *hvb_cmp_context_diff(const struct hvb_cmp_context *base, const struct hvb_
 /* A warning (malloc'ed) when one side's runs come from several hosts by
  * host_identity or host_name (a folder of a fleet's runs), else NULL. */
 char *hvb_cmp_context_pooled(const struct hvb_cmp_context *c, const char *side);
+
+/*
+ * A workload parameter (meta param.<short>.<name>, `hvbench run --param`)
+ * whose value differs between base and cand, or that one side recorded
+ * and the other did not although it ran that workload (a run from before
+ * the parameter): the workload itself changed, not what runs it.
+ */
+struct hvb_cmp_param {
+	char *key;         /* param.<short>.<name> */
+	char *base, *cand; /* the sides' values, "(not recorded)" where absent */
+};
+
+/* The parameters that differ (malloc'ed array in *out, in base's key
+ * order, then cand's own); returns how many. */
+size_t hvb_cmp_context_params(const struct hvb_cmp_context *base,
+			      const struct hvb_cmp_context *cand, struct hvb_cmp_param **out);
+
+/* Does a param.<short>.<name> key belong to workload (family/short)? */
+bool hvb_cmp_param_of(const char *key, const char *workload);
+
+void hvb_cmp_params_free(struct hvb_cmp_param *p, size_t n);
 
 void hvb_cmp_context_free(struct hvb_cmp_context *c);
 

@@ -139,6 +139,8 @@ static char *row_why(const struct hvb_cmp_result *res, const struct hvb_cmp_row 
 {
 	char *todo, *why;
 
+	if (r->not_comparable) /* its why says what to do */
+		return xstrdup(r->why);
 	switch (r->verdict) {
 	case HVB_V_REGRESSION:
 	case HVB_V_IMPROVEMENT:

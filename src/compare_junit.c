@@ -125,7 +125,7 @@ static void count_rows(const struct hvb_cmp_result *res, struct junit_counts *n)
 /* The figures a reader of the CI page wants without opening the table. */
 static void case_details(FILE *f, const struct hvb_cmp_row *x)
 {
-	char fig[512], b[64], c[64];
+	char fig[512], b[64], c[64], params[600];
 	/* without a ratio the figures are the reason already */
 	const char *why = isnan(x->ratio) ? NULL : x->why;
 	char *s;
@@ -133,19 +133,21 @@ static void case_details(FILE *f, const struct hvb_cmp_row *x)
 	hvb_ci_value(b, sizeof(b), x->med_base, x->unit);
 	hvb_ci_value(c, sizeof(c), x->med_cand, x->unit);
 	hvb_ci_row_figures(fig, sizeof(fig), x);
+	hvb_ci_row_params(params, sizeof(params), x);
 	s = xasprintf("%s\nbase median %s, cand median %s (%zu and %zu %s%s; %s is better)\n"
-		      "verdict %s%s%s\n",
+		      "verdict %s%s%s%s\n",
 		      fig, b, c, x->n_base, x->n_cand, x->paired ? "pairs" : "repetitions",
 		      x->paired ? ": side medians are unpaired references" : "",
 		      hvb_better_name(x->better), hvb_verdict_name(x->verdict), why ? ": " : "",
-		      why ? why : "");
+		      why ? why : "", params);
 	xml_put(f, s, false);
 	free(s);
 }
 
 static void write_case(FILE *f, const struct hvb_cmp_result *res, const struct hvb_cmp_row *x)
 {
-	char *classname = xasprintf("%s.%s", x->runner, x->workload), msg[1200], fig[512];
+	char *classname = xasprintf("%s.%s", x->runner, x->workload), msg[1800], fig[512];
+	char params[600];
 	const char *type, *gate_why;
 	enum hvb_ci_outcome out = hvb_ci_row_outcome(res, x, &type, &gate_why);
 
@@ -154,15 +156,18 @@ static void write_case(FILE *f, const struct hvb_cmp_result *res, const struct h
 	xml_attr(f, "name", x->metric);
 	fputs(" time=\"0\">\n", f);
 	hvb_ci_row_figures(fig, sizeof(fig), x);
+	hvb_ci_row_params(params, sizeof(params), x);
 	if (gate_why)
-		snprintf(msg, sizeof(msg), "inconclusive (gate): %s%s%s", gate_why,
+		snprintf(msg, sizeof(msg), "%s (gate): %s%s%s", type, gate_why,
 			 isnan(x->ratio) ? "" : "; ", isnan(x->ratio) ? "" : fig);
 	else if (x->why && !isnan(x->ratio))
-		snprintf(msg, sizeof(msg), "%s: %s; %s", hvb_verdict_name(x->verdict), x->why, fig);
+		snprintf(msg, sizeof(msg), "%s: %s; %s%s", hvb_verdict_name(x->verdict), x->why,
+			 fig, params);
 	else if (x->why)
-		snprintf(msg, sizeof(msg), "%s: %s", hvb_verdict_name(x->verdict), x->why);
+		snprintf(msg, sizeof(msg), "%s: %s%s", hvb_verdict_name(x->verdict), x->why,
+			 params);
 	else
-		hvb_strlcpy(msg, fig, sizeof(msg));
+		snprintf(msg, sizeof(msg), "%s%s", fig, params);
 	if (out == HVB_CI_FAIL) {
 		fputs("      <failure", f);
 		xml_attr(f, "message", msg);

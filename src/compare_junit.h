@@ -63,6 +63,11 @@ bool hvb_ci_gate_extra(const struct hvb_cmp_result *res, size_t i);
  * has none. */
 void hvb_ci_row_figures(char *buf, size_t len, const struct hvb_cmp_row *row);
 
+/* "; workload parameters differ (param.crc32c.passes: base '1', cand '4'):
+ * not a hypervisor change" for a row whose workload's parameters differ
+ * and that is not already not_comparable (its why says so), else "". */
+void hvb_ci_row_params(char *buf, size_t len, const struct hvb_cmp_row *row);
+
 /* A median with its unit, "-" when there is none. */
 void hvb_ci_value(char *buf, size_t len, double v, const char *unit);
 

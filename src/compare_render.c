@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compare_context.h"
 #include "csvfile.h"
 #include "json_out.h"
 #include "thresholds.h"
@@ -110,7 +111,14 @@ static void row_cells(const struct hvb_cmp_row *r, struct cells *c)
 			 r->threshold_line);
 	else
 		snprintf(c->s[C_THRESH], sizeof(c->s[0]), "%g%% (default)", r->threshold * 100);
-	hvb_strlcpy(c->s[C_VERDICT], hvb_verdict_name(r->verdict), sizeof(c->s[0]));
+	/* a changed workload's verdict is not the hypervisor's: say so on the row */
+	if (r->not_comparable)
+		hvb_strlcpy(c->s[C_VERDICT], "not comparable (params)", sizeof(c->s[0]));
+	else if (r->params)
+		snprintf(c->s[C_VERDICT], sizeof(c->s[0]), "%s (params differ)",
+			 hvb_verdict_name(r->verdict));
+	else
+		hvb_strlcpy(c->s[C_VERDICT], hvb_verdict_name(r->verdict), sizeof(c->s[0]));
 }
 
 /* Width on a terminal: UTF-8 continuation bytes take no column (×). */
@@ -211,6 +219,19 @@ static void print_notes(FILE *f, const struct hvb_cmp_result *res, const char *b
 		head = true;
 		fprintf(f, "%s%s %s %s: %s: %s\n", bullet, r->runner, r->workload, r->metric,
 			hvb_verdict_name(r->verdict), r->why);
+	}
+	head = false;
+	for (size_t i = 0; i < res->n_rows; i++) {
+		const struct hvb_cmp_row *r = &res->rows[i];
+		if (!r->params || r->not_comparable || (i && res->rows[i - 1].params &&
+							!strcmp(res->rows[i - 1].runner, r->runner) &&
+							!strcmp(res->rows[i - 1].workload, r->workload)))
+			continue;
+		if (!head)
+			fprintf(f, "\nparams differ (the verdict measures the changed workload, not "
+				   "the hypervisor):\n");
+		head = true;
+		fprintf(f, "%s%s %s: %s\n", bullet, r->runner, r->workload, r->params);
 	}
 	head = false;
 	for (size_t i = 0; i < res->n_gaps; i++) {
@@ -443,6 +464,17 @@ static void json_str(FILE *f, const char *s)
 	hvb_json_write_string(f, s);
 }
 
+/* {"key": "value", ...} of n string pairs */
+static void json_strings(FILE *f, const char *const kv[][2], size_t n)
+{
+	fputc('{', f);
+	for (size_t k = 0; k < n; k++) {
+		fprintf(f, "%s\"%s\": ", k ? ", " : "", kv[k][0]);
+		json_str(f, kv[k][1]);
+	}
+	fputc('}', f);
+}
+
 static void json_num(FILE *f, double v)
 {
 	if (isnan(v) || isinf(v))
@@ -504,6 +536,12 @@ static void json_row(FILE *f, const struct hvb_cmp_row *x, bool thresholds)
 		json_str(f, x->why);
 	else
 		fputs("null", f);
+	fputs(", \"params_differ\": ", f);
+	if (x->params)
+		json_str(f, x->params);
+	else
+		fputs("null", f);
+	fprintf(f, ", \"not_comparable\": %s", x->not_comparable ? "true" : "false");
 	if (thresholds) {
 		char src[40];
 		threshold_source(src, sizeof(src), x);
@@ -537,6 +575,20 @@ static void json_workloads(FILE *f, const struct hvb_cmp_result *res,
 		fputs(i + 1 < res->n_workloads ? "},\n" : "}\n", f);
 	}
 	fputs("  ]\n", f);
+}
+
+/* "params_differ": [{"key", "base", "cand"}]: the workload parameters
+ * (param.* meta keys) that differ between the sides, as the warning names them. */
+static void json_params(FILE *f, const struct hvb_cmp_result *res)
+{
+	fputs("  \"params_differ\": [", f);
+	for (size_t i = 0; i < res->n_params; i++) {
+		const struct hvb_cmp_param *p = &res->params[i];
+		const char *kv[][2] = { { "key", p->key }, { "base", p->base }, { "cand", p->cand } };
+		fputs(i ? ", " : "", f);
+		json_strings(f, kv, ARRAY_SIZE(kv));
+	}
+	fputs("],\n", f);
 }
 
 /* "gate": {"on", "why", "inconclusive": [{"what", "why"}]} */
@@ -592,12 +644,9 @@ static void print_json(FILE *f, const struct hvb_cmp_result *res, const struct h
 		const char *kv[][2] = { { "side", g->side },         { "runner", g->runner },
 					{ "workload", g->workload }, { "metric", g->metric },
 					{ "status", g->status },     { "reason", g->note } };
-		fputs("    {", f);
-		for (size_t k = 0; k < ARRAY_SIZE(kv); k++) {
-			fprintf(f, "%s\"%s\": ", k ? ", " : "", kv[k][0]);
-			json_str(f, kv[k][1]);
-		}
-		fputs(i + 1 < res->n_gaps ? "},\n" : "}\n", f);
+		fputs("    ", f);
+		json_strings(f, kv, ARRAY_SIZE(kv));
+		fputs(i + 1 < res->n_gaps ? ",\n" : "\n", f);
 	}
 	fputs("  ],\n  \"partial\": [", f);
 	for (size_t i = 0; i < res->n_incomplete; i++) {
@@ -616,6 +665,7 @@ static void print_json(FILE *f, const struct hvb_cmp_result *res, const struct h
 		json_str(f, res->warnings[i]);
 	}
 	fputs("],\n", f);
+	json_params(f, res);
 	json_gate(f, res, o);
 	fputs("  \"summary\": {", f);
 	for (size_t i = 0; i < ARRAY_SIZE(order); i++)

@@ -7,8 +7,11 @@ metal) and whether the two boots were the same machine (host_identity).
 
 The key lists are the same as `hvbench compare`'s (src/compare_context.c,
 between its "context-keys" markers); tests/report/test_context.py checks
-that they match.
+that they match, and that both name the same differing workload
+parameters (param.* keys, `hvbench run --param`) for the same runs.
 """
+
+import fnmatch
 
 # Meta keys compared as they are.
 CONTEXT_RUN_KEYS = (
@@ -21,6 +24,9 @@ CONTEXT_RUN_KEYS = (
 )
 # Per-runner meta keys: runner.<name>.KEY.
 CONTEXT_RUNNER_KEYS = ("guest_mem_mib", "image_sha256")
+
+# Workload parameters: param.<short>.<name> (results/FORMAT.md).
+PARAM_PREFIX = "param."
 
 HOST_KINDS = ("bare-metal", "xen-dom0", "xen-domU", "nested", "kvm-guest", "vm")
 NOT_RECORDED = "(not recorded)"
@@ -96,6 +102,69 @@ def differences(runs):
     return out
 
 
+def _param_short(key):
+    """The <short> of param.<short>.<name>, or None."""
+    short, dot, _ = key[len(PARAM_PREFIX):].rpartition(".")
+    return short if dot and short else None
+
+
+def _workload_short(name):
+    """"crc32c" of "cpu/crc32c" (and of "crc32c")."""
+    return name.split("/", 1)[-1]
+
+
+def _ran(meta, short):
+    """Did the run select a workload named short after its family?  Its
+    meta workloads entries may be globs (cpu/* in older runs); a run
+    without the key may have run any (as `hvbench compare` has it)."""
+    listed = meta.get("workloads")
+    if listed is None:
+        return True
+    return bool(short) and any(fnmatch.fnmatchcase(short, _workload_short(e))
+                               for e in listed.split(",") if e)
+
+
+def param_differences(runs):
+    """[(key, {run index: value})] for each workload parameter (param.*
+    meta key) whose value is not the same in every run, sorted by key.  A
+    run lacking the key counts as "(not recorded)" only if it ran that
+    workload (a run from before the parameter); a run that did not run it
+    does not count, as in `hvbench compare`."""
+    metas = [_meta(r) for r in runs]
+    out = []
+    for key in sorted({k for m in metas for k in m if k.startswith(PARAM_PREFIX)}):
+        short = _param_short(key)
+        values = {i: m.get(key, NOT_RECORDED) for i, m in enumerate(metas)
+                  if key in m or _ran(m, short)}
+        if len(set(values.values())) > 1:
+            out.append((key, values))
+    return out
+
+
+def param_workloads(runs, key):
+    """The workloads (meta workloads names, sorted) a param key belongs to;
+    [] when the runs list it only under a glob."""
+    short = _param_short(key)
+    return sorted({e for r in runs for e in _meta(r).get("workloads", "").split(",")
+                   if e and "*" not in e and _workload_short(e) == short})
+
+
+def _params_warning(runs):
+    """The warning of param_differences, or None."""
+    diffs = param_differences(runs)
+    if not diffs:
+        return None
+    parts = []
+    for key, vals in diffs:
+        names = ", ".join(param_workloads(runs, key))
+        values = ", ".join(f"run {i + 1} {v}" for i, v in sorted(vals.items()))
+        parts.append(f"{key} ({names}): {values}" if names else f"{key}: {values}")
+    listed = "; ".join(parts)
+    return ("params-diff", "Runs differ in workload parameters",
+            f"{listed}: these workloads' figures measure the changed workload, not the "
+            f"hypervisor (hvbench run --param; compare runs made with the same values)")
+
+
 def same_host(run_a, run_b):
     """True if both runs were on the same machine by host_identity (two
     boots of one machine share it; kernel and memory are not part of it),
@@ -112,7 +181,8 @@ def report_warnings(runs, native_runs):
     a native baseline that is not bare metal (dom0, a domU, a nested host:
     its "native" already carries a hypervisor), and context keys in which the
     runs differ, with whether they are one machine by host_identity (the
-    two-boot workflow: a Linux boot's kvm run beside a Xen boot's run).
+    two-boot workflow: a Linux boot's kvm run beside a Xen boot's run), and
+    workload parameters in which they differ (param_differences).
     native_runs: indices of the runs that have a native series."""
     out = []
     for i in native_runs:
@@ -139,4 +209,7 @@ def report_warnings(runs, native_runs):
                     f"{where}; differing keys: {listed}"))
     elif not (all(ids) and len(set(ids)) == 1):
         out.append(("context-diff", "Runs may not be comparable", where))
+    params = _params_warning(runs)
+    if params:
+        out.append(params)
     return out

@@ -6,9 +6,13 @@ lists are the ones `hvbench compare` uses (src/compare_context.c).
 
 TAP output like test_report.py (tests/run aggregates it)."""
 
+import json
 import os
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -18,6 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hvbreport import context, load  # noqa: E402
 import taplib  # noqa: E402
 
+HVBENCH = os.environ.get("HVBENCH") or os.path.join(ROOT, "build", "hvbench")
 FIX = os.path.join(ROOT, "tests", "fixtures", "results")
 COMPLETE = os.path.join(FIX, "20261126-101500-fixhost-4242")
 TCG = os.path.join(FIX, "20261126-120000-fixhost-4444")
@@ -95,6 +100,90 @@ class TestDifferences(unittest.TestCase):
         self.assertNotIn("runner.native.pinning", diff)
 
 
+# Two runs' workload parameters, every case of the rule at once: passes
+# differs; extra is in B only and A ran sort (counts, "(not recorded)");
+# hops is in B only but A did not run chase-16KiB (does not count); k is in
+# A only and B's workloads are globs (micro/* may be any: counts); blocks
+# is equal.
+PARAMS_A = {"workloads": "cpu/sort,cpu/sha256", "param.sort.passes": "1",
+            "param.sha256.blocks": "8", "param.stream-copy.k": "1"}
+PARAMS_B = {"workloads": "micro/*,cpu/*", "param.sort.passes": "4", "param.sha256.blocks": "8",
+            "param.sort.extra": "7", "param.chase-16KiB.hops": "3"}
+PARAMS_DIFF = ["param.sort.extra", "param.sort.passes", "param.stream-copy.k"]
+
+
+class TestParamDifferences(unittest.TestCase):
+    def test_rule(self):
+        """param_differences: differing values, and keys one run lacks where it ran the workload"""
+        diff = dict(context.param_differences([PARAMS_A, PARAMS_B]))
+        self.assertEqual(sorted(diff), PARAMS_DIFF)
+        self.assertEqual(diff["param.sort.passes"], {0: "1", 1: "4"})
+        self.assertEqual(diff["param.sort.extra"], {0: context.NOT_RECORDED, 1: "7"})
+        self.assertEqual(diff["param.stream-copy.k"], {0: "1", 1: context.NOT_RECORDED})
+
+    def test_no_workloads_key(self):
+        """a run without meta workloads may have run anything: a key it lacks counts"""
+        diff = dict(context.param_differences([{}, {"param.sort.passes": "1"}]))
+        self.assertEqual(diff, {"param.sort.passes": {0: context.NOT_RECORDED, 1: "1"}})
+
+    def test_same(self):
+        """equal parameters, and none at all: no difference"""
+        self.assertEqual(context.param_differences([PARAMS_A, dict(PARAMS_A)]), [])
+        self.assertEqual(context.param_differences([LINUX_BOOT, XEN_BOOT]), [])
+
+    def test_not_context(self):
+        """parameters are not context keys (a warning of their own)"""
+        self.assertEqual(context.differences([dict(LINUX_BOOT, **PARAMS_A),
+                                              dict(LINUX_BOOT, **PARAMS_B)]), [])
+
+    def test_warning(self):
+        """report: the parameters warning names each key, its workload and both values"""
+        w = dict((x[0], x[2]) for x in context.report_warnings([PARAMS_A, PARAMS_B], []))
+        self.assertIn("param.sort.passes (cpu/sort): run 1 1, run 2 4", w["params-diff"])
+        self.assertIn("param.sort.extra (cpu/sort): run 1 (not recorded), run 2 7",
+                      w["params-diff"])
+        self.assertNotIn("hops", w["params-diff"])
+        self.assertIn("not the hypervisor", w["params-diff"])
+        same = context.report_warnings([PARAMS_A, dict(PARAMS_A)], [])
+        self.assertNotIn("params-diff", [x[0] for x in same])
+
+
+def _run_copy(parent, name, extra):
+    """A copy of the COMPLETE fixture as run NAME with meta keys extra (a
+    workloads value replaces the fixture's)."""
+    d = os.path.join(parent, name)
+    shutil.copytree(COMPLETE, d)
+    old = os.path.basename(COMPLETE)
+    for f in os.listdir(d):
+        if f.endswith(".csv"):
+            path = os.path.join(d, f)
+            with open(path) as fh:
+                text = fh.read().replace(old, name)
+            if f == "meta.csv":
+                text = re.sub(r"(?m)^workloads,.*\n", "", text)
+                text += "".join(f'{k},"{v}"\n' for k, v in extra.items())
+            with open(path, "w") as fh:
+                fh.write(text)
+    return d
+
+
+@unittest.skipUnless(os.access(HVBENCH, os.X_OK), f"{HVBENCH} not built (make)")
+class TestParamsAgreeWithCompare(unittest.TestCase):
+    def test_same_keys(self):
+        """hvbench compare and the report name the same differing parameters of the same runs"""
+        with tempfile.TemporaryDirectory() as tmp:
+            a = _run_copy(tmp, "20261126-101500-fixhost-1", PARAMS_A)
+            b = _run_copy(tmp, "20261126-101500-fixhost-2", PARAMS_B)
+            p = subprocess.run([HVBENCH, "compare", "--no-gate", "--format", "json", a, b],
+                               capture_output=True, text=True)
+            self.assertIn(p.returncode, (0, 1), p.stderr)
+            c_keys = {x["key"]: (x["base"], x["cand"]) for x in json.loads(p.stdout)["params_differ"]}
+            py = context.param_differences([load.load_run(a), load.load_run(b)])
+        self.assertEqual(sorted(c_keys), PARAMS_DIFF)
+        self.assertEqual(sorted(c_keys), [k for k, _ in py])
+        self.assertEqual(c_keys, {k: (v[0], v[1]) for k, v in py})
+
+
 class TestSameHost(unittest.TestCase):
     def test_same_host(self):
         """same_host: two boots with one identity yes, another identity no, unknown None"""
@@ -145,7 +234,8 @@ class TestReportWarnings(unittest.TestCase):
 
 
 def main():
-    return taplib.run_classes(TestHostKind, TestDifferences, TestSameHost, TestKeyLists,
+    return taplib.run_classes(TestHostKind, TestDifferences, TestParamDifferences,
+                              TestParamsAgreeWithCompare, TestSameHost, TestKeyLists,
                               TestReportWarnings)
 
 
