@@ -73,45 +73,6 @@ const char *xen_mig_state_str(enum xen_mig_state s)
 	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
 }
 
-/* ------------------------------------------------------------ parameters */
-
-static int env_uint(const char *name, uint64_t max, uint64_t *out, bool *set, char *why,
-		    size_t len)
-{
-	const char *v = getenv(name);
-	char *end;
-
-	if (set)
-		*set = v && *v;
-	if (!v || !*v)
-		return 0;
-	errno = 0;
-	*out = strtoull(v, &end, 10);
-	if (errno || *end || v[0] == '-' || *out > max) {
-		snprintf(why, len, "%s=%s: want a whole number 0-%llu", name, v,
-			 (unsigned long long)max);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-int xen_mig_params_env(struct xen_mig_params *p, bool *on, char *why, size_t len)
-{
-	uint64_t at = 0, bw = 0, lim = 0, dbg = 0;
-
-	memset(p, 0, sizeof(*p));
-	if (env_uint("HVB_XEN_MIGRATE_AT_MS", 3600000, &at, on, why, len) ||
-	    env_uint("HVB_XEN_MIGRATE_BW_MIBS", 1u << 20, &bw, NULL, why, len) ||
-	    env_uint("HVB_XEN_MIGRATE_LIMIT_MS", 3600000, &lim, NULL, why, len) ||
-	    env_uint("HVB_XEN_MIGRATE_DEBUG", 1, &dbg, NULL, why, len))
-		return -EINVAL;
-	p->at_ms = (unsigned)at;
-	p->bw_bytes = bw << 20;
-	p->limit_ms = lim ? (unsigned)lim : XEN_MIG_LIMIT_MS;
-	p->debug = dbg;
-	return 0;
-}
-
 void xen_mig_init(struct xen_mig *m, const struct xen_mig_params *p)
 {
 	memset(m, 0, sizeof(*m));
@@ -145,12 +106,8 @@ struct mig_logger {
 	xentoollog_logger vtable;
 	bool debug;
 	char last_error[300];
-	int iteration;		/* the current "Frames iteration N", -1 none */
-	bool suspended;
+	struct xen_mig_rounds r;
 	uint64_t t_suspended;
-	unsigned rounds;
-	unsigned long round_total, last_round_pages, final_pages;
-	bool has_progress;
 	int ev_fd;		/* "suspended" goes out at once */
 };
 
@@ -193,48 +150,17 @@ static void say(int fd, const char *fmt, ...)
 	}
 }
 
-/* A round ends where the next "Frames iteration" begins (or the
- * suspend): its total is what it sent. */
-static void round_close(struct mig_logger *l)
-{
-	if (l->iteration < 0)
-		return;
-	if (l->suspended)
-		l->final_pages = l->round_total;
-	else {
-		l->rounds++;
-		l->last_round_pages = l->round_total;
-	}
-	l->iteration = -1;
-}
-
 static void mig_logger_progress(xentoollog_logger *lg, const char *context, const char *doing,
 				int percent, unsigned long done, unsigned long total)
 {
 	struct mig_logger *l = (struct mig_logger *)lg;
-	unsigned it;
 
-	(void)context, (void)percent, (void)done;
-	if (!doing)
-		return;
-	l->has_progress = true;
-	if (!strcmp(doing, "Domain now suspended")) {
-		round_close(l);
-		if (!l->suspended) {
-			l->suspended = true;
-			l->t_suspended = mono_ns();
-			say(l->ev_fd, "suspended %" PRIu64, l->t_suspended);
-		}
-		return;
+	(void)context, (void)percent;
+	if (xen_mig_rounds_note(&l->r, doing, total)) {
+		l->t_suspended = mono_ns();
+		say(l->ev_fd, "suspended %" PRIu64, l->t_suspended);
 	}
-	if (sscanf(doing, "Frames iteration %u", &it) != 1)
-		return;
-	if ((int)it != l->iteration) {
-		round_close(l);
-		l->iteration = (int)it;
-	}
-	l->round_total = total;
-	if (l->debug)
+	if (l->debug && doing)
 		fprintf(stderr, "hvb-xen-mig[%d] %.3f: progress: %s %lu/%lu\n", (int)getpid(),
 			(double)mono_ns() / 1e9, doing, done, total);
 }
@@ -254,7 +180,7 @@ static libxl_ctx *child_ctx(struct mig_logger *l, bool debug, int ev_fd)
 	l->vtable.progress = mig_logger_progress;
 	l->vtable.destroy = mig_logger_destroy;
 	l->debug = debug;
-	l->iteration = -1;
+	xen_mig_rounds_init(&l->r);
 	l->ev_fd = ev_fd;
 	if (libxl_ctx_alloc(&ctx, LIBXL_VERSION, 0, &l->vtable))
 		return NULL;
@@ -272,6 +198,22 @@ static void child_setup(const char *comm)
 	signal(SIGTERM, SIG_DFL);
 }
 
+/* A child's start: its name, signals and libxl context (or its end,
+ * saying so on ev). */
+static libxl_ctx *child_start(const char *comm, const char *who, struct mig_logger *l,
+			      bool debug, int ev)
+{
+	libxl_ctx *ctx;
+
+	child_setup(comm);
+	ctx = child_ctx(l, debug, ev);
+	if (!ctx) {
+		say(ev, "error the %s could not open a libxl context", who);
+		_exit(1);
+	}
+	return ctx;
+}
+
 /* The sender: the live save into fd; its verdict on ev. */
 static void __attribute__((noreturn)) sender_main(uint32_t domid, int fd, int ev, bool debug)
 {
@@ -280,23 +222,18 @@ static void __attribute__((noreturn)) sender_main(uint32_t domid, int fd, int ev
 	uint64_t t0;
 	int rc;
 
-	child_setup("hvb-xen-send");
-	ctx = child_ctx(&l, debug, ev);
-	if (!ctx) {
-		say(ev, "error the sender could not open a libxl context");
-		_exit(1);
-	}
+	ctx = child_start("hvb-xen-send", "sender", &l, debug, ev);
 	t0 = mono_ns();
 	say(ev, "start %" PRIu64, t0);
 	rc = libxl_domain_suspend(ctx, domid, fd, LIBXL_SUSPEND_LIVE, NULL);
-	round_close(&l);
+	xen_mig_rounds_end(&l.r);
 	if (rc) {
 		say(ev, "error libxl_domain_suspend failed (libxl error %d): %s", rc,
 		    l.last_error[0] ? l.last_error : "its messages on stderr say why");
 		_exit(1);
 	}
-	say(ev, "saved %u %lu %lu %d", l.rounds, l.last_round_pages, l.final_pages,
-	    l.has_progress);
+	say(ev, "saved %u %lu %lu %d", l.r.rounds, l.r.last_round_pages, l.r.final_pages,
+	    l.r.has_progress);
 	libxl_ctx_free(ctx);
 	_exit(0);
 }
@@ -317,12 +254,7 @@ static void __attribute__((noreturn)) receiver_main(libxl_domain_config *dc, con
 	libxl_ctx *ctx;
 	int rc;
 
-	child_setup("hvb-xen-recv");
-	ctx = child_ctx(&l, debug, ev);
-	if (!ctx) {
-		say(ev, "error the receiver could not open a libxl context");
-		_exit(1);
-	}
+	ctx = child_start("hvb-xen-recv", "receiver", &l, debug, ev);
 	name_with(incoming, sizeof(incoming), name, "incoming");
 	free(dc->c_info.name);
 	dc->c_info.name = strdup(incoming);
@@ -495,16 +427,10 @@ static int ctl_child_read(struct ctl *c, bool sender)
  * have carried since the start. */
 static size_t relay_allowance(const struct ctl *c)
 {
-	uint64_t bw = c->m->p.bw_bytes, el;
-
-	if (!bw || !c->t_start)
+	if (!c->t_start)
 		return MIG_RELAY_BUF;
-	el = mono_ns() - c->t_start;
-	if ((double)bw * (double)el / 1e9 <= (double)c->bytes)
-		return 0;
-	return (size_t)((double)bw * (double)el / 1e9 - (double)c->bytes) < MIG_RELAY_BUF
-		       ? (size_t)((double)bw * (double)el / 1e9 - (double)c->bytes)
-		       : MIG_RELAY_BUF;
+	return xen_mig_allowance(c->m->p.bw_bytes, mono_ns() - c->t_start, c->bytes,
+				 MIG_RELAY_BUF);
 }
 
 /* One step of the relay: -1 when the stream broke. */

@@ -21,21 +21,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "migrate_progress.h"
+
 struct hvb_xl;
-
-#define XEN_MIG_LIMIT_MS     120000 /* default: give up after this long */
-/* libxc's precopy policy (xg_sr_save.c simple_precopy_policy, the one
- * libxl-save-helper uses): stop-and-copy below this many dirty pages, or
- * after XEN_MIG_MAX_ROUNDS rounds whatever is left. */
-#define XEN_MIG_TARGET_PAGES 50
-#define XEN_MIG_MAX_ROUNDS   5
-
-struct xen_mig_params {
-	unsigned at_ms;	   /* start this long after xen_mig_arm */
-	uint64_t bw_bytes; /* the relay's limit, bytes/s; 0: unlimited */
-	unsigned limit_ms; /* give up after this long; 0: XEN_MIG_LIMIT_MS */
-	bool debug;	   /* libxl/libxc messages of all levels on stderr */
-};
 
 enum xen_mig_state {
 	XEN_MIG_IDLE,	 /* not armed yet */
@@ -84,10 +72,6 @@ struct xen_mig {
 	size_t line_len;
 	struct xen_mig_result res;
 };
-
-/* HVB_XEN_MIGRATE_AT_MS (on: *on), _BW_MIBS, _LIMIT_MS, _DEBUG into p:
- * 0, or -EINVAL with why naming the variable. */
-int xen_mig_params_env(struct xen_mig_params *p, bool *on, char *why, size_t len);
 
 void xen_mig_init(struct xen_mig *m, const struct xen_mig_params *p);
 

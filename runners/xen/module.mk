@@ -3,7 +3,7 @@
 # comes from libxen-dev (ci/deps.d/xen); without its headers the runner is
 # built as a stub that says how to get it.  ci/xen/runner-test and
 # tests/xen/test_xen_qemu run the real thing in a Xen dom0 under QEMU.
-HOST_SRCS += runners/xen/xen.c runners/xen/trace.c
+HOST_SRCS += runners/xen/xen.c runners/xen/trace.c runners/xen/migrate_progress.c
 
 # HVB_LIBXL=0 builds the stub even where libxl exists (tests that build).
 HVB_LIBXL ?= $(if $(wildcard /usr/include/libxl.h),1,0)
@@ -23,11 +23,11 @@ $(O)/host/runners/xen/xen-stub.o: runners/xen/xen.c
 	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(O)/xen/hvb-xl: runners/xen/hvb_xl.c runners/xen/xl.c runners/xen/xl.h runners/xen/migrate.c \
-		runners/xen/migrate.h
+		runners/xen/migrate.h runners/xen/migrate_progress.c runners/xen/migrate_progress.h
 	$(call say,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(HOST_LDFLAGS) -o $@ runners/xen/hvb_xl.c runners/xen/xl.c \
-		runners/xen/migrate.c \
+		runners/xen/migrate.c runners/xen/migrate_progress.c \
 		-lxenlight -lxenctrl -lxentoollog -lxenstore
 
 # pvh-hello: 32-bit freestanding PVH guest (tests/xen/pvh-hello/hello.c) in an ELF64 file.

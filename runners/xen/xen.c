@@ -587,7 +587,7 @@ static void xen_mig_rows(const struct xen_mig *m, const struct hvb_out *out, con
 	enum hvb_status ok = done ? HVB_ST_OK : HVB_ST_FAILED;
 	enum hvb_status prog = !done ? HVB_ST_FAILED : r->has_progress ? HVB_ST_OK
 								     : HVB_ST_UNSUPPORTED;
-	bool conv = r->rounds && r->last_round_pages < XEN_MIG_TARGET_PAGES;
+	bool conv = xen_mig_converged(r->rounds, r->last_round_pages);
 	char *note = !done ? xstrdup(r->why) : xasprintf(
 		"%s; %s after %u pre-copy round(s) (libxc's policy: stop-and-copy below %d dirty "
 		"pages or after %d rounds), last round %lu pages, %lu pages sent suspended; the "
