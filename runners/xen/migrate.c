@@ -537,15 +537,18 @@ static int ctl_loop(struct ctl *c)
 	uint64_t limit = c->t_start + (uint64_t)c->m->p.limit_ms * 1000000;
 
 	for (;;) {
+		bool full = c->buf_off < c->buf_len, held = full && !relay_allowance(c);
+		/* Read only into an empty buffer, write only what may go: a
+		 * relay held to its bandwidth sleeps in poll, not spins. */
 		struct pollfd p[6] = {
-			{ .fd = c->src_eof ? -1 : c->src_sock, .events = POLLIN },
-			{ .fd = c->dst_sock, .events = c->buf_off < c->buf_len ? POLLOUT : 0 },
+			{ .fd = c->src_eof || full ? -1 : c->src_sock, .events = POLLIN },
+			{ .fd = c->dst_sock, .events = full && !held ? POLLOUT : 0 },
 			{ .fd = c->snd_ev, .events = POLLIN },
 			{ .fd = c->rcv_ev, .events = POLLIN },
 			{ .fd = c->restored && c->saved && !c->t_go ? c->cmd : -1, .events = POLLIN },
 			{ .fd = xs_fileno(c->xs), .events = POLLIN },
 		};
-		int timeout = c->buf_off < c->buf_len && !relay_allowance(c) ? 2 : 100;
+		int timeout = held ? 2 : 100;
 
 		if (c->unpaused)
 			return 0;
@@ -806,7 +809,8 @@ static enum xen_mig_event event_of(struct xen_mig *m, const char *line)
 	}
 	if (!strncmp(line, "failed ", 7)) {
 		m->state = XEN_MIG_FAILED;
-		snprintf(m->res.why, sizeof(m->res.why), "%s", line + 7);
+		snprintf(m->res.why, sizeof(m->res.why), "%s%s%s", line + 7,
+			 m->runner_why[0] ? "; the runner stopped it: " : "", m->runner_why);
 		return XEN_MIG_EV_FAILED;
 	}
 	return XEN_MIG_EV_NONE;

@@ -68,6 +68,7 @@ struct xen_mig {
 	uint32_t src_domid;
 	char name[64];	 /* the domain's name */
 	bool dst_console; /* hvb_xl_run reads the destination's console */
+	char runner_why[256]; /* the runner's own reason to stop it (no console) */
 	char line[1024]; /* a partial event line */
 	size_t line_len;
 	struct xen_mig_result res;

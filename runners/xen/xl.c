@@ -58,7 +58,6 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-
 const char *hvb_xl_end_str(enum hvb_xl_end end)
 {
 	static const char *const names[] = {
@@ -453,7 +452,7 @@ static int mig_switch_console(struct hvb_xl *xl, const struct hvb_xl_cfg *cfg, i
 	if (n < 0)
 		return n;
 	if (console_open(xl, m->res.dst_domid, &fd, err, sizeof(err))) {
-		snprintf(m->res.why, sizeof(m->res.why), "migration failed: %s", err);
+		snprintf(m->runner_why, sizeof(m->runner_why), "%s", err);
 		close(m->cmd_fd);
 		m->cmd_fd = -1;
 		return 0;
