@@ -174,7 +174,8 @@ static int parse(int argc, char **argv, struct mig_opts *o)
 			 "(default 2)"),
 		OPT_UINT("rounds", 0, &o->rounds, 1, 1000, "N",
 			 "pre-copy rounds at most (kvm: then stop-and-copy, converged 0; QEMU: "
-			 "cancelled, converged 0) (default 10)"),
+			 "cancelled, converged 0; xen-pvh: not applied, libxc stops at 5) "
+			 "(default 10)"),
 		OPT_UINT("after-ms", 0, &o->after_ms, 0, 3600000, "MS",
 			 "start the migration this long into the run (kvm: into migrate/dirty's "
 			 "repetition; QEMU: after the guest's HELLO; xen-pvh: into the repetition) "
@@ -182,8 +183,8 @@ static int parse(int argc, char **argv, struct mig_opts *o)
 		OPT_STR("dirty-log", 0, &o->dirty, "log|clear|ring",
 			"kvm's dirty tracking (default log)"),
 		OPT_UINT("batches", 0, &o->batches, 1, HVB_MAX_BATCHES, "N",
-			 "migrate/dirty's batches of 100 ms per run: the repetition must outlast "
-			 "the migration (default 40)"),
+			 "migrate/dirty's batches (of --batch-ms) per run: the repetition must "
+			 "outlast the migration (default 40)"),
 		OPT_UINT("batch-ms", 0, &o->batch_ms, 10, 10000, "MS",
 			 "schedule of one batch, migrate/dirty's dirty.batch_ms: the repetition "
 			 "lasts --batches x this; raise it where a migration is slow (Xen under "
