@@ -52,7 +52,7 @@ struct mig_axis {
 
 struct mig_opts {
 	const char *runner_list, *rates, *wss, *bw, *downtime, *out, *guest_mem, *image, *dirty;
-	uint64_t reps, batches, rounds, after_ms;
+	uint64_t reps, batches, batch_ms, rounds, after_ms;
 	double timeout_s;
 	bool no_cpu_lock;
 };
@@ -75,7 +75,9 @@ static const char mig_usage[] =
 	"Live migration cost over a grid: for every runner and point (dirty rate x\n"
 	"working set x bandwidth x downtime target) and repetition, one `hvbench run\n"
 	"--workload migrate/dirty` whose guest is migrated once during its run (kvm:\n"
-	"HVB_KVM_MIGRATE; qemu-kvm, qemu-tcg: HVB_QEMU_MIGRATE_*).  Writes one result\n"
+	"HVB_KVM_MIGRATE; qemu-kvm, qemu-tcg: HVB_QEMU_MIGRATE_*; xen-pvh, in a Xen\n"
+	"dom0: HVB_XEN_MIGRATE_*, libxl's fixed pre-copy policy: --downtime and --rounds\n"
+	"do not apply, --bandwidth holds its relay).  Writes one result\n"
 	"directory, runner <R>.d<rate>.w<wss>.b<bw>.t<downtime> (README \"Migration\n"
 	"grid\"); a point whose run fails is recorded as failed and the grid goes on.";
 
@@ -113,21 +115,23 @@ static int axis_parse(struct mig_axis *a, const char *list, uint64_t lo, uint64_
  * anything runs. */
 static int runner_check(const char *r)
 {
-	if (!strcmp(r, "kvm") || !strcmp(r, "qemu-kvm") || !strcmp(r, "qemu-tcg"))
+	if (!strcmp(r, "kvm") || !strcmp(r, "qemu-kvm") || !strcmp(r, "qemu-tcg") ||
+	    !strcmp(r, "xen-pvh"))
 		return 0;
 	if (!strcmp(r, "native"))
 		hvb_err("migrate: --runner native: not yet, and not meaningful: a host process "
-			"has no VM to move (give kvm, qemu-kvm or qemu-tcg)");
-	else if (!strncmp(r, "xen-", 4))
-		hvb_err("migrate: --runner %s: not yet: the Xen runners have no migration switch "
-			"(xl migrate / save+restore is not wired in; give kvm, qemu-kvm or "
-			"qemu-tcg)", r);
+			"has no VM to move (give kvm, qemu-kvm, qemu-tcg or xen-pvh)");
+	else if (!strcmp(r, "xen-pv"))
+		hvb_err("migrate: --runner xen-pv: not yet: a PV domU must suspend itself "
+			"(SCHEDOP_shutdown(suspend) with its start_info MFN) and rebuild its shared "
+			"info and event channels after the move, which the guest runtime does not "
+			"do (give xen-pvh; runners/xen/README.md)");
 	else if (!strncmp(r, "kvm-", 4) || !strncmp(r, "qemu-kvm-", 9))
 		hvb_err("migrate: --runner %s: not yet: its network devices are not migrated "
 			"(give the plain kvm or qemu-kvm)", r);
 	else
-		hvb_err("migrate: --runner %s: no such migrating runner (give kvm, qemu-kvm or "
-			"qemu-tcg; 'hvbench list')", r);
+		hvb_err("migrate: --runner %s: no such migrating runner (give kvm, qemu-kvm, "
+			"qemu-tcg or xen-pvh; 'hvbench list')", r);
 	return -1;
 }
 
@@ -155,7 +159,7 @@ static int parse(int argc, char **argv, struct mig_opts *o)
 {
 	const struct hvb_opt opts[] = {
 		OPT_STR("runner", 'r', &o->runner_list, "R,...",
-			"migrating runners: kvm, qemu-kvm, qemu-tcg (required)"),
+			"migrating runners: kvm, qemu-kvm, qemu-tcg, xen-pvh (required)"),
 		OPT_STR("dirty-rate", 'd', &o->rates, "MIB_S,...",
 			"the guest's dirty rates, migrate/dirty's dirty.rate, 1-16384 MiB/s "
 			"(default 8,64)"),
@@ -170,15 +174,21 @@ static int parse(int argc, char **argv, struct mig_opts *o)
 			 "(default 2)"),
 		OPT_UINT("rounds", 0, &o->rounds, 1, 1000, "N",
 			 "pre-copy rounds at most (kvm: then stop-and-copy, converged 0; QEMU: "
-			 "cancelled, converged 0) (default 10)"),
+			 "cancelled, converged 0; xen-pvh: not applied, libxc stops at 5) "
+			 "(default 10)"),
 		OPT_UINT("after-ms", 0, &o->after_ms, 0, 3600000, "MS",
 			 "start the migration this long into the run (kvm: into migrate/dirty's "
-			 "repetition; QEMU: after the guest's HELLO) (default 300)"),
+			 "repetition; QEMU: after the guest's HELLO; xen-pvh: into the repetition) "
+			 "(default 300)"),
 		OPT_STR("dirty-log", 0, &o->dirty, "log|clear|ring",
 			"kvm's dirty tracking (default log)"),
 		OPT_UINT("batches", 0, &o->batches, 1, HVB_MAX_BATCHES, "N",
-			 "migrate/dirty's batches of 100 ms per run: the repetition must outlast "
-			 "the migration (default 40)"),
+			 "migrate/dirty's batches (of --batch-ms) per run: the repetition must "
+			 "outlast the migration (default 40)"),
+		OPT_UINT("batch-ms", 0, &o->batch_ms, 10, 10000, "MS",
+			 "schedule of one batch, migrate/dirty's dirty.batch_ms: the repetition "
+			 "lasts --batches x this; raise it where a migration is slow (Xen under "
+			 "emulation) (default 100)"),
 		OPT_STR("guest-mem", 0, &o->guest_mem, "MIB", "guest RAM in MiB (default 128)"),
 		OPT_DOUBLE("timeout", 0, &o->timeout_s, 1, 86400, "SECONDS",
 			   "limit of each run (default 300)"),
@@ -199,8 +209,8 @@ static int parse(int argc, char **argv, struct mig_opts *o)
 		return -1;
 	}
 	if (!o->runner_list) {
-		hvb_err("migrate: give --runner (kvm, qemu-kvm or qemu-tcg; see 'hvbench "
-			"migrate --help')");
+		hvb_err("migrate: give --runner (kvm, qemu-kvm, qemu-tcg or xen-pvh; see "
+			"'hvbench migrate --help')");
 		return -1;
 	}
 	return 0;
@@ -261,11 +271,23 @@ static void point_env(const struct mig_ctx *c, const struct mig_point *p)
 	static const char *const qemu_keys[] = { "HVB_QEMU_MIGRATE_AT_MS", "HVB_QEMU_MIGRATE_BW_MIBS",
 						 "HVB_QEMU_MIGRATE_DOWNTIME_MS",
 						 "HVB_QEMU_MIGRATE_ROUNDS" };
+	static const char *const xen_keys[] = { "HVB_XEN_MIGRATE_AT_MS", "HVB_XEN_MIGRATE_BW_MIBS" };
 	char v[200];
 
 	unsetenv("HVB_KVM_MIGRATE");
 	for (size_t i = 0; i < sizeof(qemu_keys) / sizeof(qemu_keys[0]); i++)
 		unsetenv(qemu_keys[i]);
+	for (size_t i = 0; i < sizeof(xen_keys) / sizeof(xen_keys[0]); i++)
+		unsetenv(xen_keys[i]);
+	if (!strncmp(p->runner, "xen-", 4)) {
+		/* libxl's pre-copy policy is fixed (runners/xen/README.md): no
+		 * downtime target, no round limit to pass. */
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)c->o->after_ms);
+		setenv(xen_keys[0], v, 1);
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)p->bw);
+		setenv(xen_keys[1], v, 1);
+		return;
+	}
 	if (!strcmp(p->runner, "kvm")) {
 		snprintf(v, sizeof(v), "dirty=%s,bw_mib=%llu,downtime_ms=%llu,rounds=%llu,after_ms=%llu",
 			 c->o->dirty, (unsigned long long)p->bw, (unsigned long long)p->dt,
@@ -463,8 +485,9 @@ static void child_args(const struct mig_opts *o, struct hvb_cap_child_args *a, c
 static int run_rep(struct mig_ctx *c, const struct mig_point *p, unsigned rep, unsigned no,
 		   unsigned total)
 {
-	char *params = xasprintf("dirty.rate=%llu,dirty.wss_mib=%llu", (unsigned long long)p->rate,
-				 (unsigned long long)p->wss);
+	char *params = xasprintf("dirty.rate=%llu,dirty.wss_mib=%llu,dirty.batch_ms=%llu",
+				 (unsigned long long)p->rate, (unsigned long long)p->wss,
+				 (unsigned long long)c->o->batch_ms);
 	char *label = xasprintf("migrate %u/%u: %s rep %u", no, total, p->name, rep);
 	struct hvb_cap_vm vm = { .probe = true, .workload = HVB_MIGRATE_WORKLOAD };
 	struct hvb_cap_step_run run = { .n = 1, .vms = &vm, .label = label };
@@ -564,6 +587,8 @@ static void meta_start(struct mig_ctx *c, int argc, char **argv)
 	hvb_sink_meta(c->sink, "quick", "0");
 	hvb_sink_meta(c->sink, "vcpus", "1");
 	hvb_sink_metaf(c->sink, "batches", "%llu", (unsigned long long)o->batches);
+	hvb_sink_metaf(c->sink, "migrate.batch_ms", "%llu (dirty.batch_ms: a batch's schedule)",
+		       (unsigned long long)o->batch_ms);
 	hvb_sink_metaf(c->sink, "tsc_khz", "%llu", (unsigned long long)hvb_tsc_khz_measure(50));
 	hvb_sink_meta(c->sink, "order", "migration grid: runner x dirty rate x wss x bandwidth x "
 					"downtime, each rep its own run");
@@ -618,7 +643,7 @@ static void free_runners(struct mig_ctx *c)
 static int migrate_main(int argc, char **argv)
 {
 	struct mig_opts o = { .rates = "8,64", .wss = "16", .bw = "0", .downtime = "30",
-			      .reps = 2, .batches = 40, .rounds = 10, .after_ms = 300,
+			      .reps = 2, .batches = 40, .batch_ms = 100, .rounds = 10, .after_ms = 300,
 			      .dirty = "log", .guest_mem = "128", .timeout_s = 300,
 			      .out = "results" };
 	struct mig_ctx c = { .o = &o };

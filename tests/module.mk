@@ -66,6 +66,8 @@ test_host_irq_LINK := lib probes workloads native-rt
 test_json_out_LINK := lib probes workloads native-rt
 # One runner file over runners/common/ and the layers below.
 test_xen_trace_LINK := runners/xen/trace.c runners-common lib hv probes workloads native-rt
+# A Xen live migration's rounds, relay pacing and variables: libc only.
+test_xen_migrate_LINK := runners/xen/migrate_progress.c
 # The run's configuration (runners/common/config.c: the probe switches).
 test_config_LINK := runners-common lib hv probes workloads native-rt
 # --param resolution (config.c) and its harness words (guest.c).

@@ -3,13 +3,13 @@
 # comes from libxen-dev (ci/deps.d/xen); without its headers the runner is
 # built as a stub that says how to get it.  ci/xen/runner-test and
 # tests/xen/test_xen_qemu run the real thing in a Xen dom0 under QEMU.
-HOST_SRCS += runners/xen/xen.c runners/xen/trace.c
+HOST_SRCS += runners/xen/xen.c runners/xen/trace.c runners/xen/migrate_progress.c
 
 # HVB_LIBXL=0 builds the stub even where libxl exists (tests that build).
 HVB_LIBXL ?= $(if $(wildcard /usr/include/libxl.h),1,0)
 ifeq ($(HVB_LIBXL),1)
-HOST_SRCS += runners/xen/xl.c
-HOST_LIBS += -lxenlight -lxentoollog -lxenstore
+HOST_SRCS += runners/xen/xl.c runners/xen/migrate.c
+HOST_LIBS += -lxenlight -lxenctrl -lxentoollog -lxenstore
 $(O)/host/runners/xen/xen.o: HOST_CFLAGS += -DHVB_HAVE_LIBXL
 ALL_TARGETS += $(O)/xen/hvb-xl $(O)/xen/pvh-hello.elf
 # The stub must keep compiling where libxl exists too (it did not once:
@@ -22,11 +22,13 @@ $(O)/host/runners/xen/xen-stub.o: runners/xen/xen.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(O)/xen/hvb-xl: runners/xen/hvb_xl.c runners/xen/xl.c runners/xen/xl.h
+$(O)/xen/hvb-xl: runners/xen/hvb_xl.c runners/xen/xl.c runners/xen/xl.h runners/xen/migrate.c \
+		runners/xen/migrate.h runners/xen/migrate_progress.c runners/xen/migrate_progress.h
 	$(call say,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(HOST_LDFLAGS) -o $@ runners/xen/hvb_xl.c runners/xen/xl.c \
-		-lxenlight -lxentoollog -lxenstore
+		runners/xen/migrate.c runners/xen/migrate_progress.c \
+		-lxenlight -lxenctrl -lxentoollog -lxenstore
 
 # pvh-hello: 32-bit freestanding PVH guest (tests/xen/pvh-hello/hello.c) in an ELF64 file.
 PVH_HELLO_CFLAGS := -m32 -ffreestanding -fno-pic -fno-pie -nostdlib -Os -Wall -Wextra -Werror \

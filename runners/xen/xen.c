@@ -28,6 +28,7 @@
 #include "util.h"
 #ifdef HVB_HAVE_LIBXL
 #include "console_stream.h"
+#include "xen/migrate.h"
 #include "xen/trace.h"
 #include "xen/xl.h"
 #endif
@@ -339,6 +340,8 @@ struct xen_collect {
 	unsigned vcpus;		       /* the domain's */
 	int pcpu[HVB_MAX_VCPUS];       /* where Xen had each vCPU at the last sample */
 	bool pcpu_seen;
+	struct xen_mig *mig;	       /* HVB_XEN_MIGRATE_AT_MS: the live migration */
+	unsigned mig_rep;	       /* the repetition it was armed in */
 };
 
 /* Where each vCPU is (libxl_list_vcpu): at creation and at each REP_END,
@@ -394,6 +397,10 @@ static void xen_on_rep(void *arg, const struct hvb_record *rec, bool begin)
 
 	if (x->xt)
 		xen_trace_on_rep(x->xt, rec, begin);
+	if (begin && x->mig && x->mig->state == XEN_MIG_IDLE) {
+		x->mig_rep = rec->rep;
+		xen_mig_arm(x->mig);
+	}
 	if (!begin)
 		sample_pcpus(x);
 	hvb_netjob_rep(x->net, x->out, rec, x->c->rep_ops, begin);
@@ -543,6 +550,102 @@ static char *xen_smp_words(struct hvb_netjob *nj, const struct hvb_job *job)
 	return all;
 }
 
+/*
+ * Live migration (HVB_XEN_MIGRATE_AT_MS, migrate.h): PVH only.  A PV
+ * domU takes part in its own suspend (it answers the toolstack's request
+ * with SCHEDOP_shutdown(suspend) and its start_info MFN, having unmapped
+ * its shared info; after the move it maps the new one and binds its event
+ * channels again): the guest runtime does none of that yet.
+ */
+#define XEN_MIG_PV_WHY "HVB_XEN_MIGRATE_AT_MS: xen-pv cannot be migrated yet: a PV domU must " \
+		       "suspend itself (SCHEDOP_shutdown(suspend) with its start_info MFN) and " \
+		       "rebuild its shared info and event channels after the move, which the " \
+		       "guest runtime does not do; migrate xen-pvh"
+
+static double ns_ms(uint64_t from, uint64_t to)
+{
+	return from && to > from ? (double)(to - from) / 1e6 : 0;
+}
+
+static void mig_row(const struct hvb_out *out, const char *workload, unsigned rep,
+		    const char *metric, const char *unit, int better, double v,
+		    enum hvb_status st, const char *note)
+{
+	hvb_out_sample(out, .workload = workload, .rep = rep, .metric = metric, .unit = unit,
+		       .better = better, .value = st == HVB_ST_OK ? v : 0, .status = st,
+		       .note = note);
+}
+
+/* The rows of results/FORMAT.md "Migration rows", with kvm's and QEMU's
+ * names and units; a migration that failed (or never started) fails them
+ * all with the reason, as QEMU's do. */
+static void xen_mig_rows(const struct xen_mig *m, const struct hvb_out *out, const char *wl,
+			 unsigned rep)
+{
+	const struct xen_mig_result *r = &m->res;
+	bool done = m->state == XEN_MIG_DONE;
+	enum hvb_status ok = done ? HVB_ST_OK : HVB_ST_FAILED;
+	enum hvb_status prog = !done ? HVB_ST_FAILED : r->has_progress ? HVB_ST_OK
+								     : HVB_ST_UNSUPPORTED;
+	bool conv = xen_mig_converged(r->rounds, r->last_round_pages);
+	char *note = !done ? xstrdup(r->why) : xasprintf(
+		"%s; %s after %u pre-copy round(s) (libxc's policy: stop-and-copy below %d dirty "
+		"pages or after %d rounds), last round %lu pages, %lu pages sent suspended; the "
+		"suspend %.1f ms into it, restored %.1f ms after the suspend, %.1f ms waiting for "
+		"the destination's console, unpaused %.1f ms after that; bandwidth %s",
+		r->why, conv ? "converged" : "not converged: round limit", r->rounds,
+		XEN_MIG_TARGET_PAGES, XEN_MIG_MAX_ROUNDS, r->last_round_pages, r->final_pages,
+		ns_ms(r->t_start, r->t_suspended), ns_ms(r->t_suspended, r->t_restored),
+		ns_ms(r->t_restored, r->t_go), ns_ms(r->t_go, r->t_unpaused),
+		m->p.bw_bytes ? "held by the relay" : "unlimited");
+	const char *pnote = prog == HVB_ST_UNSUPPORTED
+				    ? "libxc's progress (\"Frames iteration N\") did not reach the "
+				      "runner through libxl-save-helper: no round count"
+				    : note;
+
+	mig_row(out, wl, rep, "migrate.total_ms", "ms", HVB_LOWER_IS_BETTER,
+		ns_ms(r->t_start, r->t_unpaused), ok, note);
+	mig_row(out, wl, rep, "migrate.downtime_ms", "ms", HVB_LOWER_IS_BETTER,
+		ns_ms(r->t_suspended, r->t_unpaused),
+		!done ? HVB_ST_FAILED : r->t_suspended ? HVB_ST_OK : HVB_ST_UNSUPPORTED,
+		!done || r->t_suspended ? note : "no suspend time: neither the controller's "
+						 "suspend nor libxc's \"Domain now suspended\"");
+	mig_row(out, wl, rep, "migrate.bytes", "bytes", HVB_LOWER_IS_BETTER, (double)r->bytes,
+		ok, note);
+	mig_row(out, wl, rep, "migrate.rounds", "rounds", HVB_LOWER_IS_BETTER, r->rounds, prog,
+		pnote);
+	mig_row(out, wl, rep, "migrate.converged", "bool", HVB_HIGHER_IS_BETTER, conv, prog,
+		pnote);
+	free(note);
+}
+
+/* HVB_XEN_MIGRATE_*: 0 (*on says whether), or -errno with why. */
+static int xen_mig_setup(const struct hvb_runner *r, struct xen_mig *m, bool *on,
+			 const struct hvb_out *out, char *why, size_t len)
+{
+	struct xen_mig_params p;
+
+	if (xen_mig_params_env(&p, on, why, len))
+		return -EINVAL;
+	if (!*on)
+		return 0;
+	if (is_pv(r)) {
+		snprintf(why, len, "%s", XEN_MIG_PV_WHY);
+		return -ENOTSUP;
+	}
+	xen_mig_init(m, &p);
+	hvb_out_metaf(out, "migrate",
+		      "live, libxl as xl migrate: libxl_domain_suspend(LIVE) -> a relay counting "
+		      "bytes -> libxl_domain_create_restore, on this host; %u ms after the first "
+		      "repetition starts; bandwidth %llu MiB/s%s; limit %u ms; downtime target and "
+		      "round limit: libxc's fixed policy (stop-and-copy below %d dirty pages or "
+		      "after %d rounds)",
+		      p.at_ms, (unsigned long long)(p.bw_bytes >> 20),
+		      p.bw_bytes ? " (the relay's token bucket)" : " (unlimited)", p.limit_ms,
+		      XEN_MIG_TARGET_PAGES, XEN_MIG_MAX_ROUNDS);
+	return 0;
+}
+
 static int xen_run(const struct hvb_runner *r, const struct hvb_job *job,
 		   const struct hvb_out *out)
 {
@@ -563,6 +666,8 @@ static int xen_run(const struct hvb_runner *r, const struct hvb_job *job,
 	struct xen_collect x = { .c = &c, .net = &net, .job = job, .out = out, .vcpus = vcpus };
 	struct xen_trace *xt = NULL;
 	char why[400] = "", err[768] = "";
+	struct xen_mig mig;
+	bool mig_on = false;
 	struct hvb_xl *xl;
 	char *words, *cmdline;
 	int rc = 0;
@@ -593,10 +698,20 @@ static int xen_run(const struct hvb_runner *r, const struct hvb_job *job,
 	cfg.arg = &x;
 	if (!cfg.kernel)
 		rc = -ENOENT;
+	if (!rc)
+		rc = xen_mig_setup(r, &mig, &mig_on, out, err, sizeof(err));
+	if (mig_on) {
+		cfg.mig = &mig;
+		x.mig = &mig;
+	}
 	if (!rc) {
 		/* Exit accounting: xentrace runs from before the domain exists
-		 * (a PV domU has none: trace.c records why). */
-		xt = xen_trace_start(out, is_pv(r), job);
+		 * (a PV domU has none: trace.c records why).  Not across a
+		 * migration: the domain id changes midway. */
+		if (!mig_on)
+			xt = xen_trace_start(out, is_pv(r), job);
+		else
+			hvb_out_log(out, "xentrace: off: the job migrates (HVB_XEN_MIGRATE_AT_MS)");
 		c.on_rep = xen_on_rep;
 		c.arg = &x;
 		x.xt = xt;
@@ -612,6 +727,11 @@ static int xen_run(const struct hvb_runner *r, const struct hvb_job *job,
 	} else {
 		hvb_console_stream_finish(&x.stream);
 		outcome_reason(&o, &x, job, why, sizeof(why));
+	}
+	if (mig_on) {
+		hvb_out_log(out, "rep %u: migration: %s (%s)", x.mig_rep, mig.res.why,
+			    xen_mig_state_str(mig.state));
+		xen_mig_rows(&mig, out, job->workloads[0], x.mig_rep);
 	}
 	describe_placement(&x, &cfg, out);
 	xen_trace_finish(xt, o.domid ? (int)o.domid : -1); /* a domU is never domain 0 */

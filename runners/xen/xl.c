@@ -18,6 +18,7 @@
 #include <xenstore.h>
 #include <xentoollog.h>
 
+#include "migrate.h"
 #include "xl.h"
 
 #define HVB_XL_POLL_MS       100
@@ -425,8 +426,89 @@ static void console_stop(long n, struct hvb_xl_outcome *out)
 	out->end = n == -ECANCELED ? HVB_XL_FLOOD : HVB_XL_STOPPED;
 }
 
-/* Follow a running domain until it ends; fills out->end and out->run_s. */
-static int watch(struct hvb_xl *xl, const struct hvb_xl_cfg *cfg, uint32_t domid, int *fdp,
+/* A state of the source that its migration causes (suspended for it, or
+ * destroyed by it once the destination runs): not the guest's end. */
+static bool mig_own_state(const struct hvb_xl_cfg *cfg, int st, int reason)
+{
+	const struct xen_mig *m = cfg->mig;
+
+	if (!m || m->state != XEN_MIG_RUNNING)
+		return false;
+	return st == -ENOENT || (st == 1 && reason == LIBXL_SHUTDOWN_REASON_SUSPEND);
+}
+
+/* The destination is built, paused: what the source said is read to its
+ * end, then the destination's console is opened before it runs (so
+ * nothing it prints is lost) and the migration told to go on.  A console
+ * that does not come makes the controller give up (no "go": it resumes
+ * the source). */
+static int mig_switch_console(struct hvb_xl *xl, const struct hvb_xl_cfg *cfg, int *fdp,
+			      struct hvb_xl_outcome *out)
+{
+	struct xen_mig *m = cfg->mig;
+	char err[256];
+	int fd, n = console_drain(*fdp, cfg, out);
+
+	if (n < 0)
+		return n;
+	if (console_open(xl, m->res.dst_domid, &fd, err, sizeof(err))) {
+		snprintf(m->runner_why, sizeof(m->runner_why), "%s", err);
+		close(m->cmd_fd);
+		m->cmd_fd = -1;
+		return 0;
+	}
+	if (*fdp >= 0)
+		close(*fdp);
+	*fdp = fd;
+	m->dst_console = true;
+	xen_mig_go(m);
+	return 0;
+}
+
+/* The migration's part of one watch step: start it when due, follow its
+ * events (consoles, the domain watched).  0, or a console_read error. */
+static int mig_step(struct hvb_xl *xl, const struct hvb_xl_cfg *cfg, uint32_t *domid, int *fdp,
+		    struct hvb_xl_outcome *out)
+{
+	struct xen_mig *m = cfg->mig;
+	char err[256];
+	int n = 0;
+
+	if (!m)
+		return 0;
+	if (xen_mig_due(m))
+		xen_mig_start(m, xl, *domid);
+	switch (xen_mig_poll(m)) {
+	case XEN_MIG_EV_SUSPENDED:
+		n = console_drain(*fdp, cfg, out);
+		break;
+	case XEN_MIG_EV_RESTORED:
+		n = mig_switch_console(xl, cfg, fdp, out);
+		break;
+	case XEN_MIG_EV_DONE:
+		*domid = m->res.dst_domid;
+		out->domid = *domid;
+		break;
+	case XEN_MIG_EV_FAILED:
+		/* The source runs on: its console again. */
+		if (m->dst_console) {
+			if (*fdp >= 0)
+				close(*fdp);
+			*fdp = -1;
+			m->dst_console = false;
+			if (console_open(xl, *domid, fdp, err, sizeof(err)))
+				*fdp = -1;
+		}
+		break;
+	case XEN_MIG_EV_NONE:
+		break;
+	}
+	return n;
+}
+
+/* Follow a running domain until it ends; fills out->end and out->run_s.
+ * A migration (cfg->mig) moves *domid and *fdp to the destination. */
+static int watch(struct hvb_xl *xl, const struct hvb_xl_cfg *cfg, uint32_t *domid, int *fdp,
 		 struct hvb_xl_outcome *out, char *err, size_t len)
 {
 	double timeout = cfg->timeout_s > 0 ? cfg->timeout_s : 60.0;
@@ -435,19 +517,24 @@ static int watch(struct hvb_xl *xl, const struct hvb_xl_cfg *cfg, uint32_t domid
 	long n;
 
 	for (;;) {
-		struct pollfd p = { .fd = *fdp, .events = POLLIN };
+		struct pollfd p[2] = {
+			{ .fd = *fdp, .events = POLLIN },
+			{ .fd = cfg->mig ? cfg->mig->ev_fd : -1, .events = POLLIN },
+		};
 
 		if (hvb_xl_signal) {
 			out->end = HVB_XL_INTERRUPTED;
 			break;
 		}
-		st = domain_state(xl, domid, &reason);
+		st = domain_state(xl, *domid, &reason);
+		if (mig_own_state(cfg, st, reason))
+			st = 0;
 		if (st == -ENOENT) {
 			out->end = HVB_XL_VANISHED;
 			break;
 		}
 		if (st < 0) {
-			errf(err, len, "libxl cannot read the state of domain %u", domid);
+			errf(err, len, "libxl cannot read the state of domain %u", *domid);
 			return st;
 		}
 		if (st == 1) {
@@ -461,11 +548,12 @@ static int watch(struct hvb_xl *xl, const struct hvb_xl_cfg *cfg, uint32_t domid
 			out->end = HVB_XL_TIMEOUT;
 			break;
 		}
-		if (*fdp < 0) {
-			usleep(HVB_XL_POLL_MS * 1000);
-			continue;
+		n = mig_step(xl, cfg, domid, fdp, out);
+		if (n < 0) {
+			console_stop(n, out);
+			break;
 		}
-		if (poll(&p, 1, HVB_XL_POLL_MS) <= 0)
+		if (poll(p, 2, HVB_XL_POLL_MS) <= 0 || !p[0].revents)
 			continue;
 		do
 			n = console_read(*fdp, cfg, out);
@@ -509,6 +597,11 @@ static void signals_restore(void)
 {
 	sigaction(SIGINT, &hvb_xl_old_int, NULL);
 	sigaction(SIGTERM, &hvb_xl_old_term, NULL);
+}
+
+struct libxl__ctx *hvb_xl_ctx(struct hvb_xl *xl)
+{
+	return xl->ctx;
 }
 
 int hvb_xl_vcpu_ns(struct hvb_xl *xl, uint32_t domid, uint64_t *ns)
@@ -590,7 +683,7 @@ int hvb_xl_run(struct hvb_xl *xl, const struct hvb_xl_cfg *cfg, struct hvb_xl_ou
 		rc = -EIO;
 		goto out_destroy;
 	}
-	rc = watch(xl, cfg, domid, &fd, out, err, len);
+	rc = watch(xl, cfg, &domid, &fd, out, err, len);
 	if (!rc && out->end == HVB_XL_INTERRUPTED) {
 		errf(err, len, "interrupted by signal %d; domain %u destroyed", (int)hvb_xl_signal,
 		     domid);
@@ -599,6 +692,8 @@ int hvb_xl_run(struct hvb_xl *xl, const struct hvb_xl_cfg *cfg, struct hvb_xl_ou
 out_destroy:
 	if (fd >= 0)
 		close(fd);
+	if (cfg->mig)
+		xen_mig_stop(cfg->mig, xl, domid);
 	if (domid != (uint32_t)INVALID_DOMID) {
 		lrc = libxl_domain_destroy(xl->ctx, domid, NULL);
 		if (lrc && lrc != ERROR_DOMAIN_NOTFOUND && !rc) {

@@ -14,6 +14,8 @@
 #include <stdint.h>
 
 struct hvb_xl;
+struct xen_mig;
+struct libxl__ctx;
 
 /* What ended a domain run. */
 enum hvb_xl_end {
@@ -61,6 +63,12 @@ struct hvb_xl_cfg {
 	 * destroyed and the run ends with HVB_XL_STOPPED).  May be NULL. */
 	int (*on_console)(void *arg, const char *buf, size_t len);
 	void *arg;
+	/* A live migration to a new domain on this host (migrate.h), armed
+	 * by the caller (xen_mig_arm, from a callback): the run starts it when
+	 * due, reads the source's console until it is suspended, then the
+	 * destination's, and follows the destination to its end (out->domid).
+	 * Every domain of it is destroyed on every path.  NULL: none. */
+	struct xen_mig *mig;
 };
 
 struct hvb_xl_outcome {
@@ -102,6 +110,9 @@ void hvb_xl_close(struct hvb_xl *xl);
  */
 int hvb_xl_run(struct hvb_xl *xl, const struct hvb_xl_cfg *cfg, struct hvb_xl_outcome *out,
 	       char *err, size_t len);
+
+/* The context's libxl_ctx (migrate.c forks from it). */
+struct libxl__ctx *hvb_xl_ctx(struct hvb_xl *xl);
 
 /* CPU time all vCPUs of domid have run so far, in ns (libxl_list_vcpu,
  * Xen's own accounting): 0, or -EIO.  Callable from cfg callbacks (the

@@ -2,7 +2,8 @@
  * migrate/dirty natively, through the real harness: its rows (dirty rate,
  * heartbeat gaps, lost pages) for every pattern, and its check of the
  * working set failing the cell, naming the page, when a page does not
- * hold what was written (dirty.lose_page, the check's self-test).
+ * hold what was written (dirty.lose_page, the check's self-test), and
+ * dirty.batch_ms setting the schedule of a batch.
  * Correctness only: no figure is compared with a speed.
  */
 #include <stdio.h>
@@ -64,10 +65,31 @@ static void test_lost_page_fails_loudly(void)
 		printf("# %.*s\n", (int)sizeof(st->text), st->text);
 }
 
+/* The CELL_BEGIN record's iterations per batch: rate x 256 pages x the
+ * batch's share of a second. */
+static uint64_t ops_per_batch(void)
+{
+	for (unsigned i = 0; i < n_recs; i++)
+		if (recs[i].type == HVB_REC_CELL_BEGIN && !strcmp(recs[i].workload, "migrate/dirty"))
+			return recs[i].u64[0];
+	return 0;
+}
+
+static void test_batch_ms(void)
+{
+	harness("");
+	TAP_EQ_INT((int)ops_per_batch(), 128 * 256 / 10, "a batch is 100 ms of schedule by default");
+	TAP_EQ_INT(harness("param.dirty.batch_ms=20"), HVB_EXIT_OK, "harness ran, batch_ms=20");
+	TAP_EQ_INT((int)ops_per_batch(), 128 * 256 * 20 / 1000,
+		   "dirty.batch_ms=20: a batch is 20 ms of schedule");
+	TAP_OK(row("lost_pages") && row("lost_pages")->value == 0, "and every page verified");
+}
+
 int main(void)
 {
 	for (unsigned p = 0; p < 3; p++)
 		test_pattern(p);
 	test_lost_page_fails_loudly();
+	test_batch_ms();
 	return tap_done();
 }

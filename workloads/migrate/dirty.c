@@ -13,6 +13,9 @@
  *                  the host can read, its address in the log): req_ns.max
  *                  is the guest-observed downtime of a repetition
  *   lost_pages     pages whose content was wrong at the check (0: none);
+ *                  dirty.batch_ms sets how much of the schedule a batch
+ *                  covers (100 ms): a host slow to migrate (Xen under
+ *                  emulation) needs a repetition longer than 64 x 100 ms
  *                  dirty.lose_page=N spoils page N-1 once, the check's
  *                  own test
  * Every page's content is a function of (page, generation), its
@@ -26,7 +29,6 @@
  */
 #include "workload.h"
 
-#define BATCH_MS     100  /* a batch covers this much of the schedule, whatever the rate */
 #define HEARTBEAT_US 1000 /* heartbeat period */
 #define PAGE	     4096u
 #define QWORDS	     (PAGE / 8)
@@ -140,7 +142,7 @@ static int dirty_setup(struct hvb_ctx *c, const char **reason)
 	d.hb_ticks = khz * HEARTBEAT_US / 1000;
 	d.hb->magic = HEARTBEAT_MAGIC;
 	c->bytes_per_op = PAGE;
-	c->fixed_ops = rate * 256 * BATCH_MS / 1000 ?: 1;
+	c->fixed_ops = rate * 256 * rt_param(c, "batch_ms") / 1000 ?: 1;
 	at = rt_text_dec(d.note, sizeof(d.note), 0, rate);
 	at = rt_text_str(d.note, sizeof(d.note), at, " MiB/s asked over ");
 	at = rt_text_dec(d.note, sizeof(d.note), at, d.wss >> 20);
@@ -237,6 +239,8 @@ static const struct hvb_workload w_dirty = {
 		 .help = "0 sequential, 1 random, 2 hot/cold (90% of writes to 10% of the pages)"},
 		{.name = "lose_page", .def = 0, .min = 0, .max = 1u << 20, .unit = "page+1",
 		 .help = "self-test: spoil page N-1 after the first batch (the check must fail)"},
+		{.name = "batch_ms", .def = 100, .min = 10, .max = 10000, .unit = "ms",
+		 .help = "schedule one batch covers: the repetition lasts --batches x this"},
 	},
 };
 HVB_WORKLOAD(w_dirty);
