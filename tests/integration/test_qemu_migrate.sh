@@ -77,7 +77,7 @@ check "rounds >= 1" awk -v r="$(value move rounds)" 'BEGIN { exit !(r + 0 >= 1) 
 check "the note gives the verdict and the states" \
 	row "$dir" ',migrate\.total_ms,[^"]*"converged: completed in [0-9]+ ms.*; states .*completed@[0-9]+'
 check "meta says what was set (bandwidth, downtime limit, QEMU version)" \
-	meta_has "$dir" '^runner\.qemu-kvm\.migrate,"?at_ms=1000 max_bandwidth=[0-9]+ B/s \(unlimited\) downtime_limit=.* qemu=QEMU emulator version'
+	meta_has "$dir" '^runner\.qemu-kvm\.migrate,"?at_ms=1000 max_bandwidth=[0-9]+ B/s \(unlimited\) downtime_limit=.* dirty=log\+clear \(QEMU.s default: KVM_GET_DIRTY_LOG, KVM_CLEAR_DIRTY_LOG\) qemu=QEMU emulator version'
 check "no QEMU left, no socket left" no_leftovers move
 check_valid "the result directory is valid" "$dir"
 
