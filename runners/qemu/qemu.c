@@ -338,6 +338,8 @@ static int on_record(void *arg, const struct hvb_record *rec, uint32_t seq)
 		record_boot(q, q->stream.line_stamp, rec);
 	if (q->mig_on && qemu_migrate_after_switch(&q->mig, q->stream.line_stamp))
 		q->mig_records_after++;
+	if (q->mig_on)
+		qemu_migrate_note_record(&q->mig, rec, q->job->rep);
 	return 0;
 }
 

@@ -156,6 +156,8 @@ for i in 1 2 3; do
 			grep -qE ',qemu-kvm,migrate/dirty,lost_pages,pages,lower,0,0,ok,' '$dir/samples.csv' &&
 			! grep -q 'memory lost' '$dir/samples.csv'"
 	grep -h 'memory lost\|lost page' "$dir/samples.csv" "$dir/log.txt" 2>/dev/null | sed 's/^/# /' | head -3
+	check "migrate/dirty move $i: the runner writes the guest's downtime, kvm's row" \
+		row "$dir" ',qemu-kvm,migrate/dirty,migrate\.guest_downtime_ms,ms,lower,0,[0-9.e+-]+,ok,"?the guest.s largest heartbeat gap in the migrated repetition \(req_ns\.max\)'
 	check "migrate/dirty move $i: no QEMU left, no socket left" no_leftovers dirty$i
 done
 
