@@ -372,42 +372,6 @@ static void copy_runner_meta(struct mig_ctx *c, const struct mig_point *p, const
 	free(prefix);
 }
 
-static const struct hvb_sample_row *find_row(const struct hvb_run *run, const char *metric, long rep)
-{
-	for (size_t j = 0; j < run->n_samples; j++) {
-		const struct hvb_sample_row *r = &run->samples[j];
-
-		if (r->rep == rep && r->status == HVB_ST_OK && r->has_value && r->metric &&
-		    !strcmp(r->workload, HVB_MIGRATE_WORKLOAD) && !strcmp(r->metric, metric))
-			return r;
-	}
-	return NULL;
-}
-
-/*
- * QEMU's runner reports QEMU's figures only; the guest's own downtime is
- * migrate/dirty's largest heartbeat gap in the migrated repetition, the
- * figure kvm's runner writes as migrate.guest_downtime_ms: the same row,
- * so the two line up.  Only where a migration ran (a migrate.converged row).
- */
-static void add_guest_downtime(struct mig_ctx *c, const struct mig_point *p, unsigned rep,
-			       const struct hvb_run *run)
-{
-	const struct hvb_sample_row *gap = find_row(run, "req_ns.max", 0);
-
-	if (find_row(run, "migrate.guest_downtime_ms", 0) || !find_row(run, "migrate.converged", 0) ||
-	    !gap || gap->value <= 0)
-		return;
-	hvb_sink_sample(c->sink, p->name,
-			&(const struct hvb_sample_out){
-				.workload = HVB_MIGRATE_WORKLOAD,
-				.metric = "migrate.guest_downtime_ms", .unit = "ms",
-				.better = HVB_LOWER_IS_BETTER, .rep = rep, .value = gap->value / 1e6,
-				.status = HVB_ST_OK,
-				.note = "the guest's largest heartbeat gap in the migrated "
-					"repetition (req_ns.max; added by hvbench migrate)" });
-}
-
 /* Every row of the child's run under the point's runner, its rep 0 as rep. */
 static unsigned copy_rows(struct mig_ctx *c, const struct mig_point *p, unsigned rep,
 			  const struct hvb_run *run)
@@ -461,7 +425,6 @@ static bool collect(struct mig_ctx *c, const struct mig_point *p, unsigned rep,
 	}
 	if (rep == 0)
 		copy_runner_meta(c, p, &run);
-	add_guest_downtime(c, p, rep, &run);
 	ok = !copy_rows(c, p, rep, &run) && WIFEXITED(vm->wait_status) &&
 	     WEXITSTATUS(vm->wait_status) == 0;
 	hvb_sink_log(c->sink, p->name, "rep %u: %s, its run %s", rep, outcome, dir);

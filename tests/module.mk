@@ -109,6 +109,6 @@ test_net_native_LINK := runners/common/peer.c workloads native-rt
 test_qmp_LINK := runners/qemu/qmp.c runners/qemu/qmp_json.c runners/qemu/qmp_stats.c lib probes workloads native-rt
 # The QEMU migration engine's parser, trigger and set-up (its process
 # driver and QMP client with it).
-test_qemu_migrate_LINK := runners/qemu/migrate.c runners/qemu/proc.c runners/qemu/qmp.c runners/qemu/qmp_json.c lib probes workloads native-rt
+test_qemu_migrate_LINK := runners/qemu/migrate.c runners/common/migrate_guest.c runners/qemu/proc.c runners/qemu/qmp.c runners/qemu/qmp_json.c lib probes workloads native-rt
 # Thread placement probes (topology.c): probes/ alone.
 test_thread_placement_LINK := probes

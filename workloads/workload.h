@@ -77,7 +77,7 @@ static inline const char *hvb_kind_primary(enum hvb_kind kind)
  * and passes the value to the harness as the word param.<short>.<name>=V;
  * the workload reads it with rt_param().  An unset parameter is `def`.
  */
-#define HVB_PARAMS_MAX	   6
+#define HVB_PARAMS_MAX	   8
 #define HVB_PARAM_NAME_MAX 32 /* <name> (a-z, 0-9, _), NUL included */
 struct hvb_param {
 	const char *name; /* NULL ends the list */

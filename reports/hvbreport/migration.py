@@ -9,7 +9,8 @@ migrate.total_ms, migrate.downtime_ms (the VMM's), migrate.guest_downtime_ms
 migrate.converged (results/FORMAT.md "Migration rows", "Migration grid runs").
 
 Per runner: one table row per grid point (median [min, max] over the
-repetitions; a point with failed rows says so with the reason) and a plot of
+repetitions; a point with failed rows says so with the reason, and a page the
+guest found wrong after the move is a "Memory lost" banner of its own) and a plot of
 total time, VMM downtime and guest downtime against the dirty rate, one set of
 lines per (working set, bandwidth, downtime target).  A nested host gets a
 banner: migration there copies memory through a nested hypervisor.
@@ -30,6 +31,7 @@ COLUMNS = [("migrate.total_ms", "total", "ms", 1.0),
            ("migrate.bytes", "sent", "MiB", 1 / 1048576),
            ("migrate.rounds", "rounds", "", 1.0),
            ("migrate.converged", "converged", "", 1.0)]
+BAD_BANNERS = ("memory-lost", "failed")
 HEAD = ["dirty rate (MiB/s)", "wss (MiB)", "bandwidth (MiB/s)", "target (ms)"] + \
     [f"{h} ({u})" if u else h for _m, h, u, _k in COLUMNS] + ["reps", "problems"]
 
@@ -94,6 +96,17 @@ class Group:
                         "instruction-emulated, dirty tracking through the outer "
                         "hypervisor): times and downtimes are this host's, not a hardware "
                         "host's, and the 2 CPUs are shared with everything else running"))
+        lost = [(p, m[m.index("memory lost:"):]) for p in self.points for m in p.problems
+                if "memory lost:" in m]
+        if lost:
+            # Louder than a failed run: the guest saw its memory wrong after
+            # the move, whatever the times say (the kind is the workload's).
+            out.append(("memory-lost", "Memory lost",
+                        "the guest's check after the move found pages that do not hold "
+                        "what was written, so these migrations are wrong whatever their "
+                        "times (README migrate/: the kind of damage says whose): "
+                        + "; ".join(f"d{p.rate} w{p.wss} b{p.bw} t{p.dt}: {m}"
+                                    for p, m in lost)))
         failed = [p for p in self.points if p.problems]
         if failed:
             out.append(("failed", "Points with failed runs",
@@ -191,7 +204,7 @@ def html(rep):
     for g in sec.groups:
         out.append(f'<h3 id="{r.esc(g.anchor)}">{r.esc(g.label)}</h3>')
         for wid, head, text in g.warnings():
-            out.append(f'<div class="banner {"bad" if wid == "failed" else "warn"}" '
+            out.append(f'<div class="banner {"bad" if wid in BAD_BANNERS else "warn"}" '
                        f'id="{r.esc(g.anchor)}-{wid}-banner"><b>{r.esc(head)}</b>: '
                        f'{r.esc(text)}.</div>')
         if g.grid:

@@ -38,6 +38,7 @@
 #include "kvm.h"
 #include "mem.h"
 #include "migrate.h"
+#include "migrate_guest.h"
 #include "util.h"
 #include "watchdog.h"
 
@@ -167,10 +168,10 @@ static int read_exact(int fd, void *p, size_t n)
 static int relay_record(struct kvm_mig *mg, const struct hvb_record *rec)
 {
 	char why[200];
+	double gap = hvb_mig_guest_gap(rec, mg->rep);
 
-	if (rec->type == HVB_REC_SAMPLE && rec->rep == mg->rep &&
-	    !strcmp(rec->workload, HVB_MIGRATE_WORKLOAD) && !strcmp(rec->metric, "req_ns.max"))
-		mg->guest_gap_ns = rec->value;
+	if (gap >= 0)
+		mg->guest_gap_ns = gap;
 	if (mg->kj->deliver(mg->kj, rec, why, sizeof(why))) {
 		snprintf(mg->why, sizeof(mg->why), "after the migration: %s", why);
 		return -EPROTO;
@@ -373,8 +374,8 @@ static void write_rows(struct kvm_mig *mg)
 	row(mg, "migrate.downtime_ms", "ms", HVB_LOWER_IS_BETTER, (double)st->downtime_ns / 1e6,
 	    "VMM-measured: the vCPU's stop -> the destination's answer that it runs");
 	if (mg->guest_gap_ns > 0)
-		row(mg, "migrate.guest_downtime_ms", "ms", HVB_LOWER_IS_BETTER, mg->guest_gap_ns / 1e6,
-		    "the guest's largest heartbeat gap in the migrated repetition (req_ns.max)");
+		row(mg, HVB_MIG_GUEST_DOWNTIME, "ms", HVB_LOWER_IS_BETTER, mg->guest_gap_ns / 1e6,
+		    HVB_MIG_GUEST_DOWNTIME_NOTE);
 	row(mg, "migrate.bytes", "bytes", HVB_LOWER_IS_BETTER, (double)st->bytes_sent, note);
 	row(mg, "migrate.rounds", "rounds", HVB_LOWER_IS_BETTER, st->rounds, note);
 	row(mg, "migrate.converged", "bool", HVB_HIGHER_IS_BETTER, st->converged, note);

@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "migrate_guest.h"
 #include "sink.h"
 #include "util.h"
 
@@ -129,6 +130,7 @@ int qemu_migrate_init(struct qemu_migrate *m, const struct qemu_migrate_params *
 
 	memset(m, 0, sizeof(*m));
 	m->p = *p;
+	m->guest_gap_ns = -1;
 	if (!m->p.max_bw)
 		m->p.max_bw = QEMU_MIG_BW_UNLIMITED;
 	if (!m->p.limit_ms)
@@ -509,6 +511,15 @@ int qemu_migrate_start(struct qemu_migrate *m, char **argv, pid_t src_pid)
 	return 0;
 }
 
+void qemu_migrate_note_record(struct qemu_migrate *m, const struct hvb_record *rec,
+			      unsigned rep)
+{
+	double gap = hvb_mig_guest_gap(rec, rep);
+
+	if (gap >= 0)
+		m->guest_gap_ns = gap;
+}
+
 bool qemu_migrate_after_switch(const struct qemu_migrate *m, uint64_t t)
 {
 	uint64_t s = __atomic_load_n(&m->res.t_switch, __ATOMIC_ACQUIRE);
@@ -591,6 +602,9 @@ void qemu_migrate_rows(const struct qemu_migrate *m, const struct hvb_out *out,
 			       .better = HVB_LOWER_IS_BETTER,
 			       .status = ran ? HVB_ST_UNSUPPORTED : HVB_ST_FAILED,
 			       .note = ran ? "no downtime: the migration did not converge" : n);
+	if (ran && m->guest_gap_ns > 0)
+		row(out, workload, rep, HVB_MIG_GUEST_DOWNTIME, "ms", HVB_LOWER_IS_BETTER,
+		    m->guest_gap_ns / 1e6, true, HVB_MIG_GUEST_DOWNTIME_NOTE);
 	row(out, workload, rep, "migrate.bytes", "bytes", HVB_LOWER_IS_BETTER,
 	    (double)mi->transferred, ran && mi->has_ram, n);
 	row(out, workload, rep, "migrate.rounds", "rounds", HVB_LOWER_IS_BETTER,

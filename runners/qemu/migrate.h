@@ -42,10 +42,18 @@
 #include "qmp.h"
 
 struct hvb_out;
+struct hvb_record;
 
 #define QEMU_MIG_BW_UNLIMITED (1ull << 40) /* bytes/s given to QEMU for "no limit" */
 #define QEMU_MIG_LIMIT_MS     60000	   /* default give-up time */
 #define QEMU_MIG_POLL_MS      20	   /* query-migrate period */
+/* How QEMU tracks dirty pages, as meta says it (runner.<name>.migrate
+ * dirty=): the command line sets no dirty-ring-size, so QEMU 7.2 takes
+ * KVM's dirty bitmap with manual protect, initially all set, where KVM
+ * offers it (ours does); under TCG its own.  Both kvm modes were measured
+ * here and lose no page (README "Live migration under QEMU"). */
+#define QEMU_MIG_DIRTY_KVM "log+clear (QEMU's default: KVM_GET_DIRTY_LOG, KVM_CLEAR_DIRTY_LOG)"
+#define QEMU_MIG_DIRTY_TCG "tcg (QEMU's own dirty bitmap)"
 
 /* What one migration is asked to do (all set by the caller; 0 = default
  * where a default is named). */
@@ -118,6 +126,7 @@ struct qemu_migrate {
 	volatile int armed;	   /* HELLO seen */
 	uint64_t t_armed;	   /* host ns of HELLO */
 	volatile int abort;	   /* the runner stopped collecting */
+	double guest_gap_ns;	   /* migrate/dirty's req_ns.max (runner's thread; -1 none) */
 	struct qemu_migrate_result res;
 };
 
@@ -135,6 +144,10 @@ void qemu_migrate_arm(struct qemu_migrate *m, uint64_t t);
 /* Did a console read stamped at host ns t come after the switch (so from
  * the destination)?  Safe from the runner's thread while the engine runs. */
 bool qemu_migrate_after_switch(const struct qemu_migrate *m, uint64_t t);
+/* A record of the guest's repetition rep (the runner's thread): keeps the
+ * guest-observed downtime (hvb_mig_guest_gap) for the rows. */
+void qemu_migrate_note_record(struct qemu_migrate *m, const struct hvb_record *rec,
+			      unsigned rep);
 /* Join the engine; a migration still under way is cancelled, and a
  * destination that did not take over is killed and reaped. */
 void qemu_migrate_stop(struct qemu_migrate *m);
@@ -142,7 +155,8 @@ void qemu_migrate_stop(struct qemu_migrate *m);
  * as qemu_reap does: its wait status.  Call only if m->took_over. */
 int qemu_migrate_reap_dst(struct qemu_migrate *m, bool must_stop);
 /* The figures as sample rows of workload, repetition rep; one failed
- * row per metric (with why) if the migration failed or never ran. */
+ * row per metric (with why) if the migration failed or never ran; and
+ * where it ran, the guest's downtime (HVB_MIG_GUEST_DOWNTIME) as kvm's. */
 void qemu_migrate_rows(const struct qemu_migrate *m, const struct hvb_out *out,
 		       const char *workload, unsigned rep);
 /* Remove the sockets and their directory; free. */

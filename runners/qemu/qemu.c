@@ -338,6 +338,8 @@ static int on_record(void *arg, const struct hvb_record *rec, uint32_t seq)
 		record_boot(q, q->stream.line_stamp, rec);
 	if (q->mig_on && qemu_migrate_after_switch(&q->mig, q->stream.line_stamp))
 		q->mig_records_after++;
+	if (q->mig_on)
+		qemu_migrate_note_record(&q->mig, rec, q->job->rep);
 	return 0;
 }
 
@@ -658,11 +660,12 @@ static int migrate_setup(struct qemu_job *q, char *why, size_t len)
 	qemu_version(job->cfg, ver, sizeof(ver));
 	hvb_out_metaf(q->out, "migrate",
 		      "at_ms=%u max_bandwidth=%llu B/s%s downtime_limit=%s%.0u%s limit_ms=%u "
-		      "max_rounds=%u uri=unix (one host) qemu=%s",
+		      "max_rounds=%u uri=unix (one host) dirty=%s qemu=%s",
 		      q->mig.p.at_ms, (unsigned long long)q->mig.p.max_bw,
 		      q->mig.p.max_bw == QEMU_MIG_BW_UNLIMITED ? " (unlimited)" : "",
 		      p.downtime_ms ? "" : "QEMU's default (300 ms)", p.downtime_ms,
-		      p.downtime_ms ? " ms" : "", q->mig.p.limit_ms, p.max_rounds, ver);
+		      p.downtime_ms ? " ms" : "", q->mig.p.limit_ms, p.max_rounds,
+		      conf_of(q->runner)->kvm ? QEMU_MIG_DIRTY_KVM : QEMU_MIG_DIRTY_TCG, ver);
 	return 0;
 }
 

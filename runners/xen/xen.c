@@ -22,6 +22,7 @@
 #include "disk.h"
 #include "guest.h"
 #include "harness.h"
+#include "migrate_guest.h"
 #include "netjob.h"
 #include "records.h"
 #include "runner.h"
@@ -342,6 +343,7 @@ struct xen_collect {
 	bool pcpu_seen;
 	struct xen_mig *mig;	       /* HVB_XEN_MIGRATE_AT_MS: the live migration */
 	unsigned mig_rep;	       /* the repetition it was armed in */
+	double mig_guest_gap_ns;       /* its largest heartbeat gap (-1: none seen) */
 };
 
 /* Where each vCPU is (libxl_list_vcpu): at creation and at each REP_END,
@@ -386,6 +388,12 @@ static int xen_on_record(void *arg, const struct hvb_record *rec, uint32_t seq)
 		return -EPROTO;
 	if (rec->type == HVB_REC_CELL_BEGIN)
 		xen_trace_on_cell(x->xt, rec);
+	if (x->mig) {
+		double gap = hvb_mig_guest_gap(rec, x->mig_rep);
+
+		if (gap >= 0)
+			x->mig_guest_gap_ns = gap;
+	}
 	return 0;
 }
 
@@ -580,7 +588,7 @@ static void mig_row(const struct hvb_out *out, const char *workload, unsigned re
  * names and units; a migration that failed (or never started) fails them
  * all with the reason, as QEMU's do. */
 static void xen_mig_rows(const struct xen_mig *m, const struct hvb_out *out, const char *wl,
-			 unsigned rep)
+			 unsigned rep, double guest_gap_ns)
 {
 	const struct xen_mig_result *r = &m->res;
 	bool done = m->state == XEN_MIG_DONE;
@@ -616,6 +624,11 @@ static void xen_mig_rows(const struct xen_mig *m, const struct hvb_out *out, con
 		pnote);
 	mig_row(out, wl, rep, "migrate.converged", "bool", HVB_HIGHER_IS_BETTER, conv, prog,
 		pnote);
+	mig_row(out, wl, rep, HVB_MIG_GUEST_DOWNTIME, "ms", HVB_LOWER_IS_BETTER, guest_gap_ns / 1e6,
+		!done ? HVB_ST_FAILED : guest_gap_ns >= 0 ? HVB_ST_OK : HVB_ST_UNSUPPORTED,
+		!done ? note : guest_gap_ns >= 0 ? HVB_MIG_GUEST_DOWNTIME_NOTE
+					       : "the workload wrote no heartbeat gap (req_ns.max) "
+						 "in the migrated repetition: not migrate/dirty?");
 	free(note);
 }
 
@@ -663,7 +676,8 @@ static int xen_run(const struct hvb_runner *r, const struct hvb_job *job,
 	struct hvb_xl_cfg cfg = { .vcpus = vcpus, .memory_mb = job->cfg->guest_mem_mib };
 	struct hvb_rec_consumer c;
 	struct hvb_xl_outcome o = { .domid = 0 };
-	struct xen_collect x = { .c = &c, .net = &net, .job = job, .out = out, .vcpus = vcpus };
+	struct xen_collect x = { .c = &c, .net = &net, .job = job, .out = out, .vcpus = vcpus,
+				 .mig_guest_gap_ns = -1 };
 	struct xen_trace *xt = NULL;
 	char why[400] = "", err[768] = "";
 	struct xen_mig mig;
@@ -731,7 +745,7 @@ static int xen_run(const struct hvb_runner *r, const struct hvb_job *job,
 	if (mig_on) {
 		hvb_out_log(out, "rep %u: migration: %s (%s)", x.mig_rep, mig.res.why,
 			    xen_mig_state_str(mig.state));
-		xen_mig_rows(&mig, out, job->workloads[0], x.mig_rep);
+		xen_mig_rows(&mig, out, job->workloads[0], x.mig_rep, x.mig_guest_gap_ns);
 	}
 	describe_placement(&x, &cfg, out);
 	xen_trace_finish(xt, o.domid ? (int)o.domid : -1); /* a domU is never domain 0 */

@@ -95,26 +95,24 @@ meta_has "$dir" '^migrate\.batch_ms,90 ' && [ "$(grep -l '^param\.dirty\.batch_m
 	not_ok "--batch-ms reaches every child" "$(grep -h batch_ms "$dir"/runs/*/rep*/*/meta.csv)"
 
 # qemu-kvm: 2 points at the lowest rate (bandwidth unlimited and 1000
-# MiB/s).  QEMU's migration of migrate/dirty has been seen here to lose a
-# page now and then (the guest's check fails the cell: "memory lost"): that
-# is a QEMU/nested-host finding, not this command's, so it is a skip saying
-# so, and every other outcome is judged.
+# MiB/s).  A "memory lost" here is a failure: migrate/dirty's 8-byte
+# stores lost no page in any QEMU move measured (its 32-byte AVX stores
+# did, README "Live migration under QEMU": known issue).
 if [ -r "$GUEST" ] && command -v qemu-system-x86_64 >/dev/null; then
 	mig qgrid --runner qemu-kvm --dirty-rate 1 --wss 8 --bandwidth 0,1000 --reps 1 --timeout 120
-	if grep -q 'failed,memory lost' "$dir/samples.csv" 2>/dev/null; then
-		skip "qemu-kvm: QEMU lost a page of migrate/dirty in the move ($(grep -o \
-			'memory lost: page [0-9]*' "$dir/samples.csv" | head -1)): known, reported"
-	else
-		[ "$rc" = 0 ] && ok "the qemu-kvm grid completed" ||
-			not_ok "the qemu-kvm grid completed" "$(show qgrid)"
-		points_ok "$dir" qemu-kvm 1 qemu-kvm.d1.w8.b0.t30 qemu-kvm.d1.w8.b1000.t30
-		[ "$(value "$dir" qemu-kvm.d1.w8.b0.t30 migrate.converged 0)" = 1 ] &&
-			ok "qemu-kvm: converged = 1 at the lowest dirty rate" ||
-			not_ok "qemu-kvm: converged = 1 at the lowest dirty rate" "$(show qgrid)"
-		row "$dir" ',qemu-kvm\.d1\.w8\.b0\.t30,migrate/dirty,migrate\.guest_downtime_ms,ms,lower,0,[0-9.e+-]+,ok,.*req_ns\.max' &&
-			ok "qemu-kvm: the guest's downtime from its heartbeat, as kvm's" ||
-			not_ok "qemu-kvm: the guest's downtime from its heartbeat"
-	fi
+	[ "$rc" = 0 ] && ok "the qemu-kvm grid completed" ||
+		not_ok "the qemu-kvm grid completed" "$(show qgrid)"
+	! grep -q 'memory lost' "$dir/samples.csv" 2>/dev/null &&
+		ok "qemu-kvm: the guest verified every page after the move" ||
+		not_ok "qemu-kvm: the guest verified every page after the move" \
+			"$(grep -o 'memory lost: [^,"]*' "$dir/samples.csv" | head -1)"
+	points_ok "$dir" qemu-kvm 1 qemu-kvm.d1.w8.b0.t30 qemu-kvm.d1.w8.b1000.t30
+	[ "$(value "$dir" qemu-kvm.d1.w8.b0.t30 migrate.converged 0)" = 1 ] &&
+		ok "qemu-kvm: converged = 1 at the lowest dirty rate" ||
+		not_ok "qemu-kvm: converged = 1 at the lowest dirty rate" "$(show qgrid)"
+	row "$dir" ',qemu-kvm\.d1\.w8\.b0\.t30,migrate/dirty,migrate\.guest_downtime_ms,ms,lower,0,[0-9.e+-]+,ok,.*req_ns\.max' &&
+		ok "qemu-kvm: the guest's downtime from its heartbeat, as kvm's" ||
+		not_ok "qemu-kvm: the guest's downtime from its heartbeat"
 	check "the qemu-kvm grid's result directory is valid" "$PY" tests/lib/check_results.py "$dir"
 else
 	skip "qemu-kvm: no guest image or no qemu-system-x86_64"

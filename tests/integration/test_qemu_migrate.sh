@@ -5,7 +5,8 @@
 # destination (the workload's rows all there and ok, records counted after
 # the switch), the migrate.* rows and their relations, a destination killed
 # mid-migration (the cell fails saying so), a migration that cannot
-# converge (cancelled at its time limit, converged=0 with the verdict), a
+# converge (cancelled at its time limit, converged=0 with the verdict),
+# migrate/dirty's memory check across three moves (no page lost), a
 # malformed setting, and that no QEMU and no socket is left in any case.
 # Skips visibly without QEMU, a usable /dev/kvm or the guest image.
 set -u
@@ -76,7 +77,7 @@ check "rounds >= 1" awk -v r="$(value move rounds)" 'BEGIN { exit !(r + 0 >= 1) 
 check "the note gives the verdict and the states" \
 	row "$dir" ',migrate\.total_ms,[^"]*"converged: completed in [0-9]+ ms.*; states .*completed@[0-9]+'
 check "meta says what was set (bandwidth, downtime limit, QEMU version)" \
-	meta_has "$dir" '^runner\.qemu-kvm\.migrate,"?at_ms=1000 max_bandwidth=[0-9]+ B/s \(unlimited\) downtime_limit=.* qemu=QEMU emulator version'
+	meta_has "$dir" '^runner\.qemu-kvm\.migrate,"?at_ms=1000 max_bandwidth=[0-9]+ B/s \(unlimited\) downtime_limit=.* dirty=log\+clear \(QEMU.s default: KVM_GET_DIRTY_LOG, KVM_CLEAR_DIRTY_LOG\) qemu=QEMU emulator version'
 check "no QEMU left, no socket left" no_leftovers move
 check_valid "the result directory is valid" "$dir"
 
@@ -138,6 +139,27 @@ check "not converging: no downtime (unsupported, saying why)" \
 check "not converging: nothing came from a destination" [ "$(records_from_dst)" = 0 ]
 check "not converging: the workload's rows ok" workload_ok "$dir" qemu-kvm cpu/crc32c
 check "not converging: no QEMU left, no socket left" no_leftovers slow
+
+# ------------------------------------------------------------ migrate/dirty keeps its memory
+# The guest's own check of every page after each batch, across the move,
+# three times at 64 MiB/s.  With 32-byte AVX stores (what the compiler
+# made of migrate/dirty's page loop before dirty.store) 7-11 of 12 such
+# moves here had a store whose top 16 bytes came out zero on the
+# destination (README "Migration", known issues); its 8-byte stores, the
+# default, must never lose a page.
+for i in 1 2 3; do
+	HVB_QEMU_MIGRATE_AT_MS=300 HVB_QEMU_MIGRATE_DOWNTIME_MS=30 \
+		run dirty$i --runner qemu-kvm --workload migrate/dirty --reps 1 --batches 20 \
+		--param dirty.rate=64 --param dirty.wss_mib=16
+	check "migrate/dirty move $i: converged, every page held what was written" \
+		bash -c "[ $rc -eq 0 ] && grep -qE ',qemu-kvm,migrate/dirty,migrate\.converged,bool,higher,0,1,ok,' '$dir/samples.csv' &&
+			grep -qE ',qemu-kvm,migrate/dirty,lost_pages,pages,lower,0,0,ok,' '$dir/samples.csv' &&
+			! grep -q 'memory lost' '$dir/samples.csv'"
+	grep -h 'memory lost\|lost page' "$dir/samples.csv" "$dir/log.txt" 2>/dev/null | sed 's/^/# /' | head -3
+	check "migrate/dirty move $i: the runner writes the guest's downtime, kvm's row" \
+		row "$dir" ',qemu-kvm,migrate/dirty,migrate\.guest_downtime_ms,ms,lower,0,[0-9.e+-]+,ok,"?the guest.s largest heartbeat gap in the migrated repetition \(req_ns\.max\)'
+	check "migrate/dirty move $i: no QEMU left, no socket left" no_leftovers dirty$i
+done
 
 # ------------------------------------------------------------ hostile setting
 HVB_QEMU_MIGRATE_AT_MS=soon run bad --runner qemu-kvm --workload cpu/crc32c --reps 1 --quick

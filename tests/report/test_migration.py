@@ -116,6 +116,14 @@ class TestNotMisleading(unittest.TestCase):
         self.assertIn("| 1 of 2 |", p.md)
         self.assertIn("| 3 of 3 |", p.md)
 
+    def test_22_memory_lost(self):
+        """a page the guest found wrong after the move is its own loud verdict, named"""
+        p = Rendered.get("mig")
+        self.assertIn("migration-0-qemu-kvm-memory-lost-banner", p.ids)
+        self.assertNotIn("migration-0-kvm-memory-lost-banner", p.ids)
+        self.assertIn("> **Memory lost**: the guest's check after the move", p.md)
+        self.assertIn("d256 w16 b0 t30: memory lost: page 7", p.md)
+
 
 class TestPlots(unittest.TestCase):
     def test_30_plot(self):

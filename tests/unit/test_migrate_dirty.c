@@ -1,9 +1,11 @@
 /*
  * migrate/dirty natively, through the real harness: its rows (dirty rate,
- * heartbeat gaps, lost pages) for every pattern, and its check of the
- * working set failing the cell, naming the page, when a page does not
- * hold what was written (dirty.lose_page, the check's self-test), and
- * dirty.batch_ms setting the schedule of a batch.
+ * heartbeat gaps, lost pages) for every pattern and both store widths, and
+ * its check of the working set failing the cell, naming the page and what
+ * it holds instead, when a page does not hold what was written
+ * (dirty.lose_page and dirty.lose_how, the check's self-test: each kind of
+ * damage a migration can leave is named as such), and dirty.batch_ms
+ * setting the schedule of a batch.
  * Correctness only: no figure is compared with a speed.
  */
 #include <stdio.h>
@@ -32,12 +34,12 @@ static const struct hvb_record *row(const char *metric)
 	return capture_sample(recs, n_recs, "migrate/dirty", metric, 0);
 }
 
-static void test_pattern(unsigned pat)
+static void test_pattern(unsigned pat, unsigned store)
 {
 	char words[64], what[120];
 	const struct hvb_record *bw, *gap, *lost;
 
-	snprintf(words, sizeof(words), "param.dirty.pattern=%u", pat);
+	snprintf(words, sizeof(words), "param.dirty.pattern=%u param.dirty.store=%u", pat, store);
 	TAP_EQ_INT(harness(words), HVB_EXIT_OK, "harness ran");
 	bw = row("bandwidth"), gap = row("req_ns.max"), lost = row("lost_pages");
 	snprintf(what, sizeof(what), "pattern %u: dirty rate achieved, MB/s, higher is better", pat);
@@ -45,7 +47,8 @@ static void test_pattern(unsigned pat)
 	       what);
 	snprintf(what, sizeof(what), "pattern %u: the largest heartbeat gap, ns", pat);
 	TAP_OK(gap && gap->value > 0 && !strcmp(gap->unit, "ns"), what);
-	snprintf(what, sizeof(what), "pattern %u: no page lost (a zero is a row)", pat);
+	snprintf(what, sizeof(what), "pattern %u, %u-byte stores: no page lost (a zero is a row)",
+		 pat, store);
 	TAP_OK(lost && lost->value == 0 && !strcmp(lost->unit, "pages"), what);
 	TAP_OK(!capture_status(recs, n_recs, "migrate/dirty") ||
 		   capture_status(recs, n_recs, "migrate/dirty")->status != HVB_ST_FAILED,
@@ -85,11 +88,51 @@ static void test_batch_ms(void)
 	TAP_OK(row("lost_pages") && row("lost_pages")->value == 0, "and every page verified");
 }
 
+/* dirty.lose_how's spoils, each named by the verdict as the kind of damage
+ * it is (workloads/migrate/dirty.c loss_kind). */
+static void test_loss_kinds(void)
+{
+	static const char *const kind[] = {
+		"holds none of its generations", "holds an older generation",
+		"is torn between two generations", "is zeros",
+		"has 32-byte stores with their top half zero",
+	};
+	const struct hvb_record *st;
+	char words[80], what[160];
+
+	for (unsigned how = 0; how < sizeof(kind) / sizeof(kind[0]); how++) {
+		snprintf(words, sizeof(words), "param.dirty.lose_page=5 param.dirty.lose_how=%u",
+			 how);
+		harness(words);
+		st = capture_status(recs, n_recs, "migrate/dirty");
+		snprintf(what, sizeof(what), "lose_how=%u: the verdict says page 4 %s", how,
+			 kind[how]);
+		TAP_OK(st && st->status == HVB_ST_FAILED && strstr(st->text, "page 4 (") &&
+			       strstr(st->text, kind[how]),
+		       what);
+		if (st && !strstr(st->text, kind[how]))
+			printf("# got: %.*s\n", (int)sizeof(st->text), st->text);
+	}
+}
+
+static void test_store_width_checked(void)
+{
+	const struct hvb_record *st;
+
+	harness("param.dirty.store=16");
+	st = capture_status(recs, n_recs, "migrate/dirty");
+	TAP_OK(st && strstr(st->text, "dirty.store is the bytes per store: 8 or 32"),
+	       "dirty.store=16 is refused, saying the widths there are");
+}
+
 int main(void)
 {
 	for (unsigned p = 0; p < 3; p++)
-		test_pattern(p);
+		test_pattern(p, 8);
+	test_pattern(0, 32);
 	test_lost_page_fails_loudly();
 	test_batch_ms();
+	test_loss_kinds();
+	test_store_width_checked();
 	return tap_done();
 }
