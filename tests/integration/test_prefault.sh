@@ -7,7 +7,8 @@
 # and meta.csv says so; the first-touch workloads are still measured on
 # fresh memory (ok rows); HVB_PREFAULT=0 turns it off and says so; qemu-kvm
 # gets -mem-prealloc on QEMU's command line and meta says boot_ms holds
-# it; a value other than 0 or 1 is refused before any run.
+# it; a job that migrates is not populated (kvm and qemu-kvm); a value
+# other than 0 or 1 is refused before any run.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/runner.sh prefault
@@ -43,6 +44,15 @@ check "no boot populated guest RAM" sh -c "! grep -q 'guest RAM prefaulted' '$di
 check "... and the prefault phase took nothing" \
 	[ "$(grep -c 'prefault(not-in-boot_ms) 0.000 ' "$dir/log.txt")" -eq 2 ]
 
+# A migrating job keeps unpopulated RAM (the migration's zero-page scan).
+HVB_KVM_MIGRATE=dirty=log,downtime_ms=1000,rounds=5,after_ms=200 run mig --runner kvm \
+	--workload migrate/dirty --reps 1 --timeout 120 --batches 10 --guest-mem 128 \
+	--param dirty.wss_mib=8 --param dirty.rate=8
+check "kvm with HVB_KVM_MIGRATE: the run completes (exit $rc)" [ "$rc" -eq 0 ]
+check "... nothing prefaulted, and meta says why" \
+	sh -c "! grep -q 'guest RAM prefaulted' '$dir/log.txt' &&
+	       grep -q '^runner.kvm.prefault,off: the job migrates (HVB_KVM_MIGRATE)$' '$dir/meta.csv'"
+
 HVB_PREFAULT=2 run bad --runner kvm "${args[@]}"
 check "HVB_PREFAULT=2: exit 2 naming the variable and what to give" \
 	sh -c "[ $rc -eq 2 ] && grep -q \"HVB_PREFAULT='2': give 0 (off) or 1 (on\" '$tmp/bad.err'"
@@ -63,4 +73,12 @@ HVB_PREFAULT=0 run qoff --runner qemu-kvm "${qargs[@]}"
 check "qemu-kvm with HVB_PREFAULT=0: no -mem-prealloc, meta says off" \
 	sh -c "[ $rc -eq 0 ] && ! grep -q -- '-mem-prealloc' '$dir/log.txt' &&
 	       grep -q '^runner.qemu-kvm.prefault,off: HVB_PREFAULT=0$' '$dir/meta.csv'"
+# 10 batches of 0.3 s: the guest outlasts the migration (test_qemu_migrate).
+HVB_QEMU_MIGRATE_AT_MS=300 run qmig --runner qemu-kvm --workload cpu/crc32c --reps 1 --quick \
+	--goal-us 300000 --batches 10 --guest-mem 256
+check "qemu-kvm with HVB_QEMU_MIGRATE_AT_MS: it migrated (exit $rc)" \
+	sh -c "[ $rc -eq 0 ] && grep -q ',qemu-kvm,cpu/crc32c,migrate.converged,bool,higher,0,1,ok,' '$dir/samples.csv'"
+check "... without -mem-prealloc, and meta says why" \
+	sh -c "! grep -q -- '-mem-prealloc' '$dir/log.txt' &&
+	       grep -q '^runner.qemu-kvm.prefault,off: the job migrates (HVB_QEMU_MIGRATE_AT_MS)$' '$dir/meta.csv'"
 tap_done
