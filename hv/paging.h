@@ -17,8 +17,10 @@
  * (E820 type 2) so the guest neither maps nor allocates it; RAM for the
  * guest is then [HV_LOAD_MIN, vm->tables_gpa).  The PML4 is the first page
  * of the block, then the PDPT, the page directories (one per GiB) and the
- * page tables (one per 2 MiB, in address order).  Entries: P|W|U, identity
- * (gpa = va), nothing else set; every page outside the RAM range absent.
+ * page tables (one per 2 MiB, in address order).  Entries: P|W|U for the
+ * tables, P|W|U|A|D for the pages (accessed and dirty preset: paging.c),
+ * identity (gpa = va), nothing else set; every page outside the RAM range
+ * absent.
  */
 #ifndef HV_PAGING_H
 #define HV_PAGING_H

@@ -27,6 +27,9 @@ const struct hvb_env_doc hvb_env_docs[] = {
 				 "source vmm without latency columns; default 1)" },
 	{ "HVB_KVM_STATS", "0: no KVM binary statistics under kvm and no QMP query-stats under "
 			   "qemu-kvm (counters.csv kvm-stats unsupported, 'off'; default 1)" },
+	{ "HVB_PREFAULT", "0: kvm and qemu-kvm do not populate guest RAM before boot (default 1: "
+			  "they do, kvm outside its boot_ms, qemu-kvm inside; meta "
+			  "runner.<name>.prefault)" },
 	{ "HVB_KVM_CMDLINE_EXTRA", "extra guest command-line words under kvm (debugging)" },
 	{ "HVB_KVM_BLK_NOTIFY", "how the kvm guest's virtio-blk notifies its device: ioeventfd "
 				"(default), exit, sync or poll (io/ workloads)" },
@@ -276,6 +279,8 @@ int hvb_config_load(struct hvb_config *cfg, const char *image, char *err, size_t
 		r = irqchip_env(cfg, err, len);
 	if (!r)
 		r = migrate_env(cfg, err, len);
+	if (!r)
+		r = env_switch("HVB_PREFAULT", true, &cfg->prefault, err, len);
 	if (r)
 		return r;
 	cfg->kvm_cmdline_extra = env("HVB_KVM_CMDLINE_EXTRA");

@@ -63,6 +63,7 @@ struct hvb_config {
 	const char *xen_nesting;       /* HVB_XEN_NESTING: how this Xen itself runs */
 	bool seccomp;                  /* HVB_SECCOMP: the kvm vCPU thread's syscall filter */
 	bool kvm_trace;                /* HVB_KVM_TRACE: kvm tracepoints per repetition (kvm-trace) */
+	bool prefault;                 /* HVB_PREFAULT: guest RAM populated before boot (kvm, qemu-kvm) */
 	/* Probe switches (each on by default; tools/probe-overhead measures
 	 * what each costs, meta runner.<name>.probes says which ran).
 	 * HVB_VMM_COUNTERS switches the perf counters on the VMM threads of

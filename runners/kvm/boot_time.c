@@ -13,6 +13,7 @@ static const char *const phase_names[KVM_BOOT_PHASES] = {
     [KVM_BOOT_VM] = "vm",
     [KVM_BOOT_IRQCHIP] = "irqchip",
     [KVM_BOOT_MEMORY] = "memory",
+    [KVM_BOOT_PREFAULT] = "prefault(not-in-boot_ms)",
     [KVM_BOOT_VCPUS] = "vcpus",
     [KVM_BOOT_IMAGE] = "image",
     [KVM_BOOT_PAGING] = "paging",

@@ -97,6 +97,7 @@ enum kvm_boot_phase {
 	KVM_BOOT_VM,	  /* open /dev/kvm, KVM_CREATE_VM */
 	KVM_BOOT_IRQCHIP, /* the irqchip (its delivery probe excluded, like boot_ms) */
 	KVM_BOOT_MEMORY,  /* guest RAM: mmap, memslot, madvise */
+	KVM_BOOT_PREFAULT, /* guest RAM populated (HVB_PREFAULT): NOT in boot_ms */
 	KVM_BOOT_VCPUS,	  /* vCPUs: create, CPUID, LAPIC */
 	KVM_BOOT_IMAGE,	  /* ELF load into guest RAM */
 	KVM_BOOT_PAGING,  /* the initial page tables (hv/paging.h) */

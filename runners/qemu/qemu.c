@@ -94,6 +94,7 @@ struct qemu_job {
 	 * once to a second QEMU during the job (migrate.h). */
 	bool mig_on;
 	struct qemu_migrate mig;
+	bool prefault;		   /* -mem-prealloc on QEMU's command line */
 	unsigned long mig_records_after; /* records read after the switch */
 	size_t log_used;	   /* console text bytes logged */
 	unsigned long log_dropped; /* console lines not logged (budget) */
@@ -276,6 +277,48 @@ static void describe_pages(const struct hvb_job *job, const struct hvb_out *out)
 				"with madvise(MADV_HUGEPAGE) (THP as the host's setting allows)"
 			      : "4k: guest word pt=4k (4 KiB guest page tables); QEMU started "
 				"with THP off (prctl PR_SET_THP_DISABLE): 4 KiB host backing");
+}
+
+/*
+ * HVB_PREFAULT under qemu-kvm: -mem-prealloc, QEMU populates guest RAM
+ * before the guest runs, so STREAM's first touches of 768 MiB under nested
+ * PVM (a host fault through PVM per 4 KiB page, 3-4 s a boot) become one
+ * shadow fault per 8 pages (the guest's PTEs are accessed and dirty:
+ * workloads/rt/mem.c).  QEMU does it inside what boot_ms times (fork ->
+ * HELLO), and meta says so.  Not under TCG (no such fault to save) nor for
+ * a migrating job (QEMU's zero-page scan would read populated pages).
+ */
+static bool prefault_wanted(const struct qemu_job *q)
+{
+	return q->job->cfg->prefault && conf_of(q->runner)->kvm && !q->mig_on;
+}
+
+static void describe_prefault(const struct qemu_job *q)
+{
+	hvb_out_meta(q->out, "prefault",
+		     q->prefault
+			     ? "on: QEMU -mem-prealloc populates all guest RAM before boot, "
+			       "inside boot_ms (QEMU fork -> HELLO)"
+		     : !conf_of(q->runner)->kvm ? "off: TCG (no host fault per guest page to save)"
+		     : q->mig_on		? "off: the job migrates (HVB_QEMU_MIGRATE_AT_MS)"
+		     : prefault_wanted(q)	? "off: no room for -mem-prealloc on QEMU's command line"
+						: "off: HVB_PREFAULT=0");
+}
+
+/* -mem-prealloc at the end of argv, where QEMU_ARGV_CAP leaves room. */
+static void prefault_argv(struct qemu_job *q, char **argv)
+{
+	unsigned n = 0;
+
+	if (!prefault_wanted(q))
+		return;
+	while (argv[n])
+		n++;
+	if (n + 2 > QEMU_ARGV_CAP)
+		return;
+	argv[n++] = xstrdup("-mem-prealloc");
+	argv[n] = NULL;
+	q->prefault = true;
 }
 
 /* Console text: to the run log, control bytes escaped, within a budget. */
@@ -705,6 +748,7 @@ static int boot_and_collect(struct qemu_job *q, const char *image, char *why, si
 	else if (conf_of(q->runner)->kvm && !qemu_kvm_stats_init(&q->kst))
 		qemu_kvm_stats_argv(&q->kst, argv, QEMU_ARGV_CAP);
 	q->proc.keep_fd = q->nj.on ? q->nj.ns.tap_fd : -1;
+	prefault_argv(q, argv);
 	if (q->mig_on && qemu_migrate_argv(&q->mig, argv, QEMU_ARGV_CAP))
 		q->mig_on = false; /* no room: rows say it never started */
 	line = qemu_argv_line(argv);
@@ -712,6 +756,7 @@ static int boot_and_collect(struct qemu_job *q, const char *image, char *why, si
 		    job->cfg->image.path, job->cfg->image.sha256);
 	free(line);
 	describe_pages(job, q->out);
+	describe_prefault(q);
 	e = qemu_spawn(&q->proc, argv, hvb_job_pt_4k(job));
 	if (e) {
 		snprintf(why, len, "cannot start QEMU: %s", strerror(-e));

@@ -26,11 +26,9 @@ check "micro/first-touch is measured (ok rows) with its usual note" \
 	grep -q ',kvm,micro/first-touch,ns_per_op,ns,lower,0,[0-9.e+-]*,ok,EPT/NPT violation per 4 KiB guest page' "$s"
 check "every boot logs its phases, the page tables among them" \
 	[ "$(grep -c 'boot phases (ms, boot_ms [0-9.]*):.* paging [0-9.]* ' "$dir/log.txt")" -eq 3 ]
-# The phases add up to boot_ms (the probes are shown but not counted).
-sums=$(sed -n 's/.*boot phases (ms, boot_ms \([0-9.]*\)): \(.*\)/\1 \2/p' "$dir/log.txt" |
-	awk '{ sum = 0; for (i = 2; i < NF; i += 2) if ($i !~ /^probes/) sum += $(i + 1)
-	       d = sum - $1; if (d < 0) d = -d
-	       print (d < 0.05 + $1 * 0.01) ? "ok" : "bad:" $1 "!=" sum }')
+# The phases add up to boot_ms (the probes and the prefault are shown but
+# not counted).
+sums=$(boot_phase_sums "$dir/log.txt")
 adds_up() { [ -n "$sums" ] && ! grep -q bad <<<"$sums"; }
 check "the phases in boot_ms add up to it ($(echo $sums))" adds_up
 paging=($(sed -n 's/.* paging \([0-9.]*\) .*/\1/p' "$dir/log.txt"))

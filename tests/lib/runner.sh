@@ -192,3 +192,13 @@ need_qemu_guest() {
 		skip_rest "qemu-system-x86_64 not installed (apt-get install qemu-system-x86)"
 	[ -r "$GUEST" ] || skip_rest "no guest image ($GUEST): make all"
 }
+
+# boot_phase_sums LOG: for each kvm `boot phases` line of LOG, "ok" when
+# the phases in boot_ms (all but those marked not-in-boot_ms: the probes,
+# the prefault) add up to it, else "bad:BOOT_MS!=SUM"; nothing without one.
+boot_phase_sums() {
+	sed -n 's/.*boot phases (ms, boot_ms \([0-9.]*\)): \(.*\)/\1 \2/p' "$1" |
+		awk '{ sum = 0; for (i = 2; i < NF; i += 2) if ($i !~ /not-in-boot_ms/) sum += $(i + 1)
+		       d = sum - $1; if (d < 0) d = -d
+		       print (d < 0.05 + $1 * 0.01) ? "ok" : "bad:" $1 "!=" sum }'
+}

@@ -99,6 +99,14 @@ class TestDifferences(unittest.TestCase):
                                              2: context.NOT_RECORDED})
         self.assertNotIn("runner.native.pinning", diff)
 
+    def test_prefault_key(self):
+        """runner.<name>.prefault is context: HVB_PREFAULT=0 against the default"""
+        on = "on: QEMU -mem-prealloc populates all guest RAM before boot, inside boot_ms"
+        runs = [dict(LINUX_BOOT, **{"runner.qemu-kvm.prefault": v})
+                for v in (on, "off: HVB_PREFAULT=0")]
+        diff = dict(context.differences(runs))
+        self.assertEqual(diff["runner.qemu-kvm.prefault"], {0: on, 1: "off: HVB_PREFAULT=0"})
+
 
 # Two runs' workload parameters, every case of the rule at once: passes
 # differs; extra is in B only and A ran sort (counts, "(not recorded)");

@@ -28,7 +28,12 @@
 #define PTE_PWT 0x8ull
 #define PTE_PCD 0x10ull
 #define PTE_PS 0x80ull
+#define PTE_A 0x20ull
+#define PTE_D 0x40ull
 #define PTE_TABLE (PTE_P | PTE_W | PTE_U)
+/* 4 KiB pages with accessed and dirty preset, as the host's tables have
+ * them (hv/paging.c PTE_PAGE says why: shadow paging's prefetch). */
+#define PTE_PAGE (PTE_TABLE | PTE_A | PTE_D)
 #define PTE_ADDR 0x000ffffffffff000ull
 
 struct region {
@@ -347,7 +352,7 @@ static int map_small(uint64_t *pml4, uint64_t lo, uint64_t hi, uint64_t flags)
 		/* Fill the rest of this page table in one go. */
 		do {
 			if (va)
-				*pte = va | PTE_P | PTE_W | PTE_U | flags;
+				*pte = va | PTE_PAGE | flags;
 			pte++;
 			va += PAGE;
 		} while (va < hi && (va & (HUGE - 1)));
@@ -438,10 +443,10 @@ static uint64_t host_pte(const uint64_t *pml4, uint64_t va)
 	return pt ? pt[(va >> 12) & 511] : ~0ull;
 }
 
-/* The host must map page va of RAM (identity, P|W|U, nothing else). */
+/* The host must map page va of RAM (identity, P|W|U|A|D, nothing else). */
 static bool host_maps(const uint64_t *pml4, uint64_t va)
 {
-	return host_pte(pml4, va) == (va | PTE_P | PTE_W | PTE_U);
+	return host_pte(pml4, va) == (va | PTE_PAGE);
 }
 
 /* A page outside RAM: absent, where the host has a page table for it. */
