@@ -254,7 +254,8 @@ static void qemu_describe(const struct hvb_runner *r, const struct hvb_config *c
 		META("image_sha256", "%s", cfg->image.sha256);
 	META("boot_ms", "host clock: QEMU fork -> first byte of the guest's HELLO record "
 			"on the serial line (HELLO is sent right after the first workload "
-			"instruction's TSC read)");
+			"instruction's TSC read), less the window QEMU was paused populating "
+			"guest RAM (prefault on)");
 	/* Which probes bracket each repetition (FORMAT.md runner.<name>.probes):
 	 * HVB_KVM_STATS and HVB_VMM_COUNTERS switch them. */
 	if (conf->kvm)
