@@ -399,7 +399,7 @@ static void record_boot(struct qemu_job *q, uint64_t stamp, const struct hvb_rec
 {
 	const struct hvb_job *job = q->job;
 	uint64_t total = stamp - q->proc.t_start;
-	bool paused = q->prefault && q->pre.state != QEMU_PREALLOC_NONE;
+	bool paused = q->prefault && q->pre.state == QEMU_PREALLOC_DONE;
 	double ms = (double)(total - (paused ? q->pre.prefault_ns : 0)) / 1e6;
 	char note[HVB_TEXT_MAX * 2];
 	int n;
