@@ -23,7 +23,8 @@ const char *const hvb_ctx_run_keys[] = {
 	"host.irq.lapic_timer_advance", "host.irq.kvm_pv", "host.irq.pvm",
 	NULL,
 };
-/* prefault: whether qemu-kvm's boot_ms holds QEMU's -mem-prealloc */
+/* prefault: whether guest RAM was populated (and, in runs before the QMP
+ * populate, whether qemu-kvm's boot_ms held QEMU's -mem-prealloc) */
 const char *const hvb_ctx_runner_keys[] = { "guest_mem_mib", "image_sha256", "prefault", NULL };
 /* context-keys: end */
 

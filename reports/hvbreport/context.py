@@ -23,7 +23,8 @@ CONTEXT_RUN_KEYS = (
     "host.irq.lapic_timer_advance", "host.irq.kvm_pv", "host.irq.pvm",
 )
 # Per-runner meta keys: runner.<name>.KEY.
-# prefault: whether qemu-kvm's boot_ms holds QEMU's -mem-prealloc.
+# prefault: whether guest RAM was populated (and, in runs before the QMP
+# populate, whether qemu-kvm's boot_ms held QEMU's -mem-prealloc).
 CONTEXT_RUNNER_KEYS = ("guest_mem_mib", "image_sha256", "prefault")
 
 # Workload parameters: param.<short>.<name> (results/FORMAT.md).

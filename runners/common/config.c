@@ -28,8 +28,8 @@ const struct hvb_env_doc hvb_env_docs[] = {
 	{ "HVB_KVM_STATS", "0: no KVM binary statistics under kvm and no QMP query-stats under "
 			   "qemu-kvm (counters.csv kvm-stats unsupported, 'off'; default 1)" },
 	{ "HVB_PREFAULT", "0: kvm and qemu-kvm do not populate guest RAM before boot (default 1: "
-			  "they do, kvm outside its boot_ms, qemu-kvm inside; meta "
-			  "runner.<name>.prefault)" },
+			  "they do, outside boot_ms: qemu-kvm paused with -S while QMP populates "
+			  "its RAM backend; meta runner.<name>.prefault)" },
 	{ "HVB_KVM_CMDLINE_EXTRA", "extra guest command-line words under kvm (debugging)" },
 	{ "HVB_KVM_BLK_NOTIFY", "how the kvm guest's virtio-blk notifies its device: ioeventfd "
 				"(default), exit, sync or poll (io/ workloads)" },

@@ -20,7 +20,7 @@ struct hvb_disk;
 #define QEMU_STDERR_TAIL 2048		     /* bytes of QEMU's stderr kept for verdicts */
 #define QEMU_PIO_USER	 HVB_PORT_BENCH_USER /* isa-debugcon placed here */
 #define QEMU_MMIO_USER	 0xff000000u	     /* pc-testdev's userspace MMIO (mmio_user=) */
-#define QEMU_ARGV_CAP	 56		     /* entries of qemu_argv's vector, NULL included */
+#define QEMU_ARGV_CAP	 64		     /* entries of qemu_argv's vector, NULL included */
 
 /* Accelerator and CPU model of one QEMU runner. */
 struct qemu_conf {

@@ -187,6 +187,15 @@ int qmp_open(struct qmp *q, const char *path, int timeout_ms)
 	}
 }
 
+int qmp_exec_simple(struct qmp *q, const char *cmd)
+{
+	struct qj_doc d;
+	int ret, e = qmp_exec(q, cmd, &d, &ret);
+
+	qj_free(&d);
+	return e;
+}
+
 void qmp_close(struct qmp *q)
 {
 	if (q->fd >= 0)

@@ -75,6 +75,8 @@ void qmp_close(struct qmp *q);
  * skipped.  0; -EREMOTEIO: QEMU answered with an error (q->err has its
  * class and desc); -ETIMEDOUT; -EPROTO (bad JSON, no return); -EPIPE/-EIO. */
 int qmp_exec(struct qmp *q, const char *cmd, struct qj_doc *reply, int *ret);
+/* qmp_exec for a command whose return value does not matter. */
+int qmp_exec_simple(struct qmp *q, const char *cmd);
 
 /* ------------------------------------------------------------ KVM stats */
 
