@@ -28,7 +28,7 @@
 #include "rt.h"
 
 #define RT_SMP_CHECKIN_MS 5000 /* Xen in QEMU TCG starts APs slowly */
-#define RT_KICK_WAIT_MS 100
+#define RT_KICK_WAIT_MS 1000 /* rt_kick: the host thread may be off its CPU a while under load */
 #define RT_IRQ_WAIT_MS 2000 /* rt_irq_wait spinning */
 #define EINVAL 22
 #define EBUSY 16
