@@ -663,11 +663,11 @@ HVB_WORKLOAD(w_tpr_read);
  * ends its last backstop (fired at once and taken), so the timer arrives
  * exactly once per batch and the self-IPI exactly once per request.
  */
-/* 1 s, not less: a host under load can hold a vCPU thread off its CPU
- * for over 100 ms (seen in make bench beside other work), and a backstop
- * that fires then calls a delivered self-IPI lost. */
-#define BACKSTOP_MS 1000
-_Static_assert(BACKSTOP_MS == 1000, "fail_backstop's texts say 1 s");
+/* 100 ms.  1 s was tried against host stalls under load and broke Xen
+ * PV under QEMU TCG (ci/xen/bench-test: a second TIMER in a batch, 3 of
+ * 3 runs; 100 ms: 0 of 3): not understood yet, so the bound stays. */
+#define BACKSTOP_MS 100
+_Static_assert(BACKSTOP_MS == 100, "fail_backstop's texts say 100 ms");
 
 static bool valid_ipi_self_hlt(struct hvb_ctx *c, const char **why)
 {
@@ -712,9 +712,9 @@ static void fail_backstop(struct hvb_ctx *c, uint64_t seen)
 	rt_irq_enable(false);
 	rt_log(late ? "micro/ipi-self-hlt: the self-IPI arrived once interrupts were on (spinning)"
 		    : "micro/ipi-self-hlt: the self-IPI did not arrive in 1000 ms with interrupts on");
-	rt_fail(c, late ? "micro/ipi-self-hlt: self-IPI not delivered within 1 s by sti; hlt "
+	rt_fail(c, late ? "micro/ipi-self-hlt: self-IPI not delivered within 100 ms by sti; hlt "
 			  "(later with IF on)"
-			: "micro/ipi-self-hlt: self-IPI not delivered within 1 s by sti; hlt, "
+			: "micro/ipi-self-hlt: self-IPI not delivered within 100 ms by sti; hlt, "
 			  "nor later");
 }
 
