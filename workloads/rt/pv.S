@@ -58,6 +58,24 @@
 	add $hvb_pv_shared_info, \reg
 .endm
 
+/* A C function called from the gate: it clobbers what rt_sys promises
+ * the caller to keep (rdi, rsi, r8-r11). */
+.macro CALL_KEEPING fn
+	push %rdi
+	push %rsi
+	push %r8
+	push %r9
+	push %r10
+	push %r11
+	CALL_ALIGNED \fn
+	pop %r11
+	pop %r10
+	pop %r9
+	pop %r8
+	pop %rsi
+	pop %rdi
+.endm
+
 .macro NOTE type, value
 	.balign 4
 	.long 4, 8, \type
@@ -227,20 +245,12 @@ hvb_pv_gate:
 4:	cmp $RT_SYS_STOP, %eax
 	je hvb_pv_hard_stop
 	cmp $RT_SYS_PV_UNMAP, %eax
+	jne 10f
+	CALL_KEEPING hvb_pv_unmap	/* pv.c: (va, bytes) -> 0 or -errno */
+	jmp 9f
+10:	cmp $RT_SYS_PV_SUSPEND, %eax
 	jne 5f
-	push %rdi			/* C clobbers what rt_sys promises to keep */
-	push %rsi
-	push %r8
-	push %r9
-	push %r10
-	push %r11
-	CALL_ALIGNED hvb_pv_unmap	/* pv.c: (va, bytes) -> 0 or -errno */
-	pop %r11
-	pop %r10
-	pop %r9
-	pop %r8
-	pop %rsi
-	pop %rdi
+	CALL_KEEPING hvb_pv_suspend	/* pv.c: 0 in a new domain, 1 cancelled, -errno */
 	jmp 9f
 5:	cmp $RT_SYS_IDLE, %eax
 	je hvb_pv_idle
