@@ -559,16 +559,14 @@ static char *xen_smp_words(struct hvb_netjob *nj, const struct hvb_job *job)
 }
 
 /*
- * Live migration (HVB_XEN_MIGRATE_AT_MS, migrate.h): PVH only.  A PV
- * domU takes part in its own suspend (it answers the toolstack's request
- * with SCHEDOP_shutdown(suspend) and its start_info MFN, having unmapped
- * its shared info; after the move it maps the new one and binds its event
- * channels again): the guest runtime does none of that yet.
+ * Live migration (HVB_XEN_MIGRATE_AT_MS, migrate.h).  A PV domU takes part
+ * in its own suspend (workloads/rt/xen_suspend.c), on one vCPU only: the
+ * runtime stops no other vCPU around it, and those would run on with the
+ * old domain's ports and timers.
  */
-#define XEN_MIG_PV_WHY "HVB_XEN_MIGRATE_AT_MS: xen-pv cannot be migrated yet: a PV domU must " \
-		       "suspend itself (SCHEDOP_shutdown(suspend) with its start_info MFN) and " \
-		       "rebuild its shared info and event channels after the move, which the " \
-		       "guest runtime does not do; migrate xen-pvh"
+#define XEN_MIG_PV_VCPUS_WHY "HVB_XEN_MIGRATE_AT_MS: xen-pv migrates with one vCPU only (the " \
+			     "guest suspends itself on vCPU 0 and stops no other): give " \
+			     "--vcpus 1, or migrate xen-pvh"
 
 static double ns_ms(uint64_t from, uint64_t to)
 {
@@ -633,8 +631,8 @@ static void xen_mig_rows(const struct xen_mig *m, const struct hvb_out *out, con
 }
 
 /* HVB_XEN_MIGRATE_*: 0 (*on says whether), or -errno with why. */
-static int xen_mig_setup(const struct hvb_runner *r, struct xen_mig *m, bool *on,
-			 const struct hvb_out *out, char *why, size_t len)
+static int xen_mig_setup(const struct hvb_runner *r, unsigned vcpus, struct xen_mig *m,
+			 bool *on, const struct hvb_out *out, char *why, size_t len)
 {
 	struct xen_mig_params p;
 
@@ -642,20 +640,25 @@ static int xen_mig_setup(const struct hvb_runner *r, struct xen_mig *m, bool *on
 		return -EINVAL;
 	if (!*on)
 		return 0;
-	if (is_pv(r)) {
-		snprintf(why, len, "%s", XEN_MIG_PV_WHY);
+	if (is_pv(r) && vcpus > 1) {
+		snprintf(why, len, "%s", XEN_MIG_PV_VCPUS_WHY);
 		return -ENOTSUP;
 	}
 	xen_mig_init(m, &p);
+	m->guest_suspends = is_pv(r);
 	hvb_out_metaf(out, "migrate",
 		      "live, libxl as xl migrate: libxl_domain_suspend(LIVE) -> a relay counting "
 		      "bytes -> libxl_domain_create_restore, on this host; %u ms after the first "
 		      "repetition starts; bandwidth %llu MiB/s%s; limit %u ms; downtime target and "
 		      "round limit: libxc's fixed policy (stop-and-copy below %d dirty pages or "
-		      "after %d rounds)",
+		      "after %d rounds); the suspend: %s",
 		      p.at_ms, (unsigned long long)(p.bw_bytes >> 20),
 		      p.bw_bytes ? " (the relay's token bucket)" : " (unlimited)", p.limit_ms,
-		      XEN_MIG_TARGET_PAGES, XEN_MIG_MAX_ROUNDS);
+		      XEN_MIG_TARGET_PAGES, XEN_MIG_MAX_ROUNDS,
+		      is_pv(r) ? "the guest's own (it clears control/shutdown, then "
+				 "SCHEDOP_shutdown(suspend)); downtime from its acknowledgement"
+			       : "the controller's xc_domain_shutdown(SHUTDOWN_suspend) on libxl's "
+				 "request");
 	return 0;
 }
 
@@ -713,7 +716,7 @@ static int xen_run(const struct hvb_runner *r, const struct hvb_job *job,
 	if (!cfg.kernel)
 		rc = -ENOENT;
 	if (!rc)
-		rc = xen_mig_setup(r, &mig, &mig_on, out, err, sizeof(err));
+		rc = xen_mig_setup(r, vcpus, &mig, &mig_on, out, err, sizeof(err));
 	if (mig_on) {
 		cfg.mig = &mig;
 		x.mig = &mig;
