@@ -77,7 +77,8 @@ static const char mig_usage[] =
 	"--workload migrate/dirty` whose guest is migrated once during its run (kvm:\n"
 	"HVB_KVM_MIGRATE; qemu-kvm, qemu-tcg: HVB_QEMU_MIGRATE_*; xen-pvh, xen-pv, in a\n"
 	"Xen dom0: HVB_XEN_MIGRATE_*, libxl's fixed pre-copy policy: --downtime and\n"
-	"--rounds do not apply, --bandwidth holds its relay; a PV guest suspends itself).  Writes one result\n"
+	"--rounds do not apply, --bandwidth holds its relay; a PV guest suspends itself,\n"
+	"non-live).  Writes one result\n"
 	"directory, runner <R>.d<rate>.w<wss>.b<bw>.t<downtime> (README \"Migration\n"
 	"grid\"); a point whose run fails is recorded as failed and the grid goes on.";
 

@@ -8,7 +8,8 @@
  * libxl_postfork_child_noexec, as libxl_event.h asks of a child that
  * does not exec):
  *
- *   sender    libxl_domain_suspend(LIBXL_SUSPEND_LIVE) into its socket;
+ *   sender    libxl_domain_suspend(LIBXL_SUSPEND_LIVE) into its socket
+ *             (PV: without LIVE, xen.c says why: suspended, then copied);
  *             libxc's progress ("Frames iteration N", "Domain now
  *             suspended") comes back through libxl-save-helper to the
  *             logger here, which counts the rounds and stamps the suspend
@@ -217,8 +218,9 @@ static libxl_ctx *child_start(const char *comm, const char *who, struct mig_logg
 	return ctx;
 }
 
-/* The sender: the live save into fd; its verdict on ev. */
-static void __attribute__((noreturn)) sender_main(uint32_t domid, int fd, int ev, bool debug)
+/* The sender: the save into fd, live unless nonlive; its verdict on ev. */
+static void __attribute__((noreturn)) sender_main(uint32_t domid, int fd, int ev, bool debug,
+						  bool nonlive)
 {
 	struct mig_logger l;
 	libxl_ctx *ctx;
@@ -228,7 +230,7 @@ static void __attribute__((noreturn)) sender_main(uint32_t domid, int fd, int ev
 	ctx = child_start("hvb-xen-send", "sender", &l, debug, ev);
 	t0 = mono_ns();
 	say(ev, "start %" PRIu64, t0);
-	rc = libxl_domain_suspend(ctx, domid, fd, LIBXL_SUSPEND_LIVE, NULL);
+	rc = libxl_domain_suspend(ctx, domid, fd, nonlive ? 0 : LIBXL_SUSPEND_LIVE, NULL);
 	xen_mig_rounds_end(&l.r);
 	if (rc) {
 		say(ev, "error libxl_domain_suspend failed (libxl error %d): %s", rc,
@@ -702,7 +704,7 @@ static void __attribute__((noreturn)) ctl_main(const struct xen_mig *m, libxl_do
 	}
 	c->snd = fork();
 	if (c->snd == 0)
-		sender_main(m->src_domid, s1[1], se[1], m->p.debug);
+		sender_main(m->src_domid, s1[1], se[1], m->p.debug, m->nonlive);
 	c->rcv = c->snd < 0 ? -1 : fork();
 	if (c->rcv == 0)
 		receiver_main(dc, m->name, s2[1], re[1], rc[0], m->p.debug);
