@@ -58,22 +58,30 @@
 	add $hvb_pv_shared_info, \reg
 .endm
 
-/* A C function called from the gate: it clobbers what rt_sys promises
- * the caller to keep (rdi, rsi, r8-r11). */
-.macro CALL_KEEPING fn
+/* What rt_sys promises the caller to keep (rdi, rsi, r8-r11), around C
+ * or a hypercall from the gate, which may clobber them. */
+.macro SAVE_KEPT
 	push %rdi
 	push %rsi
 	push %r8
 	push %r9
 	push %r10
 	push %r11
-	CALL_ALIGNED \fn
+.endm
+
+.macro RESTORE_KEPT
 	pop %r11
 	pop %r10
 	pop %r9
 	pop %r8
 	pop %rsi
 	pop %rdi
+.endm
+
+.macro CALL_KEEPING fn
+	SAVE_KEPT
+	CALL_ALIGNED \fn
+	RESTORE_KEPT
 .endm
 
 .macro NOTE type, value
@@ -287,21 +295,11 @@ hvb_pv_gate:
 hvb_pv_idle:
 	cmp (%rdi), %rsi
 	jne 1f
-	push %rdi
-	push %rsi
-	push %r8
-	push %r9
-	push %r10
-	push %r11
+	SAVE_KEPT
 	mov $1, %edi			/* SCHEDOP_block */
 	xor %esi, %esi
 	call HC(PV_HC_SCHED_OP)
-	pop %r11
-	pop %r10
-	pop %r9
-	pop %r8
-	pop %rsi
-	pop %rdi
+	RESTORE_KEPT
 1:	xor %eax, %eax
 	push $0
 	jmp HC(PV_HC_IRET)
