@@ -75,9 +75,10 @@ static const char mig_usage[] =
 	"Live migration cost over a grid: for every runner and point (dirty rate x\n"
 	"working set x bandwidth x downtime target) and repetition, one `hvbench run\n"
 	"--workload migrate/dirty` whose guest is migrated once during its run (kvm:\n"
-	"HVB_KVM_MIGRATE; qemu-kvm, qemu-tcg: HVB_QEMU_MIGRATE_*; xen-pvh, in a Xen\n"
-	"dom0: HVB_XEN_MIGRATE_*, libxl's fixed pre-copy policy: --downtime and --rounds\n"
-	"do not apply, --bandwidth holds its relay).  Writes one result\n"
+	"HVB_KVM_MIGRATE; qemu-kvm, qemu-tcg: HVB_QEMU_MIGRATE_*; xen-pvh, xen-pv, in a\n"
+	"Xen dom0: HVB_XEN_MIGRATE_*, libxl's fixed pre-copy policy: --downtime and\n"
+	"--rounds do not apply, --bandwidth holds its relay; a PV guest suspends itself,\n"
+	"non-live).  Writes one result\n"
 	"directory, runner <R>.d<rate>.w<wss>.b<bw>.t<downtime> (README \"Migration\n"
 	"grid\"); a point whose run fails is recorded as failed and the grid goes on.";
 
@@ -116,22 +117,17 @@ static int axis_parse(struct mig_axis *a, const char *list, uint64_t lo, uint64_
 static int runner_check(const char *r)
 {
 	if (!strcmp(r, "kvm") || !strcmp(r, "qemu-kvm") || !strcmp(r, "qemu-tcg") ||
-	    !strcmp(r, "xen-pvh"))
+	    !strcmp(r, "xen-pvh") || !strcmp(r, "xen-pv"))
 		return 0;
 	if (!strcmp(r, "native"))
 		hvb_err("migrate: --runner native: not yet, and not meaningful: a host process "
-			"has no VM to move (give kvm, qemu-kvm, qemu-tcg or xen-pvh)");
-	else if (!strcmp(r, "xen-pv"))
-		hvb_err("migrate: --runner xen-pv: not yet: a PV domU must suspend itself "
-			"(SCHEDOP_shutdown(suspend) with its start_info MFN) and rebuild its shared "
-			"info and event channels after the move, which the guest runtime does not "
-			"do (give xen-pvh; runners/xen/README.md)");
+			"has no VM to move (give kvm, qemu-kvm, qemu-tcg, xen-pvh or xen-pv)");
 	else if (!strncmp(r, "kvm-", 4) || !strncmp(r, "qemu-kvm-", 9))
 		hvb_err("migrate: --runner %s: not yet: its network devices are not migrated "
 			"(give the plain kvm or qemu-kvm)", r);
 	else
 		hvb_err("migrate: --runner %s: no such migrating runner (give kvm, qemu-kvm, "
-			"qemu-tcg or xen-pvh; 'hvbench list')", r);
+			"qemu-tcg, xen-pvh or xen-pv; 'hvbench list')", r);
 	return -1;
 }
 
@@ -159,7 +155,7 @@ static int parse(int argc, char **argv, struct mig_opts *o)
 {
 	const struct hvb_opt opts[] = {
 		OPT_STR("runner", 'r', &o->runner_list, "R,...",
-			"migrating runners: kvm, qemu-kvm, qemu-tcg, xen-pvh (required)"),
+			"migrating runners: kvm, qemu-kvm, qemu-tcg, xen-pvh, xen-pv (required)"),
 		OPT_STR("dirty-rate", 'd', &o->rates, "MIB_S,...",
 			"the guest's dirty rates, migrate/dirty's dirty.rate, 1-16384 MiB/s "
 			"(default 8,64)"),
@@ -174,11 +170,11 @@ static int parse(int argc, char **argv, struct mig_opts *o)
 			 "(default 2)"),
 		OPT_UINT("rounds", 0, &o->rounds, 1, 1000, "N",
 			 "pre-copy rounds at most (kvm: then stop-and-copy, converged 0; QEMU: "
-			 "cancelled, converged 0; xen-pvh: not applied, libxc stops at 5) "
+			 "cancelled, converged 0; xen: not applied, libxc stops at 5) "
 			 "(default 10)"),
 		OPT_UINT("after-ms", 0, &o->after_ms, 0, 3600000, "MS",
 			 "start the migration this long into the run (kvm: into migrate/dirty's "
-			 "repetition; QEMU: after the guest's HELLO; xen-pvh: into the repetition) "
+			 "repetition; QEMU: after the guest's HELLO; xen: into the repetition) "
 			 "(default 300)"),
 		OPT_STR("dirty-log", 0, &o->dirty, "log|clear|ring",
 			"kvm's dirty tracking (default log)"),
@@ -209,7 +205,7 @@ static int parse(int argc, char **argv, struct mig_opts *o)
 		return -1;
 	}
 	if (!o->runner_list) {
-		hvb_err("migrate: give --runner (kvm, qemu-kvm, qemu-tcg or xen-pvh; see "
+		hvb_err("migrate: give --runner (kvm, qemu-kvm, qemu-tcg, xen-pvh or xen-pv; see "
 			"'hvbench migrate --help')");
 		return -1;
 	}

@@ -215,6 +215,17 @@ static inline uint64_t rt_rand(uint64_t *state)
 /* Diagnostic line to the host (not a result). */
 void rt_log(const char *msg);
 
+/* ------------------------------------------------------------ migration */
+/*
+ * A guest that must take part in its own migration (Xen PV: it suspends
+ * itself when the toolstack asks) does so only in a workload that says
+ * it expects one: rt_migrate_enable once (untimed setup), then
+ * rt_migrate_point often (two loads when nothing is asked; the suspend
+ * and resume, when asked, happen inside it).  Elsewhere both do nothing.
+ */
+void rt_migrate_enable(void);
+void rt_migrate_point(void);
+
 /* --------------------------------------------- exit primitives (micro/) */
 /* Each performs the operation once; valid() must check rt_has() first. */
 

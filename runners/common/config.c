@@ -57,7 +57,7 @@ const struct hvb_env_doc hvb_env_docs[] = {
 	{ "HVBENCH_EVENTS", "perf events counted by the native runner (comma-separated)" },
 	{ "HVB_XENTRACE", "0: no exit tracing under Xen; else the xentrace binary" },
 	{ "HVB_XENTRACE_KEEP", "keep the raw Xen traces in this directory" },
-	{ "HVB_XEN_MIGRATE_AT_MS", "tests and the migrate command: xen-pvh live-migrates the domU "
+	{ "HVB_XEN_MIGRATE_AT_MS", "tests and the migrate command: xen-pvh, xen-pv live-migrate the domU "
 				   "once, with libxl, to a new domain on this host this many ms into "
 				   "its first repetition (migrate.* rows)" },
 	{ "HVB_XEN_MIGRATE_BW_MIBS", "hold that migration's stream to this many MiB/s (default: no "
@@ -66,6 +66,9 @@ const struct hvb_env_doc hvb_env_docs[] = {
 				      "source resumed; default 120000)" },
 	{ "HVB_XEN_MIGRATE_DEBUG", "1: libxl's and libxc's messages and progress of that migration "
 				   "on stderr" },
+	{ "HVB_XEN_MIGRATE_CANCEL", "tests, 1: give that migration up once the source is suspended "
+				    "(libxl resumes it with suspend_cancel: a PV guest resumes in "
+				    "place)" },
 	{ "HVB_XEN_NESTING", "how this Xen itself runs, for meta.csv (ci/xen sets it)" },
 	{ "HVB_XEN_VIF_SCRIPT", "the vif hotplug script of net/ under Xen (default vif-hvbench in "
 				"/etc/xen/scripts)" },

@@ -1,5 +1,5 @@
 /*
- * runners/xen/migrate.c: a live migration of a running Xen PVH domU to a
+ * runners/xen/migrate.c: a live migration of a running Xen PVH or PV domU to a
  * new domain on this host through libxl (see migrate.h).
  *
  * The runner's process only forks the controller and reads its event
@@ -8,7 +8,8 @@
  * libxl_postfork_child_noexec, as libxl_event.h asks of a child that
  * does not exec):
  *
- *   sender    libxl_domain_suspend(LIBXL_SUSPEND_LIVE) into its socket;
+ *   sender    libxl_domain_suspend(LIBXL_SUSPEND_LIVE) into its socket
+ *             (PV: without LIVE, xen.c says why: suspended, then copied);
  *             libxc's progress ("Frames iteration N", "Domain now
  *             suspended") comes back through libxl-save-helper to the
  *             logger here, which counts the rounds and stamps the suspend
@@ -19,13 +20,16 @@
  *   relay     the controller copies sender -> receiver, counting bytes,
  *             held to bw_bytes per second when set (a link modelled)
  *   suspend   libxl 4.17 suspends only an HVM domain itself
- *             (xc_domain_shutdown); a PVH one it asks through xenstore
- *             (control/shutdown = "suspend"), which needs PV drivers the
- *             guest runtime does not have.  The controller answers for
- *             it, as libxl does for an HVM guest without PV drivers:
- *             xc_domain_shutdown(SHUTDOWN_suspend), then the ack ("").
- *             A PVH domain's state is all in Xen's HVM context, so the
- *             guest needs to know nothing of it.
+ *             (xc_domain_shutdown); a PVH or PV one it asks through
+ *             xenstore (control/shutdown = "suspend").  PVH: the guest
+ *             runtime has no PV drivers to answer, so the controller
+ *             answers for it, as libxl does for an HVM guest without
+ *             them: xc_domain_shutdown(SHUTDOWN_suspend), then the ack
+ *             (""); a PVH domain's state is all in Xen's HVM context, so
+ *             the guest needs to know nothing of it.  PV: the guest
+ *             answers itself (workloads/rt/xen_suspend.c: the ack, then
+ *             SCHEDOP_shutdown(suspend)); the controller only stamps the
+ *             ack, where the guest stops.
  *
  * Event lines, controller -> runner: "suspended", "restored DOMID",
  * "done k=v ...", "failed WHY"; runner -> controller: "go".
@@ -214,8 +218,9 @@ static libxl_ctx *child_start(const char *comm, const char *who, struct mig_logg
 	return ctx;
 }
 
-/* The sender: the live save into fd; its verdict on ev. */
-static void __attribute__((noreturn)) sender_main(uint32_t domid, int fd, int ev, bool debug)
+/* The sender: the save into fd, live unless nonlive; its verdict on ev. */
+static void __attribute__((noreturn)) sender_main(uint32_t domid, int fd, int ev, bool debug,
+						  bool nonlive)
 {
 	struct mig_logger l;
 	libxl_ctx *ctx;
@@ -225,7 +230,7 @@ static void __attribute__((noreturn)) sender_main(uint32_t domid, int fd, int ev
 	ctx = child_start("hvb-xen-send", "sender", &l, debug, ev);
 	t0 = mono_ns();
 	say(ev, "start %" PRIu64, t0);
-	rc = libxl_domain_suspend(ctx, domid, fd, LIBXL_SUSPEND_LIVE, NULL);
+	rc = libxl_domain_suspend(ctx, domid, fd, nonlive ? 0 : LIBXL_SUSPEND_LIVE, NULL);
 	xen_mig_rounds_end(&l.r);
 	if (rc) {
 		say(ev, "error libxl_domain_suspend failed (libxl error %d): %s", rc,
@@ -308,7 +313,8 @@ struct ctl {
 	xc_interface *xch;
 	struct xs_handle *xs;	 /* watches the source's control/shutdown */
 	char ctl_path[64];
-	uint64_t t_suspend;	 /* the controller suspended the source */
+	uint64_t t_suspend;	 /* the controller suspended the source (PV: the guest's ack) */
+	bool asked;		 /* control/shutdown was seen = "suspend" */
 	struct mig_logger l;
 	int ev;			 /* to the runner */
 	int cmd;		 /* from the runner */
@@ -502,7 +508,8 @@ static int ctl_go(struct ctl *c)
 }
 
 /* libxl asked the source to suspend (control/shutdown = "suspend"):
- * suspend it from here, then acknowledge, as a guest's PV drivers would.
+ * suspend it from here, then acknowledge, as a guest's PV drivers would;
+ * a PV guest does both itself, its ack (the node cleared) is stamped.
  * -1 with c->why when Xen refuses. */
 static int ctl_suspend_answer(struct ctl *c)
 {
@@ -514,6 +521,12 @@ static int ctl_suspend_answer(struct ctl *c)
 	v = xs_read(c->xs, XBT_NULL, c->ctl_path, &n);
 	asked = v && !strcmp(v, "suspend");
 	free(v);
+	if (c->m->guest_suspends) {
+		if (!asked && c->asked && !c->t_suspend)
+			c->t_suspend = mono_ns();
+		c->asked |= asked;
+		return 0;
+	}
 	if (!asked || c->t_suspend)
 		return 0;
 	if (xc_domain_shutdown(c->xch, c->m->src_domid, SHUTDOWN_suspend)) {
@@ -552,6 +565,13 @@ static int ctl_loop(struct ctl *c)
 
 		if (c->unpaused)
 			return 0;
+		/* Suspended by then for certain (libxc says so): the undo
+		 * resumes it with suspend_cancel. */
+		if (c->m->p.cancel && c->t_suspended) {
+			snprintf(c->why, sizeof(c->why), "given up once the source was suspended, "
+				 "as HVB_XEN_MIGRATE_CANCEL=1 asks");
+			return -1;
+		}
 		if (mono_ns() > limit) {
 			snprintf(c->why, sizeof(c->why), "not done within %u ms "
 				 "(HVB_XEN_MIGRATE_LIMIT_MS): given up, %" PRIu64 " bytes relayed",
@@ -684,7 +704,7 @@ static void __attribute__((noreturn)) ctl_main(const struct xen_mig *m, libxl_do
 	}
 	c->snd = fork();
 	if (c->snd == 0)
-		sender_main(m->src_domid, s1[1], se[1], m->p.debug);
+		sender_main(m->src_domid, s1[1], se[1], m->p.debug, m->nonlive);
 	c->rcv = c->snd < 0 ? -1 : fork();
 	if (c->rcv == 0)
 		receiver_main(dc, m->name, s2[1], re[1], rc[0], m->p.debug);

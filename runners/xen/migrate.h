@@ -66,6 +66,8 @@ struct xen_mig {
 	int ev_fd;	 /* controller -> runner: event lines */
 	int cmd_fd;	 /* runner -> controller: "go" */
 	uint32_t src_domid;
+	bool guest_suspends; /* PV: the guest answers libxl's request itself */
+	bool nonlive;	 /* PV: suspend first, then copy (no log-dirty: see xen.c) */
 	char name[64];	 /* the domain's name */
 	bool dst_console; /* hvb_xl_run reads the destination's console */
 	char runner_why[256]; /* the runner's own reason to stop it (no console) */

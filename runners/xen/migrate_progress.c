@@ -31,18 +31,20 @@ static int env_uint(const char *name, uint64_t max, uint64_t *out, bool *set, ch
 
 int xen_mig_params_env(struct xen_mig_params *p, bool *on, char *why, size_t len)
 {
-	uint64_t at = 0, bw = 0, lim = 0, dbg = 0;
+	uint64_t at = 0, bw = 0, lim = 0, dbg = 0, cancel = 0;
 
 	memset(p, 0, sizeof(*p));
 	if (env_uint("HVB_XEN_MIGRATE_AT_MS", 3600000, &at, on, why, len) ||
 	    env_uint("HVB_XEN_MIGRATE_BW_MIBS", 1u << 20, &bw, NULL, why, len) ||
 	    env_uint("HVB_XEN_MIGRATE_LIMIT_MS", 3600000, &lim, NULL, why, len) ||
-	    env_uint("HVB_XEN_MIGRATE_DEBUG", 1, &dbg, NULL, why, len))
+	    env_uint("HVB_XEN_MIGRATE_DEBUG", 1, &dbg, NULL, why, len) ||
+	    env_uint("HVB_XEN_MIGRATE_CANCEL", 1, &cancel, NULL, why, len))
 		return -EINVAL;
 	p->at_ms = (unsigned)at;
 	p->bw_bytes = bw << 20;
 	p->limit_ms = lim ? (unsigned)lim : XEN_MIG_LIMIT_MS;
 	p->debug = dbg;
+	p->cancel = cancel;
 	return 0;
 }
 

@@ -24,9 +24,10 @@ struct xen_mig_params {
 	uint64_t bw_bytes; /* the relay's limit, bytes/s; 0: unlimited */
 	unsigned limit_ms; /* give up after this long; 0: XEN_MIG_LIMIT_MS */
 	bool debug;	   /* libxl/libxc messages of all levels on stderr */
+	bool cancel;	   /* tests: give up once the source is suspended (suspend_cancel) */
 };
 
-/* HVB_XEN_MIGRATE_AT_MS (on: *on), _BW_MIBS, _LIMIT_MS, _DEBUG into p:
+/* HVB_XEN_MIGRATE_AT_MS (on: *on), _BW_MIBS, _LIMIT_MS, _DEBUG, _CANCEL into p:
  * 0, or -EINVAL with why naming the variable. */
 int xen_mig_params_env(struct xen_mig_params *p, bool *on, char *why, size_t len);
 

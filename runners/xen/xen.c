@@ -559,16 +559,18 @@ static char *xen_smp_words(struct hvb_netjob *nj, const struct hvb_job *job)
 }
 
 /*
- * Live migration (HVB_XEN_MIGRATE_AT_MS, migrate.h): PVH only.  A PV
- * domU takes part in its own suspend (it answers the toolstack's request
- * with SCHEDOP_shutdown(suspend) and its start_info MFN, having unmapped
- * its shared info; after the move it maps the new one and binds its event
- * channels again): the guest runtime does none of that yet.
+ * Live migration (HVB_XEN_MIGRATE_AT_MS, migrate.h).  A PV domU takes part
+ * in its own suspend (workloads/rt/xen_suspend.c), on one vCPU only: the
+ * runtime stops no other vCPU around it, and those would run on with the
+ * old domain's ports and timers.  And it is not live: Xen tracks a PV
+ * domain's dirty pages with shadow paging, which Debian's Xen 4.17 is
+ * built without (CONFIG_SHADOW_PAGING unset: libxc's live save fails
+ * "Failed to enable logdirty", EOPNOTSUPP), so the domain is suspended
+ * first and all of it copied then, as xl save | xl restore would.
  */
-#define XEN_MIG_PV_WHY "HVB_XEN_MIGRATE_AT_MS: xen-pv cannot be migrated yet: a PV domU must " \
-		       "suspend itself (SCHEDOP_shutdown(suspend) with its start_info MFN) and " \
-		       "rebuild its shared info and event channels after the move, which the " \
-		       "guest runtime does not do; migrate xen-pvh"
+#define XEN_MIG_PV_VCPUS_WHY "HVB_XEN_MIGRATE_AT_MS: xen-pv migrates with one vCPU only (the " \
+			     "guest suspends itself on vCPU 0 and stops no other): give " \
+			     "--vcpus 1, or migrate xen-pvh"
 
 static double ns_ms(uint64_t from, uint64_t to)
 {
@@ -596,7 +598,16 @@ static void xen_mig_rows(const struct xen_mig *m, const struct hvb_out *out, con
 	enum hvb_status prog = !done ? HVB_ST_FAILED : r->has_progress ? HVB_ST_OK
 								     : HVB_ST_UNSUPPORTED;
 	bool conv = xen_mig_converged(r->rounds, r->last_round_pages);
-	char *note = !done ? xstrdup(r->why) : xasprintf(
+	/* Non-live (PV): no pre-copy, so nothing converged or not. */
+	enum hvb_status conv_st = m->nonlive && done ? HVB_ST_UNSUPPORTED : prog;
+	char *note = !done ? xstrdup(r->why) : m->nonlive ? xasprintf(
+		"%s; non-live (PV: no log-dirty without shadow paging), no pre-copy: all "
+		"of it sent suspended; the suspend %.1f ms into it, restored %.1f ms after the "
+		"suspend, %.1f ms waiting for the destination's console, unpaused %.1f ms after "
+		"that; bandwidth %s",
+		r->why, ns_ms(r->t_start, r->t_suspended), ns_ms(r->t_suspended, r->t_restored),
+		ns_ms(r->t_restored, r->t_go), ns_ms(r->t_go, r->t_unpaused),
+		m->p.bw_bytes ? "held by the relay" : "unlimited") : xasprintf(
 		"%s; %s after %u pre-copy round(s) (libxc's policy: stop-and-copy below %d dirty "
 		"pages or after %d rounds), last round %lu pages, %lu pages sent suspended; the "
 		"suspend %.1f ms into it, restored %.1f ms after the suspend, %.1f ms waiting for "
@@ -622,8 +633,11 @@ static void xen_mig_rows(const struct xen_mig *m, const struct hvb_out *out, con
 		ok, note);
 	mig_row(out, wl, rep, "migrate.rounds", "rounds", HVB_LOWER_IS_BETTER, r->rounds, prog,
 		pnote);
-	mig_row(out, wl, rep, "migrate.converged", "bool", HVB_HIGHER_IS_BETTER, conv, prog,
-		pnote);
+	mig_row(out, wl, rep, "migrate.converged", "bool", HVB_HIGHER_IS_BETTER, conv, conv_st,
+		conv_st == HVB_ST_UNSUPPORTED && m->nonlive
+			? "non-live (PV: Xen has no log-dirty for it without shadow paging): "
+			  "suspended first, then copied; no pre-copy to converge"
+			: pnote);
 	mig_row(out, wl, rep, HVB_MIG_GUEST_DOWNTIME, "ms", HVB_LOWER_IS_BETTER, guest_gap_ns / 1e6,
 		!done ? HVB_ST_FAILED : guest_gap_ns >= 0 ? HVB_ST_OK : HVB_ST_UNSUPPORTED,
 		!done ? note : guest_gap_ns >= 0 ? HVB_MIG_GUEST_DOWNTIME_NOTE
@@ -633,8 +647,8 @@ static void xen_mig_rows(const struct xen_mig *m, const struct hvb_out *out, con
 }
 
 /* HVB_XEN_MIGRATE_*: 0 (*on says whether), or -errno with why. */
-static int xen_mig_setup(const struct hvb_runner *r, struct xen_mig *m, bool *on,
-			 const struct hvb_out *out, char *why, size_t len)
+static int xen_mig_setup(const struct hvb_runner *r, unsigned vcpus, struct xen_mig *m,
+			 bool *on, const struct hvb_out *out, char *why, size_t len)
 {
 	struct xen_mig_params p;
 
@@ -642,20 +656,28 @@ static int xen_mig_setup(const struct hvb_runner *r, struct xen_mig *m, bool *on
 		return -EINVAL;
 	if (!*on)
 		return 0;
-	if (is_pv(r)) {
-		snprintf(why, len, "%s", XEN_MIG_PV_WHY);
+	if (is_pv(r) && vcpus > 1) {
+		snprintf(why, len, "%s", XEN_MIG_PV_VCPUS_WHY);
 		return -ENOTSUP;
 	}
 	xen_mig_init(m, &p);
+	m->guest_suspends = m->nonlive = is_pv(r);
 	hvb_out_metaf(out, "migrate",
-		      "live, libxl as xl migrate: libxl_domain_suspend(LIVE) -> a relay counting "
+		      "%s -> a relay counting "
 		      "bytes -> libxl_domain_create_restore, on this host; %u ms after the first "
 		      "repetition starts; bandwidth %llu MiB/s%s; limit %u ms; downtime target and "
 		      "round limit: libxc's fixed policy (stop-and-copy below %d dirty pages or "
-		      "after %d rounds)",
+		      "after %d rounds); the suspend: %s",
+		      is_pv(r) ? "non-live (no PV log-dirty: Xen without shadow paging), libxl as "
+				 "xl save | xl restore: libxl_domain_suspend(0)"
+			       : "live, libxl as xl migrate: libxl_domain_suspend(LIVE)",
 		      p.at_ms, (unsigned long long)(p.bw_bytes >> 20),
 		      p.bw_bytes ? " (the relay's token bucket)" : " (unlimited)", p.limit_ms,
-		      XEN_MIG_TARGET_PAGES, XEN_MIG_MAX_ROUNDS);
+		      XEN_MIG_TARGET_PAGES, XEN_MIG_MAX_ROUNDS,
+		      is_pv(r) ? "the guest's own (it clears control/shutdown, then "
+				 "SCHEDOP_shutdown(suspend)); downtime from its acknowledgement"
+			       : "the controller's xc_domain_shutdown(SHUTDOWN_suspend) on libxl's "
+				 "request");
 	return 0;
 }
 
@@ -713,7 +735,7 @@ static int xen_run(const struct hvb_runner *r, const struct hvb_job *job,
 	if (!cfg.kernel)
 		rc = -ENOENT;
 	if (!rc)
-		rc = xen_mig_setup(r, &mig, &mig_on, out, err, sizeof(err));
+		rc = xen_mig_setup(r, vcpus, &mig, &mig_on, out, err, sizeof(err));
 	if (mig_on) {
 		cfg.mig = &mig;
 		x.mig = &mig;

@@ -65,6 +65,12 @@ static void test_xs_build(void)
 	memcpy(&h, out, sizeof(h));
 	TAP_OK(n == 16 + 8 && h.len == 8 && out[23] == '\0', "read: path and its NUL only");
 	TAP_EQ_INT(xs_build(out, 20, XS_READ, 1, "backend", NULL), 0, "does not fit the buffer: 0");
+	memset(out, 'x', sizeof(out));
+	n = xs_build(out, sizeof(out), XS_WATCH, 9, "control/shutdown", "hvb-suspend");
+	memcpy(&h, out, sizeof(h));
+	TAP_OK(n == 16 + 17 + 12 && h.len == 29 && h.type == XS_WATCH &&
+		       !memcmp(out + 16, "control/shutdown\0hvb-suspend\0", 29),
+	       "watch: path and token, each with its NUL (xenstored reads two strings)");
 	memset(big, 'a', XS_PAYLOAD_MAX);
 	big[XS_PAYLOAD_MAX] = '\0';
 	TAP_EQ_INT(xs_build(big, sizeof(big), XS_READ, 1, big, NULL), 0,

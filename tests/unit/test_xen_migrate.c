@@ -115,6 +115,15 @@ static void test_env(void)
 	setenv("HVB_XEN_MIGRATE_BW_MIBS", "-1", 1);
 	TAP_OK(xen_mig_params_env(&p, &on, why, sizeof(why)) < 0, "a negative value is refused");
 	unsetenv("HVB_XEN_MIGRATE_BW_MIBS");
+	TAP_OK(!xen_mig_params_env(&p, &on, why, sizeof(why)) && !p.cancel, "no _CANCEL: off");
+	setenv("HVB_XEN_MIGRATE_CANCEL", "1", 1);
+	TAP_OK(!xen_mig_params_env(&p, &on, why, sizeof(why)) && p.cancel, "_CANCEL=1: on");
+	setenv("HVB_XEN_MIGRATE_CANCEL", "2", 1);
+	TAP_OK(xen_mig_params_env(&p, &on, why, sizeof(why)) < 0 &&
+		       strstr(why, "HVB_XEN_MIGRATE_CANCEL=2: want a whole number 0-1"),
+	       "_CANCEL=2 is refused");
+	unsetenv("HVB_XEN_MIGRATE_CANCEL");
+	unsetenv("HVB_XEN_MIGRATE_BW_MIBS");
 	unsetenv("HVB_XEN_MIGRATE_AT_MS");
 }
 

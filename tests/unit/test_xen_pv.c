@@ -143,8 +143,46 @@ static void test_system_time(void)
 		   "no 64-bit overflow in the product");
 }
 
+/* What libxc's save reads in the shared info (arch-x86/xen.h) and what a
+ * suspend leaves in start_info for its restore (pv.c hvb_pv_suspend). */
+static void test_suspend(void)
+{
+	static uint64_t m2p[0x5000], p2m[0x400];
+	struct pv_arch_shared_info a;
+	struct pv_start_info si;
+
+	TAP_EQ_INT(PV_SHINFO_ARCH, 2048 + 512 + 512 + 16,
+		   "arch_shared_info after vcpu_info[32], the bitmaps and the wall clock");
+	TAP_EQ_INT(offsetof(struct pv_arch_shared_info, p2m_cr3), 24, "arch.p2m_cr3 at 24");
+	TAP_EQ_INT(offsetof(struct pv_arch_shared_info, p2m_generation), 40,
+		   "arch.p2m_generation at 40");
+	memset(&a, 0xa5, sizeof(a));
+	pv_p2m_publish(&a, 8192, 0x1234, 0x300000);
+	TAP_OK(a.max_pfn == 8192 && a.p2m_vaddr == 0x300000 && a.p2m_cr3 == 0x1234000 &&
+		       a.p2m_generation == 0 && a.pfn_to_mfn_frame_list_list == ~0ull,
+	       "the linear P2M: every entry, its address, the top-level table's cr3, "
+	       "an even generation, no 3-level tree");
+
+	good_start_info(&si);
+	si.store_mfn = 0x4000;
+	m2p[0x4321] = 0x101;
+	m2p[0x4000] = 0x102;
+	p2m[0x101] = 0x777;
+	p2m[0x102] = 0x888;
+	pv_start_info_to_pfns(&si, m2p);
+	TAP_OK(si.console_mfn == 0x101 && si.store_mfn == 0x102,
+	       "before the suspend: the console and xenstore frames as pseudo-physical");
+	pv_start_info_to_mfns(&si, p2m);
+	TAP_OK(si.console_mfn == 0x777 && si.store_mfn == 0x888,
+	       "a cancelled suspend: machine frames again, from the P2M");
+	si.store_mfn = 0;
+	pv_start_info_to_pfns(&si, m2p);
+	TAP_EQ_INT(si.store_mfn, 0, "no xenstore (store_mfn 0) stays 0");
+}
+
 int main(void)
 {
+	test_suspend();
 	test_system_time();
 	test_layout();
 	test_start_info();

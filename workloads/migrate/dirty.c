@@ -324,6 +324,7 @@ static int dirty_setup(struct hvb_ctx *c, const char **reason)
 	rt_text_hex(d.note, sizeof(d.note), at, (uint64_t)(uintptr_t)d.hb);
 	c->note = d.note;
 	rt_log(d.note);
+	rt_migrate_enable(); /* a Xen PV guest suspends itself when asked */
 	return 0;
 }
 
@@ -348,8 +349,11 @@ static void dirty_run(struct hvb_ctx *c, uint64_t n)
 		page_write(next_page(), now);
 		do {
 			now = rt_tsc_end();
-			if (now - d.hb->tsc >= d.hb_ticks)
+			if (now - d.hb->tsc >= d.hb_ticks) {
 				heartbeat(c, now);
+				/* between two heartbeats: its gap is the downtime */
+				rt_migrate_point();
+			}
 		} while (now < due);
 	}
 	heartbeat(c, rt_tsc_end());

@@ -246,3 +246,12 @@ volatile void *rt_mmio(uint64_t gpa)
 	(void)gpa;
 	return NULL;
 }
+
+/* Nothing to take part in: a process is not migrated. */
+void rt_migrate_enable(void)
+{
+}
+
+void rt_migrate_point(void)
+{
+}

@@ -58,6 +58,32 @@
 	add $hvb_pv_shared_info, \reg
 .endm
 
+/* What rt_sys promises the caller to keep (rdi, rsi, r8-r11), around C
+ * or a hypercall from the gate, which may clobber them. */
+.macro SAVE_KEPT
+	push %rdi
+	push %rsi
+	push %r8
+	push %r9
+	push %r10
+	push %r11
+.endm
+
+.macro RESTORE_KEPT
+	pop %r11
+	pop %r10
+	pop %r9
+	pop %r8
+	pop %rsi
+	pop %rdi
+.endm
+
+.macro CALL_KEEPING fn
+	SAVE_KEPT
+	CALL_ALIGNED \fn
+	RESTORE_KEPT
+.endm
+
 .macro NOTE type, value
 	.balign 4
 	.long 4, 8, \type
@@ -227,20 +253,12 @@ hvb_pv_gate:
 4:	cmp $RT_SYS_STOP, %eax
 	je hvb_pv_hard_stop
 	cmp $RT_SYS_PV_UNMAP, %eax
+	jne 10f
+	CALL_KEEPING hvb_pv_unmap	/* pv.c: (va, bytes) -> 0 or -errno */
+	jmp 9f
+10:	cmp $RT_SYS_PV_SUSPEND, %eax
 	jne 5f
-	push %rdi			/* C clobbers what rt_sys promises to keep */
-	push %rsi
-	push %r8
-	push %r9
-	push %r10
-	push %r11
-	CALL_ALIGNED hvb_pv_unmap	/* pv.c: (va, bytes) -> 0 or -errno */
-	pop %r11
-	pop %r10
-	pop %r9
-	pop %r8
-	pop %rsi
-	pop %rdi
+	CALL_KEEPING hvb_pv_suspend	/* pv.c: 0 in a new domain, 1 cancelled, -errno */
 	jmp 9f
 5:	cmp $RT_SYS_IDLE, %eax
 	je hvb_pv_idle
@@ -277,21 +295,11 @@ hvb_pv_gate:
 hvb_pv_idle:
 	cmp (%rdi), %rsi
 	jne 1f
-	push %rdi
-	push %rsi
-	push %r8
-	push %r9
-	push %r10
-	push %r11
+	SAVE_KEPT
 	mov $1, %edi			/* SCHEDOP_block */
 	xor %esi, %esi
 	call HC(PV_HC_SCHED_OP)
-	pop %r11
-	pop %r10
-	pop %r9
-	pop %r8
-	pop %rsi
-	pop %rdi
+	RESTORE_KEPT
 1:	xor %eax, %eax
 	push $0
 	jmp HC(PV_HC_IRET)

@@ -63,6 +63,7 @@ static bool started;
 static const uint64_t *p2m;      /* Xen's P2M (start_info.mfn_list) */
 static const uint64_t *l2_table; /* the level-2 table mapping RAM (read-only) */
 static uint64_t kernel_l4_pfn;   /* the top-level table Xen built (start_info.pt_base) */
+static struct pv_start_info *start_info; /* Xen's, kept in place: a suspend names it */
 static char cmdline[sizeof(((struct pv_start_info *)0)->cmd_line) + 1];
 
 /* Hypercall nr(a1, a2, a3, a4) from guest kernel mode. */
@@ -198,6 +199,38 @@ static const char *map_ram(const struct pv_start_info *si, uint64_t free_pfn)
 	return boot.ram_lo < boot.ram_hi ? 0 : "no free RAM after Xen's boot data";
 }
 
+/*
+ * Xen's shared-info page at hvb_pv_shared_info, with events masked
+ * (vcpu_info[0].evtchn_upcall_mask: nothing interrupts a measurement, as
+ * IF=0 does under PVH), and where the P2M is for libxc's save (a
+ * migration: pv_p2m_publish).  At boot and after a suspend.
+ */
+static int map_shared_info(const struct pv_start_info *si)
+{
+	if (hc(PV_HC_UPDATE_VA_MAPPING, (uintptr_t)hvb_pv_shared_info,
+	       pv_pte(si->shared_info / PV_PAGE, PV_PTE_RAM), PV_UVMF_INVLPG, 0))
+		return -1;
+	hvb_pv_shared_info[1] = 1;
+	pv_p2m_publish((struct pv_arch_shared_info *)(hvb_pv_shared_info + PV_SHINFO_ARCH),
+		       si->nr_pages, p2m[kernel_l4_pfn], si->mfn_list);
+	return 0;
+}
+
+/* The console and xenstore rings and ports start_info names (at boot, and
+ * in a new domain after a suspend: restore gives new ports). */
+static void take_rings(const struct pv_start_info *si)
+{
+	uint64_t console_pfn = m2p(si->console_mfn);
+	uint64_t store_pfn = si->store_mfn ? m2p(si->store_mfn) : ~0ull;
+
+	boot.console = (void *)(uintptr_t)(console_pfn * PV_PAGE);
+	boot.console_evtchn = si->console_evtchn;
+	if (store_pfn < si->nr_pages) {
+		boot.store = (void *)(uintptr_t)(store_pfn * PV_PAGE);
+		boot.store_evtchn = si->store_evtchn;
+	}
+}
+
 void hvb_pv_boot(const struct pv_start_info *si, uint64_t entry_rsp)
 {
 	const char *why = 0;
@@ -213,24 +246,16 @@ void hvb_pv_boot(const struct pv_start_info *si, uint64_t entry_rsp)
 	rt_pv_publish(&boot);
 	rt_platform = &rt_platform_xen_pv;
 
-	/* Events stay masked (vcpu_info[0].evtchn_upcall_mask): nothing
-	 * interrupts a measurement, as IF=0 does under PVH. */
-	if (hc(PV_HC_UPDATE_VA_MAPPING, (uintptr_t)hvb_pv_shared_info,
-	       pv_pte(si->shared_info / PV_PAGE, PV_PTE_RAM), PV_UVMF_INVLPG, 0))
+	start_info = (struct pv_start_info *)(uintptr_t)si;
+	boot.nr_pages = si->nr_pages;
+	if (map_shared_info(si))
 		boot_fail("cannot map the shared-info page");
-	hvb_pv_shared_info[1] = 1;
 
 	console_pfn = m2p(si->console_mfn);
 	store_pfn = si->store_mfn ? m2p(si->store_mfn) : ~0ull;
 	if (console_pfn >= si->nr_pages)
 		boot_fail("the PV console page is not one of the domain's pages");
-	boot.console = (void *)(uintptr_t)(console_pfn * PV_PAGE);
-	boot.console_evtchn = si->console_evtchn;
-	if (store_pfn < si->nr_pages) {
-		boot.store = (void *)(uintptr_t)(store_pfn * PV_PAGE);
-		boot.store_evtchn = si->store_evtchn;
-	}
-	boot.nr_pages = si->nr_pages;
+	take_rings(si);
 	for (i = 0; i + 1 < sizeof(cmdline) && si->cmd_line[i]; i++)
 		cmdline[i] = si->cmd_line[i];
 	cmdline[i] = '\0';
@@ -242,6 +267,40 @@ void hvb_pv_boot(const struct pv_start_info *si, uint64_t entry_rsp)
 	if (!why)
 		why = map_ram(si, pv_first_free_pfn(si, (uintptr_t)si, entry_rsp, console_pfn, store_pfn));
 	boot.why = why;
+}
+
+/*
+ * RT_SYS_PV_SUSPEND, in guest kernel mode with events masked, vCPU 0 the
+ * only one running (xen_suspend.c): the PV half of a migration.  libxc's
+ * save refuses page tables that map a frame not the domain's own, so the
+ * shared-info page goes back to the image's own frame first; start_info
+ * names its rings by pseudo-physical frame (pv_start_info_to_pfns), and
+ * SCHEDOP_shutdown(suspend) carries start_info's machine frame in its
+ * third argument, which libxc's save and restore translate.  Xen returns
+ * 0 in the new domain (restore rewrote start_info: new shared info, rings
+ * and ports) or 1 when the suspend was cancelled (the same domain: the
+ * frames back to machine frames).  Either way the shared info is mapped
+ * again; the caller binds event channels again in a new domain.
+ */
+long hvb_pv_suspend(void)
+{
+	uint64_t own = p2m[(uintptr_t)hvb_pv_shared_info / PV_PAGE];
+	struct { uint32_t reason; } sd = {PV_SHUTDOWN_SUSPEND};
+	long rc;
+
+	if (hc(PV_HC_UPDATE_VA_MAPPING, (uintptr_t)hvb_pv_shared_info, pv_pte(own, PV_PTE_RAM),
+	       PV_UVMF_INVLPG, 0))
+		return -5;
+	pv_start_info_to_pfns(start_info, (const uint64_t *)PV_M2P_VIRT);
+	rc = hc(PV_HC_SCHED_OP, PV_SCHEDOP_SHUTDOWN, (uintptr_t)&sd,
+		p2m[(uintptr_t)start_info / PV_PAGE], 0);
+	if (rc)
+		pv_start_info_to_mfns(start_info, p2m);
+	else
+		take_rings(start_info);
+	if (map_shared_info(start_info))
+		hvb_pv_hard_stop(); /* nothing could report it: no events, no console */
+	return rc;
 }
 
 long rt_pv_kernel_hypercall(unsigned nr, uint64_t a1, uint64_t a2)

@@ -238,6 +238,59 @@ static inline uint64_t pv_first_free_pfn(const struct pv_start_info *si, uint64_
 	return end;
 }
 
+/* ------------------------------------------------------------ suspend (migration) */
+
+#define PV_SCHEDOP_SHUTDOWN 2
+#define PV_SHUTDOWN_SUSPEND 2
+
+/*
+ * struct arch_shared_info (arch-x86/xen.h, 64-bit), at this offset in the
+ * shared-info page (after vcpu_info[32], the event bitmaps and the wall
+ * clock).  libxc's save finds the guest's P2M through it: max_pfn entries
+ * at p2m_vaddr, mapped by the page tables whose top is p2m_cr3 (the
+ * linear list; frame_list_list ~0 says the 3-level tree is not kept).
+ * p2m_generation stays even: the runtime never changes its P2M.
+ */
+#define PV_SHINFO_ARCH 3088
+struct pv_arch_shared_info {
+	uint64_t max_pfn;
+	uint64_t pfn_to_mfn_frame_list_list;
+	uint64_t nmi_reason;
+	uint64_t p2m_cr3, p2m_vaddr, p2m_generation;
+};
+
+static inline void pv_p2m_publish(struct pv_arch_shared_info *a, uint64_t nr_pages,
+				  uint64_t l4_mfn, uint64_t mfn_list)
+{
+	a->max_pfn = nr_pages;
+	a->pfn_to_mfn_frame_list_list = ~0ull;
+	a->p2m_cr3 = pv_cr3_of_mfn(l4_mfn);
+	a->p2m_vaddr = mfn_list;
+	a->p2m_generation = 0;
+}
+
+/*
+ * Before SCHEDOP_shutdown(suspend): start_info's xenstore and console
+ * frames as pseudo-physical frames (m2p: Xen's machine-to-physical
+ * table), which libxc's restore turns into the new domain's machine
+ * frames (and rewrites the event channels beside them).  A cancelled
+ * suspend (same domain) turns them back with pv_start_info_to_mfns.
+ * A store_mfn of 0 (no xenstore) stays 0.
+ */
+static inline void pv_start_info_to_pfns(struct pv_start_info *si, const uint64_t *m2p)
+{
+	if (si->store_mfn)
+		si->store_mfn = m2p[si->store_mfn];
+	si->console_mfn = m2p[si->console_mfn];
+}
+
+static inline void pv_start_info_to_mfns(struct pv_start_info *si, const uint64_t *p2m)
+{
+	if (si->store_mfn)
+		si->store_mfn = p2m[si->store_mfn];
+	si->console_mfn = p2m[si->console_mfn];
+}
+
 /* Page-table entry for machine frame mfn with flags. */
 static inline uint64_t pv_pte(uint64_t mfn, uint64_t flags)
 {
@@ -312,6 +365,14 @@ long hvb_pv_unmap(uint64_t va, uint64_t bytes);
 /* pv.c, kernel mode (#PF): map the page at va again if it is one of the
  * allocator's pages and the fault was not-present; 1 if so, else 0. */
 int hvb_pv_demand_fault(uint64_t va, uint64_t error);
+/* pv.c, kernel mode (RT_SYS_PV_SUSPEND): SCHEDOP_shutdown(suspend) for a
+ * migration; 0: resumed in a new domain (rt_pv() has its rings and ports),
+ * 1: cancelled (the same domain), -EIO: the shared info was not unmapped. */
+long hvb_pv_suspend(void);
+/* xen_evtirq.c, user mode, after a suspend that moved the domain: bind
+ * every vCPU's ports again (restore gave none) and re-arm the timers
+ * that were armed; the number of ports bound. */
+unsigned rt_xen_evtchn_resume(void);
 
 /* Machine address of the level-1 entry for va, given the level-1 table's
  * machine frame (from the level-2 entry covering va). */

@@ -38,6 +38,7 @@
 #define RT_SYS_SET_CR8 12  /* cr8 = rdi (rt_tpr_write) */
 #define RT_SYS_GET_CR3 13  /* rax = cr3 (smp.c: the APs take the BSP's page tables) */
 #define RT_SYS_GET_CR8 14  /* rax = cr8 (rt_tpr_read) */
+#define RT_SYS_PV_SUSPEND 15 /* Xen PV only: suspend for a migration; 0 new domain, 1 cancelled (pv.c) */
 
 /* The xAPIC (Xen emulates one for a PVH domU) and the vector of its
  * timer, whose handler only acknowledges it (entry.S hvb_wake_isr). */

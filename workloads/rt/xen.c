@@ -205,6 +205,14 @@ static int xen_init_pv(const struct rt_pv_boot *pv)
 	return 0;
 }
 
+void rt_xencons_resume(void)
+{
+	if (rt_pv() && active) {
+		ring = rt_pv()->console;
+		ring_port = rt_pv()->console_evtchn;
+	}
+}
+
 int rt_xen_init(const char **why)
 {
 	uint32_t base, r[4];

@@ -131,5 +131,8 @@ void rt_xencons_init(void);
 void rt_xencons_emit(const struct hvb_record *rec);
 void rt_xencons_text(const char *s);
 void rt_xencons_stop(int code);
+/* After a suspend that moved a PV domain: the console ring and port
+ * start_info now names (restore gave a new port). */
+void rt_xencons_resume(void);
 
 #endif /* HVB_RT_XEN_H */

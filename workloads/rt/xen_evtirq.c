@@ -91,6 +91,11 @@ extern char hvb_ap_kstacks[];
 static uint8_t port_slot[EVT_PORTS], port_cpu[EVT_PORTS];
 /* The port of (receiving vCPU, slot), 0: none (port 0 is never bound). */
 static uint32_t ports[RT_MAX_CPUS][EVT_SLOTS];
+/* What a suspend must redo in the new domain (rt_xen_evtchn_resume):
+ * the vCPUs whose ports cpu_init bound, the timer deadline each armed
+ * (TSC, 0: none), cleared by the timer's upcall. */
+static bool cpu_bound[RT_MAX_CPUS];
+static uint64_t timer_armed[RT_MAX_CPUS];
 
 static unsigned slot_of(unsigned vec)
 {
@@ -153,6 +158,8 @@ static void handle_port(unsigned port, unsigned cpu, uint64_t tsc)
 	i = (cpu << RT_IRQ_SLOTS_SHIFT) + slot;
 	__atomic_store_n(&hvb_irq_stamps[i], tsc, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&hvb_irq_counts[i], 1, __ATOMIC_RELEASE);
+	if (slot == slot_of(HVB_VEC_TIMER))
+		timer_armed[cpu] = 0;
 	if (slot == slot_of(HVB_VEC_PING))
 		kernel_send(ports[hvb_ping_from[cpu] & (RT_MAX_CPUS - 1)][slot_of(HVB_VEC_PONG)]);
 }
@@ -271,6 +278,7 @@ static void evt_cpu_init(unsigned cpu)
 		log_bind_failure(cpu, "EVTCHNOP_bind_virq(VIRQ_TIMER)", rc);
 	else
 		own_port(cpu, slot_of(HVB_VEC_TIMER), virq.port);
+	cpu_bound[cpu] = true;
 }
 
 static void evt_send(unsigned cpu, unsigned self, unsigned vec)
@@ -332,7 +340,40 @@ static void evt_timer_arm(uint64_t deadline)
 		uint32_t flags, pad;
 	} t = {system_time_at(cpu, deadline), 0, 0};
 
+	timer_armed[cpu] = deadline ? deadline : 1;
 	vcpu_op(VCPUOP_SET_SINGLESHOT_TIMER, cpu, &t);
+}
+
+/*
+ * A new domain (after a migration) has none of the old ports: what was
+ * bound is forgotten and bound again as cpu_init did (restore masks
+ * every port; own_port unmasks the new ones), and a timer still armed is
+ * armed again (Xen's timers are not part of the saved state).  Called on
+ * vCPU 0 with the others stopped: bind_ipi and bind_virq name the vCPU.
+ */
+unsigned rt_xen_evtchn_resume(void)
+{
+	unsigned n = 0;
+
+	for (unsigned cpu = 0; cpu < RT_MAX_CPUS; cpu++)
+		for (unsigned slot = 0; slot < EVT_SLOTS; slot++) {
+			uint32_t port = ports[cpu][slot];
+
+			if (!port)
+				continue;
+			__atomic_store_n(&port_slot[port], 0, __ATOMIC_RELEASE);
+			ports[cpu][slot] = 0;
+		}
+	for (unsigned cpu = 0; cpu < RT_MAX_CPUS; cpu++) {
+		if (!cpu_bound[cpu])
+			continue;
+		evt_cpu_init(cpu);
+		for (unsigned slot = 0; slot < EVT_SLOTS; slot++)
+			n += ports[cpu][slot] != 0;
+		if (timer_armed[cpu] && cpu == rt_cpu_self())
+			evt_timer_arm(timer_armed[cpu]);
+	}
+	return n;
 }
 
 /* rt_apic_eoi: acknowledge this vCPU's STORM (clear its pending bit, then

@@ -93,7 +93,9 @@ static inline bool xen_ring_need_notify(uint32_t old, uint32_t new, uint32_t eve
 #define XS_PAYLOAD_MAX	 4096u
 #define XS_DIRECTORY	 1
 #define XS_READ		 2
+#define XS_WATCH	 4
 #define XS_WRITE	 11
+#define XS_WATCH_EVENT	 15
 #define XS_ERROR	 16
 
 struct xs_ring {
@@ -110,7 +112,8 @@ struct xs_msg_hdr {
 
 /*
  * Build one request in out[cap]: header, then path with its NUL, then
- * value (XS_WRITE: without a NUL; NULL for none).  Returns the message's
+ * value (XS_WRITE: without a NUL; XS_WATCH: the token, with its NUL, as
+ * xenstored reads two strings; NULL for none).  Returns the message's
  * length, or 0 if it does not fit cap or XS_PAYLOAD_MAX.
  */
 static inline size_t xs_build(char *out, size_t cap, uint32_t type, uint32_t req_id,
@@ -123,6 +126,8 @@ static inline size_t xs_build(char *out, size_t cap, uint32_t type, uint32_t req
 		lp++;
 	lp++;
 	while (value && value[lv])
+		lv++;
+	if (value && type == XS_WATCH)
 		lv++;
 	if (lp + lv > XS_PAYLOAD_MAX || sizeof(h) + lp + lv > cap)
 		return 0;
@@ -464,6 +469,19 @@ int xs_read_u64(const char *path, uint64_t *v);
 int xs_write(const char *path, const char *value);
 /* Names under path, NUL-separated, into buf: total bytes, or -errno. */
 int xs_directory(const char *path, char *buf, size_t len);
+/* XS_WATCH path with token: xenstored then sends an event (and one at
+ * once) whenever path changes; 0 or -errno. */
+int xs_watch(const char *path, const char *token);
+/* Has xenstored sent something nobody asked for (a watch event)?  Two
+ * loads from the ring: cheap enough for a workload's inner loop. */
+bool xs_unsolicited(void);
+/* Drop every whole message waiting in the reply ring (watch events: the
+ * caller reads the node itself). */
+void xs_drop_unsolicited(void);
+/* After a suspend that moved the domain: the ring and port rt_pv() now
+ * names (restore gave a new port); the watches are gone with the old
+ * connection. */
+void xs_resume(void);
 /* dir/key into out (cut to len - 1 bytes); returns out. */
 char *xs_path(char *out, size_t len, const char *dir, const char *key);
 /* Read dir/key as an unsigned decimal; write a string, or a decimal,

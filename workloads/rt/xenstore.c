@@ -216,6 +216,38 @@ int xs_directory(const char *path, char *buf, size_t len)
 	return n;
 }
 
+int xs_watch(const char *path, const char *token)
+{
+	int n = xs_call(XS_WATCH, path, token);
+
+	return n < 0 ? n : 0;
+}
+
+bool xs_unsolicited(void)
+{
+	return ring && ring->rsp_prod != ring->rsp_cons;
+}
+
+void xs_drop_unsolicited(void)
+{
+	uint64_t until = deadline();
+	struct xs_msg_hdr h;
+
+	while (xs_unsolicited()) {
+		if (recv_bytes(&h, sizeof(h), until) || h.len > XS_PAYLOAD_MAX ||
+		    recv_bytes(reply, h.len, until))
+			return;
+	}
+}
+
+void xs_resume(void)
+{
+	if (!rt_pv() || !ring)
+		return;
+	ring = rt_pv()->store;
+	port = rt_pv()->store_evtchn;
+}
+
 /* ------------------------------------------------------------ frontend helpers */
 
 char *xs_path(char *out, size_t len, const char *dir, const char *key)
