@@ -502,9 +502,37 @@ static void dirty_after(struct hvb_ctx *c, uint64_t n)
 	rt_fail(c, d.why);
 }
 
+/* With N vCPUs, a log line per slice: its pages and the writes they took,
+ * counted from their generations (what the vCPU really stored, not what
+ * it was given). */
+static void slices_log(void)
+{
+	char t[HVB_TEXT_MAX];
+	size_t at;
+
+	for (unsigned k = 0; d.cpus > 1 && k < d.cpus; k++) {
+		const struct slice *s = &d.sl[k];
+		uint64_t writes = 0;
+
+		for (uint64_t p = s->first; p < s->first + s->npages; p++)
+			writes += d.gen[p] - 1; /* setup wrote generation 1 */
+		at = rt_text_str(t, sizeof(t), 0, "slice of vCPU ");
+		at = rt_text_dec(t, sizeof(t), at, k);
+		at = rt_text_str(t, sizeof(t), at, ": pages ");
+		at = rt_text_dec(t, sizeof(t), at, s->first);
+		at = rt_text_str(t, sizeof(t), at, "+");
+		at = rt_text_dec(t, sizeof(t), at, s->npages);
+		at = rt_text_str(t, sizeof(t), at, ", ");
+		at = rt_text_dec(t, sizeof(t), at, writes);
+		rt_text_str(t, sizeof(t), at, " writes");
+		rt_log(t);
+	}
+}
+
 static void dirty_teardown(struct hvb_ctx *c)
 {
 	(void)c;
+	slices_log();
 	rt_free(d.pages, d.wss);
 	rt_free(d.gen, d.npages * sizeof(uint32_t));
 	rt_free(d.stamp, d.npages * sizeof(uint64_t));
