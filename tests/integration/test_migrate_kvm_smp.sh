@@ -14,17 +14,13 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/runner.sh migsmp
+. tests/lib/migrate_kvm.sh
 
 [ -r /dev/kvm ] && [ -w /dev/kvm ] || skip_rest "no usable /dev/kvm"
 [ "$(nproc)" -ge 2 ] || skip_rest "fewer than 2 host CPUs for --vcpus 2"
 RUN="--runner kvm --vcpus 2 --workload migrate/dirty --reps 1 --timeout 120 --batches 40 --guest-mem 128"
 W8="--param dirty.wss_mib=8"
 
-# metric DIR NAME: the value of the kvm migrate/dirty row NAME (rep 0).
-metric() {
-	awk -F, -v m="$2" '$2 == "kvm" && $3 == "migrate/dirty" && $4 == m && $9 == "ok" \
-		{ print $8; exit }' "$1/samples.csv" 2>/dev/null
-}
 # writes DIR K: the writes the slice of vCPU K counted (empty: no line).
 writes() {
 	sed -n "s/.*slice of vCPU $2: pages [0-9]*+[0-9]*, \([0-9]*\) writes.*/\1/p" \
@@ -53,30 +49,7 @@ for m in migrate.total_ms migrate.downtime_ms migrate.guest_downtime_ms migrate.
 done
 check "the run's results are valid" "$PY" tests/lib/check_results.py "$dir"
 
-# dest_reading PID: the destination has read more than 1 MiB of the stream.
-dest_reading() {
-	local r
-	r=$(awk '/^rchar:/ { print $2 }' "/proc/$1/io" 2>/dev/null)
-	[ -n "$r" ] && [ "$r" -gt 1048576 ]
-}
-dest_pid() { run_procs "$1" 'migrate-dest --fd' | head -1; }
-has_dest() { [ -n "$(dest_pid "$1")" ]; }
-
-HVB_KVM_MIGRATE=dirty=log,bw_mib=1,downtime_ms=1,rounds=50,after_ms=100 start kdst $RUN $W8 \
-	--param dirty.rate=64
-wait_until 60 has_dest kdst
-d=$(dest_pid kdst)
-if [ -n "$d" ] && wait_until 60 dest_reading "$d"; then
-	kill -9 "$d"
-	wait "$bg"; rc=$?; bg=; dir=$(run_dir kdst)
-	grep -qE 'migrate/dirty,,,,[0-9]*,,failed,.*migration failed: .*destination went away' \
-		"$dir/samples.csv" 2>/dev/null && ok "2 vCPUs, destination killed: the cell failed saying it went away" ||
-		not_ok "2 vCPUs, destination killed: the cell failed saying it went away" "$(show kdst)"
-	[ -z "$(dest_pid kdst)" ] && ok "no destination left" || not_ok "no destination left"
-	[ -z "$(run_procs kdst 'hvbench')" ] && ok "no VM process of the run is left" ||
-		not_ok "no VM process of the run is left"
-else
-	not_ok "2 vCPUs, destination killed: it was migrating" "$(show kdst)"
-fi
+HVB_KVM_MIGRATE=dirty=log,bw_mib=1,downtime_ms=1,rounds=50,after_ms=100 \
+	kill_dest kdst "2 vCPUs" $RUN $W8 --param dirty.rate=64
 
 tap_done
