@@ -22,6 +22,7 @@
  * a broken socket ends its run too).  No VM is left running.
  */
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,6 +35,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "iothread.h"
 #include "irqchip.h"
 #include "kvm.h"
 #include "mem.h"
@@ -44,7 +46,7 @@
 
 /* Messages from the destination once its guest runs: u32 type, u32 len,
  * len bytes. */
-enum { MSG_RECORD = 'C', MSG_CONSOLE = 'T', MSG_VERDICT = 'V' };
+enum { MSG_RECORD = 'C', MSG_CONSOLE = 'T', MSG_LOG = 'L', MSG_VERDICT = 'V' };
 #define MSG_MAX 512
 
 struct mig_verdict {
@@ -82,11 +84,6 @@ int kvm_mig_prepare(struct kvm_job *kj, char *why, size_t len)
 
 	if (!m->on || kj->probing)
 		return 0;
-	if (kj->job->vcpus > 1) {
-		snprintf(why, len, "migration: --vcpus %u: the destination runs 1 vCPU; migrate with "
-				   "--vcpus 1", kj->job->vcpus);
-		return -EINVAL;
-	}
 	if (hv_dirty_probe(kj->vm, m->dirty, why, len))
 		return -EOPNOTSUPP;
 	if (m->dirty == HV_DIRTY_RING && (r = hv_dirty_ring_enable(kj->vm))) {
@@ -96,17 +93,30 @@ int kvm_mig_prepare(struct kvm_job *kj, char *why, size_t len)
 	return 0;
 }
 
+/* The host CPU vCPU i of the job is pinned to, -1 for none (as
+ * describe_placement in kvm.c reads the job). */
+static int vcpu_cpu(const struct hvb_job *job, unsigned i)
+{
+	return i < job->vcpus ? job->cpus[i] : i ? -1 : job->cpu;
+}
+
 /* The destination: this binary again, `migrate-dest`, on the socket. */
 static int spawn_dest(struct kvm_mig *mg, int fd, char *why, size_t len)
 {
 	const struct hvb_job *job = mg->kj->job;
-	char fds[16], mem[32], chip[16], tmo[32];
+	char fds[16], mem[32], chip[16], tmo[32], vcpus[16], cpus[HVB_MAX_VCPUS * 6 + 1] = "";
 	pid_t parent = getpid(), pid;
+	size_t at = 0;
 
 	snprintf(fds, sizeof(fds), "%d", fd);
 	snprintf(mem, sizeof(mem), "%llu", (unsigned long long)job->cfg->guest_mem_mib);
 	snprintf(chip, sizeof(chip), "%s", hv_irqchip_name(mg->kj->vm->irqchip));
 	snprintf(tmo, sizeof(tmo), "%.0f", job->timeout_s > 0 ? job->timeout_s : 600);
+	snprintf(vcpus, sizeof(vcpus), "%u", mg->kj->vm->n_vcpus);
+	/* Each destination vCPU pinned where the source's was (-1: not). */
+	for (unsigned i = 0; i < mg->kj->vm->n_vcpus && at < sizeof(cpus); i++)
+		at += (size_t)snprintf(cpus + at, sizeof(cpus) - at, "%s%d", i ? "," : "",
+				       vcpu_cpu(job, i));
 	pid = fork();
 	if (pid < 0) {
 		snprintf(why, len, "migration: cannot start the destination: %s", strerror(errno));
@@ -118,7 +128,8 @@ static int spawn_dest(struct kvm_mig *mg, int fd, char *why, size_t len)
 		if (getppid() != parent)
 			_exit(1);
 		execl("/proc/self/exe", "hvbench", "migrate-dest", "--fd", fds, "--mem-mib", mem,
-		      "--irqchip", chip, "--timeout", tmo, (char *)NULL);
+		      "--irqchip", chip, "--timeout", tmo, "--vcpus", vcpus, "--cpus", cpus,
+		      (char *)NULL);
 		_exit(127);
 	}
 	mg->dest = pid;
@@ -127,8 +138,23 @@ static int spawn_dest(struct kvm_mig *mg, int fd, char *why, size_t len)
 
 #define PAUSED "paused: the guest moved to the destination"
 
-/* The pause of hv_migrate_send: vCPU 0 out of KVM_RUN (and its thread
- * past vcpu_run). */
+/* Every vCPU's thread past vcpu_run: vCPU 0's (vcpu_out) and each AP's. */
+static bool vcpus_out(struct kvm_job *kj)
+{
+	if (!__atomic_load_n(&kj->vcpu_out, __ATOMIC_ACQUIRE))
+		return false;
+	for (unsigned i = 1; i < kj->vm->n_vcpus; i++) {
+		const struct hv_ap *ap = &kj->smp.ap[i];
+
+		if (ap->started && !__atomic_load_n(&ap->done, __ATOMIC_ACQUIRE))
+			return false;
+	}
+	return true;
+}
+
+/* The pause of hv_migrate_send: every vCPU out of KVM_RUN (and its thread
+ * past vcpu_run), so that no vCPU writes memory or changes its state
+ * while the last pages and the states go. */
 static int mig_pause(void *arg)
 {
 	struct kvm_mig *mg = arg;
@@ -142,8 +168,12 @@ static int mig_pause(void *arg)
 	if (__atomic_load_n(&kj->vm->verdict.outcome, __ATOMIC_ACQUIRE) != HV_INTERRUPTED ||
 	    strcmp(kj->vm->verdict.msg, PAUSED))
 		return -ECANCELED;
+	/* The APs first: vCPU 0, once out, joins their threads. */
+	for (unsigned i = 1; i < kj->vm->n_vcpus; i++)
+		if (kj->smp.ap[i].started)
+			vcpu_kick(kj->vm->vcpus[i], kj->smp.ap[i].thread);
 	vcpu_kick(kj->vcpu, kj->vcpu_main);
-	while (!__atomic_load_n(&kj->vcpu_out, __ATOMIC_ACQUIRE))
+	while (!vcpus_out(kj))
 		if (hv_now_ns() - t0 > 5000000000ull)
 			return -ETIMEDOUT;
 	return 0;
@@ -207,6 +237,9 @@ static void relay(struct kvm_mig *mg)
 		} else if (head[0] == MSG_CONSOLE) {
 			buf[head[1]] = '\0';
 			hvb_out_log(mg->kj->out, "guest console (destination): %s", (char *)buf);
+		} else if (head[0] == MSG_LOG) {
+			buf[head[1]] = '\0';
+			hvb_out_log(mg->kj->out, "migration: destination %s", (char *)buf);
 		} else if (head[0] == MSG_VERDICT && head[1] == sizeof(mg->verdict)) {
 			memcpy(&mg->verdict, buf, sizeof(mg->verdict));
 			mg->verdict.msg[sizeof(mg->verdict.msg) - 1] = '\0';
@@ -336,6 +369,8 @@ int kvm_mig_start(struct kvm_job *kj, char *why, size_t len)
 	kj->c.on_rep = mig_on_rep;
 	hvb_mig_cfg_format(&mg->cfg, spec, sizeof(spec));
 	hvb_out_meta(kj->out, "migrate", spec);
+	hvb_out_metaf(kj->out, "migrate_vcpus", "%u (every one paused, its state sent, and run "
+		      "on its own thread at the destination)", kj->vm->n_vcpus);
 	hvb_out_metaf(kj->out, "migrate_tsc",
 		      "the TSC offset moves with the vCPU (not IA32_TSC): one host, so the "
 		      "guest's TSC is continuous and a gap in it is time it did not run");
@@ -441,6 +476,10 @@ struct dest {
 	struct vm *vm;
 	struct hv_console con;
 	struct hv_hvb hvb;
+	struct hv_smp smp;		 /* vCPUs 1.. on their own threads */
+	unsigned n_vcpus;
+	int cpus[HV_MAX_VCPUS];		 /* each vCPU's host CPU, as the source's (-1: none) */
+	pthread_mutex_t lock;		 /* one message at a time, from any vCPU's thread */
 	bool broken; /* the socket to the source failed: stop the guest */
 };
 
@@ -452,6 +491,7 @@ static int send_msg(struct dest *d, uint32_t type, const void *p, uint32_t n)
 
 	memcpy(buf, head, sizeof(head));
 	memcpy(buf + sizeof(head), p, n);
+	pthread_mutex_lock(&d->lock);
 	/* A signal (the watchdog's kick) may cut a send short: go on. */
 	for (size_t sent = 0; sent < want && !d->broken;) {
 		ssize_t k = send(d->fd, buf + sent, want - sent, MSG_NOSIGNAL);
@@ -463,6 +503,7 @@ static int send_msg(struct dest *d, uint32_t type, const void *p, uint32_t n)
 		else
 			sent += (size_t)k;
 	}
+	pthread_mutex_unlock(&d->lock);
 	return d->broken ? -EPIPE : 0;
 }
 
@@ -486,20 +527,35 @@ static void dest_console(void *arg, const char *text)
 	send_msg(d, MSG_CONSOLE, text, (uint32_t)(n > MSG_MAX ? MSG_MAX : n));
 }
 
-/* The source's shape: RAM, irqchip, one vCPU with CPUID and LAPIC, the
- * console and the hvbench device (records go back to the source). */
+/* The source's vCPUs, each with CPUID and LAPIC; their state (registers,
+ * LAPIC, mp_state: an AP halted or running) comes with the stream. */
+static int dest_vcpus(struct dest *d, char *why, size_t len)
+{
+	for (unsigned i = 0; i < d->n_vcpus; i++) {
+		struct vcpu *v;
+		int r;
+
+		if ((r = vcpu_create(d->vm, (int)i, &v)) || (r = vcpu_cpuid_init(v)) ||
+		    (r = vcpu_lapic_setup(v))) {
+			snprintf(why, len, "vCPU %u: %s", i, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* The source's shape: RAM, irqchip, its vCPUs, the console and the
+ * hvbench device (records go back to the source). */
 static int dest_vm(struct dest *d, uint64_t mem_mib, enum hv_irqchip chip, char *why, size_t len)
 {
-	struct vcpu *v;
 	int r = vm_create(&d->vm, NULL);
 
 	if (!r && (r = vm_irqchip_create(d->vm, chip)))
 		snprintf(why, len, "irqchip %s: %s", hv_irqchip_name(chip), strerror(-r));
 	else if (!r && (r = vm_mem_add(d->vm, 0, mem_mib << 20)))
 		snprintf(why, len, "%llu MiB of RAM: %s", (unsigned long long)mem_mib, strerror(-r));
-	else if (!r && ((r = vcpu_create(d->vm, 0, &v)) || (r = vcpu_cpuid_init(v)) ||
-			(r = vcpu_lapic_setup(v))))
-		snprintf(why, len, "vCPU 0: %s", strerror(-r));
+	else if (!r && (r = dest_vcpus(d, why, len)))
+		;
 	else if (!r && (r = dev_console_attach(d->vm, &d->con, 0, dest_console, d)))
 		snprintf(why, len, "console: %s", strerror(-r));
 	if (!r) {
@@ -513,10 +569,33 @@ static int dest_vm(struct dest *d, uint64_t mem_mib, enum hv_irqchip chip, char 
 	return r;
 }
 
-static int dest_args(int argc, char **argv, int *fd, uint64_t *mem, enum hv_irqchip *chip,
+/* --cpus C0,C1,...: one host CPU (or -1) per vCPU. */
+static int dest_cpus(struct dest *d, const char *list)
+{
+	unsigned n = 0;
+
+	for (const char *p = list; *p && n < HV_MAX_VCPUS; n++) {
+		char *end;
+		long c = strtol(p, &end, 10);
+
+		if (end == p || c < -1 || (*end && *end != ','))
+			return -EINVAL;
+		d->cpus[n] = (int)c;
+		p = *end ? end + 1 : end;
+	}
+	return n == d->n_vcpus ? 0 : -EINVAL;
+}
+
+static int dest_args(struct dest *d, int argc, char **argv, uint64_t *mem, enum hv_irqchip *chip,
 		     double *timeout)
 {
 	bool have_fd = false, have_mem = false;
+	const char *cpus = NULL;
+	int *fd = &d->fd;
+
+	d->n_vcpus = 1;
+	for (unsigned i = 0; i < HV_MAX_VCPUS; i++)
+		d->cpus[i] = -1;
 
 	for (int i = 1; i + 1 < argc; i += 2) {
 		const char *k = argv[i], *v = argv[i + 1];
@@ -529,15 +608,54 @@ static int dest_args(int argc, char **argv, int *fd, uint64_t *mem, enum hv_irqc
 			return -EINVAL;
 		else if (!strcmp(k, "--timeout"))
 			*timeout = atof(v);
+		else if (!strcmp(k, "--vcpus"))
+			d->n_vcpus = (unsigned)strtoul(v, NULL, 10);
+		else if (!strcmp(k, "--cpus"))
+			cpus = v;
 		else if (strcmp(k, "--irqchip"))
 			return -EINVAL;
 	}
+	if (!d->n_vcpus || d->n_vcpus > HV_MAX_VCPUS || (cpus && dest_cpus(d, cpus)))
+		return -EINVAL;
 	return have_fd && have_mem && !(argc % 2 == 0) ? 0 : -EINVAL;
+}
+
+/* Where each vCPU thread runs, in the source's log (MSG_LOG): beside the
+ * source's runner.kvm.vcpuN.cpu. */
+static void dest_placement(struct dest *d, unsigned i, int ran, int err)
+{
+	char t[160];
+
+	if (d->cpus[i] < 0)
+		snprintf(t, sizeof(t), "vCPU %u: ran on cpu %d (not pinned)", i, ran);
+	else
+		snprintf(t, sizeof(t), "vCPU %u: ran on cpu %d (pinned to %d%s%s)", i, ran,
+			 d->cpus[i], err ? ": failed, " : "", err ? strerror(-err) : "");
+	send_msg(d, MSG_LOG, t, (uint32_t)strlen(t));
+}
+
+/* vCPU 0 on this thread, the others on theirs (hv/smp.h), each pinned
+ * as the source's was; false if an AP's KVM_RUN never came back (the VM
+ * must then be left to the process's exit). */
+static bool dest_run(struct dest *d, const struct hv_run_opts *o)
+{
+	int err = hv_thread_pin_self(d->cpus[0]), ran = sched_getcpu();
+	bool joined = true;
+
+	if (d->n_vcpus > 1)
+		hv_smp_start(&d->smp, d->vm, d->cpus, o); /* a failure is the VM's verdict */
+	vcpu_run(d->vm->vcpus[0], o);
+	if (d->n_vcpus > 1)
+		joined = !hv_smp_join(&d->smp, 5 * 1000000000ull);
+	dest_placement(d, 0, ran, err);
+	for (unsigned i = 1; i < d->n_vcpus; i++)
+		dest_placement(d, i, d->smp.ap[i].cpu_first, d->smp.ap[i].pin_err);
+	return joined;
 }
 
 int kvm_mig_dest_main(int argc, char **argv)
 {
-	struct dest d = {.fd = -1};
+	struct dest d = {.fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
 	struct hv_mig_recv_stats st;
 	struct hv_run_opts o = {0};
 	struct mig_verdict mv = {0};
@@ -545,12 +663,13 @@ int kvm_mig_dest_main(int argc, char **argv)
 	uint64_t mem = 0;
 	double timeout = 600;
 	char why[400] = "";
+	bool joined;
 	int r;
 
-	if (dest_args(argc, argv, &d.fd, &mem, &chip, &timeout)) {
+	if (dest_args(&d, argc, argv, &mem, &chip, &timeout)) {
 		fprintf(stderr, "hvbench migrate-dest: internal command of hvbench migrate (the kvm "
 				"runner starts it): --fd N --mem-mib M --irqchip split|kernel|none "
-				"--timeout S\n");
+				"--timeout S [--vcpus N --cpus C0,C1,...]\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -566,12 +685,13 @@ int kvm_mig_dest_main(int argc, char **argv)
 	o.timeout_ns = (uint64_t)(timeout * 1e9);
 	if (hv_migrate_resumed(d.fd))
 		return 1;
-	vcpu_run(d.vm->vcpus[0], &o);
+	joined = dest_run(&d, &o);
 	dev_console_flush(&d.con);
 	mv.outcome = (int32_t)d.vm->verdict.outcome;
 	mv.guest_code = d.vm->verdict.guest_code;
 	snprintf(mv.msg, sizeof(mv.msg), "%s", d.vm->verdict.msg);
 	r = d.broken ? -EPIPE : send_msg(&d, MSG_VERDICT, &mv, sizeof(mv));
-	vm_destroy(d.vm);
+	if (joined)
+		vm_destroy(d.vm);
 	return r ? 1 : 0;
 }

@@ -348,17 +348,25 @@ static void cancel(struct qemu_migrate *m, struct qmp *src, uint64_t t0, const c
 	r->last = at; /* the figures as they were when it gave up */
 }
 
-/* Completed: pin the destination's vCPU, quit the source. */
-static void take_over(struct qemu_migrate *m, struct qmp *src)
+/* Pin the destination's vCPU i thread to cpu (-1: leave it). */
+static void pin_dst_vcpu(struct qemu_migrate *m, unsigned i, int cpu)
 {
 	cpu_set_t set;
-	int tid = qemu_vcpu_tid(m->dst.pid, 0);
+	int tid = qemu_vcpu_tid(m->dst.pid, i);
 
-	if (m->p.cpu >= 0 && tid > 0) {
+	if (cpu >= 0 && tid > 0) {
 		CPU_ZERO(&set);
-		CPU_SET(m->p.cpu, &set);
+		CPU_SET(cpu, &set);
 		sched_setaffinity(tid, sizeof(set), &set);
 	}
+}
+
+/* Completed: pin the destination's vCPUs as the source's, quit the source. */
+static void take_over(struct qemu_migrate *m, struct qmp *src)
+{
+	pin_dst_vcpu(m, 0, m->p.cpu);
+	for (unsigned i = 1; i < m->p.vcpus && i < HVB_MAX_VCPUS; i++)
+		pin_dst_vcpu(m, i, m->p.cpus[i]);
 	/* quit answers, or QEMU closes the socket on its way out: either is
 	 * it.  The source's vCPU is stopped since completion, so what the
 	 * console says from here on is the destination's. */

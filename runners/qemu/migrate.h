@@ -66,6 +66,8 @@ struct qemu_migrate_params {
 				 * converged=0; 0: QEMU_MIG_LIMIT_MS */
 	unsigned max_rounds;	/* dirty-sync-count beyond this: cancel; 0: none */
 	int cpu;		/* pin the destination's vCPU 0 here, -1 not */
+	unsigned vcpus;		/* --vcpus: the destination's vCPU i >= 1 pinned to */
+	int cpus[HVB_MAX_VCPUS]; /* cpus[i] (-1 not), as the source's were */
 	bool thp_off;		/* as the source (--page-size 4k) */
 };
 

@@ -755,6 +755,8 @@ static int migrate_setup(struct qemu_job *q, char *why, size_t len)
 		return -EINVAL;
 	}
 	p.cpu = job->cpu;
+	p.vcpus = job->vcpus;
+	memcpy(p.cpus, job->cpus, sizeof(p.cpus));
 	p.thp_off = hvb_job_pt_4k(job);
 	if (qemu_migrate_init(&q->mig, &p, why, len))
 		return -EINVAL;

@@ -15,17 +15,12 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/runner.sh migkvm
+. tests/lib/migrate_kvm.sh
 
 [ -r /dev/kvm ] && [ -w /dev/kvm ] || skip_rest "no usable /dev/kvm"
 # 40 batches of 100 ms: the repetition outlasts every migration below.
 RUN="--runner kvm --workload migrate/dirty --reps 1 --timeout 120 --batches 40 --guest-mem 128"
 W8="--param dirty.wss_mib=8"
-
-# metric DIR NAME: the value of the kvm migrate/dirty row NAME (rep 0).
-metric() {
-	awk -F, -v m="$2" '$2 == "kvm" && $3 == "migrate/dirty" && $4 == m && $9 == "ok" \
-		{ print $8; exit }' "$1/samples.csv" 2>/dev/null
-}
 
 HVB_KVM_MIGRATE=dirty=log,downtime_ms=1000,rounds=5,after_ms=200 run conv $RUN $W8 \
 	--param dirty.rate=8
@@ -53,29 +48,8 @@ HVB_KVM_MIGRATE=dirty=log,bw_mib=4,downtime_ms=1,rounds=3,after_ms=200 run nocon
 [ "$(metric "$dir" lost_pages)" = 0 ] && ok "and still completed by stop-and-copy, verified" ||
 	not_ok "and still completed by stop-and-copy, verified" "$(show noconv)"
 
-# dest_reading PID: the destination has read more than 1 MiB of the stream.
-dest_reading() {
-	local r
-	r=$(awk '/^rchar:/ { print $2 }' "/proc/$1/io" 2>/dev/null)
-	[ -n "$r" ] && [ "$r" -gt 1048576 ]
-}
-dest_pid() { run_procs "$1" 'migrate-dest --fd' | head -1; }
-has_dest() { [ -n "$(dest_pid "$1")" ]; }
-
 SLOW="dirty=log,bw_mib=1,downtime_ms=1,rounds=50,after_ms=100"
-HVB_KVM_MIGRATE=$SLOW start kdst $RUN $W8 --param dirty.rate=64
-wait_until 60 has_dest kdst
-d=$(dest_pid kdst)
-if [ -n "$d" ] && wait_until 60 dest_reading "$d"; then
-	kill -9 "$d"
-	wait "$bg"; rc=$?; bg=; dir=$(run_dir kdst)
-	grep -qE 'migrate/dirty,,,,[0-9]*,,failed,.*migration failed: .*destination went away' \
-		"$dir/samples.csv" 2>/dev/null && ok "destination killed: the cell failed saying it went away" ||
-		not_ok "destination killed: the cell failed saying it went away" "$(show kdst)"
-	[ -z "$(dest_pid kdst)" ] && ok "no destination left" || not_ok "no destination left"
-else
-	not_ok "destination killed: it was migrating" "$(show kdst)"
-fi
+HVB_KVM_MIGRATE=$SLOW kill_dest kdst "1 vCPU" $RUN $W8 --param dirty.rate=64
 
 HVB_KVM_MIGRATE=$SLOW start ksrc $RUN $W8 --param dirty.rate=64
 wait_until 60 has_dest ksrc

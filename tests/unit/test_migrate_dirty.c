@@ -9,6 +9,7 @@
  * Correctness only: no figure is compared with a speed.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tap.h"
@@ -125,6 +126,53 @@ static void test_store_width_checked(void)
 	       "dirty.store=16 is refused, saying the widths there are");
 }
 
+/* The HVB_REC_LOG line starting with prefix, or NULL. */
+static const char *log_line(const char *prefix)
+{
+	for (unsigned i = 0; i < n_recs; i++)
+		if (recs[i].type == HVB_REC_LOG && !strncmp(recs[i].text, prefix, strlen(prefix)))
+			return recs[i].text;
+	return NULL;
+}
+
+/* The writes slice k's log line counts (-1: no line). */
+static long slice_writes(unsigned k)
+{
+	char prefix[40];
+	const char *l, *comma;
+
+	snprintf(prefix, sizeof(prefix), "slice of vCPU %u: ", k);
+	l = log_line(prefix);
+	comma = l ? strstr(l, ", ") : NULL;
+	return comma ? strtol(comma + 2, NULL, 10) : -1;
+}
+
+/* vcpus=2: a writer on each CPU, each on its own slice, every page of
+ * both verified; a lost page names the slice's vCPU. */
+static void test_two_vcpus(void)
+{
+	const struct hvb_record *st;
+
+	TAP_EQ_INT(harness("vcpus=2 param.dirty.pattern=1"), HVB_EXIT_OK, "vcpus=2: harness ran");
+	TAP_OK(row("lost_pages") && row("lost_pages")->value == 0,
+	       "vcpus=2: every page of both slices verified");
+	TAP_OK(log_line("slice of vCPU 0: pages 0+128, ") && log_line("slice of vCPU 1: pages 128+128, "),
+	       "vcpus=2: the working set split in two slices of 128 pages");
+	TAP_OK(slice_writes(0) > 0 && slice_writes(1) > 0,
+	       "vcpus=2: both vCPUs wrote their slice (counted from the pages' generations)");
+	harness("vcpus=2 param.dirty.lose_page=200");
+	st = capture_status(recs, n_recs, "migrate/dirty");
+	TAP_OK(st && st->status == HVB_ST_FAILED && strstr(st->text, "page 199 (") &&
+		       strstr(st->text, "of vCPU 1's slice"),
+	       "vcpus=2: a page lost in slice 1 fails the cell naming vCPU 1");
+	harness("vcpus=2 param.dirty.lose_page=5");
+	st = capture_status(recs, n_recs, "migrate/dirty");
+	TAP_OK(st && strstr(st->text, "page 4 (") && strstr(st->text, "of vCPU 0's slice"),
+	       "vcpus=2: a page lost in slice 0 names vCPU 0");
+	harness("vcpus=1");
+	TAP_OK(!log_line("slice of vCPU"), "one vCPU: no slices, as before");
+}
+
 int main(void)
 {
 	for (unsigned p = 0; p < 3; p++)
@@ -134,5 +182,6 @@ int main(void)
 	test_batch_ms();
 	test_loss_kinds();
 	test_store_width_checked();
+	test_two_vcpus();
 	return tap_done();
 }

@@ -33,6 +33,13 @@
  * QEMU migration (issue 18, README "Migration": known issues);
  * dirty.store=32 keeps that path to measure it.
  *
+ * With --vcpus N every vCPU writes (rt_cpu_start): vCPU k its own slice of
+ * the working set (contiguous pages), at dirty.rate / N, so every vCPU's
+ * state and the memory it dirtied must survive the move.  Each AP keeps
+ * its own heartbeat gaps, its longest of a batch a req_ns sample beside
+ * vCPU 0's; the check covers every slice and a lost page names the vCPU
+ * whose slice it is in.  One vCPU: one slice, as before.
+ *
  * The TSC after a migration: on one host the reference core keeps it
  * continuous (hv/vcpu_state.h), so a gap is time the guest did not run.
  * Natively (the twin) the same code measures scheduling gaps.
@@ -66,13 +73,23 @@ struct heartbeat {
 };
 #define HEARTBEAT_MAGIC 0x4856424842454154ull /* "HVBHBEAT" */
 
+/* One vCPU's writer: its pages [first, first + npages) of the set. */
+struct slice {
+	uint64_t first, npages, cursor, rng;
+	uint64_t n;		/* pages to write this batch */
+	uint64_t hb_tsc, gap;	/* its last beat, its longest gap this batch (APs) */
+};
+
 static struct {
 	uint64_t *pages;	/* wss bytes */
 	uint32_t *gen;		/* per page: generation last written */
 	uint64_t *stamp;	/* per page: TSC of its last write (the verdict's when) */
 	struct heartbeat *hb;	/* one page */
-	uint64_t npages, wss, cursor, rng;
-	uint64_t ticks_per_page, hb_ticks;
+	uint64_t npages, wss;
+	uint64_t ticks_per_page, hb_ticks; /* ticks_per_page: per writer (rate / cpus) */
+	unsigned cpus;		/* writers: one per vCPU */
+	struct slice sl[HVB_MAX_VCPUS];
+	uint64_t t0;		/* the batch's start, shared by the writers */
 	enum pattern pat;
 	uint64_t lose_page;	/* dirty.lose_page: 1 + the page to spoil once (0: none) */
 	enum loss lose_how;	/* dirty.lose_how: how */
@@ -92,21 +109,48 @@ static inline uint64_t pattern_word(uint64_t p, uint32_t g, uint64_t i)
 	return x ^ (i * 0xbf58476d1ce4e5b9ull);
 }
 
-static uint64_t next_page(void)
+static uint64_t next_page(struct slice *s)
 {
-	uint64_t hot = d.npages / 10 ? d.npages / 10 : 1;
+	uint64_t hot = s->npages / 10 ? s->npages / 10 : 1;
 
 	switch (d.pat) {
 	case PAT_RANDOM:
-		return rt_rand(&d.rng) % d.npages;
+		return s->first + rt_rand(&s->rng) % s->npages;
 	case PAT_HOTCOLD:
-		if (rt_rand(&d.rng) % 10)
-			return rt_rand(&d.rng) % hot;
-		return hot + rt_rand(&d.rng) % (d.npages - hot ? d.npages - hot : 1);
+		if (rt_rand(&s->rng) % 10)
+			return s->first + rt_rand(&s->rng) % hot;
+		return s->first + hot + rt_rand(&s->rng) % (s->npages - hot ? s->npages - hot : 1);
 	case PAT_SEQ:
 		break;
 	}
-	return d.cursor++ % d.npages;
+	return s->first + s->cursor++ % s->npages;
+}
+
+/* The vCPU whose slice page p is in. */
+static unsigned slice_of(uint64_t p)
+{
+	unsigned k = 0;
+
+	while (k + 1 < d.cpus && p >= d.sl[k + 1].first)
+		k++;
+	return k;
+}
+
+/* Split the working set and its rate between the vCPUs (slice 0 takes
+ * the remainder); slice 0's random stream is the one-vCPU run's. */
+static void slices_setup(uint64_t rate_pages)
+{
+	uint64_t per = d.npages / d.cpus;
+
+	for (unsigned k = 0; k < d.cpus; k++) {
+		struct slice *s = &d.sl[k];
+
+		s->npages = k ? per : d.npages - per * (d.cpus - 1);
+		s->first = k ? d.npages - per * (d.cpus - k) : 0;
+		s->cursor = 0;
+		s->rng = 0x2545f4914f6cdd1dull ^ (uint64_t)k * 0x9e3779b97f4a7c15ull;
+	}
+	d.ticks_per_page = rt_tsc_khz() * 1000 / (rate_pages / d.cpus ?: 1) ?: 1;
 }
 
 /* One 8-byte store per qword: volatile, so that the compiler does not
@@ -294,6 +338,9 @@ static int dirty_setup(struct hvb_ctx *c, const char **reason)
 		return -1;
 	}
 	d.npages = d.wss / PAGE;
+	d.cpus = rt_cpus() < HVB_MAX_VCPUS ? rt_cpus() : HVB_MAX_VCPUS;
+	if (d.cpus > d.npages)
+		d.cpus = (unsigned)d.npages;
 	d.pages = rt_alloc(d.wss, PAGE);
 	d.gen = rt_alloc(d.npages * sizeof(uint32_t), PAGE);
 	d.stamp = rt_alloc(d.npages * sizeof(uint64_t), PAGE);
@@ -304,12 +351,10 @@ static int dirty_setup(struct hvb_ctx *c, const char **reason)
 	}
 	for (uint64_t p = 0; p < d.npages; p++)
 		page_write(p, rt_tsc_end());
-	d.rng = 0x2545f4914f6cdd1dull;
-	d.cursor = 0;
 	d.lost = 0;
 	d.gap_max = 0, d.gap_end = 0;
 	/* rate MiB/s = rate * 256 pages/s: ticks per page = khz * 1000 / (rate * 256) */
-	d.ticks_per_page = khz * 1000 / (rate * 256) ?: 1;
+	slices_setup(rate * 256);
 	d.hb_ticks = khz * HEARTBEAT_US / 1000;
 	d.hb->magic = HEARTBEAT_MAGIC;
 	c->bytes_per_op = PAGE;
@@ -320,6 +365,10 @@ static int dirty_setup(struct hvb_ctx *c, const char **reason)
 	at = rt_text_str(d.note, sizeof(d.note), at,
 			 d.pat == PAT_SEQ ? " MiB seq" : d.pat == PAT_RANDOM ? " MiB random"
 									     : " MiB hot/cold");
+	if (d.cpus > 1) {
+		at = rt_text_str(d.note, sizeof(d.note), at, ", one slice per vCPU x ");
+		at = rt_text_dec(d.note, sizeof(d.note), at, d.cpus);
+	}
 	at = rt_text_str(d.note, sizeof(d.note), at, "; heartbeat at ");
 	rt_text_hex(d.note, sizeof(d.note), at, (uint64_t)(uintptr_t)d.hb);
 	c->note = d.note;
@@ -337,26 +386,87 @@ static void heartbeat(struct hvb_ctx *c, uint64_t now)
 	d.hb->seq++;
 }
 
-/* n pages at the set rate; a heartbeat whenever its period passed. */
-static void dirty_run(struct hvb_ctx *c, uint64_t n)
+/* An AP's beat: its own longest gap (no shared state but its slice). */
+static void ap_beat(struct slice *s, uint64_t now)
 {
-	uint64_t t0 = rt_tsc_begin(), now = t0;
+	if (now - s->hb_tsc > s->gap)
+		s->gap = now - s->hb_tsc;
+	s->hb_tsc = now;
+}
 
-	d.hb->tsc = t0;
-	for (uint64_t i = 0; i < n; i++) {
+/* Slice s's pages at its share of the rate from d.t0; vCPU 0 (c) beats
+ * the heartbeat page, an AP (c NULL) its own. */
+static void slice_run(struct hvb_ctx *c, struct slice *s)
+{
+	uint64_t t0 = d.t0, now = t0;
+
+	s->hb_tsc = t0, s->gap = 0;
+	for (uint64_t i = 0; i < s->n; i++) {
 		uint64_t due = t0 + i * d.ticks_per_page;
 
-		page_write(next_page(), now);
+		page_write(next_page(s), now);
 		do {
 			now = rt_tsc_end();
-			if (now - d.hb->tsc >= d.hb_ticks) {
+			if (c && now - d.hb->tsc >= d.hb_ticks) {
 				heartbeat(c, now);
 				/* between two heartbeats: its gap is the downtime */
 				rt_migrate_point();
+			} else if (!c && now - s->hb_tsc >= d.hb_ticks) {
+				ap_beat(s, now);
 			}
 		} while (now < due);
 	}
+	if (!c)
+		ap_beat(s, rt_tsc_end());
+}
+
+static void ap_writer(void *arg, unsigned cpu)
+{
+	(void)arg;
+	slice_run(NULL, &d.sl[cpu]);
+}
+
+/* The APs' writers, each its share of n (vCPU 0 keeps the remainder);
+ * false, and the cell failed, if one would not start. */
+static bool aps_start(struct hvb_ctx *c, uint64_t n)
+{
+	d.sl[0].n = n - n / d.cpus * (d.cpus - 1);
+	for (unsigned k = 1; k < d.cpus; k++) {
+		d.sl[k].n = n / d.cpus;
+		if (rt_cpu_start(k, ap_writer, 0) < 0) {
+			while (--k)
+				rt_cpu_wait(k);
+			rt_fail(c, "a vCPU would not take its slice's writer (rt_cpu_start)");
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Each AP's longest gap of the batch: a heartbeat sample too, so that
+ * req_ns.max is the longest stop any vCPU saw. */
+static void aps_wait(struct hvb_ctx *c)
+{
+	for (unsigned k = 1; k < d.cpus; k++) {
+		rt_cpu_wait(k);
+		if (d.sl[k].gap > d.gap_max)
+			d.gap_max = d.sl[k].gap, d.gap_end = d.sl[k].hb_tsc;
+		rt_req_time(c, d.sl[k].gap);
+	}
+}
+
+/* n pages at the set rate (over every vCPU); a heartbeat whenever its
+ * period passed. */
+static void dirty_run(struct hvb_ctx *c, uint64_t n)
+{
+	d.t0 = rt_tsc_begin();
+	d.hb->tsc = d.t0;
+	d.sl[0].n = n;
+	if (d.cpus > 1 && !aps_start(c, n))
+		return;
+	slice_run(c, &d.sl[0]);
 	heartbeat(c, rt_tsc_end());
+	aps_wait(c);
 }
 
 static void dirty_after(struct hvb_ctx *c, uint64_t n)
@@ -384,6 +494,11 @@ static void dirty_after(struct hvb_ctx *c, uint64_t n)
 	at = rt_text_str(d.why, sizeof(d.why), at, " (");
 	at = rt_text_hex(d.why, sizeof(d.why), at, (uint64_t)(uintptr_t)(d.pages + bad * QWORDS));
 	at = rt_text_str(d.why, sizeof(d.why), at, ") ");
+	if (d.cpus > 1) {
+		at = rt_text_str(d.why, sizeof(d.why), at, "of vCPU ");
+		at = rt_text_dec(d.why, sizeof(d.why), at, slice_of(bad));
+		at = rt_text_str(d.why, sizeof(d.why), at, "'s slice ");
+	}
 	at = rt_text_str(d.why, sizeof(d.why), at, loss_short[k]);
 	at = rt_text_str(d.why, sizeof(d.why), at, "; ");
 	at = rt_text_dec(d.why, sizeof(d.why), at, d.lost - 1);
@@ -391,9 +506,37 @@ static void dirty_after(struct hvb_ctx *c, uint64_t n)
 	rt_fail(c, d.why);
 }
 
+/* With N vCPUs, a log line per slice: its pages and the writes they took,
+ * counted from their generations (what the vCPU really stored, not what
+ * it was given). */
+static void slices_log(void)
+{
+	char t[HVB_TEXT_MAX];
+	size_t at;
+
+	for (unsigned k = 0; d.cpus > 1 && k < d.cpus; k++) {
+		const struct slice *s = &d.sl[k];
+		uint64_t writes = 0;
+
+		for (uint64_t p = s->first; p < s->first + s->npages; p++)
+			writes += d.gen[p] - 1; /* setup wrote generation 1 */
+		at = rt_text_str(t, sizeof(t), 0, "slice of vCPU ");
+		at = rt_text_dec(t, sizeof(t), at, k);
+		at = rt_text_str(t, sizeof(t), at, ": pages ");
+		at = rt_text_dec(t, sizeof(t), at, s->first);
+		at = rt_text_str(t, sizeof(t), at, "+");
+		at = rt_text_dec(t, sizeof(t), at, s->npages);
+		at = rt_text_str(t, sizeof(t), at, ", ");
+		at = rt_text_dec(t, sizeof(t), at, writes);
+		rt_text_str(t, sizeof(t), at, " writes");
+		rt_log(t);
+	}
+}
+
 static void dirty_teardown(struct hvb_ctx *c)
 {
 	(void)c;
+	slices_log();
 	rt_free(d.pages, d.wss);
 	rt_free(d.gen, d.npages * sizeof(uint32_t));
 	rt_free(d.stamp, d.npages * sizeof(uint64_t));
