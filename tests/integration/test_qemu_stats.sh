@@ -80,7 +80,7 @@ if [ -n "$pin" ]; then
 	check "the pinned kvm vCPU ran on its PU ($pin)" [ "$cpu" = "$pin" ]
 fi
 # Switches (README "Probe overhead"): HVB_KVM_STATS=0 starts QEMU without
-# a QMP socket and says why in the rows; HVB_VMM_COUNTERS=0 counts nothing
+# the stats QMP socket and says why in the rows; HVB_VMM_COUNTERS=0 counts nothing
 # on QEMU's threads; meta runner.qemu-kvm.probes says which ran.
 HVB_KVM_STATS=0 run qks0 --runner qemu-kvm --workload micro/pio-out-user --reps 1 --quick
 check "HVB_KVM_STATS=0: runner.qemu-kvm.probes says kvm-stats=off vmm-counters=on" \
@@ -89,8 +89,13 @@ check "... one row: kvm-stats unsupported, 'off: HVB_KVM_STATS=0'; no kvm-stats 
 	sh -c "[ \$(grep -c ',kvm-stats,' '$dir/counters.csv') -eq 1 ] &&
 	       grep -q ',qemu-kvm,micro/pio-out-user,0,kvm-stats,,,,kvm-stats,unsupported,off: HVB_KVM_STATS=0\$' '$dir/counters.csv' &&
 	       ! grep -q ',kvm-stats,' '$dir/exits.csv'"
-check "... QEMU was started without -qmp" \
-	sh -c "grep -q 'rep 0: qemu-system-x86_64 ' '$dir/log.txt' && ! grep -q ' -qmp ' '$dir/log.txt'"
+# The stats socket is /tmp/hvbench-qmp-*; HVB_PREFAULT's own QMP socket
+# (/tmp/hvbench-prealloc-*, runners/qemu/prealloc.c) is there either way.
+check "... QEMU was started without the stats QMP socket" \
+	sh -c "grep -q 'rep 0: qemu-system-x86_64 ' '$dir/log.txt' && ! grep -q ' -qmp unix:/tmp/hvbench-qmp-' '$dir/log.txt'"
+HVB_KVM_STATS=0 HVB_PREFAULT=0 run qks0np --runner qemu-kvm --workload micro/pio-out-user --reps 1 --quick
+check "HVB_KVM_STATS=0 HVB_PREFAULT=0: QEMU was started without -qmp at all" \
+	sh -c "[ $rc -eq 0 ] && grep -q 'rep 0: qemu-system-x86_64 ' '$dir/log.txt' && ! grep -q ' -qmp ' '$dir/log.txt'"
 HVB_VMM_COUNTERS=0 run qvc0 --runner qemu-kvm --workload micro/pio-out-user --reps 1 --quick
 check "HVB_VMM_COUNTERS=0: runner.qemu-kvm.probes says vmm-counters=off, no (vcpu|vmm)-threads rows" \
 	sh -c "[ $rc -eq 0 ] && grep -q '^runner.qemu-kvm.probes,kvm-stats=on vmm-counters=off\$' '$dir/meta.csv' &&
